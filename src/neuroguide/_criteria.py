@@ -1,0 +1,150 @@
+"""Three-valued evaluation of declarative criteria over a fact table.
+
+A criterion is true, false, or unknown (``None``) when a fact it needs is
+missing. ``all`` is false if any part is false, true if all are true, else
+unknown; ``any`` is the dual; ``not`` keeps unknown unknown. Missing facts are
+therefore reported, never assumed normal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Mapping
+
+import attrs
+
+from . import model as m
+from ._vocabulary import vocabulary
+from .units import Quantity, format_quantity, is_quantity, magnitude
+
+__all__ = ["Facts", "Leaf", "Outcome", "evaluate"]
+
+FactValue = bool | float | str | dt.date
+Facts = Mapping[str, FactValue]
+
+
+@attrs.frozen
+class Leaf:
+    """One elementary test and its result, for reasons and the record."""
+
+    text: str
+    result: bool | None
+    missing: str | None = None
+
+
+@attrs.frozen
+class Outcome:
+    """The result of a criterion, the leaves that decided it, and missing facts."""
+
+    result: bool | None
+    leaves: tuple[Leaf, ...]
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Fact names whose absence left the result unknown (or could change it)."""
+        return tuple(dict.fromkeys(leaf.missing for leaf in self.leaves if leaf.missing))
+
+    def reasons(self) -> tuple[str, ...]:
+        """Human-readable leaves that were true (for a fired rule)."""
+        return tuple(leaf.text for leaf in self.leaves if leaf.result is True)
+
+
+def evaluate(c: m.Criterion, facts: Facts) -> Outcome:
+    """Evaluate ``c`` against ``facts``."""
+    leaves: list[Leaf] = []
+    result = _eval(c, facts, leaves)
+    return Outcome(result, tuple(leaves))
+
+
+def _eval(c: m.Criterion, facts: Facts, leaves: list[Leaf]) -> bool | None:
+    if isinstance(c, m.Fact):
+        value = facts.get(c.name)
+        if value is None:
+            leaves.append(Leaf(f"{c.name} not recorded", None, c.name))
+            return None
+        truth = bool(value)
+        leaves.append(Leaf(c.name if truth else f"not {c.name}", truth))
+        return truth
+    if isinstance(c, m.Compare):
+        return _compare(c, facts, leaves)
+    if isinstance(c, m.Not):
+        inner: list[Leaf] = []
+        res = _eval(c.not_, facts, inner)
+        flipped = None if res is None else not res
+        for leaf in inner:
+            leaves.append(Leaf(_negate(leaf.text), None if leaf.result is None else not leaf.result, leaf.missing))
+        return flipped
+    parts = c.all if isinstance(c, m.AllOf) else c.any
+    results = [_eval(p, facts, leaves) for p in parts]
+    if isinstance(c, m.AllOf):
+        if any(r is False for r in results):
+            return False
+        return True if all(r is True for r in results) else None
+    if any(r is True for r in results):
+        return True
+    return False if all(r is False for r in results) else None
+
+
+def _negate(text: str) -> str:
+    return text[4:] if text.startswith("not ") else f"not ({text})"
+
+
+_OPS = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def _compare(c: m.Compare, facts: Facts, leaves: list[Leaf]) -> bool | None:
+    shown = _shown(c.value)
+    value = facts.get(c.fact)
+    if value is None:
+        leaves.append(Leaf(f"{c.fact} {c.op} {shown}: {c.fact} not recorded", None, c.fact))
+        return None
+    if c.op == "in":
+        assert isinstance(c.value, tuple)
+        res = value in c.value
+    else:
+        target: object = threshold(c.fact, c.value) if is_quantity(c.value) else c.value
+        res = bool(_OPS[c.op](value, target))
+    leaves.append(Leaf(f"{c.fact} {_shown_fact(c.fact, value)} {c.op} {shown}", res))
+    return res
+
+
+def _shown(value: object) -> str:
+    if is_quantity(value):
+        return format_quantity(value)  # type: ignore[arg-type]
+    if isinstance(value, tuple):
+        return "[" + ", ".join(value) + "]"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _shown_fact(name: str, value: FactValue) -> str:
+    spec = vocabulary().get(name)
+    if isinstance(value, float) and spec is not None and spec.unit:
+        return f"= {value:.4g} {spec.unit}"
+    if isinstance(value, float):
+        return f"= {value:g}"
+    return f"= {value}"
+
+
+@functools.cache
+def _threshold_cached(fact: str, text: str) -> float:
+    from .units import parse_quantity
+
+    spec = vocabulary()[fact]
+    assert spec.unit is not None
+    return magnitude(parse_quantity(text), spec.unit, analyte=spec.analyte)
+
+
+def threshold(fact: str, value: Quantity | float | str | tuple[str, ...]) -> float:
+    """Return a criterion's quantity threshold in the fact's canonical unit (cached)."""
+    assert is_quantity(value)
+    return _threshold_cached(fact, format_quantity(value))  # type: ignore[arg-type]

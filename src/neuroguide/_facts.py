@@ -1,0 +1,175 @@
+"""Turn a patient into the fact table criteria are evaluated against.
+
+Quantities are converted here, once, to each fact's canonical unit; from here
+on evaluation runs on floats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from ._criteria import FactValue
+from ._vocabulary import vocabulary
+from .exceptions import InputError
+from .patient import Patient, to_canonical
+
+__all__ = ["completed_years", "derivation", "derive", "elapsed_years"]
+
+Derivation = Callable[[Patient, dt.date, dict[str, FactValue]], FactValue | None]
+
+# Derived facts computed after the inputs, in this order.
+_DERIVATIONS: dict[str, Derivation] = {}
+
+
+def derivation(name: str) -> Callable[[Derivation], Derivation]:
+    """Register the function that derives fact ``name`` (when not given)."""
+
+    def register(fn: Derivation) -> Derivation:
+        _DERIVATIONS[name] = fn
+        return fn
+
+    return register
+
+
+def completed_years(start: dt.date, end: dt.date) -> int:
+    """Whole years from ``start`` to ``end`` (a birthday counts on its day)."""
+    years = end.year - start.year
+    if (end.month, end.day) < (start.month, start.day):
+        years -= 1
+    return years
+
+
+def elapsed_years(start: dt.date, end: dt.date) -> float:
+    """Years from ``start`` to ``end``: completed years plus the fraction of the current one.
+
+    Exactly ``n`` on the ``n``-th calendar anniversary, so "more than 4 years"
+    first holds the day after the fourth anniversary.
+    """
+    from .model import Period
+
+    whole = completed_years(start, end)
+    last = Period(whole, "year").add_to(start)
+    nxt = Period(whole + 1, "year").add_to(start)
+    return whole + (end - last).days / (nxt - last).days
+
+
+def check_dates(patient: Patient, as_of: dt.date) -> None:
+    """Refuse any input date after the evaluation date.
+
+    Raises:
+        InputError: naming the first such field.
+    """
+    for field, date in patient.dates().items():
+        if date > as_of:
+            raise InputError(field, date.isoformat(), f"a date on or before the evaluation date {as_of.isoformat()}")
+    if patient.diabetes is not None and patient.birth_date is not None:
+        if patient.diabetes.diagnosed < patient.birth_date:
+            raise InputError(
+                "diabetes.diagnosed", patient.diabetes.diagnosed.isoformat(), "a date on or after birth_date"
+            )
+
+
+def derive(patient: Patient, as_of: dt.date) -> dict[str, FactValue]:
+    """Return the fact table for ``patient`` on ``as_of``.
+
+    Raises:
+        InputError: a date lies after ``as_of``.
+    """
+    check_dates(patient, as_of)
+    vocab = vocabulary()
+    facts: dict[str, FactValue] = {}
+    facts.update(patient.findings)
+    for name, value in patient.measurements.items():
+        spec = vocab[name]
+        facts[name] = value if isinstance(value, float) else to_canonical(spec, value, f"measurements.{name}")
+    for name, date in patient.last.items():
+        facts[f"last-{name}"] = date
+    if patient.sex is not None:
+        facts["sex"] = patient.sex
+    _load_plugins()
+    for name, fn in _DERIVATIONS.items():
+        if name in facts:
+            continue  # a value given directly wins
+        value = fn(patient, as_of, facts)
+        if value is not None:
+            facts[name] = value
+    return facts
+
+
+_PLUGINS_LOADED = False
+
+
+def _load_plugins() -> None:
+    # Calculators register derivations (creatinine clearance, IWGDF category);
+    # importing them here keeps data flowing one way: facts -> evaluation.
+    global _PLUGINS_LOADED
+    if not _PLUGINS_LOADED:
+        from . import calculators  # noqa: F401
+
+        _PLUGINS_LOADED = True
+
+
+@derivation("age")
+def _age(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> float | None:
+    if patient.birth_date is not None:
+        return float(completed_years(patient.birth_date, as_of))
+    return patient.age
+
+
+@derivation("diabetes")
+def _diabetes(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
+    return patient.diabetes is not None
+
+
+@derivation("type-1-diabetes")
+def _type1(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
+    return patient.diabetes is not None and patient.diabetes.type == "type-1"
+
+
+@derivation("type-2-diabetes")
+def _type2(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
+    return patient.diabetes is not None and patient.diabetes.type == "type-2"
+
+
+@derivation("diabetes-diagnosed")
+def _diagnosed(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> dt.date | None:
+    return patient.diabetes.diagnosed if patient.diabetes is not None else None
+
+
+@derivation("diabetes-duration")
+def _duration(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> float | None:
+    if patient.diabetes is None:
+        return None
+    return elapsed_years(patient.diabetes.diagnosed, as_of)
+
+
+@derivation("lops")
+def _lops(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool | None:
+    tests = [facts.get("monofilament-abnormal"), facts.get("vibration-abnormal")]
+    if any(t is True for t in tests):
+        return True
+    if all(t is False for t in tests):
+        return False
+    return None
+
+
+def _metformin(patient: Patient) -> list[dt.date | None]:
+    return [
+        med.started
+        for med in patient.medications
+        if med.agent.lower() in ("metformin", "metformin hydrochloride") and med.stopped is None
+    ]
+
+
+@derivation("on-metformin")
+def _on_metformin(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
+    return bool(_metformin(patient))
+
+
+@derivation("metformin-duration")
+def _metformin_duration(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> float | None:
+    starts = [s for s in _metformin(patient) if s is not None]
+    if not starts:
+        return None
+    return elapsed_years(min(starts), as_of)

@@ -1,0 +1,261 @@
+"""Per-kind evaluation of one rule against the fact table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import attrs
+
+from . import model as m
+from ._criteria import FactValue, evaluate
+from .evaluation import Recommendation, leaves_of, outcome_word, section_of, short_citation
+from .patient import Patient
+from .units import format_quantity, is_quantity, magnitude, round_half_up
+
+__all__ = ["RuleResult", "classify", "evaluate_rule", "schedule"]
+
+
+@attrs.frozen(kw_only=True)
+class RuleResult:
+    """What one rule did for one patient."""
+
+    outcome: str
+    leaves: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    recommendations: tuple[Recommendation, ...] = ()
+
+
+def _rec(rule: m.Rule, g: m.Guideline, **fields: object) -> Recommendation:
+    return Recommendation(
+        rule=rule.id,
+        guideline=g.id,
+        version=g.version,
+        kind=rule.kind,
+        section=section_of(rule),
+        title=rule.title,
+        citation=short_citation(rule, g),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def evaluate_rule(
+    rule: m.Rule, g: m.Guideline, patient: Patient, facts: dict[str, FactValue], as_of: dt.date
+) -> RuleResult:
+    """Evaluate one rule; classifications also add their label to ``facts``."""
+    if isinstance(rule, m.ScreeningRule):
+        return _screening(rule, g, facts, as_of)
+    if isinstance(rule, m.ClassificationRule):
+        return _classification(rule, g, facts)
+    if isinstance(rule, m.DosingRule | m.NeurotoxicityRule):
+        from . import _medcheck
+
+        return _medcheck.evaluate(rule, g, patient, facts, as_of)
+    outcome = evaluate(rule.when, facts)
+    result = RuleResult(outcome=outcome_word(outcome.result), leaves=leaves_of(outcome), missing=outcome.missing)
+    if outcome.result is not True:
+        return result
+    if isinstance(rule, m.TreatmentRule):
+        details = tuple(f"option: {o}" for o in rule.options) + tuple(f"avoid: {a}" for a in rule.avoid)
+        action = rule.action
+    elif isinstance(rule, m.CautionRule):
+        details = (f"exception: {rule.exception}",) if rule.exception else ()
+        action = rule.caution
+    elif isinstance(rule, m.WorkupRule):
+        details = tuple(f"test: {t}" for t in rule.tests)
+        action = rule.action
+    elif isinstance(rule, m.ReferralRule):
+        details = (f"refer to: {rule.to}", f"urgency: {rule.urgency}")
+        action = rule.action
+    else:
+        details = ()
+        action = rule.action
+    status = rule.urgency if isinstance(rule, m.ReferralRule) and rule.urgency in ("emergency", "urgent") else "fires"
+    rec = _rec(rule, g, action=action, status=status, reasons=outcome.reasons(), details=details)
+    return attrs.evolve(result, recommendations=(rec,))
+
+
+# -- screening -------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Schedule:
+    """When a screening is next due: window start, latest date, and state on ``as_of``."""
+
+    due: dt.date
+    latest: dt.date
+    status: str
+    overdue_days: int | None
+    basis: str
+
+
+def schedule(
+    start: dt.date | None, last: dt.date | None, shortest: m.Period, longest: m.Period, as_of: dt.date
+) -> Schedule:
+    """Compute the next due date of a repeated assessment.
+
+    With no previous assessment the first is due on ``start``. Otherwise the
+    next is due ``shortest`` after the last (never before ``start``) and must be
+    done by ``longest`` after the last. On the due date the state is ``due``;
+    after ``latest`` it is ``overdue`` by the days past ``latest``.
+    """
+    if last is None:
+        assert start is not None
+        due = latest = start
+        basis = f"first assessment due {start.isoformat()} (no previous assessment recorded)"
+    else:
+        due = shortest.add_to(last)
+        latest = longest.add_to(last)
+        if start is not None and due < start:
+            due = latest = start
+        span = str(shortest) if shortest == longest else f"{shortest} to {longest}"
+        basis = f"last assessment {last.isoformat()}; repeat every {span}"
+    if as_of < due:
+        return Schedule(due=due, latest=latest, status="scheduled", overdue_days=None, basis=basis)
+    if as_of <= latest:
+        return Schedule(due=due, latest=latest, status="due", overdue_days=None, basis=basis)
+    return Schedule(due=due, latest=latest, status="overdue", overdue_days=(as_of - latest).days, basis=basis)
+
+
+def _screening(rule: m.ScreeningRule, g: m.Guideline, facts: dict[str, FactValue], as_of: dt.date) -> RuleResult:
+    applies = evaluate(rule.applies, facts)
+    leaves = list(leaves_of(applies))
+    missing = list(applies.missing)
+    if applies.result is not True:
+        return RuleResult(outcome=outcome_word(applies.result), leaves=tuple(leaves), missing=tuple(missing))
+    start: dt.date | None = None
+    start_reason = ""
+    for sp in rule.start:
+        o = evaluate(sp.when, facts)
+        if o.result is True:
+            anchor = facts.get(sp.anchor)
+            if not isinstance(anchor, dt.date):
+                missing.append(sp.anchor)
+                return RuleResult(outcome="undetermined", leaves=tuple(leaves), missing=tuple(missing))
+            start = sp.after.add_to(anchor)
+            start_reason = f"starts {sp.after} after {sp.anchor} ({anchor.isoformat()}): {start.isoformat()}"
+            break
+        missing.extend(o.missing)
+    if rule.start and start is None:
+        return RuleResult(outcome="undetermined", leaves=tuple(leaves), missing=tuple(dict.fromkeys(missing)))
+    shortest = longest = rule.interval
+    label = ""
+    for th in rule.intervals:
+        o = evaluate(th.when, facts)
+        if o.result is True:
+            shortest, longest, label = th.shortest, th.longest, th.label
+            leaves.extend(leaves_of(o))
+            break
+        if o.result is None:
+            missing.extend(o.missing)
+            return RuleResult(outcome="undetermined", leaves=tuple(leaves), missing=tuple(dict.fromkeys(missing)))
+    last_value = facts.get(rule.last_done)
+    last = last_value if isinstance(last_value, dt.date) else None
+    if last is None:
+        missing.append(rule.last_done)
+    if start is None and last is None:
+        start = as_of  # no start rule: due now when never recorded
+    sched = schedule(start, last, shortest, longest, as_of)
+    reasons = list(applies.reasons())
+    if start_reason:
+        reasons.append(start_reason)
+    if label:
+        reasons.append(label)
+    reasons.append(sched.basis)
+    details = tuple(f"includes: {item}" for item in rule.includes)
+    if sched.latest != sched.due:
+        details += (f"window: {sched.due.isoformat()} to {sched.latest.isoformat()}",)
+    rec = _rec(
+        rule,
+        g,
+        action=rule.action,
+        status=sched.status,
+        due=sched.due,
+        overdue_days=sched.overdue_days,
+        reasons=tuple(reasons),
+        missing=tuple(dict.fromkeys(missing)),
+        details=details,
+    )
+    return RuleResult(
+        outcome="fired", leaves=tuple(leaves), missing=tuple(dict.fromkeys(missing)), recommendations=(rec,)
+    )
+
+
+# -- classification --------------------------------------------------------------
+
+
+def classify(rule: m.ClassificationRule, value: float) -> tuple[m.Band | None, Decimal]:
+    """Return the band ``value`` (in the rule's unit) falls in, after rounding.
+
+    The value is rounded half-up to ``rule.places`` decimals first, because
+    published cut-offs (e.g. ABI 0.90 / 0.91) are stated at that precision.
+    """
+    shown = round_half_up(value, rule.places) if rule.places is not None else Decimal(f"{value:.12g}")
+    for band in rule.bands:
+        if _inside(band, shown, rule):
+            return band, shown
+    return None, shown
+
+
+def _bound(value: object, rule: m.ClassificationRule) -> Decimal:
+    if is_quantity(value):
+        number = magnitude(value, rule.unit, analyte=rule.analyte)  # type: ignore[arg-type]
+    else:
+        number = float(value)  # type: ignore[arg-type]
+    return Decimal(f"{number:.12g}")
+
+
+def _inside(band: m.Band, x: Decimal, rule: m.ClassificationRule) -> bool:
+    if band.lower is not None:
+        lo = _bound(band.lower, rule)
+        if x < lo or (x == lo and not band.lower_inclusive):
+            return False
+    if band.upper is not None:
+        hi = _bound(band.upper, rule)
+        if x > hi or (x == hi and not band.upper_inclusive):
+            return False
+    return True
+
+
+def _classification(rule: m.ClassificationRule, g: m.Guideline, facts: dict[str, FactValue]) -> RuleResult:
+    value = facts.get(rule.fact)
+    if not isinstance(value, float):
+        return RuleResult(outcome="undetermined", missing=(rule.fact,), leaves=(f"UNKNOWN: {rule.fact} not recorded",))
+    from .units import get_registry
+
+    if rule.unit not in ("1", ""):
+        from ._vocabulary import vocabulary
+
+        spec = vocabulary()[rule.fact]
+        if spec.unit is not None and spec.unit != rule.unit:
+            q = get_registry().Quantity(value, spec.unit)
+            value = magnitude(q, rule.unit, analyte=rule.analyte)
+    band, shown = classify(rule, value)
+    if band is None:
+        return RuleResult(outcome="not-fired", leaves=(f"FALSE: {rule.fact} = {shown} fits no band",))
+    facts[rule.id] = band.label
+    unit = "" if rule.unit in ("1", "") else f" {rule.unit}"
+    text = f"{rule.fact} = {shown}{unit}: {band.label}"
+    edges = _edges(band, rule)
+    rec = _rec(
+        rule,
+        g,
+        action=band.action or f"{rule.title}: {band.label}",
+        status="result",
+        reasons=(f"{text} ({edges})",),
+        details=(f"{rule.fact} {shown}{unit}",),
+    )
+    return RuleResult(outcome="fired", leaves=(f"TRUE: {text}",), recommendations=(rec,))
+
+
+def _edges(band: m.Band, rule: m.ClassificationRule) -> str:
+    parts = []
+    if band.lower is not None:
+        parts.append(f"{'≥' if band.lower_inclusive else '>'} {_fmt(band.lower)}")
+    if band.upper is not None:
+        parts.append(f"{'≤' if band.upper_inclusive else '<'} {_fmt(band.upper)}")
+    return " and ".join(parts) if parts else "any value"
+
+
+def _fmt(value: object) -> str:
+    return format_quantity(value) if is_quantity(value) else f"{value:g}"  # type: ignore[arg-type,str-format]

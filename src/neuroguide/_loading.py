@@ -1,0 +1,372 @@
+"""Reading guideline files: discovery, validation, the lock file, version selection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+
+from . import model as m
+from ._converter import converter, format_errors
+from ._vocabulary import vocabulary
+from .exceptions import GuidelineDataError, IntegrityError, Problem, UnknownGuidelineError, UnitError
+from .units import Quantity, convert, is_quantity, parse_unit
+
+__all__ = ["Catalog", "GuidelineInfo", "catalog", "guideline_root", "load_file"]
+
+LOCK_NAME = "lock.json"
+_VERSION = re.compile(r"^\d{4}\.\d+$")
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_RELEASED = (m.Status.APPROVED, m.Status.RETIRED)
+
+
+def guideline_root() -> Traversable:
+    """Return the folder of released guideline files.
+
+    From a wheel it is ``neuroguide/guidelines`` inside the package; from a
+    source checkout or editable install it is ``guidelines/`` at the
+    repository root (the same files).
+    """
+    packaged = resources.files("neuroguide") / "guidelines"
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2] / "guidelines"
+    if checkout.is_dir():
+        return checkout
+    raise UnknownGuidelineError("guidelines folder", [])
+
+
+@attrs.frozen(kw_only=True)
+class GuidelineInfo:
+    """One line of :func:`neuroguide.list_guidelines`."""
+
+    id: str
+    version: str
+    title: str
+    effective: dt.date
+    status: m.Status
+    sha256: str
+    rules: int
+
+
+def load_file(data: bytes, name: str) -> m.Guideline:
+    """Parse and validate one guideline file's bytes.
+
+    Args:
+        data: the file's bytes.
+        name: its path relative to the guideline folder (``<id>/<version>.toml``),
+            used in messages and checked against the id and version inside.
+
+    Raises:
+        GuidelineDataError: listing every problem, each with file and key path.
+    """
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise GuidelineDataError([Problem(name, "$", f"not valid TOML: {exc}")]) from None
+    problems: list[Problem] = []
+    try:
+        guideline = converter.structure(raw, m.Guideline)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        problems.extend(Problem(name, path, msg) for path, msg in format_errors(exc))
+        problems.extend(_prevalidate(raw, name))
+        raise GuidelineDataError(_unique(problems)) from None
+    problems.extend(_validate(guideline, name))
+    if problems:
+        raise GuidelineDataError(problems)
+    digest = hashlib.sha256(data).hexdigest()
+    return attrs.evolve(guideline, sha256=digest, path=name)
+
+
+def _unique(problems: Iterable[Problem]) -> list[Problem]:
+    seen: dict[tuple[str, str, str], Problem] = {}
+    for p in problems:
+        seen.setdefault((p.file, p.path, p.message), p)
+    return list(seen.values())
+
+
+def _prevalidate(raw: Mapping[str, Any], name: str) -> list[Problem]:
+    """Checks that need no structured model, so they run even when structuring fails."""
+    problems: list[Problem] = []
+    rules = raw.get("rules", [])
+    seen: set[str] = set()
+    sources = raw.get("sources", {})
+    source_ids = set(sources) if isinstance(sources, dict) else set()
+    if isinstance(rules, list):
+        for i, rule in enumerate(rules):
+            if not isinstance(rule, dict):
+                continue
+            rid = rule.get("id")
+            if isinstance(rid, str):
+                if rid in seen:
+                    problems.append(Problem(name, f"$.rules[{i}].id", f"duplicate rule id {rid!r}"))
+                seen.add(rid)
+            cites = rule.get("citations")
+            if not cites:
+                problems.append(Problem(name, f"$.rules[{i}].citations", "missing citation: a rule needs at least one"))
+                continue
+            for j, cite in enumerate(cites if isinstance(cites, list) else []):
+                src = cite.get("source") if isinstance(cite, dict) else None
+                if isinstance(src, str) and src not in source_ids:
+                    problems.append(
+                        Problem(name, f"$.rules[{i}].citations[{j}].source", f"unknown source id {src!r}")
+                    )
+    return problems
+
+
+def _validate(g: m.Guideline, name: str) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def bad(path: str, message: str) -> None:
+        problems.append(Problem(name, path, message))
+
+    expected = f"{g.id}/{g.version}.toml"
+    if name != expected and "/" in name:
+        bad("$.id", f"file {name!r} must be named {expected!r} (folder = id, file = version)")
+    if not _ID.match(g.id):
+        bad("$.id", f"{g.id!r} is not a lower-case, hyphenated id")
+    if not _VERSION.match(g.version):
+        bad("$.version", f"{g.version!r} is not of the form YYYY.N")
+    source_ids = {s.id for s in g.sources}
+    vocab = vocabulary()
+    seen: set[str] = set()
+    rule_ids = {r.id for r in g.rules}
+    for i, rule in enumerate(g.rules):
+        at = f"$.rules[{i}]"
+        if rule.id in seen:
+            bad(f"{at}.id", f"duplicate rule id {rule.id!r}")
+        seen.add(rule.id)
+        if not _ID.match(rule.id):
+            bad(f"{at}.id", f"{rule.id!r} is not a lower-case, hyphenated id")
+        if not rule.citations:
+            bad(f"{at}.citations", "missing citation: a rule needs at least one")
+        for j, cite in enumerate(rule.citations):
+            if cite.source not in source_ids:
+                bad(f"{at}.citations[{j}].source", f"unknown source id {cite.source!r}")
+            if not cite.quote.strip():
+                bad(f"{at}.citations[{j}].quote", "empty quote")
+            if rule.status is m.Status.APPROVED and cite.verification.status is m.VerificationStatus.UNVERIFIED:
+                bad(
+                    f"{at}.citations[{j}].verification.status",
+                    "an approved rule cannot rest on an unverified quote (set the rule in-review with a review_note)",
+                )
+        if rule.status is m.Status.IN_REVIEW and not rule.review_note:
+            bad(f"{at}.review_note", "an in-review rule must say why in review_note")
+        for path, fact in _criterion_facts(rule, at):
+            spec = vocab.get(fact) or _classification_fact(g, fact)
+            if spec is None:
+                bad(path, f"unknown fact {fact!r}")
+        problems.extend(Problem(name, p, msg) for p, msg in _unit_checks(rule, at))
+    for k, note in enumerate(g.changes):
+        if note.rule not in rule_ids and not note.what.lower().startswith(("removed", "retired")):
+            bad(f"$.changes[{k}].rule", f"change note names unknown rule {note.rule!r}")
+        if note.source is not None and note.source not in source_ids:
+            bad(f"$.changes[{k}].source", f"unknown source id {note.source!r}")
+    return problems
+
+
+def _classification_fact(g: m.Guideline, fact: str) -> object | None:
+    for rule in g.rules:
+        if isinstance(rule, m.ClassificationRule) and rule.id == fact:
+            return rule
+    return None
+
+
+def _criterion_facts(rule: m.Rule, at: str) -> Iterator[tuple[str, str]]:
+    fields: list[tuple[str, m.Criterion]] = []
+    for name in ("when", "applies"):
+        value = getattr(rule, name, None)
+        if value is not None:
+            fields.append((name, value))
+    if isinstance(rule, m.ScreeningRule):
+        for i, sp in enumerate(rule.start):
+            fields.append((f"start[{i}].when", sp.when))
+            yield f"{at}.start[{i}].anchor", sp.anchor
+        for i, th in enumerate(rule.intervals):
+            fields.append((f"intervals[{i}].when", th.when))
+        yield f"{at}.last_done", rule.last_done
+    elif isinstance(rule, m.ClassificationRule):
+        yield f"{at}.fact", rule.fact
+    for field, crit in fields:
+        for fact in _walk_facts(crit):
+            yield f"{at}.{field}", fact
+
+
+def _walk_facts(c: m.Criterion) -> Iterator[str]:
+    if isinstance(c, m.Fact):
+        yield c.name
+    elif isinstance(c, m.Compare):
+        yield c.fact
+    elif isinstance(c, m.AllOf):
+        for p in c.all:
+            yield from _walk_facts(p)
+    elif isinstance(c, m.AnyOf):
+        for p in c.any:
+            yield from _walk_facts(p)
+    else:
+        yield from _walk_facts(c.not_)
+
+
+def _unit_checks(rule: m.Rule, at: str) -> Iterator[tuple[str, str]]:
+    def check(path: str, q: Quantity | float | None, unit: str, analyte: str | None = None) -> Iterator[tuple[str, str]]:
+        if q is None:
+            return
+        if not is_quantity(q):
+            if parse_unit(unit).dimensionless:
+                return
+            yield path, f"got a bare number; expected a quantity convertible to {unit}"
+            return
+        try:
+            convert(q, unit, analyte=analyte)  # type: ignore[arg-type]
+        except UnitError:
+            yield path, f"wrong unit dimension: {q:~} is not convertible to {unit}"
+
+    if isinstance(rule, m.DosingRule):
+        amount = "IU" if _is_iu(rule.plausible_max) else "mg"
+        for field in ("dose_min", "dose_max", "maximum", "plausible_max"):
+            yield from check(f"{at}.{field}", getattr(rule, field), amount)
+        for i, band in enumerate(rule.renal):
+            yield from check(f"{at}.renal[{i}].crcl_lower", band.crcl_lower, "mL/min")
+            yield from check(f"{at}.renal[{i}].crcl_upper", band.crcl_upper, "mL/min")
+            yield from check(f"{at}.renal[{i}].daily_min", band.daily_min, "mg")
+            yield from check(f"{at}.renal[{i}].daily_max", band.daily_max, "mg")
+    elif isinstance(rule, m.NeurotoxicityRule) and rule.cumulative_threshold is not None:
+        q = rule.cumulative_threshold
+        if q.dimensionality not in (parse_unit("mg").dimensionality, parse_unit("mg/m2").dimensionality):
+            yield f"{at}.cumulative_threshold", f"wrong unit dimension: {q:~} is neither a mass nor a mass per area"
+    elif isinstance(rule, m.ClassificationRule):
+        try:
+            parse_unit(rule.unit)
+        except UnitError as exc:
+            yield f"{at}.unit", str(exc)
+            return
+        for i, band in enumerate(rule.bands):
+            yield from check(f"{at}.bands[{i}].lower", band.lower, rule.unit, rule.analyte)
+            yield from check(f"{at}.bands[{i}].upper", band.upper, rule.unit, rule.analyte)
+
+
+def _is_iu(q: Quantity) -> bool:
+    return "international_unit" in str(q.units)
+
+
+# -- the catalog ---------------------------------------------------------------
+
+
+class Catalog:
+    """Every guideline version in one folder, loaded and checked against the lock."""
+
+    def __init__(self, root: Traversable | Path) -> None:
+        self.root = root
+        self._versions: dict[str, dict[str, m.Guideline]] = {}
+        self._lock: dict[str, str] = {}
+        self._load()
+
+    def _files(self) -> Iterator[tuple[str, Traversable]]:
+        for folder in sorted(self.root.iterdir(), key=lambda e: e.name):
+            if not folder.is_dir() or folder.name.startswith(("_", ".")):
+                continue
+            for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+                if entry.name.endswith(".toml"):
+                    yield f"{folder.name}/{entry.name}", entry
+
+    def _load(self) -> None:
+        problems: list[Problem] = []
+        lock_file = self.root / LOCK_NAME
+        if lock_file.is_file():
+            self._lock = dict(json.loads(lock_file.read_text(encoding="utf-8"))["files"])
+        for name, entry in self._files():
+            try:
+                g = load_file(entry.read_bytes(), name)
+            except GuidelineDataError as exc:
+                problems.extend(exc.problems)
+                continue
+            self._versions.setdefault(g.id, {})[g.version] = g
+        if problems:
+            raise GuidelineDataError(problems)
+
+    # -- integrity --
+
+    def verify(self) -> list[tuple[str, str, str]]:
+        """Return ``(file, expected, actual)`` for every file that differs from the lock.
+
+        A file missing from the lock, or a lock entry with no file, is a mismatch too.
+        """
+        mismatches: list[tuple[str, str, str]] = []
+        actual = {name: hashlib.sha256(entry.read_bytes()).hexdigest() for name, entry in self._files()}
+        for name in sorted(set(actual) | set(self._lock)):
+            exp = self._lock.get(name, "(not in lock)")
+            act = actual.get(name, "(file missing)")
+            if exp != act:
+                mismatches.append((name, exp, act))
+        return mismatches
+
+    def check_integrity(self) -> None:
+        """Raise :class:`IntegrityError` if any released file differs from the lock."""
+        mismatches = self.verify()
+        if mismatches:
+            raise IntegrityError(mismatches)
+
+    # -- lookup --
+
+    def ids(self) -> list[str]:
+        """Return every guideline id, sorted."""
+        return sorted(self._versions)
+
+    def versions(self, guideline_id: str) -> list[m.Guideline]:
+        """Return every version of a guideline, oldest effective date first."""
+        try:
+            found = self._versions[guideline_id]
+        except KeyError:
+            raise UnknownGuidelineError(guideline_id, self._versions) from None
+        return sorted(found.values(), key=lambda g: (g.effective, g.version))
+
+    def get(self, guideline_id: str, version: str | None = None, as_of: dt.date | None = None) -> m.Guideline:
+        """Return one version: pinned, in effect on ``as_of``, or the latest released.
+
+        Raises:
+            UnknownGuidelineError: no such guideline, version, or none in effect then.
+        """
+        versions = self.versions(guideline_id)
+        if version is not None:
+            for g in versions:
+                if g.version == version:
+                    return g
+            raise UnknownGuidelineError(f"{guideline_id} {version}", [f"{guideline_id} {g.version}" for g in versions])
+        released = [g for g in versions if g.status in _RELEASED]
+        if as_of is not None:
+            released = [g for g in released if g.effective <= as_of]
+        if not released or released[-1].status is m.Status.RETIRED:
+            when = f" on {as_of.isoformat()}" if as_of else ""
+            raise UnknownGuidelineError(f"{guideline_id} (no released version in effect{when})", [])
+        return released[-1]
+
+    def in_effect(self, as_of: dt.date) -> list[m.Guideline]:
+        """Return, for each guideline, the version in effect on ``as_of`` (skipping none)."""
+        out = []
+        for gid in self.ids():
+            try:
+                out.append(self.get(gid, as_of=as_of))
+            except UnknownGuidelineError:
+                continue
+        return out
+
+    def all(self) -> list[m.Guideline]:
+        """Every version of every guideline."""
+        return [g for gid in self.ids() for g in self.versions(gid)]
+
+
+@functools.cache
+def catalog() -> Catalog:
+    """Return the packaged catalog, loaded once per process."""
+    return Catalog(guideline_root())

@@ -1,0 +1,86 @@
+"""Medication rules in ``assess``: neurotoxic drugs taken, and dose problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from . import model as m
+from ._criteria import FactValue
+from .patient import Medication, Patient
+
+__all__ = ["evaluate", "matches"]
+
+
+def matches(rule: m.DosingRule | m.NeurotoxicityRule, med: Medication) -> bool:
+    """True if the medication names the rule's agent or one of its synonyms."""
+    names = {rule.agent.lower(), *(s.lower() for s in rule.synonyms)}
+    if isinstance(rule, m.NeurotoxicityRule):
+        names.add(rule.rxnorm)
+    return med.agent.lower() in names
+
+
+def evaluate(
+    rule: m.DosingRule | m.NeurotoxicityRule,
+    g: m.Guideline,
+    patient: Patient,
+    facts: dict[str, FactValue],
+    as_of: dt.date,
+) -> object:
+    """Evaluate a neurotoxicity entry or a dosing rule against the medication list."""
+    from ._kinds import RuleResult, _rec
+
+    taken = [med for med in patient.medications if matches(rule, med) and (med.stopped is None or med.stopped <= as_of)]
+    if not taken:
+        return RuleResult(outcome="not-fired", leaves=(f"FALSE: {rule.agent} not in the medication list",))
+    if isinstance(rule, m.NeurotoxicityRule):
+        from .neurotox import exposure_check
+
+        recs = []
+        missing: list[str] = []
+        for med in taken:
+            check = exposure_check(rule, med, patient, facts, as_of)
+            missing.extend(check.missing)
+            recs.append(
+                _rec(
+                    rule,
+                    g,
+                    action=rule.action,
+                    status="flagged" if check.past_threshold else "caution",
+                    reasons=(f"takes {med.agent}", *check.reasons),
+                    missing=tuple(check.missing),
+                    details=(
+                        f"class: {rule.drug_class}",
+                        f"phenotype: {rule.phenotype}",
+                        f"onset: {rule.onset}",
+                        f"reversibility: {rule.reversibility}",
+                    ),
+                )
+            )
+        return RuleResult(
+            outcome="fired",
+            leaves=(f"TRUE: takes {rule.agent}",),
+            missing=tuple(dict.fromkeys(missing)),
+            recommendations=tuple(recs),
+        )
+    from .dosing import medication_verdicts
+
+    recs = []
+    for med, verdict in medication_verdicts(rule, taken, facts):
+        if verdict.ok:
+            continue
+        recs.append(
+            _rec(
+                rule,
+                g,
+                action=verdict.message,
+                status=verdict.verdict.value,
+                reasons=(f"{med.agent} {verdict.given}",),
+                details=(f"expected: {verdict.expected}",),
+            )
+        )
+    outcome = "fired" if recs else "not-fired"
+    return attrs.evolve(
+        RuleResult(outcome=outcome, leaves=(f"TRUE: takes {rule.agent}",)), recommendations=tuple(recs)
+    )

@@ -1,0 +1,99 @@
+"""The fact vocabulary: names a patient input may carry and criteria may use."""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any, Literal
+
+import attrs
+
+from .exceptions import GuidelineDataError, Problem
+from .units import Quantity, magnitude, parse_quantity
+
+__all__ = ["FactSpec", "vocabulary"]
+
+
+@attrs.frozen(kw_only=True)
+class FactSpec:
+    """One named fact: its type, canonical unit, possible range and provenance."""
+
+    name: str
+    type: Literal["boolean", "quantity", "category", "date", "number"]
+    label: str
+    unit: str | None = None
+    analyte: str | None = None
+    values: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    obtain: str | None = None
+    derived: str | None = None
+
+    @property
+    def is_input(self) -> bool:
+        """True if a patient input may give this fact directly."""
+        return self.derived is None or self.name in _ALSO_INPUT
+
+
+# Derived facts a caller may also give directly (the input wins).
+_ALSO_INPUT = frozenset({"lops", "crcl", "age", "iwgdf-category"})
+
+
+@functools.cache
+def vocabulary() -> Mapping[str, FactSpec]:
+    """Return every fact spec, read once from the packaged vocabulary files."""
+    specs: dict[str, FactSpec] = {}
+    problems: list[Problem] = []
+    folder = resources.files("neuroguide") / "_data" / "facts"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        data = tomllib.loads(entry.read_text(encoding="utf-8"))
+        for name, raw in data.items():
+            if name in specs:
+                problems.append(Problem(entry.name, name, "fact defined twice"))
+                continue
+            try:
+                specs[name] = _spec(name, raw)
+            except (ValueError, TypeError, KeyError) as exc:
+                problems.append(Problem(entry.name, name, str(exc)))
+    if problems:
+        raise GuidelineDataError(problems)
+    return specs
+
+
+def _spec(name: str, raw: dict[str, Any]) -> FactSpec:
+    allowed = {"type", "label", "unit", "analyte", "values", "range", "obtain", "derived"}
+    extra = set(raw) - allowed
+    if extra:
+        raise ValueError(f"unknown keys {sorted(extra)}")
+    kind = raw["type"]
+    low = high = None
+    if "range" in raw:
+        lo_raw, hi_raw = raw["range"]
+        if kind == "quantity":
+            unit = raw["unit"]
+            low = magnitude(parse_quantity(lo_raw, f"{name}.range", unit), unit)
+            high = magnitude(parse_quantity(hi_raw, f"{name}.range", unit), unit)
+        else:
+            low, high = float(lo_raw), float(hi_raw)
+    return FactSpec(
+        name=name,
+        type=kind,
+        label=raw["label"],
+        unit=raw.get("unit"),
+        analyte=raw.get("analyte"),
+        values=tuple(raw.get("values", ())),
+        low=low,
+        high=high,
+        obtain=raw.get("obtain"),
+        derived=raw.get("derived"),
+    )
+
+
+def canonical(spec: FactSpec, value: Quantity, field: str) -> float:
+    """Convert a quantity to the fact's canonical unit (float)."""
+    assert spec.unit is not None
+    return magnitude(value, spec.unit, analyte=spec.analyte, field=field)

@@ -1,0 +1,342 @@
+"""The ``neuroguide`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .exceptions import GuidelineDataError, InputError, IntegrityError, NeuroguideError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # bad usage is bad input: exit 2 with the message
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--as-of: got {text!r}; expected a date as YYYY-MM-DD") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = _Parser(
+        prog="neuroguide",
+        description="Cited, versioned guidance for numbness and tingling in the legs.",
+        formatter_class=fmt,
+        epilog="examples:\n  neuroguide assess examples/t2d-metformin.json\n  neuroguide rules --kind screening\n"
+        "  neuroguide show dpn-screening\n  neuroguide dose cyanocobalamin '250 mg' --per day --route oral",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    a = sub.add_parser(
+        "assess",
+        help="assess a patient (JSON file or - for stdin)",
+        formatter_class=fmt,
+        epilog="examples:\n  neuroguide assess examples/t2d-metformin.json --as-of 2026-11-23\n"
+        "  neuroguide assess patient.json --json > record.json\n  cat patient.json | neuroguide assess -",
+    )
+    a.add_argument("file", help="patient JSON file, or - to read standard input")
+    a.add_argument("--as-of", type=_date, help="evaluation date (default: today, recorded in the output)")
+    a.add_argument("--json", action="store_true", help="print the evaluation record as JSON")
+    a.add_argument("--pin", action="append", default=[], metavar="ID=VERSION", help="use this guideline version")
+    a.add_argument("--include-in-review", action="store_true", help="also evaluate rules still in review")
+
+    r = sub.add_parser(
+        "rules",
+        help="list rules",
+        formatter_class=fmt,
+        epilog="examples:\n  neuroguide rules\n  neuroguide rules --guideline ada-neuropathy --status approved\n"
+        "  neuroguide rules --kind dosing --json",
+    )
+    r.add_argument("--guideline", help="only this guideline id")
+    r.add_argument("--kind", help="only this rule kind (screening, referral, workup, ...)")
+    r.add_argument("--status", help="only this status (approved, in-review, draft, retired)")
+    r.add_argument("--as-of", type=_date, help="versions in effect on this date (default: latest released)")
+    r.add_argument("--json", action="store_true", help="print JSON")
+
+    s = sub.add_parser(
+        "show",
+        help="show one rule in full, with its quotes",
+        formatter_class=fmt,
+        epilog="examples:\n  neuroguide show dpn-screening\n  neuroguide show dpn-screening --version 2017.1",
+    )
+    s.add_argument("rule", help="rule id")
+    s.add_argument("--guideline", help="guideline id (when the rule id is ambiguous)")
+    s.add_argument("--version", help="guideline version (default: latest released)")
+    s.add_argument("--json", action="store_true", help="print JSON")
+
+    d = sub.add_parser(
+        "dose",
+        help="check a dose against the cited regimens",
+        formatter_class=fmt,
+        epilog="examples:\n  neuroguide dose cyanocobalamin '1000 ug' --per week --route oral\n"
+        "  neuroguide dose gabapentin '1800 mg' --per day --crcl '45 mL/min'\n"
+        "  neuroguide dose pregabalin '300 mg' --per day --patient examples/t2d-metformin.json",
+    )
+    d.add_argument("agent")
+    d.add_argument("dose", help="amount per period, e.g. '300 mg'")
+    d.add_argument("--per", default="day", choices=("day", "week", "month"))
+    d.add_argument("--route", help="e.g. oral, intramuscular, intravenous")
+    d.add_argument("--indication", help="narrow to an indication")
+    d.add_argument("--crcl", help="creatinine clearance, e.g. '45 mL/min'")
+    d.add_argument("--patient", help="patient JSON file (creatinine clearance derived from it)")
+    d.add_argument("--as-of", type=_date, help="evaluation date (default: today)")
+    d.add_argument("--json", action="store_true", help="print JSON")
+
+    c = sub.add_parser(
+        "calc",
+        help="run a calculator",
+        formatter_class=fmt,
+        epilog="examples:\n  neuroguide calc --list\n"
+        "  neuroguide calc cockcroft-gault age=70 weight='72 kg' serum_creatinine='1.4 mg/dL' sex=female",
+    )
+    c.add_argument("name", nargs="?", help="calculator name (see --list)")
+    c.add_argument("args", nargs="*", metavar="KEY=VALUE", help="inputs; quantities as '72 kg'")
+    c.add_argument("--list", action="store_true", help="list calculators")
+    c.add_argument("--json", action="store_true", help="print JSON")
+
+    v = sub.add_parser(
+        "validate",
+        help="check guideline files (all packaged ones, or the given paths)",
+        formatter_class=fmt,
+        epilog="examples:\n  neuroguide validate\n  neuroguide validate guidelines/ada-neuropathy/2026.1.toml",
+    )
+    v.add_argument("paths", nargs="*", type=Path)
+
+    try:
+        from ._cli_audit import add_parser as add_audit
+    except ImportError:  # pragma: no cover - audit module absent
+        pass
+    else:
+        add_audit(sub, fmt)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 1 failure found, 2 bad input)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(_dispatch(args))
+    except (InputError, GuidelineDataError, LookupError) as exc:
+        print(f"neuroguide: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except IntegrityError as exc:
+        print(f"neuroguide: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except NeuroguideError as exc:  # pragma: no cover - every subclass is handled above
+        print(f"neuroguide: error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    handler = {
+        "assess": _assess,
+        "rules": _rules,
+        "show": _show,
+        "dose": _dose,
+        "calc": _calc,
+        "validate": _validate,
+    }.get(args.command)
+    if handler is None:
+        return int(args.handler(args))
+    return handler(args)
+
+
+def _today() -> dt.date:
+    return dt.date.today()  # the CLI may read the clock; the library never does
+
+
+def _assess(args: argparse.Namespace) -> int:
+    from .evaluation import assess
+    from .patient import Patient
+    from .report import render_text
+
+    if args.file == "-":
+        text = sys.stdin.read()
+        if not text.strip():
+            raise InputError("stdin", "", "a patient JSON object")
+        patient = Patient.from_json(text if text.lstrip().startswith("{") else "{}")
+    else:
+        patient = Patient.from_json(Path(args.file))
+    pins = {}
+    for pin in args.pin:
+        gid, sep, version = pin.partition("=")
+        if not sep:
+            raise InputError("--pin", pin, "ID=VERSION")
+        pins[gid] = version
+    statuses = ("approved", "in-review") if args.include_in_review else ("approved",)
+    result = assess(patient, as_of=args.as_of or _today(), pins=pins, statuses=statuses)
+    print(result.record.to_json() if args.json else render_text(result))
+    return EXIT_OK
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from ._loading import catalog
+    from .report import rule_line
+
+    cat = catalog()
+    rows = []
+    for gid in cat.ids():
+        if args.guideline and gid != args.guideline:
+            continue
+        try:
+            g = cat.get(gid, as_of=args.as_of)
+        except LookupError:
+            continue
+        for rule in g.rules:
+            if args.kind and rule.kind != args.kind:
+                continue
+            if args.status and rule.status.value != args.status:
+                continue
+            rows.append((g, rule))
+    if args.guideline and not rows and args.guideline not in cat.ids():
+        from .exceptions import UnknownGuidelineError
+
+        raise UnknownGuidelineError(args.guideline, cat.ids())
+    if args.json:
+        out = [
+            {"guideline": g.id, "version": g.version, "rule": r.id, "kind": r.kind, "status": r.status.value, "title": r.title}
+            for g, r in rows
+        ]
+        print(json.dumps(out, indent=2))
+    else:
+        for g, rule in rows:
+            print(rule_line(g, rule))
+        print(f"{len(rows)} rule{'s' if len(rows) != 1 else ''}")
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace) -> int:
+    from ._converter import converter
+    from ._loading import catalog
+    from .api import find_rule
+    from .report import render_rule
+
+    cat = catalog()
+    if args.guideline or args.version:
+        gid = args.guideline
+        if gid is None:
+            g0, _ = find_rule(args.rule)
+            gid = g0.id
+        g = cat.get(gid, version=args.version)
+        rule = g.rule(args.rule)
+    else:
+        g, rule = find_rule(args.rule)
+    if args.json:
+        print(json.dumps({"guideline": g.id, "version": g.version, "rule": converter.unstructure(rule, type(rule))}, indent=2, ensure_ascii=False))
+    else:
+        print(render_rule(g, rule))
+    return EXIT_OK
+
+
+def _dose(args: argparse.Namespace) -> int:
+    from .dosing import check_dose
+    from .patient import Patient
+
+    patient = Patient.from_json(Path(args.patient)) if args.patient else None
+    verdict = check_dose(
+        args.agent,
+        args.dose,
+        per=args.per,
+        route=args.route,
+        indication=args.indication,
+        crcl=args.crcl,
+        patient=patient,
+        as_of=args.as_of or _today(),
+    )
+    if args.json:
+        from ._converter import converter
+
+        print(json.dumps(converter.unstructure(verdict), indent=2, ensure_ascii=False))
+    else:
+        print(f"{verdict.verdict.value.upper()}: {verdict.message}")
+        if verdict.citation:
+            print(f"  rule {verdict.rule} ({verdict.guideline} {verdict.version}); {verdict.citation}")
+    return EXIT_OK if verdict.ok else EXIT_FAIL
+
+
+def _calc(args: argparse.Namespace) -> int:
+    from .calculators import REGISTRY
+
+    if args.list or not args.name:
+        for name, fn in sorted(REGISTRY.items()):
+            doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+            print(f"{name:28} {doc}")
+        return EXIT_OK
+    fn = REGISTRY.get(args.name)
+    if fn is None:
+        from .exceptions import NotFoundError
+
+        raise NotFoundError(args.name, REGISTRY)
+    kwargs: dict[str, Any] = {}
+    for item in args.args:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InputError("argument", item, "KEY=VALUE")
+        kwargs[key.replace("-", "_")] = _coerce(value)
+    try:
+        result = fn(**kwargs)
+    except TypeError as exc:
+        raise InputError(args.name, " ".join(args.args), f"the calculator's inputs ({exc})") from None
+    if args.json:
+        from ._converter import converter
+
+        print(json.dumps(converter.unstructure(result), indent=2, ensure_ascii=False, default=str))
+    else:
+        from .report import render_calc
+
+        print(render_calc(result))
+    return EXIT_OK
+
+
+def _coerce(value: str) -> Any:
+    low = value.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from ._loading import Catalog, guideline_root, load_file
+
+    if args.paths:
+        problems = 0
+        for path in args.paths:
+            name = f"{path.parent.name}/{path.name}"
+            try:
+                g = load_file(path.read_bytes(), name)
+            except GuidelineDataError as exc:
+                print(str(exc), file=sys.stderr)
+                problems += 1
+                continue
+            print(f"ok  {name}: {g.id} {g.version}, {len(g.rules)} rules, sha256 {g.sha256}")
+        return EXIT_INPUT if problems else EXIT_OK
+    cat = Catalog(guideline_root())
+    for g in cat.all():
+        print(f"ok  {g.path}: {len(g.rules)} rules")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

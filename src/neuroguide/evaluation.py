@@ -1,0 +1,403 @@
+"""``assess``: evaluate the guidelines in effect for one patient, with a replayable record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from . import model as m
+from ._criteria import FactValue, Outcome, evaluate
+from ._facts import derive
+from ._loading import Catalog, catalog
+from ._vocabulary import vocabulary
+from .exceptions import InputError
+from .patient import Patient
+
+__all__ = [
+    "Assessment",
+    "EvaluationRecord",
+    "GuidelineRef",
+    "MissingInput",
+    "Recommendation",
+    "ReplayReport",
+    "RuleTrace",
+    "Section",
+    "assess",
+    "replay",
+]
+
+
+class Section(enum.StrEnum):
+    """Report sections, in the order a clinician reads them."""
+
+    RED_FLAGS = "red-flags"
+    CATEGORIES = "categories"
+    RESULTS = "results"
+    WORKUP = "workup"
+    SCHEDULE = "schedule"
+    REFERRALS = "referrals"
+    MEDICATIONS = "medications"
+    TREATMENT = "treatment"
+
+
+SECTION_TITLES = {
+    Section.RED_FLAGS: "Red flags and urgent actions",
+    Section.CATEGORIES: "Likely categories and diagnostic considerations",
+    Section.RESULTS: "Results interpreted",
+    Section.WORKUP: "Work-up to order",
+    Section.SCHEDULE: "Screening and foot-care schedule",
+    Section.REFERRALS: "Referrals",
+    Section.MEDICATIONS: "Neurotoxic medications and dose problems",
+    Section.TREATMENT: "Treatment options and safety cautions",
+}
+
+_DEFAULT_SECTION = {
+    "screening": Section.SCHEDULE,
+    "referral": Section.REFERRALS,
+    "workup": Section.WORKUP,
+    "consideration": Section.CATEGORIES,
+    "treatment": Section.TREATMENT,
+    "caution": Section.TREATMENT,
+    "classification": Section.RESULTS,
+    "dosing": Section.MEDICATIONS,
+    "neurotoxicity": Section.MEDICATIONS,
+}
+
+
+def section_of(rule: m.Rule) -> Section:
+    """Return the report section of a rule (its own, or its kind's default)."""
+    if rule.section is not None:
+        return Section(rule.section)
+    if isinstance(rule, m.ReferralRule) and rule.urgency in ("emergency", "urgent"):
+        return Section.RED_FLAGS
+    return _DEFAULT_SECTION[rule.kind]
+
+
+@attrs.frozen(kw_only=True)
+class Recommendation:
+    """One thing to do (or know), with the rule and guideline version behind it."""
+
+    rule: str
+    guideline: str
+    version: str
+    kind: str
+    section: Section
+    title: str
+    action: str
+    status: str
+    citation: str
+    reasons: tuple[str, ...] = ()
+    due: dt.date | None = None
+    overdue_days: int | None = None
+    missing: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class MissingInput:
+    """A fact that was not given but would let more rules decide."""
+
+    fact: str
+    label: str
+    needed_by: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class GuidelineRef:
+    """Which guideline version was used, its content hash, and whether it was pinned."""
+
+    id: str
+    version: str
+    sha256: str
+    pinned: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class RuleTrace:
+    """How one rule was decided: fired, not fired, or undetermined, and why."""
+
+    rule: str
+    guideline: str
+    version: str
+    outcome: str
+    leaves: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class EvaluationRecord:
+    """Everything needed to reconstruct and replay one assessment."""
+
+    as_of: dt.date
+    package: str
+    statuses: tuple[str, ...]
+    patient: Mapping[str, Any]
+    facts: Mapping[str, Any]
+    guidelines: tuple[GuidelineRef, ...]
+    trace: tuple[RuleTrace, ...]
+    recommendations: tuple[Recommendation, ...]
+    missing: tuple[MissingInput, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the record as plain JSON-ready data."""
+        from ._converter import converter
+
+        data: dict[str, Any] = converter.unstructure(self)
+        return data
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Serialize the record as JSON."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EvaluationRecord:
+        """Rebuild a record from :meth:`to_dict` output.
+
+        Raises:
+            InputError: the data is not an evaluation record.
+        """
+        from ._converter import converter, format_errors
+
+        try:
+            return converter.structure(dict(data), cls)
+        except Exception as exc:  # cattrs raises groups of many kinds
+            problems = "; ".join(f"{p}: {msg}" for p, msg in format_errors(exc))
+            raise InputError("record", "(evaluation record)", f"a valid evaluation record ({problems})") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> EvaluationRecord:
+        """Parse a record from JSON text."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError("record", text[:60], f"valid JSON ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise InputError("record", type(data).__name__, "a JSON object")
+        return cls.from_dict(data)
+
+
+@attrs.frozen(kw_only=True)
+class Assessment:
+    """The result of :func:`assess`: recommendations, missing inputs and the record."""
+
+    recommendations: tuple[Recommendation, ...]
+    missing: tuple[MissingInput, ...]
+    record: EvaluationRecord
+
+    def section(self, section: Section | str) -> tuple[Recommendation, ...]:
+        """Return the recommendations of one section, in order."""
+        want = Section(section)
+        return tuple(r for r in self.recommendations if r.section is want)
+
+    def by_rule(self, rule_id: str) -> Recommendation | None:
+        """Return the recommendation a rule produced, if any."""
+        for rec in self.recommendations:
+            if rec.rule == rule_id:
+                return rec
+        return None
+
+
+def package_version() -> str:
+    """Return neuroguide's installed version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("neuroguide")
+    except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
+        return "0+unknown"
+
+
+def assess(
+    patient: Patient | Mapping[str, Any],
+    *,
+    as_of: dt.date,
+    pins: Mapping[str, str] | None = None,
+    statuses: Iterable[m.Status | str] = (m.Status.APPROVED,),
+    guidelines: Iterable[str] | None = None,
+    source: Catalog | None = None,
+) -> Assessment:
+    """Evaluate every guideline in effect on ``as_of`` for ``patient``.
+
+    Args:
+        patient: a :class:`~neuroguide.Patient` or its plain-data form.
+        as_of: the evaluation date; the library never reads the clock.
+        pins: guideline id -> version to use instead of the one in effect.
+        statuses: rule statuses to evaluate; approved only by default.
+        guidelines: restrict to these guideline ids.
+        source: a catalog other than the packaged one (tests, audits).
+
+    Raises:
+        InputError: bad patient input (names the field, value and what was expected).
+        UnknownGuidelineError: a pinned guideline or version does not exist.
+    """
+    if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
+        raise InputError("as_of", as_of, "a datetime.date")
+    if not isinstance(patient, Patient):
+        patient = Patient.from_dict(patient)
+    cat = source if source is not None else catalog()
+    pins = dict(pins or {})
+    wanted = set(guidelines) if guidelines is not None else None
+    chosen: list[tuple[m.Guideline, bool]] = []
+    for gid in sorted(set(cat.ids()) | set(pins)):
+        if wanted is not None and gid not in wanted:
+            continue
+        if gid in pins:
+            chosen.append((cat.get(gid, version=pins[gid]), True))
+        else:
+            try:
+                chosen.append((cat.get(gid, as_of=as_of), False))
+            except LookupError:
+                continue
+    status_set = tuple(m.Status(s) for s in statuses)
+    facts = derive(patient, as_of)
+    return _run(patient, facts, as_of, chosen, status_set)
+
+
+def _run(
+    patient: Patient,
+    facts: dict[str, FactValue],
+    as_of: dt.date,
+    chosen: Sequence[tuple[m.Guideline, bool]],
+    statuses: tuple[m.Status, ...],
+) -> Assessment:
+    recs: list[Recommendation] = []
+    traces: list[RuleTrace] = []
+    needed: dict[str, list[str]] = {}
+    # Classifications first: their labels become facts other rules may test.
+    ordered = [(g, r) for g, _ in chosen for r in g.rules if r.status in statuses]
+    ordered.sort(key=lambda gr: 0 if isinstance(gr[1], m.ClassificationRule) else 1)
+    from . import _kinds
+
+    for g, rule in ordered:
+        result = _kinds.evaluate_rule(rule, g, patient, facts, as_of)
+        traces.append(
+            RuleTrace(
+                rule=rule.id,
+                guideline=g.id,
+                version=g.version,
+                outcome=result.outcome,
+                leaves=result.leaves,
+                missing=result.missing,
+            )
+        )
+        for fact in result.missing:
+            needed.setdefault(fact, []).append(rule.id)
+        recs.extend(result.recommendations)
+    order = list(Section)
+    recs.sort(key=lambda r: (order.index(r.section), _urgency(r), r.guideline, r.rule))
+    vocab = vocabulary()
+    missing = tuple(
+        MissingInput(fact=f, label=vocab[f].label if f in vocab else f, needed_by=tuple(dict.fromkeys(rules)))
+        for f, rules in sorted(needed.items())
+    )
+    record = EvaluationRecord(
+        as_of=as_of,
+        package=package_version(),
+        statuses=tuple(s.value for s in statuses),
+        patient=patient.to_dict(),
+        facts={k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in sorted(facts.items())},
+        guidelines=tuple(GuidelineRef(id=g.id, version=g.version, sha256=g.sha256, pinned=p) for g, p in chosen),
+        trace=tuple(traces),
+        recommendations=tuple(recs),
+        missing=missing,
+    )
+    return Assessment(recommendations=tuple(recs), missing=missing, record=record)
+
+
+_URGENCY = {"emergency": 0, "urgent": 1, "overdue": 2, "due": 3}
+
+
+def _urgency(rec: Recommendation) -> int:
+    return _URGENCY.get(rec.status, 5)
+
+
+def short_citation(rule: m.Rule, g: m.Guideline) -> str:
+    """Return e.g. ``ADA 2026, Recommendation 12.17 (grade B)`` for a rule's first citation."""
+    cite = rule.citations[0]
+    src = g.source(cite.source)
+    grade = f" (grade {cite.grade})" if cite.grade else ""
+    return f"{src.short()}, {cite.locator}{grade}"
+
+
+# -- replay ---------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ReplayReport:
+    """Whether re-evaluating a record gave the identical result, and if not, what differs."""
+
+    identical: bool
+    differences: tuple[str, ...]
+    assessment: Assessment | None
+
+
+def replay(record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | None = None) -> ReplayReport:
+    """Re-evaluate a record with the guideline versions it names.
+
+    Each guideline version is loaded by id and version and its content hash is
+    compared with the record's; then the patient is re-assessed on the same
+    date and the recommendations are compared field by field.
+    """
+    if not isinstance(record, EvaluationRecord):
+        record = EvaluationRecord.from_dict(record)
+    cat = source if source is not None else catalog()
+    differences: list[str] = []
+    chosen: list[tuple[m.Guideline, bool]] = []
+    for ref in record.guidelines:
+        try:
+            g = cat.get(ref.id, version=ref.version)
+        except LookupError:
+            differences.append(f"guideline {ref.id} version {ref.version} is no longer available")
+            continue
+        if g.sha256 != ref.sha256:
+            differences.append(
+                f"guideline {ref.id} {ref.version}: content changed (recorded sha256 {ref.sha256}, now {g.sha256})"
+            )
+        chosen.append((g, ref.pinned))
+    if package_version() != record.package:
+        differences.append(f"package version differs: recorded {record.package}, now {package_version()}")
+    patient = Patient.from_dict(record.patient)
+    facts = derive(patient, record.as_of)
+    again = _run(patient, facts, record.as_of, chosen, tuple(m.Status(s) for s in record.statuses))
+    differences.extend(_diff_recommendations(record.recommendations, again.recommendations))
+    substantive = [d for d in differences if not d.startswith("package version differs")]
+    return ReplayReport(identical=not substantive, differences=tuple(differences), assessment=again)
+
+
+def _diff_recommendations(before: Sequence[Recommendation], after: Sequence[Recommendation]) -> list[str]:
+    from ._converter import converter
+
+    out: list[str] = []
+    old = {(r.rule, r.guideline): r for r in before}
+    new = {(r.rule, r.guideline): r for r in after}
+    for key in sorted(set(old) - set(new)):
+        out.append(f"rule {key[0]} ({key[1]}): recorded recommendation no longer produced")
+    for key in sorted(set(new) - set(old)):
+        out.append(f"rule {key[0]} ({key[1]}): new recommendation not in the record")
+    for key in sorted(set(old) & set(new)):
+        a = converter.unstructure(old[key])
+        b = converter.unstructure(new[key])
+        for field in a:
+            if a[field] != b[field]:
+                out.append(f"rule {key[0]} ({key[1]}): {field} was {a[field]!r}, now {b[field]!r}")
+    if not out and [r.rule for r in before] != [r.rule for r in after]:
+        out.append("recommendations are the same but in a different order")
+    return out
+
+
+def outcome_word(result: bool | None) -> str:
+    """Map a three-valued result to the trace's outcome word."""
+    return {True: "fired", False: "not-fired", None: "undetermined"}[result]
+
+
+def leaves_of(outcome: Outcome) -> tuple[str, ...]:
+    """Return the trace lines of an outcome."""
+    return tuple(
+        f"{'TRUE' if leaf.result else 'FALSE' if leaf.result is False else 'UNKNOWN'}: {leaf.text}"
+        for leaf in outcome.leaves
+    )

@@ -1,0 +1,379 @@
+"""The patient input: typed, from Python, from a dict, or from a JSON file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+from ._vocabulary import FactSpec, vocabulary
+from .exceptions import InputError, UnitError
+from .model import Period
+from .units import Quantity, format_quantity, is_quantity, magnitude, parse_quantity, parse_unit
+
+__all__ = ["Diabetes", "Medication", "Patient"]
+
+_DIABETES_TYPES = ("type-1", "type-2", "other")
+_PERIODS = ("day", "week", "month")
+
+
+@attrs.frozen(kw_only=True)
+class Diabetes:
+    """A diabetes diagnosis: its type and the date it was made."""
+
+    type: Literal["type-1", "type-2", "other"]
+    diagnosed: dt.date
+
+
+@attrs.frozen(kw_only=True)
+class Medication:
+    """A medication the patient takes or took.
+
+    ``dose`` is the amount given per ``per`` period (e.g. ``"350 ug"`` per
+    ``"day"``). ``cumulative`` is the total exposure so far, as a mass or a
+    mass per body-surface area (``"600 mg/m2"``).
+    """
+
+    agent: str
+    dose: Quantity | None = None
+    per: Literal["day", "week", "month"] | None = None
+    route: str | None = None
+    started: dt.date | None = None
+    stopped: dt.date | None = None
+    cumulative: Quantity | None = None
+    indication: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Patient:
+    """Everything ``assess`` may use about one person.
+
+    Findings, measurements and last-assessment dates are keyed by fact names
+    from the vocabulary (see the docs' input reference). Anything not given
+    is unknown, never assumed normal.
+    """
+
+    id: str | None = None
+    birth_date: dt.date | None = None
+    age: float | None = None
+    sex: Literal["female", "male"] | None = None
+    diabetes: Diabetes | None = None
+    findings: Mapping[str, bool] = attrs.field(factory=dict)
+    measurements: Mapping[str, Quantity | float] = attrs.field(factory=dict)
+    last: Mapping[str, dt.date] = attrs.field(factory=dict)
+    medications: tuple[Medication, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Patient:
+        """Build a patient from plain data (as read from JSON).
+
+        Raises:
+            InputError: a field is unknown, missing, of the wrong type, or impossible.
+        """
+        return _parse_patient(data)
+
+    @classmethod
+    def from_json(cls, source: str | Path) -> Patient:
+        """Read a patient from a JSON file path (or a JSON text starting with ``{``)."""
+        text = source if isinstance(source, str) and source.lstrip().startswith("{") else None
+        if text is None:
+            try:
+                text = Path(source).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise InputError("file", str(source), f"a readable JSON file ({exc.strerror})") from exc
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError("file", str(source)[:80], f"valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        if not isinstance(data, dict):
+            raise InputError("patient", type(data).__name__, "a JSON object")
+        return _parse_patient(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the plain-data form (quantities as strings, dates as ISO)."""
+        out: dict[str, Any] = {}
+        if self.id is not None:
+            out["id"] = self.id
+        if self.birth_date is not None:
+            out["birth_date"] = self.birth_date.isoformat()
+        if self.age is not None:
+            out["age"] = self.age
+        if self.sex is not None:
+            out["sex"] = self.sex
+        if self.diabetes is not None:
+            out["diabetes"] = {"type": self.diabetes.type, "diagnosed": self.diabetes.diagnosed.isoformat()}
+        if self.findings:
+            out["findings"] = dict(self.findings)
+        if self.measurements:
+            out["measurements"] = {
+                k: (format_quantity(v) if is_quantity(v) else v) for k, v in self.measurements.items()
+            }
+        if self.last:
+            out["last"] = {k: v.isoformat() for k, v in self.last.items()}
+        if self.medications:
+            out["medications"] = [_medication_dict(m) for m in self.medications]
+        return out
+
+    def dates(self) -> dict[str, dt.date]:
+        """Every date in the input, by field path (for the as_of check)."""
+        found: dict[str, dt.date] = {}
+        if self.birth_date is not None:
+            found["birth_date"] = self.birth_date
+        if self.diabetes is not None:
+            found["diabetes.diagnosed"] = self.diabetes.diagnosed
+        for name, date in self.last.items():
+            found[f"last.{name}"] = date
+        for i, med in enumerate(self.medications):
+            if med.started is not None:
+                found[f"medications[{i}].started"] = med.started
+            if med.stopped is not None:
+                found[f"medications[{i}].stopped"] = med.stopped
+        return found
+
+
+def _medication_dict(m: Medication) -> dict[str, Any]:
+    out: dict[str, Any] = {"agent": m.agent}
+    if m.dose is not None:
+        out["dose"] = format_quantity(m.dose)
+    for key in ("per", "route", "indication"):
+        value = getattr(m, key)
+        if value is not None:
+            out[key] = value
+    for key in ("started", "stopped"):
+        value = getattr(m, key)
+        if value is not None:
+            out[key] = value.isoformat()
+    if m.cumulative is not None:
+        out["cumulative"] = format_quantity(m.cumulative)
+    return out
+
+
+# -- parsing -----------------------------------------------------------------
+
+_TOP = ("id", "birth_date", "age", "sex", "diabetes", "findings", "measurements", "last", "medications")
+
+
+def _parse_patient(data: Mapping[str, Any]) -> Patient:
+    extra = sorted(set(data) - set(_TOP))
+    if extra:
+        raise InputError(extra[0], data[extra[0]], f"one of the patient fields {', '.join(_TOP)}")
+    vocab = vocabulary()
+    ident = data.get("id")
+    if ident is not None and not isinstance(ident, str):
+        raise InputError("id", ident, "a string")
+    age = data.get("age")
+    if age is not None:
+        age = _number("age", age)
+        if not 0 <= age <= 125:
+            raise InputError("age", age, "an age in years between 0 and 125")
+    sex = data.get("sex")
+    if sex is not None and sex not in ("female", "male"):
+        raise InputError("sex", sex, "'female' or 'male'")
+    return Patient(
+        id=ident,
+        birth_date=_date("birth_date", data.get("birth_date")),
+        age=age,
+        sex=sex,
+        diabetes=_diabetes(data.get("diabetes")),
+        findings=_findings(data.get("findings", {}), vocab),
+        measurements=_measurements(data.get("measurements", {}), vocab),
+        last=_last(data.get("last", {}), vocab),
+        medications=_medications(data.get("medications", [])),
+    )
+
+
+def _number(field: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(field, value, "a finite number")
+    return float(value)
+
+
+def _date(field: str, value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InputError(field, value, "a date as YYYY-MM-DD")
+
+
+def _diabetes(value: Any) -> Diabetes | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InputError("diabetes", value, "an object with 'type' and 'diagnosed'")
+    extra = sorted(set(value) - {"type", "diagnosed"})
+    if extra:
+        raise InputError(f"diabetes.{extra[0]}", value[extra[0]], "only 'type' and 'diagnosed'")
+    kind = value.get("type")
+    if kind not in _DIABETES_TYPES:
+        raise InputError("diabetes.type", kind, f"one of {', '.join(_DIABETES_TYPES)}")
+    diagnosed = _date("diabetes.diagnosed", value.get("diagnosed"))
+    if diagnosed is None:
+        raise InputError("diabetes.diagnosed", None, "the diagnosis date as YYYY-MM-DD")
+    return Diabetes(type=kind, diagnosed=diagnosed)
+
+
+def _spec(field: str, name: str, vocab: Mapping[str, FactSpec], kinds: tuple[str, ...]) -> FactSpec:
+    spec = vocab.get(name)
+    if spec is None or not spec.is_input:
+        import difflib
+
+        close = difflib.get_close_matches(name, [n for n, s in vocab.items() if s.type in kinds], n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise InputError(f"{field}.{name}", name, f"a known {'/'.join(kinds)} fact name{hint}")
+    if spec.type not in kinds:
+        raise InputError(f"{field}.{name}", name, f"a {'/'.join(kinds)} fact; {name!r} is a {spec.type} fact")
+    return spec
+
+
+def _findings(value: Any, vocab: Mapping[str, FactSpec]) -> dict[str, bool]:
+    if not isinstance(value, Mapping):
+        raise InputError("findings", value, "an object of fact name -> true/false")
+    out: dict[str, bool] = {}
+    for name, flag in value.items():
+        _spec("findings", name, vocab, ("boolean",))
+        if flag is None:
+            continue  # explicitly unknown
+        if not isinstance(flag, bool):
+            raise InputError(f"findings.{name}", flag, "true, false or null")
+        out[name] = flag
+    return out
+
+
+def _measurements(value: Any, vocab: Mapping[str, FactSpec]) -> dict[str, Quantity | float]:
+    if not isinstance(value, Mapping):
+        raise InputError("measurements", value, "an object of fact name -> quantity string or number")
+    out: dict[str, Quantity | float] = {}
+    for name, raw in value.items():
+        field = f"measurements.{name}"
+        spec = _spec("measurements", name, vocab, ("quantity", "number"))
+        if raw is None:
+            continue
+        if spec.type == "number":
+            number = _number(field, raw)
+            _check_range(spec, number, field, raw)
+            out[name] = number
+            continue
+        q = _quantity(spec, field, raw)
+        _check_range(spec, to_canonical(spec, q, field), field, raw)
+        out[name] = q
+    return out
+
+
+def _quantity(spec: FactSpec, field: str, raw: Any) -> Quantity:
+    q = parse_quantity(raw, field)
+    assert spec.unit is not None
+    if spec.name == "hba1c":
+        units = str(q.units)
+        if units not in ("percent", "millimole / mole"):
+            raise UnitError(field, raw, "HbA1c in % (NGSP) or mmol/mol (IFCC)")
+        return q
+    try:
+        to_canonical(spec, q, field)
+    except UnitError as exc:
+        what = f"{spec.unit}" + (" (or the molar equivalent)" if spec.analyte else "")
+        raise type(exc)(field, raw, f"a quantity convertible to {what}") from exc
+    return q
+
+
+def to_canonical(spec: FactSpec, q: Quantity, field: str) -> float:
+    """Convert a measurement to its fact's canonical unit, as a float."""
+    assert spec.unit is not None
+    if spec.name == "hba1c" and str(q.units) == "millimole / mole":
+        from .units import hba1c_ifcc_to_ngsp
+
+        return float(hba1c_ifcc_to_ngsp(q.magnitude))
+    return magnitude(q, spec.unit, analyte=spec.analyte, field=field)
+
+
+def _check_range(spec: FactSpec, value: float, field: str, raw: Any) -> None:
+    if spec.low is not None and spec.high is not None and not spec.low <= value <= spec.high:
+        unit = f" {spec.unit}" if spec.unit else ""
+        if spec.low > 0 or spec.name in _STRICTLY_POSITIVE:
+            expected = f"a value between {spec.low:g} and {spec.high:g}{unit}"
+        else:
+            expected = f"a value between {spec.low:g} and {spec.high:g}{unit}"
+        raise InputError(field, raw, expected)
+
+
+_STRICTLY_POSITIVE = frozenset({"serum-creatinine", "weight", "height"})
+
+
+def _last(value: Any, vocab: Mapping[str, FactSpec]) -> dict[str, dt.date]:
+    if not isinstance(value, Mapping):
+        raise InputError("last", value, "an object of assessment -> date")
+    out: dict[str, dt.date] = {}
+    for name, raw in value.items():
+        fact = f"last-{name}"
+        if fact not in vocab:
+            known = sorted(n[5:] for n in vocab if n.startswith("last-"))
+            raise InputError(f"last.{name}", name, f"one of {', '.join(known)}")
+        date = _date(f"last.{name}", raw)
+        if date is not None:
+            out[name] = date
+    return out
+
+
+def _medications(value: Any) -> tuple[Medication, ...]:
+    if not isinstance(value, list):
+        raise InputError("medications", value, "a list of medication objects")
+    out = []
+    allowed = ("agent", "dose", "per", "route", "started", "stopped", "cumulative", "indication")
+    for i, raw in enumerate(value):
+        field = f"medications[{i}]"
+        if not isinstance(raw, Mapping):
+            raise InputError(field, raw, "an object with at least 'agent'")
+        extra = sorted(set(raw) - set(allowed))
+        if extra:
+            raise InputError(f"{field}.{extra[0]}", raw[extra[0]], f"one of {', '.join(allowed)}")
+        agent = raw.get("agent")
+        if not isinstance(agent, str) or not agent.strip():
+            raise InputError(f"{field}.agent", agent, "a drug name")
+        dose = None
+        if raw.get("dose") is not None:
+            dose = parse_quantity(raw["dose"], f"{field}.dose")
+            if dose.magnitude <= 0:
+                raise InputError(f"{field}.dose", raw["dose"], "a positive dose")
+        per = raw.get("per")
+        if per is not None and per not in _PERIODS:
+            raise InputError(f"{field}.per", per, "'day', 'week' or 'month'")
+        if dose is not None and per is None:
+            raise InputError(f"{field}.per", None, "the period the dose is given per: 'day', 'week' or 'month'")
+        cumulative = None
+        if raw.get("cumulative") is not None:
+            cumulative = parse_quantity(raw["cumulative"], f"{field}.cumulative")
+            mass = parse_unit("mg").dimensionality
+            per_area = parse_unit("mg/m2").dimensionality
+            if cumulative.dimensionality not in (mass, per_area):
+                raise UnitError(f"{field}.cumulative", raw["cumulative"], "a mass (g, mg) or mass per area (mg/m2)")
+        for key in ("route", "indication"):
+            if raw.get(key) is not None and not isinstance(raw[key], str):
+                raise InputError(f"{field}.{key}", raw[key], "a string")
+        out.append(
+            Medication(
+                agent=agent.strip(),
+                dose=dose,
+                per=per,
+                route=raw.get("route"),
+                started=_date(f"{field}.started", raw.get("started")),
+                stopped=_date(f"{field}.stopped", raw.get("stopped")),
+                cumulative=cumulative,
+                indication=raw.get("indication"),
+            )
+        )
+    return tuple(out)
+
+
+def period_of(per: str) -> Period:
+    """Map a medication's ``per`` word to a calendar period."""
+    return Period(1, per)  # type: ignore[arg-type]

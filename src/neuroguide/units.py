@@ -1,0 +1,264 @@
+"""Units: the only module that touches pint.
+
+One registry per process, built on first use (``import neuroguide`` does not
+build it). Unit strings are parsed case-sensitively against an allow-list, so
+``MG`` (megagauss in pint) or ``pt`` (a pint of beer) never slip through.
+Mass and amount of substance convert only through a declared, cited molar mass
+per analyte; HbA1c % (NGSP) and mmol/mol (IFCC) are related only by the master
+equation; international units never convert to mass.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import attrs
+import pint
+from pint import Quantity as Quantity
+from pint import Unit as Unit
+
+from .exceptions import IncompatibleUnitsError, UnitError, UnknownUnitError
+
+__all__ = [
+    "ANALYTES",
+    "Analyte",
+    "Quantity",
+    "Unit",
+    "convert",
+    "format_quantity",
+    "get_registry",
+    "hba1c_ifcc_to_ngsp",
+    "hba1c_ngsp_to_ifcc",
+    "magnitude",
+    "parse_quantity",
+    "parse_unit",
+    "round_half_up",
+]
+
+# Accepted unit symbols (case-sensitive). Anything else is refused, because
+# pint resolves many look-alikes silently (MG = megagauss, pt = pint).
+_ALLOWED = frozenset(
+    {
+        # mass
+        "kg", "g", "mg", "ug", "µg", "μg", "mcg", "ng", "pg", "lb",
+        # volume
+        "L", "l", "dL", "dl", "mL", "ml", "uL", "µL", "μL", "nL", "fL",
+        # amount of substance
+        "mol", "mmol", "umol", "µmol", "μmol", "nmol", "pmol",
+        # length and area
+        "m", "cm", "mm", "in", "ft", "m2", "cm2",
+        # time
+        "s", "min", "h", "hr", "d", "day", "week", "month", "year",
+        # pressure
+        "mmHg", "kPa", "Pa",
+        # ratio and other
+        "%", "percent", "IU", "mIU", "kIU", "Hz", "count",
+    }
+)  # fmt: skip
+
+_TOKEN = re.compile(r"[A-Za-zµμ%_]+\d?")
+_NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+_SQUARE = re.compile(r"\b(c?m)2\b")
+
+
+@functools.cache
+def get_registry() -> pint.UnitRegistry:
+    """Return neuroguide's one unit registry, building it on first call."""
+    ureg: pint.UnitRegistry = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
+    # International units measure biological activity, not mass: a base
+    # dimension of their own makes IU -> mg a dimension error.
+    ureg.define("international_unit = [biologic_activity] = IU")
+    return ureg
+
+
+@functools.cache
+def parse_unit(text: str, field: str = "unit") -> Unit:
+    """Parse an accepted unit string (case-sensitive) into a pint unit.
+
+    Raises:
+        UnknownUnitError: a symbol is not accepted, or the text is empty.
+    """
+    cleaned = text.strip()
+    if not cleaned:
+        raise UnknownUnitError(field, text, "a unit such as 'mg', 'ug/day' or 'mg/dL'")
+    for match in _TOKEN.finditer(cleaned):
+        token = match.group(0)
+        if token not in _ALLOWED and token.rstrip("s") not in _ALLOWED:
+            raise UnknownUnitError(
+                field,
+                text,
+                f"a known, case-sensitive unit; {token!r} is not accepted "
+                "(write mg, ug, mcg, g, mL, dL, L, mmol, umol, pmol, mmHg, kg, cm, IU, %, day, week)",
+            )
+    expr = _SQUARE.sub(r"\1**2", cleaned).replace("^", "**")
+    try:
+        return get_registry().Unit(expr)
+    except (pint.errors.PintError, ValueError, AttributeError) as exc:
+        raise UnknownUnitError(field, text, "a valid unit expression") from exc
+
+
+def parse_quantity(
+    value: object, field: str = "value", dimension: str | Unit | None = None
+) -> Quantity:
+    """Turn ``"350 ug"``, ``(350, "ug")`` or a pint quantity into a quantity.
+
+    Args:
+        value: the value to parse.
+        field: name used in error messages.
+        dimension: if given, a unit (or unit string) the result must be
+            convertible to, e.g. ``"mg"`` for a mass.
+
+    Raises:
+        UnitError: the text is not a number followed by an accepted unit.
+        IncompatibleUnitsError: the dimension differs from ``dimension``.
+    """
+    ureg = get_registry()
+    q: Quantity
+    if isinstance(value, pint.Quantity):
+        # Re-home quantities from another registry so they can meet ours.
+        q = value if value._REGISTRY is ureg else ureg.Quantity(value.magnitude, str(value.units))
+    elif isinstance(value, tuple) and len(value) == 2:
+        mag, unit = value
+        if not isinstance(mag, int | float) or isinstance(mag, bool) or not isinstance(unit, str):
+            raise UnitError(field, value, "a (number, unit string) pair")
+        q = ureg.Quantity(float(mag), parse_unit(unit, field))
+    elif isinstance(value, str):
+        match = _NUMBER.match(value)
+        if match is None or not match.group(2):
+            raise UnitError(field, value, "a number followed by a unit, e.g. '350 ug'")
+        q = ureg.Quantity(float(match.group(1)), parse_unit(match.group(2), field))
+    else:
+        raise UnitError(field, value, "a quantity string such as '350 ug'")
+    if dimension is not None:
+        target = parse_unit(dimension, field) if isinstance(dimension, str) else dimension
+        if q.dimensionality != target.dimensionality:
+            raise IncompatibleUnitsError(
+                field, value, f"a quantity convertible to {_symbol(target)} ({target.dimensionality})"
+            )
+    return q
+
+
+def _symbol(unit: Unit) -> str:
+    return f"{unit:~}".replace("µ", "u").replace(" ", "")
+
+
+def format_quantity(q: Quantity, places: int | None = None) -> str:
+    """Serialize a quantity as an ASCII string such as ``"350 ug"`` or ``"1.5 mg/dL"``."""
+    mag = q.magnitude
+    text = f"{mag:.{places}f}" if places is not None else f"{float(mag):.10g}"
+    unit = _symbol(q.units)
+    return f"{text} {unit}" if unit else text
+
+
+def magnitude(q: Quantity, unit: str, *, analyte: str | None = None, field: str = "value") -> float:
+    """Return ``q`` in ``unit`` as a float, using the analyte's molar mass if needed."""
+    return float(convert(q, unit, analyte=analyte, field=field).magnitude)
+
+
+def convert(q: Quantity, unit: str, *, analyte: str | None = None, field: str = "value") -> Quantity:
+    """Convert ``q`` to ``unit``.
+
+    Mass concentration and amount concentration convert only when ``analyte``
+    names an entry of :data:`ANALYTES`. HbA1c % and mmol/mol are refused here:
+    use :func:`hba1c_ngsp_to_ifcc`.
+
+    Raises:
+        IncompatibleUnitsError: the dimensions differ and no declared molar
+            mass bridges them.
+    """
+    target = parse_unit(unit, field)
+    src_units = {str(k) for k in q.units._units}  # noqa: SLF001 - unit names of q
+    dst_units = {str(k) for k in target._units}  # noqa: SLF001
+    if ("percent" in src_units and "mole" in dst_units) or ("mole" in src_units and "percent" in dst_units):
+        raise IncompatibleUnitsError(
+            field,
+            format_quantity(q),
+            "HbA1c % (NGSP) and mmol/mol (IFCC) are different kinds; use the master equation",
+        )
+    if q.dimensionality == target.dimensionality:
+        return q.to(target)
+    if analyte is None:
+        raise IncompatibleUnitsError(field, format_quantity(q), f"a quantity convertible to {unit}")
+    info = ANALYTES.get(analyte)
+    if info is None:
+        raise UnknownUnitError(field, analyte, f"an analyte with a declared molar mass: {sorted(ANALYTES)}")
+    ureg = get_registry()
+    mw = ureg.Quantity(info.molar_mass, "g/mol")
+    mass_conc = ureg.get_dimensionality("[mass]/[length]**3")
+    amount_conc = ureg.get_dimensionality("[substance]/[length]**3")
+    if q.dimensionality == mass_conc and target.dimensionality == amount_conc:
+        return (q / mw).to(target)
+    if q.dimensionality == amount_conc and target.dimensionality == mass_conc:
+        return (q * mw).to(target)
+    raise IncompatibleUnitsError(field, format_quantity(q), f"a concentration convertible to {unit}")
+
+
+@attrs.frozen(kw_only=True)
+class Analyte:
+    """An analyte whose mass and amount concentrations may be interconverted."""
+
+    name: str
+    molar_mass: float
+    basis: str
+    source: str
+
+
+ANALYTES: dict[str, Analyte] = {
+    a.name: a
+    for a in (
+        Analyte(
+            name="vitamin-b12",
+            molar_mass=1355.37,
+            basis="cyanocobalamin, C63H88CoN14O14P",
+            source="PubChem CID 5311498 (cyanocobalamin), molecular weight 1355.4 g/mol",
+        ),
+        Analyte(
+            name="glucose",
+            molar_mass=180.156,
+            basis="D-glucose, C6H12O6",
+            source="PubChem CID 5793 (D-glucose), molecular weight 180.16 g/mol",
+        ),
+        Analyte(
+            name="creatinine",
+            molar_mass=113.12,
+            basis="creatinine, C4H7N3O",
+            source="PubChem CID 588 (creatinine), molecular weight 113.12 g/mol",
+        ),
+    )
+}
+
+
+def round_half_up(value: float | Decimal, places: int) -> Decimal:
+    """Round half-up to ``places`` decimals, after removing binary float noise.
+
+    Floats are first written with 12 significant digits, so that
+    ``28.7 * 6 - 46.7`` (``125.49999999999999`` in binary) rounds like the
+    decimal 125.5 it stands for: to 126, as published tables print it.
+    """
+    dec = value if isinstance(value, Decimal) else Decimal(f"{value:.12g}")
+    return dec.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+# HbA1c master equation (IFCC-NGSP), Hoelzel et al. Clin Chem 2004;50:166-174.
+_NGSP_SLOPE = Decimal("0.0915")
+_NGSP_INTERCEPT = Decimal("2.15")
+_IFCC_SLOPE = Decimal("10.93")
+_IFCC_INTERCEPT = Decimal("-23.5")
+
+
+def hba1c_ngsp_to_ifcc(percent: float | Decimal) -> Decimal:
+    """IFCC (mmol/mol) = 10.93 x NGSP (%) - 23.5, unrounded."""
+    return _IFCC_SLOPE * Decimal(str(percent)) + _IFCC_INTERCEPT
+
+
+def hba1c_ifcc_to_ngsp(mmol_per_mol: float | Decimal) -> Decimal:
+    """NGSP (%) = 0.0915 x IFCC (mmol/mol) + 2.15, unrounded."""
+    return _NGSP_SLOPE * Decimal(str(mmol_per_mol)) + _NGSP_INTERCEPT
+
+
+def is_quantity(value: Any) -> bool:
+    """Return True for a pint quantity of any registry."""
+    return isinstance(value, pint.Quantity)
