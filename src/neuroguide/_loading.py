@@ -23,7 +23,7 @@ from ._vocabulary import vocabulary
 from .exceptions import GuidelineDataError, IntegrityError, Problem, UnknownGuidelineError, UnitError
 from .units import Quantity, convert, is_quantity, parse_unit
 
-__all__ = ["Catalog", "GuidelineInfo", "catalog", "guideline_root", "load_file"]
+__all__ = ["Catalog", "GuidelineInfo", "catalog", "guideline_files", "guideline_root", "load_file", "lock_mismatches", "read_lock"]
 
 LOCK_NAME = "lock.json"
 _VERSION = re.compile(r"^\d{4}\.\d+$")
@@ -112,6 +112,7 @@ def _prevalidate(raw: Mapping[str, Any], name: str) -> list[Problem]:
                 if rid in seen:
                     problems.append(Problem(name, f"$.rules[{i}].id", f"duplicate rule id {rid!r}"))
                 seen.add(rid)
+            problems.extend(Problem(name, p, msg) for p, msg in _raw_unit_checks(rule, f"$.rules[{i}]"))
             cites = rule.get("citations")
             if not cites:
                 problems.append(Problem(name, f"$.rules[{i}].citations", "missing citation: a rule needs at least one"))
@@ -123,6 +124,30 @@ def _prevalidate(raw: Mapping[str, Any], name: str) -> list[Problem]:
                         Problem(name, f"$.rules[{i}].citations[{j}].source", f"unknown source id {src!r}")
                     )
     return problems
+
+
+_RAW_UNITS = {
+    "dosing": {"dose_min": "mg", "dose_max": "mg", "maximum": "mg", "plausible_max": "mg"},
+    "neurotoxicity": {},
+}
+
+
+def _raw_unit_checks(rule: Mapping[str, Any], at: str) -> Iterator[tuple[str, str]]:
+    """Dimension checks on raw data, so they are reported even when structuring fails."""
+    from .units import parse_quantity
+
+    fields = dict(_RAW_UNITS.get(str(rule.get("kind")), {}))
+    for key, unit in fields.items():
+        raw = rule.get(key)
+        if not isinstance(raw, str):
+            continue
+        try:
+            q = parse_quantity(raw, key)
+        except UnitError:
+            continue  # reported by structuring
+        iu = "international_unit" in str(q.units)
+        if not iu and q.dimensionality != parse_unit(unit).dimensionality:
+            yield f"{at}.{key}", f"wrong unit dimension: {raw!r} is not convertible to {unit}"
 
 
 def _validate(g: m.Guideline, name: str) -> list[Problem]:
@@ -263,6 +288,46 @@ def _is_iu(q: Quantity) -> bool:
 # -- the catalog ---------------------------------------------------------------
 
 
+def guideline_files(root: Traversable | Path) -> Iterator[tuple[str, Traversable]]:
+    """Yield ``(<id>/<version>.toml, entry)`` for every guideline file under ``root``, sorted.
+
+    Folders starting with ``_`` or ``.`` are skipped.
+    """
+    for folder in sorted(root.iterdir(), key=lambda e: e.name):
+        if not folder.is_dir() or folder.name.startswith(("_", ".")):
+            continue
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".toml"):
+                yield f"{folder.name}/{entry.name}", entry
+
+
+def read_lock(root: Traversable | Path) -> dict[str, str]:
+    """Return the lock file's ``{file: sha256}`` entries (empty when there is no lock file)."""
+    lock_file = root / LOCK_NAME
+    if not lock_file.is_file():
+        return {}
+    return dict(json.loads(lock_file.read_text(encoding="utf-8"))["files"])
+
+
+def lock_mismatches(root: Traversable | Path) -> list[tuple[str, str, str]]:
+    """Return ``(file, expected, actual)`` for every file under ``root`` that differs from the lock.
+
+    Works on bytes alone, without parsing, so an altered file that no longer
+    loads is still reported. A file missing from the lock reads
+    ``(not in lock)`` as expected; a lock entry with no file reads
+    ``(file missing)`` as actual.
+    """
+    lock = read_lock(root)
+    actual = {name: hashlib.sha256(entry.read_bytes()).hexdigest() for name, entry in guideline_files(root)}
+    mismatches: list[tuple[str, str, str]] = []
+    for name in sorted(set(actual) | set(lock)):
+        exp = lock.get(name, "(not in lock)")
+        act = actual.get(name, "(file missing)")
+        if exp != act:
+            mismatches.append((name, exp, act))
+    return mismatches
+
+
 class Catalog:
     """Every guideline version in one folder, loaded and checked against the lock."""
 
@@ -273,18 +338,11 @@ class Catalog:
         self._load()
 
     def _files(self) -> Iterator[tuple[str, Traversable]]:
-        for folder in sorted(self.root.iterdir(), key=lambda e: e.name):
-            if not folder.is_dir() or folder.name.startswith(("_", ".")):
-                continue
-            for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-                if entry.name.endswith(".toml"):
-                    yield f"{folder.name}/{entry.name}", entry
+        return guideline_files(self.root)
 
     def _load(self) -> None:
         problems: list[Problem] = []
-        lock_file = self.root / LOCK_NAME
-        if lock_file.is_file():
-            self._lock = dict(json.loads(lock_file.read_text(encoding="utf-8"))["files"])
+        self._lock = read_lock(self.root)
         for name, entry in self._files():
             try:
                 g = load_file(entry.read_bytes(), name)

@@ -141,8 +141,13 @@ def parse_quantity(
     return q
 
 
+_LITRE = re.compile(r"(?<![A-Za-z])([munpfdc]?)l(?![A-Za-z])")
+
+
 def _symbol(unit: Unit) -> str:
-    return f"{unit:~}".replace("µ", "u").replace(" ", "")
+    # ASCII micro, and the clinical capital L for litre (mg/dL, not mg/dl).
+    text = f"{unit:~}".replace("µ", "u").replace(" ", "")
+    return _LITRE.sub(r"\1L", text)
 
 
 def format_quantity(q: Quantity, places: int | None = None) -> str:

@@ -25,3 +25,6 @@ REGISTRY: dict[str, Callable[..., CalcResult]] = {
 def register(name: str, fn: Callable[..., Any]) -> None:
     """Add a calculator to :data:`REGISTRY` (module import time only)."""
     REGISTRY[name] = fn
+
+
+# -- calculator modules --
