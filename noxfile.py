@@ -33,7 +33,7 @@ def tests(session: nox.Session) -> None:
     wheel = _wheel(session)
     session.install(f"{wheel}[docs]", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test"))
     session.env["NEUROGUIDE_WHEEL"] = os.path.abspath(wheel)
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "--junitxml=docs/_generated/junit.xml", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import neuroguide as ng
-from neuroguide.model import Period
+from neuroguide.model import Fact, Period, ScreeningRule
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -32,13 +32,14 @@ def _screening(data: dict[str, Any], as_of: dt.date = AS_OF) -> ng.Recommendatio
 @pytest.mark.rule("dpn-screening")
 def test_quote_holds_the_parameters() -> None:
     rule = ng.load_guideline("ada-neuropathy", version="2026.1").rule("dpn-screening")
+    assert isinstance(rule, ScreeningRule)
     quote = rule.citations[0].quote
     assert "5 years after the diagnosis of type 1 diabetes" in quote
     assert "diagnosis of type 2 diabetes" in quote
     assert "at least annually" in quote
     assert rule.citations[0].grade == "B"
     assert rule.interval == Period(12, "month")  # "annually"
-    starts = {sp.when.name: sp.after for sp in rule.start}  # type: ignore[union-attr]
+    starts = {sp.when.name: sp.after for sp in rule.start if isinstance(sp.when, Fact)}
     assert starts == {"type-2-diabetes": Period(0, "year"), "type-1-diabetes": Period(5, "year")}
 
 

@@ -131,7 +131,10 @@ def test_approved_rule_cannot_rest_on_unverified_quote() -> None:
     bad = GOOD.replace('status = "secondary"', 'status = "unverified"')
     with pytest.raises(ng.GuidelineDataError, match="unverified"):
         _loading.load_file(bad.encode(), "tiny/2020.1.toml")
-    in_review = bad.replace('action = "Refer for vascular assessment."', 'action = "x"\nstatus = "in-review"\nreview_note = "quote not yet checked"')
+    in_review = bad.replace(
+        'action = "Refer for vascular assessment."',
+        'action = "x"\nstatus = "in-review"\nreview_note = "quote not yet checked"',
+    )
     g = _loading.load_file(in_review.encode(), "tiny/2020.1.toml")
     assert g.rules[0].status is m.Status.IN_REVIEW
 

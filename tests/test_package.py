@@ -15,10 +15,7 @@ from neuroguide import _loading
 
 def test_import_is_light() -> None:
     """`import neuroguide` builds no unit registry and loads no guideline file."""
-    code = (
-        "import sys, neuroguide; "
-        "print(json.dumps({'pint': 'pint' in sys.modules, 'attrs': 'attrs' in sys.modules}))"
-    )
+    code = "import sys, neuroguide; print(json.dumps({'pint': 'pint' in sys.modules, 'attrs': 'attrs' in sys.modules}))"
     out = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, check=True)
     loaded = json.loads(out.stdout)
     assert loaded["pint"] is False
@@ -38,7 +35,7 @@ def test_public_names_resolve() -> None:
 
 def test_unknown_attribute() -> None:
     with pytest.raises(AttributeError):
-        _ = ng.not_a_name  # type: ignore[attr-defined]
+        _ = ng.not_a_name
 
 
 def test_guidelines_load_from_the_installed_package() -> None:

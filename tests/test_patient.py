@@ -22,7 +22,7 @@ BASE: dict[str, Any] = {
 
 
 def _with(**changes: Any) -> dict[str, Any]:
-    data = json.loads(json.dumps(BASE))
+    data: dict[str, Any] = json.loads(json.dumps(BASE))
     data.update(changes)
     return data
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pint
 import pytest
@@ -83,7 +84,7 @@ def test_round_half_up_removes_float_noise() -> None:
 
 
 def test_foreign_registry_quantities_are_rehomed() -> None:
-    other = pint.UnitRegistry()
+    other: pint.UnitRegistry[Any] = pint.UnitRegistry()
     q = units.parse_quantity(other.Quantity(2, "g"))
     assert q._REGISTRY is ng.ureg
     assert units.magnitude(q, "mg") == pytest.approx(2000)

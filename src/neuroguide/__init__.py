@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import calculators
     from ._loading import Catalog, GuidelineInfo
+    from .api import find_rule, list_guidelines, load_guideline
     from .dosing import DoseVerdict, Verdict, check_dose
     from .evaluation import (
         Assessment,
@@ -40,9 +41,9 @@ if TYPE_CHECKING:
     from .neurotox import neurotoxicity, neurotoxicity_table
     from .patient import Diabetes, Medication, Patient
     from .units import Quantity
-    from .api import list_guidelines, load_guideline, find_rule
 
 __all__ = [
+    "Q_",
     "Assessment",
     "Catalog",
     "Citation",
@@ -61,7 +62,6 @@ __all__ = [
     "NotFoundError",
     "Patient",
     "Period",
-    "Q_",
     "Quantity",
     "Recommendation",
     "ReplayReport",

@@ -170,12 +170,8 @@ def _configure() -> None:
     c.register_unstructure_hook_func(is_quantity_type, format_quantity)
     c.register_structure_hook_func(lambda t: t == (Quantity | float | None), _optional(_structure_number_or_quantity))
     c.register_structure_hook_func(lambda t: t == (Quantity | None), _optional(_structure_quantity))
-    c.register_structure_hook_func(
-        lambda t: t == (m.Period | None), _optional(lambda v, _: parse_period(v))
-    )
-    c.register_unstructure_hook_func(
-        lambda t: t in (Quantity | float | None, Quantity | None), _unstructure_loose
-    )
+    c.register_structure_hook_func(lambda t: t == (m.Period | None), _optional(lambda v, _: parse_period(v)))
+    c.register_unstructure_hook_func(lambda t: t in (Quantity | float | None, Quantity | None), _unstructure_loose)
     c.register_structure_hook_func(lambda t: t == m.Criterion, structure_criterion)
     c.register_unstructure_hook_func(lambda t: t == m.Criterion, unstructure_criterion)
     c.register_structure_hook_func(lambda t: t == m.Rule, _structure_rule)
@@ -244,8 +240,8 @@ def _walk(exc: BaseException, path: str, out: list[tuple[str, str]]) -> None:
             _walk(sub, path, out)
         return
     if isinstance(exc, BaseExceptionGroup):
-        for sub in exc.exceptions:
-            _walk(sub, path, out)
+        for member in exc.exceptions:
+            _walk(member, path, out)
         return
     if isinstance(exc, KeyError):
         out.append((path, "required key is missing"))

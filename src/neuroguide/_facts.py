@@ -10,9 +10,8 @@ import datetime as dt
 from collections.abc import Callable
 
 from ._criteria import FactValue
-from ._vocabulary import vocabulary
 from .exceptions import InputError
-from .patient import Patient, to_canonical
+from .patient import Patient
 
 __all__ = ["completed_years", "derivation", "derive", "elapsed_years"]
 
@@ -59,15 +58,14 @@ def check_dates(patient: Patient, as_of: dt.date) -> None:
 
     Raises:
         InputError: naming the first such field.
+
     """
     for field, date in patient.dates().items():
         if date > as_of:
             raise InputError(field, date.isoformat(), f"a date on or before the evaluation date {as_of.isoformat()}")
-    if patient.diabetes is not None and patient.birth_date is not None:
-        if patient.diabetes.diagnosed < patient.birth_date:
-            raise InputError(
-                "diabetes.diagnosed", patient.diabetes.diagnosed.isoformat(), "a date on or after birth_date"
-            )
+    diabetes, born = patient.diabetes, patient.birth_date
+    if diabetes is not None and born is not None and diabetes.diagnosed < born:
+        raise InputError("diabetes.diagnosed", diabetes.diagnosed.isoformat(), "a date on or after birth_date")
 
 
 def derive(patient: Patient, as_of: dt.date) -> dict[str, FactValue]:
@@ -75,14 +73,12 @@ def derive(patient: Patient, as_of: dt.date) -> dict[str, FactValue]:
 
     Raises:
         InputError: a date lies after ``as_of``.
+
     """
     check_dates(patient, as_of)
-    vocab = vocabulary()
     facts: dict[str, FactValue] = {}
     facts.update(patient.findings)
-    for name, value in patient.measurements.items():
-        spec = vocab[name]
-        facts[name] = value if isinstance(value, float) else to_canonical(spec, value, f"measurements.{name}")
+    facts.update(patient.normalized)
     for name, date in patient.last.items():
         facts[f"last-{name}"] = date
     if patient.sex is not None:

@@ -258,4 +258,4 @@ def _edges(band: m.Band, rule: m.ClassificationRule) -> str:
 
 
 def _fmt(value: object) -> str:
-    return format_quantity(value) if is_quantity(value) else f"{value:g}"  # type: ignore[arg-type,str-format]
+    return format_quantity(value) if is_quantity(value) else f"{value:g}"  # type: ignore[arg-type]

@@ -20,10 +20,19 @@ import cattrs
 from . import model as m
 from ._converter import converter, format_errors
 from ._vocabulary import vocabulary
-from .exceptions import GuidelineDataError, IntegrityError, Problem, UnknownGuidelineError, UnitError
+from .exceptions import GuidelineDataError, IntegrityError, Problem, UnitError, UnknownGuidelineError
 from .units import Quantity, convert, is_quantity, parse_unit
 
-__all__ = ["Catalog", "GuidelineInfo", "catalog", "guideline_files", "guideline_root", "load_file", "lock_mismatches", "read_lock"]
+__all__ = [
+    "Catalog",
+    "GuidelineInfo",
+    "catalog",
+    "guideline_files",
+    "guideline_root",
+    "load_file",
+    "lock_mismatches",
+    "read_lock",
+]
 
 LOCK_NAME = "lock.json"
 _VERSION = re.compile(r"^\d{4}\.\d+$")
@@ -70,6 +79,7 @@ def load_file(data: bytes, name: str) -> m.Guideline:
 
     Raises:
         GuidelineDataError: listing every problem, each with file and key path.
+
     """
     try:
         raw = tomllib.loads(data.decode("utf-8"))
@@ -120,9 +130,7 @@ def _prevalidate(raw: Mapping[str, Any], name: str) -> list[Problem]:
             for j, cite in enumerate(cites if isinstance(cites, list) else []):
                 src = cite.get("source") if isinstance(cite, dict) else None
                 if isinstance(src, str) and src not in source_ids:
-                    problems.append(
-                        Problem(name, f"$.rules[{i}].citations[{j}].source", f"unknown source id {src!r}")
-                    )
+                    problems.append(Problem(name, f"$.rules[{i}].citations[{j}].source", f"unknown source id {src!r}"))
     return problems
 
 
@@ -244,7 +252,9 @@ def _walk_facts(c: m.Criterion) -> Iterator[str]:
 
 
 def _unit_checks(rule: m.Rule, at: str) -> Iterator[tuple[str, str]]:
-    def check(path: str, q: Quantity | float | None, unit: str, analyte: str | None = None) -> Iterator[tuple[str, str]]:
+    def check(
+        path: str, q: Quantity | float | None, unit: str, analyte: str | None = None
+    ) -> Iterator[tuple[str, str]]:
         if q is None:
             return
         if not is_quantity(q):
@@ -276,9 +286,9 @@ def _unit_checks(rule: m.Rule, at: str) -> Iterator[tuple[str, str]]:
         except UnitError as exc:
             yield f"{at}.unit", str(exc)
             return
-        for i, band in enumerate(rule.bands):
-            yield from check(f"{at}.bands[{i}].lower", band.lower, rule.unit, rule.analyte)
-            yield from check(f"{at}.bands[{i}].upper", band.upper, rule.unit, rule.analyte)
+        for i, cband in enumerate(rule.bands):
+            yield from check(f"{at}.bands[{i}].lower", cband.lower, rule.unit, rule.analyte)
+            yield from check(f"{at}.bands[{i}].upper", cband.upper, rule.unit, rule.analyte)
 
 
 def _is_iu(q: Quantity) -> bool:
@@ -394,6 +404,7 @@ class Catalog:
 
         Raises:
             UnknownGuidelineError: no such guideline, version, or none in effect then.
+
         """
         versions = self.versions(guideline_id)
         if version is not None:

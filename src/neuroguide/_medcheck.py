@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import attrs
 
 from . import model as m
 from ._criteria import FactValue
 from .patient import Medication, Patient
+
+if TYPE_CHECKING:
+    from ._kinds import RuleResult
 
 __all__ = ["evaluate", "matches"]
 
@@ -27,9 +31,9 @@ def evaluate(
     patient: Patient,
     facts: dict[str, FactValue],
     as_of: dt.date,
-) -> object:
+) -> RuleResult:
     """Evaluate a neurotoxicity entry or a dosing rule against the medication list."""
-    from ._kinds import RuleResult, _rec
+    from ._kinds import RuleResult, _rec  # noqa: F811 - runtime import (cycle)
 
     taken = [med for med in patient.medications if matches(rule, med) and (med.stopped is None or med.stopped <= as_of)]
     if not taken:
@@ -81,6 +85,4 @@ def evaluate(
             )
         )
     outcome = "fired" if recs else "not-fired"
-    return attrs.evolve(
-        RuleResult(outcome=outcome, leaves=(f"TRUE: takes {rule.agent}",)), recommendations=tuple(recs)
-    )
+    return attrs.evolve(RuleResult(outcome=outcome, leaves=(f"TRUE: takes {rule.agent}",)), recommendations=tuple(recs))

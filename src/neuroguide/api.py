@@ -16,8 +16,13 @@ def list_guidelines(*, source: Catalog | None = None) -> list[GuidelineInfo]:
     cat = source if source is not None else catalog()
     return [
         GuidelineInfo(
-            id=g.id, version=g.version, title=g.title, effective=g.effective, status=g.status,
-            sha256=g.sha256, rules=len(g.rules),
+            id=g.id,
+            version=g.version,
+            title=g.title,
+            effective=g.effective,
+            status=g.status,
+            sha256=g.sha256,
+            rules=len(g.rules),
         )
         for g in cat.all()
     ]
@@ -34,6 +39,7 @@ def load_guideline(
 
     Raises:
         UnknownGuidelineError: no such guideline or version (suggests close names).
+
     """
     cat = source if source is not None else catalog()
     return cat.get(guideline_id, version=version, as_of=as_of)
@@ -46,6 +52,7 @@ def find_rule(
 
     Raises:
         UnknownRuleError: no guideline has a rule with that id.
+
     """
     cat = source if source is not None else catalog()
     known: list[str] = []

@@ -116,12 +116,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     v.add_argument("paths", nargs="*", type=Path)
 
+    import importlib
+
     try:
-        from ._cli_audit import add_parser as add_audit
+        audit = importlib.import_module("neuroguide._cli_audit")
     except ImportError:  # pragma: no cover - audit module absent
         pass
     else:
-        add_audit(sub, fmt)
+        audit.add_parser(sub, fmt)
     return p
 
 
@@ -209,7 +211,14 @@ def _rules(args: argparse.Namespace) -> int:
         raise UnknownGuidelineError(args.guideline, cat.ids())
     if args.json:
         out = [
-            {"guideline": g.id, "version": g.version, "rule": r.id, "kind": r.kind, "status": r.status.value, "title": r.title}
+            {
+                "guideline": g.id,
+                "version": g.version,
+                "rule": r.id,
+                "kind": r.kind,
+                "status": r.status.value,
+                "title": r.title,
+            }
             for g, r in rows
         ]
         print(json.dumps(out, indent=2))
@@ -237,7 +246,13 @@ def _show(args: argparse.Namespace) -> int:
     else:
         g, rule = find_rule(args.rule)
     if args.json:
-        print(json.dumps({"guideline": g.id, "version": g.version, "rule": converter.unstructure(rule, type(rule))}, indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                {"guideline": g.id, "version": g.version, "rule": converter.unstructure(rule, type(rule))},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     else:
         print(render_rule(g, rule))
     return EXIT_OK
@@ -277,11 +292,11 @@ def _calc(args: argparse.Namespace) -> int:
             doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
             print(f"{name:28} {doc}")
         return EXIT_OK
-    fn = REGISTRY.get(args.name)
-    if fn is None:
+    if args.name not in REGISTRY:
         from .exceptions import NotFoundError
 
         raise NotFoundError(args.name, REGISTRY)
+    fn = REGISTRY[args.name]
     kwargs: dict[str, Any] = {}
     for item in args.args:
         key, sep, value = item.partition("=")

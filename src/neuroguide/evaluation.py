@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import attrs
 
 from . import model as m
-from ._criteria import FactValue, Outcome, evaluate
+from ._criteria import FactValue, Outcome
 from ._facts import derive
 from ._loading import Catalog, catalog
 from ._vocabulary import vocabulary
@@ -160,6 +161,7 @@ class EvaluationRecord:
 
         Raises:
             InputError: the data is not an evaluation record.
+
         """
         from ._converter import converter, format_errors
 
@@ -202,8 +204,9 @@ class Assessment:
         return None
 
 
+@functools.cache
 def package_version() -> str:
-    """Return neuroguide's installed version."""
+    """Return neuroguide's installed version (read once: metadata look-ups are slow)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -234,6 +237,7 @@ def assess(
     Raises:
         InputError: bad patient input (names the field, value and what was expected).
         UnknownGuidelineError: a pinned guideline or version does not exist.
+
     """
     if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
         raise InputError("as_of", as_of, "a datetime.date")

@@ -98,9 +98,7 @@ class IntegrityError(NeuroguideError, ValueError):
 
     def __init__(self, mismatches: Sequence[tuple[str, str, str]]) -> None:
         self.mismatches = tuple(mismatches)
-        lines = "\n".join(
-            f"  - {name}: expected sha256 {exp}, actual {act}" for name, exp, act in self.mismatches
-        )
+        lines = "\n".join(f"  - {name}: expected sha256 {exp}, actual {act}" for name, exp, act in self.mismatches)
         super().__init__(f"released guideline files were altered:\n{lines}")
 
 

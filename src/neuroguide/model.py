@@ -467,6 +467,7 @@ class Guideline:
 
         Raises:
             UnknownRuleError: no such rule in this version.
+
         """
         for rule in self.rules:
             if rule.id == rule_id:

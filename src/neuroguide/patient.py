@@ -67,6 +67,24 @@ class Patient:
     measurements: Mapping[str, Quantity | float] = attrs.field(factory=dict)
     last: Mapping[str, dt.date] = attrs.field(factory=dict)
     medications: tuple[Medication, ...] = ()
+    normalized: Mapping[str, float] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Convert every measurement to its canonical unit once, here at the
+        # boundary, so evaluation runs on floats.
+        vocab = vocabulary()
+        values: dict[str, float] = {}
+        for name, value in self.measurements.items():
+            spec = vocab.get(name)
+            if spec is None or spec.type not in ("quantity", "number"):
+                raise InputError(f"measurements.{name}", name, "a known quantity or number fact name")
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                values[name] = float(value)
+            elif is_quantity(value):
+                values[name] = to_canonical(spec, value, f"measurements.{name}")  # type: ignore[arg-type]
+            else:
+                raise InputError(f"measurements.{name}", value, "a pint quantity or a number")
+        object.__setattr__(self, "normalized", values)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Patient:
@@ -74,6 +92,7 @@ class Patient:
 
         Raises:
             InputError: a field is unknown, missing, of the wrong type, or impossible.
+
         """
         return _parse_patient(data)
 
@@ -111,7 +130,7 @@ class Patient:
             out["findings"] = dict(self.findings)
         if self.measurements:
             out["measurements"] = {
-                k: (format_quantity(v) if is_quantity(v) else v) for k, v in self.measurements.items()
+                k: (v if isinstance(v, float) else format_quantity(v)) for k, v in self.measurements.items()
             }
         if self.last:
             out["last"] = {k: v.isoformat() for k, v in self.last.items()}

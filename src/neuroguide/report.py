@@ -71,7 +71,11 @@ def rule_line(g: m.Guideline, rule: m.Rule) -> str:
 
 def render_rule(g: m.Guideline, rule: m.Rule) -> str:
     """Render one rule in full, with its citations and quotes."""
-    lines = [f"{rule.title}", f"rule {rule.id} ({rule.kind}, {rule.status.value}) in {g.id} {g.version}, effective {g.effective.isoformat()}", ""]
+    lines = [
+        f"{rule.title}",
+        f"rule {rule.id} ({rule.kind}, {rule.status.value}) in {g.id} {g.version}, effective {g.effective.isoformat()}",
+        "",
+    ]
     lines.append(_wrap(rule.statement, ""))
     if rule.review_note:
         lines.append(_wrap(f"in review because: {rule.review_note}", ""))
@@ -85,7 +89,7 @@ def render_rule(g: m.Guideline, rule: m.Rule) -> str:
         lines.append(_wrap(f'"{cite.quote}"', "  "))
         v = cite.verification
         lines.append(_wrap(f"verified {v.status.value} on {v.checked.isoformat()} via {v.via}", "  "))
-        ref = src.doi and f"doi:{src.doi}" or src.url or ""
+        ref = (src.doi and f"doi:{src.doi}") or src.url or ""
         lines.append(_wrap(f"{src.title}. {src.journal or src.publisher or ''} {src.year}. {ref}", "  "))
     for dev in rule.deviations:
         lines.append(_wrap(f"departs from the seed: {dev.seed} -> {dev.governs}", ""))

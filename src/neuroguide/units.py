@@ -13,12 +13,16 @@ from __future__ import annotations
 import functools
 import re
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 import pint
-from pint import Quantity as Quantity
 from pint import Unit as Unit
+
+if TYPE_CHECKING:
+    Quantity: TypeAlias = pint.Quantity[Any]
+else:
+    Quantity = pint.Quantity
 
 from .exceptions import IncompatibleUnitsError, UnitError, UnknownUnitError
 
@@ -65,9 +69,9 @@ _SQUARE = re.compile(r"\b(c?m)2\b")
 
 
 @functools.cache
-def get_registry() -> pint.UnitRegistry:
+def get_registry() -> pint.UnitRegistry[Any]:
     """Return neuroguide's one unit registry, building it on first call."""
-    ureg: pint.UnitRegistry = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
+    ureg: pint.UnitRegistry[Any] = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
     # International units measure biological activity, not mass: a base
     # dimension of their own makes IU -> mg a dimension error.
     ureg.define("international_unit = [biologic_activity] = IU")
@@ -80,6 +84,7 @@ def parse_unit(text: str, field: str = "unit") -> Unit:
 
     Raises:
         UnknownUnitError: a symbol is not accepted, or the text is empty.
+
     """
     cleaned = text.strip()
     if not cleaned:
@@ -100,9 +105,7 @@ def parse_unit(text: str, field: str = "unit") -> Unit:
         raise UnknownUnitError(field, text, "a valid unit expression") from exc
 
 
-def parse_quantity(
-    value: object, field: str = "value", dimension: str | Unit | None = None
-) -> Quantity:
+def parse_quantity(value: object, field: str = "value", dimension: str | Unit | None = None) -> Quantity:
     """Turn ``"350 ug"``, ``(350, "ug")`` or a pint quantity into a quantity.
 
     Args:
@@ -114,6 +117,7 @@ def parse_quantity(
     Raises:
         UnitError: the text is not a number followed by an accepted unit.
         IncompatibleUnitsError: the dimension differs from ``dimension``.
+
     """
     ureg = get_registry()
     q: Quantity
@@ -144,6 +148,7 @@ def parse_quantity(
 _LITRE = re.compile(r"(?<![A-Za-z])([munpfdc]?)l(?![A-Za-z])")
 
 
+@functools.lru_cache(maxsize=512)
 def _symbol(unit: Unit) -> str:
     # ASCII micro, and the clinical capital L for litre (mg/dL, not mg/dl).
     text = f"{unit:~}".replace("µ", "u").replace(" ", "")
@@ -173,10 +178,11 @@ def convert(q: Quantity, unit: str, *, analyte: str | None = None, field: str = 
     Raises:
         IncompatibleUnitsError: the dimensions differ and no declared molar
             mass bridges them.
+
     """
     target = parse_unit(unit, field)
-    src_units = {str(k) for k in q.units._units}  # noqa: SLF001 - unit names of q
-    dst_units = {str(k) for k in target._units}  # noqa: SLF001
+    src_units = {str(k) for k in q.units._units}
+    dst_units = {str(k) for k in target._units}
     if ("percent" in src_units and "mole" in dst_units) or ("mole" in src_units and "percent" in dst_units):
         raise IncompatibleUnitsError(
             field,
@@ -195,9 +201,11 @@ def convert(q: Quantity, unit: str, *, analyte: str | None = None, field: str = 
     mass_conc = ureg.get_dimensionality("[mass]/[length]**3")
     amount_conc = ureg.get_dimensionality("[substance]/[length]**3")
     if q.dimensionality == mass_conc and target.dimensionality == amount_conc:
-        return (q / mw).to(target)
+        result: Quantity = (q / mw).to(target)
+        return result
     if q.dimensionality == amount_conc and target.dimensionality == mass_conc:
-        return (q * mw).to(target)
+        result = (q * mw).to(target)
+        return result
     raise IncompatibleUnitsError(field, format_quantity(q), f"a concentration convertible to {unit}")
 
 
