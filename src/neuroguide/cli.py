@@ -169,9 +169,9 @@ def _assess(args: argparse.Namespace) -> int:
 
     if args.file == "-":
         text = sys.stdin.read()
-        if not text.strip():
-            raise InputError("stdin", "", "a patient JSON object")
-        patient = Patient.from_json(text if text.lstrip().startswith("{") else "{}")
+        if not text.lstrip().startswith("{"):
+            raise InputError("stdin", text[:40], "a patient JSON object")
+        patient = Patient.from_json(text)
     else:
         patient = Patient.from_json(Path(args.file))
     pins = {}

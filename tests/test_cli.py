@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+import neuroguide as ng
+from neuroguide.cli import main
+
+EXAMPLE = {
+    "id": "cli-example",
+    "birth_date": "1962-03-14",
+    "diabetes": {"type": "type-2", "diagnosed": "2012-05-02"},
+    "last": {"neuropathy-exam": "2025-06-10"},
+}
+
+
+@pytest.fixture
+def patient_file(tmp_path: Path) -> Path:
+    path = tmp_path / "patient.json"
+    path.write_text(json.dumps(EXAMPLE), encoding="utf-8")
+    return path
+
+
+def test_assess_prints_a_report(patient_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["assess", str(patient_file), "--as-of", "2026-11-23"]) == 0
+    out = capsys.readouterr().out
+    assert "evaluation date 2026-11-23" in out
+    assert "OVERDUE by 166 days (due 2025-06-10)" not in out  # due is 12 months after the last exam
+    assert "OVERDUE by 166 days (due 2026-06-10)" in out
+    assert "rule dpn-screening (ada-neuropathy 2026.1)" in out
+    assert "guideline versions used:" in out
+    assert "sha256" in out
+
+
+def test_assess_json_is_the_record_and_replays(patient_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["assess", str(patient_file), "--as-of", "2026-11-23", "--json"]) == 0
+    record = ng.EvaluationRecord.from_json(capsys.readouterr().out)
+    assert record.as_of.isoformat() == "2026-11-23"
+    assert ng.replay(record).identical
+
+
+def test_assess_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(EXAMPLE)))
+    assert main(["assess", "-", "--as-of", "2026-11-23"]) == 0
+    assert "dpn-screening" in capsys.readouterr().out
+
+
+def test_bad_input_exits_2_naming_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"measurements": {"serum-creatinine": "0 mg/dL"}}), encoding="utf-8")
+    assert main(["assess", str(path), "--as-of", "2026-11-23"]) == 2
+    err = capsys.readouterr().err
+    assert "measurements.serum-creatinine" in err
+    assert "0 mg/dL" in err
+
+
+def test_bad_date_option_exits_2(patient_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["assess", str(patient_file), "--as-of", "23/11/2026"])
+    assert info.value.code == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_missing_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["assess", "/no/such/file.json", "--as-of", "2026-11-23"]) == 2
+    assert "file" in capsys.readouterr().err
+
+
+def test_rules_and_show(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "--guideline", "ada-neuropathy"]) == 0
+    assert "dpn-screening" in capsys.readouterr().out
+    assert main(["rules", "--kind", "screening", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert all(r["kind"] == "screening" for r in rows)
+    assert main(["show", "dpn-screening"]) == 0
+    out = capsys.readouterr().out
+    assert "5 years after the diagnosis of type 1 diabetes" in out
+    assert "verified secondary" in out
+    assert main(["show", "no-such-rule"]) == 2
+
+
+def test_validate_packaged(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate"]) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["assess", "rules", "show", "dose", "calc", "validate"])
+def test_every_command_has_help_with_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert "examples:" in capsys.readouterr().out
+
+
+def test_calc_runs_a_calculator(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["calc", "cockcroft-gault", "age=70", "weight=72 kg", "serum_creatinine=1.4 mg/dL", "sex=female"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "cockcroft-gault" in out
+    assert "42.5 mL/min" in out  # (140 - 70) x 72 / (72 x 1.4) x 0.85 = 42.5
