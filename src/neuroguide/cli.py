@@ -142,6 +142,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NeuroguideError as exc:  # pragma: no cover - every subclass is handled above
         print(f"neuroguide: error: {exc}", file=sys.stderr)
         return EXIT_FAIL
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) stopped early: not an error of ours.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _dispatch(args: argparse.Namespace) -> int:
