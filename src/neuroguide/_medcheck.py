@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-import attrs
-
 from . import model as m
 from ._criteria import FactValue
 from .patient import Medication, Patient
@@ -70,10 +68,18 @@ def evaluate(
         )
     from .dosing import medication_verdicts
 
+    # Dose checks concern what the patient takes now: a medication stopped on or before as_of is skipped.
+    current = [med for med in taken if med.stopped is None or med.stopped > as_of]
     recs = []
-    for med, verdict in medication_verdicts(rule, taken, facts):
+    dose_missing: list[str] = []
+    for med, verdict in medication_verdicts(rule, current, facts, guideline=g):
         if verdict.ok:
             continue
+        dose_missing.extend(verdict.missing)
+        details = [f"expected: {verdict.expected}"]
+        if verdict.renal_band:
+            details.append(f"renal band: CrCl {verdict.renal_band} mL/min")
+        details.extend(f"note: {n}" for n in verdict.notes)
         recs.append(
             _rec(
                 rule,
@@ -81,8 +87,14 @@ def evaluate(
                 action=verdict.message,
                 status=verdict.verdict.value,
                 reasons=(f"{med.agent} {verdict.given}",),
-                details=(f"expected: {verdict.expected}",),
+                missing=tuple(verdict.missing),
+                details=tuple(details),
             )
         )
     outcome = "fired" if recs else "not-fired"
-    return attrs.evolve(RuleResult(outcome=outcome, leaves=(f"TRUE: takes {rule.agent}",)), recommendations=tuple(recs))
+    return RuleResult(
+        outcome=outcome,
+        leaves=(f"TRUE: takes {rule.agent}",),
+        missing=tuple(dict.fromkeys(dose_missing)),
+        recommendations=tuple(recs),
+    )

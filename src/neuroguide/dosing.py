@@ -1,21 +1,49 @@
-"""Dose checking with units: is a dose within the cited range, above it, or a likely unit error?"""
+"""Dose checking with units: within the cited range, above it, or a likely unit error.
+
+Conventions (stated once here, and in each rule's ``boundary``):
+
+* A dose is an amount per period: a mass (or IU) with ``per="day"|"week"|"month"``, or a rate such as
+  ``"300 mg/day"``. A bare mass without a period is refused, because the same mass means different
+  things per day and per week. Doses are compared per day (a month is 365.25/12 days).
+* ``plausible_max`` of a rule is the amount per period above which an entry is reported as a likely unit
+  error (e.g. mg typed for ug), not as an overdose.
+* Renal banding: creatinine clearance (Cockcroft–Gault, the labels' equation; the patient's derived
+  ``crcl`` uses actual body weight as given) is truncated to a whole mL/min before banding, because the
+  labels print integer edges ("> 30 to 59") and truncation never moves a patient into a higher-dose band.
+  A value that falls in no printed band goes to the band below it; where printed bands share an edge,
+  the band with the lower daily maximum wins. A band whose regimen says "in proportion to creatinine
+  clearance" scales the band that starts at its upper edge by CrCl / edge.
+* Among several regimens for the same agent and route, the answer is the regimen the dose fits; if it fits
+  none, the nearest one (by fold distance); a likely unit error only if every regimen finds it implausible.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Iterator, Mapping
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import attrs
 
 from . import model as m
 from ._criteria import FactValue
 from ._loading import Catalog, catalog
-from .exceptions import IncompatibleUnitsError, InputError, UnknownAgentError
+from .exceptions import IncompatibleUnitsError, InputError, UnitError, UnknownAgentError
 from .patient import Medication, Patient
 from .units import Quantity, format_quantity, get_registry, magnitude, parse_quantity
 
-__all__ = ["DoseVerdict", "Verdict", "check_dose", "dosing_rules", "medication_verdicts"]
+__all__ = [
+    "DoseVerdict",
+    "Verdict",
+    "check_dose",
+    "dosing_rules",
+    "medication_verdicts",
+    "normalize_route",
+    "renal_band",
+    "truncate_crcl",
+]
 
 
 class Verdict(enum.StrEnum):
@@ -23,6 +51,8 @@ class Verdict(enum.StrEnum):
 
     WITHIN = "within-range"
     BELOW = "below-range"
+    ABOVE_RANGE = "above-range"
+    """Above the cited range where the source states no maximum (not an overdose by the source's words)."""
     ABOVE = "above-maximum"
     IMPLAUSIBLE = "implausible"
     NOT_COVERED = "not-covered"
@@ -30,7 +60,11 @@ class Verdict(enum.StrEnum):
 
 @attrs.frozen(kw_only=True)
 class DoseVerdict:
-    """A dose check's answer, with the rule, its citation and the expected range in the caller's units."""
+    """A dose check's answer, with the rule, its citation and the expected range in the caller's units.
+
+    ``notes`` carry advice that does not change the verdict (titration target, timing, hemodialysis
+    supplement, label status); ``missing`` names facts that would let the check decide (``crcl``).
+    """
 
     verdict: Verdict
     agent: str
@@ -42,6 +76,10 @@ class DoseVerdict:
     version: str | None = None
     citation: str | None = None
     renal_band: str | None = None
+    crcl: float | None = None
+    labelled: bool | None = None
+    notes: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -49,16 +87,93 @@ class DoseVerdict:
         return self.verdict is Verdict.WITHIN
 
 
-_PER = {"day": m.Period(1, "day"), "week": m.Period(1, "week"), "month": m.Period(1, "month")}
-# Calendar-free conversion of a dose rate to per-day, for comparison only.
-_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
+_PERIODS = ("day", "week", "month")
+# Calendar-free length of a period in days, for comparing rates only.
+_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "year": 365.25}
+_EPS = 1e-9
+
+# Route spellings -> canonical route. "sublingual" counts as oral: the cited B12 regimens list
+# "disintegrating tablet, sublingual, or liquid" together under oral.
+_ROUTES = {
+    "oral": "oral",
+    "po": "oral",
+    "by mouth": "oral",
+    "sublingual": "oral",
+    "sl": "oral",
+    "intramuscular": "intramuscular",
+    "im": "intramuscular",
+    "intravenous": "intravenous",
+    "iv": "intravenous",
+    "subcutaneous": "subcutaneous",
+    "sc": "subcutaneous",
+    "sq": "subcutaneous",
+    "subcut": "subcutaneous",
+    "parenteral": "parenteral",
+}
+_PARENTERAL = frozenset({"intramuscular", "intravenous", "subcutaneous", "parenteral"})
+
+# Common abbreviations of indications -> words that must appear in a rule's indication.
+_INDICATION_ALIASES = {
+    "dpn": "diabetic peripheral neuropathy",
+    "dpnp": "diabetic peripheral neuropathic pain",
+    "pdn": "diabetic neuropathy",
+    "phn": "postherpetic neuralgia",
+    "we": "wernicke",
+    "oh": "orthostatic hypotension",
+    "noh": "neurogenic orthostatic hypotension",
+}
 
 
-def dosing_rules(*, as_of: dt.date | None = None, source: Catalog | None = None) -> tuple[tuple[m.Guideline, m.DosingRule], ...]:
-    """Every dosing rule in the guidelines in effect (or latest), with its guideline."""
+def normalize_route(route: str, field: str = "route") -> str:
+    """Return the canonical route for a spelling such as ``"PO"``, ``"IM"`` or ``"sublingual"``.
+
+    Raises:
+        InputError: the route is not one neuroguide knows.
+
+    """
+    key = route.strip().lower()
+    if key not in _ROUTES:
+        raise InputError(field, route, f"a route: one of {', '.join(sorted(_ROUTES))}")
+    return _ROUTES[key]
+
+
+def _route_matches(rule_route: str, given: str) -> bool:
+    r, g = normalize_route(rule_route), given
+    return r == g or (r == "parenteral" and g in _PARENTERAL) or (g == "parenteral" and r in _PARENTERAL)
+
+
+def _indication_matches(rule: m.DosingRule, indication: str) -> bool:
+    text = rule.indication.lower()
+    wanted = indication.strip().lower()
+    wanted = _INDICATION_ALIASES.get(wanted, wanted)
+    if wanted in text:
+        return True
+    # Otherwise every given word must be a whole word of the rule's indication ("with" is not "without").
+    words = [w for w in re.findall(r"[a-z0-9]+", wanted) if len(w) > 2]
+    return bool(words) and set(words) <= set(re.findall(r"[a-z0-9]+", text))
+
+
+def dosing_rules(
+    *, as_of: dt.date | None = None, source: Catalog | None = None
+) -> tuple[tuple[m.Guideline, m.DosingRule], ...]:
+    """Every approved dosing rule in the guidelines in effect on ``as_of`` (or the latest), with its guideline.
+
+    Args:
+        as_of: choose the guideline versions in effect on this date; ``None`` for the latest released.
+        source: a catalog other than the packaged one.
+
+    Returns:
+        ``(guideline, rule)`` pairs in catalog order.
+
+    """
     cat = source if source is not None else catalog()
-    guidelines = cat.in_effect(as_of) if as_of is not None else [cat.get(gid) for gid in cat.ids() if _has_released(cat, gid)]
-    return tuple((g, r) for g in guidelines for r in g.rules if isinstance(r, m.DosingRule) and r.status is m.Status.APPROVED)
+    if as_of is not None:
+        guidelines = cat.in_effect(as_of)
+    else:
+        guidelines = [cat.get(gid) for gid in cat.ids() if _has_released(cat, gid)]
+    return tuple(
+        (g, r) for g in guidelines for r in g.rules if isinstance(r, m.DosingRule) and r.status is m.Status.APPROVED
+    )
 
 
 def _has_released(cat: Catalog, gid: str) -> bool:
@@ -69,11 +184,156 @@ def _has_released(cat: Catalog, gid: str) -> bool:
     return True
 
 
+def truncate_crcl(crcl: float) -> int:
+    """Return creatinine clearance truncated to a whole mL/min (59.9 -> 59), the banding convention.
+
+    A tiny tolerance absorbs binary noise (59.99999999999 computed for 60 stays 60).
+    """
+    return math.floor(crcl + 1e-9)
+
+
+# -- amounts and rates ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Amount:
+    """A dose as an amount per day in the rule family's unit, plus how the caller wrote it."""
+
+    per_day: float
+    unit: str  # the caller's amount unit, for display ("mg", "ug", "g")
+    per: str  # the caller's period word, for display
+    given: str
+
+
+def _amount_unit(rule: m.DosingRule) -> str:
+    return "IU" if "international_unit" in str(rule.plausible_max.units) else "mg"
+
+
+def _parse_dose(dose: Quantity | str, per: str | None, base: str) -> _Amount:
+    q = parse_quantity(dose, "dose")
+    ureg = get_registry()
+    amount_dim = ureg.Unit(base).dimensionality
+    rate_dim = amount_dim / ureg.Unit("day").dimensionality
+    if per is not None and per not in _PERIODS:
+        raise InputError("per", per, "'day', 'week' or 'month'")
+    if q.dimensionality == amount_dim:
+        if per is None:
+            raise IncompatibleUnitsError(
+                "dose",
+                format_quantity(q),
+                "an amount per period: a mass needs per='day', 'week' or 'month' (or give a rate such as '300 mg/day')",
+            )
+        if q.magnitude <= 0:
+            raise InputError("dose", format_quantity(q), "a positive dose")
+        unit = _amount_symbol(q)
+        return _Amount(magnitude(q, base) / _DAYS[per], unit, per, f"{format_quantity(q)} per {per}")
+    if q.dimensionality == rate_dim:
+        if q.magnitude <= 0:
+            raise InputError("dose", format_quantity(q), "a positive dose")
+        per_day = magnitude(q, f"{base}/day")
+        unit = _amount_symbol(q)
+        shown = per or "day"
+        return _Amount(per_day, unit, shown, format_quantity(q))
+    kind = "an amount in IU" if base == "IU" else "a mass (mg, ug, g)"
+    raise IncompatibleUnitsError("dose", format_quantity(q), f"{kind} per period, or a rate such as '300 mg/day'")
+
+
+_TIME_NAMES = frozenset({"day", "week", "month", "hour", "minute", "second", "year"})
+
+
+def _amount_symbol(q: Quantity) -> str:
+    # The amount part of the caller's unit (mg of "mg/day"), used to show ranges in the caller's units.
+    for name, power in q.units._units.items():
+        if (
+            isinstance(power, int | float)
+            and power > 0
+            and name not in ("day", "week", "month", "hour", "minute", "second", "year")
+        ):
+            return format_quantity(get_registry().Quantity(1, name)).split(" ", 1)[1]
+    return "mg"  # pragma: no cover - parse_dose only passes amounts and rates
+
+
+def _rule_per_day(q: Quantity | None, rule: m.DosingRule, base: str) -> float | None:
+    if q is None:
+        return None
+    return magnitude(q, base) / (_DAYS[rule.per.unit] * rule.per.count)
+
+
+def _show(per_day: float, base: str, amount: _Amount) -> str:
+    value = get_registry().Quantity(per_day * _DAYS[amount.per], base).to(amount.unit)
+    return f"{float(value.magnitude):.4g} {amount.unit}"
+
+
+# -- renal bands ------------------------------------------------------------------------------------
+
+
+def _edge(q: Quantity | None) -> float | None:
+    return magnitude(q, "mL/min") if q is not None else None
+
+
+def _contains(band: m.RenalBand, x: float) -> bool:
+    lo, hi = _edge(band.crcl_lower), _edge(band.crcl_upper)
+    if lo is not None and (x < lo or (x == lo and not band.lower_inclusive)):
+        return False
+    return not (hi is not None and (x > hi or (x == hi and not band.upper_inclusive)))
+
+
+def _daily_max_key(band: m.RenalBand) -> float:
+    return magnitude(band.daily_max, "mg") if band.daily_max is not None else math.inf
+
+
+def renal_band(rule: m.DosingRule, crcl: float) -> m.RenalBand | None:
+    """Return the renal band of ``rule`` for a creatinine clearance in mL/min.
+
+    CrCl is truncated to a whole mL/min first; shared edges go to the band with the lower daily
+    maximum; a value in no band goes to the nearest band below it (see the module docstring).
+
+    Args:
+        rule: a dosing rule with renal bands.
+        crcl: creatinine clearance in mL/min (not rounded).
+
+    Returns:
+        The band, or ``None`` if the rule has no bands or the value lies below every band.
+
+    """
+    x = float(truncate_crcl(crcl))
+    inside = [b for b in rule.renal if _contains(b, x)]
+    if inside:
+        return min(inside, key=_daily_max_key)
+    below = [b for b in rule.renal if b.crcl_upper is not None and (_edge(b.crcl_upper) or 0.0) <= x]
+    if not below:
+        return None
+    return max(below, key=lambda b: _edge(b.crcl_upper) or 0.0)
+
+
+def _band_limits(rule: m.DosingRule, band: m.RenalBand, crcl: float) -> tuple[float | None, float | None, str]:
+    """Daily min/max in mg for ``band`` (scaled for proportional bands) and a description."""
+    lo = magnitude(band.daily_min, "mg") if band.daily_min is not None else None
+    hi = magnitude(band.daily_max, "mg") if band.daily_max is not None else None
+    if lo is None and hi is None and "in proportion to creatinine clearance" in band.regimen.lower():
+        edge = _edge(band.crcl_upper)
+        # The reference row is the one that contains the edge itself (gabapentin: the row "15").
+        ref = next(
+            (b for b in rule.renal if edge is not None and b.daily_max is not None and _contains(b, edge)),
+            None,
+        )
+        if ref is not None and edge:
+            x = float(truncate_crcl(crcl))
+            factor = x / edge
+            lo = magnitude(ref.daily_min, "mg") * factor if ref.daily_min is not None else None
+            hi = magnitude(ref.daily_max, "mg") * factor if ref.daily_max is not None else None
+            return lo, hi, f"band {band.label}: row {ref.label} x {x:g}/{edge:g}"
+    return lo, hi, f"band {band.label}"
+
+
+# -- the check --------------------------------------------------------------------------------------
+
+
 def check_dose(
     agent: str,
     dose: Quantity | str,
     *,
-    per: str = "day",
+    per: str | None = None,
     route: str | None = None,
     indication: str | None = None,
     crcl: Quantity | str | None = None,
@@ -81,164 +341,424 @@ def check_dose(
     as_of: dt.date | None = None,
     source: Catalog | None = None,
 ) -> DoseVerdict:
-    """Check one dose of ``agent`` given per ``per`` against the cited regimens.
+    """Check a dose of ``agent`` against the cited regimens.
 
     Args:
-        agent: drug name or synonym (case-insensitive).
-        dose: amount per ``per`` period, e.g. ``"350 ug"``.
-        per: ``"day"``, ``"week"`` or ``"month"``.
-        route: e.g. ``"oral"``, ``"intramuscular"``; narrows the regimens.
-        indication: narrows the regimens when given.
-        crcl: creatinine clearance, for renally adjusted agents.
-        patient: alternatively, a patient whose creatinine clearance is derived.
-        as_of: choose the guideline versions in effect on this date.
+        agent: drug name or synonym (case-insensitive), e.g. ``"cyanocobalamin"``.
+        dose: an amount per ``per`` period (``"350 ug"`` with ``per="day"``), or a rate (``"350 ug/day"``).
+        per: ``"day"``, ``"week"`` or ``"month"``; required when ``dose`` is a mass; with a rate it only
+            chooses the period the expected range is shown per.
+        route: e.g. ``"oral"``, ``"sublingual"`` (= oral), ``"intramuscular"``/``"IM"``, ``"IV"``;
+            narrows the regimens.
+        indication: narrows the regimens (e.g. ``"dpn"``, ``"postherpetic neuralgia"``).
+        crcl: creatinine clearance (Cockcroft–Gault), for renally adjusted agents.
+        patient: alternatively, a patient whose ``crcl`` is derived (Cockcroft–Gault with actual body
+            weight) and whose ``dialysis`` finding adds the post-hemodialysis supplement note.
+        as_of: choose the guideline versions in effect on this date (required with ``patient``).
+        source: a catalog other than the packaged one.
+
+    Returns:
+        The verdict of the best-fitting regimen, with its rule, citation and expected range in the
+        caller's units.
 
     Raises:
-        UnknownAgentError: no regimen names the agent.
-        IncompatibleUnitsError: the dose is not an amount (mass or IU).
-        InputError: ``per`` is not day, week or month.
+        UnknownAgentError: no approved regimen names the agent.
+        UnitError: the dose's unit is unknown, or it is not an amount (mass or IU) or a rate of one.
+        IncompatibleUnitsError: a mass was given without ``per`` (a rate is needed).
+        InputError: ``per`` or ``route`` is not recognised, or ``patient`` is given without ``as_of``.
+
     """
-    if per not in _PER:
-        raise InputError("per", per, "'day', 'week' or 'month'")
-    q = parse_quantity(dose, "dose")
     pairs = [(g, r) for g, r in dosing_rules(as_of=as_of, source=source) if _names(r, agent)]
     if not pairs:
-        known = {r.agent for _, r in dosing_rules(as_of=as_of, source=source)}
+        known = {n for _, r in dosing_rules(as_of=as_of, source=source) for n in (r.agent, *r.synonyms)}
         raise UnknownAgentError(agent, known)
-    amount_dim = pairs[0][1].plausible_max.dimensionality
-    if q.dimensionality != amount_dim:
-        raise IncompatibleUnitsError("dose", format_quantity(q), f"an amount per {per} such as '300 mg' (a mass, or IU where the regimen uses IU)")
+    base = _amount_unit(pairs[0][1])
+    amount = _parse_dose(dose, per, base)
+    facts: Mapping[str, FactValue] = {}
+    if patient is not None:
+        if as_of is None:
+            raise InputError("as_of", None, "an evaluation date when a patient is given")
+        from ._facts import derive
+
+        facts = derive(patient, as_of)
+    crcl_value = _crcl(crcl, facts)
+    dialysis = facts.get("dialysis") is True
+    return _best(agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis)
+
+
+def _best(
+    agent: str,
+    pairs: Sequence[tuple[m.Guideline, m.DosingRule]],
+    amount: _Amount,
+    *,
+    route: str | None,
+    indication: str | None,
+    crcl: float | None,
+    dialysis: bool,
+    strict_indication: bool = True,
+) -> DoseVerdict:
     if route is not None:
-        pairs = [(g, r) for g, r in pairs if r.route == route] or []
+        wanted = normalize_route(route)
+        routed = [(g, r) for g, r in pairs if _route_matches(r.route, wanted)]
+        if not routed:
+            routes = sorted({r.route for _, r in pairs})
+            return DoseVerdict(
+                verdict=Verdict.NOT_COVERED,
+                agent=agent,
+                given=amount.given,
+                expected=f"cited routes: {', '.join(routes)}",
+                message=f"No cited {agent} regimen for route {route!r} (cited: {', '.join(routes)}); not checked.",
+            )
+        pairs = routed
     if indication is not None:
-        pairs = [(g, r) for g, r in pairs if indication.lower() in r.indication.lower()] or pairs
-    given = f"{format_quantity(q)} per {per}"
-    if not pairs:
-        return DoseVerdict(
-            verdict=Verdict.NOT_COVERED, agent=agent, given=given, expected="no regimen for this route",
-            message=f"No cited {agent} regimen for route {route!r}; not checked.",
-        )
-    crcl_value = _crcl(crcl, patient, as_of)
-    per_day = magnitude(q, "mg" if "[mass]" in str(amount_dim) else "IU") / _DAYS[per]
-    verdicts = [_check(g, r, q, per, per_day, crcl_value) for g, r in pairs]
-    for wanted in (Verdict.WITHIN, Verdict.BELOW, Verdict.ABOVE, Verdict.IMPLAUSIBLE):
-        for v in verdicts:
-            if v.verdict is wanted:
-                return v
-    return verdicts[0]
+        narrowed = [(g, r) for g, r in pairs if _indication_matches(r, indication)]
+        if not narrowed and strict_indication:
+            cited = sorted({r.indication for _, r in pairs})
+            return DoseVerdict(
+                verdict=Verdict.NOT_COVERED,
+                agent=agent,
+                given=amount.given,
+                expected="cited indications: " + "; ".join(cited),
+                message=f"No cited {agent} regimen for indication {indication!r}; not checked.",
+            )
+        pairs = narrowed or pairs
+    scored = [_check(g, r, amount, crcl, dialysis) for g, r in pairs]
+    return min(scored, key=lambda vd: (_RANK[vd[0].verdict], vd[1]))[0]
+
+
+# Which verdict wins when several regimens name the agent: one the dose fits; else the nearest
+# out-of-range one (by fold distance); a likely unit error only if every regimen finds it implausible;
+# "not covered" (no number to check against) last.
+_RANK = {
+    Verdict.WITHIN: 0,
+    Verdict.BELOW: 1,
+    Verdict.ABOVE_RANGE: 1,
+    Verdict.ABOVE: 1,
+    Verdict.IMPLAUSIBLE: 2,
+    Verdict.NOT_COVERED: 3,
+}
 
 
 def _names(rule: m.DosingRule, agent: str) -> bool:
     return agent.strip().lower() in {rule.agent.lower(), *(s.lower() for s in rule.synonyms)}
 
 
-def _crcl(crcl: Quantity | str | None, patient: Patient | None, as_of: dt.date | None) -> float | None:
+def _crcl(crcl: Quantity | str | None, facts: Mapping[str, FactValue]) -> float | None:
     if crcl is not None:
-        return magnitude(parse_quantity(crcl, "crcl", "mL/min"), "mL/min")
-    if patient is not None:
-        if as_of is None:
-            raise InputError("as_of", None, "an evaluation date when a patient is given")
-        from ._facts import derive
-
-        value = derive(patient, as_of).get("crcl")
-        return value if isinstance(value, float) else None
-    return None
+        value = magnitude(parse_quantity(crcl, "crcl", "mL/min"), "mL/min")
+        if not 0 <= value <= 300:
+            raise InputError("crcl", crcl, "a creatinine clearance from 0 to 300 mL/min")
+        return value
+    found = facts.get("crcl")
+    return found if isinstance(found, float) else None
 
 
-def _per_day(q: Quantity | None, rule: m.DosingRule, unit: str) -> float | None:
-    if q is None:
-        return None
-    return magnitude(q, unit) / _DAYS[rule.per.unit] / rule.per.count
-
-
-def _show(per_day: float, unit: str, per: str) -> str:
-    value = get_registry().Quantity(per_day * _DAYS[per], unit)
-    return format_quantity(value)
-
-
-def _check(g: m.Guideline, rule: m.DosingRule, q: Quantity, per: str, per_day: float, crcl: float | None) -> DoseVerdict:
+def _check(
+    g: m.Guideline, rule: m.DosingRule, amount: _Amount, crcl: float | None, dialysis: bool
+) -> tuple[DoseVerdict, float]:
+    """Check one regimen; return the verdict and, when out of range, its fold distance from the range."""
     from .evaluation import short_citation
 
-    unit = "mg" if "[mass]" in str(rule.plausible_max.dimensionality) else "IU"
-    low = _per_day(rule.dose_min, rule, unit)
-    high = _per_day(rule.maximum or rule.dose_max, rule, unit)
-    band_label = None
-    if rule.renal:
-        band = _renal_band(rule, crcl)
-        if band is None:
-            return DoseVerdict(
-                verdict=Verdict.NOT_COVERED, agent=rule.agent, given=f"{format_quantity(q)} per {per}",
-                expected="creatinine clearance needed for the renal dosing table",
-                message=f"{rule.agent}: dose depends on creatinine clearance, which is not known.",
-                rule=rule.id, guideline=g.id, version=g.version, citation=short_citation(rule, g),
-            )
-        band_label = band.label
-        low = _per_day(band.daily_min, rule, unit) if band.daily_min is not None else None
-        high = _per_day(band.daily_max, rule, unit) if band.daily_max is not None else None
-    implausible = _per_day(rule.plausible_max, rule, unit)
-    assert implausible is not None
-    parts = []
-    if low is not None:
-        parts.append(f"from {_show(low, unit, per)}")
-    if high is not None:
-        parts.append(f"to {_show(high, unit, per)}")
-    expected = f"{' '.join(parts) or 'no range'} per {per}" + (f" (CrCl band {band_label})" if band_label else "")
-    common = {
-        "agent": rule.agent, "given": f"{format_quantity(q)} per {per}", "expected": expected, "rule": rule.id,
-        "guideline": g.id, "version": g.version, "citation": short_citation(rule, g), "renal_band": band_label,
+    base = _amount_unit(rule)
+    native = _native_unit(rule)
+    per_day = amount.per_day
+    notes: list[str] = []
+    if rule.labelled is False:
+        note = rule.label_note or "not labelled for this indication"
+        notes.append(note if note.lower().startswith("off-label") else f"off-label: {note}")
+    if rule.timing:
+        notes.append(f"timing: {rule.timing}")
+    common: dict[str, object] = {
+        "agent": rule.agent,
+        "given": amount.given,
+        "rule": rule.id,
+        "guideline": g.id,
+        "version": g.version,
+        "citation": short_citation(rule, g),
+        "labelled": rule.labelled,
+        "crcl": crcl,
     }
-    if per_day > implausible:
-        factor = per_day / high if high else None
-        times = f" ({factor:,.0f} times the maximum)" if factor and factor >= 10 else ""
-        return DoseVerdict(
-            verdict=Verdict.IMPLAUSIBLE,
-            message=f"{rule.agent} {common['given']} is implausible{times}: likely a unit error (mg for ug?). Expected {expected}.",
+    what = f"{rule.agent} {amount.given}"
+    regimen = f"{rule.title} ({rule.frequency})"
+    implausible = _rule_per_day(rule.plausible_max, rule, base)
+    assert implausible is not None  # plausible_max is required
+    maximum = _rule_per_day(rule.maximum, rule, base)
+    low = _rule_per_day(rule.dose_min, rule, base)
+    high = maximum if maximum is not None else _rule_per_day(rule.dose_max, rule, base)
+    high_is_max = maximum is not None
+    band_text = ""
+    band: m.RenalBand | None = None
+    if rule.renal:
+        band_maxima = [magnitude(b.daily_max, "mg") for b in rule.renal if b.daily_max is not None]
+        table_max = max([*band_maxima, *([maximum] if maximum is not None else [])], default=None)
+        if crcl is None:
+            if per_day > implausible * (1 + _EPS):
+                return _implausible(
+                    what, per_day, implausible, None, table_max, base, amount, notes, common, native
+                ), 0.0
+            if table_max is not None and per_day > table_max * (1 + _EPS):
+                expected = f"at most {_show(table_max, base, amount)} per {amount.per} (at any renal function)"
+                return (
+                    DoseVerdict(
+                        verdict=Verdict.ABOVE,
+                        expected=expected,
+                        message=f"{what} is above the cited maximum for any renal function; expected {expected}. "
+                        f"Regimen: {regimen}.",
+                        notes=tuple(notes),
+                        missing=("crcl",),
+                        **common,  # type: ignore[arg-type]
+                    ),
+                    0.0,
+                )
+            top = renal_band(rule, 300.0)
+            top_range = ""
+            if top is not None:
+                t_lo, t_hi, _ = _band_limits(rule, top, 300.0)
+                top_range = f"; at CrCl {top.label}: {_range_text(t_lo, t_hi, base, amount)}"
+            return (
+                DoseVerdict(
+                    verdict=Verdict.NOT_COVERED,
+                    expected=f"depends on creatinine clearance{top_range}",
+                    message=f"{what}: the dose depends on creatinine clearance (Cockcroft–Gault), which is not known"
+                    f"{top_range}. Give CrCl to check it against the renal table.",
+                    notes=tuple(notes),
+                    missing=("crcl",),
+                    **common,  # type: ignore[arg-type]
+                ),
+                0.0,
+            )
+        band = renal_band(rule, crcl)
+        if band is None:
+            return (
+                DoseVerdict(
+                    verdict=Verdict.NOT_COVERED,
+                    expected="no renal band for this creatinine clearance",
+                    message=f"{what}: no row of the renal table covers CrCl {crcl:g} mL/min; not checked.",
+                    notes=tuple(notes),
+                    **common,  # type: ignore[arg-type]
+                ),
+                0.0,
+            )
+        common["renal_band"] = band.label
+        regimen = f"{band.regimen} (CrCl band {band.label}; {rule.title})"
+        low, high, band_text = _band_limits(rule, band, crcl)
+        high_is_max = True  # a label's renal row is a total daily dose range: its top is a maximum
+        if dialysis and band.supplement:
+            notes.append(band.supplement)
+        if low is None and high is None:
+            return (
+                DoseVerdict(
+                    verdict=Verdict.NOT_COVERED,
+                    expected=f"CrCl {truncate_crcl(crcl)} mL/min (band {band.label}): {band.regimen}",
+                    message=f"{what}: at CrCl {truncate_crcl(crcl)} mL/min (band {band.label}) the dose must be "
+                    f"adjusted: {band.regimen}. Not checked against a number.",
+                    notes=tuple(notes),
+                    **common,  # type: ignore[arg-type]
+                ),
+                0.0,
+            )
+    elif low is None and high is None:
+        if per_day > implausible * (1 + _EPS):
+            return _implausible(what, per_day, implausible, None, None, base, amount, notes, common, native), 0.0
+        return (
+            DoseVerdict(
+                verdict=Verdict.NOT_COVERED,
+                expected="no dose stated by the source",
+                message=f"{what}: {rule.title} states no dose ({rule.frequency}); not checked against a number.",
+                notes=tuple(notes),
+                **common,  # type: ignore[arg-type]
+            ),
+            0.0,
+        )
+    expected = _range_text(low, high, base, amount, native) + (f" ({band_text}, CrCl truncated)" if band_text else "")
+    if per_day > implausible * (1 + _EPS):
+        return _implausible(what, per_day, implausible, low, high, base, amount, notes, common, native), 0.0
+    if high is not None and per_day > high * (1 + _EPS):
+        _verdict = Verdict.ABOVE if high_is_max else Verdict.ABOVE_RANGE
+        words = "above the cited maximum" if high_is_max else "above the cited range (the source states no maximum)"
+        v = DoseVerdict(
+            verdict=_verdict,
+            expected=expected,
+            message=f"{what} is {words}; expected {expected}. Regimen: {regimen}.",
+            notes=tuple(notes),
             **common,  # type: ignore[arg-type]
         )
-    if high is not None and per_day > high * (1 + 1e-9):
-        return DoseVerdict(verdict=Verdict.ABOVE, message=f"{rule.agent} {common['given']} is above the cited maximum; expected {expected}.", **common)  # type: ignore[arg-type]
-    if low is not None and per_day < low * (1 - 1e-9):
-        return DoseVerdict(verdict=Verdict.BELOW, message=f"{rule.agent} {common['given']} is below the cited range; expected {expected}.", **common)  # type: ignore[arg-type]
-    return DoseVerdict(verdict=Verdict.WITHIN, message=f"{rule.agent} {common['given']} is within the cited range ({expected}).", **common)  # type: ignore[arg-type]
+        return v, (math.log(per_day / high) if high > 0 else math.inf)
+    if low is not None and per_day < low * (1 - _EPS):
+        v = DoseVerdict(
+            verdict=Verdict.BELOW,
+            expected=expected,
+            message=f"{what} is below the cited range; expected {expected}. Regimen: {regimen}.",
+            notes=tuple(notes),
+            **common,  # type: ignore[arg-type]
+        )
+        return v, math.log(low / per_day)
+    target = _rule_per_day(rule.dose_max, rule, base)
+    if maximum is not None and target is not None and target < maximum and per_day > target * (1 + _EPS):
+        notes.append(
+            f"above the usual target of {_show(target, base, amount)} per {amount.per}; "
+            f"within the cited maximum of {_show(maximum, base, amount)} per {amount.per}"
+        )
+    return (
+        DoseVerdict(
+            verdict=Verdict.WITHIN,
+            expected=expected,
+            message=f"{what} is within the cited range ({expected}). Regimen: {regimen}.",
+            notes=tuple(notes),
+            **common,  # type: ignore[arg-type]
+        ),
+        0.0,
+    )
 
 
-def _renal_band(rule: m.DosingRule, crcl: float | None) -> m.RenalBand | None:
-    if crcl is None:
-        return None
-    for band in rule.renal:
-        lo = magnitude(band.crcl_lower, "mL/min") if band.crcl_lower is not None else None
-        hi = magnitude(band.crcl_upper, "mL/min") if band.crcl_upper is not None else None
-        if lo is not None and (crcl < lo or (crcl == lo and not band.lower_inclusive)):
-            continue
-        if hi is not None and (crcl > hi or (crcl == hi and not band.upper_inclusive)):
-            continue
-        return band
-    return None
+def _range_text(low: float | None, high: float | None, base: str, amount: _Amount, native: str | None = None) -> str:
+    text = _range_words(low, high, base, amount)
+    if native is not None and native != amount.unit:
+        text += f" (= {_range_words(low, high, base, attrs.evolve(amount, unit=native))})"
+    return text
+
+
+def _range_words(low: float | None, high: float | None, base: str, amount: _Amount) -> str:
+    per = f"per {amount.per}"
+    if low is not None and high is not None:
+        if math.isclose(low, high):
+            return f"{_show(low, base, amount)} {per}"
+        return f"{_show(low, base, amount)} to {_show(high, base, amount)} {per}"
+    if low is not None:
+        return f"at least {_show(low, base, amount)} {per}"
+    if high is not None:
+        return f"at most {_show(high, base, amount)} {per}"
+    return "no range"  # pragma: no cover - callers handle the no-range case
+
+
+def _native_unit(rule: m.DosingRule) -> str:
+    """The amount unit the rule's source writes its doses in (ug for B12), for showing ranges."""
+    q = rule.dose_max or rule.dose_min or rule.maximum or rule.plausible_max
+    return format_quantity(q).split(" ", 1)[1]
+
+
+def _implausible(
+    what: str,
+    per_day: float,
+    implausible: float,
+    low: float | None,
+    high: float | None,
+    base: str,
+    amount: _Amount,
+    notes: list[str],
+    common: Mapping[str, object],
+    native: str,
+) -> DoseVerdict:
+    limit = f"{_show(implausible, base, amount)} per {amount.per}"
+    if high:
+        times = f"{per_day / high:,.0f} times the top of the cited range"
+    elif low:
+        times = f"{per_day / low:,.0f} times the cited minimum"
+    else:
+        times = "no cited range"
+    expected = _range_text(low, high, base, amount, native) if (low or high) else f"below {limit}"
+    return DoseVerdict(
+        verdict=Verdict.IMPLAUSIBLE,
+        expected=expected,
+        message=f"{what} is implausible, likely a unit error (mg written for ug, or g for mg): above the "
+        f"plausibility limit of {limit} ({times}). Expected {expected}.",
+        notes=tuple(notes),
+        **common,  # type: ignore[arg-type]
+    )
+
+
+# -- assess: the medication list --------------------------------------------------------------------
 
 
 def medication_verdicts(
-    rule: m.DosingRule, meds: Iterable[Medication], facts: Mapping[str, FactValue]
+    rule: m.DosingRule,
+    meds: Iterable[Medication],
+    facts: Mapping[str, FactValue],
+    *,
+    guideline: m.Guideline | None = None,
 ) -> Iterator[tuple[Medication, DoseVerdict]]:
-    """Check each medication with a dose against one rule (used by ``assess``)."""
+    """Check each medication with a dose; yield the verdicts this rule owns (used by ``assess``).
+
+    A medication is checked against every approved regimen of its agent in the rule's guideline (as
+    :func:`check_dose` does), and the verdict is yielded only by the rule that gives it, so that one
+    medication yields at most one verdict however many regimens name its agent. A medication whose route
+    no regimen covers, or whose dose is not an amount, is skipped for the rules it does not concern and
+    reported once as not covered.
+
+    Args:
+        rule: the dosing rule being evaluated.
+        meds: the patient's current medications naming the rule's agent.
+        facts: the fact table (``crcl``, ``dialysis``).
+        guideline: the rule's guideline (looked up in the packaged catalog if not given).
+
+    Yields:
+        ``(medication, verdict)`` pairs.
+
+    """
+    g = guideline if guideline is not None else _guideline_of(rule)
+    siblings = [
+        (g, r)
+        for r in g.rules
+        if isinstance(r, m.DosingRule) and r.status is m.Status.APPROVED and _same_agent(r, rule)
+    ]
+    if not siblings:  # the rule itself is not approved (e.g. evaluated with in-review statuses)
+        siblings = [(g, rule)]
+    owner = siblings[0][1]
     crcl = facts.get("crcl")
+    dialysis = facts.get("dialysis") is True
     for med in meds:
         if med.dose is None or med.per is None:
             continue
-        if med.route is not None and med.route != rule.route:
-            continue
-        from .evaluation import short_citation  # noqa: F401 - keeps import order simple
-
-        g = _guideline_of(rule)
-        per_day = magnitude(med.dose, "mg" if "[mass]" in str(rule.plausible_max.dimensionality) else "IU") / _DAYS[med.per]
         try:
-            yield med, _check(g, rule, med.dose, med.per, per_day, crcl if isinstance(crcl, float) else None)
-        except IncompatibleUnitsError:
+            amount = _parse_dose(med.dose, med.per, _amount_unit(rule))
+            route = normalize_route(med.route, "medications.route") if med.route is not None else None
+        except UnitError as exc:
+            if rule is owner:
+                yield med, _unusable(rule, g, med, str(exc))
             continue
+        except InputError as exc:
+            if rule is owner:
+                yield med, _unusable(rule, g, med, str(exc))
+            continue
+        verdict = _best(
+            med.agent,
+            siblings,
+            amount,
+            route=route,
+            indication=med.indication,
+            crcl=crcl if isinstance(crcl, float) else None,
+            dialysis=dialysis,
+            strict_indication=False,  # free-text indications in records: fall back to every regimen
+        )
+        if verdict.rule == rule.id or (verdict.rule is None and rule is owner):
+            yield med, verdict
+
+
+def _same_agent(a: m.DosingRule, b: m.DosingRule) -> bool:
+    names_a = {a.agent.lower(), *(s.lower() for s in a.synonyms)}
+    names_b = {b.agent.lower(), *(s.lower() for s in b.synonyms)}
+    return bool(names_a & names_b)
+
+
+def _unusable(rule: m.DosingRule, g: m.Guideline, med: Medication, why: str) -> DoseVerdict:
+    from .evaluation import short_citation
+
+    given = f"{format_quantity(med.dose)} per {med.per}" if med.dose is not None else "no dose"
+    return DoseVerdict(
+        verdict=Verdict.NOT_COVERED,
+        agent=rule.agent,
+        given=given,
+        expected="an amount per period by a cited route",
+        message=f"{med.agent} {given}: not checked ({why}).",
+        rule=rule.id,
+        guideline=g.id,
+        version=g.version,
+        citation=short_citation(rule, g),
+    )
 
 
 def _guideline_of(rule: m.DosingRule) -> m.Guideline:
-    cat = catalog()
-    for g in cat.all():
-        if rule in g.rules:
+    for g in catalog().all():
+        if any(r is rule for r in g.rules):
             return g
     raise LookupError(rule.id)  # pragma: no cover - rules come from the catalog
