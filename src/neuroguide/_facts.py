@@ -169,3 +169,36 @@ def _metformin_duration(patient: Patient, as_of: dt.date, facts: dict[str, FactV
     if not starts:
         return None
     return elapsed_years(min(starts), as_of)
+
+
+def _taking(patient: Patient, names: tuple[str, ...], as_of: dt.date) -> bool:
+    wanted = {n.lower() for n in names}
+    return any(
+        med.agent.lower() in wanted and (med.stopped is None or med.stopped >= as_of) for med in patient.medications
+    )
+
+
+@derivation("on-midodrine")
+def _on_midodrine(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
+    # The medication list is taken as complete: a drug not on it is not taken.
+    return _taking(patient, ("midodrine", "midodrine hydrochloride", "proamatine", "orvaten"), as_of)
+
+
+@derivation("on-droxidopa")
+def _on_droxidopa(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
+    return _taking(patient, ("droxidopa", "northera"), as_of)
+
+
+@derivation("painful-diabetic-neuropathy")
+def _painful_dpn(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool | None:
+    parts = [facts.get("diabetes"), facts.get("burning-pain"), facts.get("distal-symmetric-pattern")]
+    if any(p is False for p in parts):
+        return False
+    return True if all(p is True for p in parts) else None
+
+
+@derivation("thiamine-deficiency-risk")
+def _thiamine_risk(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool | None:
+    # Only a positive finding decides: other causes (e.g. malnutrition) may exist unrecorded.
+    risks = ("alcohol-excess", "bariatric-surgery", "persistent-vomiting", "malabsorption")
+    return True if any(facts.get(r) is True for r in risks) else None

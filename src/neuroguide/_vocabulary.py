@@ -38,7 +38,18 @@ class FactSpec:
 
 
 # Derived facts a caller may also give directly (the input wins).
-_ALSO_INPUT = frozenset({"lops", "crcl", "age", "iwgdf-category"})
+_ALSO_INPUT = frozenset(
+    {
+        "lops",
+        "crcl",
+        "age",
+        "iwgdf-category",
+        "on-midodrine",
+        "on-droxidopa",
+        "painful-diabetic-neuropathy",
+        "thiamine-deficiency-risk",
+    }
+)
 
 
 @functools.cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from .._criteria import FactValue
@@ -10,9 +11,10 @@ from .._facts import derivation
 from ..exceptions import InputError
 from ..patient import Patient
 from ..units import Quantity, format_quantity, get_registry, magnitude, parse_quantity
+from ._body import ABW_FACTOR, bmi_class, ibw_kg
 from ._result import CalcResult, Step
 
-__all__ = ["cockcroft_gault", "crcl_from_floats"]
+__all__ = ["WEIGHT_CONVENTIONS", "cockcroft_gault", "crcl_from_floats", "creatinine_clearance"]
 
 CG_CITATION = (
     "Cockcroft DW, Gault MH. Prediction of creatinine clearance from serum creatinine. "
@@ -24,6 +26,70 @@ def crcl_from_floats(age: float, weight_kg: float, scr_mg_dl: float, female: boo
     """CrCl (mL/min) = (140 - age) x weight / (72 x SCr), x 0.85 if female (floats in, float out)."""
     value = (140.0 - age) * weight_kg / (72.0 * scr_mg_dl)
     return value * 0.85 if female else value
+
+
+_AGE_RANGE = (18, 120)
+_WEIGHT_RANGE_KG = (1.0, 500.0)
+_SCR_RANGE_MG_DL = (0.05, 40.0)
+
+WeightConvention = Literal["actual", "ideal", "adjusted", "bmi-dependent"]
+Rounding = Literal["ceil", "half-up"]
+
+#: The dosing-weight conventions :func:`creatinine_clearance` accepts, and what each means.
+WEIGHT_CONVENTIONS: dict[str, str] = {
+    "actual": "actual (total) body weight, as in the 1976 derivation ('wt kg')",
+    "ideal": "ideal body weight (Devine: 50 or 45.5 kg + 2.3 kg per inch over 60 in)",
+    "adjusted": f"adjusted body weight, IBW + {ABW_FACTOR:g} x (actual - IBW)",
+    "bmi-dependent": (
+        "BMI (2 dp) < 18.50: actual weight; 18.50-24.99: the lesser of IBW and actual; >= 25.00: adjusted weight "
+        "(a common calculator convention; no primary source for it was verified)"
+    ),
+}
+
+
+def _check_age(age: object) -> float:
+    lo, hi = _AGE_RANGE
+    if isinstance(age, bool) or not isinstance(age, int | float) or not lo <= age <= hi:
+        raise InputError("age", age, f"an age in years from {lo} to {hi} (Cockcroft-Gault is for adults)")
+    return float(age)
+
+
+def _check_sex(sex: object) -> Literal["female", "male"]:
+    if sex == "female":
+        return "female"
+    if sex == "male":
+        return "male"
+    raise InputError("sex", sex, "'female' or 'male'")
+
+
+def _check_weight(weight: Quantity | str) -> float:
+    q = parse_quantity(weight, "weight", "kg")
+    w = magnitude(q, "kg", field="weight")
+    lo, hi = _WEIGHT_RANGE_KG
+    if not lo <= w <= hi:
+        raise InputError("weight", format_quantity(q), f"a body weight from {lo:g} to {hi:g} kg")
+    return w
+
+
+def _check_scr(serum_creatinine: Quantity | str) -> float:
+    q = parse_quantity(serum_creatinine, "serum_creatinine")
+    scr = magnitude(q, "mg/dL", analyte="creatinine", field="serum_creatinine")
+    lo, hi = _SCR_RANGE_MG_DL
+    if not lo <= scr <= hi:
+        raise InputError(
+            "serum_creatinine", format_quantity(q), f"a serum creatinine from {lo:g} to {hi:g} mg/dL (4.4-3536 umol/L)"
+        )
+    return scr
+
+
+def _cg_steps(age: float, w: float, scr: float, female: bool, value: float) -> tuple[Step, ...]:
+    raw = (140.0 - age) * w / (72.0 * scr)
+    return (
+        Step(label="serum creatinine", value=f"{scr:.4g} mg/dL"),
+        Step(label="(140 - age) x weight", value=f"(140 - {age:g}) x {w:.4g} = {(140 - age) * w:.6g}"),
+        Step(label="/ (72 x SCr)", value=f"/ (72 x {scr:.4g}) = {raw:.6g} mL/min"),
+        Step(label="x 0.85 (female)" if female else "male: no factor", value=f"{value:.6g} mL/min"),
+    )
 
 
 def cockcroft_gault(
@@ -42,42 +108,174 @@ def cockcroft_gault(
         serum_creatinine: in mg/dL or umol/L (converted through creatinine's molar mass).
         sex: ``"female"`` applies the factor 0.85.
 
+    Returns:
+        CrCl in mL/min, unrounded.
+
     Raises:
         InputError: an implausible or missing input.
+
     """
-    if isinstance(age, bool) or not isinstance(age, int | float) or not 18 <= age <= 120:
-        raise InputError("age", age, "an age in years from 18 to 120 (Cockcroft–Gault is for adults)")
-    if sex not in ("female", "male"):
-        raise InputError("sex", sex, "'female' or 'male'")
-    w = magnitude(parse_quantity(weight, "weight", "kg"), "kg", field="weight")
-    if not 1 <= w <= 500:
-        raise InputError("weight", format_quantity(parse_quantity(weight, "weight")), "a body weight from 1 to 500 kg")
-    scr_q = parse_quantity(serum_creatinine, "serum_creatinine")
-    scr = magnitude(scr_q, "mg/dL", analyte="creatinine", field="serum_creatinine")
-    if not 0.05 <= scr <= 40:
-        raise InputError("serum_creatinine", format_quantity(scr_q), "a serum creatinine from 0.05 to 40 mg/dL")
-    female = sex == "female"
-    raw = (140.0 - age) * w / (72.0 * scr)
-    value = crcl_from_floats(age, w, scr, female)
-    steps = (
-        Step(label="serum creatinine", value=f"{scr:.4g} mg/dL"),
-        Step(label="(140 - age) x weight", value=f"(140 - {age:g}) x {w:.4g} = {(140 - age) * w:.6g}"),
-        Step(label="/ (72 x SCr)", value=f"/ (72 x {scr:.4g}) = {raw:.6g} mL/min"),
-        Step(label="x 0.85 (female)" if female else "male: no factor", value=f"{value:.6g} mL/min"),
-    )
+    a = _check_age(age)
+    sx = _check_sex(sex)
+    w = _check_weight(weight)
+    scr = _check_scr(serum_creatinine)
+    female = sx == "female"
+    value = crcl_from_floats(a, w, scr, female)
     return CalcResult(
         name="cockcroft-gault",
         value=get_registry().Quantity(value, "mL/min"),
         interpretation=f"estimated creatinine clearance {value:.0f} mL/min",
         inputs={
-            "age": f"{age:g} year",
+            "age": f"{a:g} year",
             "weight": f"{w:.4g} kg",
             "serum_creatinine": f"{scr:.4g} mg/dL",
-            "sex": sex,
+            "sex": sx,
         },
-        steps=steps,
+        steps=_cg_steps(a, w, scr, female, value),
         citation=CG_CITATION,
         conventions=("weight as given (the 1976 derivation used actual body weight)", "no rounding"),
+    )
+
+
+def _round_crcl(value: float, rounding: Rounding | None) -> float:
+    if rounding is None:
+        return value
+    # Remove binary noise first (12 significant digits), so 68.00000000000001 is not ceiled to 69.
+    dec = Decimal(f"{value:.12g}")
+    mode = ROUND_CEILING if rounding == "ceil" else ROUND_HALF_UP
+    return float(dec.quantize(Decimal(1), rounding=mode))
+
+
+def _dosing_weight(
+    convention: str, actual: float, height: Quantity | str | None, sex: Literal["female", "male"]
+) -> tuple[float, list[Step]]:
+    if convention == "actual":
+        return actual, [Step(label="dosing weight: actual", value=f"{actual:.4g} kg")]
+    if height is None:
+        raise InputError("height", None, f"a height: weight_convention={convention!r} needs it")
+    hq = parse_quantity(height, "height", "cm")
+    h = magnitude(hq, "cm", field="height")
+    if not 30.0 <= h <= 260.0:
+        raise InputError("height", format_quantity(hq), "a height from 30 to 260 cm")
+    steps: list[Step] = []
+
+    def ibw() -> float:
+        if h < 152.4:
+            raise InputError(
+                "height",
+                format_quantity(hq),
+                f"a height of at least 60 in (152.4 cm): weight_convention={convention!r} needs Devine IBW, "
+                "which is not defined below 60 in",
+            )
+        value = ibw_kg(h, sex)
+        steps.append(Step(label="IBW (Devine)", value=f"{value:.4f} kg"))
+        return value
+
+    if convention == "ideal":
+        w = ibw()
+        steps.append(Step(label="dosing weight: IBW", value=f"{w:.4g} kg"))
+        return w, steps
+    if convention == "adjusted":
+        i = ibw()
+        w = i + ABW_FACTOR * (actual - i)
+        steps.append(Step(label=f"dosing weight: IBW + {ABW_FACTOR:g} x (actual - IBW)", value=f"{w:.4f} kg"))
+        return w, steps
+    # bmi-dependent
+    bmi = actual / (h / 100.0) ** 2
+    # Bands are read on the 2-dp value, as the WHO table prints them (and as calculators.bmi does).
+    bmi2 = float(Decimal(f"{bmi:.12g}").quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    band = bmi_class(bmi2)
+    steps.append(Step(label="BMI (2 dp, half-up)", value=f"{bmi2:.2f} kg/m2 ({band})"))
+    if bmi2 < 18.5:
+        steps.append(Step(label="dosing weight: actual (BMI < 18.5)", value=f"{actual:.4g} kg"))
+        return actual, steps
+    i = ibw()
+    if bmi2 < 25.0:
+        w = min(i, actual)
+        steps.append(Step(label="dosing weight: lesser of IBW and actual (BMI 18.5-24.99)", value=f"{w:.4g} kg"))
+        return w, steps
+    w = i + ABW_FACTOR * (actual - i)
+    steps.append(Step(label="dosing weight: adjusted (BMI >= 25)", value=f"{w:.4f} kg"))
+    return w, steps
+
+
+def creatinine_clearance(
+    *,
+    age: float,
+    weight: Quantity | str,
+    serum_creatinine: Quantity | str,
+    sex: Literal["female", "male"],
+    height: Quantity | str | None = None,
+    weight_convention: WeightConvention = "actual",
+    rounding: Rounding | None = None,
+) -> CalcResult:
+    """Creatinine clearance (Cockcroft–Gault 1976) with a named weight convention and rounding.
+
+    CrCl (mL/min) = (140 - age) x weight / (72 x SCr mg/dL), x 0.85 if female.
+    Which weight to use in obesity, and how to round, differ between
+    institutions and test decks; both are explicit parameters here and are
+    recorded in the result's ``conventions``.
+
+    Args:
+        age: years, 18-120 (derivation population aged 18-92).
+        weight: actual body weight, 1-500 kg (any mass unit).
+        serum_creatinine: mg/dL or umol/L (converted through creatinine's declared molar mass).
+        sex: ``"female"`` (x 0.85) or ``"male"``.
+        height: needed for every convention except ``"actual"``.
+        weight_convention: one of :data:`WEIGHT_CONVENTIONS`: ``"actual"`` (default,
+            as derived), ``"ideal"``, ``"adjusted"`` or ``"bmi-dependent"``.
+        rounding: ``None`` (unrounded), ``"ceil"`` (whole mL/min rounded up, as
+            the openEHR GDL2 deck does) or ``"half-up"`` (whole mL/min, Decimal half-up).
+
+    Returns:
+        CrCl in mL/min.
+
+    Raises:
+        InputError: an implausible or missing input, an unknown convention, or a
+            height missing (or below 60 in) where the convention needs IBW.
+
+    """
+    if weight_convention not in WEIGHT_CONVENTIONS:
+        raise InputError("weight_convention", weight_convention, f"one of {sorted(WEIGHT_CONVENTIONS)}")
+    if rounding not in (None, "ceil", "half-up"):
+        raise InputError("rounding", rounding, "None, 'ceil' or 'half-up'")
+    a = _check_age(age)
+    sx = _check_sex(sex)
+    actual = _check_weight(weight)
+    scr = _check_scr(serum_creatinine)
+    w, weight_steps = _dosing_weight(weight_convention, actual, height, sx)
+    female = sx == "female"
+    exact = crcl_from_floats(a, w, scr, female)
+    value = _round_crcl(exact, rounding)
+    steps = (*weight_steps, *_cg_steps(a, w, scr, female, exact))
+    if rounding is not None:
+        steps = (*steps, Step(label=f"rounded ({rounding}) to whole mL/min", value=f"{value:g} mL/min"))
+    inputs = {
+        "age": f"{a:g} year",
+        "weight": f"{actual:.4g} kg",
+        "serum_creatinine": f"{scr:.4g} mg/dL",
+        "sex": sx,
+        "weight_convention": weight_convention,
+        "dosing_weight": f"{w:.4g} kg",
+        "rounding": rounding or "none",
+    }
+    if height is not None:
+        inputs["height"] = format_quantity(parse_quantity(height, "height", "cm").to("cm"), 1)
+    return CalcResult(
+        name="creatinine-clearance",
+        value=get_registry().Quantity(value, "mL/min"),
+        interpretation=(
+            f"estimated creatinine clearance {value:.0f} mL/min (Cockcroft-Gault, {weight_convention} weight"
+            f"{'' if rounding is None else ', rounded ' + rounding})"
+        ),
+        inputs=inputs,
+        steps=steps,
+        citation=CG_CITATION,
+        conventions=(
+            f"weight_convention={weight_convention}: {WEIGHT_CONVENTIONS[weight_convention]}",
+            "rounding=none" if rounding is None else f"rounding={rounding} to whole mL/min",
+            "SCr umol/L -> mg/dL through creatinine's molar mass 113.12 g/mol (88.4 umol/L per mg/dL)",
+        ),
     )
 
 
