@@ -72,8 +72,10 @@ def _eval(c: m.Criterion, facts: Facts, leaves: list[Leaf]) -> bool | None:
         inner: list[Leaf] = []
         res = _eval(c.not_, facts, inner)
         flipped = None if res is None else not res
+        # Leaf texts describe what was observed ("not pad" = pad is false), which
+        # negation does not change; only whether the leaf supports the result flips.
         for leaf in inner:
-            leaves.append(Leaf(_negate(leaf.text), None if leaf.result is None else not leaf.result, leaf.missing))
+            leaves.append(Leaf(leaf.text, None if leaf.result is None else not leaf.result, leaf.missing))
         return flipped
     parts = c.all if isinstance(c, m.AllOf) else c.any
     results = [_eval(p, facts, leaves) for p in parts]
@@ -84,10 +86,6 @@ def _eval(c: m.Criterion, facts: Facts, leaves: list[Leaf]) -> bool | None:
     if any(r is True for r in results):
         return True
     return False if all(r is False for r in results) else None
-
-
-def _negate(text: str) -> str:
-    return text[4:] if text.startswith("not ") else f"not ({text})"
 
 
 _OPS = {

@@ -277,8 +277,14 @@ def _run(
     ordered.sort(key=lambda gr: 0 if isinstance(gr[1], m.ClassificationRule) else 1)
     from . import _kinds
 
+    # A classification's label is missing when its measurement is: report the measurement.
+    measured = {r.id: r.fact for _, r in ordered if isinstance(r, m.ClassificationRule)}
     for g, rule in ordered:
         result = _kinds.evaluate_rule(rule, g, patient, facts, as_of)
+        if any(f in measured for f in result.missing):
+            result = attrs.evolve(
+                result, missing=tuple(dict.fromkeys(measured.get(f, f) for f in result.missing))
+            )
         traces.append(
             RuleTrace(
                 rule=rule.id,

@@ -145,6 +145,7 @@ def parse_quantity(value: object, field: str = "value", dimension: str | Unit | 
     return q
 
 
+_YEAR = re.compile(r"(?<![A-Za-z])a(?![A-Za-z])")
 _LITRE = re.compile(r"(?<![A-Za-z])([munpfdc]?)l(?![A-Za-z])")
 
 
@@ -152,6 +153,7 @@ _LITRE = re.compile(r"(?<![A-Za-z])([munpfdc]?)l(?![A-Za-z])")
 def _symbol(unit: Unit) -> str:
     # ASCII micro, and the clinical capital L for litre (mg/dL, not mg/dl).
     text = f"{unit:~}".replace("µ", "u").replace(" ", "")
+    text = _YEAR.sub("year", text)  # pint abbreviates year as "a" (annum), which reads badly
     return _LITRE.sub(r"\1L", text)
 
 
