@@ -153,3 +153,22 @@ def test_determinism(diagnosed: dt.date) -> None:
     a = ng.assess(data, as_of=AS_OF)
     b = ng.assess(data, as_of=AS_OF)
     assert a.record.to_json() == b.record.to_json()
+
+
+@pytest.mark.rule("ada-dx-hba1c")
+@pytest.mark.rule("ada-dx-confirm-two-results")
+def test_diagnostic_criteria_apply_only_without_a_diabetes_diagnosis() -> None:
+    """ADA's diagnostic thresholds classify people not yet diagnosed; a known diagnosis is not re-diagnosed."""
+    known = ng.assess(
+        {"diabetes": {"type": "type-2", "diagnosed": "2012-05-02"}, "measurements": {"hba1c": "7.4 %"}},
+        as_of=AS_OF,
+        guidelines=["ada-diabetes-diagnosis"],
+    )
+    assert known.by_rule("ada-dx-hba1c") is None
+    assert known.by_rule("ada-dx-confirm-two-results") is None
+    assert not any(m.fact == "hba1c" for m in known.missing)
+    new = ng.assess({"measurements": {"hba1c": "7.4 %"}}, as_of=AS_OF, guidelines=["ada-diabetes-diagnosis"])
+    hba1c = new.by_rule("ada-dx-hba1c")
+    assert hba1c is not None
+    assert "diabetes" in hba1c.reasons[0]
+    assert new.by_rule("ada-dx-confirm-two-results") is not None

@@ -172,6 +172,10 @@ def _configure() -> None:
     c.register_structure_hook_func(lambda t: t == (Quantity | None), _optional(_structure_quantity))
     c.register_structure_hook_func(lambda t: t == (m.Period | None), _optional(lambda v, _: parse_period(v)))
     c.register_unstructure_hook_func(lambda t: t in (Quantity | float | None, Quantity | None), _unstructure_loose)
+    c.register_structure_hook_func(lambda t: t == (m.Criterion | None), _optional(structure_criterion))
+    c.register_unstructure_hook_func(
+        lambda t: t == (m.Criterion | None), lambda v: None if v is None else unstructure_criterion(v)
+    )
     c.register_structure_hook_func(lambda t: t == m.Criterion, structure_criterion)
     c.register_unstructure_hook_func(lambda t: t == m.Criterion, unstructure_criterion)
     c.register_structure_hook_func(lambda t: t == m.Rule, _structure_rule)

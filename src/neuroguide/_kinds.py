@@ -218,6 +218,12 @@ def _inside(band: m.Band, x: Decimal, rule: m.ClassificationRule) -> bool:
 
 
 def _classification(rule: m.ClassificationRule, g: m.Guideline, facts: dict[str, FactValue]) -> RuleResult:
+    if rule.applies is not None:
+        applies = evaluate(rule.applies, facts)
+        if applies.result is not True:
+            return RuleResult(
+                outcome=outcome_word(applies.result), leaves=leaves_of(applies), missing=applies.missing
+            )
     value = facts.get(rule.fact)
     if not isinstance(value, float):
         return RuleResult(outcome="undetermined", missing=(rule.fact,), leaves=(f"UNKNOWN: {rule.fact} not recorded",))

@@ -18,7 +18,7 @@ __all__ = ["evaluate", "matches"]
 def matches(rule: m.DosingRule | m.NeurotoxicityRule, med: Medication) -> bool:
     """True if the medication names the rule's agent or one of its synonyms."""
     names = {rule.agent.lower(), *(s.lower() for s in rule.synonyms)}
-    if isinstance(rule, m.NeurotoxicityRule):
+    if isinstance(rule, m.NeurotoxicityRule) and rule.rxnorm.isdigit():
         names.add(rule.rxnorm)
     return med.agent.lower() in names
 

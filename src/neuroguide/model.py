@@ -345,10 +345,13 @@ class ClassificationRule(RuleBase):
 
     ``places`` is the number of decimals the value is rounded to (Decimal,
     half-up, in ``unit``) before it is compared with the band edges, because
-    sources publish thresholds at a stated precision.
+    sources publish thresholds at a stated precision. ``applies`` limits the
+    classification to patients it is meant for (e.g. diagnostic criteria only
+    for people not yet diagnosed); without it every recorded value is classified.
     """
 
     kind: Literal["classification"] = "classification"
+    applies: Criterion | None = None
     fact: str
     unit: str
     places: int | None = None

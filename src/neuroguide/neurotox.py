@@ -1,10 +1,22 @@
-"""The drug-neurotoxicity table: look-up and cumulative-exposure checks."""
+"""The drug-neurotoxicity table: look-up and cumulative-exposure checks.
+
+Entries live in ``guidelines/drug-neurotoxicity/<version>.toml``, one
+:class:`~neuroguide.model.NeurotoxicityRule` per agent. Look-up is by agent
+name, synonym (brand name) or RxNorm code, case-insensitively; an unknown name
+raises :class:`~neuroguide.exceptions.UnknownAgentError` suggesting close names.
+
+Exposure checks compare a cumulative dose (a mass such as ``"42 g"`` or a mass
+per body-surface area such as ``"550 mg/m2"``) and a treatment duration with
+the entry's thresholds. Thresholds are exclusive (``>``), as the sources print
+them ("> 550 mg/m2", "longer than 28 days").
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
@@ -15,38 +27,186 @@ from .exceptions import InputError, UnknownAgentError
 from .patient import Medication, Patient
 from .units import Quantity, format_quantity, get_registry, parse_quantity, parse_unit
 
-__all__ = ["Exposure", "exposure_check", "neurotoxicity", "neurotoxicity_table"]
+__all__ = [
+    "DrugClassNameError",
+    "Exposure",
+    "cumulative_dose",
+    "exposure_check",
+    "neurotoxicity",
+    "neurotoxicity_class",
+    "neurotoxicity_table",
+    "parse_dose",
+]
 
 TABLE_ID = "drug-neurotoxicity"
 
 
-def neurotoxicity_table(*, as_of: dt.date | None = None, source: Catalog | None = None) -> tuple[m.NeurotoxicityRule, ...]:
-    """Return every entry of the neurotoxicity table (version in effect on ``as_of``, else latest)."""
+def neurotoxicity_table(
+    *, as_of: dt.date | None = None, source: Catalog | None = None
+) -> tuple[m.NeurotoxicityRule, ...]:
+    """Return every entry of the neurotoxicity table, approved and in review.
+
+    Args:
+        as_of: use the version in effect on this date (default: the latest released).
+        source: a catalog other than the packaged one.
+
+    Returns:
+        The entries in file order; check ``rule.status`` before relying on one.
+
+    """
     cat = source if source is not None else catalog()
     g = cat.get(TABLE_ID, as_of=as_of)
     return tuple(r for r in g.rules if isinstance(r, m.NeurotoxicityRule))
+
+
+def _is_code(value: str) -> bool:
+    # Only numeric RxNorm codes are look-up keys: "unverified" marks a missing code.
+    return value.isdigit()
 
 
 @functools.cache
 def _index(entries: tuple[m.NeurotoxicityRule, ...]) -> Mapping[str, m.NeurotoxicityRule]:
     index: dict[str, m.NeurotoxicityRule] = {}
     for rule in entries:
-        for key in (rule.agent, rule.rxnorm, rule.id, *rule.synonyms):
-            index[key.lower()] = rule
+        keys = [rule.agent, rule.id, *rule.synonyms]
+        if _is_code(rule.rxnorm):
+            keys.append(rule.rxnorm)
+        for key in keys:
+            index.setdefault(key.strip().lower(), rule)
     return index
 
 
 def neurotoxicity(name: str, *, as_of: dt.date | None = None, source: Catalog | None = None) -> m.NeurotoxicityRule:
     """Find a table entry by name, synonym or RxNorm code (case-insensitive).
 
+    Args:
+        name: agent name (``"oxaliplatin"``), brand name (``"Eloxatin"``),
+            rule id (``"neurotox-oxaliplatin"``) or RxNorm code (``"32592"``).
+        as_of: use the table version in effect on this date.
+        source: a catalog other than the packaged one.
+
+    Returns:
+        The entry (it may be in review: see ``status`` and ``review_note``).
+
     Raises:
-        UnknownAgentError: no such drug; the message suggests close names.
+        UnknownAgentError: no such drug; the message suggests close names,
+            and names the members when ``name`` is a drug class.
+
     """
-    index = _index(neurotoxicity_table(as_of=as_of, source=source))
-    rule = index.get(name.strip().lower())
-    if rule is None:
-        raise UnknownAgentError(name, index)
-    return rule
+    entries = neurotoxicity_table(as_of=as_of, source=source)
+    index = _index(entries)
+    key = name.strip().lower()
+    rule = index.get(key)
+    if rule is not None:
+        return rule
+    members = _class_members(entries, key)
+    if members:
+        # A class name ("fluoroquinolone") is not one entry: point at its members.
+        raise DrugClassNameError(name, [r.agent for r in members])
+    known = [k for k in index if not k.isdigit() and not k.startswith("neurotox-")]
+    raise UnknownAgentError(name, known)
+
+
+class DrugClassNameError(UnknownAgentError):
+    """The name is a drug class with several entries, not one agent; the message lists them."""
+
+    def __init__(self, name: str, known: Iterable[str] = ()) -> None:
+        super().__init__(name, known)
+        self.args = (f"{name!r} is a drug class, not one agent; look up one of: {', '.join(self.known)}",)
+
+
+def _class_members(entries: Iterable[m.NeurotoxicityRule], key: str) -> list[m.NeurotoxicityRule]:
+    stem = key.rstrip("s")
+    if len(stem) < 4:
+        return []
+    return [r for r in entries if stem in r.drug_class.lower()]
+
+
+def neurotoxicity_class(
+    name: str, *, as_of: dt.date | None = None, source: Catalog | None = None
+) -> tuple[m.NeurotoxicityRule, ...]:
+    """Return every entry whose drug class contains ``name`` (e.g. ``"taxane"``, ``"fluoroquinolone"``).
+
+    Args:
+        name: part of a drug-class name, case-insensitive; a plural "s" is ignored.
+        as_of: use the table version in effect on this date.
+        source: a catalog other than the packaged one.
+
+    Returns:
+        The matching entries in table order (empty if none).
+
+    """
+    return tuple(_class_members(neurotoxicity_table(as_of=as_of, source=source), name.strip().lower()))
+
+
+# -- doses -------------------------------------------------------------------------
+
+
+def parse_dose(text: str | Quantity) -> Quantity:
+    """Parse a cumulative dose (a mass such as ``"42 g"`` or a mass per area such as ``"550 mg/m2"``).
+
+    Raises:
+        UnitError: not a number with an accepted unit.
+        InputError: neither a mass nor a mass per area.
+
+    """
+    q = parse_quantity(text, "cumulative")
+    if q.dimensionality not in (_MASS, _PER_AREA):
+        raise InputError("cumulative", format_quantity(q), "a mass (g, mg) or a mass per area (mg/m2)")
+    return q
+
+
+_MASS = parse_unit("mg").dimensionality
+_PER_AREA = parse_unit("mg/m2").dimensionality
+
+
+def cumulative_dose(
+    doses: Sequence[tuple[dt.date, Quantity | str]] | Sequence[Quantity | str],
+    *,
+    until: dt.date | None = None,
+) -> Quantity:
+    """Sum a list of administered doses into one cumulative dose.
+
+    Args:
+        doses: quantities (``"85 mg/m2"``), or ``(date, quantity)`` pairs.
+            All must be masses, or all masses per area; units may differ
+            (``"1 g"`` and ``"500 mg"`` add to 1.5 g).
+        until: with dated doses, count only those given on or before this date.
+
+    Returns:
+        The total, in mg or mg/m2.
+
+    Raises:
+        InputError: an empty list, a negative dose, mixed mass and mass-per-area
+            doses, or a dated dose after ``until``-filtering of mixed forms.
+
+    """
+    if not doses:
+        raise InputError("doses", [], "at least one dose")
+    amounts: list[Quantity] = []
+    for i, item in enumerate(doses):
+        if isinstance(item, tuple):
+            when, raw = item
+            if not isinstance(when, dt.date):
+                raise InputError(f"doses[{i}]", item, "a (date, dose) pair")
+            if until is not None and when > until:
+                continue
+        else:
+            raw = item
+        q = parse_dose(raw)
+        if q.magnitude < 0:
+            raise InputError(f"doses[{i}]", format_quantity(q), "a non-negative dose")
+        amounts.append(q)
+    if not amounts:
+        return get_registry().Quantity(0.0, "mg")
+    kinds = {q.dimensionality == _PER_AREA for q in amounts}
+    if len(kinds) > 1:
+        raise InputError("doses", [format_quantity(q) for q in amounts], "doses all in mg or all in mg/m2, not mixed")
+    unit = "mg/m2" if kinds == {True} else "mg"
+    target = parse_unit(unit)
+    # Sum as floats in one unit (floats inside, pint at the boundary).
+    total = math.fsum(float(q.to(target).magnitude) for q in amounts)
+    return get_registry().Quantity(total, target)
 
 
 @attrs.frozen(kw_only=True)
@@ -70,8 +230,26 @@ def exposure_check(
     """Compare a medication's cumulative dose and duration with the entry's thresholds.
 
     A threshold in mg/m2 needs the cumulative dose per body-surface area: a
-    dose given in mg is divided by ``bsa`` (or Mosteller BSA from height and
-    weight in ``facts``). Unknown parts are reported as missing.
+    dose given in mg (or g) is divided by ``bsa``, or by the Mosteller BSA from
+    ``height`` and ``weight`` in ``facts``. Either threshold, when exceeded
+    (strictly), flags the exposure. Unknown parts are reported as missing.
+
+    Args:
+        rule: the table entry.
+        med: the medication, with ``cumulative`` and/or ``started``/``stopped``.
+        patient: unused; kept for the medication-rule interface.
+        facts: the fact table (height in cm, weight in kg) for BSA.
+        as_of: the evaluation date (end of an ongoing course).
+        bsa: a body-surface area to use instead of height and weight.
+
+    Returns:
+        ``past_threshold`` True if any threshold is exceeded, False if every
+        threshold was checked and none is, None if the answer depends on a
+        missing input.
+
+    Raises:
+        InputError: the cumulative dose cannot be compared with the threshold.
+
     """
     reasons: list[str] = []
     missing: list[str] = []
@@ -84,29 +262,43 @@ def exposure_check(
         else:
             dose = _per_area_if_needed(med.cumulative, limit, facts, bsa, missing)
             if dose is not None:
-                past = bool(dose > limit)
+                value = float(dose.to(limit.units).magnitude)
+                threshold = float(limit.magnitude)
+                past = _exceeds(value, threshold)
                 verdicts.append(past)
-                reasons.append(
-                    f"cumulative {format_quantity(dose.to(limit.units), 1)} "
-                    f"{'>' if past else '≤'} threshold {format_quantity(limit)}"
-                )
+                shown = _fmt(get_registry().Quantity(value, limit.units), 1)
+                reasons.append(f"cumulative {shown} {'>' if past else '≤'} threshold {_fmt(limit)}")
     if rule.duration_threshold is not None:
         if med.started is None or as_of is None:
             missing.append(f"start date of {med.agent}")
         else:
-            end = med.stopped or as_of
+            end = med.stopped if med.stopped is not None and med.stopped < as_of else as_of
             limit_date = rule.duration_threshold.add_to(med.started)
             past = end > limit_date
             verdicts.append(past)
             days = (end - med.started).days
-            reasons.append(f"{days} days of therapy {'>' if past else '≤'} {rule.duration_threshold}")
+            reasons.append(
+                f"{days} days of therapy {'>' if past else '≤'} {rule.duration_threshold} "
+                f"(threshold reached on {limit_date.isoformat()})"
+            )
     if any(verdicts):
         result: bool | None = True
-    elif verdicts and not missing:
-        result = False
+    elif missing:
+        result = None
     else:
-        result = None if missing else False
+        result = False
     return Exposure(past_threshold=result, reasons=tuple(reasons), missing=tuple(missing))
+
+
+def _fmt(q: Quantity, places: int | None = None) -> str:
+    # "550 mg/m2" rather than pint's "550 mg/m**2", as the sources print it.
+    return format_quantity(q, places).replace("**", "")
+
+
+def _exceeds(value: float, threshold: float) -> bool:
+    # Unit conversion leaves binary noise (550 mg/m2 via g/m2 is 549.9999...),
+    # so compare at 12 significant digits, as the classification rules do.
+    return float(f"{value:.12g}") > float(f"{threshold:.12g}")
 
 
 def _per_area_if_needed(
@@ -118,22 +310,18 @@ def _per_area_if_needed(
 ) -> Quantity | None:
     if dose.dimensionality == limit.dimensionality:
         return dose
-    mass = parse_unit("mg").dimensionality
-    if dose.dimensionality == mass and limit.dimensionality == parse_unit("mg/m2").dimensionality:
+    if dose.dimensionality == _MASS and limit.dimensionality == _PER_AREA:
         area = bsa
         if area is None:
             height, weight = facts.get("height"), facts.get("weight")
             if isinstance(height, float) and isinstance(weight, float):
                 from .calculators import bsa_mosteller
 
-                area = bsa_mosteller(height=get_registry().Quantity(height, "cm"), weight=get_registry().Quantity(weight, "kg")).value
+                ureg = get_registry()
+                area = bsa_mosteller(height=ureg.Quantity(height, "cm"), weight=ureg.Quantity(weight, "kg")).value
             else:
                 missing.append("height and weight (for body-surface area)")
                 return None
-        return dose / area
+        per_area: Quantity = dose / area
+        return per_area
     raise InputError("cumulative", format_quantity(dose), f"a dose comparable with {format_quantity(limit)}")
-
-
-def parse_dose(text: str) -> Quantity:
-    """Parse a cumulative dose string (mass or mass per area)."""
-    return parse_quantity(text, "cumulative")

@@ -1,0 +1,251 @@
+"""Vitamin B12 testing (NICE NG239, ADA metformin monitoring): quotes, bands, units, triggers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import neuroguide as ng
+from neuroguide import model as m
+from neuroguide.units import ANALYTES
+
+AS_OF = dt.date(2026, 11, 23)
+GID = "b12-testing"
+VERSION = "2024.1"
+NG_PER_PMOL = ANALYTES["vitamin-b12"].molar_mass / 1000  # ng/L per pmol/L (1355.37 g/mol)
+
+
+def _rule(rule_id: str) -> m.Rule:
+    return ng.load_guideline(GID, version=VERSION).rule(rule_id)
+
+
+def _quotes(rule: m.Rule) -> str:
+    return " ".join(c.quote for c in rule.citations)
+
+
+def _assess(patient: dict[str, Any], statuses: tuple[str, ...] = ("approved",)) -> ng.Assessment:
+    return ng.assess(patient, as_of=AS_OF, guidelines=[GID], statuses=statuses)
+
+
+def _label(fact: str, value: str, rule_id: str) -> object:
+    return _assess({"measurements": {fact: value}}).record.facts.get(rule_id)
+
+
+# -- total B12 ----------------------------------------------------------------------
+
+
+@pytest.mark.rule("b12-total-interpretation")
+def test_total_b12_bands_come_from_the_quote() -> None:
+    rule = _rule("b12-total-interpretation")
+    assert isinstance(rule, m.ClassificationRule)
+    quotes = _quotes(rule)
+    assert "Less than 180 nanograms (133 pmol) per litre" in quotes
+    assert "Between 180 and 350 nanograms (133 and 258 pmol) per litre" in quotes
+    edges = [(b.label, b.lower, b.lower_inclusive, b.upper, b.upper_inclusive) for b in rule.bands]
+    q = ng.Q_
+    assert edges == [
+        ("deficiency-confirmed", None, True, q(180, "ng/L"), False),
+        ("indeterminate", q(180, "ng/L"), True, q(350, "ng/L"), True),
+        ("above-indeterminate", q(350, "ng/L"), False, None, True),
+    ]
+    assert rule.places == 0
+    # The printed pmol/L pairs follow from cobalamin's molar mass (1355.37 g/mol).
+    assert round(180 / NG_PER_PMOL) == 133
+    assert round(350 / NG_PER_PMOL) == 258
+
+
+@pytest.mark.rule("b12-total-interpretation")
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [
+        ("179 ng/L", "deficiency-confirmed"),
+        ("180 ng/L", "indeterminate"),
+        ("181 ng/L", "indeterminate"),
+        ("349 ng/L", "indeterminate"),
+        ("350 ng/L", "indeterminate"),
+        ("351 ng/L", "above-indeterminate"),
+        ("179 pg/mL", "deficiency-confirmed"),
+        ("180 pg/mL", "indeterminate"),
+        ("350 pg/mL", "indeterminate"),
+        ("351 pg/mL", "above-indeterminate"),
+        ("132 pmol/L", "deficiency-confirmed"),
+        ("133 pmol/L", "indeterminate"),
+        ("258 pmol/L", "indeterminate"),
+        ("259 pmol/L", "above-indeterminate"),
+    ],
+)
+def test_total_b12_boundaries(value: str, label: str) -> None:
+    assert _label("b12-total", value, "b12-total-interpretation") == label
+
+
+@pytest.mark.rule("b12-total-interpretation")
+@given(st.floats(min_value=20, max_value=3000, allow_nan=False))
+def test_total_b12_unit_invariance(ng_per_l: float) -> None:
+    # Away from the half-up rounding edge, pg/mL, ng/L and pmol/L agree.
+    assume(abs((ng_per_l % 1) - 0.5) > 1e-6)
+    labels = {
+        _label("b12-total", f"{ng_per_l!r} ng/L", "b12-total-interpretation"),
+        _label("b12-total", f"{ng_per_l!r} pg/mL", "b12-total-interpretation"),
+        _label("b12-total", f"{ng_per_l / NG_PER_PMOL!r} pmol/L", "b12-total-interpretation"),
+    }
+    assert len(labels) == 1
+
+
+# -- active B12 ---------------------------------------------------------------------
+
+
+@pytest.mark.rule("b12-active-interpretation")
+def test_active_b12_bands_come_from_the_quote() -> None:
+    rule = _rule("b12-active-interpretation")
+    assert isinstance(rule, m.ClassificationRule)
+    quotes = _quotes(rule)
+    for text in ("<25 pmol/L confirms", "25-70 pmol/L possible", ">70 pmol/L vitamin B12 deficiency is unlikely"):
+        assert text in quotes
+    q = ng.Q_
+    assert [(b.lower, b.upper) for b in rule.bands] == [
+        (None, q(25, "pmol/L")),
+        (q(25, "pmol/L"), q(70, "pmol/L")),
+        (q(70, "pmol/L"), None),
+    ]
+
+
+@pytest.mark.rule("b12-active-interpretation")
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [
+        ("24 pmol/L", "deficiency-confirmed"),
+        ("25 pmol/L", "indeterminate"),
+        ("26 pmol/L", "indeterminate"),
+        ("69 pmol/L", "indeterminate"),
+        ("70 pmol/L", "indeterminate"),
+        ("71 pmol/L", "deficiency-unlikely"),
+    ],
+)
+def test_active_b12_boundaries(value: str, label: str) -> None:
+    assert _label("b12-active", value, "b12-active-interpretation") == label
+
+
+# -- second line -------------------------------------------------------------------------
+
+
+@pytest.mark.rule("b12-mma-indeterminate")
+@pytest.mark.parametrize(
+    ("measurements", "findings", "fires"),
+    [
+        ({"b12-total": "179 ng/L"}, {"numbness": True}, False),
+        ({"b12-total": "180 ng/L"}, {"numbness": True}, True),
+        ({"b12-total": "350 ng/L"}, {"tingling": True}, True),
+        ({"b12-total": "351 ng/L"}, {"numbness": True}, False),
+        (
+            {"b12-total": "250 ng/L"},
+            {"numbness": False, "tingling": False, "b12-symptoms": False, "polyneuropathy": False},
+            False,
+        ),
+        ({"b12-active": "25 pmol/L"}, {"b12-symptoms": True}, True),
+        ({"b12-active": "71 pmol/L"}, {"b12-symptoms": True}, False),
+    ],
+)
+def test_mma_for_indeterminate_with_symptoms(
+    measurements: dict[str, str], findings: dict[str, bool], fires: bool
+) -> None:
+    rule = _rule("b12-mma-indeterminate")
+    assert "methylmalonic acid" in _quotes(rule)
+    assert "indeterminate total or active B12 test result" in _quotes(rule)
+    rec = _assess({"measurements": measurements, "findings": findings}).by_rule("b12-mma-indeterminate")
+    assert (rec is not None) is fires
+
+
+@pytest.mark.rule("b12-nitrous-oxide-homocysteine")
+@pytest.mark.parametrize(("use", "fires"), [(True, True), (False, False)])
+def test_nitrous_oxide_homocysteine(use: bool, fires: bool) -> None:
+    rule = _rule("b12-nitrous-oxide-homocysteine")
+    assert "plasma homocysteine" in _quotes(rule)
+    rec = _assess({"findings": {"nitrous-oxide-use": use}}).by_rule("b12-nitrous-oxide-homocysteine")
+    assert (rec is not None) is fires
+
+
+# -- who to test ---------------------------------------------------------------------------
+
+
+@pytest.mark.rule("b12-test-symptom-and-risk")
+@pytest.mark.parametrize(
+    ("patient", "fires"),
+    [
+        ({"findings": {"tingling": True}, "medications": [{"agent": "metformin"}]}, True),
+        ({"findings": {"polyneuropathy": True, "bariatric-surgery": True}}, True),
+        ({"findings": {"numbness": True, "malabsorption": True}}, True),
+        ({"findings": {"b12-symptoms": True, "vegan-diet": True}}, True),
+        (
+            {
+                "findings": {
+                    "tingling": True,
+                    "bariatric-surgery": False,
+                    "malabsorption": False,
+                    "vegan-diet": False,
+                    "other-b12-risk-factor": False,
+                }
+            },
+            False,
+        ),
+        (
+            {
+                "findings": {
+                    "bariatric-surgery": True,
+                    "b12-symptoms": False,
+                    "tingling": False,
+                    "numbness": False,
+                    "polyneuropathy": False,
+                }
+            },
+            False,
+        ),
+    ],
+)
+def test_offer_b12_test_symptom_and_risk_factor(patient: dict[str, Any], fires: bool) -> None:
+    rule = _rule("b12-test-symptom-and-risk")
+    quotes = _quotes(rule)
+    assert "at least one common symptom or sign and at least one common risk factor" in quotes
+    for risk in ("metformin", "Bariatric surgery", "gastrectomy", "terminal ileal resection", "vegan"):
+        assert risk in quotes
+    assert "paraesthesia" in quotes
+    assert rule.deviations
+    rec = _assess(patient).by_rule("b12-test-symptom-and-risk")
+    assert (rec is not None) is fires
+
+
+@pytest.mark.rule("b12-metformin-annual")
+def test_metformin_rule_numbers_come_from_the_quote() -> None:
+    rule = _rule("b12-metformin-annual")
+    assert isinstance(rule, m.ScreeningRule)
+    assert ">4 years" in _quotes(rule)
+    assert "monitored annually" in _quotes(rule)
+    assert rule.interval == m.Period(12, "month")
+    # "> 48 months" is ADA's ">4 years" x 12 (months avoid a year-symbol round-trip problem).
+    assert rule.applies == m.AllOf((m.Fact("on-metformin"), m.Compare("metformin-duration", ">", ng.Q_(48, "month"))))
+    assert ng.Q_(48, "month").to("year").magnitude == 4
+
+
+@pytest.mark.rule("b12-metformin-annual")
+@pytest.mark.parametrize(
+    ("started", "applies"),
+    [("2022-11-24", False), ("2022-11-23", False), ("2022-11-22", True)],
+)
+def test_metformin_more_than_four_years(started: str, applies: bool) -> None:
+    patient = {"medications": [{"agent": "metformin", "started": started}]}
+    assert (_assess(patient).by_rule("b12-metformin-annual") is not None) is applies
+
+
+@pytest.mark.rule("b12-metformin-annual")
+@pytest.mark.parametrize(
+    ("last", "status"),
+    [("2025-11-24", "scheduled"), ("2025-11-23", "due"), ("2025-11-22", "overdue")],
+)
+def test_metformin_annual_interval(last: str, status: str) -> None:
+    patient = {"medications": [{"agent": "metformin", "started": "2015-01-01"}], "last": {"b12-test": last}}
+    rec = _assess(patient).by_rule("b12-metformin-annual")
+    assert rec is not None
+    assert rec.status == status
