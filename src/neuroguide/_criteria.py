@@ -42,7 +42,9 @@ class Outcome:
 
     @property
     def missing(self) -> tuple[str, ...]:
-        """Fact names whose absence left the result unknown (or could change it)."""
+        """Fact names whose absence left the result unknown (none once the result is decided)."""
+        if self.result is not None:
+            return ()
         return tuple(dict.fromkeys(leaf.missing for leaf in self.leaves if leaf.missing))
 
     def reasons(self) -> tuple[str, ...]:
