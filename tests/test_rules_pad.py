@@ -1,0 +1,110 @@
+"""AHA/ACC PAD guideline: ABI categories, TBI and exercise ABI (aha-acc-pad 2016.1 and 2024.1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+import neuroguide as ng
+
+GID = "aha-acc-pad"
+DAY = dt.date(2026, 6, 1)
+
+
+def guideline(version: str) -> Any:
+    return ng.load_guideline(GID, version=version)
+
+
+def assess(measurements: dict[str, float], version: str, findings: dict[str, bool] | None = None) -> Any:
+    patient = {"measurements": measurements, "findings": findings or {}}
+    return ng.assess(patient, as_of=DAY, pins={GID: version}, guidelines=[GID], statuses=("approved", "in-review"))
+
+
+def abi_label(value: float, version: str) -> str:
+    return str(assess({"abi": value}, version).record.facts["abi-classification"])
+
+
+@pytest.mark.rule("abi-classification")
+@pytest.mark.parametrize(("version", "grade"), [("2016.1", "COR I, LOE C-LD"), ("2024.1", "COR 1, LOE B-NR")])
+def test_abi_bands_match_the_quote(version: str, grade: str) -> None:
+    rule = guideline(version).rule("abi-classification")
+    first = rule.citations[0]
+    assert first.grade == grade
+    for text in ("≤0.90", "0.91–0.99", "1.00–1.40", ">1.40"):
+        assert text in first.quote
+    edges = [(b.label, b.lower, b.upper, b.lower_inclusive, b.upper_inclusive) for b in rule.bands]
+    assert edges == [
+        ("abnormal", None, 0.90, True, True),
+        ("borderline", 0.91, 0.99, True, True),
+        ("normal", 1.00, 1.40, True, True),
+        ("noncompressible", 1.40, None, False, True),
+    ]
+    assert rule.places == 2
+    assert any("recorded to 2 decimal places" in c.quote for c in rule.citations)
+
+
+@pytest.mark.rule("abi-classification")
+@pytest.mark.parametrize("version", ["2016.1", "2024.1"])
+@pytest.mark.parametrize(
+    ("abi", "label"),
+    [
+        (0.89, "abnormal"),
+        (0.90, "abnormal"),
+        (0.904, "abnormal"),
+        (0.905, "borderline"),
+        (0.91, "borderline"),
+        (0.99, "borderline"),
+        (0.994, "borderline"),
+        (0.995, "normal"),
+        (1.00, "normal"),
+        (1.40, "normal"),
+        (1.404, "normal"),
+        (1.405, "noncompressible"),
+        (1.41, "noncompressible"),
+    ],
+)
+def test_abi_edges_after_half_up_rounding(version: str, abi: float, label: str) -> None:
+    assert abi_label(abi, version) == label
+
+
+@pytest.mark.rule("tbi-if-noncompressible")
+@pytest.mark.parametrize("version", ["2016.1", "2024.1"])
+def test_tbi_only_when_noncompressible(version: str) -> None:
+    q = guideline(version).rule("tbi-if-noncompressible").citations[0].quote
+    assert "greater than 1.40" in q or ">1.40 (noncompressible)" in q
+    fired = [
+        assess({"abi": v}, version).by_rule("tbi-if-noncompressible") is not None for v in (1.40, 1.404, 1.405, 1.41)
+    ]
+    assert fired == [False, False, True, True]
+    assert assess({}, version).by_rule("tbi-if-noncompressible") is None
+
+
+@pytest.mark.rule("tbi-classification")
+def test_tbi_abnormal_at_or_below_0_70() -> None:
+    rule = guideline("2016.1").rule("tbi-classification")
+    assert "TBI ≤0.70 is abnormal" in rule.citations[0].quote
+    assert (rule.bands[0].label, rule.bands[0].upper) == ("abnormal", 0.70)
+    labels = [assess({"tbi": v}, "2016.1").record.facts["tbi-classification"] for v in (0.69, 0.70, 0.704, 0.705, 0.71)]
+    assert labels == ["abnormal", "abnormal", "abnormal", "above 0.70", "above 0.70"]
+    assert guideline("2024.1").rule("tbi-classification").status.value == "in-review"
+
+
+@pytest.mark.rule("exercise-abi")
+@pytest.mark.parametrize("version", ["2016.1", "2024.1"])
+def test_exercise_abi_for_normal_or_borderline(version: str) -> None:
+    assert "(>0.90 and ≤1.40" in guideline(version).rule("exercise-abi").citations[0].quote
+    symptoms = {"exertional-nonjoint-leg-symptoms": True}
+    fired = [
+        assess({"abi": v}, version, symptoms).by_rule("exercise-abi") is not None for v in (0.90, 0.91, 1.40, 1.41)
+    ]
+    assert fired == [False, True, True, False]
+    quiet = {"exertional-nonjoint-leg-symptoms": False}
+    assert assess({"abi": 1.0}, version, quiet).by_rule("exercise-abi") is None
+
+
+def test_2024_change_notes_record_the_evidence_change() -> None:
+    notes = {n.rule: n.what for n in guideline("2024.1").changes}
+    assert "C-LD" in notes["abi-classification"] and "B-NR" in notes["abi-classification"]
+    assert guideline("2024.1").supersedes == "2016.1"
