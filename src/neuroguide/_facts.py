@@ -202,3 +202,23 @@ def _thiamine_risk(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]
     # Only a positive finding decides: other causes (e.g. malnutrition) may exist unrecorded.
     risks = ("alcohol-excess", "bariatric-surgery", "persistent-vomiting", "malabsorption")
     return True if any(facts.get(r) is True for r in risks) else None
+
+
+_NEUROPATHY_SIGNS = (
+    "numbness",
+    "tingling",
+    "distal-symmetric-pattern",
+    "monofilament-abnormal",
+    "vibration-abnormal",
+    "pinprick-reduced",
+    "temperature-reduced",
+)
+
+
+@derivation("polyneuropathy")
+def _polyneuropathy(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool | None:
+    # "Suspected" is enough: distal sensory symptoms or signs are what this pathway starts from.
+    values = [facts.get(name) for name in _NEUROPATHY_SIGNS]
+    if any(v is True for v in values):
+        return True
+    return False if all(v is False for v in values) else None

@@ -226,7 +226,9 @@ def _classification(rule: m.ClassificationRule, g: m.Guideline, facts: dict[str,
             )
     value = facts.get(rule.fact)
     if not isinstance(value, float):
-        return RuleResult(outcome="undetermined", missing=(rule.fact,), leaves=(f"UNKNOWN: {rule.fact} not recorded",))
+        # Interpreting a result needs the result, but nothing requires it to be measured:
+        # rules that need the label report the measurement as missing themselves.
+        return RuleResult(outcome="not-fired", leaves=(f"UNKNOWN: {rule.fact} not recorded",))
     from .units import get_registry
 
     if rule.unit not in ("1", ""):

@@ -48,6 +48,7 @@ _ALSO_INPUT = frozenset(
         "on-droxidopa",
         "painful-diabetic-neuropathy",
         "thiamine-deficiency-risk",
+        "polyneuropathy",
     }
 )
 
