@@ -31,7 +31,7 @@ def evaluate(
     as_of: dt.date,
 ) -> RuleResult:
     """Evaluate a neurotoxicity entry or a dosing rule against the medication list."""
-    from ._kinds import RuleResult, _rec  # noqa: F811 - runtime import (cycle)
+    from ._kinds import RuleResult, _rec
 
     taken = [med for med in patient.medications if matches(rule, med) and (med.stopped is None or med.stopped <= as_of)]
     if not taken:

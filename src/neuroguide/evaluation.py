@@ -282,9 +282,7 @@ def _run(
     for g, rule in ordered:
         result = _kinds.evaluate_rule(rule, g, patient, facts, as_of)
         if any(f in measured for f in result.missing):
-            result = attrs.evolve(
-                result, missing=tuple(dict.fromkeys(measured.get(f, f) for f in result.missing))
-            )
+            result = attrs.evolve(result, missing=tuple(dict.fromkeys(measured.get(f, f) for f in result.missing)))
         traces.append(
             RuleTrace(
                 rule=rule.id,
