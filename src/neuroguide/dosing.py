@@ -32,7 +32,7 @@ from ._criteria import FactValue
 from ._loading import Catalog, catalog
 from .exceptions import IncompatibleUnitsError, InputError, UnitError, UnknownAgentError
 from .patient import Medication, Patient
-from .units import Quantity, format_quantity, get_registry, magnitude, parse_quantity
+from .units import Quantity, format_quantity, get_registry, magnitude, parse_quantity, parse_unit, scale
 
 __all__ = [
     "DoseVerdict",
@@ -211,9 +211,8 @@ def _amount_unit(rule: m.DosingRule) -> str:
 
 def _parse_dose(dose: Quantity | str, per: str | None, base: str) -> _Amount:
     q = parse_quantity(dose, "dose")
-    ureg = get_registry()
-    amount_dim = ureg.Unit(base).dimensionality
-    rate_dim = amount_dim / ureg.Unit("day").dimensionality
+    amount_dim = parse_unit(base).dimensionality
+    rate_dim = parse_unit(f"{base}/day").dimensionality
     if per is not None and per not in _PERIODS:
         raise InputError("per", per, "'day', 'week' or 'month'")
     if q.dimensionality == amount_dim:
@@ -260,8 +259,8 @@ def _rule_per_day(q: Quantity | None, rule: m.DosingRule, base: str) -> float | 
 
 
 def _show(per_day: float, base: str, amount: _Amount) -> str:
-    value = get_registry().Quantity(per_day * _DAYS[amount.per], base).to(amount.unit)
-    return f"{float(value.magnitude):.4g} {amount.unit}"
+    value = per_day * _DAYS[amount.per] * scale(base, amount.unit)
+    return f"{value:.4g} {amount.unit}"
 
 
 # -- renal bands ------------------------------------------------------------------------------------

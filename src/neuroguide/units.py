@@ -40,6 +40,7 @@ __all__ = [
     "parse_quantity",
     "parse_unit",
     "round_half_up",
+    "scale",
 ]
 
 # Accepted unit symbols (case-sensitive). Anything else is refused, because
@@ -166,8 +167,28 @@ def format_quantity(q: Quantity, places: int | None = None) -> str:
 
 
 def magnitude(q: Quantity, unit: str, *, analyte: str | None = None, field: str = "value") -> float:
-    """Return ``q`` in ``unit`` as a float, using the analyte's molar mass if needed."""
-    return float(convert(q, unit, analyte=analyte, field=field).magnitude)
+    """Return ``q`` in ``unit`` as a float, using the analyte's molar mass if needed.
+
+    The conversion factor between two units is computed once and cached, so
+    repeated conversions cost a multiplication (every unit accepted here is
+    multiplicative: no offsets such as degrees Celsius).
+    """
+    try:
+        return float(q.magnitude) * _scale(q.units, unit, analyte)
+    except UnitError:
+        # Recompute through convert() for the error message naming the field and value.
+        return float(convert(q, unit, analyte=analyte, field=field).magnitude)
+
+
+@functools.lru_cache(maxsize=4096)
+def _scale(units: Unit, unit: str, analyte: str | None) -> float:
+    one = get_registry().Quantity(1.0, units)
+    return float(convert(one, unit, analyte=analyte).magnitude)
+
+
+def scale(from_unit: str, to_unit: str, *, analyte: str | None = None) -> float:
+    """Return the factor converting a magnitude in ``from_unit`` to ``to_unit`` (cached)."""
+    return _scale(parse_unit(from_unit), to_unit, analyte)
 
 
 def convert(q: Quantity, unit: str, *, analyte: str | None = None, field: str = "value") -> Quantity:
