@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import attrs
 
@@ -50,6 +50,91 @@ class Outcome:
     def reasons(self) -> tuple[str, ...]:
         """Human-readable leaves that were true (for a fired rule)."""
         return tuple(leaf.text for leaf in self.leaves if leaf.result is True)
+
+
+def decide(c: m.Criterion, facts: Facts) -> bool | None:
+    """Return only the three-valued result of ``c`` (fast: no leaves are built).
+
+    The criterion is compiled once into nested closures; ``evaluate`` is used
+    afterwards, only for rules that fire or cannot be decided, to explain why.
+    """
+    entry = _COMPILED.get(id(c))
+    if entry is None or entry[0] is not c:
+        entry = (c, _compile(c))
+        _COMPILED[id(c)] = entry
+    return entry[1](facts)
+
+
+Decider = Callable[[Facts], "bool | None"]
+# Keyed by id(); the criterion is kept in the value so its id cannot be reused.
+_COMPILED: dict[int, tuple[m.Criterion, Decider]] = {}
+
+
+def _compile(c: m.Criterion) -> Decider:
+    if isinstance(c, m.Fact):
+        name = c.name
+
+        def fact(facts: Facts) -> bool | None:
+            value = facts.get(name)
+            return None if value is None else bool(value)
+
+        return fact
+    if isinstance(c, m.Compare):
+        return _compile_compare(c)
+    if isinstance(c, m.Not):
+        inner = _compile(c.not_)
+
+        def negate(facts: Facts) -> bool | None:
+            res = inner(facts)
+            return None if res is None else not res
+
+        return negate
+    parts = tuple(_compile(p) for p in (c.all if isinstance(c, m.AllOf) else c.any))
+    if isinstance(c, m.AllOf):
+
+        def all_of(facts: Facts) -> bool | None:
+            unknown = False
+            for part in parts:
+                res = part(facts)
+                if res is False:
+                    return False
+                if res is None:
+                    unknown = True
+            return None if unknown else True
+
+        return all_of
+
+    def any_of(facts: Facts) -> bool | None:
+        unknown = False
+        for part in parts:
+            res = part(facts)
+            if res is True:
+                return True
+            if res is None:
+                unknown = True
+        return None if unknown else False
+
+    return any_of
+
+
+def _compile_compare(c: m.Compare) -> Decider:
+    name = c.fact
+    if c.op == "in":
+        allowed = frozenset(c.value)  # type: ignore[arg-type]
+
+        def member(facts: Facts) -> bool | None:
+            value = facts.get(name)
+            return None if value is None else value in allowed
+
+        return member
+    target: object = threshold(c.fact, c.value) if is_quantity(c.value) else c.value
+    op = _OPS[c.op]
+
+    def compare(facts: Facts) -> bool | None:
+        value = facts.get(name)
+        return None if value is None else bool(op(value, target))
+
+    return compare
 
 
 def evaluate(c: m.Criterion, facts: Facts) -> Outcome:

@@ -88,15 +88,43 @@ def _pytestmark(body: Iterable[ast.stmt]) -> list[str]:
     return ids
 
 
-def _functions(body: Iterable[ast.stmt], prefix: str, inherited: list[str]) -> Iterator[tuple[str, list[str]]]:
+def _module_values(body: Iterable[ast.stmt]) -> dict[str, list[str]]:
+    """Rule ids marked inside module-level assignments (e.g. lists of ``pytest.param(..., marks=...)``)."""
+    values: dict[str, list[str]] = {}
+    for stmt in body:
+        targets = (
+            stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
+        )
+        value = getattr(stmt, "value", None)
+        if value is None:
+            continue
+        ids = list(_rule_marks(value))
+        for target in targets:
+            if isinstance(target, ast.Name) and ids:
+                values[target.id] = ids
+    return values
+
+
+def _decorator_marks(decorator: ast.expr, values: dict[str, list[str]]) -> list[str]:
+    ids = list(_rule_marks(decorator))
+    for sub in ast.walk(decorator):
+        if isinstance(sub, ast.Name) and sub.id in values:
+            ids.extend(values[sub.id])  # parametrize over a module-level list of marked params
+    return ids
+
+
+def _functions(
+    body: Iterable[ast.stmt], prefix: str, inherited: list[str], values: dict[str, list[str]] | None = None
+) -> Iterator[tuple[str, list[str]]]:
+    values = values or {}
     for stmt in body:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-            marks = [i for d in stmt.decorator_list for i in _rule_marks(d)]
+            marks = [i for d in stmt.decorator_list for i in _decorator_marks(d, values)]
             if marks or (inherited and stmt.name.startswith("test")):
                 yield prefix + stmt.name, inherited + marks
         elif isinstance(stmt, ast.ClassDef):
-            marks = [i for d in stmt.decorator_list for i in _rule_marks(d)] + _pytestmark(stmt.body)
-            yield from _functions(stmt.body, f"{prefix}{stmt.name}::", inherited + marks)
+            marks = [i for d in stmt.decorator_list for i in _decorator_marks(d, values)] + _pytestmark(stmt.body)
+            yield from _functions(stmt.body, f"{prefix}{stmt.name}::", inherited + marks, values)
 
 
 def scan_tests(tests_dir: Path, root: Path | None = None) -> list[TestRef]:
@@ -120,7 +148,7 @@ def scan_tests(tests_dir: Path, root: Path | None = None) -> list[TestRef]:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         name = path.relative_to(base).as_posix() if path.is_relative_to(base) else path.as_posix()
         module_marks = _pytestmark(tree.body)
-        for function, ids in _functions(tree.body, "", module_marks):
+        for function, ids in _functions(tree.body, "", module_marks, _module_values(tree.body)):
             for rid in dict.fromkeys(ids):
                 found.append(TestRef(file=name, function=function, rule=rid))
     return found

@@ -8,7 +8,7 @@ from decimal import Decimal
 import attrs
 
 from . import model as m
-from ._criteria import FactValue, evaluate
+from ._criteria import FactValue, decide, evaluate
 from .evaluation import Recommendation, leaves_of, outcome_word, section_of, short_citation
 from .patient import Patient
 from .units import format_quantity, is_quantity, magnitude, round_half_up
@@ -24,6 +24,10 @@ class RuleResult:
     leaves: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
+
+
+# Rules that do not fire record only their outcome: the trace explains fired and undecided rules.
+_NOT_FIRED = RuleResult(outcome="not-fired")
 
 
 def _rec(rule: m.Rule, g: m.Guideline, **fields: object) -> Recommendation:
@@ -51,6 +55,8 @@ def evaluate_rule(
         from . import _medcheck
 
         return _medcheck.evaluate(rule, g, patient, facts, as_of)
+    if decide(rule.when, facts) is False:
+        return _NOT_FIRED  # the common case: skip building the explanation
     outcome = evaluate(rule.when, facts)
     result = RuleResult(outcome=outcome_word(outcome.result), leaves=leaves_of(outcome), missing=outcome.missing)
     if outcome.result is not True:
@@ -118,6 +124,8 @@ def schedule(
 
 
 def _screening(rule: m.ScreeningRule, g: m.Guideline, facts: dict[str, FactValue], as_of: dt.date) -> RuleResult:
+    if decide(rule.applies, facts) is False:
+        return _NOT_FIRED
     applies = evaluate(rule.applies, facts)
     leaves = list(leaves_of(applies))
     missing = list(applies.missing)
@@ -221,9 +229,7 @@ def _classification(rule: m.ClassificationRule, g: m.Guideline, facts: dict[str,
     if rule.applies is not None:
         applies = evaluate(rule.applies, facts)
         if applies.result is not True:
-            return RuleResult(
-                outcome=outcome_word(applies.result), leaves=leaves_of(applies), missing=applies.missing
-            )
+            return RuleResult(outcome=outcome_word(applies.result), leaves=leaves_of(applies), missing=applies.missing)
     value = facts.get(rule.fact)
     if not isinstance(value, float):
         # Interpreting a result needs the result, but nothing requires it to be measured:

@@ -344,6 +344,7 @@ class Catalog:
     def __init__(self, root: Traversable | Path) -> None:
         self.root = root
         self._versions: dict[str, dict[str, m.Guideline]] = {}
+        self._sorted: dict[str, list[m.Guideline]] = {}
         self._lock: dict[str, str] = {}
         self._load()
 
@@ -393,11 +394,14 @@ class Catalog:
 
     def versions(self, guideline_id: str) -> list[m.Guideline]:
         """Return every version of a guideline, oldest effective date first."""
-        try:
-            found = self._versions[guideline_id]
-        except KeyError:
-            raise UnknownGuidelineError(guideline_id, self._versions) from None
-        return sorted(found.values(), key=lambda g: (g.effective, g.version))
+        cached = self._sorted.get(guideline_id)
+        if cached is None:
+            try:
+                found = self._versions[guideline_id]
+            except KeyError:
+                raise UnknownGuidelineError(guideline_id, self._versions) from None
+            cached = self._sorted[guideline_id] = sorted(found.values(), key=lambda g: (g.effective, g.version))
+        return list(cached)
 
     def get(self, guideline_id: str, version: str | None = None, as_of: dt.date | None = None) -> m.Guideline:
         """Return one version: pinned, in effect on ``as_of``, or the latest released.

@@ -31,11 +31,13 @@ def evaluate(
     as_of: dt.date,
 ) -> RuleResult:
     """Evaluate a neurotoxicity entry or a dosing rule against the medication list."""
-    from ._kinds import RuleResult, _rec
+    from ._kinds import _NOT_FIRED, RuleResult, _rec
 
+    if not patient.medications:
+        return _NOT_FIRED
     taken = [med for med in patient.medications if matches(rule, med) and (med.stopped is None or med.stopped <= as_of)]
     if not taken:
-        return RuleResult(outcome="not-fired", leaves=(f"FALSE: {rule.agent} not in the medication list",))
+        return _NOT_FIRED
     if isinstance(rule, m.NeurotoxicityRule):
         from .neurotox import exposure_check
 

@@ -272,13 +272,9 @@ def _run(
     recs: list[Recommendation] = []
     traces: list[RuleTrace] = []
     needed: dict[str, list[str]] = {}
-    # Classifications first: their labels become facts other rules may test.
-    ordered = [(g, r) for g, _ in chosen for r in g.rules if r.status in statuses]
-    ordered.sort(key=lambda gr: 0 if isinstance(gr[1], m.ClassificationRule) else 1)
+    ordered, measured = _plan(tuple(g for g, _ in chosen), statuses)
     from . import _kinds
 
-    # A classification's label is missing when its measurement is: report the measurement.
-    measured = {r.id: r.fact for _, r in ordered if isinstance(r, m.ClassificationRule)}
     for g, rule in ordered:
         result = _kinds.evaluate_rule(rule, g, patient, facts, as_of)
         if any(f in measured for f in result.missing):
@@ -296,8 +292,7 @@ def _run(
         for fact in result.missing:
             needed.setdefault(fact, []).append(rule.id)
         recs.extend(result.recommendations)
-    order = list(Section)
-    recs.sort(key=lambda r: (order.index(r.section), _urgency(r), r.guideline, r.rule))
+    recs.sort(key=lambda r: (_SECTION_ORDER[r.section], _urgency(r), r.guideline, r.rule))
     vocab = vocabulary()
     missing = tuple(
         MissingInput(fact=f, label=vocab[f].label if f in vocab else f, needed_by=tuple(dict.fromkeys(rules)))
@@ -315,6 +310,31 @@ def _run(
         missing=missing,
     )
     return Assessment(recommendations=tuple(recs), missing=missing, record=record)
+
+
+_SECTION_ORDER = {section: i for i, section in enumerate(Section)}
+_PLANS: dict[tuple[tuple[int, ...], tuple[m.Status, ...]], tuple[Any, Any]] = {}
+
+
+def _plan(
+    guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...]
+) -> tuple[list[tuple[m.Guideline, m.Rule]], dict[str, str]]:
+    """Return the rules to evaluate, in order, and classification id -> measured fact.
+
+    Classifications come first: their labels become facts other rules may test.
+    A classification's label is missing when its measurement is, so dependent
+    rules report the measurement. Plans are cached per guideline set.
+    """
+    key = (tuple(id(g) for g in guidelines), statuses)
+    plan = _PLANS.get(key)
+    if plan is None or plan[0][0] is not guidelines:
+        ordered = [(g, r) for g in guidelines for r in g.rules if r.status in statuses]
+        ordered.sort(key=lambda gr: 0 if isinstance(gr[1], m.ClassificationRule) else 1)
+        measured = {r.id: r.fact for _, r in ordered if isinstance(r, m.ClassificationRule)}
+        # The guidelines tuple is kept so the id()-based key cannot be reused.
+        plan = ((guidelines, ordered), measured)
+        _PLANS[key] = plan
+    return plan[0][1], plan[1]
 
 
 _URGENCY = {"emergency": 0, "urgent": 1, "overdue": 2, "due": 3}
