@@ -172,3 +172,33 @@ def test_diagnostic_criteria_apply_only_without_a_diabetes_diagnosis() -> None:
     assert hba1c is not None
     assert "diabetes" in hba1c.reasons[0]
     assert new.by_rule("ada-dx-confirm-two-results") is not None
+
+
+_FINDINGS = ("monofilament-abnormal", "vibration-abnormal", "pad", "foot-deformity", "prior-foot-ulcer", "claudication")
+
+
+@st.composite
+def _patients(draw: st.DrawFn) -> dict[str, Any]:
+    data: dict[str, Any] = {"birth_date": draw(st.dates(dt.date(1930, 1, 1), dt.date(2005, 1, 1))).isoformat()}
+    if draw(st.booleans()):
+        diagnosed = draw(st.dates(dt.date(2005, 1, 2), AS_OF))
+        data["diabetes"] = {"type": draw(st.sampled_from(["type-1", "type-2"])), "diagnosed": diagnosed.isoformat()}
+        if draw(st.booleans()):
+            data["last"] = {"neuropathy-exam": draw(st.dates(diagnosed, AS_OF)).isoformat()}
+    data["findings"] = {f: v for f in _FINDINGS if (v := draw(st.sampled_from([True, False, None]))) is not None}
+    if draw(st.booleans()):
+        data["measurements"] = {"b12-total": f"{draw(st.integers(50, 900))} ng/L"}
+    return data
+
+
+@given(_patients())
+def test_cohort_mode_gives_the_same_recommendations(data: dict[str, Any]) -> None:
+    """explain=False only skips explaining undecided rules; what is recommended is unchanged."""
+    full = ng.assess(data, as_of=AS_OF)
+    fast = ng.assess(data, as_of=AS_OF, explain=False)
+    assert fast.recommendations == full.recommendations
+    assert {m.fact for m in fast.missing} <= {m.fact for m in full.missing}
+    assert fast.record.explained is False
+    assert [t.rule for t in fast.record.trace] == [t.rule for t in full.record.trace]
+    assert [t.outcome for t in fast.record.trace] == [t.outcome for t in full.record.trace]
+    assert ng.replay(fast.record).identical

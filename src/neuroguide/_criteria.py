@@ -58,11 +58,16 @@ def decide(c: m.Criterion, facts: Facts) -> bool | None:
     The criterion is compiled once into nested closures; ``evaluate`` is used
     afterwards, only for rules that fire or cannot be decided, to explain why.
     """
+    return compiled(c)(facts)
+
+
+def compiled(c: m.Criterion) -> Decider:
+    """Return ``c`` compiled into a function of the fact table (cached)."""
     entry = _COMPILED.get(id(c))
     if entry is None or entry[0] is not c:
         entry = (c, _compile(c))
         _COMPILED[id(c)] = entry
-    return entry[1](facts)
+    return entry[1]
 
 
 Decider = Callable[[Facts], "bool | None"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -32,7 +33,7 @@ from ._criteria import FactValue
 from ._loading import Catalog, catalog
 from .exceptions import IncompatibleUnitsError, InputError, UnitError, UnknownAgentError
 from .patient import Medication, Patient
-from .units import Quantity, format_quantity, get_registry, magnitude, parse_quantity, parse_unit, scale
+from .units import Quantity, Unit, format_quantity, get_registry, magnitude, parse_quantity, parse_unit, scale
 
 __all__ = [
     "DoseVerdict",
@@ -206,7 +207,12 @@ class _Amount:
 
 
 def _amount_unit(rule: m.DosingRule) -> str:
-    return "IU" if "international_unit" in str(rule.plausible_max.units) else "mg"
+    return _amount_unit_of(rule.plausible_max.units)
+
+
+@functools.lru_cache(maxsize=64)
+def _amount_unit_of(units: Unit) -> str:
+    return "IU" if "international_unit" in str(units) else "mg"
 
 
 def _parse_dose(dose: Quantity | str, per: str | None, base: str) -> _Amount:
@@ -695,18 +701,19 @@ def medication_verdicts(
 
     """
     g = guideline if guideline is not None else _guideline_of(rule)
-    siblings = [
-        (g, r)
-        for r in g.rules
-        if isinstance(r, m.DosingRule) and r.status is m.Status.APPROVED and _same_agent(r, rule)
-    ]
-    if not siblings:  # the rule itself is not approved (e.g. evaluated with in-review statuses)
-        siblings = [(g, rule)]
+    siblings = _siblings(g, rule)
     owner = siblings[0][1]
     crcl = facts.get("crcl")
     dialysis = facts.get("dialysis") is True
     for med in meds:
         if med.dose is None or med.per is None:
+            continue
+        # Every sibling rule of an agent asks for the same verdict: compute it once per medication.
+        key = (id(g), owner.id, id(med), crcl, dialysis)
+        hit = _VERDICTS.get(key)
+        if hit is not None and hit[0] is g and hit[1] is med:
+            if hit[2] is not None and (hit[2].rule == rule.id or (hit[2].rule is None and rule is owner)):
+                yield med, hit[2]
             continue
         try:
             amount = _parse_dose(med.dose, med.per, _amount_unit(rule))
@@ -729,8 +736,31 @@ def medication_verdicts(
             dialysis=dialysis,
             strict_indication=False,  # free-text indications in records: fall back to every regimen
         )
+        if len(_VERDICTS) > 1024:
+            _VERDICTS.clear()
+        _VERDICTS[key] = (g, med, verdict)
         if verdict.rule == rule.id or (verdict.rule is None and rule is owner):
             yield med, verdict
+
+
+_VERDICTS: dict[tuple[object, ...], tuple[m.Guideline, Medication, DoseVerdict | None]] = {}
+_SIBLINGS: dict[tuple[int, str], tuple[m.Guideline, list[tuple[m.Guideline, m.DosingRule]]]] = {}
+
+
+def _siblings(g: m.Guideline, rule: m.DosingRule) -> list[tuple[m.Guideline, m.DosingRule]]:
+    """The approved regimens of the rule's agent in its guideline (cached per guideline object)."""
+    hit = _SIBLINGS.get((id(g), rule.id))
+    if hit is not None and hit[0] is g:
+        return hit[1]
+    siblings = [
+        (g, r)
+        for r in g.rules
+        if isinstance(r, m.DosingRule) and r.status is m.Status.APPROVED and _same_agent(r, rule)
+    ]
+    if not siblings:  # the rule itself is not approved (e.g. evaluated with in-review statuses)
+        siblings = [(g, rule)]
+    _SIBLINGS[(id(g), rule.id)] = (g, siblings)
+    return siblings
 
 
 def _same_agent(a: m.DosingRule, b: m.DosingRule) -> bool:

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -143,6 +143,7 @@ class EvaluationRecord:
     trace: tuple[RuleTrace, ...]
     recommendations: tuple[Recommendation, ...]
     missing: tuple[MissingInput, ...]
+    explained: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """Return the record as plain JSON-ready data."""
@@ -223,6 +224,7 @@ def assess(
     statuses: Iterable[m.Status | str] = (m.Status.APPROVED,),
     guidelines: Iterable[str] | None = None,
     source: Catalog | None = None,
+    explain: bool = True,
 ) -> Assessment:
     """Evaluate every guideline in effect on ``as_of`` for ``patient``.
 
@@ -233,6 +235,11 @@ def assess(
         statuses: rule statuses to evaluate; approved only by default.
         guidelines: restrict to these guideline ids.
         source: a catalog other than the packaged one (tests, audits).
+        explain: when False (for cohorts), rules that cannot be decided are
+            recorded as undetermined without working out which inputs are
+            missing; recommendations are unchanged. ``Assessment.missing``
+            then lists only inputs named by rules that fired (e.g. a missing
+            last-assessment date), and the record says ``explained: false``.
 
     Raises:
         InputError: bad patient input (names the field, value and what was expected).
@@ -244,22 +251,40 @@ def assess(
     if not isinstance(patient, Patient):
         patient = Patient.from_dict(patient)
     cat = source if source is not None else catalog()
-    pins = dict(pins or {})
-    wanted = set(guidelines) if guidelines is not None else None
+    chosen = _choose(cat, as_of, tuple(sorted((pins or {}).items())), guidelines)
+    status_set = tuple(m.Status(s) for s in statuses)
+    facts = derive(patient, as_of)
+    return _run(patient, facts, as_of, chosen, status_set, explain=explain)
+
+
+_CHOICES: dict[tuple[object, ...], tuple[Catalog, list[tuple[m.Guideline, bool]]]] = {}
+
+
+def _choose(
+    cat: Catalog, as_of: dt.date, pins: tuple[tuple[str, str], ...], guidelines: Iterable[str] | None
+) -> list[tuple[m.Guideline, bool]]:
+    """Return (guideline version, pinned) for every guideline in scope (cached per catalog and date)."""
+    wanted = frozenset(guidelines) if guidelines is not None else None
+    key = (id(cat), as_of, pins, wanted)
+    hit = _CHOICES.get(key)
+    if hit is not None and hit[0] is cat:
+        return hit[1]
+    pinned = dict(pins)
     chosen: list[tuple[m.Guideline, bool]] = []
-    for gid in sorted(set(cat.ids()) | set(pins)):
+    for gid in sorted(set(cat.ids()) | set(pinned)):
         if wanted is not None and gid not in wanted:
             continue
-        if gid in pins:
-            chosen.append((cat.get(gid, version=pins[gid]), True))
+        if gid in pinned:
+            chosen.append((cat.get(gid, version=pinned[gid]), True))
         else:
             try:
                 chosen.append((cat.get(gid, as_of=as_of), False))
             except LookupError:
                 continue
-    status_set = tuple(m.Status(s) for s in statuses)
-    facts = derive(patient, as_of)
-    return _run(patient, facts, as_of, chosen, status_set)
+    if len(_CHOICES) > 256:
+        _CHOICES.clear()
+    _CHOICES[key] = (cat, chosen)
+    return chosen
 
 
 def _run(
@@ -268,33 +293,48 @@ def _run(
     as_of: dt.date,
     chosen: Sequence[tuple[m.Guideline, bool]],
     statuses: tuple[m.Status, ...],
+    *,
+    explain: bool = True,
 ) -> Assessment:
+    from . import _kinds
+
     recs: list[Recommendation] = []
     traces: list[RuleTrace] = []
     needed: dict[str, list[str]] = {}
-    ordered, measured = _plan(tuple(g for g, _ in chosen), statuses)
-    from . import _kinds
-
-    for g, rule in ordered:
-        result = _kinds.evaluate_rule(rule, g, patient, facts, as_of)
-        if any(f in measured for f in result.missing):
-            result = attrs.evolve(result, missing=tuple(dict.fromkeys(measured.get(f, f) for f in result.missing)))
+    plan = _plan(tuple(g for g, _ in chosen), statuses)
+    taken = {med.agent.lower() for med in patient.medications}
+    for step in plan.steps:
+        # Cheap gates first: most rules do not apply to a given patient.
+        gate = step.gate(facts) if step.gate is not None else True
+        if gate is False or (step.agents is not None and taken.isdisjoint(step.agents)):
+            traces.append(step.not_fired)
+            continue
+        if gate is None and not explain:
+            traces.append(step.undetermined)
+            continue
+        result = _kinds.evaluate_rule(step.rule, step.guideline, patient, facts, as_of)
+        if result.outcome == "not-fired" and not result.recommendations:
+            traces.append(step.not_fired)
+            continue
+        missing = result.missing
+        if any(f in plan.measured for f in missing):
+            missing = tuple(dict.fromkeys(plan.measured.get(f, f) for f in missing))
         traces.append(
             RuleTrace(
-                rule=rule.id,
-                guideline=g.id,
-                version=g.version,
+                rule=step.rule.id,
+                guideline=step.guideline.id,
+                version=step.guideline.version,
                 outcome=result.outcome,
                 leaves=result.leaves,
-                missing=result.missing,
+                missing=missing,
             )
         )
-        for fact in result.missing:
-            needed.setdefault(fact, []).append(rule.id)
+        for fact in missing:
+            needed.setdefault(fact, []).append(step.rule.id)
         recs.extend(result.recommendations)
     recs.sort(key=lambda r: (_SECTION_ORDER[r.section], _urgency(r), r.guideline, r.rule))
     vocab = vocabulary()
-    missing = tuple(
+    missing_inputs = tuple(
         MissingInput(fact=f, label=vocab[f].label if f in vocab else f, needed_by=tuple(dict.fromkeys(rules)))
         for f, rules in sorted(needed.items())
     )
@@ -307,34 +347,74 @@ def _run(
         guidelines=tuple(GuidelineRef(id=g.id, version=g.version, sha256=g.sha256, pinned=p) for g, p in chosen),
         trace=tuple(traces),
         recommendations=tuple(recs),
-        missing=missing,
+        missing=missing_inputs,
+        explained=explain,
     )
-    return Assessment(recommendations=tuple(recs), missing=missing, record=record)
+    return Assessment(recommendations=tuple(recs), missing=missing_inputs, record=record)
 
 
 _SECTION_ORDER = {section: i for i, section in enumerate(Section)}
-_PLANS: dict[tuple[tuple[int, ...], tuple[m.Status, ...]], tuple[Any, Any]] = {}
 
 
-def _plan(
-    guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...]
-) -> tuple[list[tuple[m.Guideline, m.Rule]], dict[str, str]]:
-    """Return the rules to evaluate, in order, and classification id -> measured fact.
+@attrs.frozen
+class _Step:
+    """One rule of an evaluation plan, with its precomputed gate and not-fired trace."""
+
+    guideline: m.Guideline
+    rule: m.Rule
+    gate: Callable[[Mapping[str, FactValue]], bool | None] | None
+    agents: frozenset[str] | None
+    not_fired: RuleTrace
+    undetermined: RuleTrace
+
+
+@attrs.frozen
+class _Plan:
+    guidelines: tuple[m.Guideline, ...]
+    steps: tuple[_Step, ...]
+    measured: Mapping[str, str]
+
+
+_PLANS: dict[tuple[tuple[int, ...], tuple[m.Status, ...]], _Plan] = {}
+
+
+def _plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...]) -> _Plan:
+    """Return the rules to evaluate, in order, with what lets most of them be skipped quickly.
 
     Classifications come first: their labels become facts other rules may test.
     A classification's label is missing when its measurement is, so dependent
-    rules report the measurement. Plans are cached per guideline set.
+    rules report the measurement (``measured``). Plans are cached per guideline set.
     """
     key = (tuple(id(g) for g in guidelines), statuses)
     plan = _PLANS.get(key)
-    if plan is None or plan[0][0] is not guidelines:
-        ordered = [(g, r) for g in guidelines for r in g.rules if r.status in statuses]
-        ordered.sort(key=lambda gr: 0 if isinstance(gr[1], m.ClassificationRule) else 1)
-        measured = {r.id: r.fact for _, r in ordered if isinstance(r, m.ClassificationRule)}
-        # The guidelines tuple is kept so the id()-based key cannot be reused.
-        plan = ((guidelines, ordered), measured)
-        _PLANS[key] = plan
-    return plan[0][1], plan[1]
+    if plan is not None and all(a is b for a, b in zip(plan.guidelines, guidelines, strict=True)):
+        return plan
+    from ._criteria import compiled
+
+    ordered = [(g, r) for g in guidelines for r in g.rules if r.status in statuses]
+    ordered.sort(key=lambda gr: 0 if isinstance(gr[1], m.ClassificationRule) else 1)
+    steps = []
+    for g, r in ordered:
+        gate_criterion = getattr(r, "when", None) or getattr(r, "applies", None)
+        agents = None
+        if isinstance(r, m.DosingRule | m.NeurotoxicityRule):
+            agents = frozenset({r.agent.lower(), *(s.lower() for s in r.synonyms)})
+            if isinstance(r, m.NeurotoxicityRule) and r.rxnorm.isdigit():
+                agents |= {r.rxnorm}
+        steps.append(
+            _Step(
+                guideline=g,
+                rule=r,
+                gate=compiled(gate_criterion) if gate_criterion is not None else None,
+                agents=agents,
+                not_fired=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome="not-fired"),
+                undetermined=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome="undetermined"),
+            )
+        )
+    measured = {r.id: r.fact for _, r in ordered if isinstance(r, m.ClassificationRule)}
+    plan = _Plan(guidelines=guidelines, steps=tuple(steps), measured=measured)
+    _PLANS[key] = plan
+    return plan
 
 
 _URGENCY = {"emergency": 0, "urgent": 1, "overdue": 2, "due": 3}
@@ -391,7 +471,9 @@ def replay(record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | No
         differences.append(f"package version differs: recorded {record.package}, now {package_version()}")
     patient = Patient.from_dict(record.patient)
     facts = derive(patient, record.as_of)
-    again = _run(patient, facts, record.as_of, chosen, tuple(m.Status(s) for s in record.statuses))
+    again = _run(
+        patient, facts, record.as_of, chosen, tuple(m.Status(s) for s in record.statuses), explain=record.explained
+    )
     differences.extend(_diff_recommendations(record.recommendations, again.recommendations))
     substantive = [d for d in differences if not d.startswith("package version differs")]
     return ReplayReport(identical=not substantive, differences=tuple(differences), assessment=again)
