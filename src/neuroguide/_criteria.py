@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from collections.abc import Callable, Mapping
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -22,6 +24,7 @@ __all__ = ["Facts", "Leaf", "Outcome", "evaluate"]
 
 FactValue = bool | float | str | dt.date
 Facts = Mapping[str, FactValue]
+Decider: TypeAlias = Callable[[Facts], bool | None]
 
 
 @attrs.frozen
@@ -70,7 +73,6 @@ def compiled(c: m.Criterion) -> Decider:
     return entry[1]
 
 
-Decider = Callable[[Facts], "bool | None"]
 # Keyed by id(); the criterion is kept in the value so its id cannot be reused.
 _COMPILED: dict[int, tuple[m.Criterion, Decider]] = {}
 
@@ -180,13 +182,13 @@ def _eval(c: m.Criterion, facts: Facts, leaves: list[Leaf]) -> bool | None:
     return False if all(r is False for r in results) else None
 
 
-_OPS = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
 }
 
 
