@@ -58,7 +58,7 @@ from .calculators import (
     ibw_devine,
 )
 from .exceptions import IncompatibleUnitsError, InputError, UnknownUnitError
-from .units import Quantity, convert, format_quantity, get_registry, parse_quantity, parse_unit
+from .units import Quantity, convert, format_quantity, get_registry, parse_quantity, parse_unit, quantity
 
 __all__ = [
     "CalculatorRun",
@@ -740,7 +740,7 @@ def _run_ibw(name: str, deck: Mapping[str, Any]) -> list[CalculatorRun]:
         abw_vectors.append(_finish(name, "adjusted-body-weight", case.index, case.label, same, exp, got))
         ibw_kg = float(convert(ibw_devine(**kwargs).value, "kg").magnitude)
         actual = float(convert(parse_quantity(_q(weight)), "kg").magnitude)
-        pct = get_registry().Quantity(100.0 * actual / ibw_kg, "percent")
+        pct = quantity(100.0 * actual / ibw_kg, "percent")
         same, exp, got = _compare_quantity(exp_pct, pct)
         pct_vectors.append(_finish(name, pct_name, case.index, case.label, same, exp, got))
     conv = (

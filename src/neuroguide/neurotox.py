@@ -25,7 +25,7 @@ from ._criteria import FactValue
 from ._loading import Catalog, catalog
 from .exceptions import InputError, UnknownAgentError
 from .patient import Medication, Patient
-from .units import Quantity, format_quantity, get_registry, parse_quantity, parse_unit
+from .units import Quantity, format_quantity, get_registry, parse_quantity, parse_unit, quantity
 
 __all__ = [
     "DrugClassNameError",
@@ -198,7 +198,7 @@ def cumulative_dose(
             raise InputError(f"doses[{i}]", format_quantity(q), "a non-negative dose")
         amounts.append(q)
     if not amounts:
-        return get_registry().Quantity(0.0, "mg")
+        return quantity(0.0, "mg")
     kinds = {q.dimensionality == _PER_AREA for q in amounts}
     if len(kinds) > 1:
         raise InputError("doses", [format_quantity(q) for q in amounts], "doses all in mg or all in mg/m2, not mixed")
@@ -317,8 +317,7 @@ def _per_area_if_needed(
             if isinstance(height, float) and isinstance(weight, float):
                 from .calculators import bsa_mosteller
 
-                ureg = get_registry()
-                area = bsa_mosteller(height=ureg.Quantity(height, "cm"), weight=ureg.Quantity(weight, "kg")).value
+                area = bsa_mosteller(height=quantity(height, "cm"), weight=quantity(weight, "kg")).value
             else:
                 missing.append("height and weight (for body-surface area)")
                 return None

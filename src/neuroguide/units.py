@@ -39,6 +39,7 @@ __all__ = [
     "magnitude",
     "parse_quantity",
     "parse_unit",
+    "quantity",
     "round_half_up",
     "scale",
 ]
@@ -106,6 +107,11 @@ def parse_unit(text: str, field: str = "unit") -> Unit:
         raise UnknownUnitError(field, text, "a valid unit expression") from exc
 
 
+def quantity(value: float, unit: str) -> Quantity:
+    """Build a quantity from a number and an accepted unit string (the unit is parsed once and cached)."""
+    return get_registry().Quantity(value, parse_unit(unit))
+
+
 def parse_quantity(value: object, field: str = "value", dimension: str | Unit | None = None) -> Quantity:
     """Turn ``"350 ug"``, ``(350, "ug")`` or a pint quantity into a quantity.
 
@@ -131,10 +137,8 @@ def parse_quantity(value: object, field: str = "value", dimension: str | Unit | 
             raise UnitError(field, value, "a (number, unit string) pair")
         q = ureg.Quantity(float(mag), parse_unit(unit, field))
     elif isinstance(value, str):
-        match = _NUMBER.match(value)
-        if match is None or not match.group(2):
-            raise UnitError(field, value, "a number followed by a unit, e.g. '350 ug'")
-        q = ureg.Quantity(float(match.group(1)), parse_unit(match.group(2), field))
+        mag, unit_text = _split(value, field)
+        q = ureg.Quantity(mag, parse_unit(unit_text, field))
     else:
         raise UnitError(field, value, "a quantity string such as '350 ug'")
     if dimension is not None:
@@ -148,6 +152,21 @@ def parse_quantity(value: object, field: str = "value", dimension: str | Unit | 
 
 _YEAR = re.compile(r"(?<![A-Za-z])a(?![A-Za-z])")
 _LITRE = re.compile(r"(?<![A-Za-z])([munpfdc]?)l(?![A-Za-z])")
+
+
+def _split(text: str, field: str) -> tuple[float, str]:
+    parsed = _split_cached(text)
+    if parsed is None:
+        raise UnitError(field, text, "a number followed by a unit, e.g. '350 ug'")
+    return parsed
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_cached(text: str) -> tuple[float, str] | None:
+    match = _NUMBER.match(text)
+    if match is None or not match.group(2):
+        return None
+    return float(match.group(1)), match.group(2)
 
 
 @functools.lru_cache(maxsize=512)
@@ -220,7 +239,7 @@ def convert(q: Quantity, unit: str, *, analyte: str | None = None, field: str = 
     if info is None:
         raise UnknownUnitError(field, analyte, f"an analyte with a declared molar mass: {sorted(ANALYTES)}")
     ureg = get_registry()
-    mw = ureg.Quantity(info.molar_mass, "g/mol")
+    mw = quantity(info.molar_mass, "g/mol")
     mass_conc = ureg.get_dimensionality("[mass]/[length]**3")
     amount_conc = ureg.get_dimensionality("[substance]/[length]**3")
     if q.dimensionality == mass_conc and target.dimensionality == amount_conc:

@@ -11,7 +11,7 @@ import math
 from typing import Literal
 
 from ..exceptions import InputError
-from ..units import Quantity, format_quantity, get_registry, magnitude, parse_quantity, round_half_up
+from ..units import Quantity, format_quantity, magnitude, parse_quantity, quantity, round_half_up
 from ._result import CalcResult, Step
 
 __all__ = [
@@ -110,7 +110,7 @@ def bsa_mosteller(*, height: Quantity | str, weight: Quantity | str) -> CalcResu
     value = math.sqrt(h * w / 3600.0)
     return CalcResult(
         name="bsa-mosteller",
-        value=get_registry().Quantity(value, "m**2"),
+        value=quantity(value, "m**2"),
         interpretation=f"body-surface area {value:.2f} m2",
         inputs={"height": f"{h:.4g} cm", "weight": f"{w:.4g} kg"},
         steps=(
@@ -143,7 +143,7 @@ def bsa_dubois(*, height: Quantity | str, weight: Quantity | str) -> CalcResult:
     value = 0.007184 * wpow * hpow
     return CalcResult(
         name="bsa-dubois",
-        value=get_registry().Quantity(value, "m**2"),
+        value=quantity(value, "m**2"),
         interpretation=f"body-surface area {value:.2f} m2",
         inputs={"height": f"{h:.4g} cm", "weight": f"{w:.4g} kg"},
         steps=(
@@ -190,7 +190,7 @@ def bmi(*, weight: Quantity | str, height: Quantity | str) -> CalcResult:
     label = bmi_class(shown)
     return CalcResult(
         name="bmi",
-        value=get_registry().Quantity(value, "kg/m**2"),
+        value=quantity(value, "kg/m**2"),
         interpretation=f"BMI {shown:.2f} kg/m2: {label} (WHO adult classification; not for children)",
         inputs={"weight": f"{w:.4g} kg", "height": f"{h:.4g} cm"},
         steps=(
@@ -239,7 +239,7 @@ def ibw_devine(*, height: Quantity | str, sex: Literal["female", "male"]) -> Cal
     value = ibw_kg(h, sx)
     return CalcResult(
         name="ibw-devine",
-        value=get_registry().Quantity(value, "kg"),
+        value=quantity(value, "kg"),
         interpretation=f"ideal body weight {value:.1f} kg",
         inputs={"height": f"{h:.4g} cm", "sex": sx},
         steps=(
@@ -293,7 +293,7 @@ def adjusted_body_weight(
     )
     return CalcResult(
         name="adjusted-body-weight",
-        value=get_registry().Quantity(value, "kg"),
+        value=quantity(value, "kg"),
         interpretation=note,
         inputs={"weight": f"{w:.4g} kg", "height": f"{h:.4g} cm", "sex": sx, "factor": f"{factor:g}"},
         steps=(

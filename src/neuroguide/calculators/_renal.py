@@ -10,7 +10,7 @@ from .._criteria import FactValue
 from .._facts import derivation
 from ..exceptions import InputError
 from ..patient import Patient
-from ..units import Quantity, format_quantity, get_registry, magnitude, parse_quantity
+from ..units import Quantity, format_quantity, magnitude, parse_quantity, quantity
 from ._body import ABW_FACTOR, bmi_class, ibw_kg
 from ._result import CalcResult, Step
 
@@ -123,7 +123,7 @@ def cockcroft_gault(
     value = crcl_from_floats(a, w, scr, female)
     return CalcResult(
         name="cockcroft-gault",
-        value=get_registry().Quantity(value, "mL/min"),
+        value=quantity(value, "mL/min"),
         interpretation=f"estimated creatinine clearance {value:.0f} mL/min",
         inputs={
             "age": f"{a:g} year",
@@ -263,7 +263,7 @@ def creatinine_clearance(
         inputs["height"] = format_quantity(parse_quantity(height, "height", "cm").to("cm"), 1)
     return CalcResult(
         name="creatinine-clearance",
-        value=get_registry().Quantity(value, "mL/min"),
+        value=quantity(value, "mL/min"),
         interpretation=(
             f"estimated creatinine clearance {value:.0f} mL/min (Cockcroft-Gault, {weight_convention} weight"
             f"{'' if rounding is None else ', rounded ' + rounding})"
