@@ -11,7 +11,7 @@ writes them into ``docs/_generated``; the tests call :func:`generate` directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from . import model as m
 from ._docgen_md import DocProblem, DocSet, Page, code, esc, fmt_value, heading, label, pipe_table, ref
 from ._loading import Catalog
 from ._vocabulary import FactSpec, vocabulary
+from .audit import Note, RuleVersion, rule_differences, rule_versions
 
 __all__ = [
     "DocSet",
@@ -359,73 +360,7 @@ def cite_summary(g: m.Guideline, cite: m.Citation) -> str:
 # -- history -----------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
-class RuleChange:
-    """What happened to one rule in one guideline version."""
-
-    version: str
-    effective: str
-    guideline_status: str
-    rule_status: str | None
-    change: str
-    notes: tuple[m.ChangeNote, ...] = ()
-
-
-def _unstructure(rule: m.Rule) -> dict[str, Any]:
-    from ._converter import converter
-
-    data: dict[str, Any] = converter.unstructure(rule)
-    return data
-
-
-def _short(value: object) -> str | None:
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= 70 else None
-
-
-def rule_history(versions: list[m.Guideline], rid: str) -> list[RuleChange]:
-    """Compare a rule across every version of its guideline (oldest first)."""
-    out: list[RuleChange] = []
-    before: dict[str, Any] | None = None
-    for g in versions:
-        notes = tuple(n for n in g.changes if n.rule == rid)
-        rule = next((r for r in g.rules if r.id == rid), None)
-        if rule is None:
-            if before is not None:
-                out.append(_change(g, None, "removed", notes))
-            elif notes:
-                out.append(_change(g, None, "not present", notes))
-            before = None
-            continue
-        now = _unstructure(rule)
-        if before is None:
-            what = "first encoded" if not out else "added (again)"
-            if g is not versions[0] and not out:
-                what = "added"
-        else:
-            diffs = []
-            for key in sorted(set(before) | set(now)):
-                if before.get(key) != now.get(key):
-                    old, new = _short(before.get(key)), _short(now.get(key))
-                    diffs.append(f"{key}: {old} → {new}" if old is not None and new is not None else key)
-            what = "changed: " + "; ".join(diffs) if diffs else "unchanged"
-        out.append(_change(g, rule.status.value, what, notes))
-        before = now
-    return out
-
-
-def _change(g: m.Guideline, status: str | None, what: str, notes: tuple[m.ChangeNote, ...]) -> RuleChange:
-    return RuleChange(
-        version=g.version,
-        effective=g.effective.isoformat(),
-        guideline_status=g.status.value,
-        rule_status=status,
-        change=what,
-        notes=notes,
-    )
-
-
-def _notes_md(notes: tuple[m.ChangeNote, ...]) -> str:
+def _notes_md(notes: Sequence[Note]) -> str:
     parts = []
     for n in notes:
         src = f" (source: {code(n.source)})" if n.source else ""
@@ -433,14 +368,34 @@ def _notes_md(notes: tuple[m.ChangeNote, ...]) -> str:
     return " ".join(parts) or "—"
 
 
-def _history_table(history: list[RuleChange]) -> list[str]:
+def _change_text(entry: RuleVersion) -> str:
+    if entry.event != "changed":
+        return "first encoded" if entry.event == "added" and entry.previous is None else entry.event
+    fields = [_field_change(d.path, d.before, d.after) for d in entry.differences]
+    fields += [f"source {d.path}" for d in entry.source_changes]
+    return "changed: " + "; ".join(fields)
+
+
+def _field_change(path: str, before: str | None, after: str | None) -> str:
+    # Short values are shown inline; long ones (quotes, statements) by field name only.
+    if before and after and len(before) + len(after) < 140:
+        return f"{path}: {before} → {after}"
+    if after and not before and len(after) < 140:
+        return f"{path}: + {after}"
+    if before and not after and len(before) < 140:
+        return f"{path}: − {before}"
+    return path
+
+
+def _history_table(history: Sequence[RuleVersion]) -> list[str]:
+    """The version history of a rule, from :func:`neuroguide.audit.rule_versions` (one implementation)."""
     rows = [
         [
             esc(h.version),
-            h.effective,
-            esc(h.guideline_status),
-            esc(h.rule_status or "—"),
-            esc(h.change),
+            h.effective.isoformat(),
+            esc(h.guideline_status.value),
+            esc(h.rule_status.value if h.rule_status else "—"),
+            esc(_change_text(h)),
             _notes_md(h.notes),
         ]
         for h in history
@@ -695,8 +650,7 @@ def _rule_body(
         lines += heading(level + 1, "Tests")
         lines += [ctx.tests.get((g.id, rule.id), "No test names this rule."), ""]
         lines += heading(level + 1, "Version history")
-        history = rule_history(ctx.versions[g.id], rule.id)
-        lines += _history_table(history)
+        lines += _history_table(rule_versions(rule.id, ctx.versions[g.id]))
     return lines
 
 
@@ -782,11 +736,11 @@ def _history_page(gid: str, versions: list[m.Guideline]) -> Page:
         lines += heading(2, f"Version {g.version} ({g.effective.isoformat()})")
         if g.supersedes and g.supersedes not in {v.version for v in versions}:
             lines += [f"Supersedes version {esc(g.supersedes)}, which is not in the catalog.", ""]
-        old = {r.id: _unstructure(r) for r in previous.rules} if previous else {}
-        new = {r.id: _unstructure(r) for r in g.rules}
+        old = {r.id: r for r in previous.rules} if previous else {}
+        new = {r.id: r for r in g.rules}
         added = [rid for rid in new if rid not in old]
         removed = [rid for rid in old if rid not in new]
-        changed = [rid for rid in new if rid in old and old[rid] != new[rid]]
+        changed = [rid for rid in new if rid in old and rule_differences(old[rid], new[rid])]
         items = []
         if previous is None:
             items.append("First version in the catalog: " + (", ".join(code(r) for r in added) or "no rules") + ".")

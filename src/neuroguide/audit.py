@@ -28,7 +28,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
@@ -540,19 +540,25 @@ def history(rule_id: str, source: Catalog | None = None, *, guideline: str | Non
     known: set[str] = set()
     for gid in gids:
         versions = cat.versions(gid)
-        prev: m.Guideline | None = None
-        for i, g in enumerate(versions):
-            known.update(r.id for r in g.rules)
-            nxt = versions[i + 1].effective if i + 1 < len(versions) else None
-            entry = _entry(rule_id, prev, g, nxt)
-            if entry is not None:
-                entries.append(entry)
-            prev = g
+        known.update(r.id for g in versions for r in g.rules)
+        entries.extend(rule_versions(rule_id, versions))
     if not entries:
         raise UnknownRuleError(rule_id, known)
     return RuleHistory(
         rule=rule_id, guidelines=tuple(dict.fromkeys(e.guideline for e in entries)), entries=tuple(entries)
     )
+
+
+def rule_versions(rule_id: str, versions: Sequence[m.Guideline]) -> list[RuleVersion]:
+    """Return what happened to a rule in each version of one guideline (``versions`` oldest first)."""
+    out: list[RuleVersion] = []
+    for i, g in enumerate(versions):
+        prev = versions[i - 1] if i else None
+        nxt = versions[i + 1].effective if i + 1 < len(versions) else None
+        entry = _entry(rule_id, prev, g, nxt)
+        if entry is not None:
+            out.append(entry)
+    return out
 
 
 def _entry(rule_id: str, prev: m.Guideline | None, g: m.Guideline, nxt: dt.date | None) -> RuleVersion | None:
