@@ -74,6 +74,7 @@ NO_DOSING_RULES = "drug-dosing" not in {g.id for g in ng.list_guidelines()}
 # -- HTML -------------------------------------------------------------------------------------------
 html_theme = "furo"
 html_title = f"neuroguide {release}"
-html_static_path: list[str] = []
+html_static_path: list[str] = ["_static"]
+html_css_files = ["neuroguide.css"]
 html_last_updated_fmt = None
 smartquotes = False  # quotes from sources are verbatim: never curl them
