@@ -430,6 +430,38 @@ CURATED_DEVIATIONS: tuple[CuratedDeviation, ...] = (
         ),
         notes="research notes workup-redflags.md, cidp-diabetes",
     ),
+    CuratedDeviation(
+        seed="When appropriate oral supplementation fails, consider small intestinal bacterial overgrowth (SIBO)",
+        governs=(
+            "No primary source was found for this statement, so it is not encoded. Failure of oral B12 is handled "
+            "through the NICE NG239 malabsorption regimen (at least 1 mg a day orally) and the intramuscular "
+            "regimens of the drug-dosing guideline."
+        ),
+        sources=("No source found (research dossier clinical-sources.md §0 item 10)",),
+        notes="not encoded; listed so reviewers know it was looked for",
+    ),
+    CuratedDeviation(
+        seed="There is level II evidence for B12 in post-herpetic neuralgia and level III evidence for painful "
+        "peripheral neuropathy",
+        governs=(
+            "No source was found for these evidence levels, so no B12 rule claims an analgesic effect. B12 rules "
+            "cover testing and replacement of deficiency only."
+        ),
+        sources=("No source found (research dossier clinical-sources.md, 'Not verifiable')",),
+        notes="not encoded",
+    ),
+    CuratedDeviation(
+        seed="Up to 50% of cases may be asymptomatic (said of the causes of leg numbness in general)",
+        governs=(
+            "The source says this of diabetic peripheral neuropathies only: “Up to 50% of diabetic peripheral "
+            "neuropathies may be asymptomatic.” It is why screening does not wait for symptoms (dpn-screening)."
+        ),
+        sources=(
+            "Pop-Busui R, Boulton AJM, Feldman EL, et al. Diabetic Neuropathy: A Position Statement by the American "
+            "Diabetes Association. Diabetes Care 2017;40:136–154. doi:10.2337/dc16-2042 (primary, abstract page)",
+        ),
+        notes="research dossier clinical-sources.md §0 item 11 and §2",
+    ),
 )
 
 

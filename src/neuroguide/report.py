@@ -51,7 +51,8 @@ def render_text(result: Assessment) -> str:
     number += 1
     lines.append(f"{number}. What is missing to decide more")
     if result.missing:
-        for miss in result.missing:
+        # Inputs that would let the most rules decide come first.
+        for miss in sorted(result.missing, key=lambda m: (-len(m.needed_by), m.fact)):
             lines.append(_wrap(f"- {miss.label} [{miss.fact}]: needed by {', '.join(miss.needed_by)}", "   "))
     else:
         lines.append("   nothing: every evaluated rule could decide")
