@@ -342,9 +342,9 @@ def _run(
         as_of=as_of,
         package=package_version(),
         statuses=tuple(s.value for s in statuses),
-        patient=patient.to_dict(),
+        patient=patient.plain(),
         facts={k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in sorted(facts.items())},
-        guidelines=tuple(GuidelineRef(id=g.id, version=g.version, sha256=g.sha256, pinned=p) for g, p in chosen),
+        guidelines=_refs(chosen),
         trace=tuple(traces),
         recommendations=tuple(recs),
         missing=missing_inputs,
@@ -354,6 +354,20 @@ def _run(
 
 
 _SECTION_ORDER = {section: i for i, section in enumerate(Section)}
+_REFS: dict[tuple[tuple[int, bool], ...], tuple[Sequence[tuple[m.Guideline, bool]], tuple[GuidelineRef, ...]]] = {}
+
+
+def _refs(chosen: Sequence[tuple[m.Guideline, bool]]) -> tuple[GuidelineRef, ...]:
+    """The record's guideline references (cached per chosen set: they repeat across a cohort)."""
+    key = tuple((id(g), p) for g, p in chosen)
+    hit = _REFS.get(key)
+    if hit is not None and all(a[0] is b[0] for a, b in zip(hit[0], chosen, strict=True)):
+        return hit[1]
+    refs = tuple(GuidelineRef(id=g.id, version=g.version, sha256=g.sha256, pinned=p) for g, p in chosen)
+    if len(_REFS) > 256:
+        _REFS.clear()
+    _REFS[key] = (list(chosen), refs)
+    return refs
 
 
 @attrs.frozen

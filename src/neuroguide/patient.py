@@ -68,6 +68,7 @@ class Patient:
     last: Mapping[str, dt.date] = attrs.field(factory=dict)
     medications: tuple[Medication, ...] = ()
     normalized: Mapping[str, float] = attrs.field(init=False, eq=False, repr=False)
+    _plain: dict[str, Any] | None = attrs.field(init=False, eq=False, repr=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         # Convert every measurement to its canonical unit once, here at the
@@ -137,6 +138,13 @@ class Patient:
         if self.medications:
             out["medications"] = [_medication_dict(m) for m in self.medications]
         return out
+
+    def plain(self) -> Mapping[str, Any]:
+        """The plain-data form, computed once (evaluation records share it; do not mutate it)."""
+        if self._plain is None:
+            object.__setattr__(self, "_plain", self.to_dict())
+        assert self._plain is not None
+        return self._plain
 
     def dates(self) -> dict[str, dt.date]:
         """Every date in the input, by field path (for the as_of check)."""

@@ -181,8 +181,14 @@ def format_quantity(q: Quantity, places: int | None = None) -> str:
     """Serialize a quantity as an ASCII string such as ``"350 ug"`` or ``"1.5 mg/dL"``."""
     mag = q.magnitude
     text = f"{mag:.{places}f}" if places is not None else f"{float(mag):.10g}"
-    unit = _symbol(q.units)
+    # Keyed by the quantity's units container: hashing and comparing a Unit object is much slower.
+    unit = _SYMBOLS.get(q._units)
+    if unit is None:
+        unit = _SYMBOLS[q._units] = _symbol(q.units)
     return f"{text} {unit}" if unit else text
+
+
+_SYMBOLS: dict[Any, str] = {}
 
 
 def magnitude(q: Quantity, unit: str, *, analyte: str | None = None, field: str = "value") -> float:
