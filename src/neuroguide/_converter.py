@@ -33,17 +33,23 @@ def parse_period(value: object, field: str = "period") -> m.Period:
     return m.Period(int(match.group(1)), unit)
 
 
-def _structure_date(value: object, _: object) -> dt.date:
-    if isinstance(value, dt.datetime):
-        raise ValueError(f"got date-time {value!r}; expected a date (YYYY-MM-DD)")
-    if isinstance(value, dt.date):
+def as_date(value: object) -> dt.date | None:
+    """Return ``value`` as a date (a date, or an ISO ``YYYY-MM-DD`` string), else None."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            pass
-    raise ValueError(f"got {value!r}; expected a date (YYYY-MM-DD)")
+            return None
+    return None
+
+
+def _structure_date(value: object, _: object) -> dt.date:
+    date = as_date(value)
+    if date is None:
+        raise ValueError(f"got {value!r}; expected a date (YYYY-MM-DD)")
+    return date
 
 
 def _structure_quantity(value: object, _: object) -> Quantity:

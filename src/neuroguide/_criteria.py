@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeAlias
 
 import attrs
@@ -53,6 +53,19 @@ class Outcome:
     def reasons(self) -> tuple[str, ...]:
         """Human-readable leaves that were true (for a fired rule)."""
         return tuple(leaf.text for leaf in self.leaves if leaf.result is True)
+
+
+def facts_in(c: m.Criterion) -> Iterator[str]:
+    """Yield every fact name a criterion tests, in order of appearance."""
+    if isinstance(c, m.Fact):
+        yield c.name
+    elif isinstance(c, m.Compare):
+        yield c.fact
+    elif isinstance(c, m.Not):
+        yield from facts_in(c.not_)
+    else:
+        for part in c.all if isinstance(c, m.AllOf) else c.any:
+            yield from facts_in(part)
 
 
 def decide(c: m.Criterion, facts: Facts) -> bool | None:

@@ -11,13 +11,14 @@ writes them into ``docs/_generated``; the tests call :func:`generate` directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from . import model as m
+from ._criteria import facts_in
 from ._docgen_md import DocProblem, DocSet, Page, code, esc, fmt_value, heading, label, pipe_table, ref
 from ._loading import Catalog
 from ._vocabulary import FactSpec, vocabulary
@@ -182,19 +183,6 @@ def _decision_table(c: m.Criterion, vocab: Mapping[str, FactSpec], g: m.Guidelin
     return lines
 
 
-def criterion_facts(c: m.Criterion) -> Iterator[str]:
-    """Yield every fact name a criterion tests, in order of appearance."""
-    if isinstance(c, m.Fact):
-        yield c.name
-    elif isinstance(c, m.Compare):
-        yield c.fact
-    elif isinstance(c, m.Not):
-        yield from criterion_facts(c.not_)
-    else:
-        for part in c.all if isinstance(c, m.AllOf) else c.any:
-            yield from criterion_facts(part)
-
-
 def _is_criterion(value: object) -> bool:
     return isinstance(value, m.Fact | m.Compare | m.AllOf | m.AnyOf | m.Not)
 
@@ -205,14 +193,14 @@ def rule_facts(rule: m.Rule) -> list[str]:
     for field in attrs.fields(type(rule)):
         value = getattr(rule, field.name)
         if _is_criterion(value):
-            names.extend(criterion_facts(value))
+            names.extend(facts_in(value))
         elif isinstance(value, tuple):
             for item in value:
                 if attrs.has(type(item)):
                     for sub in attrs.fields(type(item)):
                         subvalue = getattr(item, sub.name)
                         if _is_criterion(subvalue):
-                            names.extend(criterion_facts(subvalue))
+                            names.extend(facts_in(subvalue))
                         elif sub.name == "anchor":
                             names.append(subvalue)
     if isinstance(rule, m.ScreeningRule):

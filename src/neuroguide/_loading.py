@@ -19,6 +19,7 @@ import cattrs
 
 from . import model as m
 from ._converter import converter, format_errors
+from ._criteria import facts_in
 from ._vocabulary import vocabulary
 from .exceptions import GuidelineDataError, IntegrityError, Problem, UnitError, UnknownGuidelineError
 from .units import Quantity, convert, is_quantity, parse_unit
@@ -232,23 +233,8 @@ def _criterion_facts(rule: m.Rule, at: str) -> Iterator[tuple[str, str]]:
     elif isinstance(rule, m.ClassificationRule):
         yield f"{at}.fact", rule.fact
     for field, crit in fields:
-        for fact in _walk_facts(crit):
+        for fact in facts_in(crit):
             yield f"{at}.{field}", fact
-
-
-def _walk_facts(c: m.Criterion) -> Iterator[str]:
-    if isinstance(c, m.Fact):
-        yield c.name
-    elif isinstance(c, m.Compare):
-        yield c.fact
-    elif isinstance(c, m.AllOf):
-        for p in c.all:
-            yield from _walk_facts(p)
-    elif isinstance(c, m.AnyOf):
-        for p in c.any:
-            yield from _walk_facts(p)
-    else:
-        yield from _walk_facts(c.not_)
 
 
 def _unit_checks(rule: m.Rule, at: str) -> Iterator[tuple[str, str]]:

@@ -223,14 +223,12 @@ def _number(field: str, value: Any) -> float:
 def _date(field: str, value: Any) -> dt.date | None:
     if value is None:
         return None
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise InputError(field, value, "a date as YYYY-MM-DD")
+    from ._converter import as_date
+
+    date = as_date(value)
+    if date is None:
+        raise InputError(field, value, "a date as YYYY-MM-DD")
+    return date
 
 
 def _diabetes(value: Any) -> Diabetes | None:
