@@ -272,3 +272,23 @@ def test_cli_dose_accepts_the_microgram_dose(capsys: pytest.CaptureFixture[str])
     code = main(["dose", "cyanocobalamin", "350 ug", "--per", "day", "--route", "oral", "--as-of", "2026-11-23"])
     assert code == 0
     assert "WITHIN-RANGE" in capsys.readouterr().out
+
+
+@pytest.mark.rule("pregabalin-dpn")
+def test_pregabalin_below_60_never_allows_more_than_the_normal_maximum() -> None:
+    """Reduced renal function cannot allow more than the 300 mg/day maximum at CrCl >= 60."""
+    over = ng.check_dose("pregabalin", "600 mg", per="day", crcl="20 mL/min")
+    assert over.verdict is ng.Verdict.ABOVE
+    assert "must be reduced further" in over.message
+    at_max = ng.check_dose("pregabalin", "300 mg", per="day", crcl="20 mL/min")
+    assert at_max.verdict is ng.Verdict.NOT_COVERED  # the reduced dose itself is in the unverified Table 2
+
+
+@pytest.mark.rule("gabapentin-phn")
+def test_gabapentin_below_1_ml_min_is_not_scaled_to_zero() -> None:
+    """The label's proportional rule (row 15 x CrCl/15) is not applied below 1 mL/min (anuria, dialysis)."""
+    v = ng.check_dose("gabapentin", "300 mg", per="day", crcl="0.5 mL/min")
+    assert v.verdict is ng.Verdict.NOT_COVERED
+    assert "CrCl 0 mL/min" in v.message
+    scaled = ng.check_dose("gabapentin", "100 mg", per="day", crcl="1 mL/min")
+    assert scaled.verdict is ng.Verdict.ABOVE  # row 15 is 100-300 mg/day; x 1/15 gives at most 20 mg/day

@@ -14,7 +14,7 @@ import neuroguide as ng
 GID = "ada-neuropathy"
 APPROVED = ("approved",)
 ALL = ("approved", "in-review")
-NO_PAD_SYMPTOMS = {"claudication": False, "leg-fatigue": False, "rest-pain-relieved-by-dependency": False}
+NO_PAD_SYMPTOMS = {"claudication": False, "leg-fatigue": False, "rest-pain-relieved-by-dependency": False, "pad": False}
 
 
 def guideline(version: str) -> Any:
@@ -86,12 +86,27 @@ def test_added_and_changed_rules_have_change_notes() -> None:
 
 
 def test_in_review_rules_are_not_evaluated_by_default() -> None:
-    p = diabetic(last={"foot-exam": "2020-01-01"})
-    assert rec(p, dt.date(2026, 6, 1), "2026.1", "foot-exam-annual") is None
-    assert rec(p, dt.date(2026, 6, 1), "2026.1", "foot-exam-annual", ALL) is not None
+    p = diabetic(findings={"smoker": True, "foot-deformity": True})
+    assert rec(p, dt.date(2026, 6, 1), "2026.1", "foot-specialist-referral") is None
+    assert rec(p, dt.date(2026, 6, 1), "2026.1", "foot-specialist-referral", ALL) is not None
     for rule in guideline("2026.1").rules:
         if rule.status.value == "in-review":
             assert rule.review_note
+
+
+@pytest.mark.rule("foot-exam-annual")
+def test_2024_foot_care_rules_stay_in_force_in_2026() -> None:
+    """Rules whose 2026 wording was not read stay approved on the verified 2024 wording they cite."""
+    p = diabetic(last={"foot-exam": "2020-01-01"})
+    annual = rec(p, dt.date(2026, 6, 1), "2026.1", "foot-exam-annual")
+    assert annual is not None
+    assert annual.status == "overdue"
+    g = guideline("2026.1")
+    for rid in ("foot-exam-annual", "foot-inspection-every-visit", "foot-history", "foot-exam-content"):
+        rule = g.rule(rid)
+        assert rule.status.value == "approved"
+        assert all(c.source == "ada-2024-s12" for c in rule.citations)
+        assert any(n.rule == rid and "Carried forward" in n.what for n in g.changes)
 
 
 # -- dpn-screening ------------------------------------------------------------------
@@ -404,6 +419,24 @@ def test_pad_screening_duration_10th_anniversary() -> None:
         for d in (dt.date(2024, 5, 19), dt.date(2024, 5, 20), dt.date(2024, 5, 21))
     ]
     assert fired == [False, True, True]
+
+
+@pytest.mark.rule("pad-screening")
+@pytest.mark.rule("pad-screening-duration")
+def test_pad_screening_is_not_for_known_pad() -> None:
+    """Screening looks for undiagnosed PAD: a recorded diagnosis excludes it; an unknown status is missing."""
+    known = diabetic("type-2", "2010-01-01", birth_date="1960-01-01", findings={**NO_PAD_SYMPTOMS, "pad": True})
+    for rid in ("pad-screening", "pad-screening-duration"):
+        assert rec(known, dt.date(2026, 6, 1), "2026.1", rid) is None
+    unknown = diabetic(
+        "type-2",
+        "2010-01-01",
+        birth_date="1960-01-01",
+        findings={k: v for k, v in NO_PAD_SYMPTOMS.items() if k != "pad"},
+    )
+    result = ng.assess(unknown, as_of=dt.date(2026, 6, 1), pins={GID: "2026.1"}, guidelines=[GID])
+    assert result.by_rule("pad-screening") is None
+    assert any(m.fact == "pad" and "pad-screening" in m.needed_by for m in result.missing)
 
 
 # -- 2026: autonomic signs, arterial screening --------------------------------------------------

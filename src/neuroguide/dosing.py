@@ -324,6 +324,10 @@ def _band_limits(rule: m.DosingRule, band: m.RenalBand, crcl: float) -> tuple[fl
         )
         if ref is not None and edge:
             x = float(truncate_crcl(crcl))
+            if x < 1:
+                # Scaling to zero would call every dose too high: the proportional rule does not reach
+                # here (anuria, dialysis), so the dose is not checked against a number.
+                return None, None, f"band {band.label}: CrCl below 1 mL/min, beyond the label's proportional rule"
             factor = x / edge
             lo = magnitude(ref.daily_min, "mg") * factor if ref.daily_min is not None else None
             hi = magnitude(ref.daily_max, "mg") * factor if ref.daily_max is not None else None
@@ -551,6 +555,28 @@ def _check(
         if dialysis and band.supplement:
             notes.append(band.supplement)
         if low is None and high is None:
+            # No number for this band, but nothing allows more than the most the source allows at any
+            # renal function: a dose above that is flagged, not waved through as "not covered".
+            if per_day > implausible * (1 + _EPS):
+                return _implausible(
+                    what, per_day, implausible, None, table_max, base, amount, notes, common, native
+                ), 0.0
+            if table_max is not None and per_day > table_max * (1 + _EPS):
+                expected = (
+                    f"less than {_show(table_max, base, amount)} per {amount.per} (the most allowed at any renal "
+                    f"function; at CrCl {truncate_crcl(crcl)} mL/min: {band.regimen})"
+                )
+                return (
+                    DoseVerdict(
+                        verdict=Verdict.ABOVE,
+                        expected=expected,
+                        message=f"{what} is above the cited maximum even for normal renal function; at CrCl "
+                        f"{truncate_crcl(crcl)} mL/min it must be reduced further ({band.regimen}).",
+                        notes=tuple(notes),
+                        **common,  # type: ignore[arg-type]
+                    ),
+                    math.log(per_day / table_max) if table_max > 0 else math.inf,
+                )
             return (
                 DoseVerdict(
                     verdict=Verdict.NOT_COVERED,
