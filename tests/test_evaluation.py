@@ -202,3 +202,68 @@ def test_cohort_mode_gives_the_same_recommendations(data: dict[str, Any]) -> Non
     assert [t.rule for t in fast.record.trace] == [t.rule for t in full.record.trace]
     assert [t.outcome for t in fast.record.trace] == [t.outcome for t in full.record.trace]
     assert ng.replay(fast.record).identical
+
+
+def test_unrecognised_medication_is_reported_not_ignored() -> None:
+    data = {
+        "diabetes": {"type": "type-2", "diagnosed": "2010-01-01"},
+        "medications": [{"agent": "metfromin", "dose": "2000 mg", "per": "day", "started": "2010-01-01"}],
+    }
+    result = ng.assess(data, as_of=AS_OF)
+    flagged = [m for m in result.missing if m.fact == "medications[0].agent"]
+    assert len(flagged) == 1
+    assert "did you mean 'metformin'" in flagged[0].label
+    brand = ng.assess({**data, "medications": [{"agent": "Glucophage", "started": "2010-01-01"}]}, as_of=AS_OF)
+    assert brand.record.facts["on-metformin"] is True
+    assert not any(m.fact.startswith("medications[") for m in brand.missing)
+
+
+def test_in_review_recommendations_are_marked() -> None:
+    data = {
+        "diabetes": {"type": "type-2", "diagnosed": "2010-01-01"},
+        "findings": {"smoker": True, "foot-deformity": True},
+    }
+    result = ng.assess(data, as_of=AS_OF, statuses=("approved", "in-review"))
+    rec = result.by_rule("foot-specialist-referral")
+    assert rec is not None
+    assert rec.rule_status == "in-review"
+    from neuroguide.report import render_text
+
+    assert "IN REVIEW, not approved" in render_text(result)
+    approved = result.by_rule("dpn-screening")
+    assert approved is not None
+    assert approved.rule_status == "approved"
+
+
+def test_replay_checks_facts_trace_and_missing() -> None:
+    result = ng.assess(_patient("type-2", "2015-01-01"), as_of=AS_OF)
+    data = result.record.to_dict()
+    data["facts"]["age"] = 30.0
+    report = ng.replay(data)
+    assert not report.identical
+    assert any(d.startswith("fact age:") for d in report.differences)
+    data = result.record.to_dict()
+    data["trace"] = data["trace"][1:]
+    assert not ng.replay(data).identical
+    data = result.record.to_dict()
+    data["missing"] = []
+    assert any(d.startswith("missing inputs") for d in ng.replay(data).differences)
+
+
+def test_a_screening_window_reports_both_ends() -> None:
+    data = {
+        "diabetes": {"type": "type-2", "diagnosed": "2010-01-01"},
+        "findings": {
+            "monofilament-abnormal": True,
+            "pad": False,
+            "foot-deformity": False,
+            "prior-foot-ulcer": False,
+            "prior-amputation": False,
+            "end-stage-renal-disease": False,
+        },
+        "last": {"foot-exam": "2025-06-10"},
+    }
+    rec = ng.assess(data, as_of=AS_OF).by_rule("foot-screening-by-risk")
+    assert rec is not None
+    assert (rec.due, rec.due_by, rec.status) == (dt.date(2025, 12, 10), dt.date(2026, 6, 10), "overdue")
+    assert rec.overdue_days == (AS_OF - dt.date(2026, 6, 10)).days

@@ -150,12 +150,17 @@ def _lops(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool
     return None
 
 
+METFORMIN_NAMES = frozenset(
+    {"metformin", "metformin hydrochloride", "glucophage", "glucophage xr", "fortamet", "glumetza"}
+)
+MIDODRINE_NAMES = ("midodrine", "midodrine hydrochloride", "proamatine", "orvaten")
+DROXIDOPA_NAMES = ("droxidopa", "northera")
+# Medication names derived facts recognise (besides the agents of dosing and neurotoxicity rules).
+RECOGNISED_AGENTS = METFORMIN_NAMES | frozenset(MIDODRINE_NAMES) | frozenset(DROXIDOPA_NAMES)
+
+
 def _metformin(patient: Patient) -> list[dt.date | None]:
-    return [
-        med.started
-        for med in patient.medications
-        if med.agent.lower() in ("metformin", "metformin hydrochloride") and med.stopped is None
-    ]
+    return [med.started for med in patient.medications if med.agent.lower() in METFORMIN_NAMES and med.stopped is None]
 
 
 @derivation("on-metformin")
@@ -181,12 +186,12 @@ def _taking(patient: Patient, names: tuple[str, ...], as_of: dt.date) -> bool:
 @derivation("on-midodrine")
 def _on_midodrine(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
     # The medication list is taken as complete: a drug not on it is not taken.
-    return _taking(patient, ("midodrine", "midodrine hydrochloride", "proamatine", "orvaten"), as_of)
+    return _taking(patient, MIDODRINE_NAMES, as_of)
 
 
 @derivation("on-droxidopa")
 def _on_droxidopa(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
-    return _taking(patient, ("droxidopa", "northera"), as_of)
+    return _taking(patient, DROXIDOPA_NAMES, as_of)
 
 
 @derivation("painful-diabetic-neuropathy")

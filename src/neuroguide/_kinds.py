@@ -39,6 +39,7 @@ def _rec(rule: m.Rule, g: m.Guideline, **fields: object) -> Recommendation:
         section=section_of(rule),
         title=rule.title,
         citation=short_citation(rule, g),
+        rule_status=rule.status.value,
         **fields,  # type: ignore[arg-type]
     )
 
@@ -179,6 +180,7 @@ def _screening(rule: m.ScreeningRule, g: m.Guideline, facts: dict[str, FactValue
         action=rule.action,
         status=sched.status,
         due=sched.due,
+        due_by=sched.latest if sched.latest != sched.due else None,
         overdue_days=sched.overdue_days,
         reasons=tuple(reasons),
         missing=tuple(dict.fromkeys(missing)),

@@ -94,9 +94,11 @@ class Recommendation:
     citation: str
     reasons: tuple[str, ...] = ()
     due: dt.date | None = None
+    due_by: dt.date | None = None
     overdue_days: int | None = None
     missing: tuple[str, ...] = ()
     details: tuple[str, ...] = ()
+    rule_status: str = "approved"
 
 
 @attrs.frozen(kw_only=True)
@@ -337,7 +339,7 @@ def _run(
     missing_inputs = tuple(
         MissingInput(fact=f, label=vocab[f].label if f in vocab else f, needed_by=tuple(dict.fromkeys(rules)))
         for f, rules in sorted(needed.items())
-    )
+    ) + _unrecognised(patient, plan.agents)
     record = EvaluationRecord(
         as_of=as_of,
         package=package_version(),
@@ -387,6 +389,28 @@ class _Plan:
     guidelines: tuple[m.Guideline, ...]
     steps: tuple[_Step, ...]
     measured: Mapping[str, str]
+    agents: frozenset[str]
+
+
+def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput, ...]:
+    """Medications no rule or derived fact recognises: said, so a misspelling is not silently ignored."""
+    import difflib
+
+    out = []
+    for i, med in enumerate(patient.medications):
+        name = med.agent.lower()
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        out.append(
+            MissingInput(
+                fact=f"medications[{i}].agent",
+                label=f"medication {med.agent!r} is not recognised{hint}; no rule could check it",
+                needed_by=(),
+            )
+        )
+    return tuple(out)
 
 
 _PLANS: dict[tuple[tuple[int, ...], tuple[m.Status, ...]], _Plan] = {}
@@ -426,7 +450,16 @@ def _plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...]) -
             )
         )
     measured = {r.id: r.fact for _, r in ordered if isinstance(r, m.ClassificationRule)}
-    plan = _Plan(guidelines=guidelines, steps=tuple(steps), measured=measured)
+    from ._facts import RECOGNISED_AGENTS
+
+    names: set[str] = set(RECOGNISED_AGENTS)
+    for g in guidelines:  # every status: an in-review entry still recognises its drug
+        for r in g.rules:
+            if isinstance(r, m.DosingRule | m.NeurotoxicityRule):
+                names.update(n.lower() for n in (r.agent, *r.synonyms))
+                if isinstance(r, m.NeurotoxicityRule) and r.rxnorm.isdigit():
+                    names.add(r.rxnorm)
+    plan = _Plan(guidelines=guidelines, steps=tuple(steps), measured=measured, agents=frozenset(names))
     _PLANS[key] = plan
     return plan
 
@@ -489,8 +522,32 @@ def replay(record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | No
         patient, facts, record.as_of, chosen, tuple(m.Status(s) for s in record.statuses), explain=record.explained
     )
     differences.extend(_diff_recommendations(record.recommendations, again.recommendations))
+    differences.extend(_diff_record_parts(record, again.record))
     substantive = [d for d in differences if not d.startswith("package version differs")]
     return ReplayReport(identical=not substantive, differences=tuple(differences), assessment=again)
+
+
+def _diff_record_parts(before: EvaluationRecord, after: EvaluationRecord) -> list[str]:
+    """Differences in the normalized facts, the decision trace and the missing inputs."""
+    out: list[str] = []
+    for name in sorted(set(before.facts) | set(after.facts)):
+        if before.facts.get(name) != after.facts.get(name):
+            out.append(f"fact {name}: recorded {before.facts.get(name)!r}, now {after.facts.get(name)!r}")
+    old = {(t.guideline, t.rule): t for t in before.trace}
+    new = {(t.guideline, t.rule): t for t in after.trace}
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a is None or b is None:
+            out.append(
+                f"rule {key[1]} ({key[0]}): {'not in the recorded trace' if a is None else 'no longer evaluated'}"
+            )
+        elif a != b:
+            out.append(f"rule {key[1]} ({key[0]}): trace was {a.outcome!r}, now {b.outcome!r}")
+    if before.missing != after.missing:
+        was = ", ".join(m.fact for m in before.missing) or "none"
+        now = ", ".join(m.fact for m in after.missing) or "none"
+        out.append(f"missing inputs were [{was}], now [{now}]")
+    return out
 
 
 def _diff_recommendations(before: Sequence[Recommendation], after: Sequence[Recommendation]) -> list[str]:

@@ -18,12 +18,20 @@ def _wrap(text: str, indent: str) -> str:
 
 
 def _status(rec: Recommendation) -> str:
+    text = _state(rec)
+    return f"{text}; IN REVIEW, not approved" if rec.rule_status != "approved" else text
+
+
+def _state(rec: Recommendation) -> str:
+    window = f"due {rec.due.isoformat()}" if rec.due is not None else ""
+    if rec.due is not None and rec.due_by is not None:
+        window = f"due between {rec.due.isoformat()} and {rec.due_by.isoformat()}"
     if rec.status == "overdue" and rec.due is not None:
-        return f"OVERDUE by {rec.overdue_days} day{'s' if rec.overdue_days != 1 else ''} (due {rec.due.isoformat()})"
+        return f"OVERDUE by {rec.overdue_days} day{'s' if rec.overdue_days != 1 else ''} ({window})"
     if rec.status == "due" and rec.due is not None:
-        return f"DUE now (since {rec.due.isoformat()})"
+        return f"DUE now ({window})" if rec.due_by is not None else f"DUE now (since {rec.due.isoformat()})"
     if rec.status == "scheduled" and rec.due is not None:
-        return f"next due {rec.due.isoformat()}"
+        return f"next {window}"
     return rec.status.upper()
 
 
