@@ -748,10 +748,12 @@ def verify(root: Traversable | Path | str | None = None) -> IntegrityReport:
         An :class:`IntegrityReport`; ``report.ok`` is False on any mismatch.
 
     Raises:
-        InputError: ``root`` is not a folder.
+        InputError: ``root`` is not a folder, or has no ``lock.json``.
 
     """
     folder = _root(root)
+    if not (folder / "lock.json").is_file():
+        raise InputError("root", str(folder), "a guideline folder with a lock.json (nothing to verify against)")
     files = sum(1 for _ in guideline_files(folder))
     return IntegrityReport(
         root=str(folder),

@@ -23,11 +23,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
 
 
+def _version() -> str:
+    from .evaluation import package_version
+
+    return package_version()
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--as-of: got {text!r}; expected a date as YYYY-MM-DD") from None
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected a date as YYYY-MM-DD") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="examples:\n  neuroguide assess examples/t2d-metformin.json\n  neuroguide rules --kind screening\n"
         "  neuroguide show dpn-screening\n  neuroguide dose cyanocobalamin '250 mg' --per day --route oral",
     )
+    p.add_argument("--version", action="version", version=f"neuroguide {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     a = sub.add_parser(
@@ -82,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         "dose",
         help="check a dose against the cited regimens",
         formatter_class=fmt,
-        epilog="examples:\n  neuroguide dose cyanocobalamin '1000 ug' --per week --route oral\n"
+        epilog="examples:\n  neuroguide dose cyanocobalamin '1 mg' --per day --route oral --indication malabsorption\n"
         "  neuroguide dose gabapentin '1800 mg' --per day --crcl '45 mL/min'\n"
         "  neuroguide dose pregabalin '300 mg' --per day --patient examples/t2d-metformin.json",
     )
@@ -286,6 +293,10 @@ def _dose(args: argparse.Namespace) -> int:
         print(json.dumps(converter.unstructure(verdict), indent=2, ensure_ascii=False))
     else:
         print(f"{verdict.verdict.value.upper()}: {verdict.message}")
+        if verdict.crcl is not None:
+            print(
+                f"  creatinine clearance used: {verdict.crcl:.1f} mL/min (Cockcroft–Gault; whole mL/min for the table)"
+            )
         if verdict.citation:
             print(f"  rule {verdict.rule} ({verdict.guideline} {verdict.version}); {verdict.citation}")
     return EXIT_OK if verdict.ok else EXIT_FAIL
@@ -347,7 +358,11 @@ def _validate(args: argparse.Namespace) -> int:
         for path in args.paths:
             name = f"{path.parent.name}/{path.name}"
             try:
-                g = load_file(path.read_bytes(), name)
+                data = path.read_bytes()
+            except OSError as exc:
+                raise InputError("path", str(path), f"a readable guideline file ({exc.strerror})") from None
+            try:
+                g = load_file(data, name)
             except GuidelineDataError as exc:
                 print(str(exc), file=sys.stderr)
                 problems += 1

@@ -31,7 +31,7 @@ import attrs
 from . import model as m
 from ._criteria import FactValue
 from ._loading import Catalog, catalog
-from .exceptions import IncompatibleUnitsError, InputError, UnitError, UnknownAgentError
+from .exceptions import IncompatibleUnitsError, InputError, NotInEffectError, UnitError, UnknownAgentError
 from .patient import Medication, Patient
 from .units import Quantity, Unit, format_quantity, get_registry, magnitude, parse_quantity, parse_unit, scale
 
@@ -379,6 +379,8 @@ def check_dose(
     """
     pairs = [(g, r) for g, r in dosing_rules(as_of=as_of, source=source) if _names(r, agent)]
     if not pairs:
+        if as_of is not None and any(_names(r, agent) for _, r in dosing_rules(source=source)):
+            raise NotInEffectError(agent, as_of)
         known = {n for _, r in dosing_rules(as_of=as_of, source=source) for n in (r.agent, *r.synonyms)}
         raise UnknownAgentError(agent, known)
     base = _amount_unit(pairs[0][1])

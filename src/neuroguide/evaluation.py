@@ -16,7 +16,7 @@ from ._criteria import FactValue, Outcome
 from ._facts import derive
 from ._loading import Catalog, catalog
 from ._vocabulary import vocabulary
-from .exceptions import InputError
+from .exceptions import InputError, UnknownGuidelineError
 from .patient import Patient
 
 __all__ = [
@@ -250,13 +250,31 @@ def assess(
     """
     if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
         raise InputError("as_of", as_of, "a datetime.date")
+    if not _EARLIEST <= as_of <= _LATEST:
+        raise InputError("as_of", as_of.isoformat(), f"a date from {_EARLIEST} to {_LATEST}")
     if not isinstance(patient, Patient):
+        if not isinstance(patient, Mapping):
+            raise InputError("patient", type(patient).__name__, "a Patient or a mapping of patient fields")
         patient = Patient.from_dict(patient)
     cat = source if source is not None else catalog()
     chosen = _choose(cat, as_of, tuple(sorted((pins or {}).items())), guidelines)
-    status_set = tuple(m.Status(s) for s in statuses)
+    status_set = _statuses(statuses)
     facts = derive(patient, as_of)
     return _run(patient, facts, as_of, chosen, status_set, explain=explain)
+
+
+# Calendar arithmetic adds years to dates: keep evaluation dates well inside what datetime can hold.
+_EARLIEST = dt.date(1900, 1, 1)
+_LATEST = dt.date(9000, 12, 31)
+
+
+def _statuses(statuses: Iterable[m.Status | str]) -> tuple[m.Status, ...]:
+    try:
+        return tuple(m.Status(s) for s in statuses)
+    except ValueError:
+        raise InputError(
+            "statuses", tuple(statuses), f"rule statuses from {', '.join(s.value for s in m.Status)}"
+        ) from None
 
 
 _CHOICES: dict[tuple[object, ...], tuple[Catalog, list[tuple[m.Guideline, bool]]]] = {}
@@ -272,6 +290,10 @@ def _choose(
     if hit is not None and hit[0] is cat:
         return hit[1]
     pinned = dict(pins)
+    if wanted is not None:
+        unknown = sorted(wanted - set(cat.ids()))
+        if unknown:
+            raise UnknownGuidelineError(unknown[0], cat.ids())
     chosen: list[tuple[m.Guideline, bool]] = []
     for gid in sorted(set(cat.ids()) | set(pinned)):
         if wanted is not None and gid not in wanted:
@@ -518,9 +540,7 @@ def replay(record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | No
         differences.append(f"package version differs: recorded {record.package}, now {package_version()}")
     patient = Patient.from_dict(record.patient)
     facts = derive(patient, record.as_of)
-    again = _run(
-        patient, facts, record.as_of, chosen, tuple(m.Status(s) for s in record.statuses), explain=record.explained
-    )
+    again = _run(patient, facts, record.as_of, chosen, _statuses(record.statuses), explain=record.explained)
     differences.extend(_diff_recommendations(record.recommendations, again.recommendations))
     differences.extend(_diff_record_parts(record, again.record))
     substantive = [d for d in differences if not d.startswith("package version differs")]

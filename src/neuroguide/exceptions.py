@@ -13,11 +13,13 @@ it resembles, so callers can catch either::
     └── NotFoundError (LookupError)
         ├── UnknownGuidelineError
         ├── UnknownRuleError
-        └── UnknownAgentError
+        ├── UnknownAgentError
+        └── NotInEffectError
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from collections.abc import Iterable, Sequence
 
@@ -30,6 +32,7 @@ __all__ = [
     "IntegrityError",
     "NeuroguideError",
     "NotFoundError",
+    "NotInEffectError",
     "Problem",
     "UnitError",
     "UnknownAgentError",
@@ -134,3 +137,18 @@ class UnknownAgentError(NotFoundError):
     """No drug of that name, synonym or RxNorm code."""
 
     what = "drug"
+
+
+class NotInEffectError(NotFoundError):
+    """The item exists, but no guideline version covering it was in effect on the date asked."""
+
+    def __init__(self, name: str, as_of: dt.date) -> None:
+        self.name = name
+        self.known = ()
+        self.as_of = as_of
+        LookupError.__init__(
+            self, f"no released guideline covering {name!r} was in effect on {as_of.isoformat()} (check --as-of)"
+        )
+
+    def __reduce__(self) -> tuple[type[NotInEffectError], tuple[str, dt.date]]:  # type: ignore[override]
+        return (type(self), (self.name, self.as_of))

@@ -93,6 +93,8 @@ def neurotoxicity(name: str, *, as_of: dt.date | None = None, source: Catalog | 
             and names the members when ``name`` is a drug class.
 
     """
+    if not isinstance(name, str) or not name.strip():
+        raise InputError("name", name, "a drug name, synonym or RxNorm code")
     entries = neurotoxicity_table(as_of=as_of, source=source)
     index = _index(entries)
     key = name.strip().lower()

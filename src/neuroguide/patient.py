@@ -106,6 +106,8 @@ class Patient:
                 text = Path(source).read_text(encoding="utf-8")
             except OSError as exc:
                 raise InputError("file", str(source), f"a readable JSON file ({exc.strerror})") from exc
+            except UnicodeDecodeError as exc:
+                raise InputError("file", str(source), "a UTF-8 encoded JSON file") from exc
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -369,6 +371,8 @@ def _medications(value: Any) -> tuple[Medication, ...]:
             dose = parse_quantity(raw["dose"], f"{field}.dose")
             if dose.magnitude <= 0:
                 raise InputError(f"{field}.dose", raw["dose"], "a positive dose")
+            if dose.dimensionality not in (parse_unit("mg").dimensionality, parse_unit("IU").dimensionality):
+                raise UnitError(f"{field}.dose", raw["dose"], "an amount given per period: a mass (mg, ug, g) or IU")
         per = raw.get("per")
         if per is not None and per not in _PERIODS:
             raise InputError(f"{field}.per", per, "'day', 'week' or 'month'")
@@ -384,14 +388,18 @@ def _medications(value: Any) -> tuple[Medication, ...]:
         for key in ("route", "indication"):
             if raw.get(key) is not None and not isinstance(raw[key], str):
                 raise InputError(f"{field}.{key}", raw[key], "a string")
+        started = _date(f"{field}.started", raw.get("started"))
+        stopped = _date(f"{field}.stopped", raw.get("stopped"))
+        if started is not None and stopped is not None and stopped < started:
+            raise InputError(f"{field}.stopped", stopped.isoformat(), f"a date on or after started ({started})")
         out.append(
             Medication(
                 agent=agent.strip(),
                 dose=dose,
                 per=per,
                 route=raw.get("route"),
-                started=_date(f"{field}.started", raw.get("started")),
-                stopped=_date(f"{field}.stopped", raw.get("stopped")),
+                started=started,
+                stopped=stopped,
                 cumulative=cumulative,
                 indication=raw.get("indication"),
             )

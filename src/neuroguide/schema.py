@@ -103,9 +103,10 @@ def patient_schema() -> dict[str, Any]:
         "$id": "urn:neuroguide:patient-input",
         "title": "neuroguide patient input",
         "description": (
-            "What neuroguide.assess() and `neuroguide assess FILE` accept. Anything not given is unknown, "
-            "never assumed normal; null means 'explicitly unknown'. Dates are YYYY-MM-DD and may not lie after "
-            "the evaluation date."
+            "What neuroguide.assess() and `neuroguide assess FILE` accept. A finding or measurement not given "
+            "(or null) is unknown, never assumed normal. One exception, by design: `diabetes` absent or null "
+            "means no diabetes diagnosis is recorded, so the pathway recommends screening for diabetes. The "
+            "medication list is taken as complete. Dates are YYYY-MM-DD and may not lie after the evaluation date."
         ),
         "type": "object",
         "additionalProperties": False,
@@ -116,7 +117,10 @@ def patient_schema() -> dict[str, Any]:
             "sex": {"enum": ["female", "male"], "description": "Sex as used by the Cockcroft-Gault equation."},
             "diabetes": {
                 "type": "object",
-                "description": "A diabetes diagnosis: type and date (absent: no diabetes).",
+                "description": (
+                    "A diabetes diagnosis: type and date (absent or null: no diagnosis recorded, so screening "
+                    "for diabetes is recommended)."
+                ),
                 "additionalProperties": False,
                 "required": ["type", "diagnosed"],
                 "properties": {"type": {"enum": _DIABETES_TYPES}, "diagnosed": _DATE},

@@ -124,7 +124,7 @@ def cockcroft_gault(
     return CalcResult(
         name="cockcroft-gault",
         value=quantity(value, "mL/min"),
-        interpretation=f"estimated creatinine clearance {value:.0f} mL/min",
+        interpretation=f"estimated creatinine clearance {value:.1f} mL/min",
         inputs={
             "age": f"{a:g} year",
             "weight": f"{w:.4g} kg",
@@ -265,7 +265,7 @@ def creatinine_clearance(
         name="creatinine-clearance",
         value=quantity(value, "mL/min"),
         interpretation=(
-            f"estimated creatinine clearance {value:.0f} mL/min (Cockcroft-Gault, {weight_convention} weight"
+            f"estimated creatinine clearance {value:.1f} mL/min (Cockcroft-Gault, {weight_convention} weight"
             f"{'' if rounding is None else ', rounded ' + rounding})"
         ),
         inputs=inputs,
