@@ -69,8 +69,22 @@ def _parser() -> argparse.ArgumentParser:
         "  neuroguide rules --kind dosing --json",
     )
     r.add_argument("--guideline", help="only this guideline id")
-    r.add_argument("--kind", help="only this rule kind (screening, referral, workup, ...)")
-    r.add_argument("--status", help="only this status (approved, in-review, draft, retired)")
+    r.add_argument(
+        "--kind",
+        choices=(
+            "screening",
+            "referral",
+            "workup",
+            "consideration",
+            "treatment",
+            "caution",
+            "classification",
+            "dosing",
+            "neurotoxicity",
+        ),
+        help="only this rule kind",
+    )
+    r.add_argument("--status", choices=("approved", "in-review", "draft", "retired"), help="only this status")
     r.add_argument("--as-of", type=_date, help="versions in effect on this date (default: latest released)")
     r.add_argument("--json", action="store_true", help="print JSON")
 

@@ -252,7 +252,9 @@ def _diabetes(value: Any) -> Diabetes | None:
 
 def _spec(field: str, name: str, vocab: Mapping[str, FactSpec], kinds: tuple[str, ...]) -> FactSpec:
     spec = vocab.get(name)
-    if spec is None or not spec.is_input:
+    if spec is not None and not spec.is_input:
+        raise InputError(f"{field}.{name}", name, f"an input fact; {name!r} is derived ({spec.derived})")
+    if spec is None:
         import difflib
 
         close = difflib.get_close_matches(name, [n for n, s in vocab.items() if s.type in kinds], n=3)
