@@ -292,3 +292,10 @@ def test_gabapentin_below_1_ml_min_is_not_scaled_to_zero() -> None:
     assert "CrCl 0 mL/min" in v.message
     scaled = ng.check_dose("gabapentin", "100 mg", per="day", crcl="1 mL/min")
     assert scaled.verdict is ng.Verdict.ABOVE  # row 15 is 100-300 mg/day; x 1/15 gives at most 20 mg/day
+
+
+@pytest.mark.rule("duloxetine-dpnp")
+def test_duloxetine_verdict_carries_the_label_note_on_renal_impairment() -> None:
+    v = ng.check_dose("duloxetine", "60 mg", per="day", crcl="20 mL/min")
+    assert v.verdict is ng.Verdict.WITHIN
+    assert any("renal impairment" in n for n in v.notes)

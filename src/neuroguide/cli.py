@@ -307,6 +307,8 @@ def _dose(args: argparse.Namespace) -> int:
         print(json.dumps(converter.unstructure(verdict), indent=2, ensure_ascii=False))
     else:
         print(f"{verdict.verdict.value.upper()}: {verdict.message}")
+        for note in verdict.notes:
+            print(f"  note: {note}")
         if verdict.crcl is not None:
             print(
                 f"  creatinine clearance used: {verdict.crcl:.1f} mL/min (Cockcroft–Gault; whole mL/min for the table)"

@@ -477,6 +477,8 @@ def _check(
     if rule.labelled is False:
         note = rule.label_note or "not labelled for this indication"
         notes.append(note if note.lower().startswith("off-label") else f"off-label: {note}")
+    elif rule.label_note:
+        notes.append(rule.label_note)  # e.g. a renal caution the label gives without a number
     if rule.timing:
         notes.append(f"timing: {rule.timing}")
     common: dict[str, object] = {
