@@ -102,3 +102,10 @@ def test_calc_runs_a_calculator(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "cockcroft-gault" in out
     assert "42.5 mL/min" in out  # (140 - 70) x 72 / (72 x 1.4) x 0.85 = 42.5
+
+
+def test_calc_lists_inputs_and_names_them_on_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calc", "cockcroft-gault"]) == 0
+    assert "inputs: age=... weight=... serum_creatinine=... sex=..." in capsys.readouterr().out
+    assert main(["calc", "cockcroft-gault", "age=70"]) == 2
+    assert "serum_creatinine=..." in capsys.readouterr().err

@@ -331,6 +331,9 @@ def _calc(args: argparse.Namespace) -> int:
 
         raise NotFoundError(args.name, REGISTRY)
     fn = REGISTRY[args.name]
+    if not args.args:
+        print(_calc_usage(args.name, fn))
+        return EXIT_OK
     kwargs: dict[str, Any] = {}
     for item in args.args:
         key, sep, value = item.partition("=")
@@ -339,8 +342,8 @@ def _calc(args: argparse.Namespace) -> int:
         kwargs[key.replace("-", "_")] = _coerce(value)
     try:
         result = fn(**kwargs)
-    except TypeError as exc:
-        raise InputError(args.name, " ".join(args.args), f"the calculator's inputs ({exc})") from None
+    except TypeError:
+        raise InputError(args.name, " ".join(args.args), _calc_usage(args.name, fn)) from None
     if args.json:
         from ._converter import converter
 
@@ -350,6 +353,20 @@ def _calc(args: argparse.Namespace) -> int:
 
         print(render_calc(result))
     return EXIT_OK
+
+
+def _calc_usage(name: str, fn: Any) -> str:
+    """The calculator's inputs, from its signature: what ``calc NAME`` prints and bad arguments are told."""
+    import inspect
+
+    parts = []
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        default = "" if param.default is param.empty else f" (default {param.default!r})"
+        parts.append(f"{param.name}=...{default}")
+    doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+    return f"{name}: {doc}\n  inputs: " + " ".join(parts)
 
 
 def _coerce(value: str) -> Any:
