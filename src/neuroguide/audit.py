@@ -915,8 +915,8 @@ def _content_cause(file: str, recorded: str, now: str, locked: str | None) -> st
         return head + "; lock.json still pins the recorded hash): the released file was edited after release"
     if locked == now:
         return (
-            head + "; lock.json was changed to the new hash): the released file was replaced in place, "
-            "but a release must be a new version file"
+            head + "; the file matches lock.json): either the record itself was altered, or the released file "
+            "was replaced in place and re-locked (a release must be a new version file)"
         )
     return head + f"; lock.json pins a third hash {locked})"
 
