@@ -17,6 +17,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from . import model as m
+from ._cache import IdentityCache
 from ._vocabulary import vocabulary
 from .units import Quantity, format_quantity, is_quantity, magnitude
 
@@ -79,15 +80,10 @@ def decide(c: m.Criterion, facts: Facts) -> bool | None:
 
 def compiled(c: m.Criterion) -> Decider:
     """Return ``c`` compiled into a function of the fact table (cached)."""
-    entry = _COMPILED.get(id(c))
-    if entry is None or entry[0] is not c:
-        entry = (c, _compile(c))
-        _COMPILED[id(c)] = entry
-    return entry[1]
+    return _COMPILED.get((c,), None, lambda: _compile(c))
 
 
-# Keyed by id(); the criterion is kept in the value so its id cannot be reused.
-_COMPILED: dict[int, tuple[m.Criterion, Decider]] = {}
+_COMPILED: IdentityCache[Decider] = IdentityCache(limit=4096)
 
 
 def _compile(c: m.Criterion) -> Decider:

@@ -12,15 +12,20 @@ from .patient import Medication, Patient
 if TYPE_CHECKING:
     from ._kinds import RuleResult
 
-__all__ = ["evaluate", "matches"]
+__all__ = ["agent_names", "evaluate", "matches"]
+
+
+def agent_names(rule: m.DosingRule | m.NeurotoxicityRule) -> frozenset[str]:
+    """The lower-case names a medication list may use for the rule's drug (and its RxNorm code, if verified)."""
+    names = {rule.agent.lower(), *(s.lower() for s in rule.synonyms)}
+    if isinstance(rule, m.NeurotoxicityRule) and rule.rxnorm.isdigit():
+        names.add(rule.rxnorm)
+    return frozenset(names)
 
 
 def matches(rule: m.DosingRule | m.NeurotoxicityRule, med: Medication) -> bool:
     """True if the medication names the rule's agent or one of its synonyms."""
-    names = {rule.agent.lower(), *(s.lower() for s in rule.synonyms)}
-    if isinstance(rule, m.NeurotoxicityRule) and rule.rxnorm.isdigit():
-        names.add(rule.rxnorm)
-    return med.agent.lower() in names
+    return med.agent.lower() in agent_names(rule)
 
 
 def evaluate(

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import attrs
 
 from . import model as m
+from ._cache import IdentityCache
 from ._criteria import FactValue
 from ._loading import Catalog, catalog
 from .exceptions import IncompatibleUnitsError, InputError, NotInEffectError, UnitError, UnknownAgentError
@@ -739,49 +740,46 @@ def medication_verdicts(
         if med.dose is None or med.per is None:
             continue
         # Every sibling rule of an agent asks for the same verdict: compute it once per medication.
-        key = (id(g), owner.id, id(med), crcl, dialysis)
-        hit = _VERDICTS.get(key)
-        if hit is not None and hit[0] is g and hit[1] is med:
-            if hit[2] is not None and (hit[2].rule == rule.id or (hit[2].rule is None and rule is owner)):
-                yield med, hit[2]
-            continue
         try:
-            amount = _parse_dose(med.dose, med.per, _amount_unit(rule))
-            route = normalize_route(med.route, "medications.route") if med.route is not None else None
-        except UnitError as exc:
+            verdict = _VERDICTS.get(
+                (g, med), (owner.id, crcl, dialysis), functools.partial(_med_verdict, med, siblings, crcl, dialysis)
+            )
+        except (UnitError, InputError) as exc:  # reported once, by the agent's first regimen
             if rule is owner:
                 yield med, _unusable(rule, g, med, str(exc))
             continue
-        except InputError as exc:
-            if rule is owner:
-                yield med, _unusable(rule, g, med, str(exc))
-            continue
-        verdict = _best(
-            med.agent,
-            siblings,
-            amount,
-            route=route,
-            indication=med.indication,
-            crcl=crcl if isinstance(crcl, float) else None,
-            dialysis=dialysis,
-            strict_indication=False,  # free-text indications in records: fall back to every regimen
-        )
-        if len(_VERDICTS) > 1024:
-            _VERDICTS.clear()
-        _VERDICTS[key] = (g, med, verdict)
         if verdict.rule == rule.id or (verdict.rule is None and rule is owner):
             yield med, verdict
 
 
-_VERDICTS: dict[tuple[object, ...], tuple[m.Guideline, Medication, DoseVerdict | None]] = {}
-_SIBLINGS: dict[tuple[int, str], tuple[m.Guideline, list[tuple[m.Guideline, m.DosingRule]]]] = {}
+def _med_verdict(
+    med: Medication, siblings: list[tuple[m.Guideline, m.DosingRule]], crcl: FactValue | None, dialysis: bool
+) -> DoseVerdict:
+    assert med.dose is not None and med.per is not None
+    amount = _parse_dose(med.dose, med.per, _amount_unit(siblings[0][1]))
+    route = normalize_route(med.route, "medications.route") if med.route is not None else None
+    return _best(
+        med.agent,
+        siblings,
+        amount,
+        route=route,
+        indication=med.indication,
+        crcl=crcl if isinstance(crcl, float) else None,
+        dialysis=dialysis,
+        strict_indication=False,  # free-text indications in records: fall back to every regimen
+    )
+
+
+_VERDICTS: IdentityCache[DoseVerdict] = IdentityCache()
+_SIBLINGS: IdentityCache[list[tuple[m.Guideline, m.DosingRule]]] = IdentityCache()
 
 
 def _siblings(g: m.Guideline, rule: m.DosingRule) -> list[tuple[m.Guideline, m.DosingRule]]:
     """The approved regimens of the rule's agent in its guideline (cached per guideline object)."""
-    hit = _SIBLINGS.get((id(g), rule.id))
-    if hit is not None and hit[0] is g:
-        return hit[1]
+    return _SIBLINGS.get((g,), rule.id, lambda: _find_siblings(g, rule))
+
+
+def _find_siblings(g: m.Guideline, rule: m.DosingRule) -> list[tuple[m.Guideline, m.DosingRule]]:
     siblings = [
         (g, r)
         for r in g.rules
@@ -789,7 +787,6 @@ def _siblings(g: m.Guideline, rule: m.DosingRule) -> list[tuple[m.Guideline, m.D
     ]
     if not siblings:  # the rule itself is not approved (e.g. evaluated with in-review statuses)
         siblings = [(g, rule)]
-    _SIBLINGS[(id(g), rule.id)] = (g, siblings)
     return siblings
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from . import model as m
+from ._cache import IdentityCache
 from ._criteria import FactValue, Outcome
 from ._facts import derive
 from ._loading import Catalog, catalog
@@ -277,7 +278,7 @@ def _statuses(statuses: Iterable[m.Status | str]) -> tuple[m.Status, ...]:
         ) from None
 
 
-_CHOICES: dict[tuple[object, ...], tuple[Catalog, list[tuple[m.Guideline, bool]]]] = {}
+_CHOICES: IdentityCache[list[tuple[m.Guideline, bool]]] = IdentityCache(limit=256)
 
 
 def _choose(
@@ -285,10 +286,12 @@ def _choose(
 ) -> list[tuple[m.Guideline, bool]]:
     """Return (guideline version, pinned) for every guideline in scope (cached per catalog and date)."""
     wanted = frozenset(guidelines) if guidelines is not None else None
-    key = (id(cat), as_of, pins, wanted)
-    hit = _CHOICES.get(key)
-    if hit is not None and hit[0] is cat:
-        return hit[1]
+    return _CHOICES.get((cat,), (as_of, pins, wanted), lambda: _choose_now(cat, as_of, pins, wanted))
+
+
+def _choose_now(
+    cat: Catalog, as_of: dt.date, pins: tuple[tuple[str, str], ...], wanted: frozenset[str] | None
+) -> list[tuple[m.Guideline, bool]]:
     pinned = dict(pins)
     if wanted is not None:
         unknown = sorted(wanted - set(cat.ids()))
@@ -305,9 +308,6 @@ def _choose(
                 chosen.append((cat.get(gid, as_of=as_of), False))
             except LookupError:
                 continue
-    if len(_CHOICES) > 256:
-        _CHOICES.clear()
-    _CHOICES[key] = (cat, chosen)
     return chosen
 
 
@@ -378,20 +378,16 @@ def _run(
 
 
 _SECTION_ORDER = {section: i for i, section in enumerate(Section)}
-_REFS: dict[tuple[tuple[int, bool], ...], tuple[Sequence[tuple[m.Guideline, bool]], tuple[GuidelineRef, ...]]] = {}
+_REFS: IdentityCache[tuple[GuidelineRef, ...]] = IdentityCache(limit=256)
 
 
 def _refs(chosen: Sequence[tuple[m.Guideline, bool]]) -> tuple[GuidelineRef, ...]:
     """The record's guideline references (cached per chosen set: they repeat across a cohort)."""
-    key = tuple((id(g), p) for g, p in chosen)
-    hit = _REFS.get(key)
-    if hit is not None and all(a[0] is b[0] for a, b in zip(hit[0], chosen, strict=True)):
-        return hit[1]
-    refs = tuple(GuidelineRef(id=g.id, version=g.version, sha256=g.sha256, pinned=p) for g, p in chosen)
-    if len(_REFS) > 256:
-        _REFS.clear()
-    _REFS[key] = (list(chosen), refs)
-    return refs
+    return _REFS.get(
+        tuple(g for g, _ in chosen),
+        tuple(p for _, p in chosen),
+        lambda: tuple(GuidelineRef(id=g.id, version=g.version, sha256=g.sha256, pinned=p) for g, p in chosen),
+    )
 
 
 @attrs.frozen
@@ -435,7 +431,7 @@ def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput
     return tuple(out)
 
 
-_PLANS: dict[tuple[tuple[int, ...], tuple[m.Status, ...]], _Plan] = {}
+_PLANS: IdentityCache[_Plan] = IdentityCache(limit=256)
 
 
 def _plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...]) -> _Plan:
@@ -445,22 +441,19 @@ def _plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...]) -
     A classification's label is missing when its measurement is, so dependent
     rules report the measurement (``measured``). Plans are cached per guideline set.
     """
-    key = (tuple(id(g) for g in guidelines), statuses)
-    plan = _PLANS.get(key)
-    if plan is not None and all(a is b for a, b in zip(plan.guidelines, guidelines, strict=True)):
-        return plan
+    return _PLANS.get(guidelines, statuses, lambda: _make_plan(guidelines, statuses))
+
+
+def _make_plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...]) -> _Plan:
     from ._criteria import compiled
+    from ._medcheck import agent_names
 
     ordered = [(g, r) for g in guidelines for r in g.rules if r.status in statuses]
     ordered.sort(key=lambda gr: 0 if isinstance(gr[1], m.ClassificationRule) else 1)
     steps = []
     for g, r in ordered:
         gate_criterion = getattr(r, "when", None) or getattr(r, "applies", None)
-        agents = None
-        if isinstance(r, m.DosingRule | m.NeurotoxicityRule):
-            agents = frozenset({r.agent.lower(), *(s.lower() for s in r.synonyms)})
-            if isinstance(r, m.NeurotoxicityRule) and r.rxnorm.isdigit():
-                agents |= {r.rxnorm}
+        agents = agent_names(r) if isinstance(r, m.DosingRule | m.NeurotoxicityRule) else None
         steps.append(
             _Step(
                 guideline=g,
@@ -478,12 +471,8 @@ def _plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...]) -
     for g in guidelines:  # every status: an in-review entry still recognises its drug
         for r in g.rules:
             if isinstance(r, m.DosingRule | m.NeurotoxicityRule):
-                names.update(n.lower() for n in (r.agent, *r.synonyms))
-                if isinstance(r, m.NeurotoxicityRule) and r.rxnorm.isdigit():
-                    names.add(r.rxnorm)
-    plan = _Plan(guidelines=guidelines, steps=tuple(steps), measured=measured, agents=frozenset(names))
-    _PLANS[key] = plan
-    return plan
+                names |= agent_names(r)
+    return _Plan(guidelines=guidelines, steps=tuple(steps), measured=measured, agents=frozenset(names))
 
 
 _URGENCY = {"emergency": 0, "urgent": 1, "overdue": 2, "due": 3}
