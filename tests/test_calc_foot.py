@@ -125,21 +125,20 @@ def test_iwgdf_rejects_non_boolean_input() -> None:
 def test_iwgdf_interval_text_comes_from_the_guideline() -> None:
     rule: Any = ng.load_guideline("iwgdf-foot", version="2019.1").rule("foot-screening-by-risk")
     labels = {int(th.when.value): th.label for th in rule.intervals}
-    for category, inputs in enumerate(
-        [
-            {"lops": False, "pad": False},
-            {
-                "lops": True,
-                "pad": False,
-                "deformity": False,
-                "prior_ulcer": False,
-                "prior_amputation": False,
-                "esrd": False,
-            },
-            {"lops": True, "pad": True, "prior_ulcer": False, "prior_amputation": False, "esrd": False},
-            {"lops": True, "pad": True, "esrd": True},
-        ]
-    ):
+    cases: list[dict[str, Any]] = [
+        {"lops": False, "pad": False},
+        {
+            "lops": True,
+            "pad": False,
+            "deformity": False,
+            "prior_ulcer": False,
+            "prior_amputation": False,
+            "esrd": False,
+        },
+        {"lops": True, "pad": True, "prior_ulcer": False, "prior_amputation": False, "esrd": False},
+        {"lops": True, "pad": True, "esrd": True},
+    ]
+    for category, inputs in enumerate(cases):
         assert calc.iwgdf_category(**inputs, version="2019.1").interpretation == labels[category]
 
 

@@ -13,7 +13,7 @@ import pytest
 
 import neuroguide as ng
 from neuroguide import conformance
-from neuroguide.calculators import _scores
+from neuroguide.formulas import _scores
 
 DECKS = Path(__file__).resolve().parents[2] / "shared" / "conformance"
 

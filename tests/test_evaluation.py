@@ -229,7 +229,7 @@ def test_in_review_recommendations_are_marked() -> None:
     assert rec.rule_status == "in-review"
     from neuroguide.report import render_text
 
-    assert "IN REVIEW, not approved" in render_text(result)
+    assert "NOT YET VERIFIED (rule in review)" in render_text(result)
     approved = result.by_rule("dpn-screening")
     assert approved is not None
     assert approved.rule_status == "approved"

@@ -47,10 +47,13 @@ def test_gbs_progression_up_to_4_weeks_is_urgent() -> None:
 
 
 def test_gbs_respiratory_is_in_review_and_an_emergency() -> None:
+    # Safety policy: an emergency rule in review is evaluated and shown as not yet verified, never hidden.
     findings = {"weakness": True, "breathing-or-swallowing-difficulty": True}
-    assert assess(findings, 5).by_rule("gbs-respiratory") is None
-    r = assess(findings, 5, ALL).by_rule("gbs-respiratory")
-    assert r is not None and r.status == "emergency" and r.section is ng.Section.RED_FLAGS
+    for statuses in (("approved",), ALL):
+        r = assess(findings, 5, statuses).by_rule("gbs-respiratory")
+        assert r is not None and r.status == "emergency" and r.section is ng.Section.RED_FLAGS
+        assert r.rule_status == "in-review"
+    assert assess({"weakness": True, "breathing-or-swallowing-difficulty": False}, 5).by_rule("gbs-respiratory") is None
 
 
 @pytest.mark.rule("cidp-typical")

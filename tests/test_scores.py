@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import neuroguide as ng
 from neuroguide import calculators as calc
-from neuroguide.calculators import _scores
+from neuroguide.formulas import _scores
 
 # -- MNSI questionnaire -----------------------------------------------------------------------
 

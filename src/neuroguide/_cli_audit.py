@@ -16,6 +16,7 @@ from typing import Any
 
 from . import audit as a
 from ._loading import Catalog
+from .exceptions import InputError
 
 __all__ = ["add_parser"]
 
@@ -270,8 +271,6 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .exceptions import InputError
-
     try:
         text = sys.stdin.read() if args.record == "-" else Path(args.record).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -19,7 +19,7 @@ import attrs
 from . import model as m
 from ._cache import IdentityCache
 from ._vocabulary import vocabulary
-from .units import Quantity, format_quantity, is_quantity, magnitude
+from .units import Quantity, format_quantity, is_quantity, magnitude, parse_quantity
 
 __all__ = ["Facts", "Leaf", "Outcome", "evaluate"]
 
@@ -238,8 +238,6 @@ def _shown_fact(name: str, value: FactValue) -> str:
 
 @functools.cache
 def _threshold_cached(fact: str, text: str) -> float:
-    from .units import parse_quantity
-
     spec = vocabulary()[fact]
     assert spec.unit is not None
     return magnitude(parse_quantity(text), spec.unit, analyte=spec.analyte)

@@ -9,11 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from . import _agents
 from ._criteria import FactValue
 from .exceptions import InputError
+from .formulas import crcl_from_floats
+from .formulas._iwgdf import IWGDF_FACTS, possible_categories
+from .model import Period
 from .patient import Patient
 
-__all__ = ["completed_years", "derivation", "derive", "elapsed_years"]
+__all__ = ["RECOGNISED_AGENTS", "completed_years", "derive", "elapsed_years"]
 
 Derivation = Callable[[Patient, dt.date, dict[str, FactValue]], FactValue | None]
 
@@ -21,8 +25,8 @@ Derivation = Callable[[Patient, dt.date, dict[str, FactValue]], FactValue | None
 _DERIVATIONS: dict[str, Derivation] = {}
 
 
-def derivation(name: str) -> Callable[[Derivation], Derivation]:
-    """Register the function that derives fact ``name`` (when not given)."""
+def _derivation(name: str) -> Callable[[Derivation], Derivation]:
+    """Add the function that derives fact ``name`` (when not given) to the end of the list."""
 
     def register(fn: Derivation) -> Derivation:
         _DERIVATIONS[name] = fn
@@ -45,8 +49,6 @@ def elapsed_years(start: dt.date, end: dt.date) -> float:
     Exactly ``n`` on the ``n``-th calendar anniversary, so "more than 4 years"
     first holds the day after the fourth anniversary.
     """
-    from .model import Period
-
     whole = completed_years(start, end)
     last = Period(whole, "year").add_to(start)
     nxt = Period(whole + 1, "year").add_to(start)
@@ -83,7 +85,6 @@ def derive(patient: Patient, as_of: dt.date) -> dict[str, FactValue]:
         facts[f"last-{name}"] = date
     if patient.sex is not None:
         facts["sex"] = patient.sex
-    _load_plugins()
     for name, fn in _DERIVATIONS.items():
         if name in facts:
             continue  # a value given directly wins
@@ -93,54 +94,41 @@ def derive(patient: Patient, as_of: dt.date) -> dict[str, FactValue]:
     return facts
 
 
-_PLUGINS_LOADED = False
-
-
-def _load_plugins() -> None:
-    # Calculators register derivations (creatinine clearance, IWGDF category);
-    # importing them here keeps data flowing one way: facts -> evaluation.
-    global _PLUGINS_LOADED
-    if not _PLUGINS_LOADED:
-        from . import calculators  # noqa: F401
-
-        _PLUGINS_LOADED = True
-
-
-@derivation("age")
+@_derivation("age")
 def _age(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> float | None:
     if patient.birth_date is not None:
         return float(completed_years(patient.birth_date, as_of))
     return patient.age
 
 
-@derivation("diabetes")
+@_derivation("diabetes")
 def _diabetes(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
     return patient.diabetes is not None
 
 
-@derivation("type-1-diabetes")
+@_derivation("type-1-diabetes")
 def _type1(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
     return patient.diabetes is not None and patient.diabetes.type == "type-1"
 
 
-@derivation("type-2-diabetes")
+@_derivation("type-2-diabetes")
 def _type2(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
     return patient.diabetes is not None and patient.diabetes.type == "type-2"
 
 
-@derivation("diabetes-diagnosed")
+@_derivation("diabetes-diagnosed")
 def _diagnosed(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> dt.date | None:
     return patient.diabetes.diagnosed if patient.diabetes is not None else None
 
 
-@derivation("diabetes-duration")
+@_derivation("diabetes-duration")
 def _duration(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> float | None:
     if patient.diabetes is None:
         return None
     return elapsed_years(patient.diabetes.diagnosed, as_of)
 
 
-@derivation("lops")
+@_derivation("lops")
 def _lops(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool | None:
     tests = [facts.get("monofilament-abnormal"), facts.get("vibration-abnormal")]
     if any(t is True for t in tests):
@@ -150,51 +138,46 @@ def _lops(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool
     return None
 
 
-METFORMIN_NAMES = frozenset(
-    {"metformin", "metformin hydrochloride", "glucophage", "glucophage xr", "fortamet", "glumetza"}
-)
-MIDODRINE_NAMES = ("midodrine", "midodrine hydrochloride", "proamatine", "orvaten")
-DROXIDOPA_NAMES = ("droxidopa", "northera")
-# Medication names derived facts recognise (besides the agents of dosing and neurotoxicity rules).
-RECOGNISED_AGENTS = METFORMIN_NAMES | frozenset(MIDODRINE_NAMES) | frozenset(DROXIDOPA_NAMES)
+RECOGNISED_AGENTS = _agents.RECOGNISED
 
 
-def _metformin(patient: Patient) -> list[dt.date | None]:
-    return [med.started for med in patient.medications if med.agent.lower() in METFORMIN_NAMES and med.stopped is None]
+def _metformin(patient: Patient, as_of: dt.date) -> list[dt.date | None]:
+    return [
+        med.started
+        for med in patient.medications
+        if _agents.key(med.agent) in _agents.METFORMIN and med.active_on(as_of)
+    ]
 
 
-@derivation("on-metformin")
+@_derivation("on-metformin")
 def _on_metformin(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
-    return bool(_metformin(patient))
+    return bool(_metformin(patient, as_of))
 
 
-@derivation("metformin-duration")
+@_derivation("metformin-duration")
 def _metformin_duration(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> float | None:
-    starts = [s for s in _metformin(patient) if s is not None]
+    starts = [s for s in _metformin(patient, as_of) if s is not None]
     if not starts:
         return None
     return elapsed_years(min(starts), as_of)
 
 
-def _taking(patient: Patient, names: tuple[str, ...], as_of: dt.date) -> bool:
-    wanted = {n.lower() for n in names}
-    return any(
-        med.agent.lower() in wanted and (med.stopped is None or med.stopped >= as_of) for med in patient.medications
-    )
+def _taking(patient: Patient, names: frozenset[str], as_of: dt.date) -> bool:
+    return any(_agents.key(med.agent) in names and med.active_on(as_of) for med in patient.medications)
 
 
-@derivation("on-midodrine")
+@_derivation("on-midodrine")
 def _on_midodrine(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
     # The medication list is taken as complete: a drug not on it is not taken.
-    return _taking(patient, MIDODRINE_NAMES, as_of)
+    return _taking(patient, _agents.MIDODRINE, as_of)
 
 
-@derivation("on-droxidopa")
+@_derivation("on-droxidopa")
 def _on_droxidopa(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
-    return _taking(patient, DROXIDOPA_NAMES, as_of)
+    return _taking(patient, _agents.DROXIDOPA, as_of)
 
 
-@derivation("painful-diabetic-neuropathy")
+@_derivation("painful-diabetic-neuropathy")
 def _painful_dpn(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool | None:
     parts = [facts.get("diabetes"), facts.get("burning-pain"), facts.get("distal-symmetric-pattern")]
     if any(p is False for p in parts):
@@ -202,7 +185,7 @@ def _painful_dpn(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) 
     return True if all(p is True for p in parts) else None
 
 
-@derivation("thiamine-deficiency-risk")
+@_derivation("thiamine-deficiency-risk")
 def _thiamine_risk(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool | None:
     # Only a positive finding decides: other causes (e.g. malnutrition) may exist unrecorded.
     risks = ("alcohol-excess", "bariatric-surgery", "persistent-vomiting", "malabsorption")
@@ -220,10 +203,31 @@ _NEUROPATHY_SIGNS = (
 )
 
 
-@derivation("polyneuropathy")
+@_derivation("polyneuropathy")
 def _polyneuropathy(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool | None:
     # "Suspected" is enough: distal sensory symptoms or signs are what this pathway starts from.
     values = [facts.get(name) for name in _NEUROPATHY_SIGNS]
     if any(v is True for v in values):
         return True
     return False if all(v is False for v in values) else None
+
+
+@_derivation("crcl")
+def _crcl(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> float | None:
+    # Cockcroft-Gault with actual body weight, adults only (the equation's derivation population).
+    age, weight, scr, sex = (facts.get(k) for k in ("age", "weight", "serum-creatinine", "sex"))
+    if not (isinstance(age, float) and isinstance(weight, float) and isinstance(scr, float)) or sex is None:
+        return None
+    if age < 18:
+        return None
+    return crcl_from_floats(age, weight, scr, sex == "female")
+
+
+@_derivation("iwgdf-category")
+def _iwgdf(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> float | None:
+    # IWGDF stratifies people with diabetes only; elsewhere the category is not a fact.
+    if facts.get("diabetes") is not True:
+        return None
+    values = tuple(v if isinstance(v := facts.get(name), bool) else None for name in IWGDF_FACTS.values())
+    found = possible_categories(values)
+    return float(found.pop()) if len(found) == 1 else None

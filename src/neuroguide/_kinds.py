@@ -3,45 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import attrs
 
+from . import _medcheck
 from . import model as m
+from ._bands import band_of, describe_edges
 from ._criteria import FactValue, decide, evaluate
-from .evaluation import Recommendation, leaves_of, outcome_word, section_of, short_citation
+from ._vocabulary import vocabulary
 from .patient import Patient
-from .units import format_quantity, is_quantity, magnitude, round_half_up
+from .results import NOT_FIRED, RuleOutcome, RuleResult, leaves_of, outcome_word, recommendation
+from .units import magnitude, quantity
 
-__all__ = ["RuleResult", "classify", "evaluate_rule", "schedule"]
-
-
-@attrs.frozen(kw_only=True)
-class RuleResult:
-    """What one rule did for one patient."""
-
-    outcome: str
-    leaves: tuple[str, ...] = ()
-    missing: tuple[str, ...] = ()
-    recommendations: tuple[Recommendation, ...] = ()
-
-
-# Rules that do not fire record only their outcome: the trace explains fired and undecided rules.
-_NOT_FIRED = RuleResult(outcome="not-fired")
-
-
-def _rec(rule: m.Rule, g: m.Guideline, **fields: object) -> Recommendation:
-    return Recommendation(
-        rule=rule.id,
-        guideline=g.id,
-        version=g.version,
-        kind=rule.kind,
-        section=section_of(rule),
-        title=rule.title,
-        citation=short_citation(rule, g),
-        rule_status=rule.status.value,
-        **fields,  # type: ignore[arg-type]
-    )
+__all__ = ["Schedule", "evaluate_rule", "schedule"]
 
 
 def evaluate_rule(
@@ -53,11 +27,9 @@ def evaluate_rule(
     if isinstance(rule, m.ClassificationRule):
         return _classification(rule, g, facts)
     if isinstance(rule, m.DosingRule | m.NeurotoxicityRule):
-        from . import _medcheck
-
         return _medcheck.evaluate(rule, g, patient, facts, as_of)
     if decide(rule.when, facts) is False:
-        return _NOT_FIRED  # the common case: skip building the explanation
+        return NOT_FIRED  # the common case: skip building the explanation
     outcome = evaluate(rule.when, facts)
     result = RuleResult(outcome=outcome_word(outcome.result), leaves=leaves_of(outcome), missing=outcome.missing)
     if outcome.result is not True:
@@ -78,7 +50,7 @@ def evaluate_rule(
         details = ()
         action = rule.action
     status = rule.urgency if isinstance(rule, m.ReferralRule) and rule.urgency in ("emergency", "urgent") else "fires"
-    rec = _rec(rule, g, action=action, status=status, reasons=outcome.reasons(), details=details)
+    rec = recommendation(rule, g, action=action, status=status, reasons=outcome.reasons(), details=details)
     return attrs.evolve(result, recommendations=(rec,))
 
 
@@ -126,7 +98,7 @@ def schedule(
 
 def _screening(rule: m.ScreeningRule, g: m.Guideline, facts: dict[str, FactValue], as_of: dt.date) -> RuleResult:
     if decide(rule.applies, facts) is False:
-        return _NOT_FIRED
+        return NOT_FIRED
     applies = evaluate(rule.applies, facts)
     leaves = list(leaves_of(applies))
     missing = list(applies.missing)
@@ -140,13 +112,13 @@ def _screening(rule: m.ScreeningRule, g: m.Guideline, facts: dict[str, FactValue
             anchor = facts.get(sp.anchor)
             if not isinstance(anchor, dt.date):
                 missing.append(sp.anchor)
-                return RuleResult(outcome="undetermined", leaves=tuple(leaves), missing=tuple(missing))
+                return RuleResult(outcome=RuleOutcome.UNDETERMINED, leaves=tuple(leaves), missing=tuple(missing))
             start = sp.after.add_to(anchor)
             start_reason = f"starts {sp.after} after {sp.anchor} ({anchor.isoformat()}): {start.isoformat()}"
             break
         missing.extend(o.missing)
     if rule.start and start is None:
-        return RuleResult(outcome="undetermined", leaves=tuple(leaves), missing=tuple(dict.fromkeys(missing)))
+        return RuleResult(outcome=RuleOutcome.UNDETERMINED, leaves=tuple(leaves), missing=tuple(dict.fromkeys(missing)))
     shortest = longest = rule.interval
     label = ""
     for th in rule.intervals:
@@ -157,7 +129,9 @@ def _screening(rule: m.ScreeningRule, g: m.Guideline, facts: dict[str, FactValue
             break
         if o.result is None:
             missing.extend(o.missing)
-            return RuleResult(outcome="undetermined", leaves=tuple(leaves), missing=tuple(dict.fromkeys(missing)))
+            return RuleResult(
+                outcome=RuleOutcome.UNDETERMINED, leaves=tuple(leaves), missing=tuple(dict.fromkeys(missing))
+            )
     last_value = facts.get(rule.last_done)
     last = last_value if isinstance(last_value, dt.date) else None
     if last is None:
@@ -174,7 +148,7 @@ def _screening(rule: m.ScreeningRule, g: m.Guideline, facts: dict[str, FactValue
     details = tuple(f"includes: {item}" for item in rule.includes)
     if sched.latest != sched.due:
         details += (f"window: {sched.due.isoformat()} to {sched.latest.isoformat()}",)
-    rec = _rec(
+    rec = recommendation(
         rule,
         g,
         action=rule.action,
@@ -187,44 +161,11 @@ def _screening(rule: m.ScreeningRule, g: m.Guideline, facts: dict[str, FactValue
         details=details,
     )
     return RuleResult(
-        outcome="fired", leaves=tuple(leaves), missing=tuple(dict.fromkeys(missing)), recommendations=(rec,)
+        outcome=RuleOutcome.FIRED, leaves=tuple(leaves), missing=tuple(dict.fromkeys(missing)), recommendations=(rec,)
     )
 
 
 # -- classification --------------------------------------------------------------
-
-
-def classify(rule: m.ClassificationRule, value: float) -> tuple[m.Band | None, Decimal]:
-    """Return the band ``value`` (in the rule's unit) falls in, after rounding.
-
-    The value is rounded half-up to ``rule.places`` decimals first, because
-    published cut-offs (e.g. ABI 0.90 / 0.91) are stated at that precision.
-    """
-    shown = round_half_up(value, rule.places) if rule.places is not None else Decimal(f"{value:.12g}")
-    for band in rule.bands:
-        if _inside(band, shown, rule):
-            return band, shown
-    return None, shown
-
-
-def _bound(value: object, rule: m.ClassificationRule) -> Decimal:
-    if is_quantity(value):
-        number = magnitude(value, rule.unit, analyte=rule.analyte)  # type: ignore[arg-type]
-    else:
-        number = float(value)  # type: ignore[arg-type]
-    return Decimal(f"{number:.12g}")
-
-
-def _inside(band: m.Band, x: Decimal, rule: m.ClassificationRule) -> bool:
-    if band.lower is not None:
-        lo = _bound(band.lower, rule)
-        if x < lo or (x == lo and not band.lower_inclusive):
-            return False
-    if band.upper is not None:
-        hi = _bound(band.upper, rule)
-        if x > hi or (x == hi and not band.upper_inclusive):
-            return False
-    return True
 
 
 def _classification(rule: m.ClassificationRule, g: m.Guideline, facts: dict[str, FactValue]) -> RuleResult:
@@ -236,24 +177,19 @@ def _classification(rule: m.ClassificationRule, g: m.Guideline, facts: dict[str,
     if not isinstance(value, float):
         # Interpreting a result needs the result, but nothing requires it to be measured:
         # rules that need the label report the measurement as missing themselves.
-        return RuleResult(outcome="not-fired", leaves=(f"UNKNOWN: {rule.fact} not recorded",))
-    from .units import get_registry
-
+        return RuleResult(outcome=RuleOutcome.NOT_FIRED, leaves=(f"UNKNOWN: {rule.fact} not recorded",))
     if rule.unit not in ("1", ""):
-        from ._vocabulary import vocabulary
-
         spec = vocabulary()[rule.fact]
         if spec.unit is not None and spec.unit != rule.unit:
-            q = get_registry().Quantity(value, spec.unit)
-            value = magnitude(q, rule.unit, analyte=rule.analyte)
-    band, shown = classify(rule, value)
+            value = magnitude(quantity(value, spec.unit), rule.unit, analyte=rule.analyte)
+    band, shown = band_of(rule, value)
     if band is None:
-        return RuleResult(outcome="not-fired", leaves=(f"FALSE: {rule.fact} = {shown} fits no band",))
+        return RuleResult(outcome=RuleOutcome.NOT_FIRED, leaves=(f"FALSE: {rule.fact} = {shown} fits no band",))
     facts[rule.id] = band.label
     unit = "" if rule.unit in ("1", "") else f" {rule.unit}"
     text = f"{rule.fact} = {shown}{unit}: {band.label}"
-    edges = _edges(band, rule)
-    rec = _rec(
+    edges = describe_edges(band, rule)
+    rec = recommendation(
         rule,
         g,
         action=band.action or f"{rule.title}: {band.label}",
@@ -261,17 +197,4 @@ def _classification(rule: m.ClassificationRule, g: m.Guideline, facts: dict[str,
         reasons=(f"{text} ({edges})",),
         details=(f"{rule.fact} {shown}{unit}",),
     )
-    return RuleResult(outcome="fired", leaves=(f"TRUE: {text}",), recommendations=(rec,))
-
-
-def _edges(band: m.Band, rule: m.ClassificationRule) -> str:
-    parts = []
-    if band.lower is not None:
-        parts.append(f"{'≥' if band.lower_inclusive else '>'} {_fmt(band.lower)}")
-    if band.upper is not None:
-        parts.append(f"{'≤' if band.upper_inclusive else '<'} {_fmt(band.upper)}")
-    return " and ".join(parts) if parts else "any value"
-
-
-def _fmt(value: object) -> str:
-    return format_quantity(value) if is_quantity(value) else f"{value:g}"  # type: ignore[arg-type]
+    return RuleResult(outcome=RuleOutcome.FIRED, leaves=(f"TRUE: {text}",), recommendations=(rec,))

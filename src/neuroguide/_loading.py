@@ -22,7 +22,7 @@ from ._converter import converter, format_errors
 from ._criteria import facts_in
 from ._vocabulary import vocabulary
 from .exceptions import GuidelineDataError, IntegrityError, Problem, UnitError, UnknownGuidelineError
-from .units import Quantity, convert, is_quantity, parse_unit
+from .units import Quantity, convert, is_quantity, parse_quantity, parse_unit
 
 __all__ = [
     "Catalog",
@@ -143,8 +143,6 @@ _RAW_UNITS = {
 
 def _raw_unit_checks(rule: Mapping[str, Any], at: str) -> Iterator[tuple[str, str]]:
     """Dimension checks on raw data, so they are reported even when structuring fails."""
-    from .units import parse_quantity
-
     fields = dict(_RAW_UNITS.get(str(rule.get("kind")), {}))
     for key, unit in fields.items():
         raw = rule.get(key)

@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from . import model as m
+from ._agents import names_agent
 from ._criteria import FactValue
+from .dosing import medication_verdicts
+from .neurotox import exposure_check
 from .patient import Medication, Patient
+from .results import NOT_FIRED, RuleOutcome, RuleResult, recommendation
 
-if TYPE_CHECKING:
-    from ._kinds import RuleResult
-
-__all__ = ["agent_names", "evaluate", "matches"]
-
-
-def agent_names(rule: m.DosingRule | m.NeurotoxicityRule) -> frozenset[str]:
-    """The lower-case names a medication list may use for the rule's drug (and its RxNorm code, if verified)."""
-    names = {rule.agent.lower(), *(s.lower() for s in rule.synonyms)}
-    if isinstance(rule, m.NeurotoxicityRule) and rule.rxnorm.isdigit():
-        names.add(rule.rxnorm)
-    return frozenset(names)
+__all__ = ["evaluate", "matches"]
 
 
 def matches(rule: m.DosingRule | m.NeurotoxicityRule, med: Medication) -> bool:
     """True if the medication names the rule's agent or one of its synonyms."""
-    return med.agent.lower() in agent_names(rule)
+    return names_agent(rule, med.agent)
 
 
 def evaluate(
@@ -36,23 +28,20 @@ def evaluate(
     as_of: dt.date,
 ) -> RuleResult:
     """Evaluate a neurotoxicity entry or a dosing rule against the medication list."""
-    from ._kinds import _NOT_FIRED, RuleResult, _rec
-
     if not patient.medications:
-        return _NOT_FIRED
-    taken = [med for med in patient.medications if matches(rule, med) and (med.stopped is None or med.stopped <= as_of)]
+        return NOT_FIRED
+    # Neurotoxicity counts current and past exposure; dose checks only what is taken on as_of.
+    taken = [med for med in patient.medications if matches(rule, med) and med.taken_by(as_of)]
     if not taken:
-        return _NOT_FIRED
+        return NOT_FIRED
     if isinstance(rule, m.NeurotoxicityRule):
-        from .neurotox import exposure_check
-
         recs = []
         missing: list[str] = []
         for med in taken:
             check = exposure_check(rule, med, patient, facts, as_of)
             missing.extend(check.missing)
             recs.append(
-                _rec(
+                recommendation(
                     rule,
                     g,
                     action=rule.action,
@@ -68,15 +57,12 @@ def evaluate(
                 )
             )
         return RuleResult(
-            outcome="fired",
+            outcome=RuleOutcome.FIRED,
             leaves=(f"TRUE: takes {rule.agent}",),
             missing=tuple(dict.fromkeys(missing)),
             recommendations=tuple(recs),
         )
-    from .dosing import medication_verdicts
-
-    # Dose checks concern what the patient takes now: a medication stopped on or before as_of is skipped.
-    current = [med for med in taken if med.stopped is None or med.stopped > as_of]
+    current = [med for med in taken if med.active_on(as_of)]
     recs = []
     dose_missing: list[str] = []
     for med, verdict in medication_verdicts(rule, current, facts, guideline=g):
@@ -88,7 +74,7 @@ def evaluate(
             details.append(f"renal band: CrCl {verdict.renal_band} mL/min")
         details.extend(f"note: {n}" for n in verdict.notes)
         recs.append(
-            _rec(
+            recommendation(
                 rule,
                 g,
                 action=verdict.message,
@@ -98,7 +84,7 @@ def evaluate(
                 details=tuple(details),
             )
         )
-    outcome = "fired" if recs else "not-fired"
+    outcome = RuleOutcome.FIRED if recs else RuleOutcome.NOT_FIRED
     return RuleResult(
         outcome=outcome,
         leaves=(f"TRUE: takes {rule.agent}",),

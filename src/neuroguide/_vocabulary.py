@@ -10,8 +10,9 @@ from typing import Any, Literal
 
 import attrs
 
+from ._plausible import span
 from .exceptions import GuidelineDataError, Problem
-from .units import Quantity, magnitude, parse_quantity
+from .units import Quantity, magnitude, parse_quantity, quantity
 
 __all__ = ["FactSpec", "vocabulary"]
 
@@ -77,13 +78,20 @@ def vocabulary() -> Mapping[str, FactSpec]:
 
 
 def _spec(name: str, raw: dict[str, Any]) -> FactSpec:
-    allowed = {"type", "label", "unit", "analyte", "values", "range", "obtain", "derived"}
+    allowed = {"type", "label", "unit", "analyte", "values", "range", "plausible", "obtain", "derived"}
     extra = set(raw) - allowed
     if extra:
         raise ValueError(f"unknown keys {sorted(extra)}")
     kind = raw["type"]
     low = high = None
-    if "range" in raw:
+    if "plausible" in raw:
+        if "range" in raw:
+            raise ValueError("give either range or plausible (a key of _data/plausible.toml), not both")
+        s = span(raw["plausible"])
+        unit = raw["unit"]
+        low = magnitude(quantity(s.low, s.unit), unit)
+        high = magnitude(quantity(s.high, s.unit), unit)
+    elif "range" in raw:
         lo_raw, hi_raw = raw["range"]
         if kind == "quantity":
             unit = raw["unit"]

@@ -38,8 +38,9 @@ import attrs
 from . import model as m
 from ._converter import converter
 from ._loading import LOCK_NAME, Catalog, catalog, guideline_files, guideline_root, lock_mismatches, read_lock
-from .evaluation import EvaluationRecord, package_version, replay
+from .evaluation import EvaluationRecord, replay
 from .exceptions import InputError, UnknownRuleError
+from .results import package_version
 from .units import format_quantity, is_quantity
 
 __all__ = [

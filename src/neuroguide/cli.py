@@ -24,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _version() -> str:
-    from .evaluation import package_version
+    from .results import package_version
 
     return package_version()
 

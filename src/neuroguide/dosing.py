@@ -29,8 +29,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import attrs
 
 from . import model as m
+from ._agents import names_agent, same_agent
 from ._cache import IdentityCache
 from ._criteria import FactValue
+from ._facts import derive
 from ._loading import Catalog, catalog
 from .exceptions import IncompatibleUnitsError, InputError, NotInEffectError, UnitError, UnknownAgentError
 from .patient import Medication, Patient
@@ -390,8 +392,6 @@ def check_dose(
     if patient is not None:
         if as_of is None:
             raise InputError("as_of", None, "an evaluation date when a patient is given")
-        from ._facts import derive
-
         facts = derive(patient, as_of)
     crcl_value = _crcl(crcl, facts)
     dialysis = facts.get("dialysis") is True
@@ -452,7 +452,7 @@ _RANK = {
 
 
 def _names(rule: m.DosingRule, agent: str) -> bool:
-    return agent.strip().lower() in {rule.agent.lower(), *(s.lower() for s in rule.synonyms)}
+    return names_agent(rule, agent)
 
 
 def _crcl(crcl: Quantity | str | None, facts: Mapping[str, FactValue]) -> float | None:
@@ -469,8 +469,6 @@ def _check(
     g: m.Guideline, rule: m.DosingRule, amount: _Amount, crcl: float | None, dialysis: bool
 ) -> tuple[DoseVerdict, float]:
     """Check one regimen; return the verdict and, when out of range, its fold distance from the range."""
-    from .evaluation import short_citation
-
     base = _amount_unit(rule)
     native = _native_unit(rule)
     per_day = amount.per_day
@@ -488,7 +486,7 @@ def _check(
         "rule": rule.id,
         "guideline": g.id,
         "version": g.version,
-        "citation": short_citation(rule, g),
+        "citation": m.short_citation(rule, g),
         "labelled": rule.labelled,
         "crcl": crcl,
     }
@@ -791,14 +789,10 @@ def _find_siblings(g: m.Guideline, rule: m.DosingRule) -> list[tuple[m.Guideline
 
 
 def _same_agent(a: m.DosingRule, b: m.DosingRule) -> bool:
-    names_a = {a.agent.lower(), *(s.lower() for s in a.synonyms)}
-    names_b = {b.agent.lower(), *(s.lower() for s in b.synonyms)}
-    return bool(names_a & names_b)
+    return same_agent(a, b)
 
 
 def _unusable(rule: m.DosingRule, g: m.Guideline, med: Medication, why: str) -> DoseVerdict:
-    from .evaluation import short_citation
-
     given = f"{format_quantity(med.dose)} per {med.per}" if med.dose is not None else "no dose"
     return DoseVerdict(
         verdict=Verdict.NOT_COVERED,
@@ -809,7 +803,7 @@ def _unusable(rule: m.DosingRule, g: m.Guideline, med: Medication, why: str) -> 
         rule=rule.id,
         guideline=g.id,
         version=g.version,
-        citation=short_citation(rule, g),
+        citation=m.short_citation(rule, g),
     )
 
 

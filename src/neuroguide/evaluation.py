@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
-import functools
-import json
+import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
+from . import _kinds
 from . import model as m
+from ._agents import agent_names
+from ._agents import key as agent_key
 from ._cache import IdentityCache
-from ._criteria import FactValue, Outcome
-from ._facts import derive
+from ._converter import converter
+from ._criteria import FactValue, compiled
+from ._facts import RECOGNISED_AGENTS, derive
 from ._loading import Catalog, catalog
 from ._vocabulary import vocabulary
 from .exceptions import InputError, UnknownGuidelineError
 from .patient import Patient
+from .results import (
+    Assessment,
+    EvaluationRecord,
+    GuidelineRef,
+    MissingInput,
+    Recommendation,
+    ReplayReport,
+    RuleOutcome,
+    RuleTrace,
+    Section,
+    package_version,
+)
 
 __all__ = [
     "Assessment",
@@ -32,191 +46,6 @@ __all__ = [
     "assess",
     "replay",
 ]
-
-
-class Section(enum.StrEnum):
-    """Report sections, in the order a clinician reads them."""
-
-    RED_FLAGS = "red-flags"
-    CATEGORIES = "categories"
-    RESULTS = "results"
-    WORKUP = "workup"
-    SCHEDULE = "schedule"
-    REFERRALS = "referrals"
-    MEDICATIONS = "medications"
-    TREATMENT = "treatment"
-
-
-SECTION_TITLES = {
-    Section.RED_FLAGS: "Red flags and urgent actions",
-    Section.CATEGORIES: "Likely categories and diagnostic considerations",
-    Section.RESULTS: "Results interpreted",
-    Section.WORKUP: "Work-up to order",
-    Section.SCHEDULE: "Screening and foot-care schedule",
-    Section.REFERRALS: "Referrals",
-    Section.MEDICATIONS: "Neurotoxic medications and dose problems",
-    Section.TREATMENT: "Treatment options and safety cautions",
-}
-
-_DEFAULT_SECTION = {
-    "screening": Section.SCHEDULE,
-    "referral": Section.REFERRALS,
-    "workup": Section.WORKUP,
-    "consideration": Section.CATEGORIES,
-    "treatment": Section.TREATMENT,
-    "caution": Section.TREATMENT,
-    "classification": Section.RESULTS,
-    "dosing": Section.MEDICATIONS,
-    "neurotoxicity": Section.MEDICATIONS,
-}
-
-
-def section_of(rule: m.Rule) -> Section:
-    """Return the report section of a rule (its own, or its kind's default)."""
-    if rule.section is not None:
-        return Section(rule.section)
-    if isinstance(rule, m.ReferralRule) and rule.urgency in ("emergency", "urgent"):
-        return Section.RED_FLAGS
-    return _DEFAULT_SECTION[rule.kind]
-
-
-@attrs.frozen(kw_only=True)
-class Recommendation:
-    """One thing to do (or know), with the rule and guideline version behind it."""
-
-    rule: str
-    guideline: str
-    version: str
-    kind: str
-    section: Section
-    title: str
-    action: str
-    status: str
-    citation: str
-    reasons: tuple[str, ...] = ()
-    due: dt.date | None = None
-    due_by: dt.date | None = None
-    overdue_days: int | None = None
-    missing: tuple[str, ...] = ()
-    details: tuple[str, ...] = ()
-    rule_status: str = "approved"
-
-
-@attrs.frozen(kw_only=True)
-class MissingInput:
-    """A fact that was not given but would let more rules decide."""
-
-    fact: str
-    label: str
-    needed_by: tuple[str, ...]
-
-
-@attrs.frozen(kw_only=True)
-class GuidelineRef:
-    """Which guideline version was used, its content hash, and whether it was pinned."""
-
-    id: str
-    version: str
-    sha256: str
-    pinned: bool = False
-
-
-@attrs.frozen(kw_only=True)
-class RuleTrace:
-    """How one rule was decided: fired, not fired, or undetermined, and why."""
-
-    rule: str
-    guideline: str
-    version: str
-    outcome: str
-    leaves: tuple[str, ...] = ()
-    missing: tuple[str, ...] = ()
-
-
-@attrs.frozen(kw_only=True)
-class EvaluationRecord:
-    """Everything needed to reconstruct and replay one assessment."""
-
-    as_of: dt.date
-    package: str
-    statuses: tuple[str, ...]
-    patient: Mapping[str, Any]
-    facts: Mapping[str, Any]
-    guidelines: tuple[GuidelineRef, ...]
-    trace: tuple[RuleTrace, ...]
-    recommendations: tuple[Recommendation, ...]
-    missing: tuple[MissingInput, ...]
-    explained: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the record as plain JSON-ready data."""
-        from ._converter import converter
-
-        data: dict[str, Any] = converter.unstructure(self)
-        return data
-
-    def to_json(self, indent: int | None = 2) -> str:
-        """Serialize the record as JSON."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> EvaluationRecord:
-        """Rebuild a record from :meth:`to_dict` output.
-
-        Raises:
-            InputError: the data is not an evaluation record.
-
-        """
-        from ._converter import converter, format_errors
-
-        try:
-            return converter.structure(dict(data), cls)
-        except Exception as exc:  # cattrs raises groups of many kinds
-            problems = "; ".join(f"{p}: {msg}" for p, msg in format_errors(exc))
-            raise InputError("record", "(evaluation record)", f"a valid evaluation record ({problems})") from None
-
-    @classmethod
-    def from_json(cls, text: str) -> EvaluationRecord:
-        """Parse a record from JSON text."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError("record", text[:60], f"valid JSON ({exc.msg})") from None
-        if not isinstance(data, dict):
-            raise InputError("record", type(data).__name__, "a JSON object")
-        return cls.from_dict(data)
-
-
-@attrs.frozen(kw_only=True)
-class Assessment:
-    """The result of :func:`assess`: recommendations, missing inputs and the record."""
-
-    recommendations: tuple[Recommendation, ...]
-    missing: tuple[MissingInput, ...]
-    record: EvaluationRecord
-
-    def section(self, section: Section | str) -> tuple[Recommendation, ...]:
-        """Return the recommendations of one section, in order."""
-        want = Section(section)
-        return tuple(r for r in self.recommendations if r.section is want)
-
-    def by_rule(self, rule_id: str) -> Recommendation | None:
-        """Return the recommendation a rule produced, if any."""
-        for rec in self.recommendations:
-            if rec.rule == rule_id:
-                return rec
-        return None
-
-
-@functools.cache
-def package_version() -> str:
-    """Return neuroguide's installed version (read once: metadata look-ups are slow)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("neuroguide")
-    except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
-        return "0+unknown"
 
 
 def assess(
@@ -261,7 +90,7 @@ def assess(
     chosen = _choose(cat, as_of, tuple(sorted((pins or {}).items())), guidelines)
     status_set = _statuses(statuses)
     facts = derive(patient, as_of)
-    return _run(patient, facts, as_of, chosen, status_set, explain=explain)
+    return _run(patient, facts, as_of, chosen, status_set, explain=explain, urgent=True)
 
 
 # Calendar arithmetic adds years to dates: keep evaluation dates well inside what datetime can hold.
@@ -319,14 +148,13 @@ def _run(
     statuses: tuple[m.Status, ...],
     *,
     explain: bool = True,
+    urgent: bool,
 ) -> Assessment:
-    from . import _kinds
-
     recs: list[Recommendation] = []
     traces: list[RuleTrace] = []
     needed: dict[str, list[str]] = {}
-    plan = _plan(tuple(g for g, _ in chosen), statuses)
-    taken = {med.agent.lower() for med in patient.medications}
+    plan = _plan(tuple(g for g, _ in chosen), statuses, urgent)
+    taken = {agent_key(med.agent) for med in patient.medications}
     for step in plan.steps:
         # Cheap gates first: most rules do not apply to a given patient.
         gate = step.gate(facts) if step.gate is not None else True
@@ -337,7 +165,7 @@ def _run(
             traces.append(step.undetermined)
             continue
         result = _kinds.evaluate_rule(step.rule, step.guideline, patient, facts, as_of)
-        if result.outcome == "not-fired" and not result.recommendations:
+        if result.outcome is RuleOutcome.NOT_FIRED and not result.recommendations:
             traces.append(step.not_fired)
             continue
         missing = result.missing
@@ -373,6 +201,7 @@ def _run(
         recommendations=tuple(recs),
         missing=missing_inputs,
         explained=explain,
+        urgent_unverified=urgent,
     )
     return Assessment(recommendations=tuple(recs), missing=missing_inputs, record=record)
 
@@ -412,11 +241,9 @@ class _Plan:
 
 def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput, ...]:
     """Medications no rule or derived fact recognises: said, so a misspelling is not silently ignored."""
-    import difflib
-
     out = []
     for i, med in enumerate(patient.medications):
-        name = med.agent.lower()
+        name = agent_key(med.agent)
         if name in known:
             continue
         close = difflib.get_close_matches(name, sorted(known), n=1)
@@ -434,21 +261,23 @@ def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput
 _PLANS: IdentityCache[_Plan] = IdentityCache(limit=256)
 
 
-def _plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...]) -> _Plan:
+def _plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...], urgent: bool) -> _Plan:
     """Return the rules to evaluate, in order, with what lets most of them be skipped quickly.
 
     Classifications come first: their labels become facts other rules may test.
     A classification's label is missing when its measurement is, so dependent
     rules report the measurement (``measured``). Plans are cached per guideline set.
     """
-    return _PLANS.get(guidelines, statuses, lambda: _make_plan(guidelines, statuses))
+    return _PLANS.get(guidelines, (statuses, urgent), lambda: _make_plan(guidelines, statuses, urgent))
 
 
-def _make_plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...]) -> _Plan:
-    from ._criteria import compiled
-    from ._medcheck import agent_names
+def _shown_unverified(rule: m.Rule, urgent: bool) -> bool:
+    """An urgent rule still in review is evaluated anyway (and reported as not yet verified)."""
+    return urgent and rule.status is m.Status.IN_REVIEW and m.is_urgent(rule)
 
-    ordered = [(g, r) for g in guidelines for r in g.rules if r.status in statuses]
+
+def _make_plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...], urgent: bool) -> _Plan:
+    ordered = [(g, r) for g in guidelines for r in g.rules if r.status in statuses or _shown_unverified(r, urgent)]
     ordered.sort(key=lambda gr: 0 if isinstance(gr[1], m.ClassificationRule) else 1)
     steps = []
     for g, r in ordered:
@@ -460,13 +289,11 @@ def _make_plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ..
                 rule=r,
                 gate=compiled(gate_criterion) if gate_criterion is not None else None,
                 agents=agents,
-                not_fired=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome="not-fired"),
-                undetermined=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome="undetermined"),
+                not_fired=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome=RuleOutcome.NOT_FIRED),
+                undetermined=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome=RuleOutcome.UNDETERMINED),
             )
         )
     measured = {r.id: r.fact for _, r in ordered if isinstance(r, m.ClassificationRule)}
-    from ._facts import RECOGNISED_AGENTS
-
     names: set[str] = set(RECOGNISED_AGENTS)
     for g in guidelines:  # every status: an in-review entry still recognises its drug
         for r in g.rules:
@@ -482,24 +309,7 @@ def _urgency(rec: Recommendation) -> int:
     return _URGENCY.get(rec.status, 5)
 
 
-def short_citation(rule: m.Rule, g: m.Guideline) -> str:
-    """Return e.g. ``ADA 2026, Recommendation 12.17 (grade B)`` for a rule's first citation."""
-    cite = rule.citations[0]
-    src = g.source(cite.source)
-    grade = f" (grade {cite.grade})" if cite.grade else ""
-    return f"{src.short()}, {cite.locator}{grade}"
-
-
 # -- replay ---------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class ReplayReport:
-    """Whether re-evaluating a record gave the identical result, and if not, what differs."""
-
-    identical: bool
-    differences: tuple[str, ...]
-    assessment: Assessment | None
 
 
 def replay(record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | None = None) -> ReplayReport:
@@ -529,7 +339,15 @@ def replay(record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | No
         differences.append(f"package version differs: recorded {record.package}, now {package_version()}")
     patient = Patient.from_dict(record.patient)
     facts = derive(patient, record.as_of)
-    again = _run(patient, facts, record.as_of, chosen, _statuses(record.statuses), explain=record.explained)
+    again = _run(
+        patient,
+        facts,
+        record.as_of,
+        chosen,
+        _statuses(record.statuses),
+        explain=record.explained,
+        urgent=record.urgent_unverified,
+    )
     differences.extend(_diff_recommendations(record.recommendations, again.recommendations))
     differences.extend(_diff_record_parts(record, again.record))
     substantive = [d for d in differences if not d.startswith("package version differs")]
@@ -560,8 +378,6 @@ def _diff_record_parts(before: EvaluationRecord, after: EvaluationRecord) -> lis
 
 
 def _diff_recommendations(before: Sequence[Recommendation], after: Sequence[Recommendation]) -> list[str]:
-    from ._converter import converter
-
     out: list[str] = []
     old = {(r.rule, r.guideline): r for r in before}
     new = {(r.rule, r.guideline): r for r in after}
@@ -578,16 +394,3 @@ def _diff_recommendations(before: Sequence[Recommendation], after: Sequence[Reco
     if not out and [r.rule for r in before] != [r.rule for r in after]:
         out.append("recommendations are the same but in a different order")
     return out
-
-
-def outcome_word(result: bool | None) -> str:
-    """Map a three-valued result to the trace's outcome word."""
-    return {True: "fired", False: "not-fired", None: "undetermined"}[result]
-
-
-def leaves_of(outcome: Outcome) -> tuple[str, ...]:
-    """Return the trace lines of an outcome."""
-    return tuple(
-        f"{'TRUE' if leaf.result else 'FALSE' if leaf.result is False else 'UNKNOWN'}: {leaf.text}"
-        for leaf in outcome.leaves
-    )

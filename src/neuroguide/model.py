@@ -14,6 +14,7 @@ from typing import Literal, TypeAlias
 
 import attrs
 
+from .exceptions import UnknownRuleError
 from .units import Quantity
 
 __all__ = [
@@ -47,6 +48,15 @@ __all__ = [
     "VerificationStatus",
     "WorkupRule",
 ]
+
+
+class Urgency(enum.StrEnum):
+    """How soon a referral must happen."""
+
+    EMERGENCY = "emergency"
+    URGENT = "urgent"
+    SOON = "soon"
+    ROUTINE = "routine"
 
 
 class Status(enum.StrEnum):
@@ -278,7 +288,7 @@ class ReferralRule(RuleBase):
     kind: Literal["referral"] = "referral"
     when: Criterion
     to: str
-    urgency: Literal["emergency", "urgent", "soon", "routine"] = "routine"
+    urgency: Urgency = Urgency.ROUTINE
     action: str
 
 
@@ -475,8 +485,6 @@ class Guideline:
         for rule in self.rules:
             if rule.id == rule_id:
                 return rule
-        from .exceptions import UnknownRuleError
-
         raise UnknownRuleError(rule_id, [r.id for r in self.rules])
 
     def source(self, source_id: str) -> Source:
@@ -485,3 +493,24 @@ class Guideline:
             if src.id == source_id:
                 return src
         raise KeyError(source_id)  # unreachable for a loaded guideline
+
+
+def short_citation(rule: Rule, g: Guideline) -> str:
+    """Return e.g. ``ADA 2026, Recommendation 12.17 (grade B)`` for a rule's first citation.
+
+    The one citation format of reports, dose verdicts and calculator results.
+    """
+    cite = rule.citations[0]
+    src = g.source(cite.source)
+    grade = f" (grade {cite.grade})" if cite.grade else ""
+    return f"{src.short()}, {cite.locator}{grade}"
+
+
+def is_urgent(rule: Rule) -> bool:
+    """True for an emergency or urgent referral, or any rule reported among the red flags.
+
+    Such a rule is always evaluated: while in review it is shown as not yet verified, never hidden.
+    """
+    if isinstance(rule, ReferralRule) and rule.urgency in (Urgency.EMERGENCY, Urgency.URGENT):
+        return True
+    return rule.section == "red-flags"

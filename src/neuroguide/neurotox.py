@@ -21,9 +21,11 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from . import model as m
+from ._agents import agent_names, key
 from ._criteria import FactValue
 from ._loading import Catalog, catalog
 from .exceptions import InputError, UnknownAgentError
+from .formulas import bsa_mosteller
 from .patient import Medication, Patient
 from .units import Quantity, format_quantity, get_registry, parse_quantity, parse_unit, quantity
 
@@ -68,11 +70,8 @@ def _is_code(value: str) -> bool:
 def _index(entries: tuple[m.NeurotoxicityRule, ...]) -> Mapping[str, m.NeurotoxicityRule]:
     index: dict[str, m.NeurotoxicityRule] = {}
     for rule in entries:
-        keys = [rule.agent, rule.id, *rule.synonyms]
-        if _is_code(rule.rxnorm):
-            keys.append(rule.rxnorm)
-        for key in keys:
-            index.setdefault(key.strip().lower(), rule)
+        for name in (*agent_names(rule), key(rule.id)):
+            index.setdefault(name, rule)
     return index
 
 
@@ -97,11 +96,11 @@ def neurotoxicity(name: str, *, as_of: dt.date | None = None, source: Catalog | 
         raise InputError("name", name, "a drug name, synonym or RxNorm code")
     entries = neurotoxicity_table(as_of=as_of, source=source)
     index = _index(entries)
-    key = name.strip().lower()
-    rule = index.get(key)
+    wanted = key(name)
+    rule = index.get(wanted)
     if rule is not None:
         return rule
-    members = _class_members(entries, key)
+    members = _class_members(entries, wanted)
     if members:
         # A class name ("fluoroquinolone") is not one entry: point at its members.
         raise DrugClassNameError(name, [r.agent for r in members])
@@ -117,8 +116,8 @@ class DrugClassNameError(UnknownAgentError):
         self.args = (f"{name!r} is a drug class, not one agent; look up one of: {', '.join(self.known)}",)
 
 
-def _class_members(entries: Iterable[m.NeurotoxicityRule], key: str) -> list[m.NeurotoxicityRule]:
-    stem = key.rstrip("s")
+def _class_members(entries: Iterable[m.NeurotoxicityRule], wanted: str) -> list[m.NeurotoxicityRule]:
+    stem = wanted.rstrip("s")
     if len(stem) < 4:
         return []
     return [r for r in entries if stem in r.drug_class.lower()]
@@ -317,8 +316,6 @@ def _per_area_if_needed(
         if area is None:
             height, weight = facts.get("height"), facts.get("weight")
             if isinstance(height, float) and isinstance(weight, float):
-                from .calculators import bsa_mosteller
-
                 area = bsa_mosteller(height=quantity(height, "cm"), weight=quantity(weight, "kg")).value
             else:
                 missing.append("height and weight (for body-surface area)")

@@ -11,10 +11,11 @@ from typing import Any, Literal
 
 import attrs
 
+from ._converter import as_date
 from ._vocabulary import FactSpec, vocabulary
 from .exceptions import InputError, UnitError
 from .model import Period
-from .units import Quantity, format_quantity, is_quantity, magnitude, parse_quantity, parse_unit
+from .units import Quantity, format_quantity, hba1c_ifcc_to_ngsp, is_quantity, magnitude, parse_quantity, parse_unit
 
 __all__ = ["Diabetes", "Medication", "Patient"]
 
@@ -47,6 +48,20 @@ class Medication:
     stopped: dt.date | None = None
     cumulative: Quantity | None = None
     indication: str | None = None
+
+    def active_on(self, date: dt.date) -> bool:
+        """True if the medication is taken on ``date``.
+
+        Both ends count: a drug is taken on its start date and on its stop date
+        (the stop date is the last day taken), so a dose stopped on the
+        evaluation date is still checked. An unknown start counts as started.
+        """
+        started = self.started is None or self.started <= date
+        return started and (self.stopped is None or self.stopped >= date)
+
+    def taken_by(self, date: dt.date) -> bool:
+        """True if the medication was started on or before ``date`` (current or past exposure)."""
+        return self.started is None or self.started <= date
 
 
 @attrs.frozen(kw_only=True)
@@ -225,8 +240,6 @@ def _number(field: str, value: Any) -> float:
 def _date(field: str, value: Any) -> dt.date | None:
     if value is None:
         return None
-    from ._converter import as_date
-
     date = as_date(value)
     if date is None:
         raise InputError(field, value, "a date as YYYY-MM-DD")
@@ -319,8 +332,6 @@ def to_canonical(spec: FactSpec, q: Quantity, field: str) -> float:
     """Convert a measurement to its fact's canonical unit, as a float."""
     assert spec.unit is not None
     if spec.name == "hba1c" and str(q.units) == "millimole / mole":
-        from .units import hba1c_ifcc_to_ngsp
-
         return float(hba1c_ifcc_to_ngsp(q.magnitude))
     return magnitude(q, spec.unit, analyte=spec.analyte, field=field)
 

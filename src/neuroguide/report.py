@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 
 from . import model as m
-from .calculators import CalcResult
-from .evaluation import SECTION_TITLES, Assessment, Recommendation, Section
+from .formulas import CalcResult
+from .results import SECTION_TITLES, Assessment, Recommendation, Section
 
 __all__ = ["render_calc", "render_rule", "render_text", "rule_line"]
 
@@ -19,7 +19,7 @@ def _wrap(text: str, indent: str) -> str:
 
 def _status(rec: Recommendation) -> str:
     text = _state(rec)
-    return f"{text}; IN REVIEW, not approved" if rec.rule_status != "approved" else text
+    return f"{text}; NOT YET VERIFIED (rule in review)" if rec.rule_status != "approved" else text
 
 
 def _state(rec: Recommendation) -> str:

@@ -272,7 +272,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
         Extension metadata: the package version and parallel read/write safety.
 
     """
-    from .evaluation import package_version
+    from .results import package_version
 
     app.add_config_value("neuroguide_generated_dir", "_generated", "env", types=[str])
     app.add_config_value("neuroguide_tests_dir", None, "env")

@@ -1,4 +1,4 @@
-"""Validated clinical calculators: pint quantities in, a :class:`CalcResult` out.
+"""Every clinical calculator, by name: the pure formulas and the guideline-backed classifiers.
 
 Each calculator states its formula, source, conventions and plausible input
 ranges, and returns the normalized inputs and intermediate steps. ``REGISTRY``
@@ -7,68 +7,49 @@ maps each calculator's name to its function, for the CLI and the docs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
-from ._body import bsa_mosteller
-from ._renal import cockcroft_gault, crcl_from_floats
-from ._result import CalcResult, Step
-
-__all__ = ["REGISTRY", "CalcResult", "Step", "bsa_mosteller", "cockcroft_gault", "crcl_from_floats"]
-
-REGISTRY: dict[str, Callable[..., CalcResult]] = {
-    "cockcroft-gault": cockcroft_gault,
-    "bsa-mosteller": bsa_mosteller,
-}
-
-
-def register(name: str, fn: Callable[..., Any]) -> None:
-    """Add a calculator to :data:`REGISTRY` (module import time only)."""
-    REGISTRY[name] = fn
-
-
-# -- calculator modules --
-# glycaemic status by the ADA criteria (issue 4)
-from ._glycemia import classify_glycemia  # noqa: E402
-
-register("glycemia-ada", classify_glycemia)
-__all__ += ["classify_glycemia"]
-# calculators, conversions and scores (issue 6)
-from ._body import adjusted_body_weight, bmi, bsa_dubois, ibw_devine  # noqa: E402
-from ._conversions import (  # noqa: E402
+from ..classify import abi, classify_abi, classify_glycemia, iwgdf_category
+from ..formulas import (
+    CalcResult,
+    Step,
     a1c_from_eag,
+    adjusted_body_weight,
     b12_convert,
+    bmi,
+    bsa_dubois,
+    bsa_mosteller,
+    cockcroft_gault,
+    crcl_from_floats,
+    creatinine_clearance,
     creatinine_convert,
+    dn4,
     eag,
     glucose_convert,
     hba1c_to_ifcc,
     hba1c_to_ngsp,
+    ibw_devine,
+    mnsi_examination,
+    mnsi_questionnaire,
+    tcss,
 )
-from ._renal import creatinine_clearance  # noqa: E402
-from ._scores import dn4, mnsi_examination, mnsi_questionnaire, tcss  # noqa: E402
 
-register("creatinine-clearance", creatinine_clearance)
-register("bsa-dubois", bsa_dubois)
-register("bmi", bmi)
-register("ibw-devine", ibw_devine)
-register("adjusted-body-weight", adjusted_body_weight)
-register("hba1c-to-ifcc", hba1c_to_ifcc)
-register("hba1c-to-ngsp", hba1c_to_ngsp)
-register("eag-adag", eag)
-register("a1c-from-eag", a1c_from_eag)
-register("glucose-conversion", glucose_convert)
-register("b12-conversion", b12_convert)
-register("creatinine-conversion", creatinine_convert)
-register("mnsi-questionnaire", mnsi_questionnaire)
-register("mnsi-examination", mnsi_examination)
-register("tcss", tcss)
-register("dn4", dn4)
-__all__ += [
+__all__ = [
+    "REGISTRY",
+    "CalcResult",
+    "Step",
     "a1c_from_eag",
+    "abi",
     "adjusted_body_weight",
     "b12_convert",
     "bmi",
     "bsa_dubois",
+    "bsa_mosteller",
+    "classify_abi",
+    "classify_glycemia",
+    "cockcroft_gault",
+    "crcl_from_floats",
     "creatinine_clearance",
     "creatinine_convert",
     "dn4",
@@ -77,13 +58,34 @@ __all__ += [
     "hba1c_to_ifcc",
     "hba1c_to_ngsp",
     "ibw_devine",
+    "iwgdf_category",
     "mnsi_examination",
     "mnsi_questionnaire",
     "tcss",
 ]
-# IWGDF foot risk category and ankle-brachial index (issue 3)
-from ._foot import abi, classify_abi, iwgdf_category  # noqa: E402
 
-register("iwgdf-category", iwgdf_category)
-register("abi", abi)
-__all__ += ["abi", "classify_abi", "iwgdf_category"]
+REGISTRY: Mapping[str, Callable[..., CalcResult]] = MappingProxyType(
+    {
+        "cockcroft-gault": cockcroft_gault,
+        "bsa-mosteller": bsa_mosteller,
+        "glycemia-ada": classify_glycemia,
+        "creatinine-clearance": creatinine_clearance,
+        "bsa-dubois": bsa_dubois,
+        "bmi": bmi,
+        "ibw-devine": ibw_devine,
+        "adjusted-body-weight": adjusted_body_weight,
+        "hba1c-to-ifcc": hba1c_to_ifcc,
+        "hba1c-to-ngsp": hba1c_to_ngsp,
+        "eag-adag": eag,
+        "a1c-from-eag": a1c_from_eag,
+        "glucose-conversion": glucose_convert,
+        "b12-conversion": b12_convert,
+        "creatinine-conversion": creatinine_convert,
+        "mnsi-questionnaire": mnsi_questionnaire,
+        "mnsi-examination": mnsi_examination,
+        "tcss": tcss,
+        "dn4": dn4,
+        "iwgdf-category": iwgdf_category,
+        "abi": abi,
+    }
+)

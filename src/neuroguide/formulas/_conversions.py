@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
+from .._plausible import span
 from ..exceptions import InputError
 from ..units import (
     ANALYTES,
@@ -20,7 +21,9 @@ from ..units import (
     get_registry,
     hba1c_ifcc_to_ngsp,
     hba1c_ngsp_to_ifcc,
+    magnitude,
     parse_quantity,
+    quantity,
     round_half_up,
 )
 from ._result import CalcResult, Step
@@ -52,9 +55,10 @@ MOLAR_MASS_NOTE = (
 )
 
 # Plausible ranges, so a value in the wrong unit (HbA1c 48 given as %) is reported, not converted.
+# The conversions' own domain, narrower than the plausible span of an HbA1c input (3-20 % keeps the
+# IFCC value positive through the master equation).
 _NGSP_RANGE = (3.0, 20.0)  # %
 _IFCC_RANGE = (9.0, 195.0)  # mmol/mol, the same span through the master equation
-_GLUCOSE_RANGE_MG_DL = (10.0, 2000.0)
 
 _D18 = Decimal(18)  # mg/dL per mmol/L in the ADAG table (not 18.016: that gives 13.3 at A1C 10 %, not 13.4)
 _ADAG_SLOPE = Decimal("28.7")
@@ -228,7 +232,7 @@ def a1c_from_eag(glucose: Quantity | str, *, places: int = 1) -> CalcResult:
     p = _check_places(places)
     q = parse_quantity(glucose, "glucose")
     mg = _dec(float(convert(q, "mg/dL", analyte="glucose", field="glucose").magnitude))
-    lo, hi = _GLUCOSE_RANGE_MG_DL
+    lo, hi = _span_in("glucose", "mg/dL")
     if not lo <= mg <= hi:
         raise InputError("glucose", format_quantity(q), f"a glucose from {lo:g} to {hi:g} mg/dL")
     exact = (mg + _ADAG_INTERCEPT) / _ADAG_SLOPE
@@ -309,7 +313,7 @@ def glucose_convert(value: Quantity | str, *, to: str = "mmol/L", places: int | 
         value=value,
         to=to,
         units={"mmol/L": 1, "mg/dL": 0},
-        plausible=(*_GLUCOSE_RANGE_MG_DL, "mg/dL"),
+        plausible=(*_span_in("glucose", "mg/dL"), "mg/dL"),
         places=places,
     )
 
@@ -336,7 +340,7 @@ def b12_convert(value: Quantity | str, *, to: str = "pmol/L", places: int | None
         value=value,
         to=to,
         units={"pmol/L": 0, "pg/mL": 0, "ng/L": 0},
-        plausible=(10.0, 50000.0, "pg/mL"),
+        plausible=(*_span_in("b12-total", "pg/mL"), "pg/mL"),
         places=places,
     )
 
@@ -363,6 +367,12 @@ def creatinine_convert(value: Quantity | str, *, to: str = "umol/L", places: int
         value=value,
         to=to,
         units={"umol/L": 0, "mg/dL": 2},
-        plausible=(0.05, 40.0, "mg/dL"),
+        plausible=(*_span_in("serum-creatinine", "mg/dL"), "mg/dL"),
         places=places,
     )
+
+
+def _span_in(name: str, unit: str) -> tuple[float, float]:
+    """The plausible span of ``name`` in ``unit`` (same-dimension units only)."""
+    s = span(name)
+    return magnitude(quantity(s.low, s.unit), unit), magnitude(quantity(s.high, s.unit), unit)

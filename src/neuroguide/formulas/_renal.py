@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from .._criteria import FactValue
-from .._facts import derivation
+from .._plausible import check, span
 from ..exceptions import InputError
-from ..patient import Patient
 from ..units import Quantity, format_quantity, magnitude, parse_quantity, quantity
 from ._body import ABW_FACTOR, bmi_class, ibw_kg
 from ._result import CalcResult, Step
@@ -28,9 +25,7 @@ def crcl_from_floats(age: float, weight_kg: float, scr_mg_dl: float, female: boo
     return value * 0.85 if female else value
 
 
-_AGE_RANGE = (18, 120)
-_WEIGHT_RANGE_KG = (1.0, 500.0)
-_SCR_RANGE_MG_DL = (0.05, 40.0)
+_ADULT = 18  # Cockcroft-Gault was derived in adults
 
 WeightConvention = Literal["actual", "ideal", "adjusted", "bmi-dependent"]
 Rounding = Literal["ceil", "half-up"]
@@ -48,9 +43,9 @@ WEIGHT_CONVENTIONS: dict[str, str] = {
 
 
 def _check_age(age: object) -> float:
-    lo, hi = _AGE_RANGE
-    if isinstance(age, bool) or not isinstance(age, int | float) or not lo <= age <= hi:
-        raise InputError("age", age, f"an age in years from {lo} to {hi} (Cockcroft-Gault is for adults)")
+    hi = span("age").high
+    if isinstance(age, bool) or not isinstance(age, int | float) or not _ADULT <= age <= hi:
+        raise InputError("age", age, f"an age in years from {_ADULT} to {hi:g} (Cockcroft-Gault is for adults)")
     return float(age)
 
 
@@ -64,22 +59,13 @@ def _check_sex(sex: object) -> Literal["female", "male"]:
 
 def _check_weight(weight: Quantity | str) -> float:
     q = parse_quantity(weight, "weight", "kg")
-    w = magnitude(q, "kg", field="weight")
-    lo, hi = _WEIGHT_RANGE_KG
-    if not lo <= w <= hi:
-        raise InputError("weight", format_quantity(q), f"a body weight from {lo:g} to {hi:g} kg")
-    return w
+    return check("weight", magnitude(q, "kg", field="weight"), "weight", format_quantity(q), "a body weight")
 
 
 def _check_scr(serum_creatinine: Quantity | str) -> float:
     q = parse_quantity(serum_creatinine, "serum_creatinine")
     scr = magnitude(q, "mg/dL", analyte="creatinine", field="serum_creatinine")
-    lo, hi = _SCR_RANGE_MG_DL
-    if not lo <= scr <= hi:
-        raise InputError(
-            "serum_creatinine", format_quantity(q), f"a serum creatinine from {lo:g} to {hi:g} mg/dL (4.4-3536 umol/L)"
-        )
-    return scr
+    return check("serum-creatinine", scr, "serum_creatinine", format_quantity(q), "a serum creatinine")
 
 
 def _cg_steps(age: float, w: float, scr: float, female: bool, value: float) -> tuple[Step, ...]:
@@ -277,13 +263,3 @@ def creatinine_clearance(
             "SCr umol/L -> mg/dL through creatinine's molar mass 113.12 g/mol (88.4 umol/L per mg/dL)",
         ),
     )
-
-
-@derivation("crcl")
-def _derive_crcl(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> float | None:
-    age, weight, scr, sex = (facts.get(k) for k in ("age", "weight", "serum-creatinine", "sex"))
-    if not (isinstance(age, float) and isinstance(weight, float) and isinstance(scr, float)) or sex is None:
-        return None
-    if age < 18:
-        return None
-    return crcl_from_floats(age, weight, scr, sex == "female")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+from .._plausible import check, span
 from ..exceptions import InputError
 from ..units import Quantity, format_quantity, magnitude, parse_quantity, quantity, round_half_up
 from ._result import CalcResult, Step
@@ -67,19 +68,19 @@ BMI_CLASSES: tuple[tuple[str, float | None, float | None], ...] = (
 )
 
 
-def _height_cm(height: Quantity | str, *, low: float = 30.0, high: float = 260.0, what: str | None = None) -> float:
+def _height_cm(height: Quantity | str, *, low: float | None = None, what: str | None = None) -> float:
     q = parse_quantity(height, "height", "cm")
     h = magnitude(q, "cm", field="height")
-    if not low <= h <= high:
-        raise InputError("height", format_quantity(q), what or f"a height from {low:g} to {high:g} cm")
+    s = span("height")
+    if not s.contains(h) or (low is not None and h < low):
+        raise InputError("height", format_quantity(q), what or s.describe("a height"))
     return h
 
 
-def _weight_kg(weight: Quantity | str, field: str = "weight", *, low: float = 0.5, high: float = 500.0) -> float:
+def _weight_kg(weight: Quantity | str, field: str = "weight") -> float:
     q = parse_quantity(weight, field, "kg")
     w = magnitude(q, "kg", field=field)
-    if not low <= w <= high:
-        raise InputError(field, format_quantity(q), f"a body weight from {low:g} to {high:g} kg")
+    check("weight", w, field, format_quantity(q), "a body weight")
     return w
 
 

@@ -1,0 +1,56 @@
+"""Classification bands: which band a value falls in, at the precision the source states."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from . import model as m
+from .units import format_quantity, is_quantity, magnitude, round_half_up
+
+__all__ = ["band_of", "describe_edges"]
+
+
+def band_of(rule: m.ClassificationRule, value: float) -> tuple[m.Band | None, Decimal]:
+    """Return the band ``value`` (in the rule's unit) falls in, after rounding.
+
+    The value is rounded half-up to ``rule.places`` decimals first, because
+    published cut-offs (e.g. ABI 0.90 / 0.91) are stated at that precision.
+    """
+    shown = round_half_up(value, rule.places) if rule.places is not None else Decimal(f"{value:.12g}")
+    for band in rule.bands:
+        if _inside(band, shown, rule):
+            return band, shown
+    return None, shown
+
+
+def _bound(value: object, rule: m.ClassificationRule) -> Decimal:
+    if is_quantity(value):
+        number = magnitude(value, rule.unit, analyte=rule.analyte)  # type: ignore[arg-type]
+    else:
+        number = float(value)  # type: ignore[arg-type]
+    return Decimal(f"{number:.12g}")
+
+
+def _inside(band: m.Band, x: Decimal, rule: m.ClassificationRule) -> bool:
+    if band.lower is not None:
+        lo = _bound(band.lower, rule)
+        if x < lo or (x == lo and not band.lower_inclusive):
+            return False
+    if band.upper is not None:
+        hi = _bound(band.upper, rule)
+        if x > hi or (x == hi and not band.upper_inclusive):
+            return False
+    return True
+
+
+def describe_edges(band: m.Band, rule: m.ClassificationRule) -> str:
+    parts = []
+    if band.lower is not None:
+        parts.append(f"{'≥' if band.lower_inclusive else '>'} {_fmt(band.lower)}")
+    if band.upper is not None:
+        parts.append(f"{'≤' if band.upper_inclusive else '<'} {_fmt(band.upper)}")
+    return " and ".join(parts) if parts else "any value"
+
+
+def _fmt(value: object) -> str:
+    return format_quantity(value) if is_quantity(value) else f"{value:g}"  # type: ignore[arg-type]

@@ -1,0 +1,286 @@
+"""What an evaluation produces: recommendations, traces, missing inputs and the replayable record.
+
+These types sit below the evaluator and the clinical services so that each can
+build results without importing the other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from . import model as m
+from ._converter import converter, format_errors
+from ._criteria import Outcome
+from .exceptions import InputError
+
+__all__ = [
+    "NOT_FIRED",
+    "SECTION_TITLES",
+    "Assessment",
+    "EvaluationRecord",
+    "GuidelineRef",
+    "MissingInput",
+    "Recommendation",
+    "ReplayReport",
+    "RuleOutcome",
+    "RuleResult",
+    "RuleTrace",
+    "Section",
+    "leaves_of",
+    "outcome_word",
+    "package_version",
+    "recommendation",
+    "section_of",
+]
+
+
+class RuleOutcome(enum.StrEnum):
+    """How one rule was decided for one patient."""
+
+    FIRED = "fired"
+    NOT_FIRED = "not-fired"
+    UNDETERMINED = "undetermined"
+
+
+class Section(enum.StrEnum):
+    """Report sections, in the order a clinician reads them."""
+
+    RED_FLAGS = "red-flags"
+    CATEGORIES = "categories"
+    RESULTS = "results"
+    WORKUP = "workup"
+    SCHEDULE = "schedule"
+    REFERRALS = "referrals"
+    MEDICATIONS = "medications"
+    TREATMENT = "treatment"
+
+
+SECTION_TITLES = {
+    Section.RED_FLAGS: "Red flags and urgent actions",
+    Section.CATEGORIES: "Likely categories and diagnostic considerations",
+    Section.RESULTS: "Results interpreted",
+    Section.WORKUP: "Work-up to order",
+    Section.SCHEDULE: "Screening and foot-care schedule",
+    Section.REFERRALS: "Referrals",
+    Section.MEDICATIONS: "Neurotoxic medications and dose problems",
+    Section.TREATMENT: "Treatment options and safety cautions",
+}
+
+_DEFAULT_SECTION = {
+    "screening": Section.SCHEDULE,
+    "referral": Section.REFERRALS,
+    "workup": Section.WORKUP,
+    "consideration": Section.CATEGORIES,
+    "treatment": Section.TREATMENT,
+    "caution": Section.TREATMENT,
+    "classification": Section.RESULTS,
+    "dosing": Section.MEDICATIONS,
+    "neurotoxicity": Section.MEDICATIONS,
+}
+
+
+def section_of(rule: m.Rule) -> Section:
+    """Return the report section of a rule (its own, or its kind's default)."""
+    if rule.section is not None:
+        return Section(rule.section)
+    if isinstance(rule, m.ReferralRule) and rule.urgency in ("emergency", "urgent"):
+        return Section.RED_FLAGS
+    return _DEFAULT_SECTION[rule.kind]
+
+
+@attrs.frozen(kw_only=True)
+class Recommendation:
+    """One thing to do (or know), with the rule and guideline version behind it."""
+
+    rule: str
+    guideline: str
+    version: str
+    kind: str
+    section: Section
+    title: str
+    action: str
+    status: str
+    citation: str
+    reasons: tuple[str, ...] = ()
+    due: dt.date | None = None
+    due_by: dt.date | None = None
+    overdue_days: int | None = None
+    missing: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()
+    rule_status: str = "approved"
+
+
+@attrs.frozen(kw_only=True)
+class MissingInput:
+    """A fact that was not given but would let more rules decide."""
+
+    fact: str
+    label: str
+    needed_by: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class GuidelineRef:
+    """Which guideline version was used, its content hash, and whether it was pinned."""
+
+    id: str
+    version: str
+    sha256: str
+    pinned: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class RuleTrace:
+    """How one rule was decided: fired, not fired, or undetermined, and why."""
+
+    rule: str
+    guideline: str
+    version: str
+    outcome: RuleOutcome
+    leaves: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class EvaluationRecord:
+    """Everything needed to reconstruct and replay one assessment."""
+
+    as_of: dt.date
+    package: str
+    statuses: tuple[str, ...]
+    patient: Mapping[str, Any]
+    facts: Mapping[str, Any]
+    guidelines: tuple[GuidelineRef, ...]
+    trace: tuple[RuleTrace, ...]
+    recommendations: tuple[Recommendation, ...]
+    missing: tuple[MissingInput, ...]
+    explained: bool = True
+    urgent_unverified: bool = False
+    """Urgent rules in review were evaluated and shown as not yet verified (0.2.0 on; absent in 0.1.0 records)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the record as plain JSON-ready data."""
+        data: dict[str, Any] = converter.unstructure(self)
+        return data
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Serialize the record as JSON."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EvaluationRecord:
+        """Rebuild a record from :meth:`to_dict` output.
+
+        Raises:
+            InputError: the data is not an evaluation record.
+
+        """
+        try:
+            return converter.structure(dict(data), cls)
+        except Exception as exc:  # cattrs raises groups of many kinds
+            problems = "; ".join(f"{p}: {msg}" for p, msg in format_errors(exc))
+            raise InputError("record", "(evaluation record)", f"a valid evaluation record ({problems})") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> EvaluationRecord:
+        """Parse a record from JSON text."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError("record", text[:60], f"valid JSON ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise InputError("record", type(data).__name__, "a JSON object")
+        return cls.from_dict(data)
+
+
+@attrs.frozen(kw_only=True)
+class Assessment:
+    """The result of :func:`assess`: recommendations, missing inputs and the record."""
+
+    recommendations: tuple[Recommendation, ...]
+    missing: tuple[MissingInput, ...]
+    record: EvaluationRecord
+
+    def section(self, section: Section | str) -> tuple[Recommendation, ...]:
+        """Return the recommendations of one section, in order."""
+        want = Section(section)
+        return tuple(r for r in self.recommendations if r.section is want)
+
+    def by_rule(self, rule_id: str) -> Recommendation | None:
+        """Return the recommendation a rule produced, if any."""
+        for rec in self.recommendations:
+            if rec.rule == rule_id:
+                return rec
+        return None
+
+
+@functools.cache
+def package_version() -> str:
+    """Return neuroguide's installed version (read once: metadata look-ups are slow)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("neuroguide")
+    except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
+        return "0+unknown"
+
+
+@attrs.frozen(kw_only=True)
+class ReplayReport:
+    """Whether re-evaluating a record gave the identical result, and if not, what differs."""
+
+    identical: bool
+    differences: tuple[str, ...]
+    assessment: Assessment | None
+
+
+@attrs.frozen(kw_only=True)
+class RuleResult:
+    """What one rule did for one patient (the engine turns it into a trace and recommendations)."""
+
+    outcome: RuleOutcome
+    leaves: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    recommendations: tuple[Recommendation, ...] = ()
+
+
+# Rules that do not fire record only their outcome: the trace explains fired and undecided rules.
+NOT_FIRED = RuleResult(outcome=RuleOutcome.NOT_FIRED)
+
+
+def recommendation(rule: m.Rule, g: m.Guideline, **fields: Any) -> Recommendation:
+    """Build a recommendation of ``rule`` (guideline ``g``) with the fields every recommendation shares."""
+    return Recommendation(
+        rule=rule.id,
+        guideline=g.id,
+        version=g.version,
+        kind=rule.kind,
+        section=section_of(rule),
+        title=rule.title,
+        citation=m.short_citation(rule, g),
+        rule_status=rule.status.value,
+        **fields,
+    )
+
+
+def outcome_word(result: bool | None) -> RuleOutcome:
+    """Map a three-valued result to the trace's outcome."""
+    return _OUTCOMES[result]
+
+
+_OUTCOMES = {True: RuleOutcome.FIRED, False: RuleOutcome.NOT_FIRED, None: RuleOutcome.UNDETERMINED}
+
+
+def leaves_of(outcome: Outcome) -> tuple[str, ...]:
+    """Return the trace lines of an outcome."""
+    return tuple(
+        f"{'TRUE' if leaf.result else 'FALSE' if leaf.result is False else 'UNKNOWN'}: {leaf.text}"
+        for leaf in outcome.leaves
+    )
