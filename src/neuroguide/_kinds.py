@@ -13,6 +13,7 @@ from ._criteria import FactValue, decide, evaluate
 from ._vocabulary import vocabulary
 from .patient import Patient
 from .results import NOT_FIRED, RuleOutcome, RuleResult, leaves_of, outcome_word, recommendation
+from .results import RecommendationStatus as S
 from .units import magnitude, quantity
 
 __all__ = ["Schedule", "evaluate_rule", "schedule"]
@@ -49,7 +50,9 @@ def evaluate_rule(
     else:
         details = ()
         action = rule.action
-    status = rule.urgency if isinstance(rule, m.ReferralRule) and rule.urgency in ("emergency", "urgent") else "fires"
+    status = S.FIRES
+    if isinstance(rule, m.ReferralRule) and rule.urgency in (m.Urgency.EMERGENCY, m.Urgency.URGENT):
+        status = S(rule.urgency)
     rec = recommendation(rule, g, action=action, status=status, reasons=outcome.reasons(), details=details)
     return attrs.evolve(result, recommendations=(rec,))
 
@@ -63,7 +66,7 @@ class Schedule:
 
     due: dt.date
     latest: dt.date
-    status: str
+    status: S
     overdue_days: int | None
     basis: str
 
@@ -90,10 +93,10 @@ def schedule(
         span = str(shortest) if shortest == longest else f"{shortest} to {longest}"
         basis = f"last assessment {last.isoformat()}; repeat every {span}"
     if as_of < due:
-        return Schedule(due=due, latest=latest, status="scheduled", overdue_days=None, basis=basis)
+        return Schedule(due=due, latest=latest, status=S.SCHEDULED, overdue_days=None, basis=basis)
     if as_of <= latest:
-        return Schedule(due=due, latest=latest, status="due", overdue_days=None, basis=basis)
-    return Schedule(due=due, latest=latest, status="overdue", overdue_days=(as_of - latest).days, basis=basis)
+        return Schedule(due=due, latest=latest, status=S.DUE, overdue_days=None, basis=basis)
+    return Schedule(due=due, latest=latest, status=S.OVERDUE, overdue_days=(as_of - latest).days, basis=basis)
 
 
 def _screening(rule: m.ScreeningRule, g: m.Guideline, facts: dict[str, FactValue], as_of: dt.date) -> RuleResult:
@@ -193,7 +196,7 @@ def _classification(rule: m.ClassificationRule, g: m.Guideline, facts: dict[str,
         rule,
         g,
         action=band.action or f"{rule.title}: {band.label}",
-        status="result",
+        status=S.RESULT,
         reasons=(f"{text} ({edges})",),
         details=(f"{rule.fact} {shown}{unit}",),
     )

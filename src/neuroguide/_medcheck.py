@@ -11,6 +11,7 @@ from .dosing import medication_verdicts
 from .neurotox import exposure_check
 from .patient import Medication, Patient
 from .results import NOT_FIRED, RuleOutcome, RuleResult, recommendation
+from .results import RecommendationStatus as S
 
 __all__ = ["evaluate", "matches"]
 
@@ -45,7 +46,7 @@ def evaluate(
                     rule,
                     g,
                     action=rule.action,
-                    status="flagged" if check.past_threshold else "caution",
+                    status=S.FLAGGED if check.past_threshold else S.CAUTION,
                     reasons=(f"takes {med.agent}", *check.reasons),
                     missing=tuple(check.missing),
                     details=(
@@ -78,7 +79,7 @@ def evaluate(
                 rule,
                 g,
                 action=verdict.message,
-                status=verdict.verdict.value,
+                status=S(verdict.verdict.value),
                 reasons=(f"{med.agent} {verdict.given}",),
                 missing=tuple(verdict.missing),
                 details=tuple(details),

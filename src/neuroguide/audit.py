@@ -40,7 +40,7 @@ from ._converter import converter
 from ._loading import LOCK_NAME, Catalog, catalog, guideline_files, guideline_root, lock_mismatches, read_lock
 from .evaluation import EvaluationRecord, replay
 from .exceptions import InputError, UnknownRuleError
-from .results import package_version
+from .results import DifferenceKind, package_version
 from .units import format_quantity, is_quantity
 
 __all__ = [
@@ -871,7 +871,8 @@ def replay_record(record: EvaluationRecord | Mapping[str, Any] | str, *, source:
     notes: list[str] = []
     if record.package != package_version():
         notes.append(f"package version differs: recorded {record.package}, now {package_version()}")
-    rec_differences = [d for d in report.differences if d.startswith("rule ") or d.startswith("recommendations ")]
+    # Differences in what the rules decided (recommendations or traces) need a cause; facts alone follow the inputs.
+    rec_differences = [d for d in report.differences if d.kind.about_recommendations or d.kind is DifferenceKind.TRACE]
     if rec_differences and not causes:
         if record.package != package_version():
             causes.append(
@@ -884,7 +885,7 @@ def replay_record(record: EvaluationRecord | Mapping[str, Any] | str, *, source:
                 "must give the same result: the record itself was altered after it was made"
             )
     notes.extend(_selection_notes(record, cat))
-    differences = tuple(d for d in report.differences if not d.startswith("package version differs"))
+    differences = tuple(str(d) for d in report.differences if d.kind.substantive)
     return ReplayAudit(
         identical=report.identical,
         as_of=record.as_of,

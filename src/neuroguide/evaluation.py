@@ -23,6 +23,8 @@ from .exceptions import InputError, UnknownGuidelineError
 from .patient import Patient
 from .results import (
     Assessment,
+    Difference,
+    DifferenceKind,
     EvaluationRecord,
     GuidelineRef,
     MissingInput,
@@ -312,6 +314,10 @@ def _urgency(rec: Recommendation) -> int:
 # -- replay ---------------------------------------------------------------------
 
 
+# Short alias: replay builds many differences.
+K = DifferenceKind
+
+
 def replay(record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | None = None) -> ReplayReport:
     """Re-evaluate a record with the guideline versions it names.
 
@@ -322,21 +328,30 @@ def replay(record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | No
     if not isinstance(record, EvaluationRecord):
         record = EvaluationRecord.from_dict(record)
     cat = source if source is not None else catalog()
-    differences: list[str] = []
+    differences: list[Difference] = []
     chosen: list[tuple[m.Guideline, bool]] = []
     for ref in record.guidelines:
         try:
             g = cat.get(ref.id, version=ref.version)
         except LookupError:
-            differences.append(f"guideline {ref.id} version {ref.version} is no longer available")
+            differences.append(
+                Difference(K.GUIDELINE_UNAVAILABLE, f"guideline {ref.id} version {ref.version} is no longer available")
+            )
             continue
         if g.sha256 != ref.sha256:
             differences.append(
-                f"guideline {ref.id} {ref.version}: content changed (recorded sha256 {ref.sha256}, now {g.sha256})"
+                Difference(
+                    K.CONTENT_CHANGED,
+                    f"guideline {ref.id} {ref.version}: content changed (recorded sha256 {ref.sha256}, now {g.sha256})",
+                )
             )
         chosen.append((g, ref.pinned))
     if package_version() != record.package:
-        differences.append(f"package version differs: recorded {record.package}, now {package_version()}")
+        differences.append(
+            Difference(
+                K.PACKAGE_VERSION, f"package version differs: recorded {record.package}, now {package_version()}"
+            )
+        )
     patient = Patient.from_dict(record.patient)
     facts = derive(patient, record.as_of)
     again = _run(
@@ -350,47 +365,57 @@ def replay(record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | No
     )
     differences.extend(_diff_recommendations(record.recommendations, again.recommendations))
     differences.extend(_diff_record_parts(record, again.record))
-    substantive = [d for d in differences if not d.startswith("package version differs")]
+    substantive = [d for d in differences if d.kind.substantive]
     return ReplayReport(identical=not substantive, differences=tuple(differences), assessment=again)
 
 
-def _diff_record_parts(before: EvaluationRecord, after: EvaluationRecord) -> list[str]:
+def _diff_record_parts(before: EvaluationRecord, after: EvaluationRecord) -> list[Difference]:
     """Differences in the normalized facts, the decision trace and the missing inputs."""
-    out: list[str] = []
+    out: list[Difference] = []
     for name in sorted(set(before.facts) | set(after.facts)):
         if before.facts.get(name) != after.facts.get(name):
-            out.append(f"fact {name}: recorded {before.facts.get(name)!r}, now {after.facts.get(name)!r}")
+            out.append(
+                Difference(K.FACT, f"fact {name}: recorded {before.facts.get(name)!r}, now {after.facts.get(name)!r}")
+            )
     old = {(t.guideline, t.rule): t for t in before.trace}
     new = {(t.guideline, t.rule): t for t in after.trace}
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
         if a is None or b is None:
-            out.append(
-                f"rule {key[1]} ({key[0]}): {'not in the recorded trace' if a is None else 'no longer evaluated'}"
-            )
+            where = "not in the recorded trace" if a is None else "no longer evaluated"
+            out.append(Difference(K.TRACE, f"rule {key[1]} ({key[0]}): {where}"))
         elif a != b:
-            out.append(f"rule {key[1]} ({key[0]}): trace was {a.outcome!r}, now {b.outcome!r}")
+            out.append(
+                Difference(K.TRACE, f"rule {key[1]} ({key[0]}): trace was {str(a.outcome)!r}, now {str(b.outcome)!r}")
+            )
     if before.missing != after.missing:
         was = ", ".join(m.fact for m in before.missing) or "none"
         now = ", ".join(m.fact for m in after.missing) or "none"
-        out.append(f"missing inputs were [{was}], now [{now}]")
+        out.append(Difference(K.MISSING_INPUTS, f"missing inputs were [{was}], now [{now}]"))
     return out
 
 
-def _diff_recommendations(before: Sequence[Recommendation], after: Sequence[Recommendation]) -> list[str]:
-    out: list[str] = []
+def _diff_recommendations(before: Sequence[Recommendation], after: Sequence[Recommendation]) -> list[Difference]:
+    out: list[Difference] = []
     old = {(r.rule, r.guideline): r for r in before}
     new = {(r.rule, r.guideline): r for r in after}
     for key in sorted(set(old) - set(new)):
-        out.append(f"rule {key[0]} ({key[1]}): recorded recommendation no longer produced")
+        out.append(
+            Difference(
+                K.RECOMMENDATION_REMOVED, f"rule {key[0]} ({key[1]}): recorded recommendation no longer produced"
+            )
+        )
     for key in sorted(set(new) - set(old)):
-        out.append(f"rule {key[0]} ({key[1]}): new recommendation not in the record")
+        out.append(
+            Difference(K.RECOMMENDATION_ADDED, f"rule {key[0]} ({key[1]}): new recommendation not in the record")
+        )
     for key in sorted(set(old) & set(new)):
         a = converter.unstructure(old[key])
         b = converter.unstructure(new[key])
         for field in a:
             if a[field] != b[field]:
-                out.append(f"rule {key[0]} ({key[1]}): {field} was {a[field]!r}, now {b[field]!r}")
+                text = f"rule {key[0]} ({key[1]}): {field} was {a[field]!r}, now {b[field]!r}"
+                out.append(Difference(K.RECOMMENDATION_CHANGED, text))
     if not out and [r.rule for r in before] != [r.rule for r in after]:
-        out.append("recommendations are the same but in a different order")
+        out.append(Difference(K.RECOMMENDATION_ORDER, "recommendations are the same but in a different order"))
     return out

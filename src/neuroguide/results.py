@@ -24,10 +24,13 @@ __all__ = [
     "NOT_FIRED",
     "SECTION_TITLES",
     "Assessment",
+    "Difference",
+    "DifferenceKind",
     "EvaluationRecord",
     "GuidelineRef",
     "MissingInput",
     "Recommendation",
+    "RecommendationStatus",
     "ReplayReport",
     "RuleOutcome",
     "RuleResult",
@@ -47,6 +50,30 @@ class RuleOutcome(enum.StrEnum):
     FIRED = "fired"
     NOT_FIRED = "not-fired"
     UNDETERMINED = "undetermined"
+
+
+class RecommendationStatus(enum.StrEnum):
+    """What a recommendation asks for now, most pressing first."""
+
+    EMERGENCY = "emergency"
+    URGENT = "urgent"
+    OVERDUE = "overdue"
+    DUE = "due"
+    SCHEDULED = "scheduled"
+    FIRES = "fires"
+    """The rule's criterion holds (a consideration, work-up, treatment option or routine referral)."""
+    RESULT = "result"
+    """A classified measurement (e.g. an ABI band)."""
+    FLAGGED = "flagged"
+    """A neurotoxic drug past its cited cumulative threshold."""
+    CAUTION = "caution"
+    """A neurotoxic drug taken, below any cited threshold."""
+    BELOW_RANGE = "below-range"
+    ABOVE_RANGE = "above-range"
+    ABOVE_MAXIMUM = "above-maximum"
+    IMPLAUSIBLE = "implausible"
+    NOT_COVERED = "not-covered"
+    WITHIN_RANGE = "within-range"
 
 
 class Section(enum.StrEnum):
@@ -106,7 +133,7 @@ class Recommendation:
     section: Section
     title: str
     action: str
-    status: str
+    status: RecommendationStatus = attrs.field(converter=RecommendationStatus)
     citation: str
     reasons: tuple[str, ...] = ()
     due: dt.date | None = None
@@ -114,7 +141,7 @@ class Recommendation:
     overdue_days: int | None = None
     missing: tuple[str, ...] = ()
     details: tuple[str, ...] = ()
-    rule_status: str = "approved"
+    rule_status: m.Status = attrs.field(default=m.Status.APPROVED, converter=m.Status)
 
 
 @attrs.frozen(kw_only=True)
@@ -232,12 +259,55 @@ def package_version() -> str:
         return "0+unknown"
 
 
+class DifferenceKind(enum.StrEnum):
+    """What a replay difference is about."""
+
+    GUIDELINE_UNAVAILABLE = "guideline-unavailable"
+    CONTENT_CHANGED = "content-changed"
+    PACKAGE_VERSION = "package-version"
+    RECOMMENDATION_REMOVED = "recommendation-removed"
+    RECOMMENDATION_ADDED = "recommendation-added"
+    RECOMMENDATION_CHANGED = "recommendation-changed"
+    RECOMMENDATION_ORDER = "recommendation-order"
+    FACT = "fact"
+    TRACE = "trace"
+    MISSING_INPUTS = "missing-inputs"
+
+    @property
+    def substantive(self) -> bool:
+        """False only for a package-version change, which alone does not make a replay differ."""
+        return self is not DifferenceKind.PACKAGE_VERSION
+
+    @property
+    def about_recommendations(self) -> bool:
+        """True for differences in the recommendations themselves."""
+        return self.value.startswith("recommendation")
+
+
+class Difference(str):
+    """One way a replay differs from its record: readable text with a typed :attr:`kind`.
+
+    A ``str`` subclass so code written for 0.1.0 (which compared text) keeps working;
+    new code should test :attr:`kind`.
+    """
+
+    kind: DifferenceKind
+
+    def __new__(cls, kind: DifferenceKind, text: str) -> Difference:
+        obj = super().__new__(cls, text)
+        obj.kind = kind
+        return obj
+
+    def __getnewargs__(self) -> tuple[DifferenceKind, str]:  # type: ignore[override]
+        return (self.kind, str(self))
+
+
 @attrs.frozen(kw_only=True)
 class ReplayReport:
     """Whether re-evaluating a record gave the identical result, and if not, what differs."""
 
     identical: bool
-    differences: tuple[str, ...]
+    differences: tuple[Difference, ...]
     assessment: Assessment | None
 
 
