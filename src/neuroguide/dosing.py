@@ -746,8 +746,24 @@ def medication_verdicts(
             if rule is owner:
                 yield med, _unusable(rule, g, med, str(exc))
             continue
-        if verdict.rule == rule.id or (verdict.rule is None and rule is owner):
+        if rule is _reporter(siblings, verdict, med, owner):
             yield med, verdict
+
+
+def _reporter(
+    siblings: list[tuple[m.Guideline, m.DosingRule]], verdict: DoseVerdict, med: Medication, owner: m.DosingRule
+) -> m.DosingRule:
+    """The one regimen that reports a medication's verdict in ``assess``.
+
+    The regimen that gave the verdict reports it when it names the medication (so ``assess`` evaluates it);
+    otherwise the first regimen naming the medication does, so a verdict is never lost because the best-fitting
+    regimen lists the drug under another name (e.g. "vitamin B12" judged against a hydroxocobalamin regimen).
+    """
+    naming = [r for _, r in siblings if names_agent(r, med.agent)]
+    for r in naming:
+        if r.id == verdict.rule:
+            return r
+    return naming[0] if naming else owner
 
 
 def _med_verdict(
