@@ -127,8 +127,8 @@ def test_no_function_level_import_outside_the_interfaces() -> None:
     assert found == []
 
 
-def test_formulas_import_only_units_plausibility_and_exceptions() -> None:
-    allowed = {"neuroguide.units", "neuroguide._plausible", "neuroguide.exceptions"}
+def test_formulas_import_only_units_numbers_and_exceptions() -> None:
+    allowed = {"neuroguide.units", "neuroguide._plausible", "neuroguide._numeric", "neuroguide.exceptions"}
     for name, path in MODULES.items():
         if name.startswith("neuroguide.formulas"):
             outside = {t for t, _ in _imports(name, path) if not t.startswith("neuroguide.formulas")}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from . import model as m
-from .units import format_quantity, is_quantity, magnitude, round_half_up
+from ._numeric import clean, round_half_up
+from .units import format_quantity, is_quantity, magnitude
 
 __all__ = ["band_of", "describe_edges"]
 
@@ -16,7 +17,7 @@ def band_of(rule: m.ClassificationRule, value: float) -> tuple[m.Band | None, De
     The value is rounded half-up to ``rule.places`` decimals first, because
     published cut-offs (e.g. ABI 0.90 / 0.91) are stated at that precision.
     """
-    shown = round_half_up(value, rule.places) if rule.places is not None else Decimal(f"{value:.12g}")
+    shown = round_half_up(value, rule.places) if rule.places is not None else clean(value)
     for band in rule.bands:
         if _inside(band, shown, rule):
             return band, shown
@@ -28,7 +29,7 @@ def _bound(value: object, rule: m.ClassificationRule) -> Decimal:
         number = magnitude(value, rule.unit, analyte=rule.analyte)  # type: ignore[arg-type]
     else:
         number = float(value)  # type: ignore[arg-type]
-    return Decimal(f"{number:.12g}")
+    return clean(number)
 
 
 def _inside(band: m.Band, x: Decimal, rule: m.ClassificationRule) -> bool:

@@ -13,6 +13,7 @@ from importlib import resources
 
 import attrs
 
+from ._numeric import within
 from .exceptions import InputError
 
 __all__ = ["Span", "check", "span", "spans"]
@@ -28,8 +29,8 @@ class Span:
     high: float
 
     def contains(self, value: float) -> bool:
-        """True if ``value`` (in :attr:`unit`) is plausible (at 9 decimals: conversion noise at an edge passes)."""
-        return self.low <= round(value, 9) <= self.high
+        """True if ``value`` (in :attr:`unit`) is plausible (inclusive, beyond float noise)."""
+        return within(value, self.low, self.high)
 
     def describe(self, what: str) -> str:
         """E.g. ``a body weight from 0.5 to 500 kg``."""

@@ -16,11 +16,12 @@ import attrs
 from . import model as m
 from ._bands import band_of
 from ._loading import Catalog, catalog
+from ._numeric import round_half_up, within
 from ._vocabulary import vocabulary
 from .exceptions import InputError, UnitError
 from .formulas import CalcResult, Step
 from .formulas._iwgdf import and3, needed_inputs, or3, possible_categories
-from .units import Quantity, format_quantity, hba1c_ifcc_to_ngsp, magnitude, parse_quantity, round_half_up
+from .units import Quantity, format_quantity, hba1c_ifcc_to_ngsp, magnitude, parse_quantity
 
 __all__ = ["GLYCEMIA_GUIDELINE", "abi", "classify_abi", "classify_glycemia", "iwgdf_category"]
 
@@ -188,7 +189,7 @@ def _pressure(name: str, value: Quantity | str, bounds: tuple[float, float]) -> 
     q = parse_quantity(value, name, "mmHg")
     mmhg = magnitude(q, "mmHg", field=name)
     # Compare at 9 decimals so a kPa value converted from an edge (300 mmHg) is not refused for float noise.
-    if not bounds[0] <= round(mmhg, 9) <= bounds[1]:
+    if not within(mmhg, *bounds):
         raise InputError(name, format_quantity(q), f"a systolic pressure from {bounds[0]:g} to {bounds[1]:g} mmHg")
     return mmhg
 

@@ -24,6 +24,7 @@ from . import model as m
 from ._agents import agent_names, key
 from ._criteria import FactValue
 from ._loading import Catalog, catalog
+from ._numeric import exceeds
 from .exceptions import InputError, UnknownAgentError
 from .formulas import bsa_mosteller
 from .patient import Medication, Patient
@@ -297,9 +298,8 @@ def _fmt(q: Quantity, places: int | None = None) -> str:
 
 
 def _exceeds(value: float, threshold: float) -> bool:
-    # Unit conversion leaves binary noise (550 mg/m2 via g/m2 is 549.9999...),
-    # so compare at 12 significant digits, as the classification rules do.
-    return float(f"{value:.12g}") > float(f"{threshold:.12g}")
+    # Unit conversion leaves binary noise (550 mg/m2 via g/m2 is 549.9999...).
+    return exceeds(value, threshold)
 
 
 def _per_area_if_needed(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 else:
     Quantity = pint.Quantity
 
+from ._numeric import round_half_up
 from .exceptions import IncompatibleUnitsError, UnitError, UnknownUnitError
 
 __all__ = [
@@ -290,17 +291,6 @@ ANALYTES: dict[str, Analyte] = {
         ),
     )
 }
-
-
-def round_half_up(value: float | Decimal, places: int) -> Decimal:
-    """Round half-up to ``places`` decimals, after removing binary float noise.
-
-    Floats are first written with 12 significant digits, so that
-    ``28.7 * 6 - 46.7`` (``125.49999999999999`` in binary) rounds like the
-    decimal 125.5 it stands for: to 126, as published tables print it.
-    """
-    dec = value if isinstance(value, Decimal) else Decimal(f"{value:.12g}")
-    return dec.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 # HbA1c master equation (IFCC-NGSP), Hoelzel et al. Clin Chem 2004;50:166-174.

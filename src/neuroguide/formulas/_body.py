@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+from .._numeric import round_half_up
 from .._plausible import check, span
 from ..exceptions import InputError
-from ..units import Quantity, format_quantity, magnitude, parse_quantity, quantity, round_half_up
+from ..units import Quantity, format_quantity, magnitude, parse_quantity, quantity
 from ._result import CalcResult, Step
 
 __all__ = [

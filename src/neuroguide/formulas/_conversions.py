@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
+from .._numeric import clean, round_half_up
 from .._plausible import span
 from ..exceptions import InputError
 from ..units import (
@@ -24,7 +25,6 @@ from ..units import (
     magnitude,
     parse_quantity,
     quantity,
-    round_half_up,
 )
 from ._result import CalcResult, Step
 
@@ -66,8 +66,7 @@ _ADAG_INTERCEPT = Decimal("46.7")
 
 
 def _dec(value: float) -> Decimal:
-    # 12 significant digits: a float's decimal meaning without binary noise.
-    return Decimal(f"{value:.12g}")
+    return clean(value)
 
 
 def _check_places(places: object) -> int:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Literal
 
+from .._numeric import ceil_whole, round_half_up
 from .._plausible import check, span
 from ..exceptions import InputError
 from ..units import Quantity, format_quantity, magnitude, parse_quantity, quantity
@@ -126,10 +126,8 @@ def cockcroft_gault(
 def _round_crcl(value: float, rounding: Rounding | None) -> float:
     if rounding is None:
         return value
-    # Remove binary noise first (12 significant digits), so 68.00000000000001 is not ceiled to 69.
-    dec = Decimal(f"{value:.12g}")
-    mode = ROUND_CEILING if rounding == "ceil" else ROUND_HALF_UP
-    return float(dec.quantize(Decimal(1), rounding=mode))
+    # Noise removed first, so 68.00000000000001 is not ceiled to 69.
+    return float(ceil_whole(value)) if rounding == "ceil" else float(round_half_up(value, 0))
 
 
 def _dosing_weight(
@@ -169,7 +167,7 @@ def _dosing_weight(
     # bmi-dependent
     bmi = actual / (h / 100.0) ** 2
     # Bands are read on the 2-dp value, as the WHO table prints them (and as calculators.bmi does).
-    bmi2 = float(Decimal(f"{bmi:.12g}").quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    bmi2 = float(round_half_up(bmi, 2))
     band = bmi_class(bmi2)
     steps.append(Step(label="BMI (2 dp, half-up)", value=f"{bmi2:.2f} kg/m2 ({band})"))
     if bmi2 < 18.5:
