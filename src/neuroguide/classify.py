@@ -353,9 +353,7 @@ def classify_glycemia(
         Step(label=f"{r.label} ({r.rule.id})", value=f"{r.shown} {r.unit}: {r.band.label} ({_edges(r.band, r.unit)})")
         for r in readings
     )
-    citation = "; ".join(
-        dict.fromkeys(f"{g.source(c.source).short()}, {c.locator}" for r in readings for c in r.rule.citations)
-    )
+    citation = "; ".join(dict.fromkeys(m.cite(c, g) for r in readings for c in r.rule.citations))
     return CalcResult(
         name="glycemia-ada",
         value=verdict,

@@ -495,15 +495,24 @@ class Guideline:
         raise KeyError(source_id)  # unreachable for a loaded guideline
 
 
-def short_citation(rule: Rule, g: Guideline) -> str:
-    """Return e.g. ``ADA 2026, Recommendation 12.17 (grade B)`` for a rule's first citation.
+def cite(citation: Citation, g: Guideline, *, verification: bool = False) -> str:
+    """The one citation format: e.g. ``ADA 2026, Recommendation 12.17 (grade B)``.
 
-    The one citation format of reports, dose verdicts and calculator results.
+    With ``verification``, the verification status joins the grade: ``(grade B; primary)``.
     """
-    cite = rule.citations[0]
-    src = g.source(cite.source)
-    grade = f" (grade {cite.grade})" if cite.grade else ""
-    return f"{src.short()}, {cite.locator}{grade}"
+    try:
+        short = g.source(citation.source).short()
+    except KeyError:  # a guideline being validated may name an unknown source
+        short = citation.source
+    notes = [f"grade {citation.grade}"] if citation.grade else []
+    if verification:
+        notes.append(citation.verification.status.value)
+    return f"{short}, {citation.locator}" + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def short_citation(rule: Rule, g: Guideline) -> str:
+    """The citation of a rule's first (governing) quote, for reports, dose verdicts and calculator results."""
+    return cite(rule.citations[0], g)
 
 
 def is_urgent(rule: Rule) -> bool:

@@ -93,8 +93,8 @@ def render_rule(g: m.Guideline, rule: m.Rule) -> str:
     lines.append("")
     for cite in rule.citations:
         src = g.source(cite.source)
-        grade = f", grade {cite.grade}" + (f" ({cite.scale})" if cite.scale else "") if cite.grade else ""
-        lines.append(_wrap(f"{src.short()}: {cite.locator}{grade}", ""))
+        scale = f" [grading scale: {cite.scale}]" if cite.grade and cite.scale else ""
+        lines.append(_wrap(m.cite(cite, g) + scale, ""))
         lines.append(_wrap(f'"{cite.quote}"', "  "))
         v = cite.verification
         lines.append(_wrap(f"verified {v.status.value} on {v.checked.isoformat()} via {v.via}", "  "))
