@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
@@ -25,6 +26,7 @@ from .exceptions import GuidelineDataError, IntegrityError, Problem, UnitError, 
 from .units import Quantity, convert, is_quantity, parse_quantity, parse_unit
 
 __all__ = [
+    "GUIDELINES_ENV",
     "Catalog",
     "GuidelineInfo",
     "catalog",
@@ -44,17 +46,27 @@ _RELEASED = (m.Status.APPROVED, m.Status.RETIRED)
 def guideline_root() -> Traversable:
     """Return the folder of released guideline files.
 
-    From a wheel it is ``neuroguide/guidelines`` inside the package; from a
-    source checkout or editable install it is ``guidelines/`` at the
-    repository root (the same files).
+    Installed, it is ``neuroguide/guidelines`` inside the package (the wheel carries
+    the repository's ``guidelines/``). An editable install has no packaged copy: name
+    the folder explicitly with the environment variable ``NEUROGUIDE_GUIDELINES``
+    (e.g. the checkout's ``guidelines/``); the package never guesses a path outside itself.
+
+    Raises:
+        UnknownGuidelineError: neither is there.
+
     """
     packaged = resources.files("neuroguide") / "guidelines"
     if packaged.is_dir():
         return packaged
-    checkout = Path(__file__).resolve().parents[2] / "guidelines"
-    if checkout.is_dir():
-        return checkout
-    raise UnknownGuidelineError("guidelines folder", [])
+    named = os.environ.get(GUIDELINES_ENV)
+    if named and Path(named).is_dir():
+        return Path(named)
+    raise UnknownGuidelineError(
+        f"guidelines folder (none packaged; install the wheel, or set {GUIDELINES_ENV} to a guidelines folder)", []
+    )
+
+
+GUIDELINES_ENV = "NEUROGUIDE_GUIDELINES"
 
 
 @attrs.frozen(kw_only=True)
