@@ -1,18 +1,19 @@
 """Run neuroguide's calculators and unit layer against test decks written by others.
 
-The decks live outside the package (``conformance/`` in the repository's shared
-data; see its README for sources and licences):
+Repository tooling, not part of the wheel (it was ``neuroguide.conformance`` in
+0.1.0). The decks are vendored in ``tests/conformance/decks/`` (each folder has
+its licence and provenance; see the README there):
 
 * ``gdl2_test_fixtures/*.test.yml``: openEHR GDL2 test vectors by Cambio CDS
   (Cockcroft-Gault in mg/dL and umol/L, BMI, BSA Mosteller and Du Bois, IBW/ABW,
-  A1C <-> eAG, eAG from IFCC, DN4 ...).
+  A1C <-> eAG, eAG from IFCC, DN4 ...), read with PyYAML.
 * ``hba1c/hba1c_ngsp_ifcc_eag_anchor_points.csv``: published HbA1c anchor points.
 * ``ucum/ucum_examples_v1.5_2020.tsv``: the UCUM table of example codes.
 
-Public API (stable; the documentation build calls it)::
+Use (the tests and the documentation build call it)::
 
-    from neuroguide.conformance import run
-    report = run(Path(".../conformance"))
+    from tools.conformance import DECKS, run
+    report = run(DECKS)
     report.runs            # one CalculatorRun per (deck, calculator)
     report.to_markdown()   # a readable page with tables
 
@@ -22,12 +23,8 @@ evaluation date). Each vector either agrees, disagrees or is skipped (with the
 reason). Every disagreement has a cause: ``"convention"`` (the deck chose
 differently, and we say how), ``"deck defect"`` (the deck is wrong, and we say
 why), or ``"our bug"``: a disagreement nobody has explained yet. The explained
-causes are listed by hand in ``_KNOWN_CAUSES``; a new disagreement is therefore
-reported as ``"our bug"`` until someone looks at it.
-
-The GDL2 files are read with a small parser for the YAML subset they use
-(block mappings and lists, plain and single-quoted scalars, ``{}``), so the
-package needs no YAML library; the test suite checks it against PyYAML.
+causes are data, in ``known_causes.toml`` beside this module; a new disagreement
+is therefore reported as ``"our bug"`` until someone explains it there.
 """
 
 from __future__ import annotations
@@ -36,6 +33,7 @@ import csv
 import datetime as dt
 import math
 import re
+import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
@@ -43,8 +41,9 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 import attrs
+import yaml
 
-from .calculators import (
+from neuroguide.calculators import (
     CalcResult,
     a1c_from_eag,
     adjusted_body_weight,
@@ -57,8 +56,8 @@ from .calculators import (
     hba1c_to_ifcc,
     ibw_devine,
 )
-from .exceptions import IncompatibleUnitsError, InputError, UnknownUnitError
-from .units import Quantity, convert, format_quantity, get_registry, parse_quantity, parse_unit, quantity
+from neuroguide.exceptions import IncompatibleUnitsError, InputError, UnknownUnitError
+from neuroguide.units import Quantity, convert, format_quantity, get_registry, parse_quantity, parse_unit, quantity
 
 __all__ = [
     "CalculatorRun",
@@ -66,7 +65,8 @@ __all__ = [
     "ConformanceReport",
     "Outcome",
     "VectorResult",
-    "parse_gdl_yaml",
+    "load_known_causes",
+    "read_gdl_deck",
     "run",
     "ucum_spelling",
 ]
@@ -181,133 +181,17 @@ class ConformanceReport:
         return _markdown(self)
 
 
-# -- a YAML subset parser for the GDL2 decks ----------------------------------
-
-_INT = re.compile(r"^[-+]?\d+$")
-_FLOAT = re.compile(r"^[-+]?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?$")
-_BOOLS = {
-    **dict.fromkeys(("yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
-    **dict.fromkeys(("no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
-}
-
-
-class _YamlError(ValueError):
-    pass
-
-
-def _scalar(text: str) -> Any:
-    text = text.strip()
-    if text.startswith("'"):
-        if len(text) < 2 or not text.endswith("'"):
-            raise _YamlError(f"unterminated quoted scalar: {text!r}")
-        return text[1:-1].replace("''", "'")
-    if text.startswith(('"', "[", "&", "*", "!", "|", ">")) or (text.startswith("{") and text != "{}"):
-        raise _YamlError(f"YAML feature not supported by this reader: {text!r}")
-    if text == "{}":
-        return {}
-    if text in ("", "~", "null", "Null", "NULL"):
-        return None
-    if text in _BOOLS:
-        return _BOOLS[text]
-    if _INT.match(text):
-        return int(text)
-    if _FLOAT.match(text):
-        return float(text)
-    return text
-
-
-def _split_key(content: str) -> tuple[Any, str]:
-    if content.startswith("'"):
-        end = 1
-        while True:
-            end = content.find("'", end)
-            if end < 0:
-                raise _YamlError(f"unterminated quoted key: {content!r}")
-            if content[end + 1 : end + 2] == "'":
-                end += 2
-                continue
-            break
-        key: Any = content[1:end].replace("''", "'")
-        rest = content[end + 1 :].lstrip()
-        if not rest.startswith(":"):
-            raise _YamlError(f"expected ':' after key in {content!r}")
-        return key, rest[1:].strip()
-    if content.endswith(":"):
-        raw, rest = content[:-1], ""
-    else:
-        idx = content.find(": ")
-        if idx < 0:
-            raise _YamlError(f"not a 'key: value' line: {content!r}")
-        raw, rest = content[:idx], content[idx + 2 :].strip()
-    return _scalar(raw), rest
-
-
-def parse_gdl_yaml(text: str) -> Any:
-    """Parse the YAML subset of the GDL2 test decks (block mappings/lists, plain and '' scalars, ``{}``).
-
-    Args:
-        text: the file's text.
-
-    Returns:
-        Nested dicts, lists and scalars, as PyYAML's ``safe_load`` would return them for these files.
+def read_gdl_deck(path: Path) -> Any:
+    """Read one GDL2 ``*.test.yml`` deck with PyYAML's safe loader.
 
     Raises:
-        ValueError: a construct outside the subset (flow collections, anchors, block scalars, tabs).
+        ValueError: the file is not valid YAML (the message names the file).
 
     """
-    lines: list[tuple[int, str]] = []
-    for raw in text.splitlines():
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        if "\t" in raw[: len(raw) - len(raw.lstrip())]:
-            raise _YamlError("tab indentation")
-        lines.append((len(raw) - len(raw.lstrip(" ")), raw.strip()))
-
-    def block(i: int, indent: int) -> tuple[Any, int]:
-        if lines[i][1] == "-" or lines[i][1].startswith("- "):
-            return seq(i, indent)
-        return mapping(i, indent)
-
-    def seq(i: int, indent: int) -> tuple[list[Any], int]:
-        items: list[Any] = []
-        while i < len(lines) and lines[i][0] == indent and (lines[i][1] == "-" or lines[i][1].startswith("- ")):
-            rest = lines[i][1][1:].strip()
-            if not rest:
-                if i + 1 < len(lines) and lines[i + 1][0] > indent:
-                    value, i = block(i + 1, lines[i + 1][0])
-                else:
-                    value, i = None, i + 1
-            elif rest.startswith("'") or ": " in rest or rest.endswith(":"):
-                lines[i] = (indent + 2, rest)  # "- key: v" opens a mapping two columns in
-                value, i = mapping(i, indent + 2)
-            else:
-                value, i = _scalar(rest), i + 1
-            items.append(value)
-        return items, i
-
-    def mapping(i: int, indent: int) -> tuple[dict[Any, Any], int]:
-        out: dict[Any, Any] = {}
-        while i < len(lines) and lines[i][0] == indent and not lines[i][1].startswith("- "):
-            key, rest = _split_key(lines[i][1])
-            i += 1
-            if rest:
-                out[key] = _scalar(rest)
-            elif i < len(lines) and lines[i][0] > indent:
-                out[key], i = block(i, lines[i][0])
-            elif i < len(lines) and lines[i][0] == indent and lines[i][1].startswith("- "):
-                out[key], i = seq(i, indent)  # a list may sit at its key's indentation
-            else:
-                out[key] = None
-        if i < len(lines) and lines[i][0] > indent:
-            raise _YamlError(f"unexpected indentation at {lines[i][1]!r}")
-        return out, i
-
-    if not lines:
-        return None
-    value, end = block(0, lines[0][0])
-    if end != len(lines):
-        raise _YamlError(f"unparsed content from {lines[end][1]!r}")
-    return value
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path.name}: not valid YAML: {exc}") from exc
 
 
 # -- GDL2 deck helpers -----------------------------------------------------------
@@ -376,127 +260,42 @@ def _q(text: Any) -> str:
     return f"{number} {unit}"
 
 
-_KnownCause = tuple[Cause, str]
-
-# Explained disagreements, by (deck file, calculator, vector position). Anything
-# else that disagrees is reported as "our bug" until explained here.
-_KNOWN_CAUSES: dict[tuple[str, str, int], _KnownCause] = {}
+KNOWN_CAUSES_FILE = Path(__file__).with_name("known_causes.toml")
 
 
-def _known(deck: str, calculator: str, positions: Iterable[int], cause: Cause, note: str) -> None:
-    for pos in positions:
-        _KNOWN_CAUSES[(deck, calculator, pos)] = (cause, note)
+def load_known_causes(path: Path = KNOWN_CAUSES_FILE) -> dict[tuple[str, str, int], tuple[Cause, str]]:
+    """Read the explained disagreements, keyed by (deck file, calculator, vector position).
 
+    Raises:
+        ValueError: an entry lacks a field or names a cause other than "convention" or "deck defect".
+
+    """
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    known: dict[tuple[str, str, int], tuple[Cause, str]] = {}
+    for n, entry in enumerate(data.get("explained", []), start=1):
+        try:
+            deck, calculator, positions = str(entry["deck"]), str(entry["calculator"]), entry["positions"]
+            cause, note = entry["cause"], str(entry["note"]).strip()
+        except KeyError as exc:
+            raise ValueError(f"{path.name}: explained entry {n} lacks {exc.args[0]!r}") from None
+        if cause not in ("convention", "deck defect") or not note:
+            raise ValueError(
+                f"{path.name}: explained entry {n}: cause {cause!r} needs a note and must be "
+                "'convention' or 'deck defect'"
+            )
+        for pos in positions:
+            known[(deck, calculator, int(pos))] = (cause, note)
+    return known
+
+
+# Explained disagreements. Anything else that disagrees is reported as "our bug" until explained there.
+_KNOWN_CAUSES = load_known_causes()
 
 _CG_MG = "Creatinine_Clearance_Cockcroft_Gault.v1.test.yml"
 _CG_UMOL = "Estimated_GFR_Cockcroft_Gault.v1.test.yml"
 _IBW = "Ideal_Body_Weight_Adjusted_Body_Weight.v0.test.yml"
 _MOSTELLER = "BSA_Mosteller.v1.test.yml"
 _A1C_CSV = "hba1c_ngsp_ifcc_eag_anchor_points.csv"
-
-_known(
-    _CG_MG,
-    "creatinine-clearance",
-    (1, 2, 3, 4),
-    "convention",
-    "The deck applies Cockcroft-Gault to a 10-year-old; we refuse ages under 18 (the equation was derived in "
-    "adults aged 18-92). The deck's own arithmetic, ceil((140 - 10) x 25 / (72 x SCr)) x 0.85 if female, gives "
-    "its expected 39/46/8/10.",
-)
-_known(
-    _CG_UMOL,
-    "creatinine-clearance",
-    (1, 2),
-    "convention",
-    "Age 19 (2019 - 2000): below 20 the deck switches to a height-based paediatric formula, "
-    "(42.5 x height / SCr) / (weight/70)^0.7, which gives 101.23 and 94.00 (its 'use' text says x (weight/70)^0.7 "
-    "but the rule divides; the case ids say '>20year'). We apply adult Cockcroft-Gault from 18 years.",
-)
-_known(
-    _CG_UMOL,
-    "creatinine-clearance",
-    (3, 4),
-    "convention",
-    "The deck uses the rounded umol/L constants 1.23 (male) and 1.04 (female) x (140 - age) x weight / SCr; we "
-    "use 1/72 with SCr converted by creatinine's molar mass (88.4 umol/L per mg/dL), i.e. 1.2278 and 1.0436. "
-    "1.23 x 94 x 80 / 125 = 74.00 and 1.04 x 94 x 80 / 125 = 62.57.",
-)
-_known(
-    _IBW,
-    "ibw-devine",
-    (4, 7),
-    "deck defect",
-    "The deck's male rule for height in inches forgets the kg -> lb conversion: 50 + 2.3 x (77 - 60) = 89.1 is "
-    "kg, printed as '89 lb' (67 in: 66.1 kg printed as '66 lb'). Female heights in inches are converted (x 2.21).",
-)
-_known(
-    _IBW,
-    "ibw-devine",
-    (9,),
-    "convention",
-    "Height 50 in is below the 60 in where the Devine formula starts; we refuse, the deck extrapolates to "
-    "45.5 + 2.3 x (50 - 60) = 22.5 kg (x 2.21 = 49.7 -> 50 lb).",
-)
-_known(
-    _IBW,
-    "adjusted-body-weight",
-    (7,),
-    "deck defect",
-    "Follows from the male inches defect: the deck takes IBW 66 (kg) as lb, so ABW = 66 + 0.4 x (150 - 66) = "
-    "99.6 -> 100 lb and 150 / 66 = 227 %. With IBW 66.1 kg = 145.7 lb, ABW is 147 lb.",
-)
-_known(
-    _IBW,
-    "adjusted-body-weight",
-    (9,),
-    "convention",
-    "Height below 60 in: we refuse (see ibw-devine #9); the deck's IBW 50 lb gives ABW 70 lb.",
-)
-_known(
-    _IBW,
-    "actual/IBW (adjusted-body-weight step)",
-    (6, 8),
-    "convention",
-    "The deck rounds IBW to a whole number before dividing (99 / 72 = 137.5 -> 138 %; 80 / 52 = 153.8 -> 154 %); "
-    "we divide by the unrounded IBW (99 / 72.28 = 137 %; 80 / 52.38 = 153 %).",
-)
-_known(
-    _IBW,
-    "actual/IBW (adjusted-body-weight step)",
-    (7,),
-    "deck defect",
-    "kg/lb mix-up of the male inches rule (150 lb / '66 lb' = 227 %); correctly 150 lb / 145.7 lb = 103 %.",
-)
-_known(
-    _IBW,
-    "actual/IBW (adjusted-body-weight step)",
-    (9,),
-    "convention",
-    "Height below 60 in: refused (see ibw-devine #9).",
-)
-_known(
-    _MOSTELLER,
-    "bsa-mosteller",
-    (3,),
-    "convention",
-    "The deck gives no output when weight is in lb (it does not convert units); we convert 50 lb = 22.68 kg.",
-)
-_known(
-    _A1C_CSV,
-    "eag-adag (mg/dL)",
-    (15,),
-    "deck defect",
-    "The published value 297 comes from a table that truncates 297.7 (diabetestechnologies.com); the ADA/ADAG "
-    "table prints 298 (the CSV's own conflict column says so).",
-)
-_known(
-    _A1C_CSV,
-    "eag-adag (mmol/L)",
-    (9, 10),
-    "deck defect",
-    "The published 10.1 (8 %) and 10.9 (8.5 %) come from the rounded equation 1.59 x A1C - 2.59 (10.13, 10.925); "
-    "the ADAG table prints 10.2 for 8 %, which (28.7 x A1C - 46.7) / 18 reproduces.",
-)
 
 
 def _finish(deck: str, calculator: str, pos: int, label: str, ok: bool, expected: str, got: str) -> VectorResult:
@@ -1233,7 +1032,7 @@ def run(conformance_dir: Path) -> ConformanceReport:
     gdl = root / "gdl2_test_fixtures"
     if gdl.is_dir():
         for path in sorted(gdl.glob("*.test.yml")):
-            deck = parse_gdl_yaml(path.read_text(encoding="utf-8"))
+            deck = read_gdl_deck(path)
             runner = _GDL_RUNNERS.get(path.name)
             if runner is None:
                 reason = _NOT_APPLICABLE.get(path.name, "no matching calculator")
