@@ -1,5 +1,8 @@
 """The traceability matrix: rule -> source and locator -> tests -> outcome of the last run.
 
+Repository-only (it reads the checkout's tests and a JUnit file); it was
+``neuroguide._docgen_trace`` in 0.1.0 and left the wheel in 0.2.0.
+
 Tests are found by reading (not importing) ``tests/*.py`` for
 ``@pytest.mark.rule("<id>")`` markers: on a test function, on a test class
 (every method), in a module's ``pytestmark``, or inside ``pytest.param(...,
@@ -11,16 +14,50 @@ be specific. Outcomes come from a JUnit XML file written by pytest
 from __future__ import annotations
 
 import ast
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import attrs
 
-from . import model as m
-from ._docgen_md import DocProblem, Page, code, esc, heading, label, list_table, ref
+from neuroguide import model as m
+from neuroguide._docgen_md import (
+    DocProblem,
+    Page,
+    cite_summary,
+    code,
+    esc,
+    heading,
+    label,
+    list_table,
+    ref,
+    rule_label,
+    rule_page_path,
+)
+from neuroguide._loading import Catalog
 
-__all__ = ["Outcome", "TestRef", "Trace", "build_trace", "read_junit", "scan_tests"]
+__all__ = ["Outcome", "Row", "TestRef", "Trace", "TraceSettings", "build_trace", "read_junit", "scan_tests"]
+
+
+@attrs.frozen(kw_only=True)
+class TraceSettings:
+    """Where the matrix looks.
+
+    Attributes:
+        catalog: the guidelines whose rules are traced.
+        tests_dir: the folder scanned for ``pytest.mark.rule`` markers (None: no tests known).
+        junit: a JUnit XML file with the last test run's outcomes (None or absent: "not run").
+        repo_root: the repository, to show the JUnit path relative to it (None: its file name).
+        require_tests: report an approved rule without a test as a problem.
+
+    """
+
+    catalog: Catalog
+    tests_dir: Path | None = None
+    junit: Path | None = None
+    repo_root: Path | None = None
+    require_tests: bool = True
 
 
 @attrs.frozen
@@ -241,8 +278,6 @@ class Trace:
 
     def page(self) -> Page:
         """Return the matrix page."""
-        from ._docgen import cite_summary, rule_label
-
         lines = heading(1, "Traceability matrix", label("traceability"))
         tested = sum(1 for r in self.rows if r.tests)
         failing = sum(1 for r in self.rows if any(o.failed for _, o in r.tests))
@@ -292,13 +327,8 @@ def _matches(marker: str, gid: str, rid: str) -> bool:
     return marker == rid
 
 
-def build_trace(settings: object) -> Trace:
-    """Collect the matrix for ``settings`` (a :class:`neuroguide._docgen.Settings`)."""
-    import os
-
-    from ._docgen import Settings
-
-    assert isinstance(settings, Settings)
+def build_trace(settings: TraceSettings) -> Trace:
+    """Collect the matrix for ``settings``."""
     cat = settings.catalog
     refs = scan_tests(settings.tests_dir) if settings.tests_dir is not None and settings.tests_dir.is_dir() else []
     junit_path = settings.junit
@@ -322,7 +352,7 @@ def build_trace(settings: object) -> Trace:
             approved = [h.version for h in holding if h.rule(rid).status is m.Status.APPROVED]
             tests = tuple((t, _outcome(t, results)) for t in refs if _matches(t.rule, gid, rid))
             rows.append(Row(guideline=g, rule=rule, approved_somewhere=bool(approved), tests=tests))
-            where = f"rules/{gid}/{rid}.md"
+            where = rule_page_path(gid, rid)
             if approved and settings.require_tests and not tests:
                 problems.append(
                     DocProblem(
