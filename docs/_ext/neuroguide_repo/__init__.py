@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+import neuroguide
 from neuroguide._docgen_md import Contribution
 from neuroguide._loading import Catalog
-from neuroguide.evaluation import package_version
 from neuroguide.sphinxext import CONTRIBUTE_EVENT
 
 from .pages import changelog_page, conformance_page, dependencies_page, deviations_page
@@ -110,4 +110,4 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("neuroguide_conformance_dir", None, "env")
     app.add_config_value("neuroguide_require_tests", True, "env", types=[bool])
     app.connect(CONTRIBUTE_EVENT, _on_contribute)
-    return {"version": package_version(), "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": neuroguide.__version__, "parallel_read_safe": True, "parallel_write_safe": True}
