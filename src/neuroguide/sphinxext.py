@@ -23,7 +23,8 @@ info message. Unresolved references to objects documented under another
 public name (``neuroguide.model.Guideline`` for ``neuroguide.Guideline``) are
 redirected.
 
-Sphinx is imported lazily: importing this module needs no docs toolchain.
+Sphinx and the page generators are imported when a build starts (not to dodge an
+import cycle): importing this module needs no docs toolchain and loads no guideline.
 
 Configuration values (all optional):
 
