@@ -64,7 +64,7 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def build(session: nox.Session) -> None:
-    """Build sdist and wheel and check the wheel holds the guideline files."""
+    """Build sdist and wheel; check the wheel holds the guideline files and no repository tooling."""
     shutil.rmtree("dist", ignore_errors=True)
     session.install("build")
     session.run("python", "-m", "build", "--outdir", "dist")
@@ -86,5 +86,8 @@ toml = [n for n in names if n.startswith('neuroguide/guidelines/') and n.endswit
 assert toml, 'no guideline files in the wheel'
 assert 'neuroguide/guidelines/lock.json' in names, 'no lock file in the wheel'
 assert 'neuroguide/py.typed' in names
-print(f'wheel ok: {len(toml)} guideline files')
+# Only the runtime ships: the conformance runner (tools/) and the repo-reading docs pages (docs/_ext/) stay out.
+tooling = [n for n in names if 'conformance' in n or '_docgen_trace' in n or n.startswith(('tools/', 'tests/'))]
+assert not tooling, f'repository tooling in the wheel: {tooling}'
+print(f'wheel ok: {len(toml)} guideline files, {len(names)} files, no repository tooling')
 """

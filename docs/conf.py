@@ -6,13 +6,20 @@ Build with warnings as errors and nitpicky references (what `nox -s docs` runs):
     sphinx-build -W -n --keep-going -b doctest docs docs/_build/doctest
 
 The pages under `_generated/` are written at build time by `neuroguide.sphinxext` from the installed
-package's guidelines; they are not kept in git.
+package's guidelines, and by the repository-only extension `docs/_ext/neuroguide_repo` (trace matrix,
+deviations, conformance, dependencies, changelog); they are not kept in git.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from importlib.metadata import version as _version
+from pathlib import Path
+
+# The repository-only extension (docs/_ext) and the conformance runner (tools/) live in the checkout.
+_ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(_ROOT / "docs" / "_ext"), str(_ROOT)]
 
 project = "neuroguide"
 author = "neuroguide developers"
@@ -28,6 +35,7 @@ extensions = [
     "sphinx.ext.doctest",
     "sphinx.ext.mathjax",
     "neuroguide.sphinxext",
+    "neuroguide_repo",
 ]
 
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}

@@ -1,7 +1,9 @@
 """Conformance decks written by others (GDL2 vectors, HbA1c anchors, UCUM examples), with exact counts.
 
 If a calculator changes behaviour, a count here changes and the test fails; a new
-disagreement nobody has explained shows up as cause "our bug" and fails too.
+disagreement nobody has explained shows up as cause "our bug" and fails too. The decks
+are vendored in tests/conformance/decks/ and the runner lives in tools/conformance/
+(repository tooling, not the wheel). A missing deck fails these tests; nothing is skipped.
 """
 
 from __future__ import annotations
@@ -12,14 +14,27 @@ from pathlib import Path
 import pytest
 
 import neuroguide as ng
-from neuroguide import conformance
+import tools.conformance as conformance
 from neuroguide.formulas import _scores
+from tools.conformance import DECKS
 
-DECKS = Path(__file__).resolve().parents[2] / "shared" / "conformance"
+# Every vendored deck folder and the files the runner reads or the FHIR work will read.
+VENDORED = {
+    "gdl2_test_fixtures": ("BMI.v1.test.yml", "PROVENANCE.md", "LICENSE-Apache-2.0.txt"),
+    "hba1c": ("hba1c_ngsp_ifcc_eag_anchor_points.csv", "PROVENANCE.md"),
+    "ucum": ("ucum_examples_v1.5_2020.tsv", "PROVENANCE.md", "LICENSE.md"),
+    "ecqm_cms122": ("madie_2025PY_summary.csv", "madie_2025PY_qicore", "r4_2021", "PROVENANCE.md"),
+    "cms123v7": ("cms123v7_value_sets.csv", "PROVENANCE.md", "LICENSE-Apache-2.0.txt"),
+}
 
-pytestmark = pytest.mark.skipif(
-    not DECKS.is_dir(), reason=f"conformance decks not present at {DECKS} (shared/conformance next to the repo)"
-)
+
+@pytest.mark.parametrize("deck", sorted(VENDORED))
+def test_every_deck_is_vendored_with_its_licence_and_provenance(deck: str) -> None:
+    folder = DECKS / deck
+    assert folder.is_dir(), f"conformance deck {deck!r} is missing from {DECKS}"
+    for name in VENDORED[deck]:
+        assert (folder / name).exists(), f"{deck}/{name} is missing"
+    assert (DECKS / "README.md").is_file()
 
 
 @pytest.fixture(scope="module")
@@ -184,17 +199,43 @@ def test_iu_and_mmol_per_mol_never_convert_wrongly() -> None:
         convert(parse_quantity("48 mmol/mol"), "umol/L", analyte="creatinine")
 
 
-def test_yaml_subset_reader_matches_pyyaml() -> None:
-    yaml = pytest.importorskip("yaml")
+def test_every_gdl_deck_reads_as_a_mapping_of_test_cases() -> None:
     files = sorted((DECKS / "gdl2_test_fixtures").glob("*.test.yml"))
     assert len(files) == 17
     for path in files:
-        text = path.read_text(encoding="utf-8")
-        assert conformance.parse_gdl_yaml(text) == yaml.safe_load(text), path.name
+        deck = conformance.read_gdl_deck(path)
+        assert isinstance(deck, dict) and deck["test_cases"], path.name
+
+
+def test_a_broken_deck_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "Broken.v1.test.yml"
+    bad.write_text("test_cases: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"Broken\.v1\.test\.yml: not valid YAML"):
+        conformance.read_gdl_deck(bad)
+
+
+def test_known_causes_are_data_and_each_has_a_note() -> None:
+    known = conformance.load_known_causes()
+    assert len(known) == 21  # one entry per explained disagreement (14 convention + 7 deck defect)
+    assert {cause for cause, _ in known.values()} == {"convention", "deck defect"}
+    assert all(note for _, note in known.values())
+
+
+def test_a_known_cause_without_a_valid_cause_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "known.toml"
+    path.write_text(
+        '[[explained]]\ndeck = "BMI.v1.test.yml"\ncalculator = "bmi"\npositions = [1]\ncause = "our bug"\nnote = "x"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="explained entry 1"):
+        conformance.load_known_causes(path)
+    path.write_text('[[explained]]\ndeck = "BMI.v1.test.yml"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="lacks 'calculator'"):
+        conformance.load_known_causes(path)
 
 
 def test_dn4_items_match_the_deck_labels() -> None:
-    deck = conformance.parse_gdl_yaml((DECKS / "gdl2_test_fixtures" / "DN4.v1.test.yml").read_text(encoding="utf-8"))
+    deck = conformance.read_gdl_deck(DECKS / "gdl2_test_fixtures" / "DN4.v1.test.yml")
     labels = [str(k).split("|", 1)[1] for k in deck["test_cases"][0]["input"][1]]
     assert labels == [text for _, text in _scores.DN4_ITEMS]
 

@@ -1,4 +1,7 @@
-"""The reference-documentation generators: pages per guideline and rule, the trace matrix, the schema."""
+"""The packaged documentation generator: pages per guideline and rule, the schema, the Sphinx extension.
+
+The pages that read the repository (trace matrix, deviations, conformance...) are tested in test_docs_repo.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
 import zlib
 from pathlib import Path
 from typing import Any
@@ -14,88 +16,17 @@ from typing import Any
 import pytest
 
 import neuroguide as ng
-from neuroguide import _docgen, _docgen_trace, _loading, sphinxext
+from neuroguide import _docgen, _loading, sphinxext
 from neuroguide import model as m
 from neuroguide._docgen_md import esc
 from neuroguide.schema import patient_schema
-
-# -- a tiny catalog in a temporary folder ----------------------------------------------------------
-
-_TINY = """\
-id = "tiny-guide"
-title = "Tiny guideline"
-version = "{version}"
-effective = {effective}
-status = "approved"
-summary = "A one-rule guideline for the documentation tests."
-{supersedes}
-
-[sources.src-a]
-authors = ["Doe J", "Roe R"]
-title = "A source"
-journal = "J Test"
-year = 2026
-label = "Doe 2026"
-doi = "10.0000/test"
-
-[[rules]]
-id = "tiny-rule"
-kind = "consideration"
-title = "Consider something"
-statement = "Consider X when there is numbness and no weakness."
-when = {{ all = ["numbness", {{ not = "weakness" }}] }}
-action = "{action}"
-
-[[rules.citations]]
-source = "src-a"
-locator = "p. 1"
-quote = "Consider X | *when* numbness [sic]."
-grade = "B"
-verification = {{ status = "primary", via = "the test itself", checked = 2026-11-23 }}
-
-[[rules.deviations]]
-seed = "Seed says Y."
-governs = "Source says X."
-{changes}
-"""
-
-
-def _write_tiny(root: Path) -> Path:
-    folder = root / "guidelines" / "tiny-guide"
-    folder.mkdir(parents=True)
-    (folder / "2025.1.toml").write_text(
-        _TINY.format(version="2025.1", effective="2025-01-01", supersedes="", action="Consider X.", changes=""),
-        encoding="utf-8",
-    )
-    changes = '[[changes]]\nrule = "tiny-rule"\nwhat = "Action reworded"\nwhy = "Clearer."\nsource = "src-a"\n'
-    (folder / "2026.1.toml").write_text(
-        _TINY.format(
-            version="2026.1",
-            effective="2026-01-01",
-            supersedes='supersedes = "2025.1"',
-            action="Consider X now.",
-            changes=changes,
-        ),
-        encoding="utf-8",
-    )
-    return root / "guidelines"
-
-
-@pytest.fixture
-def tiny(tmp_path: Path) -> _loading.Catalog:
-    return _loading.Catalog(_write_tiny(tmp_path))
-
-
-def _settings(cat: _loading.Catalog, tests_dir: Path | None = None, junit: Path | None = None) -> _docgen.Settings:
-    return _docgen.Settings(catalog=cat, tests_dir=tests_dir, junit=junit, repo_root=None, conformance_dir=None)
-
 
 # -- pages per guideline, version and rule ------------------------------------------------------------
 
 
 def test_a_page_per_guideline_version_and_rule_for_the_packaged_catalog() -> None:
     cat = _loading.catalog()
-    docs = _docgen.generate(_settings(cat))
+    docs = _docgen.generate(cat)
     paths = set(docs.paths())
     for gid in cat.ids():
         assert f"guidelines/{gid}/index.md" in paths
@@ -108,13 +39,17 @@ def test_a_page_per_guideline_version_and_rule_for_the_packaged_catalog() -> Non
                 assert esc(rule.citations[0].quote) in page
         for rid in {r.id for g in cat.versions(gid) for r in g.rules}:
             assert _docgen.rule_page_path(gid, rid) in paths
-    for name in ("traceability.md", "neurotoxicity.md", "calculators.md", "deviations.md", "schema.md", "api.md"):
+    for name in ("neurotoxicity.md", "calculators.md", "anomalies.md", "schema.md", "api.md"):
         assert name in paths
+    # Pages that read a repository come only from the project's own docs extension.
+    for name in ("traceability.md", "deviations.md", "conformance.md", "dependencies.md", "changelog.md"):
+        assert name not in paths
+    assert "deviations" not in docs.page("anomalies.md").text
     assert json.loads(docs.page("patient.schema.json").text) == patient_schema()
 
 
-def test_rule_page_has_quote_decision_table_transparency_and_history(tiny: _loading.Catalog) -> None:
-    docs = _docgen.generate(_settings(tiny))
+def test_rule_page_has_quote_decision_table_transparency_and_history(tiny_catalog: _loading.Catalog) -> None:
+    docs = _docgen.generate(tiny_catalog)
     page = docs.page("rules/tiny-guide/tiny-rule.md").text
     # the quote is escaped so '|' and '*' render literally
     assert r"> Consider X \| \*when\* numbness \[sic\]." in page
@@ -129,15 +64,11 @@ def test_rule_page_has_quote_decision_table_transparency_and_history(tiny: _load
     assert "| 2025.1 | 2025-01-01 | approved | approved | first encoded | — |" in page
     assert "changed: action: Consider X. → Consider X now." in page
     assert "Action reworded *Why:* Clearer." in page
-    deviations = docs.page("deviations.md").text
-    assert "Seed says Y." in deviations and "Source says X." in deviations
-    assert "Nearly 41-48% of small fiber neuropathy cases remain idiopathic" in deviations
-    assert "two-fold increased risk in diabetes" in deviations
-    assert "70-90%" in deviations
+    assert "No test names this rule." in page
 
 
-def test_history_page_lists_versions_and_changes(tiny: _loading.Catalog) -> None:
-    page = _docgen.generate(_settings(tiny)).page("guidelines/tiny-guide/history.md").text
+def test_history_page_lists_versions_and_changes(tiny_catalog: _loading.Catalog) -> None:
+    page = _docgen.generate(tiny_catalog).page("guidelines/tiny-guide/history.md").text
     assert "First version in the catalog: `tiny-rule`." in page
     assert "- Changed: `tiny-rule`." in page
 
@@ -151,83 +82,6 @@ def test_criterion_rows_number_nested_groups() -> None:
     assert _docgen.plain_criterion(c) == (
         "Numbness in the feet or legs or (Tingling (paraesthesia) in the feet or legs and not (Weakness of the legs))"
     )
-
-
-# -- the traceability matrix ------------------------------------------------------------------------------
-
-
-def test_matrix_flags_an_approved_rule_without_a_test(tiny: _loading.Catalog, tmp_path: Path) -> None:
-    tests = tmp_path / "tests"
-    tests.mkdir()
-    (tests / "test_other.py").write_text('import pytest\n\n@pytest.mark.rule("other-rule")\ndef test_x(): ...\n')
-    docs = _docgen.generate(_settings(tiny, tests_dir=tests))
-    messages = [p.message for p in docs.problems]
-    assert any("approved rule 'tiny-rule'" in msg and "has no test" in msg for msg in messages), messages
-    assert "**none**" in docs.page("traceability.md").text
-
-
-def test_matrix_finds_markers_and_reads_the_last_run(tiny: _loading.Catalog, tmp_path: Path) -> None:
-    tests = tmp_path / "tests"
-    tests.mkdir()
-    (tests / "test_tiny.py").write_text(
-        textwrap.dedent(
-            """
-            import pytest
-
-            @pytest.mark.rule("tiny-rule")
-            def test_quote(): ...
-
-            @pytest.mark.rule("tiny-guide/tiny-rule")
-            class TestBoundaries:
-                def test_edge(self): ...
-            """
-        )
-    )
-    junit = tmp_path / "junit.xml"
-    junit.write_text(
-        '<testsuites><testsuite timestamp="2026-11-23T10:00:00">'
-        '<testcase classname="tests.test_tiny" name="test_quote"/>'
-        '<testcase classname="tests.test_tiny.TestBoundaries" name="test_edge[a]"><failure/></testcase>'
-        '<testcase classname="tests.test_tiny.TestBoundaries" name="test_edge[b]"/>'
-        "</testsuite></testsuites>"
-    )
-    docs = _docgen.generate(_settings(tiny, tests_dir=tests, junit=junit))
-    assert not [p for p in docs.problems if "tiny-rule" in p.message]
-    rule_page = docs.page("rules/tiny-guide/tiny-rule.md").text
-    assert "- `tests/test_tiny.py::test_quote`: passed (1)" in rule_page
-    assert "- `tests/test_tiny.py::TestBoundaries::test_edge`: FAILED (1 of 2)" in rule_page
-    assert "2026-11-23T10:00:00" in rule_page
-
-
-def test_scan_tests_reads_every_marker_form(tmp_path: Path) -> None:
-    tests = tmp_path / "tests"
-    tests.mkdir()
-    (tests / "test_forms.py").write_text(
-        textwrap.dedent(
-            """
-            import pytest
-            from pytest import mark
-
-            pytestmark = [pytest.mark.rule("module-wide")]
-
-            def test_plain(): ...
-
-            @mark.rule("direct")
-            def helper(): ...
-
-            @pytest.mark.parametrize("x", [pytest.param(1, marks=pytest.mark.rule("in-param"))])
-            def test_param(x): ...
-            """
-        )
-    )
-    found = {(t.function, t.rule) for t in _docgen_trace.scan_tests(tests)}
-    assert found == {
-        ("test_plain", "module-wide"),
-        ("helper", "module-wide"),
-        ("helper", "direct"),
-        ("test_param", "module-wide"),
-        ("test_param", "in-param"),
-    }
 
 
 # -- the patient schema --------------------------------------------------------------------------------------
@@ -339,12 +193,16 @@ class _FakeApp:
     def __init__(self) -> None:
         self.config_values: list[str] = []
         self.events: list[str] = []
+        self.new_events: list[str] = []
 
     def add_config_value(self, name: str, *args: Any, **kwargs: Any) -> None:
         self.config_values.append(name)
 
     def connect(self, event: str, handler: Any, priority: int = 500) -> None:
         self.events.append(event)
+
+    def add_event(self, name: str) -> None:
+        self.new_events.append(name)
 
 
 def test_extension_setup_is_parallel_safe_and_imports_sphinx_lazily() -> None:
@@ -353,17 +211,19 @@ def test_extension_setup_is_parallel_safe_and_imports_sphinx_lazily() -> None:
     assert meta["parallel_read_safe"] is True and meta["parallel_write_safe"] is True
     assert meta["version"] == ng.__version__
     assert {"builder-inited", "config-inited", "missing-reference"} <= set(app.events)
+    assert app.new_events == [sphinxext.CONTRIBUTE_EVENT]
+    assert app.config_values == ["neuroguide_generated_dir", "neuroguide_guidelines"]
     code = "import sys, neuroguide.sphinxext; print(any(n == 'sphinx' or n.startswith('sphinx.') for n in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
-def test_write_pages_replaces_stale_pages_and_keeps_other_files(tiny: _loading.Catalog, tmp_path: Path) -> None:
+def test_write_pages_replaces_stale_pages_and_keeps_other_files(tiny_catalog: _loading.Catalog, tmp_path: Path) -> None:
     out = tmp_path / "_generated"
     (out / "rules" / "gone").mkdir(parents=True)
     (out / "rules" / "gone" / "old-rule.md").write_text("stale")
     (out / "junit.xml").write_text("<testsuites/>")
-    docs = _docgen.generate(_settings(tiny))
+    docs = _docgen.generate(tiny_catalog)
     sphinxext.write_pages(out, docs)
     assert not (out / "rules" / "gone" / "old-rule.md").exists()
     assert (out / "junit.xml").exists()

@@ -58,6 +58,32 @@ def test_wheel_contains_every_guideline_file() -> None:
     assert "neuroguide/_data/facts/core.toml" in names
 
 
+# Repository tooling and repository-reading code that must never ship (see tools/ and docs/_ext/).
+NOT_IN_WHEEL = ("neuroguide/conformance.py", "neuroguide/_docgen_trace.py", "tools/", "neuroguide_repo/", "tests/")
+# Strings that only code reading a source checkout would contain.
+REPO_MARKERS = (
+    "pyproject.toml",
+    "CHANGELOG",
+    "junit",
+    "shared/conformance",
+    "conformance/decks",
+    "../tests",
+    '"tests"',
+)
+
+
+@pytest.mark.skipif("NEUROGUIDE_WHEEL" not in os.environ, reason="only when testing a built wheel (nox -s tests)")
+def test_wheel_ships_only_the_runtime() -> None:
+    """No conformance runner, no trace matrix, no module that reads the repository."""
+    wheel = zipfile.ZipFile(os.environ["NEUROGUIDE_WHEEL"])
+    names = wheel.namelist()
+    assert not [n for n in names if n.startswith(NOT_IN_WHEEL) or "conformance" in n]
+    for name in (n for n in names if n.endswith(".py")):
+        text = wheel.read(name).decode("utf-8")
+        found = [marker for marker in REPO_MARKERS if marker in text]
+        assert not found, f"{name} mentions {found}"
+
+
 def test_released_files_match_the_lock() -> None:
     """A released guideline file never changes: its sha256 is pinned in lock.json."""
     cat = _loading.Catalog(_loading.guideline_root())

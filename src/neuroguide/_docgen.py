@@ -3,71 +3,61 @@
 :func:`generate` turns a :class:`~neuroguide.Catalog` into pages: one per
 guideline, one per guideline version (every rule as it stands in that
 version), one per rule (with a transparency section, its tests and its version
-history), a history page per guideline, and the catalogue-wide pages (trace
-matrix, neurotoxicity table, calculators, deviations from the seed, patient
-schema, API reference...). The Sphinx extension :mod:`neuroguide.sphinxext`
-writes them into ``docs/_generated``; the tests call :func:`generate` directly.
+history), a history page per guideline, and the catalogue-wide pages built from
+installed objects only (neurotoxicity table, calculators, anomalies, patient
+schema, API reference). Everything that reads a repository (the trace matrix
+from the tests, the dependency list, the changelog, the conformance report) is
+contributed by the project's own docs extension as a :class:`Contribution`. The
+Sphinx extension :mod:`neuroguide.sphinxext` writes the pages into
+``docs/_generated``; the tests call :func:`generate` directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import attrs
 
 from . import model as m
 from ._criteria import facts_in
-from ._docgen_md import DocProblem, DocSet, Page, code, esc, fmt_value, heading, label, pipe_table, ref
+from ._docgen_extra import extra_pages
+from ._docgen_md import (
+    Contribution,
+    DocProblem,
+    DocSet,
+    Page,
+    cite_summary,
+    code,
+    esc,
+    fmt_value,
+    heading,
+    label,
+    pipe_table,
+    ref,
+    rule_label,
+    rule_page_path,
+)
 from ._loading import Catalog
 from ._vocabulary import FactSpec, vocabulary
 from .audit import Note, RuleVersion, rule_differences, rule_versions
 
 __all__ = [
+    "Contribution",
     "DocSet",
-    "Settings",
+    "cite_summary",
     "criterion_rows",
     "generate",
+    "guideline_pages",
     "plain_criterion",
+    "rule_facts",
     "rule_label",
     "rule_page_path",
+    "source_reference",
 ]
 
 
-@attrs.frozen(kw_only=True)
-class Settings:
-    """Where the generators look for things besides the catalog.
-
-    Attributes:
-        catalog: the guidelines to document.
-        tests_dir: the folder scanned for ``pytest.mark.rule`` markers (None: no tests known).
-        junit: a JUnit XML file with the last test run's outcomes (None or absent: "not run").
-        repo_root: the repository (for ``pyproject.toml`` and ``CHANGELOG.md``); None to skip.
-        conformance_dir: the conformance decks folder; None or absent: the page says so.
-        require_tests: report an approved rule without a test as a problem.
-
-    """
-
-    catalog: Catalog
-    tests_dir: Path | None = None
-    junit: Path | None = None
-    repo_root: Path | None = None
-    conformance_dir: Path | None = None
-    require_tests: bool = True
-
-
 # -- paths and targets ------------------------------------------------------------
-
-
-def rule_page_path(gid: str, rid: str) -> str:
-    """Return the generated path of a rule's page."""
-    return f"rules/{gid}/{rid}.md"
-
-
-def rule_label(gid: str, rid: str) -> str:
-    """Return the cross-reference target of a rule's page."""
-    return label("rule", gid, rid)
 
 
 def _version_rule_label(gid: str, version: str, rid: str) -> str:
@@ -333,16 +323,6 @@ def _citation_block(g: m.Guideline, cite: m.Citation, n: int) -> list[str]:
         "",
     ]
     return lines
-
-
-def cite_summary(g: m.Guideline, cite: m.Citation) -> str:
-    """Return ``ADA 2026, Recommendation 12.17 (grade B; secondary)`` as Markdown."""
-    try:
-        short = g.source(cite.source).short()
-    except KeyError:
-        short = cite.source
-    grade = f"grade {cite.grade}; " if cite.grade else ""
-    return esc(f"{short}, {cite.locator} ({grade}{cite.verification.status.value})")
 
 
 # -- history -----------------------------------------------------------------------------
@@ -819,9 +799,8 @@ def _rules_index(versions: Mapping[str, list[m.Guideline]]) -> Page:
     return Page("rules/index.md", "\n".join(lines))
 
 
-def guideline_pages(settings: Settings, tests_md: Mapping[tuple[str, str], str]) -> list[Page]:
-    """Return the guideline, version, history and rule pages."""
-    cat = settings.catalog
+def guideline_pages(cat: Catalog, tests_md: Mapping[tuple[str, str], str]) -> list[Page]:
+    """Return the guideline, version, history and rule pages (``tests_md``: each rule's "Tests" section)."""
     versions = {gid: cat.versions(gid) for gid in cat.ids()}
     ctx = _RuleContext(vocab=vocabulary(), tests=tests_md, versions=versions)
     pages = [_guidelines_index(versions), _rules_index(versions)]
@@ -834,21 +813,27 @@ def guideline_pages(settings: Settings, tests_md: Mapping[tuple[str, str], str])
     return pages
 
 
-def generate(settings: Settings) -> DocSet:
-    """Generate every reference page for ``settings.catalog``.
+def generate(cat: Catalog, contributions: Sequence[Contribution] = ()) -> DocSet:
+    """Generate every reference page for ``cat``, plus what other extensions contribute.
+
+    Args:
+        cat: the guidelines to document.
+        contributions: extra pages, problems and per-rule test listings (the project's
+            docs contribute its trace matrix, conformance report, dependencies and changelog).
 
     Returns:
         The pages (paths relative to the generated folder) and the problems the
-        build must report: an approved rule with no test or no citation, an
-        assessment example that no longer runs, a conformance run that failed.
+        build must report (an assessment example that no longer runs, and any
+        problem a contribution reports).
 
     """
-    from . import _docgen_extra, _docgen_trace
-
-    trace = _docgen_trace.build_trace(settings)
-    pages = guideline_pages(settings, trace.rule_tests_md())
-    extra = _docgen_extra.extra_pages(settings)
-    pages.append(trace.page())
+    tests_md: dict[tuple[str, str], str] = {}
+    for c in contributions:
+        tests_md.update(c.rule_tests)
+    contributed = [page for c in contributions for page in c.pages]
+    pages = guideline_pages(cat, tests_md)
+    extra = extra_pages(cat, {page.path for page in contributed})
     pages.extend(extra.pages)
-    problems: list[DocProblem] = [*trace.problems, *extra.problems]
+    pages.extend(contributed)
+    problems: list[DocProblem] = [*extra.problems, *(p for c in contributions for p in c.problems)]
     return DocSet(pages=tuple(pages), problems=tuple(problems))

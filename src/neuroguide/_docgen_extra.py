@@ -1,27 +1,45 @@
-"""Catalogue-wide reference pages: neurotoxicity table, calculators, deviations, schema, API...
+"""Catalogue-wide reference pages: neurotoxicity table, calculators, anomalies, schema, API.
 
 Each function returns :class:`~neuroguide._docgen_md.Page` objects (MyST
-Markdown); :func:`extra_pages` collects them with any problem the build must
-report.
+Markdown) built from installed objects only (a Catalog, the calculators, the
+vocabulary, the public API); :func:`extra_pages` collects them with any problem
+the build must report.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 import re
-import tomllib
+import types
 import typing
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import attrs
 
+import neuroguide
+
 from . import model as m
-from ._docgen_md import _SPECIAL, DocProblem, Page, code, esc, fmt_value, heading, label, list_table, pipe_table, ref
+from ._docgen_md import (
+    DocProblem,
+    Page,
+    cite_summary,
+    code,
+    esc,
+    esc_keep_spaces,
+    fmt_value,
+    heading,
+    label,
+    list_table,
+    pipe_table,
+    ref,
+    rule_label,
+)
 from ._loading import Catalog
+from .calculators import REGISTRY
+from .patient import Patient
+from .schema import patient_schema
 from .units import format_quantity, is_quantity
 
 __all__ = ["ExtraPages", "extra_pages"]
@@ -40,8 +58,6 @@ def _latest(cat: Catalog) -> list[m.Guideline]:
 
 
 def _rule_ref(g: m.Guideline, rule: m.Rule, text: str | None = None) -> str:
-    from ._docgen import rule_label
-
     return ref(rule_label(g.id, rule.id), text or rule.id)
 
 
@@ -50,8 +66,6 @@ def _rule_ref(g: m.Guideline, rule: m.Rule, text: str | None = None) -> str:
 
 def neurotoxicity_page(cat: Catalog) -> Page:
     """The drug-neurotoxicity table: one row per agent, from every guideline's latest version."""
-    from ._docgen import cite_summary
-
     lines = heading(1, "Drug neurotoxicity table", label("neurotoxicity"))
     lines += [
         "Drugs that can cause or worsen peripheral neuropathy, as encoded (one rule per drug). "
@@ -257,9 +271,7 @@ def _rst_to_md(text: str) -> str:
     """Make a docstring fragment readable as Markdown: roles become code, ``x`` stays code."""
     text = _ROLE.sub(lambda mt: f"``{mt.group(1)}``", " ".join(text.split()))
     parts = re.split(r"(``[^`]+``)", text)
-    return "".join(
-        code(p[2:-2]) if p.startswith("``") and p.endswith("``") else _SPECIAL.sub(r"\\\1", p) for p in parts
-    )
+    return "".join(code(p[2:-2]) if p.startswith("``") and p.endswith("``") else esc_keep_spaces(p) for p in parts)
 
 
 def docstring_sections(doc: str) -> tuple[str, dict[str, list[tuple[str, str]]]]:
@@ -303,8 +315,6 @@ def _shown(value: Any) -> str:
 
 def calculators_page() -> tuple[Page, list[DocProblem]]:
     """The calculators: formula, inputs and ranges, conventions, a worked example run now, source."""
-    from .calculators import REGISTRY
-
     problems: list[DocProblem] = []
     lines = heading(1, "Calculators", label("calculators"))
     lines += [
@@ -370,292 +380,26 @@ def calculators_page() -> tuple[Page, list[DocProblem]]:
     return Page("calculators.md", "\n".join(lines)), problems
 
 
-# -- deviations from the seed ----------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class CuratedDeviation:
-    """A seed error not tied to an encoded rule, with what the sources say and where."""
-
-    seed: str
-    governs: str
-    sources: tuple[str, ...]
-    notes: str
-
-
-CURATED_DEVIATIONS: tuple[CuratedDeviation, ...] = (
-    CuratedDeviation(
-        seed="Small fibers constitute 70-90% of peripheral nerve fibers",
-        governs=(
-            "No source found for 70–90%. The closest verified statement is for one nerve: “The proportion of "
-            "myelinated to unmyelinated fibers in the sural nerve is 1:4” (about 80% unmyelinated). Not encoded "
-            "as a parameter."
-        ),
-        sources=(
-            "Brazilian Academy of Neurology small-fibre neuropathy consensus. Arq Neuropsiquiatr 2018;76(3):200–208. "
-            "doi:10.1590/0004-282X20180015 (primary, thieme-connect full text)",
-        ),
-        notes="research dossier clinical-sources.md §0 item 3 and §11",
-    ),
-    CuratedDeviation(
-        seed="Nearly 41-48% of small fiber neuropathy cases remain idiopathic",
-        governs=(
-            "A misreading: “Forty-one (48%) cases were idiopathic” means 41 of 85 patients (48%) in one Hungarian "
-            "centre, not a range. For all peripheral neuropathy, AAFP 2020 gives “idiopathic in 25% to 46% of "
-            "cases”, a genuine range for a different population."
-        ),
-        sources=(
-            "Pál E, Fülöp K, Tóth P, Deli G, Pfund Z, Janszky J, Komoly S. Small Fiber Neuropathy: "
-            "Clinicopathological Correlations. Behav Neurol 2020;2020:8796519. doi:10.1155/2020/8796519 "
-            "(primary, PMC7199601 abstract)",
-        ),
-        notes="research notes workup-redflags.md, sfn-idiopathic",
-    ),
-    CuratedDeviation(
-        seed="CIDP occurs with two-fold increased risk in diabetes",
-        governs=(
-            "Inverted and overstated. Rajabally 2020's “twofold” is the prevalence of diabetes among people with "
-            "CIDP relative to the general population (“RR: 2.09 … RR: 2.22”), not the risk of CIDP in diabetes. "
-            "The population-based Olmsted study found “Only 1 of the 23 CIDP patients (4%) also had DM, whereas 14 "
-            "of 115 age- and sex-matched controls (12%) had DM”, and a 2017 review states “Whether diabetes is a "
-            "risk factor for CIDP remains under debate.” Encoded, if at all, as a contested association."
-        ),
-        sources=(
-            "Rajabally YA, Peric S, Cobeljic M, et al. J Neurol Neurosurg Psychiatry 2020;91(10):1100–1104 "
-            "(primary, jnnp.bmj.com abstract)",
-            "Laughlin RS, Dyck PJ, Melton LJ 3rd, Leibson C, Ransom J, Dyck PJB. Incidence and prevalence of CIDP "
-            "and the association of diabetes mellitus. Neurology 2009;73:39–45 (primary, scribd copy)",
-            "Rajabally YA, Stettner M, Kieseier BC, Hartung HP, Malik RA. CIDP and other inflammatory neuropathies "
-            "in diabetes — diagnosis and management (review, 2017; primary, research-test.aston.ac.uk abstract)",
-        ),
-        notes="research notes workup-redflags.md, cidp-diabetes",
-    ),
-    CuratedDeviation(
-        seed="When appropriate oral supplementation fails, consider small intestinal bacterial overgrowth (SIBO)",
-        governs=(
-            "No primary source was found for this statement, so it is not encoded. Failure of oral B12 is handled "
-            "through the NICE NG239 malabsorption regimen (at least 1 mg a day orally) and the intramuscular "
-            "regimens of the drug-dosing guideline."
-        ),
-        sources=("No source found (research dossier clinical-sources.md §0 item 10)",),
-        notes="not encoded; listed so reviewers know it was looked for",
-    ),
-    CuratedDeviation(
-        seed="There is level II evidence for B12 in post-herpetic neuralgia and level III evidence for painful "
-        "peripheral neuropathy",
-        governs=(
-            "No source was found for these evidence levels, so no B12 rule claims an analgesic effect. B12 rules "
-            "cover testing and replacement of deficiency only."
-        ),
-        sources=("No source found (research dossier clinical-sources.md, 'Not verifiable')",),
-        notes="not encoded",
-    ),
-    CuratedDeviation(
-        seed="Up to 50% of cases may be asymptomatic (said of the causes of leg numbness in general)",
-        governs=(
-            "The source says this of diabetic peripheral neuropathies only: “Up to 50% of diabetic peripheral "
-            "neuropathies may be asymptomatic.” It is why screening does not wait for symptoms (dpn-screening)."
-        ),
-        sources=(
-            "Pop-Busui R, Boulton AJM, Feldman EL, et al. Diabetic Neuropathy: A Position Statement by the American "
-            "Diabetes Association. Diabetes Care 2017;40:136–154. doi:10.2337/dc16-2042 (primary, abstract page)",
-        ),
-        notes="research dossier clinical-sources.md §0 item 11 and §2",
-    ),
-)
-
-
-def deviations_page(cat: Catalog) -> Page:
-    """Every ``deviations`` entry of every rule, plus the curated seed errors not tied to a rule."""
-    from ._docgen import cite_summary
-
-    lines = heading(1, "Deviations from the seed", label("deviations"))
-    lines += [
-        "The project started from a secondary summary article (the *seed*) that has known errors. Primary sources "
-        "govern; where a rule departs from the seed it says so, and the entries are collected here.",
-        "",
-    ]
-    lines += heading(2, "In encoded rules")
-    seen: dict[tuple[str, str, str, str], list[str]] = {}
-    where: dict[tuple[str, str, str, str], tuple[m.Guideline, m.Rule]] = {}
-    for gid in cat.ids():
-        for g in cat.versions(gid):
-            for rule in g.rules:
-                for d in rule.deviations:
-                    key = (gid, rule.id, d.seed, d.governs)
-                    seen.setdefault(key, []).append(g.version)
-                    where[key] = (g, rule)
-    if seen:
-        rows = []
-        for key, versions in seen.items():
-            g, rule = where[key]
-            rows.append(
-                [
-                    esc(key[2]),
-                    esc(key[3]),
-                    _rule_ref(g, rule) + f" ({esc(g.id)} {esc(', '.join(versions))})",
-                    "\n".join(f"- {cite_summary(g, c)}" for c in rule.citations),
-                ]
-            )
-        lines += list_table(["The seed says", "What governs", "Rule", "Source"], rows, [25, 35, 18, 22])
-    else:
-        lines += ["No encoded rule records a deviation yet.", ""]
-    lines += heading(2, "Not tied to a rule")
-    lines += list_table(
-        ["The seed says", "What the sources say", "Sources"],
-        [
-            [
-                esc(d.seed),
-                esc(d.governs),
-                "\n".join(f"- {esc(s)}" for s in d.sources) + f"\n\n(From the {esc(d.notes)}.)",
-            ]
-            for d in CURATED_DEVIATIONS
-        ],
-        [25, 40, 35],
-    )
-    return Page("deviations.md", "\n".join(lines))
-
-
-# -- conformance -------------------------------------------------------------------------------
-
-
-def _demote(markdown: str) -> str:
-    """Push every Markdown heading one level down (the page keeps its own title)."""
-    out, fence = [], False
-    for line in markdown.splitlines():
-        if line.lstrip().startswith(("```", "~~~")):
-            fence = not fence
-        out.append("#" + line if not fence and re.match(r"^#{1,5} ", line) else line)
-    return "\n".join(out)
-
-
-def conformance_page(folder: Path | None) -> tuple[Page, list[DocProblem]]:
-    """Render ``neuroguide.conformance.run(folder).to_markdown()``, or say why not."""
-    lines = heading(1, "Conformance against external decks", label("conformance"))
-    lines += [
-        "Test decks written outside this project (openEHR GDL2 vectors, UCUM examples, HbA1c anchor points, eCQM "
-        "test cases) run against the package; every disagreement is listed with its explanation.",
-        "",
-    ]
-    problems: list[DocProblem] = []
-    try:
-        module = importlib.import_module("neuroguide.conformance")
-    except ModuleNotFoundError as exc:
-        if exc.name != "neuroguide.conformance":
-            raise
-        lines += ["*The conformance runner (`neuroguide.conformance`) is not part of this build.*", ""]
-        return Page("conformance.md", "\n".join(lines)), problems
-    if folder is None or not folder.is_dir():
-        shown = folder.as_posix() if folder is not None else "(not configured)"
-        lines += [f"*The conformance decks folder {code(shown)} is not present in this checkout; nothing was run.*", ""]
-        return Page("conformance.md", "\n".join(lines)), problems
-    try:
-        report = module.run(folder)
-        body = str(report.to_markdown())
-    except Exception as exc:  # the runner is another module's code: report, do not crash the build
-        problems.append(DocProblem(f"conformance run failed: {type(exc).__name__}: {exc}", "conformance.md"))
-        lines += [f"*The conformance run failed: {esc(exc)}*", ""]
-        return Page("conformance.md", "\n".join(lines)), problems
-    lines += [_demote(body), ""]
-    return Page("conformance.md", "\n".join(lines)), problems
-
-
-# -- dependencies ------------------------------------------------------------------------------
-
-WHY: dict[str, str] = {
-    "attrs": "Frozen, slotted value classes for the rule model, the patient input and every result: immutable "
-    "objects keep evaluation deterministic.",
-    "cattrs": "One configured converter structures guideline TOML into the typed model (reporting every error with "
-    "its key path) and turns evaluation records into JSON and back for replay.",
-    "pint": "Units at the boundary: parses and checks doses and laboratory values and converts them once to "
-    "canonical units (declared molar masses per analyte; international units kept apart from mass).",
-    "sphinx": "Builds this documentation with warnings as errors and nitpicky cross-references, and runs its doctests.",
-    "furo": "The HTML theme of this documentation.",
-    "myst-parser": "Markdown for the hand-written pages and for the pages generated from the guidelines.",
-    "pytest": "Test runner. The `rule` marker ties each test to the rule it asserts (the traceability matrix reads "
-    "it) and `--junitxml` records the outcomes the matrix shows.",
-    "hypothesis": "Property-based tests: unit invariance, monotonicity, round-trips.",
-    "pyyaml": "Reads the YAML conformance decks (openEHR GDL2 test fixtures) in the conformance tests.",
-    "types-pyyaml": "Type stubs so mypy --strict can check the code that reads YAML.",
-    "ruff": "Linting and formatting (the `lint` nox session).",
-    "mypy": "Static type checking in strict mode (the `typecheck` nox session).",
-    "nox": "Runs every check (lint, typecheck, tests against the built wheel, docs): the README's test command.",
-    "uv": "Fast virtual-environment and package installs for the nox sessions.",
-    "hatchling": "Build backend: builds the wheel with the guideline files inside it.",
-    "build": "Builds the wheel and sdist in the nox sessions.",
-}
-
-_REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
-
-
-def _requirements(repo: Path | None) -> list[tuple[str, str, str]]:
-    """Return ``(group, name, specifier)`` from ``pyproject.toml`` (plus the CI tools)."""
-    found: list[tuple[str, str, str]] = []
-    pyproject = repo / "pyproject.toml" if repo is not None else None
-    if pyproject is None or not pyproject.is_file():
-        return [("runtime", n, "") for n in ("attrs", "cattrs", "pint")]
-    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    groups: list[tuple[str, list[Any]]] = [("runtime", data.get("project", {}).get("dependencies", []))]
-    for extra, reqs in data.get("project", {}).get("optional-dependencies", {}).items():
-        groups.append((f"extra [{extra}]", reqs))
-    for group, reqs in data.get("dependency-groups", {}).items():
-        groups.append((f"dev group {group}", reqs))
-    groups.append(("build backend", data.get("build-system", {}).get("requires", [])))
-    groups.append(("automation (.ci/run, noxfile.py)", ["nox", "uv", "build"]))
-    seen: set[tuple[str, str]] = set()
-    for group, reqs in groups:
-        for req in reqs:
-            if not isinstance(req, str):
-                continue  # an {include-group = ...} table
-            match = _REQ.match(req)
-            if match and (group, match.group(1).lower()) not in seen:
-                seen.add((group, match.group(1).lower()))
-                found.append((group, match.group(1), match.group(3).strip()))
-    return found
-
-
-def dependencies_page(repo: Path | None) -> Page:
-    """Every declared dependency, its version here, and why it is there."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    lines = heading(1, "Dependencies", label("dependencies"))
-    lines += [
-        "The runtime needs three packages; everything else is for building, testing and documenting. Versions are "
-        "those installed where these pages were built.",
-        "",
-    ]
-    merged: dict[str, tuple[str, list[str], list[str]]] = {}
-    for group, name, spec in _requirements(repo):
-        _shown, groups, specs = merged.setdefault(name.lower(), (name, [], []))
-        groups.append(group)
-        if spec and spec not in specs:
-            specs.append(spec)
-    rows = []
-    for key, (name, groups, specs) in merged.items():
-        try:
-            installed = version(name)
-        except PackageNotFoundError:
-            installed = "not installed here"
-        requirement = ", ".join(code(s) for s in specs) or "any"
-        # WHY holds our own Markdown (code spans allowed), not data text.
-        rows.append([code(name), esc("; ".join(groups)), requirement, esc(installed), WHY.get(key, "—")])
-    lines += pipe_table(["Package", "Needed for", "Requirement", "Installed where built", "Why"], rows)
-    return Page("dependencies.md", "\n".join(lines))
-
-
 # -- known anomalies ---------------------------------------------------------------------------
 
 
-def anomalies_page(cat: Catalog) -> Page:
-    """Rules in review, source disagreements, integrity and version-chain oddities."""
+def anomalies_page(cat: Catalog, present: Collection[str] = ()) -> Page:
+    """Rules in review, source disagreements, integrity and version-chain oddities.
+
+    ``present`` holds the paths of the other generated pages: the deviations and
+    conformance pages are linked only when they exist.
+    """
     lines = heading(1, "Known anomalies", label("anomalies"))
-    lines += [
+    intro = (
         "Things a reviewer should know that are not errors of the code: rules held back from evaluation and why, "
-        "places where sources disagree, and the state of the guideline files. Deviations from the seed are on "
-        f"their own page ({ref(label('deviations'), 'deviations from the seed')}); disagreements with external "
-        f"test decks on the {ref(label('conformance'), 'conformance page')}.",
-        "",
-    ]
+        "places where sources disagree, and the state of the guideline files."
+    )
+    if "deviations.md" in present:
+        deviations = ref(label("deviations"), "deviations from the seed")
+        intro += f" Deviations from the seed are on their own page ({deviations})."
+    if "conformance.md" in present:
+        intro += f" Disagreements with external test decks are on the {ref(label('conformance'), 'conformance page')}."
+    lines += [intro, ""]
     review = []
     disagree = []
     off_label = []
@@ -725,9 +469,6 @@ def _how(description: str, title: str) -> str:
 
 def schema_pages() -> tuple[list[Page], list[DocProblem]]:
     """The patient-input JSON Schema page and the downloadable schema file."""
-    from .patient import Patient
-    from .schema import patient_schema
-
     schema = patient_schema()
     problems: list[DocProblem] = []
     try:
@@ -833,8 +574,6 @@ _DATA_DOCS = {
 
 
 def _api_entry(name: str) -> list[str]:
-    import neuroguide
-
     if "." in name:  # a supporting class named by its module, e.g. "evaluation.GuidelineRef"
         return ["```{eval-rst}", f".. autoclass:: neuroguide.{name}", "   :members:", "```", ""]
     if name in _DATA_DOCS:
@@ -856,12 +595,8 @@ def _api_entry(name: str) -> list[str]:
 
 def _model_section() -> list[str]:
     """The rule model: its classes by autodoc, its type aliases spelled out (they carry no docstring)."""
-    import types
-
-    from . import model
-
     public = {"Citation", "Guideline", "Period", "Source", "Status"}  # documented above as neuroguide.<Name>
-    aliases = [n for n in model.__all__ if isinstance(getattr(model, n), types.UnionType)]
+    aliases = [n for n in m.__all__ if isinstance(getattr(m, n), types.UnionType)]
     lines = [
         "The typed, frozen classes a guideline file is structured into (one class per rule kind).",
         "",
@@ -875,15 +610,13 @@ def _model_section() -> list[str]:
         "",
     ]
     for name in aliases:
-        members = ", ".join(f":class:`{t.__name__}`" for t in typing.get_args(getattr(model, name)))
+        members = ", ".join(f":class:`{t.__name__}`" for t in typing.get_args(getattr(m, name)))
         lines += [f".. py:data:: neuroguide.model.{name}", "", f"   Type alias: one of {members}.", ""]
     return [*lines, "```", ""]
 
 
 def api_page() -> Page:
     """A curated autodoc page over ``neuroguide.__all__`` (names not grouped land in "Other")."""
-    import neuroguide
-
     public = list(neuroguide.__all__)
     lines = heading(1, "API reference", label("api"))
     lines += [
@@ -925,41 +658,16 @@ def api_page() -> Page:
     return Page("api.md", "\n".join(lines))
 
 
-# -- changelog -------------------------------------------------------------------------------------
-
-
-def changelog_page(repo: Path | None) -> Page:
-    """Include the repository's CHANGELOG.md (or say it is missing)."""
-    path = repo / "CHANGELOG.md" if repo is not None else None
-    if path is None or not path.is_file():
-        lines = heading(1, "Changelog", label("changelog"))
-        lines += ["*No CHANGELOG.md in this checkout.*", ""]
-        return Page("changelog.md", "\n".join(lines))
-    first = next((ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()), "")
-    lines = [f"({label('changelog')})=", ""]
-    if not first.startswith("# "):
-        lines += ["# Changelog", ""]
-    lines += ["```{include} ../../CHANGELOG.md", "```", ""]
-    return Page("changelog.md", "\n".join(lines))
-
-
-def extra_pages(settings: Any) -> ExtraPages:
-    """Build every catalogue-wide page for ``settings`` (a ``neuroguide._docgen.Settings``)."""
-    cat: Catalog = settings.catalog
+def extra_pages(cat: Catalog, present: Collection[str] = ()) -> ExtraPages:
+    """Build every catalogue-wide page for ``cat`` (``present``: paths of pages contributed elsewhere)."""
     problems: list[DocProblem] = []
     pages = [neurotoxicity_page(cat)]
     calc, calc_problems = calculators_page()
     pages.append(calc)
     problems += calc_problems
-    pages.append(deviations_page(cat))
-    conf, conf_problems = conformance_page(settings.conformance_dir)
-    pages.append(conf)
-    problems += conf_problems
-    pages.append(dependencies_page(settings.repo_root))
-    pages.append(anomalies_page(cat))
+    pages.append(anomalies_page(cat, present))
     schema, schema_problems = schema_pages()
     pages += schema
     problems += schema_problems
     pages.append(api_page())
-    pages.append(changelog_page(settings.repo_root))
     return ExtraPages(pages=tuple(pages), problems=tuple(problems))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
@@ -19,18 +19,23 @@ from . import model as m
 from .units import Quantity, format_quantity, is_quantity
 
 __all__ = [
+    "Contribution",
     "DocProblem",
     "DocSet",
     "Page",
+    "cite_summary",
     "code",
     "display_quantity",
     "esc",
+    "esc_keep_spaces",
     "fmt_value",
     "heading",
     "label",
     "list_table",
     "pipe_table",
     "ref",
+    "rule_label",
+    "rule_page_path",
 ]
 
 
@@ -74,6 +79,22 @@ class DocSet:
         return [p.path for p in self.pages]
 
 
+@attrs.frozen(kw_only=True)
+class Contribution:
+    """What another Sphinx extension adds to the generated reference (see :mod:`neuroguide.sphinxext`).
+
+    Attributes:
+        pages: extra pages, written beside the generated ones.
+        problems: problems the build must report.
+        rule_tests: per (guideline id, rule id), Markdown shown in the rule page's "Tests" section.
+
+    """
+
+    pages: tuple[Page, ...] = ()
+    problems: tuple[DocProblem, ...] = ()
+    rule_tests: Mapping[tuple[str, str], str] = attrs.field(factory=dict)
+
+
 # CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones
 # that change meaning inline (emphasis, links, code, HTML, tables, roles, math).
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|$&~{}#])")
@@ -82,6 +103,11 @@ _SPECIAL = re.compile(r"([\\`*_\[\]<>|$&~{}#])")
 def esc(text: object) -> str:
     """Escape data text for inline MyST Markdown (one line; whitespace collapsed)."""
     return _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def esc_keep_spaces(text: str) -> str:
+    """Escape Markdown punctuation like :func:`esc`, keeping the whitespace as it is."""
+    return _SPECIAL.sub(r"\\\1", text)
 
 
 def code(text: object) -> str:
@@ -156,3 +182,26 @@ def fmt_value(value: object) -> str:
     if isinstance(value, tuple | list):
         return "; ".join(fmt_value(v) for v in value) if value else "—"
     return esc(value)
+
+
+# -- targets and citations shared by every page generator ------------------------------------
+
+
+def rule_page_path(gid: str, rid: str) -> str:
+    """Return the generated path of a rule's page."""
+    return f"rules/{gid}/{rid}.md"
+
+
+def rule_label(gid: str, rid: str) -> str:
+    """Return the cross-reference target of a rule's page."""
+    return label("rule", gid, rid)
+
+
+def cite_summary(g: m.Guideline, cite: m.Citation) -> str:
+    """Return ``ADA 2026, Recommendation 12.17 (grade B; secondary)`` as Markdown."""
+    try:
+        short = g.source(cite.source).short()
+    except KeyError:
+        short = cite.source
+    grade = f"grade {cite.grade}; " if cite.grade else ""
+    return esc(f"{short}, {cite.locator} ({grade}{cite.verification.status.value})")

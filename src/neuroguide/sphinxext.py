@@ -3,10 +3,17 @@
 Add ``"neuroguide.sphinxext"`` to ``extensions`` in ``conf.py``. On
 ``builder-inited`` it writes MyST pages into ``<srcdir>/_generated/`` (see
 :mod:`neuroguide._docgen`): a page per guideline version and per rule, version
-histories, the traceability matrix, the neurotoxicity table, the calculators,
-the deviations from the seed, the patient schema, the API reference and more.
-Problems (an approved rule with no test or no citation, a worked example that
-fails) are logged as warnings, so ``sphinx-build -W`` fails.
+histories, the neurotoxicity table, the calculators, the known anomalies, the
+patient schema and the API reference. It renders installed objects only and
+reads nothing outside the package except the optional guideline folder.
+Problems (a worked example that fails) are logged as warnings, so
+``sphinx-build -W`` fails.
+
+Other extensions add pages through the ``neuroguide-contribute`` event: a
+handler ``(app, catalog)`` returns a :class:`neuroguide._docgen_md.Contribution`
+(pages, problems, and the "Tests" section of each rule page). neuroguide's own
+documentation uses it for the pages that read its repository (trace matrix,
+conformance report, dependencies, changelog).
 
 It also keeps intersphinx working without a network: it writes small fallback
 inventories (``_generated/inventories/<name>.inv``) that ``conf.py`` lists as
@@ -16,27 +23,19 @@ info message. Unresolved references to objects documented under another
 public name (``neuroguide.model.Guideline`` for ``neuroguide.Guideline``) are
 redirected.
 
-Sphinx is imported lazily: importing this module needs no docs toolchain.
+Sphinx and the page generators are imported when a build starts (not to dodge an
+import cycle): importing this module needs no docs toolchain and loads no guideline.
 
 Configuration values (all optional):
 
 ``neuroguide_generated_dir``
     Folder for the generated pages, relative to the source dir (``_generated``).
-``neuroguide_tests_dir``
-    Folder scanned for ``pytest.mark.rule`` markers (default ``<srcdir>/../tests``).
-``neuroguide_junit``
-    JUnit XML of the last test run (default: ``$NEUROGUIDE_JUNIT``, else ``_generated/junit.xml``).
-``neuroguide_conformance_dir``
-    Conformance decks (default ``<srcdir>/../../shared/conformance``).
 ``neuroguide_guidelines``
-    A guideline folder to document instead of the packaged catalog.
-``neuroguide_require_tests``
-    Warn when an approved rule has no test (default True).
+    A guideline folder (relative to the source dir) to document instead of the packaged catalog.
 """
 
 from __future__ import annotations
 
-import os
 import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +46,10 @@ if TYPE_CHECKING:
     from sphinx.config import Config
     from sphinx.environment import BuildEnvironment
 
-__all__ = ["FALLBACK_INVENTORIES", "setup", "write_fallback_inventories", "write_pages"]
+__all__ = ["CONTRIBUTE_EVENT", "FALLBACK_INVENTORIES", "setup", "write_fallback_inventories", "write_pages"]
+
+#: The Sphinx event other extensions connect to; see the module docstring.
+CONTRIBUTE_EVENT = "neuroguide-contribute"
 
 # Objects our pages and signatures refer to, per intersphinx project, with their
 # location relative to the project's base URL. Used only when the real
@@ -167,36 +169,11 @@ def _srcdir(app: Sphinx) -> Path:
     return Path(app.srcdir)
 
 
-def _settings(app: Sphinx) -> Any:
-    from ._docgen import Settings
+def _catalog(app: Sphinx) -> Any:
     from ._loading import Catalog, catalog
 
-    src = _srcdir(app)
-    cfg = app.config
-    generated = src / cfg.neuroguide_generated_dir
-    tests = src / cfg.neuroguide_tests_dir if cfg.neuroguide_tests_dir else src.parent / "tests"
-    junit_env = os.environ.get("NEUROGUIDE_JUNIT")
-    junit = (
-        Path(cfg.neuroguide_junit)
-        if cfg.neuroguide_junit
-        else Path(junit_env)
-        if junit_env
-        else generated / "junit.xml"
-    )
-    conformance = (
-        src / cfg.neuroguide_conformance_dir
-        if cfg.neuroguide_conformance_dir
-        else src.parent.parent / "shared" / "conformance"
-    )
-    cat = Catalog(src / cfg.neuroguide_guidelines) if cfg.neuroguide_guidelines else catalog()
-    return Settings(
-        catalog=cat,
-        tests_dir=tests,
-        junit=src / junit,
-        repo_root=src.parent,
-        conformance_dir=conformance.resolve(),
-        require_tests=bool(cfg.neuroguide_require_tests),
-    )
+    folder = app.config.neuroguide_guidelines
+    return Catalog(_srcdir(app) / folder) if folder else catalog()
 
 
 def _on_config_inited(app: Sphinx, config: Config) -> None:
@@ -207,11 +184,14 @@ def _on_builder_inited(app: Sphinx) -> None:
     from sphinx.util import logging
 
     from ._docgen import generate
+    from ._docgen_md import Contribution
 
     logger = logging.getLogger(__name__)
     folder = app.config.neuroguide_generated_dir.strip("/")
     out = _srcdir(app) / folder
-    docs = generate(_settings(app))
+    cat = _catalog(app)
+    contributions = [c for c in app.emit(CONTRIBUTE_EVENT, cat) if isinstance(c, Contribution)]
+    docs = generate(cat, contributions)
     write_pages(out, docs)
     for problem in docs.problems:
         docname = f"{folder}/{problem.location}".removesuffix(".md")
@@ -275,11 +255,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     from .results import package_version
 
     app.add_config_value("neuroguide_generated_dir", "_generated", "env", types=[str])
-    app.add_config_value("neuroguide_tests_dir", None, "env")
-    app.add_config_value("neuroguide_junit", None, "env")
-    app.add_config_value("neuroguide_conformance_dir", None, "env")
     app.add_config_value("neuroguide_guidelines", None, "env")
-    app.add_config_value("neuroguide_require_tests", True, "env", types=[bool])
+    app.add_event(CONTRIBUTE_EVENT)
     # Before intersphinx (priority 800 validates, builder-inited loads): the fallbacks must exist.
     app.connect("config-inited", _on_config_inited, priority=100)
     app.connect("builder-inited", _on_builder_inited, priority=400)

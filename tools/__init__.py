@@ -1,0 +1,1 @@
+"""Repository tooling for neuroguide (never part of the wheel)."""
