@@ -39,7 +39,8 @@ def add_parser(subparsers: Any, formatter_class: type[argparse.HelpFormatter]) -
         description="Reconstruct why a recommendation was made, and prove the rules were not altered.",
         epilog="examples:\n  neuroguide audit history dpn-screening\n"
         "  neuroguide audit diff ada-neuropathy 2017.1 2026.1\n  neuroguide audit verify\n"
-        "  neuroguide audit replay record.json\n  neuroguide audit lock   # maintainers, after adding a version",
+        "  neuroguide audit replay record.json\n"
+        "  neuroguide audit lock --root guidelines   # maintainers, after adding a version",
     )
     sub = p.add_subparsers(dest="audit_command", required=True, metavar="AUDIT_COMMAND")
 

@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Cited, versioned guidance for numbness and tingling in the legs.",
         formatter_class=fmt,
         epilog="examples:\n  neuroguide assess examples/t2d-metformin.json\n  neuroguide rules --kind screening\n"
-        "  neuroguide show dpn-screening\n  neuroguide dose cyanocobalamin '250 mg' --per day --route oral",
+        "  neuroguide show dpn-screening\n  neuroguide dose cyanocobalamin '250 mg' --per day --route oral\n"
+        "  neuroguide schema",
     )
     p.add_argument("--version", action="version", version=f"neuroguide {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
@@ -109,7 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     d.add_argument("agent")
     d.add_argument("dose", help="amount per period, e.g. '300 mg'")
-    d.add_argument("--per", default="day", choices=("day", "week", "month"))
+    d.add_argument(
+        "--per", required=True, choices=("day", "week", "month"), help="the period the amount is given per (required)"
+    )
     d.add_argument("--route", help="e.g. oral, intramuscular, intravenous")
     d.add_argument("--indication", help="narrow to an indication")
     d.add_argument("--crcl", help="creatinine clearance, e.g. '45 mL/min'")
@@ -128,6 +131,14 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("args", nargs="*", metavar="KEY=VALUE", help="inputs; quantities as '72 kg'")
     c.add_argument("--list", action="store_true", help="list calculators")
     c.add_argument("--json", action="store_true", help="print JSON")
+
+    sc = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of the patient input",
+        formatter_class=fmt,
+        epilog="examples:\n  neuroguide schema\n  neuroguide schema > patient.schema.json",
+    )
+    sc.set_defaults(handler=_schema)
 
     v = sub.add_parser(
         "validate",
@@ -340,10 +351,8 @@ def _calc(args: argparse.Namespace) -> int:
         if not sep:
             raise InputError("argument", item, "KEY=VALUE")
         kwargs[key.replace("-", "_")] = _coerce(value)
-    try:
-        result = fn(**kwargs)
-    except TypeError:
-        raise InputError(args.name, " ".join(args.args), _calc_usage(args.name, fn)) from None
+    _check_inputs(args.name, fn, kwargs)
+    result = fn(**kwargs)
     if args.json:
         from ._converter import converter
 
@@ -353,6 +362,32 @@ def _calc(args: argparse.Namespace) -> int:
 
         print(render_calc(result))
     return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from .schema import patient_schema
+
+    print(json.dumps(patient_schema(), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _check_inputs(name: str, fn: Any, kwargs: dict[str, Any]) -> None:
+    """Name an unknown or missing calculator input before calling it (with a close match and the expected inputs)."""
+    import difflib
+    import inspect
+
+    params = {
+        p.name: p for p in inspect.signature(fn).parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+    for key, value in kwargs.items():
+        if key not in params:
+            close = difflib.get_close_matches(key, params, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputError(f"{name}.{key}", value, f"one of the inputs {', '.join(params)}{hint}")
+    missing = [p for p, spec in params.items() if spec.default is spec.empty and p not in kwargs]
+    if missing:
+        needed = ", ".join(f"{p}=..." for p in missing)
+        raise InputError(f"{name}.{missing[0]}", "(not given)", f"every required input: {needed}")
 
 
 def _calc_usage(name: str, fn: Any) -> str:
