@@ -28,11 +28,11 @@ def patient_file(tmp_path: Path) -> Path:
 def test_assess_prints_a_report(patient_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["assess", str(patient_file), "--as-of", "2026-11-23"]) == 0
     out = capsys.readouterr().out
-    assert "evaluation date 2026-11-23" in out
+    assert "Evaluation date 2026-11-23\n" in out
     assert "OVERDUE by 166 days (due 2025-06-10)" not in out  # due is 12 months after the last exam
     assert "OVERDUE by 166 days (due 2026-06-10)" in out
     assert "rule dpn-screening (ada-neuropathy 2026.1)" in out
-    assert "guideline versions used:" in out
+    assert "Guideline versions used:" in out
     assert "sha256" in out
 
 
@@ -109,3 +109,33 @@ def test_calc_lists_inputs_and_names_them_on_error(capsys: pytest.CaptureFixture
     assert "inputs: age=... weight=... serum_creatinine=... sex=..." in capsys.readouterr().out
     assert main(["calc", "cockcroft-gault", "age=70"]) == 2
     assert "serum_creatinine=..." in capsys.readouterr().err
+
+
+def test_assess_without_as_of_says_it_used_today(patient_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["assess", str(patient_file)]) == 0
+    assert "(today; choose another date with --as-of YYYY-MM-DD)" in capsys.readouterr().out
+
+
+def test_dose_requires_a_period(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["dose", "cyanocobalamin", "1000 ug", "--route", "intramuscular"])
+    assert exc.value.code == 2
+    assert "--per" in capsys.readouterr().err
+
+
+def test_calc_names_an_unknown_or_missing_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calc", "cockcroft-gault", "age=70", "weigth=72 kg", "serum_creatinine=1.4 mg/dL", "sex=female"]) == 2
+    err = capsys.readouterr().err
+    assert "cockcroft-gault.weigth" in err and "'weight'" in err and "72 kg" in err
+    assert main(["calc", "cockcroft-gault", "age=70", "sex=female"]) == 2
+    err = capsys.readouterr().err
+    assert "cockcroft-gault.weight" in err and "serum_creatinine=..." in err
+
+
+def test_schema_prints_the_patient_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from neuroguide.schema import patient_schema
+
+    assert main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out) == patient_schema()

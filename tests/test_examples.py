@@ -57,7 +57,7 @@ def test_example_report_renders(name: str, capsys: pytest.CaptureFixture[str]) -
     assert main(["assess", str(EXAMPLES / f"{name}.json"), "--as-of", _expected(name)["as_of"]]) == 0
     out = capsys.readouterr().out
     assert "What is missing to decide more" in out
-    assert "guideline versions used:" in out
+    assert "Guideline versions used:" in out
 
 
 def test_red_flags_come_first() -> None:

@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print the evaluation record as JSON")
     a.add_argument("--pin", action="append", default=[], metavar="ID=VERSION", help="use this guideline version")
     a.add_argument("--include-in-review", action="store_true", help="also evaluate rules still in review")
+    a.add_argument("--all-missing", action="store_true", help="list every missing input (default: the few that matter)")
 
     r = sub.add_parser(
         "rules",
@@ -204,7 +205,7 @@ def _today() -> dt.date:
 def _assess(args: argparse.Namespace) -> int:
     from .evaluation import assess
     from .patient import Patient
-    from .report import render_text
+    from .report import Style, render_text
 
     if args.file == "-":
         text = sys.stdin.read()
@@ -221,7 +222,11 @@ def _assess(args: argparse.Namespace) -> int:
         pins[gid] = version
     statuses = ("approved", "in-review") if args.include_in_review else ("approved",)
     result = assess(patient, as_of=args.as_of or _today(), pins=pins, statuses=statuses)
-    print(result.record.to_json() if args.json else render_text(result))
+    if args.json:
+        print(result.record.to_json())
+        return EXIT_OK
+    note = None if args.as_of else "today; choose another date with --as-of YYYY-MM-DD"
+    print(render_text(result, Style.for_terminal(sys.stdout, all_missing=args.all_missing, as_of_note=note)))
     return EXIT_OK
 
 

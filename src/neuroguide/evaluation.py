@@ -205,7 +205,8 @@ def _run(
         explained=explain,
         urgent_unverified=urgent,
     )
-    return Assessment(recommendations=tuple(recs), missing=missing_inputs, record=record)
+    asked = tuple(f for f, rules in needed.items() if any(r in plan.urgent for r in rules))
+    return Assessment(recommendations=tuple(recs), missing=missing_inputs, record=record, urgent_missing=asked)
 
 
 _SECTION_ORDER = {section: i for i, section in enumerate(Section)}
@@ -239,6 +240,7 @@ class _Plan:
     steps: tuple[_Step, ...]
     measured: Mapping[str, str]
     agents: frozenset[str]
+    urgent: frozenset[str]
 
 
 def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput, ...]:
@@ -301,7 +303,10 @@ def _make_plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ..
         for r in g.rules:
             if isinstance(r, m.DosingRule | m.NeurotoxicityRule):
                 names |= agent_names(r)
-    return _Plan(guidelines=guidelines, steps=tuple(steps), measured=measured, agents=frozenset(names))
+    urgent_ids = frozenset(r.id for _, r in ordered if m.is_urgent(r))
+    return _Plan(
+        guidelines=guidelines, steps=tuple(steps), measured=measured, agents=frozenset(names), urgent=urgent_ids
+    )
 
 
 _URGENCY = {"emergency": 0, "urgent": 1, "overdue": 2, "due": 3}

@@ -2,19 +2,64 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import textwrap
+from typing import Any, TextIO
+
+import attrs
 
 from . import model as m
 from .formulas import CalcResult
 from .results import SECTION_TITLES, Assessment, Recommendation, Section
 
-__all__ = ["render_calc", "render_rule", "render_text", "rule_line"]
+__all__ = ["Style", "render_calc", "render_rule", "render_text", "rule_line", "summary"]
 
 _WIDTH = 100
+_MISSING_SHOWN = 5  # the few inputs that would change the urgent or overdue items; --all-missing for the rest
+
+# Plain words for each status (no internal markers in what a clinician reads).
+_WORDS = {
+    "emergency": "EMERGENCY",
+    "urgent": "URGENT",
+    "fires": "Consider",
+    "result": "Result",
+    "flagged": "Past the cited threshold",
+    "caution": "Caution",
+    "below-range": "Dose below the cited range",
+    "above-range": "Dose above the cited range",
+    "above-maximum": "Dose above the cited maximum",
+    "implausible": "Dose implausible (likely a unit error)",
+    "not-covered": "Dose not checked",
+    "within-range": "Dose within range",
+}
+_DOSE_PROBLEMS = frozenset({"below-range", "above-range", "above-maximum", "implausible", "not-covered"})
 
 
-def _wrap(text: str, indent: str) -> str:
-    return textwrap.fill(text, width=_WIDTH, initial_indent=indent, subsequent_indent=indent + "  ")
+@attrs.frozen(kw_only=True)
+class Style:
+    """How to draw a report: width, colour, and how much of the missing-input list to show."""
+
+    width: int = _WIDTH
+    color: bool = False
+    all_missing: bool = False
+    as_of_note: str | None = None
+    """Said after the evaluation date (the CLI's "today; choose with --as-of")."""
+
+    @classmethod
+    def for_terminal(cls, stream: TextIO, **kw: Any) -> Style:
+        """Colour only on a terminal (and never with ``NO_COLOR`` set); width from the terminal, 60-120."""
+        tty = stream.isatty()
+        width = shutil.get_terminal_size((_WIDTH, 24)).columns if tty else _WIDTH
+        return cls(width=max(60, min(width, 120)), color=tty and not os.environ.get("NO_COLOR"), **kw)
+
+
+def _wrap(text: str, indent: str, width: int = _WIDTH) -> str:
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent + "  ")
+
+
+def _paint(text: str, code: str, style: Style) -> str:
+    return f"\033[{code}m{text}\033[0m" if style.color else text
 
 
 def _status(rec: Recommendation) -> str:
@@ -31,15 +76,56 @@ def _state(rec: Recommendation) -> str:
     if rec.status == "due" and rec.due is not None:
         return f"DUE now ({window})" if rec.due_by is not None else f"DUE now (since {rec.due.isoformat()})"
     if rec.status == "scheduled" and rec.due is not None:
-        return f"next {window}"
-    return rec.status.upper()
+        return f"Next {window}"
+    return _WORDS.get(rec.status, rec.status.replace("-", " "))
 
 
-def render_text(result: Assessment) -> str:
-    """Render an assessment as a report a clinician can read."""
+def _color_of(rec: Recommendation) -> str:
+    if rec.status in ("emergency", "urgent"):
+        return "1;31"  # bold red
+    if rec.status == "overdue" or rec.status in _DOSE_PROBLEMS or rec.status == "flagged":
+        return "33"  # yellow
+    return "0"
+
+
+def summary(result: Assessment) -> list[str]:
+    """The three to six lines a clinician reads first: red flags, pattern, overdue, dose problems, unrecognised."""
+    lines = []
+    flags = result.section(Section.RED_FLAGS)
+    if flags:
+        first = flags[0]
+        more = f" (+{len(flags) - 1} more)" if len(flags) > 1 else ""
+        lines.append(f"Red flags: {_state(first)}: {first.title}{more}")
+    else:
+        lines.append("Red flags: none found among the rules that could decide")
+    categories = result.section(Section.CATEGORIES)
+    if categories:
+        lines.append(f"Likely: {categories[0].title}")
+    overdue = [r for r in result.recommendations if r.status == "overdue"]
+    due = [r for r in result.recommendations if r.status == "due"]
+    if overdue or due:
+        parts = [f"{len(overdue)} overdue"] if overdue else []
+        parts += [f"{len(due)} due now"] if due else []
+        names = ", ".join(r.title for r in (*overdue, *due)[:3])
+        lines.append(f"Screening: {' and '.join(parts)}: {names}" + ("; ..." if len(overdue) + len(due) > 3 else ""))
+    doses = [r for r in result.recommendations if r.status in _DOSE_PROBLEMS]
+    if doses:
+        lines.append(f"Dose problems: {len(doses)}: " + "; ".join(r.action.split(".")[0] for r in doses[:2]))
+    unknown = [m for m in result.missing if not m.needed_by]
+    if unknown:
+        lines.append("Not recognised: " + "; ".join(m.label.split(";")[0] for m in unknown[:2]))
+    return lines
+
+
+def render_text(result: Assessment, style: Style | None = None) -> str:
+    """Render an assessment as a report a clinician can read: a summary first, then the sections."""
+    st = style or Style()
     rec = result.record
-    lines = [f"neuroguide assessment{' of ' + str(rec.patient.get('id')) if rec.patient.get('id') else ''}"]
-    lines.append(f"evaluation date {rec.as_of.isoformat()}")
+    who = f" of {rec.patient.get('id')}" if rec.patient.get("id") else ""
+    note = f" ({st.as_of_note})" if st.as_of_note else ""
+    lines = [_paint(f"neuroguide assessment{who}", "1", st), f"Evaluation date {rec.as_of.isoformat()}{note}", ""]
+    lines += [_paint("Summary", "1", st)]
+    lines += [_wrap(line, "  ", st.width) for line in summary(result)]
     lines.append("")
     number = 0
     for section in Section:
@@ -47,30 +133,48 @@ def render_text(result: Assessment) -> str:
         if not items:
             continue
         number += 1
-        lines.append(f"{number}. {SECTION_TITLES[section]}")
+        lines.append(_paint(f"{number}. {SECTION_TITLES[section]}", "1", st))
         for item in items:
-            lines.append(_wrap(f"- [{_status(item)}] {item.action}", "   "))
+            head = _wrap(f"- {_status(item)}: {item.action}", "   ", st.width)
+            lines.append(_paint(head, _color_of(item), st) if _color_of(item) != "0" else head)
             if item.reasons:
-                lines.append(_wrap("because: " + "; ".join(item.reasons), "     "))
+                lines.append(_wrap("because: " + "; ".join(item.reasons), "     ", st.width))
             for detail in item.details:
-                lines.append(_wrap(detail, "     "))
-            lines.append(_wrap(f"rule {item.rule} ({item.guideline} {item.version}); {item.citation}", "     "))
+                lines.append(_wrap(detail, "     ", st.width))
+            lines.append(
+                _wrap(f"rule {item.rule} ({item.guideline} {item.version}); {item.citation}", "     ", st.width)
+            )
         lines.append("")
     number += 1
-    lines.append(f"{number}. What is missing to decide more")
-    if result.missing:
-        # Inputs that would let the most rules decide come first.
-        for miss in sorted(result.missing, key=lambda m: (-len(m.needed_by), m.fact)):
-            lines.append(_wrap(f"- {miss.label} [{miss.fact}]: needed by {', '.join(miss.needed_by)}", "   "))
-    else:
-        lines.append("   nothing: every evaluated rule could decide")
-    lines.append("")
-    lines.append("guideline versions used:")
+    lines += [_paint(f"{number}. What is missing to decide more", "1", st), *_missing(result, st), ""]
+    lines.append("Guideline versions used:")
     for ref in rec.guidelines:
         pin = " (pinned)" if ref.pinned else ""
         lines.append(f"   {ref.id} {ref.version}{pin} sha256 {ref.sha256[:16]}")
     lines.append(f"neuroguide {rec.package}; rule statuses evaluated: {', '.join(rec.statuses)}")
     return "\n".join(lines)
+
+
+def _missing(result: Assessment, st: Style) -> list[str]:
+    """Unrecognised inputs first, then what urgent rules need, then what most rules need."""
+    if not result.missing:
+        return ["   nothing: every evaluated rule could decide"]
+    urgent = set(result.urgent_missing)
+    ordered = sorted(result.missing, key=lambda m: (bool(m.needed_by), m.fact not in urgent, -len(m.needed_by), m.fact))
+    shown = ordered if st.all_missing else ordered[:_MISSING_SHOWN]
+    lines = []
+    for miss in shown:
+        if not miss.needed_by:
+            lines.append(_wrap(f"- {miss.label}", "   ", st.width))
+            continue
+        tag = " (needed to rule out an urgent problem)" if miss.fact in urgent else ""
+        lines.append(
+            _wrap(f"- {miss.label} [{miss.fact}]{tag}: needed by {', '.join(miss.needed_by)}", "   ", st.width)
+        )
+    rest = len(ordered) - len(shown)
+    if rest:
+        lines.append(f"   ... and {rest} more input{'s' if rest != 1 else ''} (show all with --all-missing)")
+    return lines
 
 
 def rule_line(g: m.Guideline, rule: m.Rule) -> str:
@@ -101,7 +205,9 @@ def render_rule(g: m.Guideline, rule: m.Rule) -> str:
         ref = (src.doi and f"doi:{src.doi}") or src.url or ""
         lines.append(_wrap(f"{src.title}. {src.journal or src.publisher or ''} {src.year}. {ref}", "  "))
     for dev in rule.deviations:
-        lines.append(_wrap(f"departs from the seed: {dev.seed} -> {dev.governs}", ""))
+        lines.append(
+            _wrap(f"where the source article this project started from says otherwise: {dev.seed} -> {dev.governs}", "")
+        )
     return "\n".join(lines)
 
 

@@ -234,6 +234,8 @@ class Assessment:
     recommendations: tuple[Recommendation, ...]
     missing: tuple[MissingInput, ...]
     record: EvaluationRecord
+    urgent_missing: tuple[str, ...] = ()
+    """Missing facts that an urgent or emergency rule needs to decide: ask for these first."""
 
     def section(self, section: Section | str) -> tuple[Recommendation, ...]:
         """Return the recommendations of one section, in order."""

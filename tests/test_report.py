@@ -1,0 +1,81 @@
+"""The text report reads at a glance: a short summary first, plain words, the few missing inputs that matter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import neuroguide as ng
+from neuroguide.report import Style, render_text, summary
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+NAMES = sorted(p.stem for p in EXAMPLES.glob("*.json"))
+
+
+def _assess(name: str) -> ng.Assessment:
+    expected = json.loads((EXAMPLES / "expected" / f"{name}.json").read_text(encoding="utf-8"))
+    return ng.assess(ng.Patient.from_json(EXAMPLES / f"{name}.json"), as_of=dt.date.fromisoformat(expected["as_of"]))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_summary_fits_the_first_screen(name: str) -> None:
+    text = render_text(_assess(name))
+    head = text.split("\n1. ")[0].splitlines()
+    assert len(head) <= 25
+    assert head[1].startswith("Evaluation date ")
+    assert "Summary" in head
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_report_has_no_internal_markers(name: str) -> None:
+    text = render_text(_assess(name))
+    assert "[FIRES]" not in text and "FIRES" not in text
+    assert not re.search(r"\bseed\b", text)
+
+
+def test_missing_list_is_short_unless_asked() -> None:
+    result = _assess("t2d-metformin")
+    short = render_text(result).split("What is missing to decide more")[1].split("Guideline versions used")[0]
+    full = render_text(result, Style(all_missing=True)).split("What is missing to decide more")[1]
+    assert short.count("\n   - ") <= 5 < len(result.missing)
+    assert "--all-missing" in short
+    assert full.count("\n   - ") == len(result.missing)
+
+
+def test_unrecognised_medication_is_first_in_summary_and_missing() -> None:
+    patient = {"medications": [{"agent": "gabapentinn", "dose": "300 mg", "per": "day"}]}
+    result = ng.assess(patient, as_of=dt.date(2026, 11, 23))
+    assert any(line.startswith("Not recognised: medication 'gabapentinn'") for line in summary(result))
+    missing = render_text(result).split("What is missing to decide more\n")[1].splitlines()
+    assert "gabapentinn" in missing[0]
+
+
+def test_inputs_needed_by_urgent_rules_come_first() -> None:
+    result = ng.assess({"findings": {"numbness": True}}, as_of=dt.date(2026, 11, 23))
+    assert result.urgent_missing
+    items = render_text(result).split("What is missing to decide more\n")[1].split("\n   - ")
+    assert "needed to rule out an urgent problem" in " ".join(items[0].split())
+
+
+def test_colour_only_on_a_terminal() -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert Style.for_terminal(io.StringIO()).color is False
+    assert Style.for_terminal(Tty()).color is True
+    result = _assess("gbs-ascending")
+    assert "\033[" in render_text(result, Style(color=True))
+    assert "\033[" not in render_text(result)
+
+
+def test_first_example_report_matches_its_expected_text() -> None:
+    text = render_text(_assess("t2d-metformin"))
+    expected = (EXAMPLES / "expected" / "t2d-metformin.txt").read_text(encoding="utf-8")
+    strip = re.compile(r"^neuroguide \S+; ", re.M)  # the package version line changes with every release
+    assert strip.sub("neuroguide VERSION; ", text).rstrip() == strip.sub("neuroguide VERSION; ", expected).rstrip()
