@@ -14,6 +14,7 @@ nox.options.sessions = ["lint", "typecheck", "tests", "docs", "build"]
 nox.options.error_on_missing_interpreters = False
 
 PYTHON = "3.11"
+PEERS = ("clincalc==0.4.0", "open-medicine==0.12.0", "medcalc-bench==1.7.0")
 
 
 def _wheel(session: nox.Session) -> str:
@@ -78,8 +79,10 @@ def build(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run the benchmarks (figures go in docs/performance.md)."""
     wheel = _wheel(session)
-    session.install(wheel)
+    # The peers are installed here only, to be measured side by side: none is a dependency of neuroguide.
+    session.install(wheel, *PEERS)
     session.run("python", "benchmarks/run.py", *session.posargs)
+    session.run("python", "benchmarks/peers.py", "--write")
 
 
 _WHEEL_CHECK = """

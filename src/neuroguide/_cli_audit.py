@@ -12,16 +12,26 @@ import sys
 import textwrap
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from . import audit as a
-from ._loading import Catalog
 from .exceptions import InputError
+
+if TYPE_CHECKING:
+    from . import audit as a
+    from ._loading import Catalog
 
 __all__ = ["add_parser"]
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 _WIDTH = 100
+
+
+def _audit() -> ModuleType:
+    """The audit module, imported when an audit command runs (so ``--help`` and ``--version`` stay fast)."""
+    from . import audit
+
+    return audit
 
 
 def add_parser(subparsers: Any, formatter_class: type[argparse.HelpFormatter]) -> None:
@@ -107,11 +117,13 @@ def _catalog(args: argparse.Namespace) -> Catalog | None:
     if args.root is None:
         return None
 
-    return Catalog(a._root(args.root))
+    from ._loading import Catalog
+
+    return Catalog(_audit()._root(args.root))
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(a.to_plain(value), indent=2, ensure_ascii=False))
+    print(json.dumps(_audit().to_plain(value), indent=2, ensure_ascii=False))
 
 
 def _wrap(text: str, indent: str) -> str:
@@ -147,7 +159,7 @@ def _notes(notes: Iterable[a.Note], indent: str, *, with_rule: bool = False) -> 
 
 
 def _history(args: argparse.Namespace) -> int:
-    hist = a.history(args.rule, _catalog(args), guideline=args.guideline)
+    hist = _audit().history(args.rule, _catalog(args), guideline=args.guideline)
     if args.json:
         _print_json(hist)
         return EXIT_OK
@@ -183,7 +195,7 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    d = a.diff(args.guideline, args.v1, args.v2, _catalog(args))
+    d = _audit().diff(args.guideline, args.v1, args.v2, _catalog(args))
     if args.json:
         _print_json(d)
         return EXIT_OK
@@ -233,9 +245,9 @@ _PROBLEM_WORD = {"altered": "TAMPERED", "not-locked": "NOT LOCKED", "missing": "
 
 
 def _verify(args: argparse.Namespace) -> int:
-    report = a.verify(args.root)
+    report = _audit().verify(args.root)
     if args.json:
-        data = a.to_plain(report)
+        data = _audit().to_plain(report)
         data["ok"] = report.ok
         print(json.dumps(data, indent=2))
         return EXIT_OK if report.ok else EXIT_FAIL
@@ -276,7 +288,7 @@ def _replay(args: argparse.Namespace) -> int:
         text = sys.stdin.read() if args.record == "-" else Path(args.record).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError("record", args.record, f"a readable evaluation record JSON file ({exc})") from None
-    result = a.replay_record(text, source=_catalog(args))
+    result = _audit().replay_record(text, source=_catalog(args))
     if args.json:
         _print_json(result)
         return EXIT_OK if result.identical else EXIT_FAIL
@@ -306,7 +318,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _lock(args: argparse.Namespace) -> int:
-    report = a.update_lock(args.root)
+    report = _audit().update_lock(args.root)
     where = f"{report.root}/lock.json"
     for mm in report.refused:
         if mm.problem == "missing":

@@ -24,9 +24,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _version() -> str:
-    from .results import package_version
+    # Read from the installed metadata: importing the package's modules would load pint for nothing.
+    from importlib.metadata import PackageNotFoundError, version
 
-    return package_version()
+    try:
+        return version("neuroguide")
+    except PackageNotFoundError:  # pragma: no cover - an uninstalled tree
+        return "0+unknown"
 
 
 def _date(text: str) -> dt.date:
