@@ -21,7 +21,7 @@ import difflib
 import functools
 import hashlib
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -56,6 +56,7 @@ FOLDER = "patient-text"
 _RULE_KEYS = ("text", "why", "applies_to_versions", "reviewed")
 _REVIEW_KEYS = ("by", "date", "measure", "grade")
 _MAX_GRADE = 30.0  # a Flesch–Kincaid grade above this is a data error, not a hard text
+_Report = Callable[[str, str], None]  # records one problem: (key path, message)
 
 
 @attrs.frozen(kw_only=True)
@@ -182,7 +183,7 @@ def _check_entry(
     at: str,
     rule_id: str,
     versions: Mapping[str, m.Guideline],
-    bad: Any,
+    bad: _Report,
 ) -> PatientText | None:
     for key in entry:
         if key not in _RULE_KEYS:
@@ -221,7 +222,7 @@ def _check_entry(
     )
 
 
-def _check_review(raw: object, at: str, bad: Any) -> Review | None:
+def _check_review(raw: object, at: str, bad: _Report) -> Review | None:
     if not isinstance(raw, dict):
         bad(at, f"expected a table {{ by, date, measure, grade }}, got {raw!r}")
         return None
