@@ -195,6 +195,8 @@ WHY: dict[str, str] = {
     "hypothesis": "Property-based tests: unit invariance, monotonicity, round-trips.",
     "pyyaml": "Reads the YAML conformance decks (openEHR GDL2 test fixtures) in the conformance tests.",
     "types-pyyaml": "Type stubs so mypy --strict can check the code that reads YAML.",
+    "textstat": "Measures the Flesch–Kincaid grade of every patient text in the tests (pinned to 0.7.8, whose "
+    "syllable dictionary is a package; later releases download it at run time).",
     "ruff": "Linting and formatting (the `lint` nox session).",
     "mypy": "Static type checking in strict mode (the `typecheck` nox session).",
     "nox": "Runs every check (lint, typecheck, tests against the built wheel, docs): the README's test command.",
