@@ -47,6 +47,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs (explicit re-exports); at run ti
     from .patient import Diabetes as Diabetes
     from .patient import Medication as Medication
     from .patient import Patient as Patient
+    from .plain import PlainItem as PlainItem
+    from .plain import plain_language as plain_language
     from .results import Assessment as Assessment
     from .results import Difference as Difference
     from .results import DifferenceKind as DifferenceKind
@@ -94,6 +96,8 @@ _WHERE = {
     "Urgency": "model",
     "neurotoxicity": "neurotox",
     "neurotoxicity_table": "neurotox",
+    "PlainItem": "plain",
+    "plain_language": "plain",
     "Diabetes": "patient",
     "Medication": "patient",
     "Patient": "patient",

@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
         help="assess a patient (JSON file or - for stdin)",
         formatter_class=fmt,
         epilog="examples:\n  neuroguide assess examples/t2d-metformin.json --as-of 2026-11-23\n"
-        "  neuroguide assess patient.json --json > record.json\n  cat patient.json | neuroguide assess -",
+        "  neuroguide assess patient.json --json > record.json\n  cat patient.json | neuroguide assess -\n"
+        "  neuroguide assess examples/t2d-metformin.json --as-of 2026-11-23 --audience patient",
     )
     a.add_argument("file", help="patient JSON file, or - to read standard input")
     a.add_argument("--as-of", type=_date, help="evaluation date (default: today, recorded in the output)")
@@ -66,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--pin", action="append", default=[], metavar="ID=VERSION", help="use this guideline version")
     a.add_argument("--include-in-review", action="store_true", help="also evaluate rules still in review")
     a.add_argument("--all-missing", action="store_true", help="list every missing input (default: the few that matter)")
+    a.add_argument(
+        "--audience",
+        choices=("clinician", "patient"),
+        default="clinician",
+        help="patient: plain language for the person, with the same rule codes",
+    )
 
     r = sub.add_parser(
         "rules",
@@ -209,7 +216,7 @@ def _today() -> dt.date:
 def _assess(args: argparse.Namespace) -> int:
     from .evaluation import assess
     from .patient import Patient
-    from .report import Style, render_text
+    from .report import Style, render_patient, render_text
 
     if args.file == "-":
         text = sys.stdin.read()
@@ -230,7 +237,8 @@ def _assess(args: argparse.Namespace) -> int:
         print(result.record.to_json())
         return EXIT_OK
     note = None if args.as_of else "today; choose another date with --as-of YYYY-MM-DD"
-    print(render_text(result, Style.for_terminal(sys.stdout, all_missing=args.all_missing, as_of_note=note)))
+    style = Style.for_terminal(sys.stdout, all_missing=args.all_missing, as_of_note=note)
+    print(render_patient(result, style) if args.audience == "patient" else render_text(result, style))
     return EXIT_OK
 
 

@@ -11,9 +11,10 @@ import attrs
 
 from . import model as m
 from .formulas import CalcResult
+from .plain import plain_language
 from .results import SECTION_TITLES, Assessment, Recommendation, Section
 
-__all__ = ["Style", "render_calc", "render_rule", "render_text", "rule_line", "summary"]
+__all__ = ["Style", "render_calc", "render_patient", "render_rule", "render_text", "rule_line", "summary"]
 
 _WIDTH = 100
 _MISSING_SHOWN = 5  # the few inputs that would change the urgent or overdue items; --all-missing for the rest
@@ -175,6 +176,72 @@ def _missing(result: Assessment, st: Style) -> list[str]:
     if rest:
         lines.append(f"   ... and {rest} more input{'s' if rest != 1 else ''} (show all with --all-missing)")
     return lines
+
+
+_PLAIN_HEADINGS = {
+    Section.RED_FLAGS: "Urgent: act on these first",
+    Section.CATEGORIES: "What may be causing your symptoms",
+    Section.RESULTS: "Your results",
+    Section.WORKUP: "Tests and checks your care team may do",
+    Section.SCHEDULE: "Check-ups and when they are due",
+    Section.REFERRALS: "Specialists you may be referred to",
+    Section.MEDICATIONS: "Your medicines",
+    Section.TREATMENT: "Treatment and safety",
+}
+
+
+def render_patient(result: Assessment, style: Style | None = None) -> str:
+    """The assessment in plain language for the person it is about, with the clinician report's rule ids."""
+    st = style or Style()
+    rec = result.record
+    lines = [
+        _paint("Your neuroguide summary", "1", st),
+        f"Date of this summary: {rec.as_of.isoformat()}",
+        _wrap(
+            "Read this with your doctor or nurse: it explains what the guidelines suggest for you, "
+            "and does not replace their advice. The code in brackets after each point lets them look it up.",
+            "",
+            st.width,
+        ),
+        "",
+    ]
+    items = plain_language(result)
+    for section in Section:
+        mine = [i for i in items if i.section is section]
+        if not mine:
+            continue
+        lines.append(_paint(_PLAIN_HEADINGS[section], "1;31" if section is Section.RED_FLAGS else "1", st))
+        for item in mine:
+            when = _plain_when(result, item.rule)
+            text = item.text + (f" {item.why}" if item.why else "") + (f" {when}" if when else "")
+            if not item.verified_rule:
+                text += " (This advice is still being checked against its source.)"
+            lines.append(_wrap(f"- {text} [{item.rule}]", "  ", st.width))
+        lines.append("")
+    if not items:
+        lines += ["The guidelines neuroguide holds suggest nothing more for you today.", ""]
+    lines.append(
+        _wrap(
+            "Sources: each point comes from a published guideline; your care team can see it in the "
+            "clinician report (same codes in brackets).",
+            "",
+            st.width,
+        )
+    )
+    return "\n".join(lines)
+
+
+def _plain_when(result: Assessment, rule: str) -> str:
+    rec = result.by_rule(rule)
+    if rec is None or rec.due is None:
+        return ""
+    if rec.status == "overdue":
+        return f"This was due by {(rec.due_by or rec.due).isoformat()} and is now overdue."
+    if rec.status == "due":
+        return "This is due now."
+    if rec.status == "scheduled":
+        return f"Next due on {rec.due.isoformat()}."
+    return ""
 
 
 def rule_line(g: m.Guideline, rule: m.Rule) -> str:
