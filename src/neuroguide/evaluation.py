@@ -304,7 +304,8 @@ def _make_plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ..
     return _Plan(guidelines=guidelines, steps=tuple(steps), measured=measured, agents=frozenset(names))
 
 
-_URGENCY = {"emergency": 0, "urgent": 1, "overdue": 2, "due": 3}
+# A presentation pattern leads its section (the likely categories), before ordinary considerations.
+_URGENCY = {"emergency": 0, "urgent": 1, "overdue": 2, "due": 3, "pattern": 4}
 
 
 def _urgency(rec: Recommendation) -> int:

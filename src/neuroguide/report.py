@@ -5,8 +5,9 @@ from __future__ import annotations
 import textwrap
 
 from . import model as m
+from ._loading import catalog
 from .formulas import CalcResult
-from .results import SECTION_TITLES, Assessment, Recommendation, Section
+from .results import SECTION_TITLES, Assessment, EvaluationRecord, Recommendation, RecommendationStatus, Section
 
 __all__ = ["render_calc", "render_rule", "render_text", "rule_line"]
 
@@ -42,12 +43,18 @@ def render_text(result: Assessment) -> str:
     lines.append(f"evaluation date {rec.as_of.isoformat()}")
     lines.append("")
     number = 0
+    rules = _rules_of(rec)
+    undecided = _undecided_patterns(result, rules)
     for section in Section:
         items = result.section(section)
-        if not items:
+        if not items and not (section is Section.CATEGORIES and undecided):
             continue
         number += 1
         lines.append(f"{number}. {SECTION_TITLES[section]}")
+        if section is Section.CATEGORIES and undecided:
+            lines.append(_wrap("- [PATTERN NOT DECIDED] No presentation pattern is decided by the findings given.", "   "))
+            for pattern, facts in undecided:
+                lines.append(_wrap(f"{pattern}: would be decided by {', '.join(facts)}", "     "))
         for item in items:
             lines.append(_wrap(f"- [{_status(item)}] {item.action}", "   "))
             if item.reasons:
@@ -59,9 +66,14 @@ def render_text(result: Assessment) -> str:
     number += 1
     lines.append(f"{number}. What is missing to decide more")
     if result.missing:
-        # Inputs that would let the most rules decide come first.
-        for miss in sorted(result.missing, key=lambda m: (-len(m.needed_by), m.fact)):
-            lines.append(_wrap(f"- {miss.label} [{miss.fact}]: needed by {', '.join(miss.needed_by)}", "   "))
+        # Inputs that could raise a red flag come first (emergency, then urgent), then those that would
+        # decide the presentation pattern, then those that would let the most rules decide.
+        def weight(fact: str, needed_by: tuple[str, ...]) -> int:
+            return min((_weight(rules.get(r)) for r in needed_by), default=len(_WHY))
+
+        for miss in sorted(result.missing, key=lambda m: (weight(m.fact, m.needed_by), -len(m.needed_by), m.fact)):
+            why = _WHY.get(weight(miss.fact, miss.needed_by), "")
+            lines.append(_wrap(f"- {miss.label} [{miss.fact}]: {why}needed by {', '.join(miss.needed_by)}", "   "))
     else:
         lines.append("   nothing: every evaluated rule could decide")
     lines.append("")
@@ -71,6 +83,45 @@ def render_text(result: Assessment) -> str:
         lines.append(f"   {ref.id} {ref.version}{pin} sha256 {ref.sha256[:16]}")
     lines.append(f"neuroguide {rec.package}; rule statuses evaluated: {', '.join(rec.statuses)}")
     return "\n".join(lines)
+
+
+_WHY = {0: "could raise an EMERGENCY red flag; ", 1: "could raise an URGENT red flag; ", 2: "would help decide the pattern; "}
+
+
+def _weight(rule: m.Rule | None) -> int:
+    """How much a missing input needed by ``rule`` could change the urgent part of the report."""
+    if isinstance(rule, m.ReferralRule) and rule.urgency is m.Urgency.EMERGENCY:
+        return 0
+    if rule is not None and m.is_urgent(rule):
+        return 1
+    if isinstance(rule, m.ConsiderationRule) and rule.pattern is not None:
+        return 2
+    return 3
+
+
+def _rules_of(rec: EvaluationRecord) -> dict[str, m.Rule]:
+    """The rules of the guideline versions a record used, by id (empty where the packaged catalog differs)."""
+    out: dict[str, m.Rule] = {}
+    for ref in rec.guidelines:
+        try:
+            g = catalog().get(ref.id, version=ref.version)
+        except LookupError:
+            continue
+        if g.sha256 == ref.sha256:
+            out.update({r.id: r for r in g.rules})
+    return out
+
+
+def _undecided_patterns(result: Assessment, rules: dict[str, m.Rule]) -> list[tuple[str, list[str]]]:
+    """When no presentation pattern fired: each undecided pattern and the findings that would decide it."""
+    if any(r.status is RecommendationStatus.PATTERN for r in result.recommendations):
+        return []
+    out = []
+    for trace in result.record.trace:
+        rule = rules.get(trace.rule)
+        if isinstance(rule, m.ConsiderationRule) and rule.pattern is not None and trace.missing:
+            out.append((rule.pattern, list(trace.missing)))
+    return out
 
 
 def rule_line(g: m.Guideline, rule: m.Rule) -> str:
