@@ -84,7 +84,11 @@ _EXCLUSIVE = (
         "asymmetric-pattern",
         "the distribution cannot be both distal symmetric and asymmetric or multifocal",
     ),
-    ("distal-symmetric-pattern", "non-length-dependent", "a distal symmetric (stocking) distribution is length-dependent"),
+    (
+        "distal-symmetric-pattern",
+        "non-length-dependent",
+        "a distal symmetric (stocking) distribution is length-dependent",
+    ),
     (
         "relief-standing-still",
         "relief-sitting-or-flexion",
@@ -105,9 +109,7 @@ def check_consistency(facts: dict[str, FactValue]) -> None:
     """
     for first, second, why in _EXCLUSIVE:
         if facts.get(first) is True and facts.get(second) is True:
-            raise InputError(
-                f"findings.{first} and findings.{second}", "both true", f"at most one of them true: {why}"
-            )
+            raise InputError(f"findings.{first} and findings.{second}", "both true", f"at most one of them true: {why}")
     if facts.get("bladder-bowel-dysfunction") is False:
         for name in _SPHINCTER:
             if facts.get(name) is True:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 from . import model as m
+from ._criteria import decide
 from ._loading import catalog
 from .formulas import CalcResult
 from .results import SECTION_TITLES, Assessment, EvaluationRecord, Recommendation, RecommendationStatus, Section
@@ -52,9 +54,12 @@ def render_text(result: Assessment) -> str:
         number += 1
         lines.append(f"{number}. {SECTION_TITLES[section]}")
         if section is Section.CATEGORIES and undecided:
-            lines.append(_wrap("- [PATTERN NOT DECIDED] No presentation pattern is decided by the findings given.", "   "))
+            lines.append(
+                _wrap("- [PATTERN NOT DECIDED] No presentation pattern is decided by the findings given.", "   ")
+            )
             for pattern, facts in undecided:
-                lines.append(_wrap(f"{pattern}: would be decided by {', '.join(facts)}", "     "))
+                decided_by = f": would be decided by {', '.join(facts)}" if facts else ""
+                lines.append(_wrap(f"{pattern}{decided_by}", "     "))
         for item in items:
             lines.append(_wrap(f"- [{_status(item)}] {item.action}", "   "))
             if item.reasons:
@@ -85,7 +90,11 @@ def render_text(result: Assessment) -> str:
     return "\n".join(lines)
 
 
-_WHY = {0: "could raise an EMERGENCY red flag; ", 1: "could raise an URGENT red flag; ", 2: "would help decide the pattern; "}
+_WHY = {
+    0: "could raise an EMERGENCY red flag; ",
+    1: "could raise an URGENT red flag; ",
+    2: "would help decide the pattern; ",
+}
 
 
 def _weight(rule: m.Rule | None) -> int:
@@ -114,14 +123,45 @@ def _rules_of(rec: EvaluationRecord) -> dict[str, m.Rule]:
 
 def _undecided_patterns(result: Assessment, rules: dict[str, m.Rule]) -> list[tuple[str, list[str]]]:
     """When no presentation pattern fired: each undecided pattern and the findings that would decide it."""
+    facts = dict(result.record.facts)
     if any(r.status is RecommendationStatus.PATTERN for r in result.recommendations):
         return []
+    if not any(facts.get(name) is True for name in _LEG_SYMPTOMS):
+        return []  # no leg symptoms recorded: there is no presentation to classify
     out = []
+    evaluated = False
     for trace in result.record.trace:
         rule = rules.get(trace.rule)
-        if isinstance(rule, m.ConsiderationRule) and rule.pattern is not None and trace.missing:
-            out.append((rule.pattern, list(trace.missing)))
+        if isinstance(rule, m.ConsiderationRule) and rule.pattern is not None:
+            evaluated = True
+            if trace.missing:
+                out.append((rule.pattern, _deciding(rule.when, facts, trace.missing)))
+    if evaluated and not out:
+        out.append(
+            ("none of the evaluated patterns fits the findings given (patterns in review are not evaluated)", [])
+        )
     return out
+
+
+_LEG_SYMPTOMS = (
+    "numbness",
+    "tingling",
+    "weakness",
+    "burning-pain",
+    "radicular-pain",
+    "exercise-induced-symptoms",
+    "claudication",
+)
+
+
+def _deciding(when: m.Criterion, facts: dict[str, Any], missing: tuple[str, ...]) -> list[str]:
+    """The missing findings that would decide ``when`` on their own (all of them if none would alone)."""
+    alone = [
+        name
+        for name in missing
+        if decide(when, {**facts, name: True}) is not None or decide(when, {**facts, name: False}) is not None
+    ]
+    return alone or list(missing)
 
 
 def rule_line(g: m.Guideline, rule: m.Rule) -> str:
