@@ -521,3 +521,64 @@ def test_report_lists_missing_findings_that_could_raise_an_emergency_first() -> 
     first = next(line for line in missing if line.strip().startswith("- "))
     assert "could raise an EMERGENCY red flag" in first
     assert text.index("could raise an EMERGENCY red flag") < text.index("would help decide the pattern")
+
+
+# -- the example patients ------------------------------------------------------------------------------
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples"
+
+
+def example(name: str) -> Any:
+    return ng.assess(ng.Patient.from_json(EXAMPLES / f"{name}.json"), as_of=dt.date(2026, 11, 30))
+
+
+@pytest.mark.parametrize(
+    ("name", "first_red_flag", "pattern"),
+    [
+        ("cauda-equina", "cauda-equina-suspected", "pattern-radiculopathy-cauda-equina"),
+        ("cord-compression", "cauda-equina-suspected", None),
+        ("ms-like", None, "pattern-central-demyelinating"),
+        ("subacute-inflammatory", "inflammatory-subacute-window", None),
+        ("mononeuritis-multiplex", None, "pattern-asymmetric-multifocal"),
+        ("neurogenic-claudication", None, "pattern-neurogenic-claudication"),
+    ],
+)
+def test_example_red_flags_first_and_pattern_first_in_categories(
+    name: str, first_red_flag: str | None, pattern: str | None
+) -> None:
+    result = example(name)
+    red = result.section(ng.Section.RED_FLAGS)
+    assert (red[0].rule if red else None) == first_red_flag
+    if red:
+        assert result.recommendations[0].section is ng.Section.RED_FLAGS
+    categories = result.section(ng.Section.CATEGORIES)
+    assert (categories[0].rule if categories else None) == pattern
+
+
+@pytest.mark.parametrize("name", ["cauda-equina", "cord-compression", "ms-like", "neurogenic-claudication"])
+def test_non_polyneuropathy_examples_do_not_get_the_polyneuropathy_workup(name: str) -> None:
+    result = example(name)
+    assert result.record.facts["polyneuropathy"] is False
+    for rule in ("initial-neuropathy-labs", "diabetes-screen-in-neuropathy"):
+        assert not fired(result, rule)
+
+
+def test_cord_compression_example_shows_the_unverified_flag_and_mscc() -> None:
+    result = example("cord-compression")
+    mscc = result.by_rule("mscc-suspected")
+    cord = result.by_rule("cord-compression-suspected")
+    assert mscc is not None and mscc.rule_status == "approved" and mscc.status == "emergency"
+    assert cord is not None and cord.rule_status == "in-review" and cord.status == "emergency"
+    text = render(result)
+    assert "none of the evaluated patterns fits" in text
+    with_review = ng.assess(
+        ng.Patient.from_json(EXAMPLES / "cord-compression.json"), as_of=dt.date(2026, 11, 30), statuses=BOTH
+    )
+    assert with_review.section(ng.Section.CATEGORIES)[0].rule == "pattern-myelopathy"
+
+
+def test_show_prints_the_pattern() -> None:
+    from neuroguide.report import render_rule
+
+    text = render_rule(guideline(), guideline().rule("pattern-neurogenic-claudication"))
+    assert "presentation pattern: neurogenic claudication" in text

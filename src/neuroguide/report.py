@@ -177,6 +177,8 @@ def render_rule(g: m.Guideline, rule: m.Rule) -> str:
         "",
     ]
     lines.append(_wrap(rule.statement, ""))
+    if isinstance(rule, m.ConsiderationRule) and rule.pattern is not None:
+        lines.append(_wrap(f"presentation pattern: {rule.pattern}", ""))
     if rule.review_note:
         lines.append(_wrap(f"in review because: {rule.review_note}", ""))
     if rule.boundary:
