@@ -582,3 +582,22 @@ def test_show_prints_the_pattern() -> None:
 
     text = render_rule(guideline(), guideline().rule("pattern-neurogenic-claudication"))
     assert "presentation pattern: neurogenic claudication" in text
+
+
+@pytest.mark.rule("cauda-equina-suspected")
+def test_cauda_equina_three_valued_over_every_combination() -> None:
+    import itertools
+
+    for values in itertools.product((True, False, None), repeat=len(CES_FINDINGS)):
+        findings = {f: v for f, v in zip(CES_FINDINGS, values, strict=True) if v is not None}
+        outcome = trace(assess(findings), "cauda-equina-suspected").outcome
+        expected = "fired" if True in values else "not-fired" if all(v is False for v in values) else "undetermined"
+        assert outcome == expected, findings
+
+
+@pytest.mark.rule("tempo")
+def test_tempo_is_monotone_and_total_over_days() -> None:
+    order = {"acute": 0, "subacute": 1, "chronic": 2}
+    labels = [assess({}, _days(d)).record.facts["tempo"] for d in range(0, 200, 3)]
+    ranks = [order[str(label)] for label in labels]
+    assert ranks == sorted(ranks) and set(ranks) == {0, 1, 2}
