@@ -11,7 +11,7 @@ from ._loading import catalog
 from .formulas import CalcResult
 from .results import SECTION_TITLES, Assessment, EvaluationRecord, Recommendation, RecommendationStatus, Section
 
-__all__ = ["render_calc", "render_rule", "render_text", "rule_line"]
+__all__ = ["pattern_gaps", "render_calc", "render_rule", "render_text", "rule_line"]
 
 _WIDTH = 100
 
@@ -45,21 +45,15 @@ def render_text(result: Assessment) -> str:
     lines.append(f"evaluation date {rec.as_of.isoformat()}")
     lines.append("")
     number = 0
-    rules = _rules_of(rec)
-    undecided = _undecided_patterns(result, rules)
+    gaps = pattern_gaps(result)
     for section in Section:
         items = result.section(section)
-        if not items and not (section is Section.CATEGORIES and undecided):
+        if not items and not (section is Section.CATEGORIES and gaps):
             continue
         number += 1
         lines.append(f"{number}. {SECTION_TITLES[section]}")
-        if section is Section.CATEGORIES and undecided:
-            lines.append(
-                _wrap("- [PATTERN NOT DECIDED] No presentation pattern is decided by the findings given.", "   ")
-            )
-            for pattern, facts in undecided:
-                decided_by = f": would be decided by {', '.join(facts)}" if facts else ""
-                lines.append(_wrap(f"{pattern}{decided_by}", "     "))
+        if section is Section.CATEGORIES:
+            lines += [_wrap(text, "   " if text.startswith("- ") else "     ") for text in gaps]
         for item in items:
             lines.append(_wrap(f"- [{_status(item)}] {item.action}", "   "))
             if item.reasons:
@@ -71,14 +65,9 @@ def render_text(result: Assessment) -> str:
     number += 1
     lines.append(f"{number}. What is missing to decide more")
     if result.missing:
-        # Inputs that could raise a red flag come first (emergency, then urgent), then those that would
-        # decide the presentation pattern, then those that would let the most rules decide.
-        def weight(fact: str, needed_by: tuple[str, ...]) -> int:
-            return min((_weight(rules.get(r)) for r in needed_by), default=len(_WHY))
-
-        for miss in sorted(result.missing, key=lambda m: (weight(m.fact, m.needed_by), -len(m.needed_by), m.fact)):
-            why = _WHY.get(weight(miss.fact, miss.needed_by), "")
-            lines.append(_wrap(f"- {miss.label} [{miss.fact}]: {why}needed by {', '.join(miss.needed_by)}", "   "))
+        # Inputs that would let the most rules decide come first.
+        for miss in sorted(result.missing, key=lambda m: (-len(m.needed_by), m.fact)):
+            lines.append(_wrap(f"- {miss.label} [{miss.fact}]: needed by {', '.join(miss.needed_by)}", "   "))
     else:
         lines.append("   nothing: every evaluated rule could decide")
     lines.append("")
@@ -90,59 +79,9 @@ def render_text(result: Assessment) -> str:
     return "\n".join(lines)
 
 
-_WHY = {
-    0: "could raise an EMERGENCY red flag; ",
-    1: "could raise an URGENT red flag; ",
-    2: "would help decide the pattern; ",
-}
+# -- presentation pattern not decided ------------------------------------------------------------------
 
-
-def _weight(rule: m.Rule | None) -> int:
-    """How much a missing input needed by ``rule`` could change the urgent part of the report."""
-    if isinstance(rule, m.ReferralRule) and rule.urgency is m.Urgency.EMERGENCY:
-        return 0
-    if rule is not None and m.is_urgent(rule):
-        return 1
-    if isinstance(rule, m.ConsiderationRule) and rule.pattern is not None:
-        return 2
-    return 3
-
-
-def _rules_of(rec: EvaluationRecord) -> dict[str, m.Rule]:
-    """The rules of the guideline versions a record used, by id (empty where the packaged catalog differs)."""
-    out: dict[str, m.Rule] = {}
-    for ref in rec.guidelines:
-        try:
-            g = catalog().get(ref.id, version=ref.version)
-        except LookupError:
-            continue
-        if g.sha256 == ref.sha256:
-            out.update({r.id: r for r in g.rules})
-    return out
-
-
-def _undecided_patterns(result: Assessment, rules: dict[str, m.Rule]) -> list[tuple[str, list[str]]]:
-    """When no presentation pattern fired: each undecided pattern and the findings that would decide it."""
-    facts = dict(result.record.facts)
-    if any(r.status is RecommendationStatus.PATTERN for r in result.recommendations):
-        return []
-    if not any(facts.get(name) is True for name in _LEG_SYMPTOMS):
-        return []  # no leg symptoms recorded: there is no presentation to classify
-    out = []
-    evaluated = False
-    for trace in result.record.trace:
-        rule = rules.get(trace.rule)
-        if isinstance(rule, m.ConsiderationRule) and rule.pattern is not None:
-            evaluated = True
-            if trace.missing:
-                out.append((rule.pattern, _deciding(rule.when, facts, trace.missing)))
-    if evaluated and not out:
-        out.append(
-            ("none of the evaluated patterns fits the findings given (patterns in review are not evaluated)", [])
-        )
-    return out
-
-
+# Findings that make a presentation to classify (without any, no pattern is expected).
 _LEG_SYMPTOMS = (
     "numbness",
     "tingling",
@@ -152,6 +91,52 @@ _LEG_SYMPTOMS = (
     "exercise-induced-symptoms",
     "claudication",
 )
+
+
+def pattern_gaps(result: Assessment) -> list[str]:
+    """When leg symptoms are recorded but no presentation pattern fired: what would decide each pattern.
+
+    Returns report lines: a heading line starting with ``"- "``, then one line per pattern rule that could
+    not decide, naming the missing findings that would decide it on their own. Empty when a pattern fired,
+    when no leg symptom is recorded, or when no pattern rule was evaluated.
+    """
+    facts = dict(result.record.facts)
+    if any(r.status is RecommendationStatus.PATTERN for r in result.recommendations):
+        return []
+    if not any(facts.get(name) is True for name in _LEG_SYMPTOMS):
+        return []
+    rules = _rules_of(result.record)
+    evaluated = False
+    lines = []
+    for trace in result.record.trace:
+        rule = rules.get(trace.rule)
+        if isinstance(rule, m.ConsiderationRule) and rule.pattern is not None:
+            evaluated = True
+            if trace.missing:
+                lines.append(
+                    f"{rule.pattern}: would be decided by {', '.join(_deciding(rule.when, facts, trace.missing))}"
+                )
+    if not evaluated:
+        return []
+    if not lines:
+        return [
+            "- Presentation pattern: none of the evaluated patterns fits the findings given "
+            "(patterns in review are not evaluated)."
+        ]
+    return ["- Presentation pattern not decided by the findings given:", *lines]
+
+
+def _rules_of(rec: EvaluationRecord) -> dict[str, m.Rule]:
+    """The rules of the guideline versions a record used, by id (none where the packaged catalog differs)."""
+    out: dict[str, m.Rule] = {}
+    for ref in rec.guidelines:
+        try:
+            g = catalog().get(ref.id, version=ref.version)
+        except LookupError:
+            continue
+        if g.sha256 == ref.sha256:
+            out.update({r.id: r for r in g.rules})
+    return out
 
 
 def _deciding(when: m.Criterion, facts: dict[str, Any], missing: tuple[str, ...]) -> list[str]:
