@@ -105,9 +105,7 @@ def warm() -> dict[str, float]:
         "assess_median_us": statistics.median(per_example),
         "assess_max_us": max(per_example),
         "check_dose_us": per_call_us(lambda: ng.check_dose("cyanocobalamin", "1000 ug", per="day", route="oral")),
-        "check_dose_renal_us": per_call_us(
-            lambda: ng.check_dose("gabapentin", "1800 mg", per="day", crcl="45 mL/min")
-        ),
+        "check_dose_renal_us": per_call_us(lambda: ng.check_dose("gabapentin", "1800 mg", per="day", crcl="45 mL/min")),
     }
 
 

@@ -70,17 +70,92 @@ def check_dates(patient: Patient, as_of: dt.date) -> None:
         raise InputError("diabetes.diagnosed", diabetes.diagnosed.isoformat(), "a date on or after birth_date")
 
 
+# Findings that cannot both be true of the same legs: (first, second, why).
+_EXCLUSIVE = (
+    (
+        "areflexia",
+        "brisk-reflexes",
+        "reflexes cannot be both absent and brisk (areflexia means ankle and knee reflexes absent; with absent "
+        "ankle but brisk knee reflexes, as in subacute combined degeneration, record areflexia as false)",
+    ),
+    ("reflexes-reduced-all-limbs", "brisk-reflexes", "reflexes cannot be both reduced in all limbs and brisk"),
+    (
+        "distal-symmetric-pattern",
+        "asymmetric-pattern",
+        "the distribution cannot be both distal symmetric and asymmetric or multifocal",
+    ),
+    (
+        "distal-symmetric-pattern",
+        "non-length-dependent",
+        "a distal symmetric (stocking) distribution is length-dependent",
+    ),
+    (
+        "relief-standing-still",
+        "relief-sitting-or-flexion",
+        "walking-induced leg symptoms cannot both ease on standing still and ease only on sitting or bending forwards",
+    ),
+)
+# Specific sphincter findings that a recorded "no new bladder or bowel dysfunction" contradicts.
+_SPHINCTER = ("urinary-retention", "urinary-incontinence", "bowel-dysfunction")
+_DAY_IN_WEEKS = 1 / 7
+
+
+def check_consistency(facts: dict[str, FactValue]) -> None:
+    """Refuse findings that contradict each other, naming both fields.
+
+    Raises:
+        InputError: for the first contradiction found (both fields are named in the message).
+
+    """
+    for first, second, why in _EXCLUSIVE:
+        if facts.get(first) is True and facts.get(second) is True:
+            raise InputError(f"findings.{first} and findings.{second}", "both true", f"at most one of them true: {why}")
+    if facts.get("bladder-bowel-dysfunction") is False:
+        for name in _SPHINCTER:
+            if facts.get(name) is True:
+                raise InputError(
+                    f"findings.bladder-bowel-dysfunction and findings.{name}",
+                    "false and true",
+                    f"consistent findings: {name} is a new bladder or bowel dysfunction, which "
+                    "bladder-bowel-dysfunction = false denies",
+                )
+    _check_tempo(facts)
+
+
+def _check_tempo(facts: dict[str, FactValue]) -> None:
+    """Progression cannot outlast the symptoms; while still progressing the two durations are the same."""
+    progression, duration = facts.get("progression-duration"), facts.get("symptom-duration")
+    if not isinstance(progression, float) or not isinstance(duration, float):
+        return
+    days = f"{progression * 7:g} days against {duration * 7:g} days"
+    if progression > duration + _DAY_IN_WEEKS:
+        raise InputError(
+            "measurements.progression-duration and measurements.symptom-duration",
+            days,
+            "a progression no longer than the time since the symptoms began",
+        )
+    # Months have no fixed length in days: the larger of 1 day and 10% is allowed between the two.
+    if facts.get("still-progressing") is True and duration - progression > max(_DAY_IN_WEEKS, duration / 10):
+        raise InputError(
+            "measurements.progression-duration and measurements.symptom-duration",
+            days,
+            "equal durations while findings.still-progressing is true (the symptoms are still getting worse, so "
+            "they have progressed since they began)",
+        )
+
+
 def derive(patient: Patient, as_of: dt.date) -> dict[str, FactValue]:
     """Return the fact table for ``patient`` on ``as_of``.
 
     Raises:
-        InputError: a date lies after ``as_of``.
+        InputError: a date lies after ``as_of``, or two findings contradict each other.
 
     """
     check_dates(patient, as_of)
     facts: dict[str, FactValue] = {}
     facts.update(patient.findings)
     facts.update(patient.normalized)
+    check_consistency(facts)
     for name, date in patient.last.items():
         facts[f"last-{name}"] = date
     if patient.sex is not None:
@@ -92,6 +167,15 @@ def derive(patient: Patient, as_of: dt.date) -> dict[str, FactValue]:
         if value is not None:
             facts[name] = value
     return facts
+
+
+@_derivation("progression-duration")
+def _progression(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> float | None:
+    # Still getting worse: the symptoms have progressed for as long as they have lasted.
+    duration = facts.get("symptom-duration")
+    if facts.get("still-progressing") is True and isinstance(duration, float):
+        return duration
+    return None
 
 
 @_derivation("age")
@@ -203,9 +287,25 @@ _NEUROPATHY_SIGNS = (
 )
 
 
+# Findings that place the leg symptoms at a nerve root, the spinal cord or brain, or in walking-related
+# claudication (presentation-pattern guideline): without a stocking distribution they are not a polyneuropathy.
+_OTHER_PATTERN_SIGNS = (
+    "saddle-anaesthesia",
+    "sensory-level",
+    "radicular-pain",
+    "lhermitte-sign",
+    "optic-neuritis-history",
+    "relief-standing-still",
+    "relief-sitting-or-flexion",
+)
+
+
 @_derivation("polyneuropathy")
 def _polyneuropathy(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool | None:
-    # "Suspected" is enough: distal sensory symptoms or signs are what this pathway starts from.
+    # "Suspected" is enough: distal sensory symptoms or signs are what this pathway starts from,
+    # unless another pattern explains them and no distal symmetric distribution is recorded.
+    if facts.get("distal-symmetric-pattern") is not True and any(facts.get(n) is True for n in _OTHER_PATTERN_SIGNS):
+        return False
     values = [facts.get(name) for name in _NEUROPATHY_SIGNS]
     if any(v is True for v in values):
         return True

@@ -47,12 +47,17 @@ def evaluate_rule(
     elif isinstance(rule, m.ReferralRule):
         details = (f"refer to: {rule.to}", f"urgency: {rule.urgency}")
         action = rule.action
+    elif isinstance(rule, m.ConsiderationRule) and rule.pattern is not None:
+        details = (f"pattern: {rule.pattern}",)
+        action = rule.action
     else:
         details = ()
         action = rule.action
     status = S.FIRES
     if isinstance(rule, m.ReferralRule) and rule.urgency in (m.Urgency.EMERGENCY, m.Urgency.URGENT):
         status = S(rule.urgency)
+    elif isinstance(rule, m.ConsiderationRule) and rule.pattern is not None:
+        status = S.PATTERN
     rec = recommendation(rule, g, action=action, status=status, reasons=outcome.reasons(), details=details)
     return attrs.evolve(result, recommendations=(rec,))
 

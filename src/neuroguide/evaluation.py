@@ -309,7 +309,8 @@ def _make_plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ..
     )
 
 
-_URGENCY = {"emergency": 0, "urgent": 1, "overdue": 2, "due": 3}
+# A presentation pattern leads its section (the likely categories), before ordinary considerations.
+_URGENCY = {"emergency": 0, "urgent": 1, "overdue": 2, "due": 3, "pattern": 4}
 
 
 def _urgency(rec: Recommendation) -> int:

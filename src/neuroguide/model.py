@@ -305,11 +305,17 @@ class WorkupRule(RuleBase):
 
 @attrs.frozen(kw_only=True)
 class ConsiderationRule(RuleBase):
-    """A clinical consideration (likely category, diagnostic caveat) when a criterion holds."""
+    """A clinical consideration (likely category, diagnostic caveat) when a criterion holds.
+
+    ``pattern`` names the presentation pattern the rule establishes (e.g. "distal symmetric
+    polyneuropathy"); such a rule is reported first among the likely categories, and when no
+    pattern rule can decide, the report lists the findings that would.
+    """
 
     kind: Literal["consideration"] = "consideration"
     when: Criterion
     action: str
+    pattern: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -10,11 +10,22 @@ from typing import Any, TextIO
 import attrs
 
 from . import model as m
+from ._criteria import decide
+from ._loading import catalog
 from .formulas import CalcResult
 from .plain import plain_language
-from .results import SECTION_TITLES, Assessment, Recommendation, Section
+from .results import SECTION_TITLES, Assessment, EvaluationRecord, Recommendation, RecommendationStatus, Section
 
-__all__ = ["Style", "render_calc", "render_patient", "render_rule", "render_text", "rule_line", "summary"]
+__all__ = [
+    "Style",
+    "pattern_gaps",
+    "render_calc",
+    "render_patient",
+    "render_rule",
+    "render_text",
+    "rule_line",
+    "summary",
+]
 
 _WIDTH = 100
 _MISSING_SHOWN = 5  # the few inputs that would change the urgent or overdue items; --all-missing for the rest
@@ -24,6 +35,7 @@ _WORDS = {
     "emergency": "EMERGENCY",
     "urgent": "URGENT",
     "fires": "Consider",
+    "pattern": "Pattern",
     "result": "Result",
     "flagged": "Past the cited threshold",
     "caution": "Caution",
@@ -129,12 +141,15 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
     lines += [_wrap(line, "  ", st.width) for line in summary(result)]
     lines.append("")
     number = 0
+    gaps = pattern_gaps(result)
     for section in Section:
         items = result.section(section)
-        if not items:
+        if not items and not (section is Section.CATEGORIES and gaps):
             continue
         number += 1
         lines.append(_paint(f"{number}. {SECTION_TITLES[section]}", "1", st))
+        if section is Section.CATEGORIES:
+            lines += [_wrap(text, "   " if text.startswith("- ") else "     ", st.width) for text in gaps]
         for item in items:
             head = _wrap(f"- {_status(item)}: {item.action}", "   ", st.width)
             lines.append(_paint(head, _color_of(item), st) if _color_of(item) != "0" else head)
@@ -244,6 +259,76 @@ def _plain_when(result: Assessment, rule: str) -> str:
     return ""
 
 
+# -- presentation pattern not decided ------------------------------------------------------------------
+
+# Findings that make a presentation to classify (without any, no pattern is expected).
+_LEG_SYMPTOMS = (
+    "numbness",
+    "tingling",
+    "weakness",
+    "burning-pain",
+    "radicular-pain",
+    "exercise-induced-symptoms",
+    "claudication",
+)
+
+
+def pattern_gaps(result: Assessment) -> list[str]:
+    """When leg symptoms are recorded but no presentation pattern fired: what would decide each pattern.
+
+    Returns report lines: a heading line starting with ``"- "``, then one line per pattern rule that could
+    not decide, naming the missing findings that would decide it on their own. Empty when a pattern fired,
+    when no leg symptom is recorded, or when no pattern rule was evaluated.
+    """
+    facts = dict(result.record.facts)
+    if any(r.status is RecommendationStatus.PATTERN for r in result.recommendations):
+        return []
+    if not any(facts.get(name) is True for name in _LEG_SYMPTOMS):
+        return []
+    rules = _rules_of(result.record)
+    evaluated = False
+    lines = []
+    for trace in result.record.trace:
+        rule = rules.get(trace.rule)
+        if isinstance(rule, m.ConsiderationRule) and rule.pattern is not None:
+            evaluated = True
+            if trace.missing:
+                lines.append(
+                    f"{rule.pattern}: would be decided by {', '.join(_deciding(rule.when, facts, trace.missing))}"
+                )
+    if not evaluated:
+        return []
+    if not lines:
+        return [
+            "- Presentation pattern: none of the evaluated patterns fits the findings given "
+            "(patterns in review are not evaluated)."
+        ]
+    return ["- Presentation pattern not decided by the findings given:", *lines]
+
+
+def _rules_of(rec: EvaluationRecord) -> dict[str, m.Rule]:
+    """The rules of the guideline versions a record used, by id (none where the packaged catalog differs)."""
+    out: dict[str, m.Rule] = {}
+    for ref in rec.guidelines:
+        try:
+            g = catalog().get(ref.id, version=ref.version)
+        except LookupError:
+            continue
+        if g.sha256 == ref.sha256:
+            out.update({r.id: r for r in g.rules})
+    return out
+
+
+def _deciding(when: m.Criterion, facts: dict[str, Any], missing: tuple[str, ...]) -> list[str]:
+    """The missing findings that would decide ``when`` on their own (all of them if none would alone)."""
+    alone = [
+        name
+        for name in missing
+        if decide(when, {**facts, name: True}) is not None or decide(when, {**facts, name: False}) is not None
+    ]
+    return alone or list(missing)
+
+
 def rule_line(g: m.Guideline, rule: m.Rule) -> str:
     """One line per rule for ``neuroguide rules``."""
     return f"{rule.id:34} {rule.kind:15} {rule.status.value:10} {g.id} {g.version}  {rule.title}"
@@ -257,6 +342,8 @@ def render_rule(g: m.Guideline, rule: m.Rule) -> str:
         "",
     ]
     lines.append(_wrap(rule.statement, ""))
+    if isinstance(rule, m.ConsiderationRule) and rule.pattern is not None:
+        lines.append(_wrap(f"presentation pattern: {rule.pattern}", ""))
     if rule.review_note:
         lines.append(_wrap(f"in review because: {rule.review_note}", ""))
     if rule.boundary:

@@ -60,6 +60,8 @@ class RecommendationStatus(enum.StrEnum):
     OVERDUE = "overdue"
     DUE = "due"
     SCHEDULED = "scheduled"
+    PATTERN = "pattern"
+    """The presentation pattern a consideration establishes (listed first among the likely categories)."""
     FIRES = "fires"
     """The rule's criterion holds (a consideration, work-up, treatment option or routine referral)."""
     RESULT = "result"
