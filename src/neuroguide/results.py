@@ -237,7 +237,7 @@ class Assessment:
     missing: tuple[MissingInput, ...]
     record: EvaluationRecord
     urgent_missing: tuple[str, ...] = ()
-    """Missing facts that an urgent or emergency rule needs to decide: ask for these first."""
+    """Missing facts that an urgent or emergency rule needs in order to decide (ask for these first)."""
 
     def section(self, section: Section | str) -> tuple[Recommendation, ...]:
         """Return the recommendations of one section, in order."""
