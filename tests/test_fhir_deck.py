@@ -20,9 +20,9 @@ import pytest
 
 pytest.importorskip("fhir.resources", reason="needs the fhir extra")
 
-from neuroguide import InputError, fhir  # noqa: E402
-from neuroguide.fhir import NoteKind  # noqa: E402
-from tools.conformance import DECKS  # noqa: E402
+from neuroguide import InputError, fhir
+from neuroguide.fhir import NoteKind
+from tools.conformance import DECKS
 
 DECK = DECKS / "ecqm_cms122"
 # The two cases whose HbA1c quantity was replaced by a coded "Yes" in the published data (deck README).

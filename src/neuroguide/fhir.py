@@ -112,7 +112,9 @@ class Reading:
         )
 
 
-def read(data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.date | None = None, strict: bool = False) -> Reading:
+def read(
+    data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.date | None = None, strict: bool = False
+) -> Reading:
     """Read a FHIR R4 Bundle, a CDS Hooks prefetch object, one resource or a list of resources.
 
     Args:
@@ -152,10 +154,11 @@ def _load(data: Mapping[str, Any] | Sequence[Any] | str | Path) -> list[dict[str
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError("file", str(data), f"a readable UTF-8 JSON file ({exc})") from None
     if isinstance(data, str):
+        text = data
         try:
-            data = json.loads(data)
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError("fhir", data[:60], f"valid JSON ({exc.msg} at line {exc.lineno})") from None
+            raise InputError("fhir", text[:60], f"valid JSON ({exc.msg} at line {exc.lineno})") from None
     out: list[dict[str, Any]] = []
     _flatten(data, "fhir", out)
     return out
@@ -216,7 +219,10 @@ def _codings(concept: Any) -> list[Mapping[str, Any]]:
 
 def _shown(concept: Any) -> str:
     codings = _codings(concept)
-    parts = [f"{c.get('system', '?')}|{c.get('code', '?')}" + (f" ({c['display']})" if c.get("display") else "") for c in codings]
+    parts = [
+        f"{c.get('system', '?')}|{c.get('code', '?')}" + (f" ({c['display']})" if c.get("display") else "")
+        for c in codings
+    ]
     if isinstance(concept, Mapping) and concept.get("text"):
         parts.append(repr(concept["text"]))
     return ", ".join(parts) or "(no code)"
@@ -282,7 +288,12 @@ class _Reader:
                 skipped.setdefault(kind, []).append(_ref(res))
         for kind, refs in sorted(skipped.items()):
             shown = ", ".join(refs[:3]) + (f" and {len(refs) - 3} more" if len(refs) > 3 else "")
-            self.note(NoteKind.UNRECOGNISED, kind, f"{len(refs)} resource(s): {shown}", "neuroguide does not read this resource type")
+            self.note(
+                NoteKind.UNRECOGNISED,
+                kind,
+                f"{len(refs)} resource(s): {shown}",
+                "neuroguide does not read this resource type",
+            )
         self.medications_index = {_ref(r): r for r in resources if r["resourceType"] == "Medication"}
         data: dict[str, Any] = {}
         self.patient(by_kind.get("Patient", []), data)
@@ -301,7 +312,7 @@ class _Reader:
             if self.mine(res):
                 self.procedure(res, findings, last, foot)
         self.foot_exams(foot, last)
-        meds = []
+        meds: list[dict[str, Any]] = []
         for kind in ("MedicationStatement", "MedicationRequest"):
             for res in by_kind.get(kind, []):
                 if self.mine(res):
@@ -325,7 +336,7 @@ class _Reader:
             key = exc.field.split("]")[0] + "]" if exc.field.startswith("medications[") else exc.field
             where = self.sources.get(key)
             field = f"{where} ({exc.field})" if where else exc.field
-            raise InputError(field, exc.value, exc.expected) from None
+            raise type(exc)(field, exc.value, exc.expected) from None
         return Reading(patient=patient, notes=tuple(self.notes), used=tuple(dict.fromkeys(self.used)))
 
     # -- checks shared by every resource
@@ -346,7 +357,12 @@ class _Reader:
             detail = f"{where}: {first['msg']}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
             if self.strict:
                 raise InputError(_ref(res), where, f"a resource conforming to FHIR R4 ({detail})") from None
-            self.note(NoteKind.NONCONFORMANT, _ref(res), "does not conform to the FHIR specification", f"{detail}; read leniently")
+            self.note(
+                NoteKind.NONCONFORMANT,
+                _ref(res),
+                "does not conform to the FHIR specification",
+                f"{detail}; read leniently",
+            )
 
     def mine(self, res: Mapping[str, Any]) -> bool:
         """True when the resource is about the patient read (resources about someone else are excluded)."""
@@ -361,7 +377,9 @@ class _Reader:
 
     def dated(self, res: Mapping[str, Any], date: dt.date | None, what: str) -> bool:
         if date is None:
-            self.note(NoteKind.EXCLUDED, _ref(res), what, "no date (or only a partial date), so it cannot be placed in time")
+            self.note(
+                NoteKind.EXCLUDED, _ref(res), what, "no date (or only a partial date), so it cannot be placed in time"
+            )
             return False
         if self.as_of is not None and date > self.as_of:
             self.note(NoteKind.EXCLUDED, _ref(res), what, f"dated {date}, after the evaluation date {self.as_of}")
@@ -387,7 +405,9 @@ class _Reader:
         if birth is not None:
             date = _date_of(birth)
             if date is None:
-                self.note(NoteKind.EXCLUDED, ref, f"birthDate {birth!r}", "not a full date (YYYY-MM-DD); age is unknown")
+                self.note(
+                    NoteKind.EXCLUDED, ref, f"birthDate {birth!r}", "not a full date (YYYY-MM-DD); age is unknown"
+                )
             else:
                 data["birth_date"] = date.isoformat()
                 self.sources["birth_date"] = ref
@@ -395,11 +415,18 @@ class _Reader:
         if gender in ("female", "male"):
             data["sex"] = gender
         elif gender is not None:
-            self.note(NoteKind.UNRECOGNISED, ref, f"gender {gender!r}", "only female or male can be used (Cockcroft–Gault); sex is unknown")
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                f"gender {gender!r}",
+                "only female or male can be used (Cockcroft–Gault); sex is unknown",
+            )
 
     # -- Condition
 
-    def condition(self, res: dict[str, Any], findings: dict[str, list[_Candidate]], diabetes: list[tuple[str, dt.date, str, str]]) -> None:
+    def condition(
+        self, res: dict[str, Any], findings: dict[str, list[_Candidate]], diabetes: list[tuple[str, dt.date, str, str]]
+    ) -> None:
         ref = _ref(res)
         verification = [c.get("code") for c in _codings(res.get("verificationStatus"))]
         clinical = [c.get("code") for c in _codings(res.get("clinicalStatus"))]
@@ -421,21 +448,46 @@ class _Reader:
             display = getattr(entry, "display", "")
             kind = t.diabetes_type(display)
             if kind == "other":
-                self.note(NoteKind.ASSUMPTION, ref, shown, "the code names neither type 1 nor type 2; read as diabetes type 'other' (type-specific rules do not apply)")
+                self.note(
+                    NoteKind.ASSUMPTION,
+                    ref,
+                    shown,
+                    "the code names neither type 1 nor type 2; read as diabetes type 'other' "
+                    "(type-specific rules do not apply)",
+                )
             if onset is None:
                 onset = _date_of(res.get("recordedDate"))
                 if onset is None:
-                    raise InputError(f"{ref}.onsetDateTime", None, "an onset date for the diabetes diagnosis (onsetDateTime, onsetPeriod.start or recordedDate)")
-                self.note(NoteKind.ASSUMPTION, ref, shown, f"no onset recorded; the diagnosis date is taken from recordedDate ({onset})")
+                    raise InputError(
+                        f"{ref}.onsetDateTime",
+                        None,
+                        "an onset date for the diabetes diagnosis (onsetDateTime, onsetPeriod.start or recordedDate)",
+                    )
+                self.note(
+                    NoteKind.ASSUMPTION,
+                    ref,
+                    shown,
+                    f"no onset recorded; the diagnosis date is taken from recordedDate ({onset})",
+                )
             diabetes.append((kind, onset, ref, shown))
             self.used.append(ref)
             return
         spec = vocabulary()[fact]
         if spec.type != "boolean":
-            self.note(NoteKind.UNRECOGNISED, ref, shown, f"{fact} is a {spec.type} fact; a Condition can only give a true/false finding")
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                shown,
+                f"{fact} is a {spec.type} fact; a Condition can only give a true/false finding",
+            )
             return
         if any(c in ("inactive", "remission", "resolved") for c in clinical) and fact != "prior-amputation":
-            self.note(NoteKind.EXCLUDED, ref, shown, f"clinicalStatus {', '.join(str(c) for c in clinical)}: not read as a current finding")
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                shown,
+                f"clinicalStatus {', '.join(str(c) for c in clinical)}: not read as a current finding",
+            )
             return
         date = onset or _date_of(res.get("recordedDate")) or dt.date.min
         findings.setdefault(fact, []).append(_Candidate(value=not refuted, date=date, ref=ref))
@@ -453,12 +505,16 @@ class _Reader:
 
     # -- Observation
 
-    def observation(self, res: dict[str, Any], findings: dict[str, list[_Candidate]], measurements: dict[str, list[_Candidate]]) -> None:
+    def observation(
+        self, res: dict[str, Any], findings: dict[str, list[_Candidate]], measurements: dict[str, list[_Candidate]]
+    ) -> None:
         ref = _ref(res)
         shown = _shown(res.get("code"))
         status = res.get("status")
         if status not in _OBS_USED:
-            self.note(NoteKind.EXCLUDED, ref, shown, f"status {status!r}: only final, amended or corrected results are used")
+            self.note(
+                NoteKind.EXCLUDED, ref, shown, f"status {status!r}: only final, amended or corrected results are used"
+            )
             return
         found = _fact_of(res.get("code"))
         if found is None:
@@ -486,11 +542,17 @@ class _Reader:
         if value is None:
             present = [k for k in res if k.startswith("value")] or ["no value"]
             reason = res.get("dataAbsentReason")
-            why = f"dataAbsentReason {_shown(reason)}" if reason else f"{', '.join(present)} cannot give a {spec.type} fact"
+            why = (
+                f"dataAbsentReason {_shown(reason)}"
+                if reason
+                else f"{', '.join(present)} cannot give a {spec.type} fact"
+            )
             self.note(NoteKind.EXCLUDED, ref, f"{fact} ({shown})", why)
             return
         target = findings if spec.type == "boolean" else measurements
-        target.setdefault(fact, []).append(_Candidate(value=value, date=date, ref=ref, issued=str(res.get("issued", ""))))
+        target.setdefault(fact, []).append(
+            _Candidate(value=value, date=date, ref=ref, issued=str(res.get("issued", "")))
+        )
         self.used.append(ref)
 
     def quantity(self, res: Mapping[str, Any], fact: str, kind: str, shown: str) -> Any:
@@ -504,7 +566,12 @@ class _Reader:
         if number is None:
             return None
         if q.get("comparator"):
-            self.note(NoteKind.EXCLUDED, ref, f"{fact} {q['comparator']}{q.get('value')}", "a value with a comparator (<, >) is not an exact result")
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                f"{fact} {q['comparator']}{q.get('value')}",
+                "a value with a comparator (<, >) is not an exact result",
+            )
             return False
         code = q.get("code")
         if kind == "number":
@@ -513,11 +580,21 @@ class _Reader:
             self.note(NoteKind.UNRECOGNISED, ref, f"{fact} unit {code!r}", "a plain number (UCUM '1') was expected")
             return False
         if q.get("system") != _UCUM or not isinstance(code, str):
-            self.note(NoteKind.UNRECOGNISED, ref, f"{fact} {q.get('value')} {q.get('unit', '')}".strip(), "the unit is not given as a UCUM code (system http://unitsofmeasure.org)")
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                f"{fact} {q.get('value')} {q.get('unit', '')}".strip(),
+                "the unit is not given as a UCUM code (system http://unitsofmeasure.org)",
+            )
             return False
         unit = t.ucum_unit(code)
         if unit is None:
-            self.note(NoteKind.UNRECOGNISED, ref, f"{fact} unit {code!r}", "not a UCUM unit neuroguide accepts (see the codes page)")
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                f"{fact} unit {code!r}",
+                "not a UCUM unit neuroguide accepts (see the codes page)",
+            )
             return False
         self.sources[f"measurements.{fact}"] = ref
         return f"{_num_text(number)} {unit}"
@@ -528,13 +605,24 @@ class _Reader:
         chosen = max(same, key=lambda c: c.issued)
         if len({json.dumps(c.value) for c in same}) > 1:
             values = "; ".join(f"{c.ref}: {c.value}" for c in same)
-            self.note(NoteKind.CONFLICT, chosen.ref, f"{fact} on {newest}", f"different values on the same day ({values}); the one issued last was used")
+            self.note(
+                NoteKind.CONFLICT,
+                chosen.ref,
+                f"{fact} on {newest}",
+                f"different values on the same day ({values}); the one issued last was used",
+            )
         self.sources[f"{group}.{fact}"] = chosen.ref
         return chosen.value
 
     # -- Procedure
 
-    def procedure(self, res: dict[str, Any], findings: dict[str, list[_Candidate]], last: dict[str, list[_Candidate]], foot: dict[dt.date, dict[str, str]]) -> None:
+    def procedure(
+        self,
+        res: dict[str, Any],
+        findings: dict[str, list[_Candidate]],
+        last: dict[str, list[_Candidate]],
+        foot: dict[dt.date, dict[str, str]],
+    ) -> None:
         ref = _ref(res)
         shown = _shown(res.get("code"))
         status = res.get("status")
@@ -547,7 +635,9 @@ class _Reader:
             return
         fact, entry = found
         performed = res.get("performedPeriod") or {}
-        date = _date_of(res.get("performedDateTime")) or _date_of(performed.get("end")) or _date_of(performed.get("start"))
+        date = (
+            _date_of(res.get("performedDateTime")) or _date_of(performed.get("end")) or _date_of(performed.get("start"))
+        )
         spec = vocabulary()[fact]
         if spec.type == "boolean":  # e.g. an amputation: true whatever its date
             findings.setdefault(fact, []).append(_Candidate(value=True, date=date or dt.date.min, ref=ref))
@@ -561,7 +651,12 @@ class _Reader:
         elif spec.type == "date" and fact.startswith("last-"):
             last.setdefault(fact.removeprefix("last-"), []).append(_Candidate(value=date, date=date, ref=ref))
         else:
-            self.note(NoteKind.UNRECOGNISED, ref, shown, f"{fact} is a {spec.type} fact; a Procedure gives a date or a true finding")
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                shown,
+                f"{fact} is a {spec.type} fact; a Procedure gives a date or a true finding",
+            )
             return
         self.used.append(ref)
 
@@ -575,7 +670,12 @@ class _Reader:
             if set(parts) >= set(_FOOT_PARTS) or (newest is not None and date < newest):
                 continue
             lacking = ", ".join(v for k, v in _FOOT_PARTS.items() if k not in parts)
-            self.note(NoteKind.EXCLUDED, ", ".join(parts.values()), f"foot examination parts on {date}", f"incomplete (no {lacking} recorded that day): a foot examination needs all three")
+            self.note(
+                NoteKind.EXCLUDED,
+                ", ".join(parts.values()),
+                f"foot examination parts on {date}",
+                f"incomplete (no {lacking} recorded that day): a foot examination needs all three",
+            )
 
     # -- medications
 
@@ -598,10 +698,20 @@ class _Reader:
             name = next((c.get("display") for c in codings if c.get("display")), None)
         rx = [str(c.get("code")) for c in codings if c.get("system") == _RXNORM]
         if not isinstance(name, str) or not name.strip():
-            self.note(NoteKind.UNRECOGNISED, ref, shown, "no medication name, and RxNorm codes are not yet bound (see the codes page)")
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                shown,
+                "no medication name, and RxNorm codes are not yet bound (see the codes page)",
+            )
             return None
         if rx:
-            self.note(NoteKind.ASSUMPTION, ref, f"RxNorm {', '.join(rx)}", f"RxNorm codes are not yet bound; matched by the name {name!r}")
+            self.note(
+                NoteKind.ASSUMPTION,
+                ref,
+                f"RxNorm {', '.join(rx)}",
+                f"RxNorm codes are not yet bound; matched by the name {name!r}",
+            )
         med: dict[str, Any] = {"agent": name.strip()}
         dosages = res.get("dosage") if kind == "MedicationStatement" else res.get("dosageInstruction")
         dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], Mapping) else None
@@ -644,7 +754,12 @@ class _Reader:
             return None
         unit = t.ucum_unit(str(q.get("code"))) if q.get("system") == _UCUM else None
         if unit is None:
-            self.note(NoteKind.UNRECOGNISED, ref, f"{what} unit {q.get('code') or q.get('unit')!r}", "not a UCUM unit neuroguide accepts")
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                f"{what} unit {q.get('code') or q.get('unit')!r}",
+                "not a UCUM unit neuroguide accepts",
+            )
             return None
         number = _number(q.get("value"))
         assert number is not None
@@ -661,8 +776,20 @@ class _Reader:
         repeat = (dosage.get("timing") or {}).get("repeat") or {}
         frequency = repeat.get("frequency", 1)
         period, unit = repeat.get("period"), repeat.get("periodUnit")
-        if period is None or unit not in _PERIOD or _number(period) != 1 or not isinstance(frequency, int) or frequency < 1:
-            self.note(NoteKind.EXCLUDED, ref, f"dose {amount}", f"timing (frequency {frequency!r} per {period!r} {unit!r}) is not n times per 1 d, wk or mo; the dose is not checked")
+        if (
+            period is None
+            or unit not in _PERIOD
+            or _number(period) != 1
+            or not isinstance(frequency, int)
+            or frequency < 1
+        ):
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                f"dose {amount}",
+                f"timing (frequency {frequency!r} per {period!r} {unit!r}) is not n times per 1 d, wk or mo; "
+                "the dose is not checked",
+            )
             return
         value, text_unit = amount.split(" ", 1)
         med["dose"] = f"{_num_text(float(value) * frequency)} {text_unit}"

@@ -90,7 +90,6 @@ class ValueSetMember:
     display: str
 
 
-
 def diabetes_type(display: str) -> Literal["type-1", "type-2", "other"]:
     """The diabetes type a verified code's display names (``other`` when it names neither type 1 nor type 2)."""
     text = display.lower()
@@ -254,7 +253,7 @@ def ucum_units() -> Mapping[str, str]:
 
 
 def ucum_unit(code: str) -> str | None:
-    """neuroguide's spelling of a UCUM code, or ``None`` if the code is not accepted."""
+    """Neuroguide's spelling of a UCUM code, or ``None`` if the code is not accepted."""
     return ucum_units().get(code)
 
 
