@@ -61,7 +61,7 @@ def typecheck(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the docs with warnings as errors and nitpicky references, then run their doctests."""
     wheel = _wheel(session)
-    session.install(f"{wheel}[docs]")
+    session.install(f"{wheel}[docs,fhir,service]")
     session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", "docs/_build/html")
     session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "doctest", "docs", "docs/_build/doctest")
 
