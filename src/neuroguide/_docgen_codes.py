@@ -21,7 +21,7 @@ def codes_page() -> Page:
         "was checked against the code system's own publication or a published code list vendored in the repository, "
         "and each says how. A fact with no verified code says so: until a terminologist verifies one, send it under "
         f"neuroguide's own code system {code(t.LOCAL_SYSTEM)} (the code is the fact name). A standard code the reader "
-        "does not know is never guessed: it is listed as not recognised and shown under \"What is missing\".",
+        'does not know is never guessed: it is listed as not recognised and shown under "What is missing".',
         "",
     ]
     bound = sum(1 for f in vocab if f in bindings)
@@ -59,7 +59,7 @@ def codes_page() -> Page:
     lines += [esc(t.unbound_reason("medications") or ""), ""]
     lines += heading(2, "Value sets")
     lines += [
-        "Packaged from the CMS123v7 \"Diabetes: Foot Exam\" value sets (VSAC). The diabetes type is read from each "
+        'Packaged from the CMS123v7 "Diabetes: Foot Exam" value sets (VSAC). The diabetes type is read from each '
         "code's own display: 'type 1' or 'type 2' gives that type; any other member is read as type 'other' and the "
         "reader says so.",
         "",
