@@ -14,6 +14,7 @@ MedicationStatement and MedicationRequest (name, dose, frequency, period); Proce
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,7 +29,7 @@ from . import terminology as t
 from ._vocabulary import vocabulary
 from .evaluation import assess as _assess
 from .exceptions import InputError, NeuroguideError
-from .patient import Patient
+from .patient import Medication, Patient
 from .results import Assessment, MissingInput
 
 try:  # the models are optional: ``pip install neuroguide[fhir]``
@@ -46,6 +47,7 @@ __all__ = [
     "NoteKind",
     "Reading",
     "assess",
+    "draft_medication",
     "read",
 ]
 
@@ -193,6 +195,22 @@ def _flatten(item: Any, where: str, out: list[dict[str, Any]]) -> None:
 
 
 # -- reading -----------------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8192)
+def _conformance(kind: str, text: str) -> tuple[str, str] | None:
+    """Where and how a resource (as canonical JSON text) breaks the FHIR model; ``None`` if it conforms.
+
+    Cached by content: the same resource sent again (a chart re-opened) is not validated twice.
+    """
+    try:
+        get_fhir_model_class(kind).model_validate_json(text)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": str(exc)}
+        where = ".".join(str(p) for p in first["loc"]) or kind
+        return where, f"{where}: {first['msg']}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+    return None
 
 
 def _ref(res: Mapping[str, Any]) -> str:
@@ -345,24 +363,21 @@ class _Reader:
         """Check the resource against the FHIR models; lenient reading notes a deviation, strict refuses it."""
         kind = str(res["resourceType"])
         try:
-            model = get_fhir_model_class(kind)
+            get_fhir_model_class(kind)
         except ValueError:
             raise InputError(f"{_ref(res)}.resourceType", kind, "a FHIR R4 resource type") from None
-        try:
-            model.model_validate(res)
-        except ValidationError as exc:
-            errors = exc.errors()
-            first = errors[0] if errors else {"loc": (), "msg": str(exc)}
-            where = ".".join(str(p) for p in first["loc"]) or kind
-            detail = f"{where}: {first['msg']}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
-            if self.strict:
-                raise InputError(_ref(res), where, f"a resource conforming to FHIR R4 ({detail})") from None
-            self.note(
-                NoteKind.NONCONFORMANT,
-                _ref(res),
-                "does not conform to the FHIR specification",
-                f"{detail}; read leniently",
-            )
+        problem = _conformance(kind, json.dumps(res, sort_keys=True, default=str))
+        if problem is None:
+            return
+        where, detail = problem
+        if self.strict:
+            raise InputError(_ref(res), where, f"a resource conforming to FHIR R4 ({detail})")
+        self.note(
+            NoteKind.NONCONFORMANT,
+            _ref(res),
+            "does not conform to the FHIR specification",
+            f"{detail}; read leniently",
+        )
 
     def mine(self, res: Mapping[str, Any]) -> bool:
         """True when the resource is about the patient read (resources about someone else are excluded)."""
@@ -679,11 +694,13 @@ class _Reader:
 
     # -- medications
 
-    def medication(self, res: dict[str, Any]) -> dict[str, Any] | None:
+    def medication(self, res: dict[str, Any], *, draft: bool = False) -> dict[str, Any] | None:
         ref = _ref(res)
         kind = res["resourceType"]
         status = res.get("status")
         allowed = _MS_USED if kind == "MedicationStatement" else _MR_USED
+        if draft:
+            allowed = frozenset({"draft", "active"})
         concept = res.get("medicationCodeableConcept")
         if concept is None and isinstance(res.get("medicationReference"), Mapping):
             target = self.medications_index.get(str(res["medicationReference"].get("reference")))
@@ -794,6 +811,33 @@ class _Reader:
         value, text_unit = amount.split(" ", 1)
         med["dose"] = f"{_num_text(float(value) * frequency)} {text_unit}"
         med["per"] = _PERIOD[str(unit)]
+
+
+def draft_medication(resource: Mapping[str, Any]) -> tuple[Medication | None, tuple[Note, ...]]:
+    """Read a draft MedicationRequest (a CDS Hooks ``draftOrders`` entry) as a :class:`~neuroguide.Medication`.
+
+    Returns the medication (``None`` when it cannot be read) and the notes about what was not used.
+
+    Raises:
+        InputError: the resource is not a MedicationRequest, or a value in it is impossible.
+
+    """
+    if _MISSING_EXTRA is not None:  # pragma: no cover
+        raise FhirExtraMissingError("neuroguide.fhir needs the optional extra: pip install 'neuroguide[fhir]'")
+    if not isinstance(resource, Mapping) or resource.get("resourceType") != "MedicationRequest":
+        kind = resource.get("resourceType") if isinstance(resource, Mapping) else type(resource).__name__
+        raise InputError("draftOrders.entry.resource", kind, "a MedicationRequest")
+    reader = _Reader(as_of=None, strict=False)
+    res = dict(resource)
+    reader.check(res)
+    med = reader.medication(res, draft=True)
+    if med is None:
+        return None, tuple(reader.notes)
+    try:
+        (medication,) = Patient.from_dict({"medications": [med]}).medications
+    except InputError as exc:
+        raise type(exc)(f"{_ref(res)} ({exc.field})", exc.value, exc.expected) from None
+    return medication, tuple(reader.notes)
 
 
 def resources_of(data: Mapping[str, Any] | Sequence[Any]) -> Iterable[dict[str, Any]]:
