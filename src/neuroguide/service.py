@@ -908,7 +908,28 @@ DEMO_PREFETCH: dict[str, Any] = {
             )
         ],
     },
-    "procedures": None,
+    "procedures": {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Procedure",
+                    "id": f"demo-{code}",
+                    "status": "completed",
+                    "code": {"coding": [{"system": system, "code": code}]},
+                    "subject": _subject("Patient/demo"),
+                    "performedDateTime": "2025-06-10",
+                }
+            }
+            for system, code in (
+                (LOCAL_SYSTEM, "last-neuropathy-exam"),
+                ("http://snomed.info/sct", "401191002"),
+                ("http://snomed.info/sct", "134388005"),
+                ("http://snomed.info/sct", "91161007"),
+            )
+        ],
+    },
     "medicationStatements": {
         "resourceType": "Bundle",
         "type": "searchset",
