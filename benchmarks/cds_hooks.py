@@ -71,6 +71,12 @@ def post(conn: http.client.HTTPConnection, payload: bytes) -> float:
     return elapsed
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (Linux /proc), so contention on a shared machine can be told apart."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -107,9 +113,11 @@ def run(requests: int, clients: int, example: str, cold: bool) -> dict[str, Any]
             for _ in range(50):  # warm-up: registry, guidelines, plans, caches
                 post(conn, body(example, cold))
             payloads = [body(example, cold) for _ in range(requests)]
+            cpu = cpu_seconds(proc.pid)
             start = time.perf_counter()
             single = [post(conn, p) for p in payloads]
             single_wall = time.perf_counter() - start
+            server_cpu_ms = (cpu_seconds(proc.pid) - cpu) / requests * 1000
             conn.close()
             shares: list[list[float]] = [[] for _ in range(clients)]
 
@@ -142,6 +150,7 @@ def run(requests: int, clients: int, example: str, cold: bool) -> dict[str, Any]
             "p95_ms": percentile(single, 95) * 1000,
             "p99_ms": percentile(single, 99) * 1000,
             "req_per_s": requests / single_wall,
+            "server_cpu_ms_per_request": server_cpu_ms,
         },
         f"{clients}_clients": {
             "p50_ms": statistics.median(multi) * 1000,

@@ -199,7 +199,7 @@ def _flatten(item: Any, where: str, out: list[dict[str, Any]]) -> None:
 
 @functools.lru_cache(maxsize=8192)
 def _conformance(kind: str, text: str) -> tuple[str, str] | None:
-    """Where and how a resource (as canonical JSON text) breaks the FHIR model; ``None`` if it conforms.
+    """Where and how a resource (as JSON text) breaks the FHIR model; ``None`` if it conforms.
 
     Cached by content: the same resource sent again (a chart re-opened) is not validated twice.
     """
@@ -366,7 +366,7 @@ class _Reader:
             get_fhir_model_class(kind)
         except ValueError:
             raise InputError(f"{_ref(res)}.resourceType", kind, "a FHIR R4 resource type") from None
-        problem = _conformance(kind, json.dumps(res, sort_keys=True, default=str))
+        problem = _conformance(kind, json.dumps(res, default=str))
         if problem is None:
             return
         where, detail = problem
