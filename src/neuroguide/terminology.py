@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 LOCAL_SYSTEM = "urn:neuroguide:fact"
-"""neuroguide's own code system: the code is the fact name (for facts with no verified standard code yet)."""
+"""The URI of neuroguide's own code system, whose codes are fact names (for facts with no verified standard code)."""
 
 
 @attrs.frozen(kw_only=True)
