@@ -283,6 +283,21 @@ def test_medication_request_dose_frequency_and_status() -> None:
     assert kinds(every_other_day)["MedicationRequest/m3"] is NoteKind.EXCLUDED
 
 
+def test_medication_reference_is_followed_and_a_lone_medication_is_listed() -> None:
+    drug = {"resourceType": "Medication", "id": "med1", "code": {"text": "pregabalin"}}
+    lone = {"resourceType": "Medication", "id": "med2", "code": {"text": "duloxetine"}}
+    statement = {
+        "resourceType": "MedicationStatement",
+        "id": "ms1",
+        "status": "active",
+        "medicationReference": {"reference": "Medication/med1"},
+        "subject": SUBJECT,
+    }
+    reading = fhir.read(bundle(drug, lone, statement))
+    assert [m.agent for m in reading.patient.medications] == ["pregabalin"]
+    assert kinds(reading) == {"Medication/med2": NoteKind.UNRECOGNISED}
+
+
 def test_cds_hooks_prefetch_object() -> None:
     prefetch = {
         "patient": PATIENT,

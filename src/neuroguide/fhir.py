@@ -290,6 +290,7 @@ class _Reader:
     patient_id: str | None = None
     sources: dict[str, str] = attrs.Factory(dict)
     medications_index: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    referenced: set[str] = attrs.Factory(set)
 
     def note(self, kind: NoteKind, ref: str, what: str, reason: str) -> None:
         self.notes.append(Note(kind=kind, resource=ref, what=what, reason=reason))
@@ -338,6 +339,8 @@ class _Reader:
                     if med is not None:
                         self.sources[f"medications[{len(meds)}]"] = _ref(res)
                         meds.append(med)
+        for ref in sorted(set(self.medications_index) - self.referenced):
+            self.note(NoteKind.UNRECOGNISED, ref, "Medication", "not referenced by any MedicationStatement or request")
         if diabetes:
             data["diabetes"] = self.diabetes(diabetes)
         if findings:
@@ -703,8 +706,10 @@ class _Reader:
             allowed = frozenset({"draft", "active"})
         concept = res.get("medicationCodeableConcept")
         if concept is None and isinstance(res.get("medicationReference"), Mapping):
-            target = self.medications_index.get(str(res["medicationReference"].get("reference")))
+            target_ref = str(res["medicationReference"].get("reference"))
+            target = self.medications_index.get(target_ref)
             concept = target.get("code") if target else None
+            self.referenced.add(target_ref)
         shown = _shown(concept)
         if status not in allowed:
             self.note(NoteKind.EXCLUDED, ref, shown, f"status {status!r}: not a medication taken")
