@@ -32,7 +32,9 @@ def _wheel(session: nox.Session) -> str:
 def tests(session: nox.Session) -> None:
     """Run the suite against the built wheel (not the source tree)."""
     wheel = _wheel(session)
-    session.install(f"{wheel}[docs]", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test"))
+    session.install(
+        f"{wheel}[docs,fhir,service]", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test")
+    )
     session.env["NEUROGUIDE_WHEEL"] = os.path.abspath(wheel)
     session.run("pytest", "--junitxml=docs/_generated/junit.xml", *session.posargs)
 
@@ -50,7 +52,9 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over src and tests."""
-    session.install("-e", ".[docs]", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "typing"))
+    session.install(
+        "-e", ".[docs,fhir,service]", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "typing")
+    )
     session.run("mypy")
 
 
@@ -58,7 +62,7 @@ def typecheck(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the docs with warnings as errors and nitpicky references, then run their doctests."""
     wheel = _wheel(session)
-    session.install(f"{wheel}[docs]")
+    session.install(f"{wheel}[docs,fhir,service]")
     # One doctree cache for both builders, so the doctest run reuses the html run's parsed pages;
     # -j auto reads and writes in parallel where the extensions allow it.
     common = ("-W", "-n", "--keep-going", "-j", "auto", "-d", "docs/_build/doctrees")

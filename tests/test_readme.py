@@ -41,7 +41,8 @@ def _help_commands() -> list[str]:
     for sub in subs:
         text = _help(sub)
         found += [line.strip() for line in text.splitlines() if line.strip().startswith(("neuroguide ", "cat "))]
-    return list(dict.fromkeys(found))
+    # `serve` runs until stopped: tests/test_service.py starts it for real on loopback.
+    return [c for c in dict.fromkeys(found) if not c.startswith("neuroguide serve")]
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ import attrs
 import neuroguide
 
 from . import model as m
+from ._docgen_codes import codes_page
 from ._docgen_md import (
     DocProblem,
     Page,
@@ -670,4 +671,5 @@ def extra_pages(cat: Catalog, present: Collection[str] = ()) -> ExtraPages:
     pages += schema
     problems += schema_problems
     pages.append(api_page())
+    pages.append(codes_page())
     return ExtraPages(pages=tuple(pages), problems=tuple(problems))

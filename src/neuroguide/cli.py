@@ -168,6 +168,7 @@ def _parser() -> argparse.ArgumentParser:
         pass
     else:
         audit.add_parser(sub, fmt)
+    importlib.import_module("neuroguide._cli_serve").add_parser(sub, fmt)
     return p
 
 

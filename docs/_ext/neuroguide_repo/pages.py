@@ -203,6 +203,21 @@ WHY: dict[str, str] = {
     "uv": "Fast virtual-environment and package installs for the nox sessions.",
     "hatchling": "Build backend: builds the wheel with the guideline files inside it.",
     "build": "Builds the wheel and sdist in the nox sessions.",
+    "fhir.resources": "Extras `fhir` and `service`: the FHIR resource models (pydantic v2) that `neuroguide.fhir` "
+    "checks every incoming resource against, so a non-conformant resource is reported (or refused with "
+    "`strict=True`) instead of being read on trust. Version 8 ships R5, R4B and STU3 models and no separate R4 "
+    "package; the reader uses the R4B models (R4B is the minor revision of R4) for the check and takes the values "
+    "from the JSON itself, so an R4 resource the R4B model would reject is still read, with the deviation listed. "
+    "The R4 test decks (CMS122) are read this way without error.",
+    "starlette": "Extra `service`: the ASGI toolkit behind `neuroguide serve` (routing, CORS middleware, request "
+    "streaming for the payload limit). Chosen over FastAPI because the CDS Hooks messages are small and validated by "
+    "hand against the specification, so a schema layer would add weight without checking more.",
+    "uvicorn": "Extra `service`: the ASGI server that `neuroguide serve` runs (and that the tests start on loopback).",
+    "sqlalchemy": "Extra `service`: stores CDS Hooks feedback (card accepted or overridden, with the reason) and the "
+    "evaluation records behind each card; SQLite by default, any SQLAlchemy database URL by configuration.",
+    "pyjwt": "Extra `service`: verifies the EHR's signed JWT on every CDS Hooks call (asymmetric algorithms only, "
+    "issuer allow-list, audience, expiry, JWKS key look-up), as the CDS Hooks specification requires. Its `crypto` "
+    "extra brings `cryptography` for RSA and EC signatures.",
 }
 
 _REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")

@@ -1,0 +1,41 @@
+"""``neuroguide serve``: run the CDS Hooks service (needs the extra ``neuroguide[service]``)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Any
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
+    """Register the ``serve`` sub-command."""
+    s = sub.add_parser(
+        "serve",
+        help="run the CDS Hooks 2.0 service (needs neuroguide[service])",
+        formatter_class=fmt,
+        epilog="examples:\n  neuroguide serve\n  neuroguide serve --host 0.0.0.0 --port 8443 --config service.toml\n"
+        "configuration (TOML): [service] base_url, database, require_auth, cors_origins, max_body, as_of;\n"
+        "  [[service.issuers]] iss and jwks_url (or jwks_file)",
+    )
+    s.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    s.add_argument("--config", metavar="FILE", help="service configuration (TOML)")
+    s.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    # The service needs optional packages: load it only when asked for, so the rest of the CLI works without them.
+    try:
+        service = importlib.import_module("neuroguide.service")
+    except ImportError as exc:
+        print(
+            f"neuroguide: error: the service needs the extra: pip install 'neuroguide[service]' ({exc})",
+            file=sys.stderr,
+        )
+        return 2
+    config = service.load_config(args.config) if args.config else service.ServiceConfig()
+    service.serve(config, host=args.host, port=args.port)
+    return 0

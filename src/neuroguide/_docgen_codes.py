@@ -1,0 +1,88 @@
+"""The "Standard codes" page: each fact's verified LOINC, SNOMED CT and ICD-10-CM codes, and the UCUM units accepted."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from . import terminology as t
+from ._docgen_md import Page, code, esc, heading, label, pipe_table
+from ._vocabulary import vocabulary
+
+__all__ = ["codes_page"]
+
+
+def codes_page() -> Page:
+    """Every fact with its verified codes (or the statement that it has none), the value sets and the UCUM units."""
+    bindings = t.bindings()
+    vocab = vocabulary()
+    lines = heading(1, "Standard codes (LOINC, SNOMED CT, ICD-10-CM, RxNorm, UCUM)", label("codes"))
+    lines += [
+        "The codes an EHR sends for each fact, as read by {py:mod}`neuroguide.fhir`. A code is listed only when it "
+        "was checked against the code system's own publication or a published code list vendored in the repository, "
+        "and each says how. A fact with no verified code says so: until a terminologist verifies one, send it under "
+        f"neuroguide's own code system {code(t.LOCAL_SYSTEM)} (the code is the fact name). A standard code the reader "
+        'does not know is never guessed: it is listed as not recognised and shown under "What is missing".',
+        "",
+    ]
+    bound = sum(1 for f in vocab if f in bindings)
+    lines += [f"{bound} of {len(vocab)} facts have verified standard codes in this release.", ""]
+    lines += heading(2, "Where the codes were checked")
+    lines += pipe_table(
+        ["Source", "Publisher", "Where", "Licence"],
+        [[esc(s.title), esc(s.publisher), esc(s.where), esc(s.licence)] for s in t.sources().values()],
+    )
+    lines += heading(2, "Code systems")
+    lines += pipe_table(
+        ["Code system", "URI (FHIR Coding.system)"], [[esc(s.name), code(s.uri)] for s in t.code_systems().values()]
+    )
+    lines += heading(2, "Codes by fact")
+    rows = []
+    for name, spec in vocab.items():
+        binding = bindings.get(name)
+        if binding is None:
+            reason = t.unbound_reason(name)
+            text = "No verified standard code." + (f" {esc(reason)}" if reason else "")
+            rows.append([code(name), esc(spec.label), text, "—"])
+            continue
+        shown = [f"{esc(c.system.name)} {code(c.code)} {esc(c.display)} ({esc(c.version)})" for c in binding.codes]
+        if binding.value_set is not None:
+            members = t.value_set(binding.value_set)
+            count = Counter(m.system.name for m in members.values())
+            sizes = ", ".join(f"{n} {esc(s)}" for s, n in sorted(count.items()))
+            shown.append(f"every code of the value set {esc(binding.value_set)} ({sizes})")
+        checks = [esc(c.verification) for c in binding.codes] or ["See the value set below."]
+        if binding.note:
+            checks.append(esc(binding.note))
+        rows.append([code(name), esc(spec.label), "<br>".join(shown), "<br>".join(checks)])
+    lines += pipe_table(["Fact", "Meaning", "Codes (system, code, display, version)", "How verified"], rows)
+    lines += heading(2, "Medications")
+    lines += [esc(t.unbound_reason("medications") or ""), ""]
+    lines += heading(2, "Value sets")
+    lines += [
+        'Packaged from the CMS123v7 "Diabetes: Foot Exam" value sets (VSAC). The diabetes type is read from each '
+        "code's own display: 'type 1' or 'type 2' gives that type; any other member is read as type 'other' and the "
+        "reader says so.",
+        "",
+    ]
+    vs_rows = []
+    for name in ("Diabetes", "Amputation"):
+        members = t.value_set(name)
+        by_set = Counter((m.value_set, m.oid, m.system.name, m.version) for m in members.values())
+        for (vs, oid, system, version), n in sorted(by_set.items()):
+            vs_rows.append([esc(name), esc(vs), code(oid), esc(system), esc(version), str(n)])
+    lines += pipe_table(["Used as", "Value set", "OID", "Code system", "Version", "Codes"], vs_rows)
+    lines += heading(2, "UCUM units")
+    lines += [
+        "A FHIR quantity must give its unit as a UCUM code (`system` http://unitsofmeasure.org). Each accepted code "
+        "was checked against the UCUM Table of Example UCUM Codes for Electronic Messaging, version 1.5 (row given), "
+        "and is then read with the same unit allow-list as the JSON input. Any other unit is not recognised.",
+        "",
+    ]
+    lines += pipe_table(
+        ["UCUM code", "Read as", "Row of the UCUM table"],
+        [[code(c), code(u), str(t.ucum_row(c))] for c, u in t.ucum_units().items()],
+    )
+    lines += heading(2, "Python API")
+    for module in ("neuroguide.fhir", "neuroguide.terminology"):
+        lines += ["```{eval-rst}", f".. automodule:: {module}", "   :members:", "```", ""]
+    return Page("codes.md", "\n".join(lines))

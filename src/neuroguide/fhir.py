@@ -1,0 +1,852 @@
+"""Read HL7 FHIR R4 data (a Bundle, or the resources of a CDS Hooks prefetch) into a :class:`~neuroguide.Patient`.
+
+Needs the optional extra ``neuroguide[fhir]`` (the ``fhir.resources`` models, used to check each resource against the
+FHIR specification). Codes are matched through :mod:`neuroguide.terminology` (verified bindings only); units go
+through the UCUM table there and then through the same unit allow-list as the JSON input. Nothing is dropped
+silently: every resource, code, unit or value the reader cannot use is listed in :attr:`Reading.notes`, and
+:func:`assess` shows those under "what is missing".
+
+Resources read: Patient (birthDate, gender); Condition (diabetes type and onset; other conditions); Observation
+(latest valid value per fact; ``entered-in-error``, ``cancelled`` and results not yet final are excluded);
+MedicationStatement and MedicationRequest (name, dose, frequency, period); Procedure (dates of examinations).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from . import terminology as t
+from ._vocabulary import vocabulary
+from .evaluation import assess as _assess
+from .exceptions import InputError, NeuroguideError
+from .patient import Medication, Patient
+from .results import Assessment, MissingInput
+
+try:  # the models are optional: ``pip install neuroguide[fhir]``
+    from fhir.resources.R4B import get_fhir_model_class
+    from pydantic import ValidationError
+except ImportError as _exc:  # pragma: no cover - exercised only without the extra
+    _MISSING_EXTRA: ImportError | None = _exc
+else:
+    _MISSING_EXTRA = None
+
+__all__ = [
+    "CUMULATIVE_DOSE_URL",
+    "FhirExtraMissingError",
+    "Note",
+    "NoteKind",
+    "Reading",
+    "assess",
+    "draft_medication",
+    "read",
+]
+
+CUMULATIVE_DOSE_URL = "urn:neuroguide:extension:cumulative-dose"
+"""Extension (valueQuantity) on a MedicationStatement giving the total exposure so far, as in the JSON input."""
+
+_UCUM = "http://unitsofmeasure.org"
+_RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+_READ = ("Patient", "Condition", "Observation", "MedicationStatement", "MedicationRequest", "Procedure")
+_OBS_USED = frozenset({"final", "amended", "corrected"})
+_PROC_USED = frozenset({"completed"})
+_MS_USED = frozenset({"active", "completed", "intended", "on-hold", "stopped"})
+_MR_USED = frozenset({"active", "completed", "on-hold", "stopped"})
+_PERIOD = {"d": "day", "wk": "week", "mo": "month"}
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
+_FOOT_PARTS = {"401191002": "visual inspection", "134388005": "monofilament test", "91161007": "pedal pulses"}
+
+
+class FhirExtraMissingError(NeuroguideError, ImportError):
+    """The FHIR models are not installed (``pip install neuroguide[fhir]``)."""
+
+
+class NoteKind(StrEnum):
+    """Why a datum was not used, or how it was read."""
+
+    UNRECOGNISED = "unrecognised"
+    EXCLUDED = "excluded"
+    NONCONFORMANT = "nonconformant"
+    CONFLICT = "conflict"
+    ASSUMPTION = "assumption"
+
+
+@attrs.frozen(kw_only=True)
+class Note:
+    """One thing the reader could not use, or had to read in a stated way."""
+
+    kind: NoteKind
+    resource: str
+    what: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.resource}: {self.what}: {self.reason}"
+
+
+@attrs.frozen(kw_only=True)
+class Reading:
+    """The patient read from FHIR data, and every note about what could not be used."""
+
+    patient: Patient
+    notes: tuple[Note, ...] = ()
+    used: tuple[str, ...] = ()
+
+    @property
+    def unrecognised(self) -> tuple[Note, ...]:
+        """Resources and codes the reader could not map to a fact."""
+        return tuple(n for n in self.notes if n.kind is NoteKind.UNRECOGNISED)
+
+    def missing_inputs(self) -> tuple[MissingInput, ...]:
+        """The notes as "what is missing" items (fact ``fhir:<resource>``), so reports show them."""
+        return tuple(
+            MissingInput(fact=f"fhir:{n.resource}", label=f"{n.kind.value}: {n.what}: {n.reason}", needed_by=())
+            for n in self.notes
+        )
+
+
+def read(
+    data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.date | None = None, strict: bool = False
+) -> Reading:
+    """Read a FHIR R4 Bundle, a CDS Hooks prefetch object, one resource or a list of resources.
+
+    Args:
+        data: the FHIR data as parsed JSON, a JSON text, or a path to a JSON file.
+        as_of: when given, results and procedures dated after it are excluded (and listed).
+        strict: refuse a resource that does not conform to the FHIR specification instead of reading it leniently.
+
+    Raises:
+        InputError: the data is not FHIR JSON, holds more than one patient, or a used value is impossible
+            (names the resource and field).
+        FhirExtraMissingError: ``neuroguide[fhir]`` is not installed.
+
+    """
+    if _MISSING_EXTRA is not None:  # pragma: no cover
+        raise FhirExtraMissingError("neuroguide.fhir needs the optional extra: pip install 'neuroguide[fhir]'")
+    return _Reader(as_of=as_of, strict=strict).run(_load(data))
+
+
+def assess(data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.date, **options: Any) -> Assessment:
+    """Read FHIR data and assess the patient; the reader's notes are added to ``Assessment.missing``.
+
+    ``options`` are passed to :func:`neuroguide.assess`. The evaluation record holds the patient as read (so it
+    replays); the notes are in the returned ``missing`` only.
+    """
+    reading = read(data, as_of=as_of)
+    result = _assess(reading.patient, as_of=as_of, **options)
+    return attrs.evolve(result, missing=result.missing + reading.missing_inputs())
+
+
+# -- input -------------------------------------------------------------------------------------------------------
+
+
+def _load(data: Mapping[str, Any] | Sequence[Any] | str | Path) -> list[dict[str, Any]]:
+    if isinstance(data, Path) or (isinstance(data, str) and not data.lstrip().startswith(("{", "["))):
+        try:
+            data = Path(data).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError("file", str(data), f"a readable UTF-8 JSON file ({exc})") from None
+    if isinstance(data, str):
+        text = data
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError("fhir", text[:60], f"valid JSON ({exc.msg} at line {exc.lineno})") from None
+    out: list[dict[str, Any]] = []
+    _flatten(data, "fhir", out)
+    return out
+
+
+def _flatten(item: Any, where: str, out: list[dict[str, Any]]) -> None:
+    if item is None:
+        return  # a prefetch key the EHR could not fill
+    if isinstance(item, list | tuple):
+        for i, x in enumerate(item):
+            _flatten(x, f"{where}[{i}]", out)
+        return
+    if not isinstance(item, Mapping):
+        raise InputError(where, item, "a FHIR resource, a Bundle, or a prefetch object")
+    kind = item.get("resourceType")
+    if kind is None:  # a CDS Hooks prefetch: key -> resource, Bundle or null
+        for key, value in item.items():
+            _flatten(value, f"{where}.{key}", out)
+        return
+    if not isinstance(kind, str):
+        raise InputError(f"{where}.resourceType", kind, "a FHIR resource type name")
+    if kind == "Bundle":
+        entries = item.get("entry", [])
+        if not isinstance(entries, list):
+            raise InputError(f"{where}.entry", entries, "a list of Bundle entries")
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, Mapping):
+                raise InputError(f"{where}.entry[{i}]", entry, "a Bundle entry object")
+            _flatten(entry.get("resource"), f"{where}.entry[{i}].resource", out)
+        return
+    out.append(dict(item))
+
+
+# -- reading -----------------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8192)
+def _conformance(kind: str, text: str) -> tuple[str, str] | None:
+    """Where and how a resource (as JSON text) breaks the FHIR model; ``None`` if it conforms.
+
+    Cached by content: the same resource sent again (a chart re-opened) is not validated twice.
+    """
+    try:
+        get_fhir_model_class(kind).model_validate_json(text)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": str(exc)}
+        where = ".".join(str(p) for p in first["loc"]) or kind
+        return where, f"{where}: {first['msg']}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+    return None
+
+
+def _ref(res: Mapping[str, Any]) -> str:
+    return f"{res.get('resourceType')}/{res.get('id', '(no id)')}"
+
+
+def _date_of(value: Any) -> dt.date | None:
+    if not isinstance(value, str):
+        return None
+    match = _DATE.match(value)
+    if match is None:
+        return None
+    try:
+        return dt.date.fromisoformat(match.group(1))
+    except ValueError:
+        return None
+
+
+def _codings(concept: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(concept, Mapping):
+        return []
+    return [c for c in concept.get("coding", []) or [] if isinstance(c, Mapping)]
+
+
+def _shown(concept: Any) -> str:
+    codings = _codings(concept)
+    parts = [
+        f"{c.get('system', '?')}|{c.get('code', '?')}" + (f" ({c['display']})" if c.get("display") else "")
+        for c in codings
+    ]
+    if isinstance(concept, Mapping) and concept.get("text"):
+        parts.append(repr(concept["text"]))
+    return ", ".join(parts) or "(no code)"
+
+
+def _fact_of(concept: Any) -> tuple[str, Any] | None:
+    """The fact a CodeableConcept stands for: a verified standard code first, then neuroguide's local code."""
+    codings = _codings(concept)
+    for c in codings:
+        found = t.lookup(str(c.get("system")), str(c.get("code")))
+        if found is not None:
+            return found
+    for c in codings:
+        if c.get("system") == t.LOCAL_SYSTEM and c.get("code") in vocabulary():
+            return str(c["code"]), None
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _num_text(x: float) -> str:
+    text = repr(x)  # shortest round-trip form: no precision is lost
+    return text[:-2] if text.endswith(".0") else text
+
+
+@attrs.define
+class _Candidate:
+    value: Any
+    date: dt.date
+    ref: str
+    issued: str = ""
+
+
+@attrs.define
+class _Reader:
+    as_of: dt.date | None
+    strict: bool
+    notes: list[Note] = attrs.Factory(list)
+    used: list[str] = attrs.Factory(list)
+    patient_id: str | None = None
+    sources: dict[str, str] = attrs.Factory(dict)
+    medications_index: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    referenced: set[str] = attrs.Factory(set)
+
+    def note(self, kind: NoteKind, ref: str, what: str, reason: str) -> None:
+        self.notes.append(Note(kind=kind, resource=ref, what=what, reason=reason))
+
+    def run(self, resources: list[dict[str, Any]]) -> Reading:
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        skipped: dict[str, list[str]] = {}
+        for res in resources:
+            kind = str(res["resourceType"])
+            self.check(res)
+            if kind in _READ:
+                by_kind.setdefault(kind, []).append(res)
+            elif kind != "Medication":
+                skipped.setdefault(kind, []).append(_ref(res))
+        for kind, refs in sorted(skipped.items()):
+            shown = ", ".join(refs[:3]) + (f" and {len(refs) - 3} more" if len(refs) > 3 else "")
+            self.note(
+                NoteKind.UNRECOGNISED,
+                kind,
+                f"{len(refs)} resource(s): {shown}",
+                "neuroguide does not read this resource type",
+            )
+        self.medications_index = {_ref(r): r for r in resources if r["resourceType"] == "Medication"}
+        data: dict[str, Any] = {}
+        self.patient(by_kind.get("Patient", []), data)
+        findings: dict[str, list[_Candidate]] = {}
+        measurements: dict[str, list[_Candidate]] = {}
+        last: dict[str, list[_Candidate]] = {}
+        diabetes: list[tuple[str, dt.date, str, str]] = []
+        for res in by_kind.get("Condition", []):
+            if self.mine(res):
+                self.condition(res, findings, diabetes)
+        for res in by_kind.get("Observation", []):
+            if self.mine(res):
+                self.observation(res, findings, measurements)
+        foot: dict[dt.date, dict[str, str]] = {}
+        for res in by_kind.get("Procedure", []):
+            if self.mine(res):
+                self.procedure(res, findings, last, foot)
+        self.foot_exams(foot, last)
+        meds: list[dict[str, Any]] = []
+        for kind in ("MedicationStatement", "MedicationRequest"):
+            for res in by_kind.get(kind, []):
+                if self.mine(res):
+                    med = self.medication(res)
+                    if med is not None:
+                        self.sources[f"medications[{len(meds)}]"] = _ref(res)
+                        meds.append(med)
+        for ref in sorted(set(self.medications_index) - self.referenced):
+            self.note(NoteKind.UNRECOGNISED, ref, "Medication", "not referenced by any MedicationStatement or request")
+        if diabetes:
+            data["diabetes"] = self.diabetes(diabetes)
+        if findings:
+            data["findings"] = {k: self.latest("findings", k, v) for k, v in sorted(findings.items())}
+        if measurements:
+            data["measurements"] = {k: self.latest("measurements", k, v) for k, v in sorted(measurements.items())}
+        if last:
+            data["last"] = {k: max(c.date for c in v).isoformat() for k, v in sorted(last.items())}
+        if meds:
+            data["medications"] = meds
+        try:
+            patient = Patient.from_dict(data)
+        except InputError as exc:
+            key = exc.field.split("]")[0] + "]" if exc.field.startswith("medications[") else exc.field
+            where = self.sources.get(key)
+            field = f"{where} ({exc.field})" if where else exc.field
+            raise type(exc)(field, exc.value, exc.expected) from None
+        return Reading(patient=patient, notes=tuple(self.notes), used=tuple(dict.fromkeys(self.used)))
+
+    # -- checks shared by every resource
+
+    def check(self, res: dict[str, Any]) -> None:
+        """Check the resource against the FHIR models; lenient reading notes a deviation, strict refuses it."""
+        kind = str(res["resourceType"])
+        try:
+            get_fhir_model_class(kind)
+        except ValueError:
+            raise InputError(f"{_ref(res)}.resourceType", kind, "a FHIR R4 resource type") from None
+        problem = _conformance(kind, json.dumps(res, default=str))
+        if problem is None:
+            return
+        where, detail = problem
+        if self.strict:
+            raise InputError(_ref(res), where, f"a resource conforming to FHIR R4 ({detail})")
+        self.note(
+            NoteKind.NONCONFORMANT,
+            _ref(res),
+            "does not conform to the FHIR specification",
+            f"{detail}; read leniently",
+        )
+
+    def mine(self, res: Mapping[str, Any]) -> bool:
+        """True when the resource is about the patient read (resources about someone else are excluded)."""
+        subject = res.get("subject") or res.get("patient")
+        ref = subject.get("reference") if isinstance(subject, Mapping) else None
+        if self.patient_id is None or not isinstance(ref, str) or ref.startswith("#") or "Patient/" not in ref:
+            return True
+        if ref.rsplit("Patient/", 1)[1] == self.patient_id:
+            return True
+        self.note(NoteKind.EXCLUDED, _ref(res), f"subject {ref}", f"not the patient read (Patient/{self.patient_id})")
+        return False
+
+    def dated(self, res: Mapping[str, Any], date: dt.date | None, what: str) -> bool:
+        if date is None:
+            self.note(
+                NoteKind.EXCLUDED, _ref(res), what, "no date (or only a partial date), so it cannot be placed in time"
+            )
+            return False
+        if self.as_of is not None and date > self.as_of:
+            self.note(NoteKind.EXCLUDED, _ref(res), what, f"dated {date}, after the evaluation date {self.as_of}")
+            return False
+        return True
+
+    # -- Patient
+
+    def patient(self, found: list[dict[str, Any]], data: dict[str, Any]) -> None:
+        if len(found) > 1:
+            ids = ", ".join(_ref(p) for p in found)
+            raise InputError("Patient", ids, "one Patient resource (the data holds several)")
+        if not found:
+            self.note(NoteKind.UNRECOGNISED, "Patient", "no Patient resource", "birth date and sex are unknown")
+            return
+        res = found[0]
+        ref = _ref(res)
+        self.used.append(ref)
+        if isinstance(res.get("id"), str):
+            self.patient_id = res["id"]
+            data["id"] = res["id"]
+        birth = res.get("birthDate")
+        if birth is not None:
+            date = _date_of(birth)
+            if date is None:
+                self.note(
+                    NoteKind.EXCLUDED, ref, f"birthDate {birth!r}", "not a full date (YYYY-MM-DD); age is unknown"
+                )
+            else:
+                data["birth_date"] = date.isoformat()
+                self.sources["birth_date"] = ref
+        gender = res.get("gender")
+        if gender in ("female", "male"):
+            data["sex"] = gender
+        elif gender is not None:
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                f"gender {gender!r}",
+                "only female or male can be used (Cockcroft–Gault); sex is unknown",
+            )
+
+    # -- Condition
+
+    def condition(
+        self, res: dict[str, Any], findings: dict[str, list[_Candidate]], diabetes: list[tuple[str, dt.date, str, str]]
+    ) -> None:
+        ref = _ref(res)
+        verification = [c.get("code") for c in _codings(res.get("verificationStatus"))]
+        clinical = [c.get("code") for c in _codings(res.get("clinicalStatus"))]
+        shown = _shown(res.get("code"))
+        if "entered-in-error" in verification:
+            self.note(NoteKind.EXCLUDED, ref, shown, "verificationStatus entered-in-error")
+            return
+        found = _fact_of(res.get("code"))
+        if found is None:
+            self.note(NoteKind.UNRECOGNISED, ref, shown, "no verified code binding and no neuroguide code")
+            return
+        fact, entry = found
+        refuted = "refuted" in verification
+        onset = _date_of(res.get("onsetDateTime")) or _date_of((res.get("onsetPeriod") or {}).get("start"))
+        if fact == "diabetes":
+            if refuted:
+                self.note(NoteKind.EXCLUDED, ref, shown, "verificationStatus refuted: not read as diabetes")
+                return
+            display = getattr(entry, "display", "")
+            kind = t.diabetes_type(display)
+            if kind == "other":
+                self.note(
+                    NoteKind.ASSUMPTION,
+                    ref,
+                    shown,
+                    "the code names neither type 1 nor type 2; read as diabetes type 'other' "
+                    "(type-specific rules do not apply)",
+                )
+            if onset is None:
+                onset = _date_of(res.get("recordedDate"))
+                if onset is None:
+                    raise InputError(
+                        f"{ref}.onsetDateTime",
+                        None,
+                        "an onset date for the diabetes diagnosis (onsetDateTime, onsetPeriod.start or recordedDate)",
+                    )
+                self.note(
+                    NoteKind.ASSUMPTION,
+                    ref,
+                    shown,
+                    f"no onset recorded; the diagnosis date is taken from recordedDate ({onset})",
+                )
+            diabetes.append((kind, onset, ref, shown))
+            self.used.append(ref)
+            return
+        spec = vocabulary()[fact]
+        if spec.type != "boolean":
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                shown,
+                f"{fact} is a {spec.type} fact; a Condition can only give a true/false finding",
+            )
+            return
+        if any(c in ("inactive", "remission", "resolved") for c in clinical) and fact != "prior-amputation":
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                shown,
+                f"clinicalStatus {', '.join(str(c) for c in clinical)}: not read as a current finding",
+            )
+            return
+        date = onset or _date_of(res.get("recordedDate")) or dt.date.min
+        findings.setdefault(fact, []).append(_Candidate(value=not refuted, date=date, ref=ref))
+        self.used.append(ref)
+
+    def diabetes(self, found: list[tuple[str, dt.date, str, str]]) -> dict[str, str]:
+        kinds = {k for k, *_ in found if k != "other"}
+        refs = ", ".join(r for _, _, r, _ in found)
+        if len(kinds) > 1:
+            raise InputError("Condition", refs, "one diabetes type; the record codes both type 1 and type 2 diabetes")
+        kind = kinds.pop() if kinds else "other"
+        diagnosed = min(d for _, d, _, _ in found)
+        self.sources["diabetes"] = self.sources["diabetes.diagnosed"] = refs
+        return {"type": kind, "diagnosed": diagnosed.isoformat()}
+
+    # -- Observation
+
+    def observation(
+        self, res: dict[str, Any], findings: dict[str, list[_Candidate]], measurements: dict[str, list[_Candidate]]
+    ) -> None:
+        ref = _ref(res)
+        shown = _shown(res.get("code"))
+        status = res.get("status")
+        if status not in _OBS_USED:
+            self.note(
+                NoteKind.EXCLUDED, ref, shown, f"status {status!r}: only final, amended or corrected results are used"
+            )
+            return
+        found = _fact_of(res.get("code"))
+        if found is None:
+            self.note(NoteKind.UNRECOGNISED, ref, shown, "no verified code binding and no neuroguide code")
+            return
+        fact = found[0]
+        spec = vocabulary()[fact]
+        effective = res.get("effectivePeriod") or {}
+        date = (
+            _date_of(res.get("effectiveDateTime"))
+            or _date_of(res.get("effectiveInstant"))
+            or _date_of(effective.get("end"))
+            or _date_of(effective.get("start"))
+        )
+        if not self.dated(res, date, shown):
+            return
+        assert date is not None
+        value: Any = None
+        if spec.type == "boolean":
+            value = res.get("valueBoolean") if isinstance(res.get("valueBoolean"), bool) else None
+        elif spec.type in ("quantity", "number"):
+            value = self.quantity(res, fact, spec.type, shown)
+            if value is False:
+                return
+        if value is None:
+            present = [k for k in res if k.startswith("value")] or ["no value"]
+            reason = res.get("dataAbsentReason")
+            why = (
+                f"dataAbsentReason {_shown(reason)}"
+                if reason
+                else f"{', '.join(present)} cannot give a {spec.type} fact"
+            )
+            self.note(NoteKind.EXCLUDED, ref, f"{fact} ({shown})", why)
+            return
+        target = findings if spec.type == "boolean" else measurements
+        target.setdefault(fact, []).append(
+            _Candidate(value=value, date=date, ref=ref, issued=str(res.get("issued", "")))
+        )
+        self.used.append(ref)
+
+    def quantity(self, res: Mapping[str, Any], fact: str, kind: str, shown: str) -> Any:
+        ref = _ref(res)
+        if kind == "number" and isinstance(res.get("valueInteger"), int):
+            return float(res["valueInteger"])
+        q = res.get("valueQuantity")
+        if not isinstance(q, Mapping):
+            return None
+        number = _number(q.get("value"))
+        if number is None:
+            return None
+        if q.get("comparator"):
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                f"{fact} {q['comparator']}{q.get('value')}",
+                "a value with a comparator (<, >) is not an exact result",
+            )
+            return False
+        code = q.get("code")
+        if kind == "number":
+            if code in (None, "1") and q.get("system") in (None, _UCUM):
+                return number
+            self.note(NoteKind.UNRECOGNISED, ref, f"{fact} unit {code!r}", "a plain number (UCUM '1') was expected")
+            return False
+        if q.get("system") != _UCUM or not isinstance(code, str):
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                f"{fact} {q.get('value')} {q.get('unit', '')}".strip(),
+                "the unit is not given as a UCUM code (system http://unitsofmeasure.org)",
+            )
+            return False
+        unit = t.ucum_unit(code)
+        if unit is None:
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                f"{fact} unit {code!r}",
+                "not a UCUM unit neuroguide accepts (see the codes page)",
+            )
+            return False
+        self.sources[f"measurements.{fact}"] = ref
+        return f"{_num_text(number)} {unit}"
+
+    def latest(self, group: str, fact: str, found: list[_Candidate]) -> Any:
+        newest = max(c.date for c in found)
+        same = [c for c in found if c.date == newest]
+        chosen = max(same, key=lambda c: c.issued)
+        if len({json.dumps(c.value) for c in same}) > 1:
+            values = "; ".join(f"{c.ref}: {c.value}" for c in same)
+            self.note(
+                NoteKind.CONFLICT,
+                chosen.ref,
+                f"{fact} on {newest}",
+                f"different values on the same day ({values}); the one issued last was used",
+            )
+        self.sources[f"{group}.{fact}"] = chosen.ref
+        return chosen.value
+
+    # -- Procedure
+
+    def procedure(
+        self,
+        res: dict[str, Any],
+        findings: dict[str, list[_Candidate]],
+        last: dict[str, list[_Candidate]],
+        foot: dict[dt.date, dict[str, str]],
+    ) -> None:
+        ref = _ref(res)
+        shown = _shown(res.get("code"))
+        status = res.get("status")
+        if status not in _PROC_USED:
+            self.note(NoteKind.EXCLUDED, ref, shown, f"status {status!r}: only completed procedures are used")
+            return
+        found = _fact_of(res.get("code"))
+        if found is None:
+            self.note(NoteKind.UNRECOGNISED, ref, shown, "no verified code binding and no neuroguide code")
+            return
+        fact, entry = found
+        performed = res.get("performedPeriod") or {}
+        date = (
+            _date_of(res.get("performedDateTime")) or _date_of(performed.get("end")) or _date_of(performed.get("start"))
+        )
+        spec = vocabulary()[fact]
+        if spec.type == "boolean":  # e.g. an amputation: true whatever its date
+            findings.setdefault(fact, []).append(_Candidate(value=True, date=date or dt.date.min, ref=ref))
+            self.used.append(ref)
+            return
+        if not self.dated(res, date, shown):
+            return
+        assert date is not None
+        if fact == "last-foot-exam" and isinstance(entry, t.Code):
+            foot.setdefault(date, {})[entry.code] = ref
+        elif spec.type == "date" and fact.startswith("last-"):
+            last.setdefault(fact.removeprefix("last-"), []).append(_Candidate(value=date, date=date, ref=ref))
+        else:
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                shown,
+                f"{fact} is a {spec.type} fact; a Procedure gives a date or a true finding",
+            )
+            return
+        self.used.append(ref)
+
+    def foot_exams(self, foot: dict[dt.date, dict[str, str]], last: dict[str, list[_Candidate]]) -> None:
+        complete = [d for d, parts in foot.items() if set(parts) >= set(_FOOT_PARTS)]
+        newest = max(complete) if complete else None
+        if newest is not None:
+            refs = ", ".join(foot[newest].values())
+            last.setdefault("foot-exam", []).append(_Candidate(value=newest, date=newest, ref=refs))
+        for date, parts in sorted(foot.items()):
+            if set(parts) >= set(_FOOT_PARTS) or (newest is not None and date < newest):
+                continue
+            lacking = ", ".join(v for k, v in _FOOT_PARTS.items() if k not in parts)
+            self.note(
+                NoteKind.EXCLUDED,
+                ", ".join(parts.values()),
+                f"foot examination parts on {date}",
+                f"incomplete (no {lacking} recorded that day): a foot examination needs all three",
+            )
+
+    # -- medications
+
+    def medication(self, res: dict[str, Any], *, draft: bool = False) -> dict[str, Any] | None:
+        ref = _ref(res)
+        kind = res["resourceType"]
+        status = res.get("status")
+        allowed = _MS_USED if kind == "MedicationStatement" else _MR_USED
+        if draft:
+            allowed = frozenset({"draft", "active"})
+        concept = res.get("medicationCodeableConcept")
+        if concept is None and isinstance(res.get("medicationReference"), Mapping):
+            target_ref = str(res["medicationReference"].get("reference"))
+            target = self.medications_index.get(target_ref)
+            concept = target.get("code") if target else None
+            self.referenced.add(target_ref)
+        shown = _shown(concept)
+        if status not in allowed:
+            self.note(NoteKind.EXCLUDED, ref, shown, f"status {status!r}: not a medication taken")
+            return None
+        name = concept.get("text") if isinstance(concept, Mapping) else None
+        codings = _codings(concept)
+        if not name:
+            name = next((c.get("display") for c in codings if c.get("display")), None)
+        rx = [str(c.get("code")) for c in codings if c.get("system") == _RXNORM]
+        if not isinstance(name, str) or not name.strip():
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                shown,
+                "no medication name, and RxNorm codes are not yet bound (see the codes page)",
+            )
+            return None
+        if rx:
+            self.note(
+                NoteKind.ASSUMPTION,
+                ref,
+                f"RxNorm {', '.join(rx)}",
+                f"RxNorm codes are not yet bound; matched by the name {name!r}",
+            )
+        med: dict[str, Any] = {"agent": name.strip()}
+        dosages = res.get("dosage") if kind == "MedicationStatement" else res.get("dosageInstruction")
+        dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], Mapping) else None
+        if isinstance(dosages, list) and len(dosages) > 1:
+            self.note(NoteKind.ASSUMPTION, ref, f"{len(dosages)} dosage lines", "only the first is read")
+        bounds: Mapping[str, Any] = {}
+        if dosage is not None:
+            self.dose(ref, dosage, med)
+            route = dosage.get("route")
+            route_name = route.get("text") if isinstance(route, Mapping) else None
+            route_name = route_name or next((c.get("display") for c in _codings(route) if c.get("display")), None)
+            if isinstance(route_name, str):
+                med["route"] = route_name.strip().lower()
+            repeat = (dosage.get("timing") or {}).get("repeat") or {}
+            bounds = repeat.get("boundsPeriod") or {}
+        period = res.get("effectivePeriod") if kind == "MedicationStatement" else bounds
+        period = period if isinstance(period, Mapping) else {}
+        started = _date_of(period.get("start")) or _date_of(res.get("effectiveDateTime"))
+        if started is None and kind == "MedicationRequest":
+            started = _date_of(res.get("authoredOn"))
+        stopped = _date_of(period.get("end"))
+        if started is not None:
+            med["started"] = started.isoformat()
+        if stopped is not None:
+            med["stopped"] = stopped.isoformat()
+        for ext in res.get("extension", []) or []:
+            if isinstance(ext, Mapping) and ext.get("url") == CUMULATIVE_DOSE_URL:
+                total = self.ucum_text(ref, ext.get("valueQuantity"), "cumulative dose")
+                if total is not None:
+                    med["cumulative"] = total
+        reasons = res.get("reasonCode") or []
+        if reasons and isinstance(reasons[0], Mapping) and reasons[0].get("text"):
+            med["indication"] = str(reasons[0]["text"])
+        self.used.append(ref)
+        return med
+
+    def ucum_text(self, ref: str, q: Any, what: str) -> str | None:
+        if not isinstance(q, Mapping) or _number(q.get("value")) is None:
+            self.note(NoteKind.EXCLUDED, ref, what, "no numeric value")
+            return None
+        unit = t.ucum_unit(str(q.get("code"))) if q.get("system") == _UCUM else None
+        if unit is None:
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                f"{what} unit {q.get('code') or q.get('unit')!r}",
+                "not a UCUM unit neuroguide accepts",
+            )
+            return None
+        number = _number(q.get("value"))
+        assert number is not None
+        return f"{_num_text(number)} {unit}"
+
+    def dose(self, ref: str, dosage: Mapping[str, Any], med: dict[str, Any]) -> None:
+        rates = dosage.get("doseAndRate") or []
+        q = rates[0].get("doseQuantity") if rates and isinstance(rates[0], Mapping) else None
+        if q is None:
+            return
+        amount = self.ucum_text(ref, q, "dose")
+        if amount is None:
+            return
+        repeat = (dosage.get("timing") or {}).get("repeat") or {}
+        frequency = repeat.get("frequency", 1)
+        period, unit = repeat.get("period"), repeat.get("periodUnit")
+        if (
+            period is None
+            or unit not in _PERIOD
+            or _number(period) != 1
+            or not isinstance(frequency, int)
+            or frequency < 1
+        ):
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                f"dose {amount}",
+                f"timing (frequency {frequency!r} per {period!r} {unit!r}) is not n times per 1 d, wk or mo; "
+                "the dose is not checked",
+            )
+            return
+        value, text_unit = amount.split(" ", 1)
+        med["dose"] = f"{_num_text(float(value) * frequency)} {text_unit}"
+        med["per"] = _PERIOD[str(unit)]
+
+
+def draft_medication(resource: Mapping[str, Any]) -> tuple[Medication | None, tuple[Note, ...]]:
+    """Read a draft MedicationRequest (a CDS Hooks ``draftOrders`` entry) as a :class:`~neuroguide.Medication`.
+
+    Returns the medication (``None`` when it cannot be read) and the notes about what was not used.
+
+    Raises:
+        InputError: the resource is not a MedicationRequest, or a value in it is impossible.
+
+    """
+    if _MISSING_EXTRA is not None:  # pragma: no cover
+        raise FhirExtraMissingError("neuroguide.fhir needs the optional extra: pip install 'neuroguide[fhir]'")
+    if not isinstance(resource, Mapping) or resource.get("resourceType") != "MedicationRequest":
+        kind = resource.get("resourceType") if isinstance(resource, Mapping) else type(resource).__name__
+        raise InputError("draftOrders.entry.resource", kind, "a MedicationRequest")
+    reader = _Reader(as_of=None, strict=False)
+    res = dict(resource)
+    reader.check(res)
+    med = reader.medication(res, draft=True)
+    if med is None:
+        return None, tuple(reader.notes)
+    try:
+        (medication,) = Patient.from_dict({"medications": [med]}).medications
+    except InputError as exc:
+        raise type(exc)(f"{_ref(res)} ({exc.field})", exc.value, exc.expected) from None
+    return medication, tuple(reader.notes)
+
+
+def resources_of(data: Mapping[str, Any] | Sequence[Any]) -> Iterable[dict[str, Any]]:
+    """Every resource in a Bundle, prefetch object or list (nested Bundles opened)."""
+    out: list[dict[str, Any]] = []
+    _flatten(data, "fhir", out)
+    return out

@@ -1,0 +1,1031 @@
+"""A CDS Hooks 2.0 service over :func:`neuroguide.assess` and :func:`neuroguide.check_dose` (extra ``service``).
+
+Endpoints (``{base}`` is where the service runs):
+
+- ``GET {base}/cds-services``: discovery (three services, with prefetch templates).
+- ``POST {base}/cds-services/neuroguide-patient-view``: hook ``patient-view``; cards from an assessment of the
+  prefetched FHIR data.
+- ``POST {base}/cds-services/neuroguide-order-select`` and ``.../neuroguide-order-sign``: hooks ``order-select`` and
+  ``order-sign``; each draft MedicationRequest's dose is checked.
+- ``POST {base}/cds-services/{id}/feedback``: card accepted or overridden (with the reason), stored in the database.
+- ``GET {base}/rules/{rule_id}``: the rule as plain text (each card's source link); ``GET {base}/demo``: a page
+  rendering the cards for a built-in demonstration patient.
+
+Every card carries, in ``extension["org.neuroguide.audit"]``, the evaluation record id and, per rule, the rule id,
+guideline id and version and the guideline file's SHA-256. Requests are authenticated with the EHR's signed JWT
+(CDS Hooks "Trusting CDS Clients") when issuers are configured; bad requests get a 4xx status and a JSON body
+``{"error": ..., "message": ...}``, never a 500.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import html
+import json
+import logging
+import queue
+import threading
+import time
+import tomllib
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import jwt
+import sqlalchemy as sa
+import uvicorn
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from . import fhir
+from .api import find_rule
+from .dosing import DoseVerdict, Verdict, check_dose
+from .evaluation import assess
+from .exceptions import InputError, NeuroguideError, NotFoundError
+from .model import Status
+from .patient import Patient
+from .report import render_rule
+from .results import Assessment, Recommendation, RecommendationStatus, Section
+from .terminology import LOCAL_SYSTEM
+
+__all__ = ["Issuer", "ServiceConfig", "create_app", "load_config", "serve"]
+
+log = logging.getLogger("neuroguide.service")
+
+AUDIT_EXTENSION = "org.neuroguide.audit"
+OVERRIDE_SYSTEM = "urn:neuroguide:override-reason"
+_SUMMARY_MAX = 139  # the specification: a "<140-character summary"
+_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512")  # asymmetric only
+_QUIET = frozenset({RecommendationStatus.SCHEDULED, RecommendationStatus.WITHIN_RANGE})
+_DOSE_PROBLEMS = frozenset(
+    {
+        RecommendationStatus.BELOW_RANGE,
+        RecommendationStatus.ABOVE_RANGE,
+        RecommendationStatus.ABOVE_MAXIMUM,
+        RecommendationStatus.IMPLAUSIBLE,
+        RecommendationStatus.FLAGGED,
+    }
+)
+_PATIENT_PREFETCH = {
+    "patient": "Patient/{{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}",
+    "procedures": "Procedure?patient={{context.patientId}}",
+    "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
+}
+_SERVICES: dict[str, dict[str, Any]] = {
+    "neuroguide-patient-view": {
+        "hook": "patient-view",
+        "title": "neuroguide: numbness and tingling in the legs",
+        "description": "Screening due or overdue, red flags, work-up, referrals and treatment cautions for peripheral "
+        "neuropathy, from cited and versioned guideline rules.",
+        "prefetch": _PATIENT_PREFETCH,
+    },
+    "neuroguide-order-select": {
+        "hook": "order-select",
+        "title": "neuroguide: dose check on order selection",
+        "description": "Checks each selected draft MedicationRequest's dose against the cited regimens (renal "
+        "adjustment from the prefetched patient data).",
+        "prefetch": _PATIENT_PREFETCH,
+    },
+    "neuroguide-order-sign": {
+        "hook": "order-sign",
+        "title": "neuroguide: dose check before signing",
+        "description": "Checks every draft MedicationRequest's dose against the cited regimens before signing.",
+        "prefetch": _PATIENT_PREFETCH,
+    },
+}
+_OVERRIDE_REASONS = [
+    {"system": OVERRIDE_SYSTEM, "code": "already-done", "display": "Already done or ordered"},
+    {"system": OVERRIDE_SYSTEM, "code": "not-applicable", "display": "Not applicable to this patient"},
+    {"system": OVERRIDE_SYSTEM, "code": "patient-declined", "display": "Patient declined"},
+    {"system": OVERRIDE_SYSTEM, "code": "data-wrong", "display": "The patient data used is wrong or out of date"},
+]
+
+
+# -- configuration -----------------------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Issuer:
+    """A CDS Client trusted to call the service: its ``iss`` and where its public keys are (JWKS URL or inline)."""
+
+    iss: str
+    jwks_url: str | None = None
+    jwks: Mapping[str, Any] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ServiceConfig:
+    """How the service runs.
+
+    ``base_url`` is the public URL of the service (the JWT audience and the rule links start with it); when unset it
+    is taken from each request. Authentication is required when ``require_auth`` is true or any issuer is configured.
+    ``as_of`` fixes the evaluation date (tests, benchmarks); by default it is today's date in UTC.
+    """
+
+    base_url: str | None = None
+    database: str = "sqlite:///neuroguide-service.sqlite"
+    issuers: tuple[Issuer, ...] = ()
+    require_auth: bool = False
+    cors_origins: tuple[str, ...] = ()
+    max_body: int = 1_000_000
+    as_of: dt.date | None = None
+    leeway: int = 30
+
+    @property
+    def auth_required(self) -> bool:
+        return self.require_auth or bool(self.issuers)
+
+
+def load_config(path: str | Path) -> ServiceConfig:
+    """Read a TOML configuration file (table ``[service]``, issuers as ``[[service.issuers]]``).
+
+    Raises:
+        InputError: the file is unreadable or holds an unknown key or a wrong type.
+
+    """
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("service", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputError("config", str(path), f"a readable TOML file ({exc})") from None
+    known = {f.name for f in attrs.fields(ServiceConfig)}
+    extra = sorted(set(data) - known)
+    if extra:
+        raise InputError(f"service.{extra[0]}", data[extra[0]], f"one of {', '.join(sorted(known))}")
+    issuers = []
+    for i, raw in enumerate(data.pop("issuers", [])):
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("iss"), str):
+            raise InputError(f"service.issuers[{i}]", raw, "a table with iss and jwks_url or jwks_file")
+        jwks = None
+        if raw.get("jwks_file"):
+            jwks = json.loads((Path(path).parent / raw["jwks_file"]).read_text(encoding="utf-8"))
+        issuers.append(Issuer(iss=raw["iss"], jwks_url=raw.get("jwks_url"), jwks=jwks))
+    if "as_of" in data and not isinstance(data["as_of"], dt.date):
+        raise InputError("service.as_of", data["as_of"], "a date (YYYY-MM-DD)")
+    if "cors_origins" in data:
+        data["cors_origins"] = tuple(data["cors_origins"])
+    try:
+        return ServiceConfig(issuers=tuple(issuers), **data)
+    except TypeError as exc:
+        raise InputError("service", str(path), f"valid settings ({exc})") from None
+
+
+# -- errors ------------------------------------------------------------------------------------------------------
+
+
+class HookError(NeuroguideError, ValueError):
+    """A request the service refuses: the HTTP status and a message for the CDS Client."""
+
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+
+
+def _error(exc: HookError) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if exc.status == 401 else None
+    return JSONResponse({"error": exc.error, "message": exc.message}, status_code=exc.status, headers=headers)
+
+
+# -- authentication ----------------------------------------------------------------------------------------------
+
+
+class _Auth:
+    """Verifies the EHR's JWT: asymmetric signature by a configured issuer's key, audience, expiry, no replay."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.issuers = {i.iss: i for i in config.issuers}
+        self.clients: dict[str, jwt.PyJWKClient] = {}
+        self.seen: dict[str, float] = {}
+
+    def _key(self, issuer: Issuer, kid: str) -> Any:
+        if issuer.jwks is not None:
+            keys = jwt.PyJWKSet.from_dict(dict(issuer.jwks))
+            for key in keys.keys:
+                if key.key_id == kid:
+                    return key.key
+            raise HookError(401, "unauthorized", f"no key {kid!r} in the JWK Set of {issuer.iss}")
+        if issuer.jwks_url is None:
+            raise HookError(401, "unauthorized", f"no JWK Set configured for {issuer.iss}")
+        client = self.clients.setdefault(issuer.jwks_url, jwt.PyJWKClient(issuer.jwks_url, cache_keys=True))
+        return client.get_signing_key(kid).key
+
+    def verify(self, request: Request, audience: Sequence[str]) -> Mapping[str, Any] | None:
+        header = request.headers.get("authorization", "")
+        if not self.config.auth_required:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HookError(401, "unauthorized", "an Authorization: Bearer JWT signed by the CDS Client is required")
+        try:
+            head = jwt.get_unverified_header(token)
+            alg, kid = head.get("alg"), head.get("kid")
+            if alg not in _ALGORITHMS:
+                raise HookError(401, "unauthorized", f"JWT algorithm {alg!r} is not accepted (asymmetric only)")
+            if head.get("typ") != "JWT" or not isinstance(kid, str):
+                raise HookError(401, "unauthorized", "the JWT header needs typ 'JWT' and a kid")
+            iss = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            issuer = self.issuers.get(iss) if isinstance(iss, str) else None
+            if issuer is None:
+                raise HookError(401, "unauthorized", f"issuer {iss!r} is not trusted by this service")
+            if head.get("jku") is not None and head["jku"] != issuer.jwks_url:
+                raise HookError(401, "unauthorized", f"jku {head['jku']!r} is not the JWK Set configured for {iss}")
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=self._key(issuer, kid),
+                algorithms=[alg],
+                audience=list(audience),
+                issuer=iss,
+                leeway=self.config.leeway,
+                options={"require": ["iss", "aud", "exp", "iat", "jti"]},
+            )
+        except HookError:
+            raise
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise HookError(401, "unauthorized", f"the JWT was refused: {exc}") from None
+        now = time.time()
+        self.seen = {j: e for j, e in self.seen.items() if e >= now - self.config.leeway}
+        jti = str(claims["jti"])
+        if jti in self.seen:
+            raise HookError(401, "unauthorized", "the JWT was already used (jti seen before)")
+        self.seen[jti] = float(claims["exp"])
+        return claims
+
+
+# -- storage -----------------------------------------------------------------------------------------------------
+
+_META = sa.MetaData()
+EVALUATIONS = sa.Table(
+    "evaluations",
+    _META,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("service", sa.String(100), nullable=False),
+    sa.Column("hook_instance", sa.String(200), nullable=False),
+    sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("record", sa.Text, nullable=False),
+)
+CARDS = sa.Table(
+    "cards",
+    _META,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("evaluation", sa.String(64), nullable=False),
+    sa.Column("rules", sa.Text, nullable=False),
+)
+FEEDBACK = sa.Table(
+    "feedback",
+    _META,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("service", sa.String(100), nullable=False),
+    sa.Column("card", sa.String(200), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("override_system", sa.String(300)),
+    sa.Column("override_code", sa.String(200)),
+    sa.Column("override_display", sa.String(500)),
+    sa.Column("user_comment", sa.Text),
+    sa.Column("accepted_suggestions", sa.Text),
+    sa.Column("outcome_timestamp", sa.String(40), nullable=False),
+    sa.Column("received", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("rules", sa.Text),
+)
+
+
+class _Store:
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            # Write-ahead log: a commit appends instead of rewriting pages, so storing a record costs little.
+            @sa.event.listens_for(self.engine, "connect")
+            def _pragmas(connection: Any, _record: Any) -> None:
+                cursor = connection.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.close()
+
+        _META.create_all(self.engine)
+        self.queue: queue.Queue[tuple[str, str, str, str, list[dict[str, Any]]] | None] = queue.Queue()
+        self.writer: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the background writer of evaluation records (a response does not wait for the database)."""
+        if self.writer is None:
+            self.writer = threading.Thread(target=self._drain, name="neuroguide-record-writer", daemon=True)
+            self.writer.start()
+
+    def stop(self) -> None:
+        """Write everything queued, then stop the writer."""
+        if self.writer is not None:
+            self.queue.put(None)
+            self.writer.join()
+            self.writer = None
+
+    def _drain(self) -> None:
+        while (item := self.queue.get()) is not None:
+            try:
+                self.evaluation(*item)
+            except Exception:  # keep writing the others; the request log still has the record id
+                log.exception("could not store evaluation record %s", item[0])
+
+    def later(self, record_id: str, service: str, hook_instance: str, record: str, cards: list[dict[str, Any]]) -> None:
+        """Queue an evaluation record and its cards for the writer (written at once when no writer runs)."""
+        if self.writer is None:
+            self.evaluation(record_id, service, hook_instance, record, cards)
+        else:
+            self.queue.put((record_id, service, hook_instance, record, cards))
+
+    def evaluation(
+        self, record_id: str, service: str, hook_instance: str, record: str, cards: list[dict[str, Any]]
+    ) -> None:
+        now = dt.datetime.now(dt.UTC)
+        with self.engine.begin() as db:
+            if db.execute(sa.select(EVALUATIONS.c.id).where(EVALUATIONS.c.id == record_id)).first() is None:
+                db.execute(
+                    EVALUATIONS.insert().values(
+                        id=record_id, service=service, hook_instance=hook_instance, created=now, record=record
+                    )
+                )
+            ids = [c["uuid"] for c in cards]
+            known = set(db.execute(sa.select(CARDS.c.uuid).where(CARDS.c.uuid.in_(ids))).scalars())
+            rows = [
+                {
+                    "uuid": c["uuid"],
+                    "evaluation": record_id,
+                    "rules": json.dumps(c["extension"][AUDIT_EXTENSION]["rules"]),
+                }
+                for c in cards
+                if c["uuid"] not in known
+            ]
+            if rows:
+                db.execute(CARDS.insert(), rows)
+
+    def feedback(self, service: str, items: list[dict[str, Any]]) -> int:
+        now = dt.datetime.now(dt.UTC)
+        with self.engine.begin() as db:
+            for item in items:
+                row = db.execute(sa.select(CARDS.c.rules).where(CARDS.c.uuid == item["card"])).first()
+                reason = (item.get("overrideReason") or {}).get("reason") or {}
+                db.execute(
+                    FEEDBACK.insert().values(
+                        service=service,
+                        card=item["card"],
+                        outcome=item["outcome"],
+                        override_system=reason.get("system"),
+                        override_code=reason.get("code"),
+                        override_display=reason.get("display"),
+                        user_comment=(item.get("overrideReason") or {}).get("userComment"),
+                        accepted_suggestions=json.dumps(item.get("acceptedSuggestions", [])),
+                        outcome_timestamp=item["outcomeTimestamp"],
+                        received=now,
+                        rules=row[0] if row else None,
+                    )
+                )
+        return len(items)
+
+
+# -- cards -------------------------------------------------------------------------------------------------------
+
+
+def _indicator(rec: Recommendation) -> str:
+    if rec.section is Section.RED_FLAGS or rec.status in (RecommendationStatus.EMERGENCY, RecommendationStatus.URGENT):
+        return "critical"
+    if rec.status is RecommendationStatus.OVERDUE or rec.status in _DOSE_PROBLEMS:
+        return "warning"
+    return "info"
+
+
+_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+def _summary(rec: Recommendation) -> str:
+    title = rec.title.rstrip(".")
+    prefix = {RecommendationStatus.EMERGENCY: "Emergency: ", RecommendationStatus.URGENT: "Urgent: "}.get(
+        rec.status, ""
+    )
+    suffix = ""
+    if rec.status is RecommendationStatus.OVERDUE and rec.due is not None:
+        suffix = f" (overdue since {rec.due.isoformat()})"
+    elif rec.status is RecommendationStatus.DUE:
+        suffix = " (due now)"
+    if rec.rule_status is not Status.APPROVED:
+        suffix += " - not yet verified"
+    text = f"{prefix}{title}{suffix}"
+    return text if len(text) <= _SUMMARY_MAX else text[: _SUMMARY_MAX - 1].rstrip() + "…"
+
+
+def _detail(group: list[Recommendation], unverified: bool) -> str:
+    first = group[0]
+    lines = [f"**{first.action}**", ""]
+    if unverified:
+        lines += ["**NOT YET VERIFIED (rule in review):** shown because it is urgent; check the source.", ""]
+    reasons = list(dict.fromkeys(r for rec in group for r in rec.reasons))
+    if reasons:
+        lines += ["Why:", *[f"- {r}" for r in reasons], ""]
+    if first.due is not None:
+        lines += [f"Due: {first.due.isoformat()}", ""]
+    details = list(dict.fromkeys(d for rec in group for d in rec.details))
+    if details:
+        lines += [*[f"- {d}" for d in details], ""]
+    lines += ["Sources:", *[f"- {rec.citation} (rule `{rec.rule}`, {rec.guideline} {rec.version})" for rec in group]]
+    return "\n".join(lines)
+
+
+def _card(
+    group: list[Recommendation], record_id: str, hashes: Mapping[tuple[str, str], str], base: str
+) -> dict[str, Any]:
+    group = sorted(group, key=lambda r: _RANK[_indicator(r)])
+    first = group[0]
+    unverified = any(r.rule_status is not Status.APPROVED for r in group)
+    card_id = uuid.uuid5(uuid.NAMESPACE_URL, f"neuroguide:{record_id}:{first.rule}")
+    rules = [
+        {
+            "rule": r.rule,
+            "guideline": r.guideline,
+            "version": r.version,
+            "sha256": hashes.get((r.guideline, r.version), ""),
+            "ruleStatus": r.rule_status.value,
+            "status": r.status.value,
+        }
+        for r in group
+    ]
+    return {
+        "uuid": str(card_id),
+        "summary": _summary(first),
+        "indicator": _indicator(first),
+        "detail": _detail(group, unverified),
+        "source": {"label": f"neuroguide: {first.guideline} {first.version}", "url": f"{base}/rules/{first.rule}"},
+        "overrideReasons": _OVERRIDE_REASONS,
+        "extension": {AUDIT_EXTENSION: {"record": record_id, "rules": rules}},
+    }
+
+
+def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhir.Note] = ()) -> list[dict[str, Any]]:
+    """The cards for an assessment: one per action (recommendations with the same action text merged)."""
+    hashes = {(g.id, g.version): g.sha256 for g in result.record.guidelines}
+    groups: dict[str, list[Recommendation]] = {}
+    for rec in result.recommendations:
+        if rec.status in _QUIET:
+            continue
+        groups.setdefault(" ".join(rec.action.lower().split()), []).append(rec)
+    cards = [_card(g, record_id, hashes, base) for g in groups.values()]
+    cards.sort(key=lambda c: _RANK[c["indicator"]])
+    if notes:
+        lines = [f"- {html.escape(str(n), quote=False)}" for n in notes]
+        cards.append(
+            {
+                "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"neuroguide:{record_id}:notes")),
+                "summary": f"{len(notes)} item(s) of the record could not be used by neuroguide",
+                "indicator": "info",
+                "detail": "These were not used (unknown code, unit or status); the advice above does not include "
+                "them:\n\n" + "\n".join(lines),
+                "source": {"label": "neuroguide: FHIR reader", "url": f"{base}/cds-services"},
+                "extension": {AUDIT_EXTENSION: {"record": record_id, "rules": []}},
+            }
+        )
+    return cards
+
+
+def _dose_card(med: Any, verdict: DoseVerdict, base: str, ref: str) -> dict[str, Any]:
+    problem = verdict.verdict not in (Verdict.WITHIN, Verdict.NOT_COVERED)
+    summary = f"{verdict.agent} {verdict.given}: {verdict.verdict.value.replace('-', ' ')}"
+    if verdict.expected:
+        summary += f" (expected {verdict.expected})"
+    if len(summary) > _SUMMARY_MAX:
+        summary = summary[: _SUMMARY_MAX - 1].rstrip() + "…"
+    lines = [f"**{verdict.message}**", ""]
+    lines += [f"- {n}" for n in verdict.notes]
+    if verdict.missing:
+        lines += [f"- Missing to decide: {', '.join(verdict.missing)}"]
+    if verdict.citation:
+        lines += ["", f"Source: {verdict.citation} (rule `{verdict.rule}`, {verdict.guideline} {verdict.version})"]
+    rule = verdict.rule or "dosing"
+    return {
+        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"neuroguide:{ref}:{verdict.agent}:{verdict.given}")),
+        "summary": summary,
+        "indicator": "warning" if problem else "info",
+        "detail": "\n".join(lines),
+        "source": {
+            "label": f"neuroguide: {verdict.guideline or 'dosing'} {verdict.version or ''}".strip(),
+            "url": f"{base}/rules/{rule}",
+        },
+        "overrideReasons": _OVERRIDE_REASONS,
+        "extension": {
+            AUDIT_EXTENSION: {
+                "order": ref,
+                "rules": [
+                    {
+                        "rule": verdict.rule,
+                        "guideline": verdict.guideline,
+                        "version": verdict.version,
+                        "verdict": verdict.verdict.value,
+                    }
+                ],
+            }
+        },
+    }
+
+
+# -- requests ----------------------------------------------------------------------------------------------------
+
+
+async def _json_body(request: Request, limit: int) -> Any:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise HookError(413, "payload-too-large", f"the request body is larger than {limit} bytes")
+    kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if kind not in ("application/json", "application/fhir+json"):
+        raise HookError(415, "unsupported-media-type", f"expected application/json, got {kind!r}")
+    size, chunks = 0, []
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HookError(413, "payload-too-large", f"the request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HookError(400, "malformed-json", f"the body is not valid JSON ({exc})") from None
+
+
+def _hook_request(body: Any, service_id: str) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise HookError(400, "bad-request", "the body must be a JSON object")
+    for field, kind in (("hook", str), ("hookInstance", str), ("context", Mapping)):
+        if not isinstance(body.get(field), kind):
+            raise HookError(400, "bad-request", f"{field} is required ({'a string' if kind is str else 'an object'})")
+    expected = _SERVICES[service_id]["hook"]
+    if body["hook"] != expected:
+        raise HookError(
+            400, "unsupported-hook", f"service {service_id} answers hook {expected!r}, not {body['hook']!r}"
+        )
+    prefetch = body.get("prefetch", {})
+    if not isinstance(prefetch, Mapping):
+        raise HookError(400, "bad-request", "prefetch must be an object of prefetch key -> FHIR resource")
+    return body
+
+
+def _prefetched(body: Mapping[str, Any], required: bool) -> tuple[dict[str, Any], list[fhir.Note]]:
+    """The usable prefetch data, with notes for keys the CDS Client did not (or could not) fill."""
+    prefetch = dict(body.get("prefetch") or {})
+    notes: list[fhir.Note] = []
+    patient_id = body["context"].get("patientId")
+    patient = prefetch.get("patient")
+    if patient is None and required:
+        where = "no FHIR server was given" if not body.get("fhirServer") else "this service reads prefetched data only"
+        raise HookError(412, "precondition-failed", f"prefetch key 'patient' is missing or null and {where}")
+    if patient is not None:
+        if not isinstance(patient, Mapping) or patient.get("resourceType") != "Patient":
+            got = patient.get("resourceType") if isinstance(patient, Mapping) else type(patient).__name__
+            raise HookError(400, "wrong-resource-type", f"prefetch 'patient' must be a Patient resource, got {got!r}")
+        if isinstance(patient_id, str) and patient.get("id") not in (None, patient_id):
+            raise HookError(
+                400, "bad-request", f"prefetch patient {patient.get('id')!r} is not context.patientId {patient_id!r}"
+            )
+    for key, value in list(prefetch.items()):
+        if key not in _PATIENT_PREFETCH:
+            prefetch.pop(key)
+            notes.append(
+                fhir.Note(
+                    kind=fhir.NoteKind.UNRECOGNISED,
+                    resource=f"prefetch.{key}",
+                    what="prefetch key",
+                    reason="not requested by this service; ignored",
+                )
+            )
+        elif isinstance(value, Mapping) and value.get("resourceType") == "OperationOutcome":
+            prefetch.pop(key)
+            notes.append(
+                fhir.Note(
+                    kind=fhir.NoteKind.EXCLUDED,
+                    resource=f"prefetch.{key}",
+                    what="prefetch failed",
+                    reason="the CDS Client sent an OperationOutcome instead of data",
+                )
+            )
+        elif value is not None and not isinstance(value, Mapping):
+            raise HookError(400, "wrong-resource-type", f"prefetch {key!r} must be a FHIR resource, Bundle or null")
+        elif key != "patient" and isinstance(value, Mapping) and value.get("resourceType") != "Bundle":
+            raise HookError(
+                400,
+                "wrong-resource-type",
+                f"prefetch {key!r} must be a searchset Bundle, got {value.get('resourceType')!r}",
+            )
+    for key in _PATIENT_PREFETCH:
+        if key not in prefetch and key != "patient":
+            notes.append(
+                fhir.Note(
+                    kind=fhir.NoteKind.EXCLUDED,
+                    resource=f"prefetch.{key}",
+                    what="prefetch key absent",
+                    reason="the CDS Client did not provide it; that kind of data is unknown",
+                )
+            )
+    return prefetch, notes
+
+
+def _record_id(record_json: str) -> str:
+    return hashlib.sha256(record_json.encode("utf-8")).hexdigest()[:32]
+
+
+@attrs.define
+class _App:
+    config: ServiceConfig
+    auth: _Auth
+    store: _Store
+
+    def base(self, request: Request) -> str:
+        if self.config.base_url:
+            return self.config.base_url.rstrip("/")
+        return f"{request.url.scheme}://{request.url.netloc}"
+
+    def as_of(self) -> dt.date:
+        return self.config.as_of or dt.datetime.now(dt.UTC).date()
+
+    def authenticate(self, request: Request) -> None:
+        url = f"{self.base(request)}{request.url.path}"
+        self.auth.verify(request, [url, url.rstrip("/")])
+
+    async def discovery(self, request: Request) -> Response:
+        self.authenticate(request)
+        return JSONResponse({"services": [{"id": sid, **spec} for sid, spec in _SERVICES.items()]})
+
+    async def call(self, request: Request) -> Response:
+        service_id = request.path_params["service_id"]
+        if service_id not in _SERVICES:
+            raise HookError(404, "unknown-service", f"no CDS service {service_id!r} here (see /cds-services)")
+        self.authenticate(request)
+        body = _hook_request(await _json_body(request, self.config.max_body), service_id)
+        request.state.hook_instance = body["hookInstance"]
+        hook = _SERVICES[service_id]["hook"]
+        if hook == "patient-view":
+            return self.patient_view(request, service_id, body)
+        return self.orders(request, service_id, body)
+
+    def _read(self, prefetch: Mapping[str, Any], as_of: dt.date) -> fhir.Reading:
+        try:
+            return fhir.read(prefetch, as_of=as_of)
+        except InputError as exc:
+            raise HookError(400, "bad-fhir-data", str(exc)) from None
+
+    def patient_view(self, request: Request, service_id: str, body: Mapping[str, Any]) -> Response:
+        prefetch, notes = _prefetched(body, required=True)
+        as_of = self.as_of()
+        reading = self._read(prefetch, as_of)
+        try:
+            result = assess(reading.patient, as_of=as_of)
+        except NeuroguideError as exc:
+            raise HookError(400, "bad-patient-data", str(exc)) from None
+        record_json = result.record.to_json(indent=None)
+        record_id = _record_id(record_json)
+        request.state.record_id = record_id
+        cards = cards_for(result, record_id, self.base(request), [*notes, *reading.notes])
+        self.store.later(record_id, service_id, body["hookInstance"], record_json, cards)
+        return JSONResponse({"cards": cards})
+
+    def orders(self, request: Request, service_id: str, body: Mapping[str, Any]) -> Response:
+        context = body["context"]
+        drafts = context.get("draftOrders")
+        if not isinstance(drafts, Mapping) or drafts.get("resourceType") != "Bundle":
+            got = drafts.get("resourceType") if isinstance(drafts, Mapping) else type(drafts).__name__
+            raise HookError(400, "wrong-resource-type", f"context.draftOrders must be a FHIR Bundle, got {got!r}")
+        selections = context.get("selections")
+        if body["hook"] == "order-select" and not (isinstance(selections, list) and selections):
+            raise HookError(
+                400, "bad-request", "order-select needs context.selections (the ids of the selected orders)"
+            )
+        prefetch, notes = _prefetched(body, required=False)
+        as_of = self.as_of()
+        patient: Patient | None = self._read(prefetch, as_of).patient if prefetch.get("patient") else None
+        cards: list[dict[str, Any]] = []
+        base = self.base(request)
+        entries = drafts.get("entry") or []
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            res = entry.get("resource") if isinstance(entry, Mapping) else None
+            if not isinstance(res, Mapping):
+                raise HookError(400, "bad-request", f"draftOrders.entry[{i}] has no resource")
+            ref = f"{res.get('resourceType')}/{res.get('id')}"
+            if selections and ref not in selections:
+                continue
+            if res.get("resourceType") != "MedicationRequest":
+                continue  # other orders (labs, imaging) are not for this service
+            try:
+                med, med_notes = fhir.draft_medication(res)
+            except InputError as exc:
+                raise HookError(400, "bad-fhir-data", str(exc)) from None
+            notes += med_notes
+            if med is None or med.dose is None or med.per is None:
+                continue
+            try:
+                verdict = check_dose(
+                    med.agent, med.dose, per=med.per, route=med.route, patient=patient, as_of=as_of if patient else None
+                )
+            except NotFoundError:
+                notes.append(
+                    fhir.Note(
+                        kind=fhir.NoteKind.UNRECOGNISED,
+                        resource=ref,
+                        what=med.agent,
+                        reason="no cited dosing regimen names this drug; the dose was not checked",
+                    )
+                )
+                continue
+            except InputError as exc:
+                raise HookError(400, "bad-fhir-data", f"{ref}: {exc}") from None
+            cards.append(_dose_card(med, verdict, base, ref))
+        if notes:
+            listing = "\n".join(f"- {n}" for n in notes)
+            cards.append(
+                {
+                    "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"neuroguide:{body['hookInstance']}:notes")),
+                    "summary": f"{len(notes)} item(s) could not be used for the dose check",
+                    "indicator": "info",
+                    "detail": listing,
+                    "source": {"label": "neuroguide: FHIR reader", "url": f"{base}/cds-services"},
+                }
+            )
+        cards.sort(key=lambda c: _RANK[c["indicator"]])
+        return JSONResponse({"cards": cards})
+
+    async def feedback(self, request: Request) -> Response:
+        service_id = request.path_params["service_id"]
+        if service_id not in _SERVICES:
+            raise HookError(404, "unknown-service", f"no CDS service {service_id!r} here")
+        self.authenticate(request)
+        body = await _json_body(request, self.config.max_body)
+        items = body.get("feedback") if isinstance(body, Mapping) else None
+        if not isinstance(items, list) or not items:
+            raise HookError(400, "bad-request", 'the body must be {"feedback": [...]} with at least one item')
+        for i, item in enumerate(items):
+            if not isinstance(item, Mapping) or not isinstance(item.get("card"), str):
+                raise HookError(400, "bad-request", f"feedback[{i}].card (the card uuid) is required")
+            if item.get("outcome") not in ("accepted", "overridden"):
+                raise HookError(400, "bad-request", f"feedback[{i}].outcome must be 'accepted' or 'overridden'")
+            if not isinstance(item.get("outcomeTimestamp"), str):
+                raise HookError(400, "bad-request", f"feedback[{i}].outcomeTimestamp is required")
+            if item["outcome"] == "accepted" and not isinstance(item.get("acceptedSuggestions"), list):
+                raise HookError(400, "bad-request", f"feedback[{i}].acceptedSuggestions is required when accepted")
+            reason = item.get("overrideReason")
+            if reason is not None and not isinstance(reason, Mapping):
+                raise HookError(400, "bad-request", f"feedback[{i}].overrideReason must be an object")
+        stored = self.store.feedback(service_id, list(items))
+        return JSONResponse({"stored": stored})
+
+    async def rule_page(self, request: Request) -> Response:
+        try:
+            g, rule = find_rule(request.path_params["rule_id"], as_of=self.as_of())
+        except NotFoundError as exc:
+            raise HookError(404, "unknown-rule", str(exc)) from None
+        return PlainTextResponse(render_rule(g, rule))
+
+    async def demo(self, request: Request) -> Response:
+        body = {
+            "hook": "patient-view",
+            "hookInstance": str(uuid.uuid4()),
+            "context": {"patientId": "demo"},
+            "prefetch": DEMO_PREFETCH,
+        }
+        response = self.patient_view(request, "neuroguide-patient-view", body)
+        cards = json.loads(bytes(response.body))["cards"]
+        return HTMLResponse(_demo_html(cards, self.as_of()))
+
+
+def _markdown(text: str) -> str:
+    """The small Markdown subset the cards use (bold, code, bullet lists, paragraphs) as HTML."""
+    out: list[str] = []
+    in_list = False
+    for line in text.split("\n"):
+        safe = html.escape(line, quote=False)
+        parts = safe.split("**")
+        safe = "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
+        parts = safe.split("`")
+        safe = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+        if safe.startswith("- "):
+            if not in_list:
+                out.append("<ul>")
+                in_list = True
+            out.append(f"<li>{safe[2:]}</li>")
+            continue
+        if in_list:
+            out.append("</ul>")
+            in_list = False
+        if safe.strip():
+            out.append(f"<p>{safe}</p>")
+    if in_list:
+        out.append("</ul>")
+    return "\n".join(out)
+
+
+def _demo_html(cards: list[dict[str, Any]], as_of: dt.date) -> str:
+    colour = {"critical": "#b00020", "warning": "#b26a00", "info": "#1f5fa8"}
+    items = []
+    for card in cards:
+        source = card["source"]
+        rules = ", ".join(r["rule"] for r in card.get("extension", {}).get(AUDIT_EXTENSION, {}).get("rules", []))
+        items.append(
+            f'<article class="card" style="border-left-color:{colour[card["indicator"]]}">'
+            f'<div class="ind" style="color:{colour[card["indicator"]]}">{html.escape(card["indicator"].upper())}</div>'
+            f"<h2>{html.escape(card['summary'])}</h2>"
+            f"<div class=detail>{_markdown(card.get('detail', ''))}</div>"
+            f'<p class=src>Source: <a href="{html.escape(source.get("url", "#"))}">{html.escape(source["label"])}</a>'
+            + (f" · rules: <code>{html.escape(rules)}</code>" if rules else "")
+            + "</p></article>"
+        )
+    style = (
+        "body{font-family:system-ui,sans-serif;margin:24px;background:#f4f5f7;color:#1d1d1f;max-width:900px}"
+        ".card{background:#fff;border-left:6px solid;border-radius:6px;padding:12px 18px;margin:14px 0;"
+        "box-shadow:0 1px 3px rgba(0,0,0,.12)}.card h2{font-size:17px;margin:4px 0 8px}.ind{font-size:12px;"
+        "font-weight:700;letter-spacing:.08em}.detail{font-size:14px}.src{font-size:13px;color:#555}"
+    )
+    return (
+        "<!doctype html><html><head><meta charset=utf-8><title>neuroguide CDS Hooks demo</title>"
+        f"<style>{style}</style></head><body><h1>neuroguide: patient-view cards</h1>"
+        f"<p>Demonstration patient (synthetic), evaluated on {as_of.isoformat()}. "
+        f"{len(cards)} card(s), as a CDS Client would receive them.</p>" + "".join(items) + "</body></html>"
+    )
+
+
+def _subject(ref: str) -> dict[str, str]:
+    return {"reference": ref}
+
+
+DEMO_PREFETCH: dict[str, Any] = {
+    "patient": {"resourceType": "Patient", "id": "demo", "birthDate": "1962-03-14", "gender": "male"},
+    "conditions": {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "id": "demo-dm",
+                    "code": {
+                        "coding": [
+                            {
+                                "system": "http://snomed.info/sct",
+                                "code": "44054006",
+                                "display": "Diabetes mellitus type 2 (disorder)",
+                            }
+                        ]
+                    },
+                    "subject": _subject("Patient/demo"),
+                    "onsetDateTime": "2012-05-02",
+                }
+            }
+        ],
+    },
+    "observations": {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "id": f"demo-{fact}",
+                    "status": "final",
+                    "code": {"coding": [{"system": LOCAL_SYSTEM, "code": fact}]},
+                    "subject": _subject("Patient/demo"),
+                    "effectiveDateTime": "2026-11-01",
+                    "valueBoolean": value,
+                }
+            }
+            for fact, value in (
+                ("numbness", True),
+                ("tingling", True),
+                ("distal-symmetric-pattern", True),
+                ("monofilament-abnormal", True),
+                ("acute-onset", False),
+                ("weakness", False),
+            )
+        ],
+    },
+    "procedures": {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Procedure",
+                    "id": f"demo-{code}",
+                    "status": "completed",
+                    "code": {"coding": [{"system": system, "code": code}]},
+                    "subject": _subject("Patient/demo"),
+                    "performedDateTime": "2025-06-10",
+                }
+            }
+            for system, code in (
+                (LOCAL_SYSTEM, "last-neuropathy-exam"),
+                ("http://snomed.info/sct", "401191002"),
+                ("http://snomed.info/sct", "134388005"),
+                ("http://snomed.info/sct", "91161007"),
+            )
+        ],
+    },
+    "medicationStatements": {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "MedicationStatement",
+                    "id": "demo-metformin",
+                    "status": "active",
+                    "medicationCodeableConcept": {"text": "metformin"},
+                    "subject": _subject("Patient/demo"),
+                    "effectivePeriod": {"start": "2013-02-01"},
+                }
+            }
+        ],
+    },
+    "medicationRequests": None,
+}
+
+
+def create_app(config: ServiceConfig | None = None) -> Starlette:
+    """Build the ASGI application (run it with any ASGI server, e.g. uvicorn)."""
+    config = config or ServiceConfig()
+    app_state = _App(config=config, auth=_Auth(config), store=_Store(config.database))
+
+    def wrap(handler: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            start = time.perf_counter()
+            request.state.record_id = None
+            request.state.hook_instance = None
+            try:
+                response: Response = await handler(request)
+            except HookError as exc:
+                response = _error(exc)
+            except NeuroguideError as exc:  # any input problem not caught nearer is still the client's
+                response = _error(HookError(400, "bad-request", str(exc)))
+            except Exception:  # a bug of ours: log it; the client gets a plain 500 without internals
+                log.exception("unhandled error on %s %s", request.method, request.url.path)
+                response = JSONResponse({"error": "internal", "message": "internal error (logged)"}, status_code=500)
+            log.info(
+                "%s %s -> %d hookInstance=%s record=%s %.1f ms",
+                request.method,
+                request.url.path,
+                response.status_code,
+                request.state.hook_instance,
+                request.state.record_id,
+                (time.perf_counter() - start) * 1000,
+            )
+            return response
+
+        return endpoint
+
+    routes = [
+        Route("/cds-services", wrap(app_state.discovery), methods=["GET"]),
+        Route("/cds-services/{service_id}", wrap(app_state.call), methods=["POST"]),
+        Route("/cds-services/{service_id}/feedback", wrap(app_state.feedback), methods=["POST"]),
+        Route("/rules/{rule_id}", wrap(app_state.rule_page), methods=["GET"]),
+        Route("/demo", wrap(app_state.demo), methods=["GET"]),
+    ]
+    middleware = []
+    if config.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(config.cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type"],
+            )
+        )
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _error(HookError(404, "not-found", f"no endpoint {request.url.path} (see /cds-services)"))
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return _error(HookError(405, "method-not-allowed", f"{request.method} is not allowed on {request.url.path}"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        app_state.store.start()
+        try:
+            yield
+        finally:
+            app_state.store.stop()
+
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={404: not_found, 405: not_allowed},
+        lifespan=lifespan,
+    )
+
+
+def serve(config: ServiceConfig | None = None, *, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Run the service with uvicorn until interrupted."""
+    config = config or ServiceConfig()
+    if not config.auth_required:
+        log.warning("authentication is off: no JWT issuer is configured (for development only)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    uvicorn.run(create_app(config), host=host, port=port, log_level="info")

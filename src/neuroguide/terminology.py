@@ -1,0 +1,263 @@
+"""Standard codes for the fact vocabulary, read from ``_data/codes.toml`` and the packaged value sets.
+
+Every code here was checked against the code system's publication or a vendored, published code list; each
+:class:`Code` carries that verification record. A fact without a verified code has no entry in :func:`bindings`
+(:func:`unbound_reason` says why when the project recorded it), and the FHIR reader then recognises it only under
+neuroguide's own code system, :data:`LOCAL_SYSTEM`.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import re
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any, Literal
+
+import attrs
+
+from ._vocabulary import vocabulary
+from .exceptions import GuidelineDataError, Problem
+from .units import parse_unit
+
+__all__ = [
+    "LOCAL_SYSTEM",
+    "Binding",
+    "Code",
+    "CodeSystem",
+    "Source",
+    "ValueSetMember",
+    "bindings",
+    "code_systems",
+    "diabetes_type",
+    "lookup",
+    "sources",
+    "ucum_row",
+    "ucum_unit",
+    "ucum_units",
+    "unbound_reason",
+    "value_set",
+]
+
+LOCAL_SYSTEM = "urn:neuroguide:fact"
+"""The URI of neuroguide's own code system, whose codes are fact names (for facts with no verified standard code)."""
+
+
+@attrs.frozen(kw_only=True)
+class CodeSystem:
+    """A code system: its key in the data file, its FHIR URI and its name."""
+
+    key: str
+    uri: str
+    name: str
+
+
+@attrs.frozen(kw_only=True)
+class Source:
+    """A publication or code list codes were checked against."""
+
+    key: str
+    title: str
+    publisher: str
+    where: str
+    licence: str
+
+
+@attrs.frozen(kw_only=True)
+class Code:
+    """One verified code: system, code, display, version, and how it was verified."""
+
+    system: CodeSystem
+    code: str
+    display: str
+    version: str
+    source: str
+    verification: str
+
+
+@attrs.frozen(kw_only=True)
+class ValueSetMember:
+    """One code of a packaged value set (a verified published code list)."""
+
+    value_set: str
+    oid: str
+    system: CodeSystem
+    version: str
+    code: str
+    display: str
+
+
+def diabetes_type(display: str) -> Literal["type-1", "type-2", "other"]:
+    """The diabetes type a verified code's display names (``other`` when it names neither type 1 nor type 2)."""
+    text = display.lower()
+    if _TYPE1.search(text):
+        return "type-1"
+    if _TYPE2.search(text):
+        return "type-2"
+    return "other"
+
+
+_TYPE1 = re.compile(r"\btype (1|i)\b")
+_TYPE2 = re.compile(r"\btype (2|ii)\b")
+
+
+@attrs.frozen(kw_only=True)
+class Binding:
+    """The codes of one fact: listed codes, an optional packaged value set, and a note for reviewers."""
+
+    fact: str
+    codes: tuple[Code, ...] = ()
+    value_set: str | None = None
+    note: str | None = None
+
+
+_VALUE_SET_FILES = {"cms123v7.csv": "cms123v7"}
+# Value-set names used in codes.toml -> the value sets of the packaged file they stand for.
+_GROUPS = {
+    "Diabetes": ("Diabetes",),
+    "Amputation": (
+        "Bilateral amputation of leg below or above knee",
+        "Left Unilateral Amputation Above or Below Knee",
+        "Right Unilateral Amputation Above or Below Knee",
+        "Left Unilateral Amputation Procedure Above or Below Knee",
+        "Right Unilateral Amputation Procedure Above or Below Knee",
+        "Unilateral Amputation Below or Above Knee, Unspecified Laterality",
+        "Unilateral Amputation Procedure Below or Above Knee, Unspecified Laterality",
+    ),
+}
+_CSV_SYSTEMS = {"SNOMED-CT": "snomed", "ICD-10-CM": "icd10cm", "LOINC": "loinc"}
+
+
+@functools.cache
+def _raw() -> dict[str, Any]:
+    text = (resources.files("neuroguide") / "_data" / "codes.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+@functools.cache
+def code_systems() -> Mapping[str, CodeSystem]:
+    """Every code system named in the data file, by key."""
+    return {k: CodeSystem(key=k, uri=v["uri"], name=v["name"]) for k, v in _raw()["systems"].items()}
+
+
+@functools.cache
+def sources() -> Mapping[str, Source]:
+    """Every publication or code list a code was checked against, by key."""
+    return {k: Source(key=k, **v) for k, v in _raw()["sources"].items()}
+
+
+@functools.cache
+def bindings() -> Mapping[str, Binding]:
+    """The verified codes of each fact that has any, by fact name (checked once, on first use).
+
+    Raises:
+        GuidelineDataError: the data file names an unknown fact, system, source, value set or unit.
+
+    """
+    raw = _raw()
+    systems, known_sources, vocab = code_systems(), sources(), vocabulary()
+    problems: list[Problem] = []
+    out: dict[str, Binding] = {}
+    for fact, entry in raw.get("facts", {}).items():
+        if fact not in vocab:
+            problems.append(Problem("codes.toml", f"facts.{fact}", "not a fact of the vocabulary"))
+            continue
+        codes = []
+        for i, c in enumerate(entry.get("codes", [])):
+            where = f"facts.{fact}.codes[{i}]"
+            if c.get("system") not in systems or c.get("source") not in known_sources:
+                problems.append(Problem("codes.toml", where, "unknown system or source"))
+                continue
+            missing = [k for k in ("code", "display", "version", "verification") if not c.get(k)]
+            if missing:
+                problems.append(Problem("codes.toml", where, f"missing {', '.join(missing)}"))
+                continue
+            codes.append(Code(**{**c, "system": systems[c["system"]]}))
+        vs = entry.get("value_set")
+        if vs is not None and vs not in _GROUPS:
+            problems.append(Problem("codes.toml", f"facts.{fact}.value_set", f"unknown value set {vs!r}"))
+        out[fact] = Binding(fact=fact, codes=tuple(codes), value_set=vs, note=entry.get("note"))
+    for fact in raw.get("unbound", {}):
+        if fact != "medications" and fact not in vocab:
+            problems.append(Problem("codes.toml", f"unbound.{fact}", "not a fact of the vocabulary"))
+    for code, entry in raw.get("ucum", {}).items():
+        try:
+            parse_unit(entry["unit"], f"ucum.{code}")
+        except ValueError as exc:
+            problems.append(Problem("codes.toml", f"ucum.{code}", str(exc)))
+    if problems:
+        raise GuidelineDataError(problems)
+    return out
+
+
+def unbound_reason(fact: str) -> str | None:
+    """Why a fact has no standard code yet, when the project recorded a reason."""
+    entry = _raw().get("unbound", {}).get(fact)
+    return None if entry is None else str(entry["reason"])
+
+
+@functools.cache
+def _members() -> tuple[ValueSetMember, ...]:
+    systems = code_systems()
+    out: list[ValueSetMember] = []
+    folder = resources.files("neuroguide") / "_data" / "valuesets"
+    for name in _VALUE_SET_FILES:
+        for row in csv.DictReader(io.StringIO((folder / name).read_text(encoding="utf-8"))):
+            system = _CSV_SYSTEMS.get(row["code_system_name"])
+            if system is None:
+                continue
+            out.append(
+                ValueSetMember(
+                    value_set=row["valueset_name"],
+                    oid=row["valueset_oid_or_direct_ref"],
+                    system=systems[system],
+                    version=row["code_system_version"],
+                    code=row["code"],
+                    display=row["display"],
+                )
+            )
+    return tuple(out)
+
+
+@functools.cache
+def value_set(name: str) -> Mapping[tuple[str, str], ValueSetMember]:
+    """The members of a value set named in ``codes.toml``, keyed by ``(system URI, code)``."""
+    wanted = _GROUPS[name]
+    return {(m.system.uri, m.code): m for m in _members() if m.value_set in wanted}
+
+
+@functools.cache
+def _index() -> Mapping[tuple[str, str], tuple[str, Code | ValueSetMember]]:
+    found: dict[tuple[str, str], tuple[str, Code | ValueSetMember]] = {}
+    for fact, binding in bindings().items():
+        if binding.value_set is not None and fact not in ("type-1-diabetes", "type-2-diabetes"):
+            for key, member in value_set(binding.value_set).items():
+                found.setdefault(key, (fact, member))
+        for c in binding.codes:
+            found[(c.system.uri, c.code)] = (fact, c)
+    return found
+
+
+def lookup(system: str, code: str) -> tuple[str, Code | ValueSetMember] | None:
+    """The fact a standard code stands for, with its verified entry; ``None`` if the code is not bound."""
+    return _index().get((system, code))
+
+
+@functools.cache
+def ucum_units() -> Mapping[str, str]:
+    """UCUM code -> neuroguide's unit spelling, for every UCUM unit accepted (each checked against the UCUM table)."""
+    return {code: str(entry["unit"]) for code, entry in _raw().get("ucum", {}).items()}
+
+
+def ucum_unit(code: str) -> str | None:
+    """Neuroguide's spelling of a UCUM code, or ``None`` if the code is not accepted."""
+    return ucum_units().get(code)
+
+
+def ucum_row(code: str) -> int | None:
+    """The row of the UCUM example table a unit was checked against."""
+    entry = _raw().get("ucum", {}).get(code)
+    return None if entry is None else int(entry["row"])

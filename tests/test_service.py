@@ -1,0 +1,493 @@
+"""The CDS Hooks service, exercised over HTTP against a real uvicorn server on 127.0.0.1 (a free port).
+
+The EHR's JWT is signed with an ES384 key whose public half is served as a JWK Set by a second local HTTP server,
+as the CDS Hooks specification describes ("Trusting CDS Clients").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import json
+import logging
+import socket
+import sqlite3
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("starlette", reason="needs the service extra")
+pytest.importorskip("fhir.resources", reason="needs the service extra")
+
+import jwt
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from neuroguide import cli
+from neuroguide.service import Issuer, ServiceConfig, create_app
+from tools.fhir import EXAMPLES
+
+AS_OF = dt.date(2026, 11, 23)
+ISS = "https://ehr.test/"
+KID = "ehr-key-1"
+ORIGIN = "https://ehr.example.org"
+PATIENT_VIEW = "/cds-services/neuroguide-patient-view"
+ORDER_SELECT = "/cds-services/neuroguide-order-select"
+ORDER_SIGN = "/cds-services/neuroguide-order-sign"
+KEYS = {"Condition": "conditions", "Observation": "observations", "Procedure": "procedures"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+class Server:
+    def __init__(self, base: str, db: Path, key: ec.EllipticCurvePrivateKey, log: _Collect) -> None:
+        self.base, self.db, self.key, self.log = base, db, key, log
+
+    def token(self, path: str, **changes: Any) -> str:
+        now = int(time.time())
+        claims = {"iss": ISS, "aud": self.base + path, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4())}
+        claims.update({k: v for k, v in changes.items() if k not in ("key", "alg", "headers")})
+        key = changes.get("key", self.key)
+        headers = {"kid": KID, "typ": "JWT", **changes.get("headers", {})}
+        return jwt.encode(claims, key, algorithm=changes.get("alg", "ES384"), headers=headers)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = "auto",
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], Any]:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if token == "auto":
+            token = self.token(path)
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers=sent)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as resp:
+                text = resp.read()
+                status, got = resp.status, dict(resp.headers)
+        except urllib.error.HTTPError as exc:
+            text = exc.read()
+            status, got = exc.code, dict(exc.headers)
+        kind = got.get("content-type", "")
+        return status, {k.lower(): v for k, v in got.items()}, json.loads(text) if "json" in kind else text.decode()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    key = ec.generate_private_key(ec.SECP384R1())
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    jwks = json.dumps({"keys": [{**jwk, "kid": KID, "use": "sig", "alg": "ES384"}]}).encode()
+
+    class Keys(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(jwks)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    keys = http.server.HTTPServer(("127.0.0.1", 0), Keys)
+    threading.Thread(target=keys.serve_forever, daemon=True).start()
+    jwks_url = f"http://127.0.0.1:{keys.server_address[1]}/jwks.json"
+    db = tmp_path_factory.mktemp("service") / "feedback.sqlite"
+    config = ServiceConfig(
+        database=f"sqlite:///{db}",
+        issuers=(Issuer(iss=ISS, jwks_url=jwks_url),),
+        cors_origins=(ORIGIN,),
+        max_body=400_000,
+        as_of=AS_OF,
+    )
+    port = _free_port()
+    collect = _Collect()
+    logger = logging.getLogger("neuroguide.service")
+    logger.addHandler(collect)
+    logger.setLevel(logging.INFO)
+    uv = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not uv.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield Server(f"http://127.0.0.1:{port}", db, key, collect)
+    uv.should_exit = True
+    thread.join(timeout=60)
+    keys.shutdown()
+    keys.server_close()
+    logger.removeHandler(collect)
+
+
+def prefetch_of(name: str) -> dict[str, Any]:
+    """The example's Bundle split the way a CDS Client fills the service's prefetch templates."""
+    bundle = json.loads((EXAMPLES / "fhir" / f"{name}.json").read_text(encoding="utf-8"))
+    out: dict[str, Any] = {"patient": None}
+    searches: dict[str, list[dict[str, Any]]] = {
+        k: [] for k in ("conditions", "observations", "procedures", "medicationStatements", "medicationRequests")
+    }
+    for entry in bundle["entry"]:
+        res = entry["resource"]
+        if res["resourceType"] == "Patient":
+            out["patient"] = res
+        else:
+            key = KEYS.get(res["resourceType"], "medicationStatements")
+            searches[key].append({"resource": res})
+    for key, entries in searches.items():
+        out[key] = {"resourceType": "Bundle", "type": "searchset", "entry": entries} if entries else None
+    return out
+
+
+def view(name: str) -> dict[str, Any]:
+    return {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"userId": "Practitioner/1", "patientId": name},
+        "prefetch": prefetch_of(name),
+    }
+
+
+def order(hook: str, grams_per_day: float, *, selections: list[str] | None = None) -> dict[str, Any]:
+    draft = {
+        "resourceType": "MedicationRequest",
+        "id": "draft-1",
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": "Patient/t2d-metformin"},
+        "medicationCodeableConcept": {"text": "gabapentin"},
+        "dosageInstruction": [
+            {
+                "timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}},
+                "route": {"text": "oral"},
+                "doseAndRate": [
+                    {
+                        "doseQuantity": {
+                            "value": grams_per_day * 1000 / 3,
+                            "system": "http://unitsofmeasure.org",
+                            "code": "mg",
+                        }
+                    }
+                ],
+            }
+        ],
+    }
+    lab = {"resourceType": "ServiceRequest", "id": "lab-1", "status": "draft", "intent": "order", "subject": {}}
+    context: dict[str, Any] = {
+        "userId": "Practitioner/1",
+        "patientId": "t2d-metformin",
+        "draftOrders": {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": draft}, {"resource": lab}],
+        },
+    }
+    if selections is not None:
+        context["selections"] = selections
+    return {
+        "hook": hook,
+        "hookInstance": str(uuid.uuid4()),
+        "context": context,
+        "prefetch": prefetch_of("t2d-metformin"),
+    }
+
+
+# -- discovery and authentication ----------------------------------------------------------------------------------
+
+
+def test_discovery_lists_three_services_with_prefetch_templates(server: Server) -> None:
+    status, _, body = server.call("GET", "/cds-services")
+    assert status == 200
+    services = {s["id"]: s for s in body["services"]}
+    assert {s["hook"] for s in services.values()} == {"patient-view", "order-select", "order-sign"}
+    for s in services.values():
+        assert s["description"] and s["prefetch"]["patient"] == "Patient/{{context.patientId}}"
+
+
+def test_a_call_without_a_jwt_is_refused_with_401(server: Server) -> None:
+    status, headers, body = server.call("GET", "/cds-services", token=None)
+    assert status == 401
+    assert body["error"] == "unauthorized"
+    assert headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"aud": "https://elsewhere.example/cds-services"}, "Audience"),
+        ({"exp": int(time.time()) - 3600, "iat": int(time.time()) - 4000}, "expired"),
+        ({"iss": "https://unknown-ehr.example/"}, "not trusted"),
+        ({"key": "a-shared-secret-is-never-allowed-by-cds-hooks", "alg": "HS256"}, "asymmetric only"),
+        ({"key": ec.generate_private_key(ec.SECP384R1())}, "Signature"),
+        ({"headers": {"jku": "https://attacker.example/jwks.json"}}, "jku"),
+        ({"headers": {"typ": "at+jwt"}}, "typ"),
+    ],
+    ids=["audience", "expired", "issuer", "hmac", "wrong-key", "jku", "typ"],
+)
+def test_invalid_jwts_are_refused(server: Server, change: dict[str, Any], why: str) -> None:
+    token = server.token("/cds-services", **change)
+    status, _, body = server.call("GET", "/cds-services", token=token)
+    assert status == 401
+    assert why.lower() in body["message"].lower()
+
+
+def test_a_replayed_jwt_is_refused(server: Server) -> None:
+    token = server.token("/cds-services")
+    assert server.call("GET", "/cds-services", token=token)[0] == 200
+    status, _, body = server.call("GET", "/cds-services", token=token)
+    assert (status, "already used" in body["message"]) == (401, True)
+
+
+# -- patient-view ------------------------------------------------------------------------------------------------
+
+
+def test_patient_view_returns_auditable_cards(server: Server) -> None:
+    status, _, body = server.call("POST", PATIENT_VIEW, view("t2d-metformin"))
+    assert status == 200
+    cards = body["cards"]
+    assert cards
+    lock = json.loads(Path(__file__).resolve().parents[1].joinpath("guidelines", "lock.json").read_text())
+    hashes = json.dumps(lock)
+    for card in cards:
+        assert len(card["summary"]) < 140
+        assert card["indicator"] in ("info", "warning", "critical")
+        assert card["source"]["label"]
+        audit = card["extension"]["org.neuroguide.audit"]
+        assert len(audit["record"]) == 32
+        for rule in audit["rules"]:
+            assert rule["rule"] and rule["version"] and rule["sha256"] in hashes
+    assert len({c["uuid"] for c in cards}) == len(cards)
+    overdue = [c for c in cards if "overdue" in c["summary"]]
+    assert overdue and all(c["indicator"] == "warning" for c in overdue)
+    screening = next(c for c in cards if c["extension"]["org.neuroguide.audit"]["rules"][0]["rule"] == "dpn-screening")
+    assert screening["detail"].startswith("**")  # markdown
+    status, _, text = server.call("GET", screening["source"]["url"].removeprefix(server.base))
+    assert status == 200 and "dpn-screening" in text
+
+
+def test_cards_for_the_same_action_are_merged(server: Server) -> None:
+    cards = server.call("POST", PATIENT_VIEW, view("high-risk-foot"))[2]["cards"]
+    details = [c["detail"].split("\n")[0] for c in cards if c["extension"]["org.neuroguide.audit"]["rules"]]
+    assert len(details) == len(set(details))
+
+
+def test_red_flags_are_critical(server: Server) -> None:
+    cards = server.call("POST", PATIENT_VIEW, view("gbs-ascending"))[2]["cards"]
+    assert cards[0]["indicator"] == "critical"
+
+
+def test_each_request_is_logged_with_its_evaluation_record_id(server: Server) -> None:
+    body = view("t1d-anniversary")
+    record = server.call("POST", PATIENT_VIEW, body)[2]["cards"][0]["extension"]["org.neuroguide.audit"]["record"]
+    line = next(line for line in server.log.lines if body["hookInstance"] in line)
+    assert f"record={record}" in line and "-> 200" in line
+
+
+def test_unrecognised_fhir_data_is_shown_on_a_card(server: Server) -> None:
+    body = view("t2d-metformin")
+    creatinine = {
+        "resourceType": "Observation",
+        "id": "lab-cr",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2160-0"}]},
+        "subject": {"reference": "Patient/t2d-metformin"},
+        "effectiveDateTime": "2026-11-01",
+        "valueQuantity": {"value": 1.1, "system": "http://unitsofmeasure.org", "code": "mg/dL"},
+    }
+    body["prefetch"]["observations"]["entry"].append({"resource": creatinine})
+    cards = server.call("POST", PATIENT_VIEW, body)[2]["cards"]
+    notes = [c for c in cards if "could not be used" in c["summary"]]
+    assert notes and "Observation/lab-cr" in notes[0]["detail"]
+
+
+# -- order-select and order-sign ---------------------------------------------------------------------------------
+
+
+def test_order_select_checks_the_selected_draft_dose(server: Server) -> None:
+    status, _, body = server.call(
+        "POST", ORDER_SELECT, order("order-select", 3.6, selections=["MedicationRequest/draft-1"])
+    )
+    assert status == 200
+    (card,) = [c for c in body["cards"] if "gabapentin" in c["summary"]]
+    assert card["indicator"] == "info" and "within range" in card["summary"]
+
+
+def test_order_sign_warns_about_a_dose_above_the_maximum(server: Server) -> None:
+    status, _, body = server.call("POST", ORDER_SIGN, order("order-sign", 9.0))
+    assert status == 200
+    (card,) = [c for c in body["cards"] if "gabapentin" in c["summary"]]
+    assert card["indicator"] == "warning" and "above maximum" in card["summary"]
+
+
+def test_order_select_without_selections_is_a_bad_request(server: Server) -> None:
+    status, _, body = server.call("POST", ORDER_SELECT, order("order-select", 3.6))
+    assert (status, body["error"]) == (400, "bad-request")
+
+
+# -- feedback ----------------------------------------------------------------------------------------------------
+
+
+def test_feedback_is_stored_in_sqlite(server: Server) -> None:
+    card = server.call("POST", PATIENT_VIEW, view("t2d-metformin"))[2]["cards"][0]
+    feedback = {
+        "feedback": [
+            {
+                "card": card["uuid"],
+                "outcome": "accepted",
+                "acceptedSuggestions": [],
+                "outcomeTimestamp": "2026-11-23T10:00:00Z",
+            },
+            {
+                "card": card["uuid"],
+                "outcome": "overridden",
+                "overrideReason": {"reason": card["overrideReasons"][0], "userComment": "done last week elsewhere"},
+                "outcomeTimestamp": "2026-11-23T10:05:00Z",
+            },
+        ]
+    }
+    status, _, body = server.call("POST", PATIENT_VIEW + "/feedback", feedback)
+    assert (status, body) == (200, {"stored": 2})
+    with sqlite3.connect(server.db) as db:
+        rows = db.execute(
+            "SELECT outcome, override_code, user_comment, rules FROM feedback WHERE card = ? ORDER BY id",
+            (card["uuid"],),
+        ).fetchall()
+    assert [r[:3] for r in rows] == [
+        ("accepted", None, None),
+        ("overridden", "already-done", "done last week elsewhere"),
+    ]
+    assert rows[1][3] is not None and "sha256" in rows[1][3]  # the card's rules, for the audit
+
+
+@pytest.mark.parametrize(
+    "feedback",
+    [{}, {"feedback": []}, {"feedback": [{"card": "x", "outcome": "maybe", "outcomeTimestamp": "t"}]}],
+    ids=["no-list", "empty", "bad-outcome"],
+)
+def test_bad_feedback_is_refused(server: Server, feedback: dict[str, Any]) -> None:
+    assert server.call("POST", PATIENT_VIEW + "/feedback", feedback)[0] == 400
+
+
+# -- bad requests: a 4xx status and a JSON error body, never a 500 -------------------------------------------------
+
+
+def _bad(body: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    return {**body, "prefetch": {**body["prefetch"], key: value}}
+
+
+BAD: list[tuple[str, str, Callable[[], dict[str, Any]] | bytes, int, str]] = [
+    ("malformed-json", PATIENT_VIEW, b'{"hook": "patient-view",', 400, "malformed-json"),
+    ("unknown-service", "/cds-services/no-such-service", lambda: view("t2d-metformin"), 404, "unknown-service"),
+    ("wrong-hook", PATIENT_VIEW, lambda: {**view("t2d-metformin"), "hook": "order-sign"}, 400, "unsupported-hook"),
+    ("no-hook-instance", PATIENT_VIEW, lambda: {"hook": "patient-view", "context": {}}, 400, "bad-request"),
+    ("missing-prefetch", PATIENT_VIEW, lambda: {**view("t2d-metformin"), "prefetch": {}}, 412, "precondition-failed"),
+    (
+        "wrong-resource-type",
+        PATIENT_VIEW,
+        lambda: _bad(view("t2d-metformin"), "patient", {"resourceType": "Observation", "id": "x"}),
+        400,
+        "wrong-resource-type",
+    ),
+    (
+        "search-not-a-bundle",
+        PATIENT_VIEW,
+        lambda: _bad(view("t2d-metformin"), "conditions", {"resourceType": "Condition", "id": "x"}),
+        400,
+        "wrong-resource-type",
+    ),
+    (
+        "draft-orders-not-a-bundle",
+        ORDER_SIGN,
+        lambda: {**order("order-sign", 1.0), "context": {"patientId": "t2d-metformin", "draftOrders": []}},
+        400,
+        "wrong-resource-type",
+    ),
+    ("oversized", PATIENT_VIEW, b"{" + b" " * 500_000 + b"}", 413, "payload-too-large"),
+]
+
+
+@pytest.mark.parametrize(("name", "path", "payload", "code", "error"), BAD, ids=[b[0] for b in BAD])
+def test_bad_requests_get_the_prescribed_status(
+    server: Server, name: str, path: str, payload: Callable[[], dict[str, Any]] | bytes, code: int, error: str
+) -> None:
+    if isinstance(payload, bytes):
+        status, _, body = server.call("POST", path, raw=payload)
+    else:
+        status, _, body = server.call("POST", path, payload())
+    assert (status, body["error"]) == (code, error)
+    assert body["message"]
+
+
+def test_wrong_media_type_method_and_path(server: Server) -> None:
+    status, _, body = server.call("POST", PATIENT_VIEW, raw=b"hook=x", headers={"Content-Type": "text/plain"})
+    assert (status, body["error"]) == (415, "unsupported-media-type")
+    assert server.call("GET", PATIENT_VIEW)[0] == 405
+    assert server.call("GET", "/nothing-here")[0] == 404
+
+
+# -- CORS, demo page, stored records, CLI --------------------------------------------------------------------------
+
+
+def test_cors_allows_only_the_configured_origin(server: Server) -> None:
+    preflight = {
+        "Origin": ORIGIN,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization",
+    }
+    status, headers, _ = server.call("OPTIONS", PATIENT_VIEW, token=None, headers=preflight)
+    assert status == 200 and headers["access-control-allow-origin"] == ORIGIN
+    other = {**preflight, "Origin": "https://evil.example"}
+    status, headers, _ = server.call("OPTIONS", PATIENT_VIEW, token=None, headers=other)
+    assert status == 400 and "access-control-allow-origin" not in headers
+
+
+def test_demo_page_renders_cards(server: Server) -> None:
+    status, headers, text = server.call("GET", "/demo")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert text.count('class="card"') >= 3 and "WARNING" in text
+
+
+def test_evaluation_records_are_stored(server: Server) -> None:
+    record = server.call("POST", PATIENT_VIEW, view("oxaliplatin"))[2]["cards"][0]["extension"]["org.neuroguide.audit"]
+    deadline = time.monotonic() + 30
+    while True:  # the record writer runs beside the request
+        with sqlite3.connect(server.db) as db:
+            row = db.execute("SELECT record FROM evaluations WHERE id = ?", (record["record"],)).fetchone()
+        if row is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert row is not None and json.loads(row[0])["as_of"] == AS_OF.isoformat()
+
+
+def test_cli_has_a_serve_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["serve", "--help"])
+    assert exc.value.code == 0
+    assert "--port" in capsys.readouterr().out

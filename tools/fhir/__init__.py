@@ -1,0 +1,164 @@
+"""Build the FHIR R4 Bundle of each example patient (examples/fhir/) from its JSON input.
+
+Standard codes are used only where :mod:`neuroguide.terminology` holds a verified one (diabetes and its type,
+HbA1c, the three parts of a foot examination, UCUM units); every other fact is sent under neuroguide's own code
+system (``urn:neuroguide:fact``), exactly as an EHR would have to until the binding is verified.
+
+Run ``python -m tools.fhir`` from the repository root to rewrite the files; ``tests/test_fhir_examples.py`` checks
+that the files on disk are what this builds and that each gives the same assessment as its JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from neuroguide import terminology as t
+from neuroguide.fhir import CUMULATIVE_DOSE_URL
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+OUT = EXAMPLES / "fhir"
+RECORDED = "2026-11-23"  # the examples' evaluation date: findings and measurements are recorded at that visit
+
+_UCUM = "http://unitsofmeasure.org"
+_TO_UCUM = {"week": "wk", "day": "d", "month": "mo", "year": "a", "mmHg": "mm[Hg]", "IU": "[IU]"}
+_DIABETES = {"type-1": ("snomed", "46635009"), "type-2": ("snomed", "44054006"), "other": ("icd10cm", "E13.9")}
+_FOOT = ("401191002", "134388005", "91161007")
+_HBA1C = "17856-6"
+
+
+def _code(system_key: str, code: str) -> dict[str, Any]:
+    system = t.code_systems()[system_key]
+    for binding in t.bindings().values():
+        for c in binding.codes:
+            if c.system.key == system_key and c.code == code:
+                return {"system": system.uri, "code": code, "display": c.display}
+    raise KeyError(f"{system_key} {code} is not a verified code")  # never send an unverified code
+
+
+def _local(fact: str) -> dict[str, Any]:
+    return {"coding": [{"system": t.LOCAL_SYSTEM, "code": fact}], "text": fact}
+
+
+def _quantity(text: str) -> dict[str, Any]:
+    value, unit = text.split(" ", 1)
+    code = _TO_UCUM.get(unit, unit)
+    assert t.ucum_unit(code) == unit, f"{unit!r} has no verified UCUM code"
+    number = float(value)
+    return {"value": int(number) if number.is_integer() else number, "unit": code, "system": _UCUM, "code": code}
+
+
+def bundle(example: dict[str, Any]) -> dict[str, Any]:
+    """The FHIR Bundle (type collection) holding the same facts as one example's JSON input."""
+    pid = example["id"]
+    subject = {"reference": f"Patient/{pid}"}
+    resources: list[dict[str, Any]] = []
+
+    def add(resource: dict[str, Any]) -> None:
+        resource["id"] = f"{pid}-{len(resources)}" if resource["resourceType"] != "Patient" else pid
+        resources.append(resource)
+
+    add({"resourceType": "Patient", "birthDate": example["birth_date"], "gender": example["sex"]})
+    diabetes = example.get("diabetes")
+    if diabetes:
+        system, code = _DIABETES[diabetes["type"]]
+        add(
+            {
+                "resourceType": "Condition",
+                "clinicalStatus": {
+                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
+                },
+                "verificationStatus": {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}
+                    ]
+                },
+                "code": {"coding": [_code(system, code)]},
+                "subject": subject,
+                "onsetDateTime": diabetes["diagnosed"],
+            }
+        )
+    for fact, flag in example.get("findings", {}).items():
+        add(
+            {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": _local(fact),
+                "subject": subject,
+                "effectiveDateTime": RECORDED,
+                "valueBoolean": flag,
+            }
+        )
+    for fact, value in example.get("measurements", {}).items():
+        concept = {"coding": [_code("loinc", _HBA1C)]} if fact == "hba1c" else _local(fact)
+        obs: dict[str, Any] = {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": concept,
+            "subject": subject,
+            "effectiveDateTime": RECORDED,
+        }
+        obs["valueQuantity"] = {"value": value} if isinstance(value, int | float) else _quantity(value)
+        add(obs)
+    for name, date in example.get("last", {}).items():
+        codes = [{"coding": [_code("snomed", c)]} for c in _FOOT] if name == "foot-exam" else [_local(f"last-{name}")]
+        for concept in codes:
+            add(
+                {
+                    "resourceType": "Procedure",
+                    "status": "completed",
+                    "code": concept,
+                    "subject": subject,
+                    "performedDateTime": date,
+                }
+            )
+    for med in example.get("medications", []):
+        statement: dict[str, Any] = {
+            "resourceType": "MedicationStatement",
+            "status": "completed" if med.get("stopped") else "active",
+            "medicationCodeableConcept": {"text": med["agent"]},
+            "subject": subject,
+        }
+        if med.get("cumulative"):
+            statement["extension"] = [{"url": CUMULATIVE_DOSE_URL, "valueQuantity": _quantity(med["cumulative"])}]
+        period = {k: med[s] for k, s in (("start", "started"), ("end", "stopped")) if med.get(s)}
+        if period:
+            statement["effectivePeriod"] = period
+        if med.get("indication"):
+            statement["reasonCode"] = [{"text": med["indication"]}]
+        dosage: dict[str, Any] = {}
+        if med.get("dose"):
+            unit = {"day": "d", "week": "wk", "month": "mo"}[med["per"]]
+            dosage["timing"] = {"repeat": {"frequency": 1, "period": 1, "periodUnit": unit}}
+            dosage["doseAndRate"] = [{"doseQuantity": _quantity(med["dose"])}]
+        if med.get("route"):
+            dosage["route"] = {"text": med["route"]}
+        if dosage:
+            statement["dosage"] = [dosage]
+        add(statement)
+    entries = [{"fullUrl": f"urn:uuid:{_uuid(r['id'])}", "resource": r} for r in resources]
+    return {"resourceType": "Bundle", "id": f"{pid}-bundle", "type": "collection", "entry": entries}
+
+
+def _uuid(resource_id: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, "neuroguide-example/" + resource_id)  # stable across runs
+
+
+def render(example_path: Path) -> str:
+    """The Bundle of one example as the JSON text written to examples/fhir/."""
+    example = json.loads(example_path.read_text(encoding="utf-8"))
+    return json.dumps(bundle(example), indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    for path in sorted(EXAMPLES.glob("*.json")):
+        (OUT / path.name).write_text(render(path), encoding="utf-8")
+        print(f"wrote {(OUT / path.name).relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
