@@ -147,10 +147,11 @@ def test_droxidopa_is_off_label_in_diabetes() -> None:
     assert fired({"diabetes": DIABETES, "findings": {"on-droxidopa": False}}, "droxidopa-not-diabetic-an") is None
 
 
-def test_in_review_duloxetine_caution_is_not_evaluated_by_default() -> None:
+def test_duloxetine_renal_limit_concerns_only_people_taking_duloxetine() -> None:
+    """drug-dosing 2026.2 replaced the in-review caution (which fired on CrCl alone) by duloxetine's renal row."""
     patient = {"measurements": {"crcl": "29 mL/min"}}
-    assert ng.assess(patient, as_of=AS_OF).by_rule("duloxetine-severe-renal") is None
     result = ng.assess(patient, as_of=AS_OF, statuses=("approved", "in-review"))
-    assert result.by_rule("duloxetine-severe-renal") is not None
-    at_30 = ng.assess({"measurements": {"crcl": "30 mL/min"}}, as_of=AS_OF, statuses=("approved", "in-review"))
-    assert at_30.by_rule("duloxetine-severe-renal") is None  # strict "<"
+    assert result.by_rule("duloxetine-severe-renal") is None
+    taking = {**patient, "medications": [{"agent": "duloxetine", "dose": "60 mg", "per": "day"}]}
+    rec = ng.assess(taking, as_of=AS_OF).by_rule("duloxetine-dpnp")
+    assert rec is not None and rec.status == "avoid"

@@ -145,7 +145,7 @@ def _metformin(patient: Patient, as_of: dt.date) -> list[dt.date | None]:
     return [
         med.started
         for med in patient.medications
-        if _agents.key(med.agent) in _agents.METFORMIN and med.active_on(as_of)
+        if not _agents.METFORMIN.isdisjoint(_agents.ingredient_keys(med.agent)) and med.active_on(as_of)
     ]
 
 
@@ -163,7 +163,9 @@ def _metformin_duration(patient: Patient, as_of: dt.date, facts: dict[str, FactV
 
 
 def _taking(patient: Patient, names: frozenset[str], as_of: dt.date) -> bool:
-    return any(_agents.key(med.agent) in names and med.active_on(as_of) for med in patient.medications)
+    return any(
+        not names.isdisjoint(_agents.ingredient_keys(med.agent)) and med.active_on(as_of) for med in patient.medications
+    )
 
 
 @_derivation("on-midodrine")
