@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 
 from . import _agents
 from ._criteria import FactValue
@@ -16,6 +17,7 @@ from .formulas import crcl_from_floats
 from .formulas._iwgdf import IWGDF_FACTS, possible_categories
 from .model import Period
 from .patient import Patient
+from .units import round_half_up
 
 __all__ = ["RECOGNISED_AGENTS", "completed_years", "derive", "elapsed_years"]
 
@@ -223,6 +225,23 @@ def _crcl(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> floa
     if age < 18:
         return None
     return crcl_from_floats(age, weight, scr, sex == "female")
+
+
+# AHA/ACC 2016 (PMC5477786): "Patients with ABI ≤0.90 are diagnosed with PAD" and "A TBI ≤0.70 is abnormal and
+# diagnostic of PAD"; both indices are read at 2 decimals, as the guideline records them.
+PAD_ABI_AT_MOST = Decimal("0.90")
+PAD_TBI_AT_MOST = Decimal("0.70")
+
+
+@_derivation("pad")
+def _pad(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool | None:
+    # Only a diagnostic value decides; a normal ABI does not exclude PAD (noncompressible arteries, exercise ABI).
+    abi, tbi = facts.get("abi"), facts.get("tbi")
+    if isinstance(abi, float) and round_half_up(abi, 2) <= PAD_ABI_AT_MOST:
+        return True
+    if isinstance(tbi, float) and round_half_up(tbi, 2) <= PAD_TBI_AT_MOST:
+        return True
+    return None
 
 
 @_derivation("iwgdf-category")

@@ -50,6 +50,7 @@ _ALSO_INPUT = frozenset(
         "painful-diabetic-neuropathy",
         "thiamine-deficiency-risk",
         "polyneuropathy",
+        "pad",
     }
 )
 
