@@ -354,3 +354,14 @@ def test_exposure_verdict_is_unit_invariant(mg: float) -> None:
     a = exposure_check(rule, _med("metronidazole", cumulative=f"{mg!r} mg"))
     b = exposure_check(rule, _med("metronidazole", cumulative=f"{mg / 1000!r} g"))
     assert a.past_threshold == b.past_threshold
+
+
+@pytest.mark.rule("neurotox-vincristine")
+@pytest.mark.parametrize(
+    ("cumulative", "status"), [("2 mg/m2", "caution"), ("2.01 mg/m2", "flagged"), ("8.4 mg/m2", "flagged")]
+)
+def test_neurotox_vincristine_per_m2_exposure(cumulative: str, status: str) -> None:
+    """PMC8236465 Table 1: vincristine '> 2–6 mg/m2' (lower end, strict); the audit's 8.4 mg/m2 showed nothing."""
+    patient = {"medications": [{"agent": "Oncovin", "cumulative": cumulative}]}
+    rec = ng.assess(patient, as_of=dt.date(2026, 11, 30)).by_rule("neurotox-vincristine")
+    assert rec is not None and rec.status == status
