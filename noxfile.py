@@ -88,3 +88,14 @@ assert 'neuroguide/guidelines/lock.json' in names, 'no lock file in the wheel'
 assert 'neuroguide/py.typed' in names
 print(f'wheel ok: {len(toml)} guideline files')
 """
+
+
+@nox.session(python=PYTHON, default=False)
+def mutate(session: nox.Session) -> None:
+    """Mutation testing of the numbers and comparisons in approved rules (slow; opt-in).
+
+    Pass options after ``--``, e.g. ``nox -s mutate -- --sample 150 --seed 1``; the figure and the survivors go
+    to docs/_generated/mutation.json and docs/mutation.md reports the last published run.
+    """
+    session.install("-e", ".", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test"))
+    session.run("python", "tools/mutate.py", *session.posargs)

@@ -19,3 +19,27 @@ AS_OF = dt.date(2026, 11, 23)
 def as_of() -> dt.date:
     """The evaluation date used across tests (the library never reads the clock)."""
     return AS_OF
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--rule-id",
+        action="append",
+        default=[],
+        help="keep only tests marked rule(ID) (repeatable), plus the example tests; used by `nox -s mutate`",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = set(config.getoption("--rule-id"))
+    if not wanted:
+        return
+    keep, drop = [], []
+    for item in items:
+        ids = {mark.args[0] for mark in item.iter_markers("rule") if mark.args}
+        if ids & wanted or item.path.name == "test_examples.py":
+            keep.append(item)
+        else:
+            drop.append(item)
+    items[:] = keep
+    config.hook.pytest_deselected(items=drop)

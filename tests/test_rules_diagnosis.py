@@ -102,6 +102,13 @@ GLUCOSE_CASES = [
     ("ada-dx-ogtt-2h", "ogtt-2h-glucose", "7.8 mmol/L", "igt"),
     ("ada-dx-ogtt-2h", "ogtt-2h-glucose", "11.0 mmol/L", "igt"),
     ("ada-dx-ogtt-2h", "ogtt-2h-glucose", "11.1 mmol/L", "diabetes"),
+    # Whole mg/dL (the ADA pairs 126 <-> 7.0, 200 <-> 11.1 hold at 0 places): x.5 rounds half-up.
+    ("ada-dx-fasting-glucose", "fasting-glucose", "125.4 mg/dL", "ifg"),
+    ("ada-dx-fasting-glucose", "fasting-glucose", "125.5 mg/dL", "diabetes"),
+    ("ada-dx-fasting-glucose", "fasting-glucose", "99.5 mg/dL", "ifg"),
+    ("ada-dx-ogtt-2h", "ogtt-2h-glucose", "199.4 mg/dL", "igt"),
+    ("ada-dx-ogtt-2h", "ogtt-2h-glucose", "199.5 mg/dL", "diabetes"),
+    ("ada-dx-ogtt-2h", "ogtt-2h-glucose", "139.5 mg/dL", "igt"),
     ("ada-dx-random-glucose", "random-glucose", "199 mg/dL", "not-diagnostic"),
     ("ada-dx-random-glucose", "random-glucose", "200 mg/dL", "diabetes-if-symptomatic"),
     ("ada-dx-random-glucose", "random-glucose", "201 mg/dL", "diabetes-if-symptomatic"),

@@ -341,7 +341,7 @@ def test_pregabalin_dpn() -> None:
     r = rule("pregabalin-dpn")
     nums = quote_numbers(r)
     assert {100.0, 300.0, 60.0, 50.0, 150.0} <= nums and "at least 60 mL/min" in r.citations[0].quote
-    assert (amount(r.dose_min, "mg"), amount(r.maximum, "mg")) == (150.0, 300.0)
+    assert (amount(r.dose_min, "mg"), amount(r.dose_max, "mg"), amount(r.maximum, "mg")) == (150.0, 300.0, 300.0)
     assert amount(r.renal[0].crcl_lower, "mL/min") == 60.0 and r.renal[0].lower_inclusive
     assert "diabetic peripheral neuropathy" in r.citations[1].quote and r.labelled is True
     kw = {"per": "day", "indication": "dpn"}
@@ -416,7 +416,7 @@ def test_duloxetine_dpnp_avoid_below_crcl_30() -> None:
 def test_droxidopa_noh() -> None:
     r = rule("droxidopa-noh")
     assert {100.0, 600.0, 1800.0, 24.0, 48.0} <= quote_numbers(r)
-    assert amount(r.maximum, "mg") == 3 * 600.0 == 1800.0
+    assert amount(r.maximum, "mg") == amount(r.dose_max, "mg") == 3 * 600.0 == 1800.0
     assert r.dose_min is None  # the starting dose was not verified verbatim
     assert "non-diabetic autonomic neuropathy" in r.citations[1].quote and r.labelled is True
     assert r.label_note and "off-label" in r.label_note
