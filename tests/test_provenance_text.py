@@ -74,7 +74,8 @@ def test_the_index_counts_primary_and_secondary_verifications() -> None:
                 continue
             rules += 1
             statuses = {c.verification.status.value for c in rule.citations}
-            counts["primary" if "primary" in statuses else "secondary" if "secondary" in statuses else "unverified"] += 1
+            best = "primary" if "primary" in statuses else "secondary" if "secondary" in statuses else "unverified"
+            counts[best] += 1
     index = (Path(__file__).resolve().parents[1] / "docs" / "index.md").read_text(encoding="utf-8")
     assert f"{rules} approved rules in force" in index
     assert f"{counts['primary']} rest on at least one quote checked in the primary source" in index
