@@ -35,15 +35,43 @@ def _state(rec: Recommendation) -> str:
     return rec.status.upper()
 
 
+# Rules that ask for the same clinical action: the report shows one item (under the first, most pressing
+# section it appears in) with every rule and reason behind it; the evaluation record keeps each rule.
+_SAME_ACTION: dict[str, str] = {
+    "pad-screening": "ankle-brachial index",
+    "pad-screening-duration": "ankle-brachial index",
+    "arterial-screening-interval": "ankle-brachial index",
+    "diagnostic-abi": "ankle-brachial index",
+}
+
+
+def _grouped(result: Assessment) -> tuple[dict[Section, list[Recommendation]], dict[int, list[Recommendation]]]:
+    """Recommendations per section after merging same-action items, and what each lead item absorbed."""
+    shown: dict[Section, list[Recommendation]] = {}
+    absorbed: dict[int, list[Recommendation]] = {}
+    lead: dict[str, Recommendation] = {}
+    for section in Section:
+        for item in result.section(section):
+            group = _SAME_ACTION.get(item.rule)
+            if group is not None and group in lead:
+                absorbed.setdefault(id(lead[group]), []).append(item)
+                continue
+            if group is not None:
+                lead[group] = item
+            shown.setdefault(section, []).append(item)
+    return shown, absorbed
+
+
 def render_text(result: Assessment) -> str:
-    """Render an assessment as a report a clinician can read."""
+    """Render an assessment as a report a clinician can read (one item per action; see ``_SAME_ACTION``)."""
     rec = result.record
     lines = [f"neuroguide assessment{' of ' + str(rec.patient.get('id')) if rec.patient.get('id') else ''}"]
     lines.append(f"evaluation date {rec.as_of.isoformat()}")
     lines.append("")
     number = 0
+    shown, absorbed = _grouped(result)
     for section in Section:
-        items = result.section(section)
+        items = shown.get(section, [])
         if not items:
             continue
         number += 1
@@ -55,6 +83,15 @@ def render_text(result: Assessment) -> str:
             for detail in item.details:
                 lines.append(_wrap(detail, "     "))
             lines.append(_wrap(f"rule {item.rule} ({item.guideline} {item.version}); {item.citation}", "     "))
+            for other in absorbed.get(id(item), []):
+                why = f" because: {'; '.join(other.reasons)}" if other.reasons else ""
+                lines.append(
+                    _wrap(
+                        f"also recommended [{_status(other)}] by rule {other.rule} ({other.guideline} "
+                        f"{other.version}): {other.action}{why}; {other.citation}",
+                        "     ",
+                    )
+                )
         lines.append("")
     number += 1
     lines.append(f"{number}. What is missing to decide more")
