@@ -311,7 +311,7 @@ def test_diagnosis_of_exclusion(version: str) -> None:
 
 
 @pytest.mark.rule("foot-exam-annual")
-@pytest.mark.parametrize("version", ["2017.1", "2024.1"])
+@pytest.mark.parametrize("version", ["2017.1", "2024.1", "2026.2"])
 def test_foot_exam_annual_12_months_for_everyone_with_diabetes(version: str) -> None:
     rule = guideline(version).rule("foot-exam-annual")
     assert "at least annually" in quote(version, "foot-exam-annual")

@@ -15,7 +15,7 @@ from neuroguide.units import ANALYTES
 
 AS_OF = dt.date(2026, 11, 23)
 GID = "b12-testing"
-VERSION = "2024.1"
+VERSION = "2024.2"
 NG_PER_PMOL = ANALYTES["vitamin-b12"].molar_mass / 1000  # ng/L per pmol/L (1355.37 g/mol)
 
 

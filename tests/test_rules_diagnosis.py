@@ -16,7 +16,7 @@ from neuroguide.units import ANALYTES, hba1c_ngsp_to_ifcc
 
 AS_OF = dt.date(2026, 11, 23)
 GID = "ada-diabetes-diagnosis"
-VERSION = "2026.1"
+VERSION = "2026.2"
 MG_PER_MMOL = ANALYTES["glucose"].molar_mass / 10  # mg/dL per mmol/L (180.156 g/mol)
 
 

@@ -114,6 +114,9 @@ def test_b12_im_no_neuro_maintenance() -> None:
     kw = {"per": "month", "route": "IM", "indication": "without neurological involvement: maintenance"}
     every = [ng.Q_(1 / 4, "mg"), ng.Q_(1 / 3, "mg"), ng.Q_(1 / 2, "mg"), ng.Q_(1 / 1.9, "mg")]
     assert verdicts("hydroxocobalamin", every, **kw) == [B, W, W, AR]
+    # Plausibility: above 300 mg per 6 months (100 times the 3 mg top) is a likely unit error.
+    six = {**kw, "per": "month"}
+    assert verdicts("hydroxocobalamin", [ng.Q_(300 / 6, "mg"), ng.Q_(300.01 / 6, "mg")], **six) == [AR, IMP]
 
 
 @pytest.mark.rule("b12-im-neuro-loading")

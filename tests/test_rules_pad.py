@@ -27,7 +27,9 @@ def abi_label(value: float, version: str) -> str:
 
 
 @pytest.mark.rule("abi-classification")
-@pytest.mark.parametrize(("version", "grade"), [("2016.1", "COR I, LOE C-LD"), ("2024.1", "COR 1, LOE B-NR")])
+@pytest.mark.parametrize(
+    ("version", "grade"), [("2016.1", "COR I, LOE C-LD"), ("2024.1", "COR 1, LOE B-NR"), ("2024.2", "COR 1, LOE B-NR")]
+)
 def test_abi_bands_match_the_quote(version: str, grade: str) -> None:
     rule = guideline(version).rule("abi-classification")
     first = rule.citations[0]
@@ -46,7 +48,7 @@ def test_abi_bands_match_the_quote(version: str, grade: str) -> None:
 
 
 @pytest.mark.rule("abi-classification")
-@pytest.mark.parametrize("version", ["2016.1", "2024.1"])
+@pytest.mark.parametrize("version", ["2016.1", "2024.1", "2024.2"])
 @pytest.mark.parametrize(
     ("abi", "label"),
     [
@@ -70,7 +72,7 @@ def test_abi_edges_after_half_up_rounding(version: str, abi: float, label: str) 
 
 
 @pytest.mark.rule("tbi-if-noncompressible")
-@pytest.mark.parametrize("version", ["2016.1", "2024.1"])
+@pytest.mark.parametrize("version", ["2016.1", "2024.1", "2024.2"])
 def test_tbi_only_when_noncompressible(version: str) -> None:
     q = guideline(version).rule("tbi-if-noncompressible").citations[0].quote
     assert "greater than 1.40" in q or ">1.40 (noncompressible)" in q
@@ -127,7 +129,7 @@ def test_tbi_abnormal_at_or_below_0_70() -> None:
 
 
 @pytest.mark.rule("exercise-abi")
-@pytest.mark.parametrize("version", ["2016.1", "2024.1"])
+@pytest.mark.parametrize("version", ["2016.1", "2024.1", "2024.2"])
 def test_exercise_abi_for_normal_or_borderline(version: str) -> None:
     assert "(>0.90 and ≤1.40" in guideline(version).rule("exercise-abi").citations[0].quote
     symptoms = {"exertional-nonjoint-leg-symptoms": True}
