@@ -189,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", default="", help="glob over guideline paths (default: the in-force versions)")
     parser.add_argument("--list", action="store_true", help="only list the mutants")
     parser.add_argument("--out", default=str(ROOT / "docs" / "_generated" / "mutation.json"))
+    parser.add_argument("--recheck", default="", help="re-run only the survivors listed in this summary JSON")
     args = parser.parse_args(argv)
     every = sorted((ROOT / "guidelines").glob("*/*.toml"))
     chosen = [p for p in every if fnmatch.fnmatch(p.relative_to(ROOT / "guidelines").as_posix(), args.files)]
@@ -199,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     mutants = list(unique.values())
     if args.sample and args.sample < len(mutants):
         mutants = random.Random(args.seed).sample(mutants, args.sample)
+    if args.recheck:
+        wanted = {
+            (s["file"], s["line"], s["original"], s["mutant"])
+            for s in json.loads(Path(args.recheck).read_text())["survivors"]
+        }
+        mutants = [mu for mu in unique.values() if (mu.file, mu.line, mu.original, mu.mutant) in wanted]
     if args.list:
         for mu in mutants:
             print(f"{mu.file}:{mu.line} {mu.rule}: {mu.original} -> {mu.mutant}")
