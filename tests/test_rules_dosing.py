@@ -334,6 +334,8 @@ def test_gabapentin_dpn_is_off_label_with_the_same_table() -> None:
     assert check("gabapentin", "1400 mg", crcl="31 mL/min", **kw).verdict is W
     v = check("gabapentin", "1400 mg", crcl="31 mL/min", **kw)
     assert v.rule == "gabapentin-dpn" and v.labelled is False
+    # Plausibility: above 36 g/day (10 times the 3600 mg/day maximum) is a likely unit error.
+    assert verdicts("gabapentin", ["36 g", "36.001 g"], crcl="80 mL/min", **kw) == [AM, IMP]
 
 
 # -- pregabalin ---------------------------------------------------------------------------------------
