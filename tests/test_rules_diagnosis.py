@@ -113,6 +113,8 @@ GLUCOSE_CASES = [
     ("ada-dx-random-glucose", "random-glucose", "200 mg/dL", "diabetes-if-symptomatic"),
     ("ada-dx-random-glucose", "random-glucose", "201 mg/dL", "diabetes-if-symptomatic"),
     ("ada-dx-random-glucose", "random-glucose", "11.1 mmol/L", "diabetes-if-symptomatic"),
+    ("ada-dx-random-glucose", "random-glucose", "199.4 mg/dL", "not-diagnostic"),  # whole mg/dL, half-up
+    ("ada-dx-random-glucose", "random-glucose", "199.5 mg/dL", "diabetes-if-symptomatic"),
 ]
 
 

@@ -129,6 +129,8 @@ def test_b12_im_neuro_loading() -> None:
     kw = {"per": "week", "route": "IM", "indication": "with neurological involvement: initial"}
     assert verdicts("hydroxocobalamin", ["2 mg", "3 mg", "3.5 mg", "4 mg", "5 mg"], **kw) == [B, W, W, W, AR]
     assert check("hydroxocobalamin", "0.5 mg/day", route="IM", indication="with neurological involvement: initial").ok
+    # Plausibility: above 400 mg per week (100 times the 4 mg top) is a likely unit error.
+    assert verdicts("hydroxocobalamin", ["400 mg", "400.01 mg"], **kw) == [AR, IMP]
 
 
 @pytest.mark.rule("b12-im-neuro-maintenance")
@@ -348,6 +350,7 @@ def test_pregabalin_dpn() -> None:
     assert {100.0, 300.0, 60.0, 50.0, 150.0} <= nums and "at least 60 mL/min" in r.citations[0].quote
     assert (amount(r.dose_min, "mg"), amount(r.dose_max, "mg"), amount(r.maximum, "mg")) == (150.0, 300.0, 300.0)
     assert amount(r.renal[0].crcl_lower, "mL/min") == 60.0 and r.renal[0].lower_inclusive
+    assert amount(r.renal[1].crcl_upper, "mL/min") == 60.0 and not r.renal[1].upper_inclusive  # "< 60"
     assert "diabetic peripheral neuropathy" in r.citations[1].quote and r.labelled is True
     kw = {"per": "day", "indication": "dpn"}
     for crcl in ("61 mL/min", "60 mL/min"):
