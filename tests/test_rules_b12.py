@@ -76,6 +76,10 @@ def test_total_b12_bands_come_from_the_quote() -> None:
         ("133 pmol/L", "indeterminate"),
         ("258 pmol/L", "indeterminate"),
         ("259 pmol/L", "above-indeterminate"),
+        ("179.4 ng/L", "deficiency-confirmed"),  # whole ng/L, half-up (the boundary text)
+        ("179.5 ng/L", "indeterminate"),
+        ("350.4 ng/L", "indeterminate"),
+        ("350.5 ng/L", "above-indeterminate"),
     ],
 )
 def test_total_b12_boundaries(value: str, label: str) -> None:
