@@ -101,3 +101,14 @@ tooling = [n for n in names if 'conformance' in n or '_docgen_trace' in n or n.s
 assert not tooling, f'repository tooling in the wheel: {tooling}'
 print(f'wheel ok: {len(toml)} guideline files, {len(names)} files, no repository tooling')
 """
+
+
+@nox.session(python=PYTHON, default=False)
+def mutate(session: nox.Session) -> None:
+    """Mutation testing of the numbers and comparisons in approved rules (slow; opt-in).
+
+    Pass options after ``--``, e.g. ``nox -s mutate -- --sample 150 --seed 1``; the figure and the survivors go
+    to docs/_generated/mutation.json and docs/mutation.md reports the last published run.
+    """
+    session.install("-e", ".", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test"))
+    session.run("python", "tools/mutate.py", *session.posargs)

@@ -90,3 +90,27 @@ def _write_tiny(root: Path) -> Path:
 def tiny_catalog(tmp_path: Path) -> _loading.Catalog:
     """A one-rule guideline in two versions (2025.1, 2026.1), written to a temporary folder."""
     return _loading.Catalog(_write_tiny(tmp_path))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--rule-id",
+        action="append",
+        default=[],
+        help="keep only tests marked rule(ID) (repeatable), plus the example tests; used by `nox -s mutate`",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = set(config.getoption("--rule-id"))
+    if not wanted:
+        return
+    keep, drop = [], []
+    for item in items:
+        ids = {mark.args[0] for mark in item.iter_markers("rule") if mark.args}
+        if ids & wanted or item.path.name == "test_examples.py":
+            keep.append(item)
+        else:
+            drop.append(item)
+    items[:] = keep
+    config.hook.pytest_deselected(items=drop)

@@ -841,15 +841,21 @@ def test_real_ada_pain_pharmacotherapy_history() -> None:
 
 
 def test_versions_in_effect_on_the_real_effective_dates() -> None:
-    """On each real effective date the new version applies; one day before, the previous one."""
+    """On each real effective date the new version applies; one day before, the previous one.
+
+    A correction released with its predecessor's effective date (same source edition, e.g. drug-dosing
+    2026.2) replaces that predecessor on every date: the highest version of an effective date applies.
+    """
     cat = _loading.catalog()
     for gid in cat.ids():
         released = [g for g in cat.versions(gid) if g.status in (m.Status.APPROVED, m.Status.RETIRED)]
         for prev, g in itertools.pairwise(released):
             if g.status is m.Status.RETIRED or prev.effective == g.effective:
                 continue
-            assert cat.get(gid, as_of=g.effective).version == g.version
-            assert cat.get(gid, as_of=g.effective - dt.timedelta(days=1)).version == prev.version
+            last_of_day = [v for v in released if v.effective == g.effective][-1]
+            last_before = [v for v in released if v.effective == prev.effective][-1]
+            assert cat.get(gid, as_of=g.effective).version == last_of_day.version
+            assert cat.get(gid, as_of=g.effective - dt.timedelta(days=1)).version == last_before.version
 
 
 def test_copy_tree_helper_keeps_every_file(packaged_copy: Path) -> None:

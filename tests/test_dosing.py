@@ -289,13 +289,15 @@ def test_gabapentin_below_1_ml_min_is_not_scaled_to_zero() -> None:
     """The label's proportional rule (row 15 x CrCl/15) is not applied below 1 mL/min (anuria, dialysis)."""
     v = ng.check_dose("gabapentin", "300 mg", per="day", crcl="0.5 mL/min")
     assert v.verdict is ng.Verdict.NOT_COVERED
-    assert "CrCl 0 mL/min" in v.message
+    assert "CrCl 0.5 mL/min" in v.message
     scaled = ng.check_dose("gabapentin", "100 mg", per="day", crcl="1 mL/min")
     assert scaled.verdict is ng.Verdict.ABOVE  # row 15 is 100-300 mg/day; x 1/15 gives at most 20 mg/day
 
 
 @pytest.mark.rule("duloxetine-dpnp")
-def test_duloxetine_verdict_carries_the_label_note_on_renal_impairment() -> None:
+@pytest.mark.rule("duloxetine-dpnp")
+def test_duloxetine_dpnp_at_crcl_20_is_avoid() -> None:
+    """The audit's case: duloxetine 60 mg/day at CrCl 20 mL/min was 'within range'; severe impairment -> avoid."""
     v = ng.check_dose("duloxetine", "60 mg", per="day", crcl="20 mL/min")
-    assert v.verdict is ng.Verdict.WITHIN
-    assert any("renal impairment" in n for n in v.notes)
+    assert v.verdict is ng.Verdict.AVOID and not v.ok
+    assert "avoid" in v.message and any("renal impairment" in n for n in v.notes)

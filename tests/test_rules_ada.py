@@ -71,13 +71,14 @@ def test_version_in_effect_by_date() -> None:
     assert ng.load_guideline(GID, as_of=dt.date(2017, 6, 1)).version == "2017.1"
     assert ng.load_guideline(GID, as_of=dt.date(2023, 12, 31)).version == "2017.1"
     assert ng.load_guideline(GID, as_of=dt.date(2024, 1, 1)).version == "2024.1"
-    assert ng.load_guideline(GID, as_of=dt.date(2026, 1, 1)).version == "2026.1"
+    assert ng.load_guideline(GID, as_of=dt.date(2026, 1, 1)).version == "2026.2"  # 2026.2 corrects 2026.1
     assert guideline("2024.1").supersedes == "2017.1"
     assert guideline("2026.1").supersedes == "2024.1"
+    assert guideline("2026.2").supersedes == "2026.1"
 
 
 def test_added_and_changed_rules_have_change_notes() -> None:
-    for old, new in (("2017.1", "2024.1"), ("2024.1", "2026.1")):
+    for old, new in (("2017.1", "2024.1"), ("2024.1", "2026.1"), ("2026.1", "2026.2")):
         noted = {c.rule for c in guideline(new).changes}
         before = {r.id: r for r in guideline(old).rules}
         for rule in guideline(new).rules:
@@ -203,19 +204,40 @@ def test_autonomic_2017_complication_trigger() -> None:
 
 
 @pytest.mark.rule("autonomic-screening")
-def test_autonomic_2024_schedule() -> None:
-    rule = guideline("2024.1").rule("autonomic-screening")
-    q = quote("2024.1", "autonomic-screening")
+@pytest.mark.parametrize("version", ["2024.1", "2026.2"])
+def test_autonomic_2024_schedule(version: str) -> None:
+    """ADA 2024 abridged: from T2D diagnosis, 5 years after T1D diagnosis, at least annually, earlier with CKD."""
+    rule = guideline(version).rule("autonomic-screening")
+    assert rule.status.value == "approved"
+    q = quote(version, "autonomic-screening")
     assert "5 years after the diagnosis of type 1 diabetes" in q and "At least annually" in q
     assert rule.interval == ng.Period(12, "month")
     assert "particularly kidney disease and DPN" in q
     no_comp = {"retinopathy": False, "kidney-disease": False, "diabetic-peripheral-neuropathy": False}
     p = diabetic("type-1", "2020-04-10", findings=no_comp)
-    got = [rec(p, d, "2024.1", "autonomic-screening") for d in (dt.date(2025, 4, 9), dt.date(2025, 4, 10))]
+    t1 = "2020-04-10" if version == "2024.1" else "2021-04-10"
+    fifth = dt.date(int(t1[:4]) + 5, 4, 10)
+    p = diabetic("type-1", t1, findings=no_comp)
+    got = [rec(p, d, version, "autonomic-screening") for d in (fifth - dt.timedelta(days=1), fifth)]
     assert [g.status for g in got if g] == ["scheduled", "due"]
-    with_ckd = diabetic("type-1", "2020-04-10", findings={**no_comp, "kidney-disease": True})
-    r = rec(with_ckd, dt.date(2024, 1, 2), "2024.1", "autonomic-screening")
-    assert r is not None and r.due == dt.date(2020, 4, 10) and r.status == "overdue"
+    last = {**p, "last": {"autonomic-assessment": fifth.isoformat()}}
+    after = [
+        rec(last, fifth.replace(year=fifth.year + 1) + dt.timedelta(days=k), version, "autonomic-screening")
+        for k in (0, 1)
+    ]
+    assert [a.status for a in after if a] == ["due", "overdue"]  # 12 months, not 24
+    with_ckd = diabetic("type-1", t1, findings={**no_comp, "kidney-disease": True})
+    r = rec(with_ckd, fifth - dt.timedelta(days=30), version, "autonomic-screening")
+    assert r is not None and r.due == dt.date.fromisoformat(t1) and r.status == "overdue"
+
+
+@pytest.mark.rule("autonomic-screening")
+def test_autonomic_screening_does_not_vanish_in_2026() -> None:
+    """The audit's regression: overdue in December 2025 (2024.1), absent in 2026 (2026.1 held it in review)."""
+    p = diabetic("type-2", "2010-01-01", findings={"kidney-disease": False, "diabetic-peripheral-neuropathy": False})
+    for day in (dt.date(2025, 12, 1), dt.date(2026, 11, 30)):
+        r = ng.assess(p, as_of=day, guidelines=[GID]).by_rule("autonomic-screening")
+        assert r is not None and r.status == "overdue", day
 
 
 # -- glycemic control, pain -------------------------------------------------------------
@@ -243,6 +265,15 @@ def test_glycemic_control_2017() -> None:
                 "sodium channel blockers",
             ),
         ),
+        (
+            "2026.2",
+            (
+                "gabapentinoids",
+                "serotonin-norepinephrine reuptake inhibitors",
+                "tricyclic antidepressants",
+                "sodium channel blockers",
+            ),
+        ),
     ],
 )
 def test_pain_pharmacotherapy_options(version: str, options: tuple[str, ...]) -> None:
@@ -254,7 +285,7 @@ def test_pain_pharmacotherapy_options(version: str, options: tuple[str, ...]) ->
     assert rule.deviations and "Alternative options" in rule.deviations[0].seed
     painful = diabetic(findings={"burning-pain": True})
     r = rec(
-        painful, dt.date(2026, 1, 1) if version == "2024.1" else dt.date(2017, 3, 1), version, "pain-pharmacotherapy"
+        painful, dt.date(2017, 3, 1) if version == "2017.1" else dt.date(2026, 1, 1), version, "pain-pharmacotherapy"
     )
     assert r is not None and tuple(d.removeprefix("option: ") for d in r.details) == options
     assert rec(diabetic(findings={"burning-pain": False}), dt.date(2025, 1, 1), version, "pain-pharmacotherapy") is None
@@ -280,7 +311,7 @@ def test_diagnosis_of_exclusion(version: str) -> None:
 
 
 @pytest.mark.rule("foot-exam-annual")
-@pytest.mark.parametrize("version", ["2017.1", "2024.1"])
+@pytest.mark.parametrize("version", ["2017.1", "2024.1", "2026.2"])
 def test_foot_exam_annual_12_months_for_everyone_with_diabetes(version: str) -> None:
     rule = guideline(version).rule("foot-exam-annual")
     assert "at least annually" in quote(version, "foot-exam-annual")
@@ -380,13 +411,18 @@ def test_foot_specialist_referral_or_in_2017_and_in_2026() -> None:
     assert guideline("2026.1").rule("foot-specialist-referral").status.value == "in-review"
 
 
+_PAD_VERSIONS = [("2024.1", 2024), ("2026.1", 2026), ("2026.2", 2026)]  # 2026.x keep the 2024 wording
+
+
 @pytest.mark.rule("pad-screening")
-def test_pad_screening_2024_age_50_and_asymptomatic() -> None:
-    q = quote("2024.1", "pad-screening")
+@pytest.mark.parametrize(("version", "year"), _PAD_VERSIONS)
+def test_pad_screening_2024_age_50_and_asymptomatic(version: str, year: int) -> None:
+    """ADA 2024: 'asymptomatic individuals with diabetes and age ≥50 years' -> ABI screening (50th birthday on)."""
+    q = quote(version, "pad-screening")
     assert "age ≥50 years" in q and "asymptomatic" in q
-    assert years(guideline("2024.1").rule("pad-screening"), "age") == (">=", 50.0)
+    assert years(guideline(version).rule("pad-screening"), "age") == (">=", 50.0)
     p = diabetic(
-        birth_date="1974-09-30",
+        birth_date=f"{year - 50}-09-30",
         findings={
             **NO_PAD_SYMPTOMS,
             "retinopathy": False,
@@ -399,24 +435,26 @@ def test_pad_screening_2024_age_50_and_asymptomatic() -> None:
         },
     )
     fired = [
-        rec(p, d, "2024.1", "pad-screening") is not None
-        for d in (dt.date(2024, 9, 29), dt.date(2024, 9, 30), dt.date(2024, 10, 1))
+        rec(p, d, version, "pad-screening") is not None
+        for d in (dt.date(year, 9, 29), dt.date(year, 9, 30), dt.date(year, 10, 1))
     ]
     assert fired == [False, True, True]
     symptomatic = {**p, "findings": {**p["findings"], "claudication": True}}
-    assert rec(symptomatic, dt.date(2025, 1, 1), "2024.1", "pad-screening") is None
+    assert rec(symptomatic, dt.date(year, 12, 1), version, "pad-screening") is None
     unknown = diabetic(birth_date="1950-01-01")
-    assert outcome(unknown, dt.date(2025, 1, 1), "2024.1", "pad-screening", APPROVED) == "undetermined"
+    assert outcome(unknown, dt.date(year, 12, 1), version, "pad-screening", APPROVED) == "undetermined"
 
 
 @pytest.mark.rule("pad-screening-duration")
-def test_pad_screening_duration_10th_anniversary() -> None:
-    assert "duration ≥10 years" in quote("2024.1", "pad-screening-duration")
-    assert years(guideline("2024.1").rule("pad-screening-duration"), "diabetes-duration") == (">=", 10.0)
-    p = diabetic("type-2", "2014-05-20", findings=NO_PAD_SYMPTOMS)
+@pytest.mark.parametrize(("version", "year"), _PAD_VERSIONS)
+def test_pad_screening_duration_10th_anniversary(version: str, year: int) -> None:
+    """ADA 2024: 'diabetes duration ≥10 years' -> consider PAD screening from the 10th anniversary."""
+    assert "duration ≥10 years" in quote(version, "pad-screening-duration")
+    assert years(guideline(version).rule("pad-screening-duration"), "diabetes-duration") == (">=", 10.0)
+    p = diabetic("type-2", f"{year - 10}-05-20", findings=NO_PAD_SYMPTOMS)
     fired = [
-        rec(p, d, "2024.1", "pad-screening-duration") is not None
-        for d in (dt.date(2024, 5, 19), dt.date(2024, 5, 20), dt.date(2024, 5, 21))
+        rec(p, d, version, "pad-screening-duration") is not None
+        for d in (dt.date(year, 5, 19), dt.date(year, 5, 20), dt.date(year, 5, 21))
     ]
     assert fired == [False, True, True]
 

@@ -15,7 +15,7 @@ from neuroguide.units import ANALYTES
 
 AS_OF = dt.date(2026, 11, 23)
 GID = "b12-testing"
-VERSION = "2024.1"
+VERSION = "2024.2"
 NG_PER_PMOL = ANALYTES["vitamin-b12"].molar_mass / 1000  # ng/L per pmol/L (1355.37 g/mol)
 
 
@@ -76,6 +76,10 @@ def test_total_b12_bands_come_from_the_quote() -> None:
         ("133 pmol/L", "indeterminate"),
         ("258 pmol/L", "indeterminate"),
         ("259 pmol/L", "above-indeterminate"),
+        ("179.4 ng/L", "deficiency-confirmed"),  # whole ng/L, half-up (the boundary text)
+        ("179.5 ng/L", "indeterminate"),
+        ("350.4 ng/L", "indeterminate"),
+        ("350.5 ng/L", "above-indeterminate"),
     ],
 )
 def test_total_b12_boundaries(value: str, label: str) -> None:
@@ -249,3 +253,72 @@ def test_metformin_annual_interval(last: str, status: str) -> None:
     rec = _assess(patient).by_rule("b12-metformin-annual")
     assert rec is not None
     assert rec.status == status
+
+
+# -- treatment when deficiency is confirmed (b12-testing 2024.2) ------------------------------------
+
+
+def _rule_2024_2(rule_id: str) -> m.Rule:
+    return ng.load_guideline(GID, version="2024.2").rule(rule_id)
+
+
+@pytest.mark.rule("b12-treatment-neuro")
+@pytest.mark.parametrize(
+    ("measurement", "fires"),
+    [("179 ng/L", True), ("180 ng/L", False), ("150 ng/L", True), ("351 ng/L", False)],
+)
+def test_b12_treatment_neuro_im_regimen(measurement: str, fires: bool) -> None:
+    """BNF: 'hydroxocobalamin 1 mg intramuscularly on alternate days until there is no further improvement,
+    then ... 1 mg intramuscularly every 2 months'; confirmed = total B12 < 180 ng/L (NICE NG239)."""
+    assert "on alternate days until there is no further improvement" in _quotes(_rule_2024_2("b12-treatment-neuro"))
+    patient = {"findings": {"tingling": True, "numbness": True}, "measurements": {"b12-total": measurement}}
+    rec = _assess(patient).by_rule("b12-treatment-neuro")
+    assert (rec is not None) is fires
+    if rec is not None:
+        assert "1 mg on alternate days" in rec.action and "every 2 months" in rec.action
+        assert "folic acid" in rec.action
+
+
+@pytest.mark.rule("b12-treatment-neuro")
+def test_b12_treatment_neuro_on_active_b12() -> None:
+    """Active B12 < 25 pmol/L also confirms deficiency (NICE NG239)."""
+    for value, fires in (("24 pmol/L", True), ("25 pmol/L", False)):
+        patient = {"findings": {"weakness": True}, "measurements": {"b12-active": value}}
+        assert (_assess(patient).by_rule("b12-treatment-neuro") is not None) is fires, value
+
+
+@pytest.mark.rule("b12-treatment-no-neuro")
+def test_b12_treatment_no_neuro_regimens() -> None:
+    """BNF: 1 mg IM three times a week for 2 weeks, then every 2-3 months; NICE: oral at least 1 mg a day."""
+    q = _quotes(_rule_2024_2("b12-treatment-no-neuro"))
+    assert "three times a week for 2 weeks" in q and "at least 1 mg a day" in q
+    no_neuro = dict.fromkeys(
+        ["numbness", "tingling", "weakness", "distal-symmetric-pattern", "monofilament-abnormal",
+         "vibration-abnormal", "pinprick-reduced", "temperature-reduced"], False)  # fmt: skip
+    patient = {"findings": no_neuro, "measurements": {"b12-total": "120 ng/L"}}
+    result = _assess(patient)
+    rec = result.by_rule("b12-treatment-no-neuro")
+    assert rec is not None and "three times a week for 2 weeks" in rec.action
+    assert result.by_rule("b12-treatment-neuro") is None
+
+
+@pytest.mark.rule("folic-acid-not-before-b12")
+def test_folic_acid_not_before_b12_when_deficiency_confirmed() -> None:
+    assert "only folic acid" in _quotes(_rule_2024_2("folic-acid-not-before-b12"))
+    for value, fires in (("179 ng/L", True), ("180 ng/L", False)):
+        rec = _assess({"measurements": {"b12-total": value}}).by_rule("folic-acid-not-before-b12")
+        assert (rec is not None) is fires, value
+
+
+@pytest.mark.rule("b12-treatment-neuro")
+def test_b12_deficiency_with_neurological_signs_gets_treatment_not_only_a_test() -> None:
+    """The audit's patient E: total B12 150 ng/L with tingling and weakness."""
+    patient = {
+        "diabetes": {"type": "type-2", "diagnosed": "2008-01-01"},
+        "findings": {"numbness": True, "tingling": True, "vibration-abnormal": True, "weakness": True},
+        "measurements": {"b12-total": "150 ng/L"},
+        "medications": [{"agent": "metformin", "started": "2010-01-01"}],
+    }
+    result = _assess(patient)
+    assert result.by_rule("b12-treatment-neuro") is not None
+    assert result.by_rule("folic-acid-not-before-b12") is not None

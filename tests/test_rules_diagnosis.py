@@ -16,7 +16,7 @@ from neuroguide.units import ANALYTES, hba1c_ngsp_to_ifcc
 
 AS_OF = dt.date(2026, 11, 23)
 GID = "ada-diabetes-diagnosis"
-VERSION = "2026.1"
+VERSION = "2026.2"
 MG_PER_MMOL = ANALYTES["glucose"].molar_mass / 10  # mg/dL per mmol/L (180.156 g/mol)
 
 
@@ -102,10 +102,19 @@ GLUCOSE_CASES = [
     ("ada-dx-ogtt-2h", "ogtt-2h-glucose", "7.8 mmol/L", "igt"),
     ("ada-dx-ogtt-2h", "ogtt-2h-glucose", "11.0 mmol/L", "igt"),
     ("ada-dx-ogtt-2h", "ogtt-2h-glucose", "11.1 mmol/L", "diabetes"),
+    # Whole mg/dL (the ADA pairs 126 <-> 7.0, 200 <-> 11.1 hold at 0 places): x.5 rounds half-up.
+    ("ada-dx-fasting-glucose", "fasting-glucose", "125.4 mg/dL", "ifg"),
+    ("ada-dx-fasting-glucose", "fasting-glucose", "125.5 mg/dL", "diabetes"),
+    ("ada-dx-fasting-glucose", "fasting-glucose", "99.5 mg/dL", "ifg"),
+    ("ada-dx-ogtt-2h", "ogtt-2h-glucose", "199.4 mg/dL", "igt"),
+    ("ada-dx-ogtt-2h", "ogtt-2h-glucose", "199.5 mg/dL", "diabetes"),
+    ("ada-dx-ogtt-2h", "ogtt-2h-glucose", "139.5 mg/dL", "igt"),
     ("ada-dx-random-glucose", "random-glucose", "199 mg/dL", "not-diagnostic"),
     ("ada-dx-random-glucose", "random-glucose", "200 mg/dL", "diabetes-if-symptomatic"),
     ("ada-dx-random-glucose", "random-glucose", "201 mg/dL", "diabetes-if-symptomatic"),
     ("ada-dx-random-glucose", "random-glucose", "11.1 mmol/L", "diabetes-if-symptomatic"),
+    ("ada-dx-random-glucose", "random-glucose", "199.4 mg/dL", "not-diagnostic"),  # whole mg/dL, half-up
+    ("ada-dx-random-glucose", "random-glucose", "199.5 mg/dL", "diabetes-if-symptomatic"),
 ]
 
 

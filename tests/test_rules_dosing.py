@@ -12,11 +12,11 @@ from neuroguide.dosing import Verdict, renal_band, truncate_crcl
 from neuroguide.units import magnitude
 
 GUIDELINE = "drug-dosing"
-VERSION = "2026.1"
+VERSION = "2026.2"
 
 
 def rule(rule_id: str) -> m.DosingRule:
-    """The dosing rule ``rule_id`` of drug-dosing 2026.1."""
+    """The dosing rule ``rule_id`` of drug-dosing 2026.2 (the version in force)."""
     r = ng.load_guideline(GUIDELINE, version=VERSION).rule(rule_id)
     assert isinstance(r, m.DosingRule)
     return r
@@ -114,6 +114,9 @@ def test_b12_im_no_neuro_maintenance() -> None:
     kw = {"per": "month", "route": "IM", "indication": "without neurological involvement: maintenance"}
     every = [ng.Q_(1 / 4, "mg"), ng.Q_(1 / 3, "mg"), ng.Q_(1 / 2, "mg"), ng.Q_(1 / 1.9, "mg")]
     assert verdicts("hydroxocobalamin", every, **kw) == [B, W, W, AR]
+    # Plausibility: above 300 mg per 6 months (100 times the 3 mg top) is a likely unit error.
+    six = {**kw, "per": "month"}
+    assert verdicts("hydroxocobalamin", [ng.Q_(300 / 6, "mg"), ng.Q_(300.01 / 6, "mg")], **six) == [AR, IMP]
 
 
 @pytest.mark.rule("b12-im-neuro-loading")
@@ -126,6 +129,8 @@ def test_b12_im_neuro_loading() -> None:
     kw = {"per": "week", "route": "IM", "indication": "with neurological involvement: initial"}
     assert verdicts("hydroxocobalamin", ["2 mg", "3 mg", "3.5 mg", "4 mg", "5 mg"], **kw) == [B, W, W, W, AR]
     assert check("hydroxocobalamin", "0.5 mg/day", route="IM", indication="with neurological involvement: initial").ok
+    # Plausibility: above 400 mg per week (100 times the 4 mg top) is a likely unit error.
+    assert verdicts("hydroxocobalamin", ["400 mg", "400.01 mg"], **kw) == [AR, IMP]
 
 
 @pytest.mark.rule("b12-im-neuro-maintenance")
@@ -216,22 +221,27 @@ def test_thiamine_er_at_risk() -> None:
 # -- gabapentin ---------------------------------------------------------------------------------------
 
 GABA_TABLE = [
-    # (CrCl, band label, daily min, daily max) -- the label's Table 1, with the documented convention.
+    # (CrCl, band label, daily min, daily max) -- NEURONTIN Table 1 (section 2.3), numbers typed from the
+    # label: >= 60: 900-3600; >30 to 59: 400-1400; >15 to 29: 200-700; 15: 100-300; < 15: the 15 row x
+    # CrCl/15 ("7.5 mL/min should receive one-half"). CrCl compared unrounded; gaps join the lower row.
     (61.0, ">= 60", 900.0, 3600.0),
     (60.0, ">= 60", 900.0, 3600.0),
-    (59.9, ">30 to 59", 400.0, 1400.0),  # truncated to 59: never rounded up into the higher band
+    (59.99, ">30 to 59", 400.0, 1400.0),  # gap 59-60: the lower-dose row, never rounded up
+    (59.9, ">30 to 59", 400.0, 1400.0),
     (59.0, ">30 to 59", 400.0, 1400.0),
     (31.0, ">30 to 59", 400.0, 1400.0),
-    (30.9, ">15 to 29", 200.0, 700.0),  # truncated to 30: in no printed row -> the row below
-    (30.0, ">15 to 29", 200.0, 700.0),
+    (30.9, ">30 to 59", 400.0, 1400.0),  # above 30: ">30" holds (no truncation to 30)
+    (30.01, ">30 to 59", 400.0, 1400.0),
+    (30.0, ">15 to 29", 200.0, 700.0),  # exactly 30: in no printed row -> the lower-dose row
     (29.5, ">15 to 29", 200.0, 700.0),
     (29.0, ">15 to 29", 200.0, 700.0),
     (16.0, ">15 to 29", 200.0, 700.0),
-    (15.9, "15", 100.0, 300.0),
+    (15.9, ">15 to 29", 200.0, 700.0),  # above 15: ">15" holds
+    (15.01, ">15 to 29", 200.0, 700.0),
     (15.0, "15", 100.0, 300.0),
-    (14.9, "< 15", 100.0 * 14 / 15, 300.0 * 14 / 15),
+    (14.9, "< 15", 100.0 * 14.9 / 15, 300.0 * 14.9 / 15),
     (14.0, "< 15", 100.0 * 14 / 15, 300.0 * 14 / 15),
-    (7.5, "< 15", 100.0 * 7 / 15, 300.0 * 7 / 15),
+    (7.5, "< 15", 50.0, 150.0),  # the label's own example: one half of the 15 mL/min row
 ]
 
 
@@ -257,15 +267,41 @@ def test_gabapentin_band_selection(rule_id: str) -> None:
         assert band is not None and band.label == label, crcl
 
 
-@pytest.mark.rule("gabapentin-phn")
+_GABA_RULES = [
+    pytest.param("gabapentin-phn", "postherpetic neuralgia", marks=pytest.mark.rule("gabapentin-phn")),
+    pytest.param("gabapentin-dpn", "dpn", marks=pytest.mark.rule("gabapentin-dpn")),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "indication"), _GABA_RULES)
 @pytest.mark.parametrize(("crcl", "label", "low", "high"), GABA_TABLE)
-def test_gabapentin_phn_renal_edges(crcl: float, label: str, low: float, high: float) -> None:
-    kw = {"per": "day", "crcl": f"{crcl} mL/min", "indication": "postherpetic neuralgia"}
+def test_gabapentin_renal_edges(
+    rule_id: str, indication: str, crcl: float, label: str, low: float, high: float
+) -> None:
+    """Both gabapentin rules at every edge of Table 1 and one step either side (numbers from the label)."""
+    kw = {"per": "day", "crcl": f"{crcl} mL/min", "indication": indication}
     v = check("gabapentin", ng.Q_(low, "mg"), **kw)
-    assert (v.verdict, v.renal_band, v.rule) == (W, label, "gabapentin-phn")
+    assert (v.verdict, v.renal_band, v.rule) == (W, label, rule_id)
     assert check("gabapentin", ng.Q_(high, "mg"), **kw).verdict is W
     assert check("gabapentin", ng.Q_(high + 1, "mg"), **kw).verdict is AM
     assert check("gabapentin", ng.Q_(low - 1, "mg"), **kw).verdict is B
+
+
+@pytest.mark.rule("gabapentin-phn")
+@pytest.mark.rule("gabapentin-dpn")
+def test_gabapentin_label_example_at_7_5_ml_min() -> None:
+    """NEURONTIN: '7.5 mL/min should receive one-half the daily dose' of the 15 mL/min row (100-300)."""
+    for indication in ("phn", "dpn"):
+        kw = {"per": "day", "crcl": "7.5 mL/min", "indication": indication}
+        assert verdicts("gabapentin", ["49 mg", "50 mg", "150 mg", "151 mg"], **kw) == [B, W, W, AM]
+
+
+@pytest.mark.rule("gabapentin-dpn")
+def test_gabapentin_dpn_dose_range_without_renal_function() -> None:
+    """DPN (off-label) uses the label's whole envelope: 900-3600 mg/day at CrCl >= 60."""
+    r = rule("gabapentin-dpn")
+    assert (amount(r.dose_min, "mg"), amount(r.dose_max, "mg"), amount(r.maximum, "mg")) == (900.0, 3600.0, 3600.0)
+    assert r.crcl_comparison == "exact"
 
 
 @pytest.mark.rule("gabapentin-phn")
@@ -279,6 +315,7 @@ def test_gabapentin_phn_source_numbers() -> None:
     assert r.labelled is True
     assert "postherpetic neuralgia" in r.citations[-1].quote
     assert truncate_crcl(59.99) == 59 and truncate_crcl(60.0) == 60 and truncate_crcl(0.1 + 0.2 + 59.7) == 60
+    assert r.crcl_comparison == "exact"  # 2026.2: compared unrounded; truncation is kept for 0.1.0 files
     kw = {"per": "day", "crcl": "80 mL/min", "indication": "phn"}
     assert verdicts("gabapentin", ["36 g", "36.001 g"], **kw) == [AM, IMP]
 
@@ -289,15 +326,18 @@ def test_gabapentin_dpn_is_off_label_with_the_same_table() -> None:
     _gaba_table_numbers(r)
     assert r.labelled is False and r.label_note and "not among them" in r.label_note
     assert "diabetic" not in r.citations[-1].quote.lower()  # the label's indications omit DPN
-    assert [b.label for b in r.renal] == [b.label for b in rule("gabapentin-phn").renal]
+    assert r.renal == rule("gabapentin-phn").renal  # the same table, band by band (not only the labels)
     kw = {"per": "day", "indication": "dpn"}
     assert check("gabapentin", "3600 mg", crcl="60 mL/min", **kw).verdict is W
     assert check("gabapentin", "3600 mg", crcl="59 mL/min", **kw).verdict is AM
     assert check("gabapentin", "700 mg", crcl="30 mL/min", **kw).verdict is W
     assert check("gabapentin", "701 mg", crcl="30 mL/min", **kw).verdict is AM
+    assert check("gabapentin", "1400 mg", crcl="30.5 mL/min", **kw).verdict is W
     assert check("gabapentin", "1400 mg", crcl="31 mL/min", **kw).verdict is W
     v = check("gabapentin", "1400 mg", crcl="31 mL/min", **kw)
     assert v.rule == "gabapentin-dpn" and v.labelled is False
+    # Plausibility: above 36 g/day (10 times the 3600 mg/day maximum) is a likely unit error.
+    assert verdicts("gabapentin", ["36 g", "36.001 g"], crcl="80 mL/min", **kw) == [AM, IMP]
 
 
 # -- pregabalin ---------------------------------------------------------------------------------------
@@ -308,8 +348,9 @@ def test_pregabalin_dpn() -> None:
     r = rule("pregabalin-dpn")
     nums = quote_numbers(r)
     assert {100.0, 300.0, 60.0, 50.0, 150.0} <= nums and "at least 60 mL/min" in r.citations[0].quote
-    assert (amount(r.dose_min, "mg"), amount(r.maximum, "mg")) == (150.0, 300.0)
+    assert (amount(r.dose_min, "mg"), amount(r.dose_max, "mg"), amount(r.maximum, "mg")) == (150.0, 300.0, 300.0)
     assert amount(r.renal[0].crcl_lower, "mL/min") == 60.0 and r.renal[0].lower_inclusive
+    assert amount(r.renal[1].crcl_upper, "mL/min") == 60.0 and not r.renal[1].upper_inclusive  # "< 60"
     assert "diabetic peripheral neuropathy" in r.citations[1].quote and r.labelled is True
     kw = {"per": "day", "indication": "dpn"}
     for crcl in ("61 mL/min", "60 mL/min"):
@@ -359,17 +400,31 @@ def test_duloxetine_dpnp() -> None:
     r = rule("duloxetine-dpnp")
     assert 60.0 in quote_numbers(r) and "60 mg once daily" in r.citations[1].quote
     assert amount(r.dose_min, "mg") == amount(r.maximum, "mg") == 60.0 and r.frequency == "once daily"
-    assert r.renal == ()  # the GFR < 30 sentence is not verified: an in-review caution, not a band
     kw = {"per": "day", "route": "oral"}
     assert verdicts("duloxetine", ["59 mg", "60 mg", "61 mg", "600 mg", "601 mg"], **kw) == [B, W, AM, AM, IMP]
     assert check("duloxetine", "120 mg", **kw).verdict is AM
+    assert check("duloxetine", "60 mg", **kw).missing == ("crcl",)  # renal function decides whether to use it
+
+
+@pytest.mark.rule("duloxetine-dpnp")
+def test_duloxetine_dpnp_avoid_below_crcl_30() -> None:
+    """Cymbalta prescribing information: no adjustment at CrCl 30 to 80 mL/min; severe impairment: avoid."""
+    r = rule("duloxetine-dpnp")
+    assert "creatinine clearance 30 to 80 mL/min" in r.citations[-1].quote
+    kw = {"per": "day", "route": "oral"}
+    for crcl in ("20 mL/min", "29.99 mL/min", "29 mL/min", "0 mL/min"):
+        v = check("duloxetine", "60 mg", crcl=crcl, **kw)
+        assert (v.verdict, v.renal_band) == (Verdict.AVOID, "< 30"), crcl
+        assert check("duloxetine", "30 mg", crcl=crcl, **kw).verdict is Verdict.AVOID
+    for crcl in ("30 mL/min", "30.01 mL/min", "31 mL/min", "80 mL/min"):
+        assert verdicts("duloxetine", ["59 mg", "60 mg", "61 mg"], crcl=crcl, **kw) == [B, W, AM], crcl
 
 
 @pytest.mark.rule("droxidopa-noh")
 def test_droxidopa_noh() -> None:
     r = rule("droxidopa-noh")
     assert {100.0, 600.0, 1800.0, 24.0, 48.0} <= quote_numbers(r)
-    assert amount(r.maximum, "mg") == 3 * 600.0 == 1800.0
+    assert amount(r.maximum, "mg") == amount(r.dose_max, "mg") == 3 * 600.0 == 1800.0
     assert r.dose_min is None  # the starting dose was not verified verbatim
     assert "non-diabetic autonomic neuropathy" in r.citations[1].quote and r.labelled is True
     assert r.label_note and "off-label" in r.label_note
@@ -385,11 +440,12 @@ def test_droxidopa_noh() -> None:
 
 
 @pytest.mark.rule("midodrine-oh")
-@pytest.mark.rule("duloxetine-severe-renal")
 def test_unverified_label_text_stays_in_review() -> None:
-    for rid in ("midodrine-oh", "duloxetine-severe-renal"):
+    for rid in ("midodrine-oh",):
         r = ng.load_guideline(GUIDELINE, version=VERSION).rule(rid)
         assert r.status is m.Status.IN_REVIEW and r.review_note and "droracle" in r.review_note
+    with pytest.raises(ng.UnknownRuleError):
+        ng.load_guideline(GUIDELINE, version=VERSION).rule("duloxetine-severe-renal")  # now a renal row
     with pytest.raises(ng.UnknownAgentError):
         ng.check_dose("midodrine", "30 mg", per="day")  # not checked until the label text is verified
 

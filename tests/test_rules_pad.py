@@ -27,7 +27,9 @@ def abi_label(value: float, version: str) -> str:
 
 
 @pytest.mark.rule("abi-classification")
-@pytest.mark.parametrize(("version", "grade"), [("2016.1", "COR I, LOE C-LD"), ("2024.1", "COR 1, LOE B-NR")])
+@pytest.mark.parametrize(
+    ("version", "grade"), [("2016.1", "COR I, LOE C-LD"), ("2024.1", "COR 1, LOE B-NR"), ("2024.2", "COR 1, LOE B-NR")]
+)
 def test_abi_bands_match_the_quote(version: str, grade: str) -> None:
     rule = guideline(version).rule("abi-classification")
     first = rule.citations[0]
@@ -46,7 +48,7 @@ def test_abi_bands_match_the_quote(version: str, grade: str) -> None:
 
 
 @pytest.mark.rule("abi-classification")
-@pytest.mark.parametrize("version", ["2016.1", "2024.1"])
+@pytest.mark.parametrize("version", ["2016.1", "2024.1", "2024.2"])
 @pytest.mark.parametrize(
     ("abi", "label"),
     [
@@ -70,7 +72,7 @@ def test_abi_edges_after_half_up_rounding(version: str, abi: float, label: str) 
 
 
 @pytest.mark.rule("tbi-if-noncompressible")
-@pytest.mark.parametrize("version", ["2016.1", "2024.1"])
+@pytest.mark.parametrize("version", ["2016.1", "2024.1", "2024.2"])
 def test_tbi_only_when_noncompressible(version: str) -> None:
     q = guideline(version).rule("tbi-if-noncompressible").citations[0].quote
     assert "greater than 1.40" in q or ">1.40 (noncompressible)" in q
@@ -79,6 +81,41 @@ def test_tbi_only_when_noncompressible(version: str) -> None:
     ]
     assert fired == [False, False, True, True]
     assert assess({}, version).by_rule("tbi-if-noncompressible") is None
+
+
+@pytest.mark.rule("tbi-classification")
+@pytest.mark.parametrize("version", ["2016.1", "2024.1", "2024.2"])
+def test_tbi_classification_edges(version: str) -> None:
+    """AHA/ACC 2016: 'A TBI ≤0.70 is abnormal and diagnostic of PAD' (0.70 inclusive, 2 decimals)."""
+    labels = [assess({"tbi": v}, version).record.facts["tbi-classification"] for v in (0.69, 0.70, 0.704, 0.705, 0.71)]
+    assert labels == ["abnormal", "abnormal", "abnormal", "above 0.70", "above 0.70"]
+    assert guideline("2024.2").rule("tbi-classification").status.value == "approved"
+
+
+@pytest.mark.rule("diagnostic-abi")
+@pytest.mark.parametrize(
+    "finding",
+    ["claudication", "exertional-nonjoint-leg-symptoms", "rest-pain-relieved-by-dependency", "pedal-pulses-decreased"],
+)
+def test_diagnostic_abi_for_symptomatic_pad_at_any_age(finding: str) -> None:
+    """AHA/ACC 2016: history or examination suggestive of PAD -> resting ABI to establish the diagnosis."""
+    assert "is recommended to establish the diagnosis" in guideline("2024.2").rule("diagnostic-abi").citations[0].quote
+    young = {"birth_date": "1981-01-01", "findings": {finding: True}}  # 45 years old: below every screening age
+    rec = ng.assess(young, as_of=DAY).by_rule("diagnostic-abi")
+    assert rec is not None and rec.status == "fires"
+    none = {
+        "birth_date": "1981-01-01",
+        "findings": dict.fromkeys(
+            [
+                "claudication",
+                "exertional-nonjoint-leg-symptoms",
+                "rest-pain-relieved-by-dependency",
+                "pedal-pulses-decreased",
+            ],
+            False,
+        ),
+    }
+    assert ng.assess(none, as_of=DAY).by_rule("diagnostic-abi") is None
 
 
 @pytest.mark.rule("tbi-classification")
@@ -92,7 +129,7 @@ def test_tbi_abnormal_at_or_below_0_70() -> None:
 
 
 @pytest.mark.rule("exercise-abi")
-@pytest.mark.parametrize("version", ["2016.1", "2024.1"])
+@pytest.mark.parametrize("version", ["2016.1", "2024.1", "2024.2"])
 def test_exercise_abi_for_normal_or_borderline(version: str) -> None:
     assert "(>0.90 and ≤1.40" in guideline(version).rule("exercise-abi").citations[0].quote
     symptoms = {"exertional-nonjoint-leg-symptoms": True}
@@ -108,3 +145,45 @@ def test_2024_change_notes_record_the_evidence_change() -> None:
     notes = {n.rule: n.what for n in guideline("2024.1").changes}
     assert "C-LD" in notes["abi-classification"] and "B-NR" in notes["abi-classification"]
     assert guideline("2024.1").supersedes == "2016.1"
+
+
+@pytest.mark.rule("abi-classification")
+@pytest.mark.rule("tbi-classification")
+@pytest.mark.parametrize(
+    ("measurements", "pad"),
+    [
+        ({"abi": 0.70}, True),
+        ({"abi": 0.90}, True),
+        ({"abi": 0.904}, True),  # 0.90 at 2 decimals
+        ({"abi": 0.905}, None),  # 0.91: borderline, not diagnostic
+        ({"abi": 0.91}, None),
+        ({"tbi": 0.62}, True),
+        ({"tbi": 0.70}, True),
+        ({"tbi": 0.71}, None),
+        ({"abi": 1.45, "tbi": 0.62}, True),  # noncompressible ankle arteries, abnormal toe index
+        ({"abi": 1.10}, None),  # a normal ABI does not exclude PAD
+    ],
+)
+def test_pad_is_derived_from_abi_or_tbi(measurements: dict[str, float], pad: bool | None) -> None:
+    """AHA/ACC 2016: 'Patients with ABI ≤0.90 are diagnosed with PAD'; 'A TBI ≤0.70 is ... diagnostic of PAD'."""
+    facts = ng.assess({"measurements": measurements}, as_of=DAY).record.facts
+    assert facts.get("pad") is pad
+
+
+def test_pad_given_directly_wins_and_iwgdf_category_follows() -> None:
+    """The audit's case: ABI 0.70 left the IWGDF category undetermined; PAD is now derived from it."""
+    given = ng.assess({"measurements": {"abi": 0.70}, "findings": {"pad": False}}, as_of=DAY).record.facts
+    assert given["pad"] is False
+    diabetic = {
+        "diabetes": {"type": "type-2", "diagnosed": "2010-01-01"},
+        "findings": {
+            "monofilament-abnormal": False,
+            "vibration-abnormal": False,
+            "foot-deformity": False,
+            "prior-foot-ulcer": False,
+            "prior-amputation": False,
+            "end-stage-renal-disease": False,
+        },
+        "measurements": {"abi": 0.70},
+    }
+    assert ng.assess(diabetic, as_of=DAY).record.facts.get("iwgdf-category") == 1.0

@@ -85,12 +85,24 @@ def test_thiamine_before_glucose_with_the_hypoglycaemia_exception() -> None:
     assert "a delay in giving glucose to hypoglycemic patients cannot be recommended" in r.citations[1].quote
     assert r.exception and "never withheld" in r.exception
     assert r.deviations and "never be delayed" in r.deviations[0].governs
-    for findings in ({"suspected-wernicke": True}, {"thiamine-deficiency-risk": True}):
-        rec = fired({"findings": findings}, "thiamine-before-glucose")
-        assert rec is not None and any("never withheld" in d for d in rec.details)
+    assert "suspected or manifest WE" in r.citations[0].quote
+    rec = fired({"findings": {"suspected-wernicke": True}}, "thiamine-before-glucose")
+    assert rec is not None and any("never withheld" in d for d in rec.details)
     none = {"findings": {"suspected-wernicke": False, "thiamine-deficiency-risk": False}}
     assert fired(none, "thiamine-before-glucose") is None
     assert outcome({}, "thiamine-before-glucose") == "undetermined"
+
+
+@pytest.mark.rule("thiamine-before-glucose")
+@pytest.mark.parametrize("risk", ["bariatric-surgery", "alcohol-excess", "malabsorption", "persistent-vomiting"])
+def test_thiamine_before_glucose_scoped_to_suspected_wernicke(risk: str) -> None:
+    """EFNS rec 5 concerns 'suspected or manifest WE': an outpatient with a risk factor alone gets no caution."""
+    outpatient = {"findings": {risk: True, "suspected-wernicke": False, "numbness": True}}
+    assert fired(outpatient, "thiamine-before-glucose") is None
+    suspected = {"findings": {risk: True, "suspected-wernicke": True}}
+    assert fired(suspected, "thiamine-before-glucose") is not None
+    old = ng.assess(outpatient, as_of=AS_OF, pins={"thiamine": "2012.1"}).by_rule("thiamine-before-glucose")
+    assert old is not None  # the superseded 2012.1 scope, kept for replay
 
 
 @pytest.mark.rule("glucose-not-delayed-hypoglycaemia")
@@ -147,10 +159,11 @@ def test_droxidopa_is_off_label_in_diabetes() -> None:
     assert fired({"diabetes": DIABETES, "findings": {"on-droxidopa": False}}, "droxidopa-not-diabetic-an") is None
 
 
-def test_in_review_duloxetine_caution_is_not_evaluated_by_default() -> None:
+def test_duloxetine_renal_limit_concerns_only_people_taking_duloxetine() -> None:
+    """drug-dosing 2026.2 replaced the in-review caution (which fired on CrCl alone) by duloxetine's renal row."""
     patient = {"measurements": {"crcl": "29 mL/min"}}
-    assert ng.assess(patient, as_of=AS_OF).by_rule("duloxetine-severe-renal") is None
     result = ng.assess(patient, as_of=AS_OF, statuses=("approved", "in-review"))
-    assert result.by_rule("duloxetine-severe-renal") is not None
-    at_30 = ng.assess({"measurements": {"crcl": "30 mL/min"}}, as_of=AS_OF, statuses=("approved", "in-review"))
-    assert at_30.by_rule("duloxetine-severe-renal") is None  # strict "<"
+    assert result.by_rule("duloxetine-severe-renal") is None
+    taking = {**patient, "medications": [{"agent": "duloxetine", "dose": "60 mg", "per": "day"}]}
+    rec = ng.assess(taking, as_of=AS_OF).by_rule("duloxetine-dpnp")
+    assert rec is not None and rec.status == "avoid"

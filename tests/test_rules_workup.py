@@ -12,7 +12,7 @@ from neuroguide import model as m
 
 AS_OF = dt.date(2026, 11, 23)
 GID = "neuropathy-workup"
-VERSION = "2020.1"
+VERSION = "2020.2"
 
 
 def _rule(rule_id: str) -> m.Rule:

@@ -2,14 +2,33 @@
 
 Names compare after trimming and case-folding. A rule's names are its agent, its
 synonyms (brand names, salts) and, for neurotoxicity entries, a verified numeric
-RxNorm code.
+RxNorm code. A medication name is first reduced to its ingredients
+(:func:`ingredient_keys`): release and salt words and strengths are dropped
+("metformin ER 500 mg" -> metformin), a known brand maps to its ingredient, and a
+combination product ("Janumet", "sitagliptin/metformin") names each of its
+ingredients. RxNorm codes are not mapped: none was verified against an RxNorm page.
 """
 
 from __future__ import annotations
 
+import re
+
 from . import model as m
 
-__all__ = ["DROXIDOPA", "METFORMIN", "MIDODRINE", "RECOGNISED", "agent_names", "key", "names_agent", "same_agent"]
+__all__ = [
+    "COMBINATIONS",
+    "DROXIDOPA",
+    "METFORMIN",
+    "MIDODRINE",
+    "RECOGNISED",
+    "agent_names",
+    "ingredient_keys",
+    "is_combination",
+    "is_modified_release",
+    "key",
+    "names_agent",
+    "same_agent",
+]
 
 
 def key(name: str) -> str:
@@ -25,9 +44,83 @@ def agent_names(rule: m.DosingRule | m.NeurotoxicityRule) -> frozenset[str]:
     return frozenset(names)
 
 
+# Words that name a release form, a salt or a dose form, not a different drug.
+_FORM_WORDS = frozenset(
+    {
+        "er", "xr", "sr", "cr", "xl", "dr", "ir", "ec", "la",
+        "extended-release", "extended", "release", "delayed-release", "delayed", "immediate-release",
+        "immediate", "modified-release", "prolonged-release", "gastro-resistant",
+        "hydrochloride", "hcl", "sodium", "phosphate",
+        "tablet", "tablets", "capsule", "capsules", "oral", "solution", "film-coated", "coated",
+    }
+)  # fmt: skip
+_STRENGTH = re.compile(r"^\d+([.,]\d+)?(mg|g|mcg|ug|µg|ml)?$|^(mg|g|mcg|ug|µg|ml)$")
+_SPLIT = re.compile(r"\s*(?:/|\+|,|\band\b|\bwith\b)\s*")
+
+#: Brand names of single-ingredient products, as printed in the title of the label each dosing rule cites.
+BRANDS: dict[str, str] = {
+    "neurontin": "gabapentin",
+    "lyrica": "pregabalin",
+    "cymbalta": "duloxetine",
+}
+#: Combination products and their ingredients (label title checked on DailyMed: "JANUMET- sitagliptin and
+#: metformin hydrochloride tablet, film coated", set id d19c7ed0-ad5c-426e-b2df-722508f97d67).
+COMBINATIONS: dict[str, frozenset[str]] = {
+    "janumet": frozenset({"sitagliptin", "metformin"}),
+}
+
+
+def _base(name: str) -> str:
+    words = [w for w in name.replace("(", " ").replace(")", " ").split() if w not in _FORM_WORDS]
+    words = [w for w in words if not _STRENGTH.match(w)]
+    base = " ".join(words) or name
+    return BRANDS.get(base, base)
+
+
+def ingredient_keys(name: str) -> frozenset[str]:
+    """The comparison-form names a medication entry stands for: itself and each of its ingredients.
+
+    >>> sorted(ingredient_keys("Metformin ER 500 mg"))
+    ['metformin', 'metformin er 500 mg']
+    >>> sorted(ingredient_keys("Janumet"))
+    ['janumet', 'metformin', 'sitagliptin']
+    """
+    k = key(name)
+    if k.isdigit():
+        return frozenset({k})
+    out = {k}
+    base = _base(k)
+    out.add(base)
+    if base in COMBINATIONS:
+        out |= COMBINATIONS[base]
+    parts = [p for p in _SPLIT.split(k) if p]
+    if len(parts) > 1:
+        for part in parts:
+            b = _base(part)
+            out.add(b)
+            out |= COMBINATIONS.get(b, frozenset())
+    return frozenset(out)
+
+
+_MODIFIED_RELEASE = frozenset(
+    {"er", "xr", "sr", "cr", "xl", "la", "extended-release", "extended", "modified-release", "prolonged-release"}
+)
+
+
+def is_modified_release(name: str) -> bool:
+    """True if the entry names an extended/modified-release form (a regimen of its own)."""
+    return not _MODIFIED_RELEASE.isdisjoint(key(name).replace("(", " ").replace(")", " ").split())
+
+
+def is_combination(name: str) -> bool:
+    """True if the entry is a combination product (its dose is not the dose of any one ingredient)."""
+    k = key(name)
+    return _base(k) in COMBINATIONS or len([p for p in _SPLIT.split(k) if p]) > 1
+
+
 def names_agent(rule: m.DosingRule | m.NeurotoxicityRule, name: str) -> bool:
-    """True if ``name`` names the rule's drug."""
-    return key(name) in agent_names(rule)
+    """True if ``name`` names the rule's drug (directly, by brand, release form, or as an ingredient)."""
+    return not agent_names(rule).isdisjoint(ingredient_keys(name))
 
 
 def same_agent(a: m.DosingRule | m.NeurotoxicityRule, b: m.DosingRule | m.NeurotoxicityRule) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 
 from . import _agents
 from ._criteria import FactValue
@@ -16,6 +17,7 @@ from .formulas import crcl_from_floats
 from .formulas._iwgdf import IWGDF_FACTS, possible_categories
 from .model import Period
 from .patient import Patient
+from .units import round_half_up
 
 __all__ = ["RECOGNISED_AGENTS", "completed_years", "derive", "elapsed_years"]
 
@@ -229,7 +231,7 @@ def _metformin(patient: Patient, as_of: dt.date) -> list[dt.date | None]:
     return [
         med.started
         for med in patient.medications
-        if _agents.key(med.agent) in _agents.METFORMIN and med.active_on(as_of)
+        if not _agents.METFORMIN.isdisjoint(_agents.ingredient_keys(med.agent)) and med.active_on(as_of)
     ]
 
 
@@ -247,7 +249,9 @@ def _metformin_duration(patient: Patient, as_of: dt.date, facts: dict[str, FactV
 
 
 def _taking(patient: Patient, names: frozenset[str], as_of: dt.date) -> bool:
-    return any(_agents.key(med.agent) in names and med.active_on(as_of) for med in patient.medications)
+    return any(
+        not names.isdisjoint(_agents.ingredient_keys(med.agent)) and med.active_on(as_of) for med in patient.medications
+    )
 
 
 @_derivation("on-midodrine")
@@ -321,6 +325,23 @@ def _crcl(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> floa
     if age < 18:
         return None
     return crcl_from_floats(age, weight, scr, sex == "female")
+
+
+# AHA/ACC 2016 (PMC5477786): "Patients with ABI ≤0.90 are diagnosed with PAD" and "A TBI ≤0.70 is abnormal and
+# diagnostic of PAD"; both indices are read at 2 decimals, as the guideline records them.
+PAD_ABI_AT_MOST = Decimal("0.90")
+PAD_TBI_AT_MOST = Decimal("0.70")
+
+
+@_derivation("pad")
+def _pad(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool | None:
+    # Only a diagnostic value decides; a normal ABI does not exclude PAD (noncompressible arteries, exercise ABI).
+    abi, tbi = facts.get("abi"), facts.get("tbi")
+    if isinstance(abi, float) and round_half_up(abi, 2) <= PAD_ABI_AT_MOST:
+        return True
+    if isinstance(tbi, float) and round_half_up(tbi, 2) <= PAD_TBI_AT_MOST:
+        return True
+    return None
 
 
 @_derivation("iwgdf-category")

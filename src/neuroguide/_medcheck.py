@@ -67,20 +67,22 @@ def evaluate(
     recs = []
     dose_missing: list[str] = []
     for med, verdict in medication_verdicts(rule, current, facts, guideline=g):
-        if verdict.ok:
-            continue
+        if verdict.ok and not verdict.duplicate:
+            continue  # a single entry within range needs no action; duplicate therapy always does
         dose_missing.extend(verdict.missing)
         details = [f"expected: {verdict.expected}"]
         if verdict.renal_band:
-            details.append(f"renal band: CrCl {verdict.renal_band} mL/min")
+            basis = f" (CrCl from {verdict.crcl_basis})" if verdict.crcl_basis not in (None, "given") else ""
+            details.append(f"renal band: CrCl {verdict.renal_band} mL/min{basis}")
         details.extend(f"note: {n}" for n in verdict.notes)
+        reasons = verdict.duplicate or (f"{med.agent} {verdict.given}",)
         recs.append(
             recommendation(
                 rule,
                 g,
                 action=verdict.message,
                 status=S(verdict.verdict.value),
-                reasons=(f"{med.agent} {verdict.given}",),
+                reasons=reasons,
                 missing=tuple(verdict.missing),
                 details=tuple(details),
             )

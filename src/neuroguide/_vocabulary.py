@@ -51,6 +51,7 @@ _ALSO_INPUT = frozenset(
         "thiamine-deficiency-risk",
         "polyneuropathy",
         "progression-duration",
+        "pad",
     }
 )
 

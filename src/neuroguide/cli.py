@@ -339,9 +339,8 @@ def _dose(args: argparse.Namespace) -> int:
         for note in verdict.notes:
             print(f"  note: {note}")
         if verdict.crcl is not None:
-            print(
-                f"  creatinine clearance used: {verdict.crcl:.1f} mL/min (Cockcroft–Gault; whole mL/min for the table)"
-            )
+            basis = "as given" if verdict.crcl_basis in (None, "given") else f"from {verdict.crcl_basis}"
+            print(f"  creatinine clearance used: {verdict.crcl:.1f} mL/min (Cockcroft–Gault, {basis})")
         if verdict.citation:
             print(f"  rule {verdict.rule} ({verdict.guideline} {verdict.version}); {verdict.citation}")
     return EXIT_OK if verdict.ok else EXIT_FAIL

@@ -7,12 +7,23 @@ Conventions (stated once here, and in each rule's ``boundary``):
   things per day and per week. Doses are compared per day (a month is 365.25/12 days).
 * ``plausible_max`` of a rule is the amount per period above which an entry is reported as a likely unit
   error (e.g. mg typed for ug), not as an overdose.
-* Renal banding: creatinine clearance (Cockcroft–Gault, the labels' equation; the patient's derived
-  ``crcl`` uses actual body weight as given) is truncated to a whole mL/min before banding, because the
-  labels print integer edges ("> 30 to 59") and truncation never moves a patient into a higher-dose band.
-  A value that falls in no printed band goes to the band below it; where printed bands share an edge,
-  the band with the lower daily maximum wins. A band whose regimen says "in proportion to creatinine
-  clearance" scales the band that starts at its upper edge by CrCl / edge.
+* Renal banding: creatinine clearance is Cockcroft–Gault (the labels' equation). Each rule states how
+  it meets its bands (``crcl_comparison``). ``"exact"`` (drug-dosing 2026.2 on): the unrounded value is
+  compared with bands that leave no gap (the rule's ``boundary`` says which printed row each gap of the
+  label joins); a value in no band is not checked. ``"truncate"`` (0.1.0 files): CrCl is truncated to a
+  whole mL/min and a value in no printed band goes to the band below it. In both, where bands share an
+  edge the band with the lower daily maximum wins, and a band whose regimen says "in proportion to
+  creatinine clearance" scales the row at its upper edge by CrCl / edge (7.5 mL/min -> one half of the
+  15 mL/min row, the Neurontin label's own example). A band marked ``avoid`` reports any dose as
+  "avoid" (duloxetine below 30 mL/min).
+* Dosing weight: the patient's derived ``crcl`` uses actual body weight, and every renal verdict says so.
+  When actual weight is more than 130 % of ideal body weight (Devine) the verdict also shows CrCl from
+  ideal and from adjusted body weight (IBW + 0.4 x excess); if the dose would be out of range at either,
+  the verdict is "weight-dependent" instead of "within-range". The 130 % trigger is a calculator
+  convention (ClinCalc), not a label statement: the labels do not state a weight basis.
+* Duplicate therapy: in ``assess`` the current medications that name the same drug (brand, generic, salt,
+  extended-release or combination product) are summed into one daily exposure, checked as one dose and
+  flagged "duplicate therapy".
 * Among several regimens for the same agent and route, the answer is the regimen the dose fits; if it fits
   none, the nearest one (by fold distance); a likely unit error only if every regimen finds it implausible.
 """
@@ -29,12 +40,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import attrs
 
 from . import model as m
-from ._agents import names_agent, same_agent
+from ._agents import agent_names, is_combination, is_modified_release, key, names_agent, same_agent
 from ._cache import IdentityCache
 from ._criteria import FactValue
 from ._facts import derive
 from ._loading import Catalog, catalog
 from .exceptions import IncompatibleUnitsError, InputError, NotInEffectError, UnitError, UnknownAgentError
+from .formulas import ABW_FACTOR, crcl_from_floats, ibw_kg
 from .patient import Medication, Patient
 from .units import Quantity, Unit, format_quantity, get_registry, magnitude, parse_quantity, parse_unit, scale
 
@@ -60,6 +72,15 @@ class Verdict(enum.StrEnum):
     ABOVE = "above-maximum"
     IMPLAUSIBLE = "implausible"
     NOT_COVERED = "not-covered"
+    AVOID = "avoid"
+    """The source says not to use the drug at this renal function (e.g. duloxetine below CrCl 30 mL/min)."""
+    WEIGHT_DEPENDENT = "weight-dependent"
+    """Within range at CrCl from actual weight, out of range at CrCl from ideal or adjusted weight."""
+
+
+#: Actual weight above this percentage of ideal body weight triggers the dosing-weight warning. A stated
+#: convention (ClinCalc's adjusted-weight trigger: "more than 30% above their IBW"); no label gives one.
+OBESITY_PERCENT_OF_IBW = 130.0
 
 
 @attrs.frozen(kw_only=True)
@@ -84,6 +105,10 @@ class DoseVerdict:
     labelled: bool | None = None
     notes: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
+    crcl_basis: str | None = None
+    """The dosing weight behind ``crcl`` (e.g. "actual body weight"), or "given" when CrCl was given."""
+    duplicate: tuple[str, ...] = ()
+    """Medication entries summed into this dose (duplicate therapy), as written in the record."""
 
     @property
     def ok(self) -> bool:
@@ -188,6 +213,11 @@ def _has_released(cat: Catalog, gid: str) -> bool:
     return True
 
 
+def _crcl_text(rule: m.DosingRule, crcl: float) -> str:
+    """CrCl as the rule compares it, for messages (one decimal unrounded, or the truncated whole number)."""
+    return f"{crcl:.1f}" if rule.crcl_comparison == "exact" else str(truncate_crcl(crcl))
+
+
 def truncate_crcl(crcl: float) -> int:
     """Return creatinine clearance truncated to a whole mL/min (59.9 -> 59), the banding convention.
 
@@ -290,11 +320,17 @@ def _daily_max_key(band: m.RenalBand) -> float:
     return magnitude(band.daily_max, "mg") if band.daily_max is not None else math.inf
 
 
+def _banding_value(rule: m.DosingRule, crcl: float) -> float:
+    """CrCl as the rule compares it: unrounded ("exact") or truncated to a whole mL/min ("truncate")."""
+    return crcl if rule.crcl_comparison == "exact" else float(truncate_crcl(crcl))
+
+
 def renal_band(rule: m.DosingRule, crcl: float) -> m.RenalBand | None:
     """Return the renal band of ``rule`` for a creatinine clearance in mL/min.
 
-    CrCl is truncated to a whole mL/min first; shared edges go to the band with the lower daily
-    maximum; a value in no band goes to the nearest band below it (see the module docstring).
+    The rule's ``crcl_comparison`` says whether CrCl is compared unrounded or truncated; shared edges go
+    to the band with the lower daily maximum; with truncation a value in no band goes to the nearest band
+    below it (see the module docstring).
 
     Args:
         rule: a dosing rule with renal bands.
@@ -304,10 +340,12 @@ def renal_band(rule: m.DosingRule, crcl: float) -> m.RenalBand | None:
         The band, or ``None`` if the rule has no bands or the value lies below every band.
 
     """
-    x = float(truncate_crcl(crcl))
+    x = _banding_value(rule, crcl)
     inside = [b for b in rule.renal if _contains(b, x)]
     if inside:
         return min(inside, key=_daily_max_key)
+    if rule.crcl_comparison == "exact":
+        return None  # exact bands leave no gap by construction: nothing is guessed
     below = [b for b in rule.renal if b.crcl_upper is not None and (_edge(b.crcl_upper) or 0.0) <= x]
     if not below:
         return None
@@ -326,7 +364,7 @@ def _band_limits(rule: m.DosingRule, band: m.RenalBand, crcl: float) -> tuple[fl
             None,
         )
         if ref is not None and edge:
-            x = float(truncate_crcl(crcl))
+            x = _banding_value(rule, crcl)
             if x < 1:
                 # Scaling to zero would call every dose too high: the proportional rule does not reach
                 # here (anuria, dialysis), so the dose is not checked against a number.
@@ -395,7 +433,112 @@ def check_dose(
         facts = derive(patient, as_of)
     crcl_value = _crcl(crcl, facts)
     dialysis = facts.get("dialysis") is True
-    return _best(agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis)
+    weight = _weight_check(facts) if crcl is None else None
+    basis = "given" if crcl is not None else _crcl_basis(facts)
+    return _decide(
+        agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis,
+        weight=weight, basis=basis,
+    )  # fmt: skip
+
+
+# -- dosing weight ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _WeightCheck:
+    """Actual weight far above ideal: CrCl from actual weight is likely overestimated."""
+
+    actual: float
+    ibw: float
+    percent: float
+    alternatives: tuple[tuple[str, float], ...]
+
+
+def _crcl_inputs(facts: Mapping[str, FactValue]) -> tuple[float, float, float, bool] | None:
+    age, weight, scr, sex = (facts.get(k) for k in ("age", "weight", "serum-creatinine", "sex"))
+    if not (isinstance(age, float) and isinstance(weight, float) and isinstance(scr, float)) or sex is None:
+        return None
+    return age, weight, scr, sex == "female"
+
+
+def _crcl_basis(facts: Mapping[str, FactValue]) -> str | None:
+    """How the fact table's CrCl was obtained: from actual body weight (derived), or given directly."""
+    crcl, inputs = facts.get("crcl"), _crcl_inputs(facts)
+    if not isinstance(crcl, float):
+        return None
+    if inputs is not None and math.isclose(crcl_from_floats(*inputs), crcl, rel_tol=1e-12):
+        return "actual body weight"
+    return "given"
+
+
+def _weight_check(facts: Mapping[str, FactValue]) -> _WeightCheck | None:
+    inputs, height = _crcl_inputs(facts), facts.get("height")
+    if inputs is None or not isinstance(height, float) or _crcl_basis(facts) != "actual body weight":
+        return None
+    age, weight, scr, female = inputs
+    ibw = ibw_kg(height, "female" if female else "male")
+    if ibw <= 0:
+        return None
+    percent = 100.0 * weight / ibw
+    if percent <= OBESITY_PERCENT_OF_IBW:
+        return None
+    adjusted = ibw + ABW_FACTOR * (weight - ibw)
+    return _WeightCheck(
+        actual=weight,
+        ibw=ibw,
+        percent=percent,
+        alternatives=(
+            ("ideal body weight", crcl_from_floats(age, ibw, scr, female)),
+            ("adjusted body weight", crcl_from_floats(age, adjusted, scr, female)),
+        ),
+    )
+
+
+def _decide(
+    agent: str,
+    pairs: Sequence[tuple[m.Guideline, m.DosingRule]],
+    amount: _Amount,
+    *,
+    route: str | None,
+    indication: str | None,
+    crcl: float | None,
+    dialysis: bool,
+    weight: _WeightCheck | None,
+    basis: str | None,
+    strict_indication: bool = True,
+) -> DoseVerdict:
+    """The best verdict, with its CrCl basis and, for a heavy patient, the ideal- and adjusted-weight view."""
+
+    def best(c: float | None) -> DoseVerdict:
+        return _best(
+            agent, pairs, amount, route=route, indication=indication, crcl=c, dialysis=dialysis,
+            strict_indication=strict_indication,
+        )  # fmt: skip
+
+    v = best(crcl)
+    if crcl is not None and v.renal_band is not None:
+        v = attrs.evolve(v, crcl_basis=basis)
+    if weight is None or crcl is None or v.renal_band is None:
+        return v
+    others = [(label, c, best(c)) for label, c in weight.alternatives]
+    views = "; ".join(f"with {label} CrCl = {c:.1f} mL/min ({o.verdict.value})" for label, c, o in others)
+    note = (
+        f"CrCl {crcl:.1f} mL/min uses actual body weight {weight.actual:.1f} kg, {weight.percent:.0f}% of ideal body "
+        f"weight {weight.ibw:.1f} kg (above {OBESITY_PERCENT_OF_IBW:.0f}%): it is likely overestimated; {views}. "
+        f"The {OBESITY_PERCENT_OF_IBW:.0f}% trigger and the 0.4 adjustment factor are calculator conventions; "
+        "the label does not state which weight to use."
+    )
+    worse = next(((label, c, o) for label, c, o in others if not o.ok), None)
+    if v.ok and worse is not None:
+        label, c, o = worse
+        return attrs.evolve(
+            v,
+            verdict=Verdict.WEIGHT_DEPENDENT,
+            message=f"{v.message} But CrCl from actual body weight is likely overestimated: at CrCl {c:.1f} mL/min "
+            f"(from {label}) the dose is {o.verdict.value}, expected {o.expected}. Choose the dosing weight.",
+            notes=(*v.notes, note),
+        )
+    return attrs.evolve(v, notes=(*v.notes, note))
 
 
 def _best(
@@ -448,6 +591,8 @@ _RANK = {
     Verdict.ABOVE: 1,
     Verdict.IMPLAUSIBLE: 2,
     Verdict.NOT_COVERED: 3,
+    Verdict.AVOID: -1,
+    Verdict.WEIGHT_DEPENDENT: 1,
 }
 
 
@@ -503,7 +648,17 @@ def _check(
     if rule.renal:
         band_maxima = [magnitude(b.daily_max, "mg") for b in rule.renal if b.daily_max is not None]
         table_max = max([*band_maxima, *([maximum] if maximum is not None else [])], default=None)
-        if crcl is None:
+        avoid = [b for b in rule.renal if b.avoid]
+        usable = [b for b in rule.renal if not b.avoid]
+        if crcl is None and avoid and len(usable) == 1:
+            # The table only adds "avoid" rows to one dose range (duloxetine): check the range, and say
+            # that renal function decides whether the drug may be used at all.
+            rows = ", ".join(b.label for b in avoid)
+            notes.append(f"avoid at CrCl {rows} mL/min; creatinine clearance not known")
+            low, high, _ = _band_limits(rule, usable[0], 300.0)
+            high_is_max = True
+            common["missing"] = ("crcl",)
+        elif crcl is None:
             if per_day > implausible * (1 + _EPS):
                 return _implausible(
                     what, per_day, implausible, None, table_max, base, amount, notes, common, native
@@ -539,7 +694,9 @@ def _check(
                 ),
                 0.0,
             )
-        band = renal_band(rule, crcl)
+        else:
+            band = renal_band(rule, crcl)
+    if rule.renal and crcl is not None:
         if band is None:
             return (
                 DoseVerdict(
@@ -552,6 +709,19 @@ def _check(
                 0.0,
             )
         common["renal_band"] = band.label
+        if band.avoid:
+            expected = f"none: avoid at CrCl {band.label} mL/min"
+            return (
+                DoseVerdict(
+                    verdict=Verdict.AVOID,
+                    expected=expected,
+                    message=f"{what}: avoid {rule.agent} at CrCl {_crcl_text(rule, crcl)} mL/min "
+                    f"(band {band.label}): {band.regimen}.",
+                    notes=tuple(notes),
+                    **common,  # type: ignore[arg-type]
+                ),
+                0.0,
+            )
         regimen = f"{band.regimen} (CrCl band {band.label}; {rule.title})"
         low, high, band_text = _band_limits(rule, band, crcl)
         high_is_max = True  # a label's renal row is a total daily dose range: its top is a maximum
@@ -567,14 +737,14 @@ def _check(
             if table_max is not None and per_day > table_max * (1 + _EPS):
                 expected = (
                     f"less than {_show(table_max, base, amount)} per {amount.per} (the most allowed at any renal "
-                    f"function; at CrCl {truncate_crcl(crcl)} mL/min: {band.regimen})"
+                    f"function; at CrCl {_crcl_text(rule, crcl)} mL/min: {band.regimen})"
                 )
                 return (
                     DoseVerdict(
                         verdict=Verdict.ABOVE,
                         expected=expected,
                         message=f"{what} is above the cited maximum even for normal renal function; at CrCl "
-                        f"{truncate_crcl(crcl)} mL/min it must be reduced further ({band.regimen}).",
+                        f"{_crcl_text(rule, crcl)} mL/min it must be reduced further ({band.regimen}).",
                         notes=tuple(notes),
                         **common,  # type: ignore[arg-type]
                     ),
@@ -583,8 +753,8 @@ def _check(
             return (
                 DoseVerdict(
                     verdict=Verdict.NOT_COVERED,
-                    expected=f"CrCl {truncate_crcl(crcl)} mL/min (band {band.label}): {band.regimen}",
-                    message=f"{what}: at CrCl {truncate_crcl(crcl)} mL/min (band {band.label}) the dose must be "
+                    expected=f"CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}): {band.regimen}",
+                    message=f"{what}: at CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}) the dose must be "
                     f"adjusted: {band.regimen}. Not checked against a number.",
                     notes=tuple(notes),
                     **common,  # type: ignore[arg-type]
@@ -604,7 +774,8 @@ def _check(
             ),
             0.0,
         )
-    expected = _range_text(low, high, base, amount, native) + (f" ({band_text}, CrCl truncated)" if band_text else "")
+    shown_band = f" ({band_text}, CrCl truncated)" if rule.crcl_comparison == "truncate" else f" ({band_text})"
+    expected = _range_text(low, high, base, amount, native) + (shown_band if band_text else "")
     if per_day > implausible * (1 + _EPS):
         return _implausible(what, per_day, implausible, low, high, base, amount, notes, common, native), 0.0
     if high is not None and per_day > high * (1 + _EPS):
@@ -717,12 +888,14 @@ def medication_verdicts(
     :func:`check_dose` does), and the verdict is yielded only by the rule that gives it, so that one
     medication yields at most one verdict however many regimens name its agent. A medication whose route
     no regimen covers, or whose dose is not an amount, is skipped for the rules it does not concern and
-    reported once as not covered.
+    reported once as not covered. Several entries naming the same drug (generic and brand, or two
+    strengths) are duplicate therapy: their doses are summed into one daily exposure, checked once, and
+    the verdict lists every entry (``duplicate``).
 
     Args:
         rule: the dosing rule being evaluated.
         meds: the patient's current medications naming the rule's agent.
-        facts: the fact table (``crcl``, ``dialysis``).
+        facts: the fact table (``crcl``, ``dialysis``, and the weight inputs of CrCl).
         guideline: the rule's guideline (looked up in the packaged catalog if not given).
 
     Yields:
@@ -734,13 +907,26 @@ def medication_verdicts(
     owner = siblings[0][1]
     crcl = facts.get("crcl")
     dialysis = facts.get("dialysis") is True
-    for med in meds:
-        if med.dose is None or med.per is None:
-            continue
+    weight = _weight_check(facts)
+    basis = _crcl_basis(facts)
+    dosed = [med for med in meds if med.dose is not None and med.per is not None]
+    if len(dosed) > 1:
+        try:
+            verdict = _group_verdict(dosed, siblings, crcl, dialysis, weight, basis)
+        except (UnitError, InputError) as exc:
+            if rule is owner:
+                yield dosed[0], _unusable(rule, g, dosed[0], str(exc))
+            return
+        if rule is _reporter(siblings, verdict, dosed[0], owner):
+            yield dosed[0], verdict
+        return
+    for med in dosed:
         # Every sibling rule of an agent asks for the same verdict: compute it once per medication.
         try:
             verdict = _VERDICTS.get(
-                (g, med), (owner.id, crcl, dialysis), functools.partial(_med_verdict, med, siblings, crcl, dialysis)
+                (g, med),
+                (owner.id, crcl, dialysis, basis, weight),
+                functools.partial(_med_verdict, med, siblings, crcl, dialysis, weight, basis),
             )
         except (UnitError, InputError) as exc:  # reported once, by the agent's first regimen
             if rule is owner:
@@ -766,13 +952,33 @@ def _reporter(
     return naming[0] if naming else owner
 
 
+def _form_problem(med: Medication, siblings: list[tuple[m.Guideline, m.DosingRule]]) -> str | None:
+    """Why the entry's dose cannot be compared with the cited regimens (a combination or a release form)."""
+    if any(key(med.agent) in agent_names(r) for _, r in siblings):
+        return None  # the rule names this exact product
+    if is_combination(med.agent):
+        return "a combination product: its dose is not the dose of one ingredient"
+    if is_modified_release(med.agent):
+        return "an extended- or modified-release form: the cited regimens are for the immediate-release form"
+    return None
+
+
 def _med_verdict(
-    med: Medication, siblings: list[tuple[m.Guideline, m.DosingRule]], crcl: FactValue | None, dialysis: bool
+    med: Medication,
+    siblings: list[tuple[m.Guideline, m.DosingRule]],
+    crcl: FactValue | None,
+    dialysis: bool,
+    weight: _WeightCheck | None = None,
+    basis: str | None = None,
 ) -> DoseVerdict:
     assert med.dose is not None and med.per is not None
     amount = _parse_dose(med.dose, med.per, _amount_unit(siblings[0][1]))
+    problem = _form_problem(med, siblings)
+    if problem is not None:
+        g, rule = siblings[0]
+        return attrs.evolve(_unusable(rule, g, med, problem), given=amount.given)
     route = normalize_route(med.route, "medications.route") if med.route is not None else None
-    return _best(
+    return _decide(
         med.agent,
         siblings,
         amount,
@@ -780,7 +986,62 @@ def _med_verdict(
         indication=med.indication,
         crcl=crcl if isinstance(crcl, float) else None,
         dialysis=dialysis,
+        weight=weight,
+        basis=basis,
         strict_indication=False,  # free-text indications in records: fall back to every regimen
+    )
+
+
+def _group_verdict(
+    meds: list[Medication],
+    siblings: list[tuple[m.Guideline, m.DosingRule]],
+    crcl: FactValue | None,
+    dialysis: bool,
+    weight: _WeightCheck | None,
+    basis: str | None,
+) -> DoseVerdict:
+    """Duplicate therapy: the entries' daily doses summed and checked as one."""
+    base = _amount_unit(siblings[0][1])
+    amounts = [_parse_dose(med.dose, med.per, base) for med in meds]  # type: ignore[arg-type]
+    entries = tuple(f"{med.agent} {a.given}" for med, a in zip(meds, amounts, strict=True))
+    flag = f"duplicate therapy: {len(meds)} entries name {siblings[0][1].agent} ({'; '.join(entries)})"
+    problems = [p for med in meds if (p := _form_problem(med, siblings)) is not None]
+    routes = {normalize_route(med.route, "medications.route") for med in meds if med.route is not None}
+    g, rule = siblings[0]
+    if problems or len(routes) > 1:
+        why = problems[0] if problems else f"different routes ({', '.join(sorted(routes))})"
+        unusable = _unusable(rule, g, meds[0], f"doses not summed: {why}")
+        return attrs.evolve(
+            unusable,
+            given="; ".join(entries),
+            message=f"Duplicate therapy: {'; '.join(entries)}; not summed ({why}). Review the medication list.",
+            notes=(flag,),
+            duplicate=entries,
+        )
+    total = sum(a.per_day for a in amounts)
+    first = amounts[0]
+    shown = attrs.evolve(first, per="day")
+    amount = _Amount(
+        per_day=total,
+        unit=first.unit,
+        per="day",
+        given=f"{_show(total, base, shown)} per day in total ({' + '.join(entries)})",
+    )
+    indication = next((med.indication for med in meds if med.indication), None)
+    v = _decide(
+        rule.agent,
+        siblings,
+        amount,
+        route=next(iter(routes), None),
+        indication=indication,
+        crcl=crcl if isinstance(crcl, float) else None,
+        dialysis=dialysis,
+        weight=weight,
+        basis=basis,
+        strict_indication=False,
+    )
+    return attrs.evolve(
+        v, message=f"Duplicate therapy, doses summed: {v.message}", notes=(flag, *v.notes), duplicate=entries
     )
 
 

@@ -11,8 +11,7 @@ import attrs
 
 from . import _kinds
 from . import model as m
-from ._agents import agent_names
-from ._agents import key as agent_key
+from ._agents import agent_names, ingredient_keys
 from ._cache import IdentityCache
 from ._converter import converter
 from ._criteria import FactValue, compiled
@@ -156,7 +155,7 @@ def _run(
     traces: list[RuleTrace] = []
     needed: dict[str, list[str]] = {}
     plan = _plan(tuple(g for g, _ in chosen), statuses, urgent)
-    taken = {agent_key(med.agent) for med in patient.medications}
+    taken = frozenset().union(*(ingredient_keys(med.agent) for med in patient.medications))
     for step in plan.steps:
         # Cheap gates first: most rules do not apply to a given patient.
         gate = step.gate(facts) if step.gate is not None else True
@@ -247,9 +246,10 @@ def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput
     """Medications no rule or derived fact recognises: said, so a misspelling is not silently ignored."""
     out = []
     for i, med in enumerate(patient.medications):
-        name = agent_key(med.agent)
-        if name in known:
+        names = ingredient_keys(med.agent)
+        if not names.isdisjoint(known):
             continue
+        name = min(names, key=len)
         close = difflib.get_close_matches(name, sorted(known), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         out.append(

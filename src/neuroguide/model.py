@@ -388,6 +388,8 @@ class RenalBand:
     daily_max: Quantity | None = None
     regimen: str
     supplement: str | None = None
+    avoid: bool = False
+    """The source says not to use the drug in this band (any dose is reported as "avoid")."""
 
 
 @attrs.frozen(kw_only=True)
@@ -398,6 +400,11 @@ class DosingRule(RuleBase):
     per day). ``maximum`` is the most per ``per`` the source allows.
     ``plausible_max`` is the amount per ``per`` above which an entry is
     treated as a likely unit error rather than an overdose.
+
+    ``crcl_comparison`` states how a creatinine clearance meets the renal bands:
+    ``"truncate"`` (0.1.0 files: truncated to a whole mL/min, a value in no band
+    goes to the band below) or ``"exact"`` (compared unrounded with bands that
+    leave no gap; a value in no band is not checked).
     """
 
     kind: Literal["dosing"] = "dosing"
@@ -414,6 +421,7 @@ class DosingRule(RuleBase):
     maximum: Quantity | None = None
     plausible_max: Quantity
     renal: tuple[RenalBand, ...] = ()
+    crcl_comparison: Literal["truncate", "exact"] = "truncate"
     labelled: bool | None = None
     label_note: str | None = None
     timing: str | None = None

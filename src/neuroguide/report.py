@@ -45,8 +45,12 @@ _WORDS = {
     "implausible": "Dose implausible (likely a unit error)",
     "not-covered": "Dose not checked",
     "within-range": "Dose within range",
+    "avoid": "Avoid at this kidney function",
+    "weight-dependent": "Dose verdict depends on the weight used for kidney function",
 }
-_DOSE_PROBLEMS = frozenset({"below-range", "above-range", "above-maximum", "implausible", "not-covered"})
+_DOSE_PROBLEMS = frozenset(
+    {"below-range", "above-range", "above-maximum", "implausible", "not-covered", "avoid", "weight-dependent"}
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -130,6 +134,33 @@ def summary(result: Assessment) -> list[str]:
     return lines
 
 
+# Rules that ask for the same clinical action: the report shows one item (under the first, most pressing
+# section it appears in) with every rule and reason behind it; the evaluation record keeps each rule.
+_SAME_ACTION: dict[str, str] = {
+    "pad-screening": "ankle-brachial index",
+    "pad-screening-duration": "ankle-brachial index",
+    "arterial-screening-interval": "ankle-brachial index",
+    "diagnostic-abi": "ankle-brachial index",
+}
+
+
+def _grouped(result: Assessment) -> tuple[dict[Section, list[Recommendation]], dict[int, list[Recommendation]]]:
+    """Recommendations per section after merging same-action items, and what each lead item absorbed."""
+    shown: dict[Section, list[Recommendation]] = {}
+    absorbed: dict[int, list[Recommendation]] = {}
+    lead: dict[str, Recommendation] = {}
+    for section in Section:
+        for item in result.section(section):
+            group = _SAME_ACTION.get(item.rule)
+            if group is not None and group in lead:
+                absorbed.setdefault(id(lead[group]), []).append(item)
+                continue
+            if group is not None:
+                lead[group] = item
+            shown.setdefault(section, []).append(item)
+    return shown, absorbed
+
+
 def render_text(result: Assessment, style: Style | None = None) -> str:
     """Render an assessment as a report a clinician can read: a summary first, then the sections."""
     st = style or Style()
@@ -142,8 +173,9 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
     lines.append("")
     number = 0
     gaps = pattern_gaps(result)
+    shown, absorbed = _grouped(result)
     for section in Section:
-        items = result.section(section)
+        items = shown.get(section, [])
         if not items and not (section is Section.CATEGORIES and gaps):
             continue
         number += 1
@@ -160,6 +192,16 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
             lines.append(
                 _wrap(f"rule {item.rule} ({item.guideline} {item.version}); {item.citation}", "     ", st.width)
             )
+            for other in absorbed.get(id(item), []):
+                why = f" because: {'; '.join(other.reasons)}" if other.reasons else ""
+                lines.append(
+                    _wrap(
+                        f"also recommended ({_status(other)}) by rule {other.rule} ({other.guideline} "
+                        f"{other.version}): {other.action}{why}; {other.citation}",
+                        "     ",
+                        st.width,
+                    )
+                )
         lines.append("")
     number += 1
     lines += [_paint(f"{number}. What is missing to decide more", "1", st), *_missing(result, st), ""]

@@ -76,6 +76,10 @@ class RecommendationStatus(enum.StrEnum):
     IMPLAUSIBLE = "implausible"
     NOT_COVERED = "not-covered"
     WITHIN_RANGE = "within-range"
+    AVOID = "avoid"
+    """The source says not to use the drug at this renal function."""
+    WEIGHT_DEPENDENT = "weight-dependent"
+    """Within range at CrCl from actual weight, out of range at CrCl from ideal or adjusted weight."""
 
 
 class Section(enum.StrEnum):

@@ -7,7 +7,7 @@ formula can be tested and reused on its own. Guideline-backed classifiers live i
 
 from __future__ import annotations
 
-from ._body import adjusted_body_weight, bmi, bsa_dubois, bsa_mosteller, ibw_devine
+from ._body import ABW_FACTOR, adjusted_body_weight, bmi, bsa_dubois, bsa_mosteller, ibw_devine, ibw_kg
 from ._conversions import (
     a1c_from_eag,
     b12_convert,
@@ -23,6 +23,7 @@ from ._result import CalcResult, Step
 from ._scores import dn4, mnsi_examination, mnsi_questionnaire, tcss
 
 __all__ = [
+    "ABW_FACTOR",
     "CalcResult",
     "Step",
     "a1c_from_eag",
@@ -41,6 +42,7 @@ __all__ = [
     "hba1c_to_ifcc",
     "hba1c_to_ngsp",
     "ibw_devine",
+    "ibw_kg",
     "iwgdf_category_from",
     "mnsi_examination",
     "mnsi_questionnaire",
