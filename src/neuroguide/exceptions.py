@@ -53,10 +53,19 @@ class InputError(NeuroguideError, ValueError):
         self.field = field
         self.value = value
         self.expected = expected
-        super().__init__(f"{field}: got {value!r}; expected {expected}")
+        super().__init__(f"{field}: got {_shown(value)}; expected {expected}")
 
     def __reduce__(self) -> tuple[type[InputError], tuple[str, object, str]]:
         return (type(self), (self.field, self.value, self.expected))
+
+
+def _shown(value: object, limit: int = 200) -> str:
+    """The value as the message shows it: its repr, shortened when very long."""
+    try:
+        text = repr(value)
+    except Exception:  # a caller's object whose repr fails must not hide the error
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else f"{text[: limit - 20]}… ({len(text)} characters)"
 
 
 class UnitError(InputError):
