@@ -106,7 +106,8 @@ def _catalog(args: argparse.Namespace) -> Catalog | None:
     if args.root is None:
         return None
 
-    return Catalog(a._root(args.root))
+    # Audit commands inspect folders as they are: unlocked files are reported, not refused.
+    return Catalog(a._root(args.root), allow_unlocked=True)
 
 
 def _print_json(value: Any) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
-import functools
 import hashlib
 import json
+import os
 import re
+import threading
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
+from importlib.metadata import PackageNotFoundError, distribution
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -296,11 +299,23 @@ def guideline_files(root: Traversable | Path) -> Iterator[tuple[str, Traversable
 
 
 def read_lock(root: Traversable | Path) -> dict[str, str]:
-    """Return the lock file's ``{file: sha256}`` entries (empty when there is no lock file)."""
+    """Return the lock file's ``{file: sha256}`` entries (empty when there is no lock file).
+
+    Raises:
+        IntegrityError: the lock file is not a JSON object ``{"files": {name: sha256}}``.
+
+    """
     lock_file = root / LOCK_NAME
     if not lock_file.is_file():
         return {}
-    return dict(json.loads(lock_file.read_text(encoding="utf-8"))["files"])
+    try:
+        data = json.loads(lock_file.read_bytes().decode("utf-8"))
+    except (ValueError, RecursionError):
+        data = None
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise IntegrityError([(LOCK_NAME, 'a JSON object {"files": {"<id>/<version>.toml": "<sha256>"}}', "malformed")])
+    return dict(files)
 
 
 def lock_mismatches(root: Traversable | Path) -> list[tuple[str, str, str]]:
@@ -323,13 +338,23 @@ def lock_mismatches(root: Traversable | Path) -> list[tuple[str, str, str]]:
 
 
 class Catalog:
-    """Every guideline version in one folder, loaded and checked against the lock."""
+    """Every guideline version in one folder, loaded and checked against the lock.
 
-    def __init__(self, root: Traversable | Path) -> None:
+    Loading verifies every file against ``lock.json`` first: an altered, unlisted
+    or missing file is an :class:`IntegrityError` naming it, so a tampered
+    knowledge base never runs. ``allow_unlocked=True`` is for guideline authors
+    editing files: it loads them anyway and lists them in :attr:`unlocked`, which
+    every evaluation record made with this catalog carries.
+    """
+
+    def __init__(self, root: Traversable | Path, *, allow_unlocked: bool = False) -> None:
         self.root = root
+        self.allow_unlocked = allow_unlocked
         self._versions: dict[str, dict[str, m.Guideline]] = {}
         self._sorted: dict[str, list[m.Guideline]] = {}
         self._lock: dict[str, str] = {}
+        self.unlocked: tuple[str, ...] = ()
+        """Files that differ from the lock (only with ``allow_unlocked``), as ``<id>/<version>.toml``."""
         self._load()
 
     def _files(self) -> Iterator[tuple[str, Traversable]]:
@@ -337,14 +362,26 @@ class Catalog:
 
     def _load(self) -> None:
         problems: list[Problem] = []
-        self._lock = read_lock(self.root)
-        for name, entry in self._files():
+        try:
+            self._lock = read_lock(self.root)
+        except IntegrityError:
+            if not self.allow_unlocked:
+                raise
+            self._lock = {}
+        data = {name: entry.read_bytes() for name, entry in self._files()}
+        # The hash is checked before the file is parsed: a tampered file is never read as guidance.
+        mismatches = _mismatches(self._lock, {name: hashlib.sha256(b).hexdigest() for name, b in data.items()})
+        if mismatches and not self.allow_unlocked:
+            raise IntegrityError(mismatches)
+        self.unlocked = tuple(name for name, _, _ in mismatches)
+        for name, raw in data.items():
             try:
-                g = load_file(entry.read_bytes(), name)
+                g = load_file(raw, name)
             except GuidelineDataError as exc:
                 problems.extend(exc.problems)
                 continue
             self._versions.setdefault(g.id, {})[g.version] = g
+        problems.extend(_supersedes_problems(self._versions, self._lock))
         if problems:
             raise GuidelineDataError(problems)
 
@@ -355,14 +392,8 @@ class Catalog:
 
         A file missing from the lock, or a lock entry with no file, is a mismatch too.
         """
-        mismatches: list[tuple[str, str, str]] = []
         actual = {name: hashlib.sha256(entry.read_bytes()).hexdigest() for name, entry in self._files()}
-        for name in sorted(set(actual) | set(self._lock)):
-            exp = self._lock.get(name, "(not in lock)")
-            act = actual.get(name, "(file missing)")
-            if exp != act:
-                mismatches.append((name, exp, act))
-        return mismatches
+        return _mismatches(self._lock, actual)
 
     def check_integrity(self) -> None:
         """Raise :class:`IntegrityError` if any released file differs from the lock."""
@@ -423,7 +454,96 @@ class Catalog:
         return [g for gid in self.ids() for g in self.versions(gid)]
 
 
-@functools.cache
+ALLOW_UNLOCKED_ENV = "NEUROGUIDE_ALLOW_UNLOCKED"
+_catalog: Catalog | None = None
+_catalog_lock = threading.Lock()
+
+
 def catalog() -> Catalog:
-    """Return the packaged catalog, loaded once per process."""
-    return Catalog(guideline_root())
+    """Return the packaged catalog, loaded and verified once per process (thread-safe).
+
+    Besides ``lock.json``, an installed wheel's own record of file hashes is
+    checked, so a file edited together with its lock entry is refused too.
+    ``NEUROGUIDE_ALLOW_UNLOCKED=1`` (for guideline authors only) loads unlocked
+    files and stamps every record with them.
+
+    Raises:
+        IntegrityError: a packaged file differs from the lock or the wheel's record.
+
+    """
+    found = _catalog
+    if found is None:
+        found = _build_catalog()
+    return found
+
+
+def _build_catalog() -> Catalog:
+    global _catalog
+    with _catalog_lock:
+        # Checked again under the lock: concurrent first calls share one catalog.
+        if _catalog is None:
+            allow = os.environ.get(ALLOW_UNLOCKED_ENV, "") not in ("", "0")
+            root = guideline_root()
+            if not allow:
+                mismatches = _installed_mismatches(root)
+                if mismatches:
+                    raise IntegrityError(mismatches)
+            _catalog = Catalog(root, allow_unlocked=allow)
+        return _catalog
+
+
+def _mismatches(lock: Mapping[str, str], actual: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    out: list[tuple[str, str, str]] = []
+    for name in sorted(set(actual) | set(lock)):
+        exp = lock.get(name, "(not in lock)")
+        act = actual.get(name, "(file missing)")
+        if exp != act:
+            out.append((name, exp, act))
+    return out
+
+
+def _installed_mismatches(root: Traversable) -> list[tuple[str, str, str]]:
+    """Compare the packaged guideline files and lock with the hashes the wheel installer recorded.
+
+    Nothing to compare from a source checkout or an editable install (no such record).
+    """
+    try:
+        files = distribution("neuroguide").files or []
+    except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
+        return []
+    prefix = "neuroguide/guidelines/"
+    recorded = {str(f).removeprefix(prefix): f.hash for f in files if str(f).startswith(prefix) and f.hash}
+    out: list[tuple[str, str, str]] = []
+    for name, h in sorted(recorded.items()):
+        if h is None or h.mode != "sha256":
+            continue
+        entry = root.joinpath(*name.split("/"))
+        digest = hashlib.sha256(entry.read_bytes()).digest() if entry.is_file() else b""
+        actual = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        if actual != h.value:
+            out.append((name, f"{h.value} (wheel record, base64)", actual or "(file missing)"))
+    return out
+
+
+def _supersedes_problems(versions: Mapping[str, Mapping[str, m.Guideline]], lock: Mapping[str, str]) -> list[Problem]:
+    """``supersedes`` must name another, earlier version of the same guideline (so there are no cycles).
+
+    A superseded version that is locked but missing is the integrity check's finding, not repeated here.
+    """
+    problems: list[Problem] = []
+    for gid, by_version in versions.items():
+        for g in by_version.values():
+            if g.supersedes is None:
+                continue
+            name = f"{gid}/{g.version}.toml"
+            old = by_version.get(g.supersedes)
+            if g.supersedes == g.version:
+                problems.append(Problem(name, "$.supersedes", "a version cannot supersede itself"))
+            elif old is None and f"{gid}/{g.supersedes}.toml" not in lock:
+                known = ", ".join(sorted(by_version)) or "none"
+                problems.append(Problem(name, "$.supersedes", f"no version {g.supersedes!r} of {gid} (known: {known})"))
+            elif old is not None and (old.effective, old.version) >= (g.effective, g.version):
+                problems.append(
+                    Problem(name, "$.supersedes", f"{g.supersedes} takes effect on or after {g.version}: not earlier")
+                )
+    return problems

@@ -41,6 +41,12 @@ def render_text(result: Assessment) -> str:
     lines = [f"neuroguide assessment{' of ' + str(rec.patient.get('id')) if rec.patient.get('id') else ''}"]
     lines.append(f"evaluation date {rec.as_of.isoformat()}")
     lines.append("")
+    if rec.flags:
+        # First, so a probable unit error or an unlocked guideline file is never missed.
+        lines.append("INPUTS FLAGGED AND NOT USED (check them):")
+        for flag in rec.flags:
+            lines.append(_wrap(f"- {flag.field} = {flag.value}: {flag.message}", "   "))
+        lines.append("")
     number = 0
     for section in Section:
         items = result.section(section)

@@ -44,7 +44,7 @@ def _finding(spec: FactSpec) -> dict[str, Any]:
 def _measurement(spec: FactSpec) -> dict[str, Any]:
     out: dict[str, Any] = {"title": spec.label, "description": _describe(spec)}
     if spec.type == "number":
-        out["type"] = ["number", "null"]
+        out["type"] = ["integer", "null"] if spec.integer else ["number", "null"]
         if spec.low is not None:
             out["minimum"] = spec.low
         if spec.high is not None:

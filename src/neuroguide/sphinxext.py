@@ -188,7 +188,8 @@ def _settings(app: Sphinx) -> Any:
         if cfg.neuroguide_conformance_dir
         else src.parent.parent / "shared" / "conformance"
     )
-    cat = Catalog(src / cfg.neuroguide_guidelines) if cfg.neuroguide_guidelines else catalog()
+    # The docs show lock mismatches themselves (integrity page), so an unlocked folder still builds.
+    cat = Catalog(src / cfg.neuroguide_guidelines, allow_unlocked=True) if cfg.neuroguide_guidelines else catalog()
     return Settings(
         catalog=cat,
         tests_dir=tests,

@@ -38,6 +38,7 @@ __all__ = [
     "get_registry",
     "hba1c_ifcc_to_ngsp",
     "hba1c_ngsp_to_ifcc",
+    "in_kind",
     "magnitude",
     "parse_quantity",
     "parse_unit",
@@ -432,6 +433,20 @@ def hba1c_ngsp_to_ifcc(percent: float | Decimal) -> Decimal:
 def hba1c_ifcc_to_ngsp(mmol_per_mol: float | Decimal) -> Decimal:
     """NGSP (%) = 0.0915 x IFCC (mmol/mol) + 2.15, unrounded."""
     return _NGSP_SLOPE * Decimal(str(mmol_per_mol)) + _NGSP_INTERCEPT
+
+
+def in_kind(q: Quantity, unit: str) -> float | None:
+    """``q`` in ``unit`` if it is of that unit's kind, else None.
+
+    Same dimension, and for dimensionless units the same unit: HbA1c % and
+    mmol/mol are different kinds, never converted into each other here.
+    """
+    target = parse_unit(unit)
+    if q.dimensionality != target.dimensionality:
+        return None
+    if target.dimensionless and q.units != target:
+        return None
+    return float(q.to(target).magnitude)
 
 
 def is_quantity(value: Any) -> bool:
