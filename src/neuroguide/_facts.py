@@ -214,7 +214,12 @@ def _unit_slips(patient: Patient, facts: dict[str, FactValue]) -> list[Flag]:
             facts.pop(name, None)
             shown = format_quantity(q)
             flags.append(
-                Flag(field=f"measurements.{name}", kind=FlagKind.PROBABLE_UNIT_ERROR, value=shown, message=why)
+                Flag(
+                    field=f"measurements.{name}",
+                    kind=FlagKind.PROBABLE_UNIT_ERROR,
+                    value=shown,
+                    message=f"{why}; not used (check the unit and re-enter)",
+                )
             )
     return flags
 

@@ -25,7 +25,7 @@ from ._converter import converter, format_errors
 from ._criteria import facts_in
 from ._vocabulary import vocabulary
 from .exceptions import GuidelineDataError, IntegrityError, Problem, UnitError, UnknownGuidelineError
-from .units import Quantity, convert, is_quantity, parse_quantity, parse_unit
+from .units import Quantity, convert, format_quantity, is_quantity, parse_quantity, parse_unit
 
 __all__ = [
     "Catalog",
@@ -86,15 +86,25 @@ def load_file(data: bytes, name: str) -> m.Guideline:
 
     """
     try:
-        raw = tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GuidelineDataError(
+            [Problem(name, "$", f"not valid UTF-8 text ({exc.reason} at byte {exc.start})")]
+        ) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise GuidelineDataError([Problem(name, "$", f"not valid TOML: {exc}")]) from None
+    except RecursionError:
+        raise GuidelineDataError([Problem(name, "$", "not valid TOML: nested too deeply")]) from None
     problems: list[Problem] = []
     try:
         guideline = converter.structure(raw, m.Guideline)
-    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, RecursionError) as exc:
         problems.extend(Problem(name, path, msg) for path, msg in format_errors(exc))
         problems.extend(_prevalidate(raw, name))
+        # Rules that structure on their own still get every semantic check.
+        problems.extend(_semantics_of_raw_rules(raw, name))
         raise GuidelineDataError(_unique(problems)) from None
     problems.extend(_validate(guideline, name))
     if problems:
@@ -203,12 +213,164 @@ def _validate(g: m.Guideline, name: str) -> list[Problem]:
             if spec is None:
                 bad(path, f"unknown fact {fact!r}")
         problems.extend(Problem(name, p, msg) for p, msg in _unit_checks(rule, at))
+        problems.extend(Problem(name, p, msg) for p, msg in _semantic_checks(rule, at, _class_labels(g.rules)))
     for k, note in enumerate(g.changes):
         if note.rule not in rule_ids and not note.what.lower().startswith(("removed", "retired")):
             bad(f"$.changes[{k}].rule", f"change note names unknown rule {note.rule!r}")
         if note.source is not None and note.source not in source_ids:
             bad(f"$.changes[{k}].source", f"unknown source id {note.source!r}")
     return problems
+
+
+def _semantics_of_raw_rules(raw: Mapping[str, Any], name: str) -> list[Problem]:
+    """Semantic checks on every rule that structures by itself (the file as a whole did not)."""
+    rules = raw.get("rules")
+    if not isinstance(rules, list):
+        return []
+    structured: list[tuple[int, m.Rule]] = []
+    for i, rule in enumerate(rules):
+        try:
+            structured.append((i, converter.structure(rule, m.Rule)))  # type: ignore[arg-type]
+        except Exception:
+            continue
+    labels = _class_labels([r for _, r in structured])
+    out: list[Problem] = []
+    for i, rule in structured:
+        at = f"$.rules[{i}]"
+        out.extend(Problem(name, p, msg) for p, msg in _unit_checks(rule, at))
+        out.extend(Problem(name, p, msg) for p, msg in _semantic_checks(rule, at, labels))
+    return out
+
+
+def _class_labels(rules: Iterable[m.Rule]) -> dict[str, tuple[str, ...]]:
+    return {r.id: tuple(b.label for b in r.bands) for r in rules if isinstance(r, m.ClassificationRule)}
+
+
+def _criteria_of(rule: m.Rule) -> Iterator[tuple[str, m.Criterion]]:
+    for name in ("when", "applies"):
+        value = getattr(rule, name, None)
+        if value is not None:
+            yield name, value
+    if isinstance(rule, m.ScreeningRule):
+        for i, sp in enumerate(rule.start):
+            yield f"start[{i}].when", sp.when
+        for i, th in enumerate(rule.intervals):
+            yield f"intervals[{i}].when", th.when
+
+
+def _compares(c: m.Criterion) -> Iterator[m.Compare]:
+    if isinstance(c, m.Compare):
+        yield c
+    elif isinstance(c, m.Not):
+        yield from _compares(c.not_)
+    elif isinstance(c, m.AllOf | m.AnyOf):
+        for part in c.all if isinstance(c, m.AllOf) else c.any:
+            yield from _compares(part)
+
+
+def _compare_problem(c: m.Compare, labels: Mapping[str, tuple[str, ...]]) -> str | None:
+    """Why a comparison's value cannot be compared with its fact, or None."""
+    if c.fact in labels:
+        allowed = labels[c.fact]
+        values = c.value if isinstance(c.value, tuple) else (c.value,)
+        bad = [v for v in values if not isinstance(v, str) or v not in allowed]
+        return f"value {bad[0]!r} is not a band of {c.fact} ({', '.join(allowed)})" if bad else None
+    spec = vocabulary().get(c.fact)
+    if spec is None:
+        return None  # reported as an unknown fact
+    if spec.type == "quantity":
+        if not is_quantity(c.value):
+            return f"value {c.value!r} must be a quantity convertible to {spec.unit} (e.g. '20 {spec.unit}')"
+        try:
+            convert(c.value, spec.unit or "", analyte=spec.analyte)  # type: ignore[arg-type]
+        except UnitError:
+            return f"value {format_quantity(c.value)!r} is not convertible to {spec.unit}"  # type: ignore[arg-type]
+        return None
+    if spec.type == "number":
+        if not isinstance(c.value, float):
+            return f"value {c.value!r} must be a number"
+        if spec.integer and not c.value.is_integer():
+            return f"value {c.value:g} can never match: {c.fact} is a whole number"
+        return None
+    if spec.type == "category":
+        values = c.value if isinstance(c.value, tuple) else (c.value,)
+        bad = [v for v in values if v not in spec.values]
+        return f"value {bad[0]!r} is not one of {', '.join(spec.values)}" if bad else None
+    return f"{c.fact} is a {spec.type} fact: name it (or use 'not') instead of comparing"
+
+
+def _semantic_checks(rule: m.Rule, at: str, labels: Mapping[str, tuple[str, ...]]) -> Iterator[tuple[str, str]]:
+    """Checks the types alone cannot make: comparable thresholds, positive periods, ordered limits."""
+    for field, crit in _criteria_of(rule):
+        for cmp in _compares(crit):
+            why = _compare_problem(cmp, labels)
+            if why is not None:
+                yield f"{at}.{field}.value", why
+    periods: list[tuple[str, m.Period | None, int]] = []
+    if isinstance(rule, m.ScreeningRule):
+        periods.append(("interval", rule.interval, 1))
+        periods.extend((f"start[{i}].after", sp.after, 0) for i, sp in enumerate(rule.start))
+        for i, th in enumerate(rule.intervals):
+            periods += [(f"intervals[{i}].shortest", th.shortest, 1), (f"intervals[{i}].longest", th.longest, 1)]
+    if isinstance(rule, m.WorkupRule):
+        periods.append(("repeat", rule.repeat, 1))
+    if isinstance(rule, m.DosingRule):
+        periods.append(("per", rule.per, 1))
+    if isinstance(rule, m.NeurotoxicityRule):
+        periods.append(("duration_threshold", rule.duration_threshold, 1))
+    for field, period, least in periods:
+        if period is not None and period.count < least:
+            yield f"{at}.{field}", f"a period of at least {least} {period.unit}; got {period}"
+    if isinstance(rule, m.DosingRule):
+        yield from _dose_order(rule, at)
+    threshold = rule.cumulative_threshold if isinstance(rule, m.NeurotoxicityRule) else None
+    if threshold is not None and not threshold.magnitude > 0:
+        yield f"{at}.cumulative_threshold", "a positive cumulative threshold"
+    if isinstance(rule, m.ClassificationRule):
+        for i, band in enumerate(rule.bands):
+            lo, hi = _number_of(band.lower, rule.unit, rule.analyte), _number_of(band.upper, rule.unit, rule.analyte)
+            if lo is not None and hi is not None and lo > hi:
+                yield f"{at}.bands[{i}].lower", f"lower {band.lower} is above upper {band.upper}"
+
+
+def _number_of(q: Quantity | float | None, unit: str, analyte: str | None = None) -> float | None:
+    if q is None:
+        return None
+    if not is_quantity(q):
+        return float(q)
+    try:
+        return float(convert(q, unit, analyte=analyte).magnitude)  # type: ignore[arg-type]
+    except UnitError:
+        return None  # reported by the dimension check
+
+
+def _dose_order(rule: m.DosingRule, at: str) -> Iterator[tuple[str, str]]:
+    unit = "IU" if _is_iu(rule.plausible_max) else "mg"
+    amounts = {f: _number_of(getattr(rule, f), unit) for f in ("dose_min", "dose_max", "maximum", "plausible_max")}
+    for field, value in amounts.items():
+        if value is not None and not value > 0:
+            yield f"{at}.{field}", f"a positive amount; got {format_quantity(getattr(rule, field))}"
+    lo, hi, top, plausible = (amounts[f] for f in ("dose_min", "dose_max", "maximum", "plausible_max"))
+    if lo is not None and hi is not None and lo > hi:
+        yield f"{at}.dose_min", f"dose_min {format_quantity(rule.dose_min)} is above dose_max"  # type: ignore[arg-type]
+    if hi is not None and top is not None and hi > top:
+        yield f"{at}.dose_max", "dose_max is above maximum"
+    highest = max((v for v in (hi, top) if v is not None), default=None)
+    if plausible is not None and highest is not None and plausible < highest:
+        yield f"{at}.plausible_max", "plausible_max is below the highest dose the rule allows"
+    for i, band in enumerate(rule.renal):
+        c_lo, c_hi = _number_of(band.crcl_lower, "mL/min"), _number_of(band.crcl_upper, "mL/min")
+        for field, value in (("crcl_lower", c_lo), ("crcl_upper", c_hi)):
+            if value is not None and value < 0:
+                yield f"{at}.renal[{i}].{field}", "a clearance of 0 mL/min or more"
+        if c_lo is not None and c_hi is not None and c_lo > c_hi:
+            yield f"{at}.renal[{i}].crcl_lower", "crcl_lower is above crcl_upper"
+        d_lo, d_hi = _number_of(band.daily_min, "mg"), _number_of(band.daily_max, "mg")
+        for field, value in (("daily_min", d_lo), ("daily_max", d_hi)):
+            if value is not None and not value > 0:
+                yield f"{at}.renal[{i}].{field}", "a positive daily amount"
+        if d_lo is not None and d_hi is not None and d_lo > d_hi:
+            yield f"{at}.renal[{i}].daily_min", "daily_min is above daily_max"
 
 
 def _classification_fact(g: m.Guideline, fact: str) -> object | None:

@@ -102,7 +102,7 @@ def unit_slip(name: str, in_unit: Callable[[str], float | None]) -> str | None:
             unit = "%" if window.unit == "percent" else window.unit
             return (
                 f"{value:g} {unit} is outside the usual {window.low:g}-{window.high:g} {unit}: "
-                f"probably a value in {window.other} labelled {unit}; not used (check the unit and re-enter)"
+                f"probably a value in {window.other} labelled {unit}"
             )
         return None
     return None

@@ -235,6 +235,8 @@ def parse_quantity(value: object, field: str = "value", dimension: str | Unit | 
     elif isinstance(value, str):
         mag, unit_text = _split(value, field)
         _check_magnitude(mag, field, value)
+        if mag == 0 and re.search(r"[1-9]", value.split("e")[0].split("E")[0]):
+            raise UnitError(field, value, f"a number between {_TINY:g} and {_HUGE:g} in size (or 0); it underflows")
         q = ureg.Quantity(mag, _unit_of(unit_text, field, value))
     else:
         raise UnitError(field, value, "a quantity string such as '350 ug'")

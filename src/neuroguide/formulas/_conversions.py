@@ -8,10 +8,11 @@ binary float noise, so published anchor pairs are reproduced exactly
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Literal
 
-from .._plausible import span
+from .._plausible import span, unit_slip
 from ..exceptions import InputError
 from ..units import (
     ANALYTES,
@@ -21,6 +22,7 @@ from ..units import (
     get_registry,
     hba1c_ifcc_to_ngsp,
     hba1c_ngsp_to_ifcc,
+    in_kind,
     magnitude,
     parse_quantity,
     quantity,
@@ -237,10 +239,14 @@ def a1c_from_eag(glucose: Quantity | str, *, places: int = 1) -> CalcResult:
         raise InputError("glucose", format_quantity(q), f"a glucose from {lo:g} to {hi:g} mg/dL")
     exact = (mg + _ADAG_INTERCEPT) / _ADAG_SLOPE
     value = round_half_up(exact, p)
+    why = unit_slip("glucose", functools.partial(in_kind, q))
+    flags = (f"PROBABLE UNIT ERROR: glucose {format_quantity(q)}: {why}",) if why else ()
     return CalcResult(
         name="a1c-from-eag",
         value=get_registry().Quantity(float(value), "%"),
-        interpretation=(
+        flags=flags,
+        interpretation=("; ".join(flags) + "; " if flags else "")
+        + (
             f"A1C {value} % corresponds to mean glucose {mg.normalize()} mg/dL on the ADAG line "
             "(algebraic inverse; not a validated estimate of A1C)"
         ),

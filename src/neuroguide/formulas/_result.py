@@ -32,3 +32,5 @@ class CalcResult:
     steps: tuple[Step, ...]
     citation: str
     conventions: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    """Inputs that are probably in another unit than labelled (e.g. creatinine 35 "mg/dL"): check them."""
