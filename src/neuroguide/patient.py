@@ -246,7 +246,7 @@ def _medication_dict(m: Medication) -> dict[str, Any]:
 # -- parsing -----------------------------------------------------------------
 
 _TOP = ("id", "birth_date", "age", "sex", "diabetes", "findings", "measurements", "last", "medications")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 class _Problems:

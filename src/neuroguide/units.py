@@ -69,7 +69,8 @@ _ALLOWED = frozenset(
 )  # fmt: skip
 
 _TOKEN = re.compile(r"[A-Za-zµμ%_]+\d?")
-_NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+# ASCII digits only, as in the published JSON Schema's pattern (ECMA-262 \d is ASCII).
+_NUMBER = re.compile(r"^\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*(.*?)\s*$")
 _SQUARE = re.compile(r"\b(c?m)2\b")
 # The unit grammar accepted before pint sees the text: symbols, '*', '/', integer
 # powers ('**2', '^-1', 'm2'), parentheses and a literal 1 ('1/min'). Everything
