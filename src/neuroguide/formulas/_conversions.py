@@ -271,7 +271,7 @@ def _analyte_convert(
     plausible: tuple[float, float, str],
     places: int | None,
 ) -> CalcResult:
-    if to not in units:
+    if not isinstance(to, str) or to not in units:
         raise InputError("to", to, f"one of {sorted(units)}")
     p = _check_places(places if places is not None else units[to])
     q = parse_quantity(value, field)
