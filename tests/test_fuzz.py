@@ -6,13 +6,14 @@ built by seeded generators from grammars and pools of known-bad values (pint
 crashers, NaN, dates, duplicate keys, stray bytes), then mutated at random.
 
 The default test session runs a short bounded fuzz of each target. The full run
-is ``nox -s fuzz`` (``python tests/test_fuzz.py EXECUTIONS``): at least 10^5
+is ``nox -s fuzz`` (``python tests/test_fuzz.py EXECUTIONS [SEED [TARGET ...]]``): at least 10^5
 executions per target, failing on any exception that is not a NeuroguideError
 and on any fresh record that does not replay identically.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import random
@@ -175,7 +176,7 @@ def value(rng: random.Random) -> Any:
         return quantity_text(rng)
     if r < 0.4:
         return rng.uniform(-1e3, 1e3)
-    return rng.choice(VALUES)
+    return copy.deepcopy(rng.choice(VALUES))  # a fresh object: a shared one could be nested into itself
 
 
 def _seed_patients() -> list[dict[str, Any]]:
@@ -485,9 +486,11 @@ def test_bounded_fuzz(name: str) -> None:
 def main(argv: list[str]) -> int:
     executions = int(argv[1]) if len(argv) > 1 else 100_000
     seed = int(argv[2]) if len(argv) > 2 else 1
+    chosen = argv[3:] or list(TARGETS)  # optionally, only the named targets
     total_uncaught = 0
     print(f"neuroguide fuzz: {executions} executions per target, seed {seed}")
-    for name, target in TARGETS.items():
+    for name in chosen:
+        target = TARGETS[name]
         start = time.perf_counter()
         refused, uncaught, examples = fuzz(target, executions, seed)
         took = time.perf_counter() - start
@@ -499,7 +502,7 @@ def main(argv: list[str]) -> int:
         )
         for line in examples:
             print(f"    {line}")
-    print(f"total: {executions * len(TARGETS):,} executions, {total_uncaught} uncaught")
+    print(f"total: {executions * len(chosen):,} executions, {total_uncaught} uncaught")
     return 1 if total_uncaught else 0
 
 
