@@ -71,7 +71,7 @@ def _shown(value: object, limit: int = 200) -> str:
 
 
 class InputProblemsError(InputError):
-    """Several input problems at once: :attr:`problems` lists each (field, value, expectation)."""
+    """Several input problems at once; ``problems`` lists each (field, value, expectation)."""
 
     def __init__(self, problems: Sequence[InputError]) -> None:
         self.problems = tuple(problems)

@@ -33,4 +33,4 @@ class CalcResult:
     citation: str
     conventions: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
-    """Inputs that are probably in another unit than labelled (e.g. creatinine 35 "mg/dL"): check them."""
+    """Warnings about inputs probably in another unit than labelled, such as a creatinine of 35 mg/dL."""
