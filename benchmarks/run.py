@@ -1,6 +1,7 @@
 """Benchmarks: `python benchmarks/run.py [--cohort N] [--json OUT]` (or `nox -s bench`).
 
-Measures import time, loading every guideline, one warm `assess` per bundled example, `check_dose`,
+Measures import time, loading every guideline (and the integrity check it starts with), one warm `assess` per
+bundled example, `check_dose`,
 each calculator, and a seeded synthetic cohort. Figures go in docs/performance.md.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import platform
 import random
@@ -65,7 +67,23 @@ def bench_load() -> dict[str, float]:
     per = _best(lambda: _loading.Catalog(root), number=3, repeat=5)
     cat = _loading.Catalog(root)
     rules = sum(len(g.rules) for g in cat.all())
-    return {"load_all_ms": per / 1e3, "files": float(len(cat.all())), "rules": float(rules)}
+
+    def verify_lock() -> object:
+        # What Catalog does before parsing: hash every file, compare with lock.json.
+        data = {name: entry.read_bytes() for name, entry in _loading.guideline_files(root)}
+        actual = {name: hashlib.sha256(b).hexdigest() for name, b in data.items()}
+        return _loading._mismatches(_loading.read_lock(root), actual)
+
+    lock_us = _best(verify_lock, number=20)
+    wheel_us = _best(lambda: _loading._installed_mismatches(root), number=20)
+    return {
+        "load_all_ms": per / 1e3,
+        "files": float(len(cat.all())),
+        "rules": float(rules),
+        "verify_lock_ms": lock_us / 1e3,
+        "verify_wheel_record_ms": wheel_us / 1e3,
+        "verify_share_of_load_pct": 100 * (lock_us + wheel_us) / per,
+    }
 
 
 def bench_assess() -> dict[str, float]:

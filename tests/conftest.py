@@ -89,7 +89,7 @@ def _write_tiny(root: Path) -> Path:
 @pytest.fixture
 def tiny_catalog(tmp_path: Path) -> _loading.Catalog:
     """A one-rule guideline in two versions (2025.1, 2026.1), written to a temporary folder."""
-    return _loading.Catalog(_write_tiny(tmp_path))
+    return _loading.Catalog(_write_tiny(tmp_path), allow_unlocked=True)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -285,8 +285,11 @@ def test_tampering_with_a_released_file_is_detected(tiny: Path, capsys: pytest.C
     assert report.mismatches == (
         audit.Mismatch(file="tiny/2020.1.toml", problem="altered", expected=locked, actual=actual),
     )
-    # The catalog's own check agrees, and check_integrity raises.
-    cat = _loading.Catalog(tiny)
+    # Loading refuses the tampered folder; an author's unlocked catalog names the file.
+    with pytest.raises(ng.IntegrityError, match=r"tiny/2020\.1\.toml: expected sha256"):
+        _loading.Catalog(tiny)
+    cat = _loading.Catalog(tiny, allow_unlocked=True)
+    assert cat.unlocked == ("tiny/2020.1.toml",)
     assert cat.verify() == [("tiny/2020.1.toml", locked, actual)]
     with pytest.raises(ng.IntegrityError, match=r"tiny/2020\.1\.toml"):
         cat.check_integrity()
@@ -310,8 +313,10 @@ def test_tampering_that_breaks_the_file_is_still_reported(tiny: Path) -> None:
     """Hashing needs no parsing: a file edited into invalid TOML is named, not just 'fails to load'."""
     path = tiny / "tiny" / "2021.1.toml"
     path.write_bytes(path.read_bytes() + b"\n[[[ not toml\n")
-    with pytest.raises(ng.GuidelineDataError):
+    with pytest.raises(ng.IntegrityError, match=r"tiny/2021\.1\.toml"):
         _loading.Catalog(tiny)
+    with pytest.raises(ng.GuidelineDataError):
+        _loading.Catalog(tiny, allow_unlocked=True)
     (mm,) = audit.verify(tiny).mismatches
     assert (mm.file, mm.problem) == ("tiny/2021.1.toml", "altered")
 
@@ -495,7 +500,7 @@ def test_replay_detects_a_changed_file(tiny: Path, tmp_path: Path, capsys: pytes
     path.write_text(V1.replace('interval = "12 months"', 'interval = "24 months"'), encoding="utf-8")
     now = audit.file_sha256(path)
 
-    got = audit.replay_record(result.record, source=_loading.Catalog(tiny))
+    got = audit.replay_record(result.record, source=_loading.Catalog(tiny, allow_unlocked=True))
     assert not got.identical
     assert got.causes == (
         f"tiny/2020.1.toml: content changed since the record was made (recorded sha256 {recorded}, file now {now}; "
@@ -523,7 +528,7 @@ def test_replay_detects_a_content_change_that_does_not_alter_the_result(tiny: Pa
     result = ng.assess(PATIENT, as_of=dt.date(2021, 2, 28), source=_loading.Catalog(tiny))
     path = tiny / "tiny" / "2020.1.toml"
     path.write_text(V1 + "\n# a comment\n", encoding="utf-8")
-    got = audit.replay_record(result.record, source=_loading.Catalog(tiny))
+    got = audit.replay_record(result.record, source=_loading.Catalog(tiny, allow_unlocked=True))
     assert not got.identical
     assert len(got.causes) == 1
     assert got.causes[0].startswith("tiny/2020.1.toml: content changed")
@@ -542,7 +547,7 @@ def test_replay_explains_an_altered_record(tiny: Path) -> None:
 def test_replay_reports_a_missing_version(tiny: Path) -> None:
     result = ng.assess(PATIENT, as_of=dt.date(2021, 2, 28), source=_loading.Catalog(tiny))
     (tiny / "tiny" / "2020.1.toml").unlink()
-    got = audit.replay_record(result.record, source=_loading.Catalog(tiny))
+    got = audit.replay_record(result.record, source=_loading.Catalog(tiny, allow_unlocked=True))
     assert not got.identical
     assert "tiny 2020.1 is not in the catalog" in got.causes[0].replace("guideline tiny version 2020.1", "tiny 2020.1")
 
@@ -652,7 +657,7 @@ def test_history_flags_a_change_without_a_note(tmp_path: Path) -> None:
         .replace("effective = 2020-01-01", "effective = 2020-06-01")
         .replace('quote = "drug A"', 'quote = "drug A or B"'),
     )
-    entry = audit.history("tiny-old", _loading.Catalog(root)).entry("2020.2")
+    entry = audit.history("tiny-old", _loading.Catalog(root, allow_unlocked=True)).entry("2020.2")
     assert entry.event == "changed"
     assert [(c.path, c.before, c.after) for c in entry.differences] == [("citations[0].quote", "drug A", "drug A or B")]
     assert entry.warnings == ("changed in 2020.2 without a [[changes]] note for this rule",)
@@ -667,7 +672,7 @@ def test_history_reports_a_changed_source_edition(tmp_path: Path) -> None:
         .replace("effective = 2020-01-01", "effective = 2020-06-01")
         .replace('edition = "2020"', 'edition = "2020, corrected"'),
     )
-    entry = audit.history("tiny-referral", _loading.Catalog(root)).entry("2020.2")
+    entry = audit.history("tiny-referral", _loading.Catalog(root, allow_unlocked=True)).entry("2020.2")
     assert entry.event == "changed"
     assert entry.differences == ()
     assert entry.source_changes == (

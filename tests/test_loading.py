@@ -152,7 +152,7 @@ def _catalog(tmp_path: Path, versions: dict[str, str]) -> _loading.Catalog:
             "effective = 2020-01-01", f"effective = {effective}"
         )
         (folder / f"{version}.toml").write_text(text, encoding="utf-8")
-    return _loading.Catalog(tmp_path)
+    return _loading.Catalog(tmp_path, allow_unlocked=True)
 
 
 def test_version_in_effect_on_a_date(tmp_path: Path) -> None:
@@ -172,7 +172,7 @@ def test_bad_file_in_catalog_fails_the_whole_load(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "2020.1.toml").write_text(BROKEN, encoding="utf-8")
     with pytest.raises(ng.GuidelineDataError):
-        _loading.Catalog(tmp_path)
+        _loading.Catalog(tmp_path, allow_unlocked=True)
 
 
 def test_round_trip_structure_unstructure(tmp_path: Path) -> None:

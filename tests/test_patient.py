@@ -43,7 +43,7 @@ def test_from_json_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "field", "expected"),
     [
-        (_with(age=-3), "age", "between 0 and 125"),
+        (_with(age=-3), "age", "from 0 to 120"),
         (_with(sex="x"), "sex", "'female' or 'male'"),
         (_with(findings={"purple-toes": True}), "findings.purple-toes", "known"),
         (_with(findings={"claudication": "yes"}), "findings.claudication", "true, false or null"),
@@ -54,7 +54,7 @@ def test_from_json_file(tmp_path: Path) -> None:
         (_with(diabetes={"type": "type-3", "diagnosed": "2015-03-01"}), "diabetes.type", "type-1"),
         (_with(diabetes={"type": "type-2", "diagnosed": "2015/03/01"}), "diabetes.diagnosed", "YYYY-MM-DD"),
         (_with(last={"toe-exam": "2025-01-01"}), "last.toe-exam", "neuropathy-exam"),
-        (_with(medications=[{"dose": "1 mg"}]), "medications[0].agent", "drug name"),
+        (_with(medications=[{"agent": " ", "dose": "1 mg", "per": "day"}]), "medications[0].agent", "drug name"),
         (_with(medications=[{"agent": "x", "dose": "1 mg"}]), "medications[0].per", "period"),
         (_with(medications=[{"agent": "x", "cumulative": "5 mL"}]), "medications[0].cumulative", "mass"),
         (_with(nickname="Bob"), "nickname", "patient fields"),

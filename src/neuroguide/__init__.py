@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs (explicit re-exports); at run ti
     from .exceptions import GuidelineDataError as GuidelineDataError
     from .exceptions import IncompatibleUnitsError as IncompatibleUnitsError
     from .exceptions import InputError as InputError
+    from .exceptions import InputProblemsError as InputProblemsError
     from .exceptions import IntegrityError as IntegrityError
     from .exceptions import NeuroguideError as NeuroguideError
     from .exceptions import NotFoundError as NotFoundError
@@ -45,6 +46,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs (explicit re-exports); at run ti
     from .neurotox import neurotoxicity as neurotoxicity
     from .neurotox import neurotoxicity_table as neurotoxicity_table
     from .patient import Diabetes as Diabetes
+    from .patient import Flag as Flag
+    from .patient import FlagKind as FlagKind
     from .patient import Medication as Medication
     from .patient import Patient as Patient
     from .plain import PlainItem as PlainItem
@@ -79,6 +82,7 @@ _WHERE = {
     "GuidelineDataError": "exceptions",
     "IncompatibleUnitsError": "exceptions",
     "InputError": "exceptions",
+    "InputProblemsError": "exceptions",
     "IntegrityError": "exceptions",
     "NeuroguideError": "exceptions",
     "NotFoundError": "exceptions",
@@ -99,6 +103,8 @@ _WHERE = {
     "PlainItem": "plain",
     "plain_language": "plain",
     "Diabetes": "patient",
+    "Flag": "patient",
+    "FlagKind": "patient",
     "Medication": "patient",
     "Patient": "patient",
     "Assessment": "results",

@@ -119,7 +119,8 @@ def _catalog(args: argparse.Namespace) -> Catalog | None:
 
     from ._loading import Catalog
 
-    return Catalog(_audit()._root(args.root))
+    # Audit commands inspect folders as they are: unlocked files are reported, not refused.
+    return Catalog(_audit()._root(args.root), allow_unlocked=True)
 
 
 def _print_json(value: Any) -> None:

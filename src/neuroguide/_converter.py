@@ -100,7 +100,7 @@ def structure_criterion(value: object, _: object = None) -> m.Criterion:
                 raise ValueError("'in' needs a list of strings")
             cmp_value = tuple(raw)
         elif isinstance(raw, bool):
-            raise ValueError("compare with a boolean by naming the fact, or use 'not'")
+            raise ValueError("value: got a boolean; name a boolean fact (or use 'not') instead of comparing it")
         elif isinstance(raw, int | float):
             cmp_value = float(raw)
         elif isinstance(raw, str) and _QUANTITY_LIKE.match(raw):
@@ -166,8 +166,16 @@ def _structure_guideline(value: Any, _: object) -> m.Guideline:
     return _structure_guideline_fields(data, m.Guideline)
 
 
+def _structure_bool(value: object, _: object) -> bool:
+    # cattrs would read bool("false") as True: only true and false are booleans.
+    if not isinstance(value, bool):
+        raise ValueError(f"got {value!r}; expected true or false")
+    return value
+
+
 def _configure() -> None:
     c = converter
+    c.register_structure_hook(bool, _structure_bool)
     c.register_structure_hook(dt.date, _structure_date)
     c.register_unstructure_hook(dt.date, lambda d: d.isoformat())
     c.register_structure_hook(m.Period, lambda v, _: parse_period(v))

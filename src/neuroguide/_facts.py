@@ -7,19 +7,32 @@ on evaluation runs on floats.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import typing
 from collections.abc import Callable
 from decimal import Decimal
 
 from . import _agents
 from ._criteria import FactValue
-from .exceptions import InputError
+from ._plausible import span, unit_slip
+from ._vocabulary import vocabulary
+from .exceptions import InputError, raise_all
 from .formulas import crcl_from_floats
 from .formulas._iwgdf import IWGDF_FACTS, possible_categories
 from .model import Period
-from .patient import Patient
-from .units import round_half_up
+from .patient import Flag, FlagKind, Patient
+from .units import Quantity, format_quantity, in_kind, is_quantity, round_half_up
 
-__all__ = ["RECOGNISED_AGENTS", "completed_years", "derive", "elapsed_years"]
+__all__ = [
+    "PLACEHOLDER_DATES",
+    "RECOGNISED_AGENTS",
+    "check_dates",
+    "completed_years",
+    "derive",
+    "derive_flagged",
+    "elapsed_years",
+    "is_placeholder",
+]
 
 Derivation = Callable[[Patient, dt.date, dict[str, FactValue]], FactValue | None]
 
@@ -57,19 +70,76 @@ def elapsed_years(start: dt.date, end: dt.date) -> float:
     return whole + (end - last).days / (nxt - last).days
 
 
-def check_dates(patient: Patient, as_of: dt.date) -> None:
-    """Refuse any input date after the evaluation date.
+# Dates records systems store for "unknown" (1900-01-01 and 1800-01-01 in many EHRs,
+# 1753-01-01 the SQL Server minimum, 0001-01-01 the .NET minimum, 1899-12-30/31 the
+# spreadsheet day zero). Such a date is flagged and treated as not given.
+PLACEHOLDER_DATES = frozenset(
+    dt.date(*ymd) for ymd in ((1900, 1, 1), (1800, 1, 1), (1753, 1, 1), (1, 1, 1), (1899, 12, 30), (1899, 12, 31))
+)
+# Conflict tolerance between a given creatinine clearance and the Cockcroft-Gault value
+# derivable from the inputs: the larger of 10 mL/min and 20 % of the derivable value.
+CRCL_TOLERANCE_ABS, CRCL_TOLERANCE_REL = 10.0, 0.20
+# A given age and the age from birth_date may differ by less than a year (a fractional or rounded age).
+AGE_TOLERANCE = 1.0
+
+
+def is_placeholder(date: dt.date | None) -> bool:
+    """True for a date records systems use for 'unknown'."""
+    return date is not None and date in PLACEHOLDER_DATES
+
+
+def check_dates(patient: Patient, as_of: dt.date) -> tuple[Flag, ...]:
+    """Refuse impossible dates and conflicting ages; flag placeholder dates.
 
     Raises:
-        InputError: naming the first such field.
+        InputError: listing every problem (dates after ``as_of``, before birth,
+            more than 120 years back, an age that contradicts ``birth_date``).
 
     """
+    problems: list[InputError] = []
+    flags: list[Flag] = []
+    oldest = span("age").high
+    born = patient.birth_date
     for field, date in patient.dates().items():
+        if is_placeholder(date):
+            flags.append(
+                Flag(
+                    field=field,
+                    kind=FlagKind.PLACEHOLDER_DATE,
+                    value=date.isoformat(),
+                    message=f"{date.isoformat()} is a date records systems use for 'unknown'; not used",
+                )
+            )
+            continue
         if date > as_of:
-            raise InputError(field, date.isoformat(), f"a date on or before the evaluation date {as_of.isoformat()}")
-    diabetes, born = patient.diabetes, patient.birth_date
-    if diabetes is not None and born is not None and diabetes.diagnosed < born:
-        raise InputError("diabetes.diagnosed", diabetes.diagnosed.isoformat(), "a date on or after birth_date")
+            problems.append(
+                InputError(field, date.isoformat(), f"a date on or before the evaluation date {as_of.isoformat()}")
+            )
+        elif completed_years(date, as_of) > oldest:
+            what = "an age" if field == "birth_date" else "a date in a lifetime"
+            problems.append(
+                InputError(field, date.isoformat(), f"{what} of at most {oldest:g} years on {as_of.isoformat()}")
+            )
+        elif field != "birth_date" and born is not None and not is_placeholder(born) and date < born:
+            problems.append(InputError(field, date.isoformat(), f"a date on or after birth_date {born.isoformat()}"))
+    if born is not None and not is_placeholder(born) and born <= as_of:
+        exact = elapsed_years(born, as_of)
+        for field, given in (("age", patient.age), ("measurements.age", patient.normalized.get("age"))):
+            if given is not None and abs(given - exact) >= AGE_TOLERANCE:
+                problems.append(
+                    InputError(
+                        field,
+                        given,
+                        f"an age matching birth_date {born.isoformat()} ({completed_years(born, as_of)} years "
+                        f"on {as_of.isoformat()}); give one or the other",
+                    )
+                )
+    elif patient.age is not None and "age" in patient.normalized:
+        other = patient.normalized["age"]
+        if abs(other - patient.age) >= AGE_TOLERANCE:
+            problems.append(InputError("measurements.age", other, f"the same age as age ({patient.age:g})"))
+    raise_all(problems)
+    return tuple(flags)
 
 
 # Findings that cannot both be true of the same legs: (first, second, why).
@@ -147,28 +217,121 @@ def _check_tempo(facts: dict[str, FactValue]) -> None:
 
 
 def derive(patient: Patient, as_of: dt.date) -> dict[str, FactValue]:
-    """Return the fact table for ``patient`` on ``as_of``.
+    """Return the fact table for ``patient`` on ``as_of`` (flagged inputs left out).
 
     Raises:
-        InputError: a date lies after ``as_of``, or two findings contradict each other.
+        InputError: a date lies after ``as_of``, two findings contradict each other, or another impossible date or age.
 
     """
-    check_dates(patient, as_of)
+    return derive_flagged(patient, as_of)[0]
+
+
+def derive_flagged(patient: Patient, as_of: dt.date) -> tuple[dict[str, FactValue], tuple[Flag, ...]]:
+    """Return the fact table and the flags: inputs not used, each with the reason.
+
+    A flagged value is left out of the facts, so every rule that needs it is
+    undetermined and reports it missing; it is never read as normal.
+
+    Raises:
+        InputError: listing every impossible date or conflicting age.
+
+    """
+    flags = list(check_dates(patient, as_of))
     facts: dict[str, FactValue] = {}
     facts.update(patient.findings)
     facts.update(patient.normalized)
     check_consistency(facts)
     for name, date in patient.last.items():
-        facts[f"last-{name}"] = date
+        if not is_placeholder(date):
+            facts[f"last-{name}"] = date
     if patient.sex is not None:
         facts["sex"] = patient.sex
+    flags.extend(_unit_slips(patient, facts))
+    withheld: set[str] = set()
     for name, fn in _DERIVATIONS.items():
         if name in facts:
-            continue  # a value given directly wins
+            flag = _conflict(name, fn, patient, as_of, facts)
+            if flag is not None:
+                flags.append(flag)
+                del facts[name]
+                withheld.add(name)
+            continue  # a value given directly wins when it agrees
+        if name in withheld:
+            continue
         value = fn(patient, as_of, facts)
         if value is not None:
             facts[name] = value
-    return facts
+    crcl = facts.get("crcl")
+    if isinstance(crcl, float) and "crcl" not in patient.normalized and not span("crcl").contains(crcl):
+        del facts["crcl"]
+        flags.append(
+            Flag(
+                field="crcl",
+                kind=FlagKind.IMPLAUSIBLE,
+                value=f"{crcl:.1f} mL/min",
+                message=f"Cockcroft-Gault gives {crcl:.1f} mL/min from the inputs, outside "
+                f"{span('crcl').describe('a clearance')}; not used (check age, weight and serum creatinine)",
+            )
+        )
+    return facts, tuple(flags)
+
+
+def _unit_slips(patient: Patient, facts: dict[str, FactValue]) -> list[Flag]:
+    """Flag (and leave out) measurements that are far likelier in another unit than labelled."""
+    vocab = vocabulary()
+    flags: list[Flag] = []
+    for name, value in patient.measurements.items():
+        spec = vocab.get(name)
+        if spec is None or spec.plausible is None or not is_quantity(value):
+            continue
+        q = typing.cast("Quantity", value)
+        why = unit_slip(spec.plausible, functools.partial(in_kind, q))
+        if why is not None:
+            facts.pop(name, None)
+            shown = format_quantity(q)
+            flags.append(
+                Flag(
+                    field=f"measurements.{name}",
+                    kind=FlagKind.PROBABLE_UNIT_ERROR,
+                    value=shown,
+                    message=f"{why}; not used (check the unit and re-enter)",
+                )
+            )
+    return flags
+
+
+# Derived facts that may also be given: a given value is checked against the derivable one.
+def _conflict(name: str, fn: Derivation, patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> Flag | None:
+    if name not in ("crcl", "lops", "iwgdf-category"):
+        return None
+    given = facts[name]
+    others = {k: v for k, v in facts.items() if k != name}
+    derivable = fn(patient, as_of, others)
+    if derivable is None:
+        return None
+    field = f"measurements.{name}" if name in patient.normalized else f"findings.{name}"
+    if name == "crcl":
+        assert isinstance(given, float) and isinstance(derivable, float)
+        tolerance = max(CRCL_TOLERANCE_ABS, CRCL_TOLERANCE_REL * derivable)
+        if abs(given - derivable) <= tolerance:
+            return None
+        return Flag(
+            field=field,
+            kind=FlagKind.CONFLICT,
+            value=f"{given:g} mL/min",
+            message=f"given {given:g} mL/min, but Cockcroft-Gault from age, sex, weight and serum creatinine "
+            f"gives {derivable:.1f} mL/min (tolerance {tolerance:.1f} mL/min); neither used",
+        )
+    if given == derivable:
+        return None
+    shown = f"{given:g}" if isinstance(given, float) else str(given).lower()
+    derived_shown = f"{derivable:g}" if isinstance(derivable, float) else str(derivable).lower()
+    return Flag(
+        field=field,
+        kind=FlagKind.CONFLICT,
+        value=shown,
+        message=f"given {shown}, but the other inputs give {derived_shown}; neither used",
+    )
 
 
 @_derivation("progression-duration")
@@ -182,7 +345,7 @@ def _progression(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) 
 
 @_derivation("age")
 def _age(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> float | None:
-    if patient.birth_date is not None:
+    if patient.birth_date is not None and not is_placeholder(patient.birth_date):
         return float(completed_years(patient.birth_date, as_of))
     return patient.age
 
@@ -204,12 +367,14 @@ def _type2(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> boo
 
 @_derivation("diabetes-diagnosed")
 def _diagnosed(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> dt.date | None:
-    return patient.diabetes.diagnosed if patient.diabetes is not None else None
+    if patient.diabetes is None or is_placeholder(patient.diabetes.diagnosed):
+        return None
+    return patient.diabetes.diagnosed
 
 
 @_derivation("diabetes-duration")
 def _duration(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> float | None:
-    if patient.diabetes is None:
+    if patient.diabetes is None or is_placeholder(patient.diabetes.diagnosed):
         return None
     return elapsed_years(patient.diabetes.diagnosed, as_of)
 
@@ -229,7 +394,7 @@ RECOGNISED_AGENTS = _agents.RECOGNISED
 
 def _metformin(patient: Patient, as_of: dt.date) -> list[dt.date | None]:
     return [
-        med.started
+        None if is_placeholder(med.started) else med.started
         for med in patient.medications
         if not _agents.METFORMIN.isdisjoint(_agents.ingredient_keys(med.agent)) and med.active_on(as_of)
     ]

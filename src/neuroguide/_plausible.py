@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 
 import attrs
@@ -16,7 +16,17 @@ import attrs
 from ._numeric import within
 from .exceptions import InputError
 
-__all__ = ["Span", "check", "span", "spans"]
+__all__ = ["Likely", "Span", "check", "span", "spans", "unit_slip"]
+
+
+@attrs.frozen(kw_only=True)
+class Likely:
+    """The window of likely values for one unit kind; outside it, ``other`` is the likelier unit."""
+
+    unit: str
+    low: float
+    high: float
+    other: str
 
 
 @attrs.frozen(kw_only=True)
@@ -27,6 +37,7 @@ class Span:
     unit: str
     low: float
     high: float
+    likely: tuple[Likely, ...] = ()
 
     def contains(self, value: float) -> bool:
         """True if ``value`` (in :attr:`unit`) is plausible (inclusive, beyond float noise)."""
@@ -43,7 +54,16 @@ def spans() -> Mapping[str, Span]:
     """Every span, read once."""
     raw = tomllib.loads((resources.files("neuroguide") / "_data" / "plausible.toml").read_text(encoding="utf-8"))
     return {
-        name: Span(name=name, unit=str(v["unit"]), low=float(v["low"]), high=float(v["high"]))
+        name: Span(
+            name=name,
+            unit=str(v["unit"]),
+            low=float(v["low"]),
+            high=float(v["high"]),
+            likely=tuple(
+                Likely(unit=str(w["unit"]), low=float(w["low"]), high=float(w["high"]), other=str(w["other"]))
+                for w in v.get("likely", ())
+            ),
+        )
         for name, v in raw.items()
     }
 
@@ -64,3 +84,26 @@ def check(name: str, value: float, field: str, shown: object, what: str) -> floa
     if not s.contains(value):
         raise InputError(field, shown, s.describe(what))
     return value
+
+
+def unit_slip(name: str, in_unit: Callable[[str], float | None]) -> str | None:
+    """Return why a value of quantity ``name`` is probably in another unit than labelled, or None.
+
+    Args:
+        name: a key of the table.
+        in_unit: gives the value in a window's unit when the value is of that unit's kind
+            (e.g. a mass concentration for mg/dL), else None.
+
+    """
+    for window in span(name).likely:
+        value = in_unit(window.unit)
+        if value is None:
+            continue
+        if not window.low <= round(value, 9) <= window.high:
+            unit = "%" if window.unit == "percent" else window.unit
+            return (
+                f"{value:g} {unit} is outside the usual {window.low:g}-{window.high:g} {unit}: "
+                f"probably a value in {window.other} labelled {unit}"
+            )
+        return None
+    return None

@@ -31,6 +31,10 @@ class FactSpec:
     high: float | None = None
     obtain: str | None = None
     derived: str | None = None
+    plausible: str | None = None
+    """The key of the plausibility table this quantity is checked against (and its likely-unit windows)."""
+    integer: bool = False
+    """A number fact whose values are whole numbers (a category such as the IWGDF risk group)."""
 
     @property
     def is_input(self) -> bool:
@@ -80,7 +84,7 @@ def vocabulary() -> Mapping[str, FactSpec]:
 
 
 def _spec(name: str, raw: dict[str, Any]) -> FactSpec:
-    allowed = {"type", "label", "unit", "analyte", "values", "range", "plausible", "obtain", "derived"}
+    allowed = {"type", "label", "unit", "analyte", "values", "range", "plausible", "obtain", "derived", "integer"}
     extra = set(raw) - allowed
     if extra:
         raise ValueError(f"unknown keys {sorted(extra)}")
@@ -112,6 +116,8 @@ def _spec(name: str, raw: dict[str, Any]) -> FactSpec:
         high=high,
         obtain=raw.get("obtain"),
         derived=raw.get("derived"),
+        plausible=raw.get("plausible"),
+        integer=bool(raw.get("integer", False)),
     )
 
 

@@ -786,10 +786,10 @@ def update_lock(root: Traversable | Path | str | None = None) -> LockReport:
     folder = _root(root)
     if not isinstance(folder, Path):
         raise InputError("root", str(folder), "a guideline folder on disk (pass --root)")
-    Catalog(folder)  # validates every file; raises GuidelineDataError listing all problems
+    Catalog(folder, allow_unlocked=True)  # validates every file; raises GuidelineDataError listing all problems
     lock_path = folder / LOCK_NAME
-    raw: dict[str, Any] = json.loads(lock_path.read_text(encoding="utf-8")) if lock_path.is_file() else {}
-    entries = dict(raw.get("files", {}))
+    entries = read_lock(folder)  # IntegrityError if the lock itself is malformed
+    raw: dict[str, Any] = {"files": entries}
     added: list[tuple[str, str]] = []
     refused: list[Mismatch] = []
     for name, exp, act in lock_mismatches(folder):

@@ -8,6 +8,7 @@ pure formulas they use are in :mod:`neuroguide.formulas`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -17,11 +18,12 @@ from . import model as m
 from ._bands import band_of
 from ._loading import Catalog, catalog
 from ._numeric import round_half_up, within
+from ._plausible import unit_slip
 from ._vocabulary import vocabulary
 from .exceptions import InputError, UnitError
 from .formulas import CalcResult, Step
 from .formulas._iwgdf import and3, needed_inputs, or3, possible_categories
-from .units import Quantity, format_quantity, hba1c_ifcc_to_ngsp, magnitude, parse_quantity
+from .units import Quantity, format_quantity, hba1c_ifcc_to_ngsp, in_kind, magnitude, parse_quantity
 
 __all__ = ["GLYCEMIA_GUIDELINE", "abi", "classify_abi", "classify_glycemia", "iwgdf_category"]
 
@@ -333,12 +335,18 @@ def classify_glycemia(
     rules = {r.fact: r for r in g.rules if isinstance(r, m.ClassificationRule)}
     readings: list[_Reading] = []
     inputs: dict[str, str] = {}
+    flags: list[str] = []
     for name, raw in given.items():
         if raw is None:
             continue
         fact, label = _TESTS[name]
         rule = rules[fact]
         value = _canonical(name, fact, raw, rule.unit)
+        why = _slip(name, fact, raw)
+        if why is not None:
+            # Never classified: a probable unit error must not read as "no diabetes".
+            flags.append(f"PROBABLE UNIT ERROR: {name} {raw}: {why}; not classified (check the unit)")
+            continue
         band, shown = band_of(rule, value)
         if band is None:  # pragma: no cover - the bands cover the whole line
             raise InputError(name, raw, "a value inside the guideline's bands")
@@ -349,6 +357,9 @@ def classify_glycemia(
         )
     inputs["symptoms"] = str(symptoms)
     verdict, interpretation = _verdict(readings, symptoms)
+    if flags:
+        verdict = "unit-error" if not readings else verdict
+        interpretation = "; ".join(flags) + ("; " + interpretation if readings else "")
     steps = tuple(
         Step(label=f"{r.label} ({r.rule.id})", value=f"{r.shown} {r.unit}: {r.band.label} ({_edges(r.band, r.unit)})")
         for r in readings
@@ -358,6 +369,7 @@ def classify_glycemia(
         name="glycemia-ada",
         value=verdict,
         interpretation=interpretation,
+        flags=tuple(flags),
         inputs=inputs,
         steps=steps,
         citation=citation,
@@ -368,6 +380,13 @@ def classify_glycemia(
             "mmol/mol -> % by the master equation NGSP = 0.0915 x IFCC + 2.15",
         ),
     )
+
+
+def _slip(name: str, fact: str, raw: Quantity | str) -> str | None:
+    spec = vocabulary()[fact]
+    if spec.plausible is None:
+        return None
+    return unit_slip(spec.plausible, functools.partial(in_kind, parse_quantity(raw, name)))
 
 
 def _canonical(name: str, fact: str, raw: Quantity | str, unit: str) -> float:

@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
         default="clinician",
         help="patient: plain language for the person, with the same rule codes",
     )
+    a.add_argument("--root", type=Path, help="guideline folder (default: the packaged guidelines)")
+    a.add_argument(
+        "--allow-unlocked",
+        action="store_true",
+        help="GUIDELINE AUTHORS ONLY: use files that do not match lock.json (the record names them)",
+    )
 
     r = sub.add_parser(
         "rules",
@@ -226,6 +232,11 @@ def _assess(args: argparse.Namespace) -> int:
         patient = Patient.from_json(text)
     else:
         patient = Patient.from_json(Path(args.file))
+    source = None
+    if args.root is not None or args.allow_unlocked:
+        from ._loading import Catalog, guideline_root
+
+        source = Catalog(args.root or guideline_root(), allow_unlocked=args.allow_unlocked)
     pins = {}
     for pin in args.pin:
         gid, sep, version = pin.partition("=")
@@ -233,7 +244,11 @@ def _assess(args: argparse.Namespace) -> int:
             raise InputError("--pin", pin, "ID=VERSION")
         pins[gid] = version
     statuses = ("approved", "in-review") if args.include_in_review else ("approved",)
-    result = assess(patient, as_of=args.as_of or _today(), pins=pins, statuses=statuses)
+    result = assess(patient, as_of=args.as_of or _today(), pins=pins, statuses=statuses, source=source)
+    if result.record.unlocked:
+        print(
+            f"neuroguide: WARNING: unlocked guideline files used: {', '.join(result.record.unlocked)}", file=sys.stderr
+        )
     if args.json:
         print(result.record.to_json())
         return EXIT_OK

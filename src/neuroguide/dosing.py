@@ -43,11 +43,11 @@ from . import model as m
 from ._agents import agent_names, is_combination, is_modified_release, key, names_agent, same_agent
 from ._cache import IdentityCache
 from ._criteria import FactValue
-from ._facts import derive
+from ._facts import derive_flagged
 from ._loading import Catalog, catalog
-from .exceptions import IncompatibleUnitsError, InputError, NotInEffectError, UnitError, UnknownAgentError
+from .exceptions import IncompatibleUnitsError, InputError, NotInEffectError, UnitError, UnknownAgentError, raise_all
 from .formulas import ABW_FACTOR, crcl_from_floats, ibw_kg
-from .patient import Medication, Patient
+from .patient import Flag, Medication, Patient
 from .units import Quantity, Unit, format_quantity, get_registry, magnitude, parse_quantity, parse_unit, scale
 
 __all__ = [
@@ -418,6 +418,7 @@ def check_dose(
         InputError: ``per`` or ``route`` is not recognised, or ``patient`` is given without ``as_of``.
 
     """
+    _check_arguments(agent, route, indication, crcl, patient, as_of)
     pairs = [(g, r) for g, r in dosing_rules(as_of=as_of, source=source) if _names(r, agent)]
     if not pairs:
         if as_of is not None and any(_names(r, agent) for _, r in dosing_rules(source=source)):
@@ -427,18 +428,23 @@ def check_dose(
     base = _amount_unit(pairs[0][1])
     amount = _parse_dose(dose, per, base)
     facts: Mapping[str, FactValue] = {}
+    flags: tuple[Flag, ...] = ()
     if patient is not None:
         if as_of is None:
             raise InputError("as_of", None, "an evaluation date when a patient is given")
-        facts = derive(patient, as_of)
+        facts, flags = derive_flagged(patient, as_of)
     crcl_value = _crcl(crcl, facts)
     dialysis = facts.get("dialysis") is True
     weight = _weight_check(facts) if crcl is None else None
     basis = "given" if crcl is not None else _crcl_basis(facts)
-    return _decide(
+    verdict = _decide(
         agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis,
         weight=weight, basis=basis,
     )  # fmt: skip
+    if flags:
+        # A flagged input (e.g. a placeholder birth date) was left out: say so beside the verdict.
+        verdict = attrs.evolve(verdict, notes=verdict.notes + tuple(f"input not used: {f}" for f in flags))
+    return verdict
 
 
 # -- dosing weight ----------------------------------------------------------------------------------
@@ -539,6 +545,25 @@ def _decide(
             notes=(*v.notes, note),
         )
     return attrs.evolve(v, notes=(*v.notes, note))
+
+
+def _check_arguments(
+    agent: object, route: object, indication: object, crcl: object, patient: object, as_of: object
+) -> None:
+    """Name a wrong argument type here, before it meets string or date operations."""
+    problems: list[InputError] = []
+    if not isinstance(agent, str) or not agent.strip():
+        problems.append(InputError("agent", agent, "a drug name, e.g. 'gabapentin'"))
+    for name, value in (("route", route), ("indication", indication)):
+        if value is not None and not isinstance(value, str):
+            problems.append(InputError(name, value, "a string or None"))
+    if patient is not None and not isinstance(patient, Patient):
+        problems.append(InputError("patient", type(patient).__name__, "a neuroguide.Patient (Patient.from_dict(...))"))
+    if as_of is not None and (not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime)):
+        problems.append(InputError("as_of", as_of, "a datetime.date"))
+    if crcl is not None and patient is not None:
+        problems.append(InputError("crcl", crcl, "either crcl or a patient (whose crcl is derived), not both"))
+    raise_all(problems)
 
 
 def _best(

@@ -15,11 +15,11 @@ from ._agents import agent_names, ingredient_keys
 from ._cache import IdentityCache
 from ._converter import converter
 from ._criteria import FactValue, compiled
-from ._facts import RECOGNISED_AGENTS, derive
+from ._facts import RECOGNISED_AGENTS, derive_flagged
 from ._loading import Catalog, catalog
 from ._vocabulary import vocabulary
 from .exceptions import InputError, UnknownGuidelineError
-from .patient import Patient
+from .patient import Flag, FlagKind, Patient
 from .results import (
     Assessment,
     Difference,
@@ -88,10 +88,26 @@ def assess(
             raise InputError("patient", type(patient).__name__, "a Patient or a mapping of patient fields")
         patient = Patient.from_dict(patient)
     cat = source if source is not None else catalog()
+    _check_in_range(cat, as_of)
     chosen = _choose(cat, as_of, tuple(sorted((pins or {}).items())), guidelines)
     status_set = _statuses(statuses)
-    facts = derive(patient, as_of)
-    return _run(patient, facts, as_of, chosen, status_set, explain=explain, urgent=True)
+    facts, flags = derive_flagged(patient, as_of)
+    return _run(
+        patient, facts, as_of, chosen, status_set, explain=explain, urgent=True, flags=flags, unlocked=cat.unlocked
+    )
+
+
+def _check_in_range(cat: Catalog, as_of: dt.date) -> None:
+    """Refuse an evaluation date before every guideline took effect: its report would be empty, not reassuring."""
+    dates = [g.effective for g in cat.all() if g.status in (m.Status.APPROVED, m.Status.RETIRED)]
+    if dates and as_of < min(dates):
+        first = min(dates).isoformat()
+        raise InputError(
+            "as_of",
+            as_of.isoformat(),
+            f"a date on or after {first}: the guidelines are in effect from {first} (no guideline was in effect "
+            "before; check the date)",
+        )
 
 
 # Calendar arithmetic adds years to dates: keep evaluation dates well inside what datetime can hold.
@@ -150,6 +166,8 @@ def _run(
     *,
     explain: bool = True,
     urgent: bool,
+    flags: tuple[Flag, ...] = (),
+    unlocked: tuple[str, ...] = (),
 ) -> Assessment:
     recs: list[Recommendation] = []
     traces: list[RuleTrace] = []
@@ -203,9 +221,21 @@ def _run(
         missing=missing_inputs,
         explained=explain,
         urgent_unverified=urgent,
+        flags=flags + tuple(_unlocked_flag(name) for name in unlocked),
+        unlocked=unlocked,
     )
     asked = tuple(f for f, rules in needed.items() if any(r in plan.urgent for r in rules))
     return Assessment(recommendations=tuple(recs), missing=missing_inputs, record=record, urgent_missing=asked)
+
+
+def _unlocked_flag(name: str) -> Flag:
+    return Flag(
+        field=f"guidelines/{name}",
+        kind=FlagKind.UNLOCKED,
+        value=name,
+        message=f"guideline file {name} does not match lock.json; used only because unlocked files were allowed "
+        "(guideline authoring): this is not released guidance",
+    )
 
 
 _SECTION_ORDER = {section: i for i, section in enumerate(Section)}
@@ -359,7 +389,7 @@ def replay(record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | No
             )
         )
     patient = Patient.from_dict(record.patient)
-    facts = derive(patient, record.as_of)
+    facts, flags = derive_flagged(patient, record.as_of)
     again = _run(
         patient,
         facts,
@@ -368,6 +398,8 @@ def replay(record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | No
         _statuses(record.statuses),
         explain=record.explained,
         urgent=record.urgent_unverified,
+        flags=flags,
+        unlocked=cat.unlocked,
     )
     differences.extend(_diff_recommendations(record.recommendations, again.recommendations))
     differences.extend(_diff_record_parts(record, again.record))

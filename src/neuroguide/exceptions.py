@@ -29,6 +29,7 @@ __all__ = [
     "GuidelineDataError",
     "IncompatibleUnitsError",
     "InputError",
+    "InputProblemsError",
     "IntegrityError",
     "NeuroguideError",
     "NotFoundError",
@@ -39,6 +40,7 @@ __all__ = [
     "UnknownGuidelineError",
     "UnknownRuleError",
     "UnknownUnitError",
+    "raise_all",
 ]
 
 
@@ -53,10 +55,42 @@ class InputError(NeuroguideError, ValueError):
         self.field = field
         self.value = value
         self.expected = expected
-        super().__init__(f"{field}: got {value!r}; expected {expected}")
+        super().__init__(f"{field}: got {_shown(value)}; expected {expected}")
 
     def __reduce__(self) -> tuple[type[InputError], tuple[str, object, str]]:
         return (type(self), (self.field, self.value, self.expected))
+
+
+def _shown(value: object, limit: int = 200) -> str:
+    """The value as the message shows it: its repr, shortened when very long."""
+    try:
+        text = repr(value)
+    except Exception:  # a caller's object whose repr fails must not hide the error
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else f"{text[: limit - 20]}… ({len(text)} characters)"
+
+
+class InputProblemsError(InputError):
+    """Several input problems at once; ``problems`` lists each (field, value, expectation)."""
+
+    def __init__(self, problems: Sequence[InputError]) -> None:
+        self.problems = tuple(problems)
+        self.field = ", ".join(p.field for p in self.problems)
+        self.value = tuple(p.value for p in self.problems)
+        self.expected = "; ".join(p.expected for p in self.problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        Exception.__init__(self, f"{len(self.problems)} problems in the input:\n{lines}")
+
+    def __reduce__(self) -> tuple[type[InputProblemsError], tuple[tuple[InputError, ...]]]:  # type: ignore[override]
+        return (type(self), (self.problems,))
+
+
+def raise_all(problems: Sequence[InputError]) -> None:
+    """Raise nothing, the one problem, or :class:`InputProblemsError` listing them all."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise InputProblemsError(problems)
 
 
 class UnitError(InputError):
@@ -97,12 +131,27 @@ class GuidelineDataError(NeuroguideError, ValueError):
 
 
 class IntegrityError(NeuroguideError, ValueError):
-    """A released guideline file does not match its pinned sha256."""
+    """A guideline file differs from its pinned sha256, is not pinned, or is missing: nothing is loaded."""
 
     def __init__(self, mismatches: Sequence[tuple[str, str, str]]) -> None:
         self.mismatches = tuple(mismatches)
-        lines = "\n".join(f"  - {name}: expected sha256 {exp}, actual {act}" for name, exp, act in self.mismatches)
-        super().__init__(f"released guideline files were altered:\n{lines}")
+        lines = "\n".join(f"  - {_mismatch_line(*row)}" for row in self.mismatches)
+        super().__init__(
+            f"guideline files do not match their lock; refusing to use them:\n{lines}\n"
+            "(guideline authors editing files only: Catalog(..., allow_unlocked=True), "
+            "--allow-unlocked or NEUROGUIDE_ALLOW_UNLOCKED=1; the evaluation record then names the files)"
+        )
+
+    def __reduce__(self) -> tuple[type[IntegrityError], tuple[tuple[tuple[str, str, str], ...]]]:
+        return (type(self), (self.mismatches,))
+
+
+def _mismatch_line(name: str, expected: str, actual: str) -> str:
+    if expected == "(not in lock)":
+        return f"{name}: not listed in lock.json (sha256 {actual})"
+    if actual == "(file missing)":
+        return f"{name}: listed in lock.json but missing"
+    return f"{name}: expected sha256 {expected}, actual {actual}"
 
 
 class NotFoundError(NeuroguideError, LookupError):

@@ -2,25 +2,58 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import json
+import difflib
+import enum
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import attrs
 
 from ._converter import as_date
+from ._jsonin import loads
+from ._plausible import check
 from ._vocabulary import FactSpec, vocabulary
-from .exceptions import InputError, UnitError
+from .exceptions import InputError, InputProblemsError, UnitError, raise_all
 from .model import Period
 from .units import Quantity, format_quantity, hba1c_ifcc_to_ngsp, is_quantity, magnitude, parse_quantity, parse_unit
 
-__all__ = ["Diabetes", "Medication", "Patient"]
+__all__ = ["Diabetes", "Flag", "FlagKind", "Medication", "Patient"]
 
 _DIABETES_TYPES = ("type-1", "type-2", "other")
 _PERIODS = ("day", "week", "month")
+
+
+class FlagKind(enum.StrEnum):
+    """Why an input was flagged rather than refused."""
+
+    PROBABLE_UNIT_ERROR = "probable-unit-error"
+    """Possible, but far likelier a value in another unit (e.g. HbA1c % labelled mmol/mol)."""
+    PLACEHOLDER_DATE = "placeholder-date"
+    """A date records systems use for 'unknown' (e.g. 1900-01-01)."""
+    CONFLICT = "conflict"
+    """A given value disagrees with the value derivable from other inputs."""
+    IMPLAUSIBLE = "implausible"
+    """A derived value outside what a person can have."""
+    UNLOCKED = "unlocked"
+    """A guideline file used that does not match the lock (allowed for guideline authors only)."""
+
+
+@attrs.frozen(kw_only=True)
+class Flag:
+    """A visible warning about an input: the value was not used (it is unknown to every rule)."""
+
+    field: str
+    kind: FlagKind
+    value: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.kind.value}: {self.message}"
 
 
 @attrs.frozen(kw_only=True)
@@ -114,22 +147,30 @@ class Patient:
 
     @classmethod
     def from_json(cls, source: str | Path) -> Patient:
-        """Read a patient from a JSON file path (or a JSON text starting with ``{``)."""
-        text = source if isinstance(source, str) and source.lstrip().startswith("{") else None
-        if text is None:
+        """Read a patient from JSON text, or from a JSON file given as a path.
+
+        A ``str`` that looks like JSON (starts with ``{``, ``[``, a quote, a digit,
+        or is empty) is parsed as text; any other ``str`` or a :class:`~pathlib.Path`
+        is a file. Duplicate keys are an error, never silently dropped.
+
+        Raises:
+            InputError: the file is unreadable, the text is not JSON, or the patient is invalid
+                (every problem listed).
+
+        """
+        if isinstance(source, str) and _looks_like_json(source):
+            text = source
+        elif isinstance(source, str | Path):
             try:
                 text = Path(source).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise InputError("file", str(source), f"a readable JSON file ({exc.strerror})") from exc
             except UnicodeDecodeError as exc:
                 raise InputError("file", str(source), "a UTF-8 encoded JSON file") from exc
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError("file", str(source)[:80], f"valid JSON ({exc.msg} at line {exc.lineno})") from exc
-        if not isinstance(data, dict):
-            raise InputError("patient", type(data).__name__, "a JSON object")
-        return _parse_patient(data)
+            except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+                reason = getattr(exc, "strerror", None) or "not a readable path"
+                raise InputError("file", str(source)[:200], f"a readable JSON file ({reason})") from exc
+        else:
+            raise InputError("patient", type(source).__name__, "JSON text (str) or the path of a JSON file")
+        return _parse_patient(loads(text, "patient"))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the plain-data form (quantities as strings, dates as ISO)."""
@@ -148,7 +189,7 @@ class Patient:
             out["findings"] = dict(self.findings)
         if self.measurements:
             out["measurements"] = {
-                k: (v if isinstance(v, float) else format_quantity(v)) for k, v in self.measurements.items()
+                k: (v if isinstance(v, float) else format_quantity(v, exact=True)) for k, v in self.measurements.items()
             }
         if self.last:
             out["last"] = {k: v.isoformat() for k, v in self.last.items()}
@@ -180,10 +221,15 @@ class Patient:
         return found
 
 
+def _looks_like_json(text: str) -> bool:
+    head = text.lstrip()[:1]
+    return head == "" or head in '{["-' or head.isdigit() or text.strip() in ("null", "true", "false")
+
+
 def _medication_dict(m: Medication) -> dict[str, Any]:
     out: dict[str, Any] = {"agent": m.agent}
     if m.dose is not None:
-        out["dose"] = format_quantity(m.dose)
+        out["dose"] = format_quantity(m.dose, exact=True)
     for key in ("per", "route", "indication"):
         value = getattr(m, key)
         if value is not None:
@@ -193,42 +239,108 @@ def _medication_dict(m: Medication) -> dict[str, Any]:
         if value is not None:
             out[key] = value.isoformat()
     if m.cumulative is not None:
-        out["cumulative"] = format_quantity(m.cumulative)
+        out["cumulative"] = format_quantity(m.cumulative, exact=True)
     return out
 
 
 # -- parsing -----------------------------------------------------------------
 
 _TOP = ("id", "birth_date", "age", "sex", "diabetes", "findings", "measurements", "last", "medications")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
-def _parse_patient(data: Mapping[str, Any]) -> Patient:
-    extra = sorted(set(data) - set(_TOP))
-    if extra:
-        raise InputError(extra[0], data[extra[0]], f"one of the patient fields {', '.join(_TOP)}")
+class _Problems:
+    """Collects every input problem, so one error lists them all."""
+
+    def __init__(self) -> None:
+        self.found: list[InputError] = []
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        try:
+            yield
+        except InputProblemsError as exc:
+            self.found.extend(exc.problems)
+        except InputError as exc:
+            self.found.append(exc)
+
+
+def _parse_patient(data: Any) -> Patient:
+    if not isinstance(data, Mapping):
+        raise InputError("patient", type(data).__name__, "a JSON object (mapping) of patient fields")
+    found = _Problems()
+    found.found.extend(_bad_text(data, ""))
+    for key in sorted(set(data) - set(_TOP), key=str):
+        found.found.append(InputError(str(key), data[key], f"one of the patient fields {', '.join(_TOP)}"))
     vocab = vocabulary()
-    ident = data.get("id")
-    if ident is not None and not isinstance(ident, str):
-        raise InputError("id", ident, "a string")
-    age = data.get("age")
-    if age is not None:
-        age = _number("age", age)
-        if not 0 <= age <= 125:
-            raise InputError("age", age, "an age in years between 0 and 125")
-    sex = data.get("sex")
-    if sex is not None and sex not in ("female", "male"):
-        raise InputError("sex", sex, "'female' or 'male'")
+    ident = age = sex = birth = diabetes = None
+    findings: dict[str, bool] = {}
+    measurements: dict[str, Quantity | float] = {}
+    last: dict[str, dt.date] = {}
+    medications: tuple[Medication, ...] = ()
+    with found.guard():
+        ident = data.get("id")
+        if ident is not None and not isinstance(ident, str):
+            raise InputError("id", ident, "a string")
+    with found.guard():
+        if data.get("age") is not None:
+            age = check("age", _number("age", data["age"]), "age", data["age"], "an age in years")
+    with found.guard():
+        sex = data.get("sex")
+        if sex is not None and sex not in ("female", "male"):
+            raise InputError("sex", sex, "'female' or 'male'")
+    with found.guard():
+        birth = _date("birth_date", data.get("birth_date"))
+    with found.guard():
+        diabetes = _diabetes(data.get("diabetes"))
+    with found.guard():
+        findings = _findings(data.get("findings", {}), vocab, found)
+    with found.guard():
+        measurements = _measurements(data.get("measurements", {}), vocab, found)
+    with found.guard():
+        last = _last(data.get("last", {}), vocab, found)
+    with found.guard():
+        medications = _medications(data.get("medications", []), found)
+    raise_all(found.found)
     return Patient(
         id=ident,
-        birth_date=_date("birth_date", data.get("birth_date")),
+        birth_date=birth,
         age=age,
         sex=sex,
-        diabetes=_diabetes(data.get("diabetes")),
-        findings=_findings(data.get("findings", {}), vocab),
-        measurements=_measurements(data.get("measurements", {}), vocab),
-        last=_last(data.get("last", {}), vocab),
-        medications=_medications(data.get("medications", [])),
+        diabetes=diabetes,
+        findings=findings,
+        measurements=measurements,
+        last=last,
+        medications=medications,
     )
+
+
+def _bad_text(value: Any, path: str) -> list[InputError]:
+    """Every string (key or value) that is not valid Unicode (a lone surrogate cannot be written out)."""
+    problems: list[InputError] = []
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                problems.append(InputError(where or "patient", item, "valid Unicode text (no unpaired surrogates)"))
+        elif isinstance(item, Mapping):
+            for key, sub in item.items():
+                name = f"{where}.{key}" if where else str(key)
+                if isinstance(key, str) and not _encodable(key):
+                    problems.append(InputError(name, key, "a key of valid Unicode text (no unpaired surrogates)"))
+                stack.append((name, sub))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{where}[{i}]", sub) for i, sub in enumerate(item))
+    return problems
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _number(field: str, value: Any) -> float:
@@ -240,7 +352,8 @@ def _number(field: str, value: Any) -> float:
 def _date(field: str, value: Any) -> dt.date | None:
     if value is None:
         return None
-    date = as_date(value)
+    # Only the published form YYYY-MM-DD (the JSON Schema's pattern), not every ISO 8601 spelling.
+    date = as_date(value) if isinstance(value, str) and _ISO_DATE.match(value) else None
     if date is None:
         raise InputError(field, value, "a date as YYYY-MM-DD")
     return date
@@ -251,16 +364,22 @@ def _diabetes(value: Any) -> Diabetes | None:
         return None
     if not isinstance(value, Mapping):
         raise InputError("diabetes", value, "an object with 'type' and 'diagnosed'")
-    extra = sorted(set(value) - {"type", "diagnosed"})
-    if extra:
-        raise InputError(f"diabetes.{extra[0]}", value[extra[0]], "only 'type' and 'diagnosed'")
+    problems: list[InputError] = []
+    for key in sorted(set(value) - {"type", "diagnosed"}, key=str):
+        problems.append(InputError(f"diabetes.{key}", value[key], "only 'type' and 'diagnosed'"))
     kind = value.get("type")
     if kind not in _DIABETES_TYPES:
-        raise InputError("diabetes.type", kind, f"one of {', '.join(_DIABETES_TYPES)}")
-    diagnosed = _date("diabetes.diagnosed", value.get("diagnosed"))
-    if diagnosed is None:
-        raise InputError("diabetes.diagnosed", None, "the diagnosis date as YYYY-MM-DD")
-    return Diabetes(type=kind, diagnosed=diagnosed)
+        problems.append(InputError("diabetes.type", kind, f"one of {', '.join(_DIABETES_TYPES)}"))
+    diagnosed = None
+    try:
+        diagnosed = _date("diabetes.diagnosed", value.get("diagnosed"))
+        if diagnosed is None:
+            problems.append(InputError("diabetes.diagnosed", None, "the diagnosis date as YYYY-MM-DD"))
+    except InputError as exc:
+        problems.append(exc)
+    raise_all(problems)
+    assert diagnosed is not None
+    return Diabetes(type=kind, diagnosed=diagnosed)  # type: ignore[arg-type]
 
 
 def _spec(field: str, name: str, vocab: Mapping[str, FactSpec], kinds: tuple[str, ...]) -> FactSpec:
@@ -268,8 +387,6 @@ def _spec(field: str, name: str, vocab: Mapping[str, FactSpec], kinds: tuple[str
     if spec is not None and not spec.is_input:
         raise InputError(f"{field}.{name}", name, f"an input fact; {name!r} is derived ({spec.derived})")
     if spec is None:
-        import difflib
-
         close = difflib.get_close_matches(name, [n for n, s in vocab.items() if s.type in kinds], n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise InputError(f"{field}.{name}", name, f"a known {'/'.join(kinds)} fact name{hint}")
@@ -278,37 +395,41 @@ def _spec(field: str, name: str, vocab: Mapping[str, FactSpec], kinds: tuple[str
     return spec
 
 
-def _findings(value: Any, vocab: Mapping[str, FactSpec]) -> dict[str, bool]:
+def _findings(value: Any, vocab: Mapping[str, FactSpec], found: _Problems) -> dict[str, bool]:
     if not isinstance(value, Mapping):
         raise InputError("findings", value, "an object of fact name -> true/false")
     out: dict[str, bool] = {}
     for name, flag in value.items():
-        _spec("findings", name, vocab, ("boolean",))
-        if flag is None:
-            continue  # explicitly unknown
-        if not isinstance(flag, bool):
-            raise InputError(f"findings.{name}", flag, "true, false or null")
-        out[name] = flag
+        with found.guard():
+            _spec("findings", name, vocab, ("boolean",))
+            if flag is None:
+                continue  # explicitly unknown
+            if not isinstance(flag, bool):
+                raise InputError(f"findings.{name}", flag, "true, false or null")
+            out[name] = flag
     return out
 
 
-def _measurements(value: Any, vocab: Mapping[str, FactSpec]) -> dict[str, Quantity | float]:
+def _measurements(value: Any, vocab: Mapping[str, FactSpec], found: _Problems) -> dict[str, Quantity | float]:
     if not isinstance(value, Mapping):
         raise InputError("measurements", value, "an object of fact name -> quantity string or number")
     out: dict[str, Quantity | float] = {}
     for name, raw in value.items():
-        field = f"measurements.{name}"
-        spec = _spec("measurements", name, vocab, ("quantity", "number"))
-        if raw is None:
-            continue
-        if spec.type == "number":
-            number = _number(field, raw)
-            _check_range(spec, number, field, raw)
-            out[name] = number
-            continue
-        q = _quantity(spec, field, raw)
-        _check_range(spec, to_canonical(spec, q, field), field, raw)
-        out[name] = q
+        with found.guard():
+            field = f"measurements.{name}"
+            spec = _spec("measurements", name, vocab, ("quantity", "number"))
+            if raw is None:
+                continue
+            if spec.type == "number":
+                number = _number(field, raw)
+                if spec.integer and not number.is_integer():
+                    raise InputError(field, raw, f"a whole number from {spec.low:g} to {spec.high:g}")
+                _check_range(spec, number, field, raw)
+                out[name] = number
+                continue
+            q = _quantity(spec, field, raw)
+            _check_range(spec, to_canonical(spec, q, field), field, raw)
+            out[name] = q
     return out
 
 
@@ -337,87 +458,99 @@ def to_canonical(spec: FactSpec, q: Quantity, field: str) -> float:
 
 
 def _check_range(spec: FactSpec, value: float, field: str, raw: Any) -> None:
-    if spec.low is not None and spec.high is not None and not spec.low <= value <= spec.high:
+    if spec.low is not None and spec.high is not None and not spec.low <= round(value, 9) <= spec.high:
         unit = f" {spec.unit}" if spec.unit else ""
-        if spec.low > 0 or spec.name in _STRICTLY_POSITIVE:
-            expected = f"a value between {spec.low:g} and {spec.high:g}{unit}"
-        else:
-            expected = f"a value between {spec.low:g} and {spec.high:g}{unit}"
-        raise InputError(field, raw, expected)
+        raise InputError(field, raw, f"a value between {spec.low:g} and {spec.high:g}{unit}")
 
 
-_STRICTLY_POSITIVE = frozenset({"serum-creatinine", "weight", "height"})
-
-
-def _last(value: Any, vocab: Mapping[str, FactSpec]) -> dict[str, dt.date]:
+def _last(value: Any, vocab: Mapping[str, FactSpec], found: _Problems) -> dict[str, dt.date]:
     if not isinstance(value, Mapping):
         raise InputError("last", value, "an object of assessment -> date")
     out: dict[str, dt.date] = {}
     for name, raw in value.items():
-        fact = f"last-{name}"
-        if fact not in vocab:
-            known = sorted(n[5:] for n in vocab if n.startswith("last-"))
-            raise InputError(f"last.{name}", name, f"one of {', '.join(known)}")
-        date = _date(f"last.{name}", raw)
-        if date is not None:
-            out[name] = date
+        with found.guard():
+            fact = f"last-{name}"
+            if fact not in vocab:
+                known = sorted(n[5:] for n in vocab if n.startswith("last-"))
+                raise InputError(f"last.{name}", name, f"one of {', '.join(known)}")
+            date = _date(f"last.{name}", raw)
+            if date is not None:
+                out[name] = date
     return out
 
 
-def _medications(value: Any) -> tuple[Medication, ...]:
+_MEDICATION_KEYS = ("agent", "dose", "per", "route", "started", "stopped", "cumulative", "indication")
+
+
+def _medications(value: Any, found: _Problems) -> tuple[Medication, ...]:
     if not isinstance(value, list):
         raise InputError("medications", value, "a list of medication objects")
     out = []
-    allowed = ("agent", "dose", "per", "route", "started", "stopped", "cumulative", "indication")
     for i, raw in enumerate(value):
-        field = f"medications[{i}]"
-        if not isinstance(raw, Mapping):
-            raise InputError(field, raw, "an object with at least 'agent'")
-        extra = sorted(set(raw) - set(allowed))
-        if extra:
-            raise InputError(f"{field}.{extra[0]}", raw[extra[0]], f"one of {', '.join(allowed)}")
-        agent = raw.get("agent")
-        if not isinstance(agent, str) or not agent.strip():
-            raise InputError(f"{field}.agent", agent, "a drug name")
-        dose = None
+        before = len(found.found)
+        medication = None
+        with found.guard():
+            medication = _medication(f"medications[{i}]", raw)
+        if medication is not None and len(found.found) == before:
+            out.append(medication)
+    return tuple(out)
+
+
+def _medication(field: str, raw: Any) -> Medication:
+    if not isinstance(raw, Mapping):
+        raise InputError(field, raw, "an object with at least 'agent'")
+    found = _Problems()
+    for key in sorted(set(raw) - set(_MEDICATION_KEYS), key=str):
+        found.found.append(InputError(f"{field}.{key}", raw[key], f"one of {', '.join(_MEDICATION_KEYS)}"))
+    agent = raw.get("agent")
+    if not isinstance(agent, str) or not agent.strip():
+        found.found.append(InputError(f"{field}.agent", agent, "a drug name"))
+    dose = cumulative = started = stopped = None
+    with found.guard():
         if raw.get("dose") is not None:
             dose = parse_quantity(raw["dose"], f"{field}.dose")
             if dose.magnitude <= 0:
                 raise InputError(f"{field}.dose", raw["dose"], "a positive dose")
             if dose.dimensionality not in (parse_unit("mg").dimensionality, parse_unit("IU").dimensionality):
                 raise UnitError(f"{field}.dose", raw["dose"], "an amount given per period: a mass (mg, ug, g) or IU")
-        per = raw.get("per")
+    per = raw.get("per")
+    with found.guard():
         if per is not None and per not in _PERIODS:
             raise InputError(f"{field}.per", per, "'day', 'week' or 'month'")
-        if dose is not None and per is None:
+        if raw.get("dose") is not None and per is None:
             raise InputError(f"{field}.per", None, "the period the dose is given per: 'day', 'week' or 'month'")
-        cumulative = None
+    with found.guard():
         if raw.get("cumulative") is not None:
             cumulative = parse_quantity(raw["cumulative"], f"{field}.cumulative")
             mass = parse_unit("mg").dimensionality
             per_area = parse_unit("mg/m2").dimensionality
             if cumulative.dimensionality not in (mass, per_area):
                 raise UnitError(f"{field}.cumulative", raw["cumulative"], "a mass (g, mg) or mass per area (mg/m2)")
-        for key in ("route", "indication"):
-            if raw.get(key) is not None and not isinstance(raw[key], str):
-                raise InputError(f"{field}.{key}", raw[key], "a string")
+            if cumulative.magnitude < 0:
+                raise InputError(f"{field}.cumulative", raw["cumulative"], "a cumulative exposure of 0 or more")
+    for key in ("route", "indication"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            found.found.append(InputError(f"{field}.{key}", raw[key], "a string"))
+    with found.guard():
         started = _date(f"{field}.started", raw.get("started"))
+    with found.guard():
         stopped = _date(f"{field}.stopped", raw.get("stopped"))
-        if started is not None and stopped is not None and stopped < started:
-            raise InputError(f"{field}.stopped", stopped.isoformat(), f"a date on or after started ({started})")
-        out.append(
-            Medication(
-                agent=agent.strip(),
-                dose=dose,
-                per=per,
-                route=raw.get("route"),
-                started=started,
-                stopped=stopped,
-                cumulative=cumulative,
-                indication=raw.get("indication"),
-            )
+    if started is not None and stopped is not None and stopped < started:
+        found.found.append(
+            InputError(f"{field}.stopped", stopped.isoformat(), f"a date on or after started ({started})")
         )
-    return tuple(out)
+    raise_all(found.found)
+    assert isinstance(agent, str)
+    return Medication(
+        agent=agent.strip(),
+        dose=dose,
+        per=per,
+        route=raw.get("route"),
+        started=started,
+        stopped=stopped,
+        cumulative=cumulative,
+        indication=raw.get("indication"),
+    )
 
 
 def period_of(per: str) -> Period:

@@ -171,6 +171,12 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
     lines += [_paint("Summary", "1", st)]
     lines += [_wrap(line, "  ", st.width) for line in summary(result)]
     lines.append("")
+    if rec.flags:
+        # First, so a probable unit error or an unlocked guideline file is never missed.
+        lines.append("INPUTS FLAGGED AND NOT USED (check them):")
+        for flag in rec.flags:
+            lines.append(_wrap(f"- {flag.field} = {flag.value}: {flag.message}", "   "))
+        lines.append("")
     number = 0
     gaps = pattern_gaps(result)
     shown, absorbed = _grouped(result)

@@ -19,6 +19,7 @@ from . import model as m
 from ._converter import converter, format_errors
 from ._criteria import Outcome
 from .exceptions import InputError
+from .patient import Flag
 
 __all__ = [
     "NOT_FIRED",
@@ -197,6 +198,10 @@ class EvaluationRecord:
     explained: bool = True
     urgent_unverified: bool = False
     """Urgent rules in review were evaluated and shown as not yet verified (0.2.0 on; absent in 0.1.0 records)."""
+    flags: tuple[Flag, ...] = ()
+    """Inputs flagged and not used (probable unit errors, placeholder dates, conflicts); 0.2.0 on."""
+    unlocked: tuple[str, ...] = ()
+    """Guideline files that did not match the lock, loaded because an author allowed it; 0.2.0 on."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the record as plain JSON-ready data."""
@@ -242,6 +247,11 @@ class Assessment:
     record: EvaluationRecord
     urgent_missing: tuple[str, ...] = ()
     """Missing facts that an urgent or emergency rule needs in order to decide (ask for these first)."""
+
+    @property
+    def flags(self) -> tuple[Flag, ...]:
+        """Inputs flagged and not used, and unlocked guideline files (shown with the report)."""
+        return self.record.flags
 
     def section(self, section: Section | str) -> tuple[Recommendation, ...]:
         """Return the recommendations of one section, in order."""

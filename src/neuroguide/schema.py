@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._plausible import span
 from ._vocabulary import FactSpec, vocabulary
 
 __all__ = ["SCHEMA_DIALECT", "patient_schema"]
@@ -44,7 +45,7 @@ def _finding(spec: FactSpec) -> dict[str, Any]:
 def _measurement(spec: FactSpec) -> dict[str, Any]:
     out: dict[str, Any] = {"title": spec.label, "description": _describe(spec)}
     if spec.type == "number":
-        out["type"] = ["number", "null"]
+        out["type"] = ["integer", "null"] if spec.integer else ["number", "null"]
         if spec.low is not None:
             out["minimum"] = spec.low
         if spec.high is not None:
@@ -82,22 +83,27 @@ def patient_schema() -> dict[str, Any]:
         for name, spec in inputs.items()
         if spec.type == "date" and name.startswith("last-")
     }
-    quantity = {"type": "string", "pattern": _QUANTITY_PATTERN}
+    quantity = {"type": ["string", "null"], "pattern": _QUANTITY_PATTERN}
+    nullable_date = {**_DATE, "type": ["string", "null"]}
     medication = {
         "type": "object",
         "additionalProperties": False,
         "required": ["agent"],
         "properties": {
-            "agent": {"type": "string", "minLength": 1, "description": "Drug name, synonym or RxNorm code."},
+            "agent": {"type": "string", "pattern": r"\S", "description": "Drug name, synonym or RxNorm code."},
             "dose": {**quantity, "description": "Amount given per `per` period, e.g. '350 ug'."},
-            "per": {"enum": _PERIODS, "description": "Required when `dose` is given."},
-            "route": {"type": "string", "description": "e.g. oral, intramuscular, intravenous."},
-            "started": {**_DATE, "description": "First day of therapy."},
-            "stopped": {**_DATE, "description": "Last day of therapy (absent: still taking it)."},
+            "per": {"enum": [*_PERIODS, None], "description": "Required when `dose` is given."},
+            "route": {"type": ["string", "null"], "description": "e.g. oral, intramuscular, intravenous."},
+            "started": {**nullable_date, "description": "First day of therapy."},
+            "stopped": {**nullable_date, "description": "Last day of therapy (absent: still taking it)."},
             "cumulative": {**quantity, "description": "Total exposure so far: a mass or a mass per area (mg/m2)."},
-            "indication": {"type": "string"},
+            "indication": {"type": ["string", "null"]},
         },
+        # A dose needs the period it is given per.
+        "if": {"required": ["dose"], "properties": {"dose": {"type": "string"}}},
+        "then": {"required": ["per"], "properties": {"per": {"enum": _PERIODS}}},
     }
+    age = span("age")
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": "urn:neuroguide:patient-input",
@@ -111,12 +117,20 @@ def patient_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "id": {"type": "string", "description": "Caller's identifier, copied into the evaluation record."},
-            "birth_date": {**_DATE, "description": "Date of birth (preferred over age)."},
-            "age": {"type": "number", "minimum": 0, "maximum": 125, "description": "Age in years."},
-            "sex": {"enum": ["female", "male"], "description": "Sex as used by the Cockcroft-Gault equation."},
+            "id": {
+                "type": ["string", "null"],
+                "description": "Caller's identifier, copied into the evaluation record.",
+            },
+            "birth_date": {**nullable_date, "description": "Date of birth (preferred over age)."},
+            "age": {
+                "type": ["number", "null"],
+                "minimum": age.low,
+                "maximum": age.high,
+                "description": "Age in years.",
+            },
+            "sex": {"enum": ["female", "male", None], "description": "Sex as used by the Cockcroft-Gault equation."},
             "diabetes": {
-                "type": "object",
+                "type": ["object", "null"],
                 "description": (
                     "A diabetes diagnosis: type and date (absent or null: no diagnosis recorded, so screening "
                     "for diabetes is recommended)."

@@ -173,7 +173,8 @@ def _catalog(app: Sphinx) -> Any:
     from ._loading import Catalog, catalog
 
     folder = app.config.neuroguide_guidelines
-    return Catalog(_srcdir(app) / folder) if folder else catalog()
+    # The docs show lock mismatches themselves, so an unlocked folder still builds.
+    return Catalog(_srcdir(app) / folder, allow_unlocked=True) if folder else catalog()
 
 
 def _on_config_inited(app: Sphinx, config: Config) -> None:

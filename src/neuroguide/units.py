@@ -11,7 +11,9 @@ equation; international units never convert to mass.
 from __future__ import annotations
 
 import functools
+import math
 import re
+import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -37,6 +39,7 @@ __all__ = [
     "get_registry",
     "hba1c_ifcc_to_ngsp",
     "hba1c_ngsp_to_ifcc",
+    "in_kind",
     "magnitude",
     "parse_quantity",
     "parse_unit",
@@ -67,28 +70,97 @@ _ALLOWED = frozenset(
 )  # fmt: skip
 
 _TOKEN = re.compile(r"[A-Za-zµμ%_]+\d?")
-_NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+# ASCII digits only, as in the published JSON Schema's pattern (ECMA-262 \d is ASCII).
+_NUMBER = re.compile(r"^\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*(.*?)\s*$")
 _SQUARE = re.compile(r"\b(c?m)2\b")
+# The unit grammar accepted before pint sees the text: symbols, '*', '/', integer
+# powers ('**2', '^-1', 'm2'), parentheses and a literal 1 ('1/min'). Everything
+# else (stray punctuation, implicit products, fractional or huge powers) is
+# refused here, because pint's parser either crashes on it or reads it loosely.
+_UNIT_CHARS = re.compile(r"[A-Za-zµμ%_0-9 \t/*^()\-]+")
+_POWER = re.compile(r"(\*\*|\^)\s*(-?\d+)(?![\d.])")
+_IMPLICIT = re.compile(r"[^\s/*^(]\s+[^\s/*^)]")
+_BAD_OPS = re.compile(r"^\s*[/*^)]|[/*^(]\s*$|[/*^]\s*[/*^)]|\(\s*\)|\(\s*[/*^]")
+_MAX_UNIT_TEXT = 40
+_MAX_POWER = 4
+# Magnitudes outside this span are not clinical values; refusing them keeps
+# conversions clear of float overflow and underflow (1e-320 mcg -> 0 mg).
+_TINY, _HUGE = 1e-100, 1e100
+
+_registry: pint.UnitRegistry[Any] | None = None
+_registry_lock = threading.Lock()
 
 
-@functools.cache
 def get_registry() -> pint.UnitRegistry[Any]:
-    """Return neuroguide's one unit registry, building it on first call."""
-    ureg: pint.UnitRegistry[Any] = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
-    # International units measure biological activity, not mass: a base
-    # dimension of their own makes IU -> mg a dimension error.
-    ureg.define("international_unit = [biologic_activity] = IU")
+    """Return neuroguide's one unit registry, building it on first call (thread-safe)."""
+    ureg = _registry
+    if ureg is None:
+        ureg = _build_registry()
     return ureg
 
 
-@functools.cache
+def _build_registry() -> pint.UnitRegistry[Any]:
+    global _registry
+    with _registry_lock:
+        # Checked again under the lock: concurrent first calls must share one registry,
+        # or units cached from one meet quantities of another.
+        if _registry is None:
+            ureg: pint.UnitRegistry[Any] = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
+            # International units measure biological activity, not mass: a base
+            # dimension of their own makes IU -> mg a dimension error.
+            ureg.define("international_unit = [biologic_activity] = IU")
+            _registry = ureg
+        return _registry
+
+
+def _grammar_problem(text: str) -> str | None:
+    """Return why ``text`` is not in the accepted unit grammar, or None."""
+    if len(text) > _MAX_UNIT_TEXT:
+        return f"a unit of at most {_MAX_UNIT_TEXT} characters"
+    if not _UNIT_CHARS.fullmatch(text):
+        bad = next(c for c in text if not _UNIT_CHARS.fullmatch(c))
+        return f"a unit made of symbols, '/', '*', powers and parentheses; {bad!r} is not accepted"
+    depth = 0
+    for c in text:
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        if depth < 0 or depth > 3:
+            return "a unit with balanced parentheses, at most 3 deep"
+    if depth:
+        return "a unit with balanced parentheses"
+    for match in _POWER.finditer(text):
+        power = int(match.group(2))
+        if power == 0 or abs(power) > _MAX_POWER:
+            return f"a power from -{_MAX_POWER} to {_MAX_POWER} (not 0); got {match.group(0)!r}"
+    rest = _POWER.sub("", text)
+    if _BAD_OPS.search(rest.replace("**", "^")):
+        return "a unit with an operand on each side of every '/', '*' and power"
+    if _IMPLICIT.search(rest):
+        return "operators between unit symbols (write 'mg/dL' or 'mg*kg', not 'mg kg')"
+    stripped = _TOKEN.sub("", rest)
+    if "-" in stripped:
+        return "a unit without '-' (only a power may be negative, as in 'min^-1')"
+    if re.search(r"\d", re.sub(r"(?<![\d.])1(?![\d.])", "", stripped)):
+        return "a unit whose only bare number is a leading 1 (as in '1/min')"
+    return None
+
+
 def parse_unit(text: str, field: str = "unit") -> Unit:
     """Parse an accepted unit string (case-sensitive) into a pint unit.
 
+    This is the one place text meets pint's parser: every failure becomes an
+    :class:`UnknownUnitError` naming the text.
+
     Raises:
-        UnknownUnitError: a symbol is not accepted, or the text is empty.
+        UnknownUnitError: a symbol is not accepted, the expression is malformed, or the text is empty.
 
     """
+    if not isinstance(text, str):
+        raise UnknownUnitError(field, text, "a unit string such as 'mg'")
+    return _parse_unit(text, field)
+
+
+@functools.cache
+def _parse_unit(text: str, field: str) -> Unit:
     cleaned = text.strip()
     if not cleaned:
         raise UnknownUnitError(field, text, "a unit such as 'mg', 'ug/day' or 'mg/dL'")
@@ -101,11 +173,25 @@ def parse_unit(text: str, field: str = "unit") -> Unit:
                 f"a known, case-sensitive unit; {token!r} is not accepted "
                 "(write mg, ug, mcg, g, mL, dL, L, mmol, umol, pmol, mmHg, kg, cm, IU, %, day, week)",
             )
+    problem = _grammar_problem(cleaned)
+    if problem is not None:
+        raise UnknownUnitError(field, text, problem)
     expr = _SQUARE.sub(r"\1**2", cleaned).replace("^", "**")
     try:
-        return get_registry().Unit(expr)
-    except (pint.errors.PintError, ValueError, AttributeError) as exc:
+        unit = get_registry().Unit(expr)
+    except Exception as exc:  # pint's parser raises many builtin types (TokenError, TypeError, ...)
         raise UnknownUnitError(field, text, "a valid unit expression") from exc
+    if not isinstance(unit, pint.Unit):  # pragma: no cover - pint returns a Unit for every accepted text
+        raise UnknownUnitError(field, text, "a valid unit expression")
+    return unit
+
+
+def _check_magnitude(mag: float, field: str, shown: object) -> float:
+    if not math.isfinite(mag):
+        raise UnitError(field, shown, "a finite number")
+    if mag != 0 and not _TINY <= abs(mag) <= _HUGE:
+        raise UnitError(field, shown, f"a number between {_TINY:g} and {_HUGE:g} in size (or 0)")
+    return mag
 
 
 def quantity(value: float, unit: str) -> Quantity:
@@ -130,25 +216,47 @@ def parse_quantity(value: object, field: str = "value", dimension: str | Unit | 
     ureg = get_registry()
     q: Quantity
     if isinstance(value, pint.Quantity):
-        # Re-home quantities from another registry so they can meet ours.
-        q = value if value._REGISTRY is ureg else ureg.Quantity(value.magnitude, str(value.units))
+        mag = value.magnitude
+        if not isinstance(mag, int | float) or isinstance(mag, bool):
+            raise UnitError(field, value, "a quantity with a single real number")
+        _check_magnitude(float(mag), field, value)
+        if value._REGISTRY is ureg:
+            q = value
+        else:
+            # Re-home quantities from another registry so they can meet ours.
+            try:
+                q = ureg.Quantity(float(mag), str(value.units))
+            except Exception as exc:  # a unit our registry cannot read, with pint's own error types
+                raise UnknownUnitError(field, str(value.units), "a unit neuroguide's registry knows") from exc
     elif isinstance(value, tuple) and len(value) == 2:
         mag, unit = value
         if not isinstance(mag, int | float) or isinstance(mag, bool) or not isinstance(unit, str):
             raise UnitError(field, value, "a (number, unit string) pair")
-        q = ureg.Quantity(float(mag), parse_unit(unit, field))
+        _check_magnitude(float(mag), field, value)
+        q = ureg.Quantity(float(mag), _unit_of(unit, field, value))
     elif isinstance(value, str):
         mag, unit_text = _split(value, field)
-        q = ureg.Quantity(mag, parse_unit(unit_text, field))
+        _check_magnitude(mag, field, value)
+        if mag == 0 and re.search(r"[1-9]", value.split("e")[0].split("E")[0]):
+            raise UnitError(field, value, f"a number between {_TINY:g} and {_HUGE:g} in size (or 0); it underflows")
+        q = ureg.Quantity(mag, _unit_of(unit_text, field, value))
     else:
         raise UnitError(field, value, "a quantity string such as '350 ug'")
     if dimension is not None:
-        target = parse_unit(dimension, field) if isinstance(dimension, str) else dimension
+        target = parse_unit(dimension, "dimension") if isinstance(dimension, str) else dimension
         if q.dimensionality != target.dimensionality:
             raise IncompatibleUnitsError(
                 field, value, f"a quantity convertible to {_symbol(target)} ({target.dimensionality})"
             )
     return q
+
+
+def _unit_of(text: str, field: str, whole: object) -> Unit:
+    """Parse the unit part, naming the whole value in any error."""
+    try:
+        return parse_unit(text, field)
+    except UnitError as exc:
+        raise type(exc)(field, whole, exc.expected) from None
 
 
 _YEAR = re.compile(r"(?<![A-Za-z])a(?![A-Za-z])")
@@ -178,10 +286,20 @@ def _symbol(unit: Unit) -> str:
     return _LITRE.sub(r"\1L", text)
 
 
-def format_quantity(q: Quantity, places: int | None = None) -> str:
-    """Serialize a quantity as an ASCII string such as ``"350 ug"`` or ``"1.5 mg/dL"``."""
+def format_quantity(q: Quantity, places: int | None = None, *, exact: bool = False) -> str:
+    """Serialize a quantity as an ASCII string such as ``"350 ug"`` or ``"1.5 mg/dL"``.
+
+    By default the magnitude is shown to 10 significant digits; ``exact=True``
+    writes the shortest text that reads back as the same float (records keep
+    inputs exactly, so replay re-derives the same values).
+    """
     mag = q.magnitude
-    text = f"{mag:.{places}f}" if places is not None else f"{float(mag):.10g}"
+    if places is not None:
+        text = f"{mag:.{places}f}"
+    elif exact:
+        text = repr(float(mag)).removesuffix(".0")
+    else:
+        text = f"{float(mag):.10g}"
     # Keyed by the quantity's units container: hashing and comparing a Unit object is much slower.
     unit = _SYMBOLS.get(q._units)
     if unit is None:
@@ -308,6 +426,20 @@ def hba1c_ngsp_to_ifcc(percent: float | Decimal) -> Decimal:
 def hba1c_ifcc_to_ngsp(mmol_per_mol: float | Decimal) -> Decimal:
     """NGSP (%) = 0.0915 x IFCC (mmol/mol) + 2.15, unrounded."""
     return _NGSP_SLOPE * Decimal(str(mmol_per_mol)) + _NGSP_INTERCEPT
+
+
+def in_kind(q: Quantity, unit: str) -> float | None:
+    """``q`` in ``unit`` if it is of that unit's kind, else None.
+
+    Same dimension, and for dimensionless units the same unit: HbA1c % and
+    mmol/mol are different kinds, never converted into each other here.
+    """
+    target = parse_unit(unit)
+    if q.dimensionality != target.dimensionality:
+        return None
+    if target.dimensionless and q.units != target:
+        return None
+    return float(q.to(target).magnitude)
 
 
 def is_quantity(value: Any) -> bool:

@@ -8,11 +8,12 @@ binary float noise, so published anchor pairs are reproduced exactly
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Literal
 
 from .._numeric import clean, round_half_up
-from .._plausible import span
+from .._plausible import span, unit_slip
 from ..exceptions import InputError
 from ..units import (
     ANALYTES,
@@ -22,6 +23,7 @@ from ..units import (
     get_registry,
     hba1c_ifcc_to_ngsp,
     hba1c_ngsp_to_ifcc,
+    in_kind,
     magnitude,
     parse_quantity,
     quantity,
@@ -236,10 +238,14 @@ def a1c_from_eag(glucose: Quantity | str, *, places: int = 1) -> CalcResult:
         raise InputError("glucose", format_quantity(q), f"a glucose from {lo:g} to {hi:g} mg/dL")
     exact = (mg + _ADAG_INTERCEPT) / _ADAG_SLOPE
     value = round_half_up(exact, p)
+    why = unit_slip("glucose", functools.partial(in_kind, q))
+    flags = (f"PROBABLE UNIT ERROR: glucose {format_quantity(q)}: {why}",) if why else ()
     return CalcResult(
         name="a1c-from-eag",
         value=get_registry().Quantity(float(value), "%"),
-        interpretation=(
+        flags=flags,
+        interpretation=("; ".join(flags) + "; " if flags else "")
+        + (
             f"A1C {value} % corresponds to mean glucose {mg.normalize()} mg/dL on the ADAG line "
             "(algebraic inverse; not a validated estimate of A1C)"
         ),
@@ -264,7 +270,7 @@ def _analyte_convert(
     plausible: tuple[float, float, str],
     places: int | None,
 ) -> CalcResult:
-    if to not in units:
+    if not isinstance(to, str) or to not in units:
         raise InputError("to", to, f"one of {sorted(units)}")
     p = _check_places(places if places is not None else units[to])
     q = parse_quantity(value, field)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 from .._numeric import ceil_whole, round_half_up
-from .._plausible import check, span
+from .._plausible import check, span, unit_slip
 from ..exceptions import InputError
-from ..units import Quantity, format_quantity, magnitude, parse_quantity, quantity
+from ..units import Quantity, format_quantity, in_kind, magnitude, parse_quantity, quantity
 from ._body import ABW_FACTOR, bmi_class, ibw_kg
 from ._result import CalcResult, Step
 
@@ -68,6 +69,13 @@ def _check_scr(serum_creatinine: Quantity | str) -> float:
     return check("serum-creatinine", scr, "serum_creatinine", format_quantity(q), "a serum creatinine")
 
 
+def scr_flags(serum_creatinine: Quantity | str) -> tuple[str, ...]:
+    """A flag when the creatinine is far likelier in the other unit than labelled (35 "mg/dL" = 35 umol/L)."""
+    q = parse_quantity(serum_creatinine, "serum_creatinine")
+    why = unit_slip("serum-creatinine", functools.partial(in_kind, q))
+    return (f"PROBABLE UNIT ERROR: serum_creatinine {format_quantity(q)}: {why}",) if why else ()
+
+
 def _cg_steps(age: float, w: float, scr: float, female: bool, value: float) -> tuple[Step, ...]:
     raw = (140.0 - age) * w / (72.0 * scr)
     return (
@@ -105,12 +113,15 @@ def cockcroft_gault(
     sx = _check_sex(sex)
     w = _check_weight(weight)
     scr = _check_scr(serum_creatinine)
+    flags = scr_flags(serum_creatinine)
     female = sx == "female"
     value = crcl_from_floats(a, w, scr, female)
+    warning = f"{flags[0]}; " if flags else ""
     return CalcResult(
         name="cockcroft-gault",
         value=quantity(value, "mL/min"),
-        interpretation=f"estimated creatinine clearance {value:.1f} mL/min",
+        interpretation=f"{warning}estimated creatinine clearance {value:.1f} mL/min",
+        flags=flags,
         inputs={
             "age": f"{a:g} year",
             "weight": f"{w:.4g} kg",

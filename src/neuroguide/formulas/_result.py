@@ -32,3 +32,5 @@ class CalcResult:
     steps: tuple[Step, ...]
     citation: str
     conventions: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    """Warnings about inputs probably in another unit than labelled, such as a creatinine of 35 mg/dL."""
