@@ -133,8 +133,8 @@ def test_cli_commands_exit_2_naming_the_text(text: str, tmp_path: Path) -> None:
     patient = tmp_path / "p.json"
     patient.write_text(json.dumps({"measurements": {"weight": text}}), encoding="utf-8")
     for argv in (
-        ("dose", "gabapentin", text, "--crcl", "90 mL/min"),
-        ("dose", "gabapentin", "300 mg", "--crcl", text),
+        ("dose", "gabapentin", text, "--per", "day", "--crcl", "90 mL/min"),
+        ("dose", "gabapentin", "300 mg", "--per", "day", "--crcl", text),
         ("calc", "cockcroft-gault", "age=60", f"weight={text}", "serum_creatinine=1 mg/dL", "sex=male"),
         ("assess", str(patient), "--as-of", "2026-11-23"),
     ):
