@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print the evaluation record as JSON")
     a.add_argument("--pin", action="append", default=[], metavar="ID=VERSION", help="use this guideline version")
     a.add_argument("--include-in-review", action="store_true", help="also evaluate rules still in review")
+    a.add_argument("--site", type=Path, help="site governance overlay (TOML) to apply; stamped in the record")
 
     r = sub.add_parser(
         "rules",
@@ -145,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
         pass
     else:
         audit.add_parser(sub, fmt)
+        importlib.import_module("neuroguide._cli_governance").add_export_parser(sub, fmt)
     return p
 
 
@@ -209,7 +211,12 @@ def _assess(args: argparse.Namespace) -> int:
             raise InputError("--pin", pin, "ID=VERSION")
         pins[gid] = version
     statuses = ("approved", "in-review") if args.include_in_review else ("approved",)
-    result = assess(patient, as_of=args.as_of or _today(), pins=pins, statuses=statuses)
+    site = None
+    if args.site is not None:
+        from .site import load_site
+
+        site = load_site(args.site)
+    result = assess(patient, as_of=args.as_of or _today(), pins=pins, statuses=statuses, site=site)
     print(result.record.to_json() if args.json else render_text(result))
     return EXIT_OK
 
