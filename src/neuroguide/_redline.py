@@ -51,6 +51,34 @@ def word_diff(before: str | None, after: str | None) -> tuple[Segment, ...]:
             _add(out, "del", "".join(a[i1:i2]))
         if j2 > j1:
             _add(out, "ins", "".join(b[j1:j2]))
+    return _coalesce(out)
+
+
+def _coalesce(segments: list[Segment]) -> tuple[Segment, ...]:
+    """Read a change as one phrase: spaces alone between two changes join them, removed then added."""
+    out: list[Segment] = []
+    i = 0
+    while i < len(segments):
+        if segments[i].op == "same":
+            out.append(segments[i])
+            i += 1
+            continue
+        removed, added, j = "", "", i
+        while j < len(segments):
+            seg = segments[j]
+            gap = seg.op == "same" and not seg.text.strip() and j + 1 < len(segments) and segments[j + 1].op != "same"
+            if seg.op == "same" and not gap:
+                break
+            if seg.op != "ins":
+                removed += seg.text
+            if seg.op != "del":
+                added += seg.text
+            j += 1
+        if removed:
+            out.append(Segment("del", removed))
+        if added:
+            out.append(Segment("ins", added))
+        i = j
     return tuple(out)
 
 

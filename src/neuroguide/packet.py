@@ -263,10 +263,19 @@ def _summary(g: m.Guideline, site: s.Site | None, tests: Mapping[str, Sequence[T
         out.append(
             f"<tr><td><a href='#rule-{_e(r.id)}'><code>{_e(r.id)}</code></a></td><td>{_e(r.kind)}{urgent}</td>"
             f"<td>{_e(r.status.value)}</td><td>{_e(verif)}</td><td>{_test_counts(tests.get(r.id, []))}</td>"
-            f"<td>{_e(d.decision.value) if d else _e(s.NO_SIGNOFF)}</td></tr>"
+            f"<td>{_site_word(d, r)}</td></tr>"
         )
     out.append("</table>")
     return out
+
+
+def _site_word(d: s.Decision | None, r: m.Rule) -> str:
+    if d is None:
+        return _e(s.NO_SIGNOFF)
+    word = d.decision.value + (" (whole version)" if d.rule is None else "")
+    if d.rule is None and r.status is not m.Status.APPROVED:
+        word += f"; rule {r.status.value} upstream: not used unless approved locally"
+    return _e(word)
 
 
 def _changes(g: m.Guideline, previous: m.Guideline | None, cat: Catalog) -> list[str]:

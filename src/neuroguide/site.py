@@ -348,6 +348,9 @@ def signoff(site: Site | None, *, as_of: dt.date, source: Catalog | None = None,
                 days = (d.review_due - as_of).days
                 review = "overdue" if days < 0 else "due" if days <= due_within else "current"
             text = NO_SIGNOFF if d is None or site is None else d.describe(site.site.name)
+            if d is not None and d.rule is None and r.status is not m.Status.APPROVED:
+                # Adopting a version adopts it as shipped: its rules in review stay unused unless approved locally.
+                text += f"; this rule is {r.status.value} upstream and is not used unless approved locally"
             rows.append(
                 SignoffRow(
                     guideline=g.id,
