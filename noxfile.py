@@ -31,7 +31,10 @@ def _wheel(session: nox.Session) -> str:
 def tests(session: nox.Session) -> None:
     """Run the suite against the built wheel (not the source tree)."""
     wheel = _wheel(session)
-    session.install(f"{wheel}[docs]", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test"))
+    session.install(
+        f"{wheel}[docs,governance,fhir]",
+        *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test"),
+    )
     session.env["NEUROGUIDE_WHEEL"] = os.path.abspath(wheel)
     session.run("pytest", "--junitxml=docs/_generated/junit.xml", *session.posargs)
 
@@ -49,7 +52,11 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over src and tests."""
-    session.install("-e", ".[docs]", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "typing"))
+    session.install(
+        "-e",
+        ".[docs,governance,fhir]",
+        *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "typing"),
+    )
     session.run("mypy")
 
 
@@ -59,6 +66,8 @@ def docs(session: nox.Session) -> None:
     wheel = _wheel(session)
     session.install(f"{wheel}[docs]")
     session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+    # Offline intranets: no page may fetch a script, stylesheet or font from another host.
+    session.run("python", "tools/offline_check.py", "docs/_build/html")
     session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "doctest", "docs", "docs/_build/doctest")
 
 

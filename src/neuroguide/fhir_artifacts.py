@@ -11,7 +11,7 @@ Management Infrastructure (CRMI): canonical ``url`` + ``version``, ``status``,
   ``description``, the action text as ``textEquivalent``, the criterion as an
   ``applicability`` condition, the screening interval as ``timingTiming``, the
   citations (quote, locator, DOI) and the rule's documentation page as
-  ``relatedArtifact``; an orderable action points at its ActivityDefinition;
+  the action's ``documentation`` (RelatedArtifact); an orderable action points at its ActivityDefinition;
 * an **ActivityDefinition** (kind ``ServiceRequest``) for each work-up, referral and
   screening rule: things a clinician orders.
 
@@ -125,7 +125,9 @@ def _action(g: m.Guideline, rule: m.Rule, base: str, docs: str, activity: str | 
     act: dict[str, Any] = {
         "id": _fid(rule.id),
         "title": rule.title,
-        "description": rule.statement,
+        "description": rule.statement
+        if rule.status is m.Status.APPROVED
+        else f"NOT YET VERIFIED (rule {rule.status.value} upstream): {rule.statement}",
     }
     text = getattr(rule, "action", None) or getattr(rule, "caution", None)
     if isinstance(text, str):
@@ -159,7 +161,7 @@ def _action(g: m.Guideline, rule: m.Rule, base: str, docs: str, activity: str | 
             "url": f"{docs}/{rule_page_path(g.id, rule.id).removesuffix('.md')}.html",
         }
     )
-    act["relatedArtifact"] = related
+    act["documentation"] = related  # R4: an action's related artifacts are its documentation
     if activity is not None:
         act["definitionCanonical"] = f"{activity}|{g.version}"
     return act

@@ -201,6 +201,13 @@ WHY: dict[str, str] = {
     "uv": "Fast virtual-environment and package installs for the nox sessions.",
     "hatchling": "Build backend: builds the wheel with the guideline files inside it.",
     "build": "Builds the wheel and sdist in the nox sessions.",
+    "cryptography": "Optional (extra `governance`): Ed25519 signatures over `lock.json` and over a site's governance "
+    "overlay (`neuroguide audit keygen`, `sign`, `verify --trust`). A maintained, audited implementation: signatures "
+    "are not written by hand. Only `neuroguide.signing` imports it, and only when called, so the core runtime stays "
+    "attrs, cattrs and pint; assessing patients never needs it.",
+    "fhir.resources": "Optional (extra `fhir`): FHIR R4 data models. The tests validate the exported knowledge "
+    "artifacts (Library, PlanDefinition, ActivityDefinition from `neuroguide export fhir`) against them; the export "
+    "itself writes plain JSON and does not import it.",
 }
 
 _REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
