@@ -169,7 +169,7 @@ def _signoff(args: argparse.Namespace) -> int:
     for d in report.stale:
         what = f"rule {d.rule}" if d.rule else "the whole version"
         print(_wrap(f"NOTE: a decision covers {d.guideline} {d.version} ({what}), not in effect on this date", ""))
-    counts = {state: report.count(state) for state in _STATE_WORD}  # type: ignore[arg-type]
+    counts = {state: report.count(state) for state in _STATE_WORD}
     print(
         f"\n{len(report.rows)} rules: {counts['current']} adopted and current, {counts['due']} due for review within "
         f"{report.due_within_days} days, {counts['overdue']} overdue, {counts['no-signoff']} without site sign-off"

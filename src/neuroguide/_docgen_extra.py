@@ -549,6 +549,13 @@ API_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
          "Citation", "Period", "Status"),
     ),
     (
+        "Site governance",
+        "A site's own sign-off of guideline versions and rules (the package ships none): `assess(..., site=...)` "
+        "applies it and stamps the record with its sha256.",
+        ("load_site", "Site", "site.SiteInfo", "site.Decision", "site.DecisionKind", "results.SiteStamp",
+         "site.SignoffReport", "site.SignoffRow", "site.ReviewState"),
+    ),
+    (
         "Doses and neurotoxic drugs",
         "Dose checks with units, and the drug-neurotoxicity table.",
         ("check_dose", "DoseVerdict", "Verdict", "neurotoxicity", "neurotoxicity_table"),
@@ -558,8 +565,8 @@ API_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "Errors",
         "Every error derives from `NeuroguideError` and from the builtin it resembles.",
         ("NeuroguideError", "InputError", "UnitError", "UnknownUnitError", "IncompatibleUnitsError",
-         "GuidelineDataError", "IntegrityError", "NotFoundError", "UnknownGuidelineError", "UnknownRuleError",
-         "UnknownAgentError"),
+         "GuidelineDataError", "SiteDataError", "IntegrityError", "NotFoundError", "UnknownGuidelineError",
+         "UnknownRuleError", "UnknownAgentError"),
     ),
 )  # fmt: skip
 

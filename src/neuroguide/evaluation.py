@@ -76,7 +76,7 @@ def assess(
             missing; recommendations are unchanged. ``Assessment.missing``
             then lists only inputs named by rules that fired (e.g. a missing
             last-assessment date), and the record says ``explained: false``.
-        site: a site governance overlay (:func:`neuroguide.site.load_site`): its disabled
+        site: a site governance overlay (:func:`neuroguide.load_site`): its disabled
             rules are not evaluated (the trace says so), its locally approved in-review
             rules are, its notes and approvals are shown with the recommendations, and the
             record is stamped with the overlay's sha256.

@@ -53,7 +53,7 @@ class RuleOutcome(enum.StrEnum):
     NOT_FIRED = "not-fired"
     UNDETERMINED = "undetermined"
     DISABLED = "disabled-by-site"
-    """Not evaluated: the site overlay disabled the rule (the trace line names who, when and why)."""
+    """The site overlay disabled the rule, so it was not evaluated (the trace line names who, when and why)."""
 
 
 class RecommendationStatus(enum.StrEnum):

@@ -41,7 +41,7 @@ import hashlib
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 import cattrs
@@ -56,6 +56,7 @@ __all__ = [
     "NO_SIGNOFF",
     "Decision",
     "DecisionKind",
+    "ReviewState",
     "SignoffReport",
     "SignoffRow",
     "Site",
@@ -287,7 +288,15 @@ def _check_target(d: Decision, g: m.Guideline, at: str) -> Iterable[tuple[str, s
 
 # -- sign-off listing -----------------------------------------------------------------------
 
-ReviewState = Literal["no-signoff", "current", "due", "overdue"]
+
+class ReviewState(enum.StrEnum):
+    """Where a rule stands in the site's review cycle on a given date."""
+
+    NO_SIGNOFF = "no-signoff"
+    CURRENT = "current"
+    DUE = "due"
+    """The review falls due within the window asked for."""
+    OVERDUE = "overdue"
 
 
 @attrs.frozen(kw_only=True)
@@ -318,9 +327,9 @@ class SignoffReport:
     stale: tuple[Decision, ...]
     """Decisions for guideline versions not in effect on ``as_of`` (superseded or not yet in effect)."""
 
-    def count(self, state: ReviewState) -> int:
+    def count(self, state: ReviewState | str) -> int:
         """Number of rules in a review state."""
-        return sum(1 for r in self.rows if r.review == state)
+        return sum(1 for r in self.rows if r.review == ReviewState(state))
 
 
 def signoff(site: Site | None, *, as_of: dt.date, source: Catalog | None = None, due_within: int = 90) -> SignoffReport:
@@ -343,10 +352,12 @@ def signoff(site: Site | None, *, as_of: dt.date, source: Catalog | None = None,
         covered.add((g.id, g.version))
         for r in g.rules:
             d = site.decision(g.id, g.version, r.id) if site is not None else None
-            review: ReviewState = "no-signoff"
+            review = ReviewState.NO_SIGNOFF
             if d is not None:
                 days = (d.review_due - as_of).days
-                review = "overdue" if days < 0 else "due" if days <= due_within else "current"
+                review = (
+                    ReviewState.OVERDUE if days < 0 else ReviewState.DUE if days <= due_within else ReviewState.CURRENT
+                )
             text = NO_SIGNOFF if d is None or site is None else d.describe(site.site.name)
             if d is not None and d.rule is None and r.status is not m.Status.APPROVED:
                 # Adopting a version adopts it as shipped: its rules in review stay unused unless approved locally.
