@@ -43,7 +43,7 @@ def test_a_changed_phrase_reads_as_one_change() -> None:
 def test_html_redline_escapes_the_text() -> None:
     html = as_html(word_diff("dose < 5 mg", "dose <= 5 mg & more"))
     assert "<script" not in html
-    assert '<del class="redline-del">&lt;</del><ins class="redline-ins">&lt;=</ins>' in html
+    assert '<del class="redline-del">&lt;</del>\u2009<ins class="redline-ins">&lt;=</ins>' in html
     assert "&amp; more" in html
 
 

@@ -131,6 +131,11 @@ def add_export_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     )
     f.add_argument("-o", "--output", type=Path, required=True, help="folder to write the JSON resources into")
     f.add_argument("--site", type=Path, help="site overlay: approvalDate and lastReviewDate from its decisions")
+    f.add_argument(
+        "--base",
+        default=fhir_artifacts.DEFAULT_BASE,
+        help="canonical base URL (default: a reserved .invalid address; a publishing site sets its own)",
+    )
     f.add_argument("--root", type=Path, help="guideline folder (default: the packaged guidelines)")
     f.set_defaults(handler=_export_fhir)
 
@@ -244,6 +249,6 @@ def _packet(args: argparse.Namespace) -> int:
 def _export_fhir(args: argparse.Namespace) -> int:
     cat = _catalog(args.root)
     site = s.load_site(args.site, source=cat) if args.site is not None else None
-    written = fhir_artifacts.export(args.output, source=cat, site=site)
+    written = fhir_artifacts.export(args.output, source=cat, site=site, base=args.base.rstrip("/"))
     print(f"wrote {len(written)} FHIR resources to {args.output}", file=sys.stdout)
     return EXIT_OK

@@ -100,12 +100,16 @@ def as_text(segments: Sequence[Segment]) -> str:
 def as_html(segments: Sequence[Segment]) -> str:
     """HTML redline: removed words in ``<del>``, added words in ``<ins>``, all text escaped."""
     parts = []
+    previous = "same"
     for s in segments:
         text = html.escape(s.text)
         if s.op == "same":
             parts.append(text)
         else:
-            parts.append(f'<{s.op} class="redline-{s.op}">{text}</{s.op}>')
+            # A thin space between a removal and its replacement, so the two never read as one word.
+            gap = "\u2009" if previous == "del" and s.op == "ins" else ""
+            parts.append(f'{gap}<{s.op} class="redline-{s.op}">{text}</{s.op}>')
+        previous = s.op
     return "".join(parts)
 
 

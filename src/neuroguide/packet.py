@@ -108,7 +108,8 @@ blockquote { margin: .3em 0 .3em 1em; padding-left: .6em; border-left: 3px solid
 ins.redline-ins { background: #dcfce7; text-decoration: underline; }
 del.redline-del { background: #fee2e2; text-decoration: line-through; }
 .passed { color: #166534; } .failed { color: #b91c1c; font-weight: bold; } .notrun { color: #92400e; }
-code { font-family: "DejaVu Sans Mono", monospace; font-size: 9pt; word-break: break-all; }
+code { font-family: "DejaVu Sans Mono", monospace; font-size: 9pt; overflow-wrap: anywhere; }
+table.redline td:first-child { width: 26%; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print { body { margin: 0; max-width: none; padding: 0; } a { color: inherit; text-decoration: none; } }
 """
@@ -292,7 +293,7 @@ def _changes(g: m.Guideline, previous: m.Guideline | None, cat: Catalog) -> list
     for r in lines:
         out.append(f"<h3>{_e(r.event)}: <code>{_e(r.id)}</code> {_e(r.title)}</h3>")
         out += [f'<p class="quiet">Change note: {_e(n.what)} Why: {_e(n.why)}</p>' for n in r.notes]
-        out.append("<table>")
+        out.append('<table class="redline">')
         out += [f"<tr><td><code>{_e(f.path)}</code></td><td>{as_html(f.segments)}</td></tr>" for f in r.fields]
         out.append("</table>")
     return out
