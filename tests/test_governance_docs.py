@@ -107,7 +107,7 @@ def _external(html: str) -> list[str]:
 def test_the_packet_is_self_contained_and_covers_every_rule(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     junit.write_text(_JUNIT)
-    html = packet.render_packet("ada-neuropathy", "2026.1", junit=junit)
+    html = packet.render_packet("ada-neuropathy", "2026.1", results=junit)
     assert _external(html) == []
     g = _loading.catalog().get("ada-neuropathy", version="2026.1")
     for rule in g.rules:
@@ -146,7 +146,7 @@ def test_packet_bad_junit_is_input_error(tmp_path: Path, capsys: pytest.CaptureF
     bad = tmp_path / "junit.xml"
     bad.write_text("<not")
     out = tmp_path / "p.html"
-    assert main(["audit", "packet", "ada-neuropathy", "2026.1", "-o", str(out), "--junit", str(bad)]) == 2
+    assert main(["audit", "packet", "ada-neuropathy", "2026.1", "-o", str(out), "--test-results", str(bad)]) == 2
     assert "JUnit" in capsys.readouterr().err
 
 

@@ -106,12 +106,12 @@ def add_audit_commands(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         help="printable sign-off packet (self-contained HTML) for one guideline version",
         formatter_class=fmt,
         epilog="examples:\n  neuroguide audit packet ada-neuropathy 2026.1 -o packet.html\n"
-        "  neuroguide audit packet ada-neuropathy 2026.1 --junit junit.xml --site site.toml -o packet.html",
+        "  neuroguide audit packet ada-neuropathy 2026.1 --test-results results.xml --site site.toml -o packet.html",
     )
     pk.add_argument("guideline", help="guideline id")
     pk.add_argument("version", help="guideline version")
     pk.add_argument("-o", "--output", type=Path, required=True, help="HTML file to write")
-    pk.add_argument("--junit", type=Path, help="JUnit XML of the test run whose outcomes to show")
+    pk.add_argument("--test-results", type=Path, metavar="XML", help="JUnit XML of the test run whose outcomes to show")
     pk.add_argument("--site", type=Path, help="site overlay: fill the sign-off fields from it")
     pk.add_argument("--root", type=Path, help="guideline folder (default: the packaged guidelines)")
     pk.set_defaults(handler=_packet)
@@ -237,7 +237,7 @@ def redline_lines(guideline: str, v1: str, v2: str, root: Path | None) -> list[s
 def _packet(args: argparse.Namespace) -> int:
     cat = _catalog(args.root)
     site = s.load_site(args.site, source=cat) if args.site is not None else None
-    text = packet.render_packet(args.guideline, args.version, source=cat, site=site, junit=args.junit)
+    text = packet.render_packet(args.guideline, args.version, source=cat, site=site, results=args.test_results)
     try:
         args.output.write_text(text, encoding="utf-8")
     except OSError as exc:

@@ -41,7 +41,7 @@ class TestOutcome:
     outcome: str  # passed, failed, skipped, not run
 
 
-def read_rule_tests(junit: Path) -> tuple[dict[str, list[TestOutcome]], str]:
+def read_rule_tests(results: Path) -> tuple[dict[str, list[TestOutcome]], str]:
     """Read rule -> tests (with outcomes) and the run's timestamp from a JUnit XML file.
 
     Raises:
@@ -49,9 +49,9 @@ def read_rule_tests(junit: Path) -> tuple[dict[str, list[TestOutcome]], str]:
 
     """
     try:
-        root = ET.parse(junit).getroot()
+        root = ET.parse(results).getroot()
     except (OSError, ET.ParseError) as exc:
-        raise InputError("--junit", str(junit), f"a readable JUnit XML file ({exc})") from None
+        raise InputError("--test-results", str(results), f"a readable JUnit XML file ({exc})") from None
     outcomes: dict[tuple[str, str], str] = {}
     stamp = ""
     pairs: list[tuple[str, str]] = []
@@ -125,7 +125,7 @@ def render_packet(
     *,
     source: Catalog | None = None,
     site: s.Site | None = None,
-    junit: Path | None = None,
+    results: Path | None = None,
 ) -> str:
     """Render the sign-off packet of one guideline version as self-contained HTML.
 
@@ -134,7 +134,7 @@ def render_packet(
         version: the version to sign off.
         source: a catalog other than the packaged one.
         site: a site overlay: its decisions fill the sign-off fields.
-        junit: a JUnit XML file of the test run whose outcomes to show.
+        results: a JUnit XML file of the test run whose outcomes to show.
 
     Returns:
         The HTML document.
@@ -146,7 +146,7 @@ def render_packet(
     """
     cat = source if source is not None else catalog()
     g = cat.get(guideline_id, version=version)
-    tests, stamp = read_rule_tests(junit) if junit is not None else ({}, "")
+    tests, stamp = read_rule_tests(results) if results is not None else ({}, "")
     versions = cat.versions(guideline_id)
     index = [v.version for v in versions].index(g.version)
     previous = versions[index - 1] if index > 0 else None
@@ -175,8 +175,8 @@ def render_packet(
         _row("Produced by", f"neuroguide {_e(package_version())}"),
         _row(
             "Test outcomes",
-            f"from the JUnit file {_e(junit.name)}" + (f", run at {_e(stamp)}" if stamp else "")
-            if junit is not None
+            f"from the JUnit file {_e(results.name)}" + (f", run at {_e(stamp)}" if stamp else "")
+            if results is not None
             else '<span class="notrun">no test run given: every test shows "not run"</span>',
         ),
         _row("Mutation check", "not recorded in this packet (run by the project's mutation session)"),
@@ -188,7 +188,7 @@ def render_packet(
     out += _changes(g, previous, cat)
     out += ["<h2>Rules</h2>"]
     for rule in g.rules:
-        out += _rule(g, rule, site, tests.get(rule.id, []), junit is not None)
+        out += _rule(g, rule, site, tests.get(rule.id, []), results is not None)
     out += ["<h2>Sources</h2>", "<ul>"]
     for src in g.sources:
         ref = f" doi:{_e(src.doi)}" if src.doi else f" {_e(src.url)}" if src.url else ""
