@@ -242,7 +242,6 @@ def test_signoff_lists_adopted_disabled_due_and_overdue(site: s.Site) -> None:
     assert "not used unless approved locally" in in_review.text
     assert rows["b12-testing", next(r for g, r in rows if g == "b12-testing")].text == s.NO_SIGNOFF
     # One day either side of a review date.
-    assert s.signoff(site, as_of=dt.date(2026, 11, 1)).rows == s.signoff(site, as_of=dt.date(2026, 11, 1)).rows
     on_the_day = {r.rule: r.review for r in s.signoff(site, as_of=dt.date(2026, 11, 1)).rows}
     day_after = {r.rule: r.review for r in s.signoff(site, as_of=dt.date(2026, 11, 2)).rows}
     assert on_the_day["diagnosis-of-exclusion"] == "due"
