@@ -39,7 +39,7 @@ import datetime as dt
 import enum
 import hashlib
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,6 @@ __all__ = [
     "load_site",
     "parse_site",
     "signoff",
-    "signoff_for",
 ]
 
 NO_SIGNOFF = "no site sign-off recorded"
@@ -384,8 +383,3 @@ def signoff(site: Site | None, *, as_of: dt.date, source: Catalog | None = None,
         rows=tuple(rows),
         stale=stale,
     )
-
-
-def signoff_for(site: Site | None, g: m.Guideline) -> Mapping[str, Decision | None]:
-    """Rule id -> governing decision, for one guideline version (packets, exports)."""
-    return {r.id: (site.decision(g.id, g.version, r.id) if site is not None else None) for r in g.rules}
