@@ -16,7 +16,7 @@ from neuroguide import site as s
 from neuroguide._redline import as_html, as_text, word_diff
 from neuroguide.cli import main
 
-SITE_FILE = Path(__file__).parent / "data" / "site" / "example-test-hospital.toml"
+SITE_FILE = Path(__file__).resolve().parents[1] / "examples" / "site" / "example-test-hospital.toml"
 
 # -- redline ----------------------------------------------------------------------------------
 

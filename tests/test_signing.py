@@ -22,7 +22,7 @@ from neuroguide import _loading, signing
 from neuroguide.cli import main
 from neuroguide.exceptions import InputError
 
-SITE_FILE = Path(__file__).parent / "data" / "site" / "example-test-hospital.toml"
+SITE_FILE = Path(__file__).resolve().parents[1] / "examples" / "site" / "example-test-hospital.toml"
 DAY = dt.date(2026, 11, 30)
 
 

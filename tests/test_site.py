@@ -20,7 +20,7 @@ from neuroguide.cli import main
 from neuroguide.exceptions import GuidelineDataError, SiteDataError
 from neuroguide.results import RuleOutcome
 
-SITE_FILE = Path(__file__).parent / "data" / "site" / "example-test-hospital.toml"
+SITE_FILE = Path(__file__).resolve().parents[1] / "examples" / "site" / "example-test-hospital.toml"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 AS_OF = dt.date(2026, 11, 23)
 

@@ -1,7 +1,8 @@
 """Governance commands: ``audit signoff|sign|keygen|packet``, ``export fhir``, and the signature check of ``verify``.
 
 Exit codes as elsewhere: 0 clean, 1 a failure found (an invalid or missing
-signature), 2 bad input.
+signature), 2 bad input. Defining the commands imports nothing heavy; each
+handler imports what it runs (so ``--help`` and ``--version`` stay fast).
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import audit as a
-from . import fhir_artifacts, packet, signing
-from . import site as s
-from ._loading import LOCK_NAME, Catalog, catalog, guideline_root
-from ._redline import as_text
 from .exceptions import InputError
-from .model import Status
+
+if TYPE_CHECKING:
+    from . import site as s
+    from ._loading import Catalog
 
 __all__ = ["add_audit_commands", "add_export_parser", "check_signatures", "load_site_arg", "redline_lines"]
 
@@ -42,12 +41,17 @@ def _wrap(text: str, indent: str) -> str:
 
 
 def _catalog(root: Path | None) -> Catalog:
-    return Catalog(a._root(root)) if root is not None else catalog()
+    from . import audit
+    from ._loading import Catalog, catalog
+
+    return Catalog(audit._root(root)) if root is not None else catalog()
 
 
 def load_site_arg(path: Path | None, root: Path | None = None) -> s.Site | None:
     """The ``--site FILE`` option: a validated overlay, or None."""
-    return s.load_site(path, source=_catalog(root)) if path is not None else None
+    from .site import load_site
+
+    return load_site(path, source=_catalog(root)) if path is not None else None
 
 
 def _passphrase(env: str | None) -> bytes | None:
@@ -66,7 +70,7 @@ def add_audit_commands(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         help="what a site adopted, disabled, and must review (no site: every rule unsigned)",
         formatter_class=fmt,
         epilog="examples:\n  neuroguide audit signoff --as-of 2026-11-30\n"
-        "  neuroguide audit signoff --site site.toml --as-of 2026-11-30 --due-within 60",
+        "  neuroguide audit signoff --site examples/site/example-test-hospital.toml --as-of 2026-11-30 --due-within 60",
     )
     so.add_argument("--site", type=Path, help="site governance overlay (TOML)")
     so.add_argument("--as-of", type=_date, required=True, help="date the review states are computed for")
@@ -105,8 +109,8 @@ def add_audit_commands(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "packet",
         help="printable sign-off packet (self-contained HTML) for one guideline version",
         formatter_class=fmt,
-        epilog="examples:\n  neuroguide audit packet ada-neuropathy 2026.1 -o packet.html\n"
-        "  neuroguide audit packet ada-neuropathy 2026.1 --test-results results.xml --site site.toml -o packet.html",
+        epilog="examples:\n  neuroguide audit packet ada-neuropathy 2026.1 -o packet.html --test-results junit.xml\n"
+        "  neuroguide audit packet ada-neuropathy 2026.1 -o p.html --site examples/site/example-test-hospital.toml",
     )
     pk.add_argument("guideline", help="guideline id")
     pk.add_argument("version", help="guideline version")
@@ -123,7 +127,7 @@ def add_export_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "export",
         help="export the guidelines as knowledge artifacts (FHIR R4 Library, PlanDefinition, ActivityDefinition)",
         formatter_class=fmt,
-        epilog="examples:\n  neuroguide export fhir -o fhir/\n  neuroguide export fhir -o fhir/ --site site.toml",
+        epilog="examples:\n  neuroguide export fhir -o fhir/",
     )
     ex = p.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
     f = ex.add_parser(
@@ -132,9 +136,7 @@ def add_export_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     f.add_argument("-o", "--output", type=Path, required=True, help="folder to write the JSON resources into")
     f.add_argument("--site", type=Path, help="site overlay: approvalDate and lastReviewDate from its decisions")
     f.add_argument(
-        "--base",
-        default=fhir_artifacts.DEFAULT_BASE,
-        help="canonical base URL (default: a reserved .invalid address; a publishing site sets its own)",
+        "--base", help="canonical base URL (default: a reserved .invalid address; a publishing site sets its own)"
     )
     f.add_argument("--root", type=Path, help="guideline folder (default: the packaged guidelines)")
     f.set_defaults(handler=_export_fhir)
@@ -146,11 +148,15 @@ _STATE_WORD = {"no-signoff": "NO SIGN-OFF", "current": "ADOPTED", "due": "REVIEW
 
 
 def _signoff(args: argparse.Namespace) -> int:
+    from . import site as s
+    from .audit import to_plain
+    from .model import Status
+
     cat = _catalog(args.root)
     site = s.load_site(args.site, source=cat) if args.site is not None else None
     report = s.signoff(site, as_of=args.as_of, source=cat, due_within=args.due_within)
     if args.json:
-        print(json.dumps(a.to_plain(report), indent=2, ensure_ascii=False))
+        print(json.dumps(to_plain(report), indent=2, ensure_ascii=False))
         return EXIT_OK
     who = f"{report.site.name} (overlay sha256 {report.site.sha256})" if report.site else "no site overlay given"
     print(f"Site sign-off as of {report.as_of.isoformat()}: {who}")
@@ -186,12 +192,16 @@ def _signoff(args: argparse.Namespace) -> int:
 
 
 def _keygen(args: argparse.Namespace) -> int:
+    from . import signing
+
     kid = signing.generate_keys(args.private, args.public, passphrase=_passphrase(args.passphrase_env))
     print(f"created key {kid}: private {args.private} (owner-only; keep offline), public {args.public}")
     return EXIT_OK
 
 
 def _sign(args: argparse.Namespace) -> int:
+    from . import signing
+
     out = signing.sign_file(
         args.file, args.key, signer=args.signer, date=args.date, passphrase=_passphrase(args.passphrase_env)
     )
@@ -201,7 +211,11 @@ def _sign(args: argparse.Namespace) -> int:
 
 def check_signatures(root: Path | None, trust: Sequence[Path], site: Path | None) -> tuple[bool, list[str]]:
     """``verify --trust``: the lock's signature (and the site overlay's), each against the trusted keys."""
-    folder = Path(str(a._root(root))) if root is not None else Path(str(guideline_root()))
+    from . import signing
+    from ._loading import LOCK_NAME, guideline_root
+    from .audit import _root
+
+    folder = Path(str(_root(root))) if root is not None else Path(str(guideline_root()))
     checks = [signing.verify_file(folder / LOCK_NAME, trust)]
     if site is not None:
         checks.append(signing.verify_file(site, trust))
@@ -219,8 +233,11 @@ def check_signatures(root: Path | None, trust: Sequence[Path], site: Path | None
 
 def redline_lines(guideline: str, v1: str, v2: str, root: Path | None) -> list[str]:
     """``audit diff --redline``: word-level changes, ``[-removed-]{+added+}``."""
+    from ._redline import as_text
+    from .audit import redline
+
     lines = [f"Redline {guideline} {v1} -> {v2}: [-removed-] {{+added+}}"]
-    for r in a.redline(guideline, v1, v2, _catalog(root)):
+    for r in redline(guideline, v1, v2, _catalog(root)):
         lines.append("")
         lines.append(_wrap(f"{r.event.upper()} {r.id} ({r.kind}): {r.title}", ""))
         for n in r.notes:
@@ -235,8 +252,10 @@ def redline_lines(guideline: str, v1: str, v2: str, root: Path | None) -> list[s
 
 
 def _packet(args: argparse.Namespace) -> int:
+    from . import packet
+
     cat = _catalog(args.root)
-    site = s.load_site(args.site, source=cat) if args.site is not None else None
+    site = load_site_arg(args.site, args.root)
     text = packet.render_packet(args.guideline, args.version, source=cat, site=site, results=args.test_results)
     try:
         args.output.write_text(text, encoding="utf-8")
@@ -247,8 +266,11 @@ def _packet(args: argparse.Namespace) -> int:
 
 
 def _export_fhir(args: argparse.Namespace) -> int:
+    from . import fhir_artifacts
+
     cat = _catalog(args.root)
-    site = s.load_site(args.site, source=cat) if args.site is not None else None
-    written = fhir_artifacts.export(args.output, source=cat, site=site, base=args.base.rstrip("/"))
+    site = load_site_arg(args.site, args.root)
+    base = (args.base or fhir_artifacts.DEFAULT_BASE).rstrip("/")
+    written = fhir_artifacts.export(args.output, source=cat, site=site, base=base)
     print(f"wrote {len(written)} FHIR resources to {args.output}", file=sys.stdout)
     return EXIT_OK
