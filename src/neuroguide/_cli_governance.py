@@ -109,7 +109,7 @@ def add_audit_commands(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "packet",
         help="printable sign-off packet (self-contained HTML) for one guideline version",
         formatter_class=fmt,
-        epilog="examples:\n  neuroguide audit packet ada-neuropathy 2026.1 -o packet.html --test-results junit.xml\n"
+        epilog="examples:\n  neuroguide audit packet ada-neuropathy 2026.1 -o packet.html --test-results results.xml\n"
         "  neuroguide audit packet ada-neuropathy 2026.1 -o p.html --site examples/site/example-test-hospital.toml",
     )
     pk.add_argument("guideline", help="guideline id")
