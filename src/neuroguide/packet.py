@@ -299,31 +299,23 @@ def _changes(g: m.Guideline, previous: m.Guideline | None, cat: Catalog) -> list
     return out
 
 
+# Fields shown elsewhere in the packet (or not parameters); every other field of a rule is a parameter row.
+_NOT_PARAMETERS = frozenset(
+    {"id", "kind", "title", "statement", "citations", "status", "section", "review_note", "boundary", "deviations",
+     "applies", "when", "action", "bands", "renal"}
+)  # fmt: skip
+
+
 def _logic(rule: m.Rule) -> list[str]:
     rows = []
     for name in ("applies", "when"):
         c = getattr(rule, name, None)
         if c is not None:
             rows.append((name, a.describe_criterion(c)))
-    for name in (
-        "interval",
-        "to",
-        "urgency",
-        "tests",
-        "options",
-        "avoid",
-        "caution",
-        "exception",
-        "fact",
-        "agent",
-        "route",
-        "per",
-        "maximum",
-        "cumulative_threshold",
-    ):
-        value = getattr(rule, name, None)
-        if value not in (None, ()):
-            rows.append((name, a._value_text(value)))
+    for field in attrs.fields(type(rule)):
+        value = getattr(rule, field.name)
+        if field.name not in _NOT_PARAMETERS and value not in (None, ()):
+            rows.append((field.name, a._value_text(value)))
     if isinstance(rule, m.ClassificationRule):
         for b in rule.bands:
             rows.append((f"band {b.label}", a._value_text(b)))
