@@ -33,7 +33,8 @@ def tests(session: nox.Session) -> None:
     """Run the suite against the built wheel (not the source tree)."""
     wheel = _wheel(session)
     session.install(
-        f"{wheel}[docs,fhir,service]", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test")
+        f"{wheel}[docs,fhir,service,governance]",
+        *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test"),
     )
     session.env["NEUROGUIDE_WHEEL"] = os.path.abspath(wheel)
     session.run("pytest", "--junitxml=docs/_generated/junit.xml", *session.posargs)
@@ -53,7 +54,9 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over src and tests."""
     session.install(
-        "-e", ".[docs,fhir,service]", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "typing")
+        "-e",
+        ".[docs,fhir,service,governance]",
+        *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "typing"),
     )
     session.run("mypy")
 
@@ -62,11 +65,13 @@ def typecheck(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the docs with warnings as errors and nitpicky references, then run their doctests."""
     wheel = _wheel(session)
-    session.install(f"{wheel}[docs,fhir,service]")
+    session.install(f"{wheel}[docs,fhir,service,governance]")
     # One doctree cache for both builders, so the doctest run reuses the html run's parsed pages;
     # -j auto reads and writes in parallel where the extensions allow it.
     common = ("-W", "-n", "--keep-going", "-j", "auto", "-d", "docs/_build/doctrees")
     session.run("sphinx-build", *common, "-b", "html", "docs", "docs/_build/html")
+    # Offline intranets: no page may fetch a script, stylesheet or font from another host.
+    session.run("python", "tools/offline_check.py", "docs/_build/html")
     session.run("sphinx-build", *common, "-b", "doctest", "docs", "docs/_build/doctest")
 
 

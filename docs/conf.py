@@ -33,7 +33,6 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.intersphinx",
     "sphinx.ext.doctest",
-    "sphinx.ext.mathjax",
     "neuroguide.sphinxext",
     "neuroguide_repo",
 ]
@@ -78,6 +77,11 @@ import datetime as dt
 import neuroguide as ng
 NO_DOSING_RULES = "drug-dosing" not in {g.id for g in ng.list_guidelines()}
 """
+
+# -- offline -------------------------------------------------------------------------------------
+# The pages must work on an offline hospital intranet: no script, stylesheet or font from elsewhere.
+# Formulas are HTML (see neuroguide._docgen_extra.FORMULAS), so no math engine is loaded;
+# `nox -s docs` scans the built pages for outside resources (tools/offline_check.py).
 
 # -- HTML -------------------------------------------------------------------------------------------
 html_theme = "furo"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -16,6 +17,14 @@ settings.register_profile("dev", max_examples=30, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 AS_OF = dt.date(2026, 11, 23)
+
+
+@pytest.fixture(autouse=True)
+def _rule_in_junit(request: pytest.FixtureRequest, record_testsuite_property: Any) -> None:
+    """Name each rule test's rule in the JUnit XML (``rule`` suite properties), for the sign-off packet."""
+    for mark in request.node.iter_markers("rule"):
+        if mark.args:
+            record_testsuite_property("rule", f"{mark.args[0]} {request.node.nodeid}")
 
 
 @pytest.fixture

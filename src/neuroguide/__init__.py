@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs (explicit re-exports); at run ti
     from .exceptions import NeuroguideError as NeuroguideError
     from .exceptions import NotFoundError as NotFoundError
     from .exceptions import NotInEffectError as NotInEffectError
+    from .exceptions import SiteDataError as SiteDataError
     from .exceptions import UnitError as UnitError
     from .exceptions import UnknownAgentError as UnknownAgentError
     from .exceptions import UnknownGuidelineError as UnknownGuidelineError
@@ -62,6 +63,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs (explicit re-exports); at run ti
     from .results import ReplayReport as ReplayReport
     from .results import RuleOutcome as RuleOutcome
     from .results import Section as Section
+    from .site import Site as Site
+    from .site import load_site as load_site
     from .units import Quantity as Quantity
 
 # Public name -> the module that defines it ("" for a sub-package of that name).
@@ -92,6 +95,7 @@ _WHERE = {
     "UnknownGuidelineError": "exceptions",
     "UnknownRuleError": "exceptions",
     "UnknownUnitError": "exceptions",
+    "SiteDataError": "exceptions",
     "Citation": "model",
     "Guideline": "model",
     "Period": "model",
@@ -118,6 +122,8 @@ _WHERE = {
     "RuleOutcome": "results",
     "Section": "results",
     "Quantity": "units",
+    "Site": "site",
+    "load_site": "site",
 }
 
 __all__ = sorted([*_WHERE, "Q_", "__version__", "ureg"])

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from . import _cli_governance as gov
 from .exceptions import InputError
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ def add_parser(subparsers: Any, formatter_class: type[argparse.HelpFormatter]) -
     d.add_argument("guideline", help="guideline id")
     d.add_argument("v1", help="earlier version, e.g. 2017.1")
     d.add_argument("v2", help="later version, e.g. 2026.1")
+    d.add_argument("--redline", action="store_true", help="word-level changes of statements, quotes and logic")
     _common(d, json_flag=True)
     d.set_defaults(handler=_diff)
 
@@ -81,8 +83,19 @@ def add_parser(subparsers: Any, formatter_class: type[argparse.HelpFormatter]) -
         "verify",
         help="check every released file against lock.json (exit 1 on tampering)",
         formatter_class=formatter_class,
-        epilog="examples:\n  neuroguide audit verify\n  neuroguide audit verify --root guidelines",
+        epilog="examples:\n  neuroguide audit verify\n  neuroguide audit verify --root guidelines\n"
+        "  neuroguide audit verify --root guidelines --trust release.pub.pem\n"
+        "  neuroguide audit verify --trust site.pub.pem --site site.toml",
     )
+    v.add_argument(
+        "--trust",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="KEYFILE",
+        help="trusted Ed25519 public key (repeatable): lock.json.sig must be a valid signature by one of them",
+    )
+    v.add_argument("--site", type=Path, help="with --trust: also check the site overlay's signature (FILE.sig)")
     _common(v, json_flag=True)
     v.set_defaults(handler=_verify)
 
@@ -94,6 +107,7 @@ def add_parser(subparsers: Any, formatter_class: type[argparse.HelpFormatter]) -
         "  neuroguide audit replay record.json",
     )
     r.add_argument("record", help="evaluation record JSON (from `neuroguide assess --json`), or - for stdin")
+    r.add_argument("--site", type=Path, help="the site overlay the record applied (its sha256 is checked)")
     _common(r, json_flag=True)
     r.set_defaults(handler=_replay)
 
@@ -105,6 +119,7 @@ def add_parser(subparsers: Any, formatter_class: type[argparse.HelpFormatter]) -
     )
     _common(lk, json_flag=False)
     lk.set_defaults(handler=_lock)
+    gov.add_audit_commands(sub, formatter_class)
 
 
 def _common(p: argparse.ArgumentParser, *, json_flag: bool) -> None:
@@ -196,7 +211,13 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    if args.redline and not args.json:
+        print("\n".join(gov.redline_lines(args.guideline, args.v1, args.v2, args.root)))
+        return EXIT_OK
     d = _audit().diff(args.guideline, args.v1, args.v2, _catalog(args))
+    if args.redline:
+        _print_json(_audit().redline(args.guideline, args.v1, args.v2, _catalog(args)))
+        return EXIT_OK
     if args.json:
         _print_json(d)
         return EXIT_OK
@@ -247,11 +268,20 @@ _PROBLEM_WORD = {"altered": "TAMPERED", "not-locked": "NOT LOCKED", "missing": "
 
 def _verify(args: argparse.Namespace) -> int:
     report = _audit().verify(args.root)
+    if args.site is not None and not args.trust:
+        raise InputError("--site", str(args.site), "--trust KEYFILE as well (the overlay's signature is checked)")
+    signed, sig_lines = gov.check_signatures(args.root, args.trust, args.site) if args.trust else (True, [])
     if args.json:
         data = _audit().to_plain(report)
-        data["ok"] = report.ok
+        data["ok"] = report.ok and signed
+        data["signatures"] = sig_lines
         print(json.dumps(data, indent=2))
-        return EXIT_OK if report.ok else EXIT_FAIL
+        return EXIT_OK if report.ok and signed else EXIT_FAIL
+    for line in sig_lines:
+        print(line)
+    if not signed:
+        print("FAILED: a signature is missing or invalid for the trusted keys given", file=sys.stderr)
+        return EXIT_FAIL
     for mm in report.mismatches:
         print(f"{_PROBLEM_WORD[mm.problem]:10} {mm.file}")
         if mm.problem == "altered":
@@ -289,7 +319,7 @@ def _replay(args: argparse.Namespace) -> int:
         text = sys.stdin.read() if args.record == "-" else Path(args.record).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError("record", args.record, f"a readable evaluation record JSON file ({exc})") from None
-    result = _audit().replay_record(text, source=_catalog(args))
+    result = _audit().replay_record(text, source=_catalog(args), site=gov.load_site_arg(args.site, args.root))
     if args.json:
         _print_json(result)
         return EXIT_OK if result.identical else EXIT_FAIL

@@ -14,6 +14,8 @@ Sphinx extension :mod:`neuroguide.sphinxext` writes the pages into
 
 from __future__ import annotations
 
+import html
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,8 +41,9 @@ from ._docgen_md import (
     rule_page_path,
 )
 from ._loading import Catalog
+from ._redline import as_markdown_html
 from ._vocabulary import FactSpec, vocabulary
-from .audit import Note, RuleVersion, rule_differences, rule_versions
+from .audit import Note, RuleVersion, redline, rule_differences, rule_versions
 
 __all__ = [
     "Contribution",
@@ -732,6 +735,32 @@ def _history_page(gid: str, versions: list[m.Guideline]) -> Page:
     return Page(f"guidelines/{gid}/history.md", "\n".join(lines))
 
 
+def _redline_page(prev: m.Guideline, g: m.Guideline, cat: Catalog) -> Page:
+    """Word-level changes of statements, quotes and decision logic from the previous version (one page per version)."""
+    lines = heading(1, f"{g.title}: redline {prev.version} to {g.version}", label("redline", g.id, g.version))
+    lines += [
+        f"What changed, word by word, from {ref(_version_label(g.id, prev.version), 'version ' + prev.version)} to "
+        f"{ref(_version_label(g.id, g.version), 'version ' + g.version)}: removed words are struck through, "
+        "added words underlined. Computed from the released files by the same comparison as "
+        f"{code('neuroguide audit diff ' + g.id + ' ' + prev.version + ' ' + g.version + ' --redline')}.",
+        "",
+    ]
+    changes = redline(g.id, prev.version, g.version, cat)
+    if not changes:
+        lines += ["No rule changed.", ""]
+    for r in changes:
+        lines += heading(2, f"{r.event}: {r.title} ({r.id})")
+        for n in r.notes:
+            lines += [f"Change note: {esc(n.what)} Why: {esc(n.why)}", ""]
+        lines += ["```{raw} html", '<table class="redline"><tbody>']
+        lines += [
+            f"<tr><td><code>{html.escape(f.path)}</code></td><td>{as_markdown_html(f.segments)}</td></tr>"
+            for f in r.fields
+        ]
+        lines += ["</tbody></table>", "```", ""]
+    return Page(f"guidelines/{g.id}/{g.version}-redline.md", "\n".join(lines))
+
+
 def _guideline_index(gid: str, versions: list[m.Guideline]) -> Page:
     latest = versions[-1]
     lines = heading(1, latest.title, _guideline_label(gid))
@@ -749,7 +778,8 @@ def _guideline_index(gid: str, versions: list[m.Guideline]) -> Page:
         ],
     )
     lines += ["```{toctree}", ":maxdepth: 1", ""]
-    lines += [f"{g.version}" for g in reversed(versions)] + ["history", "```", ""]
+    lines += [f"{g.version}" for g in reversed(versions)] + ["history"]
+    lines += [f"{g.version}-redline" for g in reversed(versions[1:])] + ["```", ""]
     return Page(f"guidelines/{gid}/index.md", "\n".join(lines))
 
 
@@ -808,6 +838,7 @@ def guideline_pages(cat: Catalog, tests_md: Mapping[tuple[str, str], str]) -> li
         pages.append(_guideline_index(gid, vs))
         pages.extend(_version_page(g, ctx) for g in vs)
         pages.append(_history_page(gid, vs))
+        pages.extend(_redline_page(prev, g, cat) for prev, g in itertools.pairwise(vs))
         for rid in dict.fromkeys(r.id for g in vs for r in g.rules):
             pages.append(_rule_page(gid, rid, ctx))
     return pages

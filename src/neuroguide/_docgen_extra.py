@@ -120,37 +120,35 @@ def neurotoxicity_page(cat: Catalog) -> Page:
 
 # -- calculators --------------------------------------------------------------------------
 
-# Formulas as LaTeX, transcribed from each calculator's docstring (which states the formula
-# the code implements); a calculator without an entry shows its docstring's summary only.
-_CG = (
-    r"\mathrm{CrCl}\ [\mathrm{mL/min}] = "
-    r"\frac{(140 - \mathrm{age}) \times \mathrm{weight}\ [\mathrm{kg}]}{72 \times \mathrm{SCr}\ [\mathrm{mg/dL}]}"
-    r" \times \begin{cases} 0.85 & \text{female} \\ 1 & \text{male} \end{cases}"
-)
+# Formulas as HTML (Unicode symbols, <sub>/<sup>, a CSS fraction), transcribed from each calculator's
+# docstring (which states the formula the code implements). No math engine and nothing fetched from a
+# network: the pages must render on an offline hospital intranet. A calculator without an entry shows
+# its docstring's summary only.
+
+
+def _frac(top: str, bottom: str) -> str:
+    return f'<span class="frac"><span class="num">{top}</span><span class="den">{bottom}</span></span>'
+
+
+_SEX_CG = "× (0.85 if female; 1 if male)"
+_CG = f"CrCl [mL/min] = {_frac('(140 − age) × weight [kg]', '72 × SCr [mg/dL]')} {_SEX_CG}"
 FORMULAS: dict[str, str] = {
     "cockcroft-gault": _CG,
     "creatinine-clearance": _CG,
-    "bsa-mosteller": r"\mathrm{BSA}\ [\mathrm{m^2}] = "
-    r"\sqrt{\frac{\mathrm{height}\ [\mathrm{cm}] \times \mathrm{weight}\ [\mathrm{kg}]}{3600}}",
-    "bsa-dubois": r"\mathrm{BSA}\ [\mathrm{m^2}] = 0.007184 \times \mathrm{weight}\ [\mathrm{kg}]^{0.425}"
-    r" \times \mathrm{height}\ [\mathrm{cm}]^{0.725}",
-    "bmi": r"\mathrm{BMI}\ [\mathrm{kg/m^2}] = "
-    r"\frac{\mathrm{weight}\ [\mathrm{kg}]}{(\mathrm{height}\ [\mathrm{m}])^2}",
-    "ibw-devine": r"\mathrm{IBW}\ [\mathrm{kg}] = \begin{cases} 50 & \text{male} \\ 45.5 & \text{female} \end{cases}"
-    r" + 2.3 \times (\mathrm{height}\ [\mathrm{in}] - 60)",
-    "adjusted-body-weight": r"\mathrm{ABW} = \mathrm{IBW} + 0.4 \times (\mathrm{weight} - \mathrm{IBW})",
-    "hba1c-to-ifcc": r"\mathrm{HbA1c}_{\mathrm{IFCC}}\ [\mathrm{mmol/mol}] = 10.93 \times "
-    r"\mathrm{HbA1c}_{\mathrm{NGSP}}\ [\%] - 23.5",
-    "hba1c-to-ngsp": r"\mathrm{HbA1c}_{\mathrm{NGSP}}\ [\%] = 0.0915 \times \mathrm{HbA1c}_{\mathrm{IFCC}}\ "
-    r"[\mathrm{mmol/mol}] + 2.15",
-    "eag-adag": r"\mathrm{eAG}\ [\mathrm{mg/dL}] = 28.7 \times \mathrm{A1C}\ [\%] - 46.7, \qquad "
-    r"\mathrm{eAG}\ [\mathrm{mmol/L}] = \mathrm{eAG}\ [\mathrm{mg/dL}] / 18",
-    "a1c-from-eag": r"\mathrm{A1C}\ [\%] = \frac{\mathrm{glucose}\ [\mathrm{mg/dL}] + 46.7}{28.7}",
-    "glucose-conversion": r"c\ [\mathrm{mmol/L}] = \frac{c\ [\mathrm{mg/dL}] \times 10}{180.156\ \mathrm{g/mol}}",
-    "b12-conversion": r"c\ [\mathrm{pmol/L}] = \frac{c\ [\mathrm{pg/mL}] \times 1000}{1355.37\ \mathrm{g/mol}}",
-    "creatinine-conversion": r"c\ [\mathrm{\mu mol/L}] = "
-    r"\frac{c\ [\mathrm{mg/dL}] \times 10^4}{113.12\ \mathrm{g/mol}}",
+    "bsa-mosteller": f"BSA [m<sup>2</sup>] = √( {_frac('height [cm] × weight [kg]', '3600')} )",
+    "bsa-dubois": "BSA [m<sup>2</sup>] = 0.007184 × weight [kg]<sup>0.425</sup> × height [cm]<sup>0.725</sup>",
+    "bmi": f"BMI [kg/m<sup>2</sup>] = {_frac('weight [kg]', '(height [m])<sup>2</sup>')}",
+    "ibw-devine": "IBW [kg] = (50 if male; 45.5 if female) + 2.3 × (height [in] − 60)",
+    "adjusted-body-weight": "ABW = IBW + 0.4 × (weight − IBW)",
+    "hba1c-to-ifcc": "HbA1c<sub>IFCC</sub> [mmol/mol] = 10.93 × HbA1c<sub>NGSP</sub> [%] − 23.5",
+    "hba1c-to-ngsp": "HbA1c<sub>NGSP</sub> [%] = 0.0915 × HbA1c<sub>IFCC</sub> [mmol/mol] + 2.15",
+    "eag-adag": "eAG [mg/dL] = 28.7 × A1C [%] − 46.7; &nbsp; eAG [mmol/L] = eAG [mg/dL] / 18",
+    "a1c-from-eag": f"A1C [%] = {_frac('glucose [mg/dL] + 46.7', '28.7')}",
+    "glucose-conversion": f"c [mmol/L] = {_frac('c [mg/dL] × 10', '180.156 g/mol')}",
+    "b12-conversion": f"c [pmol/L] = {_frac('c [pg/mL] × 1000', '1355.37 g/mol')}",
+    "creatinine-conversion": f"c [µmol/L] = {_frac('c [mg/dL] × 10<sup>4</sup>', '113.12 g/mol')}",
 }
+
 
 # One worked example per known calculator (run at build time). A calculator may
 # also carry its own ``example`` attribute (a dict of keyword arguments).
@@ -340,7 +338,7 @@ def calculators_page() -> tuple[Page, list[DocProblem]]:
         for para in description.split("\n\n"):
             lines += [_rst_to_md(para), ""]
         if name in FORMULAS:
-            lines += ["**Formula**", "", "```{math}", FORMULAS[name], "```", ""]
+            lines += ["**Formula**", "", "```{raw} html", f'<div class="formula">{FORMULAS[name]}</div>', "```", ""]
         args = sections.get("Args") or sections.get("Arguments") or []
         signature = inspect.signature(fn)
         if args:
@@ -552,6 +550,13 @@ API_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
          "Citation", "Period", "Status"),
     ),
     (
+        "Site governance",
+        "A site's own sign-off of guideline versions and rules (the package ships none): `assess(..., site=...)` "
+        "applies it and stamps the record with its sha256.",
+        ("load_site", "Site", "site.SiteInfo", "site.Decision", "site.DecisionKind", "results.SiteStamp",
+         "site.SignoffReport", "site.SignoffRow", "site.ReviewState"),
+    ),
+    (
         "Doses and neurotoxic drugs",
         "Dose checks with units, and the drug-neurotoxicity table.",
         ("check_dose", "DoseVerdict", "Verdict", "neurotoxicity", "neurotoxicity_table"),
@@ -561,8 +566,8 @@ API_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "Errors",
         "Every error derives from `NeuroguideError` and from the builtin it resembles.",
         ("NeuroguideError", "InputError", "UnitError", "UnknownUnitError", "IncompatibleUnitsError",
-         "GuidelineDataError", "IntegrityError", "NotFoundError", "UnknownGuidelineError", "UnknownRuleError",
-         "UnknownAgentError"),
+         "GuidelineDataError", "SiteDataError", "IntegrityError", "NotFoundError", "UnknownGuidelineError",
+         "UnknownRuleError", "UnknownAgentError"),
     ),
 )  # fmt: skip
 

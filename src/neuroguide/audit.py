@@ -38,14 +38,17 @@ import attrs
 from . import model as m
 from ._converter import converter
 from ._loading import LOCK_NAME, Catalog, catalog, guideline_files, guideline_root, lock_mismatches, read_lock
+from ._redline import Segment, word_diff
 from .evaluation import EvaluationRecord, replay
 from .exceptions import InputError, UnknownRuleError
 from .results import DifferenceKind, package_version
+from .site import Site
 from .units import format_quantity, is_quantity
 
 __all__ = [
     "CitedSource",
     "FieldChange",
+    "FieldRedline",
     "GuidelineDiff",
     "IntegrityReport",
     "LockReport",
@@ -55,6 +58,7 @@ __all__ = [
     "ReplayedGuideline",
     "RuleChange",
     "RuleHistory",
+    "RuleRedline",
     "RuleSummary",
     "RuleVersion",
     "SourceSummary",
@@ -62,6 +66,7 @@ __all__ = [
     "diff",
     "file_sha256",
     "history",
+    "redline",
     "replay_record",
     "rule_differences",
     "to_plain",
@@ -712,6 +717,99 @@ def _source_summary(s: m.Source) -> SourceSummary:
     return SourceSummary(id=s.id, label=s.short(), title=s.title, edition=s.edition, year=s.year)
 
 
+# -- redline --------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class FieldRedline:
+    """The word-level changes of one field (statement, a quote, the decision logic...)."""
+
+    path: str
+    change: Change
+    segments: tuple[Segment, ...]
+
+
+@attrs.frozen(kw_only=True)
+class RuleRedline:
+    """A rule's words as they changed between two versions."""
+
+    id: str
+    title: str
+    kind: str
+    event: Literal["added", "removed", "changed"]
+    fields: tuple[FieldRedline, ...]
+    notes: tuple[Note, ...] = ()
+
+
+def _logic_fields(rule: m.Rule) -> list[tuple[str, str]]:
+    """The fields a reviewer reads for a rule shown whole (an added or removed rule)."""
+    out = [("statement", rule.statement)]
+    for name in ("when", "applies"):
+        c = getattr(rule, name, None)
+        if c is not None:
+            out.append((name, describe_criterion(c)))
+    action = getattr(rule, "action", None)
+    if isinstance(action, str):
+        out.append(("action", action))
+    out.extend((f"citations[{i}].quote", c.quote) for i, c in enumerate(rule.citations))
+    return out
+
+
+def redline(guideline_id: str, v1: str, v2: str, source: Catalog | None = None) -> tuple[RuleRedline, ...]:
+    """Word-level redline of every rule added, removed or changed from ``v1`` to ``v2``.
+
+    Built on :func:`diff` (the same field comparison): each changed field's
+    before and after text is compared word by word; an added rule shows its
+    statement, logic, action and quotes as inserted, a removed rule as deleted.
+
+    Args:
+        guideline_id: the guideline id.
+        v1: the earlier version.
+        v2: the later version.
+        source: a catalog other than the packaged one.
+
+    Returns:
+        One :class:`RuleRedline` per rule that differs, in the later version's order.
+
+    Raises:
+        UnknownGuidelineError: no such guideline or version.
+
+    """
+    cat = source if source is not None else catalog()
+    d = diff(guideline_id, v1, v2, cat)
+    old = {r.id: r for r in cat.get(guideline_id, version=v1).rules}
+    new = {r.id: r for r in cat.get(guideline_id, version=v2).rules}
+    notes = {rid: tuple(n for n in d.notes if n.rule == rid) for rid in (*old, *new)}
+    out: list[RuleRedline] = []
+    changed = {c.id: c for c in d.changed}
+    added = {r.id for r in d.added}
+    for rid, rule in new.items():
+        if rid in added:
+            fields = tuple(
+                FieldRedline(path=p, change="added", segments=word_diff(None, t)) for p, t in _logic_fields(rule)
+            )
+            out.append(
+                RuleRedline(id=rid, title=rule.title, kind=rule.kind, event="added", fields=fields, notes=notes[rid])
+            )
+        elif rid in changed:
+            fields = tuple(
+                FieldRedline(path=c.path, change=c.change, segments=word_diff(c.before, c.after))
+                for c in changed[rid].changes
+            )
+            out.append(
+                RuleRedline(id=rid, title=rule.title, kind=rule.kind, event="changed", fields=fields, notes=notes[rid])
+            )
+    for r in d.removed:
+        rule = old[r.id]
+        fields = tuple(
+            FieldRedline(path=p, change="removed", segments=word_diff(t, None)) for p, t in _logic_fields(rule)
+        )
+        out.append(
+            RuleRedline(id=r.id, title=rule.title, kind=rule.kind, event="removed", fields=fields, notes=notes[r.id])
+        )
+    return tuple(out)
+
+
 # -- integrity ----------------------------------------------------------------------
 
 
@@ -828,13 +926,16 @@ def _write_atomic(path: Path, text: str) -> None:
 # -- replay -------------------------------------------------------------------------
 
 
-def replay_record(record: EvaluationRecord | Mapping[str, Any] | str, *, source: Catalog | None = None) -> ReplayAudit:
+def replay_record(
+    record: EvaluationRecord | Mapping[str, Any] | str, *, source: Catalog | None = None, site: Site | None = None
+) -> ReplayAudit:
     """Re-evaluate a record with the guideline versions it names and explain any difference.
 
     Args:
         record: an :class:`~neuroguide.EvaluationRecord`, its ``to_dict()``
             form, or its JSON text (as printed by ``neuroguide assess --json``).
         source: a catalog other than the packaged one.
+        site: the site overlay the record applied (its sha256 must match the record's).
 
     Returns:
         A :class:`ReplayAudit`. ``identical`` is True when the same
@@ -850,7 +951,7 @@ def replay_record(record: EvaluationRecord | Mapping[str, Any] | str, *, source:
     elif not isinstance(record, EvaluationRecord):
         record = EvaluationRecord.from_dict(record)
     cat = source if source is not None else catalog()
-    report = replay(record, source=cat)
+    report = replay(record, source=cat, site=site)
     lock = read_lock(cat.root)
     found: list[ReplayedGuideline] = []
     causes: list[str] = []
@@ -872,6 +973,7 @@ def replay_record(record: EvaluationRecord | Mapping[str, Any] | str, *, source:
     if record.package != package_version():
         notes.append(f"package version differs: recorded {record.package}, now {package_version()}")
     # Differences in what the rules decided (recommendations or traces) need a cause; facts alone follow the inputs.
+    causes.extend(str(d) for d in report.differences if d.kind is DifferenceKind.SITE_OVERLAY)
     rec_differences = [d for d in report.differences if d.kind.about_recommendations or d.kind is DifferenceKind.TRACE]
     if rec_differences and not causes:
         if record.package != package_version():

@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="GUIDELINE AUTHORS ONLY: use files that do not match lock.json (the record names them)",
     )
+    a.add_argument("--site", type=Path, help="site governance overlay (TOML) to apply; stamped in the record")
 
     r = sub.add_parser(
         "rules",
@@ -174,6 +175,7 @@ def _parser() -> argparse.ArgumentParser:
         pass
     else:
         audit.add_parser(sub, fmt)
+        importlib.import_module("neuroguide._cli_governance").add_export_parser(sub, fmt)
     importlib.import_module("neuroguide._cli_serve").add_parser(sub, fmt)
     return p
 
@@ -244,7 +246,12 @@ def _assess(args: argparse.Namespace) -> int:
             raise InputError("--pin", pin, "ID=VERSION")
         pins[gid] = version
     statuses = ("approved", "in-review") if args.include_in_review else ("approved",)
-    result = assess(patient, as_of=args.as_of or _today(), pins=pins, statuses=statuses, source=source)
+    site = None
+    if args.site is not None:
+        from .site import load_site
+
+        site = load_site(args.site)
+    result = assess(patient, as_of=args.as_of or _today(), pins=pins, statuses=statuses, source=source, site=site)
     if result.record.unlocked:
         print(
             f"neuroguide: WARNING: unlocked guideline files used: {', '.join(result.record.unlocked)}", file=sys.stderr

@@ -34,6 +34,7 @@ from .results import (
     Section,
     package_version,
 )
+from .site import Site
 
 __all__ = [
     "Assessment",
@@ -58,6 +59,7 @@ def assess(
     guidelines: Iterable[str] | None = None,
     source: Catalog | None = None,
     explain: bool = True,
+    site: Site | None = None,
 ) -> Assessment:
     """Evaluate every guideline in effect on ``as_of`` for ``patient``.
 
@@ -73,6 +75,10 @@ def assess(
             missing; recommendations are unchanged. ``Assessment.missing``
             then lists only inputs named by rules that fired (e.g. a missing
             last-assessment date), and the record says ``explained: false``.
+        site: a site governance overlay (:func:`neuroguide.load_site`): its disabled
+            rules are not evaluated (the trace says so), its locally approved in-review
+            rules are, its notes and approvals are shown with the recommendations, and the
+            record is stamped with the overlay's sha256.
 
     Raises:
         InputError: bad patient input (names the field, value and what was expected).
@@ -93,7 +99,16 @@ def assess(
     status_set = _statuses(statuses)
     facts, flags = derive_flagged(patient, as_of)
     return _run(
-        patient, facts, as_of, chosen, status_set, explain=explain, urgent=True, flags=flags, unlocked=cat.unlocked
+        patient,
+        facts,
+        as_of,
+        chosen,
+        status_set,
+        explain=explain,
+        urgent=True,
+        flags=flags,
+        unlocked=cat.unlocked,
+        site=site,
     )
 
 
@@ -168,13 +183,17 @@ def _run(
     urgent: bool,
     flags: tuple[Flag, ...] = (),
     unlocked: tuple[str, ...] = (),
+    site: Site | None = None,
 ) -> Assessment:
     recs: list[Recommendation] = []
     traces: list[RuleTrace] = []
     needed: dict[str, list[str]] = {}
-    plan = _plan(tuple(g for g, _ in chosen), statuses, urgent)
+    plan = _plan(tuple(g for g, _ in chosen), statuses, urgent, site)
     taken = frozenset().union(*(ingredient_keys(med.agent) for med in patient.medications))
     for step in plan.steps:
+        if step.disabled is not None:
+            traces.append(step.disabled)
+            continue
         # Cheap gates first: most rules do not apply to a given patient.
         gate = step.gate(facts) if step.gate is not None else True
         if gate is False or (step.agents is not None and taken.isdisjoint(step.agents)):
@@ -202,7 +221,7 @@ def _run(
         )
         for fact in missing:
             needed.setdefault(fact, []).append(step.rule.id)
-        recs.extend(result.recommendations)
+        recs.extend(_with_site(result.recommendations, site))
     recs.sort(key=lambda r: (_SECTION_ORDER[r.section], _urgency(r), r.guideline, r.rule))
     vocab = vocabulary()
     missing_inputs = tuple(
@@ -223,6 +242,7 @@ def _run(
         urgent_unverified=urgent,
         flags=flags + tuple(_unlocked_flag(name) for name in unlocked),
         unlocked=unlocked,
+        site=site.stamp() if site is not None else None,
     )
     asked = tuple(f for f, rules in needed.items() if any(r in plan.urgent for r in rules))
     return Assessment(recommendations=tuple(recs), missing=missing_inputs, record=record, urgent_missing=asked)
@@ -261,6 +281,7 @@ class _Step:
     agents: frozenset[str] | None
     not_fired: RuleTrace
     undetermined: RuleTrace
+    disabled: RuleTrace | None = None
 
 
 @attrs.frozen
@@ -295,14 +316,16 @@ def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput
 _PLANS: IdentityCache[_Plan] = IdentityCache(limit=256)
 
 
-def _plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...], urgent: bool) -> _Plan:
+def _plan(
+    guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...], urgent: bool, site: Site | None = None
+) -> _Plan:
     """Return the rules to evaluate, in order, with what lets most of them be skipped quickly.
 
     Classifications come first: their labels become facts other rules may test.
     A classification's label is missing when its measurement is, so dependent
     rules report the measurement (``measured``). Plans are cached per guideline set.
     """
-    return _PLANS.get(guidelines, (statuses, urgent), lambda: _make_plan(guidelines, statuses, urgent))
+    return _PLANS.get(guidelines, (statuses, urgent, site), lambda: _make_plan(guidelines, statuses, urgent, site))
 
 
 def _shown_unverified(rule: m.Rule, urgent: bool) -> bool:
@@ -310,8 +333,37 @@ def _shown_unverified(rule: m.Rule, urgent: bool) -> bool:
     return urgent and rule.status is m.Status.IN_REVIEW and m.is_urgent(rule)
 
 
-def _make_plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...], urgent: bool) -> _Plan:
-    ordered = [(g, r) for g in guidelines for r in g.rules if r.status in statuses or _shown_unverified(r, urgent)]
+def _with_site(recs: Iterable[Recommendation], site: Site | None) -> Iterable[Recommendation]:
+    """Add a site's local approval or note to each recommendation of the rules it concerns."""
+    for rec in recs:
+        extra = site.details(rec.guideline, rec.version, rec.rule) if site is not None else ()
+        yield attrs.evolve(rec, details=(*rec.details, *extra)) if extra else rec
+
+
+def _disabled_trace(g: m.Guideline, r: m.Rule, site: Site | None) -> RuleTrace | None:
+    d = site.disabled(g.id, g.version, r.id) if site is not None else None
+    if d is None or site is None:
+        return None
+    return RuleTrace(
+        rule=r.id,
+        guideline=g.id,
+        version=g.version,
+        outcome=RuleOutcome.DISABLED,
+        leaves=(f"{d.describe(site.site.name)}. Reason: {d.reason}",),
+    )
+
+
+def _make_plan(
+    guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...], urgent: bool, site: Site | None = None
+) -> _Plan:
+    ordered = [
+        (g, r)
+        for g in guidelines
+        for r in g.rules
+        if r.status in statuses
+        or _shown_unverified(r, urgent)
+        or (site is not None and site.approves_locally(g.id, g.version, r.id))
+    ]
     ordered.sort(key=lambda gr: 0 if isinstance(gr[1], m.ClassificationRule) else 1)
     steps = []
     for g, r in ordered:
@@ -325,6 +377,7 @@ def _make_plan(guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ..
                 agents=agents,
                 not_fired=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome=RuleOutcome.NOT_FIRED),
                 undetermined=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome=RuleOutcome.UNDETERMINED),
+                disabled=_disabled_trace(g, r, site),
             )
         )
     measured = {r.id: r.fact for _, r in ordered if isinstance(r, m.ClassificationRule)}
@@ -354,12 +407,16 @@ def _urgency(rec: Recommendation) -> int:
 K = DifferenceKind
 
 
-def replay(record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | None = None) -> ReplayReport:
+def replay(
+    record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | None = None, site: Site | None = None
+) -> ReplayReport:
     """Re-evaluate a record with the guideline versions it names.
 
     Each guideline version is loaded by id and version and its content hash is
     compared with the record's; then the patient is re-assessed on the same
-    date and the recommendations are compared field by field.
+    date and the recommendations are compared field by field. A record made
+    with a site overlay is replayed with ``site``, whose sha256 must match the
+    one recorded.
     """
     if not isinstance(record, EvaluationRecord):
         record = EvaluationRecord.from_dict(record)
@@ -388,6 +445,7 @@ def replay(record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | No
                 K.PACKAGE_VERSION, f"package version differs: recorded {record.package}, now {package_version()}"
             )
         )
+    differences.extend(_site_differences(record, site))
     patient = Patient.from_dict(record.patient)
     facts, flags = derive_flagged(patient, record.as_of)
     again = _run(
@@ -400,11 +458,42 @@ def replay(record: EvaluationRecord | Mapping[str, Any], *, source: Catalog | No
         urgent=record.urgent_unverified,
         flags=flags,
         unlocked=cat.unlocked,
+        site=site if record.site is not None else None,
     )
     differences.extend(_diff_recommendations(record.recommendations, again.recommendations))
     differences.extend(_diff_record_parts(record, again.record))
     substantive = [d for d in differences if d.kind.substantive]
     return ReplayReport(identical=not substantive, differences=tuple(differences), assessment=again)
+
+
+def _site_differences(record: EvaluationRecord, site: Site | None) -> list[Difference]:
+    stamp = record.site
+    if stamp is None:
+        if site is None:
+            return []
+        return [
+            Difference(
+                K.SITE_OVERLAY,
+                f"the record was made without a site overlay; the overlay of {site.site.name} given to the replay "
+                "was not applied",
+            )
+        ]
+    if site is None:
+        return [
+            Difference(
+                K.SITE_OVERLAY,
+                f"the record applied the site overlay of {stamp.name} (sha256 {stamp.sha256}); none was given to "
+                "the replay, so it ran without it",
+            )
+        ]
+    if site.sha256 != stamp.sha256:
+        return [
+            Difference(
+                K.SITE_OVERLAY,
+                f"site overlay of {stamp.name}: content changed (recorded sha256 {stamp.sha256}, given {site.sha256})",
+            )
+        ]
+    return []
 
 
 def _diff_record_parts(before: EvaluationRecord, after: EvaluationRecord) -> list[Difference]:

@@ -9,6 +9,7 @@ it resembles, so callers can catch either::
     │       ├── UnknownUnitError            unit not accepted (also LookupError)
     │       └── IncompatibleUnitsError      wrong dimension (also TypeError)
     ├── GuidelineDataError (ValueError)     a guideline file has problems (lists all)
+    │   └── SiteDataError                   a site governance overlay has problems (lists all)
     ├── IntegrityError (ValueError)         a released file differs from the lock
     └── NotFoundError (LookupError)
         ├── UnknownGuidelineError
@@ -35,6 +36,7 @@ __all__ = [
     "NotFoundError",
     "NotInEffectError",
     "Problem",
+    "SiteDataError",
     "UnitError",
     "UnknownAgentError",
     "UnknownGuidelineError",
@@ -128,6 +130,16 @@ class GuidelineDataError(NeuroguideError, ValueError):
 
     def __reduce__(self) -> tuple[type[GuidelineDataError], tuple[tuple[Problem, ...]]]:
         return (type(self), (self.problems,))
+
+
+class SiteDataError(GuidelineDataError):
+    """A site governance overlay has problems; all are listed, each with its key path."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        count = len(self.problems)
+        Exception.__init__(self, f"{count} problem{'s' if count != 1 else ''} in the site overlay:\n{lines}")
 
 
 class IntegrityError(NeuroguideError, ValueError):

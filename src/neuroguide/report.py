@@ -215,6 +215,8 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
     for ref in rec.guidelines:
         pin = " (pinned)" if ref.pinned else ""
         lines.append(f"   {ref.id} {ref.version}{pin} sha256 {ref.sha256[:16]}")
+    if rec.site is not None:
+        lines.append(f"site overlay: {rec.site.name} sha256 {rec.site.sha256[:16]}")
     lines.append(f"neuroguide {rec.package}; rule statuses evaluated: {', '.join(rec.statuses)}")
     return "\n".join(lines)
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+import cattrs.gen
 
 from . import model as m
 from ._converter import converter, format_errors
@@ -37,6 +38,7 @@ __all__ = [
     "RuleResult",
     "RuleTrace",
     "Section",
+    "SiteStamp",
     "leaves_of",
     "outcome_word",
     "package_version",
@@ -51,6 +53,8 @@ class RuleOutcome(enum.StrEnum):
     FIRED = "fired"
     NOT_FIRED = "not-fired"
     UNDETERMINED = "undetermined"
+    DISABLED = "disabled-by-site"
+    """The site overlay disabled the rule, so it was not evaluated (the trace line names who, when and why)."""
 
 
 class RecommendationStatus(enum.StrEnum):
@@ -171,6 +175,15 @@ class GuidelineRef:
 
 
 @attrs.frozen(kw_only=True)
+class SiteStamp:
+    """Which site governance overlay an assessment applied: the site and the overlay file's sha256."""
+
+    id: str
+    name: str
+    sha256: str
+
+
+@attrs.frozen(kw_only=True)
 class RuleTrace:
     """How one rule was decided: fired, not fired, or undetermined, and why."""
 
@@ -202,6 +215,8 @@ class EvaluationRecord:
     """Inputs flagged and not used (probable unit errors, placeholder dates, conflicts); 0.2.0 on."""
     unlocked: tuple[str, ...] = ()
     """Guideline files that did not match the lock, loaded because an author allowed it; 0.2.0 on."""
+    site: SiteStamp | None = None
+    """The site overlay applied, if any (absent from the JSON when none was, so such records read as before)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the record as plain JSON-ready data."""
@@ -236,6 +251,13 @@ class EvaluationRecord:
         if not isinstance(data, dict):
             raise InputError("record", type(data).__name__, "a JSON object")
         return cls.from_dict(data)
+
+
+# A record without a site overlay serializes exactly as before the overlay existed.
+converter.register_unstructure_hook(
+    EvaluationRecord,
+    cattrs.gen.make_dict_unstructure_fn(EvaluationRecord, converter, site=cattrs.gen.override(omit_if_default=True)),
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -290,6 +312,8 @@ class DifferenceKind(enum.StrEnum):
     FACT = "fact"
     TRACE = "trace"
     MISSING_INPUTS = "missing-inputs"
+    SITE_OVERLAY = "site-overlay"
+    """The record applied a site overlay that was not given to the replay, or whose content differs."""
 
     @property
     def substantive(self) -> bool:

@@ -218,6 +218,10 @@ WHY: dict[str, str] = {
     "pyjwt": "Extra `service`: verifies the EHR's signed JWT on every CDS Hooks call (asymmetric algorithms only, "
     "issuer allow-list, audience, expiry, JWKS key look-up), as the CDS Hooks specification requires. Its `crypto` "
     "extra brings `cryptography` for RSA and EC signatures.",
+    "cryptography": "Optional (extra `governance`): Ed25519 signatures over `lock.json` and over a site's governance "
+    "overlay (`neuroguide audit keygen`, `sign`, `verify --trust`). A maintained, audited implementation: signatures "
+    "are not written by hand. Only `neuroguide.signing` imports it, and only when called, so the core runtime stays "
+    "attrs, cattrs and pint; assessing patients never needs it.",
 }
 
 _REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
