@@ -177,8 +177,8 @@ def test_a_disabled_rule_is_not_evaluated_and_the_trace_says_who_disabled_it(pat
 def test_a_locally_approved_in_review_rule_is_evaluated_and_keeps_its_upstream_status(
     patient: ng.Patient, site: s.Site
 ) -> None:
-    assert ng.assess(patient, as_of=AS_OF).by_rule("pain-pharmacotherapy") is None
-    rec = ng.assess(patient, as_of=AS_OF, site=site).by_rule("pain-pharmacotherapy")
+    assert ng.assess(patient, as_of=AS_OF).by_rule("foot-self-care-education") is None
+    rec = ng.assess(patient, as_of=AS_OF, site=site).by_rule("foot-self-care-education")
     assert rec is not None
     assert rec.rule_status is m.Status.IN_REVIEW
     assert any(d.startswith("Locally approved while in review upstream at Example Test Hospital") for d in rec.details)

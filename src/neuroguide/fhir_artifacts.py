@@ -88,8 +88,11 @@ def _source_artifact(src: m.Source) -> dict[str, Any]:
 
 
 def _meta(g: m.Guideline, base: str, kind: str, name: str, site: s.Site | None, end: dt.date | None) -> dict[str, Any]:
-    period: dict[str, str] = {"start": g.effective.isoformat()}
-    if end is not None:
+    period: dict[str, str] | None = {"start": g.effective.isoformat()}
+    if end is not None and end < g.effective:
+        # A corrected version took effect on the same date: this one never governed a day of its own.
+        period = None
+    elif end is not None and period is not None:
         period["end"] = end.isoformat()
     out: dict[str, Any] = {
         "url": f"{base}/{kind}/{name}",
@@ -98,7 +101,7 @@ def _meta(g: m.Guideline, base: str, kind: str, name: str, site: s.Site | None, 
         "status": _STATUS[g.status],
         "experimental": g.status is not m.Status.APPROVED,
         "publisher": "neuroguide",
-        "effectivePeriod": period,
+        **({"effectivePeriod": period} if period is not None else {}),
     }
     decisions = [d for d in (site.decisions if site else ()) if d.guideline == g.id and d.version == g.version]
     whole = [d for d in decisions if d.rule is None and d.decision is not s.DecisionKind.DISABLE]
