@@ -24,18 +24,18 @@ from neuroguide.exceptions import GuidelineDataError
 # `missing_patient_texts()` lists its rules without a text (data to act on, not a failing test).
 COVERED = {
     "presentation-pattern": "2023.1",
-    "ada-diabetes-diagnosis": "2026.1",
-    "ada-neuropathy": "2026.1",
-    "aha-acc-pad": "2024.1",
-    "b12-testing": "2024.1",
-    "drug-dosing": "2026.1",
-    "drug-neurotoxicity": "2026.1",
+    "ada-diabetes-diagnosis": "2026.2",
+    "ada-neuropathy": "2026.2",
+    "aha-acc-pad": "2024.2",
+    "b12-testing": "2024.2",
+    "drug-dosing": "2026.2",
+    "drug-neurotoxicity": "2026.2",
     "inflammatory-neuropathy": "2021.1",
     "iwgdf-foot": "2023.1",
-    "neuropathy-workup": "2020.1",
-    "oh-treatment": "2025.1",
+    "neuropathy-workup": "2020.2",
+    "oh-treatment": "2025.2",
     "pdn-treatment": "2022.1",
-    "thiamine": "2012.1",
+    "thiamine": "2012.2",
 }
 
 # Flesch–Kincaid grade 8 is the ceiling: patient materials are commonly asked to read at or below
