@@ -289,7 +289,9 @@ def _derive(facts: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
         return med.field("agent").is_in(wanted).fill_null(False) & active
 
     metformin_start = col(MEDS).list.eval(pl.when(named(_agents.METFORMIN)).then(pl.element().struct.field("started")))
-    first = metformin_start.list.min()
+    # Materialised once: the elapsed-years arithmetic reads the start date several times.
+    lf = lf.with_columns(metformin_start.list.min().alias("__metformin_start"))
+    first = col("__metformin_start")
     lf = lf.with_columns(
         col(MEDS).list.eval(named(_agents.METFORMIN)).list.any().alias("on-metformin"),
         pl.when(first.is_not_null()).then(_elapsed_years(first, as_of)).alias("metformin-duration"),
@@ -321,7 +323,7 @@ def _derive(facts: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     )
     category = code.replace_strict(codes, cats, default=None, return_dtype=pl.Float64)
     lf = lf.with_columns(given("iwgdf-category", pl.when(col("diabetes")).then(category)))
-    return lf.collect()
+    return lf.drop("__metformin_start").collect()
 
 
 # -- criteria -------------------------------------------------------------------------------
@@ -336,6 +338,7 @@ class _Env:
     """What a criterion may read: column names and their types."""
 
     types: Mapping[str, pl.DataType]
+    measured: Mapping[str, str]
 
     def col(self, name: str) -> pl.Expr:
         if name not in self.types:
@@ -382,9 +385,15 @@ class _Env:
         return {"<": x < lit, "<=": x <= lit, ">": x > lit, ">=": x >= lit, "==": x == lit, "!=": x != lit}[c.op]
 
     def missing(self, c: m.Criterion) -> pl.Expr:
-        """The facts ``c`` names that are null, joined (the engine's ``Outcome.missing`` when unknown)."""
-        parts = [pl.when(self.col(f).is_null()).then(pl.lit(f)) for f in dict.fromkeys(facts_in(c))]
+        """The facts ``c`` names that are null, joined (the engine's ``Outcome.missing`` when unknown).
+
+        A classification's label is named by its measurement, as ``assess`` reports it.
+        """
+        parts = [pl.when(self.col(f).is_null()).then(pl.lit(self.shown(f))) for f in dict.fromkeys(facts_in(c))]
         return pl.concat_str(parts, separator=_SEP, ignore_nulls=True)
+
+    def shown(self, name: str) -> str:
+        return self.measured.get(name, name)
 
 
 # -- evaluation ----------------------------------------------------------------------------
@@ -427,7 +436,7 @@ def _screening(rule: m.ScreeningRule, env: _Env, as_of: dt.date) -> _RuleColumns
         anchor = env.col(sp.anchor)
         hit = pending & o.fill_null(False)
         segments.append(pl.when(pending & o.is_null()).then(env.missing(sp.when)))
-        segments.append(pl.when(hit & anchor.is_null()).then(pl.lit(sp.anchor)))
+        segments.append(pl.when(hit & anchor.is_null()).then(pl.lit(env.shown(sp.anchor))))
         stuck = stuck | (hit & anchor.is_null())
         start = pl.when(hit).then(add_period(anchor, sp.after)).otherwise(start)
         pending = pending & ~o.fill_null(False)
@@ -445,7 +454,7 @@ def _screening(rule: m.ScreeningRule, env: _Env, as_of: dt.date) -> _RuleColumns
         left = left & (~o).fill_null(False)
     fired = applied & ~stuck
     last = env.col(rule.last_done)
-    segments.append(pl.when(fired & last.is_null()).then(pl.lit(rule.last_done)))
+    segments.append(pl.when(fired & last.is_null()).then(pl.lit(env.shown(rule.last_done))))
     if not rule.start:
         start = pl.when(last.is_null()).then(pl.lit(as_of))
 
@@ -516,7 +525,7 @@ def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     """Evaluate every rule of ``plan`` over a prepared wide table; return the long results table.
 
     One row per patient and rule that fired or could not be decided (rules that do not apply
-    leave no row), sorted by input row and then in the engine's rule order. Rows with a bad
+    leave no row), in the engine's rule order and then by input row. Rows with a bad
     cell in a column a rule reads are left out of that rule (they are in the errors table).
     """
     as_of = plan.as_of
@@ -527,7 +536,7 @@ def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     for step in plan.steps:
         if not step.columnar:
             continue
-        env = _Env(types)
+        env = _Env(types, plan.measured)
         rule = step.rule
         try:
             if isinstance(rule, m.ClassificationRule):
@@ -555,11 +564,12 @@ def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> pl.DataFrame:
                 cols.due.alias("due"),
                 cols.due_by.alias("due_by"),
                 cols.overdue.cast(pl.Int64).alias("overdue_days"),
-                cols.missing.alias("missing"),
                 cols.label.alias("label"),
+                cols.missing.alias("missing"),
                 *bad,
             )
             .filter(keep)
+            .with_columns(_as_list(pl.col("missing"), unique=_repeats(rule, plan.measured)))
             .select(
                 ROW,
                 ID,
@@ -583,16 +593,26 @@ def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> pl.DataFrame:
         parts.append(_per_row(facts, plan, per_row).lazy())
     if not parts:
         return pl.DataFrame(schema=RESULT_SCHEMA)
-    out = pl.concat(parts, how="vertical").sort([ROW, "_step"], maintain_order=True).collect()
-    return _finish_missing(out, plan.measured).select(list(RESULT_SCHEMA))
+    # Rule-major within a partition (the engine's rule order, then input row): sorting by patient
+    # would cost more than evaluating; every engine partitions the same way, so outputs are identical.
+    return pl.concat(parts, how="vertical").select(list(RESULT_SCHEMA)).collect()
 
 
-def _finish_missing(out: pl.DataFrame, measured: Mapping[str, str]) -> pl.DataFrame:
-    """Joined missing-fact names -> a list; a classification's label is reported as its measurement."""
-    names = pl.col("missing").fill_null("").str.split(_SEP).list.eval(pl.element().filter(pl.element() != ""))
-    if measured:
-        names = names.list.eval(pl.element().replace(dict(measured)))
-    return out.with_columns(names.list.unique(maintain_order=True).alias("missing"))
+def _repeats(rule: m.Rule, measured: Mapping[str, str]) -> bool:
+    """True if a rule's missing-fact list may name a fact twice (then it is made unique per row)."""
+    if isinstance(rule, m.ScreeningRule):
+        return True
+    names = [measured.get(f, f) for f in dict.fromkeys(_rule_facts(rule))]
+    return len(names) != len(set(names))
+
+
+def _as_list(joined: pl.Expr, *, unique: bool) -> pl.Expr:
+    """Joined missing-fact names -> a list of names."""
+    names = joined.str.split(_SEP)
+    if unique:
+        names = names.list.unique(maintain_order=True)
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    return pl.when(joined.fill_null("") == "").then(empty).otherwise(names).alias("missing")
 
 
 def _per_row(facts: pl.DataFrame, plan: Plan, steps: Sequence[Step]) -> pl.DataFrame:
@@ -625,7 +645,7 @@ def _per_row(facts: pl.DataFrame, plan: Plan, steps: Sequence[Step]) -> pl.DataF
         taken = {_agents.key(med.agent) for med in patient.medications}
         for s in steps:
             out.extend(_one(s, patient, values, taken, plan, row[ROW]))
-    return pl.DataFrame(out, schema={**RESULT_SCHEMA, "missing": pl.String(), "_step": pl.Int32()}).select(
+    return pl.DataFrame(out, schema={**RESULT_SCHEMA, "_step": pl.Int32()}).select(
         *RESULT_SCHEMA, "_step"
     )
 
@@ -651,7 +671,7 @@ def _one(
         "rule": rule.id,
         "kind": rule.kind,
         "rule_status": str(rule.status),
-        "missing": _SEP.join(result.missing),
+        "missing": list(dict.fromkeys(plan.measured.get(f, f) for f in result.missing)),
         "evaluated": "per-row",
         "_step": step.index,
     }
