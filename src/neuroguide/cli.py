@@ -145,6 +145,8 @@ def _parser() -> argparse.ArgumentParser:
         pass
     else:
         audit.add_parser(sub, fmt)
+    # The cohort command's parser imports only argparse; Polars and Dask load when it runs.
+    importlib.import_module("neuroguide.cohort._cli").add_parser(sub, fmt)
     return p
 
 

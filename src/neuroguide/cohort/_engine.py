@@ -38,7 +38,8 @@ from ..exceptions import InputError
 from ..formulas._iwgdf import IWGDF_FACTS, possible_categories
 from ..results import RuleOutcome, package_version
 from ..units import is_quantity, magnitude, quantity
-from ._schema import BAD, DDIAG, DTYPE, ERRORS_SCHEMA, ID, MEDS, ROW, columns, patient_of
+from ..patient import Patient
+from ._schema import BAD, DDIAG, DTYPE, ERRORS_SCHEMA, ID, MEDS, ROW, columns, medication_of, patient_of
 
 __all__ = ["PER_ROW_KINDS", "RESULT_SCHEMA", "Plan", "Step", "evaluate_prepared", "make_plan"]
 
@@ -629,25 +630,37 @@ def _per_row(facts: pl.DataFrame, plan: Plan, steps: Sequence[Step]) -> pl.DataF
     if anyone:
         wanted = clean
     else:
-        names = facts[MEDS].explode().struct.field("agent").drop_nulls().unique().to_list()
-        hits = [n for n in names if _agents.key(n) in agents]
+        seen = facts[MEDS].explode().struct.field("agent").drop_nulls().unique().to_list()
+        hits = [n for n in seen if _agents.key(n) in agents]
         on = pl.col(MEDS).list.eval(pl.element().struct.field("agent").is_in(hits).fill_null(False)).list.any()
         wanted = clean & on
+    # Fast path: the derived facts are already columns (the same values ``derive`` gives, as the
+    # differential tests check), so a row's fact table is read off the frame; only medications are
+    # parsed. A derived fact this module does not compute sends every row through ``derive``.
+    full = bool(set(_facts._DERIVATIONS) - set(_derived_reads()))
+    labels = {s.rule.id for s in plan.steps if isinstance(s.rule, m.ClassificationRule)}
+    names = [c for c in facts.columns if c in vocabulary() or c in _derived_reads() or c in labels]
     wide = [c for c in columns() if c in facts.columns]
-    rows = facts.filter(wanted).select(ROW, *wide).to_dicts()
+    pick = sorted(set(wide) | set(names)) if full else sorted({ID, MEDS, *names})
+    rows = facts.filter(wanted).select(ROW, *pick).to_dicts()
     out: list[dict[str, Any]] = []
     classifications = [s for s in plan.steps if isinstance(s.rule, m.ClassificationRule)]
     for row in rows:
-        patient = patient_of(row)
-        values = _facts.derive(patient, plan.as_of)
-        for s in classifications:
-            _kinds.evaluate_rule(s.rule, s.guideline, patient, values, plan.as_of)
+        if full:
+            patient = patient_of(row)
+            values = _facts.derive(patient, plan.as_of)
+            for s in classifications:
+                _kinds.evaluate_rule(s.rule, s.guideline, patient, values, plan.as_of)
+        else:
+            meds = tuple(medication_of(med, i) for i, med in enumerate(row[MEDS] or []))
+            patient = Patient(id=row[ID], medications=meds)
+            values = {k: row[k] for k in names if row[k] is not None}
         taken = {_agents.key(med.agent) for med in patient.medications}
         for s in steps:
+            if s.agents is not None and taken.isdisjoint(s.agents):
+                continue
             out.extend(_one(s, patient, values, taken, plan, row[ROW]))
-    return pl.DataFrame(out, schema={**RESULT_SCHEMA, "_step": pl.Int32()}).select(
-        *RESULT_SCHEMA, "_step"
-    )
+    return pl.DataFrame(out, schema={**RESULT_SCHEMA, "_step": pl.Int32()}).select(*RESULT_SCHEMA, "_step")
 
 
 def _one(

@@ -555,6 +555,8 @@ def wide_from_documents(
     errors: list[dict[str, Any]] = []
     for i, doc in enumerate(docs):
         try:
+            if not isinstance(doc, Mapping | Patient):
+                raise InputError("patient", type(doc).__name__, "a JSON object")
             patient = doc if isinstance(doc, Patient) else Patient.from_dict(doc)
         except InputError as exc:
             ident = doc.get("id") if isinstance(doc, Mapping) else None

@@ -78,20 +78,22 @@ _MEDS: tuple[tuple[str, float, tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
-def synth(n: int, *, seed: int = 0, as_of: dt.date | None = None) -> pl.DataFrame:
+def synth(n: int, *, seed: int = 0, as_of: dt.date | None = None, start: int = 0) -> pl.DataFrame:
     """Return ``n`` synthetic patients as a wide table, the same for the same ``seed`` and ``as_of``.
 
-    ``as_of`` (default 2026-01-01) is the date every generated date lies on or before.
+    ``as_of`` (default 2026-01-01) is the date every generated date lies on or before;
+    ``start`` numbers the patient ids (``P00000000`` onwards) and enters the random stream,
+    so a large cohort can be made chunk by chunk.
     """
     if n < 0:
         raise ValueError("n must be >= 0")
     day = as_of or dt.date(2026, 1, 1)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, start])
     epoch = np.datetime64(day.isoformat(), "D")
     age = np.clip(rng.normal(62, 14, n), 18, 95)
     born = epoch - (age * 365.2425).astype("timedelta64[D]") - rng.integers(0, 365, n).astype("timedelta64[D]")
     data: dict[str, Any] = {
-        ID: [f"P{i:08d}" for i in range(n)],
+        ID: [f"P{i:08d}" for i in range(start, start + n)],
         BIRTH: born,
         "sex": np.where(rng.random(n) < 0.5, "female", "male"),
     }
