@@ -31,7 +31,9 @@ def _wheel(session: nox.Session) -> str:
 def tests(session: nox.Session) -> None:
     """Run the suite against the built wheel (not the source tree)."""
     wheel = _wheel(session)
-    session.install(f"{wheel}[docs]", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test"))
+    session.install(
+        f"{wheel}[docs,cohort,dask]", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test")
+    )
     session.env["NEUROGUIDE_WHEEL"] = os.path.abspath(wheel)
     session.run("pytest", "--junitxml=docs/_generated/junit.xml", *session.posargs)
 
@@ -49,7 +51,9 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over src and tests."""
-    session.install("-e", ".[docs]", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "typing"))
+    session.install(
+        "-e", ".[docs,cohort,dask]", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "typing")
+    )
     session.run("mypy")
 
 
@@ -75,7 +79,7 @@ def build(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run the benchmarks (figures go in docs/performance.md)."""
     wheel = _wheel(session)
-    session.install(wheel)
+    session.install(f"{wheel}[cohort,dask]")
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 

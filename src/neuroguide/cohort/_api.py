@@ -13,7 +13,7 @@ import pyarrow as pa
 from .. import model as m
 from .._loading import Catalog
 from ..exceptions import InputError
-from ._engine import RESULT_SCHEMA, Plan, evaluate_prepared, make_plan
+from ._engine import RESULT_SCHEMA, Plan, _derived_reads, evaluate_prepared, make_plan
 from ._errors import BadRowsError
 from ._schema import ERRORS_SCHEMA, ROW, Resolved, columns, prepare, resolve, wide_from_documents
 
@@ -126,7 +126,8 @@ def evaluate_partition(
     results = evaluate_prepared(prepared, plan)
     names = {r.spec.name for r in resolved}
     read = set().union(*(s.reads for s in plan.steps if s.columnar)) if plan.steps else set()
-    absent = tuple(sorted(c for c in read if c not in names and c in columns()))
+    derived = _derived_reads()
+    absent = tuple(sorted(c for c in read if c not in names and c in columns() and c not in derived))
     return results, errors, absent
 
 

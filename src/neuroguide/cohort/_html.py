@@ -30,7 +30,7 @@ _BINS = ((1, 30, "1–30"), (31, 90, "31–90"), (91, 180, "91–180"), (181, 36
 def write_summary(results: str | Path, output: str | Path, *, errors: str | Path | None = None) -> None:
     """Write the HTML summary of a results file (and its errors file, if any)."""
     path = Path(results)
-    meta = {k.decode(): v.decode() for k, v in (pq.read_schema(path).metadata or {}).items()}
+    meta = {k.decode(): v.decode() for k, v in (pq.read_metadata(path).metadata or {}).items()}
     err = Path(errors) if errors is not None else path.with_name(path.name.removesuffix(".parquet") + ".errors.parquet")
     errors_frame = pl.read_parquet(err) if err.is_file() else None
     Path(output).write_text(summary_html(pl.scan_parquet(path), meta=meta, errors=errors_frame), encoding="utf-8")
