@@ -71,9 +71,9 @@ def main() -> None:
     p.add_argument("--dask", type=int, default=200_000, help="patients for Dask 1 vs 2 workers (0: skip)")
     p.add_argument("--out", type=Path, help="write every figure here as JSON")
     args = p.parse_args()
-    from neuroguide.cohort._io import write_synth
-
     import datetime as dt
+
+    from neuroguide.cohort._io import write_synth
 
     as_of = dt.date.fromisoformat(AS_OF)
     figures: list[dict[str, Any]] = []

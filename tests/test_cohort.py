@@ -132,7 +132,10 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
         diagnosed = draw(_DAYS)
         if born is not None and diagnosed < born:
             diagnosed = born
-        doc["diabetes"] = {"type": draw(st.sampled_from(["type-1", "type-2", "other"])), "diagnosed": diagnosed.isoformat()}
+        doc["diabetes"] = {
+            "type": draw(st.sampled_from(["type-1", "type-2", "other"])),
+            "diagnosed": diagnosed.isoformat(),
+        }
     names = draw(st.lists(st.sampled_from(_FINDINGS), max_size=12, unique=True))
     if names:
         doc["findings"] = {n: draw(st.sampled_from([True, False, None])) for n in names}
@@ -143,7 +146,13 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
             unit, values = _MEASURES[name]
             v = draw(st.sampled_from(values))
             doc["measurements"][name] = v if unit is None else f"{v} {unit}"
-    last = draw(st.lists(st.sampled_from(["foot-exam", "neuropathy-exam", "b12-test", "autonomic-assessment"]), max_size=3, unique=True))
+    last = draw(
+        st.lists(
+            st.sampled_from(["foot-exam", "neuropathy-exam", "b12-test", "autonomic-assessment"]),
+            max_size=3,
+            unique=True,
+        )
+    )
     if last:
         doc["last"] = {k: draw(_DAYS).isoformat() for k in last}
     meds = []
@@ -162,7 +171,10 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @settings(max_examples=int(os.environ.get("NEUROGUIDE_COHORT_EXAMPLES", "12")), deadline=None)
-@given(docs=st.lists(patients(), min_size=1, max_size=25), as_of=st.sampled_from([dt.date(2026, 2, 28), dt.date(2028, 2, 29), dt.date(2026, 12, 31)]))
+@given(
+    docs=st.lists(patients(), min_size=1, max_size=25),
+    as_of=st.sampled_from([dt.date(2026, 2, 28), dt.date(2028, 2, 29), dt.date(2026, 12, 31)]),
+)
 def test_generated_patients_give_the_same_answers_as_assess(docs: list[dict[str, Any]], as_of: dt.date) -> None:
     res = cohort_evaluate(docs, as_of=as_of)
     assert res.errors.height == 0
@@ -173,7 +185,16 @@ def test_generated_patients_give_the_same_answers_as_assess(docs: list[dict[str,
 
 
 @pytest.mark.parametrize(
-    "period", [m.Period(1, "month"), m.Period(3, "month"), m.Period(12, "month"), m.Period(1, "year"), m.Period(5, "year"), m.Period(0, "year"), m.Period(2, "week")]
+    "period",
+    [
+        m.Period(1, "month"),
+        m.Period(3, "month"),
+        m.Period(12, "month"),
+        m.Period(1, "year"),
+        m.Period(5, "year"),
+        m.Period(0, "year"),
+        m.Period(2, "week"),
+    ],
 )
 def test_column_calendar_arithmetic_matches_period_add_to(period: m.Period) -> None:
     days = [dt.date(2023, 1, 1) + dt.timedelta(days=i) for i in range(3 * 366)]
@@ -200,7 +221,13 @@ def test_medication_rules_are_the_per_row_ones() -> None:
 
 def test_every_bad_column_is_reported_at_once() -> None:
     frame = pl.DataFrame(
-        {"patient_id": ["a"], "numbnes": [True], "weight": [dt.date(2020, 1, 1)], "crcl[furlong]": [50.0], "diabetes-duration": [3.0]}
+        {
+            "patient_id": ["a"],
+            "numbnes": [True],
+            "weight": [dt.date(2020, 1, 1)],
+            "crcl[furlong]": [50.0],
+            "diabetes-duration": [3.0],
+        }
     )
     with pytest.raises(SchemaError) as info:
         cohort_evaluate(frame, as_of=dt.date(2026, 11, 23))
@@ -238,7 +265,9 @@ def test_too_many_bad_rows_stop_the_run_with_a_summary() -> None:
 
 
 def test_a_missing_column_is_unknown_for_everyone_and_named_once() -> None:
-    frame = pl.DataFrame({"patient_id": ["a", "b"], "diabetes_type": ["type-2", None], "diabetes_diagnosed": [dt.date(2020, 1, 1), None]})
+    frame = pl.DataFrame(
+        {"patient_id": ["a", "b"], "diabetes_type": ["type-2", None], "diabetes_diagnosed": [dt.date(2020, 1, 1), None]}
+    )
     res = cohort_evaluate(frame, as_of=dt.date(2026, 11, 23))
     assert res.absent.count("last-foot-exam") == 1
     foot = res.results.filter(pl.col("rule") == "foot-exam-annual")
@@ -250,13 +279,19 @@ def test_units_in_the_column_name_convert_like_a_document() -> None:
     base = {"patient_id": ["a"], "birth_date": [dt.date(1950, 5, 5)], "sex": ["female"], "weight": [70.0]}
     canonical = cohort_evaluate(pl.DataFrame({**base, "serum-creatinine": [1.0]}), as_of=as_of).results
     molar = cohort_evaluate(pl.DataFrame({**base, "serum-creatinine[umol/L]": [88.42]}), as_of=as_of).results
-    doc = {"birth_date": "1950-05-05", "sex": "female", "measurements": {"weight": "70 kg", "serum-creatinine": "88.42 umol/L"}}
+    doc = {
+        "birth_date": "1950-05-05",
+        "sex": "female",
+        "measurements": {"weight": "70 kg", "serum-creatinine": "88.42 umol/L"},
+    }
     assert got(molar, 0) == expected(doc, as_of)
     assert canonical.height == molar.height
 
 
 def test_text_columns_are_converted_and_bad_text_reported() -> None:
-    frame = pl.DataFrame({"patient_id": ["a", "b"], "numbness": ["yes", "perhaps"], "last-foot-exam": ["2025-01-31", "31/01/2025"]})
+    frame = pl.DataFrame(
+        {"patient_id": ["a", "b"], "numbness": ["yes", "perhaps"], "last-foot-exam": ["2025-01-31", "31/01/2025"]}
+    )
     res = cohort_evaluate(frame, as_of=dt.date(2026, 11, 23), max_bad_share=1.0)
     assert sorted(res.errors["column"].to_list()) == ["last-foot-exam", "numbness"]
     assert set(res.errors["patient_id"].to_list()) == {"b"}

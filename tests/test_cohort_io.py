@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,8 +29,8 @@ def cohort_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _sorted(frame: object) -> object:
-    return frame.sort("row", "rule", "status", "label", nulls_last=True)  # type: ignore[attr-defined]
+def _sorted(frame: Any) -> Any:
+    return frame.sort("row", "rule", "status", "label", nulls_last=True)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".arrow"])

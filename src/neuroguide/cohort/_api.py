@@ -57,7 +57,10 @@ def evaluate(
         table: a wide fact table (Polars or Arrow; see the schema in ``docs/cohort.md``) or a
             sequence of patient documents (the dicts ``Patient.from_dict`` reads).
         as_of: the evaluation date.
-        source, pins, statuses, guidelines: as for :func:`neuroguide.assess`.
+        source: a catalog other than the packaged one, as for :func:`neuroguide.assess`.
+        pins: guideline id -> version, as for :func:`neuroguide.assess`.
+        statuses: rule statuses to evaluate, as for :func:`neuroguide.assess`.
+        guidelines: restrict to these guideline ids.
         max_bad_share: stop (``BadRowsError``) when more than this share of rows has a bad cell.
         units: column -> unit, for quantity columns not in the fact's canonical unit.
 
@@ -137,7 +140,11 @@ def check_share(errors: pl.DataFrame, rows: int, limit: float) -> None:
         raise InputError("max_bad_share", limit, "a share between 0 and 1")
     bad = errors[ROW].n_unique() if errors.height else 0
     if rows and bad / rows > limit:
-        counts = errors.group_by("column").agg(pl.col(ROW).n_unique().alias("n")).sort(["n", "column"], descending=[True, False])
+        counts = (
+            errors.group_by("column")
+            .agg(pl.col(ROW).n_unique().alias("n"))
+            .sort(["n", "column"], descending=[True, False])
+        )
         summary = ", ".join(f"{c}: {n} rows" for c, n in counts.head(10).iter_rows())
         raise BadRowsError(bad, rows, limit, f"bad cells by column: {summary}")
 

@@ -46,12 +46,17 @@ def dask_batches(
     batch_rows: int,
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], int]]:
     """Evaluate every partition on the cluster and yield the results in input order."""
-    import dask
-    from distributed import Client, LocalCluster
+    import importlib
+
+    # Dask ships no type information: its entry points are held as Any.
+    delayed: Any = importlib.import_module("dask").delayed
+    distributed: Any = importlib.import_module("distributed")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster  # noqa: N806
 
     parts = partitions(path, batch_rows)
     chosen = tuple(str(s) for s in statuses)
     cluster: Any = None
+    client: Any
     if scheduler is None:
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
@@ -61,8 +66,7 @@ def dask_batches(
         client = Client(scheduler)
     try:
         tasks = [
-            dask.delayed(evaluate_parquet_partition)(str(path.resolve()), part, plan.as_of, pins, chosen)
-            for part in parts
+            delayed(evaluate_parquet_partition)(str(path.resolve()), part, plan.as_of, pins, chosen) for part in parts
         ]
         futures = client.compute(tasks)
         for future in futures:

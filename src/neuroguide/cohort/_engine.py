@@ -36,9 +36,9 @@ from .._vocabulary import vocabulary
 from ..evaluation import _choose, _plan, _statuses
 from ..exceptions import InputError
 from ..formulas._iwgdf import IWGDF_FACTS, possible_categories
+from ..patient import Patient
 from ..results import RuleOutcome, package_version
 from ..units import is_quantity, magnitude, quantity
-from ..patient import Patient
 from ._schema import BAD, DDIAG, DTYPE, ERRORS_SCHEMA, ID, MEDS, ROW, columns, medication_of, patient_of
 
 __all__ = ["PER_ROW_KINDS", "RESULT_SCHEMA", "Plan", "Step", "evaluate_prepared", "make_plan"]
@@ -330,7 +330,7 @@ def _derive(facts: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
 # -- criteria -------------------------------------------------------------------------------
 
 
-class _NotCompiled(Exception):
+class _NotCompiledError(Exception):
     """A criterion this module does not compile (the rule then runs per row)."""
 
 
@@ -374,13 +374,13 @@ class _Env:
         if c.op == "in":
             assert isinstance(c.value, tuple)
             if dtype != pl.String:
-                raise _NotCompiled(c)
+                raise _NotCompiledError(c)
             return x.is_in(list(c.value))
         target: object = threshold(c.fact, c.value) if is_quantity(c.value) else c.value
         text = isinstance(target, str)
         if text != (dtype == pl.String) or dtype in (pl.Date, pl.Boolean):
             if c.op not in ("==", "!="):
-                raise _NotCompiled(c)  # Python would refuse the comparison: keep the engine's behaviour
+                raise _NotCompiledError(c)  # Python would refuse the comparison: keep the engine's behaviour
             return pl.when(x.is_not_null()).then(c.op == "!=")
         lit = pl.lit(target)
         return {"<": x < lit, "<=": x <= lit, ">": x > lit, ">=": x >= lit, "==": x == lit, "!=": x != lit}[c.op]
@@ -513,12 +513,10 @@ def _classification(rule: m.ClassificationRule, env: _Env, facts: pl.DataFrame) 
     ).alias(rule.id)
     applied = facts.select(applies.alias("a"))["a"] if rule.applies is not None else None
     if applied is not None:
-        labels = labels.set(~applied.fill_null(False), None)  # type: ignore[arg-type]
+        labels = labels.set(~applied.fill_null(False), None)
     label = pl.col(rule.id)
     status = pl.when(applies.is_null()).then(pl.lit("undetermined")).when(label.is_not_null()).then(pl.lit("result"))
-    missing = (
-        pl.when(applies.is_null()).then(env.missing(rule.applies)) if rule.applies is not None else _NONE_STR
-    )
+    missing = pl.when(applies.is_null()).then(env.missing(rule.applies)) if rule.applies is not None else _NONE_STR
     return _RuleColumns(status, _NONE_DATE, _NONE_DATE, _NONE_INT, missing, label), labels
 
 
@@ -548,7 +546,7 @@ def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> pl.DataFrame:
                 cols = _screening(rule, env, as_of)
             else:
                 cols = _simple(rule, env)
-        except _NotCompiled:
+        except _NotCompiledError:
             step = attrs.evolve(step, columnar=False)
             parts.append(_per_row(facts, plan, [step]).lazy())
             continue
@@ -694,7 +692,7 @@ def _one(
     for rec in result.recommendations:
         label = rec.reasons[0] if rec.reasons and isinstance(rule, m.DosingRule | m.NeurotoxicityRule) else None
         if isinstance(rule, m.ClassificationRule):
-            label = values.get(rule.id)  # type: ignore[assignment]
+            label = values.get(rule.id)
         rows.append(
             {
                 **base,

@@ -6,6 +6,7 @@ import html
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
 import polars as pl
 import pyarrow.parquet as pq
 
@@ -45,9 +46,7 @@ def summary_html(
     """The summary page of a results table (aggregated lazily: the table is never held whole)."""
     lf = results.lazy()
     meta = dict(meta or {})
-    by_rule = (
-        lf.group_by("guideline", "rule", "status").agg(pl.len().alias("n")).sort("guideline", "rule").collect()
-    )
+    by_rule = lf.group_by("guideline", "rule", "status").agg(pl.len().alias("n")).sort("guideline", "rule").collect()
     patients = lf.select(pl.col("patient_id").n_unique()).collect().item() if by_rule.height else 0
     overdue = lf.filter(pl.col("status") == "overdue").select("overdue_days").collect()["overdue_days"]
     iwgdf = (
@@ -92,9 +91,11 @@ def _head() -> str:
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         "<title>neuroguide cohort summary</title><style>"
-        "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem;color:#212121;max-width:70rem}"
+        "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
+        "margin:2rem;color:#212121;max-width:70rem}"
         "h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}"
-        "table{border-collapse:collapse;font-size:.85rem}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}"
+        "table{border-collapse:collapse;font-size:.85rem}"
+        "td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}"
         "svg text{font-size:12px;fill:#212121}.legend span{display:inline-block;margin-right:1rem;font-size:.85rem}"
         ".sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}"
         "</style></head><body>"
@@ -108,7 +109,12 @@ def _provenance(meta: Mapping[str, str], patients: int, errors: pl.DataFrame | N
         ("Input", meta.get("neuroguide.input", "?")),
         ("Patients read", meta.get("neuroguide.rows", "?")),
         ("Patients with a result row", f"{patients:,}"),
-        ("Rows with a bad cell", meta.get("neuroguide.bad_rows", str(errors[ "row"].n_unique()) if errors is not None and errors.height else "0")),
+        (
+            "Rows with a bad cell",
+            meta.get(
+                "neuroguide.bad_rows", str(errors["row"].n_unique()) if errors is not None and errors.height else "0"
+            ),
+        ),
     ]
     absent = json.loads(meta.get("neuroguide.absent_columns", "[]"))
     if absent:
@@ -156,7 +162,8 @@ def _stacked_bars(by_rule: pl.DataFrame) -> str:
             w = bar_w * counts[status] / top
             colour = _STATUS_COLOURS.get(status, _OTHER)
             tip = html.escape(f"{gid} / {rid}: {status} {counts[status]:,}")
-            out.append(f"<rect x='{x:.1f}' y='{y}' width='{max(w, 0.5):.1f}' height='{row_h - 4}' fill='{colour}'><title>{tip}</title></rect>")
+            rect = f"<rect x='{x:.1f}' y='{y}' width='{max(w, 0.5):.1f}' height='{row_h - 4}' fill='{colour}'>"
+            out.append(f"{rect}<title>{tip}</title></rect>")
             x += w
         out.append(f"<text x='{x + 4:.1f}' y='{y + 13}'>{sum(counts.values()):,}</text>")
     out.append("</svg>")
@@ -175,12 +182,14 @@ def _bars(items: Sequence[tuple[str, int, str]], *, unit: str) -> str:
         return "<p>None.</p>"
     top = max(n for _, n, _ in items)
     label_w, bar_w, row_h = 330, 500, 22
-    out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{label_w + bar_w + 120}' height='{row_h * len(items) + 10}' role='img'>"]
+    size = f"width='{label_w + bar_w + 120}' height='{row_h * len(items) + 10}'"
+    out = [f"<svg xmlns='http://www.w3.org/2000/svg' {size} role='img'>"]
     for i, (label, n, colour) in enumerate(items):
         y = 5 + i * row_h
         w = bar_w * n / top if top else 0
         out.append(f"<text x='{label_w - 6}' y='{y + 15}' text-anchor='end'>{html.escape(label)}</text>")
-        out.append(f"<rect x='{label_w}' y='{y}' width='{max(w, 0.5):.1f}' height='{row_h - 6}' fill='{colour}'><title>{html.escape(label)}: {n:,} {unit}</title></rect>")
+        rect = f"<rect x='{label_w}' y='{y}' width='{max(w, 0.5):.1f}' height='{row_h - 6}' fill='{colour}'>"
+        out.append(f"{rect}<title>{html.escape(label)}: {n:,} {unit}</title></rect>")
         out.append(f"<text x='{label_w + w + 4:.1f}' y='{y + 15}'>{n:,}</text>")
     out.append("</svg>")
     return "".join(out)
@@ -199,4 +208,3 @@ def _errors_table(errors: pl.DataFrame | None) -> str:
         "every cell is listed in the errors table.</p>"
         f"<table><tr><th>column</th><th>cells</th><th>expected</th></tr>{body}</table>"
     )
-

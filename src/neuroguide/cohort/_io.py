@@ -21,7 +21,16 @@ from ._engine import RESULT_SCHEMA, Plan, make_plan, metadata
 from ._errors import BadRowsError
 from ._schema import ERRORS_SCHEMA, ID, ROW, Resolved, resolve, wide_from_documents
 
-__all__ = ["DEFAULT_BATCH_ROWS", "Partition", "RunSummary", "format_of", "partitions", "read_partition", "run", "write_table"]
+__all__ = [
+    "DEFAULT_BATCH_ROWS",
+    "Partition",
+    "RunSummary",
+    "format_of",
+    "partitions",
+    "read_partition",
+    "run",
+    "write_table",
+]
 
 DEFAULT_BATCH_ROWS = 100_000
 Format = Literal["parquet", "ipc", "csv", "jsonl"]
@@ -85,7 +94,9 @@ def read_partition(path: Path, part: Partition) -> tuple[pl.DataFrame, dict[str,
     return pl.DataFrame(pl.from_arrow(table)), arrow_units(pf.schema_arrow)
 
 
-def _batches(path: Path, kind: Format, batch_rows: int) -> Iterator[tuple[int, pl.DataFrame | list[Any], dict[str, str]]]:
+def _batches(
+    path: Path, kind: Format, batch_rows: int
+) -> Iterator[tuple[int, pl.DataFrame | list[Any], dict[str, str]]]:
     """(first row, batch, units): a frame for tabular formats, a list of documents for JSON lines."""
     if kind == "parquet":
         for part in partitions(path, batch_rows):
@@ -153,7 +164,11 @@ class _Unreadable:
 
 
 def evaluate_batch(
-    batch: pl.DataFrame | list[Any], first_row: int, plan: Plan, units: Mapping[str, str], resolved: list[Resolved] | None
+    batch: pl.DataFrame | list[Any],
+    first_row: int,
+    plan: Plan,
+    units: Mapping[str, str],
+    resolved: list[Resolved] | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], list[Resolved] | None]:
     """Evaluate one batch (a wide frame or a list of documents); return results, errors, absent columns."""
     if isinstance(batch, pl.DataFrame):
@@ -240,7 +255,9 @@ def run(
     if batch_rows < 1:
         raise InputError("batch_rows", batch_rows, "a positive number of rows")
     kind = format_of(src)
-    err_path = Path(errors) if errors is not None else out.with_name(out.name.removesuffix(".parquet") + ".errors.parquet")
+    err_path = (
+        Path(errors) if errors is not None else out.with_name(out.name.removesuffix(".parquet") + ".errors.parquet")
+    )
     plan = make_plan(as_of, pins=pins, statuses=statuses)
     meta = metadata(plan)
     meta["neuroguide.input"] = src.name

@@ -50,7 +50,14 @@ __all__ = [
     "wide_from_documents",
 ]
 
-ID, BIRTH, DTYPE, DDIAG, MEDS, ROW = "patient_id", "birth_date", "diabetes_type", "diabetes_diagnosed", "medications", "row"
+ID, BIRTH, DTYPE, DDIAG, MEDS, ROW = (
+    "patient_id",
+    "birth_date",
+    "diabetes_type",
+    "diabetes_diagnosed",
+    "medications",
+    "row",
+)
 BAD = "__bad:"
 """Prefix of the per-column flag marking a cell reported in the errors table."""
 
@@ -164,7 +171,9 @@ def resolve(schema: Mapping[str, pl.DataType], units: Mapping[str, str] | None =
         spec = cols.get(name)
         if spec is None:
             if name in vocab:
-                problems.append((source, "a derived fact", f"an input column; {name!r} is derived ({vocab[name].derived})"))
+                problems.append(
+                    (source, "a derived fact", f"an input column; {name!r} is derived ({vocab[name].derived})")
+                )
             else:
                 close = difflib.get_close_matches(name, list(cols), n=2)
                 hint = f" (did you mean {', '.join(close)}?)" if close else ""
@@ -239,9 +248,9 @@ def _medication_type_ok(dtype: pl.DataType) -> bool:
 # -- preparing a batch --------------------------------------------------------------
 
 
-def prepare(frame: pl.DataFrame, resolved: Sequence[Resolved], as_of: dt.date, first_row: int) -> tuple[
-    pl.DataFrame, pl.DataFrame
-]:
+def prepare(
+    frame: pl.DataFrame, resolved: Sequence[Resolved], as_of: dt.date, first_row: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Coerce a batch to the canonical wide table and collect its bad cells.
 
     Returns the table (every known column present, absent ones null, with ``row`` and a
@@ -306,7 +315,7 @@ def _coerce(raw: pl.Series, r: Resolved, as_of: dt.date) -> tuple[pl.Series, pl.
     if spec.kind == "category":
         text = raw.cast(pl.String)
         bad = text.is_not_null() & ~text.is_in(list(spec.values))
-        return text.set(bad, None), bad, f"one of {', '.join(spec.values)}"  # type: ignore[arg-type]
+        return text.set(bad, None), bad, f"one of {', '.join(spec.values)}"
     return _medications(raw, as_of)
 
 
@@ -320,11 +329,11 @@ def _booleans(raw: pl.Series) -> tuple[pl.Series, pl.Series | None, str]:
         return raw, None, expected
     if raw.dtype in _NUMERIC:
         bad = raw.is_not_null() & ~raw.is_in([0, 1])
-        return (raw == 1).set(bad, None), bad, expected  # type: ignore[arg-type]
+        return (raw == 1).set(bad, None), bad, expected
     text = raw.cast(pl.String).str.strip_chars().str.to_lowercase()
     truth = pl.Series([None] * len(raw), dtype=pl.Boolean)
-    truth = truth.set(text.is_in(_TRUE).fill_null(False), True)  # type: ignore[arg-type]
-    truth = truth.set(text.is_in(_FALSE).fill_null(False), False)  # type: ignore[arg-type]
+    truth = truth.set(text.is_in(_TRUE).fill_null(False), True)
+    truth = truth.set(text.is_in(_FALSE).fill_null(False), False)
     bad = text.is_not_null() & (text != "") & truth.is_null()
     return truth, bad, expected
 
@@ -344,7 +353,7 @@ def _floats(raw: pl.Series, r: Resolved) -> tuple[pl.Series, pl.Series | None, s
         expected = f"a value between {spec.low:g} and {spec.high:g}{unit}"
     else:
         expected = f"a finite number{unit}"
-    return values.set(bad, None), bad, expected  # type: ignore[arg-type]
+    return values.set(bad, None), bad, expected
 
 
 def _map_unique(values: pl.Series, fn: Any) -> pl.Series:
@@ -366,10 +375,10 @@ def _dates(raw: pl.Series, as_of: dt.date) -> tuple[pl.Series, pl.Series | None,
         unparsed = text.is_not_null() & (text != "") & dates.is_null()
     late = (dates > as_of).fill_null(False)
     bad = unparsed | late
-    expected = pl.Series(
-        ["a date as YYYY-MM-DD"] * len(raw), dtype=pl.String
-    ).set(late, f"a date on or before the evaluation date {as_of.isoformat()}")  # type: ignore[arg-type]
-    return dates.set(bad, None), bad, expected  # type: ignore[arg-type]
+    expected = pl.Series(["a date as YYYY-MM-DD"] * len(raw), dtype=pl.String).set(
+        late, f"a date on or before the evaluation date {as_of.isoformat()}"
+    )
+    return dates.set(bad, None), bad, expected
 
 
 def _medications(raw: pl.Series, as_of: dt.date) -> tuple[pl.Series, pl.Series | None, pl.Series | str]:
@@ -432,10 +441,9 @@ def _medication_problems(meds: pl.Series, as_of: dt.date) -> pl.Series:
         .group_by("i")
         .agg(pl.col("problem").sort_by("k").first())
     )
-    return (
-        pl.DataFrame({"i": pl.int_range(0, n, eager=True)})
-        .join(first, on="i", how="left", maintain_order="left")["problem"]
-    )
+    return pl.DataFrame({"i": pl.int_range(0, n, eager=True)}).join(first, on="i", how="left", maintain_order="left")[
+        "problem"
+    ]
 
 
 def _text_problems(texts: pl.Series, check: Any) -> pl.Expr:
@@ -516,7 +524,7 @@ def _cumulative(text: str | None, field: str) -> Any:
 
 def _cross_checks(table: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
     """Checks across columns: a diabetes type needs its diagnosis date (and the reverse), after birth."""
-    errors = []
+    errors: list[pl.DataFrame] = []
     if DTYPE not in table.columns and DDIAG not in table.columns:
         return table, errors
     kind = table[DTYPE] if DTYPE in table.columns else pl.Series([None] * table.height, dtype=pl.String)
@@ -543,9 +551,7 @@ def _cross_checks(table: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]
 # -- documents <-> wide rows -----------------------------------------------------------
 
 
-def wide_from_documents(
-    docs: Sequence[Mapping[str, Any]], first_row: int = 0
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def wide_from_documents(docs: Sequence[Mapping[str, Any]], first_row: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Patient documents (as ``Patient.from_dict`` reads them) as a wide table, and the documents refused.
 
     A document that ``Patient.from_dict`` refuses is left out and reported (its row, the
@@ -561,8 +567,13 @@ def wide_from_documents(
         except InputError as exc:
             ident = doc.get("id") if isinstance(doc, Mapping) else None
             errors.append(
-                {ROW: first_row + i, ID: str(ident) if ident is not None else None, "column": exc.field,
-                 "value": repr(exc.value), "expected": exc.expected}
+                {
+                    ROW: first_row + i,
+                    ID: str(ident) if ident is not None else None,
+                    "column": exc.field,
+                    "value": repr(exc.value),
+                    "expected": exc.expected,
+                }
             )
             continue
         row = _row_of(patient)

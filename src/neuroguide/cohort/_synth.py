@@ -119,7 +119,9 @@ def synth(n: int, *, seed: int = 0, as_of: dt.date | None = None, start: int = 0
     data["weight"] = measured(0.6, rng.normal(82, 17, n).clip(40, 200), 1)
     data["abi"] = measured(0.15, rng.normal(1.05, 0.15, n).clip(0.3, 1.6), 2)
     data["b12-total"] = measured(0.2, rng.lognormal(np.log(400), 0.4, n).clip(80, 2000), 0)
-    data["fasting-glucose"] = measured(0.3, np.where(diabetic, rng.normal(150, 35, n), rng.normal(95, 12, n)).clip(50, 400), 0)
+    data["fasting-glucose"] = measured(
+        0.3, np.where(diabetic, rng.normal(150, 35, n), rng.normal(95, 12, n)).clip(50, 400), 0
+    )
     for name, share in (("last-foot-exam", 0.75), ("last-neuropathy-exam", 0.7), ("last-autonomic-assessment", 0.3)):
         when = epoch - rng.integers(0, 30 * 30, n).astype("timedelta64[D]")
         data[name] = np.where(diabetic & (rng.random(n) < share) & (when >= diagnosed), when, np.datetime64("NaT"))
@@ -129,7 +131,10 @@ def synth(n: int, *, seed: int = 0, as_of: dt.date | None = None, start: int = 0
     frame = pl.DataFrame({k: v for k, v in data.items() if k != MEDS})
     frame = frame.with_columns(
         [pl.col(c).cast(pl.Date) for c in (BIRTH, DDIAG, *(c for c in data if c.startswith("last-")))]
-        + [pl.col(c).fill_nan(None) for c in ("hba1c", "serum-creatinine", "weight", "abi", "b12-total", "fasting-glucose")]
+        + [
+            pl.col(c).fill_nan(None)
+            for c in ("hba1c", "serum-creatinine", "weight", "abi", "b12-total", "fasting-glucose")
+        ]
     )
     return frame.with_columns(pl.Series(MEDS, data[MEDS], dtype=MED_TYPE))
 
@@ -146,9 +151,9 @@ def _medications(
         for i in np.flatnonzero(rng.random(n) < share):
             start = (epoch - np.timedelta64(int(rng.integers(0, 3 * 365)), "D")).astype(dt.date)
             start = max(start, born[i].astype(dt.date))
-            dose = str(rng.choice(doses)) if doses else None
+            amount: str | None = str(rng.choice(doses)) if doses else None
             cum = str(rng.choice(cumulative)) if cumulative else None
-            meds[i].append(_med(agent, dose, start, cum))
+            meds[i].append(_med(agent, amount, start, cum))
     return meds
 
 
