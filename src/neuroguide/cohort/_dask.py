@@ -16,7 +16,7 @@ import polars as pl
 
 from .. import model as m
 from ._engine import Plan, make_plan
-from ._io import Partition, evaluate_batch, partitions, read_partition
+from ._parts import Partition, evaluate_batch, partitions, read_partition
 
 __all__ = ["dask_batches", "evaluate_parquet_partition"]
 

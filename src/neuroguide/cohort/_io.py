@@ -16,10 +16,13 @@ import pyarrow.parquet as pq
 
 from .. import model as m
 from ..exceptions import InputError
-from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, check_share, evaluate_partition
+from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, check_share
+from ._dask import dask_batches
 from ._engine import RESULT_SCHEMA, Plan, make_plan, metadata
 from ._errors import BadRowsError
-from ._schema import ERRORS_SCHEMA, ID, ROW, Resolved, resolve, wide_from_documents
+from ._parts import DEFAULT_BATCH_ROWS, Partition, Unreadable, evaluate_batch, partitions, read_partition
+from ._schema import ERRORS_SCHEMA, MEDS, ROW, Resolved, document_of
+from ._synth import synth
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
@@ -32,7 +35,6 @@ __all__ = [
     "write_table",
 ]
 
-DEFAULT_BATCH_ROWS = 100_000
 Format = Literal["parquet", "ipc", "csv", "jsonl"]
 _SUFFIXES: dict[str, Format] = {
     ".parquet": "parquet",
@@ -53,45 +55,6 @@ def format_of(path: Path) -> Format:
     if kind is None:
         raise InputError("input", str(path), f"a file ending in one of {', '.join(_SUFFIXES)}")
     return kind
-
-
-@attrs.frozen
-class Partition:
-    """A slice of an input file: Parquet row groups, or a range of rows of another format."""
-
-    index: int
-    first_row: int
-    rows: int
-    groups: tuple[int, ...] = ()
-
-
-def partitions(path: Path, batch_rows: int = DEFAULT_BATCH_ROWS) -> list[Partition]:
-    """Split a Parquet file into partitions of whole row groups, about ``batch_rows`` rows each.
-
-    The row group is the unit: every engine (local, Dask) uses these same partitions, so
-    their outputs are identical. Write files with row groups of at most a few hundred
-    thousand rows to keep memory bounded.
-    """
-    meta = pq.ParquetFile(path).metadata
-    out: list[Partition] = []
-    groups: list[int] = []
-    first = rows = 0
-    for g in range(meta.num_row_groups):
-        groups.append(g)
-        rows += meta.row_group(g).num_rows
-        if rows >= batch_rows:
-            out.append(Partition(len(out), first, rows, tuple(groups)))
-            first, groups, rows = first + rows, [], 0
-    if groups:
-        out.append(Partition(len(out), first, rows, tuple(groups)))
-    return out
-
-
-def read_partition(path: Path, part: Partition) -> tuple[pl.DataFrame, dict[str, str]]:
-    """Read one Parquet partition as a Polars frame, with the units its field metadata declares."""
-    pf = pq.ParquetFile(path)
-    table = pf.read_row_groups(list(part.groups))
-    return pl.DataFrame(pl.from_arrow(table)), arrow_units(pf.schema_arrow)
 
 
 def _batches(
@@ -149,52 +112,12 @@ def _jsonl_batches(path: Path, batch_rows: int) -> Iterator[tuple[int, list[Any]
             try:
                 docs.append(json.loads(text))
             except json.JSONDecodeError as exc:
-                docs.append(_Unreadable(f"valid JSON ({exc.msg} at column {exc.colno})", text[:80]))
+                docs.append(Unreadable(f"valid JSON ({exc.msg} at column {exc.colno})", text[:80]))
             if len(docs) >= batch_rows:
                 yield first, docs, {}
                 first, docs = first + len(docs), []
     if docs:
         yield first, docs, {}
-
-
-@attrs.frozen
-class _Unreadable:
-    expected: str
-    text: str
-
-
-def evaluate_batch(
-    batch: pl.DataFrame | list[Any],
-    first_row: int,
-    plan: Plan,
-    units: Mapping[str, str],
-    resolved: list[Resolved] | None,
-) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], list[Resolved] | None]:
-    """Evaluate one batch (a wide frame or a list of documents); return results, errors, absent columns."""
-    if isinstance(batch, pl.DataFrame):
-        if resolved is None:
-            resolved = resolve(dict(batch.schema), units)
-        results, errors, absent = evaluate_partition(batch, plan, first_row=first_row, resolved=resolved)
-        return results, errors, absent, resolved
-    unreadable = [
-        {ROW: first_row + i, ID: None, "column": "line", "value": d.text, "expected": d.expected}
-        for i, d in enumerate(batch)
-        if isinstance(d, _Unreadable)
-    ]
-    docs = [d if not isinstance(d, _Unreadable) else None for d in batch]
-    kept = [(i, d) for i, d in enumerate(docs) if d is not None]
-    wide, refused = _documents(kept, first_row)
-    results, errors, absent = evaluate_partition(wide, plan, first_row=first_row)
-    all_errors = pl.concat([pl.DataFrame(unreadable, schema=ERRORS_SCHEMA), refused, errors])
-    return results, all_errors, absent, None
-
-
-def _documents(kept: list[tuple[int, Any]], first_row: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    wide, refused = wide_from_documents([d for _, d in kept], 0)
-    positions = list(range(len(kept)))
-    index = [first_row + i for i, _ in kept]
-    renumber = pl.col(ROW).replace_strict(positions, index, return_dtype=pl.Int64)
-    return wide.with_columns(renumber), refused.with_columns(renumber)
 
 
 @attrs.frozen
@@ -265,8 +188,6 @@ def run(
     if engine == "dask":
         if kind != "parquet":
             raise InputError("engine", "dask", "a Parquet input for the Dask engine (convert the file first)")
-        from ._dask import dask_batches
-
         batches: Iterator[tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], int]] = dask_batches(
             src, plan, pins=pins, statuses=statuses, scheduler=scheduler, workers=workers, batch_rows=batch_rows
         )
@@ -330,9 +251,6 @@ def write_synth(n: int, output: str | Path, *, seed: int, as_of: dt.date, batch_
     Chunks are always 100,000 patients (one Parquet row group each), so the file is the same
     for the same ``n``, ``seed`` and ``as_of`` whatever ``batch_rows`` is.
     """
-    from ._schema import MEDS, document_of
-    from ._synth import synth
-
     out = Path(output)
     kind = format_of(out)
     parquet: pq.ParquetWriter | None = None
