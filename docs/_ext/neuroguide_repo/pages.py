@@ -205,6 +205,7 @@ WHY: dict[str, str] = {
     "rows on one core, and month offsets clamp to the month's end like the model's calendar arithmetic.",
     "pyarrow": "Optional (`cohort` extra): Arrow and Parquet I/O for cohort files, read by row group so memory stays "
     "bounded, and the results file with its provenance metadata.",
+    "numpy": "Optional (`cohort` extra): the seeded random generator of the synthetic cohort.",
     "dask": "Optional (`dask` extra): runs the cohort partition function on a cluster when one machine is not enough.",
     "distributed": "Optional (`dask` extra): the Dask scheduler and workers (a local cluster, or an existing one by "
     "address).",
