@@ -59,7 +59,7 @@ def dask_batches(
     client: Any
     if scheduler is None:
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
         )
         client = Client(cluster)
     else:
@@ -69,8 +69,10 @@ def dask_batches(
             delayed(evaluate_parquet_partition)(str(path.resolve()), part, plan.as_of, pins, chosen) for part in parts
         ]
         futures = client.compute(tasks)
-        for future in futures:
+        for i, future in enumerate(futures):
+            futures[i] = None  # let the cluster drop each partition's result once it is written
             yield future.result()
+            del future
     finally:
         client.close()
         if cluster is not None:
