@@ -76,7 +76,7 @@ def assert_same(docs: Sequence[Mapping[str, Any]], results: Any, as_of: dt.date)
 @pytest.mark.parametrize("as_of", [dt.date(2026, 11, 23), dt.date(2028, 2, 29), dt.date(2027, 3, 1)])
 def test_examples_give_the_same_answers_as_assess(as_of: dt.date) -> None:
     docs = [json.loads(p.read_text()) for p in EXAMPLES]
-    assert len(docs) == 8
+    assert len(docs) >= 8
     res = cohort_evaluate(docs, as_of=as_of)
     assert res.errors.height == 0
     assert res.results.height > 0
