@@ -26,6 +26,7 @@ from neuroguide.cohort import _engine, _schema  # noqa: E402
 from neuroguide.cohort import evaluate as cohort_evaluate  # noqa: E402
 from neuroguide.cohort._errors import BadRowsError, SchemaError  # noqa: E402
 from neuroguide.cohort._synth import synth  # noqa: E402
+from neuroguide.exceptions import InputError  # noqa: E402
 from neuroguide.results import RuleOutcome  # noqa: E402
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.json"))
@@ -61,11 +62,19 @@ def got(results: Any, row: int) -> list[Row]:
     )
 
 
-def assert_same(docs: Sequence[Mapping[str, Any]], results: Any, as_of: dt.date) -> None:
+def assert_same(docs: Sequence[Mapping[str, Any]], results: Any, as_of: dt.date, errors: Any = None) -> None:
     by_row = {key[0]: part for key, part in results.partition_by("row", as_dict=True).items()}
     empty = results.clear()
+    refused = set(errors["row"].to_list()) if errors is not None else set()
     for i, doc in enumerate(docs):
-        want = expected(doc, as_of)
+        try:
+            want = expected(doc, as_of)
+        except InputError:
+            # assess refuses the patient: the cohort reports it and gives it no results.
+            assert i in refused, f"patient {i}: refused by assess, not reported by the cohort"
+            assert i not in by_row
+            continue
+        assert i not in refused, f"patient {i}: accepted by assess, reported bad by the cohort"
         have = got(by_row.get(i, empty), i)
         assert have == want, f"patient {i} ({doc.get('id')}): cohort {set(have) ^ set(want)}"
 
@@ -176,9 +185,8 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
     as_of=st.sampled_from([dt.date(2026, 2, 28), dt.date(2028, 2, 29), dt.date(2026, 12, 31)]),
 )
 def test_generated_patients_give_the_same_answers_as_assess(docs: list[dict[str, Any]], as_of: dt.date) -> None:
-    res = cohort_evaluate(docs, as_of=as_of)
-    assert res.errors.height == 0
-    assert_same(docs, res.results, as_of)
+    res = cohort_evaluate(docs, as_of=as_of, max_bad_share=1.0)
+    assert_same(docs, res.results, as_of, res.errors)
 
 
 # -- calendar arithmetic and the compiled plan -----------------------------------------------------
@@ -209,6 +217,11 @@ def test_29_february_plus_a_year_is_28_february() -> None:
 
 
 def test_medication_rules_are_the_per_row_ones() -> None:
+    if not _engine.derivations_current():
+        pytest.skip(
+            "the fact engine (_facts) changed since the column derivations were checked: rules reading derived "
+            "facts run per row (correct, slow); port the change to cohort/_engine.py and renew the fingerprint"
+        )
     plan = _engine.make_plan(dt.date(2026, 11, 23))
     per_row = {s.rule.kind for s in plan.per_row()}
     assert per_row <= set(_engine.PER_ROW_KINDS)
@@ -253,7 +266,8 @@ def test_bad_cells_are_reported_and_excluded_from_the_rules_that_read_them() -> 
     assert errors == {("late-exam", "last-foot-exam"), ("heavy", "weight")}
     assert "evaluation date" in res.errors.filter(pl.col("column") == "last-foot-exam")["expected"][0]
     foot = res.results.filter(pl.col("rule") == "foot-exam-annual")
-    assert sorted(foot["patient_id"].to_list()) == ["heavy", "ok"]  # the bad weight does not touch foot screening
+    if _engine.derivations_current():  # per row (after a fact-engine change) any bad cell excludes the row
+        assert sorted(foot["patient_id"].to_list()) == ["heavy", "ok"]  # the bad weight does not touch foot screening
     assert "late-exam" in res.results["patient_id"].to_list()  # other rules still run for it
 
 

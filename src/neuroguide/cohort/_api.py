@@ -13,7 +13,7 @@ import pyarrow as pa
 from .. import model as m
 from .._loading import Catalog
 from ..exceptions import InputError
-from ._engine import RESULT_SCHEMA, Plan, _derived_reads, evaluate_prepared, make_plan
+from ._engine import RESULT_SCHEMA, Plan, _derived_reads, _rule_facts, evaluate_prepared, make_plan
 from ._errors import BadRowsError
 from ._schema import ERRORS_SCHEMA, ROW, Resolved, columns, prepare, resolve, wide_from_documents
 
@@ -126,9 +126,11 @@ def evaluate_partition(
         prepared = prepared.with_columns(rows.alias(ROW))
         if errors.height:
             errors = errors.with_columns(pl.col(ROW).replace_strict(mapping, return_dtype=pl.Int64))
-    results = evaluate_prepared(prepared, plan)
+    results, refused = evaluate_prepared(prepared, plan)
+    if refused.height:
+        errors = pl.concat([errors, refused])
     names = {r.spec.name for r in resolved}
-    read = set().union(*(s.reads for s in plan.steps if s.columnar)) if plan.steps else set()
+    read = {f for s in plan.steps for f in _rule_facts(s.rule)}
     derived = _derived_reads()
     absent = tuple(sorted(c for c in read if c not in names and c in columns() and c not in derived))
     return results, errors, absent

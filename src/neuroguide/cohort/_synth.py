@@ -7,8 +7,8 @@ population (the numbers below are this generator's assumptions, documented in ``
   29 February included; sex 1:1;
 * diabetes in 40 %: type 2 90 %, type 1 8 %, other 2 %; diagnosed an exponential 9 years
   (mean) before the evaluation date, never before birth;
-* each yes/no finding recorded for 60 % of people, true with a finding-specific prevalence
-  (:data:`PREVALENCE`; 5 % for findings not listed, 0.5 % for red flags);
+* the listed yes/no findings recorded for 60 % of people, true with a finding-specific prevalence
+  (:data:`PREVALENCE`; 5 % for the other listed findings, 0.5 % for red flags); findings not listed stay unknown;
 * measurements recorded for a share of people, at the precision laboratories report:
   HbA1c (0.1 %), creatinine (0.01 mg/dL), weight (0.1 kg), ABI (0.01), B12 (1 ng/L),
   fasting glucose (1 mg/dL);
@@ -65,6 +65,21 @@ _RED_FLAGS = frozenset(
         "charcot-foot",
     }
 )
+# Findings recorded at the default 5 %.
+_OTHERS = frozenset(
+    {
+        "retinopathy",
+        "dialysis",
+        "malabsorption",
+        "bariatric-surgery",
+        "inflammatory-bowel-disease",
+        "chemotherapy",
+        "family-history-neuropathy",
+        "vegan-diet",
+        "hyperglycemia-symptoms",
+        "orthostatic-symptoms",
+    }
+)
 RECORDED = 0.60
 
 # (agent, share, doses per day, cumulative) among all patients; metformin is handled with diabetes.
@@ -107,6 +122,8 @@ def synth(n: int, *, seed: int = 0, as_of: dt.date | None = None, start: int = 0
     for name, spec in columns().items():
         if spec.kind != "boolean" or vocab[name].derived is not None:
             continue
+        if name not in PREVALENCE and name not in _RED_FLAGS and name not in _OTHERS:
+            continue  # findings not listed stay unknown (so no generated patient has contradicting findings)
         p = PREVALENCE.get(name, 0.005 if name in _RED_FLAGS else 0.05)
         value = rng.random(n) < p
         data[name] = pl.Series(name, value, dtype=pl.Boolean).scatter(np.flatnonzero(rng.random(n) >= RECORDED), None)
