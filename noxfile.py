@@ -33,7 +33,7 @@ def tests(session: nox.Session) -> None:
     """Run the suite against the built wheel (not the source tree)."""
     wheel = _wheel(session)
     session.install(
-        f"{wheel}[docs,fhir,service,governance]",
+        f"{wheel}[docs,fhir,service,governance,cohort,dask]",
         *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test"),
     )
     session.env["NEUROGUIDE_WHEEL"] = os.path.abspath(wheel)
@@ -55,7 +55,7 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over src and tests."""
     session.install(
         "-e",
-        ".[docs,fhir,service,governance]",
+        ".[docs,fhir,service,governance,cohort,dask]",
         *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "typing"),
     )
     session.run("mypy")
@@ -100,7 +100,7 @@ def bench(session: nox.Session) -> None:
     """Run the benchmarks (figures go in docs/performance.md)."""
     wheel = _wheel(session)
     # The peers are installed here only, to be measured side by side: none is a dependency of neuroguide.
-    session.install(wheel, *PEERS)
+    session.install(f"{wheel}[cohort,dask]", *PEERS)
     session.run("python", "benchmarks/run.py", *session.posargs)
     session.run("python", "benchmarks/peers.py", "--write")
 

@@ -15,7 +15,15 @@ import neuroguide
 ROOT = Path(neuroguide.__file__).parent  # the installed package (the wheel in `nox -s tests`)
 
 # Interfaces may import lazily inside functions, so a command loads only what it needs (start-up time).
-LAZY_OK = {"neuroguide.cli", "neuroguide._cli_audit", "neuroguide._cli_governance", "neuroguide.sphinxext"}
+# Interfaces that load optional or heavy parts only when used (the cohort package needs Polars).
+LAZY_OK = {
+    "neuroguide.cli",
+    "neuroguide._cli_audit",
+    "neuroguide._cli_governance",
+    "neuroguide.sphinxext",
+    "neuroguide.cohort",
+    "neuroguide.cohort._cli",
+}
 
 
 def _modules() -> dict[str, Path]:

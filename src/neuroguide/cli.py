@@ -177,6 +177,8 @@ def _parser() -> argparse.ArgumentParser:
         audit.add_parser(sub, fmt)
         importlib.import_module("neuroguide._cli_governance").add_export_parser(sub, fmt)
     importlib.import_module("neuroguide._cli_serve").add_parser(sub, fmt)
+    # The cohort command's parser imports only argparse; Polars and Dask load when it runs.
+    importlib.import_module("neuroguide.cohort._cli").add_parser(sub, fmt)
     return p
 
 

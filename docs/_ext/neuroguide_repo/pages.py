@@ -202,6 +202,15 @@ WHY: dict[str, str] = {
     "nox": "Runs every check (lint, typecheck, tests against the built wheel, docs): the README's test command.",
     "uv": "Fast virtual-environment and package installs for the nox sessions.",
     "hatchling": "Build backend: builds the wheel with the guideline files inside it.",
+    "polars": "Optional (`cohort` extra): the columnar cohort evaluator. Its booleans follow Kleene logic with null "
+    "as unknown, exactly the engine's three-valued criteria; lazy expressions evaluate every rule over millions of "
+    "rows on one core, and month offsets clamp to the month's end like the model's calendar arithmetic.",
+    "pyarrow": "Optional (`cohort` extra): Arrow and Parquet I/O for cohort files, read by row group so memory stays "
+    "bounded, and the results file with its provenance metadata.",
+    "numpy": "Optional (`cohort` extra): the seeded random generator of the synthetic cohort.",
+    "dask": "Optional (`dask` extra): runs the cohort partition function on a cluster when one machine is not enough.",
+    "distributed": "Optional (`dask` extra): the Dask scheduler and workers (a local cluster, or an existing one by "
+    "address).",
     "build": "Builds the wheel and sdist in the nox sessions.",
     "fhir.resources": "Extras `fhir` and `service`: the FHIR resource models (pydantic v2) that `neuroguide.fhir` "
     "checks every incoming resource against, so a non-conformant resource is reported (or refused with "

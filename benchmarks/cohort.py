@@ -1,0 +1,102 @@
+"""Cohort benchmarks: patients/s of the wide-table and JSON-lines paths, peak memory, Dask 2 vs 1 worker.
+
+Each measurement runs in a fresh process (so peak RSS is its own) pinned to one Polars thread
+(``POLARS_MAX_THREADS=1``: one core). Figures are CPU seconds of that process and wall seconds;
+on a shared machine the CPU figure is the one to compare. Usage::
+
+    python benchmarks/cohort.py --sizes 10000 100000 1000000 --jsonl 20000 --dask 200000 --out bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+AS_OF = "2026-11-30"
+
+_CHILD = r"""
+import datetime as dt, json, resource, sys, time
+import attrs
+from pathlib import Path
+from neuroguide.cohort import _io
+from neuroguide.cohort._api import evaluate_partition
+from neuroguide.cohort._engine import make_plan
+mode, src, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+as_of = dt.date.fromisoformat(sys.argv[4])
+workers = int(sys.argv[5]) if len(sys.argv) > 5 else 2
+c0, w0 = time.process_time(), time.perf_counter()
+rows = 0
+if mode == "columnar-only":
+    plan = make_plan(as_of)
+    plan = attrs.evolve(plan, steps=tuple(s for s in plan.steps if s.columnar))
+    for part in _io.partitions(src):
+        frame, units = _io.read_partition(src, part)
+        evaluate_partition(frame, plan, first_row=part.first_row, units=units)
+        rows += frame.height
+else:
+    engine = "dask" if mode == "dask" else "local"
+    rows = _io.run(src, out, as_of=as_of, engine=engine, workers=workers).rows
+cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"mode": mode, "rows": rows, "cpu_s": cpu, "wall_s": wall, "peak_rss_mb": peak}))
+"""
+
+
+def _child(mode: str, src: Path, out: Path, workers: int = 2) -> dict[str, Any]:
+    env = {**os.environ, "POLARS_MAX_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, mode, str(src), str(out), AS_OF, str(workers)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["patients_per_s_cpu"] = result["rows"] / result["cpu_s"] if result["cpu_s"] else None
+    result["patients_per_s_wall"] = result["rows"] / result["wall_s"]
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
+    p.add_argument("--jsonl", type=int, default=20_000, help="patients for the JSON-lines path (0: skip)")
+    p.add_argument("--dask", type=int, default=200_000, help="patients for Dask 1 vs 2 workers (0: skip)")
+    p.add_argument("--out", type=Path, help="write every figure here as JSON")
+    args = p.parse_args()
+    import datetime as dt
+
+    from neuroguide.cohort._io import write_synth
+
+    as_of = dt.date.fromisoformat(AS_OF)
+    figures: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for n in args.sizes:
+            src = work / f"c{n}.parquet"
+            write_synth(n, src, seed=0, as_of=as_of)
+            for mode in ("local", "columnar-only"):
+                figures.append({"n": n, **_child(mode, src, work / "r.parquet")})
+            src.unlink()
+        if args.jsonl:
+            src = work / "c.jsonl"
+            write_synth(args.jsonl, src, seed=0, as_of=as_of)
+            figures.append({"n": args.jsonl, "format": "jsonl", **_child("local", src, work / "r.parquet")})
+        if args.dask:
+            src = work / "d.parquet"
+            write_synth(args.dask, src, seed=0, as_of=as_of)
+            for workers in (1, 2):
+                figures.append({"n": args.dask, "workers": workers, **_child("dask", src, work / "r.parquet", workers)})
+    if args.out:
+        args.out.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

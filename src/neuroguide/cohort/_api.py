@@ -1,0 +1,161 @@
+"""``evaluate``: a whole cohort in memory, and the partition function every engine shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import polars as pl
+import pyarrow as pa
+
+from .. import model as m
+from .._loading import Catalog
+from ..exceptions import InputError
+from ._engine import RESULT_SCHEMA, Plan, _derived_reads, _rule_facts, evaluate_prepared, make_plan
+from ._errors import BadRowsError
+from ._schema import ERRORS_SCHEMA, ROW, Resolved, columns, prepare, resolve, wide_from_documents
+
+__all__ = ["DEFAULT_MAX_BAD_SHARE", "CohortResult", "arrow_units", "check_share", "evaluate", "evaluate_partition"]
+
+DEFAULT_MAX_BAD_SHARE = 0.05
+"""The share of rows with a bad cell above which a run stops (5 %; change with ``max_bad_share``)."""
+
+
+@attrs.frozen
+class CohortResult:
+    """The long results table, the errors table, and what the run could not read."""
+
+    results: pl.DataFrame
+    errors: pl.DataFrame
+    absent: tuple[str, ...]
+    """Columns the rules read that the input lacks: unknown for every row."""
+    rows: int
+    plan: Plan
+
+    @property
+    def bad_rows(self) -> int:
+        """Rows with at least one bad cell."""
+        return self.errors[ROW].n_unique() if self.errors.height else 0
+
+
+def evaluate(
+    table: pl.DataFrame | pa.Table | Sequence[Mapping[str, Any]],
+    *,
+    as_of: dt.date,
+    source: Catalog | None = None,
+    pins: Mapping[str, str] | None = None,
+    statuses: Iterable[m.Status | str] = (m.Status.APPROVED,),
+    guidelines: Iterable[str] | None = None,
+    max_bad_share: float = DEFAULT_MAX_BAD_SHARE,
+    units: Mapping[str, str] | None = None,
+) -> CohortResult:
+    """Evaluate every patient of ``table`` on ``as_of``, as ``assess`` would one by one.
+
+    Args:
+        table: a wide fact table (Polars or Arrow; see the schema in ``docs/cohort.md``) or a
+            sequence of patient documents (the dicts ``Patient.from_dict`` reads).
+        as_of: the evaluation date.
+        source: a catalog other than the packaged one, as for :func:`neuroguide.assess`.
+        pins: guideline id -> version, as for :func:`neuroguide.assess`.
+        statuses: rule statuses to evaluate, as for :func:`neuroguide.assess`.
+        guidelines: restrict to these guideline ids.
+        max_bad_share: stop (``BadRowsError``) when more than this share of rows has a bad cell.
+        units: column -> unit, for quantity columns not in the fact's canonical unit.
+
+    Raises:
+        SchemaError: bad columns (every one is named).
+        BadRowsError: too many rows with impossible values.
+
+    """
+    plan = make_plan(as_of, source=source, pins=pins, statuses=statuses, guidelines=guidelines)
+    if isinstance(table, pl.DataFrame | pa.Table):
+        frame, found_units = _frame(table)
+        results, errors, absent = evaluate_partition(frame, plan, first_row=0, units={**found_units, **(units or {})})
+        rows = frame.height
+    else:
+        docs = list(table)
+        wide, refused = wide_from_documents(docs)
+        results, errors, absent = evaluate_partition(wide, plan, first_row=0)
+        errors = pl.concat([refused, errors]).sort(ROW, maintain_order=True)
+        rows = len(docs)
+    check_share(errors, rows, max_bad_share)
+    return CohortResult(results=results, errors=errors, absent=absent, rows=rows, plan=plan)
+
+
+def _frame(table: pl.DataFrame | pa.Table) -> tuple[pl.DataFrame, dict[str, str]]:
+    if isinstance(table, pl.DataFrame):
+        return table, {}
+    return pl.DataFrame(pl.from_arrow(table)), arrow_units(table.schema)
+
+
+def arrow_units(schema: pa.Schema) -> dict[str, str]:
+    """Units declared in Arrow field metadata (key ``unit``)."""
+    found = {}
+    for field in schema:
+        meta = field.metadata or {}
+        unit = meta.get(b"unit")
+        if unit:
+            found[field.name] = unit.decode()
+    return found
+
+
+def evaluate_partition(
+    frame: pl.DataFrame,
+    plan: Plan,
+    *,
+    first_row: int,
+    units: Mapping[str, str] | None = None,
+    resolved: Sequence[Resolved] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...]]:
+    """The partition function every engine runs: one batch of wide rows -> (results, errors, absent columns).
+
+    A table already in wide form with a ``row`` column (from patient documents) keeps its row numbers.
+    """
+    if ROW in frame.columns:
+        rows = frame[ROW]
+        frame = frame.drop(ROW)
+    else:
+        rows = None
+    if resolved is None:
+        resolved = resolve(dict(frame.schema), units)
+    prepared, errors = prepare(frame, resolved, plan.as_of, first_row)
+    if rows is not None:
+        mapping = dict(zip(prepared[ROW].to_list(), rows.to_list(), strict=True))
+        prepared = prepared.with_columns(rows.alias(ROW))
+        if errors.height:
+            errors = errors.with_columns(pl.col(ROW).replace_strict(mapping, return_dtype=pl.Int64))
+    results, refused = evaluate_prepared(prepared, plan)
+    if refused.height:
+        errors = pl.concat([errors, refused])
+    names = {r.spec.name for r in resolved}
+    read = {f for s in plan.steps for f in _rule_facts(s.rule)}
+    derived = _derived_reads()
+    absent = tuple(sorted(c for c in read if c not in names and c in columns() and c not in derived))
+    return results, errors, absent
+
+
+def check_share(errors: pl.DataFrame, rows: int, limit: float) -> None:
+    """Stop with a summary when more than ``limit`` of ``rows`` have a bad cell."""
+    if not 0 <= limit <= 1:
+        raise InputError("max_bad_share", limit, "a share between 0 and 1")
+    bad = errors[ROW].n_unique() if errors.height else 0
+    if rows and bad / rows > limit:
+        counts = (
+            errors.group_by("column")
+            .agg(pl.col(ROW).n_unique().alias("n"))
+            .sort(["n", "column"], descending=[True, False])
+        )
+        summary = ", ".join(f"{c}: {n} rows" for c, n in counts.head(10).iter_rows())
+        raise BadRowsError(bad, rows, limit, f"bad cells by column: {summary}")
+
+
+def empty_results() -> pl.DataFrame:
+    """An empty results table with the documented columns."""
+    return pl.DataFrame(schema=RESULT_SCHEMA)
+
+
+def empty_errors() -> pl.DataFrame:
+    """An empty errors table."""
+    return pl.DataFrame(schema=ERRORS_SCHEMA)

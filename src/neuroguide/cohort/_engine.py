@@ -1,0 +1,784 @@
+"""The columnar evaluator: the rules ``assess`` runs, compiled into Polars expressions over a wide table.
+
+Semantics are those of the per-patient engine, column-wise:
+
+* criteria are three-valued: a Polars boolean with null for "unknown" (Kleene ``&``, ``|`` and
+  ``~`` are exactly the engine's ``all``, ``any`` and ``not``);
+* a rule left undetermined lists the facts it needed that are null, in the order the
+  criterion names them, as ``assess`` does;
+* calendar arithmetic moves dates by calendar months with the day clamped to the month's end
+  (29 February plus one year is 28 February), as ``Period.add_to`` does;
+* classification bands are decided by the engine's own band function (rounding half-up at the
+  source's precision, after removing float noise) once per distinct value.
+
+Rules whose kind or facts are not compiled run per row through the engine's own per-kind
+function (:data:`PER_ROW_KINDS`, and any rule reading a derived fact this module does not derive).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import inspect
+import itertools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import polars as pl
+
+from .. import _agents, _facts, _kinds
+from .. import model as m
+from .._bands import band_of
+from .._criteria import compiled, facts_in, threshold
+from .._loading import Catalog, catalog
+from .._vocabulary import vocabulary
+from ..evaluation import _choose, _plan, _statuses
+from ..exceptions import InputError
+from ..formulas._iwgdf import IWGDF_FACTS, possible_categories
+from ..patient import Patient
+from ..results import RuleOutcome, package_version
+from ..units import is_quantity, magnitude, quantity
+from ._schema import BAD, DDIAG, DTYPE, ERRORS_SCHEMA, ID, MEDS, ROW, columns, medication_of, patient_of
+
+__all__ = ["PER_ROW_KINDS", "RESULT_SCHEMA", "Plan", "Step", "evaluate_prepared", "make_plan"]
+
+RESULT_SCHEMA: dict[str, pl.DataType] = {
+    ROW: pl.Int64(),
+    ID: pl.String(),
+    "guideline": pl.String(),
+    "version": pl.String(),
+    "rule": pl.String(),
+    "kind": pl.String(),
+    "rule_status": pl.String(),
+    "status": pl.String(),
+    "due": pl.Date(),
+    "due_by": pl.Date(),
+    "overdue_days": pl.Int64(),
+    "missing": pl.List(pl.String()),
+    "label": pl.String(),
+    "evaluated": pl.String(),
+}
+
+PER_ROW_KINDS = ("dosing", "neurotoxicity")
+"""Rule kinds evaluated per row (each matching patient through the engine's own function)."""
+
+_COLUMNAR_KINDS = (
+    m.ScreeningRule,
+    m.ClassificationRule,
+    m.ReferralRule,
+    m.WorkupRule,
+    m.ConsiderationRule,
+    m.TreatmentRule,
+    m.CautionRule,
+)
+
+_SEP = "\x1f"
+
+
+# -- the plan --------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Step:
+    """One rule of the plan, in the order ``assess`` evaluates it."""
+
+    index: int
+    guideline: m.Guideline
+    rule: m.Rule
+    columnar: bool
+    reads: frozenset[str]
+    """Wide-table columns the rule depends on: a bad cell in one excludes the row from this rule."""
+    agents: frozenset[str] | None = None
+
+
+@attrs.frozen
+class Plan:
+    """The rules to evaluate on one date, and the guideline versions they come from."""
+
+    as_of: dt.date
+    chosen: tuple[tuple[m.Guideline, bool], ...]
+    steps: tuple[Step, ...]
+    measured: Mapping[str, str]
+    full_derive: bool = False
+    """Per-row steps derive their facts with the engine's own ``derive`` (the fact engine has changed)."""
+
+    def guidelines(self) -> list[dict[str, Any]]:
+        """Guideline id, version, sha256 and pinned flag of every version used (for file metadata)."""
+        return [{"id": g.id, "version": g.version, "sha256": g.sha256, "pinned": p} for g, p in self.chosen]
+
+    def per_row(self) -> list[Step]:
+        """Steps evaluated per row."""
+        return [s for s in self.steps if not s.columnar]
+
+
+def make_plan(
+    as_of: dt.date,
+    *,
+    source: Catalog | None = None,
+    pins: Mapping[str, str] | None = None,
+    statuses: Iterable[m.Status | str] = (m.Status.APPROVED,),
+    guidelines: Iterable[str] | None = None,
+) -> Plan:
+    """Choose the guideline versions and rules exactly as ``assess`` does on ``as_of``."""
+    if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
+        raise InputError("as_of", as_of, "a datetime.date")
+    cat = source if source is not None else catalog()
+    chosen = _choose(cat, as_of, tuple(sorted((pins or {}).items())), guidelines)
+    plan = _plan(tuple(g for g, _ in chosen), _statuses(statuses), True)
+    current = derivations_current()
+    derived = _derived_reads() if current else {}
+    cols = columns()
+    labels: dict[str, frozenset[str]] = {}
+    per_row_labels: set[str] = set()
+    steps = []
+    for i, step in enumerate(plan.steps):
+        rule = step.rule
+        names = list(_rule_facts(rule))
+        reads: set[str] = set()
+        columnar = isinstance(rule, _COLUMNAR_KINDS)
+        for name in names:
+            if name in derived:
+                reads |= derived[name]
+            elif name in labels:
+                reads |= labels[name]
+            elif name in per_row_labels:
+                columnar = False  # the label comes from a classification evaluated per row
+            elif name in cols and (current or name not in _facts._DERIVATIONS):
+                reads.add(name)
+            elif name in _facts._DERIVATIONS or name in vocabulary():
+                columnar = False  # a derived fact this module does not derive: the engine's per-row path
+        if not columnar:
+            reads = set(cols)
+        if isinstance(rule, m.ClassificationRule):
+            if columnar:
+                labels[rule.id] = frozenset(reads)
+            else:
+                per_row_labels.add(rule.id)
+        steps.append(Step(i, step.guideline, rule, columnar, frozenset(reads), step.agents))
+    return Plan(
+        as_of=as_of, chosen=tuple(chosen), steps=tuple(steps), measured=dict(plan.measured), full_derive=not current
+    )
+
+
+# The fact engine these column derivations were checked against (sha256 of ``_facts``' source). When the
+# engine changes, every rule that reads a derived fact runs per row through the engine's own ``derive``
+# (correct, slower) until the derivations here are brought up to date, the differential tests pass again and
+# this fingerprint is renewed.
+_FACTS_SOURCE_SHA256 = "77e0f218c644cf4930e480fbeaace0408b04334659231d76dbe29167d9f4d4cd"
+
+
+@functools.cache
+def derivations_current() -> bool:
+    """True if the fact engine is the one the column derivations reproduce."""
+    try:
+        source = inspect.getsource(_facts)
+    except OSError:  # no source shipped: cannot tell, so trust nothing
+        return False
+    return hashlib.sha256(source.encode()).hexdigest() == _FACTS_SOURCE_SHA256
+
+
+def _rule_facts(rule: m.Rule) -> Iterable[str]:
+    for attr in ("when", "applies"):
+        c = getattr(rule, attr, None)
+        if c is not None:
+            yield from facts_in(c)
+    if isinstance(rule, m.ScreeningRule):
+        for sp in rule.start:
+            yield from facts_in(sp.when)
+            yield sp.anchor
+        for th in rule.intervals:
+            yield from facts_in(th.when)
+        yield rule.last_done
+    if isinstance(rule, m.ClassificationRule):
+        yield rule.fact
+
+
+# -- derived facts -----------------------------------------------------------------------
+
+_DIABETES = frozenset({DTYPE, DDIAG})
+_LOPS = frozenset({"lops", "monofilament-abnormal", "vibration-abnormal"})
+_AGE = frozenset({"age", "birth_date"})
+_SIGNS = (
+    "numbness",
+    "tingling",
+    "distal-symmetric-pattern",
+    "monofilament-abnormal",
+    "vibration-abnormal",
+    "pinprick-reduced",
+    "temperature-reduced",
+)
+_THIAMINE = ("alcohol-excess", "bariatric-surgery", "persistent-vomiting", "malabsorption")
+
+
+@functools.cache
+def _derived_reads() -> dict[str, frozenset[str]]:
+    """Derived facts this module computes, with the wide columns each reads (given value included)."""
+    iwgdf = _DIABETES | _LOPS | {"iwgdf-category", *(f for f in IWGDF_FACTS.values() if f != "lops")}
+    return {
+        "age": _AGE,
+        "diabetes": _DIABETES,
+        "type-1-diabetes": _DIABETES,
+        "type-2-diabetes": _DIABETES,
+        "diabetes-diagnosed": _DIABETES,
+        "diabetes-duration": _DIABETES,
+        "lops": _LOPS,
+        "on-metformin": frozenset({MEDS}),
+        "metformin-duration": frozenset({MEDS}),
+        "on-midodrine": frozenset({MEDS, "on-midodrine"}),
+        "on-droxidopa": frozenset({MEDS, "on-droxidopa"}),
+        "painful-diabetic-neuropathy": _DIABETES
+        | {"painful-diabetic-neuropathy", "burning-pain", "distal-symmetric-pattern"},
+        "thiamine-deficiency-risk": frozenset({"thiamine-deficiency-risk", *_THIAMINE}),
+        "polyneuropathy": frozenset({"polyneuropathy", *_SIGNS}),
+        "crcl": _AGE | {"crcl", "weight", "serum-creatinine", "sex"},
+        "iwgdf-category": frozenset(iwgdf),
+    }
+
+
+def _completed_years(start: pl.Expr, end: dt.date) -> pl.Expr:
+    before = (start.dt.month().cast(pl.Int32) * 100 + start.dt.day().cast(pl.Int32)) > (end.month * 100 + end.day)
+    return pl.lit(end.year, pl.Int32) - start.dt.year().cast(pl.Int32) - before.cast(pl.Int32)
+
+
+def _add_years(start: pl.Expr, years: pl.Expr) -> pl.Expr:
+    """``start`` plus a per-row number of calendar years, the day clamped to the month's end."""
+    year = start.dt.year().cast(pl.Int32) + years
+    month = start.dt.month()
+    last_day = pl.date(year, month, 1).dt.month_end().dt.day()
+    return pl.date(year, month, pl.min_horizontal(start.dt.day(), last_day))
+
+
+def _elapsed_years(start: pl.Expr, end: dt.date) -> pl.Expr:
+    """Completed years plus the fraction of the current one (``_facts.elapsed_years``)."""
+    whole = _completed_years(start, end)
+    last = _add_years(start, whole)
+    nxt = _add_years(start, whole + 1)
+    done = (pl.lit(end) - last).dt.total_days().cast(pl.Float64)
+    span = (nxt - last).dt.total_days().cast(pl.Float64)
+    return whole.cast(pl.Float64) + done / span
+
+
+def add_period(date: pl.Expr, period: m.Period) -> pl.Expr:
+    """``Period.add_to`` on a column (Polars clamps month offsets to the month's end, like the model)."""
+    if period.unit == "day":
+        return date + pl.duration(days=period.count)
+    if period.unit == "week":
+        return date + pl.duration(weeks=period.count)
+    months = period.count * (12 if period.unit == "year" else 1)
+    return date.dt.offset_by(f"{months}mo")
+
+
+def _kleene_any(exprs: Sequence[pl.Expr]) -> pl.Expr:
+    return functools.reduce(lambda a, b: a | b, exprs)
+
+
+def _kleene_all(exprs: Sequence[pl.Expr]) -> pl.Expr:
+    return functools.reduce(lambda a, b: a & b, exprs)
+
+
+@functools.cache
+def _iwgdf_table() -> tuple[list[int], list[float | None]]:
+    """Every yes/no/unknown combination of the six IWGDF findings -> its category (None if not unique)."""
+    codes, cats = [], []
+    for combo in itertools.product((False, True, None), repeat=len(IWGDF_FACTS)):
+        found = possible_categories(combo)
+        codes.append(sum((2 if v is None else int(v)) * 3**i for i, v in enumerate(combo)))
+        cats.append(float(found.pop()) if len(found) == 1 else None)
+    return codes, cats
+
+
+def _derive(facts: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """Add every derived fact, in ``_facts``' order; a value given in its own column wins."""
+    col = pl.col
+    lf = facts.lazy()
+
+    def given(name: str, expr: pl.Expr) -> pl.Expr:
+        return pl.coalesce(col(name), expr).alias(name) if name in columns() else expr.alias(name)
+
+    lf = lf.with_columns(given("age", _completed_years(col("birth_date"), as_of).cast(pl.Float64)))
+    has = col(DTYPE).is_not_null()
+    lf = lf.with_columns(
+        has.alias("diabetes"),
+        (col(DTYPE) == "type-1").fill_null(False).alias("type-1-diabetes"),
+        (col(DTYPE) == "type-2").fill_null(False).alias("type-2-diabetes"),
+        pl.when(has).then(col(DDIAG)).alias("diabetes-diagnosed"),
+        pl.when(has).then(_elapsed_years(col(DDIAG), as_of)).alias("diabetes-duration"),
+        given("lops", col("monofilament-abnormal") | col("vibration-abnormal")),
+    )
+    agents = facts[MEDS].explode().struct.field("agent").drop_nulls().unique().to_list()
+    keys = {a: _agents.key(a) for a in agents}
+
+    def named(names: frozenset[str]) -> pl.Expr:
+        wanted = [a for a, k in keys.items() if k in names]
+        med = pl.element().struct
+        active = (med.field("started").is_null() | (med.field("started") <= as_of)) & (
+            med.field("stopped").is_null() | (med.field("stopped") >= as_of)
+        )
+        return med.field("agent").is_in(wanted).fill_null(False) & active
+
+    metformin_start = col(MEDS).list.eval(pl.when(named(_agents.METFORMIN)).then(pl.element().struct.field("started")))
+    # Materialised once: the elapsed-years arithmetic reads the start date several times.
+    lf = lf.with_columns(metformin_start.list.min().alias("__metformin_start"))
+    first = col("__metformin_start")
+    lf = lf.with_columns(
+        col(MEDS).list.eval(named(_agents.METFORMIN)).list.any().alias("on-metformin"),
+        pl.when(first.is_not_null()).then(_elapsed_years(first, as_of)).alias("metformin-duration"),
+        given("on-midodrine", col(MEDS).list.eval(named(_agents.MIDODRINE)).list.any()),
+        given("on-droxidopa", col(MEDS).list.eval(named(_agents.DROXIDOPA)).list.any()),
+    )
+    female = col("sex") == "female"
+    age, weight, scr = col("age"), col("weight"), col("serum-creatinine")
+    value = (140.0 - age) * weight / (72.0 * scr)
+    crcl = (
+        pl.when(age.is_not_null() & weight.is_not_null() & scr.is_not_null() & col("sex").is_not_null() & (age >= 18))
+        .then(pl.when(female).then(value * 0.85).otherwise(value))
+        .otherwise(None)
+    )
+    thiamine = pl.when(pl.any_horizontal([col(r).fill_null(False) for r in _THIAMINE])).then(True).otherwise(None)
+    lf = lf.with_columns(
+        given("painful-diabetic-neuropathy", col("diabetes") & col("burning-pain") & col("distal-symmetric-pattern")),
+        given("thiamine-deficiency-risk", thiamine),
+        given("polyneuropathy", _kleene_any([col(s) for s in _SIGNS])),
+        given("crcl", crcl),
+    )
+    codes, cats = _iwgdf_table()
+    code = functools.reduce(
+        lambda a, b: a + b,
+        [
+            pl.when(col(f).is_null()).then(2).when(col(f)).then(1).otherwise(0) * 3**i
+            for i, f in enumerate(IWGDF_FACTS.values())
+        ],
+    )
+    category = code.replace_strict(codes, cats, default=None, return_dtype=pl.Float64)
+    lf = lf.with_columns(given("iwgdf-category", pl.when(col("diabetes")).then(category)))
+    return lf.drop("__metformin_start").collect()
+
+
+# -- criteria -------------------------------------------------------------------------------
+
+
+class _NotCompiledError(Exception):
+    """A criterion this module does not compile (the rule then runs per row)."""
+
+
+@attrs.frozen
+class _Env:
+    """What a criterion may read: column names and their types."""
+
+    types: Mapping[str, pl.DataType]
+    measured: Mapping[str, str]
+
+    def col(self, name: str) -> pl.Expr:
+        if name not in self.types:
+            return pl.lit(None, dtype=pl.Boolean)  # a fact nobody gave: unknown for every row
+        return pl.col(name)
+
+    def truth(self, c: m.Criterion) -> pl.Expr:
+        """The three-valued result of ``c``: a boolean column, null where unknown."""
+        if isinstance(c, m.Fact):
+            dtype = self.types.get(c.name, pl.Boolean())
+            x = self.col(c.name)
+            if dtype == pl.Boolean:
+                return x
+            if dtype == pl.Float64:
+                return x != 0.0
+            if dtype == pl.String:
+                return x.str.len_chars() > 0
+            return pl.when(x.is_not_null()).then(True)
+        if isinstance(c, m.Compare):
+            return self._compare(c)
+        if isinstance(c, m.Not):
+            return ~self.truth(c.not_)
+        if isinstance(c, m.AllOf):
+            return _kleene_all([self.truth(p) for p in c.all])
+        return _kleene_any([self.truth(p) for p in c.any])
+
+    def _compare(self, c: m.Compare) -> pl.Expr:
+        x = self.col(c.fact)
+        dtype = self.types.get(c.fact)
+        if c.fact not in self.types:
+            return pl.lit(None, dtype=pl.Boolean)
+        if c.op == "in":
+            assert isinstance(c.value, tuple)
+            if dtype != pl.String:
+                raise _NotCompiledError(c)
+            return x.is_in(list(c.value))
+        target: object = threshold(c.fact, c.value) if is_quantity(c.value) else c.value
+        text = isinstance(target, str)
+        if text != (dtype == pl.String) or dtype in (pl.Date, pl.Boolean):
+            if c.op not in ("==", "!="):
+                raise _NotCompiledError(c)  # Python would refuse the comparison: keep the engine's behaviour
+            return pl.when(x.is_not_null()).then(c.op == "!=")
+        lit = pl.lit(target)
+        return {"<": x < lit, "<=": x <= lit, ">": x > lit, ">=": x >= lit, "==": x == lit, "!=": x != lit}[c.op]
+
+    def missing(self, c: m.Criterion) -> pl.Expr:
+        """The facts ``c`` names that are null, joined (the engine's ``Outcome.missing`` when unknown).
+
+        A classification's label is named by its measurement, as ``assess`` reports it.
+        """
+        parts = [pl.when(self.col(f).is_null()).then(pl.lit(self.shown(f))) for f in dict.fromkeys(facts_in(c))]
+        return pl.concat_str(parts, separator=_SEP, ignore_nulls=True)
+
+    def shown(self, name: str) -> str:
+        return self.measured.get(name, name)
+
+
+# -- evaluation ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _RuleColumns:
+    status: pl.Expr
+    due: pl.Expr
+    due_by: pl.Expr
+    overdue: pl.Expr
+    missing: pl.Expr
+    label: pl.Expr
+
+
+_NONE_DATE = pl.lit(None, dtype=pl.Date)
+_NONE_STR = pl.lit(None, dtype=pl.String)
+_NONE_INT = pl.lit(None, dtype=pl.Int64)
+
+
+def _simple(rule: m.Rule, env: _Env) -> _RuleColumns:
+    when = env.truth(rule.when)  # type: ignore[union-attr]
+    fired = "fires"
+    if isinstance(rule, m.ReferralRule) and rule.urgency in (m.Urgency.EMERGENCY, m.Urgency.URGENT):
+        fired = str(rule.urgency)
+    elif isinstance(rule, m.ConsiderationRule) and getattr(rule, "pattern", None) is not None:
+        fired = "pattern"  # a presentation pattern (as the engine reports it)
+    status = pl.when(when).then(pl.lit(fired)).when(when.is_null()).then(pl.lit("undetermined"))
+    missing = pl.when(when.is_null()).then(env.missing(rule.when))  # type: ignore[union-attr]
+    return _RuleColumns(status, _NONE_DATE, _NONE_DATE, _NONE_INT, missing, _NONE_STR)
+
+
+def _screening(rule: m.ScreeningRule, env: _Env, as_of: dt.date) -> _RuleColumns:
+    applies = env.truth(rule.applies)
+    applied = applies.fill_null(False)
+    segments = [pl.when(applies.is_null()).then(env.missing(rule.applies))]
+    pending = applied
+    start: pl.Expr = _NONE_DATE
+    stuck = pl.lit(False)
+    for sp in rule.start:
+        o = env.truth(sp.when)
+        anchor = env.col(sp.anchor)
+        hit = pending & o.fill_null(False)
+        segments.append(pl.when(pending & o.is_null()).then(env.missing(sp.when)))
+        segments.append(pl.when(hit & anchor.is_null()).then(pl.lit(env.shown(sp.anchor))))
+        stuck = stuck | (hit & anchor.is_null())
+        start = pl.when(hit).then(add_period(anchor, sp.after)).otherwise(start)
+        pending = pending & ~o.fill_null(False)
+    if rule.start:
+        stuck = stuck | pending
+    going = applied & ~stuck
+    left = going
+    branches: list[tuple[pl.Expr, m.Threshold]] = []
+    for th in rule.intervals:
+        o = env.truth(th.when)
+        unknown = left & o.is_null()
+        segments.append(pl.when(unknown).then(env.missing(th.when)))
+        stuck = stuck | unknown
+        branches.append((left & o.fill_null(False), th))
+        left = left & (~o).fill_null(False)
+    fired = applied & ~stuck
+    last = env.col(rule.last_done)
+    segments.append(pl.when(fired & last.is_null()).then(pl.lit(env.shown(rule.last_done))))
+    if not rule.start:
+        start = pl.when(last.is_null()).then(pl.lit(as_of))
+
+    def window(pick: str) -> pl.Expr:
+        chosen = add_period(last, rule.interval)
+        for cond, th in reversed(branches):
+            chosen = pl.when(cond).then(add_period(last, getattr(th, pick))).otherwise(chosen)
+        return pl.when(last.is_null()).then(start).otherwise(chosen)
+
+    due0, latest0 = window("shortest"), window("longest")
+    reset = last.is_not_null() & start.is_not_null() & (due0 < start)
+    due = pl.when(reset).then(start).otherwise(due0)
+    latest = pl.when(reset).then(start).otherwise(latest0)
+    day = pl.lit(as_of)
+    status = (
+        pl.when(applies.is_null() | (applied & stuck))
+        .then(pl.lit("undetermined"))
+        .when(fired & (day < due))
+        .then(pl.lit("scheduled"))
+        .when(fired & (day <= latest))
+        .then(pl.lit("due"))
+        .when(fired)
+        .then(pl.lit("overdue"))
+    )
+    label: pl.Expr = _NONE_STR
+    for cond, th in reversed(branches):
+        label = pl.when(cond).then(pl.lit(th.label)).otherwise(label)
+    return _RuleColumns(
+        status=status,
+        due=pl.when(fired).then(due),
+        due_by=pl.when(fired & (latest != due)).then(latest),
+        overdue=pl.when(fired & (day > latest)).then((day - latest).dt.total_days()),
+        missing=pl.concat_str(segments, separator=_SEP, ignore_nulls=True),
+        label=pl.when(fired).then(label),
+    )
+
+
+def _band_labels(rule: m.ClassificationRule, values: pl.Series) -> pl.Series:
+    """The band label of every value, decided once per distinct value by the engine's band function."""
+    spec = vocabulary().get(rule.fact)
+    convert = rule.unit not in ("1", "") and spec is not None and spec.unit is not None and spec.unit != rule.unit
+    mapping: dict[float, str | None] = {}
+    for v in values.drop_nulls().unique().to_list():
+        x = magnitude(quantity(v, spec.unit), rule.unit, analyte=rule.analyte) if convert else v  # type: ignore[union-attr,arg-type]
+        band, _ = band_of(rule, x)
+        mapping[v] = band.label if band is not None else None
+    return values.replace_strict(list(mapping), list(mapping.values()), default=None, return_dtype=pl.String)
+
+
+def _classification(rule: m.ClassificationRule, env: _Env, facts: pl.DataFrame) -> tuple[_RuleColumns, pl.Series]:
+    applies = env.truth(rule.applies) if rule.applies is not None else pl.lit(True)
+    values = facts[rule.fact] if rule.fact in facts.columns and facts[rule.fact].dtype == pl.Float64 else None
+    labels = (
+        _band_labels(rule, values) if values is not None else pl.Series([None] * facts.height, dtype=pl.String)
+    ).alias(rule.id)
+    applied = facts.select(applies.alias("a"))["a"] if rule.applies is not None else None
+    if applied is not None:
+        labels = labels.set(~applied.fill_null(False), None)
+    label = pl.col(rule.id)
+    status = pl.when(applies.is_null()).then(pl.lit("undetermined")).when(label.is_not_null()).then(pl.lit("result"))
+    missing = pl.when(applies.is_null()).then(env.missing(rule.applies)) if rule.applies is not None else _NONE_STR
+    return _RuleColumns(status, _NONE_DATE, _NONE_DATE, _NONE_INT, missing, label), labels
+
+
+def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Evaluate every rule of ``plan`` over a prepared wide table; return the long results table and refusals.
+
+    Refusals are patients the engine's own ``derive`` refused while evaluating per row (errors-table rows);
+    they have no results, as ``assess`` would give them none.
+
+    One row per patient and rule that fired or could not be decided (rules that do not apply
+    leave no row), in the engine's rule order and then by input row. Rows with a bad
+    cell in a column a rule reads are left out of that rule (they are in the errors table).
+    """
+    as_of = plan.as_of
+    facts = _derive(table, as_of)
+    types: dict[str, pl.DataType] = dict(facts.schema)
+    parts: list[pl.LazyFrame] = []
+    refusals: list[pl.DataFrame] = []
+    bad_columns = {c.removeprefix(BAD) for c in facts.columns if c.startswith(BAD)}
+    for step in plan.steps:
+        if not step.columnar:
+            continue
+        env = _Env(types, plan.measured)
+        rule = step.rule
+        try:
+            if isinstance(rule, m.ClassificationRule):
+                cols, labels = _classification(rule, env, facts)
+                facts = facts.with_columns(labels)
+                types[rule.id] = pl.String()
+            elif isinstance(rule, m.ScreeningRule):
+                cols = _screening(rule, env, as_of)
+            else:
+                cols = _simple(rule, env)
+        except _NotCompiledError:
+            step = attrs.evolve(step, columnar=False)
+            res, refused = _per_row(facts, plan, [step], table)
+            parts.append(res.lazy())
+            refusals.append(refused)
+            continue
+        keep = pl.col("status").is_not_null()
+        bad = [pl.col(BAD + c) for c in sorted(step.reads & bad_columns)]
+        if bad:
+            keep = keep & ~pl.any_horizontal(bad)
+        parts.append(
+            facts.lazy()
+            .select(
+                pl.col(ROW),
+                pl.col(ID),
+                cols.status.alias("status"),
+                cols.due.alias("due"),
+                cols.due_by.alias("due_by"),
+                cols.overdue.cast(pl.Int64).alias("overdue_days"),
+                cols.label.alias("label"),
+                cols.missing.alias("missing"),
+                *bad,
+            )
+            .filter(keep)
+            .with_columns(_as_list(pl.col("missing"), unique=_repeats(rule, plan.measured)))
+            .select(
+                ROW,
+                ID,
+                pl.lit(step.guideline.id).alias("guideline"),
+                pl.lit(step.guideline.version).alias("version"),
+                pl.lit(rule.id).alias("rule"),
+                pl.lit(rule.kind).alias("kind"),
+                pl.lit(str(rule.status)).alias("rule_status"),
+                "status",
+                "due",
+                "due_by",
+                "overdue_days",
+                "missing",
+                "label",
+                pl.lit("columnar").alias("evaluated"),
+                pl.lit(step.index, dtype=pl.Int32).alias("_step"),
+            )
+        )
+    per_row = plan.per_row()
+    if per_row:
+        res, refused = _per_row(facts, plan, per_row, table)
+        parts.append(res.lazy())
+        refusals.append(refused)
+    errors = pl.concat(refusals).unique(ROW, keep="first", maintain_order=True) if refusals else empty_errors()
+    if not parts:
+        return pl.DataFrame(schema=RESULT_SCHEMA), errors
+    # Rule-major within a partition (the engine's rule order, then input row): sorting by patient
+    # would cost more than evaluating; every engine partitions the same way, so outputs are identical.
+    out = pl.concat(parts, how="vertical").select(list(RESULT_SCHEMA))
+    if errors.height:
+        out = out.filter(~pl.col(ROW).is_in(errors[ROW].to_list()))
+    return out.collect(), errors
+
+
+def _repeats(rule: m.Rule, measured: Mapping[str, str]) -> bool:
+    """True if a rule's missing-fact list may name a fact twice (then it is made unique per row)."""
+    if isinstance(rule, m.ScreeningRule):
+        return True
+    names = [measured.get(f, f) for f in dict.fromkeys(_rule_facts(rule))]
+    return len(names) != len(set(names))
+
+
+def _as_list(joined: pl.Expr, *, unique: bool) -> pl.Expr:
+    """Joined missing-fact names -> a list of names."""
+    names = joined.str.split(_SEP)
+    if unique:
+        names = names.list.unique(maintain_order=True)
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    return pl.when(joined.fill_null("") == "").then(empty).otherwise(names).alias("missing")
+
+
+def _per_row(
+    facts: pl.DataFrame, plan: Plan, steps: Sequence[Step], inputs: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Evaluate ``steps`` one patient at a time through the engine (medication rules and the like)."""
+    bad_cols = [c for c in facts.columns if c.startswith(BAD)]
+    clean = ~pl.any_horizontal([pl.col(c) for c in bad_cols]) if bad_cols else pl.lit(True)
+    agents: set[str] = set()
+    anyone = False
+    for s in steps:
+        if s.agents is None:
+            anyone = True
+        else:
+            agents |= s.agents
+    if anyone:
+        wanted = clean
+    else:
+        seen = facts[MEDS].explode().struct.field("agent").drop_nulls().unique().to_list()
+        hits = [n for n in seen if _agents.key(n) in agents]
+        on = pl.col(MEDS).list.eval(pl.element().struct.field("agent").is_in(hits).fill_null(False)).list.any()
+        wanted = clean & on
+    # Fast path: the derived facts are already columns (the same values ``derive`` gives, as the
+    # differential tests check), so a row's fact table is read off the frame; only medications are
+    # parsed. A derived fact this module does not compute sends every row through ``derive``.
+    full = plan.full_derive or bool(set(_facts._DERIVATIONS) - set(_derived_reads()))
+    labels = {s.rule.id for s in plan.steps if isinstance(s.rule, m.ClassificationRule)}
+    names = [c for c in facts.columns if c in vocabulary() or c in _derived_reads() or c in labels]
+    mask = facts.select(wanted.alias("m"))["m"]
+    if full:
+        # The patient as given: derived columns here would pass as inputs to ``derive``.
+        rows = inputs.filter(mask).select(ROW, *[c for c in columns() if c in inputs.columns]).to_dicts()
+    else:
+        rows = facts.filter(mask).select(ROW, *sorted({ID, MEDS, *names})).to_dicts()
+    out: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
+    classifications = [s for s in plan.steps if isinstance(s.rule, m.ClassificationRule)]
+    for row in rows:
+        if full:
+            patient = patient_of(row)
+            try:
+                values = _facts.derive(patient, plan.as_of)
+            except InputError as exc:  # the engine refuses this patient (e.g. contradicting findings)
+                refused.append(
+                    {
+                        ROW: row[ROW],
+                        ID: row[ID],
+                        "column": exc.field,
+                        "value": repr(exc.value),
+                        "expected": exc.expected,
+                    }
+                )
+                continue
+            for s in classifications:
+                _kinds.evaluate_rule(s.rule, s.guideline, patient, values, plan.as_of)
+        else:
+            meds = tuple(medication_of(med, i) for i, med in enumerate(row[MEDS] or []))
+            patient = Patient(id=row[ID], medications=meds)
+            values = {k: row[k] for k in names if row[k] is not None}
+        taken = {_agents.key(med.agent) for med in patient.medications}
+        for s in steps:
+            if s.agents is not None and taken.isdisjoint(s.agents):
+                continue
+            out.extend(_one(s, patient, values, taken, plan, row[ROW]))
+    results = pl.DataFrame(out, schema={**RESULT_SCHEMA, "_step": pl.Int32()}).select(*RESULT_SCHEMA, "_step")
+    return results, pl.DataFrame(refused, schema=ERRORS_SCHEMA)
+
+
+def _one(
+    step: Step, patient: Any, values: dict[str, Any], taken: set[str], plan: Plan, row: int
+) -> list[dict[str, Any]]:
+    """One rule for one patient, as ``assess`` decides it; the rows it adds to the results."""
+    rule = step.rule
+    gate_criterion = getattr(rule, "when", None) or getattr(rule, "applies", None)
+    if gate_criterion is not None and compiled(gate_criterion)(values) is False:
+        return []
+    if step.agents is not None and taken.isdisjoint(step.agents):
+        return []
+    result = _kinds.evaluate_rule(rule, step.guideline, patient, values, plan.as_of)
+    if result.outcome is RuleOutcome.NOT_FIRED and not result.recommendations:
+        return []
+    base = {
+        ROW: row,
+        ID: patient.id,
+        "guideline": step.guideline.id,
+        "version": step.guideline.version,
+        "rule": rule.id,
+        "kind": rule.kind,
+        "rule_status": str(rule.status),
+        "missing": list(dict.fromkeys(plan.measured.get(f, f) for f in result.missing)),
+        "evaluated": "per-row",
+        "_step": step.index,
+    }
+    if not result.recommendations:
+        return [{**base, "status": "undetermined"}]
+    rows = []
+    for rec in result.recommendations:
+        label = rec.reasons[0] if rec.reasons and isinstance(rule, m.DosingRule | m.NeurotoxicityRule) else None
+        if isinstance(rule, m.ClassificationRule):
+            label = values.get(rule.id)
+        rows.append(
+            {
+                **base,
+                "status": str(rec.status),
+                "due": rec.due,
+                "due_by": rec.due_by,
+                "overdue_days": rec.overdue_days,
+                "label": label,
+            }
+        )
+    return rows
+
+
+def empty_errors() -> pl.DataFrame:
+    """An empty errors table."""
+    return pl.DataFrame(schema=ERRORS_SCHEMA)
+
+
+def metadata(plan: Plan) -> dict[str, str]:
+    """File metadata for a results table: package, date and every guideline version with its hash."""
+    return {
+        "neuroguide.package": package_version(),
+        "neuroguide.as_of": plan.as_of.isoformat(),
+        "neuroguide.guidelines": json.dumps(plan.guidelines()),
+        "neuroguide.per_row_rules": json.dumps([s.rule.id for s in plan.per_row()]),
+    }

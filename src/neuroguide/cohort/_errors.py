@@ -1,0 +1,45 @@
+"""Errors of the cohort interface (each is an ``InputError``: bad input, named precisely)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..exceptions import InputError
+
+__all__ = ["BadRowsError", "MissingExtraError", "SchemaError"]
+
+
+class SchemaError(InputError):
+    """One or more columns of a cohort table cannot be used; ``problems`` lists every one."""
+
+    def __init__(self, problems: Sequence[tuple[str, str, str]]) -> None:
+        self.problems = tuple(problems)
+        lines = "; ".join(f"{col}: got {got}; expected {want}" for col, got, want in self.problems)
+        super().__init__("columns", f"{len(self.problems)} bad column(s)", lines)
+
+    def __reduce__(self) -> tuple[type[SchemaError], tuple[tuple[tuple[str, str, str], ...]]]:  # type: ignore[override]
+        return (type(self), (self.problems,))
+
+
+class BadRowsError(InputError):
+    """More rows than allowed had impossible values: the run stops with a summary."""
+
+    def __init__(self, bad: int, rows: int, limit: float, summary: str) -> None:
+        self.bad, self.rows, self.limit, self.summary = bad, rows, limit, summary
+        share = bad / rows if rows else 0.0
+        super().__init__(
+            "rows", f"{bad} of {rows} rows bad ({share:.1%})", f"at most {limit:.1%} bad rows; {summary}".rstrip("; ")
+        )
+
+    def __reduce__(self) -> tuple[type[BadRowsError], tuple[int, int, float, str]]:  # type: ignore[override]
+        return (type(self), (self.bad, self.rows, self.limit, self.summary))
+
+
+class MissingExtraError(InputError, ImportError):
+    """The optional dependencies of the cohort interface are not installed."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        super().__init__("install", module, f"the {extra!r} extra: pip install 'neuroguide[{extra}]'")
+
+    def __reduce__(self) -> tuple[type[MissingExtraError], tuple[str, str]]:  # type: ignore[override]
+        return (type(self), (str(self.value), self.expected.split("'")[1]))

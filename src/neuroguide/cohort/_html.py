@@ -1,0 +1,210 @@
+"""A self-contained HTML summary of a cohort run: tables and inline SVG charts, no scripts, no links out."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+__all__ = ["summary_html", "write_summary"]
+
+_STATUS_COLOURS = {
+    "emergency": "#7f0000",
+    "urgent": "#c62828",
+    "overdue": "#ef6c00",
+    "due": "#f9a825",
+    "scheduled": "#2e7d32",
+    "fires": "#1565c0",
+    "result": "#6a1b9a",
+    "flagged": "#ad1457",
+    "caution": "#8d6e63",
+    "undetermined": "#9e9e9e",
+}
+_OTHER = "#546e7a"
+_BINS = ((1, 30, "1–30"), (31, 90, "31–90"), (91, 180, "91–180"), (181, 365, "181–365"), (366, 730, "366–730"))
+
+
+def write_summary(results: str | Path, output: str | Path, *, errors: str | Path | None = None) -> None:
+    """Write the HTML summary of a results file (and its errors file, if any)."""
+    path = Path(results)
+    meta = {k.decode(): v.decode() for k, v in (pq.read_metadata(path).metadata or {}).items()}
+    err = Path(errors) if errors is not None else path.with_name(path.name.removesuffix(".parquet") + ".errors.parquet")
+    errors_frame = pl.read_parquet(err) if err.is_file() else None
+    Path(output).write_text(summary_html(pl.scan_parquet(path), meta=meta, errors=errors_frame), encoding="utf-8")
+
+
+def summary_html(
+    results: pl.DataFrame | pl.LazyFrame,
+    *,
+    meta: Mapping[str, str] | None = None,
+    errors: pl.DataFrame | None = None,
+) -> str:
+    """The summary page of a results table (aggregated lazily: the table is never held whole)."""
+    lf = results.lazy()
+    meta = dict(meta or {})
+    by_rule = lf.group_by("guideline", "rule", "status").agg(pl.len().alias("n")).sort("guideline", "rule").collect()
+    patients = lf.select(pl.col("patient_id").n_unique()).collect().item() if by_rule.height else 0
+    overdue = lf.filter(pl.col("status") == "overdue").select("overdue_days").collect()["overdue_days"]
+    iwgdf = (
+        lf.filter(pl.col("rule") == "foot-screening-by-risk")
+        .group_by(pl.col("label").fill_null(pl.col("status")))
+        .agg(pl.len().alias("n"))
+        .sort("label")
+        .collect()
+    )
+    missing = (
+        lf.select(pl.col("missing").explode().drop_nulls())
+        .group_by("missing")
+        .agg(pl.len().alias("n"))
+        .sort(["n", "missing"], descending=[True, False])
+        .head(15)
+        .collect()
+    )
+    parts = [
+        _head(),
+        "<h1>neuroguide cohort summary</h1>",
+        _provenance(meta, patients, errors),
+        "<h2>Results by rule and status</h2>",
+        _legend(),
+        _stacked_bars(by_rule),
+        "<h2>Overdue screenings: days past the latest date</h2>",
+        _bars([(label, n, "#ef6c00") for label, n in _histogram(overdue)], unit="results"),
+        "<h2>IWGDF foot-ulcer risk (people with diabetes, foot-screening rule)</h2>",
+        _bars([(str(r["label"]), int(r["n"]), "#00838f") for r in iwgdf.iter_rows(named=True)], unit="patients")
+        if iwgdf.height
+        else "<p>The IWGDF foot-screening rule was not evaluated in this run.</p>",
+        "<h2>Facts most often missing</h2>",
+        "<p>How often each fact was needed by a rule but not recorded (one count per patient and rule).</p>",
+        _bars([(str(r["missing"]), int(r["n"]), "#757575") for r in missing.iter_rows(named=True)], unit="times"),
+        _errors_table(errors),
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def _head() -> str:
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<title>neuroguide cohort summary</title><style>"
+        "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
+        "margin:2rem;color:#212121;max-width:70rem}"
+        "h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}"
+        "table{border-collapse:collapse;font-size:.85rem}"
+        "td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}"
+        "svg text{font-size:12px;fill:#212121}.legend span{display:inline-block;margin-right:1rem;font-size:.85rem}"
+        ".sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}"
+        "</style></head><body>"
+    )
+
+
+def _provenance(meta: Mapping[str, str], patients: int, errors: pl.DataFrame | None) -> str:
+    rows = [
+        ("Evaluation date", meta.get("neuroguide.as_of", "?")),
+        ("neuroguide version", meta.get("neuroguide.package", "?")),
+        ("Input", meta.get("neuroguide.input", "?")),
+        ("Patients read", meta.get("neuroguide.rows", "?")),
+        ("Patients with a result row", f"{patients:,}"),
+        (
+            "Rows with a bad cell",
+            meta.get(
+                "neuroguide.bad_rows", str(errors["row"].n_unique()) if errors is not None and errors.height else "0"
+            ),
+        ),
+    ]
+    absent = json.loads(meta.get("neuroguide.absent_columns", "[]"))
+    if absent:
+        rows.append(("Columns absent (unknown for every patient)", ", ".join(absent)))
+    per_row = json.loads(meta.get("neuroguide.per_row_rules", "[]"))
+    if per_row:
+        rows.append(("Rules evaluated per patient", f"{len(per_row)} medication rules"))
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    guidelines = json.loads(meta.get("neuroguide.guidelines", "[]"))
+    gl = "".join(
+        f"<tr><td>{html.escape(g['id'])}</td><td>{html.escape(g['version'])}</td>"
+        f"<td><code>{html.escape(g['sha256'][:16])}…</code></td></tr>"
+        for g in guidelines
+    )
+    table = f"<table>{body}</table>"
+    if gl:
+        table += "<h2>Guideline versions used</h2><table><tr><th>guideline</th><th>version</th><th>sha256</th></tr>"
+        table += gl + "</table>"
+    return table
+
+
+def _legend() -> str:
+    items = "".join(
+        f"<span><i class='sw' style='background:{c}'></i>{html.escape(s)}</span>" for s, c in _STATUS_COLOURS.items()
+    )
+    return f"<p class='legend'>{items}<span><i class='sw' style='background:{_OTHER}'></i>dose verdicts</span></p>"
+
+
+def _stacked_bars(by_rule: pl.DataFrame) -> str:
+    if by_rule.height == 0:
+        return "<p>No rule fired or was left undetermined.</p>"
+    rules: dict[tuple[str, str], dict[str, int]] = {}
+    for r in by_rule.iter_rows(named=True):
+        rules.setdefault((r["guideline"], r["rule"]), {})[r["status"]] = int(r["n"])
+    top = max(sum(v.values()) for v in rules.values())
+    label_w, bar_w, row_h = 330, 560, 18
+    height = row_h * len(rules) + 10
+    out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{label_w + bar_w + 90}' height='{height}' role='img'>"]
+    for i, ((gid, rid), counts) in enumerate(rules.items()):
+        y = 5 + i * row_h
+        out.append(f"<text x='{label_w - 6}' y='{y + 13}' text-anchor='end'>{html.escape(rid)}</text>")
+        x = float(label_w)
+        order = sorted(counts, key=lambda s: list(_STATUS_COLOURS).index(s) if s in _STATUS_COLOURS else 99)
+        for status in order:
+            w = bar_w * counts[status] / top
+            colour = _STATUS_COLOURS.get(status, _OTHER)
+            tip = html.escape(f"{gid} / {rid}: {status} {counts[status]:,}")
+            rect = f"<rect x='{x:.1f}' y='{y}' width='{max(w, 0.5):.1f}' height='{row_h - 4}' fill='{colour}'>"
+            out.append(f"{rect}<title>{tip}</title></rect>")
+            x += w
+        out.append(f"<text x='{x + 4:.1f}' y='{y + 13}'>{sum(counts.values()):,}</text>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _histogram(days: pl.Series) -> list[tuple[str, int]]:
+    values = days.drop_nulls()
+    out = [(label, int(((values >= lo) & (values <= hi)).sum())) for lo, hi, label in _BINS]
+    out.append(("> 730", int((values > 730).sum())))
+    return out
+
+
+def _bars(items: Sequence[tuple[str, int, str]], *, unit: str) -> str:
+    if not items or not any(n for _, n, _ in items):
+        return "<p>None.</p>"
+    top = max(n for _, n, _ in items)
+    label_w, bar_w, row_h = 330, 500, 22
+    size = f"width='{label_w + bar_w + 120}' height='{row_h * len(items) + 10}'"
+    out = [f"<svg xmlns='http://www.w3.org/2000/svg' {size} role='img'>"]
+    for i, (label, n, colour) in enumerate(items):
+        y = 5 + i * row_h
+        w = bar_w * n / top if top else 0
+        out.append(f"<text x='{label_w - 6}' y='{y + 15}' text-anchor='end'>{html.escape(label)}</text>")
+        rect = f"<rect x='{label_w}' y='{y}' width='{max(w, 0.5):.1f}' height='{row_h - 6}' fill='{colour}'>"
+        out.append(f"{rect}<title>{html.escape(label)}: {n:,} {unit}</title></rect>")
+        out.append(f"<text x='{label_w + w + 4:.1f}' y='{y + 15}'>{n:,}</text>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _errors_table(errors: pl.DataFrame | None) -> str:
+    if errors is None or errors.height == 0:
+        return "<h2>Bad cells</h2><p>None: every cell was usable.</p>"
+    counts = errors.group_by("column").agg(pl.len().alias("n"), pl.col("expected").first()).sort("n", descending=True)
+    body = "".join(
+        f"<tr><td>{html.escape(str(r['column']))}</td><td>{int(r['n']):,}</td><td>{html.escape(str(r['expected']))}</td></tr>"
+        for r in counts.head(20).iter_rows(named=True)
+    )
+    return (
+        "<h2>Bad cells</h2><p>Rows with a bad cell are left out of the rules that read that column; "
+        "every cell is listed in the errors table.</p>"
+        f"<table><tr><th>column</th><th>cells</th><th>expected</th></tr>{body}</table>"
+    )

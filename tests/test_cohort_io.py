@@ -1,0 +1,150 @@
+"""Cohort files in and out: formats, provenance metadata, the command line, the HTML summary, Dask."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pl = pytest.importorskip("polars")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from neuroguide.cli import main  # noqa: E402
+from neuroguide.cohort import _io  # noqa: E402
+from neuroguide.cohort._errors import BadRowsError  # noqa: E402
+from neuroguide.cohort._html import summary_html  # noqa: E402
+
+AS_OF = dt.date(2026, 11, 30)
+
+
+@pytest.fixture(scope="module")
+def cohort_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cohort") / "c.parquet"
+    _io.write_synth(600, path, seed=3, as_of=AS_OF)
+    return path
+
+
+def _sorted(frame: Any) -> Any:
+    return frame.sort("row", "rule", "status", "label", nulls_last=True)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".arrow"])
+def test_every_input_format_gives_the_same_results(tmp_path: Path, cohort_file: Path, suffix: str) -> None:
+    reference = tmp_path / "ref.parquet"
+    _io.run(cohort_file, reference, as_of=AS_OF, batch_rows=300)
+    other = tmp_path / f"c{suffix}"
+    _io.write_synth(600, other, seed=3, as_of=AS_OF)
+    out = tmp_path / "out.parquet"
+    summary = _io.run(other, out, as_of=AS_OF, batch_rows=250)
+    assert summary.rows == 600 and summary.bad_rows == 0
+    assert _sorted(pl.read_parquet(out)).equals(_sorted(pl.read_parquet(reference)))
+
+
+def test_results_file_carries_guideline_versions_and_hashes(tmp_path: Path, cohort_file: Path) -> None:
+    out = tmp_path / "r.parquet"
+    summary = _io.run(cohort_file, out, as_of=AS_OF)
+    meta = {k.decode(): v.decode() for k, v in pq.read_metadata(out).metadata.items()}
+    guidelines = json.loads(meta["neuroguide.guidelines"])
+    assert {g["id"] for g in guidelines} >= {"ada-neuropathy", "iwgdf-foot"}
+    assert all(len(g["sha256"]) == 64 for g in guidelines)
+    assert meta["neuroguide.as_of"] == AS_OF.isoformat()
+    assert meta["neuroguide.rows"] == "600"
+    frame = pl.read_parquet(out)
+    assert frame.height == summary.results
+    assert {"patient_id", "rule", "guideline", "version", "status", "due", "due_by", "overdue_days", "missing"} <= set(
+        frame.columns
+    )
+    assert summary.errors.is_file()
+
+
+def test_a_run_with_too_many_bad_rows_stops_and_leaves_no_output(tmp_path: Path) -> None:
+    src = tmp_path / "bad.csv"
+    src.write_text("patient_id,hba1c\na,5.0\nb,99\nc,abc\n")
+    out = tmp_path / "r.parquet"
+    with pytest.raises(BadRowsError):
+        _io.run(src, out, as_of=AS_OF, max_bad_share=0.1)
+    assert not out.exists()
+
+
+def test_unreadable_json_lines_are_errors_not_crashes(tmp_path: Path) -> None:
+    src = tmp_path / "p.jsonl"
+    src.write_text('{"id": "a", "findings": {"numbness": true}}\n{not json\n\n[1, 2]\n')
+    out = tmp_path / "r.parquet"
+    summary = _io.run(src, out, as_of=AS_OF, max_bad_share=1.0)
+    errors = pl.read_parquet(summary.errors)
+    assert errors.select("row", "column").rows() == [(1, "line"), (2, "patient")]
+    assert set(pl.read_parquet(out)["patient_id"].to_list()) == {"a"}
+
+
+def test_cli_synth_run_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cohort = tmp_path / "c.parquet"
+    assert main(["cohort", "synth", "300", "-o", str(cohort), "--as-of", "2026-11-30", "--seed", "7"]) == 0
+    out, html = tmp_path / "r.parquet", tmp_path / "s.html"
+    code = main(["cohort", str(cohort), "-o", str(out), "--as-of", "2026-11-30", "--summary", str(html), "--quiet"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "300 patients" in text and "patients/s" in text
+    assert html.read_text().startswith("<!DOCTYPE html>")
+    assert main(["cohort", "summary", str(out), "-o", str(tmp_path / "again.html")]) == 0
+
+
+def test_cli_reports_bad_input_with_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text("patient_id,numbnes\na,true\n")
+    assert main(["cohort", str(src), "-o", str(tmp_path / "r.parquet")]) == 2
+    assert "numbnes" in capsys.readouterr().err
+    assert main(["cohort", "synth", "many", "-o", str(tmp_path / "x.parquet")]) == 2
+
+
+def test_summary_is_self_contained(tmp_path: Path, cohort_file: Path) -> None:
+    out = tmp_path / "r.parquet"
+    _io.run(cohort_file, out, as_of=AS_OF)
+    page = summary_html(pl.scan_parquet(out))
+    assert "<svg" in page and "IWGDF" in page
+    lowered = page.lower()
+    assert "<script" not in lowered and "<link" not in lowered and "src=" not in lowered
+    assert "http" not in lowered.replace("http://www.w3.org/2000/svg", "")
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+def test_summary_renders_in_a_headless_browser(tmp_path: Path, cohort_file: Path) -> None:
+    out, html = tmp_path / "r.parquet", tmp_path / "s.html"
+    _io.run(cohort_file, out, as_of=AS_OF)
+    from neuroguide.cohort._html import write_summary
+
+    write_summary(out, html)
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--window-size=1200,2400",
+            f"--screenshot={shot}",
+            html.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    data = shot.read_bytes()
+    assert data.startswith(b"\x89PNG") and len(data) > 20_000  # a page with charts, not a blank one
+
+
+def test_dask_local_cluster_gives_the_local_engines_results(tmp_path: Path, cohort_file: Path) -> None:
+    pytest.importorskip("distributed")
+    local, remote = tmp_path / "local.parquet", tmp_path / "dask.parquet"
+    small = tmp_path / "small-groups.parquet"
+    pq.write_table(pq.read_table(cohort_file), small, row_group_size=250)
+    _io.run(small, local, as_of=AS_OF, batch_rows=250)
+    summary = _io.run(small, remote, as_of=AS_OF, engine="dask", workers=2, batch_rows=250)
+    assert summary.rows == 600
+    assert pl.read_parquet(remote).equals(pl.read_parquet(local))
