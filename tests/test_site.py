@@ -319,3 +319,11 @@ def test_cli_bad_site_exits_2_listing_every_problem(tmp_path: Path, capsys: pyte
     err = capsys.readouterr().err
     assert "2 problems in the site overlay" in err
     assert "$.decisions[1].version" in err
+
+
+def test_the_text_report_says_which_rules_the_site_disabled(patient: ng.Patient, site: s.Site) -> None:
+    from neuroguide.report import render_text
+
+    text = " ".join(render_text(ng.assess(patient, as_of=AS_OF, site=site)).split())
+    assert "not evaluated: rule diagnosis-of-exclusion" in text
+    assert "Disabled at Example Test Hospital by Test Approver" in text

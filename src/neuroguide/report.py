@@ -217,6 +217,17 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
         lines.append(f"   {ref.id} {ref.version}{pin} sha256 {ref.sha256[:16]}")
     if rec.site is not None:
         lines.append(f"site overlay: {rec.site.name} sha256 {rec.site.sha256[:16]}")
+        # A rule the site switched off is said, never silently absent.
+        for trace in rec.trace:
+            if trace.outcome == "disabled-by-site":
+                why = trace.leaves[0] if trace.leaves else ""
+                lines.append(
+                    _wrap(
+                        f"- not evaluated: rule {trace.rule} ({trace.guideline} {trace.version}): {why}",
+                        "   ",
+                        st.width,
+                    )
+                )
     lines.append(f"neuroguide {rec.package}; rule statuses evaluated: {', '.join(rec.statuses)}")
     return "\n".join(lines)
 
