@@ -71,3 +71,14 @@ def test_each_shown_text_names_the_file_hash_and_reading_grade() -> None:
         if item.has_text:
             assert item.text_sha256 is not None and len(item.text_sha256) == 64
             assert item.reading_grade is not None and item.reading_grade <= 8
+
+
+def test_patient_version_never_reassures_by_omission() -> None:
+    result = ng.assess({"findings": {"numbness": True, "tingling": True}}, as_of=dt.date(2026, 11, 23))
+    assert result.urgent_missing
+    text = " ".join(render_patient(result).split())
+    assert "Questions not yet answered" in text
+    assert "suggest nothing more" not in text
+    empty = ng.assess({}, as_of=dt.date(2026, 11, 23))
+    if not empty.recommendations:
+        assert "This does not mean that nothing is wrong" in " ".join(render_patient(empty).split())

@@ -127,7 +127,9 @@ def summary(result: Assessment) -> list[str]:
         lines.append(f"Screening: {' and '.join(parts)}: {names}" + ("; ..." if len(overdue) + len(due) > 3 else ""))
     doses = [r for r in result.recommendations if r.status in _DOSE_PROBLEMS]
     if doses:
-        lines.append(f"Dose problems: {len(doses)}: " + "; ".join(r.action.split(".")[0] for r in doses[:2]))
+        # The verdict word leads: an action's first sentence can read as reassurance ("... within range. But ...").
+        shown = [f"{_state(r)} ({r.reasons[0] if r.reasons else r.title})" for r in doses[:2]]
+        lines.append(f"Dose problems: {len(doses)}: " + "; ".join(shown))
     unknown = [m for m in result.missing if not m.needed_by]
     if unknown:
         lines.append("Not recognised: " + "; ".join(m.label.split(";")[0] for m in unknown[:2]))
@@ -295,7 +297,28 @@ def render_patient(result: Assessment, style: Style | None = None) -> str:
             lines.append(_wrap(f"- {text} [{item.rule}]", "  ", st.width))
         lines.append("")
     if not items:
-        lines += ["The guidelines neuroguide holds suggest nothing more for you today.", ""]
+        lines += [
+            _wrap(
+                "No recommendation could be made from the information given. This does not mean that nothing is "
+                "wrong: your care team decides what to do next.",
+                "",
+                st.width,
+            ),
+            "",
+        ]
+    unasked = [m.label for m in result.missing if m.fact in set(result.urgent_missing)]
+    if unasked:
+        # Never reassure by omission: say which warning-sign questions were not answered.
+        lines.append(_paint("Questions not yet answered", "1", st))
+        lines.append(
+            _wrap(
+                "Some questions that help rule out an urgent problem were not answered. Please make sure your "
+                "care team has asked about: " + "; ".join(unasked[:6]) + ".",
+                "  ",
+                st.width,
+            )
+        )
+        lines.append("")
     lines.append(
         _wrap(
             "Sources: each point comes from a published guideline; your care team can see it in the "
