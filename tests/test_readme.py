@@ -41,8 +41,9 @@ def _help_commands() -> list[str]:
     for sub in subs:
         text = _help(sub)
         found += [line.strip() for line in text.splitlines() if line.strip().startswith(("neuroguide ", "cat "))]
-    # `serve` runs until stopped: tests/test_service.py starts it for real on loopback.
-    return [c for c in dict.fromkeys(found) if not c.startswith("neuroguide serve")]
+    # Not run here: `serve` runs until stopped (tests/test_service.py starts it on loopback); `cohort` examples
+    # process 10^5 patients or name a remote scheduler (tests/test_cohort_io.py runs the command on small files).
+    return [c for c in dict.fromkeys(found) if not c.startswith(("neuroguide serve", "neuroguide cohort"))]
 
 
 @pytest.fixture(scope="module")
