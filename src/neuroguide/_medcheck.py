@@ -9,16 +9,11 @@ from ._agents import names_agent
 from ._criteria import FactValue
 from .dosing import medication_verdicts
 from .neurotox import exposure_check
-from .patient import Medication, Patient
+from .patient import Patient
 from .results import NOT_FIRED, RuleOutcome, RuleResult, recommendation
 from .results import RecommendationStatus as S
 
-__all__ = ["evaluate", "matches"]
-
-
-def matches(rule: m.DosingRule | m.NeurotoxicityRule, med: Medication) -> bool:
-    """True if the medication names the rule's agent or one of its synonyms."""
-    return names_agent(rule, med.agent)
+__all__ = ["evaluate"]
 
 
 def evaluate(
@@ -32,7 +27,7 @@ def evaluate(
     if not patient.medications:
         return NOT_FIRED
     # Neurotoxicity counts current and past exposure; dose checks only what is taken on as_of.
-    taken = [med for med in patient.medications if matches(rule, med) and med.taken_by(as_of)]
+    taken = [med for med in patient.medications if names_agent(rule, med.agent) and med.taken_by(as_of)]
     if not taken:
         return NOT_FIRED
     if isinstance(rule, m.NeurotoxicityRule):

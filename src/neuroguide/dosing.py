@@ -419,9 +419,9 @@ def check_dose(
 
     """
     _check_arguments(agent, route, indication, crcl, patient, as_of)
-    pairs = [(g, r) for g, r in dosing_rules(as_of=as_of, source=source) if _names(r, agent)]
+    pairs = [(g, r) for g, r in dosing_rules(as_of=as_of, source=source) if names_agent(r, agent)]
     if not pairs:
-        if as_of is not None and any(_names(r, agent) for _, r in dosing_rules(source=source)):
+        if as_of is not None and any(names_agent(r, agent) for _, r in dosing_rules(source=source)):
             raise NotInEffectError(agent, as_of)
         known = {n for _, r in dosing_rules(as_of=as_of, source=source) for n in (r.agent, *r.synonyms)}
         raise UnknownAgentError(agent, known)
@@ -619,10 +619,6 @@ _RANK = {
     Verdict.AVOID: -1,
     Verdict.WEIGHT_DEPENDENT: 1,
 }
-
-
-def _names(rule: m.DosingRule, agent: str) -> bool:
-    return names_agent(rule, agent)
 
 
 def _crcl(crcl: Quantity | str | None, facts: Mapping[str, FactValue]) -> float | None:
@@ -1081,17 +1077,11 @@ def _siblings(g: m.Guideline, rule: m.DosingRule) -> list[tuple[m.Guideline, m.D
 
 def _find_siblings(g: m.Guideline, rule: m.DosingRule) -> list[tuple[m.Guideline, m.DosingRule]]:
     siblings = [
-        (g, r)
-        for r in g.rules
-        if isinstance(r, m.DosingRule) and r.status is m.Status.APPROVED and _same_agent(r, rule)
+        (g, r) for r in g.rules if isinstance(r, m.DosingRule) and r.status is m.Status.APPROVED and same_agent(r, rule)
     ]
     if not siblings:  # the rule itself is not approved (e.g. evaluated with in-review statuses)
         siblings = [(g, rule)]
     return siblings
-
-
-def _same_agent(a: m.DosingRule, b: m.DosingRule) -> bool:
-    return same_agent(a, b)
 
 
 def _unusable(rule: m.DosingRule, g: m.Guideline, med: Medication, why: str) -> DoseVerdict:
