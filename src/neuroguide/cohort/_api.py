@@ -13,7 +13,9 @@ import pyarrow as pa
 from .. import model as m
 from .._loading import Catalog
 from ..exceptions import InputError
-from ._engine import RESULT_SCHEMA, Plan, _derived_reads, _rule_facts, evaluate_prepared, make_plan
+from . import _derive
+from ._derive import NOT_USED
+from ._engine import RESULT_SCHEMA, Plan, _rule_facts, evaluate_prepared, make_plan
 from ._errors import BadRowsError
 from ._schema import ERRORS_SCHEMA, ROW, Resolved, columns, prepare, resolve, wide_from_documents
 
@@ -37,7 +39,7 @@ class CohortResult:
     @property
     def bad_rows(self) -> int:
         """Rows with at least one bad cell."""
-        return self.errors[ROW].n_unique() if self.errors.height else 0
+        return bad_rows(self.errors)
 
 
 def evaluate(
@@ -120,7 +122,8 @@ def evaluate_partition(
         rows = None
     if resolved is None:
         resolved = resolve(dict(frame.schema), units)
-    prepared, errors = prepare(frame, resolved, plan.as_of, first_row)
+    # Documents were checked for unit slips in the units they were written in.
+    prepared, errors = prepare(frame, resolved, plan.as_of, first_row, slips=rows is None)
     if rows is not None:
         mapping = dict(zip(prepared[ROW].to_list(), rows.to_list(), strict=True))
         prepared = prepared.with_columns(rows.alias(ROW))
@@ -131,7 +134,7 @@ def evaluate_partition(
         errors = pl.concat([errors, refused])
     names = {r.spec.name for r in resolved}
     read = {f for s in plan.steps for f in _rule_facts(s.rule)}
-    derived = _derived_reads()
+    derived = _derive.reads()
     absent = tuple(sorted(c for c in read if c not in names and c in columns() and c not in derived))
     return results, errors, absent
 
@@ -140,15 +143,23 @@ def check_share(errors: pl.DataFrame, rows: int, limit: float) -> None:
     """Stop with a summary when more than ``limit`` of ``rows`` have a bad cell."""
     if not 0 <= limit <= 1:
         raise InputError("max_bad_share", limit, "a share between 0 and 1")
-    bad = errors[ROW].n_unique() if errors.height else 0
+    bad = bad_rows(errors)
     if rows and bad / rows > limit:
         counts = (
-            errors.group_by("column")
+            errors.filter(pl.col("effect") != NOT_USED)
+            .group_by("column")
             .agg(pl.col(ROW).n_unique().alias("n"))
             .sort(["n", "column"], descending=[True, False])
         )
         summary = ", ".join(f"{c}: {n} rows" for c, n in counts.head(10).iter_rows())
         raise BadRowsError(bad, rows, limit, f"bad cells by column: {summary}")
+
+
+def bad_rows(errors: pl.DataFrame) -> int:
+    """Rows with a bad cell or refused (values merely not used do not count)."""
+    if not errors.height:
+        return 0
+    return int(errors.filter(pl.col("effect") != NOT_USED)[ROW].n_unique())
 
 
 def empty_results() -> pl.DataFrame:

@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
-import inspect
-import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -37,11 +34,11 @@ from .._loading import Catalog, catalog
 from .._vocabulary import vocabulary
 from ..evaluation import _choose, _plan, _statuses
 from ..exceptions import InputError
-from ..formulas._iwgdf import IWGDF_FACTS, possible_categories
 from ..patient import Patient
 from ..results import RuleOutcome, package_version
 from ..units import is_quantity, magnitude, quantity
-from ._schema import BAD, DDIAG, DTYPE, ERRORS_SCHEMA, ID, MEDS, ROW, columns, medication_of, patient_of
+from . import _derive
+from ._schema import BAD, ERRORS_SCHEMA, ID, MEDS, ROW, columns, medication_of, patient_of
 
 __all__ = ["PER_ROW_KINDS", "RESULT_SCHEMA", "Plan", "Step", "evaluate_prepared", "make_plan"]
 
@@ -128,8 +125,8 @@ def make_plan(
     cat = source if source is not None else catalog()
     chosen = _choose(cat, as_of, tuple(sorted((pins or {}).items())), guidelines)
     plan = _plan(tuple(g for g, _ in chosen), _statuses(statuses), True)
-    current = derivations_current()
-    derived = _derived_reads() if current else {}
+    state = _derive.derivations()
+    derived = {k: v for k, v in _derive.reads().items() if k not in state.stale}
     cols = columns()
     labels: dict[str, frozenset[str]] = {}
     per_row_labels: set[str] = set()
@@ -138,7 +135,7 @@ def make_plan(
         rule = step.rule
         names = list(_rule_facts(rule))
         reads: set[str] = set()
-        columnar = isinstance(rule, _COLUMNAR_KINDS)
+        columnar = isinstance(rule, _COLUMNAR_KINDS) and state.checks_current
         for name in names:
             if name in derived:
                 reads |= derived[name]
@@ -146,10 +143,10 @@ def make_plan(
                 reads |= labels[name]
             elif name in per_row_labels:
                 columnar = False  # the label comes from a classification evaluated per row
-            elif name in cols and (current or name not in _facts._DERIVATIONS):
+            elif name in cols and name not in state.stale:
                 reads.add(name)
             elif name in _facts._DERIVATIONS or name in vocabulary():
-                columnar = False  # a derived fact this module does not derive: the engine's per-row path
+                columnar = False  # a derived fact the columns do not reproduce: the engine's per-row path
         if not columnar:
             reads = set(cols)
         if isinstance(rule, m.ClassificationRule):
@@ -159,25 +156,18 @@ def make_plan(
                 per_row_labels.add(rule.id)
         steps.append(Step(i, step.guideline, rule, columnar, frozenset(reads), step.agents))
     return Plan(
-        as_of=as_of, chosen=tuple(chosen), steps=tuple(steps), measured=dict(plan.measured), full_derive=not current
+        as_of=as_of,
+        chosen=tuple(chosen),
+        steps=tuple(steps),
+        measured=dict(plan.measured),
+        full_derive=bool(state.stale) or not state.checks_current,
     )
 
 
-# The fact engine these column derivations were checked against (sha256 of ``_facts``' source). When the
-# engine changes, every rule that reads a derived fact runs per row through the engine's own ``derive``
-# (correct, slower) until the derivations here are brought up to date, the differential tests pass again and
-# this fingerprint is renewed.
-_FACTS_SOURCE_SHA256 = "77e0f218c644cf4930e480fbeaace0408b04334659231d76dbe29167d9f4d4cd"
-
-
-@functools.cache
 def derivations_current() -> bool:
-    """True if the fact engine is the one the column derivations reproduce."""
-    try:
-        source = inspect.getsource(_facts)
-    except OSError:  # no source shipped: cannot tell, so trust nothing
-        return False
-    return hashlib.sha256(source.encode()).hexdigest() == _FACTS_SOURCE_SHA256
+    """True if the columns reproduce every derived fact and input check of the fact engine."""
+    state = _derive.derivations()
+    return state.checks_current and not state.stale
 
 
 def _rule_facts(rule: m.Rule) -> Iterable[str]:
@@ -196,69 +186,7 @@ def _rule_facts(rule: m.Rule) -> Iterable[str]:
         yield rule.fact
 
 
-# -- derived facts -----------------------------------------------------------------------
-
-_DIABETES = frozenset({DTYPE, DDIAG})
-_LOPS = frozenset({"lops", "monofilament-abnormal", "vibration-abnormal"})
-_AGE = frozenset({"age", "birth_date"})
-_SIGNS = (
-    "numbness",
-    "tingling",
-    "distal-symmetric-pattern",
-    "monofilament-abnormal",
-    "vibration-abnormal",
-    "pinprick-reduced",
-    "temperature-reduced",
-)
-_THIAMINE = ("alcohol-excess", "bariatric-surgery", "persistent-vomiting", "malabsorption")
-
-
-@functools.cache
-def _derived_reads() -> dict[str, frozenset[str]]:
-    """Derived facts this module computes, with the wide columns each reads (given value included)."""
-    iwgdf = _DIABETES | _LOPS | {"iwgdf-category", *(f for f in IWGDF_FACTS.values() if f != "lops")}
-    return {
-        "age": _AGE,
-        "diabetes": _DIABETES,
-        "type-1-diabetes": _DIABETES,
-        "type-2-diabetes": _DIABETES,
-        "diabetes-diagnosed": _DIABETES,
-        "diabetes-duration": _DIABETES,
-        "lops": _LOPS,
-        "on-metformin": frozenset({MEDS}),
-        "metformin-duration": frozenset({MEDS}),
-        "on-midodrine": frozenset({MEDS, "on-midodrine"}),
-        "on-droxidopa": frozenset({MEDS, "on-droxidopa"}),
-        "painful-diabetic-neuropathy": _DIABETES
-        | {"painful-diabetic-neuropathy", "burning-pain", "distal-symmetric-pattern"},
-        "thiamine-deficiency-risk": frozenset({"thiamine-deficiency-risk", *_THIAMINE}),
-        "polyneuropathy": frozenset({"polyneuropathy", *_SIGNS}),
-        "crcl": _AGE | {"crcl", "weight", "serum-creatinine", "sex"},
-        "iwgdf-category": frozenset(iwgdf),
-    }
-
-
-def _completed_years(start: pl.Expr, end: dt.date) -> pl.Expr:
-    before = (start.dt.month().cast(pl.Int32) * 100 + start.dt.day().cast(pl.Int32)) > (end.month * 100 + end.day)
-    return pl.lit(end.year, pl.Int32) - start.dt.year().cast(pl.Int32) - before.cast(pl.Int32)
-
-
-def _add_years(start: pl.Expr, years: pl.Expr) -> pl.Expr:
-    """``start`` plus a per-row number of calendar years, the day clamped to the month's end."""
-    year = start.dt.year().cast(pl.Int32) + years
-    month = start.dt.month()
-    last_day = pl.date(year, month, 1).dt.month_end().dt.day()
-    return pl.date(year, month, pl.min_horizontal(start.dt.day(), last_day))
-
-
-def _elapsed_years(start: pl.Expr, end: dt.date) -> pl.Expr:
-    """Completed years plus the fraction of the current one (``_facts.elapsed_years``)."""
-    whole = _completed_years(start, end)
-    last = _add_years(start, whole)
-    nxt = _add_years(start, whole + 1)
-    done = (pl.lit(end) - last).dt.total_days().cast(pl.Float64)
-    span = (nxt - last).dt.total_days().cast(pl.Float64)
-    return whole.cast(pl.Float64) + done / span
+# -- calendar arithmetic --------------------------------------------------------------------
 
 
 def add_period(date: pl.Expr, period: m.Period) -> pl.Expr:
@@ -277,84 +205,6 @@ def _kleene_any(exprs: Sequence[pl.Expr]) -> pl.Expr:
 
 def _kleene_all(exprs: Sequence[pl.Expr]) -> pl.Expr:
     return functools.reduce(lambda a, b: a & b, exprs)
-
-
-@functools.cache
-def _iwgdf_table() -> tuple[list[int], list[float | None]]:
-    """Every yes/no/unknown combination of the six IWGDF findings -> its category (None if not unique)."""
-    codes, cats = [], []
-    for combo in itertools.product((False, True, None), repeat=len(IWGDF_FACTS)):
-        found = possible_categories(combo)
-        codes.append(sum((2 if v is None else int(v)) * 3**i for i, v in enumerate(combo)))
-        cats.append(float(found.pop()) if len(found) == 1 else None)
-    return codes, cats
-
-
-def _derive(facts: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
-    """Add every derived fact, in ``_facts``' order; a value given in its own column wins."""
-    col = pl.col
-    lf = facts.lazy()
-
-    def given(name: str, expr: pl.Expr) -> pl.Expr:
-        return pl.coalesce(col(name), expr).alias(name) if name in columns() else expr.alias(name)
-
-    lf = lf.with_columns(given("age", _completed_years(col("birth_date"), as_of).cast(pl.Float64)))
-    has = col(DTYPE).is_not_null()
-    lf = lf.with_columns(
-        has.alias("diabetes"),
-        (col(DTYPE) == "type-1").fill_null(False).alias("type-1-diabetes"),
-        (col(DTYPE) == "type-2").fill_null(False).alias("type-2-diabetes"),
-        pl.when(has).then(col(DDIAG)).alias("diabetes-diagnosed"),
-        pl.when(has).then(_elapsed_years(col(DDIAG), as_of)).alias("diabetes-duration"),
-        given("lops", col("monofilament-abnormal") | col("vibration-abnormal")),
-    )
-    agents = facts[MEDS].explode().struct.field("agent").drop_nulls().unique().to_list()
-    keys = {a: _agents.key(a) for a in agents}
-
-    def named(names: frozenset[str]) -> pl.Expr:
-        wanted = [a for a, k in keys.items() if k in names]
-        med = pl.element().struct
-        active = (med.field("started").is_null() | (med.field("started") <= as_of)) & (
-            med.field("stopped").is_null() | (med.field("stopped") >= as_of)
-        )
-        return med.field("agent").is_in(wanted).fill_null(False) & active
-
-    metformin_start = col(MEDS).list.eval(pl.when(named(_agents.METFORMIN)).then(pl.element().struct.field("started")))
-    # Materialised once: the elapsed-years arithmetic reads the start date several times.
-    lf = lf.with_columns(metformin_start.list.min().alias("__metformin_start"))
-    first = col("__metformin_start")
-    lf = lf.with_columns(
-        col(MEDS).list.eval(named(_agents.METFORMIN)).list.any().alias("on-metformin"),
-        pl.when(first.is_not_null()).then(_elapsed_years(first, as_of)).alias("metformin-duration"),
-        given("on-midodrine", col(MEDS).list.eval(named(_agents.MIDODRINE)).list.any()),
-        given("on-droxidopa", col(MEDS).list.eval(named(_agents.DROXIDOPA)).list.any()),
-    )
-    female = col("sex") == "female"
-    age, weight, scr = col("age"), col("weight"), col("serum-creatinine")
-    value = (140.0 - age) * weight / (72.0 * scr)
-    crcl = (
-        pl.when(age.is_not_null() & weight.is_not_null() & scr.is_not_null() & col("sex").is_not_null() & (age >= 18))
-        .then(pl.when(female).then(value * 0.85).otherwise(value))
-        .otherwise(None)
-    )
-    thiamine = pl.when(pl.any_horizontal([col(r).fill_null(False) for r in _THIAMINE])).then(True).otherwise(None)
-    lf = lf.with_columns(
-        given("painful-diabetic-neuropathy", col("diabetes") & col("burning-pain") & col("distal-symmetric-pattern")),
-        given("thiamine-deficiency-risk", thiamine),
-        given("polyneuropathy", _kleene_any([col(s) for s in _SIGNS])),
-        given("crcl", crcl),
-    )
-    codes, cats = _iwgdf_table()
-    code = functools.reduce(
-        lambda a, b: a + b,
-        [
-            pl.when(col(f).is_null()).then(2).when(col(f)).then(1).otherwise(0) * 3**i
-            for i, f in enumerate(IWGDF_FACTS.values())
-        ],
-    )
-    category = code.replace_strict(codes, cats, default=None, return_dtype=pl.Float64)
-    lf = lf.with_columns(given("iwgdf-category", pl.when(col("diabetes")).then(category)))
-    return lf.drop("__metformin_start").collect()
 
 
 # -- criteria -------------------------------------------------------------------------------
@@ -553,20 +403,33 @@ def _classification(rule: m.ClassificationRule, env: _Env, facts: pl.DataFrame) 
 
 
 def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Evaluate every rule of ``plan`` over a prepared wide table; return the long results table and refusals.
+    """Evaluate every rule of ``plan`` over a prepared wide table; return the long results table and errors.
 
-    Refusals are patients the engine's own ``derive`` refused while evaluating per row (errors-table rows);
-    they have no results, as ``assess`` would give them none.
+    The errors are the patients the engine refuses (``effect`` ``refused``: dates before birth,
+    contradicting findings, …; they get no results, as ``assess`` gives them none) and the values it
+    leaves out (``not used``: placeholder dates, a given value contradicting the derivable one, …).
 
     One row per patient and rule that fired or could not be decided (rules that do not apply
     leave no row), in the engine's rule order and then by input row. Rows with a bad
     cell in a column a rule reads are left out of that rule (they are in the errors table).
     """
     as_of = plan.as_of
-    facts = _derive(table, as_of)
+    state = _derive.derivations()
+    if not state.checks_current:
+        return _all_per_row(table, plan)
+    checked, refused_rows, placeholder_flags = _derive.check_rows(table, as_of)
+    try:
+        facts, derived_flags = _derive.derive_columns(checked, as_of, state)
+    except _derive.StaleDerivationError:
+        # A derivation read a fact it does not declare, on this data: the engine decides every patient.
+        return _all_per_row(table, plan)
+    refused_ids = refused_rows[ROW].unique()
+    if refused_ids.len():
+        facts = facts.filter(~pl.col(ROW).is_in(refused_ids.implode()))
+    notes = [placeholder_flags, derived_flags]
     types: dict[str, pl.DataType] = dict(facts.schema)
     parts: list[pl.LazyFrame] = []
-    refusals: list[pl.DataFrame] = []
+    refusals: list[pl.DataFrame] = [refused_rows]
     bad_columns = {c.removeprefix(BAD) for c in facts.columns if c.startswith(BAD)}
     for step in plan.steps:
         if not step.columnar:
@@ -584,7 +447,7 @@ def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl
                 cols = _simple(rule, env)
         except _NotCompiledError:
             step = attrs.evolve(step, columnar=False)
-            res, refused = _per_row(facts, plan, [step], table)
+            res, refused = _per_row(facts, plan, [step], table, full=plan.full_derive)
             parts.append(res.lazy())
             refusals.append(refused)
             continue
@@ -627,18 +490,34 @@ def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl
         )
     per_row = plan.per_row()
     if per_row:
-        res, refused = _per_row(facts, plan, per_row, table)
+        res, refused = _per_row(facts, plan, per_row, table, full=plan.full_derive)
         parts.append(res.lazy())
         refusals.append(refused)
-    errors = pl.concat(refusals).unique(ROW, keep="first", maintain_order=True) if refusals else empty_errors()
+    return _assemble(parts, refusals, notes)
+
+
+def _assemble(
+    parts: list[pl.LazyFrame], refusals: list[pl.DataFrame], notes: list[pl.DataFrame]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The results without refused patients, and the errors (refusals, then values not used)."""
+    refused = pl.concat(refusals).unique(ROW, keep="first", maintain_order=True) if refusals else empty_errors()
+    noted = [n for n in notes if n.height]
+    errors = pl.concat([refused, *noted]) if noted else refused
     if not parts:
         return pl.DataFrame(schema=RESULT_SCHEMA), errors
     # Rule-major within a partition (the engine's rule order, then input row): sorting by patient
     # would cost more than evaluating; every engine partitions the same way, so outputs are identical.
     out = pl.concat(parts, how="vertical").select(list(RESULT_SCHEMA))
-    if errors.height:
-        out = out.filter(~pl.col(ROW).is_in(errors[ROW].to_list()))
+    if refused.height:
+        out = out.filter(~pl.col(ROW).is_in(refused[ROW].implode()))
     return out.collect(), errors
+
+
+def _all_per_row(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every rule for every patient through the engine's own ``derive`` (the fact engine changed)."""
+    steps = [attrs.evolve(s, columnar=False) for s in plan.steps]
+    res, refused = _per_row(table, plan, steps, table, full=True)
+    return _assemble([res.lazy()], [refused], [])
 
 
 def _repeats(rule: m.Rule, measured: Mapping[str, str]) -> bool:
@@ -659,7 +538,7 @@ def _as_list(joined: pl.Expr, *, unique: bool) -> pl.Expr:
 
 
 def _per_row(
-    facts: pl.DataFrame, plan: Plan, steps: Sequence[Step], inputs: pl.DataFrame
+    facts: pl.DataFrame, plan: Plan, steps: Sequence[Step], inputs: pl.DataFrame, *, full: bool
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Evaluate ``steps`` one patient at a time through the engine (medication rules and the like)."""
     bad_cols = [c for c in facts.columns if c.startswith(BAD)]
@@ -675,21 +554,21 @@ def _per_row(
         wanted = clean
     else:
         seen = facts[MEDS].explode().struct.field("agent").drop_nulls().unique().to_list()
-        hits = [n for n in seen if _agents.key(n) in agents]
+        hits = [n for n in seen if not agents.isdisjoint(_agents.ingredient_keys(n))]
         on = pl.col(MEDS).list.eval(pl.element().struct.field("agent").is_in(hits).fill_null(False)).list.any()
         wanted = clean & on
     # Fast path: the derived facts are already columns (the same values ``derive`` gives, as the
     # differential tests check), so a row's fact table is read off the frame; only medications are
     # parsed. A derived fact this module does not compute sends every row through ``derive``.
-    full = plan.full_derive or bool(set(_facts._DERIVATIONS) - set(_derived_reads()))
     labels = {s.rule.id for s in plan.steps if isinstance(s.rule, m.ClassificationRule)}
-    names = [c for c in facts.columns if c in vocabulary() or c in _derived_reads() or c in labels]
-    mask = facts.select(wanted.alias("m"))["m"]
+    names = [c for c in facts.columns if c in vocabulary() or c in labels]
+    chosen = facts.filter(wanted)
     if full:
         # The patient as given: derived columns here would pass as inputs to ``derive``.
-        rows = inputs.filter(mask).select(ROW, *[c for c in columns() if c in inputs.columns]).to_dicts()
+        given = inputs.filter(pl.col(ROW).is_in(chosen[ROW].implode()))
+        rows = given.select(ROW, *[c for c in columns() if c in inputs.columns]).to_dicts()
     else:
-        rows = facts.filter(mask).select(ROW, *sorted({ID, MEDS, *names})).to_dicts()
+        rows = chosen.select(ROW, *sorted({ID, MEDS, *names})).to_dicts()
     out: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     classifications = [s for s in plan.steps if isinstance(s.rule, m.ClassificationRule)]
@@ -706,6 +585,7 @@ def _per_row(
                         "column": exc.field,
                         "value": repr(exc.value),
                         "expected": exc.expected,
+                        "effect": "refused",
                     }
                 )
                 continue
@@ -715,7 +595,7 @@ def _per_row(
             meds = tuple(medication_of(med, i) for i, med in enumerate(row[MEDS] or []))
             patient = Patient(id=row[ID], medications=meds)
             values = {k: row[k] for k in names if row[k] is not None}
-        taken = {_agents.key(med.agent) for med in patient.medications}
+        taken = frozenset().union(*(_agents.ingredient_keys(med.agent) for med in patient.medications))
         for s in steps:
             if s.agents is not None and taken.isdisjoint(s.agents):
                 continue
@@ -725,7 +605,7 @@ def _per_row(
 
 
 def _one(
-    step: Step, patient: Any, values: dict[str, Any], taken: set[str], plan: Plan, row: int
+    step: Step, patient: Any, values: dict[str, Any], taken: frozenset[str], plan: Plan, row: int
 ) -> list[dict[str, Any]]:
     """One rule for one patient, as ``assess`` decides it; the rows it adds to the results."""
     rule = step.rule

@@ -16,12 +16,12 @@ import pyarrow.parquet as pq
 
 from .. import model as m
 from ..exceptions import InputError
-from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, check_share
+from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, bad_rows, check_share
 from ._dask import dask_batches
 from ._engine import RESULT_SCHEMA, Plan, make_plan, metadata
 from ._errors import BadRowsError
 from ._parts import DEFAULT_BATCH_ROWS, Partition, Unreadable, evaluate_batch, partitions, read_partition
-from ._schema import ERRORS_SCHEMA, MEDS, ROW, Resolved, document_of
+from ._schema import ERRORS_SCHEMA, MEDS, Resolved, document_of
 from ._synth import synth
 
 __all__ = [
@@ -208,7 +208,7 @@ def run(
             results += res.height
             if errs.height:
                 all_errors.append(errs)
-                bad += errs[ROW].n_unique()
+                bad += bad_rows(errs)
             absent |= set(missing_cols)
             if progress is not None:
                 progress(rows, total)

@@ -78,7 +78,7 @@ def evaluate_batch(
         results, errors, absent = evaluate_partition(batch, plan, first_row=first_row, resolved=resolved)
         return results, errors, absent, resolved
     unreadable = [
-        {ROW: first_row + i, ID: None, "column": "line", "value": d.text, "expected": d.expected}
+        {ROW: first_row + i, ID: None, "column": "line", "value": d.text, "expected": d.expected, "effect": "refused"}
         for i, d in enumerate(batch)
         if isinstance(d, Unreadable)
     ]

@@ -24,6 +24,7 @@ import difflib
 import functools
 import math
 import re
+import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -31,10 +32,21 @@ import attrs
 import polars as pl
 
 from .._agents import key as agent_key
+from .._plausible import span, unit_slip
 from .._vocabulary import FactSpec, vocabulary
 from ..exceptions import InputError
 from ..patient import Diabetes, Medication, Patient
-from ..units import format_quantity, hba1c_ifcc_to_ngsp, parse_quantity, parse_unit, scale
+from ..units import (
+    Quantity,
+    format_quantity,
+    hba1c_ifcc_to_ngsp,
+    in_kind,
+    is_quantity,
+    parse_quantity,
+    parse_unit,
+    quantity,
+    scale,
+)
 from ._errors import SchemaError
 
 __all__ = [
@@ -84,7 +96,10 @@ ERRORS_SCHEMA: dict[str, pl.DataType] = {
     "column": pl.String(),
     "value": pl.String(),
     "expected": pl.String(),
+    "effect": pl.String(),
 }
+"""``effect``: ``excluded`` (the row is left out of the rules reading the column), ``refused`` (the whole
+patient, as ``assess`` refuses it) or ``not used`` (the value is treated as unknown, as ``assess`` flags it)."""
 
 
 @attrs.frozen
@@ -249,12 +264,14 @@ def _medication_type_ok(dtype: pl.DataType) -> bool:
 
 
 def prepare(
-    frame: pl.DataFrame, resolved: Sequence[Resolved], as_of: dt.date, first_row: int
+    frame: pl.DataFrame, resolved: Sequence[Resolved], as_of: dt.date, first_row: int, *, slips: bool = True
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Coerce a batch to the canonical wide table and collect its bad cells.
 
     Returns the table (every known column present, absent ones null, with ``row`` and a
     ``__bad:<column>`` flag for each column that had a bad cell) and the errors table.
+    With ``slips``, a measurement far likelier in another unit than its column's is left out
+    and flagged, as ``assess`` does (documents were checked in their own units already).
     """
     n = frame.height
     out: dict[str, pl.Series] = {ROW: pl.int_range(first_row, first_row + n, dtype=pl.Int64, eager=True).alias(ROW)}
@@ -269,10 +286,17 @@ def prepare(
         if r.spec.name == ID:
             continue
         series, bad, expected = _coerce(frame[r.source], r, as_of)
-        out[r.spec.name] = series.alias(r.spec.name)
         if bad is not None and bool(bad.any()):
             out[BAD + r.spec.name] = bad.alias(BAD + r.spec.name)
             errors.append(_errors(out[ROW], out[ID], r.source, frame[r.source], bad, expected))
+        if slips and r.spec.kind == "float":
+            slipped, why = _slips(frame[r.source], r)
+            if slipped is not None and bad is not None:
+                slipped = slipped & ~bad.fill_null(False)
+            if slipped is not None and bool(slipped.any()):
+                series = series.set(slipped, None)
+                errors.append(_errors(out[ROW], out[ID], r.source, frame[r.source], slipped, why, "not used"))
+        out[r.spec.name] = series.alias(r.spec.name)
     table = pl.DataFrame(list(out.values()))
     table = complete(table)
     table, more = _cross_checks(table)
@@ -294,12 +318,18 @@ def complete(table: pl.DataFrame) -> pl.DataFrame:
 
 
 def _errors(
-    rows: pl.Series, ids: pl.Series, column: str, raw: pl.Series, bad: pl.Series, expected: pl.Series | str
+    rows: pl.Series,
+    ids: pl.Series,
+    column: str,
+    raw: pl.Series,
+    bad: pl.Series,
+    expected: pl.Series | str,
+    effect: str = "excluded",
 ) -> pl.DataFrame:
     exp = expected if isinstance(expected, pl.Series) else pl.Series([expected] * len(rows), dtype=pl.String)
     shown = raw.cast(pl.String) if not isinstance(raw.dtype, pl.List) else pl.Series([str(v) for v in raw.to_list()])
     return pl.DataFrame(
-        {ROW: rows, ID: ids, "column": [column] * len(rows), "value": shown, "expected": exp},
+        {ROW: rows, ID: ids, "column": [column] * len(rows), "value": shown, "expected": exp, "effect": effect},
         schema=ERRORS_SCHEMA,
     ).filter(bad)
 
@@ -354,6 +384,39 @@ def _floats(raw: pl.Series, r: Resolved) -> tuple[pl.Series, pl.Series | None, s
     else:
         expected = f"a finite number{unit}"
     return values.set(bad, None), bad, expected
+
+
+def _likely(name: str) -> str | None:
+    """The plausibility key of a quantity with likely-unit windows, or None."""
+    spec = vocabulary().get(name)
+    if spec is None or spec.plausible is None or not span(spec.plausible).likely:
+        return None
+    return spec.plausible
+
+
+@functools.lru_cache(maxsize=65536)
+def unit_slip_of(plausible: str, value: float, unit: str) -> str | None:
+    """Why ``value`` labelled ``unit`` is probably in another unit (the engine's ``unit_slip``), or None."""
+    return unit_slip(plausible, functools.partial(in_kind, quantity(value, unit)))
+
+
+def _slips(raw: pl.Series, r: Resolved) -> tuple[pl.Series | None, pl.Series]:
+    """Values far likelier in another unit than the column's, checked once per distinct value."""
+    plausible = _likely(r.spec.name)
+    unit = r.unit or r.spec.unit
+    if plausible is None or unit is None:
+        return None, pl.Series([], dtype=pl.String)
+    values = raw.cast(pl.Float64, strict=False)
+    found = {}
+    for v in values.drop_nulls().unique().to_list():
+        if math.isfinite(v):
+            why = unit_slip_of(plausible, v, unit)
+            if why is not None:
+                found[v] = f"a value in the column's unit ({why}; not used, check the unit)"
+    if not found:
+        return None, pl.Series([], dtype=pl.String)
+    why_of = values.replace_strict(list(found), list(found.values()), default=None, return_dtype=pl.String)
+    return why_of.is_not_null(), why_of
 
 
 def _map_unique(values: pl.Series, fn: Any) -> pl.Series:
@@ -523,17 +586,18 @@ def _cumulative(text: str | None, field: str) -> Any:
 
 
 def _cross_checks(table: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
-    """Checks across columns: a diabetes type needs its diagnosis date (and the reverse), after birth."""
+    """Checks across columns: a diabetes type needs its diagnosis date (and the reverse).
+
+    Dates before birth are the engine's refusals (``_derive.check_rows``).
+    """
     errors: list[pl.DataFrame] = []
     if DTYPE not in table.columns and DDIAG not in table.columns:
         return table, errors
     kind = table[DTYPE] if DTYPE in table.columns else pl.Series([None] * table.height, dtype=pl.String)
     diag = table[DDIAG] if DDIAG in table.columns else pl.Series([None] * table.height, dtype=pl.Date)
-    born = table[BIRTH] if BIRTH in table.columns else pl.Series([None] * table.height, dtype=pl.Date)
     checks = [
         (DDIAG, kind.is_not_null() & diag.is_null(), diag, "the diagnosis date when diabetes_type is given"),
         (DTYPE, kind.is_null() & diag.is_not_null(), kind, "a diabetes type when diabetes_diagnosed is given"),
-        (DDIAG, (diag < born).fill_null(False), diag, "a date on or after birth_date"),
     ]
     flags: dict[str, pl.Series] = {}
     for column, bad, shown, expected in checks:
@@ -573,6 +637,7 @@ def wide_from_documents(docs: Sequence[Mapping[str, Any]], first_row: int = 0) -
                     "column": exc.field,
                     "value": repr(exc.value),
                     "expected": exc.expected,
+                    "effect": "refused",
                 }
             )
             continue
@@ -580,9 +645,41 @@ def wide_from_documents(docs: Sequence[Mapping[str, Any]], first_row: int = 0) -
         row[ROW] = first_row + i
         if row[ID] is None:
             row[ID] = str(first_row + i)
+        for name, shown, why in _document_slips(patient):
+            row[name] = None
+            errors.append(
+                {
+                    ROW: first_row + i,
+                    ID: row[ID],
+                    "column": f"measurements.{name}",
+                    "value": shown,
+                    "expected": f"a value in its unit ({why}; not used, check the unit)",
+                    "effect": "not used",
+                }
+            )
         rows.append(row)
     schema = {ROW: pl.Int64(), **_wide_schema()}
     return pl.DataFrame(rows, schema=schema), pl.DataFrame(errors, schema=ERRORS_SCHEMA)
+
+
+_DOC_SLIPS: dict[tuple[str, float, str], str | None] = {}
+
+
+def _document_slips(patient: Patient) -> list[tuple[str, str, str]]:
+    """Measurements far likelier in another unit than labelled (as ``assess`` flags them): name, value, why."""
+    found = []
+    for name, given in patient.measurements.items():
+        plausible = _likely(name)
+        if plausible is None or not is_quantity(given):
+            continue
+        value = typing.cast("Quantity", given)
+        key = (plausible, float(value.magnitude), str(value.units))
+        if key not in _DOC_SLIPS:
+            _DOC_SLIPS[key] = unit_slip(plausible, functools.partial(in_kind, value))
+        why = _DOC_SLIPS[key]
+        if why is not None:
+            found.append((name, format_quantity(value), why))
+    return found
 
 
 @functools.cache
