@@ -147,4 +147,21 @@ def test_dask_local_cluster_gives_the_local_engines_results(tmp_path: Path, coho
     _io.run(small, local, as_of=AS_OF, batch_rows=250)
     summary = _io.run(small, remote, as_of=AS_OF, engine="dask", workers=2, batch_rows=250)
     assert summary.rows == 600
-    assert pl.read_parquet(remote).equals(pl.read_parquet(local))
+    assert sorted(p.name for p in remote.iterdir()) == [
+        "part-00000.parquet",
+        "part-00001.parquet",
+        "part-00002.parquet",
+    ]
+    assert _io.read_results(remote).equals(pl.read_parquet(local))
+    meta = _io.results_metadata(remote)
+    assert json.loads(meta["neuroguide.guidelines"])  # every partition file carries the provenance
+
+
+def test_partitions_span_and_split_row_groups(tmp_path: Path, cohort_file: Path) -> None:
+    odd = tmp_path / "odd-groups.parquet"
+    pq.write_table(pq.read_table(cohort_file), odd, row_group_size=170)
+    parts = _io.partitions(odd, 250)
+    assert [(p.first_row, p.rows) for p in parts] == [(0, 250), (250, 250), (500, 100)]
+    whole = pl.read_parquet(odd)
+    again = pl.concat([_io.read_partition(odd, p)[0] for p in parts])
+    assert again.equals(whole)

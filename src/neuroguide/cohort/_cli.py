@@ -57,7 +57,7 @@ def add_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     c.add_argument("--engine", choices=("local", "dask"), default="local", help="where partitions run")
     c.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://host:8786")
     c.add_argument("--workers", type=int, default=2, help="worker processes of a local Dask cluster (default 2)")
-    c.add_argument("--batch-rows", type=int, default=100_000, help="rows per batch or partition (default 100000)")
+    c.add_argument("--batch-rows", type=int, default=50_000, help="rows per batch or partition (default 50000)")
     c.add_argument("--max-bad-share", type=_share, default=0.05, help="stop above this share of bad rows (0.05)")
     c.add_argument("--errors", type=Path, help="errors table (default: OUTPUT.errors.parquet)")
     c.add_argument("--summary", type=Path, metavar="HTML", help="also write an HTML summary of the run")

@@ -1,8 +1,11 @@
-"""The Dask engine: the same partition function, one task per Parquet partition, on a Dask cluster.
+"""The Dask engine: the same partition function, one task per partition, each writing its own results file.
 
 Point it at an existing cluster with ``scheduler="tcp://host:8786"`` (``--scheduler`` on the
 command line); without one, a local cluster of ``workers`` processes on 127.0.0.1 is started and
-closed again. Workers need neuroguide with the ``cohort`` extra and must be able to read the file.
+closed again. Workers need neuroguide with the ``cohort`` extra and must be able to read the input
+and write the output directory (a shared file system). Each task writes
+``OUTPUT/part-NNNNN.parquet`` and sends back only its errors and counts, so the client does no
+per-row work and the workers run in parallel.
 """
 
 from __future__ import annotations
@@ -12,13 +15,39 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 import polars as pl
+import pyarrow.parquet as pq
 
 from .. import model as m
 from ._engine import Plan, make_plan
 from ._parts import Partition, evaluate_batch, partitions, read_partition
 
-__all__ = ["dask_batches", "evaluate_parquet_partition"]
+__all__ = ["PartResult", "dask_parts", "evaluate_parquet_partition", "part_path", "results_schema"]
+
+
+@attrs.frozen
+class PartResult:
+    """What a worker sends back for one partition: its errors and counts (the results are in its file)."""
+
+    index: int
+    rows: int
+    results: int
+    errors: pl.DataFrame
+    absent: tuple[str, ...]
+
+
+def part_path(directory: Path, index: int) -> Path:
+    """The results file of partition ``index``."""
+    return directory / f"part-{index:05d}.parquet"
+
+
+def results_schema(meta: Mapping[str, str]) -> Any:
+    """The Arrow schema of a results file, with the provenance metadata."""
+    from ._engine import RESULT_SCHEMA
+
+    schema = pl.DataFrame(schema=RESULT_SCHEMA).to_arrow().schema
+    return schema.with_metadata({k.encode(): v.encode() for k, v in meta.items()})
 
 
 def evaluate_parquet_partition(
@@ -27,52 +56,56 @@ def evaluate_parquet_partition(
     as_of: dt.date,
     pins: Mapping[str, str] | None,
     statuses: tuple[str, ...],
-) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], int]:
-    """Run on a worker: read one partition and evaluate it (the plan is rebuilt there; it is cached)."""
+    directory: str,
+    meta: Mapping[str, str],
+) -> PartResult:
+    """Run on a worker: read one partition, evaluate it and write its results file."""
     plan = make_plan(as_of, pins=pins, statuses=statuses)
     frame, units = read_partition(Path(path), part)
     results, errors, absent, _ = evaluate_batch(frame, part.first_row, plan, units, None)
-    return results, errors, absent, frame.height
+    schema = results_schema(meta)
+    pq.write_table(results.to_arrow().cast(schema), part_path(Path(directory), part.index))
+    return PartResult(part.index, frame.height, results.height, errors, absent)
 
 
-def dask_batches(
+def dask_parts(
     path: Path,
     plan: Plan,
+    directory: Path,
+    meta: Mapping[str, str],
     *,
     pins: Mapping[str, str] | None,
     statuses: Iterable[m.Status | str],
     scheduler: str | None,
     workers: int,
     batch_rows: int,
-) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], int]]:
-    """Evaluate every partition on the cluster and yield the results in input order."""
+) -> Iterator[PartResult]:
+    """Evaluate every partition on the cluster; yield each partition's report as it finishes."""
     import importlib
 
     # Dask ships no type information: its entry points are held as Any.
-    delayed: Any = importlib.import_module("dask").delayed
     distributed: Any = importlib.import_module("distributed")
-    Client, LocalCluster = distributed.Client, distributed.LocalCluster  # noqa: N806
-
     parts = partitions(path, batch_rows)
     chosen = tuple(str(s) for s in statuses)
     cluster: Any = None
-    client: Any
     if scheduler is None:
-        cluster = LocalCluster(
+        cluster = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
         )
-        client = Client(cluster)
+        client = distributed.Client(cluster)
     else:
-        client = Client(scheduler)
+        client = distributed.Client(scheduler)
     try:
-        tasks = [
-            delayed(evaluate_parquet_partition)(str(path.resolve()), part, plan.as_of, pins, chosen) for part in parts
+        source, target = str(path.resolve()), str(directory.resolve())
+        futures = [
+            client.submit(
+                evaluate_parquet_partition, source, part, plan.as_of, pins, chosen, target, dict(meta), pure=False
+            )
+            for part in parts
         ]
-        futures = client.compute(tasks)
-        for i, future in enumerate(futures):
-            futures[i] = None  # let the cluster drop each partition's result once it is written
+        for future in distributed.as_completed(futures):
             yield future.result()
-            del future
+            future.release()
     finally:
         client.close()
         if cluster is not None:

@@ -10,6 +10,9 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
+from ._api import bad_rows
+from ._io import results_metadata
+
 __all__ = ["summary_html", "write_summary"]
 
 _STATUS_COLOURS = {
@@ -31,10 +34,16 @@ _BINS = ((1, 30, "1–30"), (31, 90, "31–90"), (91, 180, "91–180"), (181, 36
 def write_summary(results: str | Path, output: str | Path, *, errors: str | Path | None = None) -> None:
     """Write the HTML summary of a results file (and its errors file, if any)."""
     path = Path(results)
-    meta = {k.decode(): v.decode() for k, v in (pq.read_metadata(path).metadata or {}).items()}
+    meta = results_metadata(path)
     err = Path(errors) if errors is not None else path.with_name(path.name.removesuffix(".parquet") + ".errors.parquet")
-    errors_frame = pl.read_parquet(err) if err.is_file() else None
-    Path(output).write_text(summary_html(pl.scan_parquet(path), meta=meta, errors=errors_frame), encoding="utf-8")
+    errors_frame = None
+    if err.is_file():
+        errors_frame = pl.read_parquet(err)
+        # The run's counts (rows, bad rows, absent columns) are in the errors file too (Dask writes no single file).
+        found = pq.read_metadata(err).metadata or {}
+        meta = {**{k.decode(): v.decode() for k, v in found.items()}, **meta}
+    table = pl.scan_parquet(str(path / "part-*.parquet")) if path.is_dir() else pl.scan_parquet(path)
+    Path(output).write_text(summary_html(table, meta=meta, errors=errors_frame), encoding="utf-8")
 
 
 def summary_html(
@@ -111,9 +120,7 @@ def _provenance(meta: Mapping[str, str], patients: int, errors: pl.DataFrame | N
         ("Patients with a result row", f"{patients:,}"),
         (
             "Rows with a bad cell",
-            meta.get(
-                "neuroguide.bad_rows", str(errors["row"].n_unique()) if errors is not None and errors.height else "0"
-            ),
+            meta.get("neuroguide.bad_rows", str(bad_rows(errors)) if errors is not None else "0"),
         ),
     ]
     absent = json.loads(meta.get("neuroguide.absent_columns", "[]"))

@@ -17,11 +17,11 @@ import pyarrow.parquet as pq
 from .. import model as m
 from ..exceptions import InputError
 from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, bad_rows, check_share
-from ._dask import dask_batches
+from ._dask import dask_parts, results_schema
 from ._engine import RESULT_SCHEMA, Plan, make_plan, metadata
 from ._errors import BadRowsError
 from ._parts import DEFAULT_BATCH_ROWS, Partition, Unreadable, evaluate_batch, partitions, read_partition
-from ._schema import ERRORS_SCHEMA, MEDS, Resolved, document_of
+from ._schema import ERRORS_SCHEMA, MEDS, ROW, Resolved, document_of
 from ._synth import synth
 
 __all__ = [
@@ -134,12 +134,6 @@ class RunSummary:
     per_row_rules: tuple[str, ...]
 
 
-def results_schema(meta: Mapping[str, str]) -> pa.Schema:
-    """The Arrow schema of the results file, with the provenance metadata."""
-    schema = pl.DataFrame(schema=RESULT_SCHEMA).to_arrow().schema
-    return schema.with_metadata({k.encode(): v.encode() for k, v in meta.items()})
-
-
 def write_table(frame: pl.DataFrame, path: Path, meta: Mapping[str, str]) -> None:
     """Write a whole table to Parquet with ``meta`` in the file metadata."""
     table = frame.to_arrow()
@@ -161,11 +155,13 @@ def run(
     statuses: Iterable[m.Status | str] = (m.Status.APPROVED,),
     progress: Progress | None = None,
 ) -> RunSummary:
-    """Evaluate a cohort file into a Parquet results file, streaming in batches of ``batch_rows``.
+    """Evaluate a cohort file into Parquet results, streaming in partitions of ``batch_rows``.
 
-    The errors table goes to ``errors`` (default: ``<output>.errors.parquet``). With
-    ``engine="dask"`` the Parquet partitions run on a Dask cluster (``scheduler`` address,
-    or a local cluster of ``workers`` processes); the output is identical to the local engine's.
+    The local engine writes one results file; with ``engine="dask"`` each partition runs as a
+    task on a Dask cluster (``scheduler`` address, or a local cluster of ``workers`` processes)
+    and writes its own file, ``output/part-NNNNN.parquet`` (a Parquet dataset: read the
+    directory as one table, which is identical to the local engine's). The errors table goes to
+    ``errors`` (default: ``<output>.errors.parquet``).
 
     Raises:
         SchemaError: bad columns. BadRowsError: too many bad rows (no output is left behind).
@@ -177,7 +173,11 @@ def run(
         raise InputError("input", str(src), "an existing file")
     if batch_rows < 1:
         raise InputError("batch_rows", batch_rows, "a positive number of rows")
+    if engine not in ("local", "dask"):
+        raise InputError("engine", engine, "'local' or 'dask'")
     kind = format_of(src)
+    if engine == "dask" and kind != "parquet":
+        raise InputError("engine", "dask", "a Parquet input for the Dask engine (convert the file first)")
     err_path = (
         Path(errors) if errors is not None else out.with_name(out.name.removesuffix(".parquet") + ".errors.parquet")
     )
@@ -185,61 +185,103 @@ def run(
     meta = metadata(plan)
     meta["neuroguide.input"] = src.name
     total = _count(src, kind)
-    if engine == "dask":
-        if kind != "parquet":
-            raise InputError("engine", "dask", "a Parquet input for the Dask engine (convert the file first)")
-        batches: Iterator[tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], int]] = dask_batches(
-            src, plan, pins=pins, statuses=statuses, scheduler=scheduler, workers=workers, batch_rows=batch_rows
-        )
-    elif engine == "local":
-        batches = _local(src, kind, plan, batch_rows)
-    else:
-        raise InputError("engine", engine, "'local' or 'dask'")
-    writer: pq.ParquetWriter | None = None
-    all_errors: list[pl.DataFrame] = []
-    absent: set[str] = set()
-    rows = results = bad = 0
+    state = _Totals(max_bad_share)
     try:
-        for res, errs, missing_cols, n in batches:
-            if writer is None:
-                writer = pq.ParquetWriter(out, results_schema(meta))
-            writer.write_table(res.to_arrow().cast(results_schema({})))
-            rows += n
-            results += res.height
-            if errs.height:
-                all_errors.append(errs)
-                bad += bad_rows(errs)
-            absent |= set(missing_cols)
-            if progress is not None:
-                progress(rows, total)
-            if rows and bad / rows > max_bad_share:
-                check_share(pl.concat(all_errors), rows, max_bad_share)
-        if writer is None:
-            writer = pq.ParquetWriter(out, results_schema(meta))
-        summary = {
-            "neuroguide.rows": str(rows),
-            "neuroguide.bad_rows": str(bad),
-            "neuroguide.absent_columns": json.dumps(sorted(absent)),
-        }
-        writer.add_key_value_metadata(summary)
+        if engine == "dask":
+            _clear(out)
+            out.mkdir(parents=True)
+            for part in dask_parts(
+                src,
+                plan,
+                out,
+                meta,
+                pins=pins,
+                statuses=statuses,
+                scheduler=scheduler,
+                workers=workers,
+                batch_rows=batch_rows,
+            ):
+                state.add(part.results, part.errors, part.absent, part.rows)
+                if progress is not None:
+                    progress(state.rows, total)
+        else:
+            _clear(out)
+            with pq.ParquetWriter(out, results_schema(meta)) as writer:
+                for res, errs, missing_cols, n in _local(src, kind, plan, batch_rows):
+                    writer.write_table(res.to_arrow().cast(results_schema({})))
+                    state.add(res.height, errs, missing_cols, n)
+                    if progress is not None:
+                        progress(state.rows, total)
+                writer.add_key_value_metadata(state.summary())
     except BaseException:
-        if writer is not None:
-            writer.close()
-        out.unlink(missing_ok=True)
+        _clear(out)
         raise
-    writer.close()
-    errors_frame = pl.concat(all_errors) if all_errors else pl.DataFrame(schema=ERRORS_SCHEMA)
-    write_table(errors_frame, err_path, {**meta, **summary})
+    errors_frame = pl.concat(state.errors) if state.errors else pl.DataFrame(schema=ERRORS_SCHEMA)
+    write_table(errors_frame.sort(ROW, maintain_order=True), err_path, {**meta, **state.summary()})
     return RunSummary(
-        rows=rows,
-        results=results,
-        bad_rows=bad,
-        absent=tuple(sorted(absent)),
+        rows=state.rows,
+        results=state.results,
+        bad_rows=state.bad,
+        absent=tuple(sorted(state.absent)),
         seconds=time.perf_counter() - start,
         output=out,
         errors=err_path,
         per_row_rules=tuple(s.rule.id for s in plan.per_row()),
     )
+
+
+class _Totals:
+    """Counts over the partitions of a run; stops it when too many rows are bad."""
+
+    def __init__(self, max_bad_share: float) -> None:
+        self.limit = max_bad_share
+        self.rows = self.results = self.bad = 0
+        self.errors: list[pl.DataFrame] = []
+        self.absent: set[str] = set()
+
+    def add(self, results: int, errors: pl.DataFrame, absent: Iterable[str], rows: int) -> None:
+        self.rows += rows
+        self.results += results
+        if errors.height:
+            self.errors.append(errors)
+            self.bad += bad_rows(errors)
+        self.absent |= set(absent)
+        if self.rows and self.bad / self.rows > self.limit:
+            check_share(pl.concat(self.errors), self.rows, self.limit)
+
+    def summary(self) -> dict[str, str]:
+        return {
+            "neuroguide.rows": str(self.rows),
+            "neuroguide.bad_rows": str(self.bad),
+            "neuroguide.absent_columns": json.dumps(sorted(self.absent)),
+        }
+
+
+def _clear(out: Path) -> None:
+    """Remove a previous output: a results file, or a directory of partition files."""
+    if out.is_dir():
+        for part in out.glob("part-*.parquet"):
+            part.unlink()
+        if not any(out.iterdir()):
+            out.rmdir()
+    else:
+        out.unlink(missing_ok=True)
+
+
+def read_results(path: str | Path) -> pl.DataFrame:
+    """A results table: one file (local engine) or a directory of partition files (Dask), in row order."""
+    p = Path(path)
+    files = sorted(p.glob("part-*.parquet")) if p.is_dir() else [p]
+    return pl.concat([pl.read_parquet(f) for f in files]) if files else pl.DataFrame(schema=RESULT_SCHEMA)
+
+
+def results_metadata(path: str | Path) -> dict[str, str]:
+    """The provenance metadata of a results file (the first partition file of a directory)."""
+    p = Path(path)
+    first = min(p.glob("part-*.parquet"), default=None) if p.is_dir() else p
+    if first is None:
+        return {}
+    return {k.decode(): v.decode() for k, v in (pq.read_metadata(first).metadata or {}).items()}
 
 
 _SYNTH_CHUNK = 100_000

@@ -16,45 +16,51 @@ from ._schema import ERRORS_SCHEMA, ID, ROW, Resolved, resolve, wide_from_docume
 
 __all__ = ["Partition", "Unreadable", "evaluate_batch", "partitions", "read_partition"]
 
-DEFAULT_BATCH_ROWS = 100_000
+DEFAULT_BATCH_ROWS = 50_000
 
 
 @attrs.frozen
 class Partition:
-    """A slice of an input file: Parquet row groups, or a range of rows of another format."""
+    """A slice of an input file: ``rows`` rows from ``offset`` within Parquet row groups ``groups``."""
 
     index: int
     first_row: int
     rows: int
     groups: tuple[int, ...] = ()
+    offset: int = 0
 
 
 def partitions(path: Path, batch_rows: int = DEFAULT_BATCH_ROWS) -> list[Partition]:
-    """Split a Parquet file into partitions of whole row groups, about ``batch_rows`` rows each.
+    """Split a Parquet file into partitions of ``batch_rows`` rows (the last one shorter).
 
-    The row group is the unit: every engine (local, Dask) uses these same partitions, so
-    their outputs are identical. Write files with row groups of at most a few hundred
-    thousand rows to keep memory bounded.
+    Every engine (local, Dask) uses these same partitions, so their outputs are identical; a
+    partition may span row groups or take part of one, so a file with large row groups still
+    gives every worker work. Memory is bounded by the partition plus its row groups.
     """
     meta = pq.ParquetFile(path).metadata
-    out: list[Partition] = []
-    groups: list[int] = []
-    first = rows = 0
+    starts: list[int] = []
+    ends: list[int] = []
+    total = 0
     for g in range(meta.num_row_groups):
-        groups.append(g)
-        rows += meta.row_group(g).num_rows
-        if rows >= batch_rows:
-            out.append(Partition(len(out), first, rows, tuple(groups)))
-            first, groups, rows = first + rows, [], 0
-    if groups:
-        out.append(Partition(len(out), first, rows, tuple(groups)))
+        starts.append(total)
+        total += meta.row_group(g).num_rows
+        ends.append(total)
+    out: list[Partition] = []
+    for first in range(0, total, max(batch_rows, 1)):
+        rows = min(batch_rows, total - first)
+        groups = tuple(
+            g
+            for g in range(meta.num_row_groups)
+            if starts[g] < first + rows and starts[g] + meta.row_group(g).num_rows > first
+        )
+        out.append(Partition(len(out), first, rows, groups, first - starts[groups[0]]))
     return out
 
 
 def read_partition(path: Path, part: Partition) -> tuple[pl.DataFrame, dict[str, str]]:
     """Read one Parquet partition as a Polars frame, with the units its field metadata declares."""
     pf = pq.ParquetFile(path)
-    table = pf.read_row_groups(list(part.groups))
+    table = pf.read_row_groups(list(part.groups)).slice(part.offset, part.rows)
     return pl.DataFrame(pl.from_arrow(table)), arrow_units(pf.schema_arrow)
 
 
