@@ -23,7 +23,7 @@ from .. import model as m
 from ._engine import Plan, make_plan
 from ._parts import Partition, evaluate_batch, partitions, read_partition
 
-__all__ = ["PartResult", "dask_parts", "evaluate_parquet_partition", "part_path", "results_schema"]
+__all__ = ["WRITE_OPTIONS", "PartResult", "dask_parts", "evaluate_parquet_partition", "part_path", "results_schema"]
 
 
 @attrs.frozen
@@ -50,6 +50,13 @@ def results_schema(meta: Mapping[str, str]) -> Any:
     return schema.with_metadata({k.encode(): v.encode() for k, v in meta.items()})
 
 
+# Column statistics (for readers' row-group pruning) only where they are cheap and useful: computing them for
+# the identifier and the missing-fact lists costs more than writing those columns.
+WRITE_OPTIONS: dict[str, Any] = {
+    "write_statistics": ["row", "guideline", "version", "rule", "kind", "status", "due", "due_by", "overdue_days"],
+}
+
+
 def evaluate_parquet_partition(
     path: str,
     part: Partition,
@@ -64,7 +71,7 @@ def evaluate_parquet_partition(
     frame, units = read_partition(Path(path), part)
     results, errors, absent, _ = evaluate_batch(frame, part.first_row, plan, units, None)
     schema = results_schema(meta)
-    pq.write_table(results.to_arrow().cast(schema), part_path(Path(directory), part.index))
+    pq.write_table(results.to_arrow().cast(schema), part_path(Path(directory), part.index), **WRITE_OPTIONS)
     return PartResult(part.index, frame.height, results.height, errors, absent)
 
 

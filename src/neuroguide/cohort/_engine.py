@@ -42,21 +42,22 @@ from ._schema import BAD, ERRORS_SCHEMA, ID, MEDS, ROW, columns, medication_of, 
 
 __all__ = ["PER_ROW_KINDS", "RESULT_SCHEMA", "Plan", "Step", "evaluate_prepared", "make_plan"]
 
+# Text columns with few distinct values are categorical (dictionary-encoded in Parquet): cheaper to build and write.
 RESULT_SCHEMA: dict[str, pl.DataType] = {
     ROW: pl.Int64(),
     ID: pl.String(),
-    "guideline": pl.String(),
-    "version": pl.String(),
-    "rule": pl.String(),
-    "kind": pl.String(),
-    "rule_status": pl.String(),
-    "status": pl.String(),
+    "guideline": pl.Categorical(),
+    "version": pl.Categorical(),
+    "rule": pl.Categorical(),
+    "kind": pl.Categorical(),
+    "rule_status": pl.Categorical(),
+    "status": pl.Categorical(),
     "due": pl.Date(),
     "due_by": pl.Date(),
     "overdue_days": pl.Int64(),
-    "missing": pl.List(pl.String()),
-    "label": pl.String(),
-    "evaluated": pl.String(),
+    "missing": pl.List(pl.Categorical()),
+    "label": pl.Categorical(),
+    "evaluated": pl.Categorical(),
 }
 
 PER_ROW_KINDS = ("dosing", "neurotoxicity")
@@ -71,8 +72,6 @@ _COLUMNAR_KINDS = (
     m.TreatmentRule,
     m.CautionRule,
 )
-
-_SEP = "\x1f"
 
 
 # -- the plan --------------------------------------------------------------------------
@@ -265,13 +264,12 @@ class _Env:
         lit = pl.lit(target)
         return {"<": x < lit, "<=": x <= lit, ">": x > lit, ">=": x >= lit, "==": x == lit, "!=": x != lit}[c.op]
 
-    def missing(self, c: m.Criterion) -> pl.Expr:
-        """The facts ``c`` names that are null, joined (the engine's ``Outcome.missing`` when unknown).
+    def missing(self, c: m.Criterion, when: pl.Expr) -> list[tuple[pl.Expr, str]]:
+        """Where ``when`` holds, the facts ``c`` names that are null (the engine's ``Outcome.missing``).
 
         A classification's label is named by its measurement, as ``assess`` reports it.
         """
-        parts = [pl.when(self.col(f).is_null()).then(pl.lit(self.shown(f))) for f in dict.fromkeys(facts_in(c))]
-        return pl.concat_str(parts, separator=_SEP, ignore_nulls=True)
+        return [(when & self.col(f).is_null(), self.shown(f)) for f in dict.fromkeys(facts_in(c))]
 
     def shown(self, name: str) -> str:
         return self.measured.get(name, name)
@@ -286,12 +284,20 @@ class _RuleColumns:
     due: pl.Expr
     due_by: pl.Expr
     overdue: pl.Expr
-    missing: pl.Expr
+    missing: list[tuple[pl.Expr, str]]
+    """(condition, fact name) in the engine's order: the name is missing where the condition holds."""
     label: pl.Expr
 
 
 _NONE_DATE = pl.lit(None, dtype=pl.Date)
-_NONE_STR = pl.lit(None, dtype=pl.String)
+_NONE_CAT = pl.lit(None, dtype=pl.Categorical)
+
+
+def _cat(text: str) -> pl.Expr:
+    """A categorical literal (the results' text columns are categorical: cheap to build, broadcast and write)."""
+    return pl.lit(text, dtype=pl.Categorical)
+
+
 _NONE_INT = pl.lit(None, dtype=pl.Int64)
 
 
@@ -302,15 +308,15 @@ def _simple(rule: m.Rule, env: _Env) -> _RuleColumns:
         fired = str(rule.urgency)
     elif isinstance(rule, m.ConsiderationRule) and getattr(rule, "pattern", None) is not None:
         fired = "pattern"  # a presentation pattern (as the engine reports it)
-    status = pl.when(when).then(pl.lit(fired)).when(when.is_null()).then(pl.lit("undetermined"))
-    missing = pl.when(when.is_null()).then(env.missing(rule.when))  # type: ignore[union-attr]
-    return _RuleColumns(status, _NONE_DATE, _NONE_DATE, _NONE_INT, missing, _NONE_STR)
+    status = pl.when(when).then(_cat(fired)).when(when.is_null()).then(_cat("undetermined"))
+    missing = env.missing(rule.when, when.is_null())  # type: ignore[union-attr]
+    return _RuleColumns(status, _NONE_DATE, _NONE_DATE, _NONE_INT, missing, _NONE_CAT)
 
 
 def _screening(rule: m.ScreeningRule, env: _Env, as_of: dt.date) -> _RuleColumns:
     applies = env.truth(rule.applies)
     applied = applies.fill_null(False)
-    segments = [pl.when(applies.is_null()).then(env.missing(rule.applies))]
+    segments = env.missing(rule.applies, applies.is_null())
     pending = applied
     start: pl.Expr = _NONE_DATE
     stuck = pl.lit(False)
@@ -318,8 +324,8 @@ def _screening(rule: m.ScreeningRule, env: _Env, as_of: dt.date) -> _RuleColumns
         o = env.truth(sp.when)
         anchor = env.col(sp.anchor)
         hit = pending & o.fill_null(False)
-        segments.append(pl.when(pending & o.is_null()).then(env.missing(sp.when)))
-        segments.append(pl.when(hit & anchor.is_null()).then(pl.lit(env.shown(sp.anchor))))
+        segments.extend(env.missing(sp.when, pending & o.is_null()))
+        segments.append((hit & anchor.is_null(), env.shown(sp.anchor)))
         stuck = stuck | (hit & anchor.is_null())
         start = pl.when(hit).then(add_period(anchor, sp.after)).otherwise(start)
         pending = pending & ~o.fill_null(False)
@@ -331,13 +337,13 @@ def _screening(rule: m.ScreeningRule, env: _Env, as_of: dt.date) -> _RuleColumns
     for th in rule.intervals:
         o = env.truth(th.when)
         unknown = left & o.is_null()
-        segments.append(pl.when(unknown).then(env.missing(th.when)))
+        segments.extend(env.missing(th.when, unknown))
         stuck = stuck | unknown
         branches.append((left & o.fill_null(False), th))
         left = left & (~o).fill_null(False)
     fired = applied & ~stuck
     last = env.col(rule.last_done)
-    segments.append(pl.when(fired & last.is_null()).then(pl.lit(env.shown(rule.last_done))))
+    segments.append((fired & last.is_null(), env.shown(rule.last_done)))
     if not rule.start:
         start = pl.when(last.is_null()).then(pl.lit(as_of))
 
@@ -354,23 +360,23 @@ def _screening(rule: m.ScreeningRule, env: _Env, as_of: dt.date) -> _RuleColumns
     day = pl.lit(as_of)
     status = (
         pl.when(applies.is_null() | (applied & stuck))
-        .then(pl.lit("undetermined"))
+        .then(_cat("undetermined"))
         .when(fired & (day < due))
-        .then(pl.lit("scheduled"))
+        .then(_cat("scheduled"))
         .when(fired & (day <= latest))
-        .then(pl.lit("due"))
+        .then(_cat("due"))
         .when(fired)
-        .then(pl.lit("overdue"))
+        .then(_cat("overdue"))
     )
-    label: pl.Expr = _NONE_STR
+    label: pl.Expr = _NONE_CAT
     for cond, th in reversed(branches):
-        label = pl.when(cond).then(pl.lit(th.label)).otherwise(label)
+        label = pl.when(cond).then(_cat(th.label)).otherwise(label)
     return _RuleColumns(
         status=status,
         due=pl.when(fired).then(due),
         due_by=pl.when(fired & (latest != due)).then(latest),
         overdue=pl.when(fired & (day > latest)).then((day - latest).dt.total_days()),
-        missing=pl.concat_str(segments, separator=_SEP, ignore_nulls=True),
+        missing=segments,
         label=pl.when(fired).then(label),
     )
 
@@ -397,9 +403,9 @@ def _classification(rule: m.ClassificationRule, env: _Env, facts: pl.DataFrame) 
     if applied is not None:
         labels = labels.set(~applied.fill_null(False), None)
     label = pl.col(rule.id)
-    status = pl.when(applies.is_null()).then(pl.lit("undetermined")).when(label.is_not_null()).then(pl.lit("result"))
-    missing = pl.when(applies.is_null()).then(env.missing(rule.applies)) if rule.applies is not None else _NONE_STR
-    return _RuleColumns(status, _NONE_DATE, _NONE_DATE, _NONE_INT, missing, label), labels
+    status = pl.when(applies.is_null()).then(_cat("undetermined")).when(label.is_not_null()).then(_cat("result"))
+    missing = env.missing(rule.applies, applies.is_null()) if rule.applies is not None else []
+    return _RuleColumns(status, _NONE_DATE, _NONE_DATE, _NONE_INT, missing, label.cast(pl.Categorical)), labels
 
 
 def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -430,6 +436,7 @@ def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl
     types: dict[str, pl.DataType] = dict(facts.schema)
     parts: list[pl.LazyFrame] = []
     refusals: list[pl.DataFrame] = [refused_rows]
+    segments: dict[int, list[str]] = {}
     bad_columns = {c.removeprefix(BAD) for c in facts.columns if c.startswith(BAD)}
     for step in plan.steps:
         if not step.columnar:
@@ -451,90 +458,96 @@ def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl
             parts.append(res.lazy())
             refusals.append(refused)
             continue
+        if len(cols.missing) > _MASK_BITS:
+            raise AssertionError(f"{rule.id}: more than {_MASK_BITS} missing-fact segments")  # pragma: no cover
+        segments[step.index] = [name for _, name in cols.missing]
         keep = pl.col("status").is_not_null()
         bad = [pl.col(BAD + c) for c in sorted(step.reads & bad_columns)]
         if bad:
             keep = keep & ~pl.any_horizontal(bad)
+        mask = pl.sum_horizontal(
+            [
+                pl.when(cond).then(pl.lit(1 << k, pl.Int64)).otherwise(pl.lit(0, pl.Int64))
+                for k, (cond, _) in enumerate(cols.missing)
+            ]
+            or [pl.lit(0, pl.Int64)]
+        )
         parts.append(
             facts.lazy()
             .select(
                 pl.col(ROW),
                 pl.col(ID),
+                _cat(step.guideline.id).alias("guideline"),
+                _cat(step.guideline.version).alias("version"),
+                _cat(rule.id).alias("rule"),
+                _cat(rule.kind).alias("kind"),
+                _cat(str(rule.status)).alias("rule_status"),
                 cols.status.alias("status"),
                 cols.due.alias("due"),
                 cols.due_by.alias("due_by"),
                 cols.overdue.cast(pl.Int64).alias("overdue_days"),
+                pl.lit(None, dtype=_CAT_LIST).alias("missing"),
                 cols.label.alias("label"),
-                cols.missing.alias("missing"),
+                _cat("columnar").alias("evaluated"),
+                (pl.lit(step.index << _MASK_BITS, pl.Int64) | mask).alias("__key"),
                 *bad,
             )
             .filter(keep)
-            .with_columns(_as_list(pl.col("missing"), unique=_repeats(rule, plan.measured)))
-            .select(
-                ROW,
-                ID,
-                pl.lit(step.guideline.id).alias("guideline"),
-                pl.lit(step.guideline.version).alias("version"),
-                pl.lit(rule.id).alias("rule"),
-                pl.lit(rule.kind).alias("kind"),
-                pl.lit(str(rule.status)).alias("rule_status"),
-                "status",
-                "due",
-                "due_by",
-                "overdue_days",
-                "missing",
-                "label",
-                pl.lit("columnar").alias("evaluated"),
-                pl.lit(step.index, dtype=pl.Int32).alias("_step"),
-            )
+            .select(_PART_COLUMNS)
         )
     per_row = plan.per_row()
     if per_row:
         res, refused = _per_row(facts, plan, per_row, table, full=plan.full_derive)
         parts.append(res.lazy())
         refusals.append(refused)
-    return _assemble(parts, refusals, notes)
+    return _assemble(parts, refusals, notes, plan, segments)
+
+
+_MASK_BITS = 48
+"""Bits of a rule's missing-fact mask (the rule's step index is above them)."""
+_CAT_LIST = pl.List(pl.Categorical())
+_PART_COLUMNS = [*RESULT_SCHEMA, "__key"]
 
 
 def _assemble(
-    parts: list[pl.LazyFrame], refusals: list[pl.DataFrame], notes: list[pl.DataFrame]
+    parts: list[pl.LazyFrame],
+    refusals: list[pl.DataFrame],
+    notes: list[pl.DataFrame],
+    plan: Plan,
+    segments: Mapping[int, list[str]],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The results without refused patients, and the errors (refusals, then values not used)."""
+    """The results without refused patients, and the errors (refusals, then values not used).
+
+    Rows are rule-major within a partition (the engine's rule order, then input row): sorting by patient
+    would cost more than evaluating; every engine partitions the same way, so outputs are identical. A
+    columnar row's missing facts come from its rule and mask, named once per distinct mask.
+    """
     refused = pl.concat(refusals).unique(ROW, keep="first", maintain_order=True) if refusals else empty_errors()
     noted = [n for n in notes if n.height]
     errors = pl.concat([refused, *noted]) if noted else refused
     if not parts:
         return pl.DataFrame(schema=RESULT_SCHEMA), errors
-    # Rule-major within a partition (the engine's rule order, then input row): sorting by patient
-    # would cost more than evaluating; every engine partitions the same way, so outputs are identical.
-    out = pl.concat(parts, how="vertical").select(list(RESULT_SCHEMA))
+    out = pl.concat(parts, how="vertical")
     if refused.height:
         out = out.filter(~pl.col(ROW).is_in(refused[ROW].implode()))
-    return out.collect(), errors
+    frame = out.collect()
+    keys = frame["__key"].drop_nulls().unique().to_list()
+    lists = []
+    for key in keys:
+        names = segments[key >> _MASK_BITS]
+        mask = key & ((1 << _MASK_BITS) - 1)
+        lists.append(list(dict.fromkeys(n for k, n in enumerate(names) if mask >> k & 1)))
+    named = pl.DataFrame({"__key": pl.Series(keys, dtype=pl.Int64), "__missing": pl.Series(lists, dtype=_CAT_LIST)})
+    joined = frame.join(named, on="__key", how="left", maintain_order="left")
+    result = joined.with_columns(pl.coalesce("missing", "__missing").alias("missing")).select(list(RESULT_SCHEMA))
+    return result, errors
 
 
 def _all_per_row(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Every rule for every patient through the engine's own ``derive`` (the fact engine changed)."""
     steps = [attrs.evolve(s, columnar=False) for s in plan.steps]
     res, refused = _per_row(table, plan, steps, table, full=True)
-    return _assemble([res.lazy()], [refused], [])
-
-
-def _repeats(rule: m.Rule, measured: Mapping[str, str]) -> bool:
-    """True if a rule's missing-fact list may name a fact twice (then it is made unique per row)."""
-    if isinstance(rule, m.ScreeningRule):
-        return True
-    names = [measured.get(f, f) for f in dict.fromkeys(_rule_facts(rule))]
-    return len(names) != len(set(names))
-
-
-def _as_list(joined: pl.Expr, *, unique: bool) -> pl.Expr:
-    """Joined missing-fact names -> a list of names."""
-    names = joined.str.split(_SEP)
-    if unique:
-        names = names.list.unique(maintain_order=True)
-    empty = pl.lit([], dtype=pl.List(pl.String))
-    return pl.when(joined.fill_null("") == "").then(empty).otherwise(names).alias("missing")
+    return _assemble([res.lazy()], [refused], [], plan, {})
 
 
 def _per_row(
@@ -600,7 +613,10 @@ def _per_row(
             if s.agents is not None and taken.isdisjoint(s.agents):
                 continue
             out.extend(_one(s, patient, values, taken, plan, row[ROW]))
-    results = pl.DataFrame(out, schema={**RESULT_SCHEMA, "_step": pl.Int32()}).select(*RESULT_SCHEMA, "_step")
+    text = {k: (pl.String() if v == pl.Categorical() else v) for k, v in RESULT_SCHEMA.items()}
+    text["missing"] = pl.List(pl.String())
+    results = pl.DataFrame(out, schema=text).cast(RESULT_SCHEMA)  # type: ignore[arg-type]
+    results = results.with_columns(pl.lit(None, dtype=pl.Int64).alias("__key"))
     return results, pl.DataFrame(refused, schema=ERRORS_SCHEMA)
 
 
@@ -627,7 +643,6 @@ def _one(
         "rule_status": str(rule.status),
         "missing": list(dict.fromkeys(plan.measured.get(f, f) for f in result.missing)),
         "evaluated": "per-row",
-        "_step": step.index,
     }
     if not result.recommendations:
         return [{**base, "status": "undetermined"}]

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from .. import model as m
 from ..exceptions import InputError
 from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, bad_rows, check_share
-from ._dask import dask_parts, results_schema
+from ._dask import WRITE_OPTIONS, dask_parts, results_schema
 from ._engine import RESULT_SCHEMA, Plan, make_plan, metadata
 from ._errors import BadRowsError
 from ._parts import DEFAULT_BATCH_ROWS, Partition, Unreadable, evaluate_batch, partitions, read_partition
@@ -206,7 +206,7 @@ def run(
                     progress(state.rows, total)
         else:
             _clear(out)
-            with pq.ParquetWriter(out, results_schema(meta)) as writer:
+            with pq.ParquetWriter(out, results_schema(meta), **WRITE_OPTIONS) as writer:
                 for res, errs, missing_cols, n in _local(src, kind, plan, batch_rows):
                     writer.write_table(res.to_arrow().cast(results_schema({})))
                     state.add(res.height, errs, missing_cols, n)
