@@ -2,7 +2,9 @@
 
 Each measurement runs in a fresh process (so peak RSS is its own) pinned to one Polars thread
 (``POLARS_MAX_THREADS=1``: one core). Figures are CPU seconds of that process and wall seconds;
-on a shared machine the CPU figure is the one to compare. Usage::
+on a shared machine the CPU figure is the one to compare. For Dask the CPU seconds of the worker
+processes are added (``cpu_children_s``: they are children of the measuring process), and the
+machine's load average is recorded with every figure. Usage::
 
     python benchmarks/cohort.py --sizes 10000 100000 1000000 --jsonl 20000 --dask 200000 --out bench.json
 """
@@ -21,7 +23,7 @@ from typing import Any
 AS_OF = "2026-11-30"
 
 _CHILD = r"""
-import datetime as dt, json, resource, sys, time
+import datetime as dt, json, os, resource, sys, time
 import attrs
 from pathlib import Path
 from neuroguide.cohort import _io
@@ -32,19 +34,25 @@ as_of = dt.date.fromisoformat(sys.argv[4])
 workers = int(sys.argv[5]) if len(sys.argv) > 5 else 2
 c0, w0 = time.process_time(), time.perf_counter()
 rows = 0
-if mode == "columnar-only":
+if mode == "columnar-only":  # the vectorised rules only, results written as a run writes them
+    import pyarrow.parquet as pq
+    from neuroguide.cohort._dask import WRITE_OPTIONS, results_schema
     plan = make_plan(as_of)
     plan = attrs.evolve(plan, steps=tuple(s for s in plan.steps if s.columnar))
-    for part in _io.partitions(src):
-        frame, units = _io.read_partition(src, part)
-        evaluate_partition(frame, plan, first_row=part.first_row, units=units)
-        rows += frame.height
+    with pq.ParquetWriter(out, results_schema({}), **WRITE_OPTIONS) as writer:
+        for part in _io.partitions(src):
+            frame, units = _io.read_partition(src, part)
+            res, _, _ = evaluate_partition(frame, plan, first_row=part.first_row, units=units)
+            writer.write_table(res.to_arrow().cast(results_schema({})))
+            rows += frame.height
 else:
     engine = "dask" if mode == "dask" else "local"
     rows = _io.run(src, out, as_of=as_of, engine=engine, workers=workers).rows
 cpu, wall = time.process_time() - c0, time.perf_counter() - w0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"mode": mode, "rows": rows, "cpu_s": cpu, "wall_s": wall, "peak_rss_mb": peak}))
+children = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"mode": mode, "rows": rows, "cpu_s": cpu, "wall_s": wall, "peak_rss_mb": peak,
+                  "cpu_children_s": children.ru_utime + children.ru_stime, "load_avg": os.getloadavg()}))
 """
 
 
@@ -69,6 +77,7 @@ def main() -> None:
     p.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
     p.add_argument("--jsonl", type=int, default=20_000, help="patients for the JSON-lines path (0: skip)")
     p.add_argument("--dask", type=int, default=200_000, help="patients for Dask 1 vs 2 workers (0: skip)")
+    p.add_argument("--full", type=int, nargs="*", help="sizes for the full rule set (default: every --sizes)")
     p.add_argument("--out", type=Path, help="write every figure here as JSON")
     args = p.parse_args()
     import datetime as dt
@@ -83,6 +92,8 @@ def main() -> None:
             src = work / f"c{n}.parquet"
             write_synth(n, src, seed=0, as_of=as_of)
             for mode in ("local", "columnar-only"):
+                if mode == "local" and args.full is not None and n not in args.full:
+                    continue
                 figures.append({"n": n, **_child(mode, src, work / "r.parquet")})
             src.unlink()
         if args.jsonl:
@@ -93,7 +104,18 @@ def main() -> None:
             src = work / "d.parquet"
             write_synth(args.dask, src, seed=0, as_of=as_of)
             for workers in (1, 2):
-                figures.append({"n": args.dask, "workers": workers, **_child("dask", src, work / "r.parquet", workers)})
+                figures.append({"n": args.dask, "workers": workers, **_child("dask", src, work / "r", workers)})
+            one, two = figures[-2], figures[-1]
+            print(
+                json.dumps(
+                    {
+                        "dask_speedup_wall": one["wall_s"] / two["wall_s"],
+                        "dask_cpu_total_1": one["cpu_s"] + one["cpu_children_s"],
+                        "dask_cpu_total_2": two["cpu_s"] + two["cpu_children_s"],
+                    }
+                ),
+                flush=True,
+            )
     if args.out:
         args.out.write_text(json.dumps(figures, indent=2))
 

@@ -22,7 +22,7 @@ pytest.importorskip("pyarrow")
 
 from neuroguide import _facts, assess  # noqa: E402
 from neuroguide import model as m  # noqa: E402
-from neuroguide.cohort import _engine, _schema  # noqa: E402
+from neuroguide.cohort import _derive, _engine, _schema  # noqa: E402
 from neuroguide.cohort import evaluate as cohort_evaluate  # noqa: E402
 from neuroguide.cohort._errors import BadRowsError, SchemaError  # noqa: E402
 from neuroguide.cohort._synth import synth  # noqa: E402
@@ -247,16 +247,79 @@ def test_29_february_plus_a_year_is_28_february() -> None:
 
 
 def test_medication_rules_are_the_per_row_ones() -> None:
-    if not _engine.derivations_current():
+    state = _derive.derivations()
+    if state.stale or not state.checks_current:
         pytest.skip(
-            "the fact engine (_facts) changed since the column derivations were checked: rules reading derived "
-            "facts run per row (correct, slow); port the change to cohort/_engine.py and renew the fingerprint"
+            "the fact engine (_facts) changed since the column derivations were checked: rules reading "
+            f"{sorted(state.stale) or 'derived facts'} run per row (correct, slower); bring cohort/_derive.py up to "
+            f"date and renew the pins in _derive.PINNED (now {dict(state.changed)})"
         )
     plan = _engine.make_plan(dt.date(2026, 11, 23))
     per_row = {s.rule.kind for s in plan.per_row()}
     assert per_row <= set(_engine.PER_ROW_KINDS)
     columnar = {s.rule.kind for s in plan.steps if s.columnar}
     assert {"screening", "classification", "workup", "consideration"} <= columnar
+
+
+@pytest.fixture
+def fresh_derivations() -> Any:
+    _derive.derivations.cache_clear()
+    yield
+    _derive.derivations.cache_clear()
+
+
+@pytest.mark.usefixtures("fresh_derivations")
+def test_a_changed_pinned_derivation_runs_per_row_and_still_agrees(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(_derive.PINNED, "age", "0" * 16)  # as if _facts._age had changed since it was pinned
+    state = _derive.derivations()
+    assert {"age", "crcl"} <= state.stale  # crcl reads age: stale with it
+    assert dict(state.changed)["age"] == _derive.fingerprint("age")
+    plan = _engine.make_plan(dt.date(2026, 11, 23))
+    assert not any(s.columnar for s in plan.steps if "age" in set(_engine._rule_facts(s.rule)))
+    docs = [json.loads(p.read_text()) for p in EXAMPLES]
+    res = cohort_evaluate(docs, as_of=dt.date(2026, 11, 23))
+    assert_same(docs, res.results, dt.date(2026, 11, 23), res.errors)
+
+
+@pytest.mark.usefixtures("fresh_derivations")
+def test_a_by_value_derivation_reading_an_undeclared_fact_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = _facts._DERIVATIONS["pad"]
+
+    def pad(patient: Any, as_of: dt.date, facts: Any) -> Any:
+        return original(patient, as_of, facts) if facts.get("smoker") is not True else True
+
+    monkeypatch.setitem(_facts._DERIVATIONS, "pad", pad)
+    assert "pad" in _derive.derivations().stale  # found by the probe, before any data is read
+    with pytest.raises(_derive.StaleDerivationError):
+        _derive._call("pad", _derive.BY_VALUE["pad"], {"abi": 1.0}, dt.date(2026, 1, 1))
+
+
+def test_engine_refusals_placeholders_and_unit_slips_are_reported_as_assess_decides() -> None:
+    as_of = dt.date(2026, 11, 23)
+    frame = pl.DataFrame(
+        {
+            "patient_id": ["contradiction", "placeholder", "slip", "before-birth"],
+            "birth_date": [dt.date(1950, 1, 1)] * 4,
+            "diabetes_type": ["type-2"] * 4,
+            "diabetes_diagnosed": [dt.date(2010, 1, 1)] * 4,
+            "areflexia": [True, None, None, None],
+            "brisk-reflexes": [True, None, None, None],
+            "last-foot-exam": [dt.date(2025, 1, 1), dt.date(1900, 1, 1), dt.date(2025, 1, 1), dt.date(1949, 1, 1)],
+            "serum-creatinine": [1.0, 1.0, 35.0, 1.0],  # 35 mg/dL: within the span, but far likelier umol/L
+        }
+    )
+    res = cohort_evaluate(frame, as_of=as_of, max_bad_share=1.0)
+    effects = {(r["patient_id"], r["column"]): r["effect"] for r in res.errors.iter_rows(named=True)}
+    assert effects == {
+        ("contradiction", "areflexia and brisk-reflexes"): "refused",
+        ("placeholder", "last-foot-exam"): "not used",
+        ("slip", "serum-creatinine"): "not used",
+        ("before-birth", "last-foot-exam"): "refused",
+    }
+    assert res.bad_rows == 2  # values not used do not count as bad rows
+    assert set(res.results["patient_id"].unique().to_list()) == {"placeholder", "slip"}
+    docs = [_schema.document_of(r) for r in frame.with_row_index("row").to_dicts()]
+    assert_same(docs, res.results, as_of, res.errors)
 
 
 # -- bad input ------------------------------------------------------------------------------------------
