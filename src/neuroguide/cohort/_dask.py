@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from .. import model as m
-from ._engine import Plan, make_plan
+from ._engine import RESULT_SCHEMA, Plan, make_plan
 from ._parts import Partition, evaluate_batch, partitions, read_partition
 
 __all__ = ["WRITE_OPTIONS", "PartResult", "dask_parts", "evaluate_parquet_partition", "part_path", "results_schema"]
@@ -44,8 +44,6 @@ def part_path(directory: Path, index: int) -> Path:
 
 def results_schema(meta: Mapping[str, str]) -> Any:
     """The Arrow schema of a results file, with the provenance metadata."""
-    from ._engine import RESULT_SCHEMA
-
     schema = pl.DataFrame(schema=RESULT_SCHEMA).to_arrow().schema
     return schema.with_metadata({k.encode(): v.encode() for k, v in meta.items()})
 

@@ -37,6 +37,7 @@ import polars as pl
 from .. import _agents, _facts
 from .._plausible import span
 from .._vocabulary import vocabulary
+from ..formulas import _renal
 from ..formulas._iwgdf import IWGDF_FACTS
 from ..patient import Medication
 from ._schema import BIRTH, DDIAG, DTYPE, ERRORS_SCHEMA, ID, MEDS, ROW, columns
@@ -129,8 +130,6 @@ def _engine_object(path: str) -> Any:
     if path == "Medication.active_on":
         return Medication.active_on
     if path == "crcl_from_floats":
-        from ..formulas import _renal
-
         return _renal.crcl_from_floats
     return getattr(_facts, path, None)
 
