@@ -11,6 +11,8 @@ per-row work and the workers run in parallel.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,9 @@ class PartResult:
     results: int
     errors: pl.DataFrame
     absent: tuple[str, ...]
+    worker: str = ""
+    cpu_s: float = 0.0
+    """CPU seconds of the worker process while it ran this task (one thread per worker)."""
 
 
 def part_path(directory: Path, index: int) -> Path:
@@ -65,12 +70,17 @@ def evaluate_parquet_partition(
     meta: Mapping[str, str],
 ) -> PartResult:
     """Run on a worker: read one partition, evaluate it and write its results file."""
+    start = time.process_time()
     plan = make_plan(as_of, pins=pins, statuses=statuses)
     frame, units = read_partition(Path(path), part)
     results, errors, absent, _ = evaluate_batch(frame, part.first_row, plan, units, None)
     schema = results_schema(meta)
     pq.write_table(results.to_arrow().cast(schema), part_path(Path(directory), part.index), **WRITE_OPTIONS)
-    return PartResult(part.index, frame.height, results.height, errors, absent)
+    try:
+        worker = str(importlib.import_module("distributed").get_worker().address)
+    except (ImportError, ValueError):  # called outside a worker (tests, a plain process pool)
+        worker = ""
+    return PartResult(part.index, frame.height, results.height, errors, absent, worker, time.process_time() - start)
 
 
 def dask_parts(
@@ -86,8 +96,6 @@ def dask_parts(
     batch_rows: int,
 ) -> Iterator[PartResult]:
     """Evaluate every partition on the cluster; yield each partition's report as it finishes."""
-    import importlib
-
     # Dask ships no type information: its entry points are held as Any.
     distributed: Any = importlib.import_module("distributed")
     parts = partitions(path, batch_rows)

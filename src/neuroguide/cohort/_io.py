@@ -132,6 +132,8 @@ class RunSummary:
     output: Path
     errors: Path
     per_row_rules: tuple[str, ...]
+    worker_cpu: Mapping[str, float] = attrs.field(factory=dict)
+    """Dask: CPU seconds each worker spent on its tasks (the run's critical path is the largest)."""
 
 
 def write_table(frame: pl.DataFrame, path: Path, meta: Mapping[str, str]) -> None:
@@ -202,6 +204,7 @@ def run(
                 batch_rows=batch_rows,
             ):
                 state.add(part.results, part.errors, part.absent, part.rows)
+                state.worker_cpu[part.worker] = state.worker_cpu.get(part.worker, 0.0) + part.cpu_s
                 if progress is not None:
                     progress(state.rows, total)
         else:
@@ -227,6 +230,7 @@ def run(
         output=out,
         errors=err_path,
         per_row_rules=tuple(s.rule.id for s in plan.per_row()),
+        worker_cpu=dict(state.worker_cpu),
     )
 
 
@@ -238,6 +242,7 @@ class _Totals:
         self.rows = self.results = self.bad = 0
         self.errors: list[pl.DataFrame] = []
         self.absent: set[str] = set()
+        self.worker_cpu: dict[str, float] = {}
 
     def add(self, results: int, errors: pl.DataFrame, absent: Iterable[str], rows: int) -> None:
         self.rows += rows
