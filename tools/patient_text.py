@@ -3,9 +3,9 @@
 A patient text names the guideline versions whose rule wording it matches (``applies_to_versions`` in
 ``src/neuroguide/_data/patient-text/<guideline>.toml``). When a new version of a guideline is released,
 a text may be carried to it only if its rule says the same thing there: same kind, statement, section
-and logic. Changes to citations, verification notes, deviations or review status do not change what
-the rule tells a patient, so they do not block the carry. Every other change is listed for a person to
-re-read and edit by hand; nothing is carried silently.
+and logic, boundary conventions included. Changes to citations, verification notes, deviations or review
+status do not change what the rule tells a patient, so they do not block the carry. Every other change
+is listed for a person to re-read and edit by hand; nothing is carried silently.
 
 Usage:
   ``python -m tools.patient_text carry GUIDELINE VERSION``  add VERSION where the rule is unchanged
@@ -31,12 +31,12 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = ROOT / "src" / "neuroguide" / "_data" / "patient-text"
 # Fields that say where a rule's words come from, not what the rule says.
-_PROVENANCE = ("citations", "review_note", "deviations", "boundary")
+_PROVENANCE = ("citations", "review_note", "deviations")
 
 
 def _meaning(rule: m.Rule) -> m.Rule:
     """The rule with its provenance fields blanked and its status normalised."""
-    return attrs.evolve(rule, status=m.Status.APPROVED, citations=(), review_note=None, deviations=(), boundary=None)
+    return attrs.evolve(rule, status=m.Status.APPROVED, citations=(), review_note=None, deviations=())
 
 
 def _changed_fields(before: m.Rule, after: m.Rule) -> list[str]:
