@@ -66,7 +66,10 @@ def test_red_flags_come_first() -> None:
     assert first.section is ng.Section.RED_FLAGS
     # The emergency (rapid progression, NICE NG127; shown although in review) precedes the urgent GBS flag.
     assert first.rule == "rapidly-progressive-symmetric" and first.status == "emergency"
-    assert [r.rule for r in result.section(ng.Section.RED_FLAGS)][:2] == ["rapidly-progressive-symmetric", "gbs-suspected"]
+    assert [r.rule for r in result.section(ng.Section.RED_FLAGS)][:2] == [
+        "rapidly-progressive-symmetric",
+        "gbs-suspected",
+    ]
 
 
 def test_seed_b12_unit_error_is_caught_in_assess() -> None:

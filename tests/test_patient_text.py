@@ -102,7 +102,9 @@ def test_every_in_scope_rule_of_the_covered_versions_has_a_text() -> None:
     cat = _loading.catalog()
     missing = pt.missing_patient_texts(cat.get(gid, ver) for gid, ver in COVERED.items())
     assert missing == [], "\n".join(map(str, missing))
-    assert len(IN_SCOPE) == 113  # 110 + two NICE NG19 foot referrals (iwgdf-foot 2023.2) + pattern-myelopathy (approved in 2024.1)
+    assert (
+        len(IN_SCOPE) == 113
+    )  # 110 + two NICE NG19 foot referrals (iwgdf-foot 2023.2) + pattern-myelopathy (approved in 2024.1)
 
 
 def test_urgent_rules_in_review_are_in_scope() -> None:

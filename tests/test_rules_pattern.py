@@ -139,7 +139,9 @@ def test_mscc_suspected_rests_on_nice_ng234() -> None:
     rule = guideline().rule("mscc-suspected")
     first = rule.citations[0]
     assert first.source == "bmj-2023-ng234" and first.verification.status == "primary"
-    assert "Immediately contact the MSCC coordinator if a person with a past or current diagnosis of cancer" in first.quote
+    assert (
+        "Immediately contact the MSCC coordinator if a person with a past or current diagnosis of cancer" in first.quote
+    )
     g = guideline()
     assert g.source("nice-ng234").year == 2023 and g.source("bmj-2023-ng234").pages == "p1973"
     assert rule.status is ng.Status.APPROVED and rule.urgency == "emergency"
@@ -387,7 +389,7 @@ def test_distal_symmetric_pattern() -> None:
 
 
 UMN_SIGNS = ("brisk-reflexes", "extensor-plantar", "sensory-level", "lhermitte-sign")
-NO_UMN = {sign: False for sign in UMN_SIGNS}
+NO_UMN = dict.fromkeys(UMN_SIGNS, False)
 
 
 @pytest.mark.rule("pattern-distal-symmetric")
@@ -592,7 +594,9 @@ def test_report_lists_the_findings_that_would_decide_the_pattern() -> None:
     gaps = pattern_gaps(result)
     assert gaps[0] == "- Presentation pattern not decided by the findings given:"
     assert "vascular claudication: would be decided by relief-standing-still" in gaps
-    assert any(g.startswith("distal symmetric polyneuropathy: would be decided by distal-symmetric-pattern") for g in gaps)
+    assert any(
+        g.startswith("distal symmetric polyneuropathy: would be decided by distal-symmetric-pattern") for g in gaps
+    )
     text = render(result)
     assert "Presentation pattern not decided by the findings given" in text
     assert "vascular claudication: would be decided by relief-standing-still" in text
@@ -691,7 +695,7 @@ def test_cauda_equina_suspected_encodes_the_girft_list_and_incontinence_stays_sh
     # urinary flow, not incontinence; new incontinence is the in-review emergency, which is never hidden.
     assert "New (within 14 days) or deteriorating difficulty initiating micturition" in quote("cauda-equina-suspected")
     assert "incontinence" not in quote("cauda-equina-suspected")
-    none = {f: False for f in CES_FINDINGS}
+    none = dict.fromkeys(CES_FINDINGS, False)
     findings = none if incontinence is None else {**none, "urinary-incontinence": incontinence}
     result = assess(findings)
     assert not fired(result, "cauda-equina-suspected")
