@@ -57,8 +57,22 @@ def test_foot_ulcer_limb_ischaemia_without_diabetes_or_with_pad_unknown() -> Non
     assert assess({"foot-ulcer": True, "pad": True}, diabetes=False).by_rule("foot-ulcer-limb-ischaemia") is None
     unknown = assess({"foot-ulcer": True})
     (trace,) = [t for t in unknown.record.trace if t.rule == "foot-ulcer-limb-ischaemia"]
-    assert trace.outcome == "undetermined" and trace.missing == ("pad",)
-    assert "pad" in unknown.urgent_missing
+    assert trace.outcome == "undetermined" and set(trace.missing) == {"pad", "toe-pressure"}
+    assert {"pad", "toe-pressure"} <= set(unknown.urgent_missing)
+
+
+@pytest.mark.rule("foot-ulcer-limb-ischaemia")
+@pytest.mark.parametrize(
+    ("toe", "fires"),
+    [("25 mmHg", True), ("29 mmHg", True), ("29.9 mmHg", True), ("30 mmHg", False), ("31 mmHg", False)],
+)
+def test_foot_ulcer_limb_ischaemia_at_the_toe_pressure_boundary(toe: str, fires: bool) -> None:
+    # IWGDF 2015 (reproduced abstract): "toe pressure is <30 mmHg" -- strict, so 30 mmHg does not fire.
+    assert "toe pressure is <30 mmHg" in quote("foot-ulcer-limb-ischaemia")
+    result = assess({"foot-ulcer": True, "pad": False}, {"toe-pressure": toe})
+    assert (result.by_rule("foot-ulcer-limb-ischaemia") is not None) is fires
+    without_ulcer = assess({"foot-ulcer": False, "pad": False}, {"toe-pressure": toe})
+    assert without_ulcer.by_rule("foot-ulcer-limb-ischaemia") is None
 
 
 @pytest.mark.rule("foot-ulcer-limb-ischaemia")
