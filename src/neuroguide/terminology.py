@@ -2,8 +2,9 @@
 
 Every code here was checked against the code system's publication or a vendored, published code list; each
 :class:`Code` carries that verification record. A fact without a verified code has no entry in :func:`bindings`
-(:func:`unbound_reason` says why when the project recorded it), and the FHIR reader then recognises it only under
-neuroguide's own code system, :data:`LOCAL_SYSTEM`.
+(:func:`unbound` says why: the data file gives a reason for every such fact), and the FHIR reader then recognises it
+only under neuroguide's own code system, :data:`LOCAL_SYSTEM`. One code stands for one fact: the data is refused if
+a code is listed for two facts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import io
 import re
 import tomllib
 from collections.abc import Mapping
+from enum import StrEnum
 from importlib import resources
 from typing import Any, Literal
 
@@ -28,16 +30,19 @@ __all__ = [
     "Binding",
     "Code",
     "CodeSystem",
+    "Resource",
     "Source",
     "ValueSetMember",
     "bindings",
     "code_systems",
     "diabetes_type",
     "lookup",
+    "preferred",
     "sources",
     "ucum_row",
     "ucum_unit",
     "ucum_units",
+    "unbound",
     "unbound_reason",
     "value_set",
 ]
@@ -104,13 +109,22 @@ _TYPE1 = re.compile(r"\btype (1|i)\b")
 _TYPE2 = re.compile(r"\btype (2|ii)\b")
 
 
+class Resource(StrEnum):
+    """The FHIR resource an EHR records a fact in."""
+
+    OBSERVATION = "Observation"
+    CONDITION = "Condition"
+    PROCEDURE = "Procedure"
+
+
 @attrs.frozen(kw_only=True)
 class Binding:
-    """The codes of one fact: listed codes, an optional packaged value set, and a note for reviewers."""
+    """The codes of one fact: listed codes, an optional packaged value set, the resource, and a note for reviewers."""
 
     fact: str
     codes: tuple[Code, ...] = ()
     value_set: str | None = None
+    resource: Resource | None = None
     note: str | None = None
 
 
@@ -129,6 +143,8 @@ _GROUPS = {
     ),
 }
 _CSV_SYSTEMS = {"SNOMED-CT": "snomed", "ICD-10-CM": "icd10cm", "LOINC": "loinc"}
+# Facts bound to the same value set as diabetes, whose type they read from the code (not a second meaning).
+_DERIVED_FROM_SET = frozenset({"type-1-diabetes", "type-2-diabetes"})
 
 
 @functools.cache
@@ -179,10 +195,25 @@ def bindings() -> Mapping[str, Binding]:
         vs = entry.get("value_set")
         if vs is not None and vs not in _GROUPS:
             problems.append(Problem("codes.toml", f"facts.{fact}.value_set", f"unknown value set {vs!r}"))
-        out[fact] = Binding(fact=fact, codes=tuple(codes), value_set=vs, note=entry.get("note"))
-    for fact in raw.get("unbound", {}):
+        resource = entry.get("resource")
+        if resource is not None and resource not in set(Resource):
+            problems.append(Problem("codes.toml", f"facts.{fact}.resource", f"not one of {', '.join(Resource)}"))
+            resource = None
+        out[fact] = Binding(
+            fact=fact,
+            codes=tuple(codes),
+            value_set=vs,
+            resource=None if resource is None else Resource(resource),
+            note=entry.get("note"),
+        )
+    for fact, entry in raw.get("unbound", {}).items():
         if fact != "medications" and fact not in vocab:
             problems.append(Problem("codes.toml", f"unbound.{fact}", "not a fact of the vocabulary"))
+        elif fact in out:
+            problems.append(Problem("codes.toml", f"unbound.{fact}", "also bound under [facts]"))
+        elif not entry.get("reason"):
+            problems.append(Problem("codes.toml", f"unbound.{fact}", "no reason given"))
+    problems += _clashes(out)
     for code, entry in raw.get("ucum", {}).items():
         try:
             parse_unit(entry["unit"], f"ucum.{code}")
@@ -193,10 +224,41 @@ def bindings() -> Mapping[str, Binding]:
     return out
 
 
+def _clashes(found: Mapping[str, Binding]) -> list[Problem]:
+    """A code listed for two facts would be read as one of them silently: refuse the data instead."""
+    problems: list[Problem] = []
+    owner: dict[tuple[str, str], str] = {}
+    for fact, binding in found.items():
+        for c in binding.codes:
+            key = (c.system.uri, c.code)
+            if owner.setdefault(key, fact) != fact:
+                problems.append(Problem("codes.toml", f"facts.{fact}", f"{c.code} is also listed for {owner[key]}"))
+    for fact, binding in found.items():
+        if binding.value_set is None or fact in _DERIVED_FROM_SET:
+            continue
+        for key in value_set(binding.value_set):
+            other = owner.get(key)
+            if other is not None and other != fact:
+                problems.append(Problem("codes.toml", f"facts.{other}", f"{key[1]} is in the value set of {fact}"))
+    return problems
+
+
+
 def unbound_reason(fact: str) -> str | None:
     """Why a fact has no standard code yet, when the project recorded a reason."""
     entry = _raw().get("unbound", {}).get(fact)
     return None if entry is None else str(entry["reason"])
+
+
+def unbound() -> Mapping[str, str]:
+    """Every fact (and ``medications``) recorded as having no standard code yet, with the reason."""
+    return {fact: str(entry["reason"]) for fact, entry in _raw().get("unbound", {}).items()}
+
+
+def preferred(fact: str) -> Code | None:
+    """The code to send for a fact (the first one listed), or ``None`` when it has no verified code."""
+    binding = bindings().get(fact)
+    return binding.codes[0] if binding is not None and binding.codes else None
 
 
 @functools.cache
@@ -233,7 +295,7 @@ def value_set(name: str) -> Mapping[tuple[str, str], ValueSetMember]:
 def _index() -> Mapping[tuple[str, str], tuple[str, Code | ValueSetMember]]:
     found: dict[tuple[str, str], tuple[str, Code | ValueSetMember]] = {}
     for fact, binding in bindings().items():
-        if binding.value_set is not None and fact not in ("type-1-diabetes", "type-2-diabetes"):
+        if binding.value_set is not None and fact not in _DERIVED_FROM_SET:
             for key, member in value_set(binding.value_set).items():
                 found.setdefault(key, (fact, member))
         for c in binding.codes:
