@@ -243,7 +243,6 @@ def _clashes(found: Mapping[str, Binding]) -> list[Problem]:
     return problems
 
 
-
 def unbound_reason(fact: str) -> str | None:
     """Why a fact has no standard code yet, when the project recorded a reason."""
     entry = _raw().get("unbound", {}).get(fact)
