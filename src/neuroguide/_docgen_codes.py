@@ -53,7 +53,8 @@ def codes_page() -> Page:
             count = Counter(m.system.name for m in members.values())
             sizes = ", ".join(f"{n} {esc(s)}" for s, n in sorted(count.items()))
             shown.append(f"every code of the value set {esc(binding.value_set)} ({sizes})")
-        checks = [esc(c.verification) for c in binding.codes] or ["See the value set below."]
+        # one line per distinct check: codes read from the same list share one
+        checks = list(dict.fromkeys(esc(c.verification) for c in binding.codes)) or ["See the value set below."]
         if binding.note:
             checks.append(esc(binding.note))
         resource = esc(binding.resource.value) if binding.resource is not None else "—"
