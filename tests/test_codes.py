@@ -150,3 +150,55 @@ def test_codes_page_shows_each_facts_codes_and_each_reason() -> None:
     for fact, reason in t.unbound().items():
         assert reason.split(".")[0].replace("'", "") in page.replace("\\", "").replace("'", ""), fact
     assert f"{len(t.bindings())} of {len(vocabulary())} facts" in page
+
+
+# The wording each "second fact" rule relies on, written from the value-set displays (not read from codes.toml).
+IMPLIED_WORDING = {
+    "diabetic-peripheral-neuropathy": "with diabetic polyneuropathy",
+    "retinopathy": "diabetic retinopathy",
+    "foot-ulcer": "with foot ulcer",
+    "charcot-foot": "neuropathic arthropathy",
+    "dialysis": "on dialysis",
+}
+
+
+def test_each_second_fact_code_says_so_in_its_own_display() -> None:
+    for rule in t.implications():
+        for code in rule.codes:
+            found = t.lookup(rule.system.uri, code)
+            assert found is not None and found[0] != rule.fact, (rule.fact, code)
+            display = found[1].display.lower()
+            if rule.fact == "kidney-disease":
+                assert "chronic kidney disease" in display or display == "end stage renal disease", code
+                continue
+            wording = IMPLIED_WORDING[rule.fact]
+            assert wording in display, (rule.fact, code, display)
+            assert f"without {wording.split()[-1]}" not in display, (rule.fact, code, display)
+
+
+@pytest.mark.parametrize(
+    ("system", "code", "facts"),
+    [
+        (ICD, "E11.42", ("diabetic-peripheral-neuropathy",)),
+        (ICD, "E10.3293", ("retinopathy",)),
+        (ICD, "E13.621", ("foot-ulcer",)),
+        (SCT, "314904008", ("charcot-foot",)),
+        (ICD, "E11.22", ("kidney-disease",)),
+        (ICD, "N18.6", ("kidney-disease",)),
+        (SCT, "236435004", ("dialysis",)),
+        (ICD, "E11.40", ()),  # diabetic neuropathy, unspecified: not said to be a polyneuropathy
+        (ICD, "E11.21", ()),  # diabetic nephropathy: not said to be chronic kidney disease
+        (ICD, "E11.36", ()),  # diabetic cataract
+        (SCT, "1481000119100", ()),  # type 2 diabetes WITHOUT retinopathy
+        (SCT, "236436003", ()),  # end-stage renal failure with a transplant: not on dialysis
+    ],
+)
+def test_codes_that_name_a_second_fact(system: str, code: str, facts: tuple[str, ...]) -> None:
+    assert t.implied(system, code) == facts
+
+
+def test_codes_page_lists_the_second_fact_rules() -> None:
+    page = codes_page().text
+    assert "Codes that name a second fact" in page
+    for rule in t.implications():
+        assert f"`{rule.fact}`" in page

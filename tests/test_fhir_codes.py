@@ -100,7 +100,7 @@ def test_serum_creatinine_by_loinc_gives_the_same_clearance_as_the_json_input() 
 def test_condition_codes_set_their_finding(system: str, code: str, fact: str) -> None:
     reading = fhir.read(bundle(condition(system, code)), as_of=AS_OF)
     assert reading.notes == ()
-    assert reading.patient.to_dict()["findings"] == {fact: True}
+    assert reading.patient.to_dict()["findings"][fact] is True  # (a few codes also set a second finding)
     refuted = fhir.read(bundle(condition(system, code, status="refuted")), as_of=AS_OF)
     assert refuted.patient.to_dict()["findings"] == {fact: False}
 
@@ -124,3 +124,34 @@ def test_a_code_next_to_a_bound_one_is_listed_not_guessed() -> None:
     reading = fhir.read(bundle(whole_blood), as_of=AS_OF)
     assert [n.resource for n in reading.unrecognised] == ["Observation/o1"]
     assert not reading.patient.to_dict().get("measurements")
+
+
+def test_a_code_naming_two_facts_sets_both_while_current() -> None:
+    dpn = {**condition(ICD, "E11.42"), "onsetDateTime": "2015-03-01"}
+    reading = fhir.read(bundle(dpn), as_of=AS_OF)
+    assert reading.notes == ()
+    data = reading.patient.to_dict()
+    assert data["diabetes"] == {"type": "type-2", "diagnosed": "2015-03-01"}
+    assert data["findings"] == {"diabetic-peripheral-neuropathy": True}
+
+
+@pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
+def test_a_refuted_code_never_sets_its_second_fact(status: str) -> None:
+    esrd = condition(ICD, "N18.6", status=status)
+    reading = fhir.read(bundle(esrd), as_of=AS_OF)
+    assert "kidney-disease" not in reading.patient.to_dict().get("findings", {})
+
+
+def test_a_resolved_condition_does_not_set_its_second_fact() -> None:
+    ulcer = {
+        **condition(ICD, "E11.621"),
+        "onsetDateTime": "2015-03-01",
+        "clinicalStatus": {"coding": [{"code": "resolved"}]},
+    }
+    reading = fhir.read(bundle(ulcer), as_of=AS_OF)
+    assert "foot-ulcer" not in reading.patient.to_dict().get("findings", {})
+
+
+def test_end_stage_renal_failure_on_dialysis_also_sets_dialysis() -> None:
+    reading = fhir.read(bundle(condition(SCT, "236435004")), as_of=AS_OF)
+    assert reading.patient.to_dict()["findings"] == {"end-stage-renal-disease": True, "dialysis": True}

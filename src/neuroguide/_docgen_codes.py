@@ -62,6 +62,17 @@ def codes_page() -> Page:
     lines += pipe_table(
         ["Fact", "Meaning", "Recorded in", "Codes (system, code, display, version)", "How verified"], rows
     )
+    lines += heading(2, "Codes that name a second fact")
+    lines += [
+        "A few verified codes also name a second finding in their own wording (for example type 2 diabetes with "
+        "diabetic polyneuropathy). The reader reads such a code as its own fact and also sets the second finding to "
+        "true while the Condition is current and not refuted; it never sets it to false.",
+        "",
+    ]
+    lines += pipe_table(
+        ["Also sets", "Code system", "Codes", "How verified"],
+        [[code(r.fact), esc(r.system.name), esc(_ranges(r.codes)), esc(r.verification)] for r in t.implications()],
+    )
     lines += heading(2, "Medications")
     lines += [esc(t.unbound_reason("medications") or ""), ""]
     lines += heading(2, "Value sets")
@@ -93,3 +104,10 @@ def codes_page() -> Page:
     for module in ("neuroguide.fhir", "neuroguide.terminology"):
         lines += ["```{eval-rst}", f".. automodule:: {module}", "   :members:", "```", ""]
     return Page("codes.md", "\n".join(lines))
+
+
+def _ranges(codes: tuple[str, ...]) -> str:
+    """A short list of codes: all of them when few, else the count with the first and the last."""
+    if len(codes) <= 6:
+        return ", ".join(codes)
+    return f"{len(codes)} codes, {codes[0]} to {codes[-1]}"

@@ -30,12 +30,15 @@ __all__ = [
     "Binding",
     "Code",
     "CodeSystem",
+    "Implication",
     "Resource",
     "Source",
     "ValueSetMember",
     "bindings",
     "code_systems",
     "diabetes_type",
+    "implications",
+    "implied",
     "lookup",
     "preferred",
     "sources",
@@ -107,6 +110,16 @@ def diabetes_type(display: str) -> Literal["type-1", "type-2", "other"]:
 
 _TYPE1 = re.compile(r"\btype (1|i)\b")
 _TYPE2 = re.compile(r"\btype (2|ii)\b")
+
+
+@attrs.frozen(kw_only=True)
+class Implication:
+    """Verified codes that, besides their own fact, name a second finding in their wording (set true when current)."""
+
+    fact: str
+    system: CodeSystem
+    codes: tuple[str, ...]
+    verification: str
 
 
 class Resource(StrEnum):
@@ -305,6 +318,58 @@ def _index() -> Mapping[tuple[str, str], tuple[str, Code | ValueSetMember]]:
 def lookup(system: str, code: str) -> tuple[str, Code | ValueSetMember] | None:
     """The fact a standard code stands for, with its verified entry; ``None`` if the code is not bound."""
     return _index().get((system, code))
+
+
+@functools.cache
+def implications() -> tuple[Implication, ...]:
+    """The rules of ``[[implies]]``, each expanded to the verified codes it covers (checked once, on first use).
+
+    Raises:
+        GuidelineDataError: a rule names an unknown or non-boolean fact or system, or a code that is not verified.
+
+    """
+    systems, vocab, index = code_systems(), vocabulary(), _index()
+    problems: list[Problem] = []
+    out: list[Implication] = []
+    for i, rule in enumerate(_raw().get("implies", [])):
+        where = f"implies[{i}]"
+        fact, system = rule.get("fact"), systems.get(rule.get("system", ""))
+        if fact not in vocab or vocab[fact].type != "boolean" or system is None or not rule.get("verification"):
+            problems.append(Problem("codes.toml", where, "a boolean fact, a known system and a verification"))
+            continue
+        listed = list(rule.get("codes", []))
+        prefixes = tuple(rule.get("prefixes", []))
+        matched = [
+            code
+            for (uri, code), (owner, _) in index.items()
+            if prefixes and uri == system.uri and code.startswith(prefixes) and owner != fact
+        ]
+        if prefixes and not matched:
+            problems.append(Problem("codes.toml", where, "no verified code has these prefixes"))
+        for code in listed:
+            found = index.get((system.uri, code))
+            if found is None or found[0] == fact:
+                problems.append(Problem("codes.toml", where, f"{code} is not a verified code of another fact"))
+        codes = tuple(sorted({*listed, *matched}))
+        out.append(Implication(fact=fact, system=system, codes=codes, verification=rule["verification"]))
+    if problems:
+        raise GuidelineDataError(problems)
+    return tuple(out)
+
+
+@functools.cache
+def _implied_index() -> Mapping[tuple[str, str], tuple[str, ...]]:
+    found: dict[tuple[str, str], tuple[str, ...]] = {}
+    for rule in implications():
+        for code in rule.codes:
+            key = (rule.system.uri, code)
+            found[key] = (*found.get(key, ()), rule.fact)
+    return found
+
+
+def implied(system: str, code: str) -> tuple[str, ...]:
+    """The findings a verified code also names besides its own fact (empty for most codes)."""
+    return _implied_index().get((system, code), ())
 
 
 @functools.cache
