@@ -23,8 +23,7 @@ def codes_page() -> Page:
         "says how. Every other fact says why it has no code yet: until a terminologist verifies one, send it under "
         f"neuroguide's own code system {code(t.LOCAL_SYSTEM)} (the code is the fact name). A standard code the reader "
         'does not know is never guessed: it is listed as not recognised and shown under "What is missing". One code '
-        "stands for one fact: a code that names two (for example type 2 diabetes with polyneuropathy) is read as the "
-        "first only.",
+        "stands for one fact; a few codes also name a second finding in their own wording (see below).",
         "",
     ]
     bound = sum(1 for f in vocab if f in bindings)

@@ -4,7 +4,7 @@ Every code here was checked against the code system's publication or a vendored,
 :class:`Code` carries that verification record. A fact without a verified code has no entry in :func:`bindings`
 (:func:`unbound` says why: the data file gives a reason for every such fact), and the FHIR reader then recognises it
 only under neuroguide's own code system, :data:`LOCAL_SYSTEM`. One code stands for one fact: the data is refused if
-a code is listed for two facts.
+a code is listed for two facts. A few codes also name a second finding in their wording (:func:`implied`).
 """
 
 from __future__ import annotations
