@@ -191,7 +191,7 @@ def run(
     try:
         if engine == "dask":
             _clear(out)
-            out.mkdir(parents=True)
+            out.mkdir(parents=True, exist_ok=True)
             for part in dask_parts(
                 src,
                 plan,
