@@ -17,7 +17,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 from neuroguide.cli import main  # noqa: E402
 from neuroguide.cohort import _io  # noqa: E402
 from neuroguide.cohort._errors import BadRowsError  # noqa: E402
-from neuroguide.cohort._html import summary_html  # noqa: E402
+from neuroguide.cohort._html import summary_html, write_summary  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 30)
 
@@ -155,6 +155,9 @@ def test_dask_local_cluster_gives_the_local_engines_results(tmp_path: Path, coho
     assert _io.read_results(remote).equals(pl.read_parquet(local))
     meta = _io.results_metadata(remote)
     assert json.loads(meta["neuroguide.guidelines"])  # every partition file carries the provenance
+    page = tmp_path / "summary.html"
+    write_summary(remote, page)  # the summary reads the directory and the run's counts from the errors file
+    assert "600" in page.read_text(encoding="utf-8")
 
 
 def test_partitions_span_and_split_row_groups(tmp_path: Path, cohort_file: Path) -> None:
