@@ -46,6 +46,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from . import fhir
+from ._actions import action_groups
 from .api import find_rule
 from .dosing import DoseVerdict, Verdict, check_dose
 from .evaluation import assess
@@ -436,14 +437,26 @@ def _detail(group: list[Recommendation], unverified: bool) -> str:
     details = list(dict.fromkeys(d for rec in group for d in rec.details))
     if details:
         lines += [*[f"- {d}" for d in details], ""]
-    lines += ["Sources:", *[f"- {rec.citation} (rule `{rec.rule}`, {rec.guideline} {rec.version})" for rec in group]]
+    lines += [
+        "Sources:",
+        *[f"- {rec.citation} (rule `{rec.rule}`, {rec.guideline} {rec.version}){_also(rec, first)}" for rec in group],
+    ]
     return "\n".join(lines)
+
+
+def _also(rec: Recommendation, lead: Recommendation) -> str:
+    """For a rule merged into another's card: its own state and action, as the text report's "also recommended"."""
+    if rec is lead:
+        return ""
+    when = f", next due {rec.due.isoformat()}" if rec.status is RecommendationStatus.SCHEDULED and rec.due else ""
+    return f": {rec.status.value}{when}: {rec.action}"
 
 
 def _card(
     group: list[Recommendation], record_id: str, hashes: Mapping[tuple[str, str], str], base: str
 ) -> dict[str, Any]:
-    group = sorted(group, key=lambda r: _RANK[_indicator(r)])
+    # The most pressing recommendation leads (a merely scheduled one never does); the others are named below it.
+    group = sorted(group, key=lambda r: (_RANK[_indicator(r)], r.status in _QUIET))
     first = group[0]
     unverified = any(r.rule_status is not Status.APPROVED for r in group)
     card_id = uuid.uuid5(uuid.NAMESPACE_URL, f"neuroguide:{record_id}:{first.rule}")
@@ -470,14 +483,16 @@ def _card(
 
 
 def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhir.Note] = ()) -> list[dict[str, Any]]:
-    """The cards for an assessment: one per action (recommendations with the same action text merged)."""
+    """The cards for an assessment: one per action, grouped exactly as the text report groups its items.
+
+    A group whose every recommendation is only scheduled (nothing to do now) gets no card.
+    """
     hashes = {(g.id, g.version): g.sha256 for g in result.record.guidelines}
-    groups: dict[str, list[Recommendation]] = {}
-    for rec in result.recommendations:
-        if rec.status in _QUIET:
-            continue
-        groups.setdefault(" ".join(rec.action.lower().split()), []).append(rec)
-    cards = [_card(g, record_id, hashes, base) for g in groups.values()]
+    cards = [
+        _card(list(group.items), record_id, hashes, base)
+        for group in action_groups(result)
+        if any(rec.status not in _QUIET for rec in group.items)
+    ]
     cards.sort(key=lambda c: _RANK[c["indicator"]])
     if notes:
         lines = [f"- {html.escape(str(n), quote=False)}" for n in notes]
