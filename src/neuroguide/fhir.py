@@ -33,6 +33,7 @@ from .patient import Medication, Patient
 from .results import Assessment, MissingInput
 
 try:  # the models are optional: ``pip install neuroguide[fhir]``
+    import orjson
     from fhir.resources.R4B import get_fhir_model_class
     from pydantic import ValidationError
 except ImportError as _exc:  # pragma: no cover - exercised only without the extra
@@ -198,7 +199,7 @@ def _flatten(item: Any, where: str, out: list[dict[str, Any]]) -> None:
 
 
 @functools.lru_cache(maxsize=8192)
-def _conformance(kind: str, text: str) -> tuple[str, str] | None:
+def _conformance(kind: str, text: bytes) -> tuple[str, str] | None:
     """Where and how a resource (as JSON text) breaks the FHIR model; ``None`` if it conforms.
 
     Cached by content: the same resource sent again (a chart re-opened) is not validated twice.
@@ -244,6 +245,18 @@ def _shown(concept: Any) -> str:
     if isinstance(concept, Mapping) and concept.get("text"):
         parts.append(repr(concept["text"]))
     return ", ".join(parts) or "(no code)"
+
+
+class _Shown:
+    """A code as a note shows it, worked out only when a note needs it (most resources are read without one)."""
+
+    __slots__ = ("concept",)
+
+    def __init__(self, concept: Any) -> None:
+        self.concept = concept
+
+    def __str__(self) -> str:
+        return _shown(self.concept)
 
 
 def _fact_of(concept: Any) -> tuple[str, Any] | None:
@@ -292,8 +305,8 @@ class _Reader:
     medications_index: dict[str, dict[str, Any]] = attrs.Factory(dict)
     referenced: set[str] = attrs.Factory(set)
 
-    def note(self, kind: NoteKind, ref: str, what: str, reason: str) -> None:
-        self.notes.append(Note(kind=kind, resource=ref, what=what, reason=reason))
+    def note(self, kind: NoteKind, ref: str, what: str | _Shown, reason: str) -> None:
+        self.notes.append(Note(kind=kind, resource=ref, what=str(what), reason=reason))
 
     def run(self, resources: list[dict[str, Any]]) -> Reading:
         by_kind: dict[str, list[dict[str, Any]]] = {}
@@ -369,7 +382,7 @@ class _Reader:
             get_fhir_model_class(kind)
         except ValueError:
             raise InputError(f"{_ref(res)}.resourceType", kind, "a FHIR R4 resource type") from None
-        problem = _conformance(kind, json.dumps(res, default=str))
+        problem = _conformance(kind, orjson.dumps(res, default=str))
         if problem is None:
             return
         where, detail = problem
@@ -393,7 +406,7 @@ class _Reader:
         self.note(NoteKind.EXCLUDED, _ref(res), f"subject {ref}", f"not the patient read (Patient/{self.patient_id})")
         return False
 
-    def dated(self, res: Mapping[str, Any], date: dt.date | None, what: str) -> bool:
+    def dated(self, res: Mapping[str, Any], date: dt.date | None, what: str | _Shown) -> bool:
         if date is None:
             self.note(
                 NoteKind.EXCLUDED, _ref(res), what, "no date (or only a partial date), so it cannot be placed in time"
@@ -448,7 +461,7 @@ class _Reader:
         ref = _ref(res)
         verification = [c.get("code") for c in _codings(res.get("verificationStatus"))]
         clinical = [c.get("code") for c in _codings(res.get("clinicalStatus"))]
-        shown = _shown(res.get("code"))
+        shown = _Shown(res.get("code"))
         if "entered-in-error" in verification:
             self.note(NoteKind.EXCLUDED, ref, shown, "verificationStatus entered-in-error")
             return
@@ -487,7 +500,7 @@ class _Reader:
                     shown,
                     f"no onset recorded; the diagnosis date is taken from recordedDate ({onset})",
                 )
-            diabetes.append((kind, onset, ref, shown))
+            diabetes.append((kind, onset, ref, str(shown)))
             self.used.append(ref)
             return
         spec = vocabulary()[fact]
@@ -527,7 +540,7 @@ class _Reader:
         self, res: dict[str, Any], findings: dict[str, list[_Candidate]], measurements: dict[str, list[_Candidate]]
     ) -> None:
         ref = _ref(res)
-        shown = _shown(res.get("code"))
+        shown = _Shown(res.get("code"))
         status = res.get("status")
         if status not in _OBS_USED:
             self.note(
@@ -573,7 +586,7 @@ class _Reader:
         )
         self.used.append(ref)
 
-    def quantity(self, res: Mapping[str, Any], fact: str, kind: str, shown: str) -> Any:
+    def quantity(self, res: Mapping[str, Any], fact: str, kind: str, shown: str | _Shown) -> Any:
         ref = _ref(res)
         if kind == "number" and isinstance(res.get("valueInteger"), int):
             return float(res["valueInteger"])
@@ -621,7 +634,7 @@ class _Reader:
         newest = max(c.date for c in found)
         same = [c for c in found if c.date == newest]
         chosen = max(same, key=lambda c: c.issued)
-        if len({json.dumps(c.value) for c in same}) > 1:
+        if len(same) > 1 and len({orjson.dumps(c.value, default=str) for c in same}) > 1:
             values = "; ".join(f"{c.ref}: {c.value}" for c in same)
             self.note(
                 NoteKind.CONFLICT,
@@ -642,7 +655,7 @@ class _Reader:
         foot: dict[dt.date, dict[str, str]],
     ) -> None:
         ref = _ref(res)
-        shown = _shown(res.get("code"))
+        shown = _Shown(res.get("code"))
         status = res.get("status")
         if status not in _PROC_USED:
             self.note(NoteKind.EXCLUDED, ref, shown, f"status {status!r}: only completed procedures are used")
@@ -710,7 +723,7 @@ class _Reader:
             target = self.medications_index.get(target_ref)
             concept = target.get("code") if target else None
             self.referenced.add(target_ref)
-        shown = _shown(concept)
+        shown = _Shown(concept)
         if status not in allowed:
             self.note(NoteKind.EXCLUDED, ref, shown, f"status {status!r}: not a medication taken")
             return None
