@@ -135,15 +135,16 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def start_server(folder: Path, workers: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(folder: Path, workers: int, conformance: bool = True) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     config = folder / "service.toml"
     db = (folder / "bench.sqlite").as_posix()
-    config.write_text(f'[service]\ndatabase = "sqlite:///{db}"\nas_of = 2026-11-23\n', encoding="utf-8")
+    check = "" if conformance else "check_conformance = false\n"
+    config.write_text(f'[service]\ndatabase = "sqlite:///{db}"\nas_of = 2026-11-23\n{check}', encoding="utf-8")
     cmd = [sys.executable, "-m", "neuroguide", "serve", "--port", str(port), "--config", str(config)]
-    cmd += ["--workers", str(workers)]
+    cmd += ["--workers", str(workers)] if workers > 1 else []
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -197,11 +198,11 @@ def phase(port: int, payloads: list[bytes], clients: int, pids: list[int]) -> di
     }
 
 
-def run(requests: int, clients: int, example: str, cold: bool, workers: int) -> dict[str, Any]:
+def run(requests: int, clients: int, example: str, cold: bool, workers: int, conformance: bool) -> dict[str, Any]:
     SEEN.clear()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        proc, port = start_server(Path(tmp), workers)
+        proc, port = start_server(Path(tmp), workers, conformance)
         try:
             pids = tree(proc.pid)
             warm = [body(example, cold) for _ in range(50 * workers)]
@@ -223,6 +224,7 @@ def run(requests: int, clients: int, example: str, cold: bool, workers: int) -> 
         "example": example,
         "cold": cold,
         "workers": workers,
+        "check_conformance": conformance,
         "requests": requests,
         "one_client": single,
         f"{clients}_clients": multi,
@@ -238,8 +240,12 @@ def main() -> None:
     parser.add_argument("--example", default="t2d-metformin", help="example whose FHIR Bundle is the prefetch")
     parser.add_argument("--cold", action="store_true", help="new resource ids on every request (no cache hits)")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (one per core is best)")
+    parser.add_argument(
+        "--no-conformance", action="store_true", help="serve with check_conformance = false (no FHIR model check)"
+    )
     args = parser.parse_args()
-    print(json.dumps(run(args.requests, args.clients, args.example, args.cold, args.workers), indent=2))
+    result = run(args.requests, args.clients, args.example, args.cold, args.workers, not args.no_conformance)
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

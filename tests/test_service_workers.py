@@ -31,6 +31,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from neuroguide import assess, service
+from neuroguide.exceptions import InputError
 from neuroguide.patient import Patient
 from tools.fhir import EXAMPLES
 
@@ -162,3 +163,13 @@ def test_the_writer_stores_every_queued_record_and_skips_only_a_broken_one(tmp_p
         cards = conn.execute("SELECT count(*) FROM cards").fetchone()[0]
     assert stored == {i.record_id for i in items}
     assert cards == sum(len(i.cards) for i in items)
+
+
+def test_check_conformance_is_a_boolean_setting(tmp_path: Path) -> None:
+    path = tmp_path / "service.toml"
+    path.write_text("[service]\ncheck_conformance = false\n", encoding="utf-8")
+    assert service.load_config(path).check_conformance is False
+    assert service.ServiceConfig().check_conformance is True
+    path.write_text('[service]\ncheck_conformance = "no"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="check_conformance"):
+        service.load_config(path)

@@ -18,7 +18,8 @@ def add_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         formatter_class=fmt,
         epilog="examples:\n  neuroguide serve\n"
         "  neuroguide serve --host 0.0.0.0 --port 8443 --config service.toml --workers 2\n"
-        "configuration (TOML): [service] base_url, database, require_auth, cors_origins, max_body, as_of;\n"
+        "configuration (TOML): [service] base_url, database, require_auth, cors_origins, max_body, as_of,\n"
+        "  check_conformance;\n"
         "  [[service.issuers]] iss and jwks_url (or jwks_file)",
     )
     s.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")

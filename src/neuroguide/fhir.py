@@ -116,7 +116,11 @@ class Reading:
 
 
 def read(
-    data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.date | None = None, strict: bool = False
+    data: Mapping[str, Any] | Sequence[Any] | str | Path,
+    *,
+    as_of: dt.date | None = None,
+    strict: bool = False,
+    conformance: bool = True,
 ) -> Reading:
     """Read a FHIR R4 Bundle, a CDS Hooks prefetch object, one resource or a list of resources.
 
@@ -124,6 +128,9 @@ def read(
         data: the FHIR data as parsed JSON, a JSON text, or a path to a JSON file.
         as_of: when given, results and procedures dated after it are excluded (and listed).
         strict: refuse a resource that does not conform to the FHIR specification instead of reading it leniently.
+        conformance: check each resource against the FHIR models (the costliest step for data not seen before).
+            When false, the resources are read leniently without that check and the reading says so in a note;
+            everything the reader cannot use is still listed.
 
     Raises:
         InputError: the data is not FHIR JSON, holds more than one patient, or a used value is impossible
@@ -133,7 +140,17 @@ def read(
     """
     if _MISSING_EXTRA is not None:  # pragma: no cover
         raise FhirExtraMissingError("neuroguide.fhir needs the optional extra: pip install 'neuroguide[fhir]'")
-    return _Reader(as_of=as_of, strict=strict).run(_load(data))
+    if strict and not conformance:
+        raise InputError("conformance", conformance, "true when strict=True (strict reading needs the check)")
+    reader = _Reader(as_of=as_of, strict=strict, conformance=conformance)
+    if not conformance:
+        reader.note(
+            NoteKind.ASSUMPTION,
+            "FHIR data",
+            "conformance not checked",
+            "the resources were not checked against the FHIR specification (configured so); read leniently",
+        )
+    return reader.run(_load(data))
 
 
 def assess(data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.date, **options: Any) -> Assessment:
@@ -298,6 +315,7 @@ class _Candidate:
 class _Reader:
     as_of: dt.date | None
     strict: bool
+    conformance: bool = True
     notes: list[Note] = attrs.Factory(list)
     used: list[str] = attrs.Factory(list)
     patient_id: str | None = None
@@ -382,6 +400,8 @@ class _Reader:
             get_fhir_model_class(kind)
         except ValueError:
             raise InputError(f"{_ref(res)}.resourceType", kind, "a FHIR R4 resource type") from None
+        if not self.conformance:
+            return
         problem = _conformance(kind, orjson.dumps(res, default=str))
         if problem is None:
             return

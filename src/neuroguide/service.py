@@ -137,6 +137,9 @@ class ServiceConfig:
     ``base_url`` is the public URL of the service (the JWT audience and the rule links start with it); when unset it
     is taken from each request. Authentication is required when ``require_auth`` is true or any issuer is configured.
     ``as_of`` fixes the evaluation date (tests, benchmarks); by default it is today's date in UTC.
+    ``check_conformance = false`` skips checking each resource against the FHIR models, the costliest step for a
+    chart not seen before (for an EHR whose output is known to conform); every card response then carries a note
+    saying so, and whatever the reader cannot use is still listed.
     """
 
     base_url: str | None = None
@@ -147,6 +150,7 @@ class ServiceConfig:
     max_body: int = 1_000_000
     as_of: dt.date | None = None
     leeway: int = 30
+    check_conformance: bool = True
 
     @property
     def auth_required(self) -> bool:
@@ -176,6 +180,9 @@ def load_config(path: str | Path) -> ServiceConfig:
         if raw.get("jwks_file"):
             jwks = json.loads((Path(path).parent / raw["jwks_file"]).read_text(encoding="utf-8"))
         issuers.append(Issuer(iss=raw["iss"], jwks_url=raw.get("jwks_url"), jwks=jwks))
+    for key in ("require_auth", "check_conformance"):
+        if key in data and not isinstance(data[key], bool):
+            raise InputError(f"service.{key}", data[key], "true or false")
     if "as_of" in data and not isinstance(data["as_of"], dt.date):
         raise InputError("service.as_of", data["as_of"], "a date (YYYY-MM-DD)")
     if "cors_origins" in data:
@@ -807,7 +814,7 @@ class _App:
 
     def _read(self, prefetch: Mapping[str, Any], as_of: dt.date) -> fhir.Reading:
         try:
-            return fhir.read(prefetch, as_of=as_of)
+            return fhir.read(prefetch, as_of=as_of, conformance=self.config.check_conformance)
         except InputError as exc:
             raise HookError(400, "bad-fhir-data", str(exc)) from None
 
