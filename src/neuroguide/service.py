@@ -325,6 +325,7 @@ JWT_SEEN = sa.Table(
     sa.Column("expires", sa.Float, nullable=False),  # when the token can no longer be accepted (exp + leeway)
 )
 _BATCH = 64  # records written per transaction at most (each brings about 20 card rows)
+_REMEMBERED = 4096  # stored record ids remembered per process
 
 
 @attrs.frozen
@@ -380,6 +381,9 @@ class _Store:
         self.writer: threading.Thread | None = None
         self.lock = threading.Lock()
         self.next_purge = 0.0
+        # Record ids this process stored lately: a chart opened again gives the same record (its id is its hash),
+        # which then needs no database round trip. Bounded; forgetting one only costs a redundant insert.
+        self.stored: dict[str, None] = {}
 
     def start(self) -> None:
         """Start the background writer of evaluation records (a response does not wait for the database)."""
@@ -435,7 +439,10 @@ class _Store:
                     log.exception("could not store evaluation record %s", item.record_id)
 
     def _insert(self, batch: Sequence[_Pending]) -> None:
-        records = {p.record_id: p for p in batch}  # one row per record: its id is its hash
+        records = {p.record_id: p for p in batch if p.record_id not in self.stored}  # one row per record (its hash)
+        if not records:
+            return
+        batch = list(records.values())
         cards: dict[str, dict[str, Any]] = {}
         for p in batch:
             for c in p.cards:
@@ -454,6 +461,11 @@ class _Store:
         with self.engine.begin() as db:
             _insert_new(db, EVALUATIONS, rows)
             _insert_new(db, CARDS, list(cards.values()))
+        with self.lock:
+            for record_id in records:
+                self.stored[record_id] = None
+            while len(self.stored) > _REMEMBERED:
+                del self.stored[next(iter(self.stored))]
 
     def later(self, record_id: str, service: str, hook_instance: str, record: str, cards: list[dict[str, Any]]) -> None:
         """Queue an evaluation record and its cards for the writer (written at once when no writer runs)."""
