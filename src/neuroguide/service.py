@@ -326,6 +326,7 @@ JWT_SEEN = sa.Table(
 )
 _BATCH = 64  # records written per transaction at most (each brings about 20 card rows)
 _REMEMBERED = 4096  # stored record ids remembered per process
+_GATHER = 0.2  # seconds the writer collects records before a transaction (a shutdown writes at once)
 
 
 @attrs.frozen
@@ -416,9 +417,11 @@ class _Store:
             if first is None:
                 return
             batch = [first]
-            while len(batch) < _BATCH:  # what queued up while the last batch was written goes in one transaction
+            # Collect for a moment so that one transaction carries many records (a commit costs more than a row).
+            deadline = time.monotonic() + _GATHER
+            while len(batch) < _BATCH:
                 try:
-                    item = self.queue.get_nowait()
+                    item = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if item is None:
