@@ -1185,7 +1185,7 @@ def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
-def worker_app() -> Starlette:
+def _worker_app() -> Starlette:
     """The application of one worker process of :func:`serve` (its configuration is passed by the parent)."""
     _logging()
     return create_app(converter.structure(json.loads(os.environ[_CONFIG_ENV]), ServiceConfig))
@@ -1209,7 +1209,7 @@ def serve(config: ServiceConfig | None = None, *, host: str = "127.0.0.1", port:
         return
     os.environ[_CONFIG_ENV] = json.dumps(converter.unstructure(config), default=str)
     uvicorn.run(
-        f"{__name__}:worker_app",
+        f"{__name__}:_worker_app",
         factory=True,
         host=host,
         port=port,
