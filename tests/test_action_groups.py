@@ -76,6 +76,12 @@ def test_the_pad_screenings_are_one_card_naming_each_rule() -> None:
     rules = frozenset({"pad-screening", "pad-screening-duration", "arterial-screening-interval"})
     assert rules in card_groups(result)
     assert rules in report_groups(result)
+    service = pytest.importorskip("neuroguide.service", reason="needs the service extra")
+    card = next(c for c in service.cards_for(result, "r", "http://h") if "`pad-screening`" in c["detail"])
+    assert card["summary"].endswith("(due now)")  # the rule that is due leads the card
+    for rule in rules:  # each rule is named, the others with their own state and action
+        assert f"(rule `{rule}`," in card["detail"]
+    assert "Consider: Consider screening for PAD" in card["detail"]
 
 
 def test_same_action_text_is_one_action_whatever_the_case_and_spacing() -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "render_rule",
     "render_text",
     "rule_line",
+    "status_text",
     "summary",
 ]
 
@@ -78,6 +79,11 @@ def _wrap(text: str, indent: str, width: int = _WIDTH) -> str:
 
 def _paint(text: str, code: str, style: Style) -> str:
     return f"\033[{code}m{text}\033[0m" if style.color else text
+
+
+def status_text(rec: Recommendation) -> str:
+    """A recommendation's state in the report's words (e.g. ``OVERDUE by 10 days (due 2026-06-10)``, ``Consider``)."""
+    return _status(rec)
 
 
 def _status(rec: Recommendation) -> str:

@@ -58,7 +58,7 @@ from .evaluation import assess
 from .exceptions import InputError, NeuroguideError, NotFoundError
 from .model import Status
 from .patient import Patient
-from .report import render_rule
+from .report import render_rule, status_text
 from .results import Assessment, Recommendation, RecommendationStatus, Section
 from .terminology import LOCAL_SYSTEM
 
@@ -533,6 +533,7 @@ def _indicator(rec: Recommendation) -> str:
 
 
 _RANK = {"critical": 0, "warning": 1, "info": 2}
+_TIMELY = frozenset({RecommendationStatus.OVERDUE, RecommendationStatus.DUE})
 
 
 def _summary(rec: Recommendation) -> str:
@@ -573,17 +574,15 @@ def _detail(group: list[Recommendation], unverified: bool) -> str:
 
 def _also(rec: Recommendation, lead: Recommendation) -> str:
     """For a rule merged into another's card: its own state and action, as the text report's "also recommended"."""
-    if rec is lead:
-        return ""
-    when = f", next due {rec.due.isoformat()}" if rec.status is RecommendationStatus.SCHEDULED and rec.due else ""
-    return f": {rec.status.value}{when}: {rec.action}"
+    return "" if rec is lead else f": {status_text(rec)}: {rec.action}"
 
 
 def _card(
     group: list[Recommendation], record_id: str, hashes: Mapping[tuple[str, str], str], base: str
 ) -> dict[str, Any]:
-    # The most pressing recommendation leads (a merely scheduled one never does); the others are named below it.
-    group = sorted(group, key=lambda r: (_RANK[_indicator(r)], r.status in _QUIET))
+    # The most pressing recommendation leads (one due now before one without a date; a merely scheduled one never);
+    # the others are named below it with their own state.
+    group = sorted(group, key=lambda r: (_RANK[_indicator(r)], r.status in _QUIET, r.status not in _TIMELY))
     first = group[0]
     unverified = any(r.rule_status is not Status.APPROVED for r in group)
     card_id = _uuid5(f"neuroguide:{record_id}:{first.rule}")
