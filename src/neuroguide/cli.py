@@ -61,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
         "  neuroguide assess patient.json --json > record.json\n  cat patient.json | neuroguide assess -\n"
         "  neuroguide assess examples/t2d-metformin.json --as-of 2026-11-23 --audience patient",
     )
-    a.add_argument("file", help="patient JSON file, or - to read standard input")
+    a.add_argument(
+        "file", help="patient JSON file, a FHIR R4 Bundle (needs neuroguide[fhir]), or - to read standard input"
+    )
     a.add_argument("--as-of", type=_date, help="evaluation date (default: today, recorded in the output)")
     a.add_argument("--json", action="store_true", help="print the evaluation record as JSON")
     a.add_argument("--pin", action="append", default=[], metavar="ID=VERSION", help="use this guideline version")
@@ -225,6 +227,8 @@ def _today() -> dt.date:
 
 
 def _assess(args: argparse.Namespace) -> int:
+    import attrs
+
     from .evaluation import assess
     from .patient import Patient
     from .report import Style, render_patient, render_text
@@ -233,9 +237,16 @@ def _assess(args: argparse.Namespace) -> int:
         text = sys.stdin.read()
         if not text.lstrip().startswith("{"):
             raise InputError("stdin", text[:40], "a patient JSON object")
-        patient = Patient.from_json(text)
     else:
-        patient = Patient.from_json(Path(args.file))
+        try:
+            text = Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError, ValueError):
+            text = None  # Patient.from_json says what is wrong with the file
+    reading = _fhir_reading(args, text)
+    if reading is not None:
+        patient = reading.patient
+    else:
+        patient = Patient.from_json(text if text is not None else Path(args.file))
     source = None
     if args.root is not None or args.allow_unlocked:
         from ._loading import Catalog, guideline_root
@@ -254,17 +265,46 @@ def _assess(args: argparse.Namespace) -> int:
 
         site = load_site(args.site)
     result = assess(patient, as_of=args.as_of or _today(), pins=pins, statuses=statuses, source=source, site=site)
+    if reading is not None:  # what the FHIR reader could not use is listed under "what is missing"
+        result = attrs.evolve(result, missing=result.missing + reading.missing_inputs())
     if result.record.unlocked:
         print(
             f"neuroguide: WARNING: unlocked guideline files used: {', '.join(result.record.unlocked)}", file=sys.stderr
         )
     if args.json:
+        if reading is not None and reading.notes:  # the record holds the patient as read, not the reader's notes
+            print(f"neuroguide: WARNING: {len(reading.notes)} FHIR item(s) not used:", file=sys.stderr)
+            for n in reading.notes:
+                print(f"  - {n}", file=sys.stderr)
         print(result.record.to_json())
         return EXIT_OK
     note = None if args.as_of else "today; choose another date with --as-of YYYY-MM-DD"
     style = Style.for_terminal(sys.stdout, all_missing=args.all_missing, as_of_note=note)
     print(render_patient(result, style) if args.audience == "patient" else render_text(result, style))
     return EXIT_OK
+
+
+def _fhir_reading(args: argparse.Namespace, text: str | None) -> Any:
+    """A FHIR input (JSON with a ``resourceType``: a Bundle or a resource) read through :mod:`neuroguide.fhir`."""
+    if text is None or '"resourceType"' not in text:
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return None  # Patient.from_json reports the syntax error
+    if not isinstance(data, dict) or "resourceType" not in data:
+        return None
+    from . import fhir
+
+    try:
+        return fhir.read(data, as_of=args.as_of or _today())
+    except fhir.FhirExtraMissingError:
+        raise InputError(
+            "file",
+            args.file,
+            f"a patient JSON file; this is FHIR ({data['resourceType']}), which needs the optional FHIR reader: "
+            "pip install 'neuroguide[fhir]'",
+        ) from None
 
 
 def _rules(args: argparse.Namespace) -> int:
