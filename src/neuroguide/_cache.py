@@ -35,3 +35,7 @@ class IdentityCache(Generic[V]):
             self._entries.clear()
         self._entries[slot] = (owners, value)
         return value
+
+    def values(self) -> list[V]:
+        """The cached values (a snapshot)."""
+        return [value for _, value in list(self._entries.values())]

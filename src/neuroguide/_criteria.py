@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import operator
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 import attrs
 
@@ -21,7 +21,7 @@ from ._cache import IdentityCache
 from ._vocabulary import vocabulary
 from .units import Quantity, format_quantity, is_quantity, magnitude, parse_quantity
 
-__all__ = ["Facts", "Leaf", "Outcome", "evaluate"]
+__all__ = ["Explained", "Facts", "Leaf", "Outcome", "evaluate", "explain"]
 
 FactValue = bool | float | str | dt.date
 Facts = Mapping[str, FactValue]
@@ -247,3 +247,144 @@ def threshold(fact: str, value: Quantity | float | str | tuple[str, ...]) -> flo
     """Return a criterion's quantity threshold in the fact's canonical unit (cached)."""
     assert is_quantity(value)
     return _threshold_cached(fact, format_quantity(value))  # type: ignore[arg-type]
+
+
+# -- explanations, compiled ----------------------------------------------------------
+#
+# ``evaluate`` builds a ``Leaf`` per elementary test and ``leaves_of`` formats them;
+# a rule that fires or cannot be decided needs only the formatted lines, the true
+# texts (reasons) and the missing facts. ``explain`` produces exactly those from a
+# criterion compiled once: static leaf texts are formatted at compile time, and a
+# negation is folded into the leaves below it instead of re-wrapping them per call.
+
+
+class Explained(NamedTuple):
+    """A criterion's result with its trace lines, reasons and missing facts (as ``evaluate`` gives them)."""
+
+    result: bool | None
+    lines: tuple[str, ...]
+    """``TRUE: ...`` / ``FALSE: ...`` / ``UNKNOWN: ...`` per leaf, in order (``results.leaves_of``)."""
+    reasons: tuple[str, ...]
+    """Texts of the leaves that were true (``Outcome.reasons``)."""
+    missing: tuple[str, ...]
+    """Facts whose absence left the result unknown; empty once decided (``Outcome.missing``)."""
+
+
+# One elementary test as explained: (result, text, trace line, missing fact).
+_Line: TypeAlias = tuple[bool | None, str, str, str | None]
+_Explainer: TypeAlias = Callable[[Facts, list[_Line]], bool | None]
+
+
+def explain(c: m.Criterion, facts: Facts) -> Explained:
+    """Return what ``evaluate`` would, already formatted for the trace (identical text)."""
+    lines: list[_Line] = []
+    result = _EXPLAINERS.get((c,), None, lambda: _explainer(c, False))(facts, lines)
+    missing: tuple[str, ...] = ()
+    if result is None:
+        missing = tuple(dict.fromkeys(line[3] for line in lines if line[3] is not None))
+    return Explained(
+        result,
+        tuple(line[2] for line in lines),
+        tuple(line[1] for line in lines if line[0] is True),
+        missing,
+    )
+
+
+_EXPLAINERS: IdentityCache[_Explainer] = IdentityCache(limit=4096)
+_WORD = {True: "TRUE", False: "FALSE", None: "UNKNOWN"}
+
+
+def _line(result: bool | None, text: str, flip: bool, missing: str | None = None) -> _Line:
+    shown = None if result is None else result is not flip
+    return (shown, text, f"{_WORD[shown]}: {text}", missing)
+
+
+def _explainer(c: m.Criterion, flip: bool) -> _Explainer:
+    """Compile ``c``; ``flip`` is true under an odd number of negations (leaf results shown flipped)."""
+    if isinstance(c, m.Fact):
+        name = c.name
+        unknown, yes, no = (
+            _line(None, f"{name} not recorded", flip, name),
+            _line(True, name, flip),
+            _line(False, f"not {name}", flip),
+        )
+
+        def fact(facts: Facts, out: list[_Line]) -> bool | None:
+            value = facts.get(name)
+            if value is None:
+                out.append(unknown)
+                return None
+            if value:
+                out.append(yes)
+                return True
+            out.append(no)
+            return False
+
+        return fact
+    if isinstance(c, m.Compare):
+        return _explain_compare(c, flip)
+    if isinstance(c, m.Not):
+        inner = _explainer(c.not_, not flip)
+
+        def negate(facts: Facts, out: list[_Line]) -> bool | None:
+            res = inner(facts, out)
+            return None if res is None else not res
+
+        return negate
+    parts = tuple(_explainer(p, flip) for p in (c.all if isinstance(c, m.AllOf) else c.any))
+    # Every part is explained (no short cut): the trace lists each test, as ``evaluate`` does.
+    if isinstance(c, m.AllOf):
+
+        def all_of(facts: Facts, out: list[_Line]) -> bool | None:
+            results = [part(facts, out) for part in parts]
+            if False in results:
+                return False
+            return None if None in results else True
+
+        return all_of
+
+    def any_of(facts: Facts, out: list[_Line]) -> bool | None:
+        results = [part(facts, out) for part in parts]
+        if True in results:
+            return True
+        return None if None in results else False
+
+    return any_of
+
+
+def _explain_compare(c: m.Compare, flip: bool) -> _Explainer:
+    name, shown = c.fact, _shown(c.value)
+    unknown = _line(None, f"{name} {c.op} {shown}: {name} not recorded", flip, name)
+    spec = vocabulary().get(name)
+    unit = spec.unit if spec is not None and spec.unit else None
+    tail = f" {c.op} {shown}"
+    test: Callable[[Any], bool]
+    if c.op == "in":
+        allowed = c.value
+        assert isinstance(allowed, tuple)
+
+        def test(value: Any) -> bool:
+            return value in allowed
+    else:
+        target: object = threshold(c.fact, c.value) if is_quantity(c.value) else c.value
+        op = _OPS[c.op]
+
+        def test(value: Any) -> bool:
+            return bool(op(value, target))
+
+    def compare(facts: Facts, out: list[_Line]) -> bool | None:
+        value = facts.get(name)
+        if value is None:
+            out.append(unknown)
+            return None
+        res = test(value)
+        # The same text as ``_shown_fact`` (unit known here, once).
+        if isinstance(value, float):
+            text = f"{name} = {value:.4g} {unit}{tail}" if unit else f"{name} = {value:g}{tail}"
+        else:
+            text = f"{name} = {value}{tail}"
+        shown_res = res is not flip
+        out.append((shown_res, text, f"{_WORD[shown_res]}: {text}", None))
+        return res
+
+    return compare

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -95,28 +95,61 @@ def assess(
         patient = Patient.from_dict(patient)
     cat = source if source is not None else catalog()
     _check_in_range(cat, as_of)
-    chosen = _choose(cat, as_of, tuple(sorted((pins or {}).items())), guidelines)
-    status_set = _statuses(statuses)
+    pinned = tuple(sorted(pins.items())) if pins else ()
+    status_set = _DEFAULT_STATUSES if statuses == _DEFAULT_STATUSES else _statuses(statuses)
+    wanted = frozenset(guidelines) if guidelines is not None else None
+    ctx = _CONTEXTS.get(
+        (cat, site), (as_of, pinned, wanted, status_set), lambda: _context(cat, as_of, pinned, wanted, status_set, site)
+    )
     facts, flags = derive_flagged(patient, as_of)
     return _run(
         patient,
         facts,
         as_of,
-        chosen,
+        ctx.chosen,
         status_set,
         explain=explain,
         urgent=True,
         flags=flags,
         unlocked=cat.unlocked,
         site=site,
+        plan=ctx.plan,
+        refs=ctx.refs,
     )
+
+
+_DEFAULT_STATUSES = (m.Status.APPROVED,)
+
+
+@attrs.frozen
+class _Context:
+    """What one catalog, date, pin set, status set and site decide, before any patient: cached."""
+
+    chosen: list[tuple[m.Guideline, bool]]
+    plan: _Plan
+    refs: tuple[GuidelineRef, ...]
+
+
+def _context(
+    cat: Catalog,
+    as_of: dt.date,
+    pins: tuple[tuple[str, str], ...],
+    wanted: frozenset[str] | None,
+    statuses: tuple[m.Status, ...],
+    site: Site | None,
+) -> _Context:
+    chosen = _choose(cat, as_of, pins, wanted)
+    return _Context(chosen, _plan(tuple(g for g, _ in chosen), statuses, True, site), _refs(chosen))
+
+
+_CONTEXTS: IdentityCache[_Context] = IdentityCache(limit=256)
 
 
 def _check_in_range(cat: Catalog, as_of: dt.date) -> None:
     """Refuse an evaluation date before every guideline took effect: its report would be empty, not reassuring."""
-    dates = [g.effective for g in cat.all() if g.status in (m.Status.APPROVED, m.Status.RETIRED)]
-    if dates and as_of < min(dates):
-        first = min(dates).isoformat()
+    earliest = _EARLIEST_IN_EFFECT.get((cat,), None, lambda: _earliest(cat))
+    if earliest is not None and as_of < earliest:
+        first = earliest.isoformat()
         raise InputError(
             "as_of",
             as_of.isoformat(),
@@ -124,6 +157,13 @@ def _check_in_range(cat: Catalog, as_of: dt.date) -> None:
             "before; check the date)",
         )
 
+
+def _earliest(cat: Catalog) -> dt.date | None:
+    dates = [g.effective for g in cat.all() if g.status in (m.Status.APPROVED, m.Status.RETIRED)]
+    return min(dates) if dates else None
+
+
+_EARLIEST_IN_EFFECT: IdentityCache[dt.date | None] = IdentityCache(limit=16)
 
 # Calendar arithmetic adds years to dates: keep evaluation dates well inside what datetime can hold.
 _EARLIEST = dt.date(1900, 1, 1)
@@ -146,7 +186,7 @@ def _choose(
     cat: Catalog, as_of: dt.date, pins: tuple[tuple[str, str], ...], guidelines: Iterable[str] | None
 ) -> list[tuple[m.Guideline, bool]]:
     """Return (guideline version, pinned) for every guideline in scope (cached per catalog and date)."""
-    wanted = frozenset(guidelines) if guidelines is not None else None
+    wanted = guidelines if isinstance(guidelines, frozenset) or guidelines is None else frozenset(guidelines)
     return _CHOICES.get((cat,), (as_of, pins, wanted), lambda: _choose_now(cat, as_of, pins, wanted))
 
 
@@ -184,11 +224,14 @@ def _run(
     flags: tuple[Flag, ...] = (),
     unlocked: tuple[str, ...] = (),
     site: Site | None = None,
+    plan: _Plan | None = None,
+    refs: tuple[GuidelineRef, ...] | None = None,
 ) -> Assessment:
     recs: list[Recommendation] = []
     traces: list[RuleTrace] = []
     needed: dict[str, list[str]] = {}
-    plan = _plan(tuple(g for g, _ in chosen), statuses, urgent, site)
+    if plan is None:
+        plan = _plan(tuple(g for g, _ in chosen), statuses, urgent, site)
     taken = frozenset().union(*(ingredient_keys(med.agent) for med in patient.medications))
     for step in plan.steps:
         if step.disabled is not None:
@@ -202,39 +245,25 @@ def _run(
         if gate is None and not explain:
             traces.append(step.undetermined)
             continue
-        result = _kinds.evaluate_rule(step.rule, step.guideline, patient, facts, as_of)
-        if result.outcome is RuleOutcome.NOT_FIRED and not result.recommendations:
-            traces.append(step.not_fired)
-            continue
-        missing = result.missing
-        if any(f in plan.measured for f in missing):
-            missing = tuple(dict.fromkeys(plan.measured.get(f, f) for f in missing))
-        traces.append(
-            RuleTrace(
-                rule=step.rule.id,
-                guideline=step.guideline.id,
-                version=step.guideline.version,
-                outcome=result.outcome,
-                leaves=result.leaves,
-                missing=missing,
-            )
-        )
-        for fact in missing:
+        done = _decided(step, plan, patient, facts, as_of, gate)
+        traces.append(done.trace)
+        if done.label is not None:
+            facts[step.rule.id] = done.label
+        for fact in done.trace.missing:
             needed.setdefault(fact, []).append(step.rule.id)
-        recs.extend(_with_site(result.recommendations, site))
+        if done.recommendations:
+            recs.extend(_with_site(done.recommendations, site) if site is not None else done.recommendations)
     recs.sort(key=lambda r: (_SECTION_ORDER[r.section], _urgency(r), r.guideline, r.rule))
-    vocab = vocabulary()
-    missing_inputs = tuple(
-        MissingInput(fact=f, label=vocab[f].label if f in vocab else f, needed_by=tuple(dict.fromkeys(rules)))
-        for f, rules in sorted(needed.items())
-    ) + _unrecognised(patient, plan.agents)
+    missing_inputs = tuple(_missing_input(f, tuple(rules)) for f, rules in sorted(needed.items()))
+    if patient.medications:
+        missing_inputs += _unrecognised(patient, plan.agents)
     record = EvaluationRecord(
         as_of=as_of,
         package=package_version(),
         statuses=tuple(s.value for s in statuses),
         patient=patient.plain(),
         facts={k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in sorted(facts.items())},
-        guidelines=_refs(chosen),
+        guidelines=refs if refs is not None else _refs(chosen),
         trace=tuple(traces),
         recommendations=tuple(recs),
         missing=missing_inputs,
@@ -246,6 +275,83 @@ def _run(
     )
     asked = tuple(f for f, rules in needed.items() if any(r in plan.urgent for r in rules))
     return Assessment(recommendations=tuple(recs), missing=missing_inputs, record=record, urgent_missing=asked)
+
+
+@attrs.frozen
+class _Decided:
+    """What one rule gave one patient: its trace entry, recommendations and (classifications) label."""
+
+    trace: RuleTrace
+    recommendations: tuple[Recommendation, ...]
+    label: str | None
+
+
+# A rule's result depends only on the facts it reads (and the date), so it is kept per step, keyed by
+# their values and types (True == 1.0 in Python, but its trace line differs). A cohort repeats most keys
+# (findings are true, false or unrecorded); the store is emptied when full, which bounds its memory.
+_MEMO_LIMIT = 512
+
+
+def _decided(
+    step: _Step, plan: _Plan, patient: Patient, facts: dict[str, FactValue], as_of: dt.date, gate: bool | None
+) -> _Decided:
+    if step.reads is None:  # medication rules read the medication list: not kept
+        return _decide(step, plan, patient, facts, as_of, gate)
+    values = tuple(map(facts.get, step.reads))
+    key = (as_of, values, tuple(map(type, values)))
+    memo = step.memo
+    done = memo.get(key)
+    if done is None:
+        done = _decide(step, plan, patient, facts, as_of, gate)
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[key] = done
+    return done
+
+
+def _decide(
+    step: _Step, plan: _Plan, patient: Patient, facts: dict[str, FactValue], as_of: dt.date, gate: bool | None
+) -> _Decided:
+    rule = step.rule
+    result = _kinds.evaluate_rule(rule, step.guideline, patient, facts, as_of, gate)
+    label = facts.get(rule.id) if isinstance(rule, m.ClassificationRule) else None
+    if result.outcome is RuleOutcome.NOT_FIRED and not result.recommendations:
+        return _Decided(step.not_fired, (), label if isinstance(label, str) else None)
+    missing = result.missing
+    if any(f in plan.measured for f in missing):
+        missing = tuple(dict.fromkeys(plan.measured.get(f, f) for f in missing))
+    trace = RuleTrace(
+        rule=rule.id,
+        guideline=step.guideline.id,
+        version=step.guideline.version,
+        outcome=result.outcome,
+        leaves=result.leaves,
+        missing=missing,
+    )
+    return _Decided(trace, result.recommendations, label if isinstance(label, str) else None)
+
+
+def clear_memo() -> None:
+    """Forget every kept rule result (benchmarks measure the first evaluation of a patient with this)."""
+    for plan in _PLANS.values():
+        for step in plan.steps:
+            step.memo.clear()
+
+
+def _missing_input(fact: str, rules: tuple[str, ...]) -> MissingInput:
+    """The missing-input entry of ``fact`` needed by ``rules`` (kept: the same entries recur across patients)."""
+    found = _MISSING.get((fact, rules))
+    if found is None:
+        vocab = vocabulary()
+        label = vocab[fact].label if fact in vocab else fact
+        found = MissingInput(fact=fact, label=label, needed_by=tuple(dict.fromkeys(rules)))
+        if len(_MISSING) >= _MEMO_LIMIT * 8:
+            _MISSING.clear()
+        _MISSING[fact, rules] = found
+    return found
+
+
+_MISSING: dict[tuple[str, tuple[str, ...]], MissingInput] = {}
 
 
 def _unlocked_flag(name: str) -> Flag:
@@ -282,6 +388,9 @@ class _Step:
     not_fired: RuleTrace
     undetermined: RuleTrace
     disabled: RuleTrace | None = None
+    reads: tuple[str, ...] | None = None
+    """Every fact the rule's result depends on; None for medication rules (they read the medication list)."""
+    memo: dict[Hashable, _Decided] = attrs.field(factory=dict, eq=False, repr=False)
 
 
 @attrs.frozen
@@ -378,6 +487,7 @@ def _make_plan(
                 not_fired=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome=RuleOutcome.NOT_FIRED),
                 undetermined=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome=RuleOutcome.UNDETERMINED),
                 disabled=_disabled_trace(g, r, site),
+                reads=None if agents is not None else _kinds.reads(r),
             )
         )
     measured = {r.id: r.fact for _, r in ordered if isinstance(r, m.ClassificationRule)}
