@@ -11,9 +11,11 @@ ingredients. RxNorm codes are not mapped: none was verified against an RxNorm pa
 
 from __future__ import annotations
 
+import functools
 import re
 
 from . import model as m
+from ._cache import IdentityCache
 
 __all__ = [
     "COMBINATIONS",
@@ -38,6 +40,14 @@ def key(name: str) -> str:
 
 def agent_names(rule: m.DosingRule | m.NeurotoxicityRule) -> frozenset[str]:
     """Every comparison-form name a medication list may use for the rule's drug."""
+    return _AGENT_NAMES.get((rule,), None, lambda: _agent_names(rule))
+
+
+# Both name sets are asked for every medication by every medication rule of every assessment: kept.
+_AGENT_NAMES: IdentityCache[frozenset[str]] = IdentityCache(limit=4096)
+
+
+def _agent_names(rule: m.DosingRule | m.NeurotoxicityRule) -> frozenset[str]:
     names = {key(rule.agent), *(key(s) for s in rule.synonyms)}
     if isinstance(rule, m.NeurotoxicityRule) and rule.rxnorm.isdigit():
         names.add(rule.rxnorm)
@@ -77,6 +87,7 @@ def _base(name: str) -> str:
     return BRANDS.get(base, base)
 
 
+@functools.lru_cache(maxsize=4096)
 def ingredient_keys(name: str) -> frozenset[str]:
     """The comparison-form names a medication entry stands for: itself and each of its ingredients.
 

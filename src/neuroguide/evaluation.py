@@ -273,7 +273,7 @@ def _run(
         unlocked=unlocked,
         site=site.stamp() if site is not None else None,
     )
-    asked = tuple(f for f, rules in needed.items() if any(r in plan.urgent for r in rules))
+    asked = tuple(f for f, rules in needed.items() if not plan.urgent.isdisjoint(rules))
     return Assessment(recommendations=tuple(recs), missing=missing_inputs, record=record, urgent_missing=asked)
 
 
