@@ -80,7 +80,7 @@ def decide(c: m.Criterion, facts: Facts) -> bool | None:
 
 def compiled(c: m.Criterion) -> Decider:
     """Return ``c`` compiled into a function of the fact table (cached)."""
-    return _COMPILED.get((c,), None, lambda: _compile(c))
+    return _COMPILED.get((c,), None, lambda: _generate(c) or _compile(c))
 
 
 _COMPILED: IdentityCache[Decider] = IdentityCache(limit=4096)
@@ -151,6 +151,86 @@ def _compile_compare(c: m.Compare) -> Decider:
         return None if value is None else bool(op(value, target))
 
     return compare
+
+
+# -- deciders as generated code ----------------------------------------------------------
+#
+# Nested closures cost a Python call per node. The planner decides every gate of every
+# rule for every patient, so a criterion is also turned into the source of one flat
+# function (local variables, short cuts as in the closures) and compiled once. Only
+# names and constants the criterion holds go into it, as constants bound at compile
+# time, never as text; ``_compile`` remains the fallback (e.g. nesting too deep).
+
+
+def _generate(c: m.Criterion) -> Decider | None:
+    consts: dict[str, object] = {}
+    lines: list[str] = []
+    try:
+        result = _emit(c, lines, consts, [], 1)
+    except (TypeError, ValueError):  # pragma: no cover - every model criterion kind is emitted
+        return None
+    source = "def decide(facts):\n    get = facts.get\n" + "\n".join(lines) + f"\n    return {result}\n"
+    namespace: dict[str, Any] = dict(consts)
+    try:
+        exec(compile(source, f"<criterion {len(_SOURCES)}>", "exec"), namespace)  # noqa: S102 - our own source
+    except (SyntaxError, RecursionError, MemoryError):  # too deeply nested for one function
+        return None
+    _SOURCES.append(source)
+    decider: Decider = namespace["decide"]
+    return decider
+
+
+_SOURCES: list[str] = []  # kept for tracebacks and inspection; bounded by the number of criteria
+
+
+def _emit(c: m.Criterion, lines: list[str], consts: dict[str, object], made: list[str], depth: int) -> str:
+    """Append code that leaves ``c``'s three-valued result in a new variable; return its name."""
+    pad = "    " * depth
+    var = f"r{len(made)}"
+    made.append(var)
+    if isinstance(c, m.Fact):
+        name = _const(consts, c.name)
+        lines.append(f"{pad}v = get({name})")
+        lines.append(f"{pad}{var} = None if v is None else bool(v)")
+        return var
+    if isinstance(c, m.Compare):
+        name = _const(consts, c.fact)
+        lines.append(f"{pad}v = get({name})")
+        if c.op == "in":
+            allowed = _const(consts, frozenset(c.value))  # type: ignore[arg-type]
+            lines.append(f"{pad}{var} = None if v is None else v in {allowed}")
+        else:
+            if c.op not in _OPS:
+                raise ValueError(c.op)
+            target = _const(consts, threshold(c.fact, c.value) if is_quantity(c.value) else c.value)
+            lines.append(f"{pad}{var} = None if v is None else bool(v {c.op} {target})")
+        return var
+    if isinstance(c, m.Not):
+        inner = _emit(c.not_, lines, consts, made, depth)
+        lines.append(f"{pad}{var} = None if {inner} is None else not {inner}")
+        return var
+    if not isinstance(c, m.AllOf | m.AnyOf):
+        raise TypeError(type(c).__name__)
+    every = isinstance(c, m.AllOf)
+    stop, keep = ("False", "True") if every else ("True", "False")
+    # A one-pass loop: ``break`` as soon as a part settles the result, as the closures return early.
+    lines.append(f"{pad}{var} = {keep}")
+    lines.append(f"{pad}while True:")
+    for part in c.all if every else c.any:
+        got = _emit(part, lines, consts, made, depth + 1)
+        lines.append(f"{pad}    if {got} is {stop}:")
+        lines.append(f"{pad}        {var} = {stop}")
+        lines.append(f"{pad}        break")
+        lines.append(f"{pad}    if {got} is None:")
+        lines.append(f"{pad}        {var} = None")
+    lines.append(f"{pad}    break")
+    return var
+
+
+def _const(consts: dict[str, object], value: object) -> str:
+    name = f"k{len(consts)}"
+    consts[name] = value
+    return name
 
 
 def evaluate(c: m.Criterion, facts: Facts) -> Outcome:

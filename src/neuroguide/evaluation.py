@@ -101,10 +101,10 @@ def assess(
     ctx = _CONTEXTS.get(
         (cat, site), (as_of, pinned, wanted, status_set), lambda: _context(cat, as_of, pinned, wanted, status_set, site)
     )
-    facts, flags = derive_flagged(patient, as_of)
+    derived, flags = _DERIVED.get((patient,), as_of, lambda: derive_flagged(patient, as_of))
     return _run(
         patient,
-        facts,
+        dict(derived),  # classifications add their labels to the table
         as_of,
         ctx.chosen,
         status_set,
@@ -119,6 +119,9 @@ def assess(
 
 
 _DEFAULT_STATUSES = (m.Status.APPROVED,)
+# A patient is immutable, so its fact table on a date is derived once (an assessment repeated for the same
+# patient, e.g. with other pins or statuses, a report and its record, reuses it). Errors are not kept.
+_DERIVED: IdentityCache[tuple[dict[str, FactValue], tuple[Flag, ...]]] = IdentityCache(limit=256)
 
 
 @attrs.frozen
@@ -228,25 +231,23 @@ def _run(
     refs: tuple[GuidelineRef, ...] | None = None,
 ) -> Assessment:
     recs: list[Recommendation] = []
-    traces: list[RuleTrace] = []
     needed: dict[str, list[str]] = {}
     if plan is None:
         plan = _plan(tuple(g for g, _ in chosen), statuses, urgent, site)
-    taken = frozenset().union(*(ingredient_keys(med.agent) for med in patient.medications))
-    for step in plan.steps:
-        if step.disabled is not None:
-            traces.append(step.disabled)
-            continue
+    # Every rule starts as not fired (or disabled); only rules that can apply are looked at, in plan order.
+    traces = list(plan.traces)
+    steps = plan.steps
+    for i in plan.candidates(patient):
+        step = steps[i]
         # Cheap gates first: most rules do not apply to a given patient.
         gate = step.gate(facts) if step.gate is not None else True
-        if gate is False or (step.agents is not None and taken.isdisjoint(step.agents)):
-            traces.append(step.not_fired)
+        if gate is False:
             continue
         if gate is None and not explain:
-            traces.append(step.undetermined)
+            traces[i] = step.undetermined
             continue
         done = _decided(step, plan, patient, facts, as_of, gate)
-        traces.append(done.trace)
+        traces[i] = done.trace
         if done.label is not None:
             facts[step.rule.id] = done.label
         for fact in done.trace.missing:
@@ -400,6 +401,21 @@ class _Plan:
     measured: Mapping[str, str]
     agents: frozenset[str]
     urgent: frozenset[str]
+    traces: tuple[RuleTrace, ...] = ()
+    """Each step's trace before any patient: disabled by the site, else not fired."""
+    gated: tuple[int, ...] = ()
+    """Steps evaluated for every patient (not disabled, not a medication rule), in order."""
+    by_agent: Mapping[str, tuple[int, ...]] = attrs.field(factory=dict)
+    """Medication steps by each drug name they recognise (a medication rule applies only to its drugs)."""
+
+    def candidates(self, patient: Patient) -> Sequence[int]:
+        """The steps that may apply to ``patient``, in plan order."""
+        if not patient.medications:
+            return self.gated
+        found = {
+            i for med in patient.medications for name in ingredient_keys(med.agent) for i in self.by_agent.get(name, ())
+        }
+        return sorted(found.union(self.gated)) if found else self.gated
 
 
 def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput, ...]:
@@ -497,8 +513,20 @@ def _make_plan(
             if isinstance(r, m.DosingRule | m.NeurotoxicityRule):
                 names |= agent_names(r)
     urgent_ids = frozenset(r.id for _, r in ordered if m.is_urgent(r))
+    by_agent: dict[str, list[int]] = {}
+    for i, step in enumerate(steps):
+        if step.disabled is None and step.agents is not None:
+            for name in step.agents:
+                by_agent.setdefault(name, []).append(i)
     return _Plan(
-        guidelines=guidelines, steps=tuple(steps), measured=measured, agents=frozenset(names), urgent=urgent_ids
+        guidelines=guidelines,
+        steps=tuple(steps),
+        measured=measured,
+        agents=frozenset(names),
+        urgent=urgent_ids,
+        traces=tuple(s.disabled or s.not_fired for s in steps),
+        gated=tuple(i for i, s in enumerate(steps) if s.disabled is None and s.agents is None),
+        by_agent={name: tuple(found) for name, found in by_agent.items()},
     )
 
 
