@@ -87,10 +87,10 @@ def _assess(doc: dict[str, Any], **options: Any) -> ng.Assessment | None:
 @given(st.lists(patients(), min_size=2, max_size=6))
 def test_kept_results_equal_fresh_ones(docs: list[dict[str, Any]]) -> None:
     """A rule result served from what other patients left equals one computed with nothing kept."""
-    evaluation.clear_memo()
+    evaluation.forget_kept()
     fresh = [_assess(doc) for doc in docs]
     for doc, first in zip(docs, fresh, strict=True):
-        evaluation.clear_memo()
+        evaluation.forget_kept()
         alone = _assess(doc)
         again = _assess(doc)
         if first is None:

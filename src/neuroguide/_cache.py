@@ -40,3 +40,7 @@ class IdentityCache(Generic[V]):
     def values(self) -> list[V]:
         """The cached values (a snapshot)."""
         return [value for _, value in list(self._entries.values())]
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._entries.clear()

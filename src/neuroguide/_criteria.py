@@ -172,7 +172,8 @@ def _generate(c: m.Criterion) -> Decider | None:
     source = "def decide(facts):\n    get = facts.get\n" + "\n".join(lines) + f"\n    return {result}\n"
     namespace: dict[str, Any] = dict(consts)
     try:
-        exec(compile(source, f"<criterion {len(_SOURCES)}>", "exec"), namespace)  # noqa: S102 - our own source
+        # The source is built here from the criterion's structure; its names and values are bound constants.
+        exec(compile(source, f"<criterion {len(_SOURCES)}>", "exec"), namespace)
     except (SyntaxError, RecursionError, MemoryError):  # too deeply nested for one function
         return None
     _SOURCES.append(source)

@@ -231,7 +231,7 @@ def _run(
     refs: tuple[GuidelineRef, ...] | None = None,
 ) -> Assessment:
     recs: list[Recommendation] = []
-    needed: dict[str, list[str]] = {}
+    asking: list[_Decided] = []  # rules that name missing facts, in plan order
     if plan is None:
         plan = _plan(tuple(g for g, _ in chosen), statuses, urgent, site)
     # Every rule starts as not fired (or disabled); only rules that can apply are looked at, in plan order.
@@ -250,12 +250,12 @@ def _run(
         traces[i] = done.trace
         if done.label is not None:
             facts[step.rule.id] = done.label
-        for fact in done.trace.missing:
-            needed.setdefault(fact, []).append(step.rule.id)
+        if done.trace.missing:
+            asking.append(done)
         if done.recommendations:
             recs.extend(_with_site(done.recommendations, site) if site is not None else done.recommendations)
     recs.sort(key=lambda r: (_SECTION_ORDER[r.section], _urgency(r), r.guideline, r.rule))
-    missing_inputs = tuple(_missing_input(f, tuple(rules)) for f, rules in sorted(needed.items()))
+    missing_inputs, asked = _ASKED.get((plan, *asking), None, lambda: _aggregate(asking, plan))
     if patient.medications:
         missing_inputs += _unrecognised(patient, plan.agents)
     record = EvaluationRecord(
@@ -274,7 +274,6 @@ def _run(
         unlocked=unlocked,
         site=site.stamp() if site is not None else None,
     )
-    asked = tuple(f for f, rules in needed.items() if not plan.urgent.isdisjoint(rules))
     return Assessment(recommendations=tuple(recs), missing=missing_inputs, record=record, urgent_missing=asked)
 
 
@@ -332,11 +331,32 @@ def _decide(
     return _Decided(trace, result.recommendations, label if isinstance(label, str) else None)
 
 
-def clear_memo() -> None:
-    """Forget every kept rule result (benchmarks measure the first evaluation of a patient with this)."""
+def forget_kept() -> None:
+    """Forget every kept rule result, derived fact table and missing-input entry.
+
+    The next assessment then computes everything as for a patient never seen (benchmarks and tests use this).
+    """
     for plan in _PLANS.values():
         for step in plan.steps:
             step.memo.clear()
+    _DERIVED.clear()
+    _MISSING.clear()
+    _ASKED.clear()
+
+
+def _aggregate(asking: Sequence[_Decided], plan: _Plan) -> tuple[tuple[MissingInput, ...], tuple[str, ...]]:
+    """The missing inputs (by fact, naming the rules that need each) and those an urgent rule needs."""
+    needed: dict[str, list[str]] = {}
+    for done in asking:
+        for fact in done.trace.missing:
+            needed.setdefault(fact, []).append(done.trace.rule)
+    missing = tuple(_missing_input(f, tuple(rules)) for f, rules in sorted(needed.items()))
+    asked = tuple(f for f, rules in needed.items() if not plan.urgent.isdisjoint(rules))
+    return missing, asked
+
+
+# Kept by the identity of the rule results that asked (kept results recur across patients, fresh ones miss).
+_ASKED: IdentityCache[tuple[tuple[MissingInput, ...], tuple[str, ...]]] = IdentityCache(limit=1024)
 
 
 def _missing_input(fact: str, rules: tuple[str, ...]) -> MissingInput:
