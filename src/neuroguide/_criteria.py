@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeAlias
 
 import attrs
@@ -182,6 +182,43 @@ def _generate(c: m.Criterion) -> Decider | None:
 
 
 _SOURCES: list[str] = []  # kept for tracebacks and inspection; bounded by the number of criteria
+
+
+GateList: TypeAlias = Callable[[Facts], list[tuple[int, bool | None]]]
+
+
+def compiled_all(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateList:
+    """Compile numbered criteria into one function returning ``(number, result)`` for each not false, in order.
+
+    A missing criterion (None) always holds. One call decides a whole plan's gates: the planner would
+    otherwise pay a Python call, and its loop, per rule and patient. Falls back to the separate deciders.
+    """
+    consts: dict[str, object] = {}
+    made: list[str] = []
+    lines = ["def gates(facts):", "    get = facts.get", "    out = []", "    keep = out.append"]
+    try:
+        for pos, c in criteria:
+            if c is None:
+                lines.append(f"    keep(({pos}, True))")
+                continue
+            result = _emit(c, lines, consts, made, 1)
+            lines.append(f"    if {result} is not False:")
+            lines.append(f"        keep(({pos}, {result}))")
+        lines.append("    return out")
+        namespace: dict[str, Any] = dict(consts)
+        # As in ``_generate``: source built from the criteria's structure, values bound as constants.
+        exec(compile("\n".join(lines) + "\n", f"<gates {len(_SOURCES)}>", "exec"), namespace)
+    except (TypeError, ValueError, SyntaxError, RecursionError, MemoryError):  # pragma: no cover - fallback
+        deciders = [(pos, compiled(c) if c is not None else None) for pos, c in criteria]
+
+        def each(facts: Facts) -> list[tuple[int, bool | None]]:
+            found = ((pos, d(facts) if d is not None else True) for pos, d in deciders)
+            return [(pos, res) for pos, res in found if res is not False]
+
+        return each
+    _SOURCES.append("\n".join(lines))
+    gates: GateList = namespace["gates"]
+    return gates
 
 
 def _emit(c: m.Criterion, lines: list[str], consts: dict[str, object], made: list[str], depth: int) -> str:
@@ -358,20 +395,28 @@ _Explainer: TypeAlias = Callable[[Facts, list[_Line]], bool | None]
 
 def explain(c: m.Criterion, facts: Facts) -> Explained:
     """Return what ``evaluate`` would, already formatted for the trace (identical text)."""
+    hit = _EXPLAINERS.get(id(c))
+    if hit is None or hit[0] is not c:
+        hit = (c, _explainer(c, False))
+        if len(_EXPLAINERS) >= _EXPLAINERS_LIMIT:
+            _EXPLAINERS.clear()
+        _EXPLAINERS[id(c)] = hit  # the criterion is held with it, so its id is not reused meanwhile
     lines: list[_Line] = []
-    result = _EXPLAINERS.get((c,), None, lambda: _explainer(c, False))(facts, lines)
+    result = hit[1](facts, lines)
     missing: tuple[str, ...] = ()
     if result is None:
-        missing = tuple(dict.fromkeys(line[3] for line in lines if line[3] is not None))
+        missing = tuple(dict.fromkeys([line[3] for line in lines if line[3] is not None]))
     return Explained(
         result,
-        tuple(line[2] for line in lines),
-        tuple(line[1] for line in lines if line[0] is True),
+        tuple([line[2] for line in lines]),
+        tuple([line[1] for line in lines if line[0] is True]),
         missing,
     )
 
 
-_EXPLAINERS: IdentityCache[_Explainer] = IdentityCache(limit=4096)
+# Keyed by identity (criteria are large frozen trees: hashing one costs more than explaining it).
+_EXPLAINERS: dict[int, tuple[m.Criterion, _Explainer]] = {}
+_EXPLAINERS_LIMIT = 4096
 _WORD = {True: "TRUE", False: "FALSE", None: "UNKNOWN"}
 
 

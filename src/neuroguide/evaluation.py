@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -14,7 +14,7 @@ from . import model as m
 from ._agents import agent_names, ingredient_keys
 from ._cache import IdentityCache
 from ._converter import converter
-from ._criteria import FactValue, compiled
+from ._criteria import FactValue, GateList, compiled, compiled_all
 from ._facts import RECOGNISED_AGENTS, derive_flagged
 from ._loading import Catalog, catalog
 from ._vocabulary import vocabulary
@@ -237,12 +237,8 @@ def _run(
     # Every rule starts as not fired (or disabled); only rules that can apply are looked at, in plan order.
     traces = list(plan.traces)
     steps = plan.steps
-    for i in plan.candidates(patient):
+    for i, gate in plan.hits(patient, facts):
         step = steps[i]
-        # Cheap gates first: most rules do not apply to a given patient.
-        gate = step.gate(facts) if step.gate is not None else True
-        if gate is False:
-            continue
         if gate is None and not explain:
             traces[i] = step.undetermined
             continue
@@ -428,14 +424,39 @@ class _Plan:
     by_agent: Mapping[str, tuple[int, ...]] = attrs.field(factory=dict)
     """Medication steps by each drug name they recognise (a medication rule applies only to its drugs)."""
 
-    def candidates(self, patient: Patient) -> Sequence[int]:
-        """The steps that may apply to ``patient``, in plan order."""
-        if not patient.medications:
-            return self.gated
-        found = {
-            i for med in patient.medications for name in ingredient_keys(med.agent) for i in self.by_agent.get(name, ())
-        }
-        return sorted(found.union(self.gated)) if found else self.gated
+    first: tuple[int, ...] = ()
+    """Classification steps (gated one by one: each label is a fact later gates may test)."""
+    rest: GateList | None = None
+    """Every other gate of ``gated``, decided in one call: ``(step, result)`` for each not false."""
+
+    def hits(self, patient: Patient, facts: Mapping[str, FactValue]) -> Iterator[tuple[int, bool | None]]:
+        """``(step, gate result)`` for each step that may apply to ``patient``, in plan order.
+
+        Lazy: the caller adds each classification's label to ``facts`` before the other gates are decided.
+        """
+        steps = self.steps
+        for i in self.first:
+            gate = steps[i].gate
+            result = gate(facts) if gate is not None else True
+            if result is not False:
+                yield i, result
+        assert self.rest is not None
+        found = self.rest(facts)
+        if patient.medications:
+            # A medication rule applies only to its drugs; the list is short, so its steps are merged in.
+            meds = {
+                i
+                for med in patient.medications
+                for name in ingredient_keys(med.agent)
+                for i in self.by_agent.get(name, ())
+            }
+            for i in meds:
+                gate = steps[i].gate
+                result = gate(facts) if gate is not None else True
+                if result is not False:
+                    found.append((i, result))
+            found.sort(key=_first)
+        yield from found
 
 
 def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput, ...]:
@@ -512,7 +533,7 @@ def _make_plan(
     ordered.sort(key=lambda gr: 0 if isinstance(gr[1], m.ClassificationRule) else 1)
     steps = []
     for g, r in ordered:
-        gate_criterion = getattr(r, "when", None) or getattr(r, "applies", None)
+        gate_criterion = _gate_of(r)
         agents = agent_names(r) if isinstance(r, m.DosingRule | m.NeurotoxicityRule) else None
         steps.append(
             _Step(
@@ -533,6 +554,9 @@ def _make_plan(
             if isinstance(r, m.DosingRule | m.NeurotoxicityRule):
                 names |= agent_names(r)
     urgent_ids = frozenset(r.id for _, r in ordered if m.is_urgent(r))
+    gated = tuple(i for i, s in enumerate(steps) if s.disabled is None and s.agents is None)
+    # Classifications come first in the plan (sorted above), so every other gate, decided after them, sees
+    # their labels.
     by_agent: dict[str, list[int]] = {}
     for i, step in enumerate(steps):
         if step.disabled is None and step.agents is not None:
@@ -545,9 +569,21 @@ def _make_plan(
         agents=frozenset(names),
         urgent=urgent_ids,
         traces=tuple(s.disabled or s.not_fired for s in steps),
-        gated=tuple(i for i, s in enumerate(steps) if s.disabled is None and s.agents is None),
+        gated=gated,
         by_agent={name: tuple(found) for name, found in by_agent.items()},
+        first=tuple(i for i in gated if isinstance(steps[i].rule, m.ClassificationRule)),
+        rest=compiled_all(
+            [(i, _gate_of(steps[i].rule)) for i in gated if not isinstance(steps[i].rule, m.ClassificationRule)]
+        ),
     )
+
+
+def _gate_of(r: m.Rule) -> m.Criterion | None:
+    return getattr(r, "when", None) or getattr(r, "applies", None)
+
+
+def _first(pair: tuple[int, bool | None]) -> int:
+    return pair[0]
 
 
 # A presentation pattern leads its section (the likely categories), before ordinary considerations.
