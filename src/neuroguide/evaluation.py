@@ -94,14 +94,13 @@ def assess(
             raise InputError("patient", type(patient).__name__, "a Patient or a mapping of patient fields")
         patient = Patient.from_dict(patient)
     cat = source if source is not None else catalog()
-    _check_in_range(cat, as_of)
     pinned = tuple(sorted(pins.items())) if pins else ()
     status_set = _DEFAULT_STATUSES if statuses == _DEFAULT_STATUSES else _statuses(statuses)
     wanted = frozenset(guidelines) if guidelines is not None else None
     ctx = _CONTEXTS.get(
         (cat, site), (as_of, pinned, wanted, status_set), lambda: _context(cat, as_of, pinned, wanted, status_set, site)
     )
-    derived, flags = _DERIVED.get((patient,), as_of, lambda: derive_flagged(patient, as_of))
+    derived, flags, shown = _DERIVED.get((patient,), as_of, lambda: _derive(patient, as_of))
     return _run(
         patient,
         dict(derived),  # classifications add their labels to the table
@@ -115,13 +114,24 @@ def assess(
         site=site,
         plan=ctx.plan,
         refs=ctx.refs,
+        shown=shown,
     )
+
+
+def _derive(patient: Patient, as_of: dt.date) -> tuple[dict[str, FactValue], tuple[Flag, ...], dict[str, Any]]:
+    facts, flags = derive_flagged(patient, as_of)
+    return facts, flags, _shown_facts(facts)
+
+
+def _shown_facts(facts: Mapping[str, FactValue]) -> dict[str, Any]:
+    """The facts as the record holds them: sorted by name, dates as ISO text."""
+    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in sorted(facts.items())}
 
 
 _DEFAULT_STATUSES = (m.Status.APPROVED,)
 # A patient is immutable, so its fact table on a date is derived once (an assessment repeated for the same
 # patient, e.g. with other pins or statuses, a report and its record, reuses it). Errors are not kept.
-_DERIVED: IdentityCache[tuple[dict[str, FactValue], tuple[Flag, ...]]] = IdentityCache(limit=256)
+_DERIVED: IdentityCache[tuple[dict[str, FactValue], tuple[Flag, ...], dict[str, Any]]] = IdentityCache(limit=256)
 
 
 @attrs.frozen
@@ -141,6 +151,7 @@ def _context(
     statuses: tuple[m.Status, ...],
     site: Site | None,
 ) -> _Context:
+    _check_in_range(cat, as_of)
     chosen = _choose(cat, as_of, pins, wanted)
     return _Context(chosen, _plan(tuple(g for g, _ in chosen), statuses, True, site), _refs(chosen))
 
@@ -229,9 +240,15 @@ def _run(
     site: Site | None = None,
     plan: _Plan | None = None,
     refs: tuple[GuidelineRef, ...] | None = None,
+    shown: Mapping[str, Any] | None = None,
 ) -> Assessment:
+    """Evaluate the plan's rules against ``facts``.
+
+    ``shown`` is ``facts`` as the record holds them (``_shown_facts``), if already made.
+    """
     recs: list[Recommendation] = []
     asking: list[_Decided] = []  # rules that name missing facts, in plan order
+    labels: dict[str, str] = {}  # classification labels added to the facts
     if plan is None:
         plan = _plan(tuple(g for g, _ in chosen), statuses, urgent, site)
     # Every rule starts as not fired (or disabled); only rules that can apply are looked at, in plan order.
@@ -246,6 +263,7 @@ def _run(
         traces[i] = done.trace
         if done.label is not None:
             facts[step.rule.id] = done.label
+            labels[step.rule.id] = done.label
         if done.trace.missing:
             asking.append(done)
         if done.recommendations:
@@ -259,7 +277,11 @@ def _run(
         package=package_version(),
         statuses=tuple(s.value for s in statuses),
         patient=patient.plain(),
-        facts={k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in sorted(facts.items())},
+        facts=_shown_facts(facts)
+        if shown is None
+        else dict(sorted({**shown, **labels}.items()))
+        if labels
+        else dict(shown),
         guidelines=refs if refs is not None else _refs(chosen),
         trace=tuple(traces),
         recommendations=tuple(recs),
