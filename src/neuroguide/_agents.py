@@ -15,7 +15,6 @@ import functools
 import re
 
 from . import model as m
-from ._cache import IdentityCache
 
 __all__ = [
     "COMBINATIONS",
@@ -40,11 +39,18 @@ def key(name: str) -> str:
 
 def agent_names(rule: m.DosingRule | m.NeurotoxicityRule) -> frozenset[str]:
     """Every comparison-form name a medication list may use for the rule's drug."""
-    return _AGENT_NAMES.get((rule,), None, lambda: _agent_names(rule))
+    hit = _AGENT_NAMES.get(id(rule))
+    if hit is None or hit[0] is not rule:
+        hit = (rule, _agent_names(rule))
+        if len(_AGENT_NAMES) >= 4096:
+            _AGENT_NAMES.clear()
+        _AGENT_NAMES[id(rule)] = hit  # the rule is held with its names, so its id is not reused meanwhile
+    return hit[1]
 
 
-# Both name sets are asked for every medication by every medication rule of every assessment: kept.
-_AGENT_NAMES: IdentityCache[frozenset[str]] = IdentityCache(limit=4096)
+# Both name sets are asked for every medication by every medication rule of every assessment: kept (rules
+# by identity: hashing a frozen rule costs more than deriving its names).
+_AGENT_NAMES: dict[int, tuple[m.DosingRule | m.NeurotoxicityRule, frozenset[str]]] = {}
 
 
 def _agent_names(rule: m.DosingRule | m.NeurotoxicityRule) -> frozenset[str]:

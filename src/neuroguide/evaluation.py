@@ -304,8 +304,9 @@ class _Decided:
     label: str | None
 
 
-# A rule's result depends only on the facts it reads (and the date), so it is kept per step, keyed by
-# their values and types (True == 1.0 in Python, but its trace line differs). A cohort repeats most keys
+# A rule's result depends only on the facts it reads (and, for a screening, the date), so it is kept per
+# step, keyed by their values, and types unless every fact read is a finding (True == 1 == 1.0 in Python, but
+# their trace lines differ). A cohort repeats most keys
 # (findings are true, false or unrecorded); the store is emptied when full, which bounds its memory.
 _MEMO_LIMIT = 512
 
@@ -316,7 +317,11 @@ def _decided(
     if step.reads is None:  # medication rules read the medication list: not kept
         return _decide(step, plan, patient, facts, as_of, gate)
     values = tuple(map(facts.get, step.reads))
-    key = (as_of, values, tuple(map(type, values)))
+    key: Hashable = values
+    if step.typed:
+        key = (values, tuple(map(type, values)))
+    if step.dated:
+        key = (as_of, key)
     memo = step.memo
     done = memo.get(key)
     if done is None:
@@ -430,6 +435,10 @@ class _Step:
     reads: tuple[str, ...] | None = None
     """Every fact the rule's result depends on; None for medication rules (they read the medication list)."""
     memo: dict[Hashable, _Decided] = attrs.field(factory=dict, eq=False, repr=False)
+    typed: bool = True
+    """The rule reads a fact that is not a yes/no finding: its kept results are keyed by type too."""
+    dated: bool = True
+    """The result depends on the evaluation date (screening schedules)."""
 
 
 @attrs.frozen
@@ -567,6 +576,8 @@ def _make_plan(
                 undetermined=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome=RuleOutcome.UNDETERMINED),
                 disabled=_disabled_trace(g, r, site),
                 reads=None if agents is not None else _kinds.reads(r),
+                typed=agents is not None or not _all_findings(_kinds.reads(r)),
+                dated=isinstance(r, m.ScreeningRule),
             )
         )
     measured = {r.id: r.fact for _, r in ordered if isinstance(r, m.ClassificationRule)}
@@ -598,6 +609,12 @@ def _make_plan(
             [(i, _gate_of(steps[i].rule)) for i in gated if not isinstance(steps[i].rule, m.ClassificationRule)]
         ),
     )
+
+
+def _all_findings(names: Iterable[str]) -> bool:
+    """True if every fact named is a yes/no fact given by the caller (so its values are True or False)."""
+    vocab = vocabulary()
+    return all(n in vocab and vocab[n].type == "boolean" and vocab[n].derived is None for n in names)
 
 
 def _gate_of(r: m.Rule) -> m.Criterion | None:
