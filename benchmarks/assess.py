@@ -50,8 +50,11 @@ def bench(number: int, repeat: int) -> dict[str, Any]:
         patient = ng.Patient.from_dict(doc)
         ng.assess(patient, as_of=AS_OF)
 
-        def first(p: ng.Patient = patient) -> object:
-            evaluation.forget_kept()
+        forget = getattr(evaluation, "forget_kept", None)  # absent before 0.2.0: nothing was kept
+
+        def first(p: ng.Patient = patient, forget: Callable[[], None] | None = forget) -> object:
+            if forget is not None:
+                forget()
             return ng.assess(p, as_of=AS_OF)
 
         rows[path.stem] = {
