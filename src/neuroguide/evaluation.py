@@ -259,7 +259,16 @@ def _run(
         if gate is None and not explain:
             traces[i] = step.undetermined
             continue
-        done = _decided(step, plan, patient, facts, as_of, gate)
+        reads = step.reads
+        if reads is None:  # medication rules read the medication list: not kept
+            done = _decide(step, plan, patient, facts, as_of, gate)
+        else:
+            # Kept results (see ``_decided``), looked up here: this loop runs for every rule that may apply.
+            values = tuple(map(facts.get, reads))
+            key: Hashable = (values, tuple(map(type, values))) if step.typed else values
+            memo = step.memo
+            found = memo.get((as_of, key) if step.dated else key)
+            done = found if found is not None else _decided(step, plan, patient, facts, as_of, gate)
         traces[i] = done.trace
         if done.label is not None:
             facts[step.rule.id] = done.label
