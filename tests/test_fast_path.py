@@ -24,7 +24,7 @@ from neuroguide._loading import catalog
 from neuroguide._vocabulary import vocabulary
 from neuroguide.exceptions import InputError
 from neuroguide.results import RuleOutcome, leaves_of
-from tests.strategies import patients
+from strategies import patients
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -135,6 +135,7 @@ def test_a_rule_decided_by_its_gate_is_explained_as_if_decided_alone(doc: dict[s
             if isinstance(rule, m.DosingRule | m.NeurotoxicityRule | m.ClassificationRule):
                 continue
             gate_criterion = getattr(rule, "when", None) or getattr(rule, "applies", None)
+            assert gate_criterion is not None, rule.id
             gate = _criteria.decide(gate_criterion, facts)
             alone = _kinds.evaluate_rule(rule, g, patient, dict(facts), AS_OF)
             given_gate = _kinds.evaluate_rule(rule, g, patient, dict(facts), AS_OF, gate)

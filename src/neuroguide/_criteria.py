@@ -254,7 +254,8 @@ def _emit(c: m.Criterion, lines: list[str], consts: dict[str, object], made: lis
     # A one-pass loop: ``break`` as soon as a part settles the result, as the closures return early.
     lines.append(f"{pad}{var} = {keep}")
     lines.append(f"{pad}while True:")
-    for part in c.all if every else c.any:
+    parts = c.all if isinstance(c, m.AllOf) else c.any
+    for part in parts:
         got = _emit(part, lines, consts, made, depth + 1)
         lines.append(f"{pad}    if {got} is {stop}:")
         lines.append(f"{pad}        {var} = {stop}")
