@@ -42,7 +42,11 @@ def fired(result: Any, rule_id: str) -> bool:
 # name: (red flags that must be present, of which the first must lead the report; the pattern; rules that must
 # not fire). An empty tuple of red flags means none may be shown.
 CASES: dict[str, tuple[tuple[str, ...], str | None, tuple[str, ...]]] = {
-    "ces-saddle-only": (("cauda-equina-suspected",), "pattern-radiculopathy-cauda-equina", ("initial-neuropathy-labs",)),
+    "ces-saddle-only": (
+        ("cauda-equina-suspected",),
+        "pattern-radiculopathy-cauda-equina",
+        ("initial-neuropathy-labs",),
+    ),
     "ces-retention-only": (("cauda-equina-suspected",), None, ("initial-neuropathy-labs",)),
     "ces-bilateral-sciatica-sphincter": (
         ("sphincter-disturbance-new",),
@@ -50,13 +54,21 @@ CASES: dict[str, tuple[tuple[str, ...], str | None, tuple[str, ...]]] = {
         ("initial-neuropathy-labs", "diabetes-screen-in-neuropathy"),
     ),
     "mscc-prostate": (("mscc-suspected",), "pattern-radiculopathy-cauda-equina", ()),
-    "cord-compression-no-cancer": (("cord-compression-suspected",), "pattern-myelopathy", ("pattern-distal-symmetric",)),
+    "cord-compression-no-cancer": (
+        ("cord-compression-suspected",),
+        "pattern-myelopathy",
+        ("pattern-distal-symmetric",),
+    ),
     "transverse-myelitis": (
         ("cauda-equina-suspected", "cord-compression-suspected", "rapidly-progressive-limb-weakness"),
         "pattern-myelopathy",
         (),
     ),
-    "ms-optic-lhermitte": ((), "pattern-central-demyelinating", ("initial-neuropathy-labs", "pattern-distal-symmetric")),
+    "ms-optic-lhermitte": (
+        (),
+        "pattern-central-demyelinating",
+        ("initial-neuropathy-labs", "pattern-distal-symmetric"),
+    ),
     "gbs-day3": (("rapidly-progressive-limb-weakness", "rapidly-progressive-symmetric", "gbs-suspected"), None, ()),
     "gbs-day20": (("rapidly-progressive-limb-weakness", "gbs-suspected"), None, ("inflammatory-subacute-window",)),
     "gbs-day27": (("rapidly-progressive-limb-weakness", "gbs-suspected"), None, ("inflammatory-subacute-window",)),
@@ -142,23 +154,28 @@ def test_limb_weakness_within_4_weeks_is_an_emergency_shown_unverified() -> None
     assert first.section is ng.Section.RED_FLAGS
 
 
+def _limb(days: int | None, **findings: bool) -> bool:
+    return fired(_weak(days, **findings), "rapidly-progressive-limb-weakness")
+
+
 @pytest.mark.rule("rapidly-progressive-limb-weakness")
 def test_limb_weakness_needs_ongoing_progression_and_no_recorded_asymmetry() -> None:
     # Weakness that stopped progressing is not an emergency; an asymmetric picture takes another route.
-    assert not fired(_weak(10, **{"still-progressing": False, "asymmetric-pattern": False}), "rapidly-progressive-limb-weakness")
-    assert fired(_weak(10, **{"still-progressing": True, "asymmetric-pattern": False}), "rapidly-progressive-limb-weakness")
+    assert not _limb(10, **{"still-progressing": False, "asymmetric-pattern": False})
+    assert _limb(10, **{"still-progressing": True, "asymmetric-pattern": False})
     # An unrecorded distribution leaves the 4-week branch undecided, and the report asks for it.
-    (t,) = [t for t in _weak(10, **{"still-progressing": True}).record.trace if t.rule == "rapidly-progressive-limb-weakness"]
+    result = _weak(10, **{"still-progressing": True})
+    (t,) = [t for t in result.record.trace if t.rule == "rapidly-progressive-limb-weakness"]
     assert t.outcome == "undetermined" and "asymmetric-pattern" in t.missing
-    assert not fired(_weak(10, **{"still-progressing": True, "asymmetric-pattern": True}), "rapidly-progressive-limb-weakness")
-    assert fired(_weak(10, **{"still-progressing": True, "distal-symmetric-pattern": True}), "rapidly-progressive-limb-weakness")
+    assert not _limb(10, **{"still-progressing": True, "asymmetric-pattern": True})
+    assert _limb(10, **{"still-progressing": True, "distal-symmetric-pattern": True})
     # Recorded rapid progression fires without a duration and without numbness (pure motor weakness) ...
     pure_motor = _weak(None, **{"rapid-progression": True, "numbness": False, "areflexia": True})
     assert fired(pure_motor, "rapidly-progressive-limb-weakness")
     assert not fired(pure_motor, "rapidly-progressive-symmetric")
     # ... and whatever the distribution, as rapidly-progressive-symmetric does.
-    assert fired(_weak(None, **{"rapid-progression": True, "asymmetric-pattern": True}), "rapidly-progressive-limb-weakness")
-    assert not fired(_weak(None, **{"rapid-progression": False, "weakness": False}), "rapidly-progressive-limb-weakness")
+    assert _limb(None, **{"rapid-progression": True, "asymmetric-pattern": True})
+    assert not _limb(None, **{"rapid-progression": False, "weakness": False})
 
 
 @pytest.mark.rule("sphincter-disturbance-new")
