@@ -207,3 +207,15 @@ def test_a_root_or_claudication_picture_is_still_not_a_polyneuropathy() -> None:
     for finding in ("radicular-pain", "saddle-anaesthesia", "relief-sitting-or-flexion"):
         result = ng.assess({"findings": {"tingling": True, finding: True}}, as_of=AS_OF)
         assert result.record.facts["polyneuropathy"] is False, finding
+
+
+@pytest.mark.rule("cauda-equina-suspected")
+def test_cauda_equina_first_line_points_to_whole_spine_imaging_when_there_is_a_sensory_level() -> None:
+    # Transverse myelitis (level at T8, retention, both legs weak): the first emergency must not send the patient
+    # for a lumbosacral MRI alone, which does not show the thoracic cord.
+    result = vignette("transverse-myelitis")
+    first = result.section(ng.Section.RED_FLAGS)[0]
+    assert first.rule == "cauda-equina-suspected"
+    assert "whole spine" in first.action and "sensory level" in first.action
+    cord = result.by_rule("cord-compression-suspected")
+    assert cord is not None and cord.status == "emergency" and "whole spine" in cord.action
