@@ -555,7 +555,15 @@ def _check_magnitude(mag: float, field: str, shown: object) -> float:
 
 def quantity(value: float, unit: str) -> Quantity:
     """Build a quantity from a number and an accepted unit string (the unit is read once and kept)."""
-    return _new(value, _info(unit, "unit"))
+    info = _KNOWN.get(unit)
+    out = _object_new(Quantity)
+    out._m = value
+    out._u = info if info is not None else _info(unit, "unit")
+    out._q = None
+    return out
+
+
+_object_new = object.__new__
 
 
 def parse_quantity(value: object, field: str = "value", dimension: str | Unit | None = None) -> Quantity:
