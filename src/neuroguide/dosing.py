@@ -35,7 +35,7 @@ import enum
 import functools
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import attrs
 
@@ -48,7 +48,17 @@ from ._loading import Catalog, catalog
 from .exceptions import IncompatibleUnitsError, InputError, NotInEffectError, UnitError, UnknownAgentError, raise_all
 from .formulas import ABW_FACTOR, crcl_from_floats, ibw_kg
 from .patient import Flag, Medication, Patient
-from .units import Quantity, Unit, format_quantity, get_registry, magnitude, parse_quantity, parse_unit, scale
+from .units import (
+    Quantity,
+    base_names,
+    dimension,
+    dimension_of,
+    format_quantity,
+    magnitude,
+    parse_quantity,
+    scale,
+    unit_symbol,
+)
 
 __all__ = [
     "DoseVerdict",
@@ -196,6 +206,11 @@ def dosing_rules(
 
     """
     cat = source if source is not None else catalog()
+    # A catalog does not change once loaded: its dosing rules per date are worked out once.
+    return _RULES.get((cat,), as_of, lambda: _dosing_rules(cat, as_of))
+
+
+def _dosing_rules(cat: Catalog, as_of: dt.date | None) -> tuple[tuple[m.Guideline, m.DosingRule], ...]:
     if as_of is not None:
         guidelines = cat.in_effect(as_of)
     else:
@@ -203,6 +218,15 @@ def dosing_rules(
     return tuple(
         (g, r) for g in guidelines for r in g.rules if isinstance(r, m.DosingRule) and r.status is m.Status.APPROVED
     )
+
+
+_RULES: IdentityCache[tuple[tuple[m.Guideline, m.DosingRule], ...]] = IdentityCache(limit=256)
+_NAMED: IdentityCache[list[tuple[m.Guideline, m.DosingRule]]] = IdentityCache(limit=1024)
+
+
+def _naming(rules: tuple[tuple[m.Guideline, m.DosingRule], ...], agent: str) -> list[tuple[m.Guideline, m.DosingRule]]:
+    """The rules that name ``agent`` (kept per rule set and spelling)."""
+    return list(_NAMED.get((rules,), agent, lambda: [(g, r) for g, r in rules if names_agent(r, agent)]))
 
 
 def _has_released(cat: Catalog, gid: str) -> bool:
@@ -240,21 +264,99 @@ class _Amount:
 
 
 def _amount_unit(rule: m.DosingRule) -> str:
-    return _amount_unit_of(rule.plausible_max.units)
+    return _numbers(rule).base
 
 
-@functools.lru_cache(maxsize=64)
-def _amount_unit_of(units: Unit) -> str:
-    return "IU" if "international_unit" in str(units) else "mg"
+@attrs.frozen
+class _Band:
+    """A renal band's numbers: CrCl edges in mL/min, daily dose limits in mg."""
+
+    lower: float | None
+    upper: float | None
+    daily_min: float | None
+    daily_max: float | None
+
+
+@attrs.frozen
+class _RuleNumbers:
+    """A dosing rule's numbers as floats in canonical units, worked out once per rule."""
+
+    base: str  # the family's amount unit: "mg" or "IU"
+    native: str  # the unit the source writes doses in, for showing ranges
+    implausible: float  # per day, in base
+    maximum: float | None
+    low: float | None
+    target: float | None  # dose_max per day
+    bands: tuple[_Band, ...]  # in the order of rule.renal
+    by_band: Mapping[int, _Band]  # by id() of the band (the rule keeps its bands alive)
+
+
+# By id() of the rule, with the rule kept beside its numbers so the id cannot be reused.
+_NUMBERS: dict[int, tuple[m.DosingRule, _RuleNumbers]] = {}
+
+
+def _numbers(rule: m.DosingRule) -> _RuleNumbers:
+    hit = _NUMBERS.get(id(rule))
+    if hit is not None and hit[0] is rule:
+        return hit[1]
+    numbers = _rule_numbers(rule)
+    if len(_NUMBERS) >= 1024:
+        _NUMBERS.clear()
+    _NUMBERS[id(rule)] = (rule, numbers)
+    return numbers
+
+
+def _rule_numbers(rule: m.DosingRule) -> _RuleNumbers:
+    base = "IU" if "international_unit" in base_names(rule.plausible_max) else "mg"
+    days = _DAYS[rule.per.unit] * rule.per.count
+
+    def per_day(q: Quantity | None) -> float | None:
+        return None if q is None else magnitude(q, base) / days
+
+    def mg(q: Quantity | None) -> float | None:
+        return None if q is None else magnitude(q, "mg")
+
+    def ml_min(q: Quantity | None) -> float | None:
+        return None if q is None else magnitude(q, "mL/min")
+
+    implausible = per_day(rule.plausible_max)
+    assert implausible is not None  # plausible_max is required
+    bands = tuple(
+        _Band(ml_min(b.crcl_lower), ml_min(b.crcl_upper), mg(b.daily_min), mg(b.daily_max)) for b in rule.renal
+    )
+    source = rule.dose_max or rule.dose_min or rule.maximum or rule.plausible_max
+    return _RuleNumbers(
+        base=base,
+        native=unit_symbol(source),
+        implausible=implausible,
+        maximum=per_day(rule.maximum),
+        low=per_day(rule.dose_min),
+        target=per_day(rule.dose_max),
+        bands=bands,
+        by_band={id(b): n for b, n in zip(rule.renal, bands, strict=True)},
+    )
+
+
+def _band_numbers(rule: m.DosingRule, band: m.RenalBand) -> _Band:
+    found = _numbers(rule).by_band.get(id(band))
+    if found is None:  # a band not of this rule (renal_band is public): worked out here
+        return _Band(
+            magnitude(band.crcl_lower, "mL/min") if band.crcl_lower is not None else None,
+            magnitude(band.crcl_upper, "mL/min") if band.crcl_upper is not None else None,
+            magnitude(band.daily_min, "mg") if band.daily_min is not None else None,
+            magnitude(band.daily_max, "mg") if band.daily_max is not None else None,
+        )
+    return found
 
 
 def _parse_dose(dose: Quantity | str, per: str | None, base: str) -> _Amount:
     q = parse_quantity(dose, "dose")
-    amount_dim = parse_unit(base).dimensionality
-    rate_dim = parse_unit(f"{base}/day").dimensionality
+    amount_dim = dimension(base)
+    rate_dim = dimension(f"{base}/day")
     if per is not None and per not in _PERIODS:
         raise InputError("per", per, "'day', 'week' or 'month'")
-    if q.dimensionality == amount_dim:
+    dim = dimension_of(q)
+    if dim == amount_dim:
         if per is None:
             raise IncompatibleUnitsError(
                 "dose",
@@ -265,7 +367,7 @@ def _parse_dose(dose: Quantity | str, per: str | None, base: str) -> _Amount:
             raise InputError("dose", format_quantity(q), "a positive dose")
         unit = _amount_symbol(q)
         return _Amount(magnitude(q, base) / _DAYS[per], unit, per, f"{format_quantity(q)} per {per}")
-    if q.dimensionality == rate_dim:
+    if dim == rate_dim:
         if q.magnitude <= 0:
             raise InputError("dose", format_quantity(q), "a positive dose")
         per_day = magnitude(q, f"{base}/day")
@@ -280,21 +382,12 @@ _TIME_NAMES = frozenset({"day", "week", "month", "hour", "minute", "second", "ye
 
 
 def _amount_symbol(q: Quantity) -> str:
-    # The amount part of the caller's unit (mg of "mg/day"), used to show ranges in the caller's units.
-    for name, power in q.units._units.items():
-        if (
-            isinstance(power, int | float)
-            and power > 0
-            and name not in ("day", "week", "month", "hour", "minute", "second", "year")
-        ):
-            return format_quantity(get_registry().Quantity(1, name)).split(" ", 1)[1]
+    # The amount part of the caller's unit (mg of "mg/day"), used to show ranges in the caller's units:
+    # the symbol before the first '/', as format_quantity writes it ("ug/d" -> "ug").
+    head = unit_symbol(q).split("/", 1)[0]
+    if head and head.isalpha():
+        return head
     return "mg"  # pragma: no cover - parse_dose only passes amounts and rates
-
-
-def _rule_per_day(q: Quantity | None, rule: m.DosingRule, base: str) -> float | None:
-    if q is None:
-        return None
-    return magnitude(q, base) / (_DAYS[rule.per.unit] * rule.per.count)
 
 
 def _show(per_day: float, base: str, amount: _Amount) -> str:
@@ -305,19 +398,15 @@ def _show(per_day: float, base: str, amount: _Amount) -> str:
 # -- renal bands ------------------------------------------------------------------------------------
 
 
-def _edge(q: Quantity | None) -> float | None:
-    return magnitude(q, "mL/min") if q is not None else None
+def _contains(rule: m.DosingRule, band: m.RenalBand, x: float) -> bool:
+    return _inside(band, _band_numbers(rule, band), x)
 
 
-def _contains(band: m.RenalBand, x: float) -> bool:
-    lo, hi = _edge(band.crcl_lower), _edge(band.crcl_upper)
+def _inside(band: m.RenalBand, edges: _Band, x: float) -> bool:
+    lo, hi = edges.lower, edges.upper
     if lo is not None and (x < lo or (x == lo and not band.lower_inclusive)):
         return False
     return not (hi is not None and (x > hi or (x == hi and not band.upper_inclusive)))
-
-
-def _daily_max_key(band: m.RenalBand) -> float:
-    return magnitude(band.daily_max, "mg") if band.daily_max is not None else math.inf
 
 
 def _banding_value(rule: m.DosingRule, crcl: float) -> float:
@@ -341,26 +430,27 @@ def renal_band(rule: m.DosingRule, crcl: float) -> m.RenalBand | None:
 
     """
     x = _banding_value(rule, crcl)
-    inside = [b for b in rule.renal if _contains(b, x)]
+    rows = tuple(zip(rule.renal, _numbers(rule).bands, strict=True))
+    inside = [(b, n) for b, n in rows if _inside(b, n, x)]
     if inside:
-        return min(inside, key=_daily_max_key)
+        return min(inside, key=lambda bn: bn[1].daily_max if bn[1].daily_max is not None else math.inf)[0]
     if rule.crcl_comparison == "exact":
         return None  # exact bands leave no gap by construction: nothing is guessed
-    below = [b for b in rule.renal if b.crcl_upper is not None and (_edge(b.crcl_upper) or 0.0) <= x]
+    below = [(b, n) for b, n in rows if b.crcl_upper is not None and (n.upper or 0.0) <= x]
     if not below:
         return None
-    return max(below, key=lambda b: _edge(b.crcl_upper) or 0.0)
+    return max(below, key=lambda bn: bn[1].upper or 0.0)[0]
 
 
 def _band_limits(rule: m.DosingRule, band: m.RenalBand, crcl: float) -> tuple[float | None, float | None, str]:
     """Daily min/max in mg for ``band`` (scaled for proportional bands) and a description."""
-    lo = magnitude(band.daily_min, "mg") if band.daily_min is not None else None
-    hi = magnitude(band.daily_max, "mg") if band.daily_max is not None else None
+    numbers = _band_numbers(rule, band)
+    lo, hi = numbers.daily_min, numbers.daily_max
     if lo is None and hi is None and "in proportion to creatinine clearance" in band.regimen.lower():
-        edge = _edge(band.crcl_upper)
+        edge = numbers.upper
         # The reference row is the one that contains the edge itself (gabapentin: the row "15").
         ref = next(
-            (b for b in rule.renal if edge is not None and b.daily_max is not None and _contains(b, edge)),
+            (b for b in rule.renal if edge is not None and b.daily_max is not None and _contains(rule, b, edge)),
             None,
         )
         if ref is not None and edge:
@@ -370,8 +460,9 @@ def _band_limits(rule: m.DosingRule, band: m.RenalBand, crcl: float) -> tuple[fl
                 # here (anuria, dialysis), so the dose is not checked against a number.
                 return None, None, f"band {band.label}: CrCl below 1 mL/min, beyond the label's proportional rule"
             factor = x / edge
-            lo = magnitude(ref.daily_min, "mg") * factor if ref.daily_min is not None else None
-            hi = magnitude(ref.daily_max, "mg") * factor if ref.daily_max is not None else None
+            ref_numbers = _band_numbers(rule, ref)
+            lo = ref_numbers.daily_min * factor if ref_numbers.daily_min is not None else None
+            hi = ref_numbers.daily_max * factor if ref_numbers.daily_max is not None else None
             return lo, hi, f"band {band.label}: row {ref.label} x {x:g}/{edge:g}"
     return lo, hi, f"band {band.label}"
 
@@ -419,7 +510,7 @@ def check_dose(
 
     """
     _check_arguments(agent, route, indication, crcl, patient, as_of)
-    pairs = [(g, r) for g, r in dosing_rules(as_of=as_of, source=source) if names_agent(r, agent)]
+    pairs = _naming(dosing_rules(as_of=as_of, source=source), agent)
     if not pairs:
         if as_of is not None and any(names_agent(r, agent) for _, r in dosing_rules(source=source)):
             raise NotInEffectError(agent, as_of)
@@ -603,7 +694,7 @@ def _best(
             )
         pairs = narrowed or pairs
     scored = [_check(g, r, amount, crcl, dialysis) for g, r in pairs]
-    return min(scored, key=lambda vd: (_RANK[vd[0].verdict], vd[1]))[0]
+    return min(scored, key=lambda vd: (_RANK[vd[0]], vd[1]))[2]()
 
 
 # Which verdict wins when several regimens name the agent: one the dose fits; else the nearest
@@ -633,10 +724,15 @@ def _crcl(crcl: Quantity | str | None, facts: Mapping[str, FactValue]) -> float 
 
 def _check(
     g: m.Guideline, rule: m.DosingRule, amount: _Amount, crcl: float | None, dialysis: bool
-) -> tuple[DoseVerdict, float]:
-    """Check one regimen; return the verdict and, when out of range, its fold distance from the range."""
-    base = _amount_unit(rule)
-    native = _native_unit(rule)
+) -> tuple[Verdict, float, Callable[[], DoseVerdict]]:
+    """Check one regimen on floats.
+
+    Returns the verdict, its fold distance from the range when out of range, and how to write the
+    full answer (only the chosen regimen's answer is written).
+    """
+    numbers = _numbers(rule)
+    base = numbers.base
+    native = numbers.native
     per_day = amount.per_day
     notes: list[str] = []
     if rule.labelled is False:
@@ -658,16 +754,15 @@ def _check(
     }
     what = f"{rule.agent} {amount.given}"
     regimen = f"{rule.title} ({rule.frequency})"
-    implausible = _rule_per_day(rule.plausible_max, rule, base)
-    assert implausible is not None  # plausible_max is required
-    maximum = _rule_per_day(rule.maximum, rule, base)
-    low = _rule_per_day(rule.dose_min, rule, base)
-    high = maximum if maximum is not None else _rule_per_day(rule.dose_max, rule, base)
+    implausible = numbers.implausible
+    maximum = numbers.maximum
+    low = numbers.low
+    high = maximum if maximum is not None else numbers.target
     high_is_max = maximum is not None
     band_text = ""
     band: m.RenalBand | None = None
     if rule.renal:
-        band_maxima = [magnitude(b.daily_max, "mg") for b in rule.renal if b.daily_max is not None]
+        band_maxima = [b.daily_max for b in numbers.bands if b.daily_max is not None]
         table_max = max([*band_maxima, *([maximum] if maximum is not None else [])], default=None)
         avoid = [b for b in rule.renal if b.avoid]
         usable = [b for b in rule.renal if not b.avoid]
@@ -681,13 +776,19 @@ def _check(
             common["missing"] = ("crcl",)
         elif crcl is None:
             if per_day > implausible * (1 + _EPS):
-                return _implausible(
-                    what, per_day, implausible, None, table_max, base, amount, notes, common, native
-                ), 0.0
+                return (
+                    Verdict.IMPLAUSIBLE,
+                    0.0,
+                    lambda: _implausible(
+                        what, per_day, implausible, None, table_max, base, amount, notes, common, native
+                    ),
+                )
             if table_max is not None and per_day > table_max * (1 + _EPS):
                 expected = f"at most {_show(table_max, base, amount)} per {amount.per} (at any renal function)"
                 return (
-                    DoseVerdict(
+                    Verdict.ABOVE,
+                    0.0,
+                    lambda: DoseVerdict(
                         verdict=Verdict.ABOVE,
                         expected=expected,
                         message=f"{what} is above the cited maximum for any renal function; expected {expected}. "
@@ -696,7 +797,6 @@ def _check(
                         missing=("crcl",),
                         **common,  # type: ignore[arg-type]
                     ),
-                    0.0,
                 )
             top = renal_band(rule, 300.0)
             top_range = ""
@@ -704,7 +804,9 @@ def _check(
                 t_lo, t_hi, _ = _band_limits(rule, top, 300.0)
                 top_range = f"; at CrCl {top.label}: {_range_text(t_lo, t_hi, base, amount)}"
             return (
-                DoseVerdict(
+                Verdict.NOT_COVERED,
+                0.0,
+                lambda: DoseVerdict(
                     verdict=Verdict.NOT_COVERED,
                     expected=f"depends on creatinine clearance{top_range}",
                     message=f"{what}: the dose depends on creatinine clearance (Cockcroft–Gault), which is not known"
@@ -713,27 +815,29 @@ def _check(
                     missing=("crcl",),
                     **common,  # type: ignore[arg-type]
                 ),
-                0.0,
             )
         else:
             band = renal_band(rule, crcl)
     if rule.renal and crcl is not None:
         if band is None:
             return (
-                DoseVerdict(
+                Verdict.NOT_COVERED,
+                0.0,
+                lambda: DoseVerdict(
                     verdict=Verdict.NOT_COVERED,
                     expected="no renal band for this creatinine clearance",
                     message=f"{what}: no row of the renal table covers CrCl {crcl:g} mL/min; not checked.",
                     notes=tuple(notes),
                     **common,  # type: ignore[arg-type]
                 ),
-                0.0,
             )
         common["renal_band"] = band.label
         if band.avoid:
             expected = f"none: avoid at CrCl {band.label} mL/min"
             return (
-                DoseVerdict(
+                Verdict.AVOID,
+                0.0,
+                lambda: DoseVerdict(
                     verdict=Verdict.AVOID,
                     expected=expected,
                     message=f"{what}: avoid {rule.agent} at CrCl {_crcl_text(rule, crcl)} mL/min "
@@ -741,7 +845,6 @@ def _check(
                     notes=tuple(notes),
                     **common,  # type: ignore[arg-type]
                 ),
-                0.0,
             )
         regimen = f"{band.regimen} (CrCl band {band.label}; {rule.title})"
         low, high, band_text = _band_limits(rule, band, crcl)
@@ -752,16 +855,22 @@ def _check(
             # No number for this band, but nothing allows more than the most the source allows at any
             # renal function: a dose above that is flagged, not waved through as "not covered".
             if per_day > implausible * (1 + _EPS):
-                return _implausible(
-                    what, per_day, implausible, None, table_max, base, amount, notes, common, native
-                ), 0.0
+                return (
+                    Verdict.IMPLAUSIBLE,
+                    0.0,
+                    lambda: _implausible(
+                        what, per_day, implausible, None, table_max, base, amount, notes, common, native
+                    ),
+                )
             if table_max is not None and per_day > table_max * (1 + _EPS):
                 expected = (
                     f"less than {_show(table_max, base, amount)} per {amount.per} (the most allowed at any renal "
                     f"function; at CrCl {_crcl_text(rule, crcl)} mL/min: {band.regimen})"
                 )
                 return (
-                    DoseVerdict(
+                    Verdict.ABOVE,
+                    math.log(per_day / table_max) if table_max > 0 else math.inf,
+                    lambda: DoseVerdict(
                         verdict=Verdict.ABOVE,
                         expected=expected,
                         message=f"{what} is above the cited maximum even for normal renal function; at CrCl "
@@ -769,10 +878,11 @@ def _check(
                         notes=tuple(notes),
                         **common,  # type: ignore[arg-type]
                     ),
-                    math.log(per_day / table_max) if table_max > 0 else math.inf,
                 )
             return (
-                DoseVerdict(
+                Verdict.NOT_COVERED,
+                0.0,
+                lambda: DoseVerdict(
                     verdict=Verdict.NOT_COVERED,
                     expected=f"CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}): {band.regimen}",
                     message=f"{what}: at CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}) the dose must be "
@@ -780,61 +890,82 @@ def _check(
                     notes=tuple(notes),
                     **common,  # type: ignore[arg-type]
                 ),
-                0.0,
             )
     elif low is None and high is None:
         if per_day > implausible * (1 + _EPS):
-            return _implausible(what, per_day, implausible, None, None, base, amount, notes, common, native), 0.0
+            return (
+                Verdict.IMPLAUSIBLE,
+                0.0,
+                lambda: _implausible(what, per_day, implausible, None, None, base, amount, notes, common, native),
+            )
         return (
-            DoseVerdict(
+            Verdict.NOT_COVERED,
+            0.0,
+            lambda: DoseVerdict(
                 verdict=Verdict.NOT_COVERED,
                 expected="no dose stated by the source",
                 message=f"{what}: {rule.title} states no dose ({rule.frequency}); not checked against a number.",
                 notes=tuple(notes),
                 **common,  # type: ignore[arg-type]
             ),
-            0.0,
         )
-    shown_band = f" ({band_text}, CrCl truncated)" if rule.crcl_comparison == "truncate" else f" ({band_text})"
-    expected = _range_text(low, high, base, amount, native) + (shown_band if band_text else "")
+
+    def expected_text() -> str:
+        shown_band = f" ({band_text}, CrCl truncated)" if rule.crcl_comparison == "truncate" else f" ({band_text})"
+        return _range_text(low, high, base, amount, native) + (shown_band if band_text else "")
+
     if per_day > implausible * (1 + _EPS):
-        return _implausible(what, per_day, implausible, low, high, base, amount, notes, common, native), 0.0
+        return (
+            Verdict.IMPLAUSIBLE,
+            0.0,
+            lambda: _implausible(what, per_day, implausible, low, high, base, amount, notes, common, native),
+        )
     if high is not None and per_day > high * (1 + _EPS):
-        _verdict = Verdict.ABOVE if high_is_max else Verdict.ABOVE_RANGE
         words = "above the cited maximum" if high_is_max else "above the cited range (the source states no maximum)"
-        v = DoseVerdict(
-            verdict=_verdict,
-            expected=expected,
-            message=f"{what} is {words}; expected {expected}. Regimen: {regimen}.",
-            notes=tuple(notes),
-            **common,  # type: ignore[arg-type]
-        )
-        return v, (math.log(per_day / high) if high > 0 else math.inf)
+
+        def above() -> DoseVerdict:
+            text = expected_text()
+            return DoseVerdict(
+                verdict=Verdict.ABOVE if high_is_max else Verdict.ABOVE_RANGE,
+                expected=text,
+                message=f"{what} is {words}; expected {text}. Regimen: {regimen}.",
+                notes=tuple(notes),
+                **common,  # type: ignore[arg-type]
+            )
+
+        kind = Verdict.ABOVE if high_is_max else Verdict.ABOVE_RANGE
+        return kind, (math.log(per_day / high) if high > 0 else math.inf), above
     if low is not None and per_day < low * (1 - _EPS):
-        v = DoseVerdict(
-            verdict=Verdict.BELOW,
-            expected=expected,
-            message=f"{what} is below the cited range; expected {expected}. Regimen: {regimen}.",
-            notes=tuple(notes),
-            **common,  # type: ignore[arg-type]
-        )
-        return v, math.log(low / per_day)
-    target = _rule_per_day(rule.dose_max, rule, base)
-    if maximum is not None and target is not None and target < maximum and per_day > target * (1 + _EPS):
-        notes.append(
-            f"above the usual target of {_show(target, base, amount)} per {amount.per}; "
-            f"within the cited maximum of {_show(maximum, base, amount)} per {amount.per}"
-        )
-    return (
-        DoseVerdict(
+
+        def below() -> DoseVerdict:
+            text = expected_text()
+            return DoseVerdict(
+                verdict=Verdict.BELOW,
+                expected=text,
+                message=f"{what} is below the cited range; expected {text}. Regimen: {regimen}.",
+                notes=tuple(notes),
+                **common,  # type: ignore[arg-type]
+            )
+
+        return Verdict.BELOW, math.log(low / per_day), below
+    target = numbers.target
+
+    def within() -> DoseVerdict:
+        if maximum is not None and target is not None and target < maximum and per_day > target * (1 + _EPS):
+            notes.append(
+                f"above the usual target of {_show(target, base, amount)} per {amount.per}; "
+                f"within the cited maximum of {_show(maximum, base, amount)} per {amount.per}"
+            )
+        text = expected_text()
+        return DoseVerdict(
             verdict=Verdict.WITHIN,
-            expected=expected,
-            message=f"{what} is within the cited range ({expected}). Regimen: {regimen}.",
+            expected=text,
+            message=f"{what} is within the cited range ({text}). Regimen: {regimen}.",
             notes=tuple(notes),
             **common,  # type: ignore[arg-type]
-        ),
-        0.0,
-    )
+        )
+
+    return Verdict.WITHIN, 0.0, within
 
 
 def _range_text(low: float | None, high: float | None, base: str, amount: _Amount, native: str | None = None) -> str:
@@ -859,8 +990,7 @@ def _range_words(low: float | None, high: float | None, base: str, amount: _Amou
 
 def _native_unit(rule: m.DosingRule) -> str:
     """The amount unit the rule's source writes its doses in (ug for B12), for showing ranges."""
-    q = rule.dose_max or rule.dose_min or rule.maximum or rule.plausible_max
-    return format_quantity(q).split(" ", 1)[1]
+    return _numbers(rule).native
 
 
 def _implausible(

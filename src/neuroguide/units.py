@@ -62,6 +62,7 @@ __all__ = [
     "scale",
     "unit_name",
     "unit_symbol",
+    "with_magnitude",
 ]
 
 # Accepted unit symbols (case-sensitive). Anything else is refused, because
@@ -107,9 +108,10 @@ _TINY, _HUGE = 1e-100, 1e100
 # -- the unit table ----------------------------------------------------------------------------------
 # Every unit text the guidelines, the fact vocabulary, the plausibility table and common inputs use:
 # text -> (pint's dimensionality, factor to pint's root unit of that dimension, the symbol
-# format_quantity writes, pint's name of the unit). The values are pint's own (read once from
-# pint 0.25.3 with this module's registry); tests/test_units_fast.py re-reads every entry through
-# pint and checks it, and checks that each text passes the allow-list and grammar below.
+# format_quantity writes, pint's name of the unit, which lists its parts in pint's order). The
+# values are pint's own (read from pint 0.25.3 with this module's registry); tests/test_units_fast.py
+# re-reads every entry through pint and checks it, and checks that each text passes the allow-list
+# and grammar below (a text in the table is one parse_unit accepts, read exactly as pint reads it).
 _TABLE: dict[str, tuple[str, float, str, str]] = {
     'kg': ('[mass]', 1000.0, 'kg', 'kilogram'),
     'g': ('[mass]', 1.0, 'g', 'gram'),
@@ -212,6 +214,45 @@ _TABLE: dict[str, tuple[str, float, str, str]] = {
     'kg/m^2': ('[mass] / [length] ** 2', 1000.0, 'kg/m**2', 'kilogram / meter ** 2'),
 }  # fmt: skip
 
+# How pint reaches each unit's root unit: the scale factors its definitions chain through, with
+# their exponents, in pint's order (conversion factors are multiplied exactly as pint multiplies
+# them, so a converted value is the same float pint gives).
+_TERMS: dict[str, tuple[tuple[float, int], ...]] = {
+    'centimeter': ((0.01, 1),),
+    'day': ((24, 1), (60, 1), (60, 1)),
+    'deciliter': ((0.1, 1), (1, 1), (0.1, 3)),
+    'foot': ((0.3333333333333333, 1), (0.9144, 1)),
+    'gram': (),
+    'hour': ((60, 1), (60, 1)),
+    'inch': ((0.027777777777777776, 1), (0.9144, 1)),
+    'international_unit': (),
+    'kilogram': ((1000.0, 1),),
+    'kilopascal': ((1000.0, 1), (1.0, 1), (1.0, 1), (1000.0, 1)),
+    'liter': ((1, 1), (0.1, 3)),
+    'meter': (),
+    'microgram': ((1e-06, 1),),
+    'micromole': ((1e-06, 1),),
+    'milligram': ((0.001, 1),),
+    'milliinternational_unit': ((0.001, 1),),
+    'milliliter': ((0.001, 1), (1, 1), (0.1, 3)),
+    'millimeter': ((0.001, 1),),
+    'millimeter_Hg': ((0.001, 1), (1, 1), (13595.1, 1), (1000.0, 1), (9.80665, 1)),
+    'millimole': ((0.001, 1),),
+    'minute': ((60, 1),),
+    'mole': (),
+    'month': ((0.08333333333333333, 1), (365.25, 1), (24, 1), (60, 1), (60, 1)),
+    'nanogram': ((1e-09, 1),),
+    'nanomole': ((1e-09, 1),),
+    'percent': ((0.01, 1),),
+    'picogram': ((1e-12, 1),),
+    'picomole': ((1e-12, 1),),
+    'pound': ((7000.0, 1), (64.79891, 1), (0.001, 1)),
+    'second': (),
+    'week': ((7, 1), (24, 1), (60, 1), (60, 1)),
+    'year': ((365.25, 1), (24, 1), (60, 1), (60, 1)),
+}  # fmt: skip
+
+
 _registry: pint.UnitRegistry[Any] | None = None
 _registry_lock = threading.Lock()
 
@@ -241,9 +282,10 @@ def _build_registry() -> pint.UnitRegistry[Any]:
 
 
 def _pint_quantity_type() -> type | None:
-    """pint's Quantity class if pint is already imported (never imports it)."""
+    """Pint's Quantity class if pint is already imported (never imports it)."""
     module = sys.modules.get("pint")
-    return None if module is None else module.Quantity  # type: ignore[no-any-return]
+    found: type | None = None if module is None else module.Quantity
+    return found
 
 
 def _grammar_problem(text: str) -> str | None:
@@ -275,7 +317,6 @@ def _grammar_problem(text: str) -> str | None:
     if re.search(r"\d", re.sub(r"(?<![\d.])1(?![\d.])", "", stripped)):
         return "a unit whose only bare number is a leading 1 (as in '1/min')"
     return None
-
 
 
 def parse_unit(text: str, field: str = "unit") -> Unit:
@@ -334,30 +375,55 @@ def _parse_unit(text: str, field: str) -> Unit:
 class _UnitInfo:
     """One unit: its dimension, factor to the dimension's root unit, symbol and pint name."""
 
-    __slots__ = ("dim", "factor", "key", "name", "names", "punit", "symbol")
+    __slots__ = ("dim", "factor", "items", "key", "name", "names", "punit", "symbol")
 
-    def __init__(self, key: str | None, dim: str, factor: float, symbol: str, name: str, punit: Any = None) -> None:
+    def __init__(
+        self,
+        key: str | None,
+        dim: str,
+        factor: float,
+        symbol: str,
+        name: str,
+        items: tuple[tuple[str, Any], ...],
+        punit: Any = None,
+    ) -> None:
         self.key = key  # a unit text this module accepts (None: known only as a pint unit)
         self.dim = dim
         self.factor = factor
         self.symbol = symbol
         self.name = name
-        self.names = frozenset(re.findall(r"[A-Za-z_]+", name))
+        self.items = items  # pint's unit container: (unit name, power) in pint's order
+        self.names = frozenset(n for n, _ in items)
         self.punit = punit  # the pint unit, once built
 
     def pint_unit(self) -> Unit:
-        unit = self.punit
-        if unit is None:
+        if self.punit is None:
             assert self.key is not None
-            unit = self.punit = _parse_unit(self.key, "unit")
+            self.punit = _parse_unit(self.key, "unit")
+        unit: Unit = self.punit
         return unit
 
     def __repr__(self) -> str:
         return f"<unit {self.symbol} {self.dim} x{self.factor!r}>"
 
 
+def _items(name: str) -> tuple[tuple[str, int], ...]:
+    """Pint's unit container from pint's name of a unit: "milligram / meter ** 2" -> milligram^1, meter^-2."""
+    out: list[tuple[str, int]] = []
+    sign = 1
+    for part in re.split(r" ([/*]) ", name):
+        if part in ("/", "*"):
+            sign = -1 if part == "/" else sign
+            continue
+        unit, _, power = part.partition(" ** ")
+        if unit != "1":
+            out.append((unit, sign * int(power or 1)))
+    return tuple(out)
+
+
 _KNOWN: dict[str, _UnitInfo] = {
-    text: _UnitInfo(text, dim, factor, symbol, name) for text, (dim, factor, symbol, name) in _TABLE.items()
+    text: _UnitInfo(text, dim, factor, symbol, name, _items(name))
+    for text, (dim, factor, symbol, name) in _TABLE.items()
 }
 _BY_PINT: dict[Any, _UnitInfo] = {}
 _learn_lock = threading.Lock()
@@ -383,11 +449,80 @@ def _info_of_unit(unit: Unit, key: str | None = None) -> _UnitInfo:
     known = _BY_PINT.get(container)
     if known is not None and known.key == key:
         return known
-    root = get_registry().Quantity(1.0, unit).to_root_units()
-    info = _UnitInfo(key, str(unit.dimensionality), float(root.magnitude), _symbol(unit), str(unit), unit)
+    ureg = get_registry()
+    root = ureg.Quantity(1.0, unit).to_root_units()
+    items = tuple(container.items())
+    for name, _ in items:
+        if name not in _TERMS:
+            _TERMS[name] = _pint_terms(ureg, name)
+    info = _UnitInfo(key, str(unit.dimensionality), float(root.magnitude), _symbol(unit), str(unit), items, unit)
     if key is None:
         _BY_PINT[container] = info
     return info
+
+
+def _pint_terms(ureg: Any, name: str) -> tuple[tuple[float, int], ...]:
+    """The scale factors pint chains through from unit ``name`` to its root unit (as in _TERMS)."""
+    out: list[tuple[float, int]] = []
+
+    def walk(ref: Any, exp: Any) -> None:
+        for key in ref:
+            exp2 = exp * ref[key]
+            definition = ureg._units[ureg.get_name(key)]
+            if not definition.is_base:
+                out.append((definition.converter.scale, exp2))
+                if definition.reference is not None:
+                    walk(definition.reference, exp2)
+
+    walk({name: 1}, 1)
+    return tuple(out)
+
+
+def _divided(src: tuple[tuple[str, Any], ...], dst: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """Pint's UnitsContainer ``src / dst``: same order, cancelled powers removed."""
+    out = dict(src)
+    for key, power in dst:
+        out[key] = out.get(key, 0) - power
+        if out[key] == 0:
+            del out[key]
+    return out
+
+
+def _pint_factor(container: dict[str, Any]) -> float:
+    """The factor of a unit container to root units, computed as pint's registry computes it.
+
+    The same scales are collected, cancelled and multiplied in the same order as pint 0.25's
+    ``_get_root_units``, so ``value * factor`` is the float pint's conversion gives.
+    """
+    numerator: dict[float, Any] = {}
+    denominator: dict[float, Any] = {}
+    for name, power in container.items():
+        for scale, exp in _TERMS[name]:
+            exp2 = power * exp
+            if exp2 < 0:
+                denominator[scale] = denominator.get(scale, 0) - exp2
+            else:
+                numerator[scale] = numerator.get(scale, 0) + exp2
+    while any(f in denominator for f in numerator):
+        for n_factor, n_exp in numerator.items():
+            if n_factor in denominator and n_exp >= denominator[n_factor]:
+                numerator[n_factor] -= denominator[n_factor]
+                del denominator[n_factor]
+        for d_factor, d_exp in list(denominator.items()):
+            if d_factor in numerator and d_exp >= numerator[d_factor]:
+                denominator[d_factor] -= numerator[d_factor]
+                del numerator[d_factor]
+    factor: Any = 1
+    for n_factor, n_exp in numerator.items():
+        if n_exp != 0:
+            factor *= n_factor**n_exp
+    for d_factor, d_exp in denominator.items():
+        if d_exp != 0:
+            factor *= d_factor**-d_exp
+    return factor  # type: ignore[no-any-return]
+
+
+_MOLAR = (("gram", 1), ("mole", -1))  # the unit of a molar mass, g/mol
 
 
 # -- the quantity ------------------------------------------------------------------------------------
@@ -396,7 +531,7 @@ def _info_of_unit(unit: Unit, key: str | None = None) -> _UnitInfo:
 class _QuantityMeta(type):
     # isinstance(q, Quantity) is also True for a pint quantity (the type of 0.1.0's quantities).
     def __instancecheck__(cls, instance: object) -> bool:
-        if type(instance) is cls:
+        if type.__instancecheck__(cls, instance):
             return True
         pint_type = _pint_quantity_type()
         return pint_type is not None and isinstance(instance, pint_type)
@@ -436,9 +571,9 @@ class Quantity(metaclass=_QuantityMeta):
 
     def pint(self) -> PintQuantity:
         """An equal pint quantity of neuroguide's registry (built once)."""
-        q = self._q
-        if q is None:
-            q = self._q = get_registry().Quantity(self._m, self._u.pint_unit())
+        if self._q is None:
+            self._q = get_registry().Quantity(self._m, self._u.pint_unit())
+        q: PintQuantity = self._q
         return q
 
     def __getattr__(self, name: str) -> Any:
@@ -514,22 +649,46 @@ class Quantity(metaclass=_QuantityMeta):
     def __round__(self, ndigits: int | None = None) -> Any:
         return round(self.pint(), ndigits)
 
+    # Arithmetic is pint's (the result is a pint quantity of neuroguide's registry).
+    def __add__(self, other: object) -> Any:
+        return self.pint() + _pint_of(other)
+
+    def __radd__(self, other: object) -> Any:
+        return _pint_of(other) + self.pint()
+
+    def __sub__(self, other: object) -> Any:
+        return self.pint() - _pint_of(other)
+
+    def __rsub__(self, other: object) -> Any:
+        return _pint_of(other) - self.pint()
+
+    def __mul__(self, other: object) -> Any:
+        return self.pint() * _pint_of(other)
+
+    def __rmul__(self, other: object) -> Any:
+        return _pint_of(other) * self.pint()
+
+    def __truediv__(self, other: object) -> Any:
+        return self.pint() / _pint_of(other)
+
+    def __rtruediv__(self, other: object) -> Any:
+        return _pint_of(other) / self.pint()
+
+    def __pow__(self, other: object) -> Any:
+        return self.pint() ** _pint_of(other)
+
 
 def _pint_of(value: object) -> Any:
     return value.pint() if type(value) is Quantity else value
 
 
-def _delegate(name: str) -> Any:
-    def method(self: Quantity, other: object) -> Any:
-        return getattr(self.pint(), name)(_pint_of(other))
-
-    method.__name__ = name
-    return method
 
 
-for _op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow"):
-    for _name in (f"__{_op}__", f"__r{_op}__"):
-        setattr(Quantity, _name, _delegate(_name))
+def with_magnitude(q: Quantity, value: float) -> Quantity:
+    """A quantity of ``value`` in the unit of ``q``."""
+    if type(q) is not Quantity:
+        q = parse_quantity(q)
+    return _new(value, q._u)
 
 
 def _new(mag: Any, info: _UnitInfo, q: Any = None) -> Quantity:
@@ -681,46 +840,79 @@ def format_quantity(q: Quantity, places: int | None = None, *, exact: bool = Fal
 
 _MASS_CONC = "[mass] / [length] ** 3"
 _AMOUNT_CONC = "[substance] / [length] ** 3"
-_FACTORS: dict[tuple[_UnitInfo, str, str | None], float] = {}
+_FACTORS: dict[tuple[_UnitInfo, str, str | None], _Conversion] = {}
+
+
+class _Conversion:
+    """A conversion to ``target``: the value (divided or multiplied by a molar mass) times ``factor``.
+
+    Each step is the arithmetic pint does, so the result is the float pint gives.
+    """
+
+    __slots__ = ("divide", "factor", "molar", "scale", "target")
+
+    def __init__(self, target: _UnitInfo, factor: Any, molar: float | None = None, divide: bool = False) -> None:
+        self.target = target
+        self.factor = factor  # None: the same unit, the value is left as it is
+        self.molar = molar
+        self.divide = divide
+        # What magnitude() multiplies by, as 0.1.0 computed it: a quantity of 1.0, converted.
+        self.scale: float = float(self.apply(1.0))
+
+    def apply(self, value: Any) -> Any:
+        """``value`` converted."""
+        if self.factor is None:
+            return value
+        if self.molar is not None:
+            value = value / self.molar if self.divide else value * self.molar
+        return value * self.factor
 
 
 def _factor(
     src: _UnitInfo, unit: str, analyte: str | None, field: str, shown: Callable[[], object] | None = None
-) -> tuple[float, _UnitInfo]:
-    """The factor from ``src`` to ``unit`` (through the analyte's molar mass if the dimensions need it).
+) -> _Conversion:
+    """How to convert from ``src`` to ``unit`` (through the analyte's molar mass if the dimensions need it).
 
     Raises the errors :func:`convert` raises; ``shown`` gives the value they name (default: the unit).
     """
     what = shown or (lambda: src.symbol)
     target = _info(unit, field)
-    if src is target or src.name == target.name:
-        return 1.0, target
+    if src is target or dict(src.items) == dict(target.items):
+        return _Conversion(target, None)
     if ("percent" in src.names and "mole" in target.names) or ("mole" in src.names and "percent" in target.names):
         raise IncompatibleUnitsError(
             field, what(), "HbA1c % (NGSP) and mmol/mol (IFCC) are different kinds; use the master equation"
         )
     if src.dim == target.dim:
-        return src.factor / target.factor, target
+        return _Conversion(target, _pint_factor(_divided(src.items, target.items)))
     if analyte is None:
         raise IncompatibleUnitsError(field, what(), f"a quantity convertible to {unit}")
     info = ANALYTES.get(analyte)
     if info is None:
         raise UnknownUnitError(field, analyte, f"an analyte with a declared molar mass: {sorted(ANALYTES)}")
     if src.dim == _MASS_CONC and target.dim == _AMOUNT_CONC:
-        return src.factor / info.molar_mass / target.factor, target
+        # pint: (q / molar mass).to(target)
+        over = tuple(_divided(src.items, _MOLAR).items())
+        return _Conversion(target, _pint_factor(_divided(over, target.items)), info.molar_mass, divide=True)
     if src.dim == _AMOUNT_CONC and target.dim == _MASS_CONC:
-        return src.factor * info.molar_mass / target.factor, target
+        # pint: (q * molar mass).to(target)
+        times = tuple(_divided(src.items, tuple((k, -p) for k, p in _MOLAR)).items())
+        return _Conversion(target, _pint_factor(_divided(times, target.items)), info.molar_mass)
     raise IncompatibleUnitsError(field, what(), f"a concentration convertible to {unit}")
 
 
-def _scale_of(src: _UnitInfo, unit: str, analyte: str | None) -> float:
+def _conversion(src: _UnitInfo, unit: str, analyte: str | None) -> _Conversion:
     key = (src, unit, analyte)
     found = _FACTORS.get(key)
     if found is None:
-        found = _factor(src, unit, analyte, "value")[0]
+        found = _factor(src, unit, analyte, "value")
         if len(_FACTORS) < 8192:
             _FACTORS[key] = found
     return found
+
+
+def _scale_of(src: _UnitInfo, unit: str, analyte: str | None) -> float:
+    return _conversion(src, unit, analyte).scale
 
 
 def magnitude(q: Quantity, unit: str, *, analyte: str | None = None, field: str = "value") -> float:
@@ -734,7 +926,7 @@ def magnitude(q: Quantity, unit: str, *, analyte: str | None = None, field: str 
         q = parse_quantity(q, field)
     found = _FACTORS.get((q._u, unit, analyte))
     if found is not None:
-        return float(q._m) * found
+        return float(q._m) * found.scale
     try:
         return float(q._m) * _scale_of(q._u, unit, analyte)
     except UnitError:
@@ -761,10 +953,8 @@ def convert(q: Quantity, unit: str, *, analyte: str | None = None, field: str = 
     """
     if type(q) is not Quantity:
         q = parse_quantity(q, field)
-    factor, target = _factor(q._u, unit, analyte, field, lambda: format_quantity(q))
-    if factor == 1.0 and q._u.name == target.name:
-        return _new(q._m, target)  # the same unit: the magnitude unchanged, as pint gives it
-    return _new(q._m * factor, target)
+    how = _factor(q._u, unit, analyte, field, lambda: format_quantity(q))
+    return _new(how.apply(q._m), how.target)
 
 
 def dimension_of(q: Quantity) -> str:
@@ -778,7 +968,7 @@ def dimension(unit: str) -> str:
 
 
 def unit_name(q: Quantity) -> str:
-    """pint's name of the quantity's unit (``"percent"``, ``"millimole / mole"``)."""
+    """Pint's name of the quantity's unit (``"percent"``, ``"millimole / mole"``)."""
     return q._u.name if type(q) is Quantity else str(q.units)
 
 
@@ -842,7 +1032,6 @@ def hba1c_ngsp_to_ifcc(percent: float | Decimal) -> Decimal:
 def hba1c_ifcc_to_ngsp(mmol_per_mol: float | Decimal) -> Decimal:
     """NGSP (%) = 0.0915 x IFCC (mmol/mol) + 2.15, unrounded."""
     return _NGSP_SLOPE * Decimal(str(mmol_per_mol)) + _NGSP_INTERCEPT
-
 
 
 def in_kind(q: Quantity, unit: str) -> float | None:

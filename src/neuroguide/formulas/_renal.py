@@ -44,8 +44,8 @@ WEIGHT_CONVENTIONS: dict[str, str] = {
 
 
 def _check_age(age: object) -> float:
-    if (type(age) is int or type(age) is float) and _ADULT <= age <= _age_high():  # type: ignore[operator]
-        return float(age)  # type: ignore[arg-type]
+    if (type(age) is int or type(age) is float) and _ADULT <= age <= _age_high():
+        return float(age)
     hi = _age_high()
     if isinstance(age, bool) or not isinstance(age, int | float) or not _ADULT <= age <= hi:
         raise InputError("age", age, f"an age in years from {_ADULT} to {hi:g} (Cockcroft-Gault is for adults)")
@@ -245,9 +245,7 @@ def _dosing_weight(
     if bmi2 < 25.0:
         w = min(i, actual)
         if steps is not None:
-            steps.append(
-                Step(label="dosing weight: lesser of IBW and actual (BMI 18.5-24.99)", value=f"{w:.4g} kg")
-            )
+            steps.append(Step(label="dosing weight: lesser of IBW and actual (BMI 18.5-24.99)", value=f"{w:.4g} kg"))
         return w
     w = i + ABW_FACTOR * (actual - i)
     if steps is not None:
