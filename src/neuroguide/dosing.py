@@ -35,7 +35,8 @@ import enum
 import functools
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import attrs
 
@@ -207,7 +208,7 @@ def dosing_rules(
     """
     cat = source if source is not None else catalog()
     # A catalog does not change once loaded: its dosing rules per date are worked out once.
-    return _RULES.get((cat,), as_of, lambda: _dosing_rules(cat, as_of))
+    return _memo(_RULES, cat, as_of, lambda: _dosing_rules(cat, as_of))
 
 
 def _dosing_rules(cat: Catalog, as_of: dt.date | None) -> tuple[tuple[m.Guideline, m.DosingRule], ...]:
@@ -220,13 +221,34 @@ def _dosing_rules(cat: Catalog, as_of: dt.date | None) -> tuple[tuple[m.Guidelin
     )
 
 
-_RULES: IdentityCache[tuple[tuple[m.Guideline, m.DosingRule], ...]] = IdentityCache(limit=256)
-_NAMED: IdentityCache[list[tuple[m.Guideline, m.DosingRule]]] = IdentityCache(limit=1024)
+_Pairs = tuple[tuple[m.Guideline, m.DosingRule], ...]
+_T = TypeVar("_T")
+# Values worked out once per object (a catalog, a rule set, a rule) and key: keyed by the object's
+# id(), with the object kept beside the value so the id cannot be reused while the entry lives.
+_RULES: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+_NAMED: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+_ROUTED: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+_CITED: dict[tuple[int, Hashable], tuple[object, Any]] = {}
 
 
-def _naming(rules: tuple[tuple[m.Guideline, m.DosingRule], ...], agent: str) -> list[tuple[m.Guideline, m.DosingRule]]:
+def _memo(
+    table: dict[tuple[int, Hashable], tuple[object, Any]], owner: object, key: Hashable, make: Callable[[], _T]
+) -> _T:
+    slot = (id(owner), key)
+    hit = table.get(slot)
+    if hit is not None and hit[0] is owner:
+        found: _T = hit[1]
+        return found
+    value = make()
+    if len(table) >= 1024:
+        table.clear()
+    table[slot] = (owner, value)
+    return value
+
+
+def _naming(rules: _Pairs, agent: str) -> _Pairs:
     """The rules that name ``agent`` (kept per rule set and spelling)."""
-    return list(_NAMED.get((rules,), agent, lambda: [(g, r) for g, r in rules if names_agent(r, agent)]))
+    return _memo(_NAMED, rules, agent, lambda: tuple((g, r) for g, r in rules if names_agent(r, agent)))
 
 
 def _has_released(cat: Catalog, gid: str) -> bool:
@@ -287,6 +309,10 @@ class _RuleNumbers:
     maximum: float | None
     low: float | None
     target: float | None  # dose_max per day
+    notes: tuple[str, ...]  # the label notes every verdict of the rule carries
+    table_max: float | None  # the most the rule allows at any renal function (mg per day)
+    avoid: tuple[m.RenalBand, ...]
+    usable: tuple[m.RenalBand, ...]
     bands: tuple[_Band, ...]  # in the order of rule.renal
     by_band: Mapping[int, _Band]  # by id() of the band (the rule keeps its bands alive)
 
@@ -325,11 +351,25 @@ def _rule_numbers(rule: m.DosingRule) -> _RuleNumbers:
         _Band(ml_min(b.crcl_lower), ml_min(b.crcl_upper), mg(b.daily_min), mg(b.daily_max)) for b in rule.renal
     )
     source = rule.dose_max or rule.dose_min or rule.maximum or rule.plausible_max
+    notes: list[str] = []
+    if rule.labelled is False:
+        note = rule.label_note or "not labelled for this indication"
+        notes.append(note if note.lower().startswith("off-label") else f"off-label: {note}")
+    elif rule.label_note:
+        notes.append(rule.label_note)  # e.g. a renal caution the label gives without a number
+    if rule.timing:
+        notes.append(f"timing: {rule.timing}")
+    maximum = per_day(rule.maximum)
+    band_maxima = [b.daily_max for b in bands if b.daily_max is not None]
     return _RuleNumbers(
+        notes=tuple(notes),
+        table_max=max([*band_maxima, *([maximum] if maximum is not None else [])], default=None),
+        avoid=tuple(b for b in rule.renal if b.avoid),
+        usable=tuple(b for b in rule.renal if not b.avoid),
         base=base,
         native=unit_symbol(source),
         implausible=implausible,
-        maximum=per_day(rule.maximum),
+        maximum=maximum,
         low=per_day(rule.dose_min),
         target=per_day(rule.dose_max),
         bands=bands,
@@ -350,6 +390,12 @@ def _band_numbers(rule: m.DosingRule, band: m.RenalBand) -> _Band:
 
 
 def _parse_dose(dose: Quantity | str, per: str | None, base: str) -> _Amount:
+    if type(dose) is str and (per is None or type(per) is str):
+        return _parse_dose_text(dose, per, base)
+    return _read_dose(dose, per, base)
+
+
+def _read_dose(dose: Quantity | str, per: str | None, base: str) -> _Amount:
     q = parse_quantity(dose, "dose")
     amount_dim = dimension(base)
     rate_dim = dimension(f"{base}/day")
@@ -376,6 +422,10 @@ def _parse_dose(dose: Quantity | str, per: str | None, base: str) -> _Amount:
         return _Amount(per_day, unit, shown, format_quantity(q))
     kind = "an amount in IU" if base == "IU" else "a mass (mg, ug, g)"
     raise IncompatibleUnitsError("dose", format_quantity(q), f"{kind} per period, or a rate such as '300 mg/day'")
+
+
+# A dose string's reading is a pure function of the text, period and amount unit: kept (errors are not).
+_parse_dose_text = functools.lru_cache(maxsize=1024)(_read_dose)
 
 
 _TIME_NAMES = frozenset({"day", "week", "month", "hour", "minute", "second", "year"})
@@ -526,8 +576,8 @@ def check_dose(
         facts, flags = derive_flagged(patient, as_of)
     crcl_value = _crcl(crcl, facts)
     dialysis = facts.get("dialysis") is True
-    weight = _weight_check(facts) if crcl is None else None
-    basis = "given" if crcl is not None else _crcl_basis(facts)
+    weight = _weight_check(facts) if crcl is None and facts else None
+    basis = "given" if crcl is not None else _crcl_basis(facts) if facts else None
     verdict = _decide(
         agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis,
         weight=weight, basis=basis,
@@ -606,15 +656,14 @@ def _decide(
 ) -> DoseVerdict:
     """The best verdict, with its CrCl basis and, for a heavy patient, the ideal- and adjusted-weight view."""
 
-    def best(c: float | None) -> DoseVerdict:
+    def best(c: float | None, basis: str | None = None) -> DoseVerdict:
         return _best(
             agent, pairs, amount, route=route, indication=indication, crcl=c, dialysis=dialysis,
-            strict_indication=strict_indication,
+            strict_indication=strict_indication, basis=basis,
         )  # fmt: skip
 
-    v = best(crcl)
-    if crcl is not None and v.renal_band is not None:
-        v = attrs.evolve(v, crcl_basis=basis)
+    # A verdict that used a renal band names the CrCl basis (written into the chosen verdict).
+    v = best(crcl, basis)
     if weight is None or crcl is None or v.renal_band is None:
         return v
     others = [(label, c, best(c)) for label, c in weight.alternatives]
@@ -667,10 +716,17 @@ def _best(
     crcl: float | None,
     dialysis: bool,
     strict_indication: bool = True,
+    basis: str | None = None,
 ) -> DoseVerdict:
     if route is not None:
         wanted = normalize_route(route)
-        routed = [(g, r) for g, r in pairs if _route_matches(r.route, wanted)]
+        if type(pairs) is tuple:
+            chosen = pairs
+            routed = list(
+                _memo(_ROUTED, chosen, wanted, lambda: [(g, r) for g, r in chosen if _route_matches(r.route, wanted)])
+            )
+        else:
+            routed = [(g, r) for g, r in pairs if _route_matches(r.route, wanted)]
         if not routed:
             routes = sorted({r.route for _, r in pairs})
             return DoseVerdict(
@@ -693,7 +749,7 @@ def _best(
                 message=f"No cited {agent} regimen for indication {indication!r}; not checked.",
             )
         pairs = narrowed or pairs
-    scored = [_check(g, r, amount, crcl, dialysis) for g, r in pairs]
+    scored = [_check(g, r, amount, crcl, dialysis, basis) for g, r in pairs]
     return min(scored, key=lambda vd: (_RANK[vd[0]], vd[1]))[2]()
 
 
@@ -723,7 +779,7 @@ def _crcl(crcl: Quantity | str | None, facts: Mapping[str, FactValue]) -> float 
 
 
 def _check(
-    g: m.Guideline, rule: m.DosingRule, amount: _Amount, crcl: float | None, dialysis: bool
+    g: m.Guideline, rule: m.DosingRule, amount: _Amount, crcl: float | None, dialysis: bool, basis: str | None = None
 ) -> tuple[Verdict, float, Callable[[], DoseVerdict]]:
     """Check one regimen on floats.
 
@@ -734,21 +790,14 @@ def _check(
     base = numbers.base
     native = numbers.native
     per_day = amount.per_day
-    notes: list[str] = []
-    if rule.labelled is False:
-        note = rule.label_note or "not labelled for this indication"
-        notes.append(note if note.lower().startswith("off-label") else f"off-label: {note}")
-    elif rule.label_note:
-        notes.append(rule.label_note)  # e.g. a renal caution the label gives without a number
-    if rule.timing:
-        notes.append(f"timing: {rule.timing}")
+    notes = list(numbers.notes)
     common: dict[str, object] = {
         "agent": rule.agent,
         "given": amount.given,
         "rule": rule.id,
         "guideline": g.id,
         "version": g.version,
-        "citation": m.short_citation(rule, g),
+        "citation": _memo(_CITED, rule, id(g), lambda: (g, m.short_citation(rule, g)))[1],
         "labelled": rule.labelled,
         "crcl": crcl,
     }
@@ -762,10 +811,8 @@ def _check(
     band_text = ""
     band: m.RenalBand | None = None
     if rule.renal:
-        band_maxima = [b.daily_max for b in numbers.bands if b.daily_max is not None]
-        table_max = max([*band_maxima, *([maximum] if maximum is not None else [])], default=None)
-        avoid = [b for b in rule.renal if b.avoid]
-        usable = [b for b in rule.renal if not b.avoid]
+        table_max = numbers.table_max
+        avoid, usable = numbers.avoid, numbers.usable
         if crcl is None and avoid and len(usable) == 1:
             # The table only adds "avoid" rows to one dose range (duloxetine): check the range, and say
             # that renal function decides whether the drug may be used at all.
@@ -832,6 +879,7 @@ def _check(
                 ),
             )
         common["renal_band"] = band.label
+        common["crcl_basis"] = basis
         if band.avoid:
             expected = f"none: avoid at CrCl {band.label} mL/min"
             return (
@@ -969,6 +1017,13 @@ def _check(
 
 
 def _range_text(low: float | None, high: float | None, base: str, amount: _Amount, native: str | None = None) -> str:
+    return _range_text_of(low, high, base, amount.unit, amount.per, native)
+
+
+@functools.lru_cache(maxsize=1024)
+def _range_text_of(low: float | None, high: float | None, base: str, unit: str, per: str, native: str | None) -> str:
+    # A pure function of its arguments: the range as written for a caller's unit and period.
+    amount = _Amount(0.0, unit, per, "")
     text = _range_words(low, high, base, amount)
     if native is not None and native != amount.unit:
         text += f" (= {_range_words(low, high, base, attrs.evolve(amount, unit=native))})"
