@@ -517,6 +517,22 @@ def _band_limits(rule: m.DosingRule, band: m.RenalBand, crcl: float) -> tuple[fl
     return lo, hi, f"band {band.label}"
 
 
+_VIEWS: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+
+
+def _renal_view(
+    rule: m.DosingRule, crcl: float
+) -> tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None]:
+    """The band of ``crcl`` and its dose limits: a pure function of the rule and CrCl as banded (kept)."""
+    x = _banding_value(rule, crcl)
+
+    def make() -> tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None]:
+        band = renal_band(rule, crcl)
+        return band, (None if band is None else _band_limits(rule, band, crcl))
+
+    return _memo(_VIEWS, rule, x, make)
+
+
 # -- the check --------------------------------------------------------------------------------------
 
 
@@ -810,6 +826,7 @@ def _check(
     high_is_max = maximum is not None
     band_text = ""
     band: m.RenalBand | None = None
+    band_limits: tuple[float | None, float | None, str] | None = None
     if rule.renal:
         table_max = numbers.table_max
         avoid, usable = numbers.avoid, numbers.usable
@@ -864,7 +881,7 @@ def _check(
                 ),
             )
         else:
-            band = renal_band(rule, crcl)
+            band, band_limits = _renal_view(rule, crcl)
     if rule.renal and crcl is not None:
         if band is None:
             return (
@@ -895,7 +912,8 @@ def _check(
                 ),
             )
         regimen = f"{band.regimen} (CrCl band {band.label}; {rule.title})"
-        low, high, band_text = _band_limits(rule, band, crcl)
+        assert band_limits is not None
+        low, high, band_text = band_limits
         high_is_max = True  # a label's renal row is a total daily dose range: its top is a maximum
         if dialysis and band.supplement:
             notes.append(band.supplement)
