@@ -786,12 +786,19 @@ _RANK = {
 
 def _crcl(crcl: Quantity | str | None, facts: Mapping[str, FactValue]) -> float | None:
     if crcl is not None:
-        value = magnitude(parse_quantity(crcl, "crcl", "mL/min"), "mL/min")
-        if not 0 <= value <= 300:
-            raise InputError("crcl", crcl, "a creatinine clearance from 0 to 300 mL/min")
-        return value
+        return _crcl_of_text(crcl) if type(crcl) is str else _read_crcl(crcl)
     found = facts.get("crcl")
     return found if isinstance(found, float) else None
+
+
+def _read_crcl(crcl: Quantity | str) -> float:
+    value = magnitude(parse_quantity(crcl, "crcl", "mL/min"), "mL/min")
+    if not 0 <= value <= 300:
+        raise InputError("crcl", crcl, "a creatinine clearance from 0 to 300 mL/min")
+    return value
+
+
+_crcl_of_text = functools.lru_cache(maxsize=1024)(_read_crcl)  # a pure function of the text (errors are not kept)
 
 
 def _check(

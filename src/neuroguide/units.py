@@ -682,8 +682,6 @@ def _pint_of(value: object) -> Any:
     return value.pint() if type(value) is Quantity else value
 
 
-
-
 def with_magnitude(q: Quantity, value: float) -> Quantity:
     """A quantity of ``value`` in the unit of ``q``."""
     if type(q) is not Quantity:
