@@ -246,6 +246,15 @@ def _memo(
     return value
 
 
+def _citation(g: m.Guideline, rule: m.DosingRule) -> str:
+    """The rule's short citation (kept per rule and guideline)."""
+    hit = _CITED.get((id(rule), id(g)))
+    if hit is not None and hit[0] is rule:
+        cited: str = hit[1][1]
+        return cited
+    return _memo(_CITED, rule, id(g), lambda: (g, m.short_citation(rule, g)))[1]
+
+
 def _naming(rules: _Pairs, agent: str) -> _Pairs:
     """The rules that name ``agent`` (kept per rule set and spelling)."""
     return _memo(_NAMED, rules, agent, lambda: tuple((g, r) for g, r in rules if names_agent(r, agent)))
@@ -820,7 +829,7 @@ def _check(
         "rule": rule.id,
         "guideline": g.id,
         "version": g.version,
-        "citation": _memo(_CITED, rule, id(g), lambda: (g, m.short_citation(rule, g)))[1],
+        "citation": _citation(g, rule),
         "labelled": rule.labelled,
         "crcl": crcl,
     }
