@@ -130,10 +130,8 @@ __all__ = sorted([*_WHERE, "Q_", "__version__", "ureg"])
 
 
 def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        from importlib.metadata import version
-
-        return version("neuroguide")
+    if name == "__version__":  # read from the installed .dist-info, without importlib.metadata
+        return importlib.import_module("._dist", __name__).version()
     if name in ("ureg", "Q_"):
         registry = importlib.import_module(".units", __name__).get_registry()
         return registry if name == "ureg" else registry.Quantity
