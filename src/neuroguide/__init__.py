@@ -8,9 +8,12 @@ in ``_WHERE`` (name -> module); ``__all__`` is made from it.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+# Not imported from typing: the command line's `--version` must not pay for it.
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # for type checkers and IDEs (explicit re-exports); at run time names load on first use
+    from typing import Any
+
     from . import calculators as calculators
     from . import classify as classify
     from . import formulas as formulas

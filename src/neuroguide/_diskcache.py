@@ -169,9 +169,10 @@ def load(kind: str, key: str, allowed: Mapping[tuple[str, str], object]) -> obje
     if data[len(head) + 64 : len(head) + 65] != b"\n" or digest.decode("ascii", "replace") != _digest(key, payload):
         return None
     try:
-        return _Unpickler(payload, allowed).load()
+        value: object = _Unpickler(payload, allowed).load()
     except Exception:  # a payload that does not read back is simply not used
         return None
+    return value
 
 
 def _owned(fd: int) -> bool:

@@ -11,26 +11,25 @@ from __future__ import annotations
 import csv
 import functools
 import os
-from pathlib import Path
 
 __all__ = ["recorded_hashes", "version"]
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = os.path.dirname(os.path.realpath(__file__))
 _UNKNOWN = "0+unknown"
 
 
 @functools.cache
-def _dist_info() -> Path | None:
-    """The ``.dist-info`` folder installed next to this package, if exactly one is there and lists it."""
+def _dist_info() -> str | None:
+    """The ``.dist-info`` folder installed next to this package, if exactly one is there with a RECORD."""
     try:
         found = [
-            Path(e.path)
-            for e in os.scandir(_PACKAGE.parent)
+            e.path
+            for e in os.scandir(os.path.dirname(_PACKAGE))
             if e.name.startswith("neuroguide-") and e.name.endswith(".dist-info") and e.is_dir()
         ]
     except OSError:
         return None
-    return found[0] if len(found) == 1 and (found[0] / "RECORD").is_file() else None
+    return found[0] if len(found) == 1 and os.path.isfile(os.path.join(found[0], "RECORD")) else None
 
 
 @functools.cache
@@ -39,7 +38,7 @@ def version() -> str:
     info = _dist_info()
     if info is not None:
         try:
-            with (info / "METADATA").open(encoding="utf-8") as fh:
+            with open(os.path.join(info, "METADATA"), encoding="utf-8") as fh:
                 for line in fh:
                     if line.startswith("Version:"):
                         return line.partition(":")[2].strip()
@@ -66,7 +65,7 @@ def recorded_hashes(prefix: str) -> dict[str, tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     if info is not None:
         try:
-            with (info / "RECORD").open(encoding="utf-8", newline="") as fh:
+            with open(os.path.join(info, "RECORD"), encoding="utf-8", newline="") as fh:
                 rows = [(row[0], row[1]) for row in csv.reader(fh) if len(row) >= 2]
         except OSError:
             rows = []

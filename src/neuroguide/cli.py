@@ -6,11 +6,14 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 from . import _dist
+
+# typing and pathlib are left out of the module's imports: `neuroguide --version` needs neither.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 __all__ = ["main"]
 
@@ -34,7 +37,8 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
-        parser.exit(message=f"neuroguide {_dist.version()}\n")
+        print(f"neuroguide {_dist.version()}")
+        parser.exit()
 
 
 def _date(text: str) -> dt.date:
@@ -46,6 +50,8 @@ def _date(text: str) -> dt.date:
 
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
     """The command-line parser; for one of the core commands, without the other modules' commands."""
+    from pathlib import Path
+
     fmt = argparse.RawDescriptionHelpFormatter
     p = _Parser(
         prog="neuroguide",
@@ -192,6 +198,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 failure found, 2 bad input)."""
     words = sys.argv[1:] if argv is None else list(argv)
+    if words == ["--version"]:  # the one answer that needs no parser
+        print(f"neuroguide {_dist.version()}")
+        return EXIT_OK
     parser = _parser(next((w for w in words if not w.startswith("-")), None))
     args = parser.parse_args(words)
     from .exceptions import GuidelineDataError, InputError, IntegrityError, NeuroguideError
@@ -235,6 +244,8 @@ def _today() -> dt.date:
 
 
 def _assess(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .evaluation import assess
     from .exceptions import InputError
     from .patient import Patient
@@ -351,6 +362,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _dose(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .dosing import check_dose
     from .patient import Patient
 
