@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -722,8 +723,9 @@ def _installed_mismatches(root: Traversable) -> list[tuple[str, str, str]]:
 _KIND = "catalog"
 
 
+@functools.lru_cache(maxsize=1024)
 def _quantity(text: str) -> Quantity:
-    """Rebuild a quantity stored in the cache (written exactly by :func:`_reduce`)."""
+    """Rebuild a quantity stored in the cache (written exactly by :func:`_reduce`; equal ones are shared)."""
     return parse_quantity(text, "cached quantity")
 
 
