@@ -20,7 +20,7 @@ import attrs
 import pytest
 
 import neuroguide as ng
-from neuroguide import _diskcache, _dist, _loading, _vocabulary
+from neuroguide import _diskcache, _dist, _loading, _patient_text, _vocabulary
 from neuroguide._converter import converter
 from neuroguide.cli import main
 from neuroguide.units import is_quantity
@@ -122,6 +122,31 @@ def test_the_cached_vocabulary_equals_a_fresh_build(cache_dir: Path) -> None:
     fresh = _vocabulary._build()
     _same(cached, fresh, "vocabulary")
     _same(first, fresh, "vocabulary")
+
+
+def test_the_cached_patient_texts_equal_a_fresh_load(
+    root: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_loading, "_catalog", None)
+    _patient_text.patient_texts.cache_clear()
+    try:
+        first = dict(_patient_text.patient_texts())
+        assert _entries(cache_dir, "patient-texts")
+        monkeypatch.setattr(_loading, "_catalog", None)
+        _patient_text.patient_texts.cache_clear()
+
+        def no_parsing(*_: object) -> None:
+            raise AssertionError("the texts were parsed again")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(_patient_text, "_load_files", no_parsing)
+            cached = dict(_patient_text.patient_texts())
+    finally:
+        _patient_text.patient_texts.cache_clear()
+    fresh = _patient_text.load_folder(_patient_text.texts_root(), _loading.Catalog(root))
+    assert fresh
+    _same(cached, fresh, "patient texts")
+    _same(first, fresh, "patient texts")
 
 
 def test_the_packaged_catalog_uses_the_cache(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -528,6 +528,8 @@ class Catalog:
         """Reuse the validated files from the knowledge-base cache (see :mod:`neuroguide._diskcache`)."""
         self.from_cache = False
         """True if this load was served from the cache (the files' bytes were still checked)."""
+        self.cache_key: str | None = None
+        """The cache key of this folder's contents (with ``cache=True``): what was validated, by which code."""
         self._versions: dict[str, dict[str, m.Guideline]] = {}
         self._sorted: dict[str, list[m.Guideline]] = {}
         self._lock: dict[str, str] = {}
@@ -553,7 +555,7 @@ class Catalog:
         if mismatches and not self.allow_unlocked:
             raise IntegrityError(mismatches)
         self.unlocked = tuple(name for name, _, _ in mismatches)
-        key = self._cache_key(hashes) if self.cache else None
+        key = self.cache_key = self._cache_key(hashes) if self.cache else None
         if key is not None:
             cached = _cached_guidelines(key, hashes)
             if cached is not None:
