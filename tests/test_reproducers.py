@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import neuroguide as ng
-from neuroguide import _loading
+from neuroguide import _dist, _loading
 from neuroguide.cli import main
 
 AS_OF = dt.date(2026, 11, 23)
@@ -199,6 +199,6 @@ def test_installed_wheel_record_catches_a_file_rehashed_into_the_lock(monkeypatc
     """A file edited together with its lock entry still differs from the hash the installer recorded."""
 
     recorded = {"thiamine/2012.1.toml": ("sha256", "not-the-hash")}
-    monkeypatch.setattr(_loading._dist, "recorded_hashes", lambda prefix: recorded)
+    monkeypatch.setattr(_dist, "recorded_hashes", lambda prefix: recorded)
     (row,) = _loading._installed_mismatches(_loading.guideline_root())
     assert row[0] == "thiamine/2012.1.toml"
