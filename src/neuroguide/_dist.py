@@ -8,7 +8,6 @@ other layout (an editable install, a zip) falls back to ``importlib.metadata``.
 
 from __future__ import annotations
 
-import csv
 import functools
 import os
 
@@ -64,6 +63,8 @@ def recorded_hashes(prefix: str) -> dict[str, tuple[str, str]]:
     info = _dist_info()
     rows: list[tuple[str, str]] = []
     if info is not None:
+        import csv  # here, not at the top: `neuroguide --version` does not read the record
+
         try:
             with open(os.path.join(info, "RECORD"), encoding="utf-8", newline="") as fh:
                 rows = [(row[0], row[1]) for row in csv.reader(fh) if len(row) >= 2]
