@@ -88,7 +88,7 @@ _fingerprint: str | None = None
 
 
 def code_fingerprint() -> str:
-    """Name, size and modification time of every module of the package.
+    """Name, size and modification time of every top-level module of the package (those that read the files).
 
     Part of every key, so changed code (an editable install keeps its version number)
     never reads an entry written by other code.
