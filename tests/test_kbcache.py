@@ -350,8 +350,11 @@ def test_entries_are_written_for_this_user_only(root: Path, cache_dir: Path) -> 
 _PROBE = """
 import sys
 from neuroguide.cli import main
-main(sys.argv[1:])
-print(" ".join(sorted(m for m in sys.modules if m.startswith("neuroguide"))), file=sys.stderr)
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(" ".join(sorted(m for m in sys.modules if m.startswith(("neuroguide", "attr")))), file=sys.stderr)
 """
 
 
@@ -396,6 +399,12 @@ def test_assess_loads_neither_audit_nor_interfaces_it_does_not_use(cache_dir: Pa
 def test_version_loads_no_package_module() -> None:
     loaded = _modules_after("--version")
     assert loaded <= {"neuroguide", "neuroguide.cli", "neuroguide._dist"}
+
+
+def test_help_loads_only_the_command_parsers() -> None:
+    loaded = _modules_after("--help")
+    parsers = {"neuroguide._cli_audit", "neuroguide._cli_governance", "neuroguide._cli_serve", "neuroguide.cohort._cli"}
+    assert parsers <= loaded <= {"neuroguide", "neuroguide.cli", "neuroguide._dist", "neuroguide.cohort", *parsers}
 
 
 def test_the_version_is_the_installed_one(capsys: pytest.CaptureFixture[str]) -> None:
