@@ -17,6 +17,7 @@ ROOT = Path(neuroguide.__file__).parent  # the installed package (the wheel in `
 # Interfaces may import lazily inside functions, so a command loads only what it needs (start-up time).
 # Interfaces that load optional or heavy parts only when used (the cohort package needs Polars).
 LAZY_OK = {
+    "neuroguide._entry",
     "neuroguide.cli",
     "neuroguide._cli_audit",
     "neuroguide._cli_governance",

@@ -401,6 +401,33 @@ def test_version_loads_no_package_module() -> None:
     assert loaded <= {"neuroguide", "neuroguide.cli", "neuroguide._dist"}
 
 
+_ENTRY_PROBE = """
+import sys
+from neuroguide._entry import main
+code = main()
+loaded = sorted(m for m in sys.modules if m.startswith(("neuroguide", "attr", "argparse")))
+print(code, " ".join(loaded), file=sys.stderr)
+"""
+
+
+def test_the_console_script_answers_version_without_the_command_line() -> None:
+    done = subprocess.run([sys.executable, "-c", _ENTRY_PROBE, "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout == f"neuroguide {version('neuroguide')}\n"
+    assert done.stderr.split() == ["0", "neuroguide", "neuroguide._dist", "neuroguide._entry"]
+
+
+def test_the_console_script_runs_every_other_command_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _ENTRY_PROBE, "rules", "--guideline", "thiamine", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout)[0]["guideline"] == "thiamine"
+    assert done.stderr.split()[0] == "0"
+    assert "neuroguide.cli" in done.stderr.split()
+
+
 def test_help_loads_only_the_command_parsers() -> None:
     loaded = _modules_after("--help")
     parsers = {"neuroguide._cli_audit", "neuroguide._cli_governance", "neuroguide._cli_serve", "neuroguide.cohort._cli"}
