@@ -42,6 +42,12 @@ def _run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return time.perf_counter() - start, _child_cpu() - cpu
 
 
+def _imports_pint(python: str, argv: list[str], env: dict[str, str]) -> bool:
+    probe = "import sys; from neuroguide.cli import main; main(sys.argv[1:]); print('pint' in sys.modules)"
+    done = subprocess.run([python, "-c", probe, *argv], env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1] == "True"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20, help="runs of each command (default 20)")
@@ -53,6 +59,7 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("NEUROGUIDE_CACHE", "NEUROGUIDE_GUIDELINES")}
         warm = {**env, "NEUROGUIDE_CACHE_DIR": str(Path(tmp) / "warm")}
         subprocess.run(assess, env=warm, stdout=subprocess.DEVNULL, check=True)  # fill the warm cache
+        pint_loaded = _imports_pint(python, assess[1:], warm)
         commands: dict[str, tuple[list[str], dict[str, str] | None]] = {
             "python -c pass": ([python, "-c", "pass"], env),
             "--version": ([cli, "--version"], env),
@@ -92,10 +99,13 @@ def main() -> None:
     pint_cpu = statistics.median(c for _, c in times["pint alone (import + registry)"]) - base_cpu
     warm_cpu = statistics.median(c for _, c in times["assess (warm cache)"])
     print()
-    print(
-        f"assess (warm cache) without pint's own cost: ≈{(warm_cpu - pint_cpu) * 1e3:.0f} ms CPU, "
-        f"{(warm_cpu - pint_cpu) / base_cpu:.1f} × python -c pass (pint alone: {pint_cpu * 1e3:.0f} ms CPU)"
-    )
+    if pint_loaded:
+        print(
+            f"assess (warm cache) imports pint; without pint's own cost: ≈{(warm_cpu - pint_cpu) * 1e3:.0f} ms CPU, "
+            f"{(warm_cpu - pint_cpu) / base_cpu:.1f} × python -c pass (pint alone: {pint_cpu * 1e3:.0f} ms CPU)"
+        )
+    else:
+        print("assess (warm cache) does not import pint.")
 
 
 if __name__ == "__main__":
