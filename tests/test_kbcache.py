@@ -436,7 +436,9 @@ def test_help_loads_only_the_command_parsers() -> None:
 
 def test_the_version_is_the_installed_one(capsys: pytest.CaptureFixture[str]) -> None:
     assert _dist.version() == version("neuroguide") == ng.__version__
-    assert main(["--version"]) == 0
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
     assert capsys.readouterr().out == f"neuroguide {version('neuroguide')}\n"
 
 

@@ -198,10 +198,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 failure found, 2 bad input)."""
     words = sys.argv[1:] if argv is None else list(argv)
-    if words == ["--version"]:  # the one answer that needs no parser
-        print(f"neuroguide {_dist.version()}")
-        return EXIT_OK
-    parser = _parser(next((w for w in words if not w.startswith("-")), None))
+    # A leading --version acts before any command is read: the core parser answers it (and exits, as argparse does).
+    command = "assess" if words[:1] == ["--version"] else next((w for w in words if not w.startswith("-")), None)
+    parser = _parser(command)
     args = parser.parse_args(words)
     from .exceptions import GuidelineDataError, InputError, IntegrityError, NeuroguideError
 
