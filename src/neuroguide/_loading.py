@@ -525,7 +525,7 @@ class Catalog:
         self.root = root
         self.allow_unlocked = allow_unlocked
         self.cache = cache
-        """Reuse the validated files from the knowledge-base cache (see :mod:`neuroguide._diskcache`)."""
+        """Reuse the validated files from the knowledge-base cache in the user cache folder (see Reliability)."""
         self.from_cache = False
         """True if this load was served from the cache (the files' bytes were still checked)."""
         self.cache_key: str | None = None
