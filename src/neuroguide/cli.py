@@ -6,13 +6,20 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from .exceptions import GuidelineDataError, InputError, IntegrityError, NeuroguideError
+from . import _dist
+
+# typing and pathlib are left out of the module's imports: `neuroguide --version` needs neither.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 __all__ = ["main"]
+
+# Commands defined in this module. Any other word (or none) builds the whole parser, with the
+# audit, governance, service and cohort commands, whose parsers live in their own modules.
+_CORE = frozenset({"assess", "rules", "show", "dose", "calc", "schema", "validate"})
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 
@@ -23,14 +30,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def _version() -> str:
-    # Read from the installed metadata: importing the package's modules would load pint for nothing.
-    from importlib.metadata import PackageNotFoundError, version
+class _Version(argparse.Action):
+    """``--version``: the installed version, read only when asked for (no package module is imported)."""
 
-    try:
-        return version("neuroguide")
-    except PackageNotFoundError:  # pragma: no cover - an uninstalled tree
-        return "0+unknown"
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(f"neuroguide {_dist.version()}")
+        parser.exit()
 
 
 def _date(text: str) -> dt.date:
@@ -40,7 +48,10 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"got {text!r}; expected a date as YYYY-MM-DD") from None
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command-line parser; for one of the core commands, without the other modules' commands."""
+    from pathlib import Path
+
     fmt = argparse.RawDescriptionHelpFormatter
     p = _Parser(
         prog="neuroguide",
@@ -50,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         "  neuroguide show dpn-screening\n  neuroguide dose cyanocobalamin '250 mg' --per day --route oral\n"
         "  neuroguide schema",
     )
-    p.add_argument("--version", action="version", version=f"neuroguide {_version()}")
+    p.add_argument("--version", action=_Version, help="show the version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     a = sub.add_parser(
@@ -168,6 +179,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="examples:\n  neuroguide validate\n  neuroguide validate guidelines/ada-neuropathy/2026.1.toml",
     )
     v.add_argument("paths", nargs="*", type=Path)
+    if command in _CORE:
+        return p
 
     import importlib
 
@@ -186,8 +199,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 failure found, 2 bad input)."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    # A leading --version acts before any command is read: the core parser answers it (and exits, as argparse does).
+    command = "assess" if words[:1] == ["--version"] else next((w for w in words if not w.startswith("-")), None)
+    parser = _parser(command)
+    args = parser.parse_args(words)
+    from .exceptions import GuidelineDataError, InputError, IntegrityError, NeuroguideError
+
     try:
         return int(_dispatch(args))
     except (InputError, GuidelineDataError, LookupError) as exc:
@@ -227,9 +245,12 @@ def _today() -> dt.date:
 
 
 def _assess(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     import attrs
 
     from .evaluation import assess
+    from .exceptions import InputError
     from .patient import Patient
     from .report import Style, render_patient, render_text
 
@@ -380,6 +401,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _dose(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .dosing import check_dose
     from .patient import Patient
 
@@ -412,6 +435,7 @@ def _dose(args: argparse.Namespace) -> int:
 
 def _calc(args: argparse.Namespace) -> int:
     from .calculators import REGISTRY
+    from .exceptions import InputError
 
     if args.list or not args.name:
         for name, fn in sorted(REGISTRY.items()):
@@ -457,6 +481,8 @@ def _check_inputs(name: str, fn: Any, kwargs: dict[str, Any]) -> None:
     import difflib
     import inspect
 
+    from .exceptions import InputError
+
     params = {
         p.name: p for p in inspect.signature(fn).parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
@@ -501,6 +527,7 @@ def _coerce(value: str) -> Any:
 
 def _validate(args: argparse.Namespace) -> int:
     from ._loading import Catalog, guideline_root, load_file
+    from .exceptions import GuidelineDataError, InputError
 
     if args.paths:
         problems = 0
