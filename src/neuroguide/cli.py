@@ -316,6 +316,7 @@ def _fhir_reading(args: argparse.Namespace, text: str | None) -> Any:
     if not isinstance(data, dict) or "resourceType" not in data:
         return None
     from . import fhir
+    from .exceptions import InputError
 
     try:
         return fhir.read(data, as_of=args.as_of or _today())
