@@ -103,6 +103,7 @@ def bench(session: nox.Session) -> None:
     session.install(f"{wheel}[cohort,dask]", *PEERS)
     session.run("python", "benchmarks/run.py", *session.posargs)
     session.run("python", "benchmarks/peers.py", "--write")
+    session.run("python", "benchmarks/startup.py")
 
 
 _WHEEL_CHECK = """

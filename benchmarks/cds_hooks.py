@@ -1,11 +1,15 @@
-"""CDS Hooks benchmark: `python benchmarks/cds_hooks.py [--requests N] [--clients C]` (needs neuroguide[service]).
+"""CDS Hooks benchmark: `python benchmarks/cds_hooks.py [--requests N] [--clients C] [--workers W]`.
 
-Starts the real service (`neuroguide serve`, uvicorn) in a subprocess on 127.0.0.1, then sends `patient-view`
-requests with prefetch (the t2d-metformin example split into the service's prefetch keys) from a bounded loop:
-first one client on one keep-alive connection (latency), then C clients in parallel threads (throughput). Reports
-p50/p95/p99 latency and requests per second. `--cold` gives every request new resource ids, so the per-resource
-FHIR validation cache never hits (a stream of different patients); the default repeats one chart.
+Needs neuroguide[service]. Starts the real service (`neuroguide serve --workers W`, uvicorn) in a subprocess on
+127.0.0.1, then sends `patient-view` requests with prefetch (the t2d-metformin example split into the service's
+prefetch keys) from a bounded loop: first one client on one keep-alive connection (latency), then C clients in
+parallel threads (throughput). Reports p50/p95/p99 latency and requests per second, and, because the machine may be
+shared, the CPU time the server processes (all workers) and the client used per request (read from /proc) and how
+busy the machine's CPUs were with other work meanwhile. `--cold` gives every request new resource ids, so the
+per-resource FHIR validation cache never hits (a stream of different charts); the default repeats one chart.
 The client runs on the same machine as the server, so on a 2-core machine the two compete for the CPU.
+After the run the server is stopped (SIGTERM) and the evaluation records in its database are counted: every record
+id a card named must be stored.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import http.client
 import json
 import os
 import platform
+import re
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -60,6 +66,10 @@ def body(example: str, cold: bool) -> bytes:
     return json.dumps(request).encode()
 
 
+RECORD = re.compile(rb'"record":\s*"([0-9a-f]{32})"')
+SEEN: set[bytes] = set()
+
+
 def post(conn: http.client.HTTPConnection, payload: bytes) -> float:
     start = time.perf_counter()
     conn.request("POST", PATH, body=payload, headers={"Content-Type": "application/json"})
@@ -68,13 +78,56 @@ def post(conn: http.client.HTTPConnection, payload: bytes) -> float:
     elapsed = time.perf_counter() - start
     if response.status != 200 or b'"cards"' not in data:
         raise RuntimeError(f"unexpected response {response.status}: {data[:200]!r}")
+    SEEN.update(RECORD.findall(data))
     return elapsed
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process (Linux /proc), so contention on a shared machine can be told apart."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def tree(pid: int) -> list[int]:
+    """The process and its descendants (uvicorn's worker processes)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, todo = [pid], [pid]
+    while todo:
+        parent = todo.pop()
+        children = [p for p, pp in parents.items() if pp == parent]
+        found += children
+        todo += children
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time of processes (Linux /proc), so contention on a shared machine can be told apart."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = _stat(pid)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> tuple[float, float]:
+    """Busy and total CPU seconds of the whole machine so far (/proc/stat)."""
+    values = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = values[3] + values[4]
+    total = sum(values[:8])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (total - idle) / tick, total / tick
+
+
+def own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -82,14 +135,16 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(folder: Path, workers: int, conformance: bool = True) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     config = folder / "service.toml"
     db = (folder / "bench.sqlite").as_posix()
-    config.write_text(f'[service]\ndatabase = "sqlite:///{db}"\nas_of = 2026-11-23\n', encoding="utf-8")
+    check = "" if conformance else "check_conformance = false\n"
+    config.write_text(f'[service]\ndatabase = "sqlite:///{db}"\nas_of = 2026-11-23\n{check}', encoding="utf-8")
     cmd = [sys.executable, "-m", "neuroguide", "serve", "--port", str(port), "--config", str(config)]
+    cmd += ["--workers", str(workers)] if workers > 1 else []
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -98,6 +153,7 @@ def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
             conn.request("GET", "/cds-services")
             if conn.getresponse().status == 200:
                 conn.close()
+                time.sleep(2 if workers > 1 else 0)  # the other workers finish starting
                 return proc, port
         except OSError:
             time.sleep(0.2)
@@ -105,58 +161,75 @@ def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError("the service did not start")
 
 
-def run(requests: int, clients: int, example: str, cold: bool) -> dict[str, Any]:
+def phase(port: int, payloads: list[bytes], clients: int, pids: list[int]) -> dict[str, Any]:
+    """Send the payloads from C clients (one keep-alive connection each); latency, throughput and CPU per request."""
+    shares: list[list[float]] = [[] for _ in range(clients)]
+
+    def worker(i: int) -> None:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for p in payloads[i::clients]:
+            shares[i].append(post(c, p))
+        c.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    server, client, (busy, total) = cpu_seconds(pids), own_cpu(), machine_cpu()
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    server = cpu_seconds(pids) - server
+    client = own_cpu() - client
+    busy2, total2 = machine_cpu()
+    times = [x for share in shares for x in share]
+    n = len(payloads)
+    return {
+        "p50_ms": round(statistics.median(times) * 1000, 1),
+        "p95_ms": round(percentile(times, 95) * 1000, 1),
+        "p99_ms": round(percentile(times, 99) * 1000, 1),
+        "req_per_s": round(n / wall, 1),
+        "server_cpu_ms_per_request": round(server / n * 1000, 2),
+        "client_cpu_ms_per_request": round(client / n * 1000, 2),
+        # CPU seconds per second of wall time: the machine's, and the part neither the server nor this client used
+        "machine_busy_cores": round((busy2 - busy) / wall, 2),
+        "other_work_cores": round(max(0.0, (busy2 - busy) - server - client) / wall, 2),
+        "cores": round((total2 - total) / wall, 1),
+    }
+
+
+def run(requests: int, clients: int, example: str, cold: bool, workers: int, conformance: bool) -> dict[str, Any]:
+    SEEN.clear()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        proc, port = start_server(Path(tmp))
+        proc, port = start_server(Path(tmp), workers, conformance)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            for _ in range(50):  # warm-up: registry, guidelines, plans, caches
-                post(conn, body(example, cold))
+            pids = tree(proc.pid)
+            warm = [body(example, cold) for _ in range(50 * workers)]
+            phase(port, warm, workers, pids)  # warm-up: registry, guidelines, plans, caches (every worker)
             payloads = [body(example, cold) for _ in range(requests)]
-            cpu = cpu_seconds(proc.pid)
-            start = time.perf_counter()
-            single = [post(conn, p) for p in payloads]
-            single_wall = time.perf_counter() - start
-            server_cpu_ms = (cpu_seconds(proc.pid) - cpu) / requests * 1000
-            conn.close()
-            shares: list[list[float]] = [[] for _ in range(clients)]
-
-            def worker(i: int) -> None:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                for p in payloads[i::clients]:
-                    shares[i].append(post(c, p))
-                c.close()
-
-            threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-            start = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            multi_wall = time.perf_counter() - start
-            multi = [x for share in shares for x in share]
+            single = phase(port, payloads, 1, pids)
+            payloads = [body(example, cold) for _ in range(requests)]
+            multi = phase(port, payloads, clients, pids)
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            proc.terminate()  # SIGTERM: a graceful shutdown writes every queued record
+            proc.wait(timeout=60)
+        with sqlite3.connect(Path(tmp) / "bench.sqlite") as db:
+            stored = {row[0] for row in db.execute("SELECT id FROM evaluations")}
+    missing = {s.decode() for s in SEEN} - stored
     return {
         "date": dt.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "example": example,
         "cold": cold,
+        "workers": workers,
+        "check_conformance": conformance,
         "requests": requests,
-        "one_client": {
-            "p50_ms": statistics.median(single) * 1000,
-            "p95_ms": percentile(single, 95) * 1000,
-            "p99_ms": percentile(single, 99) * 1000,
-            "req_per_s": requests / single_wall,
-            "server_cpu_ms_per_request": server_cpu_ms,
-        },
-        f"{clients}_clients": {
-            "p50_ms": statistics.median(multi) * 1000,
-            "p95_ms": percentile(multi, 95) * 1000,
-            "req_per_s": requests / multi_wall,
-        },
+        "one_client": single,
+        f"{clients}_clients": multi,
+        "records_named_by_cards": len(SEEN),
+        "records_not_stored": len(missing),
     }
 
 
@@ -166,8 +239,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="parallel clients in the throughput phase")
     parser.add_argument("--example", default="t2d-metformin", help="example whose FHIR Bundle is the prefetch")
     parser.add_argument("--cold", action="store_true", help="new resource ids on every request (no cache hits)")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (one per core is best)")
+    parser.add_argument(
+        "--no-conformance", action="store_true", help="serve with check_conformance = false (no FHIR model check)"
+    )
     args = parser.parse_args()
-    print(json.dumps(run(args.requests, args.clients, args.example, args.cold), indent=2))
+    result = run(args.requests, args.clients, args.example, args.cold, args.workers, not args.no_conformance)
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

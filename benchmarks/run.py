@@ -94,6 +94,8 @@ def bench_assess() -> dict[str, float]:
         patient = ng.Patient.from_json(path)
         ng.assess(patient, as_of=AS_OF)
         out[f"assess_us[{path.stem}]"] = _best(lambda p=patient: ng.assess(p, as_of=AS_OF), number=200)
+    # The budget (issue 16) is on the median over the examples; benchmarks/assess.py gives CPU-time medians.
+    out["assess_us_median_of_examples"] = statistics.median(out.values())
     return out
 
 

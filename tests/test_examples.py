@@ -64,9 +64,11 @@ def test_red_flags_come_first() -> None:
     result = ng.assess(ng.Patient.from_json(EXAMPLES / "gbs-ascending.json"), as_of=dt.date(2026, 11, 23))
     first = result.recommendations[0]
     assert first.section is ng.Section.RED_FLAGS
-    # The emergency (rapid progression, NICE NG127; shown although in review) precedes the urgent GBS flag.
-    assert first.rule == "rapidly-progressive-symmetric" and first.status == "emergency"
-    assert [r.rule for r in result.section(ng.Section.RED_FLAGS)][:2] == [
+    # The emergencies (rapid progression, NICE NG127 sensory and limb-weakness recommendations; shown although in
+    # review) precede the urgent GBS flag.
+    assert first.rule.startswith("rapidly-progressive-") and first.status == "emergency"
+    assert [r.rule for r in result.section(ng.Section.RED_FLAGS)][:3] == [
+        "rapidly-progressive-limb-weakness",
         "rapidly-progressive-symmetric",
         "gbs-suspected",
     ]

@@ -325,3 +325,15 @@ def test_cds_hooks_prefetch_object() -> None:
 def test_bad_input_is_refused_with_a_clear_error(data: Any, match: str) -> None:
     with pytest.raises(InputError, match=match):
         fhir.read(data)
+
+
+def test_conformance_check_can_be_skipped_and_says_so() -> None:
+    odd = hba1c(7.1, "2026-01-01", ident="odd", issued="not a date")  # does not conform: issued is an instant
+    checked = fhir.read(bundle(odd), as_of=AS_OF)
+    assert kinds(checked)["Observation/odd"] is NoteKind.NONCONFORMANT
+    skipped = fhir.read(bundle(odd), as_of=AS_OF, conformance=False)
+    assert skipped.patient == checked.patient  # read the same way, leniently
+    assert [(n.resource, n.kind) for n in skipped.notes] == [("FHIR data", NoteKind.ASSUMPTION)]
+    assert "not checked against the FHIR specification" in str(skipped.notes[0])
+    with pytest.raises(InputError, match="conformance"):
+        fhir.read(bundle(odd), strict=True, conformance=False)

@@ -12,12 +12,11 @@ import io
 import json
 import shutil
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
 
 import neuroguide as ng
-from neuroguide import _loading
+from neuroguide import _dist, _loading
 from neuroguide.cli import main
 
 AS_OF = dt.date(2026, 11, 23)
@@ -199,18 +198,7 @@ def test_threshold_abc_is_refused_at_load(tmp_path: Path) -> None:
 def test_installed_wheel_record_catches_a_file_rehashed_into_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
     """A file edited together with its lock entry still differs from the hash the installer recorded."""
 
-    class _Hash:
-        mode, value = "sha256", "not-the-hash"
-
-    class _File:
-        hash = _Hash()
-
-        def __str__(self) -> str:
-            return "neuroguide/guidelines/thiamine/2012.1.toml"
-
-    class _Dist:
-        files: ClassVar[list[Any]] = [_File()]
-
-    monkeypatch.setattr(_loading, "distribution", lambda name: _Dist())
+    recorded = {"thiamine/2012.1.toml": ("sha256", "not-the-hash")}
+    monkeypatch.setattr(_dist, "recorded_hashes", lambda prefix: recorded)
     (row,) = _loading._installed_mismatches(_loading.guideline_root())
     assert row[0] == "thiamine/2012.1.toml"

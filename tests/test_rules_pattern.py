@@ -480,7 +480,8 @@ def test_central_demyelinating_pattern() -> None:
     assert "(Lhermitte's sign)" in quote("pattern-central-demyelinating")
     result = assess({"tingling": True, "lhermitte-sign": True})
     assert pattern_rules(result) == ["pattern-central-demyelinating"]
-    assert result.record.facts["polyneuropathy"] is False
+    # A central sign does not rule out a neuropathy beside it: unknown, never assumed (see test_vignettes_differential).
+    assert result.record.facts.get("polyneuropathy") is None
     assert fired(result, "ms-suspected")
 
 
@@ -640,7 +641,8 @@ def test_example_red_flags_first_and_pattern_first_in_categories(
 @pytest.mark.parametrize("name", ["cauda-equina", "cord-compression", "ms-like", "neurogenic-claudication"])
 def test_non_polyneuropathy_examples_do_not_get_the_polyneuropathy_workup(name: str) -> None:
     result = example(name)
-    assert result.record.facts["polyneuropathy"] is False
+    # False for a root or claudication picture; unknown beside a sensory level or Lhermitte's sign.
+    assert result.record.facts.get("polyneuropathy") is not True
     for rule in ("initial-neuropathy-labs", "diabetes-screen-in-neuropathy"):
         assert not fired(result, rule)
 
@@ -721,7 +723,8 @@ def test_b12_myelopathy_is_not_applied_before_nice_ng239_was_published() -> None
         )
         found = r.by_rule("b12-myelopathy")
         assert (found is not None) is fires
-        assert found is None or found.version == "2024.1"
+        # 2024.2 (second clinical review) has the same effective date and replaces 2024.1 from that day.
+        assert found is None or found.version == "2024.2"
 
 
 def test_assessments_before_6_march_2024_use_the_released_2023_1() -> None:
@@ -729,7 +732,7 @@ def test_assessments_before_6_march_2024_use_the_released_2023_1() -> None:
     (ref,) = [g for g in r.record.guidelines if g.id == GID]
     assert ref.version == "2023.1"
     later = ng.assess({"findings": {"sensory-level": True}}, as_of=dt.date(2024, 3, 6), guidelines=[GID])
-    assert [g.version for g in later.record.guidelines if g.id == GID] == ["2024.1"]
+    assert [g.version for g in later.record.guidelines if g.id == GID] == ["2024.2"]
 
 
 def test_summary_lists_red_flags_first_apart_from_routine_overdue_items() -> None:

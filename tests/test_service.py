@@ -30,7 +30,8 @@ import jwt
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from neuroguide import cli
+from neuroguide import cli, replay
+from neuroguide.results import EvaluationRecord
 from neuroguide.service import Issuer, ServiceConfig, create_app
 from tools.fhir import EXAMPLES
 
@@ -484,6 +485,7 @@ def test_evaluation_records_are_stored(server: Server) -> None:
             break
         time.sleep(0.1)
     assert row is not None and json.loads(row[0])["as_of"] == AS_OF.isoformat()
+    assert replay(EvaluationRecord.from_json(row[0])).identical  # the stored record is the auditable one
 
 
 def test_cli_has_a_serve_command(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,9 +8,12 @@ in ``_WHERE`` (name -> module); ``__all__`` is made from it.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+# Not imported from typing: the command line's `--version` must not pay for it.
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # for type checkers and IDEs (explicit re-exports); at run time names load on first use
+    from typing import Any
+
     from . import calculators as calculators
     from . import classify as classify
     from . import formulas as formulas
@@ -130,10 +133,8 @@ __all__ = sorted([*_WHERE, "Q_", "__version__", "ureg"])
 
 
 def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        from importlib.metadata import version
-
-        return version("neuroguide")
+    if name == "__version__":  # read from the installed .dist-info, without importlib.metadata
+        return importlib.import_module("._dist", __name__).version()
     if name in ("ureg", "Q_"):
         registry = importlib.import_module(".units", __name__).get_registry()
         return registry if name == "ureg" else registry.Quantity

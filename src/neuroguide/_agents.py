@@ -11,6 +11,7 @@ ingredients. RxNorm codes are not mapped: none was verified against an RxNorm pa
 
 from __future__ import annotations
 
+import functools
 import re
 
 from . import model as m
@@ -38,6 +39,21 @@ def key(name: str) -> str:
 
 def agent_names(rule: m.DosingRule | m.NeurotoxicityRule) -> frozenset[str]:
     """Every comparison-form name a medication list may use for the rule's drug."""
+    hit = _AGENT_NAMES.get(id(rule))
+    if hit is None or hit[0] is not rule:
+        hit = (rule, _agent_names(rule))
+        if len(_AGENT_NAMES) >= 4096:
+            _AGENT_NAMES.clear()
+        _AGENT_NAMES[id(rule)] = hit  # the rule is held with its names, so its id is not reused meanwhile
+    return hit[1]
+
+
+# Both name sets are asked for every medication by every medication rule of every assessment: kept (rules
+# by identity: hashing a frozen rule costs more than deriving its names).
+_AGENT_NAMES: dict[int, tuple[m.DosingRule | m.NeurotoxicityRule, frozenset[str]]] = {}
+
+
+def _agent_names(rule: m.DosingRule | m.NeurotoxicityRule) -> frozenset[str]:
     names = {key(rule.agent), *(key(s) for s in rule.synonyms)}
     if isinstance(rule, m.NeurotoxicityRule) and rule.rxnorm.isdigit():
         names.add(rule.rxnorm)
@@ -77,6 +93,7 @@ def _base(name: str) -> str:
     return BRANDS.get(base, base)
 
 
+@functools.lru_cache(maxsize=4096)
 def ingredient_keys(name: str) -> frozenset[str]:
     """The comparison-form names a medication entry stands for: itself and each of its ingredients.
 

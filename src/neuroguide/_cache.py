@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
@@ -28,10 +29,18 @@ class IdentityCache(Generic[V]):
         """Return the value for ``owners`` and ``key``, computing it with ``make`` on a miss."""
         slot = (tuple(map(id, owners)), key)
         hit = self._entries.get(slot)
-        if hit is not None and all(a is b for a, b in zip(hit[0], owners, strict=True)):
+        if hit is not None and len(hit[0]) == len(owners) and all(map(operator.is_, hit[0], owners)):
             return hit[1]
         value = make()
         if len(self._entries) >= self._limit:
             self._entries.clear()
         self._entries[slot] = (owners, value)
         return value
+
+    def values(self) -> list[V]:
+        """The cached values (a snapshot)."""
+        return [value for _, value in list(self._entries.values())]
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._entries.clear()

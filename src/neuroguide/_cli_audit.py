@@ -16,7 +16,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from . import _cli_governance as gov
-from .exceptions import InputError
 
 if TYPE_CHECKING:
     from . import audit as a
@@ -269,6 +268,8 @@ _PROBLEM_WORD = {"altered": "TAMPERED", "not-locked": "NOT LOCKED", "missing": "
 def _verify(args: argparse.Namespace) -> int:
     report = _audit().verify(args.root)
     if args.site is not None and not args.trust:
+        from .exceptions import InputError  # here: the parsers (and --help) need no attrs
+
         raise InputError("--site", str(args.site), "--trust KEYFILE as well (the overlay's signature is checked)")
     signed, sig_lines = gov.check_signatures(args.root, args.trust, args.site) if args.trust else (True, [])
     if args.json:
@@ -318,6 +319,8 @@ def _replay(args: argparse.Namespace) -> int:
     try:
         text = sys.stdin.read() if args.record == "-" else Path(args.record).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
+        from .exceptions import InputError  # here: the parsers (and --help) need no attrs
+
         raise InputError("record", args.record, f"a readable evaluation record JSON file ({exc})") from None
     result = _audit().replay_record(text, source=_catalog(args), site=gov.load_site_arg(args.site, args.root))
     if args.json:

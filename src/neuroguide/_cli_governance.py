@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import InputError
-
 if TYPE_CHECKING:
     from . import site as s
     from ._loading import Catalog
@@ -59,6 +57,8 @@ def _passphrase(env: str | None) -> bytes | None:
         return None
     value = os.environ.get(env)
     if not value:
+        from .exceptions import InputError  # here: the parsers (and --help) need no attrs
+
         raise InputError("--passphrase-env", env, "the name of an environment variable holding the passphrase")
     return value.encode()
 
@@ -260,6 +260,8 @@ def _packet(args: argparse.Namespace) -> int:
     try:
         args.output.write_text(text, encoding="utf-8")
     except OSError as exc:
+        from .exceptions import InputError  # here: the parsers (and --help) need no attrs
+
         raise InputError("--output", str(args.output), f"a writable file ({exc.strerror})") from None
     print(f"wrote {args.output} ({len(text)} bytes)")
     return EXIT_OK

@@ -16,13 +16,18 @@ def add_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "serve",
         help="run the CDS Hooks 2.0 service (needs neuroguide[service])",
         formatter_class=fmt,
-        epilog="examples:\n  neuroguide serve\n  neuroguide serve --host 0.0.0.0 --port 8443 --config service.toml\n"
-        "configuration (TOML): [service] base_url, database, require_auth, cors_origins, max_body, as_of;\n"
+        epilog="examples:\n  neuroguide serve\n"
+        "  neuroguide serve --host 0.0.0.0 --port 8443 --config service.toml --workers 2\n"
+        "configuration (TOML): [service] base_url, database, require_auth, cors_origins, max_body, as_of,\n"
+        "  check_conformance;\n"
         "  [[service.issuers]] iss and jwks_url (or jwks_file)",
     )
     s.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     s.add_argument("--config", metavar="FILE", help="service configuration (TOML)")
+    s.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="worker processes (default 1; one per CPU core is best)"
+    )
     s.set_defaults(handler=_serve)
 
 
@@ -37,5 +42,5 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     config = service.load_config(args.config) if args.config else service.ServiceConfig()
-    service.serve(config, host=args.host, port=args.port)
+    service.serve(config, host=args.host, port=args.port, workers=args.workers)
     return 0

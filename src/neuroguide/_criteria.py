@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeAlias
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple, TypeAlias
 
 import attrs
 
@@ -21,7 +21,7 @@ from ._cache import IdentityCache
 from ._vocabulary import vocabulary
 from .units import Quantity, format_quantity, is_quantity, magnitude, parse_quantity
 
-__all__ = ["Facts", "Leaf", "Outcome", "evaluate"]
+__all__ = ["Explained", "Facts", "Leaf", "Outcome", "evaluate", "explain"]
 
 FactValue = bool | float | str | dt.date
 Facts = Mapping[str, FactValue]
@@ -80,7 +80,7 @@ def decide(c: m.Criterion, facts: Facts) -> bool | None:
 
 def compiled(c: m.Criterion) -> Decider:
     """Return ``c`` compiled into a function of the fact table (cached)."""
-    return _COMPILED.get((c,), None, lambda: _compile(c))
+    return _COMPILED.get((c,), None, lambda: _generate(c) or _compile(c))
 
 
 _COMPILED: IdentityCache[Decider] = IdentityCache(limit=4096)
@@ -151,6 +151,125 @@ def _compile_compare(c: m.Compare) -> Decider:
         return None if value is None else bool(op(value, target))
 
     return compare
+
+
+# -- deciders as generated code ----------------------------------------------------------
+#
+# Nested closures cost a Python call per node. The planner decides every gate of every
+# rule for every patient, so a criterion is also turned into the source of one flat
+# function (local variables, short cuts as in the closures) and compiled once. Only
+# names and constants the criterion holds go into it, as constants bound at compile
+# time, never as text; ``_compile`` remains the fallback (e.g. nesting too deep).
+
+
+def _generate(c: m.Criterion) -> Decider | None:
+    consts: dict[str, object] = {}
+    lines: list[str] = []
+    try:
+        result = _emit(c, lines, consts, [], 1)
+    except (TypeError, ValueError):  # pragma: no cover - every model criterion kind is emitted
+        return None
+    source = "def decide(facts):\n    get = facts.get\n" + "\n".join(lines) + f"\n    return {result}\n"
+    namespace: dict[str, Any] = dict(consts)
+    try:
+        # The source is built here from the criterion's structure; its names and values are bound constants.
+        exec(compile(source, f"<criterion {len(_SOURCES)}>", "exec"), namespace)
+    except (SyntaxError, RecursionError, MemoryError):  # too deeply nested for one function
+        return None
+    _SOURCES.append(source)
+    decider: Decider = namespace["decide"]
+    return decider
+
+
+_SOURCES: list[str] = []  # kept for tracebacks and inspection; bounded by the number of criteria
+
+
+GateList: TypeAlias = Callable[[Facts], list[tuple[int, bool | None]]]
+
+
+def compiled_all(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateList:
+    """Compile numbered criteria into one function returning ``(number, result)`` for each not false, in order.
+
+    A missing criterion (None) always holds. One call decides a whole plan's gates: the planner would
+    otherwise pay a Python call, and its loop, per rule and patient. Falls back to the separate deciders.
+    """
+    consts: dict[str, object] = {}
+    made: list[str] = []
+    lines = ["def gates(facts):", "    get = facts.get", "    out = []", "    keep = out.append"]
+    try:
+        for pos, c in criteria:
+            if c is None:
+                lines.append(f"    keep(({pos}, True))")
+                continue
+            result = _emit(c, lines, consts, made, 1)
+            lines.append(f"    if {result} is not False:")
+            lines.append(f"        keep(({pos}, {result}))")
+        lines.append("    return out")
+        namespace: dict[str, Any] = dict(consts)
+        # As in ``_generate``: source built from the criteria's structure, values bound as constants.
+        exec(compile("\n".join(lines) + "\n", f"<gates {len(_SOURCES)}>", "exec"), namespace)
+    except (TypeError, ValueError, SyntaxError, RecursionError, MemoryError):  # pragma: no cover - fallback
+        deciders = [(pos, compiled(c) if c is not None else None) for pos, c in criteria]
+
+        def each(facts: Facts) -> list[tuple[int, bool | None]]:
+            found = ((pos, d(facts) if d is not None else True) for pos, d in deciders)
+            return [(pos, res) for pos, res in found if res is not False]
+
+        return each
+    _SOURCES.append("\n".join(lines))
+    gates: GateList = namespace["gates"]
+    return gates
+
+
+def _emit(c: m.Criterion, lines: list[str], consts: dict[str, object], made: list[str], depth: int) -> str:
+    """Append code that leaves ``c``'s three-valued result in a new variable; return its name."""
+    pad = "    " * depth
+    var = f"r{len(made)}"
+    made.append(var)
+    if isinstance(c, m.Fact):
+        name = _const(consts, c.name)
+        lines.append(f"{pad}v = get({name})")
+        lines.append(f"{pad}{var} = None if v is None else bool(v)")
+        return var
+    if isinstance(c, m.Compare):
+        name = _const(consts, c.fact)
+        lines.append(f"{pad}v = get({name})")
+        if c.op == "in":
+            allowed = _const(consts, frozenset(c.value))  # type: ignore[arg-type]
+            lines.append(f"{pad}{var} = None if v is None else v in {allowed}")
+        else:
+            if c.op not in _OPS:
+                raise ValueError(c.op)
+            target = _const(consts, threshold(c.fact, c.value) if is_quantity(c.value) else c.value)
+            lines.append(f"{pad}{var} = None if v is None else bool(v {c.op} {target})")
+        return var
+    if isinstance(c, m.Not):
+        inner = _emit(c.not_, lines, consts, made, depth)
+        lines.append(f"{pad}{var} = None if {inner} is None else not {inner}")
+        return var
+    if not isinstance(c, m.AllOf | m.AnyOf):
+        raise TypeError(type(c).__name__)
+    every = isinstance(c, m.AllOf)
+    stop, keep = ("False", "True") if every else ("True", "False")
+    # A one-pass loop: ``break`` as soon as a part settles the result, as the closures return early.
+    lines.append(f"{pad}{var} = {keep}")
+    lines.append(f"{pad}while True:")
+    parts = c.all if isinstance(c, m.AllOf) else c.any
+    for part in parts:
+        got = _emit(part, lines, consts, made, depth + 1)
+        lines.append(f"{pad}    if {got} is {stop}:")
+        lines.append(f"{pad}        {var} = {stop}")
+        lines.append(f"{pad}        break")
+        lines.append(f"{pad}    if {got} is None:")
+        lines.append(f"{pad}        {var} = None")
+    lines.append(f"{pad}    break")
+    return var
+
+
+def _const(consts: dict[str, object], value: object) -> str:
+    name = f"k{len(consts)}"
+    consts[name] = value
+    return name
 
 
 def evaluate(c: m.Criterion, facts: Facts) -> Outcome:
@@ -247,3 +366,152 @@ def threshold(fact: str, value: Quantity | float | str | tuple[str, ...]) -> flo
     """Return a criterion's quantity threshold in the fact's canonical unit (cached)."""
     assert is_quantity(value)
     return _threshold_cached(fact, format_quantity(value))  # type: ignore[arg-type]
+
+
+# -- explanations, compiled ----------------------------------------------------------
+#
+# ``evaluate`` builds a ``Leaf`` per elementary test and ``leaves_of`` formats them;
+# a rule that fires or cannot be decided needs only the formatted lines, the true
+# texts (reasons) and the missing facts. ``explain`` produces exactly those from a
+# criterion compiled once: static leaf texts are formatted at compile time, and a
+# negation is folded into the leaves below it instead of re-wrapping them per call.
+
+
+class Explained(NamedTuple):
+    """A criterion's result with its trace lines, reasons and missing facts (as ``evaluate`` gives them)."""
+
+    result: bool | None
+    lines: tuple[str, ...]
+    """``TRUE: ...`` / ``FALSE: ...`` / ``UNKNOWN: ...`` per leaf, in order (``results.leaves_of``)."""
+    reasons: tuple[str, ...]
+    """Texts of the leaves that were true (``Outcome.reasons``)."""
+    missing: tuple[str, ...]
+    """Facts whose absence left the result unknown; empty once decided (``Outcome.missing``)."""
+
+
+# One elementary test as explained: (result, text, trace line, missing fact).
+_Line: TypeAlias = tuple[bool | None, str, str, str | None]
+_Explainer: TypeAlias = Callable[[Facts, list[_Line]], bool | None]
+
+
+def explain(c: m.Criterion, facts: Facts) -> Explained:
+    """Return what ``evaluate`` would, already formatted for the trace (identical text)."""
+    hit = _EXPLAINERS.get(id(c))
+    if hit is None or hit[0] is not c:
+        hit = (c, _explainer(c, False))
+        if len(_EXPLAINERS) >= _EXPLAINERS_LIMIT:
+            _EXPLAINERS.clear()
+        _EXPLAINERS[id(c)] = hit  # the criterion is held with it, so its id is not reused meanwhile
+    lines: list[_Line] = []
+    result = hit[1](facts, lines)
+    missing: tuple[str, ...] = ()
+    if result is None:
+        missing = tuple(dict.fromkeys([line[3] for line in lines if line[3] is not None]))
+    return Explained(
+        result,
+        tuple([line[2] for line in lines]),
+        tuple([line[1] for line in lines if line[0] is True]),
+        missing,
+    )
+
+
+# Keyed by identity (criteria are large frozen trees: hashing one costs more than explaining it).
+_EXPLAINERS: dict[int, tuple[m.Criterion, _Explainer]] = {}
+_EXPLAINERS_LIMIT = 4096
+_WORD = {True: "TRUE", False: "FALSE", None: "UNKNOWN"}
+
+
+def _line(result: bool | None, text: str, flip: bool, missing: str | None = None) -> _Line:
+    shown = None if result is None else result is not flip
+    return (shown, text, f"{_WORD[shown]}: {text}", missing)
+
+
+def _explainer(c: m.Criterion, flip: bool) -> _Explainer:
+    """Compile ``c``; ``flip`` is true under an odd number of negations (leaf results shown flipped)."""
+    if isinstance(c, m.Fact):
+        name = c.name
+        unknown, yes, no = (
+            _line(None, f"{name} not recorded", flip, name),
+            _line(True, name, flip),
+            _line(False, f"not {name}", flip),
+        )
+
+        def fact(facts: Facts, out: list[_Line]) -> bool | None:
+            value = facts.get(name)
+            if value is None:
+                out.append(unknown)
+                return None
+            if value:
+                out.append(yes)
+                return True
+            out.append(no)
+            return False
+
+        return fact
+    if isinstance(c, m.Compare):
+        return _explain_compare(c, flip)
+    if isinstance(c, m.Not):
+        inner = _explainer(c.not_, not flip)
+
+        def negate(facts: Facts, out: list[_Line]) -> bool | None:
+            res = inner(facts, out)
+            return None if res is None else not res
+
+        return negate
+    parts = tuple(_explainer(p, flip) for p in (c.all if isinstance(c, m.AllOf) else c.any))
+    # Every part is explained (no short cut): the trace lists each test, as ``evaluate`` does.
+    if isinstance(c, m.AllOf):
+
+        def all_of(facts: Facts, out: list[_Line]) -> bool | None:
+            results = [part(facts, out) for part in parts]
+            if False in results:
+                return False
+            return None if None in results else True
+
+        return all_of
+
+    def any_of(facts: Facts, out: list[_Line]) -> bool | None:
+        results = [part(facts, out) for part in parts]
+        if True in results:
+            return True
+        return None if None in results else False
+
+    return any_of
+
+
+def _explain_compare(c: m.Compare, flip: bool) -> _Explainer:
+    name, shown = c.fact, _shown(c.value)
+    unknown = _line(None, f"{name} {c.op} {shown}: {name} not recorded", flip, name)
+    spec = vocabulary().get(name)
+    unit = spec.unit if spec is not None and spec.unit else None
+    tail = f" {c.op} {shown}"
+    test: Callable[[Any], bool]
+    if c.op == "in":
+        allowed = c.value
+        assert isinstance(allowed, tuple)
+
+        def test(value: Any) -> bool:
+            return value in allowed
+    else:
+        target: object = threshold(c.fact, c.value) if is_quantity(c.value) else c.value
+        op = _OPS[c.op]
+
+        def test(value: Any) -> bool:
+            return bool(op(value, target))
+
+    def compare(facts: Facts, out: list[_Line]) -> bool | None:
+        value = facts.get(name)
+        if value is None:
+            out.append(unknown)
+            return None
+        res = test(value)
+        # The same text as ``_shown_fact`` (unit known here, once).
+        if isinstance(value, float):
+            text = f"{name} = {value:.4g} {unit}{tail}" if unit else f"{name} = {value:g}{tail}"
+        else:
+            text = f"{name} = {value}{tail}"
+        shown_res = res is not flip
+        out.append((shown_res, text, f"{_WORD[shown_res]}: {text}", None))
+        return res
+
+    return compare

@@ -561,7 +561,12 @@ API_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "Dose checks with units, and the drug-neurotoxicity table.",
         ("check_dose", "DoseVerdict", "Verdict", "neurotoxicity", "neurotoxicity_table"),
     ),
-    ("Units", "One lazily built pint registry; quantities are serialized as strings.", ("Quantity", "ureg", "Q_")),
+    (
+        "Units",
+        "Common units from a table of factors (no pint); one lazily built pint registry for the rest; quantities "
+        "are serialized as strings.",
+        ("Quantity", "ureg", "Q_"),
+    ),
     (
         "Errors",
         "Every error derives from `NeuroguideError` and from the builtin it resembles.",
@@ -575,7 +580,11 @@ _DATA_DOCS = {
     "ureg": "The package's one :class:`pint.UnitRegistry`, built on first use (never mix registries).",
     "Q_": 'Shorthand for ``ureg.Quantity``: ``neuroguide.Q_(72, "kg")`` or ``neuroguide.Q_("350 ug")``.',
     "__version__": "The installed package version (from the distribution metadata).",
-    "Quantity": "The pint quantity type used throughout (``pint.Quantity``); build one with :data:`neuroguide.Q_`.",
+    "Quantity": (
+        'neuroguide\'s quantity (``Quantity(350, "ug")``): a number and a unit from the unit table; what else a pint '
+        "quantity offers is answered by an equal pint quantity built on first use. :data:`neuroguide.Q_` builds a "
+        "pint quantity, accepted wherever a quantity is."
+    ),
 }
 
 

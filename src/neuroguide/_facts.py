@@ -467,15 +467,20 @@ _OTHER_PATTERN_SIGNS = (
     "relief-standing-still",
     "relief-sitting-or-flexion",
 )
+# Of those, the signs of the spinal cord or brain. They explain the sensory symptoms without excluding a
+# neuropathy beside them (B12 deficiency damages both cord and nerves), so they leave it unknown, not false:
+# "false" would read as "no neurological involvement" to the B12 regimen rules.
+_CENTRAL_PATTERN_SIGNS = ("sensory-level", "lhermitte-sign", "optic-neuritis-history")
 
 
 @_derivation("polyneuropathy")
 def _polyneuropathy(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool | None:
     # "Suspected" is enough: distal sensory symptoms or signs are what this pathway starts from,
     # unless another pattern explains them and no distal symmetric distribution is recorded.
-    if facts.get("distal-symmetric-pattern") is not True and any(facts.get(n) is True for n in _OTHER_PATTERN_SIGNS):
-        return False
     values = [facts.get(name) for name in _NEUROPATHY_SIGNS]
+    if facts.get("distal-symmetric-pattern") is not True and any(facts.get(n) is True for n in _OTHER_PATTERN_SIGNS):
+        central = any(facts.get(n) is True for n in _CENTRAL_PATTERN_SIGNS)
+        return None if central and any(v is True for v in values) else False
     if any(v is True for v in values):
         return True
     return False if all(v is False for v in values) else None

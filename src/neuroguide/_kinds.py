@@ -3,36 +3,60 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import attrs
 
 from . import _medcheck
 from . import model as m
 from ._bands import band_of, describe_edges
-from ._criteria import FactValue, decide, evaluate
+from ._criteria import FactValue, decide, explain, facts_in
 from ._vocabulary import vocabulary
 from .patient import Patient
-from .results import NOT_FIRED, RuleOutcome, RuleResult, leaves_of, outcome_word, recommendation
+from .results import NOT_FIRED, RuleOutcome, RuleResult, recommendation
 from .results import RecommendationStatus as S
 from .units import magnitude, quantity
 
-__all__ = ["Schedule", "evaluate_rule", "schedule"]
+__all__ = ["UNDECIDED", "Schedule", "evaluate_rule", "reads", "schedule"]
+
+_OUTCOME = {True: RuleOutcome.FIRED, False: RuleOutcome.NOT_FIRED, None: RuleOutcome.UNDETERMINED}
+
+
+class _Undecided(enum.Enum):
+    """The gate has not been evaluated yet (the default of ``evaluate_rule``)."""
+
+    TOKEN = enum.auto()
+
+
+UNDECIDED = _Undecided.TOKEN
 
 
 def evaluate_rule(
-    rule: m.Rule, g: m.Guideline, patient: Patient, facts: dict[str, FactValue], as_of: dt.date
+    rule: m.Rule,
+    g: m.Guideline,
+    patient: Patient,
+    facts: dict[str, FactValue],
+    as_of: dt.date,
+    gate: bool | _Undecided | None = UNDECIDED,
 ) -> RuleResult:
-    """Evaluate one rule; classifications also add their label to ``facts``."""
+    """Evaluate one rule; classifications also add their label to ``facts``.
+
+    ``gate`` is the result of the rule's ``when`` / ``applies`` criterion if the
+    caller has already decided it (the planner does, to skip most rules cheaply):
+    it is then not decided again, only explained.
+    """
     if isinstance(rule, m.ScreeningRule):
-        return _screening(rule, g, facts, as_of)
+        return _screening(rule, g, facts, as_of, gate)
     if isinstance(rule, m.ClassificationRule):
         return _classification(rule, g, facts)
     if isinstance(rule, m.DosingRule | m.NeurotoxicityRule):
         return _medcheck.evaluate(rule, g, patient, facts, as_of)
-    if decide(rule.when, facts) is False:
+    if gate is UNDECIDED:
+        gate = decide(rule.when, facts)
+    if gate is False:
         return NOT_FIRED  # the common case: skip building the explanation
-    outcome = evaluate(rule.when, facts)
-    result = RuleResult(outcome=outcome_word(outcome.result), leaves=leaves_of(outcome), missing=outcome.missing)
+    outcome = explain(rule.when, facts)
+    result = RuleResult(outcome=_OUTCOME[outcome.result], leaves=outcome.lines, missing=outcome.missing)
     if outcome.result is not True:
         return result
     if isinstance(rule, m.TreatmentRule):
@@ -58,8 +82,32 @@ def evaluate_rule(
         status = S(rule.urgency)
     elif isinstance(rule, m.ConsiderationRule) and rule.pattern is not None:
         status = S.PATTERN
-    rec = recommendation(rule, g, action=action, status=status, reasons=outcome.reasons(), details=details)
-    return attrs.evolve(result, recommendations=(rec,))
+    rec = recommendation(rule, g, action=action, status=status, reasons=outcome.reasons, details=details)
+    return RuleResult(outcome=RuleOutcome.FIRED, leaves=outcome.lines, recommendations=(rec,))
+
+
+def reads(rule: m.Rule) -> tuple[str, ...]:
+    """Every fact ``evaluate_rule`` reads for ``rule`` (not medication rules: they also read the medication list).
+
+    The result of a rule is a function of these facts' values and the date alone.
+    """
+    if isinstance(rule, m.DosingRule | m.NeurotoxicityRule):
+        raise TypeError(f"{rule.id}: a medication rule also depends on the medication list")
+    names: list[str] = []
+    for attr in ("when", "applies"):
+        c = getattr(rule, attr, None)
+        if c is not None:
+            names.extend(facts_in(c))
+    if isinstance(rule, m.ScreeningRule):
+        for sp in rule.start:
+            names.extend(facts_in(sp.when))
+            names.append(sp.anchor)
+        for th in rule.intervals:
+            names.extend(facts_in(th.when))
+        names.append(rule.last_done)
+    if isinstance(rule, m.ClassificationRule):
+        names.append(rule.fact)
+    return tuple(dict.fromkeys(names))
 
 
 # -- screening -------------------------------------------------------------------
@@ -104,18 +152,26 @@ def schedule(
     return Schedule(due=due, latest=latest, status=S.OVERDUE, overdue_days=(as_of - latest).days, basis=basis)
 
 
-def _screening(rule: m.ScreeningRule, g: m.Guideline, facts: dict[str, FactValue], as_of: dt.date) -> RuleResult:
-    if decide(rule.applies, facts) is False:
+def _screening(
+    rule: m.ScreeningRule,
+    g: m.Guideline,
+    facts: dict[str, FactValue],
+    as_of: dt.date,
+    gate: bool | _Undecided | None = UNDECIDED,
+) -> RuleResult:
+    if gate is UNDECIDED:
+        gate = decide(rule.applies, facts)
+    if gate is False:
         return NOT_FIRED
-    applies = evaluate(rule.applies, facts)
-    leaves = list(leaves_of(applies))
+    applies = explain(rule.applies, facts)
+    leaves = list(applies.lines)
     missing = list(applies.missing)
     if applies.result is not True:
-        return RuleResult(outcome=outcome_word(applies.result), leaves=tuple(leaves), missing=tuple(missing))
+        return RuleResult(outcome=_OUTCOME[applies.result], leaves=applies.lines, missing=applies.missing)
     start: dt.date | None = None
     start_reason = ""
     for sp in rule.start:
-        o = evaluate(sp.when, facts)
+        o = explain(sp.when, facts)
         if o.result is True:
             anchor = facts.get(sp.anchor)
             if not isinstance(anchor, dt.date):
@@ -130,10 +186,10 @@ def _screening(rule: m.ScreeningRule, g: m.Guideline, facts: dict[str, FactValue
     shortest = longest = rule.interval
     label = ""
     for th in rule.intervals:
-        o = evaluate(th.when, facts)
+        o = explain(th.when, facts)
         if o.result is True:
             shortest, longest, label = th.shortest, th.longest, th.label
-            leaves.extend(leaves_of(o))
+            leaves.extend(o.lines)
             break
         if o.result is None:
             missing.extend(o.missing)
@@ -147,7 +203,7 @@ def _screening(rule: m.ScreeningRule, g: m.Guideline, facts: dict[str, FactValue
     if start is None and last is None:
         start = as_of  # no start rule: due now when never recorded
     sched = schedule(start, last, shortest, longest, as_of)
-    reasons = list(applies.reasons())
+    reasons = list(applies.reasons)
     if start_reason:
         reasons.append(start_reason)
     if label:
@@ -178,9 +234,9 @@ def _screening(rule: m.ScreeningRule, g: m.Guideline, facts: dict[str, FactValue
 
 def _classification(rule: m.ClassificationRule, g: m.Guideline, facts: dict[str, FactValue]) -> RuleResult:
     if rule.applies is not None:
-        applies = evaluate(rule.applies, facts)
+        applies = explain(rule.applies, facts)
         if applies.result is not True:
-            return RuleResult(outcome=outcome_word(applies.result), leaves=leaves_of(applies), missing=applies.missing)
+            return RuleResult(outcome=_OUTCOME[applies.result], leaves=applies.lines, missing=applies.missing)
     value = facts.get(rule.fact)
     if not isinstance(value, float):
         # Interpreting a result needs the result, but nothing requires it to be measured:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -12,7 +13,6 @@ import threading
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
-from importlib.metadata import PackageNotFoundError, distribution
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,11 @@ from typing import Any
 import attrs
 import cattrs
 
+from . import _diskcache, _dist
 from . import model as m
 from ._converter import converter, format_errors
 from ._criteria import facts_in
-from ._vocabulary import vocabulary
+from ._vocabulary import source_hashes, vocabulary
 from .exceptions import GuidelineDataError, IntegrityError, Problem, UnitError, UnknownGuidelineError
 from .units import Quantity, convert, format_quantity, is_quantity, parse_quantity, parse_unit
 
@@ -520,9 +521,15 @@ class Catalog:
     every evaluation record made with this catalog carries.
     """
 
-    def __init__(self, root: Traversable | Path, *, allow_unlocked: bool = False) -> None:
+    def __init__(self, root: Traversable | Path, *, allow_unlocked: bool = False, cache: bool = False) -> None:
         self.root = root
         self.allow_unlocked = allow_unlocked
+        self.cache = cache
+        """Reuse the validated files from the knowledge-base cache in the user cache folder (see Reliability)."""
+        self.from_cache = False
+        """True if this load was served from the cache (the files' bytes were still checked)."""
+        self.cache_key: str | None = None
+        """The cache key of this folder's contents (with ``cache=True``): what was validated, by which code."""
         self._versions: dict[str, dict[str, m.Guideline]] = {}
         self._sorted: dict[str, list[m.Guideline]] = {}
         self._lock: dict[str, str] = {}
@@ -542,21 +549,41 @@ class Catalog:
                 raise
             self._lock = {}
         data = {name: entry.read_bytes() for name, entry in self._files()}
+        hashes = {name: hashlib.sha256(b).hexdigest() for name, b in data.items()}
         # The hash is checked before the file is parsed: a tampered file is never read as guidance.
-        mismatches = _mismatches(self._lock, {name: hashlib.sha256(b).hexdigest() for name, b in data.items()})
+        mismatches = _mismatches(self._lock, hashes)
         if mismatches and not self.allow_unlocked:
             raise IntegrityError(mismatches)
         self.unlocked = tuple(name for name, _, _ in mismatches)
+        key = self.cache_key = self._cache_key(hashes) if self.cache else None
+        if key is not None:
+            cached = _cached_guidelines(key, hashes)
+            if cached is not None:
+                for g in cached:
+                    self._versions.setdefault(g.id, {})[g.version] = g
+                self.from_cache = True
+                return
+        loaded: list[m.Guideline] = []
         for name, raw in data.items():
             try:
                 g = load_file(raw, name)
             except GuidelineDataError as exc:
                 problems.extend(exc.problems)
                 continue
+            loaded.append(g)
             self._versions.setdefault(g.id, {})[g.version] = g
         problems.extend(_supersedes_problems(self._versions, self._lock))
         if problems:
             raise GuidelineDataError(problems)
+        if key is not None:
+            _diskcache.store(_KIND, key, loaded, _reduce)
+
+    def _cache_key(self, hashes: Mapping[str, str]) -> str:
+        """Key of this folder's validated contents: the lock, every file, and the vocabulary they were checked with."""
+        lock_file = self.root / LOCK_NAME
+        lock = hashlib.sha256(lock_file.read_bytes()).hexdigest() if lock_file.is_file() else "(no lock)"
+        parts = [(LOCK_NAME, lock), *sorted(hashes.items()), *source_hashes()]
+        return _diskcache.key_of(_KIND, parts)
 
     # -- integrity --
 
@@ -661,7 +688,7 @@ def _build_catalog() -> Catalog:
                 mismatches = _installed_mismatches(root)
                 if mismatches:
                     raise IntegrityError(mismatches)
-            _catalog = Catalog(root, allow_unlocked=allow)
+            _catalog = Catalog(root, allow_unlocked=allow, cache=True)
         return _catalog
 
 
@@ -680,22 +707,58 @@ def _installed_mismatches(root: Traversable) -> list[tuple[str, str, str]]:
 
     Nothing to compare from a source checkout or an editable install (no such record).
     """
-    try:
-        files = distribution("neuroguide").files or []
-    except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
-        return []
-    prefix = "neuroguide/guidelines/"
-    recorded = {str(f).removeprefix(prefix): f.hash for f in files if str(f).startswith(prefix) and f.hash}
+    recorded = _dist.recorded_hashes("neuroguide/guidelines/")
     out: list[tuple[str, str, str]] = []
-    for name, h in sorted(recorded.items()):
-        if h is None or h.mode != "sha256":
+    for name, (mode, value) in sorted(recorded.items()):
+        if mode != "sha256":
             continue
         entry = root.joinpath(*name.split("/"))
         digest = hashlib.sha256(entry.read_bytes()).digest() if entry.is_file() else b""
         actual = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-        if actual != h.value:
-            out.append((name, f"{h.value} (wheel record, base64)", actual or "(file missing)"))
+        if actual != value:
+            out.append((name, f"{value} (wheel record, base64)", actual or "(file missing)"))
     return out
+
+
+# -- the knowledge-base cache ------------------------------------------------------
+
+_KIND = "catalog"
+
+
+@functools.lru_cache(maxsize=1024)
+def _quantity(text: str) -> Quantity:
+    """Rebuild a quantity stored in the cache (written exactly by :func:`_reduce`; equal ones are shared)."""
+    return parse_quantity(text, "cached quantity")
+
+
+def _reduce(obj: object) -> Any:
+    # Quantities are stored as their exact text: a pint object pickles with its registry's internals.
+    if is_quantity(obj):
+        return _quantity, (format_quantity(obj, exact=True),)  # type: ignore[arg-type]
+    return NotImplemented
+
+
+def _allowed() -> dict[tuple[str, str], object]:
+    """What a cached catalog may contain: the model's classes, dates, and quantities."""
+    allowed: dict[tuple[str, str], object] = {
+        (cls.__module__, cls.__qualname__): cls
+        for cls in vars(m).values()
+        if isinstance(cls, type) and cls.__module__ == m.__name__
+    }
+    allowed[("datetime", "date")] = dt.date
+    allowed[(__name__, "_quantity")] = _quantity
+    return allowed
+
+
+def _cached_guidelines(key: str, hashes: Mapping[str, str]) -> list[m.Guideline] | None:
+    """The cached guidelines for ``key``, if they are exactly the files now on disk (else None: rebuild)."""
+    found = _diskcache.load(_KIND, key, _allowed())
+    if not isinstance(found, list) or not all(isinstance(g, m.Guideline) for g in found):
+        return None
+    # Belt and braces: every file is there once, under its own name and hash.
+    if sorted((g.path, g.sha256) for g in found) != sorted(hashes.items()):
+        return None
+    return found
 
 
 def _supersedes_problems(versions: Mapping[str, Mapping[str, m.Guideline]], lock: Mapping[str, str]) -> list[Problem]:

@@ -42,6 +42,15 @@ def exceeds(value: float, limit: float) -> bool:
     return clean(value) > clean(limit)
 
 
+# A value farther than this (relative) from both ends is decided on the floats themselves: 12
+# significant digits cannot move it across an end. Closer values are decided on their decimals.
+_CLEAR = 1e-9
+
+
 def within(value: float, low: float, high: float) -> bool:
     """True if ``low <= value <= high`` (inclusive, beyond float noise)."""
+    if low < value < high:
+        margin = _CLEAR * max(abs(value), abs(low), abs(high))
+        if value - low > margin and high - value > margin:
+            return True
     return clean(low) <= clean(value) <= clean(high)

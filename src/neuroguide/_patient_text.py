@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from . import _diskcache
 from . import model as m
 from ._loading import Catalog, catalog
 from .exceptions import GuidelineDataError, Problem, UnknownGuidelineError
@@ -259,13 +260,19 @@ def load_folder(root: Traversable | Path, source: Catalog) -> dict[tuple[str, st
         GuidelineDataError: listing every problem of every file.
 
     """
+    return _load_files(_files(root), source)
+
+
+def _files(root: Traversable | Path) -> list[tuple[str, bytes]]:
+    return [(e.name, e.read_bytes()) for e in sorted(root.iterdir(), key=lambda e: e.name) if e.name.endswith(".toml")]
+
+
+def _load_files(files: Iterable[tuple[str, bytes]], source: Catalog) -> dict[tuple[str, str], PatientText]:
     problems: list[Problem] = []
     out: dict[tuple[str, str], PatientText] = {}
-    for entry in sorted(root.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".toml"):
-            continue
+    for name, data in files:
         try:
-            texts = load_texts(entry.read_bytes(), entry.name, source)
+            texts = load_texts(data, name, source)
         except GuidelineDataError as exc:
             problems.extend(exc.problems)
             continue
@@ -275,15 +282,35 @@ def load_folder(root: Traversable | Path, source: Catalog) -> dict[tuple[str, st
     return out
 
 
+_KIND = "patient-texts"
+_ALLOWED = {(c.__module__, c.__qualname__): c for c in (PatientText, Review, dt.date)}
+
+
 @functools.cache
 def patient_texts() -> Mapping[tuple[str, str], PatientText]:
     """Every packaged patient text, keyed by ``(guideline id, rule id)``; read and checked once.
+
+    Kept in the knowledge-base cache with the catalog they were checked against.
 
     Raises:
         GuidelineDataError: a file has problems (all are listed).
 
     """
-    return load_folder(texts_root(), catalog())
+    source = catalog()
+    files = _files(texts_root())
+    key = None
+    if source.cache_key is not None and _diskcache.enabled():
+        parts = [("catalog", source.cache_key), *((name, hashlib.sha256(data).hexdigest()) for name, data in files)]
+        key = _diskcache.key_of(_KIND, parts)
+        found = _diskcache.load(_KIND, key, _ALLOWED)
+        if isinstance(found, dict) and all(
+            isinstance(t, PatientText) and k == (t.guideline_id, t.rule_id) for k, t in found.items()
+        ):
+            return found
+    texts = _load_files(files, source)
+    if key is not None:
+        _diskcache.store(_KIND, key, texts)
+    return texts
 
 
 def patient_text(rule_id: str, guideline_id: str, version: str) -> PatientText | None:

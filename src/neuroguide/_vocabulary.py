@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -10,11 +11,12 @@ from typing import Any, Literal
 
 import attrs
 
+from . import _diskcache
 from ._plausible import span
 from .exceptions import GuidelineDataError, Problem
 from .units import Quantity, magnitude, parse_quantity, quantity
 
-__all__ = ["FactSpec", "vocabulary"]
+__all__ = ["FactSpec", "source_hashes", "vocabulary"]
 
 
 @attrs.frozen(kw_only=True)
@@ -60,24 +62,55 @@ _ALSO_INPUT = frozenset(
 )
 
 
+def _sources() -> list[tuple[str, bytes]]:
+    """The vocabulary files and the plausibility table they point at, as ``(name, bytes)``."""
+    data = resources.files("neuroguide") / "_data"
+    facts = sorted((e for e in (data / "facts").iterdir() if e.name.endswith(".toml")), key=lambda e: e.name)
+    return [
+        *((f"facts/{e.name}", e.read_bytes()) for e in facts),
+        ("plausible.toml", (data / "plausible.toml").read_bytes()),
+    ]
+
+
+@functools.cache
+def source_hashes() -> tuple[tuple[str, str], ...]:
+    """``(file, sha256)`` of every file the vocabulary is built from (part of the knowledge-base cache key)."""
+    return tuple((name, hashlib.sha256(raw).hexdigest()) for name, raw in _sources())
+
+
+_KIND = "vocabulary"
+
+
 @functools.cache
 def vocabulary() -> Mapping[str, FactSpec]:
-    """Return every fact spec, read once from the packaged vocabulary files."""
+    """Return every fact spec, read once from the packaged vocabulary files (or their validated cache)."""
+    key = _diskcache.key_of(_KIND, source_hashes()) if _diskcache.enabled() else None
+    if key is not None:
+        found = _diskcache.load(_KIND, key, {(FactSpec.__module__, FactSpec.__qualname__): FactSpec})
+        if isinstance(found, dict) and all(isinstance(v, FactSpec) and v.name == k for k, v in found.items()):
+            return found
+    specs = _build()
+    if key is not None:
+        _diskcache.store(_KIND, key, specs)
+    return specs
+
+
+def _build() -> dict[str, FactSpec]:
     specs: dict[str, FactSpec] = {}
     problems: list[Problem] = []
-    folder = resources.files("neuroguide") / "_data" / "facts"
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".toml"):
+    for name_of_file, raw_bytes in _sources():
+        if not name_of_file.startswith("facts/"):
             continue
-        data = tomllib.loads(entry.read_text(encoding="utf-8"))
+        data = tomllib.loads(raw_bytes.decode("utf-8"))
+        file_name = name_of_file.removeprefix("facts/")
         for name, raw in data.items():
             if name in specs:
-                problems.append(Problem(entry.name, name, "fact defined twice"))
+                problems.append(Problem(file_name, name, "fact defined twice"))
                 continue
             try:
                 specs[name] = _spec(name, raw)
             except (ValueError, TypeError, KeyError) as exc:
-                problems.append(Problem(entry.name, name, str(exc)))
+                problems.append(Problem(file_name, name, str(exc)))
     if problems:
         raise GuidelineDataError(problems)
     return specs

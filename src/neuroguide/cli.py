@@ -6,13 +6,20 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from .exceptions import GuidelineDataError, InputError, IntegrityError, NeuroguideError
+from . import _dist
+
+# typing and pathlib are left out of the module's imports: `neuroguide --version` needs neither.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 __all__ = ["main"]
+
+# Commands defined in this module. Any other word (or none) builds the whole parser, with the
+# audit, governance, service and cohort commands, whose parsers live in their own modules.
+_CORE = frozenset({"assess", "rules", "show", "dose", "calc", "schema", "validate"})
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 
@@ -23,14 +30,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def _version() -> str:
-    # Read from the installed metadata: importing the package's modules would load pint for nothing.
-    from importlib.metadata import PackageNotFoundError, version
+class _Version(argparse.Action):
+    """``--version``: the installed version, read only when asked for (no package module is imported)."""
 
-    try:
-        return version("neuroguide")
-    except PackageNotFoundError:  # pragma: no cover - an uninstalled tree
-        return "0+unknown"
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(f"neuroguide {_dist.version()}")
+        parser.exit()
 
 
 def _date(text: str) -> dt.date:
@@ -40,7 +48,10 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"got {text!r}; expected a date as YYYY-MM-DD") from None
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command-line parser; for one of the core commands, without the other modules' commands."""
+    from pathlib import Path
+
     fmt = argparse.RawDescriptionHelpFormatter
     p = _Parser(
         prog="neuroguide",
@@ -50,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         "  neuroguide show dpn-screening\n  neuroguide dose cyanocobalamin '250 mg' --per day --route oral\n"
         "  neuroguide schema",
     )
-    p.add_argument("--version", action="version", version=f"neuroguide {_version()}")
+    p.add_argument("--version", action=_Version, help="show the version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     a = sub.add_parser(
@@ -61,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
         "  neuroguide assess patient.json --json > record.json\n  cat patient.json | neuroguide assess -\n"
         "  neuroguide assess examples/t2d-metformin.json --as-of 2026-11-23 --audience patient",
     )
-    a.add_argument("file", help="patient JSON file, or - to read standard input")
+    a.add_argument(
+        "file", help="patient JSON file, a FHIR R4 Bundle (needs neuroguide[fhir]), or - to read standard input"
+    )
     a.add_argument("--as-of", type=_date, help="evaluation date (default: today, recorded in the output)")
     a.add_argument("--json", action="store_true", help="print the evaluation record as JSON")
     a.add_argument("--pin", action="append", default=[], metavar="ID=VERSION", help="use this guideline version")
@@ -166,6 +179,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="examples:\n  neuroguide validate\n  neuroguide validate guidelines/ada-neuropathy/2026.1.toml",
     )
     v.add_argument("paths", nargs="*", type=Path)
+    if command in _CORE:
+        return p
 
     import importlib
 
@@ -184,8 +199,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 failure found, 2 bad input)."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    # A leading --version acts before any command is read: the core parser answers it (and exits, as argparse does).
+    command = "assess" if words[:1] == ["--version"] else next((w for w in words if not w.startswith("-")), None)
+    parser = _parser(command)
+    args = parser.parse_args(words)
+    from .exceptions import GuidelineDataError, InputError, IntegrityError, NeuroguideError
+
     try:
         return int(_dispatch(args))
     except (InputError, GuidelineDataError, LookupError) as exc:
@@ -225,7 +245,12 @@ def _today() -> dt.date:
 
 
 def _assess(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import attrs
+
     from .evaluation import assess
+    from .exceptions import InputError
     from .patient import Patient
     from .report import Style, render_patient, render_text
 
@@ -233,9 +258,16 @@ def _assess(args: argparse.Namespace) -> int:
         text = sys.stdin.read()
         if not text.lstrip().startswith("{"):
             raise InputError("stdin", text[:40], "a patient JSON object")
-        patient = Patient.from_json(text)
     else:
-        patient = Patient.from_json(Path(args.file))
+        try:
+            text = Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError, ValueError):
+            text = None  # Patient.from_json says what is wrong with the file
+    reading = _fhir_reading(args, text)
+    if reading is not None:
+        patient = reading.patient
+    else:
+        patient = Patient.from_json(text if text is not None else Path(args.file))
     source = None
     if args.root is not None or args.allow_unlocked:
         from ._loading import Catalog, guideline_root
@@ -254,17 +286,47 @@ def _assess(args: argparse.Namespace) -> int:
 
         site = load_site(args.site)
     result = assess(patient, as_of=args.as_of or _today(), pins=pins, statuses=statuses, source=source, site=site)
+    if reading is not None:  # what the FHIR reader could not use is listed under "what is missing"
+        result = attrs.evolve(result, missing=result.missing + reading.missing_inputs())
     if result.record.unlocked:
         print(
             f"neuroguide: WARNING: unlocked guideline files used: {', '.join(result.record.unlocked)}", file=sys.stderr
         )
     if args.json:
+        if reading is not None and reading.notes:  # the record holds the patient as read, not the reader's notes
+            print(f"neuroguide: WARNING: {len(reading.notes)} FHIR item(s) not used:", file=sys.stderr)
+            for n in reading.notes:
+                print(f"  - {n}", file=sys.stderr)
         print(result.record.to_json())
         return EXIT_OK
     note = None if args.as_of else "today; choose another date with --as-of YYYY-MM-DD"
     style = Style.for_terminal(sys.stdout, all_missing=args.all_missing, as_of_note=note)
     print(render_patient(result, style) if args.audience == "patient" else render_text(result, style))
     return EXIT_OK
+
+
+def _fhir_reading(args: argparse.Namespace, text: str | None) -> Any:
+    """A FHIR input (JSON with a ``resourceType``: a Bundle or a resource) read through :mod:`neuroguide.fhir`."""
+    if text is None or '"resourceType"' not in text:
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return None  # Patient.from_json reports the syntax error
+    if not isinstance(data, dict) or "resourceType" not in data:
+        return None
+    from . import fhir
+    from .exceptions import InputError
+
+    try:
+        return fhir.read(data, as_of=args.as_of or _today())
+    except fhir.FhirExtraMissingError:
+        raise InputError(
+            "file",
+            args.file,
+            f"a patient JSON file; this is FHIR ({data['resourceType']}), which needs the optional FHIR reader: "
+            "pip install 'neuroguide[fhir]'",
+        ) from None
 
 
 def _rules(args: argparse.Namespace) -> int:
@@ -340,6 +402,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _dose(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .dosing import check_dose
     from .patient import Patient
 
@@ -372,6 +436,7 @@ def _dose(args: argparse.Namespace) -> int:
 
 def _calc(args: argparse.Namespace) -> int:
     from .calculators import REGISTRY
+    from .exceptions import InputError
 
     if args.list or not args.name:
         for name, fn in sorted(REGISTRY.items()):
@@ -417,6 +482,8 @@ def _check_inputs(name: str, fn: Any, kwargs: dict[str, Any]) -> None:
     import difflib
     import inspect
 
+    from .exceptions import InputError
+
     params = {
         p.name: p for p in inspect.signature(fn).parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
@@ -461,6 +528,7 @@ def _coerce(value: str) -> Any:
 
 def _validate(args: argparse.Namespace) -> int:
     from ._loading import Catalog, guideline_root, load_file
+    from .exceptions import GuidelineDataError, InputError
 
     if args.paths:
         problems = 0

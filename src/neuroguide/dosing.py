@@ -35,7 +35,8 @@ import enum
 import functools
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import attrs
 
@@ -48,7 +49,17 @@ from ._loading import Catalog, catalog
 from .exceptions import IncompatibleUnitsError, InputError, NotInEffectError, UnitError, UnknownAgentError, raise_all
 from .formulas import ABW_FACTOR, crcl_from_floats, ibw_kg
 from .patient import Flag, Medication, Patient
-from .units import Quantity, Unit, format_quantity, get_registry, magnitude, parse_quantity, parse_unit, scale
+from .units import (
+    Quantity,
+    base_names,
+    dimension,
+    dimension_of,
+    format_quantity,
+    magnitude,
+    parse_quantity,
+    scale,
+    unit_symbol,
+)
 
 __all__ = [
     "DoseVerdict",
@@ -196,6 +207,11 @@ def dosing_rules(
 
     """
     cat = source if source is not None else catalog()
+    # A catalog does not change once loaded: its dosing rules per date are worked out once.
+    return _memo(_RULES, cat, as_of, lambda: _dosing_rules(cat, as_of))
+
+
+def _dosing_rules(cat: Catalog, as_of: dt.date | None) -> tuple[tuple[m.Guideline, m.DosingRule], ...]:
     if as_of is not None:
         guidelines = cat.in_effect(as_of)
     else:
@@ -203,6 +219,45 @@ def dosing_rules(
     return tuple(
         (g, r) for g in guidelines for r in g.rules if isinstance(r, m.DosingRule) and r.status is m.Status.APPROVED
     )
+
+
+_Pairs = tuple[tuple[m.Guideline, m.DosingRule], ...]
+_T = TypeVar("_T")
+# Values worked out once per object (a catalog, a rule set, a rule) and key: keyed by the object's
+# id(), with the object kept beside the value so the id cannot be reused while the entry lives.
+_RULES: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+_NAMED: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+_ROUTED: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+_CITED: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+
+
+def _memo(
+    table: dict[tuple[int, Hashable], tuple[object, Any]], owner: object, key: Hashable, make: Callable[[], _T]
+) -> _T:
+    slot = (id(owner), key)
+    hit = table.get(slot)
+    if hit is not None and hit[0] is owner:
+        found: _T = hit[1]
+        return found
+    value = make()
+    if len(table) >= 1024:
+        table.clear()
+    table[slot] = (owner, value)
+    return value
+
+
+def _citation(g: m.Guideline, rule: m.DosingRule) -> str:
+    """The rule's short citation (kept per rule and guideline)."""
+    hit = _CITED.get((id(rule), id(g)))
+    if hit is not None and hit[0] is rule:
+        cited: str = hit[1][1]
+        return cited
+    return _memo(_CITED, rule, id(g), lambda: (g, m.short_citation(rule, g)))[1]
+
+
+def _naming(rules: _Pairs, agent: str) -> _Pairs:
+    """The rules that name ``agent`` (kept per rule set and spelling)."""
+    return _memo(_NAMED, rules, agent, lambda: tuple((g, r) for g, r in rules if names_agent(r, agent)))
 
 
 def _has_released(cat: Catalog, gid: str) -> bool:
@@ -240,21 +295,123 @@ class _Amount:
 
 
 def _amount_unit(rule: m.DosingRule) -> str:
-    return _amount_unit_of(rule.plausible_max.units)
+    return _numbers(rule).base
 
 
-@functools.lru_cache(maxsize=64)
-def _amount_unit_of(units: Unit) -> str:
-    return "IU" if "international_unit" in str(units) else "mg"
+@attrs.frozen
+class _Band:
+    """A renal band's numbers: CrCl edges in mL/min, daily dose limits in mg."""
+
+    lower: float | None
+    upper: float | None
+    daily_min: float | None
+    daily_max: float | None
+
+
+@attrs.frozen
+class _RuleNumbers:
+    """A dosing rule's numbers as floats in canonical units, worked out once per rule."""
+
+    base: str  # the family's amount unit: "mg" or "IU"
+    native: str  # the unit the source writes doses in, for showing ranges
+    implausible: float  # per day, in base
+    maximum: float | None
+    low: float | None
+    target: float | None  # dose_max per day
+    notes: tuple[str, ...]  # the label notes every verdict of the rule carries
+    table_max: float | None  # the most the rule allows at any renal function (mg per day)
+    avoid: tuple[m.RenalBand, ...]
+    usable: tuple[m.RenalBand, ...]
+    bands: tuple[_Band, ...]  # in the order of rule.renal
+    by_band: Mapping[int, _Band]  # by id() of the band (the rule keeps its bands alive)
+
+
+# By id() of the rule, with the rule kept beside its numbers so the id cannot be reused.
+_NUMBERS: dict[int, tuple[m.DosingRule, _RuleNumbers]] = {}
+
+
+def _numbers(rule: m.DosingRule) -> _RuleNumbers:
+    hit = _NUMBERS.get(id(rule))
+    if hit is not None and hit[0] is rule:
+        return hit[1]
+    numbers = _rule_numbers(rule)
+    if len(_NUMBERS) >= 1024:
+        _NUMBERS.clear()
+    _NUMBERS[id(rule)] = (rule, numbers)
+    return numbers
+
+
+def _rule_numbers(rule: m.DosingRule) -> _RuleNumbers:
+    base = "IU" if "international_unit" in base_names(rule.plausible_max) else "mg"
+    days = _DAYS[rule.per.unit] * rule.per.count
+
+    def per_day(q: Quantity | None) -> float | None:
+        return None if q is None else magnitude(q, base) / days
+
+    def mg(q: Quantity | None) -> float | None:
+        return None if q is None else magnitude(q, "mg")
+
+    def ml_min(q: Quantity | None) -> float | None:
+        return None if q is None else magnitude(q, "mL/min")
+
+    implausible = per_day(rule.plausible_max)
+    assert implausible is not None  # plausible_max is required
+    bands = tuple(
+        _Band(ml_min(b.crcl_lower), ml_min(b.crcl_upper), mg(b.daily_min), mg(b.daily_max)) for b in rule.renal
+    )
+    source = rule.dose_max or rule.dose_min or rule.maximum or rule.plausible_max
+    notes: list[str] = []
+    if rule.labelled is False:
+        note = rule.label_note or "not labelled for this indication"
+        notes.append(note if note.lower().startswith("off-label") else f"off-label: {note}")
+    elif rule.label_note:
+        notes.append(rule.label_note)  # e.g. a renal caution the label gives without a number
+    if rule.timing:
+        notes.append(f"timing: {rule.timing}")
+    maximum = per_day(rule.maximum)
+    band_maxima = [b.daily_max for b in bands if b.daily_max is not None]
+    return _RuleNumbers(
+        notes=tuple(notes),
+        table_max=max([*band_maxima, *([maximum] if maximum is not None else [])], default=None),
+        avoid=tuple(b for b in rule.renal if b.avoid),
+        usable=tuple(b for b in rule.renal if not b.avoid),
+        base=base,
+        native=unit_symbol(source),
+        implausible=implausible,
+        maximum=maximum,
+        low=per_day(rule.dose_min),
+        target=per_day(rule.dose_max),
+        bands=bands,
+        by_band={id(b): n for b, n in zip(rule.renal, bands, strict=True)},
+    )
+
+
+def _band_numbers(rule: m.DosingRule, band: m.RenalBand) -> _Band:
+    found = _numbers(rule).by_band.get(id(band))
+    if found is None:  # a band not of this rule (renal_band is public): worked out here
+        return _Band(
+            magnitude(band.crcl_lower, "mL/min") if band.crcl_lower is not None else None,
+            magnitude(band.crcl_upper, "mL/min") if band.crcl_upper is not None else None,
+            magnitude(band.daily_min, "mg") if band.daily_min is not None else None,
+            magnitude(band.daily_max, "mg") if band.daily_max is not None else None,
+        )
+    return found
 
 
 def _parse_dose(dose: Quantity | str, per: str | None, base: str) -> _Amount:
+    if type(dose) is str and (per is None or type(per) is str):
+        return _parse_dose_text(dose, per, base)
+    return _read_dose(dose, per, base)
+
+
+def _read_dose(dose: Quantity | str, per: str | None, base: str) -> _Amount:
     q = parse_quantity(dose, "dose")
-    amount_dim = parse_unit(base).dimensionality
-    rate_dim = parse_unit(f"{base}/day").dimensionality
+    amount_dim = dimension(base)
+    rate_dim = dimension(f"{base}/day")
     if per is not None and per not in _PERIODS:
         raise InputError("per", per, "'day', 'week' or 'month'")
-    if q.dimensionality == amount_dim:
+    dim = dimension_of(q)
+    if dim == amount_dim:
         if per is None:
             raise IncompatibleUnitsError(
                 "dose",
@@ -265,7 +422,7 @@ def _parse_dose(dose: Quantity | str, per: str | None, base: str) -> _Amount:
             raise InputError("dose", format_quantity(q), "a positive dose")
         unit = _amount_symbol(q)
         return _Amount(magnitude(q, base) / _DAYS[per], unit, per, f"{format_quantity(q)} per {per}")
-    if q.dimensionality == rate_dim:
+    if dim == rate_dim:
         if q.magnitude <= 0:
             raise InputError("dose", format_quantity(q), "a positive dose")
         per_day = magnitude(q, f"{base}/day")
@@ -276,25 +433,20 @@ def _parse_dose(dose: Quantity | str, per: str | None, base: str) -> _Amount:
     raise IncompatibleUnitsError("dose", format_quantity(q), f"{kind} per period, or a rate such as '300 mg/day'")
 
 
+# A dose string's reading is a pure function of the text, period and amount unit: kept (errors are not).
+_parse_dose_text = functools.lru_cache(maxsize=1024)(_read_dose)
+
+
 _TIME_NAMES = frozenset({"day", "week", "month", "hour", "minute", "second", "year"})
 
 
 def _amount_symbol(q: Quantity) -> str:
-    # The amount part of the caller's unit (mg of "mg/day"), used to show ranges in the caller's units.
-    for name, power in q.units._units.items():
-        if (
-            isinstance(power, int | float)
-            and power > 0
-            and name not in ("day", "week", "month", "hour", "minute", "second", "year")
-        ):
-            return format_quantity(get_registry().Quantity(1, name)).split(" ", 1)[1]
+    # The amount part of the caller's unit (mg of "mg/day"), used to show ranges in the caller's units:
+    # the symbol before the first '/', as format_quantity writes it ("ug/d" -> "ug").
+    head = unit_symbol(q).split("/", 1)[0]
+    if head and head.isalpha():
+        return head
     return "mg"  # pragma: no cover - parse_dose only passes amounts and rates
-
-
-def _rule_per_day(q: Quantity | None, rule: m.DosingRule, base: str) -> float | None:
-    if q is None:
-        return None
-    return magnitude(q, base) / (_DAYS[rule.per.unit] * rule.per.count)
 
 
 def _show(per_day: float, base: str, amount: _Amount) -> str:
@@ -305,19 +457,15 @@ def _show(per_day: float, base: str, amount: _Amount) -> str:
 # -- renal bands ------------------------------------------------------------------------------------
 
 
-def _edge(q: Quantity | None) -> float | None:
-    return magnitude(q, "mL/min") if q is not None else None
+def _contains(rule: m.DosingRule, band: m.RenalBand, x: float) -> bool:
+    return _inside(band, _band_numbers(rule, band), x)
 
 
-def _contains(band: m.RenalBand, x: float) -> bool:
-    lo, hi = _edge(band.crcl_lower), _edge(band.crcl_upper)
+def _inside(band: m.RenalBand, edges: _Band, x: float) -> bool:
+    lo, hi = edges.lower, edges.upper
     if lo is not None and (x < lo or (x == lo and not band.lower_inclusive)):
         return False
     return not (hi is not None and (x > hi or (x == hi and not band.upper_inclusive)))
-
-
-def _daily_max_key(band: m.RenalBand) -> float:
-    return magnitude(band.daily_max, "mg") if band.daily_max is not None else math.inf
 
 
 def _banding_value(rule: m.DosingRule, crcl: float) -> float:
@@ -341,26 +489,27 @@ def renal_band(rule: m.DosingRule, crcl: float) -> m.RenalBand | None:
 
     """
     x = _banding_value(rule, crcl)
-    inside = [b for b in rule.renal if _contains(b, x)]
+    rows = tuple(zip(rule.renal, _numbers(rule).bands, strict=True))
+    inside = [(b, n) for b, n in rows if _inside(b, n, x)]
     if inside:
-        return min(inside, key=_daily_max_key)
+        return min(inside, key=lambda bn: bn[1].daily_max if bn[1].daily_max is not None else math.inf)[0]
     if rule.crcl_comparison == "exact":
         return None  # exact bands leave no gap by construction: nothing is guessed
-    below = [b for b in rule.renal if b.crcl_upper is not None and (_edge(b.crcl_upper) or 0.0) <= x]
+    below = [(b, n) for b, n in rows if b.crcl_upper is not None and (n.upper or 0.0) <= x]
     if not below:
         return None
-    return max(below, key=lambda b: _edge(b.crcl_upper) or 0.0)
+    return max(below, key=lambda bn: bn[1].upper or 0.0)[0]
 
 
 def _band_limits(rule: m.DosingRule, band: m.RenalBand, crcl: float) -> tuple[float | None, float | None, str]:
     """Daily min/max in mg for ``band`` (scaled for proportional bands) and a description."""
-    lo = magnitude(band.daily_min, "mg") if band.daily_min is not None else None
-    hi = magnitude(band.daily_max, "mg") if band.daily_max is not None else None
+    numbers = _band_numbers(rule, band)
+    lo, hi = numbers.daily_min, numbers.daily_max
     if lo is None and hi is None and "in proportion to creatinine clearance" in band.regimen.lower():
-        edge = _edge(band.crcl_upper)
+        edge = numbers.upper
         # The reference row is the one that contains the edge itself (gabapentin: the row "15").
         ref = next(
-            (b for b in rule.renal if edge is not None and b.daily_max is not None and _contains(b, edge)),
+            (b for b in rule.renal if edge is not None and b.daily_max is not None and _contains(rule, b, edge)),
             None,
         )
         if ref is not None and edge:
@@ -370,10 +519,27 @@ def _band_limits(rule: m.DosingRule, band: m.RenalBand, crcl: float) -> tuple[fl
                 # here (anuria, dialysis), so the dose is not checked against a number.
                 return None, None, f"band {band.label}: CrCl below 1 mL/min, beyond the label's proportional rule"
             factor = x / edge
-            lo = magnitude(ref.daily_min, "mg") * factor if ref.daily_min is not None else None
-            hi = magnitude(ref.daily_max, "mg") * factor if ref.daily_max is not None else None
+            ref_numbers = _band_numbers(rule, ref)
+            lo = ref_numbers.daily_min * factor if ref_numbers.daily_min is not None else None
+            hi = ref_numbers.daily_max * factor if ref_numbers.daily_max is not None else None
             return lo, hi, f"band {band.label}: row {ref.label} x {x:g}/{edge:g}"
     return lo, hi, f"band {band.label}"
+
+
+_VIEWS: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+
+
+def _renal_view(
+    rule: m.DosingRule, crcl: float
+) -> tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None]:
+    """The band of ``crcl`` and its dose limits: a pure function of the rule and CrCl as banded (kept)."""
+    x = _banding_value(rule, crcl)
+
+    def make() -> tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None]:
+        band = renal_band(rule, crcl)
+        return band, (None if band is None else _band_limits(rule, band, crcl))
+
+    return _memo(_VIEWS, rule, x, make)
 
 
 # -- the check --------------------------------------------------------------------------------------
@@ -419,7 +585,7 @@ def check_dose(
 
     """
     _check_arguments(agent, route, indication, crcl, patient, as_of)
-    pairs = [(g, r) for g, r in dosing_rules(as_of=as_of, source=source) if names_agent(r, agent)]
+    pairs = _naming(dosing_rules(as_of=as_of, source=source), agent)
     if not pairs:
         if as_of is not None and any(names_agent(r, agent) for _, r in dosing_rules(source=source)):
             raise NotInEffectError(agent, as_of)
@@ -435,8 +601,8 @@ def check_dose(
         facts, flags = derive_flagged(patient, as_of)
     crcl_value = _crcl(crcl, facts)
     dialysis = facts.get("dialysis") is True
-    weight = _weight_check(facts) if crcl is None else None
-    basis = "given" if crcl is not None else _crcl_basis(facts)
+    weight = _weight_check(facts) if crcl is None and facts else None
+    basis = "given" if crcl is not None else _crcl_basis(facts) if facts else None
     verdict = _decide(
         agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis,
         weight=weight, basis=basis,
@@ -515,15 +681,14 @@ def _decide(
 ) -> DoseVerdict:
     """The best verdict, with its CrCl basis and, for a heavy patient, the ideal- and adjusted-weight view."""
 
-    def best(c: float | None) -> DoseVerdict:
+    def best(c: float | None, basis: str | None = None) -> DoseVerdict:
         return _best(
             agent, pairs, amount, route=route, indication=indication, crcl=c, dialysis=dialysis,
-            strict_indication=strict_indication,
+            strict_indication=strict_indication, basis=basis,
         )  # fmt: skip
 
-    v = best(crcl)
-    if crcl is not None and v.renal_band is not None:
-        v = attrs.evolve(v, crcl_basis=basis)
+    # A verdict that used a renal band names the CrCl basis (written into the chosen verdict).
+    v = best(crcl, basis)
     if weight is None or crcl is None or v.renal_band is None:
         return v
     others = [(label, c, best(c)) for label, c in weight.alternatives]
@@ -576,10 +741,17 @@ def _best(
     crcl: float | None,
     dialysis: bool,
     strict_indication: bool = True,
+    basis: str | None = None,
 ) -> DoseVerdict:
     if route is not None:
         wanted = normalize_route(route)
-        routed = [(g, r) for g, r in pairs if _route_matches(r.route, wanted)]
+        if type(pairs) is tuple:
+            chosen = pairs
+            routed = list(
+                _memo(_ROUTED, chosen, wanted, lambda: [(g, r) for g, r in chosen if _route_matches(r.route, wanted)])
+            )
+        else:
+            routed = [(g, r) for g, r in pairs if _route_matches(r.route, wanted)]
         if not routed:
             routes = sorted({r.route for _, r in pairs})
             return DoseVerdict(
@@ -602,8 +774,8 @@ def _best(
                 message=f"No cited {agent} regimen for indication {indication!r}; not checked.",
             )
         pairs = narrowed or pairs
-    scored = [_check(g, r, amount, crcl, dialysis) for g, r in pairs]
-    return min(scored, key=lambda vd: (_RANK[vd[0].verdict], vd[1]))[0]
+    scored = [_check(g, r, amount, crcl, dialysis, basis) for g, r in pairs]
+    return min(scored, key=lambda vd: (_RANK[vd[0]], vd[1]))[2]()
 
 
 # Which verdict wins when several regimens name the agent: one the dose fits; else the nearest
@@ -623,54 +795,57 @@ _RANK = {
 
 def _crcl(crcl: Quantity | str | None, facts: Mapping[str, FactValue]) -> float | None:
     if crcl is not None:
-        value = magnitude(parse_quantity(crcl, "crcl", "mL/min"), "mL/min")
-        if not 0 <= value <= 300:
-            raise InputError("crcl", crcl, "a creatinine clearance from 0 to 300 mL/min")
-        return value
+        return _crcl_of_text(crcl) if type(crcl) is str else _read_crcl(crcl)
     found = facts.get("crcl")
     return found if isinstance(found, float) else None
 
 
+def _read_crcl(crcl: Quantity | str) -> float:
+    value = magnitude(parse_quantity(crcl, "crcl", "mL/min"), "mL/min")
+    if not 0 <= value <= 300:
+        raise InputError("crcl", crcl, "a creatinine clearance from 0 to 300 mL/min")
+    return value
+
+
+_crcl_of_text = functools.lru_cache(maxsize=1024)(_read_crcl)  # a pure function of the text (errors are not kept)
+
+
 def _check(
-    g: m.Guideline, rule: m.DosingRule, amount: _Amount, crcl: float | None, dialysis: bool
-) -> tuple[DoseVerdict, float]:
-    """Check one regimen; return the verdict and, when out of range, its fold distance from the range."""
-    base = _amount_unit(rule)
-    native = _native_unit(rule)
+    g: m.Guideline, rule: m.DosingRule, amount: _Amount, crcl: float | None, dialysis: bool, basis: str | None = None
+) -> tuple[Verdict, float, Callable[[], DoseVerdict]]:
+    """Check one regimen on floats.
+
+    Returns the verdict, its fold distance from the range when out of range, and how to write the
+    full answer (only the chosen regimen's answer is written).
+    """
+    numbers = _numbers(rule)
+    base = numbers.base
+    native = numbers.native
     per_day = amount.per_day
-    notes: list[str] = []
-    if rule.labelled is False:
-        note = rule.label_note or "not labelled for this indication"
-        notes.append(note if note.lower().startswith("off-label") else f"off-label: {note}")
-    elif rule.label_note:
-        notes.append(rule.label_note)  # e.g. a renal caution the label gives without a number
-    if rule.timing:
-        notes.append(f"timing: {rule.timing}")
+    notes = list(numbers.notes)
     common: dict[str, object] = {
         "agent": rule.agent,
         "given": amount.given,
         "rule": rule.id,
         "guideline": g.id,
         "version": g.version,
-        "citation": m.short_citation(rule, g),
+        "citation": _citation(g, rule),
         "labelled": rule.labelled,
         "crcl": crcl,
     }
     what = f"{rule.agent} {amount.given}"
     regimen = f"{rule.title} ({rule.frequency})"
-    implausible = _rule_per_day(rule.plausible_max, rule, base)
-    assert implausible is not None  # plausible_max is required
-    maximum = _rule_per_day(rule.maximum, rule, base)
-    low = _rule_per_day(rule.dose_min, rule, base)
-    high = maximum if maximum is not None else _rule_per_day(rule.dose_max, rule, base)
+    implausible = numbers.implausible
+    maximum = numbers.maximum
+    low = numbers.low
+    high = maximum if maximum is not None else numbers.target
     high_is_max = maximum is not None
     band_text = ""
     band: m.RenalBand | None = None
+    band_limits: tuple[float | None, float | None, str] | None = None
     if rule.renal:
-        band_maxima = [magnitude(b.daily_max, "mg") for b in rule.renal if b.daily_max is not None]
-        table_max = max([*band_maxima, *([maximum] if maximum is not None else [])], default=None)
-        avoid = [b for b in rule.renal if b.avoid]
-        usable = [b for b in rule.renal if not b.avoid]
+        table_max = numbers.table_max
+        avoid, usable = numbers.avoid, numbers.usable
         if crcl is None and avoid and len(usable) == 1:
             # The table only adds "avoid" rows to one dose range (duloxetine): check the range, and say
             # that renal function decides whether the drug may be used at all.
@@ -681,13 +856,19 @@ def _check(
             common["missing"] = ("crcl",)
         elif crcl is None:
             if per_day > implausible * (1 + _EPS):
-                return _implausible(
-                    what, per_day, implausible, None, table_max, base, amount, notes, common, native
-                ), 0.0
+                return (
+                    Verdict.IMPLAUSIBLE,
+                    0.0,
+                    lambda: _implausible(
+                        what, per_day, implausible, None, table_max, base, amount, notes, common, native
+                    ),
+                )
             if table_max is not None and per_day > table_max * (1 + _EPS):
                 expected = f"at most {_show(table_max, base, amount)} per {amount.per} (at any renal function)"
                 return (
-                    DoseVerdict(
+                    Verdict.ABOVE,
+                    0.0,
+                    lambda: DoseVerdict(
                         verdict=Verdict.ABOVE,
                         expected=expected,
                         message=f"{what} is above the cited maximum for any renal function; expected {expected}. "
@@ -696,7 +877,6 @@ def _check(
                         missing=("crcl",),
                         **common,  # type: ignore[arg-type]
                     ),
-                    0.0,
                 )
             top = renal_band(rule, 300.0)
             top_range = ""
@@ -704,7 +884,9 @@ def _check(
                 t_lo, t_hi, _ = _band_limits(rule, top, 300.0)
                 top_range = f"; at CrCl {top.label}: {_range_text(t_lo, t_hi, base, amount)}"
             return (
-                DoseVerdict(
+                Verdict.NOT_COVERED,
+                0.0,
+                lambda: DoseVerdict(
                     verdict=Verdict.NOT_COVERED,
                     expected=f"depends on creatinine clearance{top_range}",
                     message=f"{what}: the dose depends on creatinine clearance (Cockcroft–Gault), which is not known"
@@ -713,27 +895,30 @@ def _check(
                     missing=("crcl",),
                     **common,  # type: ignore[arg-type]
                 ),
-                0.0,
             )
         else:
-            band = renal_band(rule, crcl)
+            band, band_limits = _renal_view(rule, crcl)
     if rule.renal and crcl is not None:
         if band is None:
             return (
-                DoseVerdict(
+                Verdict.NOT_COVERED,
+                0.0,
+                lambda: DoseVerdict(
                     verdict=Verdict.NOT_COVERED,
                     expected="no renal band for this creatinine clearance",
                     message=f"{what}: no row of the renal table covers CrCl {crcl:g} mL/min; not checked.",
                     notes=tuple(notes),
                     **common,  # type: ignore[arg-type]
                 ),
-                0.0,
             )
         common["renal_band"] = band.label
+        common["crcl_basis"] = basis
         if band.avoid:
             expected = f"none: avoid at CrCl {band.label} mL/min"
             return (
-                DoseVerdict(
+                Verdict.AVOID,
+                0.0,
+                lambda: DoseVerdict(
                     verdict=Verdict.AVOID,
                     expected=expected,
                     message=f"{what}: avoid {rule.agent} at CrCl {_crcl_text(rule, crcl)} mL/min "
@@ -741,10 +926,10 @@ def _check(
                     notes=tuple(notes),
                     **common,  # type: ignore[arg-type]
                 ),
-                0.0,
             )
         regimen = f"{band.regimen} (CrCl band {band.label}; {rule.title})"
-        low, high, band_text = _band_limits(rule, band, crcl)
+        assert band_limits is not None
+        low, high, band_text = band_limits
         high_is_max = True  # a label's renal row is a total daily dose range: its top is a maximum
         if dialysis and band.supplement:
             notes.append(band.supplement)
@@ -752,16 +937,22 @@ def _check(
             # No number for this band, but nothing allows more than the most the source allows at any
             # renal function: a dose above that is flagged, not waved through as "not covered".
             if per_day > implausible * (1 + _EPS):
-                return _implausible(
-                    what, per_day, implausible, None, table_max, base, amount, notes, common, native
-                ), 0.0
+                return (
+                    Verdict.IMPLAUSIBLE,
+                    0.0,
+                    lambda: _implausible(
+                        what, per_day, implausible, None, table_max, base, amount, notes, common, native
+                    ),
+                )
             if table_max is not None and per_day > table_max * (1 + _EPS):
                 expected = (
                     f"less than {_show(table_max, base, amount)} per {amount.per} (the most allowed at any renal "
                     f"function; at CrCl {_crcl_text(rule, crcl)} mL/min: {band.regimen})"
                 )
                 return (
-                    DoseVerdict(
+                    Verdict.ABOVE,
+                    math.log(per_day / table_max) if table_max > 0 else math.inf,
+                    lambda: DoseVerdict(
                         verdict=Verdict.ABOVE,
                         expected=expected,
                         message=f"{what} is above the cited maximum even for normal renal function; at CrCl "
@@ -769,10 +960,11 @@ def _check(
                         notes=tuple(notes),
                         **common,  # type: ignore[arg-type]
                     ),
-                    math.log(per_day / table_max) if table_max > 0 else math.inf,
                 )
             return (
-                DoseVerdict(
+                Verdict.NOT_COVERED,
+                0.0,
+                lambda: DoseVerdict(
                     verdict=Verdict.NOT_COVERED,
                     expected=f"CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}): {band.regimen}",
                     message=f"{what}: at CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}) the dose must be "
@@ -780,64 +972,92 @@ def _check(
                     notes=tuple(notes),
                     **common,  # type: ignore[arg-type]
                 ),
-                0.0,
             )
     elif low is None and high is None:
         if per_day > implausible * (1 + _EPS):
-            return _implausible(what, per_day, implausible, None, None, base, amount, notes, common, native), 0.0
+            return (
+                Verdict.IMPLAUSIBLE,
+                0.0,
+                lambda: _implausible(what, per_day, implausible, None, None, base, amount, notes, common, native),
+            )
         return (
-            DoseVerdict(
+            Verdict.NOT_COVERED,
+            0.0,
+            lambda: DoseVerdict(
                 verdict=Verdict.NOT_COVERED,
                 expected="no dose stated by the source",
                 message=f"{what}: {rule.title} states no dose ({rule.frequency}); not checked against a number.",
                 notes=tuple(notes),
                 **common,  # type: ignore[arg-type]
             ),
-            0.0,
         )
-    shown_band = f" ({band_text}, CrCl truncated)" if rule.crcl_comparison == "truncate" else f" ({band_text})"
-    expected = _range_text(low, high, base, amount, native) + (shown_band if band_text else "")
+
+    def expected_text() -> str:
+        shown_band = f" ({band_text}, CrCl truncated)" if rule.crcl_comparison == "truncate" else f" ({band_text})"
+        return _range_text(low, high, base, amount, native) + (shown_band if band_text else "")
+
     if per_day > implausible * (1 + _EPS):
-        return _implausible(what, per_day, implausible, low, high, base, amount, notes, common, native), 0.0
+        return (
+            Verdict.IMPLAUSIBLE,
+            0.0,
+            lambda: _implausible(what, per_day, implausible, low, high, base, amount, notes, common, native),
+        )
     if high is not None and per_day > high * (1 + _EPS):
-        _verdict = Verdict.ABOVE if high_is_max else Verdict.ABOVE_RANGE
         words = "above the cited maximum" if high_is_max else "above the cited range (the source states no maximum)"
-        v = DoseVerdict(
-            verdict=_verdict,
-            expected=expected,
-            message=f"{what} is {words}; expected {expected}. Regimen: {regimen}.",
-            notes=tuple(notes),
-            **common,  # type: ignore[arg-type]
-        )
-        return v, (math.log(per_day / high) if high > 0 else math.inf)
+
+        def above() -> DoseVerdict:
+            text = expected_text()
+            return DoseVerdict(
+                verdict=Verdict.ABOVE if high_is_max else Verdict.ABOVE_RANGE,
+                expected=text,
+                message=f"{what} is {words}; expected {text}. Regimen: {regimen}.",
+                notes=tuple(notes),
+                **common,  # type: ignore[arg-type]
+            )
+
+        kind = Verdict.ABOVE if high_is_max else Verdict.ABOVE_RANGE
+        return kind, (math.log(per_day / high) if high > 0 else math.inf), above
     if low is not None and per_day < low * (1 - _EPS):
-        v = DoseVerdict(
-            verdict=Verdict.BELOW,
-            expected=expected,
-            message=f"{what} is below the cited range; expected {expected}. Regimen: {regimen}.",
-            notes=tuple(notes),
-            **common,  # type: ignore[arg-type]
-        )
-        return v, math.log(low / per_day)
-    target = _rule_per_day(rule.dose_max, rule, base)
-    if maximum is not None and target is not None and target < maximum and per_day > target * (1 + _EPS):
-        notes.append(
-            f"above the usual target of {_show(target, base, amount)} per {amount.per}; "
-            f"within the cited maximum of {_show(maximum, base, amount)} per {amount.per}"
-        )
-    return (
-        DoseVerdict(
+
+        def below() -> DoseVerdict:
+            text = expected_text()
+            return DoseVerdict(
+                verdict=Verdict.BELOW,
+                expected=text,
+                message=f"{what} is below the cited range; expected {text}. Regimen: {regimen}.",
+                notes=tuple(notes),
+                **common,  # type: ignore[arg-type]
+            )
+
+        return Verdict.BELOW, math.log(low / per_day), below
+    target = numbers.target
+
+    def within() -> DoseVerdict:
+        if maximum is not None and target is not None and target < maximum and per_day > target * (1 + _EPS):
+            notes.append(
+                f"above the usual target of {_show(target, base, amount)} per {amount.per}; "
+                f"within the cited maximum of {_show(maximum, base, amount)} per {amount.per}"
+            )
+        text = expected_text()
+        return DoseVerdict(
             verdict=Verdict.WITHIN,
-            expected=expected,
-            message=f"{what} is within the cited range ({expected}). Regimen: {regimen}.",
+            expected=text,
+            message=f"{what} is within the cited range ({text}). Regimen: {regimen}.",
             notes=tuple(notes),
             **common,  # type: ignore[arg-type]
-        ),
-        0.0,
-    )
+        )
+
+    return Verdict.WITHIN, 0.0, within
 
 
 def _range_text(low: float | None, high: float | None, base: str, amount: _Amount, native: str | None = None) -> str:
+    return _range_text_of(low, high, base, amount.unit, amount.per, native)
+
+
+@functools.lru_cache(maxsize=1024)
+def _range_text_of(low: float | None, high: float | None, base: str, unit: str, per: str, native: str | None) -> str:
+    # A pure function of its arguments: the range as written for a caller's unit and period.
+    amount = _Amount(0.0, unit, per, "")
     text = _range_words(low, high, base, amount)
     if native is not None and native != amount.unit:
         text += f" (= {_range_words(low, high, base, attrs.evolve(amount, unit=native))})"
@@ -859,8 +1079,7 @@ def _range_words(low: float | None, high: float | None, base: str, amount: _Amou
 
 def _native_unit(rule: m.DosingRule) -> str:
     """The amount unit the rule's source writes its doses in (ug for B12), for showing ranges."""
-    q = rule.dose_max or rule.dose_min or rule.maximum or rule.plausible_max
-    return format_quantity(q).split(" ", 1)[1]
+    return _numbers(rule).native
 
 
 def _implausible(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -14,7 +14,7 @@ from . import model as m
 from ._agents import agent_names, ingredient_keys
 from ._cache import IdentityCache
 from ._converter import converter
-from ._criteria import FactValue, compiled
+from ._criteria import FactValue, GateList, compiled, compiled_all
 from ._facts import RECOGNISED_AGENTS, derive_flagged
 from ._loading import Catalog, catalog
 from ._vocabulary import vocabulary
@@ -94,29 +94,76 @@ def assess(
             raise InputError("patient", type(patient).__name__, "a Patient or a mapping of patient fields")
         patient = Patient.from_dict(patient)
     cat = source if source is not None else catalog()
-    _check_in_range(cat, as_of)
-    chosen = _choose(cat, as_of, tuple(sorted((pins or {}).items())), guidelines)
-    status_set = _statuses(statuses)
-    facts, flags = derive_flagged(patient, as_of)
+    pinned = tuple(sorted(pins.items())) if pins else ()
+    status_set = _DEFAULT_STATUSES if statuses == _DEFAULT_STATUSES else _statuses(statuses)
+    wanted = frozenset(guidelines) if guidelines is not None else None
+    ctx = _CONTEXTS.get(
+        (cat, site), (as_of, pinned, wanted, status_set), lambda: _context(cat, as_of, pinned, wanted, status_set, site)
+    )
+    derived, flags, shown = _DERIVED.get((patient,), as_of, lambda: _derive(patient, as_of))
     return _run(
         patient,
-        facts,
+        dict(derived),  # classifications add their labels to the table
         as_of,
-        chosen,
+        ctx.chosen,
         status_set,
         explain=explain,
         urgent=True,
         flags=flags,
         unlocked=cat.unlocked,
         site=site,
+        plan=ctx.plan,
+        refs=ctx.refs,
+        shown=shown,
     )
+
+
+def _derive(patient: Patient, as_of: dt.date) -> tuple[dict[str, FactValue], tuple[Flag, ...], dict[str, Any]]:
+    facts, flags = derive_flagged(patient, as_of)
+    return facts, flags, _shown_facts(facts)
+
+
+def _shown_facts(facts: Mapping[str, FactValue]) -> dict[str, Any]:
+    """The facts as the record holds them: sorted by name, dates as ISO text."""
+    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in sorted(facts.items())}
+
+
+_DEFAULT_STATUSES = (m.Status.APPROVED,)
+# A patient is immutable, so its fact table on a date is derived once (an assessment repeated for the same
+# patient, e.g. with other pins or statuses, a report and its record, reuses it). Errors are not kept.
+_DERIVED: IdentityCache[tuple[dict[str, FactValue], tuple[Flag, ...], dict[str, Any]]] = IdentityCache(limit=256)
+
+
+@attrs.frozen
+class _Context:
+    """What one catalog, date, pin set, status set and site decide, before any patient: cached."""
+
+    chosen: list[tuple[m.Guideline, bool]]
+    plan: _Plan
+    refs: tuple[GuidelineRef, ...]
+
+
+def _context(
+    cat: Catalog,
+    as_of: dt.date,
+    pins: tuple[tuple[str, str], ...],
+    wanted: frozenset[str] | None,
+    statuses: tuple[m.Status, ...],
+    site: Site | None,
+) -> _Context:
+    _check_in_range(cat, as_of)
+    chosen = _choose(cat, as_of, pins, wanted)
+    return _Context(chosen, _plan(tuple(g for g, _ in chosen), statuses, True, site), _refs(chosen))
+
+
+_CONTEXTS: IdentityCache[_Context] = IdentityCache(limit=256)
 
 
 def _check_in_range(cat: Catalog, as_of: dt.date) -> None:
     """Refuse an evaluation date before every guideline took effect: its report would be empty, not reassuring."""
-    dates = [g.effective for g in cat.all() if g.status in (m.Status.APPROVED, m.Status.RETIRED)]
-    if dates and as_of < min(dates):
-        first = min(dates).isoformat()
+    earliest = _EARLIEST_IN_EFFECT.get((cat,), None, lambda: _earliest(cat))
+    if earliest is not None and as_of < earliest:
+        first = earliest.isoformat()
         raise InputError(
             "as_of",
             as_of.isoformat(),
@@ -124,6 +171,13 @@ def _check_in_range(cat: Catalog, as_of: dt.date) -> None:
             "before; check the date)",
         )
 
+
+def _earliest(cat: Catalog) -> dt.date | None:
+    dates = [g.effective for g in cat.all() if g.status in (m.Status.APPROVED, m.Status.RETIRED)]
+    return min(dates) if dates else None
+
+
+_EARLIEST_IN_EFFECT: IdentityCache[dt.date | None] = IdentityCache(limit=16)
 
 # Calendar arithmetic adds years to dates: keep evaluation dates well inside what datetime can hold.
 _EARLIEST = dt.date(1900, 1, 1)
@@ -146,7 +200,7 @@ def _choose(
     cat: Catalog, as_of: dt.date, pins: tuple[tuple[str, str], ...], guidelines: Iterable[str] | None
 ) -> list[tuple[m.Guideline, bool]]:
     """Return (guideline version, pinned) for every guideline in scope (cached per catalog and date)."""
-    wanted = frozenset(guidelines) if guidelines is not None else None
+    wanted = guidelines if isinstance(guidelines, frozenset) or guidelines is None else frozenset(guidelines)
     return _CHOICES.get((cat,), (as_of, pins, wanted), lambda: _choose_now(cat, as_of, pins, wanted))
 
 
@@ -184,57 +238,60 @@ def _run(
     flags: tuple[Flag, ...] = (),
     unlocked: tuple[str, ...] = (),
     site: Site | None = None,
+    plan: _Plan | None = None,
+    refs: tuple[GuidelineRef, ...] | None = None,
+    shown: Mapping[str, Any] | None = None,
 ) -> Assessment:
+    """Evaluate the plan's rules against ``facts``.
+
+    ``shown`` is ``facts`` as the record holds them (``_shown_facts``), if already made.
+    """
     recs: list[Recommendation] = []
-    traces: list[RuleTrace] = []
-    needed: dict[str, list[str]] = {}
-    plan = _plan(tuple(g for g, _ in chosen), statuses, urgent, site)
-    taken = frozenset().union(*(ingredient_keys(med.agent) for med in patient.medications))
-    for step in plan.steps:
-        if step.disabled is not None:
-            traces.append(step.disabled)
-            continue
-        # Cheap gates first: most rules do not apply to a given patient.
-        gate = step.gate(facts) if step.gate is not None else True
-        if gate is False or (step.agents is not None and taken.isdisjoint(step.agents)):
-            traces.append(step.not_fired)
-            continue
+    asking: list[_Decided] = []  # rules that name missing facts, in plan order
+    labels: dict[str, str] = {}  # classification labels added to the facts
+    if plan is None:
+        plan = _plan(tuple(g for g, _ in chosen), statuses, urgent, site)
+    # Every rule starts as not fired (or disabled); only rules that can apply are looked at, in plan order.
+    traces = list(plan.traces)
+    steps = plan.steps
+    for i, gate in plan.hits(patient, facts):
+        step = steps[i]
         if gate is None and not explain:
-            traces.append(step.undetermined)
+            traces[i] = step.undetermined
             continue
-        result = _kinds.evaluate_rule(step.rule, step.guideline, patient, facts, as_of)
-        if result.outcome is RuleOutcome.NOT_FIRED and not result.recommendations:
-            traces.append(step.not_fired)
-            continue
-        missing = result.missing
-        if any(f in plan.measured for f in missing):
-            missing = tuple(dict.fromkeys(plan.measured.get(f, f) for f in missing))
-        traces.append(
-            RuleTrace(
-                rule=step.rule.id,
-                guideline=step.guideline.id,
-                version=step.guideline.version,
-                outcome=result.outcome,
-                leaves=result.leaves,
-                missing=missing,
-            )
-        )
-        for fact in missing:
-            needed.setdefault(fact, []).append(step.rule.id)
-        recs.extend(_with_site(result.recommendations, site))
+        reads = step.reads
+        if reads is None:  # medication rules read the medication list: not kept
+            done = _decide(step, plan, patient, facts, as_of, gate)
+        else:
+            # Kept results (see ``_decided``), looked up here: this loop runs for every rule that may apply.
+            values = tuple(map(facts.get, reads))
+            key: Hashable = (values, tuple(map(type, values))) if step.typed else values
+            memo = step.memo
+            found = memo.get((as_of, key) if step.dated else key)
+            done = found if found is not None else _decided(step, plan, patient, facts, as_of, gate)
+        traces[i] = done.trace
+        if done.label is not None:
+            facts[step.rule.id] = done.label
+            labels[step.rule.id] = done.label
+        if done.trace.missing:
+            asking.append(done)
+        if done.recommendations:
+            recs.extend(_with_site(done.recommendations, site) if site is not None else done.recommendations)
     recs.sort(key=lambda r: (_SECTION_ORDER[r.section], _urgency(r), r.guideline, r.rule))
-    vocab = vocabulary()
-    missing_inputs = tuple(
-        MissingInput(fact=f, label=vocab[f].label if f in vocab else f, needed_by=tuple(dict.fromkeys(rules)))
-        for f, rules in sorted(needed.items())
-    ) + _unrecognised(patient, plan.agents)
+    missing_inputs, asked = _ASKED.get((plan, *asking), None, lambda: _aggregate(asking, plan))
+    if patient.medications:
+        missing_inputs += _unrecognised(patient, plan.agents)
     record = EvaluationRecord(
         as_of=as_of,
         package=package_version(),
         statuses=tuple(s.value for s in statuses),
         patient=patient.plain(),
-        facts={k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in sorted(facts.items())},
-        guidelines=_refs(chosen),
+        facts=_shown_facts(facts)
+        if shown is None
+        else dict(sorted({**shown, **labels}.items()))
+        if labels
+        else dict(shown),
+        guidelines=refs if refs is not None else _refs(chosen),
         trace=tuple(traces),
         recommendations=tuple(recs),
         missing=missing_inputs,
@@ -244,8 +301,110 @@ def _run(
         unlocked=unlocked,
         site=site.stamp() if site is not None else None,
     )
-    asked = tuple(f for f, rules in needed.items() if any(r in plan.urgent for r in rules))
     return Assessment(recommendations=tuple(recs), missing=missing_inputs, record=record, urgent_missing=asked)
+
+
+@attrs.frozen
+class _Decided:
+    """What one rule gave one patient: its trace entry, recommendations and (classifications) label."""
+
+    trace: RuleTrace
+    recommendations: tuple[Recommendation, ...]
+    label: str | None
+
+
+# A rule's result depends only on the facts it reads (and, for a screening, the date), so it is kept per
+# step, keyed by their values, and types unless every fact read is a finding (True == 1 == 1.0 in Python, but
+# their trace lines differ). A cohort repeats most keys
+# (findings are true, false or unrecorded); the store is emptied when full, which bounds its memory.
+_MEMO_LIMIT = 512
+
+
+def _decided(
+    step: _Step, plan: _Plan, patient: Patient, facts: dict[str, FactValue], as_of: dt.date, gate: bool | None
+) -> _Decided:
+    if step.reads is None:  # medication rules read the medication list: not kept
+        return _decide(step, plan, patient, facts, as_of, gate)
+    values = tuple(map(facts.get, step.reads))
+    key: Hashable = values
+    if step.typed:
+        key = (values, tuple(map(type, values)))
+    if step.dated:
+        key = (as_of, key)
+    memo = step.memo
+    done = memo.get(key)
+    if done is None:
+        done = _decide(step, plan, patient, facts, as_of, gate)
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[key] = done
+    return done
+
+
+def _decide(
+    step: _Step, plan: _Plan, patient: Patient, facts: dict[str, FactValue], as_of: dt.date, gate: bool | None
+) -> _Decided:
+    rule = step.rule
+    result = _kinds.evaluate_rule(rule, step.guideline, patient, facts, as_of, gate)
+    label = facts.get(rule.id) if isinstance(rule, m.ClassificationRule) else None
+    if result.outcome is RuleOutcome.NOT_FIRED and not result.recommendations:
+        return _Decided(step.not_fired, (), label if isinstance(label, str) else None)
+    missing = result.missing
+    if any(f in plan.measured for f in missing):
+        missing = tuple(dict.fromkeys(plan.measured.get(f, f) for f in missing))
+    trace = RuleTrace(
+        rule=rule.id,
+        guideline=step.guideline.id,
+        version=step.guideline.version,
+        outcome=result.outcome,
+        leaves=result.leaves,
+        missing=missing,
+    )
+    return _Decided(trace, result.recommendations, label if isinstance(label, str) else None)
+
+
+def forget_kept() -> None:
+    """Forget every kept rule result, derived fact table and missing-input entry.
+
+    The next assessment then computes everything as for a patient never seen (benchmarks and tests use this).
+    """
+    for plan in _PLANS.values():
+        for step in plan.steps:
+            step.memo.clear()
+    _DERIVED.clear()
+    _MISSING.clear()
+    _ASKED.clear()
+
+
+def _aggregate(asking: Sequence[_Decided], plan: _Plan) -> tuple[tuple[MissingInput, ...], tuple[str, ...]]:
+    """The missing inputs (by fact, naming the rules that need each) and those an urgent rule needs."""
+    needed: dict[str, list[str]] = {}
+    for done in asking:
+        for fact in done.trace.missing:
+            needed.setdefault(fact, []).append(done.trace.rule)
+    missing = tuple(_missing_input(f, tuple(rules)) for f, rules in sorted(needed.items()))
+    asked = tuple(f for f, rules in needed.items() if not plan.urgent.isdisjoint(rules))
+    return missing, asked
+
+
+# Kept by the identity of the rule results that asked (kept results recur across patients, fresh ones miss).
+_ASKED: IdentityCache[tuple[tuple[MissingInput, ...], tuple[str, ...]]] = IdentityCache(limit=1024)
+
+
+def _missing_input(fact: str, rules: tuple[str, ...]) -> MissingInput:
+    """The missing-input entry of ``fact`` needed by ``rules`` (kept: the same entries recur across patients)."""
+    found = _MISSING.get((fact, rules))
+    if found is None:
+        vocab = vocabulary()
+        label = vocab[fact].label if fact in vocab else fact
+        found = MissingInput(fact=fact, label=label, needed_by=tuple(dict.fromkeys(rules)))
+        if len(_MISSING) >= _MEMO_LIMIT * 8:
+            _MISSING.clear()
+        _MISSING[fact, rules] = found
+    return found
+
+
+_MISSING: dict[tuple[str, tuple[str, ...]], MissingInput] = {}
 
 
 def _unlocked_flag(name: str) -> Flag:
@@ -282,6 +441,13 @@ class _Step:
     not_fired: RuleTrace
     undetermined: RuleTrace
     disabled: RuleTrace | None = None
+    reads: tuple[str, ...] | None = None
+    """Every fact the rule's result depends on; None for medication rules (they read the medication list)."""
+    memo: dict[Hashable, _Decided] = attrs.field(factory=dict, eq=False, repr=False)
+    typed: bool = True
+    """The rule reads a fact that is not a yes/no finding: its kept results are keyed by type too."""
+    dated: bool = True
+    """The result depends on the evaluation date (screening schedules)."""
 
 
 @attrs.frozen
@@ -291,6 +457,46 @@ class _Plan:
     measured: Mapping[str, str]
     agents: frozenset[str]
     urgent: frozenset[str]
+    traces: tuple[RuleTrace, ...] = ()
+    """Each step's trace before any patient: disabled by the site, else not fired."""
+    gated: tuple[int, ...] = ()
+    """Steps evaluated for every patient (not disabled, not a medication rule), in order."""
+    by_agent: Mapping[str, tuple[int, ...]] = attrs.field(factory=dict)
+    """Medication steps by each drug name they recognise (a medication rule applies only to its drugs)."""
+
+    first: tuple[int, ...] = ()
+    """Classification steps (gated one by one: each label is a fact later gates may test)."""
+    rest: GateList | None = None
+    """Every other gate of ``gated``, decided in one call: ``(step, result)`` for each not false."""
+
+    def hits(self, patient: Patient, facts: Mapping[str, FactValue]) -> Iterator[tuple[int, bool | None]]:
+        """``(step, gate result)`` for each step that may apply to ``patient``, in plan order.
+
+        Lazy: the caller adds each classification's label to ``facts`` before the other gates are decided.
+        """
+        steps = self.steps
+        for i in self.first:
+            gate = steps[i].gate
+            result = gate(facts) if gate is not None else True
+            if result is not False:
+                yield i, result
+        assert self.rest is not None
+        found = self.rest(facts)
+        if patient.medications:
+            # A medication rule applies only to its drugs; the list is short, so its steps are merged in.
+            meds = {
+                i
+                for med in patient.medications
+                for name in ingredient_keys(med.agent)
+                for i in self.by_agent.get(name, ())
+            }
+            for i in meds:
+                gate = steps[i].gate
+                result = gate(facts) if gate is not None else True
+                if result is not False:
+                    found.append((i, result))
+            found.sort(key=_first)
+        yield from found
 
 
 def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput, ...]:
@@ -367,7 +573,7 @@ def _make_plan(
     ordered.sort(key=lambda gr: 0 if isinstance(gr[1], m.ClassificationRule) else 1)
     steps = []
     for g, r in ordered:
-        gate_criterion = getattr(r, "when", None) or getattr(r, "applies", None)
+        gate_criterion = _gate_of(r)
         agents = agent_names(r) if isinstance(r, m.DosingRule | m.NeurotoxicityRule) else None
         steps.append(
             _Step(
@@ -378,6 +584,9 @@ def _make_plan(
                 not_fired=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome=RuleOutcome.NOT_FIRED),
                 undetermined=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome=RuleOutcome.UNDETERMINED),
                 disabled=_disabled_trace(g, r, site),
+                reads=None if agents is not None else _kinds.reads(r),
+                typed=agents is not None or not _all_findings(_kinds.reads(r)),
+                dated=isinstance(r, m.ScreeningRule),
             )
         )
     measured = {r.id: r.fact for _, r in ordered if isinstance(r, m.ClassificationRule)}
@@ -387,9 +596,42 @@ def _make_plan(
             if isinstance(r, m.DosingRule | m.NeurotoxicityRule):
                 names |= agent_names(r)
     urgent_ids = frozenset(r.id for _, r in ordered if m.is_urgent(r))
+    gated = tuple(i for i, s in enumerate(steps) if s.disabled is None and s.agents is None)
+    # Classifications come first in the plan (sorted above), so every other gate, decided after them, sees
+    # their labels.
+    by_agent: dict[str, list[int]] = {}
+    for i, step in enumerate(steps):
+        if step.disabled is None and step.agents is not None:
+            for name in step.agents:
+                by_agent.setdefault(name, []).append(i)
     return _Plan(
-        guidelines=guidelines, steps=tuple(steps), measured=measured, agents=frozenset(names), urgent=urgent_ids
+        guidelines=guidelines,
+        steps=tuple(steps),
+        measured=measured,
+        agents=frozenset(names),
+        urgent=urgent_ids,
+        traces=tuple(s.disabled or s.not_fired for s in steps),
+        gated=gated,
+        by_agent={name: tuple(found) for name, found in by_agent.items()},
+        first=tuple(i for i in gated if isinstance(steps[i].rule, m.ClassificationRule)),
+        rest=compiled_all(
+            [(i, _gate_of(steps[i].rule)) for i in gated if not isinstance(steps[i].rule, m.ClassificationRule)]
+        ),
     )
+
+
+def _all_findings(names: Iterable[str]) -> bool:
+    """True if every fact named is a yes/no fact given by the caller (so its values are True or False)."""
+    vocab = vocabulary()
+    return all(n in vocab and vocab[n].type == "boolean" and vocab[n].derived is None for n in names)
+
+
+def _gate_of(r: m.Rule) -> m.Criterion | None:
+    return getattr(r, "when", None) or getattr(r, "applies", None)
+
+
+def _first(pair: tuple[int, bool | None]) -> int:
+    return pair[0]
 
 
 # A presentation pattern leads its section (the likely categories), before ordinary considerations.

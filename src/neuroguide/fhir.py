@@ -33,6 +33,7 @@ from .patient import Medication, Patient
 from .results import Assessment, MissingInput
 
 try:  # the models are optional: ``pip install neuroguide[fhir]``
+    import orjson
     from fhir.resources.R4B import get_fhir_model_class
     from pydantic import ValidationError
 except ImportError as _exc:  # pragma: no cover - exercised only without the extra
@@ -115,7 +116,11 @@ class Reading:
 
 
 def read(
-    data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.date | None = None, strict: bool = False
+    data: Mapping[str, Any] | Sequence[Any] | str | Path,
+    *,
+    as_of: dt.date | None = None,
+    strict: bool = False,
+    conformance: bool = True,
 ) -> Reading:
     """Read a FHIR R4 Bundle, a CDS Hooks prefetch object, one resource or a list of resources.
 
@@ -123,6 +128,9 @@ def read(
         data: the FHIR data as parsed JSON, a JSON text, or a path to a JSON file.
         as_of: when given, results and procedures dated after it are excluded (and listed).
         strict: refuse a resource that does not conform to the FHIR specification instead of reading it leniently.
+        conformance: check each resource against the FHIR models (the costliest step for data not seen before).
+            When false, the resources are read leniently without that check and the reading says so in a note;
+            everything the reader cannot use is still listed.
 
     Raises:
         InputError: the data is not FHIR JSON, holds more than one patient, or a used value is impossible
@@ -132,7 +140,17 @@ def read(
     """
     if _MISSING_EXTRA is not None:  # pragma: no cover
         raise FhirExtraMissingError("neuroguide.fhir needs the optional extra: pip install 'neuroguide[fhir]'")
-    return _Reader(as_of=as_of, strict=strict).run(_load(data))
+    if strict and not conformance:
+        raise InputError("conformance", conformance, "true when strict=True (strict reading needs the check)")
+    reader = _Reader(as_of=as_of, strict=strict, conformance=conformance)
+    if not conformance:
+        reader.note(
+            NoteKind.ASSUMPTION,
+            "FHIR data",
+            "conformance not checked",
+            "the resources were not checked against the FHIR specification (configured so); read leniently",
+        )
+    return reader.run(_load(data))
 
 
 def assess(data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.date, **options: Any) -> Assessment:
@@ -198,7 +216,7 @@ def _flatten(item: Any, where: str, out: list[dict[str, Any]]) -> None:
 
 
 @functools.lru_cache(maxsize=8192)
-def _conformance(kind: str, text: str) -> tuple[str, str] | None:
+def _conformance(kind: str, text: bytes) -> tuple[str, str] | None:
     """Where and how a resource (as JSON text) breaks the FHIR model; ``None`` if it conforms.
 
     Cached by content: the same resource sent again (a chart re-opened) is not validated twice.
@@ -246,6 +264,18 @@ def _shown(concept: Any) -> str:
     return ", ".join(parts) or "(no code)"
 
 
+class _Shown:
+    """A code as a note shows it, worked out only when a note needs it (most resources are read without one)."""
+
+    __slots__ = ("concept",)
+
+    def __init__(self, concept: Any) -> None:
+        self.concept = concept
+
+    def __str__(self) -> str:
+        return _shown(self.concept)
+
+
 def _fact_of(concept: Any) -> tuple[str, Any] | None:
     """The fact a CodeableConcept stands for: a verified standard code first, then neuroguide's local code."""
     codings = _codings(concept)
@@ -285,6 +315,7 @@ class _Candidate:
 class _Reader:
     as_of: dt.date | None
     strict: bool
+    conformance: bool = True
     notes: list[Note] = attrs.Factory(list)
     used: list[str] = attrs.Factory(list)
     patient_id: str | None = None
@@ -292,8 +323,8 @@ class _Reader:
     medications_index: dict[str, dict[str, Any]] = attrs.Factory(dict)
     referenced: set[str] = attrs.Factory(set)
 
-    def note(self, kind: NoteKind, ref: str, what: str, reason: str) -> None:
-        self.notes.append(Note(kind=kind, resource=ref, what=what, reason=reason))
+    def note(self, kind: NoteKind, ref: str, what: str | _Shown, reason: str) -> None:
+        self.notes.append(Note(kind=kind, resource=ref, what=str(what), reason=reason))
 
     def run(self, resources: list[dict[str, Any]]) -> Reading:
         by_kind: dict[str, list[dict[str, Any]]] = {}
@@ -369,7 +400,9 @@ class _Reader:
             get_fhir_model_class(kind)
         except ValueError:
             raise InputError(f"{_ref(res)}.resourceType", kind, "a FHIR R4 resource type") from None
-        problem = _conformance(kind, json.dumps(res, default=str))
+        if not self.conformance:
+            return
+        problem = _conformance(kind, orjson.dumps(res, default=str))
         if problem is None:
             return
         where, detail = problem
@@ -393,7 +426,7 @@ class _Reader:
         self.note(NoteKind.EXCLUDED, _ref(res), f"subject {ref}", f"not the patient read (Patient/{self.patient_id})")
         return False
 
-    def dated(self, res: Mapping[str, Any], date: dt.date | None, what: str) -> bool:
+    def dated(self, res: Mapping[str, Any], date: dt.date | None, what: str | _Shown) -> bool:
         if date is None:
             self.note(
                 NoteKind.EXCLUDED, _ref(res), what, "no date (or only a partial date), so it cannot be placed in time"
@@ -448,7 +481,7 @@ class _Reader:
         ref = _ref(res)
         verification = [c.get("code") for c in _codings(res.get("verificationStatus"))]
         clinical = [c.get("code") for c in _codings(res.get("clinicalStatus"))]
-        shown = _shown(res.get("code"))
+        shown = _Shown(res.get("code"))
         if "entered-in-error" in verification:
             self.note(NoteKind.EXCLUDED, ref, shown, "verificationStatus entered-in-error")
             return
@@ -492,7 +525,7 @@ class _Reader:
                     shown,
                     f"no onset recorded; the diagnosis date is taken from recordedDate ({onset})",
                 )
-            diabetes.append((kind, onset, ref, shown))
+            diabetes.append((kind, onset, ref, str(shown)))
             self.used.append(ref)
             return
         spec = vocabulary()[fact]
@@ -532,7 +565,7 @@ class _Reader:
         self, res: dict[str, Any], findings: dict[str, list[_Candidate]], measurements: dict[str, list[_Candidate]]
     ) -> None:
         ref = _ref(res)
-        shown = _shown(res.get("code"))
+        shown = _Shown(res.get("code"))
         status = res.get("status")
         if status not in _OBS_USED:
             self.note(
@@ -578,7 +611,7 @@ class _Reader:
         )
         self.used.append(ref)
 
-    def quantity(self, res: Mapping[str, Any], fact: str, kind: str, shown: str) -> Any:
+    def quantity(self, res: Mapping[str, Any], fact: str, kind: str, shown: str | _Shown) -> Any:
         ref = _ref(res)
         if kind == "number" and isinstance(res.get("valueInteger"), int):
             return float(res["valueInteger"])
@@ -626,7 +659,7 @@ class _Reader:
         newest = max(c.date for c in found)
         same = [c for c in found if c.date == newest]
         chosen = max(same, key=lambda c: c.issued)
-        if len({json.dumps(c.value) for c in same}) > 1:
+        if len(same) > 1 and len({orjson.dumps(c.value, default=str) for c in same}) > 1:
             values = "; ".join(f"{c.ref}: {c.value}" for c in same)
             self.note(
                 NoteKind.CONFLICT,
@@ -647,7 +680,7 @@ class _Reader:
         foot: dict[dt.date, dict[str, str]],
     ) -> None:
         ref = _ref(res)
-        shown = _shown(res.get("code"))
+        shown = _Shown(res.get("code"))
         status = res.get("status")
         if status not in _PROC_USED:
             self.note(NoteKind.EXCLUDED, ref, shown, f"status {status!r}: only completed procedures are used")
@@ -715,7 +748,7 @@ class _Reader:
             target = self.medications_index.get(target_ref)
             concept = target.get("code") if target else None
             self.referenced.add(target_ref)
-        shown = _shown(concept)
+        shown = _Shown(concept)
         if status not in allowed:
             self.note(NoteKind.EXCLUDED, ref, shown, f"status {status!r}: not a medication taken")
             return None

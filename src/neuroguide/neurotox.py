@@ -28,7 +28,16 @@ from ._numeric import exceeds
 from .exceptions import InputError, UnknownAgentError
 from .formulas import bsa_mosteller
 from .patient import Medication, Patient
-from .units import Quantity, format_quantity, get_registry, parse_quantity, parse_unit, quantity
+from .units import (
+    Quantity,
+    convert,
+    dimension,
+    dimension_of,
+    format_quantity,
+    parse_quantity,
+    quantity,
+    with_magnitude,
+)
 
 __all__ = [
     "DrugClassNameError",
@@ -153,13 +162,13 @@ def parse_dose(text: str | Quantity) -> Quantity:
 
     """
     q = parse_quantity(text, "cumulative")
-    if q.dimensionality not in (_MASS, _PER_AREA):
+    if dimension_of(q) not in (_MASS, _PER_AREA):
         raise InputError("cumulative", format_quantity(q), "a mass (g, mg) or a mass per area (mg/m2)")
     return q
 
 
-_MASS = parse_unit("mg").dimensionality
-_PER_AREA = parse_unit("mg/m2").dimensionality
+_MASS = dimension("mg")
+_PER_AREA = dimension("mg/m2")
 
 
 def cumulative_dose(
@@ -201,14 +210,13 @@ def cumulative_dose(
         amounts.append(q)
     if not amounts:
         return quantity(0.0, "mg")
-    kinds = {q.dimensionality == _PER_AREA for q in amounts}
+    kinds = {dimension_of(q) == _PER_AREA for q in amounts}
     if len(kinds) > 1:
         raise InputError("doses", [format_quantity(q) for q in amounts], "doses all in mg or all in mg/m2, not mixed")
     unit = "mg/m2" if kinds == {True} else "mg"
-    target = parse_unit(unit)
-    # Sum as floats in one unit (floats inside, pint at the boundary).
-    total = math.fsum(float(q.to(target).magnitude) for q in amounts)
-    return get_registry().Quantity(total, target)
+    # Sum as floats in one unit (floats inside, units at the boundary).
+    total = math.fsum(float(convert(q, unit).magnitude) for q in amounts)
+    return quantity(total, unit)
 
 
 @attrs.frozen(kw_only=True)
@@ -268,7 +276,7 @@ def exposure_check(
                 threshold = float(limit.magnitude)
                 past = _exceeds(value, threshold)
                 verdicts.append(past)
-                shown = _fmt(get_registry().Quantity(value, limit.units), 1)
+                shown = _fmt(with_magnitude(limit, value), 1)
                 reasons.append(f"cumulative {shown} {'>' if past else '≤'} threshold {_fmt(limit)}")
     if rule.duration_threshold is not None:
         if med.started is None or as_of is None:
@@ -309,9 +317,9 @@ def _per_area_if_needed(
     bsa: Quantity | None,
     missing: list[str],
 ) -> Quantity | None:
-    if dose.dimensionality == limit.dimensionality:
+    if dimension_of(dose) == dimension_of(limit):
         return dose
-    if dose.dimensionality == _MASS and limit.dimensionality == _PER_AREA:
+    if dimension_of(dose) == _MASS and dimension_of(limit) == _PER_AREA:
         area = bsa
         if area is None:
             height, weight = facts.get("height"), facts.get("weight")

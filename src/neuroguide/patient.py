@@ -20,7 +20,17 @@ from ._plausible import check
 from ._vocabulary import FactSpec, vocabulary
 from .exceptions import InputError, InputProblemsError, UnitError, raise_all
 from .model import Period
-from .units import Quantity, format_quantity, hba1c_ifcc_to_ngsp, is_quantity, magnitude, parse_quantity, parse_unit
+from .units import (
+    Quantity,
+    dimension,
+    dimension_of,
+    format_quantity,
+    hba1c_ifcc_to_ngsp,
+    is_quantity,
+    magnitude,
+    parse_quantity,
+    unit_name,
+)
 
 __all__ = ["Diabetes", "Flag", "FlagKind", "Medication", "Patient"]
 
@@ -437,8 +447,7 @@ def _quantity(spec: FactSpec, field: str, raw: Any) -> Quantity:
     q = parse_quantity(raw, field)
     assert spec.unit is not None
     if spec.name == "hba1c":
-        units = str(q.units)
-        if units not in ("percent", "millimole / mole"):
+        if unit_name(q) not in ("percent", "millimole / mole"):
             raise UnitError(field, raw, "HbA1c in % (NGSP) or mmol/mol (IFCC)")
         return q
     try:
@@ -452,7 +461,7 @@ def _quantity(spec: FactSpec, field: str, raw: Any) -> Quantity:
 def to_canonical(spec: FactSpec, q: Quantity, field: str) -> float:
     """Convert a measurement to its fact's canonical unit, as a float."""
     assert spec.unit is not None
-    if spec.name == "hba1c" and str(q.units) == "millimole / mole":
+    if spec.name == "hba1c" and unit_name(q) == "millimole / mole":
         return float(hba1c_ifcc_to_ngsp(q.magnitude))
     return magnitude(q, spec.unit, analyte=spec.analyte, field=field)
 
@@ -511,7 +520,7 @@ def _medication(field: str, raw: Any) -> Medication:
             dose = parse_quantity(raw["dose"], f"{field}.dose")
             if dose.magnitude <= 0:
                 raise InputError(f"{field}.dose", raw["dose"], "a positive dose")
-            if dose.dimensionality not in (parse_unit("mg").dimensionality, parse_unit("IU").dimensionality):
+            if dimension_of(dose) not in (dimension("mg"), dimension("IU")):
                 raise UnitError(f"{field}.dose", raw["dose"], "an amount given per period: a mass (mg, ug, g) or IU")
     per = raw.get("per")
     with found.guard():
@@ -522,9 +531,7 @@ def _medication(field: str, raw: Any) -> Medication:
     with found.guard():
         if raw.get("cumulative") is not None:
             cumulative = parse_quantity(raw["cumulative"], f"{field}.cumulative")
-            mass = parse_unit("mg").dimensionality
-            per_area = parse_unit("mg/m2").dimensionality
-            if cumulative.dimensionality not in (mass, per_area):
+            if dimension_of(cumulative) not in (dimension("mg"), dimension("mg/m2")):
                 raise UnitError(f"{field}.cumulative", raw["cumulative"], "a mass (g, mg) or mass per area (mg/m2)")
             if cumulative.magnitude < 0:
                 raise InputError(f"{field}.cumulative", raw["cumulative"], "a cumulative exposure of 0 or more")

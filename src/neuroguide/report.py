@@ -10,6 +10,7 @@ from typing import Any, TextIO
 import attrs
 
 from . import model as m
+from ._actions import action_groups
 from ._criteria import decide
 from ._loading import catalog
 from .formulas import CalcResult
@@ -24,6 +25,7 @@ __all__ = [
     "render_rule",
     "render_text",
     "rule_line",
+    "status_text",
     "summary",
 ]
 
@@ -79,6 +81,11 @@ def _wrap(text: str, indent: str, width: int = _WIDTH) -> str:
 
 def _paint(text: str, code: str, style: Style) -> str:
     return f"\033[{code}m{text}\033[0m" if style.color else text
+
+
+def status_text(rec: Recommendation) -> str:
+    """A recommendation's state in the report's words (e.g. ``OVERDUE by 10 days (due 2026-06-10)``, ``Consider``)."""
+    return _status(rec)
 
 
 def _status(rec: Recommendation) -> str:
@@ -150,30 +157,18 @@ def summary(result: Assessment) -> list[str]:
     return lines
 
 
-# Rules that ask for the same clinical action: the report shows one item (under the first, most pressing
-# section it appears in) with every rule and reason behind it; the evaluation record keeps each rule.
-_SAME_ACTION: dict[str, str] = {
-    "pad-screening": "ankle-brachial index",
-    "pad-screening-duration": "ankle-brachial index",
-    "arterial-screening-interval": "ankle-brachial index",
-    "diagnostic-abi": "ankle-brachial index",
-}
-
-
 def _grouped(result: Assessment) -> tuple[dict[Section, list[Recommendation]], dict[int, list[Recommendation]]]:
-    """Recommendations per section after merging same-action items, and what each lead item absorbed."""
+    """Recommendations per section after merging same-action items, and what each lead item absorbed.
+
+    One item per action (:func:`neuroguide._actions.action_groups`, the grouping the CDS Hooks cards use), shown under
+    the first, most pressing section it appears in, with every rule and reason behind it; the record keeps each rule.
+    """
     shown: dict[Section, list[Recommendation]] = {}
     absorbed: dict[int, list[Recommendation]] = {}
-    lead: dict[str, Recommendation] = {}
-    for section in Section:
-        for item in result.section(section):
-            group = _SAME_ACTION.get(item.rule)
-            if group is not None and group in lead:
-                absorbed.setdefault(id(lead[group]), []).append(item)
-                continue
-            if group is not None:
-                lead[group] = item
-            shown.setdefault(section, []).append(item)
+    for group in action_groups(result):
+        shown.setdefault(group.lead.section, []).append(group.lead)
+        if len(group.items) > 1:
+            absorbed[id(group.lead)] = list(group.items[1:])
     return shown, absorbed
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 import cattrs.gen
 
+from . import _dist
 from . import model as m
 from ._converter import converter, format_errors
 from ._criteria import Outcome
@@ -291,12 +292,7 @@ class Assessment:
 @functools.cache
 def package_version() -> str:
     """Return neuroguide's installed version (read once: metadata look-ups are slow)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("neuroguide")
-    except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
-        return "0+unknown"
+    return _dist.version()
 
 
 class DifferenceKind(enum.StrEnum):

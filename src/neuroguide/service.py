@@ -25,6 +25,7 @@ import hashlib
 import html
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -36,8 +37,11 @@ from typing import Any
 
 import attrs
 import jwt
+import orjson
 import sqlalchemy as sa
 import uvicorn
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -46,13 +50,15 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from . import fhir
+from ._actions import action_groups
+from ._converter import converter
 from .api import find_rule
 from .dosing import DoseVerdict, Verdict, check_dose
 from .evaluation import assess
 from .exceptions import InputError, NeuroguideError, NotFoundError
 from .model import Status
 from .patient import Patient
-from .report import render_rule
+from .report import render_rule, status_text
 from .results import Assessment, Recommendation, RecommendationStatus, Section
 from .terminology import LOCAL_SYSTEM
 
@@ -131,6 +137,9 @@ class ServiceConfig:
     ``base_url`` is the public URL of the service (the JWT audience and the rule links start with it); when unset it
     is taken from each request. Authentication is required when ``require_auth`` is true or any issuer is configured.
     ``as_of`` fixes the evaluation date (tests, benchmarks); by default it is today's date in UTC.
+    ``check_conformance = false`` skips checking each resource against the FHIR models, the costliest step for a
+    chart not seen before (for an EHR whose output is known to conform); every card response then carries a note
+    saying so, and whatever the reader cannot use is still listed.
     """
 
     base_url: str | None = None
@@ -141,6 +150,7 @@ class ServiceConfig:
     max_body: int = 1_000_000
     as_of: dt.date | None = None
     leeway: int = 30
+    check_conformance: bool = True
 
     @property
     def auth_required(self) -> bool:
@@ -170,6 +180,9 @@ def load_config(path: str | Path) -> ServiceConfig:
         if raw.get("jwks_file"):
             jwks = json.loads((Path(path).parent / raw["jwks_file"]).read_text(encoding="utf-8"))
         issuers.append(Issuer(iss=raw["iss"], jwks_url=raw.get("jwks_url"), jwks=jwks))
+    for key in ("require_auth", "check_conformance"):
+        if key in data and not isinstance(data[key], bool):
+            raise InputError(f"service.{key}", data[key], "true or false")
     if "as_of" in data and not isinstance(data["as_of"], dt.date):
         raise InputError("service.as_of", data["as_of"], "a date (YYYY-MM-DD)")
     if "cors_origins" in data:
@@ -193,9 +206,16 @@ class HookError(NeuroguideError, ValueError):
         self.message = message
 
 
+class _Json(JSONResponse):
+    """A JSON response encoded by orjson (several times faster than the standard library for a response of cards)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 def _error(exc: HookError) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if exc.status == 401 else None
-    return JSONResponse({"error": exc.error, "message": exc.message}, status_code=exc.status, headers=headers)
+    return _Json({"error": exc.error, "message": exc.message}, status_code=exc.status, headers=headers)
 
 
 # -- authentication ----------------------------------------------------------------------------------------------
@@ -204,11 +224,11 @@ def _error(exc: HookError) -> JSONResponse:
 class _Auth:
     """Verifies the EHR's JWT: asymmetric signature by a configured issuer's key, audience, expiry, no replay."""
 
-    def __init__(self, config: ServiceConfig) -> None:
+    def __init__(self, config: ServiceConfig, store: _Store) -> None:
         self.config = config
+        self.store = store
         self.issuers = {i.iss: i for i in config.issuers}
         self.clients: dict[str, jwt.PyJWKClient] = {}
-        self.seen: dict[str, float] = {}
 
     def _key(self, issuer: Issuer, kid: str) -> Any:
         if issuer.jwks is not None:
@@ -255,12 +275,9 @@ class _Auth:
             raise
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise HookError(401, "unauthorized", f"the JWT was refused: {exc}") from None
-        now = time.time()
-        self.seen = {j: e for j, e in self.seen.items() if e >= now - self.config.leeway}
-        jti = str(claims["jti"])
-        if jti in self.seen:
+        # The replay set lives in the database, so every worker process sees every token used.
+        if not self.store.first_use(f"{iss}|{claims['jti']}", float(claims["exp"]) + self.config.leeway):
             raise HookError(401, "unauthorized", "the JWT was already used (jti seen before)")
-        self.seen[jti] = float(claims["exp"])
         return claims
 
 
@@ -301,73 +318,184 @@ FEEDBACK = sa.Table(
 )
 
 
+JWT_SEEN = sa.Table(
+    "jwt_seen",
+    _META,
+    sa.Column("jti", sa.String(300), primary_key=True),  # "<iss>|<jti>": a jti is unique per issuer
+    sa.Column("expires", sa.Float, nullable=False),  # when the token can no longer be accepted (exp + leeway)
+)
+_BATCH = 64  # records written per transaction at most (each brings about 20 card rows)
+_REMEMBERED = 4096  # stored record ids remembered per process
+_GATHER = 0.2  # seconds the writer collects records before a transaction (a shutdown writes at once)
+
+
+@attrs.frozen
+class _Pending:
+    """An evaluation record and its cards, waiting for the writer."""
+
+    record_id: str
+    service: str
+    hook_instance: str
+    record: str
+    cards: tuple[dict[str, Any], ...]
+    created: dt.datetime
+
+
+def _insert_new(db: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows whose primary key is not stored yet (another request or worker may have stored it)."""
+    if not rows:
+        return
+    key = next(iter(table.primary_key.columns))
+    if db.dialect.name in ("sqlite", "postgresql"):
+        dialect = sqlite_dialect if db.dialect.name == "sqlite" else postgresql_dialect
+        db.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=[key.name]), rows)
+        return
+    known: set[Any] = set()
+    ids = [r[key.name] for r in rows]
+    for i in range(0, len(ids), 500):  # stay below every database's limit on bound parameters
+        known.update(db.execute(sa.select(key).where(key.in_(ids[i : i + 500]))).scalars())
+    fresh = [r for r in rows if r[key.name] not in known]
+    if fresh:
+        db.execute(table.insert(), fresh)
+
+
 class _Store:
+    """The database: evaluation records and cards (batched by a background writer), feedback, JWT replay set.
+
+    The replay set is in the database so that every worker process sees every token used.
+    """
+
     def __init__(self, url: str) -> None:
         self.engine = sa.create_engine(url)
         if self.engine.dialect.name == "sqlite":
-            # Write-ahead log: a commit appends instead of rewriting pages, so storing a record costs little.
+            # Write-ahead log: a commit appends instead of rewriting pages, and readers never block the writer.
             @sa.event.listens_for(self.engine, "connect")
             def _pragmas(connection: Any, _record: Any) -> None:
                 cursor = connection.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute("PRAGMA busy_timeout=10000")  # several worker processes share the file
                 cursor.close()
 
         _META.create_all(self.engine)
-        self.queue: queue.Queue[tuple[str, str, str, str, list[dict[str, Any]]] | None] = queue.Queue()
+        self.queue: queue.Queue[_Pending | None] = queue.Queue()
         self.writer: threading.Thread | None = None
+        self.lock = threading.Lock()
+        self.next_purge = 0.0
+        # Record ids this process stored lately: a chart opened again gives the same record (its id is its hash),
+        # which then needs no database round trip. Bounded; forgetting one only costs a redundant insert.
+        self.stored: dict[str, None] = {}
 
     def start(self) -> None:
         """Start the background writer of evaluation records (a response does not wait for the database)."""
-        if self.writer is None:
-            self.writer = threading.Thread(target=self._drain, name="neuroguide-record-writer", daemon=True)
-            self.writer.start()
+        with self.lock:
+            if self.writer is None:
+                self.writer = threading.Thread(target=self._drain, name="neuroguide-record-writer", daemon=True)
+                self.writer.start()
 
     def stop(self) -> None:
-        """Write everything queued, then stop the writer."""
-        if self.writer is not None:
+        """Write everything queued, then stop the writer (the server calls this on shutdown: no record is lost)."""
+        with self.lock:
+            writer, self.writer = self.writer, None
+        if writer is not None:
             self.queue.put(None)
-            self.writer.join()
-            self.writer = None
+            writer.join()
+        left = []  # queued by a request that raced the shutdown
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                left.append(item)
+        if left:
+            self._write(left)
 
     def _drain(self) -> None:
-        while (item := self.queue.get()) is not None:
-            try:
-                self.evaluation(*item)
-            except Exception:  # keep writing the others; the request log still has the record id
-                log.exception("could not store evaluation record %s", item[0])
+        while True:
+            first = self.queue.get()
+            if first is None:
+                return
+            batch = [first]
+            # Collect for a moment so that one transaction carries many records (a commit costs more than a row).
+            deadline = time.monotonic() + _GATHER
+            while len(batch) < _BATCH:
+                try:
+                    item = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._write(batch)
+                    return
+                batch.append(item)
+            self._write(batch)
+
+    def _write(self, batch: list[_Pending]) -> None:
+        try:
+            self._insert(batch)
+        except Exception:
+            log.warning("could not store a batch of %d records; storing them one by one", len(batch), exc_info=True)
+            for item in batch:  # so one bad item does not take the others with it
+                try:
+                    self._insert([item])
+                except Exception:  # the request log still has the record id
+                    log.exception("could not store evaluation record %s", item.record_id)
+
+    def _insert(self, batch: Sequence[_Pending]) -> None:
+        records = {p.record_id: p for p in batch if p.record_id not in self.stored}  # one row per record (its hash)
+        if not records:
+            return
+        batch = list(records.values())
+        cards: dict[str, dict[str, Any]] = {}
+        for p in batch:
+            for c in p.cards:
+                rules = orjson.dumps(c["extension"][AUDIT_EXTENSION]["rules"]).decode()
+                cards.setdefault(c["uuid"], {"uuid": c["uuid"], "evaluation": p.record_id, "rules": rules})
+        rows = [
+            {
+                "id": p.record_id,
+                "service": p.service,
+                "hook_instance": p.hook_instance,
+                "created": p.created,
+                "record": p.record,
+            }
+            for p in records.values()
+        ]
+        with self.engine.begin() as db:
+            _insert_new(db, EVALUATIONS, rows)
+            _insert_new(db, CARDS, list(cards.values()))
+        with self.lock:
+            for record_id in records:
+                self.stored[record_id] = None
+            while len(self.stored) > _REMEMBERED:
+                del self.stored[next(iter(self.stored))]
 
     def later(self, record_id: str, service: str, hook_instance: str, record: str, cards: list[dict[str, Any]]) -> None:
         """Queue an evaluation record and its cards for the writer (written at once when no writer runs)."""
+        item = _Pending(record_id, service, hook_instance, record, tuple(cards), dt.datetime.now(dt.UTC))
         if self.writer is None:
-            self.evaluation(record_id, service, hook_instance, record, cards)
+            self._write([item])
         else:
-            self.queue.put((record_id, service, hook_instance, record, cards))
+            self.queue.put(item)
 
     def evaluation(
         self, record_id: str, service: str, hook_instance: str, record: str, cards: list[dict[str, Any]]
     ) -> None:
-        now = dt.datetime.now(dt.UTC)
-        with self.engine.begin() as db:
-            if db.execute(sa.select(EVALUATIONS.c.id).where(EVALUATIONS.c.id == record_id)).first() is None:
-                db.execute(
-                    EVALUATIONS.insert().values(
-                        id=record_id, service=service, hook_instance=hook_instance, created=now, record=record
-                    )
-                )
-            ids = [c["uuid"] for c in cards]
-            known = set(db.execute(sa.select(CARDS.c.uuid).where(CARDS.c.uuid.in_(ids))).scalars())
-            rows = [
-                {
-                    "uuid": c["uuid"],
-                    "evaluation": record_id,
-                    "rules": json.dumps(c["extension"][AUDIT_EXTENSION]["rules"]),
-                }
-                for c in cards
-                if c["uuid"] not in known
-            ]
-            if rows:
-                db.execute(CARDS.insert(), rows)
+        """Store an evaluation record and its cards now."""
+        self._insert([_Pending(record_id, service, hook_instance, record, tuple(cards), dt.datetime.now(dt.UTC))])
+
+    def first_use(self, key: str, expires: float) -> bool:
+        """Record a JWT as used; False if it was used before (by any worker process)."""
+        now = time.time()
+        try:
+            with self.engine.begin() as db:
+                if now >= self.next_purge:  # tokens past their expiry are refused anyway: forget them
+                    db.execute(JWT_SEEN.delete().where(JWT_SEEN.c.expires < now))
+                    self.next_purge = now + 60
+                db.execute(JWT_SEEN.insert().values(jti=key, expires=expires))
+        except sa.exc.IntegrityError:
+            return False
+        return True
 
     def feedback(self, service: str, items: list[dict[str, Any]]) -> int:
         now = dt.datetime.now(dt.UTC)
@@ -384,7 +512,7 @@ class _Store:
                         override_code=reason.get("code"),
                         override_display=reason.get("display"),
                         user_comment=(item.get("overrideReason") or {}).get("userComment"),
-                        accepted_suggestions=json.dumps(item.get("acceptedSuggestions", [])),
+                        accepted_suggestions=orjson.dumps(item.get("acceptedSuggestions", [])).decode(),
                         outcome_timestamp=item["outcomeTimestamp"],
                         received=now,
                         rules=row[0] if row else None,
@@ -405,6 +533,7 @@ def _indicator(rec: Recommendation) -> str:
 
 
 _RANK = {"critical": 0, "warning": 1, "info": 2}
+_TIMELY = frozenset({RecommendationStatus.OVERDUE, RecommendationStatus.DUE})
 
 
 def _summary(rec: Recommendation) -> str:
@@ -436,17 +565,27 @@ def _detail(group: list[Recommendation], unverified: bool) -> str:
     details = list(dict.fromkeys(d for rec in group for d in rec.details))
     if details:
         lines += [*[f"- {d}" for d in details], ""]
-    lines += ["Sources:", *[f"- {rec.citation} (rule `{rec.rule}`, {rec.guideline} {rec.version})" for rec in group]]
+    lines += [
+        "Sources:",
+        *[f"- {rec.citation} (rule `{rec.rule}`, {rec.guideline} {rec.version}){_also(rec, first)}" for rec in group],
+    ]
     return "\n".join(lines)
+
+
+def _also(rec: Recommendation, lead: Recommendation) -> str:
+    """For a rule merged into another's card: its own state and action, as the text report's "also recommended"."""
+    return "" if rec is lead else f": {status_text(rec)}: {rec.action}"
 
 
 def _card(
     group: list[Recommendation], record_id: str, hashes: Mapping[tuple[str, str], str], base: str
 ) -> dict[str, Any]:
-    group = sorted(group, key=lambda r: _RANK[_indicator(r)])
+    # The most pressing recommendation leads (one due now before one without a date; a merely scheduled one never);
+    # the others are named below it with their own state.
+    group = sorted(group, key=lambda r: (_RANK[_indicator(r)], r.status in _QUIET, r.status not in _TIMELY))
     first = group[0]
     unverified = any(r.rule_status is not Status.APPROVED for r in group)
-    card_id = uuid.uuid5(uuid.NAMESPACE_URL, f"neuroguide:{record_id}:{first.rule}")
+    card_id = _uuid5(f"neuroguide:{record_id}:{first.rule}")
     rules = [
         {
             "rule": r.rule,
@@ -459,7 +598,7 @@ def _card(
         for r in group
     ]
     return {
-        "uuid": str(card_id),
+        "uuid": card_id,
         "summary": _summary(first),
         "indicator": _indicator(first),
         "detail": _detail(group, unverified),
@@ -470,20 +609,22 @@ def _card(
 
 
 def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhir.Note] = ()) -> list[dict[str, Any]]:
-    """The cards for an assessment: one per action (recommendations with the same action text merged)."""
+    """The cards for an assessment: one per action, grouped exactly as the text report groups its items.
+
+    A group whose every recommendation is only scheduled (nothing to do now) gets no card.
+    """
     hashes = {(g.id, g.version): g.sha256 for g in result.record.guidelines}
-    groups: dict[str, list[Recommendation]] = {}
-    for rec in result.recommendations:
-        if rec.status in _QUIET:
-            continue
-        groups.setdefault(" ".join(rec.action.lower().split()), []).append(rec)
-    cards = [_card(g, record_id, hashes, base) for g in groups.values()]
+    cards = [
+        _card(list(group.items), record_id, hashes, base)
+        for group in action_groups(result)
+        if any(rec.status not in _QUIET for rec in group.items)
+    ]
     cards.sort(key=lambda c: _RANK[c["indicator"]])
     if notes:
         lines = [f"- {html.escape(str(n), quote=False)}" for n in notes]
         cards.append(
             {
-                "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"neuroguide:{record_id}:notes")),
+                "uuid": _uuid5(f"neuroguide:{record_id}:notes"),
                 "summary": f"{len(notes)} item(s) of the record could not be used by neuroguide",
                 "indicator": "info",
                 "detail": "These were not used (unknown code, unit or status); the advice above does not include "
@@ -510,7 +651,7 @@ def _dose_card(med: Any, verdict: DoseVerdict, base: str, ref: str) -> dict[str,
         lines += ["", f"Source: {verdict.citation} (rule `{verdict.rule}`, {verdict.guideline} {verdict.version})"]
     rule = verdict.rule or "dosing"
     return {
-        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"neuroguide:{ref}:{verdict.agent}:{verdict.given}")),
+        "uuid": _uuid5(f"neuroguide:{ref}:{verdict.agent}:{verdict.given}"),
         "summary": summary,
         "indicator": "warning" if problem else "info",
         "detail": "\n".join(lines),
@@ -552,8 +693,8 @@ async def _json_body(request: Request, limit: int) -> Any:
             raise HookError(413, "payload-too-large", f"the request body is larger than {limit} bytes")
         chunks.append(chunk)
     try:
-        return json.loads(b"".join(chunks))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as exc:
         raise HookError(400, "malformed-json", f"the body is not valid JSON ({exc})") from None
 
 
@@ -633,8 +774,22 @@ def _prefetched(body: Mapping[str, Any], required: bool) -> tuple[dict[str, Any]
     return prefetch, notes
 
 
-def _record_id(record_json: str) -> str:
-    return hashlib.sha256(record_json.encode("utf-8")).hexdigest()[:32]
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
+
+
+def _uuid5(name: str) -> str:
+    """``str(uuid.uuid5(uuid.NAMESPACE_URL, name))``, without building a UUID object (about 20 cards a request)."""
+    digest = bytearray(hashlib.sha1(_URL_NAMESPACE + name.encode("utf-8"), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _record_json(result: Assessment) -> tuple[str, str]:
+    """The evaluation record as compact JSON (what is stored, and replays) and its id: the start of its SHA-256."""
+    data = orjson.dumps(result.record.to_dict())
+    return data.decode("utf-8"), hashlib.sha256(data).hexdigest()[:32]
 
 
 @attrs.define
@@ -657,7 +812,7 @@ class _App:
 
     async def discovery(self, request: Request) -> Response:
         self.authenticate(request)
-        return JSONResponse({"services": [{"id": sid, **spec} for sid, spec in _SERVICES.items()]})
+        return _Json({"services": [{"id": sid, **spec} for sid, spec in _SERVICES.items()]})
 
     async def call(self, request: Request) -> Response:
         service_id = request.path_params["service_id"]
@@ -673,7 +828,7 @@ class _App:
 
     def _read(self, prefetch: Mapping[str, Any], as_of: dt.date) -> fhir.Reading:
         try:
-            return fhir.read(prefetch, as_of=as_of)
+            return fhir.read(prefetch, as_of=as_of, conformance=self.config.check_conformance)
         except InputError as exc:
             raise HookError(400, "bad-fhir-data", str(exc)) from None
 
@@ -685,12 +840,11 @@ class _App:
             result = assess(reading.patient, as_of=as_of)
         except NeuroguideError as exc:
             raise HookError(400, "bad-patient-data", str(exc)) from None
-        record_json = result.record.to_json(indent=None)
-        record_id = _record_id(record_json)
+        record_json, record_id = _record_json(result)
         request.state.record_id = record_id
         cards = cards_for(result, record_id, self.base(request), [*notes, *reading.notes])
         self.store.later(record_id, service_id, body["hookInstance"], record_json, cards)
-        return JSONResponse({"cards": cards})
+        return _Json({"cards": cards})
 
     def orders(self, request: Request, service_id: str, body: Mapping[str, Any]) -> Response:
         context = body["context"]
@@ -746,7 +900,7 @@ class _App:
             listing = "\n".join(f"- {n}" for n in notes)
             cards.append(
                 {
-                    "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"neuroguide:{body['hookInstance']}:notes")),
+                    "uuid": _uuid5(f"neuroguide:{body['hookInstance']}:notes"),
                     "summary": f"{len(notes)} item(s) could not be used for the dose check",
                     "indicator": "info",
                     "detail": listing,
@@ -754,7 +908,7 @@ class _App:
                 }
             )
         cards.sort(key=lambda c: _RANK[c["indicator"]])
-        return JSONResponse({"cards": cards})
+        return _Json({"cards": cards})
 
     async def feedback(self, request: Request) -> Response:
         service_id = request.path_params["service_id"]
@@ -778,7 +932,7 @@ class _App:
             if reason is not None and not isinstance(reason, Mapping):
                 raise HookError(400, "bad-request", f"feedback[{i}].overrideReason must be an object")
         stored = self.store.feedback(service_id, list(items))
-        return JSONResponse({"stored": stored})
+        return _Json({"stored": stored})
 
     async def rule_page(self, request: Request) -> Response:
         try:
@@ -795,7 +949,7 @@ class _App:
             "prefetch": DEMO_PREFETCH,
         }
         response = self.patient_view(request, "neuroguide-patient-view", body)
-        cards = json.loads(bytes(response.body))["cards"]
+        cards = orjson.loads(bytes(response.body))["cards"]
         return HTMLResponse(_demo_html(cards, self.as_of()))
 
 
@@ -953,7 +1107,8 @@ DEMO_PREFETCH: dict[str, Any] = {
 def create_app(config: ServiceConfig | None = None) -> Starlette:
     """Build the ASGI application (run it with any ASGI server, e.g. uvicorn)."""
     config = config or ServiceConfig()
-    app_state = _App(config=config, auth=_Auth(config), store=_Store(config.database))
+    store = _Store(config.database)
+    app_state = _App(config=config, auth=_Auth(config, store), store=store)
 
     def wrap(handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -968,7 +1123,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
                 response = _error(HookError(400, "bad-request", str(exc)))
             except Exception:  # a bug of ours: log it; the client gets a plain 500 without internals
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
-                response = JSONResponse({"error": "internal", "message": "internal error (logged)"}, status_code=500)
+                response = _Json({"error": "internal", "message": "internal error (logged)"}, status_code=500)
             log.info(
                 "%s %s -> %d hookInstance=%s record=%s %.1f ms",
                 request.method,
@@ -1022,10 +1177,42 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     )
 
 
-def serve(config: ServiceConfig | None = None, *, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Run the service with uvicorn until interrupted."""
+_CONFIG_ENV = "NEUROGUIDE_SERVICE_CONFIG"
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+def _worker_app() -> Starlette:
+    """The application of one worker process of :func:`serve` (its configuration is passed by the parent)."""
+    _logging()
+    return create_app(converter.structure(json.loads(os.environ[_CONFIG_ENV]), ServiceConfig))
+
+
+def serve(config: ServiceConfig | None = None, *, host: str = "127.0.0.1", port: int = 8080, workers: int = 1) -> None:
+    """Run the service with uvicorn until interrupted: ``workers`` processes (one per core is best).
+
+    On shutdown (Ctrl-C or SIGTERM) each worker finishes its requests and writes every queued evaluation record before
+    it exits. uvicorn's access log is off: the service logs every request itself, with its evaluation record id.
+    """
     config = config or ServiceConfig()
+    if workers < 1:
+        raise InputError("workers", workers, "at least 1 worker process")
+    _logging()
     if not config.auth_required:
         log.warning("authentication is off: no JWT issuer is configured (for development only)")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+    _Store(config.database).engine.dispose()  # create the tables once, before the workers race to
+    if workers == 1:
+        uvicorn.run(create_app(config), host=host, port=port, log_level="info", access_log=False)
+        return
+    os.environ[_CONFIG_ENV] = json.dumps(converter.unstructure(config), default=str)
+    uvicorn.run(
+        f"{__name__}:_worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )

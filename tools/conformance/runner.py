@@ -966,7 +966,7 @@ def _run_ucum(path: Path) -> list[CalculatorRun]:
     safety = []
     for n, (code, target, why) in enumerate(_UCUM_SAFETY, start=1):
         label = f"{code} -> {target}"
-        q = get_registry().Quantity(1.0, parse_unit(_ucum_spelling(code)))
+        q = quantity(1.0, _ucum_spelling(code))
         try:
             convert(q, target, field="ucum")
             got = "converted"

@@ -221,9 +221,18 @@ WHY: dict[str, str] = {
     "starlette": "Extra `service`: the ASGI toolkit behind `neuroguide serve` (routing, CORS middleware, request "
     "streaming for the payload limit). Chosen over FastAPI because the CDS Hooks messages are small and validated by "
     "hand against the specification, so a schema layer would add weight without checking more.",
-    "uvicorn": "Extra `service`: the ASGI server that `neuroguide serve` runs (and that the tests start on loopback).",
-    "sqlalchemy": "Extra `service`: stores CDS Hooks feedback (card accepted or overridden, with the reason) and the "
-    "evaluation records behind each card; SQLite by default, any SQLAlchemy database URL by configuration.",
+    "orjson": "Extras `fhir` and `service`: JSON encoding and decoding in the CDS Hooks service (the request, the "
+    "cards and the stored evaluation record) and the content key of the FHIR reader's per-resource conformance "
+    "cache. Several times faster than the standard library's `json` on these documents, which matters because "
+    "every `patient-view` call serialises and hashes a 50 kB evaluation record (the t2d-metformin example's record: "
+    "0.86 ms with `json`, 0.15 ms with orjson, best of five runs of 200). Maintained, with wheels for the usual "
+    "platforms, Apache-2.0 or MIT licensed. The core package and the JSON patient input keep the standard "
+    "library.",
+    "uvicorn": "Extra `service`: the ASGI server that `neuroguide serve` runs (and that the tests start on loopback); "
+    "`--workers N` uses its process manager, one worker process per CPU core.",
+    "sqlalchemy": "Extra `service`: stores CDS Hooks feedback (card accepted or overridden, with the reason), the "
+    "evaluation records behind each card (written in batches) and the set of JWTs already used (shared by the "
+    "worker processes); SQLite by default, any SQLAlchemy database URL by configuration.",
     "pyjwt": "Extra `service`: verifies the EHR's signed JWT on every CDS Hooks call (asymmetric algorithms only, "
     "issuer allow-list, audience, expiry, JWKS key look-up), as the CDS Hooks specification requires. Its `crypto` "
     "extra brings `cryptography` for RSA and EC signatures.",

@@ -7,6 +7,7 @@ as recorded in the project's research notes (``research/calculators.md``).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Literal
 
@@ -14,7 +15,7 @@ from .._numeric import round_half_up
 from .._plausible import check, span
 from ..exceptions import InputError
 from ..units import Quantity, format_quantity, magnitude, parse_quantity, quantity
-from ._result import CalcResult, Step
+from ._result import CalcResult, Step, lazy_result
 
 __all__ = [
     "ABW_FACTOR",
@@ -70,6 +71,12 @@ BMI_CLASSES: tuple[tuple[str, float | None, float | None], ...] = (
 
 
 def _height_cm(height: Quantity | str, *, low: float | None = None, what: str | None = None) -> float:
+    if type(height) is str:
+        return _height_text(height, low, what)
+    return _read_height(height, low, what)
+
+
+def _read_height(height: Quantity | str, low: float | None, what: str | None) -> float:
     q = parse_quantity(height, "height", "cm")
     h = magnitude(q, "cm", field="height")
     s = span("height")
@@ -79,10 +86,21 @@ def _height_cm(height: Quantity | str, *, low: float | None = None, what: str | 
 
 
 def _weight_kg(weight: Quantity | str, field: str = "weight") -> float:
+    if type(weight) is str:
+        return _weight_text(weight, field)
+    return _read_weight(weight, field)
+
+
+def _read_weight(weight: Quantity | str, field: str) -> float:
     q = parse_quantity(weight, field, "kg")
     w = magnitude(q, "kg", field=field)
     check("weight", w, field, format_quantity(q), "a body weight")
     return w
+
+
+# Pure functions of the text: a unit string's reading is kept (an error is not).
+_height_text = functools.lru_cache(maxsize=1024)(_read_height)
+_weight_text = functools.lru_cache(maxsize=1024)(_read_weight)
 
 
 def _sex(sex: object) -> Literal["female", "male"]:
@@ -110,18 +128,21 @@ def bsa_mosteller(*, height: Quantity | str, weight: Quantity | str) -> CalcResu
     h = _height_cm(height)
     w = _weight_kg(weight)
     value = math.sqrt(h * w / 3600.0)
-    return CalcResult(
-        name="bsa-mosteller",
-        value=quantity(value, "m**2"),
-        interpretation=f"body-surface area {value:.2f} m2",
-        inputs={"height": f"{h:.4g} cm", "weight": f"{w:.4g} kg"},
-        steps=(
-            Step(label="height x weight / 3600", value=f"{h:.4g} x {w:.4g} / 3600 = {h * w / 3600:.6g}"),
-            Step(label="square root", value=f"{value:.6g} m2"),
-        ),
-        citation=MOSTELLER_CITATION,
-        conventions=("no rounding (round for display only)",),
-    )
+
+    def text() -> tuple[str, dict[str, str], tuple[Step, ...]]:
+        return (
+            f"body-surface area {value:.2f} m2",
+            {"height": f"{h:.4g} cm", "weight": f"{w:.4g} kg"},
+            (
+                Step(label="height x weight / 3600", value=f"{h:.4g} x {w:.4g} / 3600 = {h * w / 3600:.6g}"),
+                Step(label="square root", value=f"{value:.6g} m2"),
+            ),
+        )
+
+    return lazy_result("bsa-mosteller", quantity(value, "m**2"), MOSTELLER_CITATION, _NO_ROUNDING, (), text)
+
+
+_NO_ROUNDING = ("no rounding (round for display only)",)
 
 
 def bsa_dubois(*, height: Quantity | str, weight: Quantity | str) -> CalcResult:

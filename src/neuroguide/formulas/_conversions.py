@@ -18,9 +18,9 @@ from ..exceptions import InputError
 from ..units import (
     ANALYTES,
     Quantity,
+    base_names,
     convert,
     format_quantity,
-    get_registry,
     hba1c_ifcc_to_ngsp,
     hba1c_ngsp_to_ifcc,
     in_kind,
@@ -79,8 +79,7 @@ def _check_places(places: object) -> int:
 
 def _ngsp_percent(hba1c: Quantity | str, field: str = "hba1c") -> tuple[Decimal, str]:
     q = parse_quantity(hba1c, field)
-    units = {str(k) for k in q.units._units}
-    if "mole" in units:
+    if "mole" in base_names(q):
         ifcc = _dec(float(convert(q, "mmol/mol", field=field).magnitude))
         lo, hi = _IFCC_RANGE
         if not lo <= ifcc <= hi:
@@ -117,7 +116,7 @@ def hba1c_to_ifcc(hba1c: Quantity | str, *, places: int = 0) -> CalcResult:
     value = round_half_up(exact, p)
     return CalcResult(
         name="hba1c-to-ifcc",
-        value=get_registry().Quantity(float(value), "mmol/mol"),
+        value=quantity(float(value), "mmol/mol"),
         interpretation=f"HbA1c {pct} % (NGSP) = {value} mmol/mol (IFCC)",
         inputs={"hba1c": f"{pct} %"},
         steps=(
@@ -153,7 +152,7 @@ def hba1c_to_ngsp(hba1c: Quantity | str, *, places: int = 1) -> CalcResult:
     value = round_half_up(exact, p)
     return CalcResult(
         name="hba1c-to-ngsp",
-        value=get_registry().Quantity(float(value), "%"),
+        value=quantity(float(value), "%"),
         interpretation=f"HbA1c {ifcc} mmol/mol (IFCC) = {value} % (NGSP)",
         inputs={"hba1c": f"{ifcc} mmol/mol"},
         steps=(
@@ -203,7 +202,7 @@ def eag(
         steps.insert(0, Step(label="IFCC -> NGSP: 0.0915 x IFCC + 2.15", value=f"{pct} %"))
     return CalcResult(
         name="eag-adag",
-        value=get_registry().Quantity(float(value), unit),
+        value=quantity(float(value), unit),
         interpretation=f"estimated average glucose {value} {unit} for HbA1c {given}",
         inputs={"hba1c": given, "hba1c_ngsp": f"{pct.normalize()} %", "unit": unit},
         steps=tuple(steps),
@@ -242,7 +241,7 @@ def a1c_from_eag(glucose: Quantity | str, *, places: int = 1) -> CalcResult:
     flags = (f"PROBABLE UNIT ERROR: glucose {format_quantity(q)}: {why}",) if why else ()
     return CalcResult(
         name="a1c-from-eag",
-        value=get_registry().Quantity(float(value), "%"),
+        value=quantity(float(value), "%"),
         flags=flags,
         interpretation=("; ".join(flags) + "; " if flags else "")
         + (
@@ -283,7 +282,7 @@ def _analyte_convert(
     info = ANALYTES[analyte]
     return CalcResult(
         name=name,
-        value=get_registry().Quantity(float(rounded), to),
+        value=quantity(float(rounded), to),
         interpretation=f"{format_quantity(q)} = {rounded} {to}",
         inputs={field: format_quantity(q), "to": to},
         steps=(

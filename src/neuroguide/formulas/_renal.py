@@ -10,7 +10,7 @@ from .._plausible import check, span, unit_slip
 from ..exceptions import InputError
 from ..units import Quantity, format_quantity, in_kind, magnitude, parse_quantity, quantity
 from ._body import ABW_FACTOR, bmi_class, ibw_kg
-from ._result import CalcResult, Step
+from ._result import CalcResult, Step, lazy_result
 
 __all__ = ["WEIGHT_CONVENTIONS", "cockcroft_gault", "crcl_from_floats", "creatinine_clearance"]
 
@@ -44,10 +44,17 @@ WEIGHT_CONVENTIONS: dict[str, str] = {
 
 
 def _check_age(age: object) -> float:
-    hi = span("age").high
+    if (type(age) is int or type(age) is float) and _ADULT <= age <= _age_high():
+        return float(age)
+    hi = _age_high()
     if isinstance(age, bool) or not isinstance(age, int | float) or not _ADULT <= age <= hi:
         raise InputError("age", age, f"an age in years from {_ADULT} to {hi:g} (Cockcroft-Gault is for adults)")
     return float(age)
+
+
+@functools.cache
+def _age_high() -> float:
+    return span("age").high
 
 
 def _check_sex(sex: object) -> Literal["female", "male"]:
@@ -58,22 +65,50 @@ def _check_sex(sex: object) -> Literal["female", "male"]:
     raise InputError("sex", sex, "'female' or 'male'")
 
 
+# The checks below are pure functions of their input; a unit string's answer is kept (an error is
+# not), so a repeated string such as "70 kg" costs a dictionary look-up.
+
+
 def _check_weight(weight: Quantity | str) -> float:
+    return _weight_text(weight) if type(weight) is str else _weight(weight)
+
+
+def _weight(weight: Quantity | str) -> float:
     q = parse_quantity(weight, "weight", "kg")
-    return check("weight", magnitude(q, "kg", field="weight"), "weight", format_quantity(q), "a body weight")
+    w = magnitude(q, "kg", field="weight")
+    return check("weight", w, "weight", format_quantity(q), "a body weight")
+
+
+_weight_text = functools.lru_cache(maxsize=1024)(_weight)
 
 
 def _check_scr(serum_creatinine: Quantity | str) -> float:
+    return _scr_text(serum_creatinine) if type(serum_creatinine) is str else _scr(serum_creatinine)
+
+
+def _scr(serum_creatinine: Quantity | str) -> float:
     q = parse_quantity(serum_creatinine, "serum_creatinine")
     scr = magnitude(q, "mg/dL", analyte="creatinine", field="serum_creatinine")
     return check("serum-creatinine", scr, "serum_creatinine", format_quantity(q), "a serum creatinine")
 
 
+_scr_text = functools.lru_cache(maxsize=1024)(_scr)
+
+
 def scr_flags(serum_creatinine: Quantity | str) -> tuple[str, ...]:
     """A flag when the creatinine is far likelier in the other unit than labelled (35 "mg/dL" = 35 umol/L)."""
+    if type(serum_creatinine) is str:
+        return _scr_flags_text(serum_creatinine)
+    return _scr_flags(serum_creatinine)
+
+
+def _scr_flags(serum_creatinine: Quantity | str) -> tuple[str, ...]:
     q = parse_quantity(serum_creatinine, "serum_creatinine")
     why = unit_slip("serum-creatinine", functools.partial(in_kind, q))
     return (f"PROBABLE UNIT ERROR: serum_creatinine {format_quantity(q)}: {why}",) if why else ()
+
+
+_scr_flags_text = functools.lru_cache(maxsize=1024)(_scr_flags)
 
 
 def _cg_steps(age: float, w: float, scr: float, female: bool, value: float) -> tuple[Step, ...]:
@@ -116,22 +151,19 @@ def cockcroft_gault(
     flags = scr_flags(serum_creatinine)
     female = sx == "female"
     value = crcl_from_floats(a, w, scr, female)
-    warning = f"{flags[0]}; " if flags else ""
-    return CalcResult(
-        name="cockcroft-gault",
-        value=quantity(value, "mL/min"),
-        interpretation=f"{warning}estimated creatinine clearance {value:.1f} mL/min",
-        flags=flags,
-        inputs={
-            "age": f"{a:g} year",
-            "weight": f"{w:.4g} kg",
-            "serum_creatinine": f"{scr:.4g} mg/dL",
-            "sex": sx,
-        },
-        steps=_cg_steps(a, w, scr, female, value),
-        citation=CG_CITATION,
-        conventions=("weight as given (the 1976 derivation used actual body weight)", "no rounding"),
-    )
+
+    def text() -> tuple[str, dict[str, str], tuple[Step, ...]]:
+        warning = f"{flags[0]}; " if flags else ""
+        return (
+            f"{warning}estimated creatinine clearance {value:.1f} mL/min",
+            {"age": f"{a:g} year", "weight": f"{w:.4g} kg", "serum_creatinine": f"{scr:.4g} mg/dL", "sex": sx},
+            _cg_steps(a, w, scr, female, value),
+        )
+
+    return lazy_result("cockcroft-gault", quantity(value, "mL/min"), CG_CITATION, _CG_CONVENTIONS, flags, text)
+
+
+_CG_CONVENTIONS = ("weight as given (the 1976 derivation used actual body weight)", "no rounding")
 
 
 def _round_crcl(value: float, rounding: Rounding | None) -> float:
@@ -141,57 +173,84 @@ def _round_crcl(value: float, rounding: Rounding | None) -> float:
     return float(ceil_whole(value)) if rounding == "ceil" else float(round_half_up(value, 0))
 
 
-def _dosing_weight(
-    convention: str, actual: float, height: Quantity | str | None, sex: Literal["female", "male"]
-) -> tuple[float, list[Step]]:
-    if convention == "actual":
-        return actual, [Step(label="dosing weight: actual", value=f"{actual:.4g} kg")]
-    if height is None:
-        raise InputError("height", None, f"a height: weight_convention={convention!r} needs it")
+def _height(height: Quantity | str) -> tuple[float, str]:
+    """Height in cm and as shown in messages; refused outside 30-260 cm."""
+    if type(height) is str:
+        return _height_text(height)
+    return _height_checked(height)
+
+
+def _height_checked(height: Quantity | str) -> tuple[float, str]:
     hq = parse_quantity(height, "height", "cm")
     h = magnitude(hq, "cm", field="height")
     if not 30.0 <= h <= 260.0:
         raise InputError("height", format_quantity(hq), "a height from 30 to 260 cm")
-    steps: list[Step] = []
+    return h, format_quantity(hq)
+
+
+_height_text = functools.lru_cache(maxsize=1024)(_height_checked)
+
+
+def _dosing_weight(
+    convention: str,
+    actual: float,
+    height: tuple[float, str] | None,
+    sex: Literal["female", "male"],
+    steps: list[Step] | None = None,
+) -> float:
+    """The dosing weight in kg; with ``steps``, also the steps that explain it."""
+    if convention == "actual":
+        if steps is not None:
+            steps.append(Step(label="dosing weight: actual", value=f"{actual:.4g} kg"))
+        return actual
+    if height is None:
+        raise InputError("height", None, f"a height: weight_convention={convention!r} needs it")
+    h, shown = height
 
     def ibw() -> float:
         if h < 152.4:
             raise InputError(
                 "height",
-                format_quantity(hq),
+                shown,
                 f"a height of at least 60 in (152.4 cm): weight_convention={convention!r} needs Devine IBW, "
                 "which is not defined below 60 in",
             )
         value = ibw_kg(h, sex)
-        steps.append(Step(label="IBW (Devine)", value=f"{value:.4f} kg"))
+        if steps is not None:
+            steps.append(Step(label="IBW (Devine)", value=f"{value:.4f} kg"))
         return value
 
     if convention == "ideal":
         w = ibw()
-        steps.append(Step(label="dosing weight: IBW", value=f"{w:.4g} kg"))
-        return w, steps
+        if steps is not None:
+            steps.append(Step(label="dosing weight: IBW", value=f"{w:.4g} kg"))
+        return w
     if convention == "adjusted":
         i = ibw()
         w = i + ABW_FACTOR * (actual - i)
-        steps.append(Step(label=f"dosing weight: IBW + {ABW_FACTOR:g} x (actual - IBW)", value=f"{w:.4f} kg"))
-        return w, steps
+        if steps is not None:
+            steps.append(Step(label=f"dosing weight: IBW + {ABW_FACTOR:g} x (actual - IBW)", value=f"{w:.4f} kg"))
+        return w
     # bmi-dependent
     bmi = actual / (h / 100.0) ** 2
     # Bands are read on the 2-dp value, as the WHO table prints them (and as calculators.bmi does).
     bmi2 = float(round_half_up(bmi, 2))
-    band = bmi_class(bmi2)
-    steps.append(Step(label="BMI (2 dp, half-up)", value=f"{bmi2:.2f} kg/m2 ({band})"))
+    if steps is not None:
+        steps.append(Step(label="BMI (2 dp, half-up)", value=f"{bmi2:.2f} kg/m2 ({bmi_class(bmi2)})"))
     if bmi2 < 18.5:
-        steps.append(Step(label="dosing weight: actual (BMI < 18.5)", value=f"{actual:.4g} kg"))
-        return actual, steps
+        if steps is not None:
+            steps.append(Step(label="dosing weight: actual (BMI < 18.5)", value=f"{actual:.4g} kg"))
+        return actual
     i = ibw()
     if bmi2 < 25.0:
         w = min(i, actual)
-        steps.append(Step(label="dosing weight: lesser of IBW and actual (BMI 18.5-24.99)", value=f"{w:.4g} kg"))
-        return w, steps
+        if steps is not None:
+            steps.append(Step(label="dosing weight: lesser of IBW and actual (BMI 18.5-24.99)", value=f"{w:.4g} kg"))
+        return w
     w = i + ABW_FACTOR * (actual - i)
-    steps.append(Step(label="dosing weight: adjusted (BMI >= 25)", value=f"{w:.4f} kg"))
-    return w, steps
+    if steps is not None:
+        steps.append(Step(label="dosing weight: adjusted (BMI >= 25)", value=f"{w:.4f} kg"))
+    return w
 
 
 def creatinine_clearance(
@@ -238,37 +297,43 @@ def creatinine_clearance(
     sx = _check_sex(sex)
     actual = _check_weight(weight)
     scr = _check_scr(serum_creatinine)
-    w, weight_steps = _dosing_weight(weight_convention, actual, height, sx)
+    hgt = _height(height) if height is not None else None
+    w = _dosing_weight(weight_convention, actual, hgt, sx)
     female = sx == "female"
     exact = crcl_from_floats(a, w, scr, female)
     value = _round_crcl(exact, rounding)
-    steps = (*weight_steps, *_cg_steps(a, w, scr, female, exact))
-    if rounding is not None:
-        steps = (*steps, Step(label=f"rounded ({rounding}) to whole mL/min", value=f"{value:g} mL/min"))
-    inputs = {
-        "age": f"{a:g} year",
-        "weight": f"{actual:.4g} kg",
-        "serum_creatinine": f"{scr:.4g} mg/dL",
-        "sex": sx,
-        "weight_convention": weight_convention,
-        "dosing_weight": f"{w:.4g} kg",
-        "rounding": rounding or "none",
-    }
-    if height is not None:
-        inputs["height"] = format_quantity(parse_quantity(height, "height", "cm").to("cm"), 1)
-    return CalcResult(
-        name="creatinine-clearance",
-        value=quantity(value, "mL/min"),
-        interpretation=(
+
+    def text() -> tuple[str, dict[str, str], tuple[Step, ...]]:
+        weight_steps: list[Step] = []
+        _dosing_weight(weight_convention, actual, hgt, sx, weight_steps)
+        steps = (*weight_steps, *_cg_steps(a, w, scr, female, exact))
+        if rounding is not None:
+            steps = (*steps, Step(label=f"rounded ({rounding}) to whole mL/min", value=f"{value:g} mL/min"))
+        inputs = {
+            "age": f"{a:g} year",
+            "weight": f"{actual:.4g} kg",
+            "serum_creatinine": f"{scr:.4g} mg/dL",
+            "sex": sx,
+            "weight_convention": weight_convention,
+            "dosing_weight": f"{w:.4g} kg",
+            "rounding": rounding or "none",
+        }
+        if hgt is not None:
+            inputs["height"] = f"{hgt[0]:.1f} cm"
+        interpretation = (
             f"estimated creatinine clearance {value:.1f} mL/min (Cockcroft-Gault, {weight_convention} weight"
             f"{'' if rounding is None else ', rounded ' + rounding})"
-        ),
-        inputs=inputs,
-        steps=steps,
-        citation=CG_CITATION,
-        conventions=(
-            f"weight_convention={weight_convention}: {WEIGHT_CONVENTIONS[weight_convention]}",
-            "rounding=none" if rounding is None else f"rounding={rounding} to whole mL/min",
-            "SCr umol/L -> mg/dL through creatinine's molar mass 113.12 g/mol (88.4 umol/L per mg/dL)",
-        ),
+        )
+        return interpretation, inputs, steps
+
+    conventions = _cc_conventions(weight_convention, rounding)
+    return lazy_result("creatinine-clearance", quantity(value, "mL/min"), CG_CITATION, conventions, (), text)
+
+
+@functools.lru_cache(maxsize=32)
+def _cc_conventions(weight_convention: str, rounding: str | None) -> tuple[str, ...]:
+    return (
+        f"weight_convention={weight_convention}: {WEIGHT_CONVENTIONS[weight_convention]}",
+        "rounding=none" if rounding is None else f"rounding={rounding} to whole mL/min",
+        "SCr umol/L -> mg/dL through creatinine's molar mass 113.12 g/mol (88.4 umol/L per mg/dL)",
     )
