@@ -240,7 +240,9 @@ def _run(
         missing=missing_inputs,
         explained=explain,
         urgent_unverified=urgent,
-        flags=flags + tuple(_unlocked_flag(name) for name in unlocked),
+        flags=flags
+        + tuple(_unlocked_flag(name) for name in unlocked)
+        + (site.not_applied({g.id: g.version for g, _ in chosen}) if site is not None else ()),
         unlocked=unlocked,
         site=site.stamp() if site is not None else None,
     )

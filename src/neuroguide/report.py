@@ -13,6 +13,7 @@ from . import model as m
 from ._criteria import decide
 from ._loading import catalog
 from .formulas import CalcResult
+from .patient import FlagKind
 from .plain import plain_language
 from .results import SECTION_TITLES, Assessment, EvaluationRecord, Recommendation, RecommendationStatus, Section
 
@@ -173,11 +174,18 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
     lines += [_paint("Summary", "1", st)]
     lines += [_wrap(line, "  ", st.width) for line in summary(result)]
     lines.append("")
-    if rec.flags:
+    inputs = [f for f in rec.flags if f.kind is not FlagKind.SITE_DECISION_NOT_APPLIED]
+    sites = [f for f in rec.flags if f.kind is FlagKind.SITE_DECISION_NOT_APPLIED]
+    if inputs:
         # First, so a probable unit error or an unlocked guideline file is never missed.
         lines.append("INPUTS FLAGGED AND NOT USED (check them):")
-        for flag in rec.flags:
+        for flag in inputs:
             lines.append(_wrap(f"- {flag.field} = {flag.value}: {flag.message}", "   "))
+        lines.append("")
+    if sites:
+        lines.append("SITE DECISIONS NOT APPLIED (they name another guideline version; check the site file):")
+        for flag in sites:
+            lines.append(_wrap(f"- {flag.message}", "   "))
         lines.append("")
     number = 0
     gaps = pattern_gaps(result)
