@@ -232,6 +232,31 @@ def test_autonomic_2024_schedule(version: str) -> None:
 
 
 @pytest.mark.rule("autonomic-screening")
+def test_autonomic_screening_with_none_on_record_says_so_instead_of_years_overdue() -> None:
+    """Scope checked against ADA 2024 (abridged, verified): every person with type 2 diabetes from diagnosis.
+
+    The finding 'overdue since diagnosis on most diabetic charts' is right in scope (the quote starts at the
+    diagnosis of type 2 diabetes, for everyone); what was wrong is the wording: with no assessment on record the
+    report said 'OVERDUE by 5318 days', a claim about care the record cannot support.
+    """
+    from neuroguide.report import render_text, summary
+
+    q = quote("2026.2", "autonomic-screening")
+    assert "Starting at the diagnosis of type 2 diabetes" in q
+    p = diabetic("type-2", "2012-05-02", findings={"kidney-disease": False, "diabetic-peripheral-neuropathy": False})
+    result = ng.assess(p, as_of=dt.date(2026, 11, 23), guidelines=[GID])
+    r = result.by_rule("autonomic-screening")
+    assert r is not None and r.status == "overdue" and r.due == dt.date(2012, 5, 2)  # the record keeps the status
+    text = " ".join(render_text(result).split())
+    assert "NONE ON RECORD (due since 2012-05-02; record the last one, or do it now): Assess symptoms and signs" in text
+    assert "OVERDUE by 5318 days" not in text
+    assert any("with none on record" in line for line in summary(result))
+    recorded = {**p, "last": {"autonomic-assessment": "2025-01-10"}}
+    again = ng.assess(recorded, as_of=dt.date(2026, 11, 23), guidelines=[GID])
+    assert "OVERDUE by 317 days (due 2026-01-10)" in " ".join(render_text(again).split())
+
+
+@pytest.mark.rule("autonomic-screening")
 def test_autonomic_screening_does_not_vanish_in_2026() -> None:
     """The audit's regression: overdue in December 2025 (2024.1), absent in 2026 (2026.1 held it in review)."""
     p = diabetic("type-2", "2010-01-01", findings={"kidney-disease": False, "diabetic-peripheral-neuropathy": False})

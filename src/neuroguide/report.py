@@ -90,12 +90,20 @@ def _state(rec: Recommendation) -> str:
     if rec.due is not None and rec.due_by is not None:
         window = f"due between {rec.due.isoformat()} and {rec.due_by.isoformat()}"
     if rec.status == "overdue" and rec.due is not None:
+        if never_recorded(rec):
+            # What is known is that no assessment is on record, not that none was done: say exactly that.
+            return f"NONE ON RECORD (due since {rec.due.isoformat()}; record the last one, or do it now)"
         return f"OVERDUE by {rec.overdue_days} day{'s' if rec.overdue_days != 1 else ''} ({window})"
     if rec.status == "due" and rec.due is not None:
         return f"DUE now ({window})" if rec.due_by is not None else f"DUE now (since {rec.due.isoformat()})"
     if rec.status == "scheduled" and rec.due is not None:
         return f"Next {window}"
     return _WORDS.get(rec.status, rec.status.replace("-", " "))
+
+
+def never_recorded(rec: Recommendation) -> bool:
+    """True for a repeated assessment with no previous one on record (its ``last-...`` date is missing)."""
+    return rec.status == "overdue" and any(f.startswith("last-") for f in rec.missing)
 
 
 def _color_of(rec: Recommendation) -> str:
@@ -122,7 +130,10 @@ def summary(result: Assessment) -> list[str]:
     overdue = [r for r in result.recommendations if r.status == "overdue"]
     due = [r for r in result.recommendations if r.status == "due"]
     if overdue or due:
+        unrecorded = sum(1 for r in overdue if never_recorded(r))
         parts = [f"{len(overdue)} overdue"] if overdue else []
+        if unrecorded:
+            parts[0] += f" ({unrecorded} with none on record)"
         parts += [f"{len(due)} due now"] if due else []
         names = ", ".join(r.title for r in (*overdue, *due)[:3])
         lines.append(f"Screening: {' and '.join(parts)}: {names}" + ("; ..." if len(overdue) + len(due) > 3 else ""))
@@ -342,6 +353,8 @@ def _plain_when(result: Assessment, rule: str) -> str:
     rec = result.by_rule(rule)
     if rec is None or rec.due is None:
         return ""
+    if rec.status == "overdue" and never_recorded(rec):
+        return f"Your record shows none since it was first due on {rec.due.isoformat()}. Ask if it is time."
     if rec.status == "overdue":
         return f"This was due by {(rec.due_by or rec.due).isoformat()} and is now overdue."
     if rec.status == "due":
