@@ -303,8 +303,16 @@ def _run_child(args: list[str], timeout: float) -> tuple[str, str]:
 
 
 def _memoise_parsing(root: Path) -> None:
-    """Parse every guideline file once; a child re-parses only the file its mutant changed."""
+    """Parse every guideline file once; a child re-parses only the file its mutant changed.
+
+    Also: the scratch copy stands for a release whose lock was re-pinned to the mutant, so the second integrity
+    layer, the installed wheel's own record of file hashes (an editable install records the checkout's
+    guideline files), is switched off here. Left on, it would refuse every mutant at load and every mutant
+    would count as killed without any test having looked at its number.
+    """
     from neuroguide import _loading
+
+    _loading._installed_mismatches = lambda root: []
 
     parse = _loading.load_file
     memo: dict[tuple[bytes, str], Any] = {}
@@ -453,6 +461,16 @@ def run_all(mutants: list[Mutant], workers: int, timeout: float) -> None:
             answer = pool.ask(pool.procs[0], {"args": selection(files, rules)})
             if answer["outcome"] != "survived":
                 raise SystemExit(f"calibration failed: the unmutated copy fails {answer['by']}")
+            # Control: an edit that changes no data (a comment appended, lock re-pinned) must survive; else
+            # the copy refuses edited files for another reason and every "kill" would be an artefact.
+            if mutants:
+                mu = mutants[0]
+                end = len((ROOT / "guidelines" / mu.file).read_bytes().decode("utf-8"))
+                control = {"file": mu.file, "start": end, "end": end, "mutant": "\n# control: no data changed\n"}
+                answer = pool.ask(pool.procs[0], {**control, "args": selection(files, [mu.rule])})
+                if answer["outcome"] != "survived":
+                    why = f"a comment-only edit of {mu.file} is not accepted ({answer['by']})"
+                    raise SystemExit(f"control failed: {why}")
             todo: queue.Queue[tuple[int, Mutant]] = queue.Queue()
             for item in enumerate(mutants, 1):
                 todo.put(item)

@@ -12,6 +12,7 @@ import attrs
 from . import model as m
 from ._criteria import decide
 from ._loading import catalog
+from ._vocabulary import vocabulary
 from .formulas import CalcResult
 from .patient import FlagKind
 from .plain import plain_language
@@ -99,6 +100,17 @@ def _state(rec: Recommendation) -> str:
     if rec.status == "scheduled" and rec.due is not None:
         return f"Next {window}"
     return _WORDS.get(rec.status, rec.status.replace("-", " "))
+
+
+def _headline(rec: Recommendation) -> str:
+    """The action; for a result, led by the patient's own value (the action states the band)."""
+    if rec.status != "result" or not rec.details:
+        return rec.action
+    fact, _, value = rec.details[0].partition(" ")
+    spec = vocabulary().get(fact)
+    if spec is None or not value:
+        return rec.action
+    return f"{spec.label} {value}. {rec.action}"
 
 
 def never_recorded(rec: Recommendation) -> bool:
@@ -210,7 +222,7 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
         if section is Section.CATEGORIES:
             lines += [_wrap(text, "   " if text.startswith("- ") else "     ", st.width) for text in gaps]
         for item in items:
-            head = _wrap(f"- {_status(item)}: {item.action}", "   ", st.width)
+            head = _wrap(f"- {_status(item)}: {_headline(item)}", "   ", st.width)
             lines.append(_paint(head, _color_of(item), st) if _color_of(item) != "0" else head)
             if item.reasons:
                 lines.append(_wrap("because: " + "; ".join(item.reasons), "     ", st.width))
