@@ -363,3 +363,18 @@ def test_the_result_line_leads_with_the_patients_own_value() -> None:
 
     text = " ".join(render_text(_assess({"measurements": {"b12-total": "150 ng/L"}})).split())
     assert "Result: Serum total vitamin B12 150 ng/L. Total B12 < 180 ng/L" in text
+
+
+@pytest.mark.rule("b12-active-interpretation")
+def test_active_b12_rounding_and_explained_edges() -> None:
+    """NICE NG239: '<25 pmol/L confirms', '25-70 ... indeterminate', '>70 ... unlikely' (whole pmol/L, half-up)."""
+
+    def reasons(value: str) -> tuple[str, ...]:
+        rec = _assess({"measurements": {"b12-active": value}}).by_rule("b12-active-interpretation")
+        assert rec is not None
+        return rec.reasons
+
+    assert reasons("24.5 pmol/L") == ("b12-active = 25 pmol/L: indeterminate (≥ 25 pmol/L and ≤ 70 pmol/L)",)
+    assert reasons("24.4 pmol/L") == ("b12-active = 24 pmol/L: deficiency-confirmed (< 25 pmol/L)",)
+    assert reasons("71 pmol/L") == ("b12-active = 71 pmol/L: deficiency-unlikely (> 70 pmol/L)",)
+    assert reasons("70.4 pmol/L") == ("b12-active = 70 pmol/L: indeterminate (≥ 25 pmol/L and ≤ 70 pmol/L)",)
