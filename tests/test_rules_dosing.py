@@ -498,3 +498,34 @@ def test_gabapentin_patient_text_leads_with_what_applies_to_every_use() -> None:
     assert t is not None
     assert t.text.startswith("How much gabapentin you can take each day depends on how well your kidneys work.")
     assert "For pain after shingles, it starts with 300 mg on day 1" in t.text
+
+
+# NEURONTIN Table 1 rows as encoded (typed from the label: ">= 60", ">30 to 59", ">15 to 29", "15", "<15"):
+# (label, lower, lower inclusive, upper, upper inclusive, daily min, daily max). The label's gaps join the
+# lower-dose row, so the rows tile the CrCl line with no overlap: an overlap would be hidden by the rule
+# "the row with the lower daily maximum wins" and change no verdict, which is why the edges are pinned here.
+GABA_ROWS = [
+    (">= 60", 60.0, True, None, True, 900.0, 3600.0),
+    (">30 to 59", 30.0, False, 60.0, False, 400.0, 1400.0),
+    (">15 to 29", 15.0, False, 30.0, True, 200.0, 700.0),
+    ("15", 15.0, True, 15.0, True, 100.0, 300.0),
+    ("< 15", None, True, 15.0, False, None, None),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "indication"), _GABA_RULES)
+def test_gabapentin_renal_rows_tile_the_crcl_line_as_the_label_prints_them(rule_id: str, indication: str) -> None:
+    r = rule(rule_id)
+
+    def mg(q: object) -> float | None:
+        return None if q is None else amount(q, "mg")
+
+    def ml(q: object) -> float | None:
+        return None if q is None else amount(q, "mL/min")
+
+    got = [
+        (b.label, ml(b.crcl_lower), b.lower_inclusive, ml(b.crcl_upper), b.upper_inclusive, mg(b.daily_min),
+         mg(b.daily_max))
+        for b in r.renal
+    ]  # fmt: skip
+    assert got == GABA_ROWS
