@@ -39,7 +39,7 @@ extensions = [
 
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "_generated/inventories"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "_generated/inventories", "_generated/snippets"]
 nitpicky = True
 
 # -- MyST -----------------------------------------------------------------------------------

@@ -52,8 +52,12 @@ def test_deviations_page_has_encoded_and_curated_entries(tiny_catalog: _loading.
 
 def test_curated_seed_deviations_are_data_with_sources() -> None:
     curated = load_seed_deviations()
-    assert len(curated) == 6
+    assert len(curated) == 7
     assert all(d.seed and d.governs and d.sources and d.notes for d in curated)
+    (central,) = [d for d in curated if "multiple sclerosis?" in d.seed]
+    assert (
+        "upper-motor-neuron signs" in central.governs and "Immediately contact the MSCC coordinator" in central.governs
+    )
 
 
 def test_a_curated_deviation_without_a_source_is_refused(tmp_path: Path) -> None:

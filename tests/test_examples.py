@@ -64,7 +64,12 @@ def test_red_flags_come_first() -> None:
     result = ng.assess(ng.Patient.from_json(EXAMPLES / "gbs-ascending.json"), as_of=dt.date(2026, 11, 23))
     first = result.recommendations[0]
     assert first.section is ng.Section.RED_FLAGS
-    assert first.rule == "gbs-suspected"
+    # The emergency (rapid progression, NICE NG127; shown although in review) precedes the urgent GBS flag.
+    assert first.rule == "rapidly-progressive-symmetric" and first.status == "emergency"
+    assert [r.rule for r in result.section(ng.Section.RED_FLAGS)][:2] == [
+        "rapidly-progressive-symmetric",
+        "gbs-suspected",
+    ]
 
 
 def test_seed_b12_unit_error_is_caught_in_assess() -> None:

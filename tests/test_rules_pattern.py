@@ -1,4 +1,4 @@
-"""Presentation pattern and red flags beyond polyneuropathy (presentation-pattern 2023.1).
+"""Presentation pattern and red flags beyond polyneuropathy (presentation-pattern 2024.1, after clinical review).
 
 Expected numbers and words are written here from the sources (GIRFT CES pathway 2023, Scottish referral
 guidelines, NICE NG220/NG127/CG186, PMC7382348 Tables 2 and 3, AHA/ACC 2016, Comer 2009, MSD Manual),
@@ -13,14 +13,16 @@ from typing import Any
 import pytest
 
 import neuroguide as ng
+from neuroguide.report import pattern_gaps
 
 GID = "presentation-pattern"
+VERSION = "2024.1"
 DAY = dt.date(2026, 6, 1)
 BOTH = ("approved", "in-review")
 
 
 def guideline() -> Any:
-    return ng.load_guideline(GID, version="2023.1")
+    return ng.load_guideline(GID, version=VERSION)
 
 
 def quote(rule_id: str) -> str:
@@ -132,6 +134,21 @@ def test_the_report_marks_an_in_review_emergency_not_yet_verified() -> None:
 
 
 @pytest.mark.rule("mscc-suspected")
+def test_mscc_suspected_rests_on_nice_ng234() -> None:
+    # Must-fix 6: the governing citation is NICE NG234 (2023, replaces CG75), via NICE's BMJ summary.
+    rule = guideline().rule("mscc-suspected")
+    first = rule.citations[0]
+    assert first.source == "bmj-2023-ng234" and first.verification.status == "primary"
+    assert (
+        "Immediately contact the MSCC coordinator if a person with a past or current diagnosis of cancer" in first.quote
+    )
+    g = guideline()
+    assert g.source("nice-ng234").year == 2023 and g.source("bmj-2023-ng234").pages == "p1973"
+    assert rule.status is ng.Status.APPROVED and rule.urgency == "emergency"
+    assert g.effective >= dt.date(2023, 10, 18)  # the BMJ summary's publication day
+
+
+@pytest.mark.rule("mscc-suspected")
 def test_mscc_quote_and_emergency() -> None:
     text = quote("mscc-suspected")
     for words in (
@@ -190,16 +207,32 @@ def test_mscc_without_any_finding_is_not_fired() -> None:
     assert trace(assess({"known-cancer": True, **none}), "mscc-suspected").outcome == "not-fired"
 
 
+@pytest.mark.rule("cord-compression-suspected")
 def test_cord_compression_without_cancer_is_an_unverified_emergency() -> None:
     r = assess({"sensory-level": True, "weakness": True}).by_rule("cord-compression-suspected")
     assert r is not None and r.status == "emergency" and r.rule_status == "in-review"
     assert not fired(assess({"sensory-level": False, "weakness": True}), "cord-compression-suspected")
-    assert not fired(assess({"sensory-level": True, "weakness": False}), "cord-compression-suspected")
+
+
+@pytest.mark.rule("cord-compression-suspected")
+def test_cord_compression_suspected_a_sensory_level_alone_is_an_emergency() -> None:
+    # Must-fix 3: Merck Manual (primary): compression "may begin with ... loss of sensation" and "Complete loss
+    # of function may follow suddenly and unpredictably"; a sensory level alone is shown, not yet verified.
+    text = quote("cord-compression-suspected")
+    assert "causing segmental sensory, motor, reflex, and sphincter deficits. Diagnosis is by MRI." in text
+    assert "Complete loss of function may follow suddenly and unpredictably" in text
+    for others in ({"weakness": False, "imbalance": False, "urinary-retention": False}, {}):
+        r = assess({"sensory-level": True, **others}).by_rule("cord-compression-suspected")
+        assert r is not None and r.status == "emergency" and r.section is ng.Section.RED_FLAGS
+        assert r.rule_status == "in-review"  # evaluated and shown although in review
+    assert not fired(assess({"sensory-level": False}), "cord-compression-suspected")
+    assert trace(assess({}), "cord-compression-suspected").missing == ("sensory-level",)
 
 
 # -- NICE NG127 rapidly progressive (in review) --------------------------------------------------
 
 
+@pytest.mark.rule("rapidly-progressive-symmetric")
 def test_rapidly_progressive_symmetrical_numbness_and_weakness_is_shown_unverified() -> None:
     assert "rapidly progressive (within hours to days) symmetrical numbness and weakness or imbalance" in quote(
         "rapidly-progressive-symmetric"
@@ -209,10 +242,22 @@ def test_rapidly_progressive_symmetrical_numbness_and_weakness_is_shown_unverifi
     assert r is not None and r.status == "emergency" and r.rule_status == "in-review"
     imbalance = {**base, "weakness": False, "imbalance": True}
     assert fired(assess(imbalance), "rapidly-progressive-symmetric")
-    assert not fired(assess({**base, "asymmetric-pattern": True}), "rapidly-progressive-symmetric")
     assert not fired(assess({**base, "rapid-progression": False}), "rapidly-progressive-symmetric")
-    unknown = {k: v for k, v in base.items() if k != "asymmetric-pattern"}
-    assert "asymmetric-pattern" in trace(assess(unknown), "rapidly-progressive-symmetric").missing
+    assert not fired(assess({**base, "weakness": False, "imbalance": False}), "rapidly-progressive-symmetric")
+    assert not fired(assess({**base, "numbness": False}), "rapidly-progressive-symmetric")
+
+
+@pytest.mark.rule("rapidly-progressive-symmetric")
+@pytest.mark.parametrize("symmetry", [False, True, None])
+def test_rapidly_progressive_symmetric_fires_whatever_the_recorded_symmetry(symmetry: bool | None) -> None:
+    # Must-fix 4: GBS with rapid progression and no recorded symmetry got no emergency in 2023.1.
+    gbs = {"rapid-progression": True, "numbness": True, "weakness": True, "areflexia": True}
+    findings = gbs if symmetry is None else {**gbs, "asymmetric-pattern": symmetry}
+    result = assess(findings, {"progression-duration": "7 day"}, guidelines=(GID, "inflammatory-neuropathy"))
+    r = result.by_rule("rapidly-progressive-symmetric")
+    assert r is not None and r.status == "emergency" and r.section is ng.Section.RED_FLAGS
+    assert result.section(ng.Section.RED_FLAGS)[0].status == "emergency"
+    assert "asymmetric-pattern" not in trace(result, "rapidly-progressive-symmetric").missing
 
 
 # -- the 4-8 week window --------------------------------------------------------------------------
@@ -276,8 +321,12 @@ def test_tempo_from_symptom_duration_while_still_progressing() -> None:
 # -- upper motor neuron, MS, B12 -------------------------------------------------------------------
 
 
+@pytest.mark.rule("umn-signs-sensory")
 def test_brisk_reflexes_with_distal_sensory_symptoms_is_routine_and_in_review() -> None:
+    # NICE NG127 (reproduction): "Refer adults ... and brisk deep tendon reflexes" -- 'Refer', not 'Refer urgently'.
     assert "brisk deep tendon reflexes" in quote("umn-signs-sensory")
+    rule = guideline().rule("umn-signs-sensory")
+    assert rule.status is ng.Status.IN_REVIEW and rule.urgency == "routine"
     findings = {"brisk-reflexes": True, "tingling": True}
     assert not fired(assess(findings), "umn-signs-sensory")  # routine and in review: not shown by default
     r = assess(findings, statuses=BOTH).by_rule("umn-signs-sensory")
@@ -332,11 +381,42 @@ def pattern_rules(result: Any) -> list[str]:
 @pytest.mark.rule("pattern-distal-symmetric")
 def test_distal_symmetric_pattern() -> None:
     assert "‘Default’ | Chronic, axonal, length-dependent | Diabetes mellitus" in quote("pattern-distal-symmetric")
-    result = assess({"distal-symmetric-pattern": True, "numbness": True})
+    result = assess({"distal-symmetric-pattern": True, "numbness": True, **NO_UMN})
     assert pattern_rules(result) == ["pattern-distal-symmetric"]
     first = result.section(ng.Section.CATEGORIES)[0]
     assert first.rule == "pattern-distal-symmetric" and "pattern: distal symmetric polyneuropathy" in first.details
-    assert trace(assess({"numbness": True}), "pattern-distal-symmetric").missing == ("distal-symmetric-pattern",)
+    assert "distal-symmetric-pattern" in trace(assess({"numbness": True}), "pattern-distal-symmetric").missing
+
+
+UMN_SIGNS = ("brisk-reflexes", "extensor-plantar", "sensory-level", "lhermitte-sign")
+NO_UMN = dict.fromkeys(UMN_SIGNS, False)
+
+
+@pytest.mark.rule("pattern-distal-symmetric")
+@pytest.mark.parametrize("sign", UMN_SIGNS)
+def test_pattern_distal_symmetric_excludes_upper_motor_neuron_signs(sign: str) -> None:
+    # Must-fix 2: distal numbness with brisk reflexes or an extensor plantar was labelled distal symmetric
+    # polyneuropathy. Present: not this pattern (myelopathy or central instead); absent: this pattern;
+    # unknown: undecided, and the sign is listed as a finding that would decide.
+    base = {"distal-symmetric-pattern": True, "numbness": True}
+    present = assess({**base, **NO_UMN, sign: True})
+    assert not fired(present, "pattern-distal-symmetric")
+    assert pattern_rules(present) and "pattern-distal-symmetric" not in pattern_rules(present)
+    assert pattern_rules(assess({**base, **NO_UMN})) == ["pattern-distal-symmetric"]
+    unknown = {k: v for k, v in NO_UMN.items() if k != sign}
+    assert trace(assess({**base, **unknown}), "pattern-distal-symmetric").missing == (sign,)
+    assert any(sign in line for line in pattern_gaps(assess({**base, **unknown})))
+
+
+@pytest.mark.rule("pattern-myelopathy")
+def test_pattern_myelopathy_is_approved_and_labels_umn_signs_with_distal_numbness() -> None:
+    text = quote("pattern-myelopathy")
+    assert "hyperreflexia, extensor plantar responses" in text and "segmental sensory" in text
+    assert guideline().rule("pattern-myelopathy").status is ng.Status.APPROVED
+    findings = {"distal-symmetric-pattern": True, "numbness": True, "brisk-reflexes": True, "extensor-plantar": True}
+    result = assess(findings)
+    assert result.section(ng.Section.CATEGORIES)[0].rule == "pattern-myelopathy"
+    assert not fired(result, "pattern-distal-symmetric")
 
 
 @pytest.mark.rule("pattern-asymmetric-multifocal")
@@ -387,11 +467,12 @@ def test_radicular_pattern() -> None:
     )
 
 
-def test_myelopathy_pattern_is_in_review() -> None:
-    assert not fired(assess({"sensory-level": True}), "pattern-myelopathy")
-    r = assess({"sensory-level": True}, statuses=BOTH).by_rule("pattern-myelopathy")
-    assert r is not None and r.rule_status == "in-review" and r.status == "pattern"
-    assert fired(assess({"brisk-reflexes": True, "tingling": True}, statuses=BOTH), "pattern-myelopathy")
+@pytest.mark.rule("pattern-myelopathy")
+def test_myelopathy_pattern_from_a_sensory_level_alone() -> None:
+    r = assess({"sensory-level": True}).by_rule("pattern-myelopathy")
+    assert r is not None and r.rule_status == "approved" and r.status == "pattern"
+    assert fired(assess({"brisk-reflexes": True, "tingling": True}), "pattern-myelopathy")
+    assert not fired(assess({"brisk-reflexes": True, "tingling": False, "numbness": False}), "pattern-myelopathy")
 
 
 @pytest.mark.rule("pattern-central-demyelinating")
@@ -431,7 +512,7 @@ def test_claudication_vascular_or_neurogenic_by_what_relieves_it() -> None:
 
 
 def test_pattern_leads_the_categories_section() -> None:
-    findings = {"distal-symmetric-pattern": True, "numbness": True}
+    findings = {"distal-symmetric-pattern": True, "numbness": True, **NO_UMN}
     patient = {"findings": findings, "diabetes": {"type": "type-2", "diagnosed": "2015-01-01"}}
     result = ng.assess(patient, as_of=DAY)
     categories = result.section(ng.Section.CATEGORIES)
@@ -513,11 +594,13 @@ def test_report_lists_the_findings_that_would_decide_the_pattern() -> None:
     gaps = pattern_gaps(result)
     assert gaps[0] == "- Presentation pattern not decided by the findings given:"
     assert "vascular claudication: would be decided by relief-standing-still" in gaps
-    assert "distal symmetric polyneuropathy: would be decided by distal-symmetric-pattern" in gaps
+    assert any(
+        g.startswith("distal symmetric polyneuropathy: would be decided by distal-symmetric-pattern") for g in gaps
+    )
     text = render(result)
     assert "Presentation pattern not decided by the findings given" in text
     assert "vascular claudication: would be decided by relief-standing-still" in text
-    decided = assess({"distal-symmetric-pattern": True, "tingling": True})
+    decided = assess({"distal-symmetric-pattern": True, "tingling": True, **NO_UMN})
     assert pattern_gaps(decided) == []
     assert pattern_gaps(assess({"tingling": False, "numbness": False})) == []  # nothing to classify
 
@@ -535,7 +618,7 @@ def example(name: str) -> Any:
     ("name", "first_red_flag", "pattern"),
     [
         ("cauda-equina", "cauda-equina-suspected", "pattern-radiculopathy-cauda-equina"),
-        ("cord-compression", "cauda-equina-suspected", None),
+        ("cord-compression", "cauda-equina-suspected", "pattern-myelopathy"),
         ("ms-like", None, "pattern-central-demyelinating"),
         ("subacute-inflammatory", "inflammatory-subacute-window", None),
         ("mononeuritis-multiplex", None, "pattern-asymmetric-multifocal"),
@@ -568,12 +651,9 @@ def test_cord_compression_example_shows_the_unverified_flag_and_mscc() -> None:
     cord = result.by_rule("cord-compression-suspected")
     assert mscc is not None and mscc.rule_status == "approved" and mscc.status == "emergency"
     assert cord is not None and cord.rule_status == "in-review" and cord.status == "emergency"
-    text = render(result)
-    assert "none of the evaluated patterns fits the findings given" in text
-    with_review = ng.assess(
-        ng.Patient.from_json(EXAMPLES / "cord-compression.json"), as_of=dt.date(2026, 11, 30), statuses=BOTH
-    )
-    assert with_review.section(ng.Section.CATEGORIES)[0].rule == "pattern-myelopathy"
+    # pattern-myelopathy is approved in 2024.1: the default report names the pattern.
+    assert result.section(ng.Section.CATEGORIES)[0].rule == "pattern-myelopathy"
+    assert "none of the evaluated patterns fits the findings given" not in render(result)
 
 
 def test_show_prints_the_pattern() -> None:
@@ -600,3 +680,72 @@ def test_tempo_is_monotone_and_total_over_days() -> None:
     labels = [assess({}, _days(d)).record.facts["tempo"] for d in range(0, 200, 3)]
     ranks = [order[str(label)] for label in labels]
     assert ranks == sorted(ranks) and set(ranks) == {0, 1, 2}
+
+
+# -- must-fixes of the clinical review (2024.1) -------------------------------------------------------
+
+
+@pytest.mark.rule("cauda-equina-suspected")
+@pytest.mark.rule("sphincter-disturbance-new")
+@pytest.mark.parametrize("incontinence", [True, False, None])
+def test_cauda_equina_suspected_encodes_the_girft_list_and_incontinence_stays_shown(
+    incontinence: bool | None,
+) -> None:
+    # Must-fix 5: the GIRFT primary-care list names difficulty initiating micturition and impaired sensation of
+    # urinary flow, not incontinence; new incontinence is the in-review emergency, which is never hidden.
+    assert "New (within 14 days) or deteriorating difficulty initiating micturition" in quote("cauda-equina-suspected")
+    assert "incontinence" not in quote("cauda-equina-suspected")
+    none = dict.fromkeys(CES_FINDINGS, False)
+    findings = none if incontinence is None else {**none, "urinary-incontinence": incontinence}
+    result = assess(findings)
+    assert not fired(result, "cauda-equina-suspected")
+    sphincter = result.by_rule("sphincter-disturbance-new")
+    if incontinence:
+        assert sphincter is not None and sphincter.status == "emergency" and sphincter.rule_status == "in-review"
+    else:
+        assert sphincter is None
+
+
+@pytest.mark.rule("b12-myelopathy")
+def test_b12_myelopathy_is_not_applied_before_nice_ng239_was_published() -> None:
+    # Must-fix 7: NICE NG239 was published on 6 March 2024 (BSH notice); 2024.1 takes effect that day.
+    assert "published on 6 March 2024" in quote("b12-myelopathy")
+    assert guideline().effective == dt.date(2024, 3, 6)
+    # NG239 'confirmed deficiency': total B12 below 180 ng/L (encoded as an unrounded value below 179.5 ng/L).
+    cord = {"brisk-reflexes": True}
+    for value, fires in (("179.4 ng/L", True), ("179.5 ng/L", False), ("180 ng/L", False)):
+        r = ng.assess(
+            {"findings": cord, "measurements": {"b12-total": value}},
+            as_of=dt.date(2024, 3, 6),
+            guidelines=[GID],
+        )
+        found = r.by_rule("b12-myelopathy")
+        assert (found is not None) is fires
+        assert found is None or found.version == "2024.1"
+
+
+def test_assessments_before_6_march_2024_use_the_released_2023_1() -> None:
+    r = ng.assess({"findings": {"sensory-level": True}}, as_of=dt.date(2024, 3, 5), guidelines=[GID])
+    (ref,) = [g for g in r.record.guidelines if g.id == GID]
+    assert ref.version == "2023.1"
+    later = ng.assess({"findings": {"sensory-level": True}}, as_of=dt.date(2024, 3, 6), guidelines=[GID])
+    assert [g.version for g in later.record.guidelines if g.id == GID] == ["2024.1"]
+
+
+def test_summary_lists_red_flags_first_apart_from_routine_overdue_items() -> None:
+    # Must-fix 8: emergencies first, each on its own line, then a blank line; overdue screening is counted only.
+    from neuroguide.report import summary
+
+    patient = {
+        "findings": {"sensory-level": True, "urinary-incontinence": True, "numbness": True},
+        "diabetes": {"type": "type-2", "diagnosed": "2000-01-01"},
+    }
+    lines = summary(ng.assess(patient, as_of=DAY))
+    assert lines[0].startswith("RED FLAGS (")
+    flags = [line for line in lines[1:] if line.startswith("- ")]
+    assert flags and all(line.startswith("- EMERGENCY (not yet verified)") for line in flags[:2])
+    blank = lines.index("")
+    assert all(line.startswith("- ") for line in lines[1:blank])
+    routine = [line for line in lines if "overdue" in line]
+    assert routine and all(line.startswith("Routine screening: ") and "OVERDUE" not in line for line in routine)
+    assert lines.index(routine[0]) > blank

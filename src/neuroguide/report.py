@@ -31,6 +31,8 @@ __all__ = [
 
 _WIDTH = 100
 _MISSING_SHOWN = 5  # the few inputs that would change the urgent or overdue items; --all-missing for the rest
+_FLAGS_SHOWN = 4  # red flags named in the summary; the rest are counted (all are in section 1)
+_FLAG_ORDER = {"emergency": 0, "urgent": 1}  # the summary names emergencies before urgent items
 
 # Plain words for each status (no internal markers in what a clinician reads).
 _WORDS = {
@@ -127,13 +129,21 @@ def _color_of(rec: Recommendation) -> str:
 
 
 def summary(result: Assessment) -> list[str]:
-    """The three to six lines a clinician reads first: red flags, pattern, overdue, dose problems, unrecognised."""
+    """The lines a clinician reads first: red flags (each on its own line, emergencies first), then the rest.
+
+    The red flags stand apart, followed by a blank line; with red flags present the routine screening line gives
+    counts only, so overdue check-ups never crowd the urgent part.
+    """
     lines = []
-    flags = result.section(Section.RED_FLAGS)
+    flags = sorted(result.section(Section.RED_FLAGS), key=lambda r: _FLAG_ORDER.get(r.status, len(_FLAG_ORDER)))
     if flags:
-        first = flags[0]
-        more = f" (+{len(flags) - 1} more)" if len(flags) > 1 else ""
-        lines.append(f"Red flags: {_state(first)}: {first.title}{more}")
+        lines.append(f"RED FLAGS ({len(flags)}): act on these first")
+        for item in flags[:_FLAGS_SHOWN]:
+            unverified = " (not yet verified)" if item.rule_status != "approved" else ""
+            lines.append(f"- {_state(item)}{unverified}: {item.title}")
+        if len(flags) > _FLAGS_SHOWN:
+            lines.append(f"- ... and {len(flags) - _FLAGS_SHOWN} more (section 1)")
+        lines.append("")
     else:
         lines.append("Red flags: none found among the rules that could decide")
     categories = result.section(Section.CATEGORIES)
@@ -147,8 +157,12 @@ def summary(result: Assessment) -> list[str]:
         if unrecorded:
             parts[0] += f" ({unrecorded} with none on record)"
         parts += [f"{len(due)} due now"] if due else []
-        names = ", ".join(r.title for r in (*overdue, *due)[:3])
-        lines.append(f"Screening: {' and '.join(parts)}: {names}" + ("; ..." if len(overdue) + len(due) > 3 else ""))
+        if flags:
+            lines.append(f"Routine screening: {' and '.join(parts)} (see the schedule section)")
+        else:
+            names = ", ".join(r.title for r in (*overdue, *due)[:3])
+            more = "; ..." if len(overdue) + len(due) > 3 else ""
+            lines.append(f"Screening: {' and '.join(parts)}: {names}{more}")
     doses = [r for r in result.recommendations if r.status in _DOSE_PROBLEMS]
     if doses:
         # The verdict word leads: an action's first sentence can read as reassurance ("... within range. But ...").
