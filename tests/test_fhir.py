@@ -192,11 +192,11 @@ def test_impossible_value_is_refused_naming_the_resource() -> None:
 
 
 def test_unmapped_codes_are_listed_and_reach_what_is_missing() -> None:
-    creatinine = {
+    creatinine = {  # a laboratory's own code, not a standard one: nothing to map it to
         "resourceType": "Observation",
         "id": "lab",
         "status": "final",
-        "code": {"coding": [{"system": LOINC, "code": "2160-0", "display": "Creatinine"}]},
+        "code": {"coding": [{"system": "http://lab.example.org/codes", "code": "CREA", "display": "Creatinine"}]},
         "subject": SUBJECT,
         "effectiveDateTime": "2026-11-01",
         "valueQuantity": {"value": 1.1, "system": UCUM, "code": "mg/dL"},
@@ -207,7 +207,7 @@ def test_unmapped_codes_are_listed_and_reach_what_is_missing() -> None:
     result = fhir.assess(bundle(creatinine, encounter), as_of=AS_OF)
     missing = {m.fact: m.label for m in result.missing}
     assert "fhir:Observation/lab" in missing
-    assert "2160-0" in missing["fhir:Observation/lab"]
+    assert "CREA" in missing["fhir:Observation/lab"]
 
 
 def test_resources_about_another_patient_are_excluded() -> None:

@@ -312,11 +312,11 @@ def test_each_request_is_logged_with_its_evaluation_record_id(server: Server) ->
 
 def test_unrecognised_fhir_data_is_shown_on_a_card(server: Server) -> None:
     body = view("t2d-metformin")
-    creatinine = {
+    creatinine = {  # a laboratory's own code, not a standard one
         "resourceType": "Observation",
         "id": "lab-cr",
         "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "2160-0"}]},
+        "code": {"coding": [{"system": "http://lab.example.org/codes", "code": "CREA"}]},
         "subject": {"reference": "Patient/t2d-metformin"},
         "effectiveDateTime": "2026-11-01",
         "valueQuantity": {"value": 1.1, "system": "http://unitsofmeasure.org", "code": "mg/dL"},

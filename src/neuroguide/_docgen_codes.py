@@ -18,10 +18,12 @@ def codes_page() -> Page:
     lines = heading(1, "Standard codes (LOINC, SNOMED CT, ICD-10-CM, RxNorm, UCUM)", label("codes"))
     lines += [
         "The codes an EHR sends for each fact, as read by {py:mod}`neuroguide.fhir`. A code is listed only when it "
-        "was checked against the code system's own publication or a published code list vendored in the repository, "
-        "and each says how. A fact with no verified code says so: until a terminologist verifies one, send it under "
+        "was checked against the code system's own publication or a published code list (the VSAC value sets of the "
+        "CMS quality measures, the measures' own test cases), whose rows are vendored in the repository, and each "
+        "says how. Every other fact says why it has no code yet: until a terminologist verifies one, send it under "
         f"neuroguide's own code system {code(t.LOCAL_SYSTEM)} (the code is the fact name). A standard code the reader "
-        'does not know is never guessed: it is listed as not recognised and shown under "What is missing".',
+        'does not know is never guessed: it is listed as not recognised and shown under "What is missing". One code '
+        "stands for one fact; a few codes also name a second finding in their own wording (see below).",
         "",
     ]
     bound = sum(1 for f in vocab if f in bindings)
@@ -42,7 +44,7 @@ def codes_page() -> Page:
         if binding is None:
             reason = t.unbound_reason(name)
             text = "No verified standard code." + (f" {esc(reason)}" if reason else "")
-            rows.append([code(name), esc(spec.label), text, "—"])
+            rows.append([code(name), esc(spec.label), "—", text, "—"])
             continue
         shown = [f"{esc(c.system.name)} {code(c.code)} {esc(c.display)} ({esc(c.version)})" for c in binding.codes]
         if binding.value_set is not None:
@@ -50,11 +52,26 @@ def codes_page() -> Page:
             count = Counter(m.system.name for m in members.values())
             sizes = ", ".join(f"{n} {esc(s)}" for s, n in sorted(count.items()))
             shown.append(f"every code of the value set {esc(binding.value_set)} ({sizes})")
-        checks = [esc(c.verification) for c in binding.codes] or ["See the value set below."]
+        # one line per distinct check: codes read from the same list share one
+        checks = list(dict.fromkeys(esc(c.verification) for c in binding.codes)) or ["See the value set below."]
         if binding.note:
             checks.append(esc(binding.note))
-        rows.append([code(name), esc(spec.label), "<br>".join(shown), "<br>".join(checks)])
-    lines += pipe_table(["Fact", "Meaning", "Codes (system, code, display, version)", "How verified"], rows)
+        resource = esc(binding.resource.value) if binding.resource is not None else "—"
+        rows.append([code(name), esc(spec.label), resource, "<br>".join(shown), "<br>".join(checks)])
+    lines += pipe_table(
+        ["Fact", "Meaning", "Recorded in", "Codes (system, code, display, version)", "How verified"], rows
+    )
+    lines += heading(2, "Codes that name a second fact")
+    lines += [
+        "A few verified codes also name a second finding in their own wording (for example type 2 diabetes with "
+        "diabetic polyneuropathy). The reader reads such a code as its own fact and also sets the second finding to "
+        "true while the Condition is current and not refuted; it never sets it to false.",
+        "",
+    ]
+    lines += pipe_table(
+        ["Also sets", "Code system", "Codes", "How verified"],
+        [[code(r.fact), esc(r.system.name), esc(_ranges(r.codes)), esc(r.verification)] for r in t.implications()],
+    )
     lines += heading(2, "Medications")
     lines += [esc(t.unbound_reason("medications") or ""), ""]
     lines += heading(2, "Value sets")
@@ -86,3 +103,10 @@ def codes_page() -> Page:
     for module in ("neuroguide.fhir", "neuroguide.terminology"):
         lines += ["```{eval-rst}", f".. automodule:: {module}", "   :members:", "```", ""]
     return Page("codes.md", "\n".join(lines))
+
+
+def _ranges(codes: tuple[str, ...]) -> str:
+    """A short list of codes: all of them when few, else the count with the first and the last."""
+    if len(codes) <= 6:
+        return ", ".join(codes)
+    return f"{len(codes)} codes, {codes[0]} to {codes[-1]}"

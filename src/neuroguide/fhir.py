@@ -459,6 +459,11 @@ class _Reader:
         fact, entry = found
         refuted = "refuted" in verification
         onset = _date_of(res.get("onsetDateTime")) or _date_of((res.get("onsetPeriod") or {}).get("start"))
+        current = not refuted and not any(c in ("inactive", "remission", "resolved") for c in clinical)
+        for other in t.implied(entry.system.uri, entry.code) if entry is not None and current else ():
+            # the code's own wording names a second finding (codes.toml [[implies]]): true while current, never false
+            when = onset or _date_of(res.get("recordedDate")) or dt.date.min
+            findings.setdefault(other, []).append(_Candidate(value=True, date=when, ref=ref))
         if fact == "diabetes":
             if refuted:
                 self.note(NoteKind.EXCLUDED, ref, shown, "verificationStatus refuted: not read as diabetes")

@@ -2,8 +2,9 @@
 
 Every code here was checked against the code system's publication or a vendored, published code list; each
 :class:`Code` carries that verification record. A fact without a verified code has no entry in :func:`bindings`
-(:func:`unbound_reason` says why when the project recorded it), and the FHIR reader then recognises it only under
-neuroguide's own code system, :data:`LOCAL_SYSTEM`.
+(:func:`unbound` says why: the data file gives a reason for every such fact), and the FHIR reader then recognises it
+only under neuroguide's own code system, :data:`LOCAL_SYSTEM`. One code stands for one fact: the data is refused if
+a code is listed for two facts. A few codes also name a second finding in their wording (:func:`implied`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import io
 import re
 import tomllib
 from collections.abc import Mapping
+from enum import StrEnum
 from importlib import resources
 from typing import Any, Literal
 
@@ -28,16 +30,22 @@ __all__ = [
     "Binding",
     "Code",
     "CodeSystem",
+    "Implication",
+    "Resource",
     "Source",
     "ValueSetMember",
     "bindings",
     "code_systems",
     "diabetes_type",
+    "implications",
+    "implied",
     "lookup",
+    "preferred",
     "sources",
     "ucum_row",
     "ucum_unit",
     "ucum_units",
+    "unbound",
     "unbound_reason",
     "value_set",
 ]
@@ -105,12 +113,31 @@ _TYPE2 = re.compile(r"\btype (2|ii)\b")
 
 
 @attrs.frozen(kw_only=True)
+class Implication:
+    """Verified codes that, besides their own fact, name a second finding in their wording (set true when current)."""
+
+    fact: str
+    system: CodeSystem
+    codes: tuple[str, ...]
+    verification: str
+
+
+class Resource(StrEnum):
+    """The FHIR resource an EHR records a fact in."""
+
+    OBSERVATION = "Observation"
+    CONDITION = "Condition"
+    PROCEDURE = "Procedure"
+
+
+@attrs.frozen(kw_only=True)
 class Binding:
-    """The codes of one fact: listed codes, an optional packaged value set, and a note for reviewers."""
+    """The codes of one fact: listed codes, an optional packaged value set, the resource, and a note for reviewers."""
 
     fact: str
     codes: tuple[Code, ...] = ()
     value_set: str | None = None
+    resource: Resource | None = None
     note: str | None = None
 
 
@@ -129,6 +156,8 @@ _GROUPS = {
     ),
 }
 _CSV_SYSTEMS = {"SNOMED-CT": "snomed", "ICD-10-CM": "icd10cm", "LOINC": "loinc"}
+# Facts bound to the same value set as diabetes, whose type they read from the code (not a second meaning).
+_DERIVED_FROM_SET = frozenset({"type-1-diabetes", "type-2-diabetes"})
 
 
 @functools.cache
@@ -179,10 +208,25 @@ def bindings() -> Mapping[str, Binding]:
         vs = entry.get("value_set")
         if vs is not None and vs not in _GROUPS:
             problems.append(Problem("codes.toml", f"facts.{fact}.value_set", f"unknown value set {vs!r}"))
-        out[fact] = Binding(fact=fact, codes=tuple(codes), value_set=vs, note=entry.get("note"))
-    for fact in raw.get("unbound", {}):
+        resource = entry.get("resource")
+        if resource is not None and resource not in set(Resource):
+            problems.append(Problem("codes.toml", f"facts.{fact}.resource", f"not one of {', '.join(Resource)}"))
+            resource = None
+        out[fact] = Binding(
+            fact=fact,
+            codes=tuple(codes),
+            value_set=vs,
+            resource=None if resource is None else Resource(resource),
+            note=entry.get("note"),
+        )
+    for fact, entry in raw.get("unbound", {}).items():
         if fact != "medications" and fact not in vocab:
             problems.append(Problem("codes.toml", f"unbound.{fact}", "not a fact of the vocabulary"))
+        elif fact in out:
+            problems.append(Problem("codes.toml", f"unbound.{fact}", "also bound under [facts]"))
+        elif not entry.get("reason"):
+            problems.append(Problem("codes.toml", f"unbound.{fact}", "no reason given"))
+    problems += _clashes(out)
     for code, entry in raw.get("ucum", {}).items():
         try:
             parse_unit(entry["unit"], f"ucum.{code}")
@@ -193,10 +237,40 @@ def bindings() -> Mapping[str, Binding]:
     return out
 
 
+def _clashes(found: Mapping[str, Binding]) -> list[Problem]:
+    """A code listed for two facts would be read as one of them silently: refuse the data instead."""
+    problems: list[Problem] = []
+    owner: dict[tuple[str, str], str] = {}
+    for fact, binding in found.items():
+        for c in binding.codes:
+            key = (c.system.uri, c.code)
+            if owner.setdefault(key, fact) != fact:
+                problems.append(Problem("codes.toml", f"facts.{fact}", f"{c.code} is also listed for {owner[key]}"))
+    for fact, binding in found.items():
+        if binding.value_set is None or fact in _DERIVED_FROM_SET:
+            continue
+        for key in value_set(binding.value_set):
+            other = owner.get(key)
+            if other is not None and other != fact:
+                problems.append(Problem("codes.toml", f"facts.{other}", f"{key[1]} is in the value set of {fact}"))
+    return problems
+
+
 def unbound_reason(fact: str) -> str | None:
     """Why a fact has no standard code yet, when the project recorded a reason."""
     entry = _raw().get("unbound", {}).get(fact)
     return None if entry is None else str(entry["reason"])
+
+
+def unbound() -> Mapping[str, str]:
+    """Every fact (and ``medications``) recorded as having no standard code yet, with the reason."""
+    return {fact: str(entry["reason"]) for fact, entry in _raw().get("unbound", {}).items()}
+
+
+def preferred(fact: str) -> Code | None:
+    """The code to send for a fact (the first one listed), or ``None`` when it has no verified code."""
+    binding = bindings().get(fact)
+    return binding.codes[0] if binding is not None and binding.codes else None
 
 
 @functools.cache
@@ -233,7 +307,7 @@ def value_set(name: str) -> Mapping[tuple[str, str], ValueSetMember]:
 def _index() -> Mapping[tuple[str, str], tuple[str, Code | ValueSetMember]]:
     found: dict[tuple[str, str], tuple[str, Code | ValueSetMember]] = {}
     for fact, binding in bindings().items():
-        if binding.value_set is not None and fact not in ("type-1-diabetes", "type-2-diabetes"):
+        if binding.value_set is not None and fact not in _DERIVED_FROM_SET:
             for key, member in value_set(binding.value_set).items():
                 found.setdefault(key, (fact, member))
         for c in binding.codes:
@@ -244,6 +318,58 @@ def _index() -> Mapping[tuple[str, str], tuple[str, Code | ValueSetMember]]:
 def lookup(system: str, code: str) -> tuple[str, Code | ValueSetMember] | None:
     """The fact a standard code stands for, with its verified entry; ``None`` if the code is not bound."""
     return _index().get((system, code))
+
+
+@functools.cache
+def implications() -> tuple[Implication, ...]:
+    """The rules of ``[[implies]]``, each expanded to the verified codes it covers (checked once, on first use).
+
+    Raises:
+        GuidelineDataError: a rule names an unknown or non-boolean fact or system, or a code that is not verified.
+
+    """
+    systems, vocab, index = code_systems(), vocabulary(), _index()
+    problems: list[Problem] = []
+    out: list[Implication] = []
+    for i, rule in enumerate(_raw().get("implies", [])):
+        where = f"implies[{i}]"
+        fact, system = rule.get("fact"), systems.get(rule.get("system", ""))
+        if fact not in vocab or vocab[fact].type != "boolean" or system is None or not rule.get("verification"):
+            problems.append(Problem("codes.toml", where, "a boolean fact, a known system and a verification"))
+            continue
+        listed = list(rule.get("codes", []))
+        prefixes = tuple(rule.get("prefixes", []))
+        matched = [
+            code
+            for (uri, code), (owner, _) in index.items()
+            if prefixes and uri == system.uri and code.startswith(prefixes) and owner != fact
+        ]
+        if prefixes and not matched:
+            problems.append(Problem("codes.toml", where, "no verified code has these prefixes"))
+        for code in listed:
+            found = index.get((system.uri, code))
+            if found is None or found[0] == fact:
+                problems.append(Problem("codes.toml", where, f"{code} is not a verified code of another fact"))
+        codes = tuple(sorted({*listed, *matched}))
+        out.append(Implication(fact=fact, system=system, codes=codes, verification=rule["verification"]))
+    if problems:
+        raise GuidelineDataError(problems)
+    return tuple(out)
+
+
+@functools.cache
+def _implied_index() -> Mapping[tuple[str, str], tuple[str, ...]]:
+    found: dict[tuple[str, str], tuple[str, ...]] = {}
+    for rule in implications():
+        for code in rule.codes:
+            key = (rule.system.uri, code)
+            found[key] = (*found.get(key, ()), rule.fact)
+    return found
+
+
+def implied(system: str, code: str) -> tuple[str, ...]:
+    """The findings a verified code also names besides its own fact (empty for most codes)."""
+    return _implied_index().get((system, code), ())
 
 
 @functools.cache

@@ -1,8 +1,11 @@
 """Build the FHIR R4 Bundle of each example patient (examples/fhir/) from its JSON input.
 
-Standard codes are used only where :mod:`neuroguide.terminology` holds a verified one (diabetes and its type,
-HbA1c, the three parts of a foot examination, UCUM units); every other fact is sent under neuroguide's own code
-system (``urn:neuroguide:fact``), exactly as an EHR would have to until the binding is verified.
+Standard codes are used wherever :mod:`neuroguide.terminology` holds a verified one (the first code listed for the
+fact, in the resource the data file names: laboratory values and vital signs as Observations, diagnoses as
+Conditions, the foot examination and chemotherapy as Procedures; UCUM units); every other fact is sent under
+neuroguide's own code system (``urn:neuroguide:fact``), exactly as an EHR would have to until a binding is verified.
+A finding answered "no" is a Condition with verificationStatus ``refuted``; a procedure finding answered "no" has no
+procedure to record, so it stays a neuroguide-coded Observation.
 
 Run ``python -m tools.fhir`` from the repository root to rewrite the files; ``tests/test_fhir_examples.py`` checks
 that the files on disk are what this builds and that each gives the same assessment as its JSON.
@@ -27,7 +30,8 @@ _UCUM = "http://unitsofmeasure.org"
 _TO_UCUM = {"week": "wk", "day": "d", "month": "mo", "year": "a", "mmHg": "mm[Hg]", "IU": "[IU]"}
 _DIABETES = {"type-1": ("snomed", "46635009"), "type-2": ("snomed", "44054006"), "other": ("icd10cm", "E13.9")}
 _FOOT = ("401191002", "134388005", "91161007")
-_HBA1C = "17856-6"
+_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 
 
 def _code(system_key: str, code: str) -> dict[str, Any]:
@@ -41,6 +45,41 @@ def _code(system_key: str, code: str) -> dict[str, Any]:
 
 def _local(fact: str) -> dict[str, Any]:
     return {"coding": [{"system": t.LOCAL_SYSTEM, "code": fact}], "text": fact}
+
+
+def _concept(fact: str) -> dict[str, Any]:
+    """The fact's verified standard code if it has one, else its neuroguide code."""
+    code = t.preferred(fact)
+    return _local(fact) if code is None else {"coding": [_code(code.system.key, code.code)]}
+
+
+def _finding(fact: str, flag: bool, subject: dict[str, Any]) -> dict[str, Any]:
+    """A yes/no finding as an EHR records it: a Condition or Procedure when the fact has a standard code."""
+    binding = t.bindings().get(fact)
+    resource = binding.resource if binding is not None and t.preferred(fact) is not None else None
+    if resource is t.Resource.CONDITION:
+        condition: dict[str, Any] = {"resourceType": "Condition"}
+        if flag:
+            condition["clinicalStatus"] = {"coding": [{"system": _CLINICAL, "code": "active"}]}
+        status = "confirmed" if flag else "refuted"
+        condition["verificationStatus"] = {"coding": [{"system": _VERIFICATION, "code": status}]}
+        return {**condition, "code": _concept(fact), "subject": subject, "recordedDate": RECORDED}
+    if resource is t.Resource.PROCEDURE and flag:
+        return {
+            "resourceType": "Procedure",
+            "status": "completed",
+            "code": _concept(fact),
+            "subject": subject,
+            "performedDateTime": RECORDED,
+        }
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": _local(fact),
+        "subject": subject,
+        "effectiveDateTime": RECORDED,
+        "valueBoolean": flag,
+    }
 
 
 def _quantity(text: str) -> dict[str, Any]:
@@ -68,36 +107,20 @@ def bundle(example: dict[str, Any]) -> dict[str, Any]:
         add(
             {
                 "resourceType": "Condition",
-                "clinicalStatus": {
-                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
-                },
-                "verificationStatus": {
-                    "coding": [
-                        {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}
-                    ]
-                },
+                "clinicalStatus": {"coding": [{"system": _CLINICAL, "code": "active"}]},
+                "verificationStatus": {"coding": [{"system": _VERIFICATION, "code": "confirmed"}]},
                 "code": {"coding": [_code(system, code)]},
                 "subject": subject,
                 "onsetDateTime": diabetes["diagnosed"],
             }
         )
     for fact, flag in example.get("findings", {}).items():
-        add(
-            {
-                "resourceType": "Observation",
-                "status": "final",
-                "code": _local(fact),
-                "subject": subject,
-                "effectiveDateTime": RECORDED,
-                "valueBoolean": flag,
-            }
-        )
+        add(_finding(fact, flag, subject))
     for fact, value in example.get("measurements", {}).items():
-        concept = {"coding": [_code("loinc", _HBA1C)]} if fact == "hba1c" else _local(fact)
         obs: dict[str, Any] = {
             "resourceType": "Observation",
             "status": "final",
-            "code": concept,
+            "code": _concept(fact),
             "subject": subject,
             "effectiveDateTime": RECORDED,
         }

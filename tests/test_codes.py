@@ -1,0 +1,204 @@
+"""The standard-code data (codes.toml): every fact accounted for, every code verified and traceable to its list."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from neuroguide import terminology as t
+from neuroguide._docgen_codes import codes_page
+from neuroguide._vocabulary import vocabulary
+from neuroguide.exceptions import GuidelineDataError
+
+DECKS = Path(__file__).parent / "conformance" / "decks"
+LOINC = "http://loinc.org"
+SCT = "http://snomed.info/sct"
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+# How the vendored code lists name the code systems.
+CSV_NAMES = {"loinc": "LOINC", "snomed": "SNOMED-CT", "icd10cm": "ICD-10-CM"}
+
+
+def all_codes() -> list[tuple[str, t.Code]]:
+    return [(fact, c) for fact, b in t.bindings().items() for c in b.codes]
+
+
+def test_every_fact_is_bound_or_says_why_not() -> None:
+    bound, unbound = set(t.bindings()), set(t.unbound()) - {"medications"}
+    facts = set(vocabulary())
+    assert not bound & unbound
+    assert facts - bound - unbound == set(), "add the fact to [facts] or [unbound] in codes.toml"
+    assert (bound | unbound) - facts == set()
+    assert all(reason.strip() for reason in t.unbound().values())
+    assert t.unbound_reason("medications")
+
+
+def test_every_binding_has_codes_or_a_value_set_and_a_resource() -> None:
+    for fact, binding in t.bindings().items():
+        assert binding.codes or binding.value_set, fact
+        assert binding.resource is not None, fact
+
+
+def test_every_code_has_a_verification_record() -> None:
+    sources = t.sources()
+    for fact, c in all_codes():
+        assert c.source in sources, (fact, c.code)
+        assert c.display.strip() and c.version.strip(), (fact, c.code)
+        assert len(c.verification) > 40, (fact, c.code)  # says where and how, not just "checked"
+        assert c.system.uri in (LOINC, SCT, ICD), (fact, c.code)
+
+
+def test_vsac_codes_are_rows_of_the_vendored_value_set_file() -> None:
+    with (DECKS / "vsac_ecqm_2024" / "vsac_ecqm_2024_codes.csv").open(encoding="utf-8") as f:
+        rows = {(r["code_system_name"], r["code"]): r for r in csv.DictReader(f)}
+    checked = 0
+    for fact, c in all_codes():
+        if c.source != "vsac-ecqm-2024":
+            continue
+        row = rows.get((CSV_NAMES[c.system.key], c.code))
+        assert row is not None, f"{fact}: {c.code} is not in the vendored VSAC rows"
+        assert row["display"] == c.display, (fact, c.code)
+        assert row["code_system_version"] in c.version, (fact, c.code)
+        assert row["valueset_oid"] in c.verification, (fact, c.code)
+        checked += 1
+    assert checked >= 100
+
+
+def test_cms123_codes_are_rows_of_the_vendored_value_set_file() -> None:
+    with (DECKS / "cms123v7" / "cms123v7_value_sets.csv").open(encoding="utf-8") as f:
+        rows = {(r["code_system_name"], r["code"]): r["display"] for r in csv.DictReader(f)}
+    for fact, c in all_codes():
+        if c.source == "cms123v7":
+            assert rows[(CSV_NAMES[c.system.key], c.code)] == c.display, (fact, c.code)
+
+
+# Expected codes written from the VSAC expansions themselves (not read from codes.toml).
+EXPECTED = [
+    (LOINC, "29463-7", "weight", "Body weight"),
+    (LOINC, "3141-9", "weight", "Body weight Measured"),
+    (LOINC, "8302-2", "height", "Body height"),
+    (LOINC, "2160-0", "serum-creatinine", "Creatinine [Mass/volume] in Serum or Plasma"),
+    (LOINC, "14682-9", "serum-creatinine", "Creatinine [Moles/volume] in Serum or Plasma"),
+    (LOINC, "1558-6", "fasting-glucose", "Fasting glucose [Mass/volume] in Serum or Plasma"),
+    (LOINC, "2345-7", "random-glucose", "Glucose [Mass/volume] in Serum or Plasma"),
+    (LOINC, "4548-4", "hba1c", "Hemoglobin A1c/Hemoglobin.total in Blood"),
+    (ICD, "N18.6", "end-stage-renal-disease", "End stage renal disease"),
+    (SCT, "46177005", "end-stage-renal-disease", "End-stage renal disease (disorder)"),
+    (ICD, "N18.31", "kidney-disease", "Chronic kidney disease, stage 3a"),
+    (SCT, "4855003", "retinopathy", "Retinopathy due to diabetes mellitus (disorder)"),
+    (SCT, "77176002", "smoker", "Smoker (finding)"),
+    (ICD, "F10.20", "alcohol-excess", "Alcohol dependence, uncomplicated"),
+    (ICD, "K50.90", "inflammatory-bowel-disease", "Crohn's disease, unspecified, without complications"),
+    (ICD, "K90.0", "malabsorption", "Celiac disease"),
+    (SCT, "367336001", "chemotherapy", "Chemotherapy (procedure)"),
+]
+
+
+@pytest.mark.parametrize(("system", "code", "fact", "display"), EXPECTED)
+def test_code_stands_for_its_fact(system: str, code: str, fact: str, display: str) -> None:
+    found = t.lookup(system, code)
+    assert found is not None
+    assert found[0] == fact
+    assert found[1].display == display
+
+
+@pytest.mark.parametrize(
+    ("system", "code"),
+    [
+        (LOINC, "38483-4"),  # creatinine in whole blood: not serum creatinine
+        (LOINC, "2339-0"),  # glucose in blood: the criteria are for plasma
+        (ICD, "F10.21"),  # alcohol dependence in remission: not current use
+        (ICD, "K51.40"),  # inflammatory polyps of colon
+        (SCT, "8392000"),  # non-smoker
+        (LOINC, "8867-4"),  # heart rate, not said to be at rest
+    ],
+)
+def test_neighbouring_codes_that_mean_something_else_are_not_bound(system: str, code: str) -> None:
+    assert t.lookup(system, code) is None
+
+
+def test_diabetes_codes_still_read_as_diabetes() -> None:
+    for system, code in ((SCT, "44054006"), (ICD, "E11.9"), (ICD, "E11.42"), (ICD, "E11.319")):
+        found = t.lookup(system, code)
+        assert found is not None and found[0] == "diabetes", code
+
+
+def test_preferred_code_is_the_first_listed() -> None:
+    weight = t.preferred("weight")
+    assert weight is not None and weight.code == "29463-7"
+    assert t.preferred("numbness") is None
+    assert t.preferred("prior-amputation") is None  # a value set, no single code to send
+
+
+def test_a_code_listed_for_two_facts_is_refused() -> None:
+    c = t.bindings()["weight"].codes[0]
+    clash = {
+        "weight": t.bindings()["weight"],
+        "height": t.Binding(fact="height", codes=(c,), resource=t.Resource.OBSERVATION),
+    }
+    problems = t._clashes(clash)
+    assert problems and "29463-7" in str(problems[0])
+    with pytest.raises(GuidelineDataError):
+        raise GuidelineDataError(problems)
+
+
+def test_codes_page_shows_each_facts_codes_and_each_reason() -> None:
+    page = codes_page().text
+    for _fact, c in all_codes():
+        assert c.code in page
+    for fact, reason in t.unbound().items():
+        assert reason.split(".")[0].replace("'", "") in page.replace("\\", "").replace("'", ""), fact
+    assert f"{len(t.bindings())} of {len(vocabulary())} facts" in page
+
+
+# The wording each "second fact" rule relies on, written from the value-set displays (not read from codes.toml).
+IMPLIED_WORDING = {
+    "diabetic-peripheral-neuropathy": "with diabetic polyneuropathy",
+    "retinopathy": "diabetic retinopathy",
+    "foot-ulcer": "with foot ulcer",
+    "charcot-foot": "neuropathic arthropathy",
+    "dialysis": "on dialysis",
+}
+
+
+def test_each_second_fact_code_says_so_in_its_own_display() -> None:
+    for rule in t.implications():
+        for code in rule.codes:
+            found = t.lookup(rule.system.uri, code)
+            assert found is not None and found[0] != rule.fact, (rule.fact, code)
+            display = found[1].display.lower()
+            if rule.fact == "kidney-disease":
+                assert "chronic kidney disease" in display or display == "end stage renal disease", code
+                continue
+            wording = IMPLIED_WORDING[rule.fact]
+            assert wording in display, (rule.fact, code, display)
+            assert f"without {wording.split()[-1]}" not in display, (rule.fact, code, display)
+
+
+@pytest.mark.parametrize(
+    ("system", "code", "facts"),
+    [
+        (ICD, "E11.42", ("diabetic-peripheral-neuropathy",)),
+        (ICD, "E10.3293", ("retinopathy",)),
+        (ICD, "E13.621", ("foot-ulcer",)),
+        (SCT, "314904008", ("charcot-foot",)),
+        (ICD, "E11.22", ("kidney-disease",)),
+        (ICD, "N18.6", ("kidney-disease",)),
+        (SCT, "236435004", ("dialysis",)),
+        (ICD, "E11.40", ()),  # diabetic neuropathy, unspecified: not said to be a polyneuropathy
+        (ICD, "E11.21", ()),  # diabetic nephropathy: not said to be chronic kidney disease
+        (ICD, "E11.36", ()),  # diabetic cataract
+        (SCT, "1481000119100", ()),  # type 2 diabetes WITHOUT retinopathy
+        (SCT, "236436003", ()),  # end-stage renal failure with a transplant: not on dialysis
+    ],
+)
+def test_codes_that_name_a_second_fact(system: str, code: str, facts: tuple[str, ...]) -> None:
+    assert t.implied(system, code) == facts
+
+
+def test_codes_page_lists_the_second_fact_rules() -> None:
+    page = codes_page().text
+    assert "Codes that name a second fact" in page
+    for rule in t.implications():
+        assert f"`{rule.fact}`" in page
