@@ -529,3 +529,17 @@ def test_gabapentin_renal_rows_tile_the_crcl_line_as_the_label_prints_them(rule_
         for b in r.renal
     ]  # fmt: skip
     assert got == GABA_ROWS
+
+
+@pytest.mark.rule("duloxetine-dpnp")
+def test_duloxetine_renal_rows_tile_the_crcl_line() -> None:
+    """Cymbalta prescribing information (MIMS): no adjustment at 'creatinine clearance 30 to 80 mL/min' (30 is in),
+    severe renal impairment (below 30) contraindicated. Pinned as encoded: an overlap at 30 would be hidden by the
+    tie-break between rows and change no verdict."""
+    r = rule("duloxetine-dpnp")
+    got = [
+        (b.label, None if b.crcl_lower is None else amount(b.crcl_lower, "mL/min"), b.lower_inclusive,
+         None if b.crcl_upper is None else amount(b.crcl_upper, "mL/min"), b.upper_inclusive, b.avoid)
+        for b in r.renal
+    ]  # fmt: skip
+    assert got == [(">= 30", 30.0, True, None, True, False), ("< 30", None, True, 30.0, False, True)]
