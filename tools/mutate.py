@@ -512,18 +512,31 @@ def _survivor_key(s: dict[str, Any]) -> tuple[str, int, str, str]:
     return (s["file"], int(s["line"]), s["original"], s["mutant"])
 
 
-def write_page(summary: dict[str, Any], reasons_path: Path = REASONS, page: Path = PAGE) -> list[str]:
-    """Write the docs page from a summary; return the survivors that have no recorded reason (page not written)."""
+def write_page(
+    summary: dict[str, Any],
+    recheck: dict[str, Any] | None = None,
+    reasons_path: Path = REASONS,
+    page: Path = PAGE,
+) -> list[str]:
+    """Write the docs page from a full run (and the re-run of its survivors, if any).
+
+    Returns the survivors that have no recorded reason; then the page is not written.
+    """
     recorded = (
         tomllib.loads(reasons_path.read_text(encoding="utf-8")).get("survivor", []) if reasons_path.is_file() else []
     )
     reasons = {_survivor_key(r): r["reason"] for r in recorded}
-    survivors = summary["survivors"]
+    first = summary["survivors"]
+    survivors = recheck["survivors"] if recheck is not None else first
+    left = {_survivor_key(x) for x in survivors}
+    rekilled = [x for x in first if _survivor_key(x) not in left]
+    by = {_survivor_key(x): x.get("by", "") for x in (recheck or {}).get("all", [])}
     missing = [f"{s['file']}:{s['line']} {s['rule']}: {s['original']} -> {s['mutant']}" for s in survivors
                if _survivor_key(s) not in reasons]  # fmt: skip
     if missing:
         return missing
-    rate = 100 * summary["kill_rate"]
+    killed = summary["killed"] + len(rekilled)
+    rate = 100 * killed / summary["mutants"] if summary["mutants"] else 100.0
     lines = [
         "# Mutation testing of the guideline numbers",
         "",
@@ -549,11 +562,23 @@ def write_page(summary: dict[str, Any], reasons_path: Path = REASONS, page: Path
         "",
         f"Command: `{summary['command']}` (the same as `nox -s mutate`), over {len(summary['files'])} guideline",
         f"files in force on the branch, with {summary['workers']} workers; wall time",
-        f"{summary['wall_seconds'] / 60:.0f} min on a shared 2-core machine.",
+        f"{summary['wall_seconds'] / 60:.0f} min on a shared 2-core machine. Files: "
+        + ", ".join(f"`{f}`" for f in summary["files"])
+        + ".",
         "",
-        "| mutants | killed | survived | kill rate |",
-        "| --- | --- | --- | --- |",
-        f"| {summary['mutants']} | {summary['killed']} | {summary['mutants'] - summary['killed']} | **{rate:.1f} %** |",
+        "| pass | mutants | killed | survived | kill rate |",
+        "| --- | --- | --- | --- | --- |",
+        f"| full run | {summary['mutants']} | {summary['killed']} | {len(first)} | "
+        f"{100 * summary['killed'] / max(summary['mutants'], 1):.1f} % |",
+    ]
+    if recheck is not None:
+        lines += [
+            f"| its {len(first)} survivors re-run after the tests below were added (`{recheck['command']}`) | "
+            f"{len(first)} | {len(rekilled)} | {len(survivors)} | |",
+            f"| **final** (the full run's kills were not re-run: tests were only added) | {summary['mutants']} | "
+            f"{killed} | {len(survivors)} | **{rate:.1f} %** |",
+        ]
+    lines += [
         "",
         "Per guideline file:",
         "",
@@ -562,6 +587,12 @@ def write_page(summary: dict[str, Any], reasons_path: Path = REASONS, page: Path
     ]
     for name, (n, k) in sorted(summary["per_file"].items()):
         lines.append(f"| {name} | {n} | {k} |")
+    if rekilled:
+        lines += ["", "## Survivors of the full run now killed, and the test that kills each", ""]
+        lines += ["| mutant | killed by |", "| --- | --- |"]
+        for x in rekilled:
+            where = f"{x['file']} line {x['line']}, `{x['rule']}`: `{x['original']}` -> `{x['mutant']}`"
+            lines.append(f"| {where} | `{by.get(_survivor_key(x), '').split('[')[0]}` |")
     lines += ["", "## Survivors, each with the reason it survives", ""]
     if not survivors:
         lines.append("None.")
@@ -586,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "docs" / "_generated" / "mutation.json"))
     parser.add_argument("--recheck", default="", help="re-run only the survivors listed in this summary JSON")
     parser.add_argument("--write", action="store_true", help="write docs/mutation.md from the summary in --out")
+    parser.add_argument("--with-recheck", default="", help="with --write: the summary of a --recheck run")
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)
     parser.add_argument("--collect-into", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -594,7 +626,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.collect_into:
         return _collect_here(Path(args.collect_into))
     if args.write:
-        missing = write_page(json.loads(Path(args.out).read_text(encoding="utf-8")))
+        again = Path(args.with_recheck) if args.with_recheck else None
+        recheck = json.loads(again.read_text(encoding="utf-8")) if again is not None else None
+        missing = write_page(json.loads(Path(args.out).read_text(encoding="utf-8")), recheck)
         for item in missing:
             print(f"no reason recorded in {REASONS.relative_to(ROOT)} for survivor {item}", file=sys.stderr)
         return 1 if missing else 0
@@ -639,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
         "files": [p.relative_to(ROOT / "guidelines").as_posix() for p in files],
         "per_file": per_file,
         "survivors": [asdict(mu) for mu in mutants if not mu.killed],
-        "results": [f"{mu.file}:{mu.line} {mu.original}->{mu.mutant} {mu.by}" for mu in mutants],
+        "all": [asdict(mu) for mu in mutants],
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
