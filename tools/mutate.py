@@ -560,7 +560,7 @@ def write_page(
         "",
         f"## Result ({summary['date']})",
         "",
-        f"Command: `{summary['command']}` (the same as `nox -s mutate`), over {len(summary['files'])} guideline",
+        f"Command: `{summary['command']}` (`nox -s mutate` runs the same), over {len(summary['files'])} guideline",
         f"files in force on the branch, with {summary['workers']} workers; wall time",
         f"{summary['wall_seconds'] / 60:.0f} min on a shared 2-core machine. Files: "
         + ", ".join(f"`{f}`" for f in summary["files"])
@@ -580,7 +580,7 @@ def write_page(
         ]
     lines += [
         "",
-        "Per guideline file:",
+        "Per guideline file (full run):",
         "",
         "| file | mutants | killed |",
         "| --- | --- | --- |",
@@ -658,7 +658,8 @@ def main(argv: list[str] | None = None) -> int:
         counts = per_file.setdefault(mu.file, [0, 0])
         counts[0] += 1
         counts[1] += bool(mu.killed)
-    shown = [a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("--out")]
+    given = list(argv if argv is not None else sys.argv[1:])
+    shown = [a for i, a in enumerate(given) if not a.startswith("--out") and (i == 0 or given[i - 1] != "--out")]
     summary: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "command": " ".join(["python tools/mutate.py", *shown]),
