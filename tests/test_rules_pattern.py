@@ -759,7 +759,7 @@ def test_tempo_explains_its_edges_as_encoded() -> None:
     def reasons(days: int) -> tuple[str, ...]:
         rec = assess({}, _days(days)).by_rule("tempo")
         assert rec is not None
-        return rec.reasons
+        return tuple(rec.reasons)
 
     assert reasons(27) == ("progression-duration = 27 day: acute (≤ 28 d)",)
     assert reasons(29) == ("progression-duration = 29 day: subacute (> 28 d and < 56 d)",)
