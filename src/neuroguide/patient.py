@@ -42,7 +42,7 @@ class FlagKind(enum.StrEnum):
     UNLOCKED = "unlocked"
     """A guideline file used that does not match the lock (allowed for guideline authors only)."""
     SITE_DECISION_NOT_APPLIED = "site-decision-not-applied"
-    """A site decision names another version of a guideline than the one used: it does not apply."""
+    """A site decision names a guideline version other than the one used, so it does not apply."""
 
 
 @attrs.frozen(kw_only=True)
