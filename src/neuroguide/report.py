@@ -151,11 +151,21 @@ def summary(result: Assessment) -> list[str]:
         if len(flags) > _FLAGS_SHOWN:
             lines.append(f"- ... and {len(flags) - _FLAGS_SHOWN} more (section 1)")
         lines.append("")
+    elif result.urgent_missing:
+        # Never "none found" alone while an urgent check could not be made: that reads as reassurance.
+        label = {m.fact: m.label.split(";")[0] for m in result.missing}
+        labels = [label[fact] for fact in result.urgent_missing if fact in label]
+        more = f" and {len(labels) - 3} more" if len(labels) > 3 else ""
+        lines.append(
+            f"Red flags: none found, but urgent checks could not be made: {len(labels)} input"
+            f"{'s' if len(labels) != 1 else ''} missing ({'; '.join(labels[:3])}{more}; see what is missing)"
+        )
     else:
-        lines.append("Red flags: none found among the rules that could decide")
-    categories = result.section(Section.CATEGORIES)
-    if categories:
-        lines.append(f"Likely: {categories[0].title}")
+        lines.append("Red flags: none found (every urgent check could be made)")
+    # Only a presentation pattern is a "likely" category; considerations (e.g. "a diagnosis of exclusion") are not.
+    patterns = [r for r in result.section(Section.CATEGORIES) if r.status == "pattern"]
+    if patterns:
+        lines.append(f"Likely: {patterns[0].title}")
     overdue = [r for r in result.recommendations if r.status == "overdue"]
     due = [r for r in result.recommendations if r.status == "due"]
     if overdue or due:
@@ -270,7 +280,9 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
                         st.width,
                     )
                 )
-    lines.append(f"neuroguide {rec.package}; rule statuses evaluated: {', '.join(rec.statuses)}")
+    asked_all = "in-review" in rec.statuses
+    also = " (and urgent rules in review, shown as not yet verified)" if rec.urgent_unverified and not asked_all else ""
+    lines.append(f"neuroguide {rec.package}; rule statuses evaluated: {', '.join(rec.statuses)}{also}")
     return "\n".join(lines)
 
 
