@@ -122,10 +122,11 @@ print(f'wheel ok: {len(toml)} guideline files, {len(names)} files, no repository
 
 @nox.session(python=PYTHON, default=False)
 def mutate(session: nox.Session) -> None:
-    """Mutation testing of the numbers and comparisons in approved rules (slow; opt-in).
+    """Mutation testing of the numbers and comparisons in approved rules (opt-in; about 20 minutes in full).
 
-    Pass options after ``--``, e.g. ``nox -s mutate -- --sample 150 --seed 1``; the figure and the survivors go
-    to docs/_generated/mutation.json and docs/mutation.md reports the last published run.
+    Pass options after ``--``, e.g. ``nox -s mutate -- --workers 2`` or ``-- --sample 150 --seed 1``; the figure
+    and the survivors go to docs/_generated/mutation.json, and ``python tools/mutate.py --write`` turns them (with
+    the reasons in tools/mutation_survivors.toml) into docs/mutation.md.
     """
     session.install("-e", ".", *nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "test"))
     session.run("python", "tools/mutate.py", *session.posargs)

@@ -370,3 +370,19 @@ def test_neurotox_vincristine_per_m2_exposure(cumulative: str, status: str) -> N
     patient = {"medications": [{"agent": "Oncovin", "cumulative": cumulative}]}
     rec = ng.assess(patient, as_of=dt.date(2026, 11, 30)).by_rule("neurotox-vincristine")
     assert rec is not None and rec.status == status
+
+
+@pytest.mark.rule("neurotox-vincristine")
+@pytest.mark.parametrize(
+    ("med", "words"),
+    [
+        ({"agent": "vincristine", "cumulative": "1.4 mg/m2"}, "exposure is not past the cited threshold"),
+        ({"agent": "vincristine"}, "whether exposure is past the cited threshold is not known"),
+    ],
+)
+def test_neurotox_vincristine_heading_below_the_threshold_does_not_say_above(med: dict[str, str], words: str) -> None:
+    """The rule's action is worded for exposure above 2 mg/m2; below it (or unknown) the heading says so instead."""
+    rec = ng.assess({"medications": [med]}, as_of=dt.date(2026, 11, 30)).by_rule("neurotox-vincristine")
+    assert rec is not None and rec.status == "caution"
+    assert "above 2 mg/m2" not in rec.action and words in rec.action
+    assert rec.action.startswith("Vincristine, a neurotoxic vinca alkaloid")

@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import attrs
 import pytest
 
 import neuroguide as ng
@@ -79,3 +80,19 @@ def test_first_example_report_matches_its_expected_text() -> None:
     expected = (EXAMPLES / "expected" / "t2d-metformin.txt").read_text(encoding="utf-8")
     strip = re.compile(r"^neuroguide \S+; ", re.M)  # the package version line changes with every release
     assert strip.sub("neuroguide VERSION; ", text).rstrip() == strip.sub("neuroguide VERSION; ", expected).rstrip()
+
+
+def test_no_red_flag_is_never_said_alone_while_an_urgent_check_could_not_be_made() -> None:
+    empty = ng.assess(ng.Patient.from_dict({"id": "nothing-recorded"}), as_of=dt.date(2026, 11, 23))
+    assert empty.urgent_missing
+    line = summary(empty)[0]
+    assert line.startswith("Red flags: none found, but urgent checks could not be made:")
+    assert f"{len(empty.urgent_missing)} inputs missing" in line
+    answered = attrs.evolve(empty, urgent_missing=())
+    assert summary(answered)[0] == "Red flags: none found (every urgent check could be made)"
+
+
+def test_the_likely_line_is_a_presentation_pattern_never_a_consideration() -> None:
+    lines = summary(_assess("t2d-metformin"))
+    assert not any(line.startswith("Likely:") for line in lines)  # pattern undecided: reflexes not recorded
+    assert "Likely: Pattern: central demyelinating" in "\n".join(summary(_assess("ms-like")))

@@ -147,15 +147,16 @@ def _relock(root: Path, name: str) -> None:
 def test_an_unlisted_newer_version_is_refused_by_default(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     text = (root / "drug-dosing" / "2026.1.toml").read_text(encoding="utf-8")
-    newer = text.replace('version = "2026.1"', 'version = "2026.2"').replace(
+    # A version number no released file uses (2026.2 and 2026.3 are released and locked).
+    newer = text.replace('version = "2026.1"', 'version = "2026.9"').replace(
         "effective = 2026-05-12", "effective = 2026-06-01"
     )
-    (root / "drug-dosing" / "2026.2.toml").write_text(newer.replace("1400 mg", "2400 mg"), encoding="utf-8")
-    with pytest.raises(ng.IntegrityError, match="drug-dosing/2026.2.toml"):
+    (root / "drug-dosing" / "2026.9.toml").write_text(newer.replace("1400 mg", "2400 mg"), encoding="utf-8")
+    with pytest.raises(ng.IntegrityError, match="drug-dosing/2026.9.toml"):
         ng.Catalog(root)
     authoring = ng.Catalog(root, allow_unlocked=True)
     record = ng.assess({"age": 60}, as_of=AS_OF, source=authoring).record
-    assert record.unlocked == ("drug-dosing/2026.2.toml",)
+    assert record.unlocked == ("drug-dosing/2026.9.toml",)
     assert any(f.kind.value == "unlocked" for f in record.flags)
 
 

@@ -232,6 +232,31 @@ def test_autonomic_2024_schedule(version: str) -> None:
 
 
 @pytest.mark.rule("autonomic-screening")
+def test_autonomic_screening_with_none_on_record_says_so_instead_of_years_overdue() -> None:
+    """Scope checked against ADA 2024 (abridged, verified): every person with type 2 diabetes from diagnosis.
+
+    The finding 'overdue since diagnosis on most diabetic charts' is right in scope (the quote starts at the
+    diagnosis of type 2 diabetes, for everyone); what was wrong is the wording: with no assessment on record the
+    report said 'OVERDUE by 5318 days', a claim about care the record cannot support.
+    """
+    from neuroguide.report import render_text, summary
+
+    q = quote("2026.2", "autonomic-screening")
+    assert "Starting at the diagnosis of type 2 diabetes" in q
+    p = diabetic("type-2", "2012-05-02", findings={"kidney-disease": False, "diabetic-peripheral-neuropathy": False})
+    result = ng.assess(p, as_of=dt.date(2026, 11, 23), guidelines=[GID])
+    r = result.by_rule("autonomic-screening")
+    assert r is not None and r.status == "overdue" and r.due == dt.date(2012, 5, 2)  # the record keeps the status
+    text = " ".join(render_text(result).split())
+    assert "NONE ON RECORD (due since 2012-05-02; record the last one, or do it now): Assess symptoms and signs" in text
+    assert "OVERDUE by 5318 days" not in text
+    assert any("with none on record" in line for line in summary(result))
+    recorded = {**p, "last": {"autonomic-assessment": "2025-01-10"}}
+    again = ng.assess(recorded, as_of=dt.date(2026, 11, 23), guidelines=[GID])
+    assert "OVERDUE by 317 days (due 2026-01-10)" in " ".join(render_text(again).split())
+
+
+@pytest.mark.rule("autonomic-screening")
 def test_autonomic_screening_does_not_vanish_in_2026() -> None:
     """The audit's regression: overdue in December 2025 (2024.1), absent in 2026 (2026.1 held it in review)."""
     p = diabetic("type-2", "2010-01-01", findings={"kidney-disease": False, "diabetic-peripheral-neuropathy": False})
@@ -481,9 +506,11 @@ def test_pad_screening_is_not_for_known_pad() -> None:
 
 
 @pytest.mark.rule("orthostatic-hypotension")
-def test_orthostatic_hypotension_is_strict() -> None:
-    rule = guideline("2026.1").rule("orthostatic-hypotension")
-    q = quote("2026.1", "orthostatic-hypotension")
+@pytest.mark.parametrize("version", ["2026.1", "2026.2"])
+def test_orthostatic_hypotension_is_strict(version: str) -> None:
+    """Both versions that carry the rule (2026.2 is in force), so a changed number in either fails."""
+    rule = guideline(version).rule("orthostatic-hypotension")
+    q = quote(version, "orthostatic-hypotension")
     assert ">20 mmHg or >10 mmHg" in q
     ops = {(f, o, float(v.to("mmHg").magnitude)) for f, o, v in compares(rule.when)}
     assert ops == {("systolic-drop", ">", 20.0), ("diastolic-drop", ">", 10.0)}  # strict, as ADA prints it
@@ -491,29 +518,31 @@ def test_orthostatic_hypotension_is_strict() -> None:
 
     def fires(systolic: int, diastolic: int) -> bool:
         m = {"systolic-drop": f"{systolic} mmHg", "diastolic-drop": f"{diastolic} mmHg"}
-        return rec(diabetic(measurements=m), day, "2026.1", "orthostatic-hypotension") is not None
+        return rec(diabetic(measurements=m), day, version, "orthostatic-hypotension") is not None
 
     assert [fires(s, 0) for s in (19, 20, 21)] == [False, False, True]
     assert [fires(0, d) for d in (9, 10, 11)] == [False, False, True]
     assert (
-        outcome(diabetic(measurements={"systolic-drop": "20 mmHg"}), day, "2026.1", "orthostatic-hypotension")
+        outcome(diabetic(measurements={"systolic-drop": "20 mmHg"}), day, version, "orthostatic-hypotension")
         == "undetermined"
     )
     kpa = [
-        rec(diabetic(measurements={"systolic-drop": v}), day, "2026.1", "orthostatic-hypotension")
+        rec(diabetic(measurements={"systolic-drop": v}), day, version, "orthostatic-hypotension")
         for v in ("2.6 kPa", "2.8 kPa")
     ]
     assert [k is not None for k in kpa] == [False, True]  # 19.5 and 21.0 mmHg
 
 
 @pytest.mark.rule("resting-tachycardia")
-def test_resting_tachycardia_above_100() -> None:
-    assert "(>100 bpm)" in quote("2026.1", "resting-tachycardia")
-    ((fact, op, value),) = compares(guideline("2026.1").rule("resting-tachycardia").when)[-1:]
+@pytest.mark.parametrize("version", ["2026.1", "2026.2"])
+def test_resting_tachycardia_above_100(version: str) -> None:
+    """Both versions that carry the rule (2026.2 is in force), so a changed number in either fails."""
+    assert "(>100 bpm)" in quote(version, "resting-tachycardia")
+    ((fact, op, value),) = compares(guideline(version).rule("resting-tachycardia").when)[-1:]
     assert (fact, op, float(value.to("1/min").magnitude)) == ("resting-heart-rate", ">", 100.0)
     day = dt.date(2026, 6, 1)
     fired = [
-        rec(diabetic(measurements={"resting-heart-rate": f"{hr} 1/min"}), day, "2026.1", "resting-tachycardia")
+        rec(diabetic(measurements={"resting-heart-rate": f"{hr} 1/min"}), day, version, "resting-tachycardia")
         is not None
         for hr in (99, 100, 101)
     ]
@@ -521,23 +550,25 @@ def test_resting_tachycardia_above_100() -> None:
 
 
 @pytest.mark.rule("arterial-screening-interval")
-def test_arterial_screening_over_50_every_5_years() -> None:
-    rule = guideline("2026.1").rule("arterial-screening-interval")
-    q = quote("2026.1", "arterial-screening-interval")
+@pytest.mark.parametrize("version", ["2026.1", "2026.2"])
+def test_arterial_screening_over_50_every_5_years(version: str) -> None:
+    """Both versions that carry the rule (2026.2 is in force), so a changed number in either fails."""
+    rule = guideline(version).rule("arterial-screening-interval")
+    q = quote(version, "arterial-screening-interval")
     assert ">50 years of age" in q and "every 5 years" in q
     assert rule.interval == ng.Period(5, "year")
     assert years(rule, "age") == (">", 50.0)
     p = diabetic(birth_date="1975-03-01", findings={"pad": False})
     ages = [
-        rec(p, d, "2026.1", "arterial-screening-interval")
+        rec(p, d, version, "arterial-screening-interval")
         for d in (dt.date(2026, 2, 28), dt.date(2026, 3, 1), dt.date(2026, 3, 2))
     ]
     assert [a is not None for a in ages] == [False, True, True]  # completed years 50, 51, 51
     seen = diabetic(birth_date="1960-01-01", findings={"pad": False}, last={"arterial-screening": "2021-07-01"})
     states = [
-        rec(seen, d, "2026.1", "arterial-screening-interval")
+        rec(seen, d, version, "arterial-screening-interval")
         for d in (dt.date(2026, 6, 30), dt.date(2026, 7, 1), dt.date(2026, 7, 2))
     ]
     assert [s.status for s in states if s] == ["scheduled", "due", "overdue"]
     known_pad = diabetic(birth_date="1960-01-01", findings={"pad": True})
-    assert rec(known_pad, dt.date(2026, 6, 1), "2026.1", "arterial-screening-interval") is None
+    assert rec(known_pad, dt.date(2026, 6, 1), version, "arterial-screening-interval") is None

@@ -15,7 +15,7 @@ from neuroguide.units import ANALYTES
 
 AS_OF = dt.date(2026, 11, 23)
 GID = "b12-testing"
-VERSION = "2024.2"
+VERSION = "2024.3"
 NG_PER_PMOL = ANALYTES["vitamin-b12"].molar_mass / 1000  # ng/L per pmol/L (1355.37 g/mol)
 
 
@@ -259,7 +259,7 @@ def test_metformin_annual_interval(last: str, status: str) -> None:
 
 
 def _rule_2024_2(rule_id: str) -> m.Rule:
-    return ng.load_guideline(GID, version="2024.2").rule(rule_id)
+    return ng.load_guideline(GID, version=VERSION).rule(rule_id)
 
 
 @pytest.mark.rule("b12-treatment-neuro")
@@ -322,3 +322,59 @@ def test_b12_deficiency_with_neurological_signs_gets_treatment_not_only_a_test()
     result = _assess(patient)
     assert result.by_rule("b12-treatment-neuro") is not None
     assert result.by_rule("folic-acid-not-before-b12") is not None
+
+
+@pytest.mark.rule("b12-test-symptom-and-risk")
+def test_initial_b12_test_is_not_offered_once_a_result_is_recorded() -> None:
+    """NICE NG239 (BMJ summary, bullet 1): an 'initial diagnostic test' for 'suspected deficiency'.
+
+    With deficiency already confirmed the assessment offered a first B12 test beside the treatment.
+    """
+    assert "Offer an initial diagnostic test (total or active B12) for suspected deficiency" in _quotes(
+        _rule("b12-test-symptom-and-risk")
+    )
+    base = {"findings": {"tingling": True, "weakness": True}, "medications": [{"agent": "metformin"}]}
+    assert _assess(base).by_rule("b12-test-symptom-and-risk") is not None  # no result yet: offered
+    for measured in ({"b12-total": "150 ng/L"}, {"b12-total": "400 ng/L"}, {"b12-active": "20 pmol/L"}):
+        result = _assess({**base, "measurements": measured})
+        assert result.by_rule("b12-test-symptom-and-risk") is None, measured
+    confirmed = _assess({**base, "measurements": {"b12-total": "150 ng/L"}})
+    assert confirmed.by_rule("b12-treatment-neuro") is not None
+    assert confirmed.record.facts["b12-result-recorded"] is True
+    assert _assess(base).record.facts["b12-result-recorded"] is False
+
+
+@pytest.mark.rule("folic-acid-not-before-b12")
+def test_folic_acid_on_the_medication_list_is_recognised() -> None:
+    """Folic acid is a medication the caution is about: it must not be listed as unrecognised."""
+    patient = {
+        "findings": {"tingling": True},
+        "measurements": {"b12-total": "150 ng/L"},
+        "medications": [{"agent": "Folic acid 5 mg", "dose": "5 mg", "per": "day"}],
+    }
+    result = ng.assess(patient, as_of=AS_OF)
+    assert not [m for m in result.missing if m.fact.startswith("medications[")]
+    assert result.by_rule("folic-acid-not-before-b12") is not None
+
+
+@pytest.mark.rule("b12-total-interpretation")
+def test_the_result_line_leads_with_the_patients_own_value() -> None:
+    from neuroguide.report import render_text
+
+    text = " ".join(render_text(_assess({"measurements": {"b12-total": "150 ng/L"}})).split())
+    assert "Result: Serum total vitamin B12 150 ng/L. Total B12 < 180 ng/L" in text
+
+
+@pytest.mark.rule("b12-active-interpretation")
+def test_active_b12_rounding_and_explained_edges() -> None:
+    """NICE NG239: '<25 pmol/L confirms', '25-70 ... indeterminate', '>70 ... unlikely' (whole pmol/L, half-up)."""
+
+    def reasons(value: str) -> tuple[str, ...]:
+        rec = _assess({"measurements": {"b12-active": value}}).by_rule("b12-active-interpretation")
+        assert rec is not None
+        return rec.reasons
+
+    assert reasons("24.5 pmol/L") == ("b12-active = 25 pmol/L: indeterminate (≥ 25 pmol/L and ≤ 70 pmol/L)",)
+    assert reasons("24.4 pmol/L") == ("b12-active = 24 pmol/L: deficiency-confirmed (< 25 pmol/L)",)
+    assert reasons("71 pmol/L") == ("b12-active = 71 pmol/L: deficiency-unlikely (> 70 pmol/L)",)
+    assert reasons("70.4 pmol/L") == ("b12-active = 70 pmol/L: indeterminate (≥ 25 pmol/L and ≤ 70 pmol/L)",)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -12,11 +13,11 @@ from neuroguide.dosing import Verdict, renal_band, truncate_crcl
 from neuroguide.units import magnitude
 
 GUIDELINE = "drug-dosing"
-VERSION = "2026.2"
+VERSION = "2026.3"
 
 
 def rule(rule_id: str) -> m.DosingRule:
-    """The dosing rule ``rule_id`` of drug-dosing 2026.2 (the version in force)."""
+    """The dosing rule ``rule_id`` of drug-dosing 2026.3 (the version in force)."""
     r = ng.load_guideline(GUIDELINE, version=VERSION).rule(rule_id)
     assert isinstance(r, m.DosingRule)
     return r
@@ -459,3 +460,86 @@ def test_every_approved_dosing_rule_has_a_sane_plausibility_limit() -> None:
         if top is not None:
             assert amount(r.plausible_max, "mg") >= 10 * amount(top, "mg"), r.id
         assert r.boundary and "unit error" in r.boundary, r.id
+
+
+# -- two gabapentinoids (drug-dosing 2026.3) ---------------------------------------------------------
+
+
+@pytest.mark.rule("gabapentinoid-combination")
+@pytest.mark.parametrize(
+    ("meds", "fires"),
+    [
+        ([{"agent": "gabapentin", "dose": "900 mg", "per": "day"}, {"agent": "pregabalin"}], True),
+        ([{"agent": "Neurontin 300 mg"}, {"agent": "Lyrica CR"}], True),
+        ([{"agent": "gabapentin"}], False),
+        ([{"agent": "gabapentin"}, {"agent": "Neurontin"}], False),  # one drug twice: duplicate therapy, not this
+        ([{"agent": "gabapentin"}, {"agent": "pregabalin", "started": "2024-01-01", "stopped": "2025-01-01"}], False),
+        ([{"agent": "pregabalin"}, {"agent": "duloxetine"}], False),
+    ],
+)
+def test_gabapentinoid_combination(meds: list[dict[str, str]], fires: bool) -> None:
+    """Ghayur 2021 (case report, abstract): 'Gabapentinoids comprise the medications gabapentin and pregabalin.'"""
+    r = ng.load_guideline(GUIDELINE, version=VERSION).rule("gabapentinoid-combination")
+    text = " ".join(c.quote for c in r.citations)
+    assert "Gabapentinoids comprise the medications gabapentin and pregabalin." in text
+    assert "identify the therapeutic duplications (gabapentin and pregabalin)" in text
+    rec = ng.assess({"medications": meds}, as_of=dt.date(2026, 11, 30)).by_rule("gabapentinoid-combination")
+    assert (rec is not None) is fires
+    if rec is not None:
+        assert "Review whether both are intended" in rec.action
+
+
+@pytest.mark.rule("gabapentin-phn")
+def test_gabapentin_patient_text_leads_with_what_applies_to_every_use() -> None:
+    """A gabapentin entry without an indication is reported by the PHN regimen: its text must not read as PHN-only."""
+    from neuroguide import _patient_text as pt
+
+    t = pt.patient_text("gabapentin-phn", GUIDELINE, VERSION)
+    assert t is not None
+    assert t.text.startswith("How much gabapentin you can take each day depends on how well your kidneys work.")
+    assert "For pain after shingles, it starts with 300 mg on day 1" in t.text
+
+
+# NEURONTIN Table 1 rows as encoded (typed from the label: ">= 60", ">30 to 59", ">15 to 29", "15", "<15"):
+# (label, lower, lower inclusive, upper, upper inclusive, daily min, daily max). The label's gaps join the
+# lower-dose row, so the rows tile the CrCl line with no overlap: an overlap would be hidden by the rule
+# "the row with the lower daily maximum wins" and change no verdict, which is why the edges are pinned here.
+GABA_ROWS = [
+    (">= 60", 60.0, True, None, True, 900.0, 3600.0),
+    (">30 to 59", 30.0, False, 60.0, False, 400.0, 1400.0),
+    (">15 to 29", 15.0, False, 30.0, True, 200.0, 700.0),
+    ("15", 15.0, True, 15.0, True, 100.0, 300.0),
+    ("< 15", None, True, 15.0, False, None, None),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "indication"), _GABA_RULES)
+def test_gabapentin_renal_rows_tile_the_crcl_line_as_the_label_prints_them(rule_id: str, indication: str) -> None:
+    r = rule(rule_id)
+
+    def mg(q: object) -> float | None:
+        return None if q is None else amount(q, "mg")
+
+    def ml(q: object) -> float | None:
+        return None if q is None else amount(q, "mL/min")
+
+    got = [
+        (b.label, ml(b.crcl_lower), b.lower_inclusive, ml(b.crcl_upper), b.upper_inclusive, mg(b.daily_min),
+         mg(b.daily_max))
+        for b in r.renal
+    ]  # fmt: skip
+    assert got == GABA_ROWS
+
+
+@pytest.mark.rule("duloxetine-dpnp")
+def test_duloxetine_renal_rows_tile_the_crcl_line() -> None:
+    """Cymbalta prescribing information (MIMS): no adjustment at 'creatinine clearance 30 to 80 mL/min' (30 is in),
+    severe renal impairment (below 30) contraindicated. Pinned as encoded: an overlap at 30 would be hidden by the
+    tie-break between rows and change no verdict."""
+    r = rule("duloxetine-dpnp")
+    got = [
+        (b.label, None if b.crcl_lower is None else amount(b.crcl_lower, "mL/min"), b.lower_inclusive,
+         None if b.crcl_upper is None else amount(b.crcl_upper, "mL/min"), b.upper_inclusive, b.avoid)
+        for b in r.renal
+    ]  # fmt: skip
+    assert got == [(">= 30", 30.0, True, None, True, False), ("< 30", None, True, 30.0, False, True)]

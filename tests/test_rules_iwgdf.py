@@ -43,7 +43,7 @@ def screening(findings: dict[str, bool], as_of: dt.date, version: str, last: str
 
 
 @pytest.mark.rule(RULE)
-@pytest.mark.parametrize("version", ["2019.1", "2023.1"])
+@pytest.mark.parametrize("version", ["2019.1", "2023.1", "2023.2"])  # 2023.2 is in force: pinned too
 def test_intervals_come_from_the_table(version: str) -> None:
     r = rule(version)
     table = " ".join(c.quote for c in r.citations)
@@ -62,7 +62,7 @@ def test_table_unchanged_between_2019_and_2023() -> None:
 
 
 @pytest.mark.rule(RULE)
-@pytest.mark.parametrize("version", ["2019.1", "2023.1"])
+@pytest.mark.parametrize("version", ["2019.1", "2023.1", "2023.2"])
 @pytest.mark.parametrize("category", [0, 1, 2, 3])
 def test_each_category_window_edges(version: str, category: int) -> None:
     shortest, longest = (ng.Period(n, "month") for n in WINDOWS[category])

@@ -187,3 +187,16 @@ def test_pad_given_directly_wins_and_iwgdf_category_follows() -> None:
         "measurements": {"abi": 0.70},
     }
     assert ng.assess(diabetic, as_of=DAY).record.facts.get("iwgdf-category") == 1.0
+
+
+@pytest.mark.rule("tbi-classification")
+def test_tbi_classification_explains_the_source_edges() -> None:
+    """'A TBI ≤0.70 is abnormal': the band above is '>0.70' exactly, also in the explanation a clinician reads.
+
+    Bands are matched in order, so a shifted or inclusive lower edge of the upper band changes no label; it
+    would change the explanation ('> 0.69', '≥ 0.7'), which is what this pins.
+    """
+    above = assess({"tbi": 0.71}, "2024.2").by_rule("tbi-classification")
+    edge = assess({"tbi": 0.70}, "2024.2").by_rule("tbi-classification")
+    assert above.reasons == ("tbi = 0.71: above 0.70 (> 0.7)",)
+    assert edge.reasons == ("tbi = 0.70: abnormal (≤ 0.7)",)

@@ -752,3 +752,18 @@ def test_summary_lists_red_flags_first_apart_from_routine_overdue_items() -> Non
     routine = [line for line in lines if "overdue" in line]
     assert routine and all(line.startswith("Routine screening: ") and "OVERDUE" not in line for line in routine)
     assert lines.index(routine[0]) > blank
+
+
+@pytest.mark.rule("tempo")
+def test_tempo_explains_its_edges_as_encoded() -> None:
+    """4 weeks = 28 days acute, 8 weeks = 56 days chronic (boundary of the rule). Bands are matched in order, so a
+    shifted or inclusive lower edge of a later band changes no label; it would change the explanation, pinned here."""
+
+    def reasons(days: int) -> tuple[str, ...]:
+        rec = assess({}, _days(days)).by_rule("tempo")
+        assert rec is not None
+        return tuple(rec.reasons)
+
+    assert reasons(27) == ("progression-duration = 27 day: acute (≤ 28 d)",)
+    assert reasons(29) == ("progression-duration = 29 day: subacute (> 28 d and < 56 d)",)
+    assert reasons(57) == ("progression-duration = 57 day: chronic (≥ 56 d)",)

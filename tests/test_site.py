@@ -327,3 +327,24 @@ def test_the_text_report_says_which_rules_the_site_disabled(patient: ng.Patient,
     text = " ".join(render_text(ng.assess(patient, as_of=AS_OF, site=site)).split())
     assert "not evaluated: rule diagnosis-of-exclusion" in text
     assert "Disabled at Example Test Hospital by Test Approver" in text
+
+
+def test_a_decision_for_an_older_version_is_a_visible_flag_in_the_assessment(patient: ng.Patient) -> None:
+    # The 2026.1 decision does not govern 2026.2 (the version in force): not applied, and said so.
+    older = _decision("ada-neuropathy", "2026.1", "disable", rule="dpn-screening", extra='reason = "x"')
+    site = s.parse_site(_site(older))
+    result = ng.assess(patient, as_of=AS_OF, site=site)
+    flags = [f for f in result.record.flags if f.kind is ng.FlagKind.SITE_DECISION_NOT_APPLIED]
+    assert len(flags) == 1
+    assert "ada-neuropathy 2026.1, rule dpn-screening" in flags[0].message
+    assert "this assessment uses ada-neuropathy 2026.2" in flags[0].message
+    assert result.by_rule("dpn-screening") is not None  # not disabled: the decision named another version
+    from neuroguide.report import render_text
+
+    assert "SITE DECISIONS NOT APPLIED" in render_text(result)
+    assert ng.replay(result.record, site=site).identical
+
+
+def test_a_decision_for_the_version_in_use_raises_no_flag(patient: ng.Patient, site: s.Site) -> None:
+    result = ng.assess(patient, as_of=AS_OF, site=site)
+    assert not [f for f in result.record.flags if f.kind is ng.FlagKind.SITE_DECISION_NOT_APPLIED]

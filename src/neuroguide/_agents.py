@@ -19,6 +19,8 @@ from . import model as m
 __all__ = [
     "COMBINATIONS",
     "DROXIDOPA",
+    "FOLIC_ACID",
+    "GABAPENTINOIDS",
     "METFORMIN",
     "MIDODRINE",
     "RECOGNISED",
@@ -149,4 +151,10 @@ def same_agent(a: m.DosingRule | m.NeurotoxicityRule, b: m.DosingRule | m.Neurot
 METFORMIN = frozenset({"metformin", "metformin hydrochloride", "glucophage", "glucophage xr", "fortamet", "glumetza"})
 MIDODRINE = frozenset({"midodrine", "midodrine hydrochloride", "proamatine", "orvaten"})
 DROXIDOPA = frozenset({"droxidopa", "northera"})
-RECOGNISED = METFORMIN | MIDODRINE | DROXIDOPA
+#: Folic acid: recognised so that the caution "do not give folic acid alone before vitamin B12"
+#: (b12-testing `folic-acid-not-before-b12`) can name it, and it is not listed as unrecognised.
+FOLIC_ACID = frozenset({"folic acid"})
+#: The gabapentinoids, as the rule that uses the class cites them (drug-dosing `gabapentinoid-combination`,
+#: Ghayur 2021, abstract: "Gabapentinoids comprise the medications gabapentin and pregabalin.").
+GABAPENTINOIDS = frozenset({"gabapentin", "pregabalin"})
+RECOGNISED = METFORMIN | MIDODRINE | DROXIDOPA | FOLIC_ACID

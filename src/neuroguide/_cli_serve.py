@@ -20,6 +20,8 @@ def add_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "  neuroguide serve --host 0.0.0.0 --port 8443 --config service.toml --workers 2\n"
         "configuration (TOML): [service] base_url, database, require_auth, cors_origins, max_body, as_of,\n"
         "  check_conformance;\n"
+        "  database (SQLAlchemy URL) holds evaluation records, i.e. patient data; default\n"
+        "  sqlite:///neuroguide-service.sqlite in the current folder\n"
         "  [[service.issuers]] iss and jwks_url (or jwks_file)",
     )
     s.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
@@ -42,5 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     config = service.load_config(args.config) if args.config else service.ServiceConfig()
+    # The records stored there contain patient data: say where they go before the first request.
+    print(f"neuroguide serve: evaluation records and feedback are stored in {config.database}", file=sys.stderr)
     service.serve(config, host=args.host, port=args.port, workers=args.workers)
     return 0

@@ -405,6 +405,19 @@ def _on_metformin(patient: Patient, as_of: dt.date, facts: dict[str, FactValue])
     return bool(_metformin(patient, as_of))
 
 
+@_derivation("two-gabapentinoids")
+def _two_gabapentinoids(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
+    # Both members of the class on the current list (brands and release forms reduce to their ingredient).
+    taken = set().union(*(_agents.ingredient_keys(m.agent) for m in patient.medications if m.active_on(as_of)))
+    return taken >= _agents.GABAPENTINOIDS
+
+
+@_derivation("b12-result-recorded")
+def _b12_result_recorded(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
+    # A usable total or active B12 value: the initial test has been done (a flagged value was left out).
+    return isinstance(facts.get("b12-total"), float) or isinstance(facts.get("b12-active"), float)
+
+
 @_derivation("metformin-duration")
 def _metformin_duration(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> float | None:
     starts = [s for s in _metformin(patient, as_of) if s is not None]

@@ -33,6 +33,7 @@ __all__ = [
     "Catalog",
     "GuidelineInfo",
     "catalog",
+    "criterion_facts",
     "guideline_files",
     "guideline_root",
     "load_file",
@@ -220,7 +221,7 @@ def _validate(g: m.Guideline, name: str) -> list[Problem]:
                 )
         if rule.status is m.Status.IN_REVIEW and not rule.review_note:
             bad(f"{at}.review_note", "an in-review rule must say why in review_note")
-        for path, fact in _criterion_facts(rule, at):
+        for path, fact in criterion_facts(rule, at):
             spec = vocab.get(fact) or _classification_fact(g, fact)
             if spec is None:
                 bad(path, f"unknown fact {fact!r}")
@@ -392,7 +393,8 @@ def _classification_fact(g: m.Guideline, fact: str) -> object | None:
     return None
 
 
-def _criterion_facts(rule: m.Rule, at: str) -> Iterator[tuple[str, str]]:
+def criterion_facts(rule: m.Rule, at: str) -> Iterator[tuple[str, str]]:
+    """Yield ``(key path, fact)`` for each fact a rule reads: criteria, start points, last-done date, classification."""
     fields: list[tuple[str, m.Criterion]] = []
     for name in ("when", "applies"):
         value = getattr(rule, name, None)

@@ -40,7 +40,7 @@ def evaluate(
                 recommendation(
                     rule,
                     g,
-                    action=rule.action,
+                    action=_neurotox_action(rule, check.past_threshold),
                     status=S.FLAGGED if check.past_threshold else S.CAUTION,
                     reasons=(f"takes {med.agent}", *check.reasons),
                     missing=tuple(check.missing),
@@ -89,3 +89,13 @@ def evaluate(
         missing=tuple(dict.fromkeys(dose_missing)),
         recommendations=tuple(recs),
     )
+
+
+def _neurotox_action(rule: m.NeurotoxicityRule, past: bool | None) -> str:
+    """The rule's action, except below (or not known to be past) a threshold it is worded for."""
+    if past or (rule.cumulative_threshold is None and rule.duration_threshold is None):
+        return rule.action
+    kind = f"{rule.title}, a neurotoxic {rule.drug_class}"
+    if past is False:
+        return f"{kind}: exposure is not past the cited threshold (see below); the flag applies only above it."
+    return f"{kind}: whether exposure is past the cited threshold is not known; give the missing inputs below."

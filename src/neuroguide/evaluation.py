@@ -16,7 +16,7 @@ from ._cache import IdentityCache
 from ._converter import converter
 from ._criteria import FactValue, GateList, compiled, compiled_all
 from ._facts import RECOGNISED_AGENTS, derive_flagged
-from ._loading import Catalog, catalog
+from ._loading import Catalog, catalog, criterion_facts
 from ._vocabulary import vocabulary
 from .exceptions import InputError, UnknownGuidelineError
 from .patient import Flag, FlagKind, Patient
@@ -297,7 +297,9 @@ def _run(
         missing=missing_inputs,
         explained=explain,
         urgent_unverified=urgent,
-        flags=flags + tuple(_unlocked_flag(name) for name in unlocked),
+        flags=flags
+        + tuple(_unlocked_flag(name) for name in unlocked)
+        + (site.not_applied({g.id: g.version for g, _ in chosen}) if site is not None else ()),
         unlocked=unlocked,
         site=site.stamp() if site is not None else None,
     )
@@ -703,7 +705,8 @@ def replay(
         site=site if record.site is not None else None,
     )
     differences.extend(_diff_recommendations(record.recommendations, again.recommendations))
-    differences.extend(_diff_record_parts(record, again.record))
+    read = frozenset(f for g, _ in chosen for r in g.rules for _, f in criterion_facts(r, ""))
+    differences.extend(_diff_record_parts(record, again.record, read))
     substantive = [d for d in differences if d.kind.substantive]
     return ReplayReport(identical=not substantive, differences=tuple(differences), assessment=again)
 
@@ -738,10 +741,18 @@ def _site_differences(record: EvaluationRecord, site: Site | None) -> list[Diffe
     return []
 
 
-def _diff_record_parts(before: EvaluationRecord, after: EvaluationRecord) -> list[Difference]:
-    """Differences in the normalized facts, the decision trace and the missing inputs."""
+def _diff_record_parts(
+    before: EvaluationRecord, after: EvaluationRecord, read: frozenset[str] = frozenset()
+) -> list[Difference]:
+    """Differences in the normalized facts, the decision trace and the missing inputs.
+
+    A fact the record lacks and no rule of the recorded guideline versions reads is skipped: a later package
+    derives it for newer rules, and it cannot have changed anything these versions decide.
+    """
     out: list[Difference] = []
     for name in sorted(set(before.facts) | set(after.facts)):
+        if name not in before.facts and name not in read:
+            continue
         if before.facts.get(name) != after.facts.get(name):
             out.append(
                 Difference(K.FACT, f"fact {name}: recorded {before.facts.get(name)!r}, now {after.facts.get(name)!r}")

@@ -51,6 +51,8 @@ class FlagKind(enum.StrEnum):
     """A derived value outside what a person can have."""
     UNLOCKED = "unlocked"
     """A guideline file used that does not match the lock (allowed for guideline authors only)."""
+    SITE_DECISION_NOT_APPLIED = "site-decision-not-applied"
+    """A site decision names a guideline version other than the one used, so it does not apply."""
 
 
 @attrs.frozen(kw_only=True)

@@ -13,7 +13,9 @@ from . import model as m
 from ._actions import action_groups
 from ._criteria import decide
 from ._loading import catalog
+from ._vocabulary import vocabulary
 from .formulas import CalcResult
+from .patient import FlagKind
 from .plain import plain_language
 from .results import SECTION_TITLES, Assessment, EvaluationRecord, Recommendation, RecommendationStatus, Section
 
@@ -98,12 +100,31 @@ def _state(rec: Recommendation) -> str:
     if rec.due is not None and rec.due_by is not None:
         window = f"due between {rec.due.isoformat()} and {rec.due_by.isoformat()}"
     if rec.status == "overdue" and rec.due is not None:
+        if never_recorded(rec):
+            # What is known is that no assessment is on record, not that none was done: say exactly that.
+            return f"NONE ON RECORD (due since {rec.due.isoformat()}; record the last one, or do it now)"
         return f"OVERDUE by {rec.overdue_days} day{'s' if rec.overdue_days != 1 else ''} ({window})"
     if rec.status == "due" and rec.due is not None:
         return f"DUE now ({window})" if rec.due_by is not None else f"DUE now (since {rec.due.isoformat()})"
     if rec.status == "scheduled" and rec.due is not None:
         return f"Next {window}"
     return _WORDS.get(rec.status, rec.status.replace("-", " "))
+
+
+def _headline(rec: Recommendation) -> str:
+    """The action; for a result, led by the patient's own value (the action states the band)."""
+    if rec.status != "result" or not rec.details:
+        return rec.action
+    fact, _, value = rec.details[0].partition(" ")
+    spec = vocabulary().get(fact)
+    if spec is None or not value:
+        return rec.action
+    return f"{spec.label} {value}. {rec.action}"
+
+
+def never_recorded(rec: Recommendation) -> bool:
+    """True for a repeated assessment with no previous one on record (its ``last-...`` date is missing)."""
+    return rec.status == "overdue" and any(f.startswith("last-") for f in rec.missing)
 
 
 def _color_of(rec: Recommendation) -> str:
@@ -130,15 +151,28 @@ def summary(result: Assessment) -> list[str]:
         if len(flags) > _FLAGS_SHOWN:
             lines.append(f"- ... and {len(flags) - _FLAGS_SHOWN} more (section 1)")
         lines.append("")
+    elif result.urgent_missing:
+        # Never "none found" alone while an urgent check could not be made: that reads as reassurance.
+        label = {m.fact: m.label.split(";")[0] for m in result.missing}
+        labels = [label[fact] for fact in result.urgent_missing if fact in label]
+        more = f" and {len(labels) - 3} more" if len(labels) > 3 else ""
+        lines.append(
+            f"Red flags: none found, but urgent checks could not be made: {len(labels)} input"
+            f"{'s' if len(labels) != 1 else ''} missing ({'; '.join(labels[:3])}{more}; see what is missing)"
+        )
     else:
-        lines.append("Red flags: none found among the rules that could decide")
-    categories = result.section(Section.CATEGORIES)
-    if categories:
-        lines.append(f"Likely: {categories[0].title}")
+        lines.append("Red flags: none found (every urgent check could be made)")
+    # Only a presentation pattern is a "likely" category; considerations (e.g. "a diagnosis of exclusion") are not.
+    patterns = [r for r in result.section(Section.CATEGORIES) if r.status == "pattern"]
+    if patterns:
+        lines.append(f"Likely: {patterns[0].title}")
     overdue = [r for r in result.recommendations if r.status == "overdue"]
     due = [r for r in result.recommendations if r.status == "due"]
     if overdue or due:
+        unrecorded = sum(1 for r in overdue if never_recorded(r))
         parts = [f"{len(overdue)} overdue"] if overdue else []
+        if unrecorded:
+            parts[0] += f" ({unrecorded} with none on record)"
         parts += [f"{len(due)} due now"] if due else []
         if flags:
             lines.append(f"Routine screening: {' and '.join(parts)} (see the schedule section)")
@@ -182,11 +216,18 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
     lines += [_paint("Summary", "1", st)]
     lines += [_wrap(line, "  ", st.width) for line in summary(result)]
     lines.append("")
-    if rec.flags:
+    inputs = [f for f in rec.flags if f.kind is not FlagKind.SITE_DECISION_NOT_APPLIED]
+    sites = [f for f in rec.flags if f.kind is FlagKind.SITE_DECISION_NOT_APPLIED]
+    if inputs:
         # First, so a probable unit error or an unlocked guideline file is never missed.
         lines.append("INPUTS FLAGGED AND NOT USED (check them):")
-        for flag in rec.flags:
+        for flag in inputs:
             lines.append(_wrap(f"- {flag.field} = {flag.value}: {flag.message}", "   "))
+        lines.append("")
+    if sites:
+        lines.append("SITE DECISIONS NOT APPLIED (they name another guideline version; check the site file):")
+        for flag in sites:
+            lines.append(_wrap(f"- {flag.message}", "   "))
         lines.append("")
     number = 0
     gaps = pattern_gaps(result)
@@ -200,7 +241,7 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
         if section is Section.CATEGORIES:
             lines += [_wrap(text, "   " if text.startswith("- ") else "     ", st.width) for text in gaps]
         for item in items:
-            head = _wrap(f"- {_status(item)}: {item.action}", "   ", st.width)
+            head = _wrap(f"- {_status(item)}: {_headline(item)}", "   ", st.width)
             lines.append(_paint(head, _color_of(item), st) if _color_of(item) != "0" else head)
             if item.reasons:
                 lines.append(_wrap("because: " + "; ".join(item.reasons), "     ", st.width))
@@ -239,7 +280,9 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
                         st.width,
                     )
                 )
-    lines.append(f"neuroguide {rec.package}; rule statuses evaluated: {', '.join(rec.statuses)}")
+    asked_all = "in-review" in rec.statuses
+    also = " (and urgent rules in review, shown as not yet verified)" if rec.urgent_unverified and not asked_all else ""
+    lines.append(f"neuroguide {rec.package}; rule statuses evaluated: {', '.join(rec.statuses)}{also}")
     return "\n".join(lines)
 
 
@@ -343,6 +386,8 @@ def _plain_when(result: Assessment, rule: str) -> str:
     rec = result.by_rule(rule)
     if rec is None or rec.due is None:
         return ""
+    if rec.status == "overdue" and never_recorded(rec):
+        return f"Your record shows none since it was first due on {rec.due.isoformat()}. Ask if it is time."
     if rec.status == "overdue":
         return f"This was due by {(rec.due_by or rec.due).isoformat()} and is now overdue."
     if rec.status == "due":

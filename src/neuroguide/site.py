@@ -39,7 +39,7 @@ import datetime as dt
 import enum
 import hashlib
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ from . import model as m
 from ._converter import converter, format_errors
 from ._loading import Catalog, catalog
 from .exceptions import InputError, Problem, SiteDataError
+from .patient import Flag, FlagKind
 from .results import SiteStamp
 
 __all__ = [
@@ -156,6 +157,35 @@ class Site:
         """The decision that disables a rule, or None."""
         d = self.decision(guideline, version, rule)
         return d if d is not None and d.decision is DecisionKind.DISABLE else None
+
+    def not_applied(self, used: Mapping[str, str]) -> tuple[Flag, ...]:
+        """A visible flag for each decision about a guideline used here that names another version of it.
+
+        Decisions are made per guideline version, so a decision for an older (or a later) version does not
+        govern the version an assessment uses: it is not applied, and the assessment says so rather than
+        dropping it silently.
+
+        Args:
+            used: guideline id -> the version the assessment uses.
+
+        """
+        flags = []
+        for d in self.decisions:
+            version = used.get(d.guideline)
+            if version is None or version == d.version:
+                continue
+            target = f"{d.guideline} {d.version}" + (f", rule {d.rule}" if d.rule else " (whole version)")
+            flags.append(
+                Flag(
+                    field=f"site {self.site.id}: {d.guideline} {d.version}" + (f" {d.rule}" if d.rule else ""),
+                    kind=FlagKind.SITE_DECISION_NOT_APPLIED,
+                    value=d.decision.value,
+                    message=f"the site decision '{d.decision.value}' of {self.site.name} for {target} "
+                    f"(by {d.approver}, {d.date.isoformat()}) is not applied: this assessment uses {d.guideline} "
+                    f"{version}. The site must decide on {d.guideline} {version} (see `neuroguide audit signoff`).",
+                )
+            )
+        return tuple(flags)
 
     def approves_locally(self, guideline: str, version: str, rule: str) -> bool:
         """True when the site approved this in-review rule for local use."""
