@@ -78,6 +78,7 @@ BY_VALUE: dict[str, tuple[str, ...]] = {
         getattr(_facts, "_NEUROPATHY_SIGNS", ()),
     ),
     "pad": ("abi", "tbi"),
+    "b12-result-recorded": ("b12-total", "b12-active"),
     "iwgdf-category": _names(["diabetes"], tuple(IWGDF_FACTS.values())),
 }
 
@@ -93,6 +94,7 @@ _PINNED_FUNCTIONS: dict[str, tuple[str, ...]] = {
     "metformin-duration": ("_metformin_duration", "_metformin", "elapsed_years", "Medication.active_on"),
     "on-midodrine": ("_on_midodrine", "_taking", "Medication.active_on"),
     "on-droxidopa": ("_on_droxidopa", "_taking", "Medication.active_on"),
+    "two-gabapentinoids": ("_two_gabapentinoids", "Medication.active_on"),
     "crcl": ("_crcl", "crcl_from_floats"),
     "(checks)": (
         "derive_flagged",
@@ -120,6 +122,7 @@ PINNED: dict[str, str] = {
     "metformin-duration": "8aa0e12a7736c675",
     "on-midodrine": "bee994610fea1f84",
     "on-droxidopa": "9de4247510323d29",
+    "two-gabapentinoids": "a324690ca091a5a9",
     "crcl": "aa3a566c06accf71",
     "(checks)": "14e907ad2154c77a",
 }
@@ -271,6 +274,7 @@ def reads() -> dict[str, frozenset[str]]:
         "metformin-duration": frozenset({MEDS}),
         "on-midodrine": frozenset({MEDS, "on-midodrine"}),
         "on-droxidopa": frozenset({MEDS, "on-droxidopa"}),
+        "two-gabapentinoids": frozenset({MEDS}),
     }
     out: dict[str, frozenset[str]] = {}
     for name in _facts._DERIVATIONS:
@@ -570,7 +574,10 @@ def _medications(frame: pl.DataFrame, as_of: dt.date) -> dict[str, pl.Expr]:
     first = pl.col(MEDS).list.eval(
         pl.when(taking(_agents.METFORMIN) & ~start.is_in(placeholders).fill_null(False)).then(start)
     )
+    # Every member of the class on the current list (each by its ingredient names).
+    both = [pl.col(MEDS).list.eval(taking(frozenset({g}))).list.any() for g in sorted(_agents.GABAPENTINOIDS)]
     return {
+        "two-gabapentinoids": pl.all_horizontal(both) if both else pl.lit(True),
         "on-metformin": pl.col(MEDS).list.eval(taking(_agents.METFORMIN)).list.any(),
         "__metformin_start": first.list.min(),
         "on-midodrine": pl.col(MEDS).list.eval(taking(_agents.MIDODRINE)).list.any(),
@@ -613,6 +620,7 @@ def derive_columns(facts: pl.DataFrame, as_of: dt.date, state: Derivations) -> t
         "metformin-duration": lambda: pl.when(first.is_not_null()).then(elapsed_years(first, as_of)),
         "on-midodrine": lambda: med_exprs["on-midodrine"],
         "on-droxidopa": lambda: med_exprs["on-droxidopa"],
+        "two-gabapentinoids": lambda: med_exprs["two-gabapentinoids"],
         "crcl": lambda: _crcl(col("age"), col("weight"), col("serum-creatinine"), female),
     }
     for name in _facts._DERIVATIONS:
