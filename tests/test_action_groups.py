@@ -13,31 +13,12 @@ from neuroguide import _actions
 from neuroguide.api import list_guidelines, load_guideline
 from neuroguide.report import _grouped
 from neuroguide.results import Assessment, RecommendationStatus
+from test_report_grouping import PATIENT  # due all three PAD screenings
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 AS_OF = dt.date(2026, 11, 23)
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.json"))
 QUIET = {RecommendationStatus.SCHEDULED, RecommendationStatus.WITHIN_RANGE}
-# Due all three PAD screenings (as in test_report_grouping).
-PATIENT = {
-    "birth_date": "1960-01-01",
-    "diabetes": {"type": "type-2", "diagnosed": "2010-01-01"},
-    "findings": {
-        "claudication": False,
-        "leg-fatigue": False,
-        "rest-pain-relieved-by-dependency": False,
-        "exertional-nonjoint-leg-symptoms": False,
-        "pedal-pulses-decreased": False,
-        "pad": False,
-        "retinopathy": False,
-        "kidney-disease": False,
-        "diabetic-peripheral-neuropathy": False,
-        "foot-ulcer": False,
-        "prior-foot-ulcer": False,
-        "prior-amputation": False,
-        "charcot-foot": False,
-    },
-}
 
 
 def report_groups(result: Assessment) -> list[frozenset[str]]:
