@@ -112,3 +112,11 @@ def test_durations_count_calendar_anniversaries() -> None:
     assert elapsed_years(start, dt.date(2026, 11, 22)) < 4
     assert elapsed_years(start, dt.date(2026, 11, 23)) == 4
     assert elapsed_years(start, dt.date(2026, 11, 24)) > 4
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("medication", "medications"), ("birthdate", "birth_date")])
+def test_an_unknown_top_level_field_suggests_the_close_one(typo: str, meant: str) -> None:
+    with pytest.raises(ng.InputError) as info:
+        ng.Patient.from_dict({typo: []})
+    assert typo in str(info.value)
+    assert f"did you mean {meant}?" in str(info.value)

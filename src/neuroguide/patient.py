@@ -283,7 +283,9 @@ def _parse_patient(data: Any) -> Patient:
     found = _Problems()
     found.found.extend(_bad_text(data, ""))
     for key in sorted(set(data) - set(_TOP), key=str):
-        found.found.append(InputError(str(key), data[key], f"one of the patient fields {', '.join(_TOP)}"))
+        close = difflib.get_close_matches(str(key), _TOP, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        found.found.append(InputError(str(key), data[key], f"one of the patient fields {', '.join(_TOP)}{hint}"))
     vocab = vocabulary()
     ident = age = sex = birth = diabetes = None
     findings: dict[str, bool] = {}
