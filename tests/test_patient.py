@@ -120,3 +120,11 @@ def test_an_unknown_top_level_field_suggests_the_close_one(typo: str, meant: str
         ng.Patient.from_dict({typo: []})
     assert typo in str(info.value)
     assert f"did you mean {meant}?" in str(info.value)
+
+
+@pytest.mark.parametrize(("name", "symbol"), [("hba1c", "%"), ("serum-creatinine", "mg/dL"), ("weight", "kg")])
+def test_a_bare_number_measurement_names_the_facts_unit(name: str, symbol: str) -> None:
+    with pytest.raises(ng.UnitError) as info:
+        ng.Patient.from_dict({"measurements": {name: 7.4}})
+    assert f"a number followed by a unit, in {symbol} or an equivalent unit" in str(info.value)
+    assert "350 ug" not in str(info.value)

@@ -30,6 +30,7 @@ from .units import (
     magnitude,
     parse_quantity,
     unit_name,
+    unit_symbol,
 )
 
 __all__ = ["Diabetes", "Flag", "FlagKind", "Medication", "Patient"]
@@ -448,8 +449,15 @@ def _measurements(value: Any, vocab: Mapping[str, FactSpec], found: _Problems) -
 
 
 def _quantity(spec: FactSpec, field: str, raw: Any) -> Quantity:
-    q = parse_quantity(raw, field)
     assert spec.unit is not None
+    try:
+        q = parse_quantity(raw, field)
+    except UnitError as exc:
+        if "'350 ug'" not in exc.expected:
+            raise  # a specific problem (unknown unit, underflow...): its own message says more
+        # Name this fact's unit rather than the generic example (a bare 7.4 for HbA1c is not "350 ug").
+        symbol = unit_symbol(parse_quantity(f"1 {spec.unit}", "unit"))
+        raise type(exc)(field, raw, f"a number followed by a unit, in {symbol} or an equivalent unit") from exc
     if spec.name == "hba1c":
         if unit_name(q) not in ("percent", "millimole / mole"):
             raise UnitError(field, raw, "HbA1c in % (NGSP) or mmol/mol (IFCC)")
