@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from neuroguide import cli, replay
 from neuroguide.results import EvaluationRecord
-from neuroguide.service import Issuer, ServiceConfig, create_app
+from neuroguide.service import AUDIT_EXTENSION, Issuer, ServiceConfig, _Store, create_app
 from tools.fhir import EXAMPLES
 
 AS_OF = dt.date(2026, 11, 23)
@@ -493,3 +493,20 @@ def test_cli_has_a_serve_command(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["serve", "--help"])
     assert exc.value.code == 0
     assert "--port" in capsys.readouterr().out
+
+
+def test_feedback_right_after_its_card_still_names_the_cards_rules(tmp_path: Path) -> None:
+    """The background writer gathers records for a moment; feedback arriving first must not lose the audit link."""
+    store = _Store(f"sqlite:///{tmp_path / 'race.sqlite'}")
+    store.start()
+    try:
+        rules = [{"rule": "dpn-screening", "sha256": "ab"}]
+        card = {"uuid": "card-1", "extension": {AUDIT_EXTENSION: {"rules": rules}}}
+        store.later("record-1", "neuroguide-patient-view", "hook-1", "{}", [card])
+        feedback = {"card": "card-1", "outcome": "accepted", "acceptedSuggestions": [], "outcomeTimestamp": "t"}
+        assert store.feedback("neuroguide-patient-view", [feedback]) == 1
+    finally:
+        store.stop()
+    with sqlite3.connect(tmp_path / "race.sqlite") as db:
+        (rules,) = db.execute("SELECT rules FROM feedback WHERE card = 'card-1'").fetchone()
+    assert rules is not None and "dpn-screening" in rules

@@ -43,6 +43,7 @@ import uvicorn
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -329,6 +330,13 @@ _REMEMBERED = 4096  # stored record ids remembered per process
 _GATHER = 0.2  # seconds the writer collects records before a transaction (a shutdown writes at once)
 
 
+class _Flush:
+    """A marker in the writer's queue: set ``done`` once everything queued before it is written."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
 @attrs.frozen
 class _Pending:
     """An evaluation record and its cards, waiting for the writer."""
@@ -378,7 +386,7 @@ class _Store:
                 cursor.close()
 
         _META.create_all(self.engine)
-        self.queue: queue.Queue[_Pending | None] = queue.Queue()
+        self.queue: queue.Queue[_Pending | _Flush | None] = queue.Queue()
         self.writer: threading.Thread | None = None
         self.lock = threading.Lock()
         self.next_purge = 0.0
@@ -406,7 +414,9 @@ class _Store:
                 item = self.queue.get_nowait()
             except queue.Empty:
                 break
-            if item is not None:
+            if isinstance(item, _Flush):
+                item.done.set()
+            elif item is not None:
                 left.append(item)
         if left:
             self._write(left)
@@ -416,6 +426,9 @@ class _Store:
             first = self.queue.get()
             if first is None:
                 return
+            if isinstance(first, _Flush):
+                first.done.set()
+                continue
             batch = [first]
             # Collect for a moment so that one transaction carries many records (a commit costs more than a row).
             deadline = time.monotonic() + _GATHER
@@ -427,8 +440,14 @@ class _Store:
                 if item is None:
                     self._write(batch)
                     return
+                if isinstance(item, _Flush):
+                    self._write(batch)
+                    batch = []
+                    item.done.set()
+                    break
                 batch.append(item)
-            self._write(batch)
+            if batch:
+                self._write(batch)
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
@@ -497,11 +516,34 @@ class _Store:
             return False
         return True
 
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until every record this process queued so far is written."""
+        if self.writer is not None:
+            marker = _Flush()
+            self.queue.put(marker)
+            marker.done.wait(timeout)
+
+    def _card_rules(self, uuids: Sequence[str]) -> dict[str, str]:
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(CARDS.c.uuid, CARDS.c.rules).where(CARDS.c.uuid.in_(list(uuids))))
+            return {row.uuid: row.rules for row in rows}
+
     def feedback(self, service: str, items: list[dict[str, Any]]) -> int:
         now = dt.datetime.now(dt.UTC)
+        wanted = list(dict.fromkeys(item["card"] for item in items))
+        known = self._card_rules(wanted)
+        if len(known) < len(wanted):
+            # Feedback can follow its card faster than the background writer stores it: the audit row must
+            # still name the card's rules, so write what is queued here, then (another worker may hold the
+            # card) give the writers one gathering period before looking again.
+            self.flush()
+            known = self._card_rules(wanted)
+            if len(known) < len(wanted):
+                time.sleep(_GATHER + 0.05)
+                known = self._card_rules(wanted)
         with self.engine.begin() as db:
             for item in items:
-                row = db.execute(sa.select(CARDS.c.rules).where(CARDS.c.uuid == item["card"])).first()
+                rules = known.get(item["card"])
                 reason = (item.get("overrideReason") or {}).get("reason") or {}
                 db.execute(
                     FEEDBACK.insert().values(
@@ -515,7 +557,7 @@ class _Store:
                         accepted_suggestions=orjson.dumps(item.get("acceptedSuggestions", [])).decode(),
                         outcome_timestamp=item["outcomeTimestamp"],
                         received=now,
-                        rules=row[0] if row else None,
+                        rules=rules,
                     )
                 )
         return len(items)
@@ -931,7 +973,7 @@ class _App:
             reason = item.get("overrideReason")
             if reason is not None and not isinstance(reason, Mapping):
                 raise HookError(400, "bad-request", f"feedback[{i}].overrideReason must be an object")
-        stored = self.store.feedback(service_id, list(items))
+        stored = await run_in_threadpool(self.store.feedback, service_id, list(items))
         return _Json({"stored": stored})
 
     async def rule_page(self, request: Request) -> Response:
