@@ -257,7 +257,12 @@ CALC_VALID: dict[str, dict[str, Any]] = {
     "creatinine-conversion": {"value": "1.0 mg/dL", "to": "umol/L"},
     "eag-adag": {"hba1c": "7 %"},
     "glucose-conversion": {"value": "7 mmol/L", "to": "mg/dL"},
-    "glycemia-ada": {"hba1c": "6.0 %", "fasting_glucose": "100 mg/dL", "random_glucose": "120 mg/dL"},
+    "glycemia-ada": {
+        "hba1c": "6.0 %",
+        "fasting_glucose": "100 mg/dL",
+        "ogtt_2h": "150 mg/dL",
+        "random_glucose": "120 mg/dL",
+    },
     "hba1c-to-ifcc": {"hba1c": "6.5 %"},
     "hba1c-to-ngsp": {"hba1c": "48 mmol/mol"},
     "ibw-devine": {"height": "170 cm", "sex": "female"},

@@ -21,6 +21,7 @@ import pytest
 import neuroguide as ng
 from neuroguide.cli import main
 from neuroguide.units import parse_quantity, parse_unit
+from test_fuzz import CALC_VALID
 
 # The one list of pint crashers is the bad-input catalogue (tests/data/bad_inputs/units.json, ids "crasher-N").
 _DECK = json.loads((Path(__file__).parent / "data" / "bad_inputs" / "units.json").read_text(encoding="utf-8"))
@@ -62,35 +63,9 @@ def _patient_entry(text: str) -> list[Callable[[], Any]]:
     ]
 
 
-_CALC_VALID: dict[str, dict[str, Any]] = {
-    "a1c-from-eag": {"glucose": "154 mg/dL"},
-    "abi": {"ankle_dp": "120 mmHg", "ankle_pt": "110 mmHg", "brachial_left": "130 mmHg", "brachial_right": "128 mmHg"},
-    "adjusted-body-weight": {"weight": "100 kg", "height": "170 cm", "sex": "male"},
-    "b12-conversion": {"value": "300 ng/L", "to": "pmol/L"},
-    "bmi": {"weight": "70 kg", "height": "175 cm"},
-    "bsa-dubois": {"weight": "70 kg", "height": "175 cm"},
-    "bsa-mosteller": {"weight": "70 kg", "height": "175 cm"},
-    "cockcroft-gault": {"age": 60, "weight": "70 kg", "serum_creatinine": "1.0 mg/dL", "sex": "male"},
-    "creatinine-clearance": {
-        "age": 60,
-        "weight": "70 kg",
-        "serum_creatinine": "1.0 mg/dL",
-        "sex": "male",
-        "height": "170 cm",
-    },
-    "creatinine-conversion": {"value": "1.0 mg/dL", "to": "umol/L"},
-    "eag-adag": {"hba1c": "7 %"},
-    "glucose-conversion": {"value": "7 mmol/L", "to": "mg/dL"},
-    "glycemia-ada": {
-        "hba1c": "6.0 %",
-        "fasting_glucose": "100 mg/dL",
-        "ogtt_2h": "150 mg/dL",
-        "random_glucose": "120 mg/dL",
-    },
-    "hba1c-to-ifcc": {"hba1c": "6.5 %"},
-    "hba1c-to-ngsp": {"hba1c": "48 mmol/mol"},
-    "ibw-devine": {"height": "170 cm", "sex": "female"},
-}
+# The valid calculator calls are the fuzz targets' table; the calculators that take no quantity are left out.
+_BOOLEAN_CALCS = ("dn4", "tcss", "mnsi-examination", "mnsi-questionnaire", "iwgdf-category")
+_CALC_VALID = {name: kwargs for name, kwargs in CALC_VALID.items() if name not in _BOOLEAN_CALCS}
 
 
 def _calc_entries(text: str) -> list[Callable[[], Any]]:
@@ -104,8 +79,7 @@ def _calc_entries(text: str) -> list[Callable[[], Any]]:
 
 
 def test_every_calculator_has_a_valid_call() -> None:
-    boolean_calcs = ("dn4", "tcss", "mnsi-examination", "mnsi-questionnaire", "iwgdf-category")
-    quantity_calcs = {n for n in ng.calculators.REGISTRY if n not in boolean_calcs}
+    quantity_calcs = {n for n in ng.calculators.REGISTRY if n not in _BOOLEAN_CALCS}
     assert quantity_calcs == set(_CALC_VALID)
     for name, kwargs in _CALC_VALID.items():
         ng.calculators.REGISTRY[name](**kwargs)
