@@ -70,6 +70,19 @@ RECORD = re.compile(rb'"record":\s*"([0-9a-f]{32})"')
 SEEN: set[bytes] = set()
 
 
+def connect(port: int) -> http.client.HTTPConnection:
+    """A keep-alive connection with Nagle's algorithm off, as EHR HTTP clients set it.
+
+    http.client sends a body over 16 KiB in a second write; with Nagle on, that write waits for the server's
+    delayed acknowledgement of the headers (about 40 ms on Linux), which would be measured as service latency.
+    """
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.connect()
+    assert conn.sock is not None
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return conn
+
+
 def post(conn: http.client.HTTPConnection, payload: bytes) -> float:
     start = time.perf_counter()
     conn.request("POST", PATH, body=payload, headers={"Content-Type": "application/json"})
@@ -166,7 +179,7 @@ def phase(port: int, payloads: list[bytes], clients: int, pids: list[int]) -> di
     shares: list[list[float]] = [[] for _ in range(clients)]
 
     def worker(i: int) -> None:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        c = connect(port)
         for p in payloads[i::clients]:
             shares[i].append(post(c, p))
         c.close()
