@@ -30,9 +30,11 @@ import jwt
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from neuroguide import cli, replay
+from neuroguide import cli, fhir, replay
+from neuroguide._actions import action_groups
+from neuroguide.evaluation import assess
 from neuroguide.results import EvaluationRecord
-from neuroguide.service import AUDIT_EXTENSION, Issuer, ServiceConfig, _Store, create_app
+from neuroguide.service import AUDIT_EXTENSION, Issuer, ServiceConfig, _Store, _uuid5, cards_for, create_app
 from tools.fhir import EXAMPLES
 
 AS_OF = dt.date(2026, 11, 23)
@@ -297,6 +299,33 @@ def test_cards_for_the_same_action_are_merged(server: Server) -> None:
     cards = server.call("POST", PATIENT_VIEW, view("high-risk-foot"))[2]["cards"]
     details = [c["detail"].split("\n")[0] for c in cards if c["extension"]["org.neuroguide.audit"]["rules"]]
     assert len(details) == len(set(details))
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (EXAMPLES / "fhir").glob("*.json")))
+def test_advice_without_a_date_shares_one_card_and_no_rule_is_lost(name: str) -> None:
+    as_of = dt.date(2026, 11, 23)
+    reading = fhir.read(prefetch_of(name), as_of=as_of)
+    result = assess(reading.patient, as_of=as_of)
+    cards = cards_for(result, "0" * 32, "http://x")
+    audit = [c["extension"][AUDIT_EXTENSION]["rules"] for c in cards]
+    # Nothing is dropped: every rule of a group with something to show is named by exactly one card.
+    quiet = {"scheduled", "within-range"}
+    groups = [g.items for g in action_groups(result) if any(r.status.value not in quiet for r in g.items)]
+    assert sorted(r["rule"] for rules in audit for r in rules) == sorted(r.rule for items in groups for r in items)
+    advice = [c for c in cards if c["uuid"] == _uuid5("neuroguide:" + "0" * 32 + ":advice")]
+    singles = [c for c in cards if c["indicator"] == "info" and c not in advice]
+    if advice:
+        (card,) = advice
+        rules = card["extension"][AUDIT_EXTENSION]["rules"]
+        assert card["indicator"] == "info"
+        assert not {r["status"] for r in rules} & {"overdue", "due", "emergency", "urgent"}
+        listed = [line for line in card["detail"].splitlines() if line.startswith("- [")]
+        assert int(card["summary"].split()[0]) == len(listed) >= 2
+        assert all("](http://x/rules/" in line for line in listed)
+        # With advice merged, every other info card is due now.
+        assert all(c["extension"][AUDIT_EXTENSION]["rules"][0]["status"] == "due" for c in singles)
+    else:
+        assert len([c for c in singles if c["extension"][AUDIT_EXTENSION]["rules"][0]["status"] != "due"]) <= 1
 
 
 def test_red_flags_are_critical(server: Server) -> None:

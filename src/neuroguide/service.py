@@ -652,18 +652,49 @@ def _card(
     }
 
 
+def _advice_card(cards: list[dict[str, Any]], record_id: str, base: str) -> dict[str, Any]:
+    """One info card for several groups of advice, each a line linking to its rule; its audit names every rule."""
+    lines = ["Advice that applies to this patient, with nothing due or overdue:", ""]
+    rules: list[dict[str, Any]] = []
+    for card in cards:
+        first = card["extension"][AUDIT_EXTENSION]["rules"][0]["rule"]
+        lines.append(f"- [{card['summary']}]({base}/rules/{first})")
+        rules += card["extension"][AUDIT_EXTENSION]["rules"]
+    summary = f"{len(cards)} items of advice for this visit (open for the list)"
+    return {
+        "uuid": _uuid5(f"neuroguide:{record_id}:advice"),
+        "summary": summary,
+        "indicator": "info",
+        "detail": "\n".join(lines),
+        "source": {"label": "neuroguide", "url": f"{base}/cds-services"},
+        "overrideReasons": _OVERRIDE_REASONS,
+        "extension": {AUDIT_EXTENSION: {"record": record_id, "rules": rules}},
+    }
+
+
 def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhir.Note] = ()) -> list[dict[str, Any]]:
     """The cards for an assessment: one per action, grouped exactly as the text report groups its items.
 
-    A group whose every recommendation is only scheduled (nothing to do now) gets no card.
+    A group whose every recommendation is only scheduled (nothing to do now) gets no card; groups of advice with
+    nothing due (information only) share one card that lists them, each linking to its rule.
     """
     hashes = {(g.id, g.version): g.sha256 for g in result.record.guidelines}
-    cards = [
-        _card(list(group.items), record_id, hashes, base)
-        for group in action_groups(result)
-        if any(rec.status not in _QUIET for rec in group.items)
-    ]
+    cards, advice = [], []
+    for group in action_groups(result):
+        if all(rec.status in _QUIET for rec in group.items):
+            continue
+        card = _card(list(group.items), record_id, hashes, base)
+        lead = card["extension"][AUDIT_EXTENSION]["rules"][0]["status"]
+        # Advice with nothing to do by a date shares one card: eighteen cards for one chart are not read.
+        if card["indicator"] == "info" and lead != RecommendationStatus.DUE:
+            advice.append(card)
+        else:
+            cards.append(card)
     cards.sort(key=lambda c: _RANK[c["indicator"]])
+    if len(advice) == 1:
+        cards += advice
+    elif advice:
+        cards.append(_advice_card(advice, record_id, base))
     if notes:
         lines = [f"- {html.escape(str(n), quote=False)}" for n in notes]
         cards.append(
