@@ -502,6 +502,7 @@ def test_demo_page_renders_cards(server: Server) -> None:
     status, headers, text = server.call("GET", "/demo")
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert text.count('class="card"') >= 3 and "WARNING" in text
+    assert '<li><a href="http://' in text and "items of advice for this visit" in text  # the advice card's links
 
 
 def test_evaluation_records_are_stored(server: Server) -> None:

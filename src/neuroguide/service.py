@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import queue
+import re
 import socket
 import threading
 import time
@@ -660,7 +661,7 @@ def _advice_card(cards: list[dict[str, Any]], record_id: str, base: str) -> dict
         first = card["extension"][AUDIT_EXTENSION]["rules"][0]["rule"]
         lines.append(f"- [{card['summary']}]({base}/rules/{first})")
         rules += card["extension"][AUDIT_EXTENSION]["rules"]
-    summary = f"{len(cards)} items of advice for this visit (open for the list)"
+    summary = f"{len(cards)} items of advice for this visit"
     return {
         "uuid": _uuid5(f"neuroguide:{record_id}:advice"),
         "summary": summary,
@@ -1028,8 +1029,12 @@ class _App:
         return HTMLResponse(_demo_html(cards, self.as_of()))
 
 
+# A Markdown link to a web address; the address may not hold a quote or space (it becomes an attribute).
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s\"]+)\)")
+
+
 def _markdown(text: str) -> str:
-    """The small Markdown subset the cards use (bold, code, bullet lists, paragraphs) as HTML."""
+    """The small Markdown subset the cards use (bold, code, links, bullet lists, paragraphs) as HTML."""
     out: list[str] = []
     in_list = False
     for line in text.split("\n"):
@@ -1038,6 +1043,7 @@ def _markdown(text: str) -> str:
         safe = "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
         parts = safe.split("`")
         safe = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+        safe = _LINK.sub(r'<a href="\2">\1</a>', safe)
         if safe.startswith("- "):
             if not in_list:
                 out.append("<ul>")
