@@ -50,8 +50,10 @@ def test_every_code_has_a_verification_record() -> None:
 
 
 def test_vsac_codes_are_rows_of_the_vendored_value_set_file() -> None:
-    with (DECKS / "vsac_ecqm_2024" / "vsac_ecqm_2024_codes.csv").open(encoding="utf-8") as f:
-        rows = {(r["code_system_name"], r["code"]): r for r in csv.DictReader(f)}
+    rows = {}
+    for path in sorted((DECKS / "vsac_ecqm_2024").glob("vsac_ecqm_2024_*.csv")):  # codes, then findings
+        with path.open(encoding="utf-8") as f:
+            rows.update({(r["code_system_name"], r["code"]): r for r in csv.DictReader(f)})
     checked = 0
     for fact, c in all_codes():
         if c.source != "vsac-ecqm-2024":

@@ -72,6 +72,17 @@ def codes_page() -> Page:
         ["Also sets", "Code system", "Codes", "How verified"],
         [[code(r.fact), esc(r.system.name), esc(_ranges(r.codes)), esc(r.verification)] for r in t.implications()],
     )
+    lines += heading(2, "A past finding that sets a history fact")
+    lines += [
+        "A Condition whose clinicalStatus is resolved, inactive or in remission is never read as a current finding. "
+        "When the finding has a history fact of its own (a healed foot ulcer is a history of foot ulcer), the reader "
+        "sets that history fact to true instead; a refuted or entered-in-error Condition sets neither.",
+        "",
+    ]
+    lines += pipe_table(
+        ["Sets", "From a past", "How verified"],
+        [[code(h.fact), ", ".join(code(f) for f in h.of), esc(h.verification)] for h in t.histories()],
+    )
     lines += heading(2, "Medications")
     lines += [esc(t.unbound_reason("medications") or ""), ""]
     lines += heading(2, "Value sets")

@@ -492,11 +492,18 @@ class _Reader:
         fact, entry = found
         refuted = "refuted" in verification
         onset = _date_of(res.get("onsetDateTime")) or _date_of((res.get("onsetPeriod") or {}).get("start"))
-        current = not refuted and not any(c in ("inactive", "remission", "resolved") for c in clinical)
-        for other in t.implied(entry.system.uri, entry.code) if entry is not None and current else ():
+        past = any(c in ("inactive", "remission", "resolved") for c in clinical)
+        current = not refuted and not past
+        when = onset or _date_of(res.get("recordedDate")) or dt.date.min
+        others = t.implied(entry.system.uri, entry.code) if entry is not None and not refuted else ()
+        for other in others if current else ():
             # the code's own wording names a second finding (codes.toml [[implies]]): true while current, never false
-            when = onset or _date_of(res.get("recordedDate")) or dt.date.min
             findings.setdefault(other, []).append(_Candidate(value=True, date=when, ref=ref))
+        history = [h for f in (fact, *others) for h in t.history_of(f)] if past and not refuted else []
+        for h in dict.fromkeys(history):
+            # a resolved foot ulcer is a history of foot ulcer (codes.toml [[history]]): true, never false
+            findings.setdefault(h, []).append(_Candidate(value=True, date=when, ref=ref))
+            self.used.append(ref)
         if fact == "diabetes":
             if refuted:
                 self.note(NoteKind.EXCLUDED, ref, shown, "verificationStatus refuted: not read as diabetes")
@@ -537,16 +544,16 @@ class _Reader:
                 f"{fact} is a {spec.type} fact; a Condition can only give a true/false finding",
             )
             return
-        if any(c in ("inactive", "remission", "resolved") for c in clinical) and fact != "prior-amputation":
+        if past and fact != "prior-amputation":
+            read_as = f"; read as {', '.join(dict.fromkeys(history))}" if history else ""
             self.note(
                 NoteKind.EXCLUDED,
                 ref,
                 shown,
-                f"clinicalStatus {', '.join(str(c) for c in clinical)}: not read as a current finding",
+                f"clinicalStatus {', '.join(str(c) for c in clinical)}: not read as a current finding{read_as}",
             )
             return
-        date = onset or _date_of(res.get("recordedDate")) or dt.date.min
-        findings.setdefault(fact, []).append(_Candidate(value=not refuted, date=date, ref=ref))
+        findings.setdefault(fact, []).append(_Candidate(value=not refuted, date=when, ref=ref))
         self.used.append(ref)
 
     def diabetes(self, found: list[tuple[str, dt.date, str, str]]) -> dict[str, str]:

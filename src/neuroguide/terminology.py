@@ -30,6 +30,7 @@ __all__ = [
     "Binding",
     "Code",
     "CodeSystem",
+    "History",
     "Implication",
     "Resource",
     "Source",
@@ -37,6 +38,8 @@ __all__ = [
     "bindings",
     "code_systems",
     "diabetes_type",
+    "histories",
+    "history_of",
     "implications",
     "implied",
     "lookup",
@@ -119,6 +122,15 @@ class Implication:
     fact: str
     system: CodeSystem
     codes: tuple[str, ...]
+    verification: str
+
+
+@attrs.frozen(kw_only=True)
+class History:
+    """A history fact set true by a past (resolved, inactive or in remission) Condition of one of ``of``."""
+
+    fact: str
+    of: tuple[str, ...]
     verification: str
 
 
@@ -370,6 +382,35 @@ def _implied_index() -> Mapping[tuple[str, str], tuple[str, ...]]:
 def implied(system: str, code: str) -> tuple[str, ...]:
     """The findings a verified code also names besides its own fact (empty for most codes)."""
     return _implied_index().get((system, code), ())
+
+
+@functools.cache
+def histories() -> tuple[History, ...]:
+    """The rules of ``[[history]]`` (checked once, on first use).
+
+    Raises:
+        GuidelineDataError: a rule names an unknown or non-boolean fact, or gives no verification.
+
+    """
+    vocab = vocabulary()
+    problems: list[Problem] = []
+    out: list[History] = []
+    for i, rule in enumerate(_raw().get("history", [])):
+        names = [rule.get("fact"), *rule.get("of", [])]
+        if not rule.get("of") or not rule.get("verification") or any(
+            n not in vocab or vocab[n].type != "boolean" for n in names
+        ):
+            problems.append(Problem("codes.toml", f"history[{i}]", "boolean facts (fact, of) and a verification"))
+            continue
+        out.append(History(fact=rule["fact"], of=tuple(rule["of"]), verification=rule["verification"]))
+    if problems:
+        raise GuidelineDataError(problems)
+    return tuple(out)
+
+
+def history_of(fact: str) -> tuple[str, ...]:
+    """The history facts a past (resolved, inactive or in remission) Condition of ``fact`` sets to true."""
+    return tuple(h.fact for h in histories() if fact in h.of)
 
 
 @functools.cache
