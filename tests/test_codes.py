@@ -94,6 +94,10 @@ EXPECTED = [
     (ICD, "K50.90", "inflammatory-bowel-disease", "Crohn's disease, unspecified, without complications"),
     (ICD, "K90.0", "malabsorption", "Celiac disease"),
     (SCT, "367336001", "chemotherapy", "Chemotherapy (procedure)"),
+    (SCT, "63491006", "claudication", "Intermittent claudication (finding)"),
+    (SCT, "238794007", "foot-ulcer", "Ischemic foot ulcer (disorder)"),
+    (ICD, "L89.623", "foot-ulcer", "Pressure ulcer of left heel, stage 3"),
+    (SCT, "430715008", "bariatric-surgery", "Bariatric operative procedure (procedure)"),
 ]
 
 
@@ -114,6 +118,11 @@ def test_code_stands_for_its_fact(system: str, code: str, fact: str, display: st
         (ICD, "K51.40"),  # inflammatory polyps of colon
         (SCT, "8392000"),  # non-smoker
         (LOINC, "8867-4"),  # heart rate, not said to be at rest
+        (ICD, "L89.621"),  # pressure ulcer of the heel, stage 1: intact skin, not an ulcer
+        (ICD, "I70.243"),  # ulceration of the ankle, not the foot
+        (ICD, "I70.219"),  # claudication of an extremity not said to be a leg
+        (SCT, "26452005"),  # total gastrectomy: not bariatric surgery
+        (ICD, "R33.9"),  # retention of urine: the red flag must be new, a code cannot say so
     ],
 )
 def test_neighbouring_codes_that_mean_something_else_are_not_bound(system: str, code: str) -> None:
@@ -197,6 +206,13 @@ def test_each_second_fact_code_says_so_in_its_own_display() -> None:
 )
 def test_codes_that_name_a_second_fact(system: str, code: str, facts: tuple[str, ...]) -> None:
     assert t.implied(system, code) == facts
+
+
+def test_history_rules_name_boolean_facts_and_a_past_finding() -> None:
+    rules = {h.fact: h.of for h in t.histories()}
+    assert rules == {"prior-foot-ulcer": ("foot-ulcer",)}
+    assert t.history_of("foot-ulcer") == ("prior-foot-ulcer",)
+    assert t.history_of("claudication") == ()
 
 
 def test_codes_page_lists_the_second_fact_rules() -> None:

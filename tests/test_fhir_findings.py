@@ -1,0 +1,214 @@
+"""Finding and condition codes (claudication, foot ulcer, bariatric surgery) read by the FHIR reader.
+
+The codes and displays are written here from the VSAC expansions themselves, not read from codes.toml.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fhir.resources", reason="needs the fhir extra")
+
+from neuroguide import fhir
+from neuroguide import terminology as t
+
+AS_OF = dt.date(2026, 11, 23)
+SCT = "http://snomed.info/sct"
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+SUBJECT = {"reference": "Patient/p1"}
+PATIENT = {"resourceType": "Patient", "id": "p1", "birthDate": "1960-05-01", "gender": "male"}
+
+
+def bundle(*resources: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in (PATIENT, *resources)]}
+
+
+def condition(
+    system: str, code: str, *, verification: str = "confirmed", clinical: str | None = "active"
+) -> dict[str, Any]:
+    res: dict[str, Any] = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "verificationStatus": {"coding": [{"code": verification}]},
+        "code": {"coding": [{"system": system, "code": code}]},
+        "subject": SUBJECT,
+        "onsetDateTime": "2026-09-01",
+    }
+    if clinical is not None:
+        res["clinicalStatus"] = {"coding": [{"code": clinical}]}
+    return res
+
+
+def procedure(code: str, status: str = "completed") -> dict[str, Any]:
+    return {
+        "resourceType": "Procedure",
+        "id": "x1",
+        "status": status,
+        "code": {"coding": [{"system": SCT, "code": code}]},
+        "subject": SUBJECT,
+        "performedDateTime": "2012-06-14",
+    }
+
+
+def findings(*resources: dict[str, Any]) -> dict[str, Any]:
+    return dict(fhir.read(bundle(*resources), as_of=AS_OF).patient.to_dict().get("findings", {}))
+
+
+BOUND = [
+    (SCT, "63491006", "claudication", "Intermittent claudication (finding)"),
+    (SCT, "792845002", "claudication", "Intermittent claudication due to atherosclerosis of artery of limb (finding)"),
+    (
+        ICD,
+        "I70.211",
+        "claudication",
+        "Atherosclerosis of native arteries of extremities with intermittent claudication, right leg",
+    ),
+    (
+        ICD,
+        "I70.212",
+        "claudication",
+        "Atherosclerosis of native arteries of extremities with intermittent claudication, left leg",
+    ),
+    (
+        ICD,
+        "I70.213",
+        "claudication",
+        "Atherosclerosis of native arteries of extremities with intermittent claudication, bilateral legs",
+    ),
+    (SCT, "238794007", "foot-ulcer", "Ischemic foot ulcer (disorder)"),
+    (SCT, "429768000", "foot-ulcer", "Ischemic ulcer of toe (disorder)"),
+    (
+        ICD,
+        "I70.234",
+        "foot-ulcer",
+        "Atherosclerosis of native arteries of right leg with ulceration of heel and midfoot",
+    ),
+    (
+        ICD,
+        "I70.245",
+        "foot-ulcer",
+        "Atherosclerosis of native arteries of left leg with ulceration of other part of foot",
+    ),
+    (ICD, "L89.600", "foot-ulcer", "Pressure ulcer of unspecified heel, unstageable"),
+    (ICD, "L89.612", "foot-ulcer", "Pressure ulcer of right heel, stage 2"),
+    (ICD, "L89.624", "foot-ulcer", "Pressure ulcer of left heel, stage 4"),
+]
+
+
+@pytest.mark.parametrize(("system", "code", "fact", "display"), BOUND)
+def test_an_active_condition_with_the_code_sets_its_fact(system: str, code: str, fact: str, display: str) -> None:
+    found = t.lookup(system, code)
+    assert found is not None and found[0] == fact and found[1].display == display
+    reading = fhir.read(bundle(condition(system, code)), as_of=AS_OF)
+    assert reading.notes == ()
+    assert reading.patient.to_dict()["findings"] == {fact: True}
+
+
+@pytest.mark.parametrize(("system", "code", "fact", "display"), BOUND)
+def test_an_observation_with_the_code_gives_its_value(system: str, code: str, fact: str, display: str) -> None:
+    obs = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"coding": [{"system": system, "code": code}]},
+        "subject": SUBJECT,
+        "effectiveDateTime": "2026-11-01",
+        "valueBoolean": False,
+    }
+    assert findings(obs) == {fact: False}  # stated absent: false, because the clinician said so
+
+
+@pytest.mark.parametrize(("system", "code", "fact", "display"), BOUND)
+@pytest.mark.parametrize("clinical", ["resolved", "inactive", "remission"])
+def test_a_past_condition_never_sets_the_current_finding(
+    system: str, code: str, fact: str, display: str, clinical: str
+) -> None:
+    reading = fhir.read(bundle(condition(system, code, clinical=clinical)), as_of=AS_OF)
+    assert fact not in reading.patient.to_dict().get("findings", {})
+    assert [n.kind for n in reading.notes] == [fhir.NoteKind.EXCLUDED]
+
+
+@pytest.mark.parametrize(("system", "code", "fact", "display"), BOUND)
+def test_a_refuted_condition_never_sets_the_finding_true(system: str, code: str, fact: str, display: str) -> None:
+    assert findings(condition(system, code, verification="refuted")) == {fact: False}
+    assert findings(condition(system, code, verification="entered-in-error")) == {}
+
+
+def test_a_missing_code_is_not_read_as_false() -> None:
+    assert findings() == {}
+
+
+@pytest.mark.parametrize(
+    ("system", "code"),
+    [
+        (ICD, "I70.218"),  # claudication of another extremity (an arm)
+        (ICD, "I70.219"),  # claudication, extremity not said
+        (ICD, "I70.233"),  # ulceration of the ankle: above the foot
+        (ICD, "I70.25"),  # ulceration of other extremities
+        (ICD, "L89.611"),  # pressure ulcer of the heel, stage 1: skin intact
+        (ICD, "L89.619"),  # pressure ulcer of the heel, stage not said
+        (ICD, "R53.1"),  # "Weakness": generalised, not weakness of the legs
+        (ICD, "R29.2"),  # "Abnormal reflex": neither absent nor brisk said
+        (ICD, "R33.9"),  # retention of urine: the red flag must be new
+        (SCT, "22631008"),  # unsteady when walking: the red flag must be new
+        (SCT, "183071001"),  # vegan diet education, not the diet
+    ],
+)
+def test_a_neighbouring_code_is_listed_as_not_recognised(system: str, code: str) -> None:
+    assert t.lookup(system, code) is None
+    reading = fhir.read(bundle(condition(system, code)), as_of=AS_OF)
+    assert [n.resource for n in reading.unrecognised] == ["Condition/c1"]
+    assert reading.patient.to_dict().get("findings", {}) == {}
+
+
+@pytest.mark.parametrize("code", ["430715008", "427074001", "427980007", "24883002"])
+def test_a_bariatric_operation_sets_bariatric_surgery_whatever_its_date(code: str) -> None:
+    reading = fhir.read(bundle(procedure(code)), as_of=AS_OF)
+    assert reading.notes == ()
+    assert reading.patient.to_dict()["findings"] == {"bariatric-surgery": True}
+    assert findings(procedure(code, status="not-done")) == {}
+
+
+@pytest.mark.parametrize(
+    "code", ["26452005", "287816003", "24506003"]
+)  # total, radical gastrectomy; oesophagogastrectomy
+def test_a_gastrectomy_for_another_reason_is_not_bariatric_surgery(code: str) -> None:
+    reading = fhir.read(bundle(procedure(code)), as_of=AS_OF)
+    assert [n.resource for n in reading.unrecognised] == ["Procedure/x1"]
+
+
+# -- a healed foot ulcer is a history of foot ulcer ([[history]])
+
+
+@pytest.mark.parametrize("clinical", ["resolved", "inactive", "remission"])
+@pytest.mark.parametrize(("system", "code"), [(SCT, "238794007"), (ICD, "L89.613"), (ICD, "E11.621")])
+def test_a_healed_foot_ulcer_sets_prior_foot_ulcer(system: str, code: str, clinical: str) -> None:
+    got = findings(condition(system, code, clinical=clinical))
+    assert got == {"prior-foot-ulcer": True}
+
+
+@pytest.mark.parametrize(("system", "code"), [(SCT, "238794007"), (ICD, "E11.621")])
+def test_a_current_foot_ulcer_is_not_a_history_of_one(system: str, code: str) -> None:
+    assert findings(condition(system, code)) == {"foot-ulcer": True}
+
+
+@pytest.mark.parametrize("verification", ["refuted", "entered-in-error"])
+@pytest.mark.parametrize(("system", "code"), [(SCT, "238794007"), (ICD, "E11.621")])
+def test_a_refuted_healed_ulcer_sets_no_history(system: str, code: str, verification: str) -> None:
+    got = findings(condition(system, code, verification=verification, clinical="resolved"))
+    assert "prior-foot-ulcer" not in got and got.get("foot-ulcer") is not True
+
+
+def test_a_past_claudication_sets_no_history_fact() -> None:
+    assert findings(condition(SCT, "63491006", clinical="resolved")) == {}
+
+
+def test_the_history_rule_is_listed_on_the_codes_page() -> None:
+    from neuroguide._docgen_codes import codes_page
+
+    page = codes_page().text
+    assert "A past finding that sets a history fact" in page
+    assert "`prior-foot-ulcer`" in page
