@@ -212,3 +212,78 @@ def test_the_history_rule_is_listed_on_the_codes_page() -> None:
     page = codes_page().text
     assert "A past finding that sets a history fact" in page
     assert "`prior-foot-ulcer`" in page
+
+
+# -- known cancer: the VSAC value set 'All Primary and Secondary Cancer', past or current
+
+
+@pytest.mark.parametrize(
+    ("system", "code"),
+    [
+        (ICD, "C79.51"),  # Secondary malignant neoplasm of bone
+        (ICD, "C90.00"),  # Multiple myeloma not having achieved remission
+        (ICD, "C61"),  # Malignant neoplasm of prostate
+        (SCT, "363346000"),  # Malignant neoplastic disease (disorder)
+    ],
+)
+@pytest.mark.parametrize("clinical", ["active", "resolved", "inactive", "remission", None])
+def test_a_cancer_condition_sets_known_cancer_current_or_past(system: str, code: str, clinical: str | None) -> None:
+    reading = fhir.read(bundle(condition(system, code, clinical=clinical)), as_of=AS_OF)
+    assert reading.notes == ()
+    assert reading.patient.to_dict()["findings"] == {"known-cancer": True}
+
+
+@pytest.mark.parametrize("verification", ["refuted", "entered-in-error"])
+def test_a_refuted_cancer_never_sets_known_cancer_true(verification: str) -> None:
+    assert findings(condition(ICD, "C61", verification=verification)).get("known-cancer") is not True
+
+
+@pytest.mark.parametrize(
+    ("system", "code"),
+    [
+        (ICD, "D03.9"),  # melanoma in situ: not in the value set
+        (ICD, "D48.9"),  # neoplasm of uncertain behaviour
+        (ICD, "Z85.46"),  # personal history of prostate cancer: not in this value set
+        (SCT, "838352004"),  # adenocarcinoma in situ of oesophagus: member left out (in situ)
+        (SCT, "868252007"),  # malignant neoplasm of gastrointestinal tract suspected: member left out
+    ],
+)
+def test_codes_that_are_not_a_cancer_diagnosis_are_not_recognised(system: str, code: str) -> None:
+    assert t.lookup(system, code) is None
+    reading = fhir.read(bundle(condition(system, code)), as_of=AS_OF)
+    assert [n.resource for n in reading.unrecognised] == ["Condition/c1"]
+
+
+def test_the_packaged_cancer_set_is_the_vendored_expansion_less_the_non_diagnoses() -> None:
+    import csv
+    from pathlib import Path
+
+    deck = Path(__file__).parent / "conformance" / "decks" / "vsac_ecqm_2024" / "vsac_ecqm_2024_cancer.csv"
+    with deck.open(encoding="utf-8") as f:
+        vendored = {(r["code_system_name"], r["code"]): r["display"] for r in csv.DictReader(f)}
+    assert len(vendored) == 4350  # the expansion's own count (1,131 ICD-10-CM, 3,219 SNOMED CT)
+    names = {"SNOMED CT": "SNOMED-CT", "ICD-10-CM": "ICD-10-CM"}
+    packaged = {(names[m.system.name], m.code): m.display for m in t.value_set("Cancer").values()}
+    assert all(vendored[k] == d for k, d in packaged.items())
+    left_out = {vendored[k] for k in set(vendored) - set(packaged)}
+    assert len(left_out) == 16
+    wording = ("(morphologic abnormality)", " in situ", "(situation)", "(finding)")
+    assert all(any(w in d.lower() for w in wording) for d in left_out)
+
+
+def test_refuting_one_cancer_does_not_hide_another() -> None:
+    prostate = {**condition(ICD, "C61", clinical="resolved"), "id": "c2", "onsetDateTime": "2015-01-01"}
+    lung = {**condition(ICD, "C34.90", verification="refuted"), "onsetDateTime": "2026-10-01"}
+    reading = fhir.read(bundle(prostate, lung), as_of=AS_OF)
+    assert reading.patient.to_dict()["findings"] == {"known-cancer": True}
+    assert [(n.kind, n.resource) for n in reading.notes] == [(fhir.NoteKind.CONFLICT, "Condition/c1")]
+
+
+def test_a_refuted_ulcer_code_does_not_hide_a_current_ulcer() -> None:
+    toe = {**condition(SCT, "429768000"), "id": "c2", "onsetDateTime": "2026-01-01"}
+    heel = condition(ICD, "L89.613", verification="refuted")
+    assert findings(toe, heel) == {"foot-ulcer": True}
+
+
+def test_a_refuted_code_alone_still_reads_as_absent() -> None:
+    assert findings(condition(ICD, "C61", verification="refuted")) == {"known-cancer": False}

@@ -87,13 +87,14 @@ def codes_page() -> Page:
     lines += [esc(t.unbound_reason("medications") or ""), ""]
     lines += heading(2, "Value sets")
     lines += [
-        'Packaged from the CMS123v7 "Diabetes: Foot Exam" value sets (VSAC). The diabetes type is read from each '
-        "code's own display: 'type 1' or 'type 2' gives that type; any other member is read as type 'other' and the "
-        "reader says so.",
+        'Diabetes and Amputation are packaged from the CMS123v7 "Diabetes: Foot Exam" value sets (VSAC). The '
+        "diabetes type is read from each code's own display: 'type 1' or 'type 2' gives that type; any other member "
+        "is read as type 'other' and the reader says so. Cancer is the VSAC value set 'All Primary and Secondary "
+        "Cancer' without the members that are not a diagnosis of invasive cancer (see `known-cancer` above).",
         "",
     ]
     vs_rows = []
-    for name in ("Diabetes", "Amputation"):
+    for name in ("Diabetes", "Amputation", "Cancer"):
         members = t.value_set(name)
         by_set = Counter((m.value_set, m.oid, m.system.name, m.version) for m in members.values())
         for (vs, oid, system, version), n in sorted(by_set.items()):

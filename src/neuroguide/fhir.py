@@ -309,6 +309,7 @@ class _Candidate:
     date: dt.date
     ref: str
     issued: str = ""
+    refuted: bool = False  # a refuted Condition: says one code is absent, not that no code of the fact is present
 
 
 @attrs.define
@@ -544,7 +545,8 @@ class _Reader:
                 f"{fact} is a {spec.type} fact; a Condition can only give a true/false finding",
             )
             return
-        if past and fact != "prior-amputation":
+        binding = t.bindings().get(fact)
+        if past and not (binding is not None and binding.history):
             read_as = f"; read as {', '.join(dict.fromkeys(history))}" if history else ""
             self.note(
                 NoteKind.EXCLUDED,
@@ -553,7 +555,7 @@ class _Reader:
                 f"clinicalStatus {', '.join(str(c) for c in clinical)}: not read as a current finding{read_as}",
             )
             return
-        findings.setdefault(fact, []).append(_Candidate(value=not refuted, date=when, ref=ref))
+        findings.setdefault(fact, []).append(_Candidate(value=not refuted, date=when, ref=ref, refuted=refuted))
         self.used.append(ref)
 
     def diabetes(self, found: list[tuple[str, dt.date, str, str]]) -> dict[str, str]:
@@ -663,6 +665,18 @@ class _Reader:
         return f"{_num_text(number)} {unit}"
 
     def latest(self, group: str, fact: str, found: list[_Candidate]) -> Any:
+        present = [c for c in found if c.value is True and not c.refuted]
+        refuted = [c for c in found if c.refuted]
+        if present and refuted:
+            # refuting one code (one cancer, one ulcer) does not refute another one that is present: never hide it
+            for c in refuted:
+                self.note(
+                    NoteKind.CONFLICT,
+                    c.ref,
+                    f"{fact} refuted",
+                    f"another record gives {fact} as present ({present[0].ref}); the refuted code does not outweigh it",
+                )
+            found = [c for c in found if not c.refuted]
         newest = max(c.date for c in found)
         same = [c for c in found if c.date == newest]
         chosen = max(same, key=lambda c: c.issued)

@@ -151,9 +151,11 @@ class Binding:
     value_set: str | None = None
     resource: Resource | None = None
     note: str | None = None
+    history: bool = False
+    """A past fact: a resolved, inactive or in-remission Condition still sets it (a past cancer is a known cancer)."""
 
 
-_VALUE_SET_FILES = {"cms123v7.csv": "cms123v7"}
+_VALUE_SET_FILES = {"cms123v7.csv": "cms123v7", "cancer.csv": "vsac-ecqm-2024"}
 # Value-set names used in codes.toml -> the value sets of the packaged file they stand for.
 _GROUPS = {
     "Diabetes": ("Diabetes",),
@@ -166,6 +168,7 @@ _GROUPS = {
         "Unilateral Amputation Below or Above Knee, Unspecified Laterality",
         "Unilateral Amputation Procedure Below or Above Knee, Unspecified Laterality",
     ),
+    "Cancer": ("All Primary and Secondary Cancer",),
 }
 _CSV_SYSTEMS = {"SNOMED-CT": "snomed", "ICD-10-CM": "icd10cm", "LOINC": "loinc"}
 # Facts bound to the same value set as diabetes, whose type they read from the code (not a second meaning).
@@ -230,6 +233,7 @@ def bindings() -> Mapping[str, Binding]:
             value_set=vs,
             resource=None if resource is None else Resource(resource),
             note=entry.get("note"),
+            history=entry.get("history") is True,
         )
     for fact, entry in raw.get("unbound", {}).items():
         if fact != "medications" and fact not in vocab:
@@ -397,8 +401,10 @@ def histories() -> tuple[History, ...]:
     out: list[History] = []
     for i, rule in enumerate(_raw().get("history", [])):
         names = [rule.get("fact"), *rule.get("of", [])]
-        if not rule.get("of") or not rule.get("verification") or any(
-            n not in vocab or vocab[n].type != "boolean" for n in names
+        if (
+            not rule.get("of")
+            or not rule.get("verification")
+            or any(n not in vocab or vocab[n].type != "boolean" for n in names)
         ):
             problems.append(Problem("codes.toml", f"history[{i}]", "boolean facts (fact, of) and a verification"))
             continue
