@@ -133,7 +133,9 @@ def test_a_past_condition_never_sets_the_current_finding(
 
 @pytest.mark.parametrize(("system", "code", "fact", "display"), BOUND)
 def test_a_refuted_condition_never_sets_the_finding_true(system: str, code: str, fact: str, display: str) -> None:
-    assert findings(condition(system, code, verification="refuted")) == {fact: False}
+    # only intermittent claudication itself says "no claudication" when refuted; a narrower code leaves it unknown
+    whole = code == "63491006"
+    assert findings(condition(system, code, verification="refuted")) == ({fact: False} if whole else {})
     assert findings(condition(system, code, verification="entered-in-error")) == {}
 
 
@@ -271,10 +273,17 @@ def test_the_packaged_cancer_set_is_the_vendored_expansion_less_the_non_diagnose
     assert all(any(w in d.lower() for w in wording) for d in left_out)
 
 
-def test_refuting_one_cancer_does_not_hide_another() -> None:
+def test_refuting_one_cancer_does_not_say_there_is_none() -> None:
+    lung = condition(ICD, "C34.90", verification="refuted")
+    reading = fhir.read(bundle(lung), as_of=AS_OF)
+    assert reading.patient.to_dict().get("findings", {}) == {}
+    assert [(n.kind, n.resource) for n in reading.notes] == [(fhir.NoteKind.EXCLUDED, "Condition/c1")]
+
+
+def test_a_later_refutation_never_hides_a_recorded_cancer() -> None:
     prostate = {**condition(ICD, "C61", clinical="resolved"), "id": "c2", "onsetDateTime": "2015-01-01"}
-    lung = {**condition(ICD, "C34.90", verification="refuted"), "onsetDateTime": "2026-10-01"}
-    reading = fhir.read(bundle(prostate, lung), as_of=AS_OF)
+    none = {**condition(SCT, "363346000", verification="refuted"), "onsetDateTime": "2026-10-01"}
+    reading = fhir.read(bundle(prostate, none), as_of=AS_OF)
     assert reading.patient.to_dict()["findings"] == {"known-cancer": True}
     assert [(n.kind, n.resource) for n in reading.notes] == [(fhir.NoteKind.CONFLICT, "Condition/c1")]
 
@@ -285,5 +294,9 @@ def test_a_refuted_ulcer_code_does_not_hide_a_current_ulcer() -> None:
     assert findings(toe, heel) == {"foot-ulcer": True}
 
 
-def test_a_refuted_code_alone_still_reads_as_absent() -> None:
-    assert findings(condition(ICD, "C61", verification="refuted")) == {"known-cancer": False}
+def test_a_refuted_code_for_the_whole_finding_reads_as_absent() -> None:
+    assert findings(condition(SCT, "363346000", verification="refuted")) == {"known-cancer": False}
+    assert findings(condition(SCT, "63491006", verification="refuted")) == {"claudication": False}
+    assert t.refutes("claudication", "63491006") and not t.refutes("claudication", "I70.211")
+    assert not t.refutes("foot-ulcer", "238794007")
+    assert t.refutes("smoker", "77176002")  # facts without a list keep one meaning per code

@@ -545,6 +545,15 @@ class _Reader:
                 f"{fact} is a {spec.type} fact; a Condition can only give a true/false finding",
             )
             return
+        if refuted and entry is not None and not t.refutes(fact, entry.code):
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                shown,
+                f"verificationStatus refuted: the code names one kind of {fact}, so refuting it does not say "
+                f"{fact} is absent; not read",
+            )
+            return
         binding = t.bindings().get(fact)
         if past and not (binding is not None and binding.history):
             read_as = f"; read as {', '.join(dict.fromkeys(history))}" if history else ""

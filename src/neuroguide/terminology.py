@@ -44,6 +44,7 @@ __all__ = [
     "implied",
     "lookup",
     "preferred",
+    "refutes",
     "sources",
     "ucum_row",
     "ucum_unit",
@@ -153,6 +154,8 @@ class Binding:
     note: str | None = None
     history: bool = False
     """A past fact: a resolved, inactive or in-remission Condition still sets it (a past cancer is a known cancer)."""
+    absent_when_refuted: frozenset[str] | None = None
+    """The codes whose refutation says the fact is absent; ``None``: every code's (one code per meaning)."""
 
 
 _VALUE_SET_FILES = {"cms123v7.csv": "cms123v7", "cancer.csv": "vsac-ecqm-2024"}
@@ -223,6 +226,9 @@ def bindings() -> Mapping[str, Binding]:
         vs = entry.get("value_set")
         if vs is not None and vs not in _GROUPS:
             problems.append(Problem("codes.toml", f"facts.{fact}.value_set", f"unknown value set {vs!r}"))
+        absent = entry.get("absent_when_refuted")
+        if absent is not None and not set(absent) <= {c.code for c in codes} | {k[1] for k in _set_keys(vs)}:
+            problems.append(Problem("codes.toml", f"facts.{fact}.absent_when_refuted", "codes of this fact only"))
         resource = entry.get("resource")
         if resource is not None and resource not in set(Resource):
             problems.append(Problem("codes.toml", f"facts.{fact}.resource", f"not one of {', '.join(Resource)}"))
@@ -234,6 +240,7 @@ def bindings() -> Mapping[str, Binding]:
             resource=None if resource is None else Resource(resource),
             note=entry.get("note"),
             history=entry.get("history") is True,
+            absent_when_refuted=None if absent is None else frozenset(absent),
         )
     for fact, entry in raw.get("unbound", {}).items():
         if fact != "medications" and fact not in vocab:
@@ -270,6 +277,24 @@ def _clashes(found: Mapping[str, Binding]) -> list[Problem]:
             if other is not None and other != fact:
                 problems.append(Problem("codes.toml", f"facts.{other}", f"{key[1]} is in the value set of {fact}"))
     return problems
+
+
+def _set_keys(name: str | None) -> set[tuple[str, str]]:
+    if name is None or name not in _GROUPS:
+        return set()
+    return set(value_set(name))
+
+
+def refutes(fact: str, code: str) -> bool:
+    """True when a refuted Condition with this code of ``fact`` says the fact is absent.
+
+    A code naming only one kind of the finding (an ischaemic foot ulcer, one cancer) does not: refuting it leaves
+    the fact unknown. Facts whose data gives no ``absent_when_refuted`` list have one meaning per code.
+    """
+    binding = bindings().get(fact)
+    if binding is None or binding.absent_when_refuted is None:
+        return True
+    return code in binding.absent_when_refuted
 
 
 def unbound_reason(fact: str) -> str | None:
