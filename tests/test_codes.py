@@ -34,6 +34,12 @@ def test_every_fact_is_bound_or_says_why_not() -> None:
     assert t.unbound_reason("medications")
 
 
+def test_findings_and_conditions_bound_since_0_1() -> None:
+    # 19 facts had codes before the findings and conditions were bound; these four were added with their lists
+    assert {"claudication", "foot-ulcer", "bariatric-surgery", "known-cancer"} <= set(t.bindings())
+    assert len(t.bindings()) >= 23
+
+
 def test_every_binding_has_codes_or_a_value_set_and_a_resource() -> None:
     for fact, binding in t.bindings().items():
         assert binding.codes or binding.value_set, fact
