@@ -300,3 +300,48 @@ def test_a_refuted_code_for_the_whole_finding_reads_as_absent() -> None:
     assert t.refutes("claudication", "63491006") and not t.refutes("claudication", "I70.211")
     assert not t.refutes("foot-ulcer", "238794007")
     assert t.refutes("smoker", "77176002")  # facts without a list keep one meaning per code
+
+
+# -- previous optic neuritis: the VSAC value set 'Optic Neuritis', inflammatory members only, past or current
+
+
+@pytest.mark.parametrize(
+    ("system", "code", "display"),
+    [
+        (SCT, "66760008", "Optic neuritis (disorder)"),
+        (SCT, "230507009", "Retrobulbar neuritis (disorder)"),
+        (SCT, "15631051000119101", "Neuritis of left optic nerve (disorder)"),
+        (ICD, "H46.9", "Unspecified optic neuritis"),
+        (ICD, "H46.12", "Retrobulbar neuritis, left eye"),
+    ],
+)
+@pytest.mark.parametrize("clinical", ["active", "resolved", "inactive", "remission"])
+def test_optic_neuritis_current_or_past_sets_the_history(system: str, code: str, display: str, clinical: str) -> None:
+    found = t.lookup(system, code)
+    assert found is not None and found[0] == "optic-neuritis-history" and found[1].display == display
+    reading = fhir.read(bundle(condition(system, code, clinical=clinical)), as_of=AS_OF)
+    assert reading.notes == ()
+    assert reading.patient.to_dict()["findings"] == {"optic-neuritis-history": True}
+
+
+@pytest.mark.parametrize(
+    ("system", "code"),
+    [
+        (ICD, "H46.2"),  # nutritional optic neuropathy
+        (ICD, "H46.3"),  # toxic optic neuropathy
+        (SCT, "420920007"),  # optic neuropathy due to vitamin B12 deficiency
+        (SCT, "36276008"),  # syphilitic retrobulbar neuritis: another cause
+        (SCT, "25044007"),  # neuromyelitis optica: does not say an optic neuritis occurred
+        (SCT, "14357004"),  # ischaemic optic neuropathy
+    ],
+)
+def test_optic_neuropathies_that_are_not_optic_neuritis_are_not_recognised(system: str, code: str) -> None:
+    assert t.lookup(system, code) is None
+    reading = fhir.read(bundle(condition(system, code, clinical="resolved")), as_of=AS_OF)
+    assert [n.resource for n in reading.unrecognised] == ["Condition/c1"]
+
+
+def test_refuted_optic_neuritis() -> None:
+    assert findings(condition(SCT, "66760008", verification="refuted")) == {"optic-neuritis-history": False}
+    assert findings(condition(ICD, "H46.12", verification="refuted")) == {}  # one eye refuted: the other unknown
+    assert findings(condition(SCT, "66760008", verification="entered-in-error", clinical="resolved")) == {}
