@@ -345,3 +345,21 @@ def test_refuted_optic_neuritis() -> None:
     assert findings(condition(SCT, "66760008", verification="refuted")) == {"optic-neuritis-history": False}
     assert findings(condition(ICD, "H46.12", verification="refuted")) == {}  # one eye refuted: the other unknown
     assert findings(condition(SCT, "66760008", verification="entered-in-error", clinical="resolved")) == {}
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["153891000119101", "704667004", "286371000119107", "90771000119100", "90791000119104", "368471000119109"],
+)
+def test_end_stage_renal_disease_on_dialysis_sets_both(code: str) -> None:
+    found = t.lookup(SCT, code)
+    assert found is not None and found[0] == "end-stage-renal-disease" and "on dialysis" in found[1].display
+    assert findings(condition(SCT, code)) == {"end-stage-renal-disease": True, "dialysis": True}
+    assert findings(condition(SCT, code, clinical="resolved")) == {}  # off dialysis now (e.g. transplanted)
+    assert findings(condition(SCT, code, verification="refuted")) == {}  # a narrower code: not "no ESRD"
+
+
+def test_only_end_stage_renal_disease_itself_refuted_reads_as_absent() -> None:
+    assert findings(condition(ICD, "N18.6", verification="refuted")) == {"end-stage-renal-disease": False}
+    assert findings(condition(SCT, "46177005", verification="refuted")) == {"end-stage-renal-disease": False}
+    assert findings(condition(SCT, "236436003", verification="refuted")) == {}  # with a transplant: narrower
