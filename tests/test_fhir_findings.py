@@ -363,3 +363,11 @@ def test_only_end_stage_renal_disease_itself_refuted_reads_as_absent() -> None:
     assert findings(condition(ICD, "N18.6", verification="refuted")) == {"end-stage-renal-disease": False}
     assert findings(condition(SCT, "46177005", verification="refuted")) == {"end-stage-renal-disease": False}
     assert findings(condition(SCT, "236436003", verification="refuted")) == {}  # with a transplant: narrower
+
+
+@pytest.mark.parametrize("verification", ["unconfirmed", "provisional", "differential"])
+def test_an_unconfirmed_entry_is_read_as_present_and_said_so(verification: str) -> None:
+    reading = fhir.read(bundle(condition(ICD, "C79.51", verification=verification)), as_of=AS_OF)
+    assert reading.patient.to_dict()["findings"] == {"known-cancer": True}
+    assert [(n.kind, n.resource) for n in reading.notes] == [(fhir.NoteKind.ASSUMPTION, "Condition/c1")]
+    assert verification in reading.notes[0].reason

@@ -555,6 +555,15 @@ class _Reader:
             )
             return
         binding = t.bindings().get(fact)
+        unconfirmed = [str(c) for c in verification if c in ("unconfirmed", "provisional", "differential")]
+        if unconfirmed and not past:
+            # an urgent finding is better shown than hidden; the clinician sees that it rests on an unconfirmed entry
+            self.note(
+                NoteKind.ASSUMPTION,
+                ref,
+                shown,
+                f"verificationStatus {', '.join(unconfirmed)}: read as {fact} present, though not confirmed",
+            )
         if past and not (binding is not None and binding.history):
             read_as = f"; read as {', '.join(dict.fromkeys(history))}" if history else ""
             self.note(
