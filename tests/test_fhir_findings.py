@@ -157,6 +157,8 @@ def test_a_missing_code_is_not_read_as_false() -> None:
         (ICD, "R33.9"),  # retention of urine: the red flag must be new
         (SCT, "22631008"),  # unsteady when walking: the red flag must be new
         (SCT, "183071001"),  # vegan diet education, not the diet
+        (ICD, "F18.10"),  # inhalant abuse: does not say nitrous oxide
+        (ICD, "I95.1"),  # orthostatic hypotension: a blood-pressure diagnosis, not the symptoms
     ],
 )
 def test_a_neighbouring_code_is_listed_as_not_recognised(system: str, code: str) -> None:
