@@ -34,6 +34,13 @@ def test_every_fact_is_bound_or_says_why_not() -> None:
     assert t.unbound_reason("medications")
 
 
+def test_findings_and_conditions_bound_since_0_1() -> None:
+    # 19 facts had codes before the findings and conditions were bound; these five were added with their lists
+    added = {"claudication", "foot-ulcer", "bariatric-surgery", "known-cancer", "optic-neuritis-history"}
+    assert added <= set(t.bindings())
+    assert len(t.bindings()) >= 24
+
+
 def test_every_binding_has_codes_or_a_value_set_and_a_resource() -> None:
     for fact, binding in t.bindings().items():
         assert binding.codes or binding.value_set, fact
@@ -50,8 +57,10 @@ def test_every_code_has_a_verification_record() -> None:
 
 
 def test_vsac_codes_are_rows_of_the_vendored_value_set_file() -> None:
-    with (DECKS / "vsac_ecqm_2024" / "vsac_ecqm_2024_codes.csv").open(encoding="utf-8") as f:
-        rows = {(r["code_system_name"], r["code"]): r for r in csv.DictReader(f)}
+    rows = {}
+    for path in sorted((DECKS / "vsac_ecqm_2024").glob("vsac_ecqm_2024_*.csv")):  # codes, then findings
+        with path.open(encoding="utf-8") as f:
+            rows.update({(r["code_system_name"], r["code"]): r for r in csv.DictReader(f)})
     checked = 0
     for fact, c in all_codes():
         if c.source != "vsac-ecqm-2024":
@@ -92,6 +101,10 @@ EXPECTED = [
     (ICD, "K50.90", "inflammatory-bowel-disease", "Crohn's disease, unspecified, without complications"),
     (ICD, "K90.0", "malabsorption", "Celiac disease"),
     (SCT, "367336001", "chemotherapy", "Chemotherapy (procedure)"),
+    (SCT, "63491006", "claudication", "Intermittent claudication (finding)"),
+    (SCT, "238794007", "foot-ulcer", "Ischemic foot ulcer (disorder)"),
+    (ICD, "L89.623", "foot-ulcer", "Pressure ulcer of left heel, stage 3"),
+    (SCT, "430715008", "bariatric-surgery", "Bariatric operative procedure (procedure)"),
 ]
 
 
@@ -112,6 +125,11 @@ def test_code_stands_for_its_fact(system: str, code: str, fact: str, display: st
         (ICD, "K51.40"),  # inflammatory polyps of colon
         (SCT, "8392000"),  # non-smoker
         (LOINC, "8867-4"),  # heart rate, not said to be at rest
+        (ICD, "L89.621"),  # pressure ulcer of the heel, stage 1: intact skin, not an ulcer
+        (ICD, "I70.243"),  # ulceration of the ankle, not the foot
+        (ICD, "I70.219"),  # claudication of an extremity not said to be a leg
+        (SCT, "26452005"),  # total gastrectomy: not bariatric surgery
+        (ICD, "R33.9"),  # retention of urine: the red flag must be new, a code cannot say so
     ],
 )
 def test_neighbouring_codes_that_mean_something_else_are_not_bound(system: str, code: str) -> None:
@@ -195,6 +213,13 @@ def test_each_second_fact_code_says_so_in_its_own_display() -> None:
 )
 def test_codes_that_name_a_second_fact(system: str, code: str, facts: tuple[str, ...]) -> None:
     assert t.implied(system, code) == facts
+
+
+def test_history_rules_name_boolean_facts_and_a_past_finding() -> None:
+    rules = {h.fact: h.of for h in t.histories()}
+    assert rules == {"prior-foot-ulcer": ("foot-ulcer",)}
+    assert t.history_of("foot-ulcer") == ("prior-foot-ulcer",)
+    assert t.history_of("claudication") == ()
 
 
 def test_codes_page_lists_the_second_fact_rules() -> None:

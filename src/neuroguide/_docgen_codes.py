@@ -72,17 +72,41 @@ def codes_page() -> Page:
         ["Also sets", "Code system", "Codes", "How verified"],
         [[code(r.fact), esc(r.system.name), esc(_ranges(r.codes)), esc(r.verification)] for r in t.implications()],
     )
+    lines += heading(2, "A past finding that sets a history fact")
+    past_facts = ", ".join(code(f) for f, b in bindings.items() if b.history)
+    lines += [
+        "A Condition whose clinicalStatus is resolved, inactive or in remission is not read as a current finding, "
+        f"except for the facts that are themselves about the past ({past_facts}), which it still sets. When a "
+        "current finding has a history fact of its own (a healed foot ulcer is a history of foot ulcer), the reader "
+        "sets that history fact to true instead; a refuted or entered-in-error Condition sets neither.",
+        "",
+    ]
+    lines += pipe_table(
+        ["Sets", "From a past", "How verified"],
+        [[code(h.fact), ", ".join(code(f) for f in h.of), esc(h.verification)] for h in t.histories()],
+    )
+    lines += heading(2, "Refuted and unconfirmed Conditions")
+    lines += [
+        "A refuted Condition reads its fact as absent only when its code stands for the whole finding. Where the data "
+        "lists the codes whose refutation means absent (`foot-ulcer`: none; `known-cancer`: malignant neoplastic "
+        "disease; `claudication`: intermittent claudication), refuting any narrower code (one kind of ulcer, one "
+        "cancer) leaves the fact unknown, and a refutation never outweighs another record that gives the finding as "
+        "present (the reader reports the conflict). A Condition that is unconfirmed, provisional or a differential "
+        "diagnosis is read as present, with a note saying so, so that an urgent finding is shown rather than hidden.",
+        "",
+    ]
     lines += heading(2, "Medications")
     lines += [esc(t.unbound_reason("medications") or ""), ""]
     lines += heading(2, "Value sets")
     lines += [
-        'Packaged from the CMS123v7 "Diabetes: Foot Exam" value sets (VSAC). The diabetes type is read from each '
-        "code's own display: 'type 1' or 'type 2' gives that type; any other member is read as type 'other' and the "
-        "reader says so.",
+        'Diabetes and Amputation are packaged from the CMS123v7 "Diabetes: Foot Exam" value sets (VSAC). The '
+        "diabetes type is read from each code's own display: 'type 1' or 'type 2' gives that type; any other member "
+        "is read as type 'other' and the reader says so. Cancer is the VSAC value set 'All Primary and Secondary "
+        "Cancer' without the members that are not a diagnosis of invasive cancer (see `known-cancer` above).",
         "",
     ]
     vs_rows = []
-    for name in ("Diabetes", "Amputation"):
+    for name in ("Diabetes", "Amputation", "Cancer"):
         members = t.value_set(name)
         by_set = Counter((m.value_set, m.oid, m.system.name, m.version) for m in members.values())
         for (vs, oid, system, version), n in sorted(by_set.items()):

@@ -309,6 +309,7 @@ class _Candidate:
     date: dt.date
     ref: str
     issued: str = ""
+    refuted: bool = False  # a refuted Condition: says one code is absent, not that no code of the fact is present
 
 
 @attrs.define
@@ -492,11 +493,18 @@ class _Reader:
         fact, entry = found
         refuted = "refuted" in verification
         onset = _date_of(res.get("onsetDateTime")) or _date_of((res.get("onsetPeriod") or {}).get("start"))
-        current = not refuted and not any(c in ("inactive", "remission", "resolved") for c in clinical)
-        for other in t.implied(entry.system.uri, entry.code) if entry is not None and current else ():
+        past = any(c in ("inactive", "remission", "resolved") for c in clinical)
+        current = not refuted and not past
+        when = onset or _date_of(res.get("recordedDate")) or dt.date.min
+        others = t.implied(entry.system.uri, entry.code) if entry is not None and not refuted else ()
+        for other in others if current else ():
             # the code's own wording names a second finding (codes.toml [[implies]]): true while current, never false
-            when = onset or _date_of(res.get("recordedDate")) or dt.date.min
             findings.setdefault(other, []).append(_Candidate(value=True, date=when, ref=ref))
+        history = [h for f in (fact, *others) for h in t.history_of(f)] if past and not refuted else []
+        for h in dict.fromkeys(history):
+            # a resolved foot ulcer is a history of foot ulcer (codes.toml [[history]]): true, never false
+            findings.setdefault(h, []).append(_Candidate(value=True, date=when, ref=ref))
+            self.used.append(ref)
         if fact == "diabetes":
             if refuted:
                 self.note(NoteKind.EXCLUDED, ref, shown, "verificationStatus refuted: not read as diabetes")
@@ -537,16 +545,35 @@ class _Reader:
                 f"{fact} is a {spec.type} fact; a Condition can only give a true/false finding",
             )
             return
-        if any(c in ("inactive", "remission", "resolved") for c in clinical) and fact != "prior-amputation":
+        if refuted and entry is not None and not t.refutes(fact, entry.code):
             self.note(
                 NoteKind.EXCLUDED,
                 ref,
                 shown,
-                f"clinicalStatus {', '.join(str(c) for c in clinical)}: not read as a current finding",
+                f"verificationStatus refuted: the code names one kind of {fact}, so refuting it does not say "
+                f"{fact} is absent; not read",
             )
             return
-        date = onset or _date_of(res.get("recordedDate")) or dt.date.min
-        findings.setdefault(fact, []).append(_Candidate(value=not refuted, date=date, ref=ref))
+        binding = t.bindings().get(fact)
+        unconfirmed = [str(c) for c in verification if c in ("unconfirmed", "provisional", "differential")]
+        if unconfirmed and not past:
+            # an urgent finding is better shown than hidden; the clinician sees that it rests on an unconfirmed entry
+            self.note(
+                NoteKind.ASSUMPTION,
+                ref,
+                shown,
+                f"verificationStatus {', '.join(unconfirmed)}: read as {fact} present, though not confirmed",
+            )
+        if past and not (binding is not None and binding.history):
+            read_as = f"; read as {', '.join(dict.fromkeys(history))}" if history else ""
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                shown,
+                f"clinicalStatus {', '.join(str(c) for c in clinical)}: not read as a current finding{read_as}",
+            )
+            return
+        findings.setdefault(fact, []).append(_Candidate(value=not refuted, date=when, ref=ref, refuted=refuted))
         self.used.append(ref)
 
     def diabetes(self, found: list[tuple[str, dt.date, str, str]]) -> dict[str, str]:
@@ -656,6 +683,18 @@ class _Reader:
         return f"{_num_text(number)} {unit}"
 
     def latest(self, group: str, fact: str, found: list[_Candidate]) -> Any:
+        present = [c for c in found if c.value is True and not c.refuted]
+        refuted = [c for c in found if c.refuted]
+        if present and refuted:
+            # refuting one code (one cancer, one ulcer) does not refute another one that is present: never hide it
+            for c in refuted:
+                self.note(
+                    NoteKind.CONFLICT,
+                    c.ref,
+                    f"{fact} refuted",
+                    f"another record gives {fact} as present ({present[0].ref}); the refuted code does not outweigh it",
+                )
+            found = [c for c in found if not c.refuted]
         newest = max(c.date for c in found)
         same = [c for c in found if c.date == newest]
         chosen = max(same, key=lambda c: c.issued)

@@ -30,6 +30,7 @@ __all__ = [
     "Binding",
     "Code",
     "CodeSystem",
+    "History",
     "Implication",
     "Resource",
     "Source",
@@ -37,10 +38,13 @@ __all__ = [
     "bindings",
     "code_systems",
     "diabetes_type",
+    "histories",
+    "history_of",
     "implications",
     "implied",
     "lookup",
     "preferred",
+    "refutes",
     "sources",
     "ucum_row",
     "ucum_unit",
@@ -122,6 +126,15 @@ class Implication:
     verification: str
 
 
+@attrs.frozen(kw_only=True)
+class History:
+    """A history fact set true by a past (resolved, inactive or in remission) Condition of one of ``of``."""
+
+    fact: str
+    of: tuple[str, ...]
+    verification: str
+
+
 class Resource(StrEnum):
     """The FHIR resource an EHR records a fact in."""
 
@@ -139,9 +152,13 @@ class Binding:
     value_set: str | None = None
     resource: Resource | None = None
     note: str | None = None
+    history: bool = False
+    """A past fact: a resolved, inactive or in-remission Condition still sets it (a past cancer is a known cancer)."""
+    absent_when_refuted: frozenset[str] | None = None
+    """The codes whose refutation says the fact is absent; ``None``: every code's (one code per meaning)."""
 
 
-_VALUE_SET_FILES = {"cms123v7.csv": "cms123v7"}
+_VALUE_SET_FILES = {"cms123v7.csv": "cms123v7", "cancer.csv": "vsac-ecqm-2024"}
 # Value-set names used in codes.toml -> the value sets of the packaged file they stand for.
 _GROUPS = {
     "Diabetes": ("Diabetes",),
@@ -154,6 +171,7 @@ _GROUPS = {
         "Unilateral Amputation Below or Above Knee, Unspecified Laterality",
         "Unilateral Amputation Procedure Below or Above Knee, Unspecified Laterality",
     ),
+    "Cancer": ("All Primary and Secondary Cancer",),
 }
 _CSV_SYSTEMS = {"SNOMED-CT": "snomed", "ICD-10-CM": "icd10cm", "LOINC": "loinc"}
 # Facts bound to the same value set as diabetes, whose type they read from the code (not a second meaning).
@@ -208,6 +226,9 @@ def bindings() -> Mapping[str, Binding]:
         vs = entry.get("value_set")
         if vs is not None and vs not in _GROUPS:
             problems.append(Problem("codes.toml", f"facts.{fact}.value_set", f"unknown value set {vs!r}"))
+        absent = entry.get("absent_when_refuted")
+        if absent is not None and not set(absent) <= {c.code for c in codes} | {k[1] for k in _set_keys(vs)}:
+            problems.append(Problem("codes.toml", f"facts.{fact}.absent_when_refuted", "codes of this fact only"))
         resource = entry.get("resource")
         if resource is not None and resource not in set(Resource):
             problems.append(Problem("codes.toml", f"facts.{fact}.resource", f"not one of {', '.join(Resource)}"))
@@ -218,6 +239,8 @@ def bindings() -> Mapping[str, Binding]:
             value_set=vs,
             resource=None if resource is None else Resource(resource),
             note=entry.get("note"),
+            history=entry.get("history") is True,
+            absent_when_refuted=None if absent is None else frozenset(absent),
         )
     for fact, entry in raw.get("unbound", {}).items():
         if fact != "medications" and fact not in vocab:
@@ -254,6 +277,24 @@ def _clashes(found: Mapping[str, Binding]) -> list[Problem]:
             if other is not None and other != fact:
                 problems.append(Problem("codes.toml", f"facts.{other}", f"{key[1]} is in the value set of {fact}"))
     return problems
+
+
+def _set_keys(name: str | None) -> set[tuple[str, str]]:
+    if name is None or name not in _GROUPS:
+        return set()
+    return set(value_set(name))
+
+
+def refutes(fact: str, code: str) -> bool:
+    """True when a refuted Condition with this code of ``fact`` says the fact is absent.
+
+    A code naming only one kind of the finding (an ischaemic foot ulcer, one cancer) does not: refuting it leaves
+    the fact unknown. Facts whose data gives no ``absent_when_refuted`` list have one meaning per code.
+    """
+    binding = bindings().get(fact)
+    if binding is None or binding.absent_when_refuted is None:
+        return True
+    return code in binding.absent_when_refuted
 
 
 def unbound_reason(fact: str) -> str | None:
@@ -370,6 +411,37 @@ def _implied_index() -> Mapping[tuple[str, str], tuple[str, ...]]:
 def implied(system: str, code: str) -> tuple[str, ...]:
     """The findings a verified code also names besides its own fact (empty for most codes)."""
     return _implied_index().get((system, code), ())
+
+
+@functools.cache
+def histories() -> tuple[History, ...]:
+    """The rules of ``[[history]]`` (checked once, on first use).
+
+    Raises:
+        GuidelineDataError: a rule names an unknown or non-boolean fact, or gives no verification.
+
+    """
+    vocab = vocabulary()
+    problems: list[Problem] = []
+    out: list[History] = []
+    for i, rule in enumerate(_raw().get("history", [])):
+        names = [rule.get("fact"), *rule.get("of", [])]
+        if (
+            not rule.get("of")
+            or not rule.get("verification")
+            or any(n not in vocab or vocab[n].type != "boolean" for n in names)
+        ):
+            problems.append(Problem("codes.toml", f"history[{i}]", "boolean facts (fact, of) and a verification"))
+            continue
+        out.append(History(fact=rule["fact"], of=tuple(rule["of"]), verification=rule["verification"]))
+    if problems:
+        raise GuidelineDataError(problems)
+    return tuple(out)
+
+
+def history_of(fact: str) -> tuple[str, ...]:
+    """The history facts a past (resolved, inactive or in remission) Condition of ``fact`` sets to true."""
+    return tuple(h.fact for h in histories() if fact in h.of)
 
 
 @functools.cache

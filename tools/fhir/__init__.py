@@ -4,8 +4,9 @@ Standard codes are used wherever :mod:`neuroguide.terminology` holds a verified 
 fact, in the resource the data file names: laboratory values and vital signs as Observations, diagnoses as
 Conditions, the foot examination and chemotherapy as Procedures; UCUM units); every other fact is sent under
 neuroguide's own code system (``urn:neuroguide:fact``), exactly as an EHR would have to until a binding is verified.
-A finding answered "no" is a Condition with verificationStatus ``refuted``; a procedure finding answered "no" has no
-procedure to record, so it stays a neuroguide-coded Observation.
+A finding answered "no" is a Condition with verificationStatus ``refuted`` when refuting its code says the finding is
+absent (not when the code names only one kind of it, such as an ischaemic foot ulcer); a procedure finding answered
+"no" has no procedure to record. Those stay neuroguide-coded Observations.
 
 Run ``python -m tools.fhir`` from the repository root to rewrite the files; ``tests/test_fhir_examples.py`` checks
 that the files on disk are what this builds and that each gives the same assessment as its JSON.
@@ -56,7 +57,10 @@ def _concept(fact: str) -> dict[str, Any]:
 def _finding(fact: str, flag: bool, subject: dict[str, Any]) -> dict[str, Any]:
     """A yes/no finding as an EHR records it: a Condition or Procedure when the fact has a standard code."""
     binding = t.bindings().get(fact)
-    resource = binding.resource if binding is not None and t.preferred(fact) is not None else None
+    code = t.preferred(fact)
+    resource = binding.resource if binding is not None and code is not None else None
+    if not flag and code is not None and not t.refutes(fact, code.code):
+        resource = None  # refuting a code that names one kind of the finding would not say "no": send the answer
     if resource is t.Resource.CONDITION:
         condition: dict[str, Any] = {"resourceType": "Condition"}
         if flag:
