@@ -656,12 +656,13 @@ class _Drop:
                 count, names = rows.get(step, (0, set()))
                 names |= {name for k, name in enumerate(segments[step]) if mask >> k & 1}
                 rows[step] = (count + n, names)
+        steps = {s.index: s for s in plan.steps}  # a plan may hold a subset of the steps (benchmarks)
         frame = pl.DataFrame(
             [
                 {
-                    "guideline": plan.steps[i].guideline.id,
-                    "version": plan.steps[i].guideline.version,
-                    "rule": plan.steps[i].rule.id,
+                    "guideline": steps[i].guideline.id,
+                    "version": steps[i].guideline.version,
+                    "rule": steps[i].rule.id,
                     "patients": n,
                     "missing": sorted(names),
                 }
