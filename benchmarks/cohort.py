@@ -54,7 +54,8 @@ else:
 cpu, wall = time.process_time() - c0, time.perf_counter() - w0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 children = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"mode": mode, "rows": rows, "result_rows": result_rows, "cpu_s": cpu, "wall_s": wall, "peak_rss_mb": peak,
+print(json.dumps({"mode": mode, "rows": rows, "result_rows": result_rows, "cpu_s": cpu, "wall_s": wall,
+                  "peak_rss_mb": peak,
                   "cpu_children_s": children.ru_utime + children.ru_stime, "load_avg": os.getloadavg(),
                   "worker_task_cpu_s": worker_cpu}))
 """

@@ -322,6 +322,7 @@ _NONE_DATE = pl.lit(None, dtype=pl.Date)
 _NONE_CAT = pl.lit(None, dtype=pl.Categorical)
 
 
+@functools.cache
 def _cat(text: str) -> pl.Expr:
     """A categorical literal (the results' text columns are categorical: cheap to build, broadcast and write)."""
     return pl.lit(text, dtype=pl.Categorical)
@@ -593,10 +594,11 @@ def _assemble(
         names = segments[key >> _MASK_BITS]
         mask = key & ((1 << _MASK_BITS) - 1)
         lists.append(list(dict.fromkeys(n for k, n in enumerate(names) if mask >> k & 1)))
-    named = pl.DataFrame({"__key": pl.Series(keys, dtype=pl.Int64), "__missing": pl.Series(lists, dtype=_CAT_LIST)})
-    joined = frame.join(named, on="__key", how="left", maintain_order="left")
-    result = joined.with_columns(pl.coalesce("missing", "__missing").alias("missing")).select(list(RESULT_SCHEMA))
-    return result, errors, counted
+    # Each row's list by its key's position (a gather, not a join: a join would copy every column).
+    named = pl.Series("__missing", lists, dtype=_CAT_LIST)
+    position = frame["__key"].replace_strict(keys, range(len(keys)), default=None, return_dtype=pl.UInt32)
+    missing = pl.coalesce(pl.col("missing"), pl.lit(named.gather(position))).alias("missing")
+    return frame.with_columns(missing).select(list(RESULT_SCHEMA)), errors, counted
 
 
 _LOW = (1 << _MASK_BITS) - 1

@@ -227,7 +227,8 @@ def _absent_only(meta: Mapping[str, str]) -> str:
         "<h2>Undetermined because columns are absent</h2>"
         "<p>Rules that could not be decided for these patients only because the input has no column for "
         f"the facts named (unknown for every patient; add the column to decide them). {written}</p>"
-        "<table><tr><th>guideline</th><th>rule</th><th>patients</th><th>facts it needed (no column in the input)</th></tr>"
+        "<table><tr><th>guideline</th><th>rule</th><th>patients</th>"
+        "<th>facts it needed (no column in the input)</th></tr>"
         f"{body}</table>"
     )
 
