@@ -493,3 +493,20 @@ def test_refused_documents_are_reported_not_dropped() -> None:
     res = cohort_evaluate(docs, as_of=dt.date(2026, 11, 23), max_bad_share=1.0)
     assert res.errors.select("row", "column").rows() == [(0, "sex")]
     assert set(res.results["patient_id"].to_list()) == {"y"}
+
+
+@pytest.mark.usefixtures("fresh_derivations")
+def test_per_row_results_undetermined_only_by_absent_columns_are_counted_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(_derive.PINNED, "age", "0" * 16)  # rules reading age now run per row
+    as_of = dt.date(2026, 11, 30)
+    per_row = {s.rule.id for s in _engine.make_plan(as_of).per_row()}
+    frame = pl.DataFrame(
+        {"patient_id": ["a", "b"], "diabetes_type": ["type-2", None], "diabetes_diagnosed": [dt.date(2020, 1, 1), None]}
+    )
+    res = cohort_evaluate(frame, as_of=as_of)
+    assert set(res.absent_only["rule"].to_list()) & per_row  # e.g. pad-screening: no birth date, no age column
+    docs = [_schema.document_of(r) for r in frame.with_row_index("row").to_dicts()]
+    assert_same(docs, res.results, as_of, res.errors, unknown_facts(frame.columns), res.absent_only)
+    every = cohort_evaluate(frame, as_of=as_of, undetermined=Undetermined.ALL)
+    assert_same(docs, every.results, as_of, every.errors)
+    assert every.results.height == res.results.height + res.absent_only["patients"].sum()
