@@ -33,7 +33,7 @@ mode, src, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 as_of = dt.date.fromisoformat(sys.argv[4])
 workers = int(sys.argv[5]) if len(sys.argv) > 5 else 2
 c0, w0 = time.process_time(), time.perf_counter()
-rows, worker_cpu = 0, {}
+rows, worker_cpu, result_rows = 0, {}, 0
 if mode == "columnar-only":  # the vectorised rules only, results written as a run writes them
     import pyarrow.parquet as pq
     from neuroguide.cohort._dask import WRITE_OPTIONS, results_schema
@@ -42,17 +42,20 @@ if mode == "columnar-only":  # the vectorised rules only, results written as a r
     with pq.ParquetWriter(out, results_schema({}), **WRITE_OPTIONS) as writer:
         for part in _io.partitions(src):
             frame, units = _io.read_partition(src, part)
-            res, _, _ = evaluate_partition(frame, plan, first_row=part.first_row, units=units)
+            res, _, _, _ = evaluate_partition(frame, plan, first_row=part.first_row, units=units)
             writer.write_table(res.to_arrow().cast(results_schema({})))
             rows += frame.height
+            result_rows += res.height
 else:
     engine = "dask" if mode == "dask" else "local"
-    summary = _io.run(src, out, as_of=as_of, engine=engine, workers=workers)
-    rows, worker_cpu = summary.rows, dict(summary.worker_cpu)
+    undetermined = "all" if mode == "local-all" else "compact"
+    summary = _io.run(src, out, as_of=as_of, engine=engine, workers=workers, undetermined=undetermined)
+    rows, worker_cpu, result_rows = summary.rows, dict(summary.worker_cpu), summary.results
 cpu, wall = time.process_time() - c0, time.perf_counter() - w0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 children = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"mode": mode, "rows": rows, "cpu_s": cpu, "wall_s": wall, "peak_rss_mb": peak,
+print(json.dumps({"mode": mode, "rows": rows, "result_rows": result_rows, "cpu_s": cpu, "wall_s": wall,
+                  "peak_rss_mb": peak,
                   "cpu_children_s": children.ru_utime + children.ru_stime, "load_avg": os.getloadavg(),
                   "worker_task_cpu_s": worker_cpu}))
 """
@@ -93,8 +96,9 @@ def main() -> None:
         for n in args.sizes:
             src = work / f"c{n}.parquet"
             write_synth(n, src, seed=0, as_of=as_of)
-            for mode in ("local", "columnar-only"):
-                if mode == "local" and args.full is not None and n not in args.full:
+            # local: the full rule set, compact table; local-all: with every undetermined row (--all-undetermined).
+            for mode in ("local", "local-all", "columnar-only"):
+                if mode.startswith("local") and args.full is not None and n not in args.full:
                     continue
                 figures.append({"n": n, **_child(mode, src, work / "r.parquet")})
             src.unlink()

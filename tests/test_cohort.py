@@ -22,8 +22,9 @@ pytest.importorskip("pyarrow")
 
 from neuroguide import _facts, assess  # noqa: E402
 from neuroguide import model as m  # noqa: E402
-from neuroguide.cohort import _derive, _engine, _schema  # noqa: E402
+from neuroguide.cohort import Undetermined, _derive, _engine, _schema  # noqa: E402
 from neuroguide.cohort import evaluate as cohort_evaluate  # noqa: E402
+from neuroguide.cohort._api import unknown_facts  # noqa: E402
 from neuroguide.cohort._errors import BadRowsError, SchemaError  # noqa: E402
 from neuroguide.cohort._synth import synth  # noqa: E402
 from neuroguide.exceptions import InputError  # noqa: E402
@@ -62,8 +63,27 @@ def got(results: Any, row: int) -> list[Row]:
     )
 
 
-def assert_same(docs: Sequence[Mapping[str, Any]], results: Any, as_of: dt.date, errors: Any = None) -> None:
+def absent_only(row: Row, unknown: frozenset[str]) -> bool:
+    """``assess`` left the rule undetermined and every fact it names missing has no column in the input."""
+    return row[1] == "undetermined" and bool(row[5]) and set(row[5]) <= unknown
+
+
+def assert_same(
+    docs: Sequence[Mapping[str, Any]],
+    results: Any,
+    as_of: dt.date,
+    errors: Any = None,
+    unknown: frozenset[str] = frozenset(),
+    counts: Any = None,
+) -> None:
+    """The cohort's rows are ``assess``'s results, patient by patient and rule by rule.
+
+    With ``unknown`` (a compact run over a table lacking those columns) a result ``assess`` leaves
+    undetermined only for want of them has no row, and is counted per rule in ``counts`` instead:
+    a (patient, rule) without a row is either not fired or exactly such a result.
+    """
     by_row = {key[0]: part for key, part in results.partition_by("row", as_dict=True).items()}
+    left_out: dict[str, int] = {}
     empty = results.clear()
     # Values merely not used (a placeholder date, a conflicting given value) do not refuse the patient.
     refused = set(errors.filter(pl.col("effect") != "not used")["row"].to_list()) if errors is not None else set()
@@ -77,7 +97,13 @@ def assert_same(docs: Sequence[Mapping[str, Any]], results: Any, as_of: dt.date,
             continue
         assert i not in refused, f"patient {i}: accepted by assess, reported bad by the cohort"
         have = got(by_row.get(i, empty), i)
+        for r in want:
+            if absent_only(r, unknown):
+                left_out[r[0]] = left_out.get(r[0], 0) + 1
+        want = [r for r in want if not absent_only(r, unknown)]
         assert have == want, f"patient {i} ({doc.get('id')}): cohort {set(have) ^ set(want)}"
+    if counts is not None:
+        assert dict(zip(counts["rule"].to_list(), counts["patients"].to_list(), strict=True)) == left_out
 
 
 # -- differential: examples, synthetic cohorts, generated patients ----------------------------------
@@ -104,9 +130,39 @@ def _synthetic_docs(n: int, seed: int, as_of: dt.date) -> tuple[Any, list[dict[s
 def test_synthetic_cohort_gives_the_same_answers_as_assess(seed: int, as_of: dt.date) -> None:
     n = int(os.environ.get("NEUROGUIDE_COHORT_N", "300"))
     frame, docs = _synthetic_docs(n, seed, as_of)
-    res = cohort_evaluate(frame, as_of=as_of)
+    unknown = unknown_facts(frame.columns)
+    assert set(res_absent(frame, as_of)) <= unknown
+    res = cohort_evaluate(frame, as_of=as_of)  # compact: no rows for results undetermined only by absent columns
+    assert res.undetermined is Undetermined.COMPACT
     assert {"columnar", "per-row"} <= set(res.results["evaluated"].unique().to_list()) or n < 200
-    assert_same(docs, res.results, as_of)
+    assert res.absent_only.height > 0
+    assert_same(docs, res.results, as_of, unknown=unknown, counts=res.absent_only)
+    every = cohort_evaluate(frame, as_of=as_of, undetermined="all")  # every undetermined result is a row
+    assert_same(docs, every.results, as_of)
+    assert every.absent_only.equals(res.absent_only)
+    assert every.results.height == res.results.height + res.absent_only["patients"].sum()
+
+
+def res_absent(frame: Any, as_of: dt.date) -> tuple[str, ...]:
+    return cohort_evaluate(frame.head(1), as_of=as_of).absent
+
+
+def test_unknown_facts_are_absent_columns_and_facts_derived_only_from_them() -> None:
+    derived = _derive.reads()
+    cols = set(_schema.columns())
+    everything = unknown_facts(cols)
+    assert not everything  # a table with every column lacks nothing
+    unknown = unknown_facts(["patient_id", "monofilament-abnormal"])
+    assert "areflexia" in unknown and "monofilament-abnormal" not in unknown
+    assert "lops" not in unknown  # derived from a column the table has: empty cells there are actionable
+    assert "lops" in unknown_facts(["patient_id"])
+    for fact in unknown & derived.keys():
+        assert derived[fact] and not derived[fact] & {"patient_id", "monofilament-abnormal"}
+
+
+def test_undetermined_mode_is_checked() -> None:
+    with pytest.raises(InputError, match="undetermined"):
+        cohort_evaluate(pl.DataFrame({"patient_id": ["a"]}), as_of=dt.date(2026, 11, 23), undetermined="some")
 
 
 # Dates near month ends and 29 February, where calendar arithmetic differs from day counts.
@@ -319,7 +375,7 @@ def test_engine_refusals_placeholders_and_unit_slips_are_reported_as_assess_deci
     assert res.bad_rows == 2  # values not used do not count as bad rows
     assert set(res.results["patient_id"].unique().to_list()) == {"placeholder", "slip"}
     docs = [_schema.document_of(r) for r in frame.with_row_index("row").to_dicts()]
-    assert_same(docs, res.results, as_of, res.errors)
+    assert_same(docs, res.results, as_of, res.errors, unknown_facts(frame.columns), res.absent_only)
 
 
 # -- bad input ------------------------------------------------------------------------------------------
@@ -377,15 +433,43 @@ def test_a_missing_column_is_unknown_for_everyone_and_named_once() -> None:
     )
     res = cohort_evaluate(frame, as_of=dt.date(2026, 11, 23))
     assert res.absent.count("last-foot-exam") == 1
+    # A decided result keeps its row and names what was missing.
     foot = res.results.filter(pl.col("rule") == "foot-exam-annual")
-    assert foot["missing"].to_list() == [["last-foot-exam"]]
+    assert foot.select("status", "missing").rows() == [("due", ["last-foot-exam"])]
+    # Undecidable for want of a column: counted once for the rule, not a row per patient.
+    assert res.results.filter(pl.col("rule") == "thiamine-before-glucose").height == 0
+    thiamine = res.absent_only.filter(pl.col("rule") == "thiamine-before-glucose")
+    assert thiamine.select("patients", "missing").rows() == [(2, ["suspected-wernicke"])]
+    every = cohort_evaluate(frame, as_of=dt.date(2026, 11, 23), undetermined=Undetermined.ALL)
+    rows = every.results.filter(pl.col("rule") == "thiamine-before-glucose")
+    assert rows.select("status", "missing").rows() == [("undetermined", ["suspected-wernicke"])] * 2
+    assert every.absent_only.equals(res.absent_only)
+
+
+def test_an_empty_cell_in_a_present_column_keeps_its_row() -> None:
+    frame = pl.DataFrame(
+        {"patient_id": ["a", "b"], "suspected-wernicke": [None, True]},
+        schema_overrides={"suspected-wernicke": pl.Boolean},
+    )
+    res = cohort_evaluate(frame, as_of=dt.date(2026, 11, 23))
+    rows = res.results.filter(pl.col("rule") == "thiamine-before-glucose").sort("row")
+    assert rows.select("patient_id", "status", "missing").rows() == [
+        ("a", "undetermined", ["suspected-wernicke"]),  # the column is there, this cell is empty: actionable
+        ("b", "fires", []),
+    ]
+    assert "thiamine-before-glucose" not in res.absent_only["rule"].to_list()
 
 
 def test_units_in_the_column_name_convert_like_a_document() -> None:
     as_of = dt.date(2026, 11, 23)
     base = {"patient_id": ["a"], "birth_date": [dt.date(1950, 5, 5)], "sex": ["female"], "weight": [70.0]}
-    canonical = cohort_evaluate(pl.DataFrame({**base, "serum-creatinine": [1.0]}), as_of=as_of).results
-    molar = cohort_evaluate(pl.DataFrame({**base, "serum-creatinine[umol/L]": [88.42]}), as_of=as_of).results
+    every = Undetermined.ALL
+    canonical = cohort_evaluate(
+        pl.DataFrame({**base, "serum-creatinine": [1.0]}), as_of=as_of, undetermined=every
+    ).results
+    molar = cohort_evaluate(
+        pl.DataFrame({**base, "serum-creatinine[umol/L]": [88.42]}), as_of=as_of, undetermined=every
+    ).results
     doc = {
         "birth_date": "1950-05-05",
         "sex": "female",
@@ -409,3 +493,20 @@ def test_refused_documents_are_reported_not_dropped() -> None:
     res = cohort_evaluate(docs, as_of=dt.date(2026, 11, 23), max_bad_share=1.0)
     assert res.errors.select("row", "column").rows() == [(0, "sex")]
     assert set(res.results["patient_id"].to_list()) == {"y"}
+
+
+@pytest.mark.usefixtures("fresh_derivations")
+def test_per_row_results_undetermined_only_by_absent_columns_are_counted_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(_derive.PINNED, "age", "0" * 16)  # rules reading age now run per row
+    as_of = dt.date(2026, 11, 30)
+    per_row = {s.rule.id for s in _engine.make_plan(as_of).per_row()}
+    frame = pl.DataFrame(
+        {"patient_id": ["a", "b"], "diabetes_type": ["type-2", None], "diabetes_diagnosed": [dt.date(2020, 1, 1), None]}
+    )
+    res = cohort_evaluate(frame, as_of=as_of)
+    assert set(res.absent_only["rule"].to_list()) & per_row  # e.g. pad-screening: no birth date, no age column
+    docs = [_schema.document_of(r) for r in frame.with_row_index("row").to_dicts()]
+    assert_same(docs, res.results, as_of, res.errors, unknown_facts(frame.columns), res.absent_only)
+    every = cohort_evaluate(frame, as_of=as_of, undetermined=Undetermined.ALL)
+    assert_same(docs, every.results, as_of, every.errors)
+    assert every.results.height == res.results.height + res.absent_only["patients"].sum()

@@ -35,14 +35,18 @@ def _sorted(frame: Any) -> Any:
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".arrow"])
 def test_every_input_format_gives_the_same_results(tmp_path: Path, cohort_file: Path, suffix: str) -> None:
+    # Patient documents have no columns to lack (a fact not given is unknown for that patient): every
+    # undetermined result is a row, as in a table run with every undetermined row.
+    mode = _io.Undetermined.ALL if suffix == ".jsonl" else _io.Undetermined.COMPACT
     reference = tmp_path / "ref.parquet"
-    _io.run(cohort_file, reference, as_of=AS_OF, batch_rows=300)
+    _io.run(cohort_file, reference, as_of=AS_OF, batch_rows=300, undetermined=mode)
     other = tmp_path / f"c{suffix}"
     _io.write_synth(600, other, seed=3, as_of=AS_OF)
     out = tmp_path / "out.parquet"
     summary = _io.run(other, out, as_of=AS_OF, batch_rows=250)
     assert summary.rows == 600 and summary.bad_rows == 0
     assert _sorted(pl.read_parquet(out)).equals(_sorted(pl.read_parquet(reference)))
+    assert bool(summary.absent_only) == (suffix != ".jsonl")
 
 
 def test_results_file_carries_guideline_versions_and_hashes(tmp_path: Path, cohort_file: Path) -> None:
@@ -54,8 +58,16 @@ def test_results_file_carries_guideline_versions_and_hashes(tmp_path: Path, coho
     assert all(len(g["sha256"]) == 64 for g in guidelines)
     assert meta["neuroguide.as_of"] == AS_OF.isoformat()
     assert meta["neuroguide.rows"] == "600"
+    assert meta["neuroguide.undetermined"] == "compact"
+    only = json.loads(meta["neuroguide.absent_only"])
+    assert only and [r["rule"] for r in only] == [a.rule for a in summary.absent_only]
+    assert all(r["patients"] > 0 and r["missing"] for r in only)
     frame = pl.read_parquet(out)
     assert frame.height == summary.results
+    every = tmp_path / "all.parquet"
+    full = _io.run(cohort_file, every, as_of=AS_OF, undetermined="all")
+    assert full.results == summary.results + sum(r["patients"] for r in only)
+    assert full.absent_only == summary.absent_only
     assert {"patient_id", "rule", "guideline", "version", "status", "due", "due_by", "overdue_days", "missing"} <= set(
         frame.columns
     )
@@ -89,8 +101,16 @@ def test_cli_synth_run_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture
     assert code == 0
     text = capsys.readouterr().out
     assert "300 patients" in text and "patients/s" in text
-    assert html.read_text().startswith("<!DOCTYPE html>")
+    assert "undetermined only because of absent columns (no rows; --all-undetermined writes them)" in text
+    assert "b12-testing b12-nitrous-oxide-homocysteine: 300 patients (needs nitrous-oxide-use)" in text
+    page = html.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "Undetermined because columns are absent" in page
     assert main(["cohort", "summary", str(out), "-o", str(tmp_path / "again.html")]) == 0
+    every = tmp_path / "all.parquet"
+    args = ["cohort", str(cohort), "-o", str(every), "--as-of", "2026-11-30", "--quiet", "--all-undetermined"]
+    assert main(args) == 0
+    assert "(rows written)" in capsys.readouterr().out
+    assert pl.read_parquet(every).height > pl.read_parquet(out).height
 
 
 def test_cli_reports_bad_input_with_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -144,9 +164,13 @@ def test_dask_local_cluster_gives_the_local_engines_results(tmp_path: Path, coho
     local, remote = tmp_path / "local.parquet", tmp_path / "dask.parquet"
     small = tmp_path / "small-groups.parquet"
     pq.write_table(pq.read_table(cohort_file), small, row_group_size=250)
-    _io.run(small, local, as_of=AS_OF, batch_rows=250)
+    mine = _io.run(small, local, as_of=AS_OF, batch_rows=250)
     summary = _io.run(small, remote, as_of=AS_OF, engine="dask", workers=2, batch_rows=250)
     assert summary.rows == 600
+    assert summary.absent_only == mine.absent_only and summary.absent_only
+    assert summary.results == mine.results
+    key = b"neuroguide.absent_only"  # the run's summary, in the errors file of either engine
+    assert pq.read_metadata(summary.errors).metadata[key] == pq.read_metadata(mine.errors).metadata[key]
     assert sorted(p.name for p in remote.iterdir()) == [
         "part-00000.parquet",
         "part-00001.parquet",

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._api import CohortResult
+    from ._engine import Undetermined
 
-__all__ = ["CohortResult", "evaluate", "run", "summary_html", "synth"]
+__all__ = ["CohortResult", "Undetermined", "evaluate", "run", "summary_html", "synth"]
 
 
 def evaluate(table: Any, *, as_of: Any, **options: Any) -> CohortResult:
@@ -47,4 +48,8 @@ def __getattr__(name: str) -> Any:
         from ._api import CohortResult
 
         return CohortResult
+    if name == "Undetermined":
+        from ._engine import Undetermined
+
+        return Undetermined
     raise AttributeError(name)

@@ -15,11 +15,20 @@ from .._loading import Catalog
 from ..exceptions import InputError
 from . import _derive
 from ._derive import NOT_USED
-from ._engine import RESULT_SCHEMA, Plan, _rule_facts, evaluate_prepared, make_plan
+from ._engine import ABSENT_ONLY_SCHEMA, RESULT_SCHEMA, Plan, Undetermined, _rule_facts, evaluate_prepared, make_plan
 from ._errors import BadRowsError
 from ._schema import ERRORS_SCHEMA, ROW, Resolved, columns, prepare, resolve, wide_from_documents
 
-__all__ = ["DEFAULT_MAX_BAD_SHARE", "CohortResult", "arrow_units", "check_share", "evaluate", "evaluate_partition"]
+__all__ = [
+    "DEFAULT_MAX_BAD_SHARE",
+    "CohortResult",
+    "Undetermined",
+    "arrow_units",
+    "check_share",
+    "evaluate",
+    "evaluate_partition",
+    "unknown_facts",
+]
 
 DEFAULT_MAX_BAD_SHARE = 0.05
 """The share of rows with a bad cell above which a run stops (5 %; change with ``max_bad_share``)."""
@@ -35,6 +44,11 @@ class CohortResult:
     """Columns the rules read that the input lacks: unknown for every row."""
     rows: int
     plan: Plan
+    absent_only: pl.DataFrame = attrs.field(factory=lambda: pl.DataFrame(schema=ABSENT_ONLY_SCHEMA))
+    """Per rule (guideline, version, rule): the patients it was undetermined for only because of absent
+    columns (``patients``) and the facts it needed (``missing``); with ``Undetermined.COMPACT`` these are
+    not rows of ``results``."""
+    undetermined: Undetermined = Undetermined.COMPACT
 
     @property
     def bad_rows(self) -> int:
@@ -52,6 +66,7 @@ def evaluate(
     guidelines: Iterable[str] | None = None,
     max_bad_share: float = DEFAULT_MAX_BAD_SHARE,
     units: Mapping[str, str] | None = None,
+    undetermined: Undetermined | str = Undetermined.COMPACT,
 ) -> CohortResult:
     """Evaluate every patient of ``table`` on ``as_of``, as ``assess`` would one by one.
 
@@ -65,25 +80,42 @@ def evaluate(
         guidelines: restrict to these guideline ids.
         max_bad_share: stop (``BadRowsError``) when more than this share of rows has a bad cell.
         units: column -> unit, for quantity columns not in the fact's canonical unit.
+        undetermined: ``Undetermined.COMPACT`` (the default) leaves out the results undetermined only
+            because the table has no column for what they need, and counts them per rule in
+            ``absent_only``; ``Undetermined.ALL`` writes every one as a row.
 
     Raises:
         SchemaError: bad columns (every one is named).
         BadRowsError: too many rows with impossible values.
 
     """
+    mode = undetermined_mode(undetermined)
     plan = make_plan(as_of, source=source, pins=pins, statuses=statuses, guidelines=guidelines)
     if isinstance(table, pl.DataFrame | pa.Table):
         frame, found_units = _frame(table)
-        results, errors, absent = evaluate_partition(frame, plan, first_row=0, units={**found_units, **(units or {})})
+        results, errors, absent, only = evaluate_partition(
+            frame, plan, first_row=0, units={**found_units, **(units or {})}, undetermined=mode
+        )
         rows = frame.height
     else:
         docs = list(table)
         wide, refused = wide_from_documents(docs)
-        results, errors, absent = evaluate_partition(wide, plan, first_row=0)
+        results, errors, absent, only = evaluate_partition(wide, plan, first_row=0, undetermined=mode)
         errors = pl.concat([refused, errors]).sort(ROW, maintain_order=True)
         rows = len(docs)
     check_share(errors, rows, max_bad_share)
-    return CohortResult(results=results, errors=errors, absent=absent, rows=rows, plan=plan)
+    return CohortResult(
+        results=results, errors=errors, absent=absent, rows=rows, plan=plan, absent_only=only, undetermined=mode
+    )
+
+
+def undetermined_mode(value: Undetermined | str) -> Undetermined:
+    """``value`` as an :class:`Undetermined` mode, or an error naming the choices."""
+    try:
+        return Undetermined(value)
+    except ValueError:
+        choices = " or ".join(repr(str(u)) for u in Undetermined)
+        raise InputError("undetermined", value, choices) from None
 
 
 def _frame(table: pl.DataFrame | pa.Table) -> tuple[pl.DataFrame, dict[str, str]]:
@@ -110,8 +142,12 @@ def evaluate_partition(
     first_row: int,
     units: Mapping[str, str] | None = None,
     resolved: Sequence[Resolved] | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...]]:
-    """The partition function every engine runs: one batch of wide rows -> (results, errors, absent columns).
+    undetermined: Undetermined = Undetermined.COMPACT,
+) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], pl.DataFrame]:
+    """The partition function every engine runs: one batch of wide rows -> results, errors, absent columns, counts.
+
+    The counts are, per rule, the patients undetermined only because of absent columns (not rows
+    unless ``Undetermined.ALL``; see ``ABSENT_ONLY_SCHEMA``).
 
     A table already in wide form with a ``row`` column (from patient documents) keeps its row numbers.
     """
@@ -129,14 +165,26 @@ def evaluate_partition(
         prepared = prepared.with_columns(rows.alias(ROW))
         if errors.height:
             errors = errors.with_columns(pl.col(ROW).replace_strict(mapping, return_dtype=pl.Int64))
-    results, refused = evaluate_prepared(prepared, plan)
+    names = {r.spec.name for r in resolved}
+    results, refused, only = evaluate_prepared(prepared, plan, unknown=unknown_facts(names), undetermined=undetermined)
     if refused.height:
         errors = pl.concat([errors, refused])
-    names = {r.spec.name for r in resolved}
     read = {f for s in plan.steps for f in _rule_facts(s.rule)}
     derived = _derive.reads()
     absent = tuple(sorted(c for c in read if c not in names and c in columns() and c not in derived))
-    return results, errors, absent
+    return results, errors, absent, only
+
+
+def unknown_facts(given: Iterable[str]) -> frozenset[str]:
+    """Facts unknown for every row of a table with the columns ``given``.
+
+    A fact whose column is absent, and a derived fact not given whose every input column is absent
+    (it is missing only because they are).
+    """
+    lacking = set(columns()) - set(given)
+    derived = _derive.reads()
+    plain = {c for c in lacking if c not in derived}
+    return frozenset(plain | {d for d, inputs in derived.items() if inputs and inputs <= lacking})
 
 
 def check_share(errors: pl.DataFrame, rows: int, limit: float) -> None:

@@ -62,6 +62,12 @@ def add_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     c.add_argument("--errors", type=Path, help="errors table (default: OUTPUT.errors.parquet)")
     c.add_argument("--summary", type=Path, metavar="HTML", help="also write an HTML summary of the run")
     c.add_argument("--include-in-review", action="store_true", help="also evaluate rules still in review")
+    c.add_argument(
+        "--all-undetermined",
+        action="store_true",
+        help="also write a row for every result undetermined only because the input has no column for what it "
+        "needs (by default these are counted per rule in the summary)",
+    )
     c.add_argument("--seed", type=int, default=0, help="with synth: random seed (default 0)")
     c.add_argument("--quiet", action="store_true", help="no progress on standard error")
     c.set_defaults(handler=_handle)
@@ -92,6 +98,7 @@ def _usage(message: str) -> Exception:
 
 def _run(args: argparse.Namespace) -> int:
     from .. import model as m
+    from ._engine import Undetermined
     from ._html import write_summary
     from ._io import run
 
@@ -118,6 +125,7 @@ def _run(args: argparse.Namespace) -> int:
         errors=args.errors,
         statuses=statuses,
         progress=progress,
+        undetermined=Undetermined.ALL if args.all_undetermined else Undetermined.COMPACT,
     )
     if progress is not None:
         sys.stderr.write("\n")
@@ -128,6 +136,17 @@ def _run(args: argparse.Namespace) -> int:
     )
     if summary.absent:
         print(f"columns absent (unknown for every patient): {', '.join(summary.absent)}")
+    if summary.absent_only:
+        total = sum(a.patients for a in summary.absent_only)
+        written = (
+            "rows written" if summary.undetermined is Undetermined.ALL else "no rows; --all-undetermined writes them"
+        )
+        print(
+            f"undetermined only because of absent columns ({written}): "
+            f"{len(summary.absent_only)} rules, {total:,} results"
+        )
+        for a in summary.absent_only:
+            print(f"  {a.guideline} {a.rule}: {a.patients:,} patients (needs {', '.join(a.missing)})")
     if summary.per_row_rules:
         print(f"evaluated per patient (not vectorised): {len(summary.per_row_rules)} medication rules")
     if args.summary is not None:

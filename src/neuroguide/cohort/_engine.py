@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from enum import StrEnum
 from typing import Any
 
 import attrs
@@ -40,7 +41,16 @@ from ..units import is_quantity, magnitude, quantity
 from . import _derive
 from ._schema import BAD, ERRORS_SCHEMA, ID, MEDS, ROW, columns, medication_of, patient_of
 
-__all__ = ["PER_ROW_KINDS", "RESULT_SCHEMA", "Plan", "Step", "evaluate_prepared", "make_plan"]
+__all__ = [
+    "ABSENT_ONLY_SCHEMA",
+    "PER_ROW_KINDS",
+    "RESULT_SCHEMA",
+    "Plan",
+    "Step",
+    "Undetermined",
+    "evaluate_prepared",
+    "make_plan",
+]
 
 # Text columns with few distinct values are categorical (dictionary-encoded in Parquet): cheaper to build and write.
 RESULT_SCHEMA: dict[str, pl.DataType] = {
@@ -59,6 +69,25 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "label": pl.Categorical(),
     "evaluated": pl.Categorical(),
 }
+
+
+class Undetermined(StrEnum):
+    """Which undetermined results become rows of the results table."""
+
+    COMPACT = "compact"
+    """Not the results undetermined only because the input has no column for what they need (counted per rule)."""
+    ALL = "all"
+    """Every undetermined result, one row each."""
+
+
+ABSENT_ONLY_SCHEMA: dict[str, pl.DataType] = {
+    "guideline": pl.String(),
+    "version": pl.String(),
+    "rule": pl.String(),
+    "patients": pl.Int64(),
+    "missing": pl.List(pl.String()),
+}
+"""Per rule: patients it was undetermined for only because of absent columns, and those (sorted) facts."""
 
 PER_ROW_KINDS = ("dosing", "neurotoxicity")
 """Rule kinds evaluated per row (each matching patient through the engine's own function)."""
@@ -293,6 +322,7 @@ _NONE_DATE = pl.lit(None, dtype=pl.Date)
 _NONE_CAT = pl.lit(None, dtype=pl.Categorical)
 
 
+@functools.cache
 def _cat(text: str) -> pl.Expr:
     """A categorical literal (the results' text columns are categorical: cheap to build, broadcast and write)."""
     return pl.lit(text, dtype=pl.Categorical)
@@ -408,8 +438,18 @@ def _classification(rule: m.ClassificationRule, env: _Env, facts: pl.DataFrame) 
     return _RuleColumns(status, _NONE_DATE, _NONE_DATE, _NONE_INT, missing, label.cast(pl.Categorical)), labels
 
 
-def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Evaluate every rule of ``plan`` over a prepared wide table; return the long results table and errors.
+def evaluate_prepared(
+    table: pl.DataFrame,
+    plan: Plan,
+    *,
+    unknown: frozenset[str] = frozenset(),
+    undetermined: Undetermined = Undetermined.COMPACT,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Evaluate every rule of ``plan`` over a prepared wide table; return the results, errors and absent-only counts.
+
+    ``unknown`` are the facts the input has no column for (unknown for every row). A result left
+    undetermined only by them (every missing fact it names is in ``unknown``) is counted per rule in
+    the third table (:data:`ABSENT_ONLY_SCHEMA`) and, with ``Undetermined.COMPACT``, is not a row.
 
     The errors are the patients the engine refuses (``effect`` ``refused``: dates before birth,
     contradicting findings, …; they get no results, as ``assess`` gives them none) and the values it
@@ -421,14 +461,15 @@ def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl
     """
     as_of = plan.as_of
     state = _derive.derivations()
+    drop = _Drop(unknown, undetermined)
     if not state.checks_current:
-        return _all_per_row(table, plan)
+        return _all_per_row(table, plan, drop)
     checked, refused_rows, placeholder_flags = _derive.check_rows(table, as_of)
     try:
         facts, derived_flags = _derive.derive_columns(checked, as_of, state)
     except _derive.StaleDerivationError:
         # A derivation read a fact it does not declare, on this data: the engine decides every patient.
-        return _all_per_row(table, plan)
+        return _all_per_row(table, plan, drop)
     refused_ids = refused_rows[ROW].unique()
     if refused_ids.len():
         facts = facts.filter(~pl.col(ROW).is_in(refused_ids.implode()))
@@ -472,9 +513,21 @@ def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl
             ]
             or [pl.lit(0, pl.Int64)]
         )
+        key = (pl.lit(step.index << _MASK_BITS, pl.Int64) | mask).alias("__key")
+        absent_bits = sum(1 << k for k, (_, name) in enumerate(cols.missing) if name in drop.unknown)
+        source = facts.lazy()
+        status, filtered = cols.status, keep
+        if absent_bits:
+            # Status and mask once (to find the results undetermined only by absent columns); the other
+            # columns only for the rows written.
+            known_bits = ((1 << len(cols.missing)) - 1) & ~absent_bits
+            marked = drop.columnar(
+                facts.lazy().select(pl.col(ROW), cols.status.alias("status"), key, *bad), keep, absent_bits, known_bits
+            )
+            status, key, filtered = pl.col("status"), pl.col("__key"), pl.col("__keep")
+            source = source.with_columns(marked)
         parts.append(
-            facts.lazy()
-            .select(
+            source.select(
                 pl.col(ROW),
                 pl.col(ID),
                 _cat(step.guideline.id).alias("guideline"),
@@ -482,17 +535,18 @@ def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl
                 _cat(rule.id).alias("rule"),
                 _cat(rule.kind).alias("kind"),
                 _cat(str(rule.status)).alias("rule_status"),
-                cols.status.alias("status"),
+                status.alias("status"),
                 cols.due.alias("due"),
                 cols.due_by.alias("due_by"),
                 cols.overdue.cast(pl.Int64).alias("overdue_days"),
                 pl.lit(None, dtype=_CAT_LIST).alias("missing"),
                 cols.label.alias("label"),
                 _cat("columnar").alias("evaluated"),
-                (pl.lit(step.index << _MASK_BITS, pl.Int64) | mask).alias("__key"),
+                key.alias("__key"),
                 *bad,
+                *([filtered] if absent_bits else []),
             )
-            .filter(keep)
+            .filter(filtered)
             .select(_PART_COLUMNS)
         )
     per_row = plan.per_row()
@@ -500,7 +554,7 @@ def evaluate_prepared(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl
         res, refused = _per_row(facts, plan, per_row, table, full=plan.full_derive)
         parts.append(res.lazy())
         refusals.append(refused)
-    return _assemble(parts, refusals, notes, plan, segments)
+    return _assemble(parts, refusals, notes, plan, segments, drop)
 
 
 _MASK_BITS = 48
@@ -515,8 +569,9 @@ def _assemble(
     notes: list[pl.DataFrame],
     plan: Plan,
     segments: Mapping[int, list[str]],
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The results without refused patients, and the errors (refusals, then values not used).
+    drop: _Drop,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The results without refused patients, the errors (refusals, then values not used), the absent-only counts.
 
     Rows are rule-major within a partition (the engine's rule order, then input row): sorting by patient
     would cost more than evaluating; every engine partitions the same way, so outputs are identical. A
@@ -526,28 +581,116 @@ def _assemble(
     noted = [n for n in notes if n.height]
     errors = pl.concat([refused, *noted]) if noted else refused
     if not parts:
-        return pl.DataFrame(schema=RESULT_SCHEMA), errors
+        return pl.DataFrame(schema=RESULT_SCHEMA), errors, drop.counts(plan, segments, refused, None)
     out = pl.concat(parts, how="vertical")
     if refused.height:
         out = out.filter(~pl.col(ROW).is_in(refused[ROW].implode()))
     frame = out.collect()
+    frame, per_row = drop.per_row(frame)
+    counted = drop.counts(plan, segments, refused, per_row)
     keys = frame["__key"].drop_nulls().unique().to_list()
     lists = []
     for key in keys:
         names = segments[key >> _MASK_BITS]
         mask = key & ((1 << _MASK_BITS) - 1)
         lists.append(list(dict.fromkeys(n for k, n in enumerate(names) if mask >> k & 1)))
-    named = pl.DataFrame({"__key": pl.Series(keys, dtype=pl.Int64), "__missing": pl.Series(lists, dtype=_CAT_LIST)})
-    joined = frame.join(named, on="__key", how="left", maintain_order="left")
-    result = joined.with_columns(pl.coalesce("missing", "__missing").alias("missing")).select(list(RESULT_SCHEMA))
-    return result, errors
+    # Each row's list by its key's position (a gather, not a join: a join would copy every column).
+    named = pl.Series("__missing", lists, dtype=_CAT_LIST)
+    position = frame["__key"].replace_strict(keys, range(len(keys)), default=None, return_dtype=pl.UInt32)
+    missing = pl.coalesce(pl.col("missing"), pl.lit(named.gather(position))).alias("missing")
+    return frame.with_columns(missing).select(list(RESULT_SCHEMA)), errors, counted
 
 
-def _all_per_row(table: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, pl.DataFrame]:
+_LOW = (1 << _MASK_BITS) - 1
+
+
+class _Drop:
+    """Results undetermined only because the input lacks columns: counted per rule, written only with ``ALL``."""
+
+    def __init__(self, unknown: frozenset[str], mode: Undetermined) -> None:
+        self.unknown = unknown
+        self.mode = Undetermined(mode)
+        self.found: list[pl.DataFrame] = []
+        """(row, key) of the columnar results undetermined only by absent columns."""
+
+    def columnar(self, flags: pl.LazyFrame, keep: pl.Expr, absent: int, known: int) -> list[pl.Series]:
+        """Status, key and whether to write, for one rule's rows; remember the absent-only ones."""
+        frame = flags.collect()
+        low = pl.col("__key") & _LOW
+        only = (pl.col("status") == "undetermined") & ((low & absent) != 0) & ((low & known) == 0)
+        marks = frame.select(keep.fill_null(False).alias("k"), only.fill_null(False).alias("o"))
+        kept, only_absent = marks["k"], marks["k"] & marks["o"]
+        self.found.append(frame.filter(only_absent).select(ROW, "__key"))
+        write = kept & ~only_absent if self.mode is Undetermined.COMPACT else kept
+        return [frame["status"], frame["__key"], write.alias("__keep")]
+
+    def per_row(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+        """The results without per-row ones undetermined only by absent columns (``COMPACT``), and their counts."""
+        if not self.unknown:
+            return frame, None
+        undecided = frame.with_row_index("__i").filter(
+            pl.col("__key").is_null() & (pl.col("status") == "undetermined") & (pl.col("missing").list.len() > 0)
+        )
+        if not undecided.height:
+            return frame, None
+        absent = sorted(self.unknown)
+        only = undecided.filter(pl.col("missing").list.eval(pl.element().cast(pl.String).is_in(absent)).list.all())
+        if not only.height:
+            return frame, None
+        counts = only.group_by("guideline", "version", "rule").agg(
+            pl.len().cast(pl.Int64).alias("patients"), pl.col("missing").cast(pl.List(pl.String())).explode()
+        )
+        if self.mode is Undetermined.COMPACT:
+            frame = frame.with_row_index("__i").filter(~pl.col("__i").is_in(only["__i"].implode())).drop("__i")
+        return frame, counts.cast(ABSENT_ONLY_SCHEMA)  # type: ignore[arg-type]
+
+    def counts(
+        self, plan: Plan, segments: Mapping[int, list[str]], refused: pl.DataFrame, per_row: pl.DataFrame | None
+    ) -> pl.DataFrame:
+        """Per rule: patients undetermined only by absent columns, and the facts named."""
+        rows: dict[int, tuple[int, set[str]]] = {}
+        if self.found:
+            found = pl.concat(self.found)
+            if refused.height:
+                found = found.filter(~pl.col(ROW).is_in(refused[ROW].implode()))
+            for key, n in found.group_by("__key").len().iter_rows():
+                step, mask = key >> _MASK_BITS, key & _LOW
+                count, names = rows.get(step, (0, set()))
+                names |= {name for k, name in enumerate(segments[step]) if mask >> k & 1}
+                rows[step] = (count + n, names)
+        steps = {s.index: s for s in plan.steps}  # a plan may hold a subset of the steps (benchmarks)
+        frame = pl.DataFrame(
+            [
+                {
+                    "guideline": steps[i].guideline.id,
+                    "version": steps[i].guideline.version,
+                    "rule": steps[i].rule.id,
+                    "patients": n,
+                    "missing": sorted(names),
+                }
+                for i, (n, names) in rows.items()
+            ],
+            schema=ABSENT_ONLY_SCHEMA,
+        )
+        return merge_absent_only([frame] if per_row is None else [frame, per_row])
+
+
+def merge_absent_only(frames: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """Absent-only counts of several partitions as one table (patients summed, facts united), by guideline and rule."""
+    joined = pl.concat([pl.DataFrame(schema=ABSENT_ONLY_SCHEMA), *frames])
+    return (
+        joined.group_by("guideline", "version", "rule")
+        .agg(pl.col("patients").sum(), pl.col("missing").explode().drop_nulls().unique().sort())
+        .sort("guideline", "version", "rule")
+        .cast(ABSENT_ONLY_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def _all_per_row(table: pl.DataFrame, plan: Plan, drop: _Drop) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Every rule for every patient through the engine's own ``derive`` (the fact engine changed)."""
     steps = [attrs.evolve(s, columnar=False) for s in plan.steps]
     res, refused = _per_row(table, plan, steps, table, full=True)
-    return _assemble([res.lazy()], [refused], [], plan, {})
+    return _assemble([res.lazy()], [refused], [], plan, {}, drop)
 
 
 def _per_row(

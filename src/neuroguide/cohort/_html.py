@@ -89,6 +89,7 @@ def summary_html(
         "<h2>Facts most often missing</h2>",
         "<p>How often each fact was needed by a rule but not recorded (one count per patient and rule).</p>",
         _bars([(str(r["missing"]), int(r["n"]), "#757575") for r in missing.iter_rows(named=True)], unit="times"),
+        _absent_only(meta),
         _errors_table(errors),
         "</body></html>",
     ]
@@ -126,6 +127,11 @@ def _provenance(meta: Mapping[str, str], patients: int, errors: pl.DataFrame | N
     absent = json.loads(meta.get("neuroguide.absent_columns", "[]"))
     if absent:
         rows.append(("Columns absent (unknown for every patient)", ", ".join(absent)))
+    mode = meta.get("neuroguide.undetermined")
+    if mode == "all":
+        rows.append(("Undetermined results", "every one is a row (--all-undetermined)"))
+    elif mode is not None:
+        rows.append(("Undetermined results", "rows only where a column the input has was empty (see below)"))
     per_row = json.loads(meta.get("neuroguide.per_row_rules", "[]"))
     if per_row:
         rows.append(("Rules evaluated per patient", f"{len(per_row)} medication rules"))
@@ -200,6 +206,31 @@ def _bars(items: Sequence[tuple[str, int, str]], *, unit: str) -> str:
         out.append(f"<text x='{label_w + w + 4:.1f}' y='{y + 15}'>{n:,}</text>")
     out.append("</svg>")
     return "".join(out)
+
+
+def _absent_only(meta: Mapping[str, str]) -> str:
+    """Rules left undetermined only because the input has no column for what they need."""
+    found = json.loads(meta.get("neuroguide.absent_only", "[]"))
+    if not found:
+        return ""
+    written = (
+        "They are rows of the results table (--all-undetermined)."
+        if meta.get("neuroguide.undetermined") == "all"
+        else "They are not rows of the results table (--all-undetermined writes them)."
+    )
+    body = "".join(
+        f"<tr><td>{html.escape(r['guideline'])}</td><td>{html.escape(r['rule'])}</td>"
+        f"<td>{int(r['patients']):,}</td><td>{html.escape(', '.join(r['missing']))}</td></tr>"
+        for r in found
+    )
+    return (
+        "<h2>Undetermined because columns are absent</h2>"
+        "<p>Rules that could not be decided for these patients only because the input has no column for "
+        f"the facts named (unknown for every patient; add the column to decide them). {written}</p>"
+        "<table><tr><th>guideline</th><th>rule</th><th>patients</th>"
+        "<th>facts it needed (no column in the input)</th></tr>"
+        f"{body}</table>"
+    )
 
 
 def _errors_table(errors: pl.DataFrame | None) -> str:

@@ -16,9 +16,9 @@ import pyarrow.parquet as pq
 
 from .. import model as m
 from ..exceptions import InputError
-from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, bad_rows, check_share
+from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, bad_rows, check_share, undetermined_mode
 from ._dask import WRITE_OPTIONS, dask_parts, results_schema
-from ._engine import RESULT_SCHEMA, Plan, make_plan, metadata
+from ._engine import RESULT_SCHEMA, Plan, Undetermined, make_plan, merge_absent_only, metadata
 from ._errors import BadRowsError
 from ._parts import DEFAULT_BATCH_ROWS, Partition, Unreadable, evaluate_batch, partitions, read_partition
 from ._schema import ERRORS_SCHEMA, MEDS, ROW, Resolved, document_of
@@ -26,6 +26,7 @@ from ._synth import synth
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
+    "AbsentOnly",
     "Partition",
     "RunSummary",
     "format_of",
@@ -121,6 +122,17 @@ def _jsonl_batches(path: Path, batch_rows: int) -> Iterator[tuple[int, list[Any]
 
 
 @attrs.frozen
+class AbsentOnly:
+    """A rule left undetermined for ``patients`` patients only because the input has no column for ``missing``."""
+
+    guideline: str
+    version: str
+    rule: str
+    patients: int
+    missing: tuple[str, ...]
+
+
+@attrs.frozen
 class RunSummary:
     """What a run read, wrote and left out."""
 
@@ -134,6 +146,9 @@ class RunSummary:
     per_row_rules: tuple[str, ...]
     worker_cpu: Mapping[str, float] = attrs.field(factory=dict)
     """Dask: CPU seconds each worker spent on its tasks (the run's critical path is the largest)."""
+    absent_only: tuple[AbsentOnly, ...] = ()
+    """Rules undetermined only because of absent columns (rows written only with ``Undetermined.ALL``)."""
+    undetermined: Undetermined = Undetermined.COMPACT
 
 
 def write_table(frame: pl.DataFrame, path: Path, meta: Mapping[str, str]) -> None:
@@ -156,6 +171,7 @@ def run(
     pins: Mapping[str, str] | None = None,
     statuses: Iterable[m.Status | str] = (m.Status.APPROVED,),
     progress: Progress | None = None,
+    undetermined: Undetermined | str = Undetermined.COMPACT,
 ) -> RunSummary:
     """Evaluate a cohort file into Parquet results, streaming in partitions of ``batch_rows``.
 
@@ -163,7 +179,9 @@ def run(
     task on a Dask cluster (``scheduler`` address, or a local cluster of ``workers`` processes)
     and writes its own file, ``output/part-NNNNN.parquet`` (a Parquet dataset: read the
     directory as one table, which is identical to the local engine's). The errors table goes to
-    ``errors`` (default: ``<output>.errors.parquet``).
+    ``errors`` (default: ``<output>.errors.parquet``). With ``Undetermined.COMPACT`` (the default),
+    results undetermined only because the input has no column for what they need are counted per
+    rule (``RunSummary.absent_only``, the file metadata) instead of written as rows.
 
     Raises:
         SchemaError: bad columns. BadRowsError: too many bad rows (no output is left behind).
@@ -183,9 +201,11 @@ def run(
     err_path = (
         Path(errors) if errors is not None else out.with_name(out.name.removesuffix(".parquet") + ".errors.parquet")
     )
+    mode = undetermined_mode(undetermined)
     plan = make_plan(as_of, pins=pins, statuses=statuses)
     meta = metadata(plan)
     meta["neuroguide.input"] = src.name
+    meta["neuroguide.undetermined"] = str(mode)
     total = _count(src, kind)
     state = _Totals(max_bad_share)
     try:
@@ -202,17 +222,18 @@ def run(
                 scheduler=scheduler,
                 workers=workers,
                 batch_rows=batch_rows,
+                undetermined=mode,
             ):
-                state.add(part.results, part.errors, part.absent, part.rows)
+                state.add(part.results, part.errors, part.absent, part.rows, part.absent_only)
                 state.worker_cpu[part.worker] = state.worker_cpu.get(part.worker, 0.0) + part.cpu_s
                 if progress is not None:
                     progress(state.rows, total)
         else:
             _clear(out)
             with pq.ParquetWriter(out, results_schema(meta), **WRITE_OPTIONS) as writer:
-                for res, errs, missing_cols, n in _local(src, kind, plan, batch_rows):
+                for res, errs, missing_cols, only, n in _local(src, kind, plan, batch_rows, mode):
                     writer.write_table(res.to_arrow().cast(results_schema({})))
-                    state.add(res.height, errs, missing_cols, n)
+                    state.add(res.height, errs, missing_cols, n, only)
                     if progress is not None:
                         progress(state.rows, total)
                 writer.add_key_value_metadata(state.summary())
@@ -231,6 +252,11 @@ def run(
         errors=err_path,
         per_row_rules=tuple(s.rule.id for s in plan.per_row()),
         worker_cpu=dict(state.worker_cpu),
+        absent_only=tuple(
+            AbsentOnly(r["guideline"], r["version"], r["rule"], r["patients"], tuple(r["missing"]))
+            for r in state.absent_only().iter_rows(named=True)
+        ),
+        undetermined=mode,
     )
 
 
@@ -243,10 +269,15 @@ class _Totals:
         self.errors: list[pl.DataFrame] = []
         self.absent: set[str] = set()
         self.worker_cpu: dict[str, float] = {}
+        self.only: list[pl.DataFrame] = []
 
-    def add(self, results: int, errors: pl.DataFrame, absent: Iterable[str], rows: int) -> None:
+    def add(
+        self, results: int, errors: pl.DataFrame, absent: Iterable[str], rows: int, only: pl.DataFrame | None = None
+    ) -> None:
         self.rows += rows
         self.results += results
+        if only is not None and only.height:
+            self.only = [merge_absent_only([*self.only, only])]
         if errors.height:
             self.errors.append(errors)
             self.bad += bad_rows(errors)
@@ -254,11 +285,16 @@ class _Totals:
         if self.rows and self.bad / self.rows > self.limit:
             check_share(pl.concat(self.errors), self.rows, self.limit)
 
+    def absent_only(self) -> pl.DataFrame:
+        """Per rule, the patients undetermined only because of absent columns, over every partition."""
+        return merge_absent_only(self.only)
+
     def summary(self) -> dict[str, str]:
         return {
             "neuroguide.rows": str(self.rows),
             "neuroguide.bad_rows": str(self.bad),
             "neuroguide.absent_columns": json.dumps(sorted(self.absent)),
+            "neuroguide.absent_only": json.dumps(self.absent_only().to_dicts()),
         }
 
 
@@ -337,12 +373,12 @@ def _count(path: Path, kind: Format) -> int | None:
 
 
 def _local(
-    src: Path, kind: Format, plan: Plan, batch_rows: int
-) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], int]]:
+    src: Path, kind: Format, plan: Plan, batch_rows: int, mode: Undetermined
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], pl.DataFrame, int]]:
     resolved: list[Resolved] | None = None
     for first, batch, units in _batches(src, kind, batch_rows):
-        res, errs, absent, resolved = evaluate_batch(batch, first, plan, units, resolved)
-        yield res, errs, absent, (batch.height if isinstance(batch, pl.DataFrame) else len(batch))
+        res, errs, absent, only, resolved = evaluate_batch(batch, first, plan, units, resolved, mode)
+        yield res, errs, absent, only, (batch.height if isinstance(batch, pl.DataFrame) else len(batch))
 
 
-__all__ += ["BadRowsError", "evaluate_batch", "results_schema", "write_synth"]
+__all__ += ["BadRowsError", "Undetermined", "evaluate_batch", "results_schema", "write_synth"]

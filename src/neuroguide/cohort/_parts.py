@@ -11,7 +11,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from ._api import arrow_units, evaluate_partition
-from ._engine import Plan
+from ._engine import Plan, Undetermined
 from ._schema import ERRORS_SCHEMA, ID, ROW, Resolved, resolve, wide_from_documents
 
 __all__ = ["Partition", "Unreadable", "evaluate_batch", "partitions", "read_partition"]
@@ -76,13 +76,20 @@ def evaluate_batch(
     plan: Plan,
     units: Mapping[str, str],
     resolved: list[Resolved] | None,
-) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], list[Resolved] | None]:
-    """Evaluate one batch (a wide frame or a list of documents); return results, errors, absent columns."""
+    undetermined: Undetermined = Undetermined.COMPACT,
+) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], pl.DataFrame, list[Resolved] | None]:
+    """Evaluate one batch (a wide frame or a list of documents).
+
+    Returns results, errors, absent columns, the absent-only counts per rule, and the resolved
+    columns (reused by the next batch of a file).
+    """
     if isinstance(batch, pl.DataFrame):
         if resolved is None:
             resolved = resolve(dict(batch.schema), units)
-        results, errors, absent = evaluate_partition(batch, plan, first_row=first_row, resolved=resolved)
-        return results, errors, absent, resolved
+        results, errors, absent, only = evaluate_partition(
+            batch, plan, first_row=first_row, resolved=resolved, undetermined=undetermined
+        )
+        return results, errors, absent, only, resolved
     unreadable = [
         {ROW: first_row + i, ID: None, "column": "line", "value": d.text, "expected": d.expected, "effect": "refused"}
         for i, d in enumerate(batch)
@@ -91,9 +98,9 @@ def evaluate_batch(
     docs = [d if not isinstance(d, Unreadable) else None for d in batch]
     kept = [(i, d) for i, d in enumerate(docs) if d is not None]
     wide, refused = _documents(kept, first_row)
-    results, errors, absent = evaluate_partition(wide, plan, first_row=first_row)
+    results, errors, absent, only = evaluate_partition(wide, plan, first_row=first_row, undetermined=undetermined)
     all_errors = pl.concat([pl.DataFrame(unreadable, schema=ERRORS_SCHEMA), refused, errors])
-    return results, all_errors, absent, None
+    return results, all_errors, absent, only, None
 
 
 def _documents(kept: list[tuple[int, Any]], first_row: int) -> tuple[pl.DataFrame, pl.DataFrame]:
