@@ -277,7 +277,7 @@ def test_medication_request_dose_frequency_and_status() -> None:
     )
     k = kinds(reading)
     assert k["MedicationRequest/m2"] is NoteKind.EXCLUDED
-    assert k["MedicationRequest/m1"] is NoteKind.ASSUMPTION  # RxNorm not yet bound: matched by name, and said
+    assert k["MedicationRequest/m1"] is NoteKind.ASSUMPTION  # 860975: a clinical drug, not an ingredient: by name
     every_other_day = fhir.read(bundle(request("m3", "active", 1, 2)))
     assert every_other_day.patient.medications[0].dose is None
     assert kinds(every_other_day)["MedicationRequest/m3"] is NoteKind.EXCLUDED

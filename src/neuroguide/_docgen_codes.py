@@ -20,7 +20,8 @@ def codes_page() -> Page:
         "The codes an EHR sends for each fact, as read by {py:mod}`neuroguide.fhir`. A code is listed only when it "
         "was checked against the code system's own publication or a published code list (the VSAC value sets of the "
         "CMS quality measures, the measures' own test cases, HL7 FHIR and US Core value sets), whose rows are "
-        "vendored in the repository, and each says how. Every other fact says why it has no code yet: until a terminologist verifies one, send it under "
+        "vendored in the repository, and each says how. Every other fact says why it has no code yet: until a "
+        "terminologist verifies one, send it under "
         f"neuroguide's own code system {code(t.LOCAL_SYSTEM)} (the code is the fact name). A standard code the reader "
         'does not know is never guessed: it is listed as not recognised and shown under "What is missing". One code '
         "stands for one fact; a few codes also name a second finding in their own wording (see below).",
