@@ -276,3 +276,14 @@ def test_codes_page_lists_the_rxnorm_ingredient_codes() -> None:
     page = codes_page().text
     for code, (drug, _) in RXNORM_INGREDIENTS.items():
         assert f"`{code}`" in page and drug in page
+
+
+def test_every_ucum_code_is_the_row_of_the_ucum_example_table_it_names() -> None:
+    with (DECKS / "ucum" / "ucum_examples_v1.5_2020.tsv").open(encoding="utf-8") as f:
+        rows = {int(r[0]): r[1] for r in csv.reader(f, delimiter="\t") if r and r[0].isdigit()}
+    for code in t.ucum_units():
+        row = t.ucum_row(code)
+        assert row is not None and rows[row] == code, (code, row)
+    for code in ("[lb_av]", "[in_i]", "kPa"):  # units an EHR sends for weight, height and pressures
+        assert t.ucum_unit(code) is not None
+    assert t.ucum_unit("[oz_av]") is None  # ounces: not on neuroguide's unit allow-list
