@@ -262,4 +262,6 @@ def test_metformin_by_rxnorm_code_gives_the_same_assessment_as_the_json_input() 
         }
     )
     want = ng.assess(same, as_of=AS_OF)
-    assert [r.rule_id for r in got.recommendations] == [r.rule_id for r in want.recommendations]
+    assert got.recommendations == want.recommendations
+    assert got.record.facts == want.record.facts
+    assert dict(got.record.facts)["on-metformin"] is True
