@@ -231,6 +231,7 @@ RXNORM_INGREDIENTS = {
     "40048": ("carboplatin", "Carboplatin"),
     "6922": ("metronidazole", "Metronidazole"),
     "7486": ("nitrous oxide", "Nitrous Oxide"),
+    "11202": ("vincristine", "vincristine"),  # HL7 mCODE 4.0.0 vincristine examples
 }
 
 
@@ -245,14 +246,17 @@ def test_resting_heart_rate_codes_are_the_resting_codes_of_the_fhir_value_set() 
         assert t.lookup(LOINC, neighbour) is None
 
 
-def test_rxnorm_ingredient_codes_are_rows_of_the_us_core_value_set() -> None:
+def test_rxnorm_ingredient_codes_are_rows_of_the_hl7_lists() -> None:
     with (DECKS / "hl7_fhir_codes" / "us_core_allergy_substance_rxnorm.csv").open(encoding="utf-8") as f:
         rows = {r["code"]: r["display"] for r in csv.DictReader(f)}
+    with (DECKS / "hl7_fhir_codes" / "mcode_stu4_rxnorm.csv").open(encoding="utf-8") as f:
+        mcode = {r["code"]: r["display"] for r in csv.DictReader(f)}
     found = t.ingredients()
-    assert set(found) == set(rows)
+    assert set(found) == set(rows) | set(mcode)
     for code, entry in found.items():
-        assert rows[code] == entry.display, code
-        assert entry.source == "us-core-allergy-substance" and len(entry.verification) > 40
+        listed = rows if entry.source == "us-core-allergy-substance" else mcode
+        assert entry.source in ("us-core-allergy-substance", "mcode-stu4") and len(entry.verification) > 40
+        assert listed[code] == entry.display, code
     for code, (drug, display) in RXNORM_INGREDIENTS.items():
         got = t.ingredient(code)
         assert got is not None and (got.ingredient, got.display) == (drug, display)

@@ -216,6 +216,7 @@ def statement(coding: list[dict[str, Any]], text: str | None = None, ident: str 
         ("7486", "nitrous oxide"),
         ("2683", "colchicine"),
         ("703", "amiodarone"),
+        ("11202", "vincristine"),
     ],
 )
 def test_an_rxnorm_ingredient_code_alone_gives_the_drug(code: str, drug: str) -> None:
