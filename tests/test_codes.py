@@ -56,6 +56,15 @@ def test_every_code_has_a_verification_record() -> None:
         assert c.system.uri in (LOINC, SCT, ICD), (fact, c.code)
 
 
+def test_hl7_page_codes_are_rows_of_the_vendored_file() -> None:
+    with (DECKS / "hl7_fhir_codes" / "fhir_vitalsigns_heartrate_loinc.csv").open(encoding="utf-8") as f:
+        rows = {r["code"]: r["display"] for r in csv.DictReader(f)}
+    checked = [(fact, c) for fact, c in all_codes() if c.source == "fhir-vitalsigns-heartrate"]
+    assert checked
+    for fact, c in checked:
+        assert rows.get(c.code) == c.display, (fact, c.code)
+
+
 def test_vsac_codes_are_rows_of_the_vendored_value_set_file() -> None:
     rows = {}
     for path in sorted((DECKS / "vsac_ecqm_2024").glob("vsac_ecqm_2024_*.csv")):  # codes, then findings
@@ -92,6 +101,7 @@ EXPECTED = [
     (LOINC, "1558-6", "fasting-glucose", "Fasting glucose [Mass/volume] in Serum or Plasma"),
     (LOINC, "2345-7", "random-glucose", "Glucose [Mass/volume] in Serum or Plasma"),
     (LOINC, "4548-4", "hba1c", "Hemoglobin A1c/Hemoglobin.total in Blood"),
+    (LOINC, "40443-4", "resting-heart-rate", "Heart rate --resting"),
     (ICD, "N18.6", "end-stage-renal-disease", "End stage renal disease"),
     (SCT, "46177005", "end-stage-renal-disease", "End-stage renal disease (disorder)"),
     (ICD, "N18.31", "kidney-disease", "Chronic kidney disease, stage 3a"),
@@ -130,6 +140,7 @@ def test_code_stands_for_its_fact(system: str, code: str, fact: str, display: st
         (ICD, "I70.219"),  # claudication of an extremity not said to be a leg
         (SCT, "26452005"),  # total gastrectomy: not bariatric surgery
         (ICD, "R33.9"),  # retention of urine: the red flag must be new, a code cannot say so
+        (LOINC, "69001-6"),  # heart rate standing, not at rest
     ],
 )
 def test_neighbouring_codes_that_mean_something_else_are_not_bound(system: str, code: str) -> None:
@@ -227,3 +238,81 @@ def test_codes_page_lists_the_second_fact_rules() -> None:
     assert "Codes that name a second fact" in page
     for rule in t.implications():
         assert f"`{rule.fact}`" in page
+
+
+# Written from the HL7 pages themselves (FHIR heart-rate value set, US Core 3.1.1 allergy substances), not codes.toml.
+RESTING_HEART_RATE = {
+    "40443-4": "Heart rate --resting",
+    "67129-7": "Heart rate Peripheral artery by palpation --resting",
+}
+RXNORM_INGREDIENTS = {
+    "6809": ("metformin", "Metformin"),
+    "25480": ("gabapentin", "gabapentin"),
+    "187832": ("pregabalin", "pregabalin"),
+    "72625": ("duloxetine", "duloxetine"),
+    "11248": ("vitamin B12", "Vitamin B 12"),
+    "32592": ("oxaliplatin", "oxaliplatin"),
+    "56946": ("paclitaxel", "Paclitaxel"),
+    "40048": ("carboplatin", "Carboplatin"),
+    "6922": ("metronidazole", "Metronidazole"),
+    "7486": ("nitrous oxide", "Nitrous Oxide"),
+    "11202": ("vincristine", "vincristine"),  # HL7 mCODE 4.0.0 vincristine examples
+}
+
+
+def test_resting_heart_rate_codes_are_the_resting_codes_of_the_fhir_value_set() -> None:
+    with (DECKS / "hl7_fhir_codes" / "fhir_vitalsigns_heartrate_loinc.csv").open(encoding="utf-8") as f:
+        rows = {r["code"]: r["display"] for r in csv.DictReader(f)}
+    codes = {c.code: c.display for c in t.bindings()["resting-heart-rate"].codes}
+    assert codes == RESTING_HEART_RATE
+    for code, display in codes.items():
+        assert rows[code] == display and "--resting" in display
+    for neighbour in ("8867-4", "68999-2", "69000-8", "69001-6"):  # no state, supine, sitting, standing
+        assert t.lookup(LOINC, neighbour) is None
+
+
+def test_rxnorm_ingredient_codes_are_rows_of_the_hl7_lists() -> None:
+    with (DECKS / "hl7_fhir_codes" / "us_core_allergy_substance_rxnorm.csv").open(encoding="utf-8") as f:
+        rows = {r["code"]: r["display"] for r in csv.DictReader(f)}
+    with (DECKS / "hl7_fhir_codes" / "mcode_stu4_rxnorm.csv").open(encoding="utf-8") as f:
+        mcode = {r["code"]: r["display"] for r in csv.DictReader(f)}
+    found = t.ingredients()
+    assert set(found) == set(rows) | set(mcode)
+    for code, entry in found.items():
+        listed = rows if entry.source == "us-core-allergy-substance" else mcode
+        assert entry.source in ("us-core-allergy-substance", "mcode-stu4") and len(entry.verification) > 40
+        assert listed[code] == entry.display, code
+    for code, (drug, display) in RXNORM_INGREDIENTS.items():
+        got = t.ingredient(code)
+        assert got is not None and (got.ingredient, got.display) == (drug, display)
+    assert t.ingredient("860975") is None  # metformin 500 mg oral tablet: a clinical drug, not the ingredient
+
+
+def test_every_rxnorm_ingredient_is_a_drug_neuroguide_recognises() -> None:
+    import re
+
+    from neuroguide._agents import RECOGNISED
+
+    root = Path(__file__).parent.parent / "guidelines"
+    agents = {
+        a.casefold() for f in root.glob("*/*.toml") for a in re.findall(r'^agent = "([^"]+)"', f.read_text(), re.M)
+    }
+    for entry in t.ingredients().values():
+        assert entry.ingredient.casefold() in agents | RECOGNISED, entry.ingredient
+
+
+def test_codes_page_lists_the_rxnorm_ingredient_codes() -> None:
+    page = codes_page().text
+    for code, (drug, _) in RXNORM_INGREDIENTS.items():
+        assert f"`{code}`" in page and drug in page
+
+
+def test_every_ucum_code_is_the_row_of_the_ucum_example_table_it_names() -> None:
+    with (DECKS / "ucum" / "ucum_examples_v1.5_2020.tsv").open(encoding="utf-8") as f:
+        rows = {int(r[0]): r[1] for r in csv.reader(f, delimiter="\t") if r and r[0].isdigit()}
+    for code in t.ucum_units():
+        row = t.ucum_row(code)
+        assert row is not None and rows[row] == code, (code, row)
+    for code in ("[lb_av]", "[in_i]", "kPa"):  # units an EHR sends for weight, height and pressures
+        assert t.ucum_unit(code) is not None
+    assert t.ucum_unit("[oz_av]") is None  # ounces: not on neuroguide's unit allow-list

@@ -88,6 +88,17 @@ def test_dependencies_and_changelog_read_the_checkout() -> None:
     assert "No CHANGELOG.md" in changelog_page(None).text
 
 
+def test_dependencies_page_states_the_terms_of_every_code_system_shipped() -> None:
+    from neuroguide import terminology
+
+    deps = dependencies_page(ROOT).text
+    assert "Code systems shipped as data" in deps
+    for system in terminology.code_systems().values():
+        if system.uri != terminology.LOCAL_SYSTEM:
+            assert f"| {system.name} |" in deps, system.name
+    assert "copyright Regenstrief Institute" in deps and "National Library of Medicine" in deps
+
+
 # -- the traceability matrix ------------------------------------------------------------------------------
 
 

@@ -175,11 +175,22 @@ def test_ucum_units_go_through_the_same_allow_list() -> None:
     reading = fhir.read(bundle(weight, creat))
     assert reading.patient.normalized["weight"] == 88
     assert reading.patient.normalized["serum-creatinine"] == pytest.approx(97 / 88.42, rel=1e-3)
-    pounds = local_obs("weight", "lb", valueQuantity={"value": 190, "system": UCUM, "code": "[lb_av]"})
+    ounces = local_obs("weight", "oz", valueQuantity={"value": 3000, "system": UCUM, "code": "[oz_av]"})
     no_system = local_obs("height", "h", valueQuantity={"value": 170, "unit": "cm"})
-    reading = fhir.read(bundle(pounds, no_system))
+    reading = fhir.read(bundle(ounces, no_system))
     assert reading.patient.measurements == {}
-    assert kinds(reading) == {"Observation/lb": NoteKind.UNRECOGNISED, "Observation/h": NoteKind.UNRECOGNISED}
+    assert kinds(reading) == {"Observation/oz": NoteKind.UNRECOGNISED, "Observation/h": NoteKind.UNRECOGNISED}
+
+
+def test_ucum_pounds_inches_and_kilopascals_are_read_through_the_allow_list() -> None:
+    pounds = local_obs("weight", "lb", valueQuantity={"value": 190, "system": UCUM, "code": "[lb_av]"})
+    inches = local_obs("height", "in", valueQuantity={"value": 70, "system": UCUM, "code": "[in_i]"})
+    toe = local_obs("toe-pressure", "tp", valueQuantity={"value": 6, "system": UCUM, "code": "kPa"})
+    reading = fhir.read(bundle(pounds, inches, toe))
+    assert reading.notes == ()
+    assert reading.patient.normalized["weight"] == pytest.approx(190 * 0.45359237)  # the avoirdupois pound
+    assert reading.patient.normalized["height"] == pytest.approx(70 * 2.54)
+    assert reading.patient.normalized["toe-pressure"] == pytest.approx(6 * 7.50062, rel=1e-4)  # 1 kPa = 7.50062 mmHg
 
 
 def test_impossible_value_is_refused_naming_the_resource() -> None:
@@ -277,7 +288,7 @@ def test_medication_request_dose_frequency_and_status() -> None:
     )
     k = kinds(reading)
     assert k["MedicationRequest/m2"] is NoteKind.EXCLUDED
-    assert k["MedicationRequest/m1"] is NoteKind.ASSUMPTION  # RxNorm not yet bound: matched by name, and said
+    assert k["MedicationRequest/m1"] is NoteKind.ASSUMPTION  # 860975: a clinical drug, not an ingredient: by name
     every_other_day = fhir.read(bundle(request("m3", "active", 1, 2)))
     assert every_other_day.patient.medications[0].dose is None
     assert kinds(every_other_day)["MedicationRequest/m3"] is NoteKind.EXCLUDED

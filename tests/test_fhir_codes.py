@@ -159,3 +159,114 @@ def test_a_resolved_condition_does_not_set_its_second_fact() -> None:
 def test_end_stage_renal_failure_on_dialysis_also_sets_dialysis() -> None:
     reading = fhir.read(bundle(condition(SCT, "236435004")), as_of=AS_OF)
     assert reading.patient.to_dict()["findings"] == {"end-stage-renal-disease": True, "dialysis": True}
+
+
+# -- resting heart rate and RxNorm ingredients (codes written from the HL7 value sets, not read from codes.toml) --
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+
+@pytest.mark.parametrize(("code", "unit"), [("40443-4", "/min"), ("67129-7", "{beats}/min")])
+def test_resting_heart_rate_by_loinc(code: str, unit: str) -> None:
+    reading = fhir.read(bundle(lab(code, 64, unit)), as_of=AS_OF)
+    assert reading.notes == ()
+    assert reading.patient.to_dict()["measurements"] == {"resting-heart-rate": "64 1/min"}
+
+
+@pytest.mark.parametrize("code", ["8867-4", "69001-6", "69000-8"])  # no state, standing, sitting: not at rest
+def test_a_heart_rate_not_said_to_be_at_rest_is_listed_not_read(code: str) -> None:
+    reading = fhir.read(bundle(lab(code, 64, "/min")), as_of=AS_OF)
+    assert reading.patient.to_dict().get("measurements", {}) == {}
+    assert [n.kind for n in reading.notes] == [fhir.NoteKind.UNRECOGNISED]
+    assert code in str(reading.notes[0])
+
+
+def statement(coding: list[dict[str, Any]], text: str | None = None, ident: str = "ms1") -> dict[str, Any]:
+    concept: dict[str, Any] = {"coding": coding}
+    if text is not None:
+        concept["text"] = text
+    return {
+        "resourceType": "MedicationStatement",
+        "id": ident,
+        "status": "active",
+        "subject": SUBJECT,
+        "medicationCodeableConcept": concept,
+        "effectivePeriod": {"start": "2024-01-01"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("code", "drug"),
+    [
+        ("6809", "metformin"),
+        ("25480", "gabapentin"),
+        ("187832", "pregabalin"),
+        ("72625", "duloxetine"),
+        ("11248", "vitamin B12"),
+        ("32592", "oxaliplatin"),
+        ("56946", "paclitaxel"),
+        ("40048", "carboplatin"),
+        ("6038", "isoniazid"),
+        ("190376", "linezolid"),
+        ("6922", "metronidazole"),
+        ("7454", "nitrofurantoin"),
+        ("8183", "phenytoin"),
+        ("82122", "levofloxacin"),
+        ("139462", "moxifloxacin"),
+        ("2551", "ciprofloxacin"),
+        ("191831", "infliximab"),
+        ("214555", "etanercept"),
+        ("327361", "adalimumab"),
+        ("7486", "nitrous oxide"),
+        ("2683", "colchicine"),
+        ("703", "amiodarone"),
+        ("11202", "vincristine"),
+    ],
+)
+def test_an_rxnorm_ingredient_code_alone_gives_the_drug(code: str, drug: str) -> None:
+    reading = fhir.read(bundle(statement([{"system": RXNORM, "code": code}])), as_of=AS_OF)
+    assert reading.notes == ()
+    assert [m.agent for m in reading.patient.medications] == [drug]
+
+
+def test_a_clinical_drug_code_alone_is_listed_not_guessed() -> None:
+    # 860975 is metformin 500 mg oral tablet (a clinical drug), not the ingredient: not read without a name
+    reading = fhir.read(bundle(statement([{"system": RXNORM, "code": "860975"}])), as_of=AS_OF)
+    assert reading.patient.medications == ()
+    assert [n.kind for n in reading.notes] == [fhir.NoteKind.UNRECOGNISED]
+
+
+@pytest.mark.parametrize("text", ["Metformin ER 500 mg", "Glucophage", "metformin hydrochloride"])
+def test_a_name_of_the_same_drug_is_kept_with_its_release_form(text: str) -> None:
+    reading = fhir.read(bundle(statement([{"system": RXNORM, "code": "6809"}], text)), as_of=AS_OF)
+    assert reading.notes == ()
+    assert [m.agent for m in reading.patient.medications] == [text]
+
+
+def test_a_name_of_another_drug_is_a_conflict_and_the_code_is_used() -> None:
+    reading = fhir.read(bundle(statement([{"system": RXNORM, "code": "25480"}], "pregabalin")), as_of=AS_OF)
+    assert [m.agent for m in reading.patient.medications] == ["gabapentin"]
+    assert [n.kind for n in reading.notes] == [fhir.NoteKind.CONFLICT]
+
+
+def test_codes_of_two_different_drugs_are_not_read() -> None:
+    coding = [{"system": RXNORM, "code": "25480"}, {"system": RXNORM, "code": "187832"}]
+    reading = fhir.read(bundle(statement(coding)), as_of=AS_OF)
+    assert reading.patient.medications == ()
+    assert [n.kind for n in reading.notes] == [fhir.NoteKind.CONFLICT]
+
+
+def test_metformin_by_rxnorm_code_gives_the_same_assessment_as_the_json_input() -> None:
+    got = fhir.assess(bundle(statement([{"system": RXNORM, "code": "6809"}])), as_of=AS_OF)
+    same = ng.Patient.from_dict(
+        {
+            "id": "p1",
+            "birth_date": "1960-05-01",
+            "sex": "male",
+            "medications": [{"agent": "metformin", "started": "2024-01-01"}],
+        }
+    )
+    want = ng.assess(same, as_of=AS_OF)
+    assert got.recommendations == want.recommendations
+    assert got.record.facts == want.record.facts
+    assert dict(got.record.facts)["on-metformin"] is True

@@ -6,7 +6,8 @@ RxNorm code. A medication name is first reduced to its ingredients
 (:func:`ingredient_keys`): release and salt words and strengths are dropped
 ("metformin ER 500 mg" -> metformin), a known brand maps to its ingredient, and a
 combination product ("Janumet", "sitagliptin/metformin") names each of its
-ingredients. RxNorm codes are not mapped: none was verified against an RxNorm page.
+ingredients. Verified RxNorm ingredient codes are turned into these names by the FHIR reader
+(:func:`neuroguide.terminology.ingredient`), not here.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The "Standard codes" page: each fact's verified LOINC, SNOMED CT and ICD-10-CM codes, and the UCUM units accepted."""
+"""The "Standard codes" page: each fact's verified codes, the RxNorm ingredient codes and the UCUM units accepted."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ def codes_page() -> Page:
     lines += [
         "The codes an EHR sends for each fact, as read by {py:mod}`neuroguide.fhir`. A code is listed only when it "
         "was checked against the code system's own publication or a published code list (the VSAC value sets of the "
-        "CMS quality measures, the measures' own test cases), whose rows are vendored in the repository, and each "
-        "says how. Every other fact says why it has no code yet: until a terminologist verifies one, send it under "
+        "CMS quality measures, the measures' own test cases, HL7 FHIR and US Core value sets), whose rows are "
+        "vendored in the repository, and each says how. Every other fact says why it has no code yet: until a "
+        "terminologist verifies one, send it under "
         f"neuroguide's own code system {code(t.LOCAL_SYSTEM)} (the code is the fact name). A standard code the reader "
         'does not know is never guessed: it is listed as not recognised and shown under "What is missing". One code '
         "stands for one fact; a few codes also name a second finding in their own wording (see below).",
@@ -96,6 +97,21 @@ def codes_page() -> Page:
         "",
     ]
     lines += heading(2, "Medications")
+    lines += [
+        "A MedicationStatement or MedicationRequest coded with one of these RxNorm drug-substance (ingredient) codes "
+        "is read as that drug. A name (text or display) that says more, such as a release form, is kept when it "
+        "names the same drug; a name that names another drug is reported as a conflict and the code is used. Any "
+        "other RxNorm code (for example a clinical drug with its strength and form) is not read as a drug: the "
+        "medication is then matched by its name, and the reader says so.",
+        "",
+    ]
+    lines += pipe_table(
+        ["RxNorm code", "Display", "Read as", "Version", "How verified"],
+        [
+            [code(i.code), esc(i.display), esc(i.ingredient), esc(i.version), esc(i.verification)]
+            for i in sorted(t.ingredients().values(), key=lambda i: i.ingredient.casefold())
+        ],
+    )
     lines += [esc(t.unbound_reason("medications") or ""), ""]
     lines += heading(2, "Value sets")
     lines += [

@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 
 from . import terminology as t
+from ._agents import DROXIDOPA, METFORMIN, MIDODRINE, ingredient_keys, key
 from ._vocabulary import vocabulary
 from .evaluation import assess as _assess
 from .exceptions import InputError, NeuroguideError
@@ -287,6 +288,17 @@ def _fact_of(concept: Any) -> tuple[str, Any] | None:
         if c.get("system") == t.LOCAL_SYSTEM and c.get("code") in vocabulary():
             return str(c["code"]), None
     return None
+
+
+def _same_drug(ingredient: str, name: str) -> bool:
+    """True if a medication name names the ingredient (itself, a salt, release form or brand neuroguide knows)."""
+    keys = ingredient_keys(name)
+    if key(ingredient) in keys:
+        return True
+    return any(key(ingredient) in group and not keys.isdisjoint(group) for group in _NAMED_GROUPS)
+
+
+_NAMED_GROUPS = (METFORMIN, MIDODRINE, DROXIDOPA)
 
 
 def _number(value: Any) -> float | None:
@@ -791,27 +803,10 @@ class _Reader:
         if status not in allowed:
             self.note(NoteKind.EXCLUDED, ref, shown, f"status {status!r}: not a medication taken")
             return None
-        name = concept.get("text") if isinstance(concept, Mapping) else None
-        codings = _codings(concept)
-        if not name:
-            name = next((c.get("display") for c in codings if c.get("display")), None)
-        rx = [str(c.get("code")) for c in codings if c.get("system") == _RXNORM]
-        if not isinstance(name, str) or not name.strip():
-            self.note(
-                NoteKind.UNRECOGNISED,
-                ref,
-                shown,
-                "no medication name, and RxNorm codes are not yet bound (see the codes page)",
-            )
+        name = self.medication_name(ref, concept)
+        if name is None:
             return None
-        if rx:
-            self.note(
-                NoteKind.ASSUMPTION,
-                ref,
-                f"RxNorm {', '.join(rx)}",
-                f"RxNorm codes are not yet bound; matched by the name {name!r}",
-            )
-        med: dict[str, Any] = {"agent": name.strip()}
+        med: dict[str, Any] = {"agent": name}
         dosages = res.get("dosage") if kind == "MedicationStatement" else res.get("dosageInstruction")
         dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], Mapping) else None
         if isinstance(dosages, list) and len(dosages) > 1:
@@ -846,6 +841,55 @@ class _Reader:
             med["indication"] = str(reasons[0]["text"])
         self.used.append(ref)
         return med
+
+    def medication_name(self, ref: str, concept: Any) -> str | None:
+        """The drug a medication concept names: a verified RxNorm ingredient code first, else its text or display."""
+        text = concept.get("text") if isinstance(concept, Mapping) else None
+        codings = _codings(concept)
+        name = text or next((c.get("display") for c in codings if c.get("display")), None)
+        name = name.strip() if isinstance(name, str) and name.strip() else None
+        rx = [str(c.get("code")) for c in codings if c.get("system") == _RXNORM]
+        verified = [found for found in map(t.ingredient, rx) if found is not None]
+        others = [c for c in rx if t.ingredient(c) is None]
+        if len({i.ingredient for i in verified}) > 1:
+            drugs = ", ".join(f"RxNorm {i.code} {i.ingredient}" for i in verified)
+            self.note(NoteKind.CONFLICT, ref, drugs, "codes for different drugs in one medication; not read")
+            return None
+        if verified:
+            drug = verified[0]
+            if name is not None and not _same_drug(drug.ingredient, name):
+                self.note(
+                    NoteKind.CONFLICT,
+                    ref,
+                    f"RxNorm {drug.code} ({drug.display}) and the name {name!r}",
+                    f"the verified code names {drug.ingredient}; the code was used",
+                )
+                name = None
+            if others:
+                self.note(
+                    NoteKind.ASSUMPTION,
+                    ref,
+                    f"RxNorm {', '.join(others)}",
+                    f"not a verified ingredient code; the verified code {drug.code} ({drug.ingredient}) was used",
+                )
+            # the name keeps what the code does not say (a release form, a brand); else the ingredient itself
+            return name or drug.ingredient
+        if name is None:
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                _Shown(concept),
+                "no medication name, and no verified RxNorm ingredient code (see the codes page)",
+            )
+            return None
+        if rx:
+            self.note(
+                NoteKind.ASSUMPTION,
+                ref,
+                f"RxNorm {', '.join(rx)}",
+                f"not a verified RxNorm ingredient code; matched by the name {name!r}",
+            )
+        return name
 
     def ucum_text(self, ref: str, q: Any, what: str) -> str | None:
         if not isinstance(q, Mapping) or _number(q.get("value")) is None:

@@ -32,6 +32,7 @@ __all__ = [
     "CodeSystem",
     "History",
     "Implication",
+    "Ingredient",
     "Resource",
     "Source",
     "ValueSetMember",
@@ -42,6 +43,8 @@ __all__ = [
     "history_of",
     "implications",
     "implied",
+    "ingredient",
+    "ingredients",
     "lookup",
     "preferred",
     "refutes",
@@ -132,6 +135,18 @@ class History:
 
     fact: str
     of: tuple[str, ...]
+    verification: str
+
+
+@attrs.frozen(kw_only=True)
+class Ingredient:
+    """A verified RxNorm drug-substance (ingredient) code and the drug name neuroguide's matcher knows it by."""
+
+    code: str
+    ingredient: str
+    display: str
+    version: str
+    source: str
     verification: str
 
 
@@ -453,6 +468,42 @@ def ucum_units() -> Mapping[str, str]:
 def ucum_unit(code: str) -> str | None:
     """Neuroguide's spelling of a UCUM code, or ``None`` if the code is not accepted."""
     return ucum_units().get(code)
+
+
+@functools.cache
+def ingredients() -> Mapping[str, Ingredient]:
+    """Every verified RxNorm ingredient code, by code (checked once, on first use).
+
+    Raises:
+        GuidelineDataError: an entry lacks a field, names an unknown source, or two codes name the same drug.
+
+    """
+    known_sources = sources()
+    problems: list[Problem] = []
+    out: dict[str, Ingredient] = {}
+    names: dict[str, str] = {}
+    for code, entry in _raw().get("rxnorm", {}).items():
+        where = f"rxnorm.{code}"
+        missing = [k for k in ("ingredient", "display", "version", "verification") if not entry.get(k)]
+        if missing or entry.get("source") not in known_sources or not code.isdigit():
+            problems.append(
+                Problem("codes.toml", where, "a numeric code, ingredient, display, version, source, verification")
+            )
+            continue
+        name = str(entry["ingredient"])
+        other = names.setdefault(name.casefold(), code)
+        if other != code:
+            problems.append(Problem("codes.toml", where, f"{name!r} is also the drug of RxNorm {other}"))
+            continue
+        out[code] = Ingredient(code=code, **entry)
+    if problems:
+        raise GuidelineDataError(problems)
+    return out
+
+
+def ingredient(code: str) -> Ingredient | None:
+    """The verified ingredient an RxNorm code stands for, or ``None`` if the code is not a verified ingredient code."""
+    return ingredients().get(code)
 
 
 def ucum_row(code: str) -> int | None:

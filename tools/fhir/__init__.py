@@ -2,7 +2,8 @@
 
 Standard codes are used wherever :mod:`neuroguide.terminology` holds a verified one (the first code listed for the
 fact, in the resource the data file names: laboratory values and vital signs as Observations, diagnoses as
-Conditions, the foot examination and chemotherapy as Procedures; UCUM units); every other fact is sent under
+Conditions, the foot examination and chemotherapy as Procedures; UCUM units; a medication's verified RxNorm ingredient
+code next to its name); every other fact is sent under
 neuroguide's own code system (``urn:neuroguide:fact``), exactly as an EHR would have to until a binding is verified.
 A finding answered "no" is a Condition with verificationStatus ``refuted`` when refuting its code says the finding is
 absent (not when the code names only one kind of it, such as an ischaemic foot ulcer); a procedure finding answered
@@ -146,7 +147,7 @@ def bundle(example: dict[str, Any]) -> dict[str, Any]:
         statement: dict[str, Any] = {
             "resourceType": "MedicationStatement",
             "status": "completed" if med.get("stopped") else "active",
-            "medicationCodeableConcept": {"text": med["agent"]},
+            "medicationCodeableConcept": _medication(med["agent"]),
             "subject": subject,
         }
         if med.get("cumulative"):
@@ -189,3 +190,14 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _medication(agent: str) -> dict[str, Any]:
+    """The medication's name, with its verified RxNorm ingredient code when the name is that ingredient."""
+    concept: dict[str, Any] = {"text": agent}
+    found = [i for i in t.ingredients().values() if i.ingredient.casefold() == agent.strip().casefold()]
+    if found:
+        (drug,) = found
+        system = t.code_systems()["rxnorm"].uri
+        concept["coding"] = [{"system": system, "code": drug.code, "display": drug.display}]
+    return concept

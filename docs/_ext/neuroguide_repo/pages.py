@@ -295,7 +295,37 @@ def dependencies_page(repo: Path | None) -> Page:
         # WHY holds our own Markdown (code spans allowed), not data text.
         rows.append([code(name), esc("; ".join(groups)), requirement, esc(installed), WHY.get(key, "—")])
     lines += pipe_table(["Package", "Needed for", "Requirement", "Installed where built", "Why"], rows)
+    lines += heading(2, "Code systems shipped as data")
+    lines += [
+        "The package carries codes of these code systems in `_data/codes.toml` and `_data/valuesets/` (each code with "
+        "its source on the {ref}`codes` page). They are not software dependencies, but their owners' terms apply:",
+        "",
+    ]
+    lines += pipe_table(["Code system", "Terms"], [[esc(n), esc(t)] for n, t in CODE_SYSTEM_TERMS])
     return Page("dependencies.md", "\n".join(lines))
+
+
+#: The terms of each code system whose codes the package ships (attribution as the owners ask for it).
+CODE_SYSTEM_TERMS = (
+    (
+        "LOINC",
+        "This material contains content from LOINC (http://loinc.org). LOINC is copyright Regenstrief Institute, Inc. "
+        "and the Logical Observation Identifiers Names and Codes (LOINC) Committee and is available at no cost under "
+        "the license at http://loinc.org/license.",
+    ),
+    (
+        "RxNorm",
+        "RxNorm drug names and codes are produced by the U.S. National Library of Medicine; the NLM-authored content "
+        "used here is free to use and redistribute, with NLM named as its source.",
+    ),
+    (
+        "SNOMED CT",
+        "Copyright SNOMED International. Use outside SNOMED International member countries needs an affiliate licence "
+        "from SNOMED International.",
+    ),
+    ("ICD-10-CM", "Public domain (U.S. National Center for Health Statistics)."),
+    ("UCUM", "UCUM Copyright Notice and License v1.0 (Regenstrief Institute): free use with the notice kept."),
+)
 
 
 # -- changelog -------------------------------------------------------------------------------------
