@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neuroguide import Patient, dosing
+from neuroguide._agents import names_agent
 from neuroguide._facts import derive_flagged
 from neuroguide.dosing import Verdict, check_dose, dose_intervals, medication_intervals, medication_verdicts
 from neuroguide.exceptions import NeuroguideError
@@ -173,7 +174,7 @@ def entries(draw: st.DrawFn) -> Medication:
 
 @given(med=entries(), extra=st.lists(st.floats(min_value=0, max_value=300), max_size=3))
 def test_medication_intervals_report_what_assess_reports(med: Medication, extra: list[float]) -> None:
-    naming = [(g, r) for g, r in PAIRS if dosing.names_agent(r, med.agent)]
+    naming = [(g, r) for g, r in PAIRS if names_agent(r, med.agent)]
     for g, rule in naming:
         iv = medication_intervals(rule, med, guideline=g)
         edges = {c for i in iv.intervals for c in _near(i.lower)}

@@ -162,6 +162,8 @@ def dosing_rows(
     blind = joined.filter(pl.col("__crcl").is_null()).join(
         pl.DataFrame(unknown, schema=schema).drop("__lower"), on=["__rx", "__step"], how="inner"
     )
+    if looked["__verdict"].null_count():  # pragma: no cover - the intervals start at 0 and CrCl is never negative
+        raise AssertionError("a CrCl outside every dose interval")
     found = pl.concat([looked.drop("__lower"), blind], how="diagonal_relaxed")
     found = _weight_views(found, kept)
     rows = found.filter(pl.col("__reports") & (pl.col("__verdict") != dosing.Verdict.WITHIN.value))
