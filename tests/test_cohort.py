@@ -31,7 +31,9 @@ from neuroguide.exceptions import InputError  # noqa: E402
 from neuroguide.results import RuleOutcome  # noqa: E402
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.json"))
-Row = tuple[str, str, Any, Any, Any, tuple[str, ...]]
+Row = tuple[str, str, Any, Any, Any, tuple[str, ...], Any]
+# Medication rules name the entry they checked (the cohort's ``label``): compared too.
+_MEDICATION_KINDS = ("dosing", "neurotoxicity")
 
 
 def expected(doc: Mapping[str, Any], as_of: dt.date) -> list[Row]:
@@ -46,17 +48,32 @@ def expected(doc: Mapping[str, Any], as_of: dt.date) -> list[Row]:
         if t.outcome is RuleOutcome.NOT_FIRED and not found:
             continue
         if found:
-            out.extend((t.rule, str(r.status), r.due, r.due_by, r.overdue_days, tuple(t.missing)) for r in found)
+            out.extend(
+                (t.rule, str(r.status), r.due, r.due_by, r.overdue_days, tuple(t.missing), _label(r.kind, r.reasons))
+                for r in found
+            )
         else:
-            out.append((t.rule, "undetermined", None, None, None, tuple(t.missing)))
+            out.append((t.rule, "undetermined", None, None, None, tuple(t.missing), None))
     return sorted(out, key=repr)
+
+
+def _label(kind: str, reasons: Sequence[str]) -> str | None:
+    return reasons[0] if kind in _MEDICATION_KINDS and reasons else None
 
 
 def got(results: Any, row: int) -> list[Row]:
     part = results.filter(pl.col("row") == row)
     return sorted(
         (
-            (r["rule"], r["status"], r["due"], r["due_by"], r["overdue_days"], tuple(r["missing"]))
+            (
+                r["rule"],
+                r["status"],
+                r["due"],
+                r["due_by"],
+                r["overdue_days"],
+                tuple(r["missing"]),
+                r["label"] if r["kind"] in _MEDICATION_KINDS else None,
+            )
             for r in part.iter_rows(named=True)
         ),
         key=repr,
@@ -134,7 +151,9 @@ def test_synthetic_cohort_gives_the_same_answers_as_assess(seed: int, as_of: dt.
     assert set(res_absent(frame, as_of)) <= unknown
     res = cohort_evaluate(frame, as_of=as_of)  # compact: no rows for results undetermined only by absent columns
     assert res.undetermined is Undetermined.COMPACT
-    assert {"columnar", "per-row"} <= set(res.results["evaluated"].unique().to_list()) or n < 200
+    assert "columnar" in set(res.results["evaluated"].unique().to_list())
+    # Dosing rules are looked up by prescription (columnar); the synthetic cohort has dose problems to report.
+    assert res.results.filter(pl.col("kind") == "dosing").height > 0 or n < 200
     assert res.absent_only.height > 0
     assert_same(docs, res.results, as_of, unknown=unknown, counts=res.absent_only)
     every = cohort_evaluate(frame, as_of=as_of, undetermined="all")  # every undetermined result is a row
@@ -175,13 +194,15 @@ _MEASURES = {
     "hba1c": ("%", [5.6, 5.7, 6.4, 6.5, 7.0, 9.1]),
     "fasting-glucose": ("mg/dL", [99.0, 100.0, 125.0, 125.5, 126.0]),
     "abi": (None, [0.9, 0.904, 0.905, 0.91, 1.4, 1.41]),
-    "serum-creatinine": ("mg/dL", [0.6, 1.0, 1.5, 3.2]),
-    "weight": ("kg", [50.0, 80.0, 120.0]),
+    "serum-creatinine": ("mg/dL", [0.6, 1.0, 1.2, 1.5, 2.4, 3.2, 6.0]),
+    "weight": ("kg", [50.0, 80.0, 120.0, 150.0]),
     "b12-total": ("ng/L", [150.0, 200.0, 300.0, 400.0]),
     "systolic-drop": ("mmHg", [19.0, 20.0, 21.0]),
     "toe-pressure": ("mmHg", [29.0, 30.0]),
     "tbi": (None, [0.69, 0.7, 0.704, 0.705, 0.71]),
-    "crcl": ("mL/min", [25.0, 45.0, 60.0, 95.0]),
+    # Renal-table edges (gabapentin >= 60, >30 to 59, >15 to 29, 15, < 15; duloxetine < 30) and a step either side.
+    "crcl": ("mL/min", [7.5, 14.99, 15.0, 15.01, 25.0, 29.99, 30.0, 30.01, 45.0, 59.99, 60.0, 60.01, 95.0]),
+    "height": ("cm", [150.0, 165.0, 185.0]),
     "symptom-duration": ("week", [1.0, 4.0, 8.0, 8.1]),
     "progression-duration": ("week", [1.0, 4.0, 8.0, 9.0]),
     "iwgdf-category": (None, [0.0, 1.0, 2.0, 3.0]),
@@ -202,12 +223,31 @@ _AGENTS = [
     "Janumet",
     "Metformin ER 500 mg",
     "gabapentin",
+    "Neurontin",
     "pregabalin",
+    "duloxetine",
     "oxaliplatin",
     "vitamin B12",
+    "cyanocobalamin",
+    "hydroxocobalamin",
+    "thiamine",
     "midodrine",
     "aspirin",
 ]
+
+
+# Daily doses at and around the renal-table rows (gabapentin 100-300 at 15, 200-700, 400-1400, 900-3600 mg/day;
+# below 15 mL/min in proportion to CrCl), and B12 and thiamine amounts in several units.
+_DOSES = {
+    "gabapentin": ["50 mg", "100 mg", "200 mg", "300 mg", "700 mg", "900 mg", "1400 mg", "1800 mg", "3600 mg", "4 g"],
+    "Neurontin": ["300 mg", "900 mg", "1800 mg"],
+    "pregabalin": ["25 mg", "75 mg", "150 mg", "300 mg", "600 mg"],
+    "duloxetine": ["30 mg", "60 mg", "120 mg"],
+    "vitamin B12": ["250 ug", "1000 ug", "1 mg", "350 mg"],
+    "cyanocobalamin": ["1000 ug", "2 mg"],
+    "hydroxocobalamin": ["1 mg", "1000 ug"],
+    "thiamine": ["100 mg", "300 mg", "500 mg"],
+}
 
 
 @st.composite
@@ -255,8 +295,18 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
         med: dict[str, Any] = {"agent": agent}
         if draw(st.booleans()):
             med["started"] = draw(st.one_of(_DAYS, _PLACEHOLDERS)).isoformat()
-        if agent in ("gabapentin", "pregabalin") and draw(st.booleans()):
-            med |= {"dose": draw(st.sampled_from(["300 mg", "1800 mg", "3600 mg", "900 mg"])), "per": "day"}
+        if agent in _DOSES and draw(st.integers(0, 3)):
+            med |= {"dose": draw(st.sampled_from(_DOSES[agent])), "per": draw(st.sampled_from(["day", "day", "week"]))}
+            if draw(st.booleans()):
+                med["route"] = draw(st.sampled_from(["oral", "IM", "intravenous", "PO"]))
+            if draw(st.booleans()):
+                med["indication"] = draw(
+                    st.sampled_from(["dpn", "postherpetic neuralgia", "wernicke", "neuropathic pain"])
+                )
+        if draw(st.integers(0, 5)) == 0:
+            med["stopped"] = draw(_DAYS).isoformat()
+            if "started" in med and med["stopped"] < med["started"]:
+                med["stopped"] = med["started"]
         if agent == "oxaliplatin":
             med["cumulative"] = draw(st.sampled_from(["500 mg/m2", "850 mg/m2"]))
         meds.append(med)
@@ -510,3 +560,71 @@ def test_per_row_results_undetermined_only_by_absent_columns_are_counted_too(mon
     every = cohort_evaluate(frame, as_of=as_of, undetermined=Undetermined.ALL)
     assert_same(docs, every.results, as_of, every.errors)
     assert every.results.height == res.results.height + res.absent_only["patients"].sum()
+
+# -- dosing rules: looked up by prescription and CrCl ------------------------------------------------
+
+
+def _on(agent: str, dose: str, per: str = "day", **more: str) -> dict[str, Any]:
+    return {"agent": agent, "dose": dose, "per": per, "started": "2026-01-05", **more}
+
+
+def _renal(age: int, weight: float, scr: float, sex: str = "male", **more: Any) -> dict[str, Any]:
+    measurements = {"weight": f"{weight} kg", "serum-creatinine": f"{scr} mg/dL", **more}
+    return {"age": age, "sex": sex, "measurements": measurements}
+
+
+# Cockcroft-Gault (140 - 60) x 81 / (72 x scr) gives exactly 60, 30 and 15 mL/min at scr 1.5, 3.0 and 6.0:
+# the gabapentin label's printed edges (>= 60; >30 to 59; >15 to 29; 15; < 15), reached exactly and a step away.
+_EDGE_PATIENTS = [
+    {**_renal(60, 81.0, scr), "medications": [_on("gabapentin", dose)]}
+    for scr in (1.5, 1.51, 1.49, 3.0, 3.01, 2.99, 6.0, 6.01, 5.99, 12.0)
+    for dose in ("100 mg", "300 mg", "700 mg", "1400 mg", "1800 mg")
+]
+_GIVEN_CRCL = [
+    {"measurements": {"crcl": f"{c} mL/min"}, "medications": [_on(agent, dose)]}
+    for c in (7.5, 14.999, 15.0, 15.001, 29.999, 30.0, 30.001, 59.999, 60.0, 60.001)
+    for agent, dose in (("gabapentin", "300 mg"), ("pregabalin", "300 mg"), ("duloxetine", "60 mg"))
+]
+_OTHERS = [
+    # A heavy patient: CrCl from actual weight in the ">= 60" row, from ideal weight in ">30 to 59".
+    {**_renal(60, 150.0, 1.2, "female", height="160 cm"), "medications": [_on("gabapentin", "1800 mg")]},
+    {**_renal(60, 150.0, 1.2, "female", height="160 cm"), "medications": [_on("gabapentin", "900 mg")]},
+    {**_renal(60, 150.0, 1.2, "female"), "medications": [_on("gabapentin", "1800 mg")]},  # no height: no views
+    # Duplicate therapy (summed, per row), stopped the day before and on the day, started on the day, no CrCl,
+    # routes, units, a release form.
+    {**_renal(70, 70.0, 1.0), "medications": [_on("gabapentin", "900 mg"), _on("Neurontin", "900 mg")]},
+    {**_renal(70, 70.0, 1.0), "medications": [_on("gabapentin", "4000 mg", stopped="2026-11-29")]},
+    {**_renal(70, 70.0, 1.0), "medications": [_on("gabapentin", "4000 mg", stopped="2026-11-30")]},
+    {**_renal(70, 70.0, 1.0), "medications": [{**_on("gabapentin", "4000 mg"), "started": "2026-11-30"}]},
+    {"medications": [_on("gabapentin", "4000 mg"), _on("duloxetine", "60 mg")]},
+    {"medications": [_on("vitamin B12", "350 mg", route="oral"), _on("thiamine", "300 mg", route="IV")]},
+    {"medications": [_on("cyanocobalamin", "1000 ug", "week", route="IM"), _on("gabapentin ER", "600 mg")]},
+    {"medications": [_on("hydroxocobalamin", "1 mg", "month", route="intramuscular", indication="maintenance")]},
+]
+
+
+def test_dosing_rules_at_band_edges_give_the_same_answers_as_assess() -> None:
+    as_of = dt.date(2026, 11, 30)
+    docs = [*_EDGE_PATIENTS, *_GIVEN_CRCL, *_OTHERS]
+    res = cohort_evaluate(docs, as_of=as_of)
+    assert_same(docs, res.results, as_of, res.errors)
+    dosing = res.results.filter(pl.col("kind") == "dosing")
+    statuses = set(dosing["status"].to_list())
+    assert {"weight-dependent", "above-maximum", "below-range", "avoid", "not-covered"} <= statuses
+    # Every dosing row is looked up by prescription except duplicate therapy's.
+    per_row = set(dosing.filter(pl.col("evaluated") == "per-row")["row"].to_list())
+    assert per_row == {len(_EDGE_PATIENTS) + len(_GIVEN_CRCL) + 3}
+
+
+def test_dosing_lookup_is_pinned_to_the_engine_functions() -> None:
+    from neuroguide.cohort import _lookup
+
+    if not _lookup.current():
+        pytest.skip(
+            "the medication-rule functions of the engine changed since the cohort's dosing look-up was checked: "
+            "dosing rules run per row (correct, slower); check cohort/_lookup.py against them and renew "
+            f"_lookup.PINNED (now {_lookup.fingerprint()})"
+        )
+    plan = _engine.make_plan(dt.date(2026, 11, 23))
+    assert all(s.lookup for s in plan.steps if s.rule.kind == "dosing")
+    assert {s.rule.kind for s in plan.per_row()} <= {"neurotoxicity"}

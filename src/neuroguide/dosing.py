@@ -30,11 +30,14 @@ Conventions (stated once here, and in each rule's ``boundary``):
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import enum
 import functools
+import itertools
 import math
 import re
+import struct
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -62,14 +65,20 @@ from .units import (
 )
 
 __all__ = [
+    "CrClInterval",
+    "DoseIntervals",
     "DoseVerdict",
     "Verdict",
     "check_dose",
+    "dose_intervals",
     "dosing_rules",
+    "medication_intervals",
     "medication_verdicts",
     "normalize_route",
     "renal_band",
     "truncate_crcl",
+    "weight_alternatives",
+    "weight_dependent",
 ]
 
 
@@ -585,12 +594,7 @@ def check_dose(
 
     """
     _check_arguments(agent, route, indication, crcl, patient, as_of)
-    pairs = _naming(dosing_rules(as_of=as_of, source=source), agent)
-    if not pairs:
-        if as_of is not None and any(names_agent(r, agent) for _, r in dosing_rules(source=source)):
-            raise NotInEffectError(agent, as_of)
-        known = {n for _, r in dosing_rules(as_of=as_of, source=source) for n in (r.agent, *r.synonyms)}
-        raise UnknownAgentError(agent, known)
+    pairs = _pairs_for(agent, as_of, source)
     base = _amount_unit(pairs[0][1])
     amount = _parse_dose(dose, per, base)
     facts: Mapping[str, FactValue] = {}
@@ -611,6 +615,23 @@ def check_dose(
         # A flagged input (e.g. a placeholder birth date) was left out: say so beside the verdict.
         verdict = attrs.evolve(verdict, notes=verdict.notes + tuple(f"input not used: {f}" for f in flags))
     return verdict
+
+
+def _pairs_for(agent: str, as_of: dt.date | None, source: Catalog | None) -> _Pairs:
+    """The approved regimens naming ``agent`` on ``as_of``.
+
+    Raises:
+        NotInEffectError: the agent's regimens are not in effect on ``as_of``.
+        UnknownAgentError: no approved regimen names the agent.
+
+    """
+    pairs = _naming(dosing_rules(as_of=as_of, source=source), agent)
+    if not pairs:
+        if as_of is not None and any(names_agent(r, agent) for _, r in dosing_rules(source=source)):
+            raise NotInEffectError(agent, as_of)
+        known = {n for _, r in dosing_rules(as_of=as_of, source=source) for n in (r.agent, *r.synonyms)}
+        raise UnknownAgentError(agent, known)
+    return pairs
 
 
 # -- dosing weight ----------------------------------------------------------------------------------
@@ -700,7 +721,7 @@ def _decide(
         "the label does not state which weight to use."
     )
     worse = next(((label, c, o) for label, c, o in others if not o.ok), None)
-    if v.ok and worse is not None:
+    if worse is not None and weight_dependent(v.verdict, [o.verdict for _, _, o in others]):
         label, c, o = worse
         return attrs.evolve(
             v,
@@ -1112,6 +1133,280 @@ def _implausible(
     )
 
 
+# -- verdicts by clearance interval ------------------------------------------------------------------
+
+
+def weight_dependent(primary: Verdict, others: Iterable[Verdict]) -> bool:
+    """True if a verdict within range at CrCl from actual weight is out of range at CrCl from another weight.
+
+    The one test ``check_dose`` and ``assess`` apply to a heavy patient's renally banded verdict (then
+    "weight-dependent"), and :meth:`DoseIntervals.verdict_at` applies to the views it is given.
+    """
+    return primary is Verdict.WITHIN and any(o is not Verdict.WITHIN for o in others)
+
+
+def weight_alternatives(facts: Mapping[str, FactValue]) -> tuple[float, ...]:
+    """CrCl from ideal and from adjusted body weight, when actual weight is above 130 % of ideal; else empty.
+
+    These are exactly the views ``check_dose`` and ``assess`` weigh for a heavy patient (see the module
+    docstring); pass them to :meth:`DoseIntervals.verdict_at`.
+    """
+    weight = _weight_check(facts)
+    return () if weight is None else tuple(c for _, c in weight.alternatives)
+
+
+@attrs.frozen
+class CrClInterval:
+    """One prescription's verdict from CrCl ``lower`` (inclusive, mL/min) to the next interval's (exclusive)."""
+
+    lower: float
+    verdict: Verdict
+    rule: str | None
+    """The regimen that gave the verdict (``DoseVerdict.rule``)."""
+    renal_band: str | None
+    missing: tuple[str, ...] = ()
+    reporter: str | None = None
+    """For a medication entry (:func:`medication_intervals`): the one rule that reports it in ``assess``."""
+
+
+@attrs.frozen
+class DoseIntervals:
+    """One prescription's verdict as a function of creatinine clearance: a step function, exactly.
+
+    ``intervals`` cover CrCl from 0 mL/min upwards in ascending ``lower``; ``unknown`` is the verdict when
+    CrCl is not known. Each verdict, regimen, band and missing fact is what :func:`check_dose` gives at
+    any CrCl of the interval (the edges are found on the floats themselves, by the same decision code;
+    a property test compares). Messages and expected ranges, which quote the CrCl, are not kept: ask
+    :func:`check_dose` for one patient's full verdict.
+    """
+
+    agent: str
+    given: str
+    unknown: CrClInterval
+    intervals: tuple[CrClInterval, ...]
+    lowers: tuple[float, ...] = attrs.field(init=False, eq=False, repr=False)
+
+    @lowers.default
+    def _lowers(self) -> tuple[float, ...]:
+        return tuple(i.lower for i in self.intervals)
+
+    def at(self, crcl: float | None) -> CrClInterval:
+        """The interval holding ``crcl`` (mL/min, unrounded), or ``unknown`` for ``None``.
+
+        Raises:
+            InputError: ``crcl`` is negative or not a number.
+
+        """
+        if crcl is None:
+            return self.unknown
+        i = bisect.bisect_right(self.lowers, crcl) - 1
+        if i < 0 or math.isnan(crcl):
+            raise InputError("crcl", crcl, "a creatinine clearance of at least 0 mL/min")
+        return self.intervals[i]
+
+    def verdict_at(self, crcl: float | None, alternatives: Sequence[float] = ()) -> Verdict:
+        """The verdict at ``crcl``, "weight-dependent" as ``check_dose`` gives it for a heavy patient.
+
+        ``alternatives`` are the patient's CrCl from ideal and adjusted weight (:func:`weight_alternatives`).
+        """
+        hit = self.at(crcl)
+        if crcl is None or not alternatives or hit.renal_band is None:
+            return hit.verdict
+        if weight_dependent(hit.verdict, [self.at(c).verdict for c in alternatives]):
+            return Verdict.WEIGHT_DEPENDENT
+        return hit.verdict
+
+
+def dose_intervals(
+    agent: str,
+    dose: Quantity | str,
+    *,
+    per: str | None = None,
+    route: str | None = None,
+    indication: str | None = None,
+    as_of: dt.date | None = None,
+    source: Catalog | None = None,
+) -> DoseIntervals:
+    """The verdict of :func:`check_dose` for one prescription at every creatinine clearance.
+
+    Arguments as for :func:`check_dose` without ``crcl`` and ``patient``: ``dose_intervals(...).at(c).verdict``
+    is ``check_dose(..., crcl=c).verdict`` for every ``c`` from 0 mL/min, and ``.unknown`` is the verdict
+    without a CrCl. Nothing else of the verdict depends on CrCl except for a heavy patient (actual weight
+    above 130 % of ideal), whose ideal- and adjusted-weight views :meth:`DoseIntervals.verdict_at` takes;
+    dialysis adds only a note. So a population is checked once per distinct prescription and each
+    patient's verdict is looked up by CrCl.
+
+    Raises:
+        as :func:`check_dose`.
+
+    """
+    _check_arguments(agent, route, indication, None, None, as_of)
+    pairs = _pairs_for(agent, as_of, source)
+    amount = _parse_dose(dose, per, _amount_unit(pairs[0][1]))
+
+    def outcome(c: float | None) -> DoseVerdict:
+        return _best(agent, pairs, amount, route=route, indication=indication, crcl=c, dialysis=False)
+
+    return _memo(_INTERVALS, pairs, (agent, amount, route, indication), lambda: _step_function(outcome, pairs, amount))
+
+
+def medication_intervals(rule: m.DosingRule, med: Medication, *, guideline: m.Guideline | None = None) -> DoseIntervals:
+    """The verdict ``assess`` gives a single dosed medication entry at every creatinine clearance.
+
+    As :func:`medication_verdicts` for one entry naming ``rule``'s agent (not duplicate therapy), with
+    ``reporter`` naming the one sibling regimen that reports the verdict in each interval. An entry whose
+    dose or route cannot be read gives one interval, "not covered", reported by the agent's first regimen.
+    """
+    assert med.dose is not None and med.per is not None
+    g = guideline if guideline is not None else _guideline_of(rule)
+    siblings = _siblings(g, rule)
+    owner = siblings[0][1]
+    dose_key = (med.dose.magnitude, str(med.dose.units))  # "300 mg" and "0.3 g" are written differently
+    slot = (owner.id, med.agent, dose_key, med.per, med.route, med.indication)
+    return _memo(_INTERVALS, g, slot, lambda: _med_intervals(med, g, siblings))
+
+
+def _med_intervals(med: Medication, g: m.Guideline, siblings: list[tuple[m.Guideline, m.DosingRule]]) -> DoseIntervals:
+    owner = siblings[0][1]
+    try:
+        ready = _med_ready(med, siblings)
+    except (UnitError, InputError) as exc:
+        return _constant(med.agent, _unusable(owner, g, med, str(exc)), owner.id)
+    if isinstance(ready, DoseVerdict):
+        return _constant(med.agent, ready, _reporter(siblings, ready, med, owner).id)
+    amount, route = ready
+
+    def outcome(c: float | None) -> DoseVerdict:
+        return _best(
+            med.agent, siblings, amount, route=route, indication=med.indication, crcl=c, dialysis=False,
+            strict_indication=False,
+        )  # fmt: skip
+
+    return _step_function(outcome, siblings, amount, lambda v: _reporter(siblings, v, med, owner).id)
+
+
+_INTERVALS: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+# Candidate edges are looked at this close either side (relative): every change of the decision code near a
+# candidate lies within it (truncation moves an edge by 1e-9 mL/min, the range tolerance by 1e-9 relative).
+_WINDOW = 1e-6
+# CrCl above this is beyond any table (every band's upper edge is far below): the last interval runs on.
+_TOP = 1e6
+
+
+def _constant(agent: str, v: DoseVerdict, reporter: str | None) -> DoseIntervals:
+    cell = CrClInterval(0.0, v.verdict, v.rule, v.renal_band, v.missing, reporter)
+    return DoseIntervals(agent=agent, given=v.given, unknown=attrs.evolve(cell, lower=math.nan), intervals=(cell,))
+
+
+def _step_function(
+    outcome: Callable[[float | None], DoseVerdict],
+    pairs: Sequence[tuple[m.Guideline, m.DosingRule]],
+    amount: _Amount,
+    reporter: Callable[[DoseVerdict], str | None] = lambda v: None,
+) -> DoseIntervals:
+    """The decision code's verdicts over CrCl, with each switch found exactly on the floats.
+
+    Where the verdict can change is known from the tables (band edges; where a dose meets a range scaled
+    in proportion to CrCl; whole mL/min where CrCl is truncated): the decision code is asked either side
+    of each such point and halfway between neighbours, and every change between two neighbours is narrowed
+    down to the first float where it happens. The verdicts themselves are always the decision code's.
+    """
+
+    def cell(c: float, v: DoseVerdict) -> CrClInterval:
+        return CrClInterval(c, v.verdict, v.rule, v.renal_band, v.missing, reporter(v))
+
+    def same(a: CrClInterval, b: CrClInterval) -> bool:
+        return (a.verdict, a.rule, a.renal_band, a.missing, a.reporter) == (
+            b.verdict, b.rule, b.renal_band, b.missing, b.reporter,
+        )  # fmt: skip
+
+    def at(c: float) -> CrClInterval:
+        return cell(c, outcome(c))
+
+    # Either side of each candidate, and halfway between neighbouring candidates (a change no table
+    # predicted is still found there, and narrowed down like the others).
+    points = sorted(x for x in _candidates(pairs, amount) if 0.0 < x < _TOP)
+    probes = sorted({0.0, _TOP, *(p for x in points for p in (x * (1 - _WINDOW), x * (1 + _WINDOW)))})
+    probes = sorted({*probes, *((a + b) / 2 for a, b in itertools.pairwise(probes) if b - a > 4 * _WINDOW * b)})
+    cells = [at(c) for c in probes]
+    out = [cells[0]]
+    for left, right in itertools.pairwise(cells):
+        here = left
+        while not same(here, right):
+            here = _first_change(at, here, right.lower, same)
+            out.append(here)
+    merged = [out[0]]
+    for c in out[1:]:
+        if not same(merged[-1], c):
+            merged.append(c)
+    v = outcome(None)
+    return DoseIntervals(agent=v.agent, given=v.given, unknown=cell(math.nan, v), intervals=tuple(merged))
+
+
+def _candidates(pairs: Sequence[tuple[m.Guideline, m.DosingRule]], amount: _Amount) -> set[float]:
+    """CrCl values near which a verdict may change: band edges and where a dose meets a proportional range."""
+    points = {1.0}
+    limits = {amount.per_day}
+    for _, r in pairs:
+        n = _numbers(r)
+        limits |= {x for x in (n.maximum, n.low, n.target, n.table_max) if x}
+        limits |= {x for b in n.bands for x in (b.daily_min, b.daily_max) if x}
+    for _, r in pairs:
+        n = _numbers(r)
+        refs = {x for b in n.bands for x in (b.daily_min, b.daily_max) if x}
+        found: set[float] = set()
+        for b in n.bands:
+            found |= {e for e in (b.lower, b.upper) if e is not None}
+            if b.upper and b.daily_min is None and b.daily_max is None:
+                # A range in proportion to CrCl (ref x CrCl / edge) meets the dose, or has the same fold
+                # distance as another regimen's range, at these clearances (within the band only).
+                lo = b.lower or 0.0
+                for ref in refs:
+                    for lim in limits:
+                        for x in (b.upper * lim / ref, b.upper * amount.per_day**2 / (lim * ref)):
+                            if lo <= x <= b.upper:
+                                found.add(x)
+        if r.crcl_comparison != "exact":  # truncated CrCl changes at whole mL/min
+            found |= {float(k) for x in found for k in (math.floor(x), math.floor(x) + 1)}
+        points |= found
+    return points
+
+
+def _ordinal(x: float) -> int:
+    bits: int = struct.unpack("<q", struct.pack("<d", x))[0]
+    return bits
+
+
+def _from_ordinal(i: int) -> float:
+    value: float = struct.unpack("<d", struct.pack("<q", i))[0]
+    return value
+
+
+def _first_change(
+    at: Callable[[float], CrClInterval],
+    left: CrClInterval,
+    right: float,
+    same: Callable[[CrClInterval, CrClInterval], bool],
+) -> CrClInterval:
+    """The first float after ``left.lower`` (up to ``right``) whose verdict differs from ``left``'s."""
+    lo, hi = _ordinal(left.lower), _ordinal(right)  # non-negative floats order as their bit patterns
+    found = at(right)
+    # Most changes are at a printed edge itself, or the float after it: try those before halving.
+    edge = (left.lower + right) / 2
+    for x in (edge, math.nextafter(edge, math.inf)):
+        before, here = at(math.nextafter(x, -math.inf)), at(x)
+        if lo < _ordinal(x) <= hi and same(before, left) and not same(here, left):
+            return here
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        here = at(_from_ordinal(mid))
+        if same(here, left):
+            lo = mid
+        else:
+            hi, found = mid, here
+    return found
+
+
 # -- assess: the medication list --------------------------------------------------------------------
 
 
@@ -1203,6 +1498,25 @@ def _form_problem(med: Medication, siblings: list[tuple[m.Guideline, m.DosingRul
     return None
 
 
+def _med_ready(
+    med: Medication, siblings: list[tuple[m.Guideline, m.DosingRule]]
+) -> tuple[_Amount, str | None] | DoseVerdict:
+    """A medication entry's daily amount and route, or its "not covered" verdict (a combination or release form).
+
+    Raises:
+        UnitError, InputError: the dose or route cannot be read.
+
+    """
+    assert med.dose is not None and med.per is not None
+    amount = _parse_dose(med.dose, med.per, _amount_unit(siblings[0][1]))
+    problem = _form_problem(med, siblings)
+    if problem is not None:
+        g, rule = siblings[0]
+        return attrs.evolve(_unusable(rule, g, med, problem), given=amount.given)
+    route = normalize_route(med.route, "medications.route") if med.route is not None else None
+    return amount, route
+
+
 def _med_verdict(
     med: Medication,
     siblings: list[tuple[m.Guideline, m.DosingRule]],
@@ -1211,13 +1525,10 @@ def _med_verdict(
     weight: _WeightCheck | None = None,
     basis: str | None = None,
 ) -> DoseVerdict:
-    assert med.dose is not None and med.per is not None
-    amount = _parse_dose(med.dose, med.per, _amount_unit(siblings[0][1]))
-    problem = _form_problem(med, siblings)
-    if problem is not None:
-        g, rule = siblings[0]
-        return attrs.evolve(_unusable(rule, g, med, problem), given=amount.given)
-    route = normalize_route(med.route, "medications.route") if med.route is not None else None
+    ready = _med_ready(med, siblings)
+    if isinstance(ready, DoseVerdict):
+        return ready
+    amount, route = ready
     return _decide(
         med.agent,
         siblings,

@@ -38,7 +38,7 @@ from ..exceptions import InputError
 from ..patient import Patient
 from ..results import RuleOutcome, package_version
 from ..units import is_quantity, magnitude, quantity
-from . import _derive
+from . import _derive, _lookup
 from ._schema import BAD, ERRORS_SCHEMA, ID, MEDS, ROW, columns, medication_of, patient_of
 
 __all__ = [
@@ -117,6 +117,8 @@ class Step:
     reads: frozenset[str]
     """Wide-table columns the rule depends on: a bad cell in one excludes the row from this rule."""
     agents: frozenset[str] | None = None
+    lookup: bool = False
+    """A dosing rule checked once per distinct prescription and looked up by CrCl (``_lookup``)."""
 
 
 @attrs.frozen
@@ -135,8 +137,8 @@ class Plan:
         return [{"id": g.id, "version": g.version, "sha256": g.sha256, "pinned": p} for g, p in self.chosen]
 
     def per_row(self) -> list[Step]:
-        """Steps evaluated per row."""
-        return [s for s in self.steps if not s.columnar]
+        """Steps evaluated per row (dosing rules looked up by prescription are not, except duplicate therapy)."""
+        return [s for s in self.steps if not s.columnar and not s.lookup]
 
 
 def make_plan(
@@ -183,12 +185,15 @@ def make_plan(
             else:
                 per_row_labels.add(rule.id)
         steps.append(Step(i, step.guideline, rule, columnar, frozenset(reads), step.agents))
+    full = bool(state.stale) or not state.checks_current
+    if not full and _lookup.current():
+        steps = [attrs.evolve(s, lookup=True) if isinstance(s.rule, m.DosingRule) else s for s in steps]
     return Plan(
         as_of=as_of,
         chosen=tuple(chosen),
         steps=tuple(steps),
         measured=dict(plan.measured),
-        full_derive=bool(state.stale) or not state.checks_current,
+        full_derive=full,
     )
 
 
@@ -496,7 +501,7 @@ def evaluate_prepared(
         except _NotCompiledError:
             step = attrs.evolve(step, columnar=False)
             res, refused = _per_row(facts, plan, [step], table, full=plan.full_derive)
-            parts.append(res.lazy())
+            parts.append(res.drop("__step").lazy())
             refusals.append(refused)
             continue
         if len(cols.missing) > _MASK_BITS:
@@ -550,10 +555,27 @@ def evaluate_prepared(
             .select(_PART_COLUMNS)
         )
     per_row = plan.per_row()
+    lookups = [s for s in plan.steps if s.lookup]
+    # Medication rules keep the per-row path's order (by input row, then rule) wherever they are evaluated.
+    meds: list[pl.DataFrame] = []
+    if lookups:
+        looked, duplicates = _lookup.dosing_rows(facts, lookups, as_of, plan.measured)
+        meds.append(looked.with_columns(pl.lit(None, dtype=pl.Int64).alias("__key")))
+        if duplicates:
+            # Duplicate therapy (entries summed): those patients' dosing rules through the engine.
+            dup = facts.filter(pl.col(ROW).is_in(duplicates))
+            res, refused = _per_row(dup, plan, lookups, table, full=False)
+            meds.append(res)
+            refusals.append(refused)
     if per_row:
         res, refused = _per_row(facts, plan, per_row, table, full=plan.full_derive)
-        parts.append(res.lazy())
+        meds.append(res)
         refusals.append(refused)
+    if meds:
+        merged = pl.concat(meds, how="vertical") if len(meds) > 1 else meds[0]
+        if len(meds) > 1:
+            merged = merged.sort(ROW, "__step", maintain_order=True)
+        parts.append(merged.drop("__step").lazy())
     return _assemble(parts, refusals, notes, plan, segments, drop)
 
 
@@ -688,9 +710,9 @@ def merge_absent_only(frames: Iterable[pl.DataFrame]) -> pl.DataFrame:
 
 def _all_per_row(table: pl.DataFrame, plan: Plan, drop: _Drop) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Every rule for every patient through the engine's own ``derive`` (the fact engine changed)."""
-    steps = [attrs.evolve(s, columnar=False) for s in plan.steps]
+    steps = [attrs.evolve(s, columnar=False, lookup=False) for s in plan.steps]
     res, refused = _per_row(table, plan, steps, table, full=True)
-    return _assemble([res.lazy()], [refused], [], plan, {}, drop)
+    return _assemble([res.drop("__step").lazy()], [refused], [], plan, {}, drop)
 
 
 def _per_row(
@@ -758,7 +780,9 @@ def _per_row(
             out.extend(_one(s, patient, values, taken, plan, row[ROW]))
     text = {k: (pl.String() if v == pl.Categorical() else v) for k, v in RESULT_SCHEMA.items()}
     text["missing"] = pl.List(pl.String())
-    results = pl.DataFrame(out, schema=text).cast(RESULT_SCHEMA)  # type: ignore[arg-type]
+    text["__step"] = pl.Int64()
+    typed: dict[Any, Any] = {**RESULT_SCHEMA, "__step": pl.Int64()}
+    results = pl.DataFrame(out, schema=text).cast(typed)
     results = results.with_columns(pl.lit(None, dtype=pl.Int64).alias("__key"))
     return results, pl.DataFrame(refused, schema=ERRORS_SCHEMA)
 
@@ -786,6 +810,7 @@ def _one(
         "rule_status": str(rule.status),
         "missing": list(dict.fromkeys(plan.measured.get(f, f) for f in result.missing)),
         "evaluated": "per-row",
+        "__step": step.index,
     }
     if not result.recommendations:
         return [{**base, "status": "undetermined"}]
