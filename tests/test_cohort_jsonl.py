@@ -28,9 +28,8 @@ from neuroguide.cohort._engine import make_plan  # noqa: E402
 from neuroguide.cohort._schema import ERRORS_SCHEMA, ROW, wide_from_documents  # noqa: E402
 from neuroguide.exceptions import InputError  # noqa: E402
 from neuroguide.patient import Patient  # noqa: E402
-
-from .strategies import patients as plain_patients  # noqa: E402
-from .test_cohort import patients as cohort_patients  # noqa: E402
+from strategies import patients as plain_patients  # noqa: E402
+from test_cohort import patients as cohort_patients  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 30)
 _VOCAB = vocabulary()
@@ -156,7 +155,7 @@ def _put(doc: dict[str, Any], path: tuple[Any, ...], value: Any, delete: bool) -
 @st.composite
 def documents(draw: st.DrawFn) -> dict[str, Any]:
     """A patient document, often with one to three values changed to odd or bad ones."""
-    doc = draw(st.one_of(cohort_patients(), plain_patients()))
+    doc: dict[str, Any] = draw(st.one_of(cohort_patients(), plain_patients()))
     for _ in range(draw(st.sampled_from([0, 0, 1, 1, 2, 3]))):
         path = draw(st.sampled_from(_paths(doc)))
         value = draw(st.one_of(st.sampled_from(_ODD), _DATE, st.floats(-1e3, 1e4).map(lambda v: f"{v} kg")))
@@ -199,8 +198,9 @@ def lines(draw: st.DrawFn) -> list[str]:
 
 def per_document(texts: list[str], first_row: int = 0) -> tuple[Any, Any]:
     """The reference: each line read alone as ``Patient.from_json`` reads it (strict JSON, ``from_dict``)."""
-    wides, errors = list(wide_from_documents([]))
-    wides, errors = [wides], [errors]
+    empty_wide, empty_errors = wide_from_documents([])
+    wides: list[Any] = [empty_wide]
+    errors: list[Any] = [empty_errors]
     for i, text in enumerate(texts):
         try:
             doc = loads(text, "line")
@@ -212,9 +212,9 @@ def per_document(texts: list[str], first_row: int = 0) -> tuple[Any, Any]:
         if isinstance(doc, dict) and isinstance(doc.get("id"), str) and not _jsonl._encodable(doc["id"]):
             with pytest.raises(InputError) as refusal:
                 Patient.from_dict(doc)
-            exc = refusal.value
+            why = refusal.value
             row = {ROW: first_row + i, "patient_id": doc["id"].encode("utf-8", "backslashreplace").decode()}
-            row |= {"column": exc.field, "value": repr(exc.value), "expected": exc.expected, "effect": "refused"}
+            row |= {"column": why.field, "value": repr(why.value), "expected": why.expected, "effect": "refused"}
             errors.append(pl.DataFrame([row], schema=ERRORS_SCHEMA))
             continue
         wide, refused = wide_from_documents([doc], first_row + i)
