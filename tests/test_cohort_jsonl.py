@@ -21,6 +21,7 @@ pytest.importorskip("pyarrow")
 
 from neuroguide._jsonin import loads  # noqa: E402
 from neuroguide._vocabulary import vocabulary  # noqa: E402
+from neuroguide.cli import main  # noqa: E402
 from neuroguide.cohort import _io, _jsonl  # noqa: E402
 from neuroguide.cohort import evaluate as cohort_evaluate  # noqa: E402
 from neuroguide.cohort._api import evaluate_partition  # noqa: E402
@@ -319,3 +320,11 @@ def test_a_run_counts_the_rows_read_per_document(tmp_path: Path) -> None:
     got = pl.read_parquet(out).drop("row")
     want = cohort_evaluate([d for i, d in enumerate(docs) if i != 3], as_of=AS_OF).results.drop("row")
     assert got.sort("patient_id", "rule").rows() == want.sort("patient_id", "rule").rows()
+
+
+def test_the_command_line_names_the_rows_read_per_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "p.jsonl"
+    src.write_text(json.dumps(_good(0)) + '\n{"id": "x", "age": "old"}\n')
+    out = tmp_path / "r.parquet"
+    assert main(["cohort", str(src), "-o", str(out), "--as-of", "2026-11-30", "--max-bad-share", "1", "--quiet"]) == 0
+    assert "read one document at a time (odd or bad lines): 1" in capsys.readouterr().out

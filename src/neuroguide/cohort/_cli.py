@@ -128,6 +128,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     if summary.absent:
         print(f"columns absent (unknown for every patient): {', '.join(summary.absent)}")
+    if summary.fallback_rows:
+        print(f"JSON lines read one document at a time (odd or bad lines): {summary.fallback_rows}")
     if summary.per_row_rules:
         print(f"evaluated per patient (not vectorised): {len(summary.per_row_rules)} medication rules")
     if args.summary is not None:
