@@ -7,6 +7,10 @@ processes are added (``cpu_children_s``: they are children of the measuring proc
 machine's load average is recorded with every figure. Usage::
 
     python benchmarks/cohort.py --sizes 10000 100000 1000000 --jsonl 20000 --dask 200000 --out bench.json
+
+JSON lines only (the columnar reader, the per-document reader it replaced, and whole runs both ways)::
+
+    POLARS_MAX_THREADS=1 python benchmarks/cohort.py --sizes --jsonl 20000 --jsonl-before --dask 0
 """
 
 from __future__ import annotations
@@ -46,6 +50,26 @@ if mode == "columnar-only":  # the vectorised rules only, results written as a r
             writer.write_table(res.to_arrow().cast(results_schema({})))
             rows += frame.height
             result_rows += res.height
+elif mode.startswith("jsonl-"):  # the JSON-lines readers alone, or the per-document path end to end
+    import json as _json
+    import pyarrow.parquet as pq
+    from neuroguide.cohort._dask import WRITE_OPTIONS, results_schema
+    from neuroguide.cohort._jsonl import wide_from_lines
+    from neuroguide.cohort._parts import evaluate_batch
+    from neuroguide.cohort._schema import wide_from_documents
+    plan = make_plan(as_of) if mode == "jsonl-per-document" else None
+    writer = pq.ParquetWriter(out, results_schema({}), **WRITE_OPTIONS) if plan is not None else None
+    for first, lines, _ in _io._jsonl_batches(src, _io.DEFAULT_BATCH_ROWS):
+        if mode == "jsonl-read-columnar":
+            wide_from_lines(lines, first)
+        elif mode == "jsonl-read-per-document":
+            wide_from_documents([_json.loads(t) for t in lines], first)
+        else:  # 0.2.0.dev0 before the columnar reader: json.loads, Patient.from_dict, then the engine
+            res, _, _, _, _ = evaluate_batch([_json.loads(t) for t in lines], first, plan, {}, None)
+            writer.write_table(res.to_arrow().cast(results_schema({})))
+        rows += len(lines)
+    if writer is not None:
+        writer.close()
 else:
     engine = "dask" if mode == "dask" else "local"
     undetermined = "all" if mode == "local-all" else "compact"
@@ -81,6 +105,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
     p.add_argument("--jsonl", type=int, default=20_000, help="patients for the JSON-lines path (0: skip)")
+    p.add_argument(
+        "--jsonl-before", action="store_true", help="also time a whole JSON-lines run by the per-document path"
+    )
     p.add_argument("--dask", type=int, default=200_000, help="patients for Dask 1 vs 2 workers (0: skip)")
     p.add_argument("--full", type=int, nargs="*", help="sizes for the full rule set (default: every --sizes)")
     p.add_argument("--out", type=Path, help="write every figure here as JSON")
@@ -105,7 +132,11 @@ def main() -> None:
         if args.jsonl:
             src = work / "c.jsonl"
             write_synth(args.jsonl, src, seed=0, as_of=as_of)
-            figures.append({"n": args.jsonl, "format": "jsonl", **_child("local", src, work / "r.parquet")})
+            # The reader alone (columnar, and the per-document one it replaces), then whole runs both ways.
+            for mode in ("jsonl-read-columnar", "jsonl-read-per-document", "local", "jsonl-per-document"):
+                if mode == "jsonl-per-document" and not args.jsonl_before:
+                    continue
+                figures.append({"n": args.jsonl, "format": "jsonl", **_child(mode, src, work / "r.parquet")})
         if args.dask:
             src = work / "d.parquet"
             write_synth(args.dask, src, seed=0, as_of=as_of)

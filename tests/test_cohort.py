@@ -561,6 +561,7 @@ def test_per_row_results_undetermined_only_by_absent_columns_are_counted_too(mon
     assert_same(docs, every.results, as_of, every.errors)
     assert every.results.height == res.results.height + res.absent_only["patients"].sum()
 
+
 # -- dosing rules: looked up by prescription and CrCl ------------------------------------------------
 
 

@@ -147,6 +147,8 @@ def _run(args: argparse.Namespace) -> int:
         )
         for a in summary.absent_only:
             print(f"  {a.guideline} {a.rule}: {a.patients:,} patients (needs {', '.join(a.missing)})")
+    if summary.fallback_rows:
+        print(f"JSON lines read one document at a time (odd or bad lines): {summary.fallback_rows}")
     if summary.per_row_rules:
         print(f"evaluated per patient (not vectorised): {len(summary.per_row_rules)} medication rules")
     if args.summary is not None:

@@ -20,7 +20,8 @@ from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, bad_rows, check_share, und
 from ._dask import WRITE_OPTIONS, dask_parts, results_schema
 from ._engine import RESULT_SCHEMA, Plan, Undetermined, make_plan, merge_absent_only, metadata
 from ._errors import BadRowsError
-from ._parts import DEFAULT_BATCH_ROWS, Partition, Unreadable, evaluate_batch, partitions, read_partition
+from ._jsonl import evaluate_lines
+from ._parts import DEFAULT_BATCH_ROWS, Partition, evaluate_batch, partitions, read_partition
 from ._schema import ERRORS_SCHEMA, MEDS, ROW, Resolved, document_of
 from ._synth import synth
 
@@ -58,10 +59,8 @@ def format_of(path: Path) -> Format:
     return kind
 
 
-def _batches(
-    path: Path, kind: Format, batch_rows: int
-) -> Iterator[tuple[int, pl.DataFrame | list[Any], dict[str, str]]]:
-    """(first row, batch, units): a frame for tabular formats, a list of documents for JSON lines."""
+def _batches(path: Path, kind: Format, batch_rows: int) -> Iterator[tuple[int, pl.DataFrame, dict[str, str]]]:
+    """(first row, frame, units) of a tabular file (JSON lines go through ``_jsonl``: see ``_local``)."""
     if kind == "parquet":
         for part in partitions(path, batch_rows):
             frame, units = read_partition(path, part)
@@ -76,7 +75,7 @@ def _batches(
             yield first, frame, {}
             first += frame.height
     else:
-        yield from _jsonl_batches(path, batch_rows)
+        raise InputError("input", kind, "a tabular format (JSON lines are read by the columnar reader)")
 
 
 def _ipc_batches(path: Path, batch_rows: int) -> Iterator[tuple[int, pl.DataFrame, dict[str, str]]]:
@@ -102,23 +101,21 @@ def _ipc_batches(path: Path, batch_rows: int) -> Iterator[tuple[int, pl.DataFram
             yield first, pl.DataFrame(pl.from_arrow(pa.Table.from_batches(pending))), units
 
 
-def _jsonl_batches(path: Path, batch_rows: int) -> Iterator[tuple[int, list[Any], dict[str, str]]]:
+def _jsonl_batches(path: Path, batch_rows: int) -> Iterator[tuple[int, list[str], dict[str, str]]]:
+    """Batches of JSON lines as text (the columnar reader parses them); blank lines are not patients."""
     first = 0
-    docs: list[Any] = []
+    lines: list[str] = []
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             text = line.strip()
             if not text:
-                continue  # blank lines are not patients
-            try:
-                docs.append(json.loads(text))
-            except json.JSONDecodeError as exc:
-                docs.append(Unreadable(f"valid JSON ({exc.msg} at column {exc.colno})", text[:80]))
-            if len(docs) >= batch_rows:
-                yield first, docs, {}
-                first, docs = first + len(docs), []
-    if docs:
-        yield first, docs, {}
+                continue
+            lines.append(text)
+            if len(lines) >= batch_rows:
+                yield first, lines, {}
+                first, lines = first + len(lines), []
+    if lines:
+        yield first, lines, {}
 
 
 @attrs.frozen
@@ -149,6 +146,8 @@ class RunSummary:
     absent_only: tuple[AbsentOnly, ...] = ()
     """Rules undetermined only because of absent columns (rows written only with ``Undetermined.ALL``)."""
     undetermined: Undetermined = Undetermined.COMPACT
+    fallback_rows: int = 0
+    """JSON lines: rows read one document at a time by ``Patient.from_dict`` (see ``docs/cohort.md``)."""
 
 
 def write_table(frame: pl.DataFrame, path: Path, meta: Mapping[str, str]) -> None:
@@ -231,7 +230,7 @@ def run(
         else:
             _clear(out)
             with pq.ParquetWriter(out, results_schema(meta), **WRITE_OPTIONS) as writer:
-                for res, errs, missing_cols, only, n in _local(src, kind, plan, batch_rows, mode):
+                for res, errs, missing_cols, only, n in _local(src, kind, plan, batch_rows, mode, state):
                     writer.write_table(res.to_arrow().cast(results_schema({})))
                     state.add(res.height, errs, missing_cols, n, only)
                     if progress is not None:
@@ -257,6 +256,7 @@ def run(
             for r in state.absent_only().iter_rows(named=True)
         ),
         undetermined=mode,
+        fallback_rows=state.fallbacks or 0,
     )
 
 
@@ -270,6 +270,8 @@ class _Totals:
         self.absent: set[str] = set()
         self.worker_cpu: dict[str, float] = {}
         self.only: list[pl.DataFrame] = []
+        self.fallbacks: int | None = None
+        """JSON lines: rows the columnar reader left to the per-document parser."""
 
     def add(
         self, results: int, errors: pl.DataFrame, absent: Iterable[str], rows: int, only: pl.DataFrame | None = None
@@ -290,12 +292,15 @@ class _Totals:
         return merge_absent_only(self.only)
 
     def summary(self) -> dict[str, str]:
-        return {
+        out = {
             "neuroguide.rows": str(self.rows),
             "neuroguide.bad_rows": str(self.bad),
             "neuroguide.absent_columns": json.dumps(sorted(self.absent)),
             "neuroguide.absent_only": json.dumps(self.absent_only().to_dicts()),
         }
+        if self.fallbacks is not None:
+            out["neuroguide.per_document_rows"] = str(self.fallbacks)
+        return out
 
 
 def _clear(out: Path) -> None:
@@ -373,8 +378,15 @@ def _count(path: Path, kind: Format) -> int | None:
 
 
 def _local(
-    src: Path, kind: Format, plan: Plan, batch_rows: int, mode: Undetermined
+    src: Path, kind: Format, plan: Plan, batch_rows: int, mode: Undetermined, state: _Totals
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], pl.DataFrame, int]]:
+    if kind == "jsonl":
+        state.fallbacks = 0
+        for first, lines, _ in _jsonl_batches(src, batch_rows):
+            res, errs, absent, only, fallbacks = evaluate_lines(lines, first, plan, mode)
+            state.fallbacks += fallbacks
+            yield res, errs, absent, only, len(lines)
+        return
     resolved: list[Resolved] | None = None
     for first, batch, units in _batches(src, kind, batch_rows):
         res, errs, absent, only, resolved = evaluate_batch(batch, first, plan, units, resolved, mode)
