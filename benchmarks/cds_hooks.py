@@ -117,16 +117,21 @@ def tree(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User plus system CPU time of processes (Linux /proc), so contention on a shared machine can be told apart."""
-    total = 0
+def cpu_by_process(pids: list[int]) -> dict[int, float]:
+    """User plus system CPU seconds of each process (Linux /proc), so contention on a shared machine can be told apart."""
+    out = {}
     for pid in pids:
         try:
             fields = _stat(pid)
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU seconds of the processes together."""
+    return sum(cpu_by_process(pids).values())
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -185,14 +190,18 @@ def phase(port: int, payloads: list[bytes], clients: int, pids: list[int]) -> di
         c.close()
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-    server, client, (busy, total) = cpu_seconds(pids), own_cpu(), machine_cpu()
+    each, client, (busy, total) = cpu_by_process(pids), own_cpu(), machine_cpu()
+    server = sum(each.values())
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - start
-    server = cpu_seconds(pids) - server
+    after = cpu_by_process(pids)
+    server = sum(after.values()) - server
+    # How the work spread over the processes: the parent (uvicorn's supervisor) and each worker.
+    spread = [round((after[p] - each.get(p, 0.0)) / max(server, 1e-9), 2) for p in pids if p in after]
     client = own_cpu() - client
     busy2, total2 = machine_cpu()
     times = [x for share in shares for x in share]
@@ -208,6 +217,7 @@ def phase(port: int, payloads: list[bytes], clients: int, pids: list[int]) -> di
         "machine_busy_cores": round((busy2 - busy) / wall, 2),
         "other_work_cores": round(max(0.0, (busy2 - busy) - server - client) / wall, 2),
         "cores": round((total2 - total) / wall, 1),
+        "server_cpu_share_by_process": spread,
     }
 
 

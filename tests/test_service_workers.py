@@ -142,7 +142,7 @@ def test_two_workers_share_the_replay_set_and_store_every_record_on_shutdown(tmp
 def _pending(result: Any, i: int) -> service._Pending:
     record, record_id = service._record_json(result)
     cards = service.cards_for(result, f"{record_id}-{i}", "http://127.0.0.1")
-    return service._Pending(f"{record_id}-{i}", "svc", f"h{i}", record, tuple(cards), dt.datetime.now(dt.UTC))
+    return service._pending(f"{record_id}-{i}", "svc", f"h{i}", record, cards)
 
 
 def test_the_writer_stores_every_queued_record_and_skips_only_a_broken_one(tmp_path: Path) -> None:
@@ -150,14 +150,15 @@ def test_the_writer_stores_every_queued_record_and_skips_only_a_broken_one(tmp_p
     store = service._Store(f"sqlite:///{(tmp_path / 'w.sqlite').as_posix()}")
     store.start()
     items = [_pending(result, i) for i in range(150)]
-    broken = service._Pending("broken", "svc", "h", "{}", ({"uuid": "no-extension"},), dt.datetime.now(dt.UTC))
+    no_rules: Any = None  # a card row without its rules: the database refuses it
+    broken = service._Pending("broken", "svc", "h", "{}", (("no-rules", no_rules),), dt.datetime.now(dt.UTC))
     for item in items[:70]:
         store.queue.put(item)
     store.queue.put(broken)  # lands in a batch with good records: they must still be stored
     for item in items[70:]:
         store.queue.put(item)
     store.stop()  # returns once everything queued is written
-    store.later(items[0].record_id, "svc", "again", items[0].record, list(items[0].cards))  # no writer: at once
+    store.put(items[0])  # no writer: at once
     with sqlite3.connect(tmp_path / "w.sqlite") as conn:
         stored = {row[0] for row in conn.execute("SELECT id FROM evaluations")}
         cards = conn.execute("SELECT count(*) FROM cards").fetchone()[0]
