@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +175,64 @@ def test_check_conformance_is_a_boolean_setting(tmp_path: Path) -> None:
     path.write_text('[service]\ncheck_conformance = "no"\n', encoding="utf-8")
     with pytest.raises(InputError, match="check_conformance"):
         service.load_config(path)
+
+
+def test_concurrent_requests_to_two_workers_are_all_answered_and_every_record_stored(tmp_path: Path) -> None:
+    """Four clients at once against ``--workers 2`` (each call goes to whichever evaluator is free), then SIGTERM."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    db = tmp_path / "service.sqlite"
+    (tmp_path / "service.toml").write_text(
+        f'[service]\ndatabase = "sqlite:///{db.as_posix()}"\nas_of = 2026-11-23\n', encoding="utf-8"
+    )
+    cmd = [sys.executable, "-m", "neuroguide", "serve", "--port", str(port), "--workers", "2"]
+    proc = subprocess.Popen(
+        [*cmd, "--config", str(tmp_path / "service.toml")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+    def chart(name: str, i: int) -> dict[str, Any]:
+        prefetch = _prefetch(name)
+        for entry in (prefetch["observations"] or {}).get("entry", []):
+            quantity = entry["resource"].get("valueQuantity")
+            if quantity:  # a value a little apart: a chart (and a record) of its own
+                entry["resource"]["valueQuantity"] = {**quantity, "value": quantity["value"] + i * 1e-6}
+        body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()), "context": {"patientId": name}}
+        return {**body, "prefetch": prefetch}
+
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/cds-services", timeout=5):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.3)
+        bodies = [chart(name, i) for i in range(3) for name in NAMES]
+        with ThreadPoolExecutor(4) as clients:
+            answers = list(clients.map(lambda b: _post(base, PATIENT_VIEW, b, "unused"), bodies))
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=120)[0].decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert all(status == 200 for status, _ in answers), answers
+    records = {c["extension"][service.AUDIT_EXTENSION]["record"] for _, answer in answers for c in answer["cards"]}
+    with sqlite3.connect(db) as conn:
+        stored = {row[0] for row in conn.execute("SELECT id FROM evaluations")}
+    assert records <= stored, output[-2000:]
+    assert "could not store" not in output and "unhandled error" not in output
+
+
+def test_the_database_syncs_every_commit(tmp_path: Path) -> None:
+    store = service._Store(f"sqlite:///{(tmp_path / 's.sqlite').as_posix()}")
+    with store.engine.connect() as db:
+        assert db.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert db.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL: a commit survives a power loss
+    store.engine.dispose()

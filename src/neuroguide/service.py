@@ -393,11 +393,14 @@ class _Store:
         self.engine = sa.create_engine(url)
         if self.engine.dialect.name == "sqlite":
             # Write-ahead log: a commit appends instead of rewriting pages, and readers never block the writer.
+            # synchronous=FULL: each commit is on disk before it returns, so an audit record survives a power loss
+            # or an OS crash too (NORMAL may lose the last commits then); records are written in batches, so this
+            # costs one sync per batch.
             @sa.event.listens_for(self.engine, "connect")
             def _pragmas(connection: Any, _record: Any) -> None:
                 cursor = connection.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute("PRAGMA synchronous=FULL")
                 cursor.execute("PRAGMA busy_timeout=10000")  # several worker processes share the file
                 cursor.close()
 
