@@ -236,3 +236,64 @@ def test_the_database_syncs_every_commit(tmp_path: Path) -> None:
         assert db.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert db.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL: a commit survives a power loss
     store.engine.dispose()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat[1]) == pid and b"spawn_main" in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the evaluator processes in /proc")
+def test_a_dead_evaluator_is_replaced_and_the_request_can_be_sent_again(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    db = tmp_path / "service.sqlite"
+    (tmp_path / "service.toml").write_text(
+        f'[service]\ndatabase = "sqlite:///{db.as_posix()}"\nas_of = 2026-11-23\n', encoding="utf-8"
+    )
+    cmd = [sys.executable, "-m", "neuroguide", "serve", "--port", str(port), "--workers", "2"]
+    proc = subprocess.Popen([*cmd, "--config", str(tmp_path / "service.toml")], stdout=subprocess.DEVNULL)
+    body = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"patientId": "t2d-metformin"},
+        "prefetch": _prefetch("t2d-metformin"),
+    }
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/cds-services", timeout=5):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.3)
+        assert _post(base, PATIENT_VIEW, body, "unused")[0] == 200
+        evaluators = _children(proc.pid)
+        assert len(evaluators) == 2
+        os.kill(evaluators[0], signal.SIGKILL)
+        statuses = []
+        for _ in range(20):  # refused with 503 once the pool is found broken, answered again once replaced
+            status, answer = _post(base, PATIENT_VIEW, body, "unused")
+            statuses.append(status)
+            if status == 200 and 503 in statuses:
+                break
+            assert status in (200, 503), answer
+            assert status == 200 or answer["error"] == "unavailable", answer
+            time.sleep(0.5)
+        assert 503 in statuses and statuses[-1] == 200, statuses
+        assert len(_children(proc.pid)) == 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=120)

@@ -36,6 +36,7 @@ import tomllib
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -1026,13 +1027,17 @@ class _App:
         """Start the record writer and the evaluator processes (each warmed before the first request)."""
         self.store.start()
         if self.evaluators > 1:
-            self.pool = ProcessPoolExecutor(
-                self.evaluators,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_evaluator,
-                initargs=(self.config,),
-            )
-            await asyncio.gather(*(asyncio.wrap_future(self.pool.submit(_ready)) for _ in range(self.evaluators)))
+            await self._start_pool()
+
+    async def _start_pool(self) -> None:
+        pool = ProcessPoolExecutor(
+            self.evaluators,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_evaluator,
+            initargs=(self.config,),
+        )
+        await asyncio.gather(*(asyncio.wrap_future(pool.submit(_ready)) for _ in range(self.evaluators)))
+        self.pool = pool
 
     def stop(self) -> None:
         """Let the evaluators finish, then write every queued record (no record is lost on shutdown)."""
@@ -1056,7 +1061,19 @@ class _App:
         else:
             # Whichever evaluator is free takes the request: the work spreads over the processes whatever the
             # number of connections and whichever process accepted them.
-            done = await asyncio.wrap_future(self.pool.submit(_evaluate, service_id, raw, self.base(request)))
+            pool = self.pool
+            try:
+                done = await asyncio.wrap_future(pool.submit(_evaluate, service_id, raw, self.base(request)))
+            except BrokenProcessPool:
+                # An evaluator died (killed, out of memory): the pool takes no more work. Start a new one.
+                log.error("an evaluator process stopped; starting the evaluators again")
+                if self.pool is pool:
+                    self.pool = None  # meanwhile requests are answered here
+                    pool.shutdown(wait=False)
+                    for child in multiprocessing.active_children():  # the old evaluators (they ignore SIGTERM)
+                        child.kill()
+                    await self._start_pool()
+                raise HookError(503, "unavailable", "the evaluation was interrupted; send the request again") from None
         request.state.hook_instance = done.hook_instance
         if done.record is not None:
             request.state.record_id = done.record.record_id
