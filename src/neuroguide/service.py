@@ -27,6 +27,7 @@ import html
 import json
 import logging
 import multiprocessing
+import os
 import queue
 import signal
 import socket
@@ -984,10 +985,18 @@ def _start_evaluator(config: ServiceConfig) -> None:
     # whole group): an evaluator stopping on its own would fail the requests it is answering.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # so it never outlives the HTTP process, even one killed outright (SIGKILL)
+        threading.Thread(target=_exit_with, args=(parent,), name="neuroguide-parent-watch", daemon=True).start()
     _logging()
     hooks = _Hooks(config)
     _EVALUATOR["hooks"] = hooks
     hooks.answer("neuroguide-patient-view", _DEMO_REQUEST, "http://127.0.0.1")
+
+
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    parent.join()
+    os._exit(0)
 
 
 def _evaluate(service_id: str, raw: bytes, base: str) -> _Done:
