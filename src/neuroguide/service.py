@@ -1395,7 +1395,8 @@ def serve(config: ServiceConfig | None = None, *, host: str = "127.0.0.1", port:
     the connections they happened to accept (a client's keep-alive connections often all land on one), leaving the
     other cores idle. On shutdown (Ctrl-C or SIGTERM) the requests in progress are answered and every queued
     evaluation record is written before the process exits. uvicorn's access log is off: the service logs every
-    request itself, with its evaluation record id.
+    request itself, with its evaluation record id. The evaluators are started with multiprocessing's "spawn": a
+    script calling ``serve(workers=2)`` must do so under ``if __name__ == "__main__":``.
     """
     config = config or ServiceConfig()
     if workers < 1:
