@@ -4,9 +4,11 @@ Needs neuroguide[service]. Starts the real service (`neuroguide serve --workers 
 127.0.0.1, then sends `patient-view` requests with prefetch (the t2d-metformin example split into the service's
 prefetch keys) from a bounded loop: first one client on one keep-alive connection (latency), then C clients in
 parallel threads (throughput). Reports p50/p95/p99 latency and requests per second, and, because the machine may be
-shared, the CPU time the server processes (all workers) and the client used per request (read from /proc) and how
-busy the machine's CPUs were with other work meanwhile. `--cold` gives every request new resource ids, so the
-per-resource FHIR validation cache never hits (a stream of different charts); the default repeats one chart.
+shared, the CPU time the server processes (all workers) and the client used per request (read from /proc), its
+share in each server process, and how busy the machine's CPUs were with other work meanwhile. `--cold` makes every
+request a chart never seen before: a new patient id and resource ids, and every measured value moved by a multiple
+of 1e-7 (so every resource, every element holding a value, and every evaluation record is new); the default
+repeats one chart.
 The client runs on the same machine as the server, so on a 2-core machine the two compete for the CPU.
 After the run the server is stopped (SIGTERM) and the evaluation records in its database are counted: every record
 id a card named must be stored.
@@ -38,16 +40,21 @@ KEYS = {"Condition": "conditions", "Observation": "observations", "Procedure": "
 PATH = "/cds-services/neuroguide-patient-view"
 
 
-def prefetch(example: str, tag: str = "") -> dict[str, Any]:
-    bundle = json.loads((ROOT / "examples" / "fhir" / f"{example}.json").read_text(encoding="utf-8"))
+def prefetch(example: str, tag: str = "", nudge: float = 0.0) -> dict[str, Any]:
+    """The example's Bundle as prefetch keys; ``tag`` renames the patient and every resource, ``nudge`` moves every
+    measured value by that much (so the chart, its elements holding values and its evaluation record are new)."""
+    text = (ROOT / "examples" / "fhir" / f"{example}.json").read_text(encoding="utf-8")
+    bundle = json.loads(text.replace(f'"Patient/{example}"', f'"Patient/{example}{tag}"'))
     out: dict[str, Any] = {"medicationRequests": None}
     searches: dict[str, list[dict[str, Any]]] = {}
     for entry in bundle["entry"]:
         res = dict(entry["resource"])
+        res["id"] = res["id"] + tag
         if res["resourceType"] == "Patient":
             out["patient"] = res
             continue
-        res["id"] = res["id"] + tag
+        if nudge and "valueQuantity" in res:
+            res["valueQuantity"] = {**res["valueQuantity"], "value": res["valueQuantity"]["value"] + nudge}
         searches.setdefault(KEYS.get(res["resourceType"], "medicationStatements"), []).append({"resource": res})
     for key in ("conditions", "observations", "procedures", "medicationStatements"):
         entries = searches.get(key, [])
@@ -55,13 +62,17 @@ def prefetch(example: str, tag: str = "") -> dict[str, Any]:
     return out
 
 
+COUNT = iter(range(1, 1_000_000_000))
+
+
 def body(example: str, cold: bool) -> bytes:
     tag = f"-{uuid.uuid4().hex[:8]}" if cold else ""
+    nudge = next(COUNT) * 1e-7 if cold else 0.0
     request = {
         "hook": "patient-view",
         "hookInstance": str(uuid.uuid4()),
-        "context": {"userId": "Practitioner/1", "patientId": example},
-        "prefetch": prefetch(example, tag),
+        "context": {"userId": "Practitioner/1", "patientId": f"{example}{tag}"},
+        "prefetch": prefetch(example, tag, nudge),
     }
     return json.dumps(request).encode()
 
@@ -117,16 +128,21 @@ def tree(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User plus system CPU time of processes (Linux /proc), so contention on a shared machine can be told apart."""
-    total = 0
+def cpu_by_process(pids: list[int]) -> dict[int, float]:
+    """User plus system CPU seconds of each process (Linux /proc): contention on a shared machine can be told apart."""
+    out = {}
     for pid in pids:
         try:
             fields = _stat(pid)
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU seconds of the processes together."""
+    return sum(cpu_by_process(pids).values())
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -159,7 +175,7 @@ def start_server(folder: Path, workers: int, conformance: bool = True) -> tuple[
     cmd = [sys.executable, "-m", "neuroguide", "serve", "--port", str(port), "--config", str(config)]
     cmd += ["--workers", str(workers)] if workers > 1 else []
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a loaded machine starts the processes slowly
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
@@ -185,14 +201,18 @@ def phase(port: int, payloads: list[bytes], clients: int, pids: list[int]) -> di
         c.close()
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-    server, client, (busy, total) = cpu_seconds(pids), own_cpu(), machine_cpu()
+    each, client, (busy, total) = cpu_by_process(pids), own_cpu(), machine_cpu()
+    server = sum(each.values())
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - start
-    server = cpu_seconds(pids) - server
+    after = cpu_by_process(pids)
+    server = sum(after.values()) - server
+    # How the work spread over the processes: the parent (uvicorn's supervisor) and each worker.
+    spread = [round((after[p] - each.get(p, 0.0)) / max(server, 1e-9), 2) for p in pids if p in after]
     client = own_cpu() - client
     busy2, total2 = machine_cpu()
     times = [x for share in shares for x in share]
@@ -208,6 +228,7 @@ def phase(port: int, payloads: list[bytes], clients: int, pids: list[int]) -> di
         "machine_busy_cores": round((busy2 - busy) / wall, 2),
         "other_work_cores": round(max(0.0, (busy2 - busy) - server - client) / wall, 2),
         "cores": round((total2 - total) / wall, 1),
+        "server_cpu_share_by_process": spread,
     }
 
 

@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,7 @@ def test_two_workers_share_the_replay_set_and_store_every_record_on_shutdown(tmp
 def _pending(result: Any, i: int) -> service._Pending:
     record, record_id = service._record_json(result)
     cards = service.cards_for(result, f"{record_id}-{i}", "http://127.0.0.1")
-    return service._Pending(f"{record_id}-{i}", "svc", f"h{i}", record, tuple(cards), dt.datetime.now(dt.UTC))
+    return service._pending(f"{record_id}-{i}", "svc", f"h{i}", record, cards)
 
 
 def test_the_writer_stores_every_queued_record_and_skips_only_a_broken_one(tmp_path: Path) -> None:
@@ -150,14 +151,15 @@ def test_the_writer_stores_every_queued_record_and_skips_only_a_broken_one(tmp_p
     store = service._Store(f"sqlite:///{(tmp_path / 'w.sqlite').as_posix()}")
     store.start()
     items = [_pending(result, i) for i in range(150)]
-    broken = service._Pending("broken", "svc", "h", "{}", ({"uuid": "no-extension"},), dt.datetime.now(dt.UTC))
+    no_rules: Any = None  # a card row without its rules: the database refuses it
+    broken = service._Pending("broken", "svc", "h", "{}", (("no-rules", no_rules),), dt.datetime.now(dt.UTC))
     for item in items[:70]:
         store.queue.put(item)
     store.queue.put(broken)  # lands in a batch with good records: they must still be stored
     for item in items[70:]:
         store.queue.put(item)
     store.stop()  # returns once everything queued is written
-    store.later(items[0].record_id, "svc", "again", items[0].record, list(items[0].cards))  # no writer: at once
+    store.put(items[0])  # no writer: at once
     with sqlite3.connect(tmp_path / "w.sqlite") as conn:
         stored = {row[0] for row in conn.execute("SELECT id FROM evaluations")}
         cards = conn.execute("SELECT count(*) FROM cards").fetchone()[0]
@@ -173,3 +175,125 @@ def test_check_conformance_is_a_boolean_setting(tmp_path: Path) -> None:
     path.write_text('[service]\ncheck_conformance = "no"\n', encoding="utf-8")
     with pytest.raises(InputError, match="check_conformance"):
         service.load_config(path)
+
+
+def test_concurrent_requests_to_two_workers_are_all_answered_and_every_record_stored(tmp_path: Path) -> None:
+    """Four clients at once against ``--workers 2`` (each call goes to whichever evaluator is free), then SIGTERM."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    db = tmp_path / "service.sqlite"
+    (tmp_path / "service.toml").write_text(
+        f'[service]\ndatabase = "sqlite:///{db.as_posix()}"\nas_of = 2026-11-23\n', encoding="utf-8"
+    )
+    cmd = [sys.executable, "-m", "neuroguide", "serve", "--port", str(port), "--workers", "2"]
+    proc = subprocess.Popen(
+        [*cmd, "--config", str(tmp_path / "service.toml")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+    def chart(name: str, i: int) -> dict[str, Any]:
+        prefetch = _prefetch(name)
+        for entry in (prefetch["observations"] or {}).get("entry", []):
+            quantity = entry["resource"].get("valueQuantity")
+            if quantity:  # a value a little apart: a chart (and a record) of its own
+                entry["resource"]["valueQuantity"] = {**quantity, "value": quantity["value"] + i * 1e-6}
+        body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()), "context": {"patientId": name}}
+        return {**body, "prefetch": prefetch}
+
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/cds-services", timeout=5):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.3)
+        bodies = [chart(name, i) for i in range(3) for name in NAMES]
+        with ThreadPoolExecutor(4) as clients:
+            answers = list(clients.map(lambda b: _post(base, PATIENT_VIEW, b, "unused"), bodies))
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=120)[0].decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert all(status == 200 for status, _ in answers), answers
+    records = {c["extension"][service.AUDIT_EXTENSION]["record"] for _, answer in answers for c in answer["cards"]}
+    with sqlite3.connect(db) as conn:
+        stored = {row[0] for row in conn.execute("SELECT id FROM evaluations")}
+    assert records <= stored, output[-2000:]
+    assert "could not store" not in output and "unhandled error" not in output
+
+
+def test_the_database_syncs_every_commit(tmp_path: Path) -> None:
+    store = service._Store(f"sqlite:///{(tmp_path / 's.sqlite').as_posix()}")
+    with store.engine.connect() as db:
+        assert db.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert db.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL: a commit survives a power loss
+    store.engine.dispose()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat[1]) == pid and b"spawn_main" in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the evaluator processes in /proc")
+def test_a_dead_evaluator_is_replaced_and_the_request_can_be_sent_again(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    db = tmp_path / "service.sqlite"
+    (tmp_path / "service.toml").write_text(
+        f'[service]\ndatabase = "sqlite:///{db.as_posix()}"\nas_of = 2026-11-23\n', encoding="utf-8"
+    )
+    cmd = [sys.executable, "-m", "neuroguide", "serve", "--port", str(port), "--workers", "2"]
+    proc = subprocess.Popen([*cmd, "--config", str(tmp_path / "service.toml")], stdout=subprocess.DEVNULL)
+    body = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"patientId": "t2d-metformin"},
+        "prefetch": _prefetch("t2d-metformin"),
+    }
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/cds-services", timeout=5):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.3)
+        assert _post(base, PATIENT_VIEW, body, "unused")[0] == 200
+        evaluators = _children(proc.pid)
+        assert len(evaluators) == 2
+        os.kill(evaluators[0], signal.SIGKILL)
+        statuses = []
+        for _ in range(20):  # refused with 503 once the pool is found broken, answered again once replaced
+            status, answer = _post(base, PATIENT_VIEW, body, "unused")
+            statuses.append(status)
+            if status == 200 and 503 in statuses:
+                break
+            assert status in (200, 503), answer
+            assert status == 200 or answer["error"] == "unavailable", answer
+            time.sleep(0.5)
+        assert 503 in statuses and statuses[-1] == 200, statuses
+        assert len(_children(proc.pid)) == 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=120)

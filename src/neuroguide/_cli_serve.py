@@ -28,7 +28,12 @@ def add_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     s.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     s.add_argument("--config", metavar="FILE", help="service configuration (TOML)")
     s.add_argument(
-        "--workers", type=int, default=1, metavar="N", help="worker processes (default 1; one per CPU core is best)"
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="evaluator processes behind one HTTP process, each request to whichever is free (default 1: "
+        "answered in the HTTP process; one per CPU core is best)",
     )
     s.set_defaults(handler=_serve)
 

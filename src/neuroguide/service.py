@@ -19,21 +19,26 @@ guideline id and version and the guideline file's SHA-256. Requests are authenti
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import hashlib
 import html
 import json
 import logging
+import multiprocessing
 import os
 import queue
 import re
+import signal
 import socket
 import threading
 import time
 import tomllib
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +60,6 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from . import fhir
 from ._actions import action_groups
-from ._converter import converter
 from .api import find_rule
 from .dosing import DoseVerdict, Verdict, check_dose
 from .evaluation import assess
@@ -203,11 +207,15 @@ def load_config(path: str | Path) -> ServiceConfig:
 class HookError(NeuroguideError, ValueError):
     """A request the service refuses: the HTTP status and a message for the CDS Client."""
 
-    def __init__(self, status: int, error: str, message: str) -> None:
+    def __init__(self, status: int, error: str, message: str, hook_instance: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.error = error
         self.message = message
+        self.hook_instance = hook_instance
+
+    def __reduce__(self) -> tuple[Any, ...]:  # it crosses from an evaluator process to the HTTP process
+        return (HookError, (self.status, self.error, self.message, self.hook_instance))
 
 
 class _Json(JSONResponse):
@@ -342,14 +350,22 @@ class _Flush:
 
 @attrs.frozen
 class _Pending:
-    """An evaluation record and its cards, waiting for the writer."""
+    """An evaluation record and its cards' rows (uuid, rules as JSON), waiting for the writer."""
 
     record_id: str
     service: str
     hook_instance: str
     record: str
-    cards: tuple[dict[str, Any], ...]
+    cards: tuple[tuple[str, str], ...]
     created: dt.datetime
+
+
+def _pending(
+    record_id: str, service: str, hook_instance: str, record: str, cards: Sequence[Mapping[str, Any]]
+) -> _Pending:
+    """The writer's item for a record and its cards (each card's row: its uuid and the rules it names)."""
+    rows = tuple((c["uuid"], orjson.dumps(c["extension"][AUDIT_EXTENSION]["rules"]).decode()) for c in cards)
+    return _Pending(record_id, service, hook_instance, record, rows, dt.datetime.now(dt.UTC))
 
 
 def _insert_new(db: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -380,11 +396,14 @@ class _Store:
         self.engine = sa.create_engine(url)
         if self.engine.dialect.name == "sqlite":
             # Write-ahead log: a commit appends instead of rewriting pages, and readers never block the writer.
+            # synchronous=FULL: each commit is on disk before it returns, so an audit record survives a power loss
+            # or an OS crash too (NORMAL may lose the last commits then); records are written in batches, so this
+            # costs one sync per batch.
             @sa.event.listens_for(self.engine, "connect")
             def _pragmas(connection: Any, _record: Any) -> None:
                 cursor = connection.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute("PRAGMA synchronous=FULL")
                 cursor.execute("PRAGMA busy_timeout=10000")  # several worker processes share the file
                 cursor.close()
 
@@ -470,9 +489,8 @@ class _Store:
         batch = list(records.values())
         cards: dict[str, dict[str, Any]] = {}
         for p in batch:
-            for c in p.cards:
-                rules = orjson.dumps(c["extension"][AUDIT_EXTENSION]["rules"]).decode()
-                cards.setdefault(c["uuid"], {"uuid": c["uuid"], "evaluation": p.record_id, "rules": rules})
+            for uuid_, rules in p.cards:
+                cards.setdefault(uuid_, {"uuid": uuid_, "evaluation": p.record_id, "rules": rules})
         rows = [
             {
                 "id": p.record_id,
@@ -494,7 +512,10 @@ class _Store:
 
     def later(self, record_id: str, service: str, hook_instance: str, record: str, cards: list[dict[str, Any]]) -> None:
         """Queue an evaluation record and its cards for the writer (written at once when no writer runs)."""
-        item = _Pending(record_id, service, hook_instance, record, tuple(cards), dt.datetime.now(dt.UTC))
+        self.put(_pending(record_id, service, hook_instance, record, cards))
+
+    def put(self, item: _Pending) -> None:
+        """Queue a writer's item (written at once when no writer runs)."""
         if self.writer is None:
             self._write([item])
         else:
@@ -504,7 +525,7 @@ class _Store:
         self, record_id: str, service: str, hook_instance: str, record: str, cards: list[dict[str, Any]]
     ) -> None:
         """Store an evaluation record and its cards now."""
-        self._insert([_Pending(record_id, service, hook_instance, record, tuple(cards), dt.datetime.now(dt.UTC))])
+        self._insert([_pending(record_id, service, hook_instance, record, cards)])
 
     def first_use(self, key: str, expires: float) -> bool:
         """Record a JWT as used; False if it was used before (by any worker process)."""
@@ -755,7 +776,8 @@ def _dose_card(med: Any, verdict: DoseVerdict, base: str, ref: str) -> dict[str,
 # -- requests ----------------------------------------------------------------------------------------------------
 
 
-async def _json_body(request: Request, limit: int) -> Any:
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body (refused if larger than ``limit`` or not JSON by its media type)."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise HookError(413, "payload-too-large", f"the request body is larger than {limit} bytes")
@@ -768,8 +790,12 @@ async def _json_body(request: Request, limit: int) -> Any:
         if size > limit:
             raise HookError(413, "payload-too-large", f"the request body is larger than {limit} bytes")
         chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_json(raw: bytes) -> Any:
     try:
-        return orjson.loads(b"".join(chunks))
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise HookError(400, "malformed-json", f"the body is not valid JSON ({exc})") from None
 
@@ -868,39 +894,39 @@ def _record_json(result: Assessment) -> tuple[str, str]:
     return data.decode("utf-8"), hashlib.sha256(data).hexdigest()[:32]
 
 
-@attrs.define
-class _App:
-    config: ServiceConfig
-    auth: _Auth
-    store: _Store
+@attrs.frozen
+class _Done:
+    """An answered hook call: the response body, the hookInstance for the log, and the record to store (if any)."""
 
-    def base(self, request: Request) -> str:
-        if self.config.base_url:
-            return self.config.base_url.rstrip("/")
-        return f"{request.url.scheme}://{request.url.netloc}"
+    body: bytes
+    hook_instance: str
+    record: _Pending | None = None
+
+
+@attrs.define
+class _Hooks:
+    """Answers hook calls from the request body alone (no request object, no database).
+
+    It runs in the HTTP process (one worker) or in each evaluator process (``workers`` > 1), so everything it needs
+    crosses a process boundary as bytes and small values.
+    """
+
+    config: ServiceConfig
 
     def as_of(self) -> dt.date:
         return self.config.as_of or dt.datetime.now(dt.UTC).date()
 
-    def authenticate(self, request: Request) -> None:
-        url = f"{self.base(request)}{request.url.path}"
-        self.auth.verify(request, [url, url.rstrip("/")])
-
-    async def discovery(self, request: Request) -> Response:
-        self.authenticate(request)
-        return _Json({"services": [{"id": sid, **spec} for sid, spec in _SERVICES.items()]})
-
-    async def call(self, request: Request) -> Response:
-        service_id = request.path_params["service_id"]
-        if service_id not in _SERVICES:
-            raise HookError(404, "unknown-service", f"no CDS service {service_id!r} here (see /cds-services)")
-        self.authenticate(request)
-        body = _hook_request(await _json_body(request, self.config.max_body), service_id)
-        request.state.hook_instance = body["hookInstance"]
-        hook = _SERVICES[service_id]["hook"]
-        if hook == "patient-view":
-            return self.patient_view(request, service_id, body)
-        return self.orders(request, service_id, body)
+    def answer(self, service_id: str, raw: bytes, base: str) -> _Done:
+        body = _hook_request(_parse_json(raw), service_id)
+        try:
+            if _SERVICES[service_id]["hook"] == "patient-view":
+                return self.patient_view(service_id, body, base)
+            return self.orders(body, base)
+        except HookError as exc:
+            exc.hook_instance = body["hookInstance"]
+            raise
+        except NeuroguideError as exc:  # any input problem not caught nearer is still the client's
+            raise HookError(400, "bad-request", str(exc), body["hookInstance"]) from None
 
     def _read(self, prefetch: Mapping[str, Any], as_of: dt.date) -> fhir.Reading:
         try:
@@ -908,7 +934,7 @@ class _App:
         except InputError as exc:
             raise HookError(400, "bad-fhir-data", str(exc)) from None
 
-    def patient_view(self, request: Request, service_id: str, body: Mapping[str, Any]) -> Response:
+    def patient_view(self, service_id: str, body: Mapping[str, Any], base: str) -> _Done:
         prefetch, notes = _prefetched(body, required=True)
         as_of = self.as_of()
         reading = self._read(prefetch, as_of)
@@ -917,12 +943,11 @@ class _App:
         except NeuroguideError as exc:
             raise HookError(400, "bad-patient-data", str(exc)) from None
         record_json, record_id = _record_json(result)
-        request.state.record_id = record_id
-        cards = cards_for(result, record_id, self.base(request), [*notes, *reading.notes])
-        self.store.later(record_id, service_id, body["hookInstance"], record_json, cards)
-        return _Json({"cards": cards})
+        cards = cards_for(result, record_id, base, [*notes, *reading.notes])
+        record = _pending(record_id, service_id, body["hookInstance"], record_json, cards)
+        return _Done(orjson.dumps({"cards": cards}), body["hookInstance"], record)
 
-    def orders(self, request: Request, service_id: str, body: Mapping[str, Any]) -> Response:
+    def orders(self, body: Mapping[str, Any], base: str) -> _Done:
         context = body["context"]
         drafts = context.get("draftOrders")
         if not isinstance(drafts, Mapping) or drafts.get("resourceType") != "Bundle":
@@ -937,7 +962,6 @@ class _App:
         as_of = self.as_of()
         patient: Patient | None = self._read(prefetch, as_of).patient if prefetch.get("patient") else None
         cards: list[dict[str, Any]] = []
-        base = self.base(request)
         entries = drafts.get("entry") or []
         for i, entry in enumerate(entries if isinstance(entries, list) else []):
             res = entry.get("resource") if isinstance(entry, Mapping) else None
@@ -984,14 +1008,125 @@ class _App:
                 }
             )
         cards.sort(key=lambda c: _RANK[c["indicator"]])
-        return _Json({"cards": cards})
+        return _Done(orjson.dumps({"cards": cards}), body["hookInstance"])
+
+
+def _start_evaluator(config: ServiceConfig) -> None:
+    """Set up an evaluator process: its hooks, and its first evaluation (guidelines, plans and models loaded)."""
+    # The HTTP process stops the pool in order on Ctrl-C or SIGTERM (a terminal or a service manager signals the
+    # whole group): an evaluator stopping on its own would fail the requests it is answering.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # so it never outlives the HTTP process, even one killed outright (SIGKILL)
+        threading.Thread(target=_exit_with, args=(parent,), name="neuroguide-parent-watch", daemon=True).start()
+    _logging()
+    hooks = _Hooks(config)
+    _EVALUATOR["hooks"] = hooks
+    hooks.answer("neuroguide-patient-view", _DEMO_REQUEST, "http://127.0.0.1")
+
+
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    parent.join()
+    os._exit(0)
+
+
+def _evaluate(service_id: str, raw: bytes, base: str) -> _Done:
+    """A hook call answered in an evaluator process."""
+    return _EVALUATOR["hooks"].answer(service_id, raw, base)
+
+
+def _ready() -> None:
+    """Nothing: submitted once per evaluator at startup so that every process is started (and warmed) at once."""
+
+
+_EVALUATOR: dict[str, _Hooks] = {}
+
+
+@attrs.define
+class _App:
+    config: ServiceConfig
+    auth: _Auth
+    store: _Store
+    hooks: _Hooks
+    evaluators: int = 0
+    pool: ProcessPoolExecutor | None = None
+
+    def base(self, request: Request) -> str:
+        if self.config.base_url:
+            return self.config.base_url.rstrip("/")
+        return f"{request.url.scheme}://{request.url.netloc}"
+
+    def as_of(self) -> dt.date:
+        return self.hooks.as_of()
+
+    def authenticate(self, request: Request) -> None:
+        url = f"{self.base(request)}{request.url.path}"
+        self.auth.verify(request, [url, url.rstrip("/")])
+
+    async def start(self) -> None:
+        """Start the record writer and the evaluator processes (each warmed before the first request)."""
+        self.store.start()
+        if self.evaluators > 1:
+            await self._start_pool()
+
+    async def _start_pool(self) -> None:
+        pool = ProcessPoolExecutor(
+            self.evaluators,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_evaluator,
+            initargs=(self.config,),
+        )
+        await asyncio.gather(*(asyncio.wrap_future(pool.submit(_ready)) for _ in range(self.evaluators)))
+        self.pool = pool
+
+    def stop(self) -> None:
+        """Let the evaluators finish, then write every queued record (no record is lost on shutdown)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
+        self.store.stop()
+
+    async def discovery(self, request: Request) -> Response:
+        self.authenticate(request)
+        return _Json({"services": [{"id": sid, **spec} for sid, spec in _SERVICES.items()]})
+
+    async def call(self, request: Request) -> Response:
+        service_id = request.path_params["service_id"]
+        if service_id not in _SERVICES:
+            raise HookError(404, "unknown-service", f"no CDS service {service_id!r} here (see /cds-services)")
+        self.authenticate(request)
+        raw = await _body(request, self.config.max_body)
+        if self.pool is None:
+            done = self.hooks.answer(service_id, raw, self.base(request))
+        else:
+            # Whichever evaluator is free takes the request: the work spreads over the processes whatever the
+            # number of connections and whichever process accepted them.
+            pool = self.pool
+            try:
+                done = await asyncio.wrap_future(pool.submit(_evaluate, service_id, raw, self.base(request)))
+            except BrokenProcessPool:
+                # An evaluator died (killed, out of memory): the pool takes no more work. Start a new one.
+                log.error("an evaluator process stopped; starting the evaluators again")
+                if self.pool is pool:
+                    self.pool = None  # meanwhile requests are answered here
+                    pool.shutdown(wait=False)
+                    for child in multiprocessing.active_children():  # the old evaluators (they ignore SIGTERM)
+                        child.kill()
+                    await self._start_pool()
+                raise HookError(503, "unavailable", "the evaluation was interrupted; send the request again") from None
+        request.state.hook_instance = done.hook_instance
+        if done.record is not None:
+            request.state.record_id = done.record.record_id
+            self.store.put(done.record)
+        return Response(done.body, media_type="application/json")
 
     async def feedback(self, request: Request) -> Response:
         service_id = request.path_params["service_id"]
         if service_id not in _SERVICES:
             raise HookError(404, "unknown-service", f"no CDS service {service_id!r} here")
         self.authenticate(request)
-        body = await _json_body(request, self.config.max_body)
+        body = _parse_json(await _body(request, self.config.max_body))
         items = body.get("feedback") if isinstance(body, Mapping) else None
         if not isinstance(items, list) or not items:
             raise HookError(400, "bad-request", 'the body must be {"feedback": [...]} with at least one item')
@@ -1024,8 +1159,10 @@ class _App:
             "context": {"patientId": "demo"},
             "prefetch": DEMO_PREFETCH,
         }
-        response = self.patient_view(request, "neuroguide-patient-view", body)
-        cards = orjson.loads(bytes(response.body))["cards"]
+        done = self.hooks.answer("neuroguide-patient-view", orjson.dumps(body), self.base(request))
+        if done.record is not None:
+            self.store.put(done.record)
+        cards = orjson.loads(done.body)["cards"]
         return HTMLResponse(_demo_html(cards, self.as_of()))
 
 
@@ -1183,13 +1320,21 @@ DEMO_PREFETCH: dict[str, Any] = {
     },
     "medicationRequests": None,
 }
+_DEMO_REQUEST = orjson.dumps(
+    {"hook": "patient-view", "hookInstance": "warm-up", "context": {"patientId": "demo"}, "prefetch": DEMO_PREFETCH}
+)
 
 
-def create_app(config: ServiceConfig | None = None) -> Starlette:
-    """Build the ASGI application (run it with any ASGI server, e.g. uvicorn)."""
+def create_app(config: ServiceConfig | None = None, *, evaluators: int = 1) -> Starlette:
+    """Build the ASGI application (run it with any ASGI server, e.g. uvicorn).
+
+    With ``evaluators`` above 1, hook calls are answered by that many evaluator processes (started with the
+    application), each request by whichever is free; the HTTP process keeps the connections, authentication and the
+    database.
+    """
     config = config or ServiceConfig()
     store = _Store(config.database)
-    app_state = _App(config=config, auth=_Auth(config, store), store=store)
+    app_state = _App(config=config, auth=_Auth(config, store), store=store, hooks=_Hooks(config), evaluators=evaluators)
 
     def wrap(handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -1199,6 +1344,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
             try:
                 response: Response = await handler(request)
             except HookError as exc:
+                if exc.hook_instance is not None:
+                    request.state.hook_instance = exc.hook_instance
                 response = _error(exc)
             except NeuroguideError as exc:  # any input problem not caught nearer is still the client's
                 response = _error(HookError(400, "bad-request", str(exc)))
@@ -1244,11 +1391,11 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        app_state.store.start()
+        await app_state.start()
         try:
             yield
         finally:
-            app_state.store.stop()
+            app_state.stop()
 
     return Starlette(
         routes=routes,
@@ -1258,25 +1405,16 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     )
 
 
-_CONFIG_ENV = "NEUROGUIDE_SERVICE_CONFIG"
-
-
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-
-
-def _worker_app() -> Starlette:
-    """The application of one worker process of :func:`serve` (its configuration is passed by the parent)."""
-    _logging()
-    return create_app(converter.structure(json.loads(os.environ[_CONFIG_ENV]), ServiceConfig))
 
 
 class _NoDelayH11(H11Protocol):
     """uvicorn's HTTP/1.1 protocol with Nagle's algorithm off on every connection.
 
-    With ``--workers`` uvicorn makes the shared listening socket itself, with protocol number 0, and asyncio turns
-    Nagle off only on connections whose protocol is TCP; a response written in two parts then waited for the client's
-    delayed acknowledgement, adding about 40 ms to every request.
+    asyncio turns Nagle off only on connections whose listening socket has the TCP protocol number; a socket made
+    with protocol number 0 (as uvicorn's shared socket for ``--workers`` is) left it on, and a response written in
+    two parts then waited for the client's delayed acknowledgement, adding about 40 ms to every request.
     """
 
     def connection_made(self, transport: Any) -> None:
@@ -1287,10 +1425,15 @@ class _NoDelayH11(H11Protocol):
 
 
 def serve(config: ServiceConfig | None = None, *, host: str = "127.0.0.1", port: int = 8080, workers: int = 1) -> None:
-    """Run the service with uvicorn until interrupted: ``workers`` processes (one per core is best).
+    """Run the service with uvicorn until interrupted, its hook calls answered by ``workers`` processes.
 
-    On shutdown (Ctrl-C or SIGTERM) each worker finishes its requests and writes every queued evaluation record before
-    it exits. uvicorn's access log is off: the service logs every request itself, with its evaluation record id.
+    One worker answers in the HTTP process. With more (one per core is best), one HTTP process keeps every connection
+    and hands each hook call to whichever evaluator process is free: separate uvicorn worker processes would each keep
+    the connections they happened to accept (a client's keep-alive connections often all land on one), leaving the
+    other cores idle. On shutdown (Ctrl-C or SIGTERM) the requests in progress are answered and every queued
+    evaluation record is written before the process exits. uvicorn's access log is off: the service logs every
+    request itself, with its evaluation record id. The evaluators are started with multiprocessing's "spawn": a
+    script calling ``serve(workers=2)`` must do so under ``if __name__ == "__main__":``.
     """
     config = config or ServiceConfig()
     if workers < 1:
@@ -1298,18 +1441,5 @@ def serve(config: ServiceConfig | None = None, *, host: str = "127.0.0.1", port:
     _logging()
     if not config.auth_required:
         log.warning("authentication is off: no JWT issuer is configured (for development only)")
-    _Store(config.database).engine.dispose()  # create the tables once, before the workers race to
-    if workers == 1:
-        uvicorn.run(create_app(config), host=host, port=port, http=_NoDelayH11, log_level="info", access_log=False)
-        return
-    os.environ[_CONFIG_ENV] = json.dumps(converter.unstructure(config), default=str)
-    uvicorn.run(
-        f"{__name__}:_worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        http=_NoDelayH11,
-        log_level="info",
-        access_log=False,
-    )
+    app = create_app(config, evaluators=workers)
+    uvicorn.run(app, host=host, port=port, http=_NoDelayH11, log_level="info", access_log=False)
