@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import pickle
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -345,4 +346,8 @@ def test_a_patient_built_quickly_is_a_whole_patient() -> None:
     assert quick == full
     assert quick.normalized == full.normalized
     assert quick.plain() == full.plain()
-    assert hash(repr(quick)) == hash(repr(full))
+    assert repr(quick) == repr(full)
+    again = pickle.loads(pickle.dumps(quick))  # e.g. sent to a cohort worker
+    assert again == full
+    assert again.normalized == full.normalized
+    assert attrs.evolve(quick, id="other").normalized == full.normalized
