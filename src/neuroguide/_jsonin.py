@@ -50,13 +50,24 @@ def loads(text: str, field: str) -> Any:
     """
     if not isinstance(text, str):
         raise InputError(field, type(text).__name__, "JSON text (a str)")
+    repeated: list[bool] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        # A plain dict unless a key repeats (one C call per object); _object records the duplicates.
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            repeated.append(True)
+            return _object(pairs)
+        return out
+
     try:
-        data = json.loads(text, object_pairs_hook=_object, parse_int=_int)
+        data = json.loads(text, object_pairs_hook=hook, parse_int=_int)
     except json.JSONDecodeError as exc:
         raise InputError(field, text[:80], f"valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except RecursionError:
         raise InputError(field, text[:80], "JSON nested to a reasonable depth (nested too deeply)") from None
-    raise_all(_duplicates(data))
+    if repeated:
+        raise_all(_duplicates(data))
     return data
 
 
@@ -65,8 +76,8 @@ def _duplicates(data: Any) -> list[InputError]:
     stack: list[tuple[str, Any]] = [("", data)]
     while stack:
         path, value = stack.pop()
-        if isinstance(value, _Object):
-            for key in value.duplicates:
+        if isinstance(value, dict):
+            for key in getattr(value, "duplicates", ()):
                 where = f"{path}.{key}" if path else key
                 problems.append(
                     InputError(where, value[key], "each key once (a duplicate JSON key; one value would be dropped)")

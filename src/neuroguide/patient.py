@@ -149,6 +149,16 @@ class Patient:
         object.__setattr__(self, "normalized", values)
 
     @classmethod
+    def _read(cls, normalized: dict[str, float], **fields: Any) -> Patient:
+        """A patient whose measurements were converted to canonical units as they were read and checked."""
+        out = cls.__new__(cls)
+        for name, value in fields.items():
+            object.__setattr__(out, name, value)
+        object.__setattr__(out, "normalized", normalized)
+        object.__setattr__(out, "_plain", None)
+        return out
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Patient:
         """Build a patient from plain data (as read from JSON).
 
@@ -279,6 +289,186 @@ class _Problems:
 
 
 def _parse_patient(data: Any) -> Patient:
+    # Most documents are well formed: the quick reading accepts only those and leaves every other
+    # document (anything odd, refused or flagged) to the full reading, which names every problem.
+    quick = _quick_patient(data)
+    return quick if quick is not None else _parse_checked(data)
+
+
+class _Names:
+    """The vocabulary's input names by kind, for the quick reading (worked out once per vocabulary)."""
+
+    __slots__ = ("cumulative_dims", "dose_dims", "findings", "last", "measured", "vocab")
+
+    def __init__(self, vocab: Mapping[str, FactSpec]) -> None:
+        self.vocab = vocab
+        inputs = [s for s in vocab.values() if s.is_input]
+        self.findings = frozenset(s.name for s in inputs if s.type == "boolean")
+        self.measured = {s.name: s for s in inputs if s.type in ("quantity", "number")}
+        self.last = frozenset(n for n in vocab if n.startswith("last-"))
+        self.dose_dims = (dimension("mg"), dimension("IU"))
+        self.cumulative_dims = (dimension("mg"), dimension("mg/m2"))
+
+
+_NAMES: list[_Names] = []
+_TOP_SET = frozenset(_TOP)
+
+
+def _names(vocab: Mapping[str, FactSpec]) -> _Names:
+    if not _NAMES or _NAMES[0].vocab is not vocab:
+        _NAMES[:] = [_Names(vocab)]
+    return _NAMES[0]
+
+
+def _text_ok(value: Any) -> bool:
+    """A string that the full reading would accept as text (valid Unicode)."""
+    return type(value) is str and (value.isascii() or _encodable(value))
+
+
+def _quick_patient(data: Any) -> Patient | None:
+    """The patient of a well-formed document, or None to leave the document to :func:`_parse_checked`.
+
+    Accepts only plain dicts, lists, strings, numbers and booleans in the places the schema allows them,
+    and returns a patient only when the full reading would return the same patient without a problem;
+    anything else (a refusal, an odd type, a value to flag) gives None. Every check of the full reading
+    is made here too, through the same helpers, or the document is handed over.
+    """
+    if type(data) is not dict or not _TOP_SET.issuperset(data):
+        return None
+    try:
+        return _quick(data, _names(vocabulary()))
+    except InputError:
+        return None
+
+
+def _quick(data: dict[str, Any], names: _Names) -> Patient | None:
+    ident = data.get("id")
+    if ident is not None and not _text_ok(ident):
+        return None
+    age = data.get("age")
+    if age is not None:
+        age = check("age", _number("age", age), "age", age, "an age in years")
+    sex = data.get("sex")
+    if sex is not None and sex not in ("female", "male"):
+        return None
+    birth = _date("birth_date", data.get("birth_date"))
+    diabetes = data.get("diabetes")
+    if diabetes is not None:
+        if type(diabetes) is not dict:
+            return None
+        diabetes = _diabetes(diabetes)
+    findings = data.get("findings", {})
+    if type(findings) is not dict or not names.findings.issuperset(findings):
+        return None
+    for flag in findings.values():
+        if flag is not True and flag is not False and flag is not None:
+            return None
+    if None in findings.values():
+        findings = {name: flag for name, flag in findings.items() if flag is not None}
+    else:
+        findings = dict(findings)
+    measured = data.get("measurements", {})
+    if type(measured) is not dict:
+        return None
+    measurements: dict[str, Quantity | float] = {}
+    normalized: dict[str, float] = {}
+    for name, raw in measured.items():
+        spec = names.measured.get(name)
+        if spec is None:
+            return None
+        if raw is None:
+            continue
+        field = f"measurements.{name}"
+        if spec.type == "number":
+            number = _number(field, raw)
+            if spec.integer and not number.is_integer():
+                return None
+            _check_range(spec, number, field, raw)
+            measurements[name] = normalized[name] = number
+            continue
+        if not _text_ok(raw):
+            return None
+        q = parse_quantity(raw, field)
+        if spec.name == "hba1c" and unit_name(q) not in ("percent", "millimole / mole"):
+            return None
+        value = to_canonical(spec, q, field)
+        _check_range(spec, value, field, raw)
+        measurements[name] = q
+        normalized[name] = value
+    given = data.get("last", {})
+    if type(given) is not dict:
+        return None
+    last: dict[str, dt.date] = {}
+    for name, raw in given.items():
+        if type(name) is not str or f"last-{name}" not in names.last:
+            return None
+        date = _date(f"last.{name}", raw)
+        if date is not None:
+            last[name] = date
+    listed = data.get("medications", [])
+    if type(listed) is not list:
+        return None
+    medications = []
+    for i, raw in enumerate(listed):
+        if type(raw) is not dict or not _MEDICATION_SET.issuperset(raw):
+            return None
+        for value in raw.values():
+            if value is not None and not _text_ok(value):
+                return None
+        medication = _quick_medication(f"medications[{i}]", raw, names)
+        if medication is None:
+            return None
+        medications.append(medication)
+    return Patient._read(
+        normalized,
+        id=ident,
+        birth_date=birth,
+        age=age,
+        sex=sex,
+        diabetes=diabetes,
+        findings=findings,
+        measurements=measurements,
+        last=last,
+        medications=tuple(medications),
+    )
+
+
+def _quick_medication(field: str, raw: dict[str, Any], names: _Names) -> Medication | None:
+    """:func:`_medication` of a medication whose keys are known and whose values are text or None."""
+    agent = raw.get("agent")
+    if agent is None or not agent.strip():
+        return None
+    per = raw.get("per")
+    if per is not None and per not in _PERIODS:
+        return None
+    dose = raw.get("dose")
+    if dose is not None:
+        dose = parse_quantity(dose, f"{field}.dose")
+        if per is None or dose.magnitude <= 0 or dimension_of(dose) not in names.dose_dims:
+            return None
+    cumulative = raw.get("cumulative")
+    if cumulative is not None:
+        cumulative = parse_quantity(cumulative, f"{field}.cumulative")
+        if dimension_of(cumulative) not in names.cumulative_dims or cumulative.magnitude < 0:
+            return None
+    started = _date(f"{field}.started", raw.get("started"))
+    stopped = _date(f"{field}.stopped", raw.get("stopped"))
+    if started is not None and stopped is not None and stopped < started:
+        return None
+    return Medication(
+        agent=agent.strip(),
+        dose=dose,
+        per=per,
+        route=raw.get("route"),
+        started=started,
+        stopped=stopped,
+        cumulative=cumulative,
+        indication=raw.get("indication"),
+    )
+
+
+def _parse_checked(data: Any) -> Patient:
+    """The full reading: every problem of the document is found and named (the reference for the quick one)."""
     if not isinstance(data, Mapping):
         raise InputError("patient", type(data).__name__, "a JSON object (mapping) of patient fields")
     found = _Problems()
@@ -501,6 +691,7 @@ def _last(value: Any, vocab: Mapping[str, FactSpec], found: _Problems) -> dict[s
 
 
 _MEDICATION_KEYS = ("agent", "dose", "per", "route", "started", "stopped", "cumulative", "indication")
+_MEDICATION_SET = frozenset(_MEDICATION_KEYS)
 
 
 def _medications(value: Any, found: _Problems) -> tuple[Medication, ...]:
