@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import typing
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -225,9 +227,24 @@ def _unstructure_guideline(g: m.Guideline) -> dict[str, Any]:
 
 
 _configure()
-# Generate the guideline hooks after the field hooks exist.
-_structure_guideline_fields = cattrs.gen.make_dict_structure_fn(m.Guideline, converter, _cattrs_forbid_extra_keys=True)
-_unstructure_guideline_fields = cattrs.gen.make_dict_unstructure_fn(m.Guideline, converter)
+
+
+# The guideline hooks are generated (cattrs compiles them) on first use, after the field hooks above exist: a start
+# that finds the knowledge base in the cache reads no guideline file and needs neither.
+@functools.cache
+def _guideline_hooks() -> tuple[Callable[[Any, Any], m.Guideline], Callable[[m.Guideline], dict[str, Any]]]:
+    return (
+        cattrs.gen.make_dict_structure_fn(m.Guideline, converter, _cattrs_forbid_extra_keys=True),
+        cattrs.gen.make_dict_unstructure_fn(m.Guideline, converter),
+    )
+
+
+def _structure_guideline_fields(data: Any, cls: Any) -> m.Guideline:
+    return _guideline_hooks()[0](data, cls)
+
+
+def _unstructure_guideline_fields(g: m.Guideline) -> dict[str, Any]:
+    return _guideline_hooks()[1](g)
 
 
 def format_errors(exc: BaseException, root: str = "$") -> list[tuple[str, str]]:

@@ -34,7 +34,12 @@ from .results import (
     Section,
     package_version,
 )
-from .site import Site
+
+# A site overlay is only ever passed in (by the caller who loaded it): the type is enough here, and importing
+# the overlay reader (TOML, hashing, cattrs hooks) would cost every start-up that uses none.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .site import Site
 
 __all__ = [
     "Assessment",
@@ -439,6 +444,7 @@ class _Step:
     guideline: m.Guideline
     rule: m.Rule
     gate: Callable[[Mapping[str, FactValue]], bool | None] | None
+    """The compiled gate of a classification or medication step (None: none, or decided by ``_Plan.rest``)."""
     agents: frozenset[str] | None
     not_fired: RuleTrace
     undetermined: RuleTrace
@@ -581,7 +587,13 @@ def _make_plan(
             _Step(
                 guideline=g,
                 rule=r,
-                gate=compiled(gate_criterion) if gate_criterion is not None else None,
+                # Only classification and medication steps are gated one by one (see ``_Plan.hits``); every
+                # other gate is decided by ``rest``, so compiling it here too would only cost start-up time.
+                gate=(
+                    compiled(gate_criterion)
+                    if gate_criterion is not None and (agents is not None or isinstance(r, m.ClassificationRule))
+                    else None
+                ),
                 agents=agents,
                 not_fired=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome=RuleOutcome.NOT_FIRED),
                 undetermined=RuleTrace(rule=r.id, guideline=g.id, version=g.version, outcome=RuleOutcome.UNDETERMINED),

@@ -10,7 +10,7 @@ import datetime as dt
 import enum
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -254,11 +254,20 @@ class EvaluationRecord:
         return cls.from_dict(data)
 
 
-# A record without a site overlay serializes exactly as before the overlay existed.
-converter.register_unstructure_hook(
-    EvaluationRecord,
-    cattrs.gen.make_dict_unstructure_fn(EvaluationRecord, converter, site=cattrs.gen.override(omit_if_default=True)),
-)
+# A record without a site overlay serializes exactly as before the overlay existed. The hook is generated (cattrs
+# compiles it and one for each nested class) when a record is first serialized, not by every start-up.
+@functools.cache
+def _record_hook() -> Callable[[EvaluationRecord], dict[str, Any]]:
+    return cattrs.gen.make_dict_unstructure_fn(
+        EvaluationRecord, converter, site=cattrs.gen.override(omit_if_default=True)
+    )
+
+
+def _unstructure_record(record: EvaluationRecord) -> dict[str, Any]:
+    return _record_hook()(record)
+
+
+converter.register_unstructure_hook(EvaluationRecord, _unstructure_record)
 
 
 @attrs.frozen(kw_only=True)
