@@ -238,8 +238,8 @@ def compiled_all(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateList
 # Code is not read by the allowlisting unpickler: it is trusted as Python trusts its own ``__pycache__``, i.e. only
 # from a file of this user that nobody else can write (``_diskcache.load_bytes``). What is read must also have the
 # shape this generator produces, or it is not used and the source is compiled: one function ``gates``, no closures,
-# constants only None, booleans, integers, strings and flat tuples of those, names only those the source
-# uses, and only the opcodes its code needs.
+# constants only None, booleans, integers and strings, names only those the source uses, and only the opcodes
+# its code needs.
 
 _CODE_KIND = "gates"
 _GATE_NAMES = frozenset({"gates", "get", "append", "bool"})
@@ -335,14 +335,7 @@ def _plain_code(code: CodeType, names: AbstractSet[str]) -> bool:
     if code.co_code[::2].translate(None, _ALLOWED_OPS):  # an opcode outside the list
         return False
     nested = code.co_name != "gates"  # the module holds the function; the function holds no code
-    return all(_plain_const(c) or (nested and isinstance(c, CodeType)) for c in code.co_consts)
-
-
-def _plain_const(value: object) -> bool:
-    """None, a boolean, an integer, a string, or a tuple of those (``(step, True)`` is folded into one)."""
-    if type(value) is tuple:
-        return all(v is None or type(v) in (bool, int, str) for v in value)
-    return value is None or type(value) in (bool, int, str)
+    return all(c is None or type(c) in (bool, int, str) or (nested and isinstance(c, CodeType)) for c in code.co_consts)
 
 
 def _emit(c: m.Criterion, lines: list[str], consts: dict[str, object], made: list[str], depth: int) -> str:
