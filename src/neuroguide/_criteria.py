@@ -10,19 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
-import importlib.util
-import marshal
-import opcode
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from collections.abc import Set as AbstractSet
-from types import CodeType
 from typing import Any, NamedTuple, TypeAlias
 
 import attrs
 
-from . import _diskcache
 from . import model as m
 from ._cache import IdentityCache
 from ._vocabulary import vocabulary
@@ -214,7 +207,7 @@ def compiled_all(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateList
         lines.append("    return out")
         namespace: dict[str, Any] = dict(consts)
         # As in ``_generate``: source built from the criteria's structure, values bound as constants.
-        exec(gates_code("\n".join(lines) + "\n", consts), namespace)
+        exec(compile("\n".join(lines) + "\n", f"<gates {len(_SOURCES)}>", "exec"), namespace)
     except (TypeError, ValueError, SyntaxError, RecursionError, MemoryError):  # pragma: no cover - fallback
         deciders = [(pos, compiled(c) if c is not None else None) for pos, c in criteria]
 
@@ -226,116 +219,6 @@ def compiled_all(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateList
     _SOURCES.append("\n".join(lines))
     gates: GateList = namespace["gates"]
     return gates
-
-
-# -- the gate list's compiled code, kept in the knowledge-base cache ----------------------------------------------
-#
-# Compiling a whole plan's gate list (thousands of lines) is the largest single cost of a start whose knowledge base
-# comes from the cache. Its code depends only on its source, so it is kept under a key holding the source's SHA-256
-# (and, as every entry, the package version, the code's fingerprint and Python's cache tag), with Python's magic
-# number: the same source always gives the same code. The constants stay out of it: they are bound afresh each time.
-#
-# Code is not read by the allowlisting unpickler: it is trusted as Python trusts its own ``__pycache__``, i.e. only
-# from a file of this user that nobody else can write (``_diskcache.load_bytes``). What is read must also have the
-# shape this generator produces, or it is not used and the source is compiled: one function ``gates``, no closures,
-# constants only None, booleans, integers and strings, names only those the source uses, and only the opcodes
-# its code needs.
-
-_CODE_KIND = "gates"
-_GATE_NAMES = frozenset({"gates", "get", "append", "bool"})
-# Opcodes of the generated code on Python 3.11 to 3.13 (names a version lacks are skipped). Code with any other
-# opcode is refused (then compiled afresh: a newer Python costs start-up time, never correctness).
-_GATE_OPS = [
-    "CACHE",
-    "NOP",
-    "RESUME",
-    "EXTENDED_ARG",
-    "LOAD_FAST",
-    "LOAD_FAST_CHECK",
-    "LOAD_FAST_LOAD_FAST",
-    "STORE_FAST",
-    "STORE_FAST_LOAD_FAST",
-    "STORE_FAST_STORE_FAST",
-    "LOAD_CONST",
-    "RETURN_CONST",
-    "LOAD_SMALL_INT",
-    "LOAD_GLOBAL",
-    "LOAD_ATTR",
-    "LOAD_METHOD",
-    "STORE_NAME",
-    "MAKE_FUNCTION",
-    "PUSH_NULL",
-    "PRECALL",
-    "CALL",
-    "COMPARE_OP",
-    "CONTAINS_OP",
-    "IS_OP",
-    "UNARY_NOT",
-    "TO_BOOL",
-    "POP_TOP",
-    "BUILD_LIST",
-    "BUILD_TUPLE",
-    "COPY",
-    "SWAP",
-    "JUMP",
-    "JUMP_FORWARD",
-    "JUMP_BACKWARD",
-    "JUMP_BACKWARD_NO_INTERRUPT",
-    "NOT_TAKEN",
-    "POP_JUMP_IF_FALSE",
-    "POP_JUMP_IF_TRUE",
-    "POP_JUMP_IF_NONE",
-    "POP_JUMP_IF_NOT_NONE",
-    "POP_JUMP_FORWARD_IF_FALSE",
-    "POP_JUMP_FORWARD_IF_TRUE",
-    "POP_JUMP_FORWARD_IF_NONE",
-    "POP_JUMP_FORWARD_IF_NOT_NONE",
-    "POP_JUMP_BACKWARD_IF_FALSE",
-    "POP_JUMP_BACKWARD_IF_TRUE",
-    "POP_JUMP_BACKWARD_IF_NONE",
-    "POP_JUMP_BACKWARD_IF_NOT_NONE",
-    "RETURN_VALUE",
-]
-_ALLOWED_OPS = bytes(sorted({opcode.opmap[name] for name in _GATE_OPS if name in opcode.opmap}))
-
-
-def gates_code(source: str, consts: Mapping[str, object]) -> CodeType:
-    """Return the compiled code of a gate list's ``source`` (from the cache when it holds it, else compiled)."""
-    key = None
-    if _diskcache.enabled():
-        digest = hashlib.sha256(source.encode()).hexdigest()
-        key = _diskcache.key_of(_CODE_KIND, [("source", digest), ("magic", importlib.util.MAGIC_NUMBER.hex())])
-        payload = _diskcache.load_bytes(_CODE_KIND, key)
-        code = _gates_shaped(payload, _GATE_NAMES | consts.keys()) if payload is not None else None
-        if code is not None:
-            return code
-    code = compile(source, "<gates>", "exec")
-    if key is not None:
-        _diskcache.store_bytes(_CODE_KIND, key, marshal.dumps(code))
-    return code
-
-
-def _gates_shaped(payload: bytes, names: AbstractSet[str]) -> CodeType | None:
-    """The code in ``payload`` if it has the shape ``compiled_all`` generates (see above), else None."""
-    try:
-        code = marshal.loads(payload)
-    except (EOFError, ValueError, TypeError):
-        return None
-    if not isinstance(code, CodeType) or not _plain_code(code, names):
-        return None
-    inner = [c for c in code.co_consts if isinstance(c, CodeType)]
-    if code.co_names != ("gates",) or len(inner) != 1 or inner[0].co_name != "gates":
-        return None
-    return code if _plain_code(inner[0], names) and inner[0].co_varnames[:1] == ("facts",) else None
-
-
-def _plain_code(code: CodeType, names: AbstractSet[str]) -> bool:
-    if code.co_freevars or code.co_cellvars or not all(name in names for name in code.co_names):
-        return False
-    if code.co_code[::2].translate(None, _ALLOWED_OPS):  # an opcode outside the list
-        return False
-    nested = code.co_name != "gates"  # the module holds the function; the function holds no code
-    return all(c is None or type(c) in (bool, int, str) or (nested and isinstance(c, CodeType)) for c in code.co_consts)
 
 
 def _emit(c: m.Criterion, lines: list[str], consts: dict[str, object], made: list[str], depth: int) -> str:

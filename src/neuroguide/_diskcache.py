@@ -42,11 +42,9 @@ __all__ = [
     "enabled",
     "key_of",
     "load",
-    "load_bytes",
     "package_version",
     "path_of",
     "store",
-    "store_bytes",
 ]
 
 CACHE_ENV = "NEUROGUIDE_CACHE"
@@ -153,28 +151,6 @@ class _Unpickler(pickle.Unpickler):
 
 def load(kind: str, key: str, allowed: Mapping[tuple[str, str], object]) -> object | None:
     """Return the stored value of ``kind`` for ``key``, or None when absent, off, or not trusted."""
-    payload = load_bytes(kind, key)
-    if payload is None:
-        return None
-    # Thousands of objects are made at once and none is garbage: collecting meanwhile is wasted time.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        value: object = _Unpickler(payload, allowed).load()
-    except Exception:  # a payload that does not read back is simply not used
-        return None
-    finally:
-        if collecting:
-            gc.enable()
-    return value
-
-
-def load_bytes(kind: str, key: str) -> bytes | None:
-    """Return the stored payload of ``kind`` for ``key`` as written, or None when absent, off, or not trusted.
-
-    The file must be this user's, writable by nobody else, and name the key, and the SHA-256 of key and payload
-    must match. The caller reads the payload as strictly as ``load`` does (``_criteria`` checks code it reads).
-    """
     if not enabled():
         return None
     path = path_of(kind, key)
@@ -192,7 +168,17 @@ def load_bytes(kind: str, key: str) -> bytes | None:
     digest, payload = data[len(head) : len(head) + 64], data[len(head) + 65 :]
     if data[len(head) + 64 : len(head) + 65] != b"\n" or digest.decode("ascii", "replace") != _digest(key, payload):
         return None
-    return payload
+    # Thousands of objects are made at once and none is garbage: collecting meanwhile is wasted time.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        value: object = _Unpickler(payload, allowed).load()
+    except Exception:  # a payload that does not read back is simply not used
+        return None
+    finally:
+        if collecting:
+            gc.enable()
+    return value
 
 
 def _owned(fd: int) -> bool:
@@ -211,22 +197,13 @@ def store(kind: str, key: str, value: object, reduce: Reducer | None = None) -> 
     """
     if not enabled():
         return False
-    try:
-        buffer = io.BytesIO()
-        (_Pickler(buffer, reduce) if reduce is not None else pickle.Pickler(buffer, protocol=_PROTOCOL)).dump(value)
-    except Exception:  # the cache is an optimisation: no cache is always correct
-        return False
-    return store_bytes(kind, key, buffer.getvalue())
-
-
-def store_bytes(kind: str, key: str, payload: bytes) -> bool:
-    """Write ``payload`` for ``key`` atomically, as ``store`` does; return False (silently) if it cannot be written."""
-    if not enabled():
-        return False
     import tempfile  # here: a start that finds its entries writes nothing
 
     folder = cache_dir()
     try:
+        buffer = io.BytesIO()
+        (_Pickler(buffer, reduce) if reduce is not None else pickle.Pickler(buffer, protocol=_PROTOCOL)).dump(value)
+        payload = buffer.getvalue()
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{kind}-", suffix=".tmp", dir=folder)
         try:
