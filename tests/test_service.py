@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from neuroguide import cli, fhir, replay
 from neuroguide._actions import action_groups
 from neuroguide.evaluation import assess
-from neuroguide.results import EvaluationRecord
+from neuroguide.results import SECTION_TITLES, EvaluationRecord, Section
 from neuroguide.service import AUDIT_EXTENSION, Issuer, ServiceConfig, _Store, _uuid5, cards_for, create_app
 from tools.fhir import EXAMPLES
 
@@ -302,7 +302,7 @@ def test_cards_for_the_same_action_are_merged(server: Server) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in (EXAMPLES / "fhir").glob("*.json")))
-def test_advice_without_a_date_shares_one_card_and_no_rule_is_lost(name: str) -> None:
+def test_information_shares_one_card_per_section_and_no_rule_is_lost(name: str) -> None:
     as_of = dt.date(2026, 11, 23)
     reading = fhir.read(prefetch_of(name), as_of=as_of)
     result = assess(reading.patient, as_of=as_of)
@@ -312,20 +312,39 @@ def test_advice_without_a_date_shares_one_card_and_no_rule_is_lost(name: str) ->
     quiet = {"scheduled", "within-range"}
     groups = [g.items for g in action_groups(result) if any(r.status.value not in quiet for r in g.items)]
     assert sorted(r["rule"] for rules in audit for r in rules) == sorted(r.rule for items in groups for r in items)
-    advice = [c for c in cards if c["uuid"] == _uuid5("neuroguide:" + "0" * 32 + ":advice")]
-    singles = [c for c in cards if c["indicator"] == "info" and c not in advice]
-    if advice:
-        (card,) = advice
+    shared = {
+        c["uuid"]: section
+        for section in Section
+        for c in cards
+        if c["uuid"] == _uuid5(f"neuroguide:{'0' * 32}:section:{section.value}")
+    }
+    for card in cards:
         rules = card["extension"][AUDIT_EXTENSION]["rules"]
-        assert card["indicator"] == "info"
-        assert not {r["status"] for r in rules} & {"overdue", "due", "emergency", "urgent"}
-        listed = [line for line in card["detail"].splitlines() if line.startswith("- [")]
-        assert int(card["summary"].split()[0]) == len(listed) >= 2
-        assert all("](http://x/rules/" in line for line in listed)
-        # With advice merged, every other info card is due now.
-        assert all(c["extension"][AUDIT_EXTENSION]["rules"][0]["status"] == "due" for c in singles)
-    else:
-        assert len([c for c in singles if c["extension"][AUDIT_EXTENSION]["rules"][0]["status"] != "due"]) <= 1
+        if card["uuid"] in shared:
+            # A shared card: information only, two or more items, each listed with a link to its rule.
+            assert card["indicator"] == "info"
+            assert not {r["status"] for r in rules} & {"overdue", "due", "emergency", "urgent"}
+            listed = [line for line in card["detail"].splitlines() if line.startswith("- [")]
+            assert len(listed) >= 2 and all("](http://x/rules/" in line for line in listed)
+            assert card["summary"].startswith(SECTION_TITLES[shared[card["uuid"]]])
+        elif card["indicator"] == "info" and rules:
+            # An information card of its own: due now, a section that never shares, or the only one of its section.
+            first = next(r for r in result.recommendations if r.rule == rules[0]["rule"])
+            alone = [c for c in cards if c is not card and c["uuid"] not in shared and c["indicator"] == "info"]
+            peers = [
+                c
+                for c in alone
+                if next(
+                    r for r in result.recommendations if r.rule == c["extension"][AUDIT_EXTENSION]["rules"][0]["rule"]
+                ).section
+                is first.section
+                and c["extension"][AUDIT_EXTENSION]["rules"][0]["status"] != "due"
+            ]
+            assert (
+                rules[0]["status"] == "due"
+                or first.section in (Section.RESULTS, Section.REFERRALS, Section.MEDICATIONS)
+                or not peers
+            )
 
 
 def test_red_flags_are_critical(server: Server) -> None:
@@ -502,7 +521,7 @@ def test_demo_page_renders_cards(server: Server) -> None:
     status, headers, text = server.call("GET", "/demo")
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert text.count('class="card"') >= 3 and "WARNING" in text
-    assert '<li><a href="http://' in text and "items of advice for this visit" in text  # the advice card's links
+    assert '<li><a href="http://' in text and "Work-up to order (" in text  # a shared card's links
 
 
 def test_evaluation_records_are_stored(server: Server) -> None:

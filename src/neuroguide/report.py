@@ -17,7 +17,15 @@ from ._vocabulary import vocabulary
 from .formulas import CalcResult
 from .patient import FlagKind
 from .plain import plain_language
-from .results import SECTION_TITLES, Assessment, EvaluationRecord, Recommendation, RecommendationStatus, Section
+from .results import (
+    DOSE_PROBLEMS,
+    SECTION_TITLES,
+    Assessment,
+    EvaluationRecord,
+    Recommendation,
+    RecommendationStatus,
+    Section,
+)
 
 __all__ = [
     "Style",
@@ -54,9 +62,6 @@ _WORDS = {
     "avoid": "Avoid at this kidney function",
     "weight-dependent": "Dose verdict depends on the weight used for kidney function",
 }
-_DOSE_PROBLEMS = frozenset(
-    {"below-range", "above-range", "above-maximum", "implausible", "not-covered", "avoid", "weight-dependent"}
-)
 
 
 @attrs.frozen(kw_only=True)
@@ -130,7 +135,7 @@ def never_recorded(rec: Recommendation) -> bool:
 def _color_of(rec: Recommendation) -> str:
     if rec.status in ("emergency", "urgent"):
         return "1;31"  # bold red
-    if rec.status == "overdue" or rec.status in _DOSE_PROBLEMS or rec.status == "flagged":
+    if rec.status == "overdue" or rec.status in DOSE_PROBLEMS or rec.status == "flagged":
         return "33"  # yellow
     return "0"
 
@@ -180,7 +185,7 @@ def summary(result: Assessment) -> list[str]:
             names = ", ".join(r.title for r in (*overdue, *due)[:3])
             more = "; ..." if len(overdue) + len(due) > 3 else ""
             lines.append(f"Screening: {' and '.join(parts)}: {names}{more}")
-    doses = [r for r in result.recommendations if r.status in _DOSE_PROBLEMS]
+    doses = [r for r in result.recommendations if r.status in DOSE_PROBLEMS]
     if doses:
         # The verdict word leads: an action's first sentence can read as reassurance ("... within range. But ...").
         shown = [f"{_state(r)} ({r.reasons[0] if r.reasons else r.title})" for r in doses[:2]]

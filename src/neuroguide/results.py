@@ -24,6 +24,7 @@ from .exceptions import InputError
 from .patient import Flag
 
 __all__ = [
+    "DOSE_PROBLEMS",
     "NOT_FIRED",
     "SECTION_TITLES",
     "Assessment",
@@ -86,6 +87,20 @@ class RecommendationStatus(enum.StrEnum):
     """The source says not to use the drug at this renal function."""
     WEIGHT_DEPENDENT = "weight-dependent"
     """Within range at CrCl from actual weight, out of range at CrCl from ideal or adjusted weight."""
+
+
+DOSE_PROBLEMS = frozenset(
+    {
+        RecommendationStatus.BELOW_RANGE,
+        RecommendationStatus.ABOVE_RANGE,
+        RecommendationStatus.ABOVE_MAXIMUM,
+        RecommendationStatus.IMPLAUSIBLE,
+        RecommendationStatus.NOT_COVERED,
+        RecommendationStatus.AVOID,
+        RecommendationStatus.WEIGHT_DEPENDENT,
+    }
+)
+"""Dose verdicts a prescriber must see (the report's dose problems; a warning card in CDS Hooks)."""
 
 
 class Section(enum.StrEnum):

@@ -67,7 +67,7 @@ from .exceptions import InputError, NeuroguideError, NotFoundError
 from .model import Status
 from .patient import Patient
 from .report import render_rule, status_text
-from .results import Assessment, Recommendation, RecommendationStatus, Section
+from .results import DOSE_PROBLEMS, SECTION_TITLES, Assessment, Recommendation, RecommendationStatus, Section
 from .terminology import LOCAL_SYSTEM
 
 __all__ = ["Issuer", "ServiceConfig", "create_app", "load_config", "serve"]
@@ -79,15 +79,12 @@ OVERRIDE_SYSTEM = "urn:neuroguide:override-reason"
 _SUMMARY_MAX = 139  # the specification: a "<140-character summary"
 _ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512")  # asymmetric only
 _QUIET = frozenset({RecommendationStatus.SCHEDULED, RecommendationStatus.WITHIN_RANGE})
-_DOSE_PROBLEMS = frozenset(
-    {
-        RecommendationStatus.BELOW_RANGE,
-        RecommendationStatus.ABOVE_RANGE,
-        RecommendationStatus.ABOVE_MAXIMUM,
-        RecommendationStatus.IMPLAUSIBLE,
-        RecommendationStatus.FLAGGED,
-    }
-)
+# The report's dose problems, and a neurotoxic drug past its cited threshold: a prescriber must see them.
+_DOSE_PROBLEMS = DOSE_PROBLEMS | {RecommendationStatus.FLAGGED}
+# Sections whose information cards (nothing due, overdue or urgent) share one card per section, its summary naming
+# each item: considerations, routine care, work-up and treatment options. Red flags, results, referrals and
+# medication verdicts keep their own cards, as does anything due or overdue.
+_FOLDED = frozenset({Section.CATEGORIES, Section.SCHEDULE, Section.WORKUP, Section.TREATMENT})
 _PATIENT_PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
     "conditions": "Condition?patient={{context.patientId}}",
@@ -674,17 +671,29 @@ def _card(
     }
 
 
-def _advice_card(cards: list[dict[str, Any]], record_id: str, base: str) -> dict[str, Any]:
-    """One info card for several groups of advice, each a line linking to its rule; its audit names every rule."""
-    lines = ["Advice that applies to this patient, with nothing due or overdue:", ""]
+def _foldable(rec: Recommendation) -> bool:
+    """Information with nothing due, overdue, urgent or wrong with a dose, in a section whose items can share a card."""
+    return rec.status not in _TIMELY and rec.section in _FOLDED
+
+
+_Folded = list[tuple[dict[str, Any], list[Recommendation]]]
+
+
+def _section_card(section: Section, folded: _Folded, record_id: str, base: str) -> dict[str, Any]:
+    """One info card for a section's items: each its title, action and link; its audit names every rule."""
+    lines = [f"**{SECTION_TITLES[section]}**: nothing here is due or overdue.", ""]
     rules: list[dict[str, Any]] = []
-    for card in cards:
-        first = card["extension"][AUDIT_EXTENSION]["rules"][0]["rule"]
-        lines.append(f"- [{card['summary']}]({base}/rules/{first})")
-        rules += card["extension"][AUDIT_EXTENSION]["rules"]
-    summary = f"{len(cards)} items of advice for this visit"
+    for card, items in folded:
+        audit = card["extension"][AUDIT_EXTENSION]["rules"]
+        lead = next(r for r in items if r.rule == audit[0]["rule"])
+        lines.append(f"- [{card['summary']}]({base}/rules/{lead.rule}): {lead.action}")
+        rules += audit
+    titles = "; ".join(card["summary"] for card, _ in folded)
+    summary = f"{SECTION_TITLES[section]} ({len(folded)}): {titles}"
+    if len(summary) > _SUMMARY_MAX:
+        summary = summary[: _SUMMARY_MAX - 1].rstrip() + "…"
     return {
-        "uuid": _uuid5(f"neuroguide:{record_id}:advice"),
+        "uuid": _uuid5(f"neuroguide:{record_id}:section:{section.value}"),
         "summary": summary,
         "indicator": "info",
         "detail": "\n".join(lines),
@@ -701,22 +710,25 @@ def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhi
     nothing due (information only) share one card that lists them, each linking to its rule.
     """
     hashes = {(g.id, g.version): g.sha256 for g in result.record.guidelines}
-    cards, advice = [], []
+    cards: list[dict[str, Any]] = []
+    folded: dict[Section, _Folded] = {}
     for group in action_groups(result):
         if all(rec.status in _QUIET for rec in group.items):
             continue
-        card = _card(list(group.items), record_id, hashes, base)
-        lead = card["extension"][AUDIT_EXTENSION]["rules"][0]["status"]
-        # Advice with nothing to do by a date shares one card: eighteen cards for one chart are not read.
-        if card["indicator"] == "info" and lead != RecommendationStatus.DUE:
-            advice.append(card)
+        items = list(group.items)
+        card = _card(items, record_id, hashes, base)
+        # Information with nothing due shares one card per section (eighteen cards for one chart are not read).
+        if card["indicator"] == "info" and all(_foldable(r) for r in items):
+            folded.setdefault(items[0].section, []).append((card, items))
         else:
             cards.append(card)
+    for section in Section:
+        share = folded.get(section, [])
+        if len(share) == 1:
+            cards.append(share[0][0])
+        elif share:
+            cards.append(_section_card(section, share, record_id, base))
     cards.sort(key=lambda c: _RANK[c["indicator"]])
-    if len(advice) == 1:
-        cards += advice
-    elif advice:
-        cards.append(_advice_card(advice, record_id, base))
     if notes:
         lines = [f"- {html.escape(str(n), quote=False)}" for n in notes]
         cards.append(
