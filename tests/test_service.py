@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from neuroguide import cli, fhir, replay
 from neuroguide._actions import action_groups
 from neuroguide.evaluation import assess
+from neuroguide.patient import Patient
 from neuroguide.results import SECTION_TITLES, EvaluationRecord, Section
 from neuroguide.service import AUDIT_EXTENSION, Issuer, ServiceConfig, _Store, _uuid5, cards_for, create_app
 from tools.fhir import EXAMPLES
@@ -559,3 +560,24 @@ def test_feedback_right_after_its_card_still_names_the_cards_rules(tmp_path: Pat
     with sqlite3.connect(tmp_path / "race.sqlite") as db:
         (rules,) = db.execute("SELECT rules FROM feedback WHERE card = 'card-1'").fetchone()
     assert rules is not None and "dpn-screening" in rules
+
+
+def test_dose_problems_lead_the_warnings_and_say_what_is_wrong() -> None:
+    # CrCl (140 - 76) x 70 / (72 x 6) = 10.4 mL/min: duloxetine is to be avoided, gabapentin 900 mg/day is too much.
+    doc = {
+        "id": "esrd-gabapentin",
+        "birth_date": "1950-01-01",
+        "sex": "male",
+        "diabetes": {"type": "type-2", "diagnosed": "2010-01-01"},
+        "measurements": {"weight": "70 kg", "serum-creatinine": "6 mg/dL"},
+        "medications": [
+            {"agent": "gabapentin", "dose": "900 mg", "per": "day", "started": "2026-01-01"},
+            {"agent": "duloxetine", "dose": "60 mg", "per": "day", "started": "2026-01-01"},
+        ],
+    }
+    result = assess(Patient.from_dict(doc), as_of=AS_OF)
+    cards = cards_for(result, "0" * 32, "http://x")
+    leading = [c["summary"] for c in cards[:2]]
+    assert all(c["indicator"] == "warning" for c in cards[:2])
+    assert any(s.startswith("Avoid at this kidney function: Duloxetine") for s in leading)
+    assert any(s.startswith("Dose above the cited maximum: Gabapentin") for s in leading)

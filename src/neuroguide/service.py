@@ -604,6 +604,8 @@ def _summary(rec: Recommendation) -> str:
     prefix = {RecommendationStatus.EMERGENCY: "Emergency: ", RecommendationStatus.URGENT: "Urgent: "}.get(
         rec.status, ""
     )
+    if rec.status in _DOSE_PROBLEMS:  # the verdict first: a title alone does not say what is wrong with the dose
+        prefix = f"{status_text(rec).split(';')[0]}: "
     suffix = ""
     if rec.status is RecommendationStatus.OVERDUE and rec.due is not None:
         suffix = f" (overdue since {rec.due.isoformat()})"
@@ -671,6 +673,11 @@ def _card(
     }
 
 
+def _is_dose_problem(card: Mapping[str, Any]) -> bool:
+    rules = card["extension"][AUDIT_EXTENSION]["rules"]
+    return bool(rules) and rules[0]["status"] in _DOSE_PROBLEMS
+
+
 def _foldable(rec: Recommendation) -> bool:
     """Information with nothing due, overdue, urgent or wrong with a dose, in a section whose items can share a card."""
     return rec.status not in _TIMELY and rec.section in _FOLDED
@@ -728,7 +735,8 @@ def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhi
             cards.append(share[0][0])
         elif share:
             cards.append(_section_card(section, share, record_id, base))
-    cards.sort(key=lambda c: _RANK[c["indicator"]])
+    # Dose problems lead the warnings: a prescription may be signed in this visit.
+    cards.sort(key=lambda c: (_RANK[c["indicator"]], not _is_dose_problem(c)))
     if notes:
         lines = [f"- {html.escape(str(n), quote=False)}" for n in notes]
         cards.append(
