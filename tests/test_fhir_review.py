@@ -348,3 +348,57 @@ def test_an_unconfirmed_past_condition_read_as_history_says_so(verification: str
     assert reading.patient.to_dict()["findings"] == {"prior-foot-ulcer": True}
     assumed = [n for n in reading.notes if n.kind is fhir.NoteKind.ASSUMPTION]
     assert len(assumed) == 1 and "prior-foot-ulcer" in assumed[0].reason and verification in assumed[0].reason
+
+
+# -- M5: the notes card and the text report tell "not used" from "read with an assumption"
+
+
+def mixed_bundle() -> dict[str, Any]:
+    unknown = condition("x", "http://example.org/local", "ABC")  # a local code: not used
+    provisional = condition("c", SCT, "63491006", verification="provisional")  # read as claudication present
+    no_status = condition("u", ICD, "L89.612", clinical=None)  # read as active
+    return bundle(T2D, unknown, provisional, no_status)
+
+
+def test_note_kinds_split_into_not_used_and_assumed() -> None:
+    assumed = {k for k in fhir.NoteKind if k.assumed}
+    assert assumed == {fhir.NoteKind.ASSUMPTION, fhir.NoteKind.NONCONFORMANT}
+    reading = fhir.read(mixed_bundle(), as_of=AS_OF)
+    assert [n.resource for n in reading.not_used] == ["Condition/x"]
+    assert sorted(n.resource for n in reading.assumed) == ["Condition/c", "Condition/u"]
+    assert set(reading.notes) == {*reading.not_used, *reading.assumed}
+
+
+def test_the_cards_list_assumptions_apart_from_what_was_not_used() -> None:
+    pytest.importorskip("starlette", reason="needs the service extra")
+    from neuroguide.service import cards_for
+
+    reading = fhir.read(mixed_bundle(), as_of=AS_OF)
+    result = fhir.assess(mixed_bundle(), as_of=AS_OF)
+    cards = cards_for(result, "rec-1", "http://h", reading.notes)
+    (unused,) = [c for c in cards if "could not be used" in c["summary"]]
+    (assumed,) = [c for c in cards if "read with an assumption" in c["summary"]]
+    assert unused["summary"].startswith("1 item(s)") and "Condition/x" in unused["detail"]
+    assert "Condition/c" not in unused["detail"] and "Condition/u" not in unused["detail"]
+    assert assumed["summary"].startswith("2 item(s)")
+    assert "Condition/c" in assumed["detail"] and "no clinical status: read as active" in assumed["detail"]
+    assert unused["uuid"] != assumed["uuid"]
+
+
+def test_the_text_report_lists_assumptions_apart_from_what_was_not_recognised() -> None:
+    from neuroguide.report import ASSUMED_LABELS, summary
+
+    assert {k for k in fhir.NoteKind if f"{k.value}: " in ASSUMED_LABELS} == {k for k in fhir.NoteKind if k.assumed}
+    lines = summary(fhir.assess(mixed_bundle(), as_of=AS_OF))
+    (unknown,) = [line for line in lines if line.startswith("Not recognised: ")]
+    (assumed,) = [line for line in lines if line.startswith("Read with an assumption: ")]
+    assert "ABC" in unknown and "63491006" not in unknown and "L89.612" not in unknown
+    assert "63491006" in assumed and "L89.612" in assumed
+
+
+def test_only_assumptions_give_no_not_recognised_line() -> None:
+    from neuroguide.report import summary
+
+    lines = summary(fhir.assess(bundle(T2D, condition("u", ICD, "L89.612", clinical=None)), as_of=AS_OF))
+    assert not any(line.startswith("Not recognised") for line in lines)
+    assert any(line.startswith("Read with an assumption: ") for line in lines)

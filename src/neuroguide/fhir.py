@@ -80,6 +80,15 @@ class NoteKind(StrEnum):
     CONFLICT = "conflict"
     ASSUMPTION = "assumption"
 
+    @property
+    def assumed(self) -> bool:
+        """True for a datum that WAS used, read in a stated way; false for one not used or in conflict.
+
+        Assumptions: an unconfirmed diagnosis read as present, no clinical status read as active, a nonconformant
+        resource read leniently.
+        """
+        return self in (NoteKind.ASSUMPTION, NoteKind.NONCONFORMANT)
+
 
 @attrs.frozen(kw_only=True)
 class Note:
@@ -92,6 +101,11 @@ class Note:
 
     def __str__(self) -> str:
         return f"{self.resource}: {self.what}: {self.reason}"
+
+    @property
+    def assumed(self) -> bool:
+        """True when the datum was used, read with the stated assumption (see :attr:`NoteKind.assumed`)."""
+        return self.kind.assumed
 
 
 @attrs.frozen(kw_only=True)
@@ -106,6 +120,16 @@ class Reading:
     def unrecognised(self) -> tuple[Note, ...]:
         """Resources and codes the reader could not map to a fact."""
         return tuple(n for n in self.notes if n.kind is NoteKind.UNRECOGNISED)
+
+    @property
+    def not_used(self) -> tuple[Note, ...]:
+        """Notes about data not used, or in conflict with other data."""
+        return tuple(n for n in self.notes if not n.assumed)
+
+    @property
+    def assumed(self) -> tuple[Note, ...]:
+        """Notes about data used, but read with a stated assumption."""
+        return tuple(n for n in self.notes if n.assumed)
 
     def missing_inputs(self) -> tuple[MissingInput, ...]:
         """The notes as "what is missing" items (fact ``fhir:<resource>``), so reports show them."""
