@@ -239,7 +239,7 @@ def test_a_cancer_condition_sets_known_cancer_current_or_past(system: str, code:
     reading = fhir.read(bundle(condition(system, code, clinical=clinical)), as_of=AS_OF)
     if clinical is None:  # read as active, and said so
         assert [(n.kind, n.reason) for n in reading.notes] == [
-            (fhir.NoteKind.ASSUMPTION, "no clinical status: read as active")
+            (fhir.NoteKind.ASSUMPTION, "no clinical status: read as active (onset 2026-09-01)")
         ]
     else:
         assert reading.notes == ()

@@ -330,7 +330,7 @@ def test_no_clinical_status_is_read_as_active_and_said_so() -> None:
     reading = read(condition("u", ICD, "L89.612", clinical=None))
     assert reading.patient.to_dict()["findings"] == {"foot-ulcer": True}
     assert [(n.kind, n.reason) for n in reading.notes] == [
-        (fhir.NoteKind.ASSUMPTION, "no clinical status: read as active")
+        (fhir.NoteKind.ASSUMPTION, "no clinical status: read as active (onset 2026-11-01)")
     ]
 
 
@@ -348,6 +348,24 @@ def test_an_unconfirmed_past_condition_read_as_history_says_so(verification: str
     assert reading.patient.to_dict()["findings"] == {"prior-foot-ulcer": True}
     assumed = [n for n in reading.notes if n.kind is fhir.NoteKind.ASSUMPTION]
     assert len(assumed) == 1 and "prior-foot-ulcer" in assumed[0].reason and verification in assumed[0].reason
+
+
+@pytest.mark.rule("active-foot-problem-referral")
+@pytest.mark.parametrize(("abated", "current"), [("2026-11-22", False), ("2026-11-23", False), ("2026-11-24", True)])
+def test_diabetes_with_foot_ulcer_abated_is_diabetes_and_a_history_of_ulcer(abated: str, current: bool) -> None:
+    # E11.621 Type 2 diabetes mellitus with foot ulcer: still diabetes; the ulcer it names is past once abated
+    ulcer = condition("u", ICD, "E11.621", clinical=None, onset="2020-01-01", abatementDateTime=abated)
+    patient = read(ulcer).patient.to_dict()
+    assert patient["diabetes"]["type"] == "type-2"
+    assert patient["findings"] == ({"foot-ulcer": True} if current else {"prior-foot-ulcer": True})
+    assert (status("active-foot-problem-referral", ulcer) == "urgent") is current
+
+
+def test_diabetes_with_foot_ulcer_without_status_says_the_ulcer_is_read_as_active() -> None:
+    reading = read(condition("u", ICD, "E11.621", clinical=None, onset="2019-01-01"))
+    assert reading.patient.to_dict()["findings"] == {"foot-ulcer": True}
+    assert [n.reason for n in reading.assumed] == ["no clinical status: read as active (onset 2019-01-01)"]
+    assert read(condition("d", ICD, "E11.9", clinical=None)).notes == ()  # diabetes alone: status not used
 
 
 # -- M5: the notes card and the text report tell "not used" from "read with an assumption"

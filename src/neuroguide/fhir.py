@@ -525,7 +525,8 @@ class _Reader:
         fact, entry = found
         refuted = "refuted" in verification
         onset = _date_of(res.get("onsetDateTime")) or _date_of((res.get("onsetPeriod") or {}).get("start"))
-        abated = self.abated(res, shown, clinical) if fact != "diabetes" else None
+        # for a diabetes code, past-ness matters only to the second finding it names (a healed E11.621 ulcer)
+        abated = self.abated(res, shown, clinical)
         past = abated if abated is not None else any(c in ("inactive", "remission", "resolved") for c in clinical)
         current = not refuted and not past
         when = onset or _date_of(res.get("recordedDate")) or dt.date.min
@@ -550,9 +551,10 @@ class _Reader:
                 shown,
                 f"verificationStatus {', '.join(unconfirmed)}: read as {read_as} present, though not confirmed",
             )
-        if not clinical and not refuted and abated is None and fact != "diabetes":
-            # a missing status must not hide a red flag: read as active, and say so
-            self.note(NoteKind.ASSUMPTION, ref, shown, "no clinical status: read as active")
+        if not clinical and not refuted and abated is None and (fact != "diabetes" or others):
+            # a missing status must not hide a red flag: read as active, and say so (with the onset, to judge by)
+            since = f" (onset {onset})" if onset is not None else ""
+            self.note(NoteKind.ASSUMPTION, ref, shown, f"no clinical status: read as active{since}")
         if fact == "diabetes":
             if refuted:
                 self.note(NoteKind.EXCLUDED, ref, shown, "verificationStatus refuted: not read as diabetes")
