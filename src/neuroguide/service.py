@@ -696,9 +696,16 @@ def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhi
         cards += advice
     elif advice:
         cards.append(_advice_card(advice, record_id, base))
-    # Data read with an assumption WAS used: it gets its own card, not the "could not be used" one.
+    if notes:
+        # Data read with an assumption WAS used: it gets its own card, not the "could not be used" one.
+        cards += _notes_cards(notes, record_id, base)
+    return cards
+
+
+def _notes_cards(notes: Sequence[fhir.Note], record_id: str, base: str) -> list[dict[str, Any]]:
     unused = [n for n in notes if not n.assumed]
     assumed = [n for n in notes if n.assumed]
+    cards: list[dict[str, Any]] = []
     if unused:
         cards.append(
             _notes_card(
