@@ -189,6 +189,17 @@ IMPLIED_WORDING = {
     "charcot-foot": "neuropathic arthropathy",
     "dialysis": "on dialysis",
 }
+# Peripheral artery disease or limb ischaemia, as the displays of the pad rules state it.
+PAD_WORDING = (
+    "ischemic foot ulcer",
+    "ischemic ulcer of toe",
+    "atherosclerosis of native arteries of right leg",
+    "atherosclerosis of native arteries of left leg",
+    "atherosclerosis of native arteries of extremities with intermittent claudication",
+    "due to atherosclerosis of artery of limb",
+    "with diabetic peripheral angiopathy",
+    "with peripheral angiopathy",
+)
 
 
 def test_each_second_fact_code_says_so_in_its_own_display() -> None:
@@ -199,6 +210,9 @@ def test_each_second_fact_code_says_so_in_its_own_display() -> None:
             display = found[1].display.lower()
             if rule.fact == "kidney-disease":
                 assert "chronic kidney disease" in display or display == "end stage renal disease", code
+                continue
+            if rule.fact == "pad":
+                assert any(w in display for w in PAD_WORDING), (code, display)
                 continue
             wording = IMPLIED_WORDING[rule.fact]
             assert wording in display, (rule.fact, code, display)
@@ -220,6 +234,26 @@ def test_each_second_fact_code_says_so_in_its_own_display() -> None:
         (ICD, "E11.36", ()),  # diabetic cataract
         (SCT, "1481000119100", ()),  # type 2 diabetes WITHOUT retinopathy
         (SCT, "236436003", ()),  # end-stage renal failure with a transplant: not on dialysis
+        (SCT, "238794007", ("pad",)),  # ischaemic foot ulcer
+        (SCT, "429768000", ("pad",)),  # ischaemic ulcer of toe
+        (ICD, "I70.234", ("pad",)),
+        (ICD, "I70.235", ("pad",)),
+        (ICD, "I70.244", ("pad",)),
+        (ICD, "I70.245", ("pad",)),
+        (ICD, "I70.211", ("pad",)),
+        (ICD, "I70.212", ("pad",)),
+        (ICD, "I70.213", ("pad",)),
+        (SCT, "792845002", ("pad",)),  # claudication due to atherosclerosis
+        (SCT, "63491006", ()),  # intermittent claudication: names no cause
+        (ICD, "L89.612", ()),  # heel pressure ulcer: not ischaemic
+        (ICD, "E10.51", ("pad",)),
+        (ICD, "E10.52", ("pad",)),
+        (ICD, "E11.51", ("pad",)),
+        (ICD, "E11.52", ("pad",)),
+        (ICD, "E13.51", ("pad",)),
+        (ICD, "E13.52", ("pad",)),
+        (SCT, "314902007", ("pad",)),  # type II diabetes with peripheral angiopathy
+        (ICD, "E11.59", ()),  # other circulatory complications: not said to be peripheral
     ],
 )
 def test_codes_that_name_a_second_fact(system: str, code: str, facts: tuple[str, ...]) -> None:

@@ -42,6 +42,7 @@ def condition(system: str, code: str, ident: str = "c1", status: str = "confirme
     return {
         "resourceType": "Condition",
         "id": ident,
+        "clinicalStatus": {"coding": [{"code": "active"}]},
         "verificationStatus": {"coding": [{"code": status}]},
         "code": {"coding": [{"system": system, "code": code}]},
         "subject": SUBJECT,

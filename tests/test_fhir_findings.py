@@ -98,13 +98,17 @@ BOUND = [
 ]
 
 
+# Codes whose own wording states peripheral artery disease or limb ischaemia: they also set pad while current.
+STATES_PAD = {"792845002", "I70.211", "I70.212", "I70.213", "238794007", "429768000", "I70.234", "I70.245"}
+
+
 @pytest.mark.parametrize(("system", "code", "fact", "display"), BOUND)
 def test_an_active_condition_with_the_code_sets_its_fact(system: str, code: str, fact: str, display: str) -> None:
     found = t.lookup(system, code)
     assert found is not None and found[0] == fact and found[1].display == display
     reading = fhir.read(bundle(condition(system, code)), as_of=AS_OF)
     assert reading.notes == ()
-    assert reading.patient.to_dict()["findings"] == {fact: True}
+    assert reading.patient.to_dict()["findings"] == {fact: True, **({"pad": True} if code in STATES_PAD else {})}
 
 
 @pytest.mark.parametrize(("system", "code", "fact", "display"), BOUND)
@@ -196,7 +200,7 @@ def test_a_healed_foot_ulcer_sets_prior_foot_ulcer(system: str, code: str, clini
 
 @pytest.mark.parametrize(("system", "code"), [(SCT, "238794007"), (ICD, "E11.621")])
 def test_a_current_foot_ulcer_is_not_a_history_of_one(system: str, code: str) -> None:
-    assert findings(condition(system, code)) == {"foot-ulcer": True}
+    assert findings(condition(system, code)) == {"foot-ulcer": True, **({"pad": True} if code in STATES_PAD else {})}
 
 
 @pytest.mark.parametrize("verification", ["refuted", "entered-in-error"])
@@ -233,7 +237,12 @@ def test_the_history_rule_is_listed_on_the_codes_page() -> None:
 @pytest.mark.parametrize("clinical", ["active", "resolved", "inactive", "remission", None])
 def test_a_cancer_condition_sets_known_cancer_current_or_past(system: str, code: str, clinical: str | None) -> None:
     reading = fhir.read(bundle(condition(system, code, clinical=clinical)), as_of=AS_OF)
-    assert reading.notes == ()
+    if clinical is None:  # read as active, and said so
+        assert [(n.kind, n.reason) for n in reading.notes] == [
+            (fhir.NoteKind.ASSUMPTION, "no clinical status: read as active (onset 2026-09-01)")
+        ]
+    else:
+        assert reading.notes == ()
     assert reading.patient.to_dict()["findings"] == {"known-cancer": True}
 
 
@@ -287,17 +296,16 @@ def test_a_later_refutation_never_hides_a_recorded_cancer() -> None:
     none = {**condition(SCT, "363346000", verification="refuted"), "onsetDateTime": "2026-10-01"}
     reading = fhir.read(bundle(prostate, none), as_of=AS_OF)
     assert reading.patient.to_dict()["findings"] == {"known-cancer": True}
-    assert [(n.kind, n.resource) for n in reading.notes] == [(fhir.NoteKind.CONFLICT, "Condition/c1")]
+    assert [(n.kind, n.resource) for n in reading.notes] == [(fhir.NoteKind.EXCLUDED, "Condition/c1")]
 
 
 def test_a_refuted_ulcer_code_does_not_hide_a_current_ulcer() -> None:
     toe = {**condition(SCT, "429768000"), "id": "c2", "onsetDateTime": "2026-01-01"}
     heel = condition(ICD, "L89.613", verification="refuted")
-    assert findings(toe, heel) == {"foot-ulcer": True}
+    assert findings(toe, heel) == {"foot-ulcer": True, "pad": True}
 
 
 def test_a_refuted_code_for_the_whole_finding_reads_as_absent() -> None:
-    assert findings(condition(SCT, "363346000", verification="refuted")) == {"known-cancer": False}
     assert findings(condition(SCT, "63491006", verification="refuted")) == {"claudication": False}
     assert t.refutes("claudication", "63491006") and not t.refutes("claudication", "I70.211")
     assert not t.refutes("foot-ulcer", "238794007")
@@ -344,7 +352,9 @@ def test_optic_neuropathies_that_are_not_optic_neuritis_are_not_recognised(syste
 
 
 def test_refuted_optic_neuritis() -> None:
-    assert findings(condition(SCT, "66760008", verification="refuted")) == {"optic-neuritis-history": False}
+    # a history fact: ruling out optic neuritis now says nothing about a past episode
+    assert findings(condition(SCT, "66760008", verification="refuted")) == {}
+    assert findings(condition(ICD, "H46.9", verification="refuted")) == {}
     assert findings(condition(ICD, "H46.12", verification="refuted")) == {}  # one eye refuted: the other unknown
     assert findings(condition(SCT, "66760008", verification="entered-in-error", clinical="resolved")) == {}
 

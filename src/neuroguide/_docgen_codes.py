@@ -79,7 +79,12 @@ def codes_page() -> Page:
         "A Condition whose clinicalStatus is resolved, inactive or in remission is not read as a current finding, "
         f"except for the facts that are themselves about the past ({past_facts}), which it still sets. When a "
         "current finding has a history fact of its own (a healed foot ulcer is a history of foot ulcer), the reader "
-        "sets that history fact to true instead; a refuted or entered-in-error Condition sets neither.",
+        "sets that history fact to true instead; a refuted or entered-in-error Condition sets neither. An "
+        "abatement (abatementDateTime, abatementPeriod.end, abatementAge, abatementString, or abatementBoolean true) "
+        "on or before the evaluation date makes the Condition past whatever its clinicalStatus (an active status "
+        "with a past abatement is reported as a conflict); an abatement after the evaluation date leaves it current "
+        "at that date. A Condition with no clinicalStatus and no abatement is read as active, with a note saying so, "
+        "so that a red flag is not hidden.",
         "",
     ]
     lines += pipe_table(
@@ -89,11 +94,13 @@ def codes_page() -> Page:
     lines += heading(2, "Refuted and unconfirmed Conditions")
     lines += [
         "A refuted Condition reads its fact as absent only when its code stands for the whole finding. Where the data "
-        "lists the codes whose refutation means absent (`foot-ulcer`: none; `known-cancer`: malignant neoplastic "
-        "disease; `claudication`: intermittent claudication), refuting any narrower code (one kind of ulcer, one "
-        "cancer) leaves the fact unknown, and a refutation never outweighs another record that gives the finding as "
-        "present (the reader reports the conflict). A Condition that is unconfirmed, provisional or a differential "
-        "diagnosis is read as present, with a note saying so, so that an urgent finding is shown rather than hidden.",
+        "lists the codes whose refutation means absent (`foot-ulcer`: none; `claudication`: intermittent "
+        "claudication), refuting any narrower code (one kind of ulcer) leaves the fact unknown, and a refutation "
+        "never outweighs another record that gives the finding as present (the reader reports the conflict). A "
+        f"refuted Condition never sets a history fact ({past_facts}) to false: ruling out a cancer now says nothing "
+        "about a cancer treated years ago. A Condition that is unconfirmed, provisional or a differential diagnosis "
+        "is read as present (or, when past, as its history fact), with a note saying so, so that an urgent finding "
+        "is shown rather than hidden; such notes are listed apart from the data that could not be used.",
         "",
     ]
     lines += heading(2, "Medications")

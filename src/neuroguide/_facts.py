@@ -302,7 +302,9 @@ def _unit_slips(patient: Patient, facts: dict[str, FactValue]) -> list[Flag]:
 
 # Derived facts that may also be given: a given value is checked against the derivable one.
 def _conflict(name: str, fn: Derivation, patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> Flag | None:
-    if name not in ("crcl", "lops", "iwgdf-category"):
+    # pad: a given "no" against a diagnostic ABI or TBI is a conflict; a given "yes" with a normal index is not
+    # (the derivation never gives false: a normal ABI does not exclude PAD)
+    if name not in ("crcl", "lops", "iwgdf-category", "pad"):
         return None
     given = facts[name]
     others = {k: v for k, v in facts.items() if k != name}

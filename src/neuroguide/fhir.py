@@ -84,6 +84,15 @@ class NoteKind(StrEnum):
     CONFLICT = "conflict"
     ASSUMPTION = "assumption"
 
+    @property
+    def assumed(self) -> bool:
+        """True for a datum that WAS used, read in a stated way; false for one not used or in conflict.
+
+        Assumptions: an unconfirmed diagnosis read as present, no clinical status read as active, a nonconformant
+        resource read leniently.
+        """
+        return self in (NoteKind.ASSUMPTION, NoteKind.NONCONFORMANT)
+
 
 @attrs.frozen(kw_only=True)
 class Note:
@@ -96,6 +105,11 @@ class Note:
 
     def __str__(self) -> str:
         return f"{self.resource}: {self.what}: {self.reason}"
+
+    @property
+    def assumed(self) -> bool:
+        """True when the datum was used, read with the stated assumption (see :attr:`NoteKind.assumed`)."""
+        return self.kind.assumed
 
 
 @attrs.frozen(kw_only=True)
@@ -110,6 +124,16 @@ class Reading:
     def unrecognised(self) -> tuple[Note, ...]:
         """Resources and codes the reader could not map to a fact."""
         return tuple(n for n in self.notes if n.kind is NoteKind.UNRECOGNISED)
+
+    @property
+    def not_used(self) -> tuple[Note, ...]:
+        """Notes about data not used, or in conflict with other data."""
+        return tuple(n for n in self.notes if not n.assumed)
+
+    @property
+    def assumed(self) -> tuple[Note, ...]:
+        """Notes about data used, but read with a stated assumption."""
+        return tuple(n for n in self.notes if n.assumed)
 
     def missing_inputs(self) -> tuple[MissingInput, ...]:
         """The notes as "what is missing" items (fact ``fhir:<resource>``), so reports show them."""
@@ -349,6 +373,12 @@ def _shown(concept: Any) -> str:
     return ", ".join(parts) or "(no code)"
 
 
+def _shown_age(age: Any) -> str:
+    if not isinstance(age, Mapping):
+        return repr(age)
+    return f"{age.get('value')} {age.get('code') or age.get('unit') or '(no unit)'}"
+
+
 class _Shown:
     """A code as a note shows it, worked out only when a note needs it (most resources are read without one)."""
 
@@ -419,6 +449,7 @@ class _Reader:
     sources: dict[str, str] = attrs.Factory(dict)
     medications_index: dict[str, dict[str, Any]] = attrs.Factory(dict)
     referenced: set[str] = attrs.Factory(set)
+    birth_date: dt.date | None = None
 
     def note(self, kind: NoteKind, ref: str, what: str | _Shown, reason: str) -> None:
         self.notes.append(Note(kind=kind, resource=ref, what=str(what), reason=reason))
@@ -559,6 +590,7 @@ class _Reader:
             else:
                 data["birth_date"] = date.isoformat()
                 self.sources["birth_date"] = ref
+                self.birth_date = date
         gender = res.get("gender")
         if gender in ("female", "male"):
             data["sex"] = gender
@@ -589,9 +621,12 @@ class _Reader:
         fact, entry = found
         refuted = "refuted" in verification
         onset = _date_of(res.get("onsetDateTime")) or _date_of((res.get("onsetPeriod") or {}).get("start"))
-        past = any(c in ("inactive", "remission", "resolved") for c in clinical)
+        # for a diabetes code, past-ness matters only to the second finding it names (a healed E11.621 ulcer)
+        abated = self.abated(res, shown, clinical)
+        past = abated if abated is not None else any(c in ("inactive", "remission", "resolved") for c in clinical)
         current = not refuted and not past
         when = onset or _date_of(res.get("recordedDate")) or dt.date.min
+        unconfirmed = [str(c) for c in verification if c in ("unconfirmed", "provisional", "differential")]
         others = t.implied(entry.system.uri, entry.code) if entry is not None and not refuted else ()
         for other in others if current else ():
             # the code's own wording names a second finding (codes.toml [[implies]]): true while current, never false
@@ -601,6 +636,21 @@ class _Reader:
             # a resolved foot ulcer is a history of foot ulcer (codes.toml [[history]]): true, never false
             findings.setdefault(h, []).append(_Candidate(value=True, date=when, ref=ref))
             self.used.append(ref)
+        binding = t.bindings().get(fact)
+        is_history = binding is not None and binding.history
+        if unconfirmed and not refuted and (current or history or is_history or fact == "diabetes"):
+            # an urgent finding is better shown than hidden; the clinician sees that it rests on an unconfirmed entry
+            read_as = ", ".join(dict.fromkeys([*history] if past and not is_history else [fact, *history]))
+            self.note(
+                NoteKind.ASSUMPTION,
+                ref,
+                shown,
+                f"verificationStatus {', '.join(unconfirmed)}: read as {read_as} present, though not confirmed",
+            )
+        if not clinical and not refuted and abated is None and (fact != "diabetes" or others):
+            # a missing status must not hide a red flag: read as active, and say so (with the onset, to judge by)
+            since = f" (onset {onset})" if onset is not None else ""
+            self.note(NoteKind.ASSUMPTION, ref, shown, f"no clinical status: read as active{since}")
         if fact == "diabetes":
             if refuted:
                 self.note(NoteKind.EXCLUDED, ref, shown, "verificationStatus refuted: not read as diabetes")
@@ -641,6 +691,15 @@ class _Reader:
                 f"{fact} is a {spec.type} fact; a Condition can only give a true/false finding",
             )
             return
+        if refuted and is_history:
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                shown,
+                f"verificationStatus refuted: {fact} is a history fact, and ruling a condition out now says nothing "
+                "about the past; not read",
+            )
+            return
         if refuted and entry is not None and not t.refutes(fact, entry.code):
             self.note(
                 NoteKind.EXCLUDED,
@@ -650,27 +709,87 @@ class _Reader:
                 f"{fact} is absent; not read",
             )
             return
-        binding = t.bindings().get(fact)
-        unconfirmed = [str(c) for c in verification if c in ("unconfirmed", "provisional", "differential")]
-        if unconfirmed and not past:
-            # an urgent finding is better shown than hidden; the clinician sees that it rests on an unconfirmed entry
-            self.note(
-                NoteKind.ASSUMPTION,
-                ref,
-                shown,
-                f"verificationStatus {', '.join(unconfirmed)}: read as {fact} present, though not confirmed",
-            )
-        if past and not (binding is not None and binding.history):
+        if past and not is_history:
             read_as = f"; read as {', '.join(dict.fromkeys(history))}" if history else ""
-            self.note(
-                NoteKind.EXCLUDED,
-                ref,
-                shown,
-                f"clinicalStatus {', '.join(str(c) for c in clinical)}: not read as a current finding{read_as}",
+            why = (
+                f"clinicalStatus {', '.join(str(c) for c in clinical)}"
+                if abated is None
+                else "abated on or before the evaluation date"
             )
+            self.note(NoteKind.EXCLUDED, ref, shown, f"{why}: not read as a current finding{read_as}")
             return
         findings.setdefault(fact, []).append(_Candidate(value=not refuted, date=when, ref=ref, refuted=refuted))
         self.used.append(ref)
+
+    def abated(self, res: Mapping[str, Any], shown: _Shown, clinical: list[Any]) -> bool | None:
+        """Whether ``abatement[x]`` says the Condition had ended by the evaluation date (``None``: not stated).
+
+        An abatement on or before the evaluation date makes the Condition past (a healed ulcer), whatever its
+        clinicalStatus says; one after it leaves the Condition current at that date.
+        """
+        ref = _ref(res)
+        status = ", ".join(str(c) for c in clinical)
+        when: dt.date | None = None
+        if "abatementDateTime" in res:
+            when = _date_of(res["abatementDateTime"])
+        elif isinstance(res.get("abatementPeriod"), Mapping) and "end" in res["abatementPeriod"]:
+            when = _date_of(res["abatementPeriod"]["end"])
+        elif "abatementAge" in res:
+            when = self.abatement_age(res["abatementAge"])
+            if when is None:
+                self.note(
+                    NoteKind.ASSUMPTION,
+                    ref,
+                    shown,
+                    f"abatementAge {_shown_age(res['abatementAge'])} cannot be placed in time (needs a birth date and "
+                    "an age in years); the abatement is not used",
+                )
+                return None
+        elif isinstance(res.get("abatementString"), str) and res["abatementString"].strip():
+            return self.past_abatement(ref, shown, clinical, f"abatementString {res['abatementString']!r}")
+        elif res.get("abatementBoolean") is True:
+            return self.past_abatement(ref, shown, clinical, "abatementBoolean true")
+        else:
+            return None
+        if when is None:
+            self.note(
+                NoteKind.ASSUMPTION, ref, shown, "abatement without a full date (YYYY-MM-DD); the abatement is not used"
+            )
+            return None
+        if self.as_of is not None and when > self.as_of:
+            if any(c in ("inactive", "remission", "resolved") for c in clinical):
+                self.note(
+                    NoteKind.ASSUMPTION,
+                    ref,
+                    shown,
+                    f"clinicalStatus {status}, but abated on {when}, after the evaluation date {self.as_of}: "
+                    "read as current at the evaluation date",
+                )
+            return False
+        return self.past_abatement(ref, shown, clinical, f"abated on {when}")
+
+    def past_abatement(self, ref: str, shown: _Shown, clinical: list[Any], what: str) -> bool:
+        if clinical and not any(c in ("inactive", "remission", "resolved") for c in clinical):
+            status = ", ".join(str(c) for c in clinical)
+            self.note(
+                NoteKind.CONFLICT,
+                ref,
+                shown,
+                f"clinicalStatus {status}, but {what} (on or before the evaluation date): read as past",
+            )
+        return True
+
+    def abatement_age(self, age: Any) -> dt.date | None:
+        """The latest date an abatementAge (in whole years) can stand for, or ``None`` when it cannot be placed."""
+        if not isinstance(age, Mapping) or self.birth_date is None or age.get("code") != "a":
+            return None
+        years = _number(age.get("value"))
+        if years is None or years < 0 or years != int(years):
+            return None
+        try:  # the last day of that year of life: an abatement "at 40" may be any day before the 41st birthday
+            return self.birth_date.replace(year=self.birth_date.year + int(years) + 1) - dt.timedelta(days=1)
+        except ValueError:  # born on 29 February
+            return dt.date(self.birth_date.year + int(years) + 1, 3, 1) - dt.timedelta(days=1)
 
     def diabetes(self, found: list[tuple[str, dt.date, str, str]]) -> dict[str, str]:
         kinds = {k for k, *_ in found if k != "other"}

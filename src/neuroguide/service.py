@@ -738,19 +738,54 @@ def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhi
     # Dose problems lead the warnings: a prescription may be signed in this visit.
     cards.sort(key=lambda c: (_RANK[c["indicator"]], not _is_dose_problem(c)))
     if notes:
-        lines = [f"- {html.escape(str(n), quote=False)}" for n in notes]
+        # Data read with an assumption WAS used: it gets its own card, not the "could not be used" one.
+        cards += _notes_cards(notes, record_id, base)
+    return cards
+
+
+def _notes_cards(notes: Sequence[fhir.Note], record_id: str, base: str) -> list[dict[str, Any]]:
+    unused = [n for n in notes if not n.assumed]
+    assumed = [n for n in notes if n.assumed]
+    cards: list[dict[str, Any]] = []
+    if unused:
         cards.append(
-            {
-                "uuid": _uuid5(f"neuroguide:{record_id}:notes"),
-                "summary": f"{len(notes)} item(s) of the record could not be used by neuroguide",
-                "indicator": "info",
-                "detail": "These were not used (unknown code, unit or status); the advice above does not include "
-                "them:\n\n" + "\n".join(lines),
-                "source": {"label": "neuroguide: FHIR reader", "url": f"{base}/cds-services"},
-                "extension": {AUDIT_EXTENSION: {"record": record_id, "rules": []}},
-            }
+            _notes_card(
+                unused,
+                f"neuroguide:{record_id}:notes",
+                f"{len(unused)} item(s) of the record could not be used by neuroguide",
+                "These were not used (unknown code, unit or status), or conflict with another entry (each says how "
+                "it was resolved); the advice above does not include what was not used:",
+                record_id,
+                base,
+            )
+        )
+    if assumed:
+        cards.append(
+            _notes_card(
+                assumed,
+                f"neuroguide:{record_id}:assumed",
+                f"{len(assumed)} item(s) of the record were read with an assumption",
+                "These were used in the advice above, read as each note says (for example an unconfirmed diagnosis "
+                "read as present, or a condition without a clinical status read as active); check them:",
+                record_id,
+                base,
+            )
         )
     return cards
+
+
+def _notes_card(
+    notes: Sequence[fhir.Note], key: str, summary: str, intro: str, record_id: str, base: str
+) -> dict[str, Any]:
+    lines = [f"- {html.escape(str(n), quote=False)}" for n in notes]
+    return {
+        "uuid": _uuid5(key),
+        "summary": summary,
+        "indicator": "info",
+        "detail": intro + "\n\n" + "\n".join(lines),
+        "source": {"label": "neuroguide: FHIR reader", "url": f"{base}/cds-services"},
+        "extension": {AUDIT_EXTENSION: {"record": record_id, "rules": []}},
+    }
 
 
 def _dose_card(med: Any, verdict: DoseVerdict, base: str, ref: str) -> dict[str, Any]:

@@ -244,6 +244,11 @@ def bindings() -> Mapping[str, Binding]:
         absent = entry.get("absent_when_refuted")
         if absent is not None and not set(absent) <= {c.code for c in codes} | {k[1] for k in _set_keys(vs)}:
             problems.append(Problem("codes.toml", f"facts.{fact}.absent_when_refuted", "codes of this fact only"))
+        if absent and entry.get("history") is True:
+            # ruling out a cancer now says nothing about one treated years ago: a history fact is never refuted
+            problems.append(
+                Problem("codes.toml", f"facts.{fact}.absent_when_refuted", "none on a history fact (history = true)")
+            )
         resource = entry.get("resource")
         if resource is not None and resource not in set(Resource):
             problems.append(Problem("codes.toml", f"facts.{fact}.resource", f"not one of {', '.join(Resource)}"))
@@ -304,9 +309,13 @@ def refutes(fact: str, code: str) -> bool:
     """True when a refuted Condition with this code of ``fact`` says the fact is absent.
 
     A code naming only one kind of the finding (an ischaemic foot ulcer, one cancer) does not: refuting it leaves
-    the fact unknown. Facts whose data gives no ``absent_when_refuted`` list have one meaning per code.
+    the fact unknown. A history fact (a past cancer, a past optic neuritis, an amputation) is never refuted by a
+    Condition: ruling a condition out now says nothing about the past. Other facts whose data gives no
+    ``absent_when_refuted`` list have one meaning per code.
     """
     binding = bindings().get(fact)
+    if binding is not None and binding.history:
+        return False
     if binding is None or binding.absent_when_refuted is None:
         return True
     return code in binding.absent_when_refuted
