@@ -581,3 +581,18 @@ def test_dose_problems_lead_the_warnings_and_say_what_is_wrong() -> None:
     assert all(c["indicator"] == "warning" for c in cards[:2])
     assert any(s.startswith("Avoid at this kidney function: Duloxetine") for s in leading)
     assert any(s.startswith("Dose above the cited maximum: Gabapentin") for s in leading)
+
+
+@pytest.mark.parametrize(("name", "shown"), [("t2d-metformin", True), ("cauda-equina", False)])
+def test_urgent_checks_that_could_not_be_made_get_a_warning_unless_a_red_flag_is_shown(name: str, shown: bool) -> None:
+    as_of = dt.date(2026, 11, 23)
+    result = assess(fhir.read(prefetch_of(name), as_of=as_of).patient, as_of=as_of)
+    cards = cards_for(result, "0" * 32, "http://x")
+    unchecked = [c for c in cards if c["uuid"] == _uuid5(f"neuroguide:{'0' * 32}:urgent-missing")]
+    assert bool(unchecked) is shown
+    assert shown is not any(c["indicator"] == "critical" for c in cards)
+    if shown:
+        (card,) = unchecked
+        assert card["indicator"] == "warning" and result.urgent_missing
+        assert card["detail"].count("\n- ") == len(result.urgent_missing)
+        assert card["summary"].startswith(f"No red flag found, but {len(result.urgent_missing)} urgent check")

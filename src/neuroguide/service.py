@@ -710,11 +710,32 @@ def _section_card(section: Section, folded: _Folded, record_id: str, base: str) 
     }
 
 
+def _unchecked_card(result: Assessment, record_id: str, base: str) -> dict[str, Any]:
+    """A warning that urgent checks could not be made, naming the missing inputs and the rules that need them."""
+    wanted = {m.fact: m for m in result.missing}
+    missing = [wanted[f] for f in result.urgent_missing if f in wanted]
+    names = [m.label.split(";")[0] for m in missing]
+    summary = f"No red flag found, but {len(names)} urgent check input(s) missing: {', '.join(names)}"
+    if len(summary) > _SUMMARY_MAX:
+        summary = summary[: _SUMMARY_MAX - 1].rstrip() + "…"
+    lines = ["**Record these to rule out an urgent or emergency problem:**", ""]
+    lines += [f"- {m.label} (needed by {', '.join(f'`{r}`' for r in m.needed_by)})" for m in missing]
+    return {
+        "uuid": _uuid5(f"neuroguide:{record_id}:urgent-missing"),
+        "summary": summary,
+        "indicator": "warning",
+        "detail": "\n".join(lines),
+        "source": {"label": "neuroguide", "url": f"{base}/cds-services"},
+        "extension": {AUDIT_EXTENSION: {"record": record_id, "rules": []}},
+    }
+
+
 def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhir.Note] = ()) -> list[dict[str, Any]]:
     """The cards for an assessment: one per action, grouped exactly as the text report groups its items.
 
-    A group whose every recommendation is only scheduled (nothing to do now) gets no card; groups of advice with
-    nothing due (information only) share one card that lists them, each linking to its rule.
+    A group whose every recommendation is only scheduled (nothing to do now) gets no card; information with nothing
+    due shares one card per report section. With no red flag found while an urgent or emergency rule could not
+    decide, a warning card names the inputs it needs: "no red flag" must not read as reassurance.
     """
     hashes = {(g.id, g.version): g.sha256 for g in result.record.guidelines}
     cards: list[dict[str, Any]] = []
@@ -735,6 +756,8 @@ def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhi
             cards.append(share[0][0])
         elif share:
             cards.append(_section_card(section, share, record_id, base))
+    if result.urgent_missing and not any(c["indicator"] == "critical" for c in cards):
+        cards.append(_unchecked_card(result, record_id, base))
     # Dose problems lead the warnings: a prescription may be signed in this visit.
     cards.sort(key=lambda c: (_RANK[c["indicator"]], not _is_dose_problem(c)))
     if notes:
