@@ -35,7 +35,7 @@ from neuroguide._actions import action_groups
 from neuroguide.evaluation import assess
 from neuroguide.patient import Patient
 from neuroguide.results import SECTION_TITLES, EvaluationRecord, Section
-from neuroguide.service import AUDIT_EXTENSION, Issuer, ServiceConfig, _Store, _uuid5, cards_for, create_app
+from neuroguide.service import AUDIT_EXTENSION, Issuer, ServiceConfig, _readable, _Store, _uuid5, cards_for, create_app
 from tools.fhir import EXAMPLES
 
 AS_OF = dt.date(2026, 11, 23)
@@ -596,3 +596,24 @@ def test_urgent_checks_that_could_not_be_made_get_a_warning_unless_a_red_flag_is
         assert card["indicator"] == "warning" and result.urgent_missing
         assert card["detail"].count("\n- ") == len(result.urgent_missing)
         assert card["summary"].startswith(f"No red flag found, but {len(result.urgent_missing)} urgent check")
+
+
+def test_card_reasons_name_facts_in_words_and_leave_the_record_alone() -> None:
+    assert _readable("not pad") == "not peripheral artery disease"
+    assert _readable("metformin-duration = 13.81 year > 4 year") == "Years on metformin = 13.81 year > 4 year"
+    assert _readable("last assessment 2025-06-10; repeat every 12 months") == (
+        "last assessment 2025-06-10; repeat every 12 months"
+    )
+    as_of = dt.date(2026, 11, 23)
+    result = assess(fhir.read(prefetch_of("t2d-metformin"), as_of=as_of).patient, as_of=as_of)
+    details = "\n".join(c["detail"] for c in cards_for(result, "0" * 32, "http://x"))
+    assert "type-2-diabetes" not in details and "Type 2 diabetes" in details
+    assert any("type-2-diabetes" in r for rec in result.recommendations for r in rec.reasons)  # the record's wording
+
+
+def test_a_screening_never_done_says_so_rather_than_overdue_since_diagnosis() -> None:
+    as_of = dt.date(2026, 11, 23)
+    result = assess(fhir.read(prefetch_of("t2d-metformin"), as_of=as_of).patient, as_of=as_of)
+    summaries = [c["summary"] for c in cards_for(result, "0" * 32, "http://x")]
+    assert "Screen for autonomic neuropathy (none on record; due since 2012-05-02)" in summaries
+    assert "Screen for diabetic peripheral neuropathy (overdue since 2026-06-10)" in summaries

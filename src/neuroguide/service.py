@@ -60,13 +60,14 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from . import fhir
 from ._actions import action_groups
+from ._vocabulary import vocabulary
 from .api import find_rule
 from .dosing import DoseVerdict, Verdict, check_dose
 from .evaluation import assess
 from .exceptions import InputError, NeuroguideError, NotFoundError
 from .model import Status
 from .patient import Patient
-from .report import render_rule, status_text
+from .report import never_recorded, render_rule, status_text
 from .results import DOSE_PROBLEMS, SECTION_TITLES, Assessment, Recommendation, RecommendationStatus, Section
 from .terminology import LOCAL_SYSTEM
 
@@ -608,13 +609,38 @@ def _summary(rec: Recommendation) -> str:
         prefix = f"{status_text(rec).split(';')[0]}: "
     suffix = ""
     if rec.status is RecommendationStatus.OVERDUE and rec.due is not None:
-        suffix = f" (overdue since {rec.due.isoformat()})"
+        # With no previous one on record, "overdue since" the diagnosis would read as years of neglect.
+        suffix = (
+            f" (none on record; due since {rec.due.isoformat()})"
+            if never_recorded(rec)
+            else f" (overdue since {rec.due.isoformat()})"
+        )
     elif rec.status is RecommendationStatus.DUE:
         suffix = " (due now)"
     if rec.rule_status is not Status.APPROVED:
         suffix += " - not yet verified"
     text = f"{prefix}{title}{suffix}"
     return text if len(text) <= _SUMMARY_MAX else text[: _SUMMARY_MAX - 1].rstrip() + "…"
+
+
+_TOKEN = re.compile(r"(?<![\w-])[a-z][a-z0-9]*(?:-[a-z0-9]+)+(?![\w-])|(?<![\w-])[a-z]+(?![\w-])")
+
+
+def _readable(reason: str) -> str:
+    """A reason with the vocabulary's labels for fact names (``not pad`` -> ``not peripheral artery disease``).
+
+    For the card only: the record keeps the engine's wording, which replay compares.
+    """
+    labels = vocabulary()
+
+    def label(match: re.Match[str]) -> str:
+        fact = labels.get(match.group(0))
+        if fact is None:
+            return match.group(0)
+        text = fact.label.split(";")[0]
+        return text if match.start() == 0 else text[:1].lower() + text[1:]
+
+    return _TOKEN.sub(label, reason)
 
 
 def _detail(group: list[Recommendation], unverified: bool) -> str:
@@ -624,7 +650,7 @@ def _detail(group: list[Recommendation], unverified: bool) -> str:
         lines += ["**NOT YET VERIFIED (rule in review):** shown because it is urgent; check the source.", ""]
     reasons = list(dict.fromkeys(r for rec in group for r in rec.reasons))
     if reasons:
-        lines += ["Why:", *[f"- {r}" for r in reasons], ""]
+        lines += ["Why:", *[f"- {_readable(r)}" for r in reasons], ""]
     if first.due is not None:
         lines += [f"Due: {first.due.isoformat()}", ""]
     details = list(dict.fromkeys(d for rec in group for d in rec.details))
@@ -688,15 +714,16 @@ _Folded = list[tuple[dict[str, Any], list[Recommendation]]]
 
 def _section_card(section: Section, folded: _Folded, record_id: str, base: str) -> dict[str, Any]:
     """One info card for a section's items: each its title, action and link; its audit names every rule."""
-    lines = [f"**{SECTION_TITLES[section]}**: nothing here is due or overdue.", ""]
+    lines = [f"**{SECTION_TITLES[section]}**: these have no due date; consider them at this visit.", ""]
     rules: list[dict[str, Any]] = []
     for card, items in folded:
         audit = card["extension"][AUDIT_EXTENSION]["rules"]
         lead = next(r for r in items if r.rule == audit[0]["rule"])
         lines.append(f"- [{card['summary']}]({base}/rules/{lead.rule}): {lead.action}")
         rules += audit
+    first = folded[0][1][0]
     titles = "; ".join(card["summary"] for card, _ in folded)
-    summary = f"{SECTION_TITLES[section]} ({len(folded)}): {titles}"
+    summary = f"{SECTION_TITLES[section]} ({len(folded)}, no due date): {titles}"
     if len(summary) > _SUMMARY_MAX:
         summary = summary[: _SUMMARY_MAX - 1].rstrip() + "…"
     return {
@@ -704,7 +731,7 @@ def _section_card(section: Section, folded: _Folded, record_id: str, base: str) 
         "summary": summary,
         "indicator": "info",
         "detail": "\n".join(lines),
-        "source": {"label": "neuroguide", "url": f"{base}/cds-services"},
+        "source": {"label": f"neuroguide: {first.guideline} {first.version}", "url": f"{base}/rules/{first.rule}"},
         "overrideReasons": _OVERRIDE_REASONS,
         "extension": {AUDIT_EXTENSION: {"record": record_id, "rules": rules}},
     }
