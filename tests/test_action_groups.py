@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -12,7 +13,7 @@ import neuroguide as ng
 from neuroguide import _actions
 from neuroguide.api import list_guidelines, load_guideline
 from neuroguide.report import _grouped
-from neuroguide.results import Assessment, RecommendationStatus
+from neuroguide.results import Assessment, RecommendationStatus, Section
 from test_report_grouping import PATIENT  # due all three PAD screenings
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -31,9 +32,29 @@ def report_groups(result: Assessment) -> list[frozenset[str]]:
 
 
 def card_groups(result: Assessment) -> list[frozenset[str]]:
+    """Each card's rules; a card shared by a report section is split back into the report's groups it lists."""
     service = pytest.importorskip("neuroguide.service", reason="needs the service extra")
     cards = service.cards_for(result, "record", "http://127.0.0.1")
-    return [frozenset(r["rule"] for r in c["extension"][service.AUDIT_EXTENSION]["rules"]) for c in cards]
+    groups = report_groups(result)
+    out: list[frozenset[str]] = []
+    for card in cards:
+        rules = frozenset(r["rule"] for r in card["extension"][service.AUDIT_EXTENSION]["rules"])
+        if not rules:
+            continue  # the urgent-checks and FHIR-notes cards name no rule
+        if ":section:" in _shared(service, card):
+            inside = [g for g in groups if g <= rules]
+            assert frozenset().union(*inside) == rules and len(inside) >= 2  # whole groups only
+            out += inside
+        else:
+            out.append(rules)
+    return out
+
+
+def _shared(service: Any, card: dict[str, Any]) -> str:
+    for section in Section:
+        if card["uuid"] == service._uuid5(f"neuroguide:record:section:{section.value}"):
+            return f":section:{section.value}"
+    return ""
 
 
 def assessed(name: str) -> Assessment:
