@@ -21,6 +21,13 @@ from pathlib import Path
 _ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(_ROOT / "docs" / "_ext"), str(_ROOT)]
 
+# `evaluation` imports the site-overlay type only for type checking (start-up cost); give autodoc the name so the
+# signatures that mention it resolve.
+import neuroguide.evaluation  # noqa: E402
+import neuroguide.site  # noqa: E402
+
+neuroguide.evaluation.Site = neuroguide.site.Site  # type: ignore[attr-defined]
+
 project = "neuroguide"
 author = "neuroguide developers"
 copyright = f"{dt.date.today().year}, {author}"
