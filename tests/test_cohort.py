@@ -629,3 +629,24 @@ def test_dosing_lookup_is_pinned_to_the_engine_functions() -> None:
     plan = _engine.make_plan(dt.date(2026, 11, 23))
     assert all(s.lookup for s in plan.steps if s.rule.kind == "dosing")
     assert {s.rule.kind for s in plan.per_row()} <= {"neurotoxicity"}
+
+
+def test_pad_given_no_against_a_diagnostic_abi_is_a_conflict_as_in_assess() -> None:
+    # ABI <= 0.90 establishes PAD: a given "no" beside it is withheld and flagged; 0.91 leaves the "no" in use.
+    as_of = dt.date(2026, 11, 30)
+    docs = [
+        {"id": f"abi-{abi}", "findings": {"pad": pad, "foot-ulcer": True}, "measurements": {"abi": abi}}
+        for abi in (0.89, 0.90, 0.91)
+        for pad in (False, True)
+    ]
+    res = cohort_evaluate(docs, as_of=as_of)
+    assert_same(docs, res.results, as_of, res.errors)
+    flagged = set(res.errors.filter(pl.col("column") == "pad")["row"].to_list())
+    assert flagged == {0, 2}  # "no" at 0.89 and 0.90
+
+
+def test_a_batch_whose_every_document_is_refused_is_reported_not_a_crash() -> None:
+    docs = [{"id": "x", "sex": "unknown"}, {"id": "y", "birth_date": "not a date"}]
+    res = cohort_evaluate(docs, as_of=dt.date(2026, 11, 23), max_bad_share=1.0)
+    assert res.results.height == 0
+    assert sorted(res.errors["row"].to_list()) == [0, 1]

@@ -124,7 +124,7 @@ PINNED: dict[str, str] = {
     "on-droxidopa": "9de4247510323d29",
     "two-gabapentinoids": "a324690ca091a5a9",
     "crcl": "aa3a566c06accf71",
-    "(checks)": "14e907ad2154c77a",
+    "(checks)": "bff828a728c5f3d8",
 }
 """sha256 (first 16 hex digits) of the engine functions each pinned fact reproduces, as last checked."""
 
@@ -589,7 +589,7 @@ def derive_columns(facts: pl.DataFrame, as_of: dt.date, state: Derivations) -> t
     """Add every derived fact the columns reproduce, in the engine's order; return the frame and the flags.
 
     A value given in its own column wins, except where the engine checks it against the derivable value
-    (``lops``, ``iwgdf-category``, ``crcl``): a conflicting given value is withheld and flagged, as
+    (``lops``, ``iwgdf-category``, ``crcl``, ``pad``): a conflicting given value is withheld and flagged, as
     ``derive_flagged`` does. A derived clearance outside the plausible span is left out and flagged.
     Stale derived facts are left unset (their rules run per row).
 
@@ -632,7 +632,8 @@ def derive_columns(facts: pl.DataFrame, as_of: dt.date, state: Derivations) -> t
             facts = facts.with_columns(value.alias(name))
             continue
         given = col(name)
-        if name in ("lops", "iwgdf-category", "crcl"):
+        if name in ("lops", "iwgdf-category", "crcl", "pad"):
+            # pad: the derivation gives true or nothing, so only a given "no" against a diagnostic index conflicts
             facts = facts.with_columns(value.alias("__derivable"))
             d = col("__derivable")
             if name == "crcl":

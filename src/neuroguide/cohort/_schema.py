@@ -428,10 +428,10 @@ def _map_unique(values: pl.Series, fn: Any) -> pl.Series:
 def _dates(raw: pl.Series, as_of: dt.date) -> tuple[pl.Series, pl.Series | None, pl.Series | str]:
     if raw.dtype == pl.Date:
         dates = raw
-        unparsed = pl.Series([False] * len(raw))
+        unparsed = pl.Series([False] * len(raw), dtype=pl.Boolean)
     elif isinstance(raw.dtype, pl.Datetime):
         dates = raw.dt.date()
-        unparsed = pl.Series([False] * len(raw))
+        unparsed = pl.Series([False] * len(raw), dtype=pl.Boolean)
     else:
         text = raw.cast(pl.String).str.strip_chars()
         dates = text.str.to_date("%Y-%m-%d", strict=False)
