@@ -168,7 +168,7 @@ class Binding:
     resource: Resource | None = None
     note: str | None = None
     history: bool = False
-    """True for a past fact, which a resolved, inactive or in-remission Condition still sets (a past cancer is known)."""
+    """True for a past fact, which a resolved, inactive or in-remission Condition still sets (a past cancer)."""
     absent_when_refuted: frozenset[str] | None = None
     """The codes whose refutation says the fact is absent; ``None``: every code's (one code per meaning)."""
 

@@ -298,7 +298,8 @@ def dependencies_page(repo: Path | None) -> Page:
     lines += heading(2, "Code systems shipped as data")
     lines += [
         "The package carries codes of these code systems in `_data/codes.toml` and `_data/valuesets/` (each code with "
-        "its source on the {ref}`codes <ng-codes>` page). They are not software dependencies, but their owners' terms apply:",
+        "its source on the {ref}`codes <ng-codes>` page). They are not software dependencies, but their owners' "
+        "terms apply:",
         "",
     ]
     lines += pipe_table(["Code system", "Terms"], [[esc(n), esc(t)] for n, t in CODE_SYSTEM_TERMS])
