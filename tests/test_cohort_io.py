@@ -62,6 +62,23 @@ def test_results_file_carries_guideline_versions_and_hashes(tmp_path: Path, coho
     only = json.loads(meta["neuroguide.absent_only"])
     assert only and [r["rule"] for r in only] == [a.rule for a in summary.absent_only]
     assert all(r["patients"] > 0 and r["missing"] for r in only)
+    keys = {"guideline", "version", "rule", "patients", "missing", "kind", "urgent", "status"}
+    assert all(set(r) == keys for r in only)
+    by_rule = {r["rule"]: r for r in only}
+    assert by_rule["cauda-equina-suspected"] | {"patients": 0, "missing": []} == {
+        "guideline": "presentation-pattern",
+        "version": by_rule["cauda-equina-suspected"]["version"],
+        "rule": "cauda-equina-suspected",
+        "patients": 0,
+        "missing": [],
+        "kind": "referral",
+        "urgent": True,
+        "status": "approved",
+    }
+    assert by_rule["b12-nitrous-oxide-homocysteine"]["urgent"] is False
+    assert by_rule["b12-nitrous-oxide-homocysteine"]["kind"] == "workup"
+    assert [a.rule for a in summary.urgent_absent()] == [r["rule"] for r in only if r["urgent"]]
+    assert {"cauda-equina-suspected", "gbs-suspected"} <= {a.rule for a in summary.urgent_absent()}
     frame = pl.read_parquet(out)
     assert frame.height == summary.results
     every = tmp_path / "all.parquet"
@@ -102,9 +119,21 @@ def test_cli_synth_run_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture
     text = capsys.readouterr().out
     assert "300 patients" in text and "patients/s" in text
     assert "undetermined only because of absent columns (no rows; --all-undetermined writes them)" in text
-    assert "b12-testing b12-nitrous-oxide-homocysteine: 300 patients (needs nitrous-oxide-use)" in text
+    assert "b12-testing b12-nitrous-oxide-homocysteine (workup): 300 patients (needs nitrous-oxide-use)" in text
+    # Red-flag checks that could not be made come first, under their own heading, before every other rule.
+    lines = text.splitlines()
+    urgent = lines.index("red-flag checks not possible (no column for what they need): 8 rules")
+    other = next(i for i, line in enumerate(lines) if line.startswith("other rules not decided"))
+    cauda = "  ! presentation-pattern cauda-equina-suspected (referral): 300 patients"
+    assert urgent < lines.index(next(x for x in lines if x.startswith(cauda))) < other
+    assert "  ! presentation-pattern sphincter-disturbance-new (referral, in-review): " in text  # in review: shown
+    assert all(line.startswith("  ! ") for line in lines[urgent + 1 : other])
+    assert not any("cauda-equina-suspected" in line for line in lines[other:])
     page = html.read_text()
     assert page.startswith("<!DOCTYPE html>") and "Undetermined because columns are absent" in page
+    heading = page.index("Red-flag checks not possible (no column for what they need)")
+    assert heading < page.index("cauda-equina-suspected") < page.index("Other rules not decided")
+    assert page.index("Other rules not decided") < page.index("b12-nitrous-oxide-homocysteine")
     assert main(["cohort", "summary", str(out), "-o", str(tmp_path / "again.html")]) == 0
     every = tmp_path / "all.parquet"
     args = ["cohort", str(cohort), "-o", str(every), "--as-of", "2026-11-30", "--quiet", "--all-undetermined"]
