@@ -221,3 +221,48 @@ def test_partitions_span_and_split_row_groups(tmp_path: Path, cohort_file: Path)
     whole = pl.read_parquet(odd)
     again = pl.concat([_io.read_partition(odd, p)[0] for p in parts])
     assert again.equals(whole)
+
+
+def test_cli_summary_lines_use_one_number_style_and_name_what_runs_per_patient(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def only(rule: str, urgent: bool, kind: str, status: str = "approved") -> Any:
+        return _io.AbsentOnly("presentation-pattern", "1", rule, 20_000, ("sensory-level",), kind, urgent, status)
+
+    summary = _io.RunSummary(
+        rows=20_000,
+        results=573_306,
+        bad_rows=1_234,
+        absent=("sensory-level",),
+        seconds=2.0,
+        output=tmp_path / "r.parquet",
+        errors=tmp_path / "r.errors.parquet",
+        per_row_rules=("vincristine-neurotoxicity", "oxaliplatin-neurotoxicity"),
+        per_row_kinds={"neurotoxicity": 2},
+        lookup_rules=("gabapentin-renal", "pregabalin-renal", "duloxetine-renal"),
+        absent_only=(
+            only("pattern-myelopathy", False, "consideration"),
+            only("cord-compression-suspected", True, "referral", "in-review"),
+        ),
+        fallback_rows=1_500,
+    )
+    monkeypatch.setattr(_io, "run", lambda *a, **k: summary)
+    src = tmp_path / "c.parquet"
+    src.write_bytes(b"")
+    assert main(["cohort", str(src), "-o", str(tmp_path / "r.parquet"), "--as-of", "2026-11-30", "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("20,000 patients -> 573,306 result rows in 2.0 s (10,000 patients/s); bad rows: 1,234")
+    head = "undetermined only because of absent columns (no rows; --all-undetermined writes them)"
+    assert f"{head}: 2 rules, 40,000 results" in lines
+    at = lines.index("red-flag checks not possible (no column for what they need): 1 rule")
+    assert lines[at + 1] == (
+        "  ! presentation-pattern cord-compression-suspected (referral, in-review): "
+        "20,000 patients (needs sensory-level)"
+    )
+    assert lines[at + 2] == "other rules not decided (no column for what they need): 1 rule"
+    assert lines[at + 3].startswith("  presentation-pattern pattern-myelopathy (consideration): 20,000 patients")
+    assert "JSON lines read one document at a time (odd or bad lines): 1,500" in lines
+    dosing = "dosing rules looked up by prescription: 3"
+    assert f"{dosing} (patients with duplicate therapy are evaluated per patient)" in lines
+    assert "evaluated per patient (not vectorised): 2 rules (2 neurotoxicity)" in lines
+    assert not any("medication rules" in line for line in lines)

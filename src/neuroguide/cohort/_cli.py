@@ -146,17 +146,17 @@ def _run(args: argparse.Namespace) -> int:
         )
         print(
             f"undetermined only because of absent columns ({written}): "
-            f"{len(summary.absent_only):,} rules, {total:,} results"
+            f"{_rules(len(summary.absent_only))}, {total:,} results"
         )
         urgent = summary.urgent_absent()
         others = [a for a in summary.absent_only if not a.urgent]
         # Red-flag checks first: a reader must see that none of them could be made, not find them in the list.
         if urgent:
-            print(f"red-flag checks not possible (no column for what they need): {len(urgent):,} rules")
+            print(f"red-flag checks not possible (no column for what they need): {_rules(len(urgent))}")
             for a in urgent:
                 print(f"  ! {_absent_line(a)}")
         if others:
-            print(f"other rules not decided (no column for what they need): {len(others):,} rules")
+            print(f"other rules not decided (no column for what they need): {_rules(len(others))}")
             for a in others:
                 print(f"  {_absent_line(a)}")
     if summary.fallback_rows:
@@ -168,11 +168,15 @@ def _run(args: argparse.Namespace) -> int:
         )
     if summary.per_row_rules:
         kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(summary.per_row_kinds.items()))
-        print(f"evaluated per patient (not vectorised): {len(summary.per_row_rules):,} rules ({kinds})")
+        print(f"evaluated per patient (not vectorised): {_rules(len(summary.per_row_rules))} ({kinds})")
     if args.summary is not None:
         write_summary(args.output, args.summary, errors=summary.errors)
         print(f"summary: {args.summary}")
     return 0
+
+
+def _rules(n: int) -> str:
+    return f"{n:,} rule" if n == 1 else f"{n:,} rules"
 
 
 def _absent_line(a: AbsentOnly) -> str:
