@@ -266,3 +266,18 @@ def test_cli_summary_lines_use_one_number_style_and_name_what_runs_per_patient(
     assert f"{dosing} (patients with duplicate therapy are evaluated per patient)" in lines
     assert "evaluated per patient (not vectorised): 2 rules (2 neurotoxicity)" in lines
     assert not any("medication rules" in line for line in lines)
+
+
+def test_absent_only_counts_in_python_say_which_rules_are_red_flag_checks() -> None:
+    from neuroguide import cohort
+    from neuroguide.model import is_urgent
+
+    res = cohort.evaluate(cohort.synth(60, seed=5, as_of=AS_OF), as_of=AS_OF)
+    only = res.absent_only
+    assert {"guideline", "version", "rule", "patients", "missing", "kind", "urgent", "status"} <= set(only.columns)
+    rules = {s.rule.id: s.rule for s in res.plan.steps}
+    for r in only.iter_rows(named=True):
+        rule = rules[r["rule"]]
+        assert (r["kind"], r["urgent"], r["status"]) == (rule.kind, is_urgent(rule), str(rule.status))
+    urgent = set(only.filter(pl.col("urgent"))["rule"].to_list())
+    assert "cauda-equina-suspected" in urgent and "b12-nitrous-oxide-homocysteine" not in urgent

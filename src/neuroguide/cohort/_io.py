@@ -18,7 +18,7 @@ from .. import model as m
 from ..exceptions import InputError
 from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, bad_rows, check_share, undetermined_mode
 from ._dask import WRITE_OPTIONS, dask_parts, results_schema
-from ._engine import RESULT_SCHEMA, Plan, Undetermined, make_plan, merge_absent_only, metadata
+from ._engine import RESULT_SCHEMA, Plan, Undetermined, make_plan, merge_absent_only, metadata, rule_info
 from ._errors import BadRowsError
 from ._jsonl import evaluate_lines
 from ._parts import DEFAULT_BATCH_ROWS, Partition, evaluate_batch, partitions, read_partition
@@ -284,18 +284,6 @@ def run(
         undetermined=mode,
         fallback_rows=state.fallbacks or 0,
     )
-
-
-def rule_info(plan: Plan) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """Per (guideline, version, rule) of the plan: its kind, whether it is urgent, and its status."""
-    return {
-        (s.guideline.id, s.guideline.version, s.rule.id): {
-            "kind": str(s.rule.kind),
-            "urgent": m.is_urgent(s.rule),
-            "status": str(s.rule.status),
-        }
-        for s in plan.steps
-    }
 
 
 def _kinds(steps: Iterable[Any]) -> dict[str, int]:
