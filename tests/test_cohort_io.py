@@ -62,6 +62,23 @@ def test_results_file_carries_guideline_versions_and_hashes(tmp_path: Path, coho
     only = json.loads(meta["neuroguide.absent_only"])
     assert only and [r["rule"] for r in only] == [a.rule for a in summary.absent_only]
     assert all(r["patients"] > 0 and r["missing"] for r in only)
+    keys = {"guideline", "version", "rule", "patients", "missing", "kind", "urgent", "status"}
+    assert all(set(r) == keys for r in only)
+    by_rule = {r["rule"]: r for r in only}
+    assert by_rule["cauda-equina-suspected"] | {"patients": 0, "missing": []} == {
+        "guideline": "presentation-pattern",
+        "version": by_rule["cauda-equina-suspected"]["version"],
+        "rule": "cauda-equina-suspected",
+        "patients": 0,
+        "missing": [],
+        "kind": "referral",
+        "urgent": True,
+        "status": "approved",
+    }
+    assert by_rule["b12-nitrous-oxide-homocysteine"]["urgent"] is False
+    assert by_rule["b12-nitrous-oxide-homocysteine"]["kind"] == "workup"
+    assert [a.rule for a in summary.urgent_absent()] == [r["rule"] for r in only if r["urgent"]]
+    assert {"cauda-equina-suspected", "gbs-suspected"} <= {a.rule for a in summary.urgent_absent()}
     frame = pl.read_parquet(out)
     assert frame.height == summary.results
     every = tmp_path / "all.parquet"
@@ -102,9 +119,21 @@ def test_cli_synth_run_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture
     text = capsys.readouterr().out
     assert "300 patients" in text and "patients/s" in text
     assert "undetermined only because of absent columns (no rows; --all-undetermined writes them)" in text
-    assert "b12-testing b12-nitrous-oxide-homocysteine: 300 patients (needs nitrous-oxide-use)" in text
+    assert "b12-testing b12-nitrous-oxide-homocysteine (workup): 300 patients (needs nitrous-oxide-use)" in text
+    # Red-flag checks that could not be made come first, under their own heading, before every other rule.
+    lines = text.splitlines()
+    urgent = lines.index("red-flag checks not possible (no column for what they need): 8 rules")
+    other = next(i for i, line in enumerate(lines) if line.startswith("other rules not decided"))
+    cauda = "  ! presentation-pattern cauda-equina-suspected (referral): 300 patients"
+    assert urgent < lines.index(next(x for x in lines if x.startswith(cauda))) < other
+    assert "  ! presentation-pattern sphincter-disturbance-new (referral, in-review): " in text  # in review: shown
+    assert all(line.startswith("  ! ") for line in lines[urgent + 1 : other])
+    assert not any("cauda-equina-suspected" in line for line in lines[other:])
     page = html.read_text()
     assert page.startswith("<!DOCTYPE html>") and "Undetermined because columns are absent" in page
+    heading = page.index("Red-flag checks not possible (no column for what they need)")
+    assert heading < page.index("cauda-equina-suspected") < page.index("Other rules not decided")
+    assert page.index("Other rules not decided") < page.index("b12-nitrous-oxide-homocysteine")
     assert main(["cohort", "summary", str(out), "-o", str(tmp_path / "again.html")]) == 0
     every = tmp_path / "all.parquet"
     args = ["cohort", str(cohort), "-o", str(every), "--as-of", "2026-11-30", "--quiet", "--all-undetermined"]
@@ -192,3 +221,63 @@ def test_partitions_span_and_split_row_groups(tmp_path: Path, cohort_file: Path)
     whole = pl.read_parquet(odd)
     again = pl.concat([_io.read_partition(odd, p)[0] for p in parts])
     assert again.equals(whole)
+
+
+def test_cli_summary_lines_use_one_number_style_and_name_what_runs_per_patient(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def only(rule: str, urgent: bool, kind: str, status: str = "approved") -> Any:
+        return _io.AbsentOnly("presentation-pattern", "1", rule, 20_000, ("sensory-level",), kind, urgent, status)
+
+    summary = _io.RunSummary(
+        rows=20_000,
+        results=573_306,
+        bad_rows=1_234,
+        absent=("sensory-level",),
+        seconds=2.0,
+        output=tmp_path / "r.parquet",
+        errors=tmp_path / "r.errors.parquet",
+        per_row_rules=("vincristine-neurotoxicity", "oxaliplatin-neurotoxicity"),
+        per_row_kinds={"neurotoxicity": 2},
+        lookup_rules=("gabapentin-renal", "pregabalin-renal", "duloxetine-renal"),
+        absent_only=(
+            only("pattern-myelopathy", False, "consideration"),
+            only("cord-compression-suspected", True, "referral", "in-review"),
+        ),
+        fallback_rows=1_500,
+    )
+    monkeypatch.setattr(_io, "run", lambda *a, **k: summary)
+    src = tmp_path / "c.parquet"
+    src.write_bytes(b"")
+    assert main(["cohort", str(src), "-o", str(tmp_path / "r.parquet"), "--as-of", "2026-11-30", "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("20,000 patients -> 573,306 result rows in 2.0 s (10,000 patients/s); bad rows: 1,234")
+    head = "undetermined only because of absent columns (no rows; --all-undetermined writes them)"
+    assert f"{head}: 2 rules, 40,000 results" in lines
+    at = lines.index("red-flag checks not possible (no column for what they need): 1 rule")
+    assert lines[at + 1] == (
+        "  ! presentation-pattern cord-compression-suspected (referral, in-review): "
+        "20,000 patients (needs sensory-level)"
+    )
+    assert lines[at + 2] == "other rules not decided (no column for what they need): 1 rule"
+    assert lines[at + 3].startswith("  presentation-pattern pattern-myelopathy (consideration): 20,000 patients")
+    assert "JSON lines read one document at a time (odd or bad lines): 1,500" in lines
+    dosing = "dosing rules looked up by prescription: 3"
+    assert f"{dosing} (patients with duplicate therapy are evaluated per patient)" in lines
+    assert "evaluated per patient (not vectorised): 2 rules (2 neurotoxicity)" in lines
+    assert not any("medication rules" in line for line in lines)
+
+
+def test_absent_only_counts_in_python_say_which_rules_are_red_flag_checks() -> None:
+    from neuroguide import cohort
+    from neuroguide.model import is_urgent
+
+    res = cohort.evaluate(cohort.synth(60, seed=5, as_of=AS_OF), as_of=AS_OF)
+    only = res.absent_only
+    assert {"guideline", "version", "rule", "patients", "missing", "kind", "urgent", "status"} <= set(only.columns)
+    rules = {s.rule.id: s.rule for s in res.plan.steps}
+    for r in only.iter_rows(named=True):
+        rule = rules[r["rule"]]
+        assert (r["kind"], r["urgent"], r["status"]) == (rule.kind, is_urgent(rule), str(rule.status))
+    urgent = set(only.filter(pl.col("urgent"))["rule"].to_list())
+    assert "cauda-equina-suspected" in urgent and "b12-nitrous-oxide-homocysteine" not in urgent

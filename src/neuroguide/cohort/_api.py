@@ -15,7 +15,16 @@ from .._loading import Catalog
 from ..exceptions import InputError
 from . import _derive
 from ._derive import NOT_USED
-from ._engine import ABSENT_ONLY_SCHEMA, RESULT_SCHEMA, Plan, Undetermined, _rule_facts, evaluate_prepared, make_plan
+from ._engine import (
+    ABSENT_ONLY_SCHEMA,
+    RESULT_SCHEMA,
+    Plan,
+    Undetermined,
+    _rule_facts,
+    evaluate_prepared,
+    make_plan,
+    with_rule_info,
+)
 from ._errors import BadRowsError
 from ._schema import ERRORS_SCHEMA, ROW, Resolved, columns, prepare, resolve, wide_from_documents
 
@@ -47,7 +56,8 @@ class CohortResult:
     absent_only: pl.DataFrame = attrs.field(factory=lambda: pl.DataFrame(schema=ABSENT_ONLY_SCHEMA))
     """Per rule (guideline, version, rule): the patients it was undetermined for only because of absent
     columns (``patients``) and the facts it needed (``missing``); with ``Undetermined.COMPACT`` these are
-    not rows of ``results``."""
+    not rows of ``results``. ``kind``, ``urgent`` (a red-flag check, :func:`neuroguide.model.is_urgent`) and
+    ``status`` describe the rule."""
     undetermined: Undetermined = Undetermined.COMPACT
 
     @property
@@ -105,7 +115,13 @@ def evaluate(
         rows = len(docs)
     check_share(errors, rows, max_bad_share)
     return CohortResult(
-        results=results, errors=errors, absent=absent, rows=rows, plan=plan, absent_only=only, undetermined=mode
+        results=results,
+        errors=errors,
+        absent=absent,
+        rows=rows,
+        plan=plan,
+        absent_only=with_rule_info(only, plan),
+        undetermined=mode,
     )
 
 

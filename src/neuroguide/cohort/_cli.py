@@ -10,7 +10,10 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._io import AbsentOnly
 
 __all__ = ["add_parser"]
 
@@ -131,8 +134,8 @@ def _run(args: argparse.Namespace) -> int:
         sys.stderr.write("\n")
     rate = summary.rows / summary.seconds if summary.seconds else 0.0
     print(
-        f"{summary.rows} patients -> {summary.results} result rows in {summary.seconds:.1f} s "
-        f"({rate:,.0f} patients/s); bad rows: {summary.bad_rows} (see {summary.errors})"
+        f"{summary.rows:,} patients -> {summary.results:,} result rows in {summary.seconds:.1f} s "
+        f"({rate:,.0f} patients/s); bad rows: {summary.bad_rows:,} (see {summary.errors})"
     )
     if summary.absent:
         print(f"columns absent (unknown for every patient): {', '.join(summary.absent)}")
@@ -143,18 +146,42 @@ def _run(args: argparse.Namespace) -> int:
         )
         print(
             f"undetermined only because of absent columns ({written}): "
-            f"{len(summary.absent_only)} rules, {total:,} results"
+            f"{_rules(len(summary.absent_only))}, {total:,} results"
         )
-        for a in summary.absent_only:
-            print(f"  {a.guideline} {a.rule}: {a.patients:,} patients (needs {', '.join(a.missing)})")
+        urgent = summary.urgent_absent()
+        others = [a for a in summary.absent_only if not a.urgent]
+        # Red-flag checks first: a reader must see that none of them could be made, not find them in the list.
+        if urgent:
+            print(f"red-flag checks not possible (no column for what they need): {_rules(len(urgent))}")
+            for a in urgent:
+                print(f"  ! {_absent_line(a)}")
+        if others:
+            print(f"other rules not decided (no column for what they need): {_rules(len(others))}")
+            for a in others:
+                print(f"  {_absent_line(a)}")
     if summary.fallback_rows:
-        print(f"JSON lines read one document at a time (odd or bad lines): {summary.fallback_rows}")
+        print(f"JSON lines read one document at a time (odd or bad lines): {summary.fallback_rows:,}")
+    if summary.lookup_rules:
+        print(
+            f"dosing rules looked up by prescription: {len(summary.lookup_rules):,} "
+            "(patients with duplicate therapy are evaluated per patient)"
+        )
     if summary.per_row_rules:
-        print(f"evaluated per patient (not vectorised): {len(summary.per_row_rules)} medication rules")
+        kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(summary.per_row_kinds.items()))
+        print(f"evaluated per patient (not vectorised): {_rules(len(summary.per_row_rules))} ({kinds})")
     if args.summary is not None:
         write_summary(args.output, args.summary, errors=summary.errors)
         print(f"summary: {args.summary}")
     return 0
+
+
+def _rules(n: int) -> str:
+    return f"{n:,} rule" if n == 1 else f"{n:,} rules"
+
+
+def _absent_line(a: AbsentOnly) -> str:
+    status = "" if a.status == "approved" else f", {a.status}"
+    return f"{a.guideline} {a.rule} ({a.kind}{status}): {a.patients:,} patients (needs {', '.join(a.missing)})"
 
 
 def _progress(done: int, total: int | None) -> None:
@@ -178,7 +205,7 @@ def _synth(args: argparse.Namespace) -> int:
         raise _usage(f"synth needs a number of patients >= 0, got {n}")
     as_of = args.as_of or dt.date.today()
     write_synth(n, args.output, seed=args.seed, as_of=as_of, batch_rows=args.batch_rows)
-    print(f"{n} synthetic patients (seed {args.seed}, dates up to {as_of}) -> {args.output}")
+    print(f"{n:,} synthetic patients (seed {args.seed}, dates up to {as_of}) -> {args.output}")
     return 0
 
 

@@ -708,6 +708,32 @@ def merge_absent_only(frames: Iterable[pl.DataFrame]) -> pl.DataFrame:
     )
 
 
+def rule_info(plan: Plan) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Per (guideline, version, rule) of the plan: its ``kind``, ``urgent`` and ``status``.
+
+    ``urgent`` is :func:`neuroguide.model.is_urgent`: a red-flag check.
+    """
+    return {
+        (s.guideline.id, s.guideline.version, s.rule.id): {
+            "kind": str(s.rule.kind),
+            "urgent": m.is_urgent(s.rule),
+            "status": str(s.rule.status),
+        }
+        for s in plan.steps
+    }
+
+
+def with_rule_info(counts: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """Absent-only counts with each rule's ``kind``, ``urgent`` and ``status`` columns (for readers of the counts)."""
+    info = rule_info(plan)
+    keys = [(g, v, r) for g, v, r in counts.select("guideline", "version", "rule").iter_rows()]
+    return counts.with_columns(
+        pl.Series("kind", [info[k]["kind"] for k in keys], dtype=pl.String()),
+        pl.Series("urgent", [info[k]["urgent"] for k in keys], dtype=pl.Boolean()),
+        pl.Series("status", [info[k]["status"] for k in keys], dtype=pl.String()),
+    )
+
+
 def _all_per_row(table: pl.DataFrame, plan: Plan, drop: _Drop) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Every rule for every patient through the engine's own ``derive`` (the fact engine changed)."""
     steps = [attrs.evolve(s, columnar=False, lookup=False) for s in plan.steps]

@@ -6,6 +6,7 @@ import html
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -104,6 +105,7 @@ def _head() -> str:
         "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
         "margin:2rem;color:#212121;max-width:70rem}"
         "h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}"
+        "h3.urgent{color:#b71c1c}"
         "table{border-collapse:collapse;font-size:.85rem}"
         "td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}"
         "svg text{font-size:12px;fill:#212121}.legend span{display:inline-block;margin-right:1rem;font-size:.85rem}"
@@ -112,16 +114,21 @@ def _head() -> str:
     )
 
 
+def _count(text: str) -> str:
+    """A count from the metadata with thousands separators, as every other figure on the page."""
+    return f"{int(text):,}" if text.isdigit() else text
+
+
 def _provenance(meta: Mapping[str, str], patients: int, errors: pl.DataFrame | None) -> str:
     rows = [
         ("Evaluation date", meta.get("neuroguide.as_of", "?")),
         ("neuroguide version", meta.get("neuroguide.package", "?")),
         ("Input", meta.get("neuroguide.input", "?")),
-        ("Patients read", meta.get("neuroguide.rows", "?")),
+        ("Patients read", _count(meta.get("neuroguide.rows", "?"))),
         ("Patients with a result row", f"{patients:,}"),
         (
             "Rows with a bad cell",
-            meta.get("neuroguide.bad_rows", str(bad_rows(errors)) if errors is not None else "0"),
+            _count(meta.get("neuroguide.bad_rows", str(bad_rows(errors)) if errors is not None else "0")),
         ),
     ]
     absent = json.loads(meta.get("neuroguide.absent_columns", "[]"))
@@ -134,7 +141,8 @@ def _provenance(meta: Mapping[str, str], patients: int, errors: pl.DataFrame | N
         rows.append(("Undetermined results", "rows only where a column the input has was empty (see below)"))
     per_row = json.loads(meta.get("neuroguide.per_row_rules", "[]"))
     if per_row:
-        rows.append(("Rules evaluated per patient", f"{len(per_row)} medication rules"))
+        shown = ", ".join(per_row) if len(per_row) <= 5 else f"{len(per_row):,} rules"
+        rows.append(("Rules evaluated per patient (not vectorised)", shown))
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
     guidelines = json.loads(meta.get("neuroguide.guidelines", "[]"))
     gl = "".join(
@@ -218,18 +226,36 @@ def _absent_only(meta: Mapping[str, str]) -> str:
         if meta.get("neuroguide.undetermined") == "all"
         else "They are not rows of the results table (--all-undetermined writes them)."
     )
-    body = "".join(
-        f"<tr><td>{html.escape(r['guideline'])}</td><td>{html.escape(r['rule'])}</td>"
-        f"<td>{int(r['patients']):,}</td><td>{html.escape(', '.join(r['missing']))}</td></tr>"
-        for r in found
+    urgent = [r for r in found if r.get("urgent")]
+    others = [r for r in found if not r.get("urgent")]
+    head = (
+        "<table><tr><th>guideline</th><th>rule</th><th>kind</th><th>status</th><th>patients</th>"
+        "<th>facts it needed (no column in the input)</th></tr>"
     )
-    return (
+    out = [
         "<h2>Undetermined because columns are absent</h2>"
         "<p>Rules that could not be decided for these patients only because the input has no column for "
         f"the facts named (unknown for every patient; add the column to decide them). {written}</p>"
-        "<table><tr><th>guideline</th><th>rule</th><th>patients</th>"
-        "<th>facts it needed (no column in the input)</th></tr>"
-        f"{body}</table>"
+    ]
+    # Red-flag checks first and apart: that none could be made for these patients must not be lost in the list.
+    if urgent:
+        out.append(
+            "<h3 class='urgent'>Red-flag checks not possible (no column for what they need)</h3>"
+            "<p>Emergency and urgent referrals and red-flag rules: the run could not check these for the patients "
+            "counted. Add the columns named to make them.</p>"
+            f"{head}{_absent_rows(urgent)}</table>"
+        )
+    if others:
+        out.append(f"<h3>Other rules not decided</h3>{head}{_absent_rows(others)}</table>")
+    return "".join(out)
+
+
+def _absent_rows(found: list[dict[str, Any]]) -> str:
+    return "".join(
+        f"<tr><td>{html.escape(r['guideline'])}</td><td>{html.escape(r['rule'])}</td>"
+        f"<td>{html.escape(str(r.get('kind', '')))}</td><td>{html.escape(str(r.get('status', '')))}</td>"
+        f"<td>{int(r['patients']):,}</td><td>{html.escape(', '.join(r['missing']))}</td></tr>"
+        for r in found
     )
 
 

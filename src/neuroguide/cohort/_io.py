@@ -18,7 +18,7 @@ from .. import model as m
 from ..exceptions import InputError
 from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, bad_rows, check_share, undetermined_mode
 from ._dask import WRITE_OPTIONS, dask_parts, results_schema
-from ._engine import RESULT_SCHEMA, Plan, Undetermined, make_plan, merge_absent_only, metadata
+from ._engine import RESULT_SCHEMA, Plan, Undetermined, make_plan, merge_absent_only, metadata, rule_info
 from ._errors import BadRowsError
 from ._jsonl import evaluate_lines
 from ._parts import DEFAULT_BATCH_ROWS, Partition, evaluate_batch, partitions, read_partition
@@ -127,6 +127,12 @@ class AbsentOnly:
     rule: str
     patients: int
     missing: tuple[str, ...]
+    kind: str
+    """The rule's kind (``screening``, ``referral``, …)."""
+    urgent: bool
+    """A red-flag check (:func:`neuroguide.model.is_urgent`): the run could not make it for these patients."""
+    status: str
+    """The rule's status (``approved``, ``in-review``)."""
 
 
 @attrs.frozen
@@ -141,6 +147,7 @@ class RunSummary:
     output: Path
     errors: Path
     per_row_rules: tuple[str, ...]
+    """Rules evaluated one patient at a time (the neurotoxicity table; every rule when the fact engine changed)."""
     worker_cpu: Mapping[str, float] = attrs.field(factory=dict)
     """Dask: CPU seconds each worker spent on its tasks (the run's critical path is the largest)."""
     absent_only: tuple[AbsentOnly, ...] = ()
@@ -148,6 +155,14 @@ class RunSummary:
     undetermined: Undetermined = Undetermined.COMPACT
     fallback_rows: int = 0
     """JSON lines: rows read one document at a time by ``Patient.from_dict`` (see ``docs/cohort.md``)."""
+    lookup_rules: tuple[str, ...] = ()
+    """Dosing rules looked up once per distinct prescription (patients with duplicate therapy run per patient)."""
+    per_row_kinds: Mapping[str, int] = attrs.field(factory=dict)
+    """How many of ``per_row_rules`` are of each rule kind."""
+
+    def urgent_absent(self) -> tuple[AbsentOnly, ...]:
+        """Red-flag checks the run could not make for some patients (no column for what they need)."""
+        return tuple(a for a in self.absent_only if a.urgent)
 
 
 def write_table(frame: pl.DataFrame, path: Path, meta: Mapping[str, str]) -> None:
@@ -206,7 +221,7 @@ def run(
     meta["neuroguide.input"] = src.name
     meta["neuroguide.undetermined"] = str(mode)
     total = _count(src, kind)
-    state = _Totals(max_bad_share)
+    state = _Totals(max_bad_share, rule_info(plan))
     try:
         if engine == "dask":
             _clear(out)
@@ -250,21 +265,40 @@ def run(
         output=out,
         errors=err_path,
         per_row_rules=tuple(s.rule.id for s in plan.per_row()),
+        lookup_rules=tuple(s.rule.id for s in plan.steps if s.lookup),
+        per_row_kinds=_kinds(plan.per_row()),
         worker_cpu=dict(state.worker_cpu),
         absent_only=tuple(
-            AbsentOnly(r["guideline"], r["version"], r["rule"], r["patients"], tuple(r["missing"]))
-            for r in state.absent_only().iter_rows(named=True)
+            AbsentOnly(
+                r["guideline"],
+                r["version"],
+                r["rule"],
+                r["patients"],
+                tuple(r["missing"]),
+                r["kind"],
+                r["urgent"],
+                r["status"],
+            )
+            for r in state.absent_only_rows()
         ),
         undetermined=mode,
         fallback_rows=state.fallbacks or 0,
     )
 
 
+def _kinds(steps: Iterable[Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for s in steps:
+        counts[str(s.rule.kind)] = counts.get(str(s.rule.kind), 0) + 1
+    return counts
+
+
 class _Totals:
     """Counts over the partitions of a run; stops it when too many rows are bad."""
 
-    def __init__(self, max_bad_share: float) -> None:
+    def __init__(self, max_bad_share: float, info: Mapping[tuple[str, str, str], Mapping[str, Any]]) -> None:
         self.limit = max_bad_share
+        self.info = info
         self.rows = self.results = self.bad = 0
         self.errors: list[pl.DataFrame] = []
         self.absent: set[str] = set()
@@ -291,12 +325,19 @@ class _Totals:
         """Per rule, the patients undetermined only because of absent columns, over every partition."""
         return merge_absent_only(self.only)
 
+    def absent_only_rows(self) -> list[dict[str, Any]]:
+        """The absent-only counts as dicts, each with the rule's ``kind``, ``urgent`` and ``status``."""
+        return [
+            {**r, **self.info[(r["guideline"], r["version"], r["rule"])]}
+            for r in self.absent_only().iter_rows(named=True)
+        ]
+
     def summary(self) -> dict[str, str]:
         out = {
             "neuroguide.rows": str(self.rows),
             "neuroguide.bad_rows": str(self.bad),
             "neuroguide.absent_columns": json.dumps(sorted(self.absent)),
-            "neuroguide.absent_only": json.dumps(self.absent_only().to_dicts()),
+            "neuroguide.absent_only": json.dumps(self.absent_only_rows()),
         }
         if self.fallbacks is not None:
             out["neuroguide.per_document_rows"] = str(self.fallbacks)
