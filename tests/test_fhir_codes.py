@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -271,3 +272,23 @@ def test_metformin_by_rxnorm_code_gives_the_same_assessment_as_the_json_input() 
     assert got.recommendations == want.recommendations
     assert got.record.facts == want.record.facts
     assert dict(got.record.facts)["on-metformin"] is True
+
+
+def test_the_codes_pages_snippets_for_facts_without_a_standard_code_are_read() -> None:
+    """Each snippet of "Sending a fact without a standard code" gives its fact; the page shows each snippet."""
+    from neuroguide._docgen_codes import UNCODED_EXAMPLES, codes_page
+
+    finding, measurement, last = UNCODED_EXAMPLES.values()
+    reading = fhir.read(bundle(finding, measurement, last), as_of=AS_OF)
+    data = reading.patient.to_dict()
+    assert data["findings"] == {"numbness": True}
+    assert data["measurements"] == {"b12-total": "310 ng/L"}
+    assert data["last"] == {"b12-test": "2026-11-02"}
+    assert not reading.unrecognised
+    page = codes_page().text
+    assert "## Sending a fact without a standard code" in page
+    assert all(json.dumps(r, indent=2) in page for r in UNCODED_EXAMPLES.values())
+    row = next(line for line in page.splitlines() if line.startswith("| `b12-total`"))
+    assert "Observation (valueQuantity in `ng/L`" in row
+    row = next(line for line in page.splitlines() if line.startswith("| `last-b12-test`"))
+    assert "Procedure" in row and "performedDateTime" in row

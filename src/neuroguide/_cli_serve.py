@@ -18,6 +18,8 @@ def add_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         formatter_class=fmt,
         epilog="examples:\n  neuroguide serve\n"
         "  neuroguide serve --host 0.0.0.0 --port 8443 --config service.toml --workers 2\n"
+        "with no JWT issuer configured, authentication is off (development only) and the service listens on a\n"
+        "  loopback address only, unless --allow-unauthenticated is given\n"
         "configuration (TOML): [service] base_url, database, require_auth, cors_origins, max_body, as_of,\n"
         "  check_conformance;\n"
         "  database (SQLAlchemy URL) holds evaluation records, i.e. patient data; default\n"
@@ -35,6 +37,12 @@ def add_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         help="evaluator processes behind one HTTP process, each request to whichever is free (default 1: "
         "answered in the HTTP process; one per CPU core is best)",
     )
+    s.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="listen on a non-loopback --host although no JWT issuer is configured (development only: anyone who "
+        "can reach the host can call the service)",
+    )
     s.set_defaults(handler=_serve)
 
 
@@ -44,12 +52,21 @@ def _serve(args: argparse.Namespace) -> int:
         service = importlib.import_module("neuroguide.service")
     except ImportError as exc:
         print(
-            f"neuroguide: error: the service needs the extra: pip install 'neuroguide[service]' ({exc})",
+            f"neuroguide: error: the service needs the extra: pip install '/path/to/neuroguide[service]' from "
+            f"a checkout or a wheel built from it ({exc})",
             file=sys.stderr,
         )
         return 2
     config = service.load_config(args.config) if args.config else service.ServiceConfig()
+    # Refuse before saying where records go: an unauthenticated service on a public interface is not started.
+    service.check_exposure(config, args.host, allow_unauthenticated=args.allow_unauthenticated)
     # The records stored there contain patient data: say where they go before the first request.
     print(f"neuroguide serve: evaluation records and feedback are stored in {config.database}", file=sys.stderr)
-    service.serve(config, host=args.host, port=args.port, workers=args.workers)
+    service.serve(
+        config,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        allow_unauthenticated=args.allow_unauthenticated,
+    )
     return 0

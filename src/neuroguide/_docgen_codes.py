@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from typing import Any
 
 from . import terminology as t
 from ._docgen_md import Page, code, esc, heading, label, pipe_table
 from ._vocabulary import vocabulary
 
-__all__ = ["codes_page"]
+__all__ = ["UNCODED_EXAMPLES", "codes_page"]
+
+# One resource of each kind an EHR sends for a fact with no verified standard code, shown on the page and read back
+# by the tests through neuroguide.fhir.read.
+UNCODED_EXAMPLES: dict[str, dict[str, Any]] = {
+    "A finding (yes or no): an Observation with valueBoolean": {
+        "resourceType": "Observation",
+        "id": "numbness-1",
+        "status": "final",
+        "code": {"coding": [{"system": t.LOCAL_SYSTEM, "code": "numbness"}], "text": "numbness"},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2026-11-02",
+        "valueBoolean": True,
+    },
+    "A measurement: an Observation with valueQuantity, its unit as a UCUM code": {
+        "resourceType": "Observation",
+        "id": "b12-1",
+        "status": "final",
+        "code": {"coding": [{"system": t.LOCAL_SYSTEM, "code": "b12-total"}], "text": "vitamin B12"},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2026-11-02",
+        "valueQuantity": {"value": 310, "unit": "ng/L", "system": "http://unitsofmeasure.org", "code": "ng/L"},
+    },
+    "The date of a last examination or test (a last-* fact): a completed Procedure with performedDateTime": {
+        "resourceType": "Procedure",
+        "id": "b12-test-1",
+        "status": "completed",
+        "code": {"coding": [{"system": t.LOCAL_SYSTEM, "code": "last-b12-test"}], "text": "vitamin B12 test"},
+        "subject": {"reference": "Patient/p1"},
+        "performedDateTime": "2026-11-02",
+    },
+}
 
 
 def codes_page() -> Page:
@@ -45,7 +78,7 @@ def codes_page() -> Page:
         if binding is None:
             reason = t.unbound_reason(name)
             text = "No verified standard code." + (f" {esc(reason)}" if reason else "")
-            rows.append([code(name), esc(spec.label), "—", text, "—"])
+            rows.append([code(name), esc(spec.label), _uncoded_resource(name), text, "—"])
             continue
         shown = [f"{esc(c.system.name)} {code(c.code)} {esc(c.display)} ({esc(c.version)})" for c in binding.codes]
         if binding.value_set is not None:
@@ -62,6 +95,15 @@ def codes_page() -> Page:
     lines += pipe_table(
         ["Fact", "Meaning", "Recorded in", "Codes (system, code, display, version)", "How verified"], rows
     )
+    lines += heading(2, "Sending a fact without a standard code")
+    lines += [
+        f"Code the resource with neuroguide's own code system {code(t.LOCAL_SYSTEM)}, the code being the fact name "
+        'from the table above, in the resource its "Recorded in" column names. A finding may also be a Condition '
+        "under the same code (present while current; see below for refuted and past Conditions).",
+        "",
+    ]
+    for title, snippet in UNCODED_EXAMPLES.items():
+        lines += [f"{title}:", "", "```json", json.dumps(snippet, indent=2), "```", ""]
     lines += heading(2, "Codes that name a second fact")
     lines += [
         "A few verified codes also name a second finding in their own wording (for example type 2 diabetes with "
@@ -157,3 +199,27 @@ def _ranges(codes: tuple[str, ...]) -> str:
     if len(codes) <= 6:
         return ", ".join(codes)
     return f"{len(codes)} codes, {codes[0]} to {codes[-1]}"
+
+
+def _uncoded_resource(name: str) -> str:
+    """The FHIR resource an EHR records a fact without a standard code in, under neuroguide's code system."""
+    spec = vocabulary()[name]
+    if name == "sex":
+        return "Patient (gender)"
+    if name == "age":
+        return "Patient (birthDate)"
+    if name == "diabetes-diagnosed":
+        return "Condition (diabetes, onsetDateTime)"
+    if not spec.is_input:
+        return "— (derived, not sent)"
+    if spec.type == "boolean":
+        return "Observation (valueBoolean), or Condition"
+    if spec.type == "number":
+        return "Observation (valueQuantity without a unit, or UCUM `1`; or valueInteger)"
+    if spec.type == "quantity":
+        ucum = {unit: c for c, unit in t.ucum_units().items()}.get(spec.unit or "")
+        unit = code(ucum) if ucum is not None else esc(spec.unit or "")
+        return f"Observation (valueQuantity in {unit}, as a UCUM code)"
+    if spec.type == "date" and name.startswith("last-"):
+        return "Procedure (status completed, performedDateTime)"
+    return "—"

@@ -24,6 +24,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import html
+import ipaddress
 import json
 import logging
 import multiprocessing
@@ -71,7 +72,7 @@ from .report import never_recorded, render_rule, status_text
 from .results import DOSE_PROBLEMS, SECTION_TITLES, Assessment, Recommendation, RecommendationStatus, Section
 from .terminology import LOCAL_SYSTEM
 
-__all__ = ["Issuer", "ServiceConfig", "create_app", "load_config", "serve"]
+__all__ = ["Issuer", "ServiceConfig", "check_exposure", "create_app", "is_loopback", "load_config", "serve"]
 
 log = logging.getLogger("neuroguide.service")
 
@@ -1529,7 +1530,44 @@ class _NoDelayH11(H11Protocol):
         super().connection_made(transport)
 
 
-def serve(config: ServiceConfig | None = None, *, host: str = "127.0.0.1", port: int = 8080, workers: int = 1) -> None:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1) or ``localhost``: reachable from this machine only."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:  # a host name or an empty string: it may resolve to, or bind, any interface
+        return False
+
+
+def check_exposure(config: ServiceConfig, host: str, *, allow_unauthenticated: bool = False) -> None:
+    """Refuse to listen beyond this machine with authentication off, unless the operator said so explicitly.
+
+    Raises:
+        InputError: ``host`` is not a loopback address, no JWT issuer is configured (and ``require_auth`` is off),
+            and ``allow_unauthenticated`` is false.
+
+    """
+    if config.auth_required or allow_unauthenticated or is_loopback(host):
+        return
+    raise InputError(
+        "host",
+        host,
+        "a loopback address (127.0.0.1, ::1 or localhost) while authentication is off: anyone who can reach "
+        f"{host} could call the service without a JWT. Configure a trusted EHR as [[service.issuers]] (iss and "
+        "jwks_url or jwks_file) in the file given to --config, or pass --allow-unauthenticated (development only)",
+    )
+
+
+def serve(
+    config: ServiceConfig | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+    allow_unauthenticated: bool = False,
+) -> None:
     """Run the service with uvicorn until interrupted, its hook calls answered by ``workers`` processes.
 
     One worker answers in the HTTP process. With more (one per core is best), one HTTP process keeps every connection
@@ -1539,10 +1577,16 @@ def serve(config: ServiceConfig | None = None, *, host: str = "127.0.0.1", port:
     evaluation record is written before the process exits. uvicorn's access log is off: the service logs every
     request itself, with its evaluation record id. The evaluators are started with multiprocessing's "spawn": a
     script calling ``serve(workers=2)`` must do so under ``if __name__ == "__main__":``.
+
+    Raises:
+        InputError: fewer than one worker, or a ``host`` beyond loopback with authentication off (see
+            :func:`check_exposure`).
+
     """
     config = config or ServiceConfig()
     if workers < 1:
         raise InputError("workers", workers, "at least 1 worker process")
+    check_exposure(config, host, allow_unauthenticated=allow_unauthenticated)
     _logging()
     if not config.auth_required:
         log.warning("authentication is off: no JWT issuer is configured (for development only)")

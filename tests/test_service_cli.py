@@ -1,0 +1,65 @@
+"""``neuroguide serve`` refuses to listen beyond loopback with authentication off, unless told explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("starlette", reason="needs the service extra")
+
+from neuroguide import cli, service
+from neuroguide.exceptions import InputError
+from neuroguide.service import Issuer, ServiceConfig, check_exposure, is_loopback
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, Any]]:
+    """Calls that would have started uvicorn, recorded instead of run."""
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr("neuroguide.service.uvicorn.run", lambda app, **kw: calls.append(kw))
+    monkeypatch.chdir(tmp_path)  # the default database is a file in the current folder
+    return calls
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"])
+def test_loopback_hosts(host: str) -> None:
+    assert is_loopback(host)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.5", "192.168.1.2", "cds.example.org", ""])
+def test_other_hosts_are_not_loopback(host: str) -> None:
+    assert not is_loopback(host)
+
+
+def test_cli_refuses_a_public_host_without_an_issuer(
+    started: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["serve", "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert "0.0.0.0" in err and "[[service.issuers]]" in err and "--allow-unauthenticated" in err
+    assert started == []  # nothing listened
+
+
+def test_serve_refuses_a_public_host_without_an_issuer(started: list[dict[str, Any]]) -> None:
+    with pytest.raises(InputError) as exc:
+        service.serve(ServiceConfig(), host="10.0.0.5")
+    assert exc.value.field == "host" and exc.value.value == "10.0.0.5"
+    assert started == []
+
+
+def test_cli_starts_on_a_public_host_when_told_explicitly(started: list[dict[str, Any]]) -> None:
+    assert cli.main(["serve", "--host", "0.0.0.0", "--allow-unauthenticated"]) == 0
+    assert [c["host"] for c in started] == ["0.0.0.0"]
+
+
+def test_cli_starts_on_loopback_without_an_issuer(started: list[dict[str, Any]]) -> None:
+    assert cli.main(["serve"]) == 0
+    assert [c["host"] for c in started] == ["127.0.0.1"]
+
+
+def test_a_configured_issuer_allows_a_public_host() -> None:
+    config = ServiceConfig(issuers=(Issuer(iss="https://ehr.test/", jwks_url="https://ehr.test/jwks.json"),))
+    check_exposure(config, "0.0.0.0")
+    check_exposure(ServiceConfig(require_auth=True), "0.0.0.0")
