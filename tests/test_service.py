@@ -343,7 +343,7 @@ def test_information_shares_one_card_per_section_and_no_rule_is_lost(name: str) 
             ]
             assert (
                 rules[0]["status"] == "due"
-                or first.section in (Section.RESULTS, Section.REFERRALS, Section.MEDICATIONS)
+                or first.section in (Section.RESULTS, Section.REFERRALS, Section.MEDICATIONS, Section.TREATMENT)
                 or not peers
             )
 

@@ -84,9 +84,9 @@ _QUIET = frozenset({RecommendationStatus.SCHEDULED, RecommendationStatus.WITHIN_
 # The report's dose problems, and a neurotoxic drug past its cited threshold: a prescriber must see them.
 _DOSE_PROBLEMS = DOSE_PROBLEMS | {RecommendationStatus.FLAGGED}
 # Sections whose information cards (nothing due, overdue or urgent) share one card per section, its summary naming
-# each item: considerations, routine care, work-up and treatment options. Red flags, results, referrals and
-# medication verdicts keep their own cards, as does anything due or overdue.
-_FOLDED = frozenset({Section.CATEGORIES, Section.SCHEDULE, Section.WORKUP, Section.TREATMENT})
+# each item: considerations, routine care and work-up. Red flags, results, referrals, medication verdicts and
+# treatment (what to give and what not to give) keep their own cards, as does anything due or overdue.
+_FOLDED = frozenset({Section.CATEGORIES, Section.SCHEDULE, Section.WORKUP})
 _PATIENT_PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
     "conditions": "Condition?patient={{context.patientId}}",
