@@ -170,10 +170,17 @@ def test_pad_is_derived_from_abi_or_tbi(measurements: dict[str, float], pad: boo
     assert facts.get("pad") is pad
 
 
-def test_pad_given_directly_wins_and_iwgdf_category_follows() -> None:
-    """The audit's case: ABI 0.70 left the IWGDF category undetermined; PAD is now derived from it."""
-    given = ng.assess({"measurements": {"abi": 0.70}, "findings": {"pad": False}}, as_of=DAY).record.facts
-    assert given["pad"] is False
+def test_pad_given_against_a_diagnostic_abi_is_a_conflict_and_iwgdf_category_follows() -> None:
+    """The audit's case: ABI 0.70 left the IWGDF category undetermined; PAD is now derived from it.
+
+    A recorded "no PAD" beside an ABI of 0.70 (diagnostic: ≤ 0.90) is reported as a conflict and neither is used;
+    a recorded "PAD" agrees with it.
+    """
+    result = ng.assess({"measurements": {"abi": 0.70}, "findings": {"pad": False}}, as_of=DAY)
+    assert "pad" not in result.record.facts
+    assert any(f.field == "findings.pad" and f.kind.value == "conflict" for f in result.flags)
+    agreed = ng.assess({"measurements": {"abi": 0.70}, "findings": {"pad": True}}, as_of=DAY)
+    assert agreed.record.facts["pad"] is True and not any(f.field == "findings.pad" for f in agreed.flags)
     diabetic = {
         "diabetes": {"type": "type-2", "diagnosed": "2010-01-01"},
         "findings": {
