@@ -39,7 +39,7 @@ from ..patient import Patient
 from ..results import RuleOutcome, package_version
 from ..units import is_quantity, magnitude, quantity
 from . import _derive, _lookup
-from ._schema import BAD, ERRORS_SCHEMA, ID, MEDS, ROW, columns, medication_of, patient_of
+from ._schema import BAD, ERRORS_SCHEMA, ID, MEDS, RESULT_SCHEMA, ROW, columns, medication_of, patient_of
 
 __all__ = [
     "ABSENT_ONLY_SCHEMA",
@@ -51,24 +51,6 @@ __all__ = [
     "evaluate_prepared",
     "make_plan",
 ]
-
-# Text columns with few distinct values are categorical (dictionary-encoded in Parquet): cheaper to build and write.
-RESULT_SCHEMA: dict[str, pl.DataType] = {
-    ROW: pl.Int64(),
-    ID: pl.String(),
-    "guideline": pl.Categorical(),
-    "version": pl.Categorical(),
-    "rule": pl.Categorical(),
-    "kind": pl.Categorical(),
-    "rule_status": pl.Categorical(),
-    "status": pl.Categorical(),
-    "due": pl.Date(),
-    "due_by": pl.Date(),
-    "overdue_days": pl.Int64(),
-    "missing": pl.List(pl.Categorical()),
-    "label": pl.Categorical(),
-    "evaluated": pl.Categorical(),
-}
 
 
 class Undetermined(StrEnum):

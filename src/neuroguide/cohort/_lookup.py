@@ -32,7 +32,7 @@ import polars as pl
 from .. import _medcheck, dosing
 from .._agents import names_agent
 from ..patient import Medication
-from ._schema import BAD, ID, MEDS, ROW, medication_of
+from ._schema import BAD, ID, MEDS, RESULT_SCHEMA, ROW, medication_of
 
 __all__ = ["PINNED", "current", "dosing_rows", "fingerprint"]
 
@@ -231,20 +231,4 @@ def _weight_views(found: pl.DataFrame, kept: Mapping[int, dosing.DoseIntervals])
     return found.drop("__at")
 
 
-_OUT_SCHEMA: dict[Any, Any] = {
-    ROW: pl.Int64(),
-    ID: pl.String(),
-    "guideline": pl.Categorical(),
-    "version": pl.Categorical(),
-    "rule": pl.Categorical(),
-    "kind": pl.Categorical(),
-    "rule_status": pl.Categorical(),
-    "status": pl.Categorical(),
-    "due": pl.Date(),
-    "due_by": pl.Date(),
-    "overdue_days": pl.Int64(),
-    "missing": pl.List(pl.Categorical()),
-    "label": pl.Categorical(),
-    "evaluated": pl.Categorical(),
-    "__step": pl.Int64(),
-}
+_OUT_SCHEMA: dict[Any, Any] = {**RESULT_SCHEMA, "__step": pl.Int64()}

@@ -52,6 +52,7 @@ from ._errors import SchemaError
 __all__ = [
     "BAD",
     "ERRORS_SCHEMA",
+    "RESULT_SCHEMA",
     "ColumnSpec",
     "Resolved",
     "columns",
@@ -100,6 +101,24 @@ ERRORS_SCHEMA: dict[str, pl.DataType] = {
 }
 """``effect``: ``excluded`` (the row is left out of the rules reading the column), ``refused`` (the whole
 patient, as ``assess`` refuses it) or ``not used`` (the value is treated as unknown, as ``assess`` flags it)."""
+
+# Text columns with few distinct values are categorical (dictionary-encoded in Parquet): cheaper to build and write.
+RESULT_SCHEMA: dict[str, pl.DataType] = {
+    ROW: pl.Int64(),
+    ID: pl.String(),
+    "guideline": pl.Categorical(),
+    "version": pl.Categorical(),
+    "rule": pl.Categorical(),
+    "kind": pl.Categorical(),
+    "rule_status": pl.Categorical(),
+    "status": pl.Categorical(),
+    "due": pl.Date(),
+    "due_by": pl.Date(),
+    "overdue_days": pl.Int64(),
+    "missing": pl.List(pl.Categorical()),
+    "label": pl.Categorical(),
+    "evaluated": pl.Categorical(),
+}
 
 
 @attrs.frozen
