@@ -1,9 +1,11 @@
 """The quicker FHIR conformance check refuses exactly what the library's whole check refuses, with the same reason.
 
-``fhir._conformance`` first checks a resource with its elements (each CodeableConcept, Reference, Quantity...)
-validated by their own model and remembered by exact content; a resource it does not accept goes through the whole
-check (``fhir._whole_check``, the library validating the JSON text), which gives the reason. These tests compare the
-two over the vendored eCQM deck, the FHIR examples, the service's bad-request cases and mutations of each.
+``_fhircheck.conformance`` first checks a resource with its elements (each CodeableConcept, Reference, Quantity...)
+validated by their own model and remembered by exact content, and a resource whose shape (its keys and the kind of
+JSON value each holds) has passed the whole model before by its elements and its primitives alone; a resource it
+does not accept goes through the whole check (``_fhircheck.whole_check``, the library validating the JSON text),
+which gives the reason. These tests compare the two over the vendored eCQM deck, the FHIR examples, the service's
+bad-request cases and mutations of each, most of them after the original's shape is known.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ pytest.importorskip("fhir.resources", reason="needs the fhir extra")
 
 import orjson
 
-from neuroguide import fhir
+from neuroguide import _fhircheck, fhir
 from neuroguide.fhir import NoteKind
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +46,7 @@ RESOURCES = _resources()
 def _both(res: dict[str, Any]) -> tuple[Any, Any]:
     text = orjson.dumps(res)
     kind = str(res["resourceType"])
-    return fhir._conformance.__wrapped__(kind, text), fhir._whole_check(kind, text)
+    return _fhircheck.conformance.__wrapped__(kind, text), _fhircheck.whole_check(kind, text)
 
 
 def _mutations(res: dict[str, Any]) -> list[dict[str, Any]]:
@@ -78,6 +80,7 @@ def test_every_deck_and_example_resource_gets_the_same_verdict() -> None:
 
 @pytest.mark.parametrize("index", range(0, len(RESOURCES), 9))
 def test_mutated_resources_are_refused_with_the_same_reason(index: int) -> None:
+    _both(RESOURCES[index])  # its shape is known from here on
     for changed in _mutations(RESOURCES[index]):
         quick, whole = _both(changed)
         assert quick == whole, changed
@@ -98,6 +101,7 @@ JSON = st.recursive(
 @given(index=st.integers(0, len(RESOURCES) - 1), where=st.integers(0, 50), value=JSON, deep=st.booleans())
 def test_any_json_value_anywhere_gets_the_same_verdict(index: int, where: int, value: Any, deep: bool) -> None:
     res = dict(RESOURCES[index])
+    _both(res)  # its shape is known from here on
     keys = [k for k in res if k != "resourceType"]
     key = keys[where % len(keys)]
     target = res[key]
@@ -139,7 +143,7 @@ def test_a_changed_resource_with_the_same_id_is_checked_again() -> None:
     changed = _observation(valueQuantity={"value": "seven", "unit": "%"})  # same id, an element now wrong
     notes = _notes(changed)
     assert len(notes) == 1 and "valueQuantity.value" in notes[0]
-    assert fhir._whole_check("Observation", orjson.dumps(changed)) is not None
+    assert _fhircheck.whole_check("Observation", orjson.dumps(changed)) is not None
     assert _notes(_observation(status=7)) != []  # a field of the resource itself, its elements all remembered
     assert _notes(_observation(subject={"reference": "Patient/p1", "bogus": 1})) != []
     assert _notes(_observation()) == []  # the original is still accepted
@@ -149,3 +153,47 @@ def test_a_resource_the_model_library_fails_on_is_reported_not_raised() -> None:
     odd = _observation(_status="1")  # the library parses the string as JSON, gets 1, and raises AttributeError
     notes = _notes(odd)
     assert len(notes) == 1 and "could not check it" in notes[0]
+
+
+DATES = st.from_regex(
+    r"[0-9]{4}(-[0-9]{2}(-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,4})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?",
+    fullmatch=True,
+)
+
+
+def _known_primitives(res: dict[str, Any]) -> list[str]:
+    fields = _fhircheck._primitive_fields(_fhircheck.model_class(res["resourceType"])) or {}
+    return [k for k in res if k in fields]
+
+
+def test_resources_of_a_known_shape_are_checked_by_their_parts() -> None:
+    """The shape path is taken (not only the whole model), and a wrong primitive in a known shape is still refused."""
+    res = _observation(id="shape-1")
+    assert _both(res) == (None, None)
+    assert any(key[0] is _fhircheck.model_class("Observation") for key in _fhircheck._SHAPES)
+    for key, bad in (("id", "has space"), ("effectiveDateTime", "2026-13-40"), ("status", ""), ("valueBoolean", 1)):
+        quick, whole = _both({**res, key: bad})
+        assert quick == whole and whole is not None, (key, bad)
+    assert _both({**res, "id": "shape-2", "effectiveDateTime": "2025-02-28T10:00:00Z"}) == (None, None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(index=st.integers(0, len(RESOURCES) - 1), where=st.integers(0, 50), data=st.data())
+def test_a_known_shape_with_new_primitive_values_gets_the_same_verdict(index: int, where: int, data: Any) -> None:
+    res = RESOURCES[index]
+    _both(res)
+    keys = _known_primitives(res)
+    if not keys:
+        return
+    key = keys[where % len(keys)]
+    old = res[key]
+    if isinstance(old, bool):
+        value: Any = data.draw(st.booleans())
+    elif isinstance(old, int):
+        value = data.draw(st.integers(-(2**40), 2**40))
+    elif isinstance(old, str):
+        value = data.draw(DATES | st.text(max_size=70) | st.sampled_from(["", " ", "final", "a b", "2026-02-29"]))
+    else:
+        value = data.draw(JSON)
+    quick, whole = _both({**res, key: value})
+    assert quick == whole, (key, value)

@@ -14,11 +14,8 @@ MedicationStatement and MedicationRequest (name, dose, frequency, period); Proce
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import re
-import types
-import typing
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from enum import StrEnum
@@ -37,9 +34,8 @@ from .results import Assessment, MissingInput
 
 try:  # the models are optional: ``pip install neuroguide[fhir]``
     import orjson
-    from fhir.resources.R4B import get_fhir_model_class
-    from fhir_core.types import FhirBase, FhirElementOrResourceBase
-    from pydantic import ValidationError
+
+    from ._fhircheck import conformance, model_class
 except ImportError as _exc:  # pragma: no cover - exercised only without the extra
     _MISSING_EXTRA: ImportError | None = _exc
 else:
@@ -243,103 +239,6 @@ def _flatten(item: Any, where: str, out: list[dict[str, Any]]) -> None:
 # -- reading -----------------------------------------------------------------------------------------------------
 
 
-_ELEMENTS_KEPT = 16384  # validated elements remembered per process (the oldest is forgotten first)
-_ELEMENTS: dict[tuple[type, bytes], Any] = {}
-_STANDARD_ELEMENT_CHECK = getattr(FhirBase.fhir_model_validator, "__func__", None) if _MISSING_EXTRA is None else None
-
-
-@functools.cache
-def _element_fields(model: Any) -> dict[str, tuple[Any, bool]]:
-    """The resource's fields holding FHIR elements: JSON key -> (element model, is a list).
-
-    Only fields whose type validates a JSON object exactly by ``element model.model_validate`` (fhir_core's standard
-    element validator) are listed; contained resources and anything else keep the library's whole path.
-    """
-    out: dict[str, tuple[Any, bool]] = {}
-    for name, field in model.model_fields.items():
-        kind, many = field.annotation, False
-        args = [a for a in typing.get_args(kind) if a is not type(None)]
-        if typing.get_origin(kind) in (typing.Union, types.UnionType) and len(args) == 1:
-            kind = args[0]
-        if typing.get_origin(kind) is list:
-            kind, many = typing.get_args(kind)[0], True
-        if (
-            isinstance(kind, type)
-            and issubclass(kind, FhirBase)
-            and not issubclass(kind, FhirElementOrResourceBase)
-            and _STANDARD_ELEMENT_CHECK is not None
-            and getattr(kind.fhir_model_validator, "__func__", None) is _STANDARD_ELEMENT_CHECK
-        ):
-            out[field.alias or name] = (kind.get_model_klass(), many)
-    return out
-
-
-def _element(model: Any, value: dict[str, Any]) -> Any:
-    """``model.model_validate(value)``, remembered by the element's exact content (its JSON with sorted keys)."""
-    key = (model, orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
-    found = _ELEMENTS.get(key)
-    if found is None:
-        found = model.model_validate(value)  # raises ValidationError: nothing is remembered
-        if len(_ELEMENTS) >= _ELEMENTS_KEPT:
-            del _ELEMENTS[next(iter(_ELEMENTS))]
-        _ELEMENTS[key] = found
-    return found
-
-
-def _conforms(kind: str, res: dict[str, Any]) -> bool:
-    """True if the resource passes the FHIR model; False if it may not (then the whole check gives the reason).
-
-    The library validates each element of a resource (a CodeableConcept, a Reference, a Quantity...) on its own, by
-    its element model, and then the resource's own fields and rules on the validated elements. Elements recur within a
-    chart (the subject reference) and across charts (codes, categories, units): each is validated once by the library
-    and remembered by its exact content; the resource's own fields and rules are checked every time. A resource
-    refused here is checked again by the whole path, so its reason reads exactly as before.
-    """
-    model = get_fhir_model_class(kind)
-    fields = _element_fields(model)
-    data = dict(res)
-    try:
-        for key, value in res.items():
-            spec = fields.get(key)
-            if spec is None:
-                continue
-            element, many = spec
-            if many and isinstance(value, list) and all(isinstance(v, dict) for v in value):
-                data[key] = [_element(element, v) for v in value]
-            elif not many and isinstance(value, dict):
-                data[key] = _element(element, value)
-        model.model_validate(data)
-    except Exception:
-        return False
-    return True
-
-
-@functools.lru_cache(maxsize=8192)
-def _conformance(kind: str, text: bytes) -> tuple[str, str] | None:
-    """Where and how a resource (as JSON text) breaks the FHIR model; ``None`` if it conforms.
-
-    Cached by the resource's exact JSON text, never by its id: the same resource sent again (a chart re-opened) is
-    not checked twice, and a resource changed in any way is checked again.
-    """
-    if _conforms(kind, orjson.loads(text)):
-        return None
-    return _whole_check(kind, text)
-
-
-def _whole_check(kind: str, text: bytes) -> tuple[str, str] | None:
-    """The library's whole check of a resource, element by element (the reference the quicker path must match)."""
-    try:
-        get_fhir_model_class(kind).model_validate_json(text)
-    except ValidationError as exc:
-        errors = exc.errors()
-        first = errors[0] if errors else {"loc": (), "msg": str(exc)}
-        where = ".".join(str(p) for p in first["loc"]) or kind
-        return where, f"{where}: {first['msg']}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
-    except Exception as exc:
-        return kind, f"{kind}: the FHIR model could not check it ({type(exc).__name__}: {exc})"
-    return None
-
-
 def _ref(res: Mapping[str, Any]) -> str:
     return f"{res.get('resourceType')}/{res.get('id', '(no id)')}"
 
@@ -525,12 +424,12 @@ class _Reader:
         """Check the resource against the FHIR models; lenient reading notes a deviation, strict refuses it."""
         kind = str(res["resourceType"])
         try:
-            get_fhir_model_class(kind)
+            model_class(kind)
         except ValueError:
             raise InputError(f"{_ref(res)}.resourceType", kind, "a FHIR R4 resource type") from None
         if not self.conformance:
             return
-        problem = _conformance(kind, orjson.dumps(res, default=str))
+        problem = conformance(kind, orjson.dumps(res, default=str))
         if problem is None:
             return
         where, detail = problem
