@@ -228,8 +228,15 @@ WHY: dict[str, str] = {
     "0.86 ms with `json`, 0.15 ms with orjson, best of five runs of 200). Maintained, with wheels for the usual "
     "platforms, Apache-2.0 or MIT licensed. The core package and the JSON patient input keep the standard "
     "library.",
-    "uvicorn": "Extra `service`: the ASGI server that `neuroguide serve` runs (and that the tests start on loopback); "
-    "`--workers N` uses its process manager, one worker process per CPU core.",
+    "uvicorn": "Extra `service`: the ASGI server that `neuroguide serve` runs (and that the tests start on loopback). "
+    "With `--workers N` it serves the HTTP connections in one process, which hands each hook call to whichever of N "
+    "evaluator processes is free.",
+    "httptools": "Extra `service`: the HTTP/1.1 parser (in C, from the Node.js parser) that uvicorn uses when it is "
+    "installed. A hook call carries tens of kilobytes of FHIR resources; with uvicorn's pure-Python parser the HTTP "
+    "process spent about as much CPU reading them as on the rest of its work (`docs/performance.md`).",
+    "uvloop": "Extra `service`, where it is built (not on Windows): the libuv event loop that uvicorn runs on when it "
+    "is installed, with less CPU per request in the HTTP process than asyncio's own loop. Without it the service "
+    "runs on asyncio's loop and gives the same responses.",
     "sqlalchemy": "Extra `service`: stores CDS Hooks feedback (card accepted or overridden, with the reason), the "
     "evaluation records behind each card (written in batches) and the set of JWTs already used (shared by the "
     "worker processes); SQLite by default, any SQLAlchemy database URL by configuration.",
