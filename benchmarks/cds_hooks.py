@@ -8,7 +8,10 @@ shared, the CPU time the server processes (all workers) and the client used per 
 share in each server process, and how busy the machine's CPUs were with other work meanwhile. `--cold` makes every
 request a chart never seen before: a new patient id and resource ids, and every measured value moved by a multiple
 of 1e-7 (so every resource, every element holding a value, and every evaluation record is new); the default
-repeats one chart.
+repeats one chart. `--auth` configures a trusted issuer (an ES384 key in a JWK Set file, as the CDS Hooks
+specification recommends) and sends every request with its own signed JWT (signed before the loop, so the client's
+signing is not measured): the server verifies the signature, audience and expiry and records the token's jti in
+the replay table (a database commit per request).
 The client runs on the same machine as the server, so on a 2-core machine the two compete for the CPU.
 After the run the server is stopped (SIGTERM) and the evaluation records in its database are counted: every record
 id a card named must be stored.
@@ -94,9 +97,38 @@ def connect(port: int) -> http.client.HTTPConnection:
     return conn
 
 
-def post(conn: http.client.HTTPConnection, payload: bytes) -> float:
+ISS = "https://ehr.bench.example"
+KID = "bench-key"
+
+
+def signing_key(folder: Path) -> Any:
+    """An ES384 key; its public half is written as the JWK Set file the service's issuer points at."""
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    jwks = {"keys": [{**jwk, "kid": KID, "use": "sig", "alg": "ES384"}]}
+    (folder / "jwks.json").write_text(json.dumps(jwks), encoding="utf-8")
+    return key
+
+
+def sign(key: Any, port: int, n: int) -> list[str]:
+    import jwt
+
+    now = int(time.time())
+    aud = f"http://127.0.0.1:{port}{PATH}"
+    claims = {"iss": ISS, "aud": aud, "exp": now + 3600, "iat": now}
+    headers = {"kid": KID, "typ": "JWT"}
+    return [jwt.encode({**claims, "jti": str(uuid.uuid4())}, key, algorithm="ES384", headers=headers) for _ in range(n)]
+
+
+def post(conn: http.client.HTTPConnection, payload: bytes, token: str | None = None) -> float:
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     start = time.perf_counter()
-    conn.request("POST", PATH, body=payload, headers={"Content-Type": "application/json"})
+    conn.request("POST", PATH, body=payload, headers=headers)
     response = conn.getresponse()
     data = response.read()
     elapsed = time.perf_counter() - start
@@ -164,14 +196,18 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def start_server(folder: Path, workers: int, conformance: bool = True) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(
+    folder: Path, workers: int, conformance: bool = True, auth: bool = False
+) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     config = folder / "service.toml"
     db = (folder / "bench.sqlite").as_posix()
     check = "" if conformance else "check_conformance = false\n"
-    config.write_text(f'[service]\ndatabase = "sqlite:///{db}"\nas_of = 2026-11-23\n{check}', encoding="utf-8")
+    issuer = f'[[service.issuers]]\niss = "{ISS}"\njwks_file = "jwks.json"\n' if auth else ""
+    text = f'[service]\ndatabase = "sqlite:///{db}"\nas_of = 2026-11-23\n{check}{issuer}'
+    config.write_text(text, encoding="utf-8")
     cmd = [sys.executable, "-m", "neuroguide", "serve", "--port", str(port), "--config", str(config)]
     cmd += ["--workers", str(workers)] if workers > 1 else []
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -180,7 +216,7 @@ def start_server(folder: Path, workers: int, conformance: bool = True) -> tuple[
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/cds-services")
-            if conn.getresponse().status == 200:
+            if conn.getresponse().status in (200, 401):  # 401: up, and asking for a JWT
                 conn.close()
                 time.sleep(2 if workers > 1 else 0)  # the other workers finish starting
                 return proc, port
@@ -190,14 +226,17 @@ def start_server(folder: Path, workers: int, conformance: bool = True) -> tuple[
     raise RuntimeError("the service did not start")
 
 
-def phase(port: int, payloads: list[bytes], clients: int, pids: list[int]) -> dict[str, Any]:
+def phase(
+    port: int, payloads: list[bytes], clients: int, pids: list[int], tokens: list[str] | None = None
+) -> dict[str, Any]:
     """Send the payloads from C clients (one keep-alive connection each); latency, throughput and CPU per request."""
     shares: list[list[float]] = [[] for _ in range(clients)]
 
     def worker(i: int) -> None:
         c = connect(port)
-        for p in payloads[i::clients]:
-            shares[i].append(post(c, p))
+        mine = tokens[i::clients] if tokens else [None] * len(payloads[i::clients])
+        for p, token in zip(payloads[i::clients], mine, strict=True):
+            shares[i].append(post(c, p, token))
         c.close()
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
@@ -232,19 +271,26 @@ def phase(port: int, payloads: list[bytes], clients: int, pids: list[int]) -> di
     }
 
 
-def run(requests: int, clients: int, example: str, cold: bool, workers: int, conformance: bool) -> dict[str, Any]:
+def run(
+    requests: int, clients: int, example: str, cold: bool, workers: int, conformance: bool, auth: bool = False
+) -> dict[str, Any]:
     SEEN.clear()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        proc, port = start_server(Path(tmp), workers, conformance)
+        key = signing_key(Path(tmp)) if auth else None
+        proc, port = start_server(Path(tmp), workers, conformance, auth)
         try:
             pids = tree(proc.pid)
+
+            def tokens(n: int) -> list[str] | None:
+                return sign(key, port, n) if auth else None
+
             warm = [body(example, cold) for _ in range(50 * workers)]
-            phase(port, warm, workers, pids)  # warm-up: registry, guidelines, plans, caches (every worker)
+            phase(port, warm, workers, pids, tokens(len(warm)))  # warm-up: guidelines, plans, caches (every worker)
             payloads = [body(example, cold) for _ in range(requests)]
-            single = phase(port, payloads, 1, pids)
+            single = phase(port, payloads, 1, pids, tokens(requests))
             payloads = [body(example, cold) for _ in range(requests)]
-            multi = phase(port, payloads, clients, pids)
+            multi = phase(port, payloads, clients, pids, tokens(requests))
         finally:
             proc.terminate()  # SIGTERM: a graceful shutdown writes every queued record
             proc.wait(timeout=60)
@@ -259,6 +305,7 @@ def run(requests: int, clients: int, example: str, cold: bool, workers: int, con
         "cold": cold,
         "workers": workers,
         "check_conformance": conformance,
+        "authentication": "ES384 JWT per request" if auth else "off",
         "requests": requests,
         "one_client": single,
         f"{clients}_clients": multi,
@@ -277,8 +324,9 @@ def main() -> None:
     parser.add_argument(
         "--no-conformance", action="store_true", help="serve with check_conformance = false (no FHIR model check)"
     )
+    parser.add_argument("--auth", action="store_true", help="a trusted issuer, and a signed JWT on every request")
     args = parser.parse_args()
-    result = run(args.requests, args.clients, args.example, args.cold, args.workers, not args.no_conformance)
+    result = run(args.requests, args.clients, args.example, args.cold, args.workers, not args.no_conformance, args.auth)
     print(json.dumps(result, indent=2))
 
 

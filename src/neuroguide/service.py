@@ -242,10 +242,13 @@ class _Auth:
         self.store = store
         self.issuers = {i.iss: i for i in config.issuers}
         self.clients: dict[str, jwt.PyJWKClient] = {}
+        self.sets: dict[str, jwt.PyJWKSet] = {}
 
     def _key(self, issuer: Issuer, kid: str) -> Any:
         if issuer.jwks is not None:
-            keys = jwt.PyJWKSet.from_dict(dict(issuer.jwks))
+            keys = self.sets.get(issuer.iss)
+            if keys is None:  # parsed once: loading an RSA or EC key costs more than checking a signature with it
+                keys = self.sets[issuer.iss] = jwt.PyJWKSet.from_dict(dict(issuer.jwks))
             for key in keys.keys:
                 if key.key_id == kid:
                     return key.key
@@ -1169,9 +1172,16 @@ class _App:
     def as_of(self) -> dt.date:
         return self.hooks.as_of()
 
-    def authenticate(self, request: Request) -> None:
+    async def authenticate(self, request: Request) -> None:
+        """Verify the request's JWT (nothing to do when no issuer is configured).
+
+        Off the event loop: the replay check commits to the database (a disk sync) and a key may have to be fetched
+        from the issuer's JWK Set URL, and meanwhile the loop keeps serving the other connections.
+        """
+        if not self.config.auth_required:
+            return
         url = f"{self.base(request)}{request.url.path}"
-        self.auth.verify(request, [url, url.rstrip("/")])
+        await run_in_threadpool(self.auth.verify, request, [url, url.rstrip("/")])
 
     async def start(self) -> None:
         """Start the record writer and the evaluator processes (each warmed before the first request)."""
@@ -1197,14 +1207,14 @@ class _App:
         self.store.stop()
 
     async def discovery(self, request: Request) -> Response:
-        self.authenticate(request)
+        await self.authenticate(request)
         return _Json({"services": [{"id": sid, **spec} for sid, spec in _SERVICES.items()]})
 
     async def call(self, request: Request) -> Response:
         service_id = request.path_params["service_id"]
         if service_id not in _SERVICES:
             raise HookError(404, "unknown-service", f"no CDS service {service_id!r} here (see /cds-services)")
-        self.authenticate(request)
+        await self.authenticate(request)
         raw = await _body(request, self.config.max_body)
         if self.pool is None:
             done = self.hooks.answer(service_id, raw, self.base(request))
@@ -1234,7 +1244,7 @@ class _App:
         service_id = request.path_params["service_id"]
         if service_id not in _SERVICES:
             raise HookError(404, "unknown-service", f"no CDS service {service_id!r} here")
-        self.authenticate(request)
+        await self.authenticate(request)
         body = _parse_json(await _body(request, self.config.max_body))
         items = body.get("feedback") if isinstance(body, Mapping) else None
         if not isinstance(items, list) or not items:
