@@ -61,6 +61,8 @@ def condition(system: str, code: str, ident: str = "c1", status: str = "confirme
         ("8302-2", 176, "cm", "height", "176 cm"),
         ("1558-6", 131, "mg/dL", "fasting-glucose", "131 mg/dL"),
         ("2345-7", 11.4, "mmol/L", "random-glucose", "11.4 mmol/L"),
+        ("1518-0", 212, "mg/dL", "ogtt-2h-glucose", "212 mg/dL"),
+        ("14995-5", 8.4, "mmol/L", "ogtt-2h-glucose", "8.4 mmol/L"),
         ("4548-4", 7.9, "%", "hba1c", "7.9 %"),
     ],
 )
@@ -85,6 +87,25 @@ def test_serum_creatinine_by_loinc_gives_the_same_clearance_as_the_json_input() 
     expected = ng.assess(same, as_of=AS_OF)
     assert got.record.facts == expected.record.facts
     assert got.record.facts["crcl"] == pytest.approx(77.083, abs=0.001)
+
+
+@pytest.mark.parametrize(("code", "value", "unit"), [("1518-0", 200, "mg/dL"), ("14995-5", 11.1, "mmol/L")])
+def test_ogtt_2h_glucose_by_loinc_gives_the_same_assessment_as_the_json_input(code: str, value: float, unit: str) -> None:
+    # ADA: a 2-h plasma glucose of 200 mg/dL (11.1 mmol/L) or more in a 75-g OGTT is diagnostic of diabetes.
+    got = fhir.assess(bundle(lab(code, value, unit)), as_of=AS_OF)
+    same = ng.Patient.from_dict(
+        {
+            "id": "p1",
+            "birth_date": "1960-05-01",
+            "sex": "male",
+            "measurements": {"ogtt-2h-glucose": f"{value} {unit}"},
+        }
+    )
+    want = ng.assess(same, as_of=AS_OF)
+    assert got.record.facts == want.record.facts
+    assert got.recommendations == want.recommendations
+    assert "ogtt-2h-glucose" in got.record.facts
+    assert "random-glucose" not in got.record.facts  # a post-load glucose is never read as a random one
 
 
 @pytest.mark.parametrize(
