@@ -83,6 +83,32 @@ def test_vsac_codes_are_rows_of_the_vendored_value_set_file() -> None:
     assert checked >= 100
 
 
+def test_hspc_lab_codes_are_rows_of_the_vendored_fhir_value_set_file() -> None:
+    with (DECKS / "hl7_fhir_codes" / "fhir_hspc_quantitative_labs_loinc.csv").open(encoding="utf-8") as f:
+        rows = {r["code"]: r for r in csv.DictReader(f)}
+    checked = [(fact, c) for fact, c in all_codes() if c.source == "fhir-hspc-quantitative-labs"]
+    assert [c.code for _, c in checked] == ["2132-9"]
+    for fact, c in checked:
+        row = rows[c.code]
+        assert (row["code_system"], row["display"]) == (c.system.uri, c.display), (fact, c.code)
+        assert row["commit"] in c.verification and row["file"] in c.verification, (fact, c.code)
+
+
+def test_glycemic_screening_codes_are_rows_of_the_vendored_value_set_file() -> None:
+    with (DECKS / "vsac_dqm_2026" / "vsac_dqm_2026_codes.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    checked = [(fact, c) for fact, c in all_codes() if c.source == "vsac-dqm-2026"]
+    assert {c.code for _, c in checked} == {"1518-0", "14995-5"}
+    for fact, c in checked:
+        mine = [r for r in rows if (r["code_system_name"], r["code"]) == (CSV_NAMES[c.system.key], c.code)]
+        # listed in both 'Glycemic Screening Tests' value sets, with the same display and LOINC version
+        assert {r["valueset_oid"] for r in mine} == {"2.16.840.1.113762.1.4.1160.4", "2.16.840.1.113762.1.4.1160.5"}
+        for row in mine:
+            assert row["display"] == c.display, (fact, c.code)
+            assert row["code_system_version"] in c.version, (fact, c.code)
+            assert row["valueset_oid"] in c.verification, (fact, c.code)
+
+
 def test_cms123_codes_are_rows_of_the_vendored_value_set_file() -> None:
     with (DECKS / "cms123v7" / "cms123v7_value_sets.csv").open(encoding="utf-8") as f:
         rows = {(r["code_system_name"], r["code"]): r["display"] for r in csv.DictReader(f)}
@@ -100,6 +126,9 @@ EXPECTED = [
     (LOINC, "14682-9", "serum-creatinine", "Creatinine [Moles/volume] in Serum or Plasma"),
     (LOINC, "1558-6", "fasting-glucose", "Fasting glucose [Mass/volume] in Serum or Plasma"),
     (LOINC, "2345-7", "random-glucose", "Glucose [Mass/volume] in Serum or Plasma"),
+    (LOINC, "2132-9", "b12-total", "Cobalamin (Vitamin B12) [Mass/volume] in Serum or Plasma"),
+    (LOINC, "1518-0", "ogtt-2h-glucose", "Glucose [Mass/volume] in Serum or Plasma --2 hours post 75 g glucose PO"),
+    (LOINC, "14995-5", "ogtt-2h-glucose", "Glucose [Moles/volume] in Serum or Plasma --2 hours post 75 g glucose PO"),
     (LOINC, "4548-4", "hba1c", "Hemoglobin A1c/Hemoglobin.total in Blood"),
     (LOINC, "40443-4", "resting-heart-rate", "Heart rate --resting"),
     (ICD, "N18.6", "end-stage-renal-disease", "End stage renal disease"),

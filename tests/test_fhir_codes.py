@@ -61,6 +61,11 @@ def condition(system: str, code: str, ident: str = "c1", status: str = "confirme
         ("8302-2", 176, "cm", "height", "176 cm"),
         ("1558-6", 131, "mg/dL", "fasting-glucose", "131 mg/dL"),
         ("2345-7", 11.4, "mmol/L", "random-glucose", "11.4 mmol/L"),
+        ("2132-9", 310, "ng/L", "b12-total", "310 ng/L"),
+        ("2132-9", 310, "pg/mL", "b12-total", "310 pg/mL"),
+        ("2132-9", 184.5, "pmol/L", "b12-total", "184.5 pmol/L"),  # the unit decides, as in the JSON input
+        ("1518-0", 212, "mg/dL", "ogtt-2h-glucose", "212 mg/dL"),
+        ("14995-5", 8.4, "mmol/L", "ogtt-2h-glucose", "8.4 mmol/L"),
         ("4548-4", 7.9, "%", "hba1c", "7.9 %"),
     ],
 )
@@ -85,6 +90,44 @@ def test_serum_creatinine_by_loinc_gives_the_same_clearance_as_the_json_input() 
     expected = ng.assess(same, as_of=AS_OF)
     assert got.record.facts == expected.record.facts
     assert got.record.facts["crcl"] == pytest.approx(77.083, abs=0.001)
+
+
+def test_b12_by_loinc_gives_the_same_assessment_as_the_json_input() -> None:
+    # a total B12 result sent under its LOINC code gives what the same value in the JSON input gives
+    got = fhir.assess(bundle(lab("2132-9", 150, "ng/L")), as_of=AS_OF)
+    same = ng.Patient.from_dict(
+        {"id": "p1", "birth_date": "1960-05-01", "sex": "male", "measurements": {"b12-total": "150 ng/L"}}
+    )
+    want = ng.assess(same, as_of=AS_OF)
+    assert got.record.facts == want.record.facts
+    assert got.recommendations == want.recommendations
+    assert dict(got.record.facts)["b12-result-recorded"] is True
+
+
+def test_a_b12_result_does_not_set_the_date_of_the_last_b12_test() -> None:
+    # the JSON input does not derive one from the other either; the date is sent on its own (codes.toml says why)
+    reading = fhir.read(bundle(lab("2132-9", 310, "ng/L")), as_of=AS_OF)
+    assert "last" not in reading.patient.to_dict()
+    assert t.unbound_reason("last-b12-test")
+
+
+@pytest.mark.parametrize(("code", "value", "unit"), [("1518-0", 200, "mg/dL"), ("14995-5", 11.1, "mmol/L")])
+def test_ogtt_2h_glucose_by_loinc_gives_the_same_assessment_as_json(code: str, value: float, unit: str) -> None:
+    # ADA: a 2-h plasma glucose of 200 mg/dL (11.1 mmol/L) or more in a 75-g OGTT is diagnostic of diabetes.
+    got = fhir.assess(bundle(lab(code, value, unit)), as_of=AS_OF)
+    same = ng.Patient.from_dict(
+        {
+            "id": "p1",
+            "birth_date": "1960-05-01",
+            "sex": "male",
+            "measurements": {"ogtt-2h-glucose": f"{value} {unit}"},
+        }
+    )
+    want = ng.assess(same, as_of=AS_OF)
+    assert got.record.facts == want.record.facts
+    assert got.recommendations == want.recommendations
+    assert "ogtt-2h-glucose" in got.record.facts
+    assert "random-glucose" not in got.record.facts  # a post-load glucose is never read as a random one
 
 
 @pytest.mark.parametrize(
@@ -282,13 +325,13 @@ def test_the_codes_pages_snippets_for_facts_without_a_standard_code_are_read() -
     reading = fhir.read(bundle(finding, measurement, last), as_of=AS_OF)
     data = reading.patient.to_dict()
     assert data["findings"] == {"numbness": True}
-    assert data["measurements"] == {"b12-total": "310 ng/L"}
+    assert data["measurements"] == {"b12-active": "52 pmol/L"}
     assert data["last"] == {"b12-test": "2026-11-02"}
     assert not reading.unrecognised
     page = codes_page().text
     assert "## Sending a fact without a standard code" in page
     assert all(json.dumps(r, indent=2) in page for r in UNCODED_EXAMPLES.values())
-    row = next(line for line in page.splitlines() if line.startswith("| `b12-total`"))
-    assert "Observation (valueQuantity in `ng/L`" in row
+    row = next(line for line in page.splitlines() if line.startswith("| `b12-active`"))
+    assert "Observation (valueQuantity in `pmol/L`" in row
     row = next(line for line in page.splitlines() if line.startswith("| `last-b12-test`"))
     assert "Procedure" in row and "performedDateTime" in row

@@ -26,12 +26,12 @@ UNCODED_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "A measurement: an Observation with valueQuantity, its unit as a UCUM code": {
         "resourceType": "Observation",
-        "id": "b12-1",
+        "id": "holotc-1",
         "status": "final",
-        "code": {"coding": [{"system": t.LOCAL_SYSTEM, "code": "b12-total"}], "text": "vitamin B12"},
+        "code": {"coding": [{"system": t.LOCAL_SYSTEM, "code": "b12-active"}], "text": "active vitamin B12"},
         "subject": {"reference": "Patient/p1"},
         "effectiveDateTime": "2026-11-02",
-        "valueQuantity": {"value": 310, "unit": "ng/L", "system": "http://unitsofmeasure.org", "code": "ng/L"},
+        "valueQuantity": {"value": 52, "unit": "pmol/L", "system": "http://unitsofmeasure.org", "code": "pmol/L"},
     },
     "The date of a last examination or test (a last-* fact): a completed Procedure with performedDateTime": {
         "resourceType": "Procedure",

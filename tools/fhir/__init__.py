@@ -55,6 +55,20 @@ def _concept(fact: str) -> dict[str, Any]:
     return _local(fact) if code is None else {"coding": [_code(code.system.key, code.code)]}
 
 
+def _measured(fact: str, quantity: dict[str, Any]) -> dict[str, Any]:
+    """The fact's first verified code whose property fits the unit (mass or molar concentration), else its own code.
+
+    A result in pmol/L is never sent under a [Mass/volume] code, nor one in ng/L under a [Moles/volume] code.
+    """
+    binding = t.bindings().get(fact)
+    molar = "mol" in str(quantity.get("code", ""))
+    for c in binding.codes if binding else ():
+        if ("[Moles/" in c.display and not molar) or ("[Mass/" in c.display and molar):
+            continue
+        return {"coding": [_code(c.system.key, c.code)]}
+    return _local(fact)
+
+
 def _finding(fact: str, flag: bool, subject: dict[str, Any]) -> dict[str, Any]:
     """A yes/no finding as an EHR records it: a Condition or Procedure when the fact has a standard code."""
     binding = t.bindings().get(fact)
@@ -122,14 +136,15 @@ def bundle(example: dict[str, Any]) -> dict[str, Any]:
     for fact, flag in example.get("findings", {}).items():
         add(_finding(fact, flag, subject))
     for fact, value in example.get("measurements", {}).items():
+        quantity = {"value": value} if isinstance(value, int | float) else _quantity(value)
         obs: dict[str, Any] = {
             "resourceType": "Observation",
             "status": "final",
-            "code": _concept(fact),
+            "code": _measured(fact, quantity),
             "subject": subject,
             "effectiveDateTime": RECORDED,
+            "valueQuantity": quantity,
         }
-        obs["valueQuantity"] = {"value": value} if isinstance(value, int | float) else _quantity(value)
         add(obs)
     for name, date in example.get("last", {}).items():
         codes = [{"coding": [_code("snomed", c)]} for c in _FOOT] if name == "foot-exam" else [_local(f"last-{name}")]
