@@ -93,10 +93,16 @@ def test_serum_creatinine_by_loinc_gives_the_same_clearance_as_the_json_input() 
 
 
 def test_b12_by_loinc_gives_the_same_assessment_as_the_json_input() -> None:
-    # a total B12 result sent under its LOINC code gives what the same value in the JSON input gives
+    # a total B12 result sent under its LOINC code gives what the same value, measured that day, gives in JSON
     got = fhir.assess(bundle(lab("2132-9", 150, "ng/L")), as_of=AS_OF)
     same = ng.Patient.from_dict(
-        {"id": "p1", "birth_date": "1960-05-01", "sex": "male", "measurements": {"b12-total": "150 ng/L"}}
+        {
+            "id": "p1",
+            "birth_date": "1960-05-01",
+            "sex": "male",
+            "measurements": {"b12-total": "150 ng/L"},
+            "last": {"b12-test": "2026-11-01"},
+        }
     )
     want = ng.assess(same, as_of=AS_OF)
     assert got.record.facts == want.record.facts
@@ -104,11 +110,39 @@ def test_b12_by_loinc_gives_the_same_assessment_as_the_json_input() -> None:
     assert dict(got.record.facts)["b12-result-recorded"] is True
 
 
-def test_a_b12_result_does_not_set_the_date_of_the_last_b12_test() -> None:
-    # the JSON input does not derive one from the other either; the date is sent on its own (codes.toml says why)
-    reading = fhir.read(bundle(lab("2132-9", 310, "ng/L")), as_of=AS_OF)
-    assert "last" not in reading.patient.to_dict()
-    assert t.unbound_reason("last-b12-test")
+def _b12_test(*resources: dict[str, Any]) -> str | None:
+    last: dict[str, str] = fhir.read(bundle(*resources), as_of=AS_OF).patient.to_dict().get("last", {})
+    return last.get("b12-test")
+
+
+def _b12_procedure(date: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Procedure",
+        "id": "p-b12",
+        "status": "completed",
+        "code": {"coding": [{"system": "urn:neuroguide:fact", "code": "last-b12-test"}]},
+        "subject": SUBJECT,
+        "performedDateTime": date,
+    }
+
+
+def test_a_b12_result_is_a_b12_test_on_its_date() -> None:
+    assert _b12_test(lab("2132-9", 310, "ng/L")) == "2026-11-01"
+    assert _b12_test(lab("2132-9", 310, "ng/L"), _b12_procedure("2025-03-02")) == "2026-11-01"  # the later one
+    assert _b12_test(lab("2132-9", 310, "ng/L"), _b12_procedure("2026-11-20")) == "2026-11-20"
+    older = {**lab("2132-9", 280, "ng/L", "o2"), "effectiveDateTime": "2024-05-06"}
+    assert _b12_test(older, lab("2132-9", 310, "ng/L")) == "2026-11-01"
+    assert _b12_test(older) == "2024-05-06"
+    active = {**lab("x", 60, "pmol/L"), "code": {"coding": [{"system": "urn:neuroguide:fact", "code": "b12-active"}]}}
+    assert _b12_test(active) == "2026-11-01"
+
+
+def test_a_b12_result_not_used_is_not_a_b12_test_date() -> None:
+    assert _b12_test({**lab("2132-9", 310, "ng/L"), "status": "preliminary"}) is None
+    assert _b12_test({**lab("2132-9", 310, "ng/L"), "status": "entered-in-error"}) is None
+    no_value = {k: v for k, v in lab("2132-9", 310, "ng/L").items() if k != "valueQuantity"}
+    assert _b12_test(no_value) is None
+    assert _b12_test(lab("2160-0", 1.1, "mg/dL")) is None  # another laboratory result (creatinine)
 
 
 @pytest.mark.parametrize(("code", "value", "unit"), [("1518-0", 200, "mg/dL"), ("14995-5", 11.1, "mmol/L")])

@@ -328,6 +328,9 @@ def _num_text(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+_B12_RESULTS = ("b12-total", "b12-active")  # results whose date is also the date of the last B12 test
+
+
 @attrs.define
 class _Candidate:
     value: Any
@@ -384,6 +387,9 @@ class _Reader:
         for res in by_kind.get("Observation", []):
             if self.mine(res):
                 self.observation(res, findings, measurements)
+        for fact in _B12_RESULTS:  # a dated B12 result is a B12 measurement on that date
+            for c in measurements.get(fact, []):
+                last.setdefault("b12-test", []).append(_Candidate(value=c.date, date=c.date, ref=c.ref))
         foot: dict[dt.date, dict[str, str]] = {}
         for res in by_kind.get("Procedure", []):
             if self.mine(res):
