@@ -369,3 +369,19 @@ def test_the_codes_pages_snippets_for_facts_without_a_standard_code_are_read() -
     assert "Observation (valueQuantity in `pmol/L`" in row
     row = next(line for line in page.splitlines() if line.startswith("| `last-b12-test`"))
     assert "Procedure" in row and "performedDateTime" in row
+
+
+@pytest.mark.rule("b12-metformin-annual")
+def test_a_recent_coded_b12_result_means_the_annual_metformin_b12_check_is_not_due() -> None:
+    # ADA: B12 monitored annually after more than 4 years of metformin. Metformin since 2020-01-01 (over 6 years on
+    # 2026-11-23); a B12 result on 2026-11-01 is the last check, next due 2027-11-01.
+    on_metformin = {**statement([{"system": RXNORM, "code": "6809"}]), "effectivePeriod": {"start": "2020-01-01"}}
+
+    def annual(*resources: dict[str, Any]) -> Any:
+        result = fhir.assess(bundle(on_metformin, *resources), as_of=AS_OF)
+        return next(r for r in result.recommendations if r.rule == "b12-metformin-annual")
+
+    without = annual()
+    assert without.status in ("due", "overdue")
+    with_result = annual(lab("2132-9", 310, "ng/L"))
+    assert with_result.status == "scheduled" and with_result.due == dt.date(2027, 11, 1)
