@@ -281,3 +281,21 @@ def test_absent_only_counts_in_python_say_which_rules_are_red_flag_checks() -> N
         assert (r["kind"], r["urgent"], r["status"]) == (rule.kind, is_urgent(rule), str(rule.status))
     urgent = set(only.filter(pl.col("urgent"))["rule"].to_list())
     assert "cauda-equina-suspected" in urgent and "b12-nitrous-oxide-homocysteine" not in urgent
+
+
+def test_the_partition_function_outline_of_the_docs_gives_the_run_s_results(tmp_path: Path, cohort_file: Path) -> None:
+    """The public names docs/cohort.md shows (for Spark's mapInArrow) give what a whole run writes."""
+    import neuroguide.cohort as nc
+
+    out = tmp_path / "r.parquet"
+    summary = nc.run(cohort_file, out, as_of=AS_OF, batch_rows=200)
+    plan = nc.make_plan(AS_OF)
+    frame = pl.read_parquet(cohort_file)
+    parts = [nc.evaluate_partition(frame.slice(i, 200), plan, first_row=i) for i in range(0, frame.height, 200)]
+    results = pl.concat([p[0] for p in parts])
+    assert results.cast(nc.RESULT_SCHEMA).equals(nc.read_results(out))
+    counts = nc.merge_absent_only(p[3] for p in parts)
+    assert {(r["rule"], r["patients"]) for r in counts.iter_rows(named=True)} == {
+        (a.rule, a.patients) for a in summary.absent_only
+    }
+    assert isinstance(plan, nc.Plan)

@@ -10,9 +10,22 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._api import CohortResult
-    from ._engine import Undetermined
+    from ._engine import Plan, Undetermined
 
-__all__ = ["CohortResult", "Undetermined", "evaluate", "run", "summary_html", "synth"]
+__all__ = [
+    "RESULT_SCHEMA",
+    "CohortResult",
+    "Plan",
+    "Undetermined",
+    "evaluate",
+    "evaluate_partition",
+    "make_plan",
+    "merge_absent_only",
+    "read_results",
+    "run",
+    "summary_html",
+    "synth",
+]
 
 
 def evaluate(table: Any, *, as_of: Any, **options: Any) -> CohortResult:
@@ -43,13 +56,49 @@ def summary_html(results: Any, **options: Any) -> str:
     return _summary(results, **options)
 
 
+def make_plan(as_of: Any, **options: Any) -> Plan:
+    """The guideline versions and rules a cohort run evaluates on ``as_of``, chosen exactly as ``assess`` chooses them.
+
+    Build it once per process and pass it to :func:`evaluate_partition` (options: ``pins``, ``statuses``,
+    ``guidelines``, ``source``).
+    """
+    from ._engine import make_plan as _make_plan
+
+    return _make_plan(as_of, **options)
+
+
+def evaluate_partition(frame: Any, plan: Plan, *, first_row: int, **options: Any) -> Any:
+    """The partition function every engine runs (local, Dask, Spark's ``mapInArrow``).
+
+    A Polars frame of wide rows in; out: the results and errors tables, the absent columns and, per rule, the
+    patients undetermined only because of them. ``first_row`` numbers the frame's rows in the whole cohort.
+    """
+    from ._api import evaluate_partition as _evaluate_partition
+
+    return _evaluate_partition(frame, plan, first_row=first_row, **options)
+
+
+def merge_absent_only(frames: Any) -> Any:
+    """The per-rule absent-only counts of several partitions as one table (patients summed, facts united)."""
+    from ._engine import merge_absent_only as _merge
+
+    return _merge(frames)
+
+
+def read_results(path: Any) -> Any:
+    """A results table: one file (local engine) or the directory of partition files a Dask run wrote, in row order."""
+    from ._io import read_results as _read_results
+
+    return _read_results(path)
+
+
 def __getattr__(name: str) -> Any:
     if name == "CohortResult":
         from ._api import CohortResult
 
         return CohortResult
-    if name == "Undetermined":
-        from ._engine import Undetermined
+    if name in ("Undetermined", "Plan", "RESULT_SCHEMA"):
+        from . import _engine
 
-        return Undetermined
+        return getattr(_engine, name)
     raise AttributeError(name)
