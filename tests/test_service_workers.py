@@ -7,6 +7,7 @@ token used once is refused by every worker.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -19,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -73,31 +75,33 @@ def _post(base: str, path: str, body: Any, token: str) -> tuple[int, Any]:
         return exc.code, json.loads(exc.read())
 
 
-def test_two_workers_share_the_replay_set_and_store_every_record_on_shutdown(tmp_path: Path) -> None:
-    key = ec.generate_private_key(ec.SECP384R1())
-    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
-    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**jwk, "kid": KID, "alg": "ES384"}]}), encoding="utf-8")
+class _Running:
+    def __init__(self, proc: subprocess.Popen[bytes], base: str, db: Path) -> None:
+        self.proc, self.base, self.db = proc, base, db
+
+    def stop(self) -> str:
+        """SIGTERM (a graceful shutdown writes every queued record), then the server's output."""
+        self.proc.send_signal(signal.SIGTERM)
+        out = self.proc.communicate(timeout=120)[0]
+        return out.decode(errors="replace") if out is not None else ""
+
+
+@contextlib.contextmanager
+def _server(tmp_path: Path, extra: str = "", *, output: bool = True) -> Iterator[_Running]:
+    """``neuroguide serve --workers 2`` on a free loopback port, up (answering discovery, or 401 without a JWT)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     db = tmp_path / "service.sqlite"
     (tmp_path / "service.toml").write_text(
-        f'[service]\ndatabase = "sqlite:///{db.as_posix()}"\nas_of = 2026-11-23\nbase_url = "{base}"\n'
-        f'[[service.issuers]]\niss = "{ISS}"\njwks_file = "jwks.json"\n',
-        encoding="utf-8",
+        f'[service]\ndatabase = "sqlite:///{db.as_posix()}"\nas_of = 2026-11-23\n{extra}', encoding="utf-8"
     )
-
-    def token() -> str:
-        now = int(time.time())
-        claims = {"iss": ISS, "aud": base + PATIENT_VIEW, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4())}
-        return jwt.encode(claims, key, algorithm="ES384", headers={"kid": KID, "typ": "JWT"})
-
     cmd = [sys.executable, "-m", "neuroguide", "serve", "--port", str(port), "--workers", "2"]
     proc = subprocess.Popen(
         [*cmd, "--config", str(tmp_path / "service.toml")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.PIPE if output else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if output else None,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
@@ -105,12 +109,32 @@ def test_two_workers_share_the_replay_set_and_store_every_record_on_shutdown(tmp
         while True:
             try:
                 with urllib.request.urlopen(base + "/cds-services", timeout=5):
-                    pass
+                    break
             except urllib.error.HTTPError:
                 break  # 401: up, and asking for a JWT
             except OSError:
                 assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
                 time.sleep(0.3)
+        yield _Running(proc, base, db)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_two_workers_share_the_replay_set_and_store_every_record_on_shutdown(tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP384R1())
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**jwk, "kid": KID, "alg": "ES384"}]}), encoding="utf-8")
+    issuer = f'[[service.issuers]]\niss = "{ISS}"\njwks_file = "jwks.json"\n'
+    with _server(tmp_path, issuer) as server:
+        base = server.base
+
+        def token() -> str:
+            now = int(time.time())
+            claims = {"iss": ISS, "aud": base + PATIENT_VIEW, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4())}
+            return jwt.encode(claims, key, algorithm="ES384", headers={"kid": KID, "typ": "JWT"})
+
         records = set()
         for name in NAMES:  # one evaluation per example: as many distinct records
             body = {
@@ -125,14 +149,9 @@ def test_two_workers_share_the_replay_set_and_store_every_record_on_shutdown(tmp
             records |= {c["extension"][service.AUDIT_EXTENSION]["record"] for c in answer["cards"]}
             again = _post(base, PATIENT_VIEW, {**body, "hookInstance": str(uuid.uuid4())}, used)
             assert again[0] == 401 and "already used" in again[1]["message"]  # whichever worker answers
-        proc.send_signal(signal.SIGTERM)  # at once: records may still be queued in the workers
-        output = proc.communicate(timeout=120)[0].decode(errors="replace")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        output = server.stop()  # at once: records may still be queued
     assert len(records) == len(NAMES)
-    with sqlite3.connect(db) as conn:
+    with sqlite3.connect(server.db) as conn:
         stored = {row[0] for row in conn.execute("SELECT id FROM evaluations")}
         seen = conn.execute("SELECT count(*) FROM jwt_seen").fetchone()[0]
     assert records <= stored, output[-2000:]
@@ -179,21 +198,6 @@ def test_check_conformance_is_a_boolean_setting(tmp_path: Path) -> None:
 
 def test_concurrent_requests_to_two_workers_are_all_answered_and_every_record_stored(tmp_path: Path) -> None:
     """Four clients at once against ``--workers 2`` (each call goes to whichever evaluator is free), then SIGTERM."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    db = tmp_path / "service.sqlite"
-    (tmp_path / "service.toml").write_text(
-        f'[service]\ndatabase = "sqlite:///{db.as_posix()}"\nas_of = 2026-11-23\n', encoding="utf-8"
-    )
-    cmd = [sys.executable, "-m", "neuroguide", "serve", "--port", str(port), "--workers", "2"]
-    proc = subprocess.Popen(
-        [*cmd, "--config", str(tmp_path / "service.toml")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
 
     def chart(name: str, i: int) -> dict[str, Any]:
         prefetch = _prefetch(name)
@@ -204,27 +208,14 @@ def test_concurrent_requests_to_two_workers_are_all_answered_and_every_record_st
         body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()), "context": {"patientId": name}}
         return {**body, "prefetch": prefetch}
 
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/cds-services", timeout=5):
-                    break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
-                time.sleep(0.3)
+    with _server(tmp_path) as server:
         bodies = [chart(name, i) for i in range(3) for name in NAMES]
         with ThreadPoolExecutor(4) as clients:
-            answers = list(clients.map(lambda b: _post(base, PATIENT_VIEW, b, "unused"), bodies))
-        proc.send_signal(signal.SIGTERM)
-        output = proc.communicate(timeout=120)[0].decode(errors="replace")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            answers = list(clients.map(lambda b: _post(server.base, PATIENT_VIEW, b, "unused"), bodies))
+        output = server.stop()
     assert all(status == 200 for status, _ in answers), answers
     records = {c["extension"][service.AUDIT_EXTENSION]["record"] for _, answer in answers for c in answer["cards"]}
-    with sqlite3.connect(db) as conn:
+    with sqlite3.connect(server.db) as conn:
         stored = {row[0] for row in conn.execute("SELECT id FROM evaluations")}
     assert records <= stored, output[-2000:]
     assert "could not store" not in output and "unhandled error" not in output
@@ -254,38 +245,20 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the evaluator processes in /proc")
 def test_a_dead_evaluator_is_replaced_and_the_request_can_be_sent_again(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    db = tmp_path / "service.sqlite"
-    (tmp_path / "service.toml").write_text(
-        f'[service]\ndatabase = "sqlite:///{db.as_posix()}"\nas_of = 2026-11-23\n', encoding="utf-8"
-    )
-    cmd = [sys.executable, "-m", "neuroguide", "serve", "--port", str(port), "--workers", "2"]
-    proc = subprocess.Popen([*cmd, "--config", str(tmp_path / "service.toml")], stdout=subprocess.DEVNULL)
     body = {
         "hook": "patient-view",
         "hookInstance": str(uuid.uuid4()),
         "context": {"patientId": "t2d-metformin"},
         "prefetch": _prefetch("t2d-metformin"),
     }
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/cds-services", timeout=5):
-                    break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
-                time.sleep(0.3)
-        assert _post(base, PATIENT_VIEW, body, "unused")[0] == 200
-        evaluators = _children(proc.pid)
+    with _server(tmp_path, output=False) as server:
+        assert _post(server.base, PATIENT_VIEW, body, "unused")[0] == 200
+        evaluators = _children(server.proc.pid)
         assert len(evaluators) == 2
         os.kill(evaluators[0], signal.SIGKILL)
         statuses = []
         for _ in range(20):  # refused with 503 once the pool is found broken, answered again once replaced
-            status, answer = _post(base, PATIENT_VIEW, body, "unused")
+            status, answer = _post(server.base, PATIENT_VIEW, body, "unused")
             statuses.append(status)
             if status == 200 and 503 in statuses:
                 break
@@ -293,7 +266,5 @@ def test_a_dead_evaluator_is_replaced_and_the_request_can_be_sent_again(tmp_path
             assert status == 200 or answer["error"] == "unavailable", answer
             time.sleep(0.5)
         assert 503 in statuses and statuses[-1] == 200, statuses
-        assert len(_children(proc.pid)) == 2
-    finally:
-        proc.terminate()
-        proc.wait(timeout=120)
+        assert len(_children(server.proc.pid)) == 2
+        server.stop()
