@@ -197,3 +197,23 @@ def test_a_known_shape_with_new_primitive_values_gets_the_same_verdict(index: in
         value = data.draw(JSON)
     quick, whole = _both({**res, key: value})
     assert quick == whole, (key, value)
+
+
+def test_a_model_with_rules_of_its_own_is_always_checked_whole() -> None:
+    """The shape stands only for fhir_core's standard resource rules: any other rule means the whole model decides."""
+    from pydantic import model_validator
+
+    base = _fhircheck.model_class("Observation")
+    assert _fhircheck._primitive_fields(base) is not None
+
+    class WithRule(base):  # type: ignore[misc, valid-type]
+        @model_validator(mode="after")
+        def no_preliminary(self) -> Any:
+            return self
+
+    class OwnChoiceCheck(base):  # type: ignore[misc, valid-type]
+        def _validate_one_of_many(self) -> None:
+            return None
+
+    assert _fhircheck._primitive_fields(WithRule) is None
+    assert _fhircheck._primitive_fields(OwnChoiceCheck) is None

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 from fhir.resources.R4B import get_fhir_model_class
+from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from fhir_core.types import FhirBase, FhirElementOrResourceBase
 from pydantic import TypeAdapter, ValidationError
 
@@ -35,8 +36,22 @@ _ELEMENTS: dict[tuple[type, bytes], Any] = {}
 _PRIMITIVES: dict[tuple[int, type, Any], bool] = {}
 _SHAPES: dict[tuple[Any, ...], None] = {}
 _STANDARD_ELEMENT_CHECK = getattr(FhirBase.fhir_model_validator, "__func__", None)
-# The resource rules the shape stands for: a model with any other model or field validator is always checked whole.
-_STANDARD_RULES = frozenset({"reject_null_complex_elements", "validate_after_model_construction"})
+
+
+def _function(obj: Any) -> Any:
+    return getattr(obj, "__func__", obj)
+
+
+# The resource rules the shape stands for, as fhir_core defines them for every model. A model with any other model or
+# field validator, or its own version of one of these (or of the checks they call), is always checked whole. The
+# models' own ``get_required_fields`` and ``get_one_of_many_fields`` return fixed lists of field names.
+_STANDARD_RULES = {
+    name: _function(d.func) for name, d in FHIRAbstractModel.__pydantic_decorators__.model_validators.items()
+}
+_STANDARD_CHECKS = {
+    name: _function(getattr(FHIRAbstractModel, name))
+    for name in ("__init__", "_validate_one_of_many", "_validate_required_primitive_elements")
+}
 
 
 def model_class(kind: str) -> Any:
@@ -90,7 +105,10 @@ def _primitive_fields(model: Any) -> dict[str, TypeAdapter[Any]] | None:
     checked whole.
     """
     decorators = model.__pydantic_decorators__
-    if set(decorators.model_validators) != _STANDARD_RULES or decorators.field_validators:
+    rules = {name: _function(d.func) for name, d in decorators.model_validators.items()}
+    if rules != _STANDARD_RULES or decorators.field_validators or decorators.root_validators:
+        return None
+    if any(_function(getattr(model, name)) is not f for name, f in _STANDARD_CHECKS.items()):
         return None
     if model.model_config.get("extra") != "forbid":
         return None
