@@ -26,6 +26,7 @@ import pytest
 pytest.importorskip("starlette", reason="needs the service extra")
 pytest.importorskip("fhir.resources", reason="needs the service extra")
 
+import attrs
 import jwt
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -617,3 +618,33 @@ def test_a_screening_never_done_says_so_rather_than_overdue_since_diagnosis() ->
     summaries = [c["summary"] for c in cards_for(result, "0" * 32, "http://x")]
     assert "Screen for autonomic neuropathy (none on record; due since 2012-05-02)" in summaries
     assert "Screen for diabetic peripheral neuropathy (overdue since 2026-06-10)" in summaries
+
+
+def test_an_unverified_urgent_or_emergency_card_says_so_in_its_whole_summary() -> None:
+    """An EHR may show only the summary: "not yet verified" leads it and is never cut off, however long the title."""
+    from neuroguide import model as m
+    from neuroguide._loading import catalog
+    from neuroguide.results import RecommendationStatus, recommendation
+    from neuroguide.service import _summary
+
+    checked = 0
+    for g in catalog().all():
+        for rule in g.rules:
+            if rule.status is m.Status.APPROVED or not m.is_urgent(rule):
+                continue
+            for status, word in ((RecommendationStatus.EMERGENCY, "Emergency"), (RecommendationStatus.URGENT, "Urgent")):
+                rec = recommendation(rule, g, status=status, action=rule.action or "")
+                for long in (False, True):
+                    if long:
+                        rec = attrs.evolve(rec, title=rec.title + " and a very long explanation" * 5)
+                    text = _summary(rec)
+                    assert text.startswith(f"{word} (not yet verified): "), text
+                    assert len(text) <= 139, text
+                    checked += 1
+    assert checked >= 20  # every in-review urgent rule of every version, short and long title
+    quiet = next(
+        (g, r) for g in catalog().all() for r in g.rules if r.status is not m.Status.APPROVED and not m.is_urgent(r)
+    )
+    rec = recommendation(quiet[1], quiet[0], status=RecommendationStatus.DUE, action="x")
+    text = _summary(attrs.evolve(rec, title="A very long title " * 12))
+    assert text.endswith("… (due now) - not yet verified") and len(text) <= 139, text

@@ -624,9 +624,18 @@ def _summary(rec: Recommendation) -> str:
     elif rec.status is RecommendationStatus.DUE:
         suffix = " (due now)"
     if rec.rule_status is not Status.APPROVED:
-        suffix += " - not yet verified"
-    text = f"{prefix}{title}{suffix}"
-    return text if len(text) <= _SUMMARY_MAX else text[: _SUMMARY_MAX - 1].rstrip() + "…"
+        # An EHR may show the summary alone: the flag is never cut off, and leads an urgent or emergency card.
+        if prefix in _URGENT_PREFIXES:
+            prefix = f"{prefix[:-2]} (not yet verified): "
+        else:
+            suffix += " - not yet verified"
+    room = _SUMMARY_MAX - len(prefix) - len(suffix)  # only the title is shortened
+    if len(title) > room:
+        title = title[: room - 1].rstrip() + "…"
+    return f"{prefix}{title}{suffix}"
+
+
+_URGENT_PREFIXES = ("Emergency: ", "Urgent: ")
 
 
 _TOKEN = re.compile(r"(?<![\w-])[a-z][a-z0-9]*(?:-[a-z0-9]+)+(?![\w-])|(?<![\w-])[a-z]+(?![\w-])")
