@@ -632,7 +632,8 @@ def test_an_unverified_urgent_or_emergency_card_says_so_in_its_whole_summary() -
         for rule in g.rules:
             if rule.status is m.Status.APPROVED or not m.is_urgent(rule):
                 continue
-            for status, word in ((RecommendationStatus.EMERGENCY, "Emergency"), (RecommendationStatus.URGENT, "Urgent")):
+            pairs = ((RecommendationStatus.EMERGENCY, "Emergency"), (RecommendationStatus.URGENT, "Urgent"))
+            for status, word in pairs:
                 rec = recommendation(rule, g, status=status, action=rule.action or "")
                 for long in (False, True):
                     if long:
