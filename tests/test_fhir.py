@@ -16,6 +16,7 @@ from neuroguide import (
     UnitError,
     fhir,
 )
+from neuroguide.exceptions import InputProblemsError
 from neuroguide.fhir import NoteKind
 from neuroguide.terminology import LOCAL_SYSTEM
 
@@ -193,13 +194,33 @@ def test_ucum_pounds_inches_and_kilopascals_are_read_through_the_allow_list() ->
     assert reading.patient.normalized["toe-pressure"] == pytest.approx(6 * 7.50062, rel=1e-4)  # 1 kPa = 7.50062 mmHg
 
 
-def test_impossible_value_is_refused_naming_the_resource() -> None:
+def test_impossible_value_is_refused_naming_the_resource_when_strict() -> None:
     weight = local_obs("weight", "w", valueQuantity={"value": 900, "system": UCUM, "code": "kg"})
     with pytest.raises(InputError, match=r"Observation/w \(measurements.weight\)"):
-        fhir.read(bundle(weight))
+        fhir.read(bundle(weight), strict=True)
     wrong = local_obs("weight", "w2", valueQuantity={"value": 3, "system": UCUM, "code": "mg/dL"})
     with pytest.raises(UnitError, match="Observation/w2"):
-        fhir.read(bundle(wrong))
+        fhir.read(bundle(wrong), strict=True)
+    both = local_obs("hba1c", "h", valueQuantity={"value": 58, "system": UCUM, "code": "%"})
+    with pytest.raises(InputProblemsError, match=r"(?s)Observation/h \(measurements.hba1c\).*Observation/w "):
+        fhir.read(bundle(weight, both), strict=True)
+
+
+def test_an_impossible_value_is_left_out_with_a_note_and_the_rest_is_read() -> None:
+    """One implausible result (a unit slip) must not stop every other decision, the red flags among them."""
+    weight = local_obs("weight", "w", valueQuantity={"value": 900, "system": UCUM, "code": "kg"})
+    wrong = local_obs("serum-creatinine", "c", valueQuantity={"value": 3, "system": UCUM, "code": "kg"})
+    hba1c = local_obs("hba1c", "h", valueQuantity={"value": 58, "system": UCUM, "code": "%"})
+    good = local_obs("numbness", "n", valueBoolean=True)
+    reading = fhir.read(bundle(weight, wrong, hba1c, good))
+    data = reading.patient.to_dict()
+    assert "measurements" not in data and data["findings"] == {"numbness": True}
+    notes = {n.resource: n for n in reading.notes}
+    assert set(notes) == {"Observation/w", "Observation/c", "Observation/h"}
+    assert all(n.kind is NoteKind.EXCLUDED and n.reason.startswith("not used: expected") for n in notes.values())
+    assert "between" in notes["Observation/w"].reason and "900 kg" in notes["Observation/w"].what
+    missing = {m.fact: m.label for m in fhir.assess(bundle(weight, good), as_of=AS_OF).missing}
+    assert "900 kg" in missing["fhir:Observation/w"]  # listed under what is missing
 
 
 def test_unmapped_codes_are_listed_and_reach_what_is_missing() -> None:

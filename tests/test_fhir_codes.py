@@ -385,3 +385,28 @@ def test_a_recent_coded_b12_result_means_the_annual_metformin_b12_check_is_not_d
     assert without.status in ("due", "overdue")
     with_result = annual(lab("2132-9", 310, "ng/L"))
     assert with_result.status == "scheduled" and with_result.due == dt.date(2027, 11, 1)
+
+
+def test_a_b12_result_left_out_as_implausible_does_not_date_a_b12_test() -> None:
+    # 310 ng/mL is 310,000 ng/L: a unit slip. Not used, and the annual check still asks for a B12 test.
+    slip = lab("2132-9", 310, "ng/mL")
+    reading = fhir.read(bundle(slip), as_of=AS_OF)
+    assert "measurements" not in reading.patient.to_dict() and "last" not in reading.patient.to_dict()
+    assert [n.kind for n in reading.notes] == [fhir.NoteKind.EXCLUDED]
+    procedure = _b12_procedure("2025-03-02")
+    assert _b12_test(slip, procedure) == "2025-03-02"
+
+
+def test_a_b12_result_below_a_limit_dates_a_b12_test() -> None:
+    # "<150 ng/L" is not an exact value (not used as one, and said so), but a B12 test was done that day
+    below = lab("2132-9", 150, "ng/L")
+    below["valueQuantity"] = {**below["valueQuantity"], "comparator": "<"}
+    assert _b12_test(below) == "2026-11-01"
+    reading = fhir.read(bundle(below), as_of=AS_OF)
+    assert "measurements" not in reading.patient.to_dict()
+    assert [n.kind for n in reading.notes] == [fhir.NoteKind.EXCLUDED]
+
+
+def test_a_b12_result_after_the_evaluation_date_does_not_date_a_b12_test() -> None:
+    future = {**lab("2132-9", 310, "ng/L"), "effectiveDateTime": "2026-12-01"}
+    assert _b12_test(future) is None

@@ -649,3 +649,25 @@ def test_an_unverified_urgent_or_emergency_card_says_so_in_its_whole_summary() -
     rec = recommendation(quiet[1], quiet[0], status=RecommendationStatus.DUE, action="x")
     text = _summary(attrs.evolve(rec, title="A very long title " * 12))
     assert text.endswith("… (due now) - not yet verified") and len(text) <= 139, text
+
+
+def test_an_implausible_result_is_listed_and_every_other_card_still_comes(server: Server) -> None:
+    """A unit slip in one laboratory result must not take away the red-flag and other cards (it did: 400)."""
+    body = view("cauda-equina")
+    slip = {
+        "resourceType": "Observation",
+        "id": "b12-slip",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2132-9"}]},
+        "subject": {"reference": "Patient/cauda-equina"},
+        "effectiveDateTime": "2026-11-01",
+        "valueQuantity": {"value": 310, "system": "http://unitsofmeasure.org", "code": "ng/mL"},
+    }
+    observations = body["prefetch"]["observations"] or {"resourceType": "Bundle", "type": "searchset", "entry": []}
+    body["prefetch"]["observations"] = {**observations, "entry": [*observations["entry"], {"resource": slip}]}
+    status, _, answer = server.call("POST", PATIENT_VIEW, body)
+    assert status == 200, answer
+    cards = answer["cards"]
+    assert any(c["indicator"] == "critical" for c in cards)
+    listed = [c for c in cards if "Observation/b12-slip" in c["detail"]]
+    assert len(listed) == 1 and "not used" in listed[0]["detail"] and "310 ng/mL" in listed[0]["detail"]

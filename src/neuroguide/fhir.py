@@ -28,7 +28,7 @@ from . import terminology as t
 from ._agents import DROXIDOPA, METFORMIN, MIDODRINE, ingredient_keys, key
 from ._vocabulary import vocabulary
 from .evaluation import assess as _assess
-from .exceptions import InputError, NeuroguideError
+from .exceptions import InputError, InputProblemsError, NeuroguideError, raise_all
 from .patient import Medication, Patient
 from .results import Assessment, MissingInput
 
@@ -352,6 +352,7 @@ class _Reader:
     medications_index: dict[str, dict[str, Any]] = attrs.Factory(dict)
     referenced: set[str] = attrs.Factory(set)
     birth_date: dt.date | None = None
+    b12_tests: list[_Candidate] = attrs.Factory(list)  # dated B12 results and last-b12-test Procedures
 
     def note(self, kind: NoteKind, ref: str, what: str | _Shown, reason: str) -> None:
         self.notes.append(Note(kind=kind, resource=ref, what=str(what), reason=reason))
@@ -387,14 +388,17 @@ class _Reader:
         for res in by_kind.get("Observation", []):
             if self.mine(res):
                 self.observation(res, findings, measurements)
-        for fact in _B12_RESULTS:  # a dated B12 result is a B12 measurement on that date
-            for c in measurements.get(fact, []):
-                last.setdefault("b12-test", []).append(_Candidate(value=c.date, date=c.date, ref=c.ref))
         foot: dict[dt.date, dict[str, str]] = {}
         for res in by_kind.get("Procedure", []):
             if self.mine(res):
                 self.procedure(res, findings, last, foot)
         self.foot_exams(foot, last)
+        for fact in _B12_RESULTS:  # a dated B12 result is a B12 measurement on that date
+            for c in measurements.get(fact, []):
+                self.b12_tests.append(_Candidate(value=c.date, date=c.date, ref=c.ref))
+        self.b12_tests += last.get("b12-test", [])  # and last-b12-test Procedures
+        if self.b12_tests:
+            last["b12-test"] = list(self.b12_tests)
         meds: list[dict[str, Any]] = []
         for kind in ("MedicationStatement", "MedicationRequest"):
             for res in by_kind.get(kind, []):
@@ -415,14 +419,54 @@ class _Reader:
             data["last"] = {k: max(c.date for c in v).isoformat() for k, v in sorted(last.items())}
         if meds:
             data["medications"] = meds
-        try:
-            patient = Patient.from_dict(data)
-        except InputError as exc:
-            key = exc.field.split("]")[0] + "]" if exc.field.startswith("medications[") else exc.field
-            where = self.sources.get(key)
-            field = f"{where} ({exc.field})" if where else exc.field
-            raise type(exc)(field, exc.value, exc.expected) from None
+        patient = self.build(data)
         return Reading(patient=patient, notes=tuple(self.notes), used=tuple(dict.fromkeys(self.used)))
+
+    def build(self, data: dict[str, Any]) -> Patient:
+        """The patient; a result or finding the patient model refuses is left out with a note, unless strict.
+
+        One implausible laboratory value (a unit slip, a mistyped result) must not stop every other decision, the
+        red flags among them: the value is not used, the note says why, and the fact is listed as missing. Anything
+        else the model refuses (the patient's own details, a medication) refuses the reading, naming the resource.
+        """
+        while True:
+            try:
+                return Patient.from_dict(data)
+            except InputError as exc:
+                failure = exc
+            problems = failure.problems if isinstance(failure, InputProblemsError) else (failure,)
+            left_out = [p for p in problems if not self.strict and self.one_result(data, p.field)]
+            if len(left_out) < len(problems):
+                raise_all([self.located(p) for p in problems])
+            for p in left_out:
+                group, fact = p.field.split(".", 1)
+                del data[group][fact]
+                ref = self.sources.get(p.field, p.field)
+                self.note(NoteKind.EXCLUDED, ref, f"{fact} {p.value}", f"not used: expected {p.expected}")
+                if fact in _B12_RESULTS:  # a result left out does not date a B12 test either
+                    self.b12_tests = [c for c in self.b12_tests if c.ref != ref]
+                    self.date_b12_test(data)
+
+    def date_b12_test(self, data: dict[str, Any]) -> None:
+        last = data.setdefault("last", {})
+        if self.b12_tests:
+            last["b12-test"] = max(c.date for c in self.b12_tests).isoformat()
+        else:
+            last.pop("b12-test", None)
+        if not last:
+            del data["last"]
+
+    @staticmethod
+    def one_result(data: Mapping[str, Any], field: str) -> bool:
+        group, _, fact = field.partition(".")
+        return group in ("measurements", "findings") and fact in data.get(group, {})
+
+    def located(self, exc: InputError) -> InputError:
+        """The same problem, naming the resource it came from."""
+        key = exc.field.split("]")[0] + "]" if exc.field.startswith("medications[") else exc.field
+        where = self.sources.get(key)
+        field = f"{where} ({exc.field})" if where else exc.field
+        return type(exc)(field, exc.value, exc.expected)
 
     # -- checks shared by every resource
 
@@ -741,6 +785,10 @@ class _Reader:
         elif spec.type in ("quantity", "number"):
             value = self.quantity(res, fact, spec.type, shown)
             if value is False:
+                q = res.get("valueQuantity")
+                if fact in _B12_RESULTS and isinstance(q, Mapping) and q.get("comparator"):
+                    # "<150 ng/L" is not an exact value, but it is a B12 measurement on that date
+                    self.b12_tests.append(_Candidate(value=date, date=date, ref=ref))
                 return
         if value is None:
             present = [k for k in res if k.startswith("value")] or ["no value"]
