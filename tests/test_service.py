@@ -671,3 +671,20 @@ def test_an_implausible_result_is_listed_and_every_other_card_still_comes(server
     assert any(c["indicator"] == "critical" for c in cards)
     listed = [c for c in cards if "Observation/b12-slip" in c["detail"]]
     assert len(listed) == 1 and "not used" in listed[0]["detail"] and "310 ng/mL" in listed[0]["detail"]
+
+
+def test_a_fault_of_the_service_s_guidelines_is_a_503_not_the_ehr_s_bad_data(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from neuroguide import service as svc
+    from neuroguide.exceptions import IntegrityError
+
+    def altered(*args: Any, **kwargs: Any) -> Any:
+        raise IntegrityError([("thiamine/2012.1.toml", "abc", "def")])
+
+    monkeypatch.setattr(svc, "assess", altered)
+    status, _, body = server.call("POST", PATIENT_VIEW, view("t2d-metformin"))
+    assert status == 503 and body["error"] == "service-misconfigured", body
+    assert "not the request" in body["message"] and "thiamine/2012.1.toml" in body["message"]
+    monkeypatch.undo()
+    assert server.call("POST", PATIENT_VIEW, view("t2d-metformin"))[0] == 200

@@ -63,3 +63,34 @@ def test_a_configured_issuer_allows_a_public_host() -> None:
     config = ServiceConfig(issuers=(Issuer(iss="https://ehr.test/", jwks_url="https://ehr.test/jwks.json"),))
     check_exposure(config, "0.0.0.0")
     check_exposure(ServiceConfig(require_auth=True), "0.0.0.0")
+
+
+def test_serve_refuses_to_start_with_altered_guidelines(tmp_path: Path) -> None:
+    """Altered knowledge fails closed at start-up, saying so, instead of refusing every hook call as bad data."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+
+    folder = tmp_path / "guidelines"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "guidelines", folder)
+    changed = sorted(folder.glob("thiamine/*.toml"))[0]
+    changed.write_text(changed.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "NEUROGUIDE_GUIDELINES": str(folder)}
+    env.pop("NEUROGUIDE_ALLOW_UNLOCKED", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "neuroguide", "serve", "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode != 0
+    assert "do not match their lock" in done.stderr and changed.name in done.stderr
+    assert "stored in" not in done.stderr  # refused before anything else
+    assert not (tmp_path / "neuroguide-service.sqlite").exists()

@@ -60,6 +60,8 @@ def _serve(args: argparse.Namespace) -> int:
     config = service.load_config(args.config) if args.config else service.ServiceConfig()
     # Refuse before saying where records go: an unauthenticated service on a public interface is not started.
     service.check_exposure(config, args.host, allow_unauthenticated=args.allow_unauthenticated)
+    # Guidelines missing or altered: refused here, before anything is said about where records go.
+    importlib.import_module("neuroguide._loading").catalog()
     # The records stored there contain patient data: say where they go before the first request.
     print(f"neuroguide serve: evaluation records and feedback are stored in {config.database}", file=sys.stderr)
     service.serve(

@@ -63,11 +63,19 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from . import fhir
 from ._actions import action_groups
+from ._loading import catalog
 from ._vocabulary import vocabulary
 from .api import find_rule
 from .dosing import DoseVerdict, Verdict, check_dose
 from .evaluation import assess
-from .exceptions import InputError, NeuroguideError, NotFoundError
+from .exceptions import (
+    GuidelineDataError,
+    InputError,
+    IntegrityError,
+    NeuroguideError,
+    NotFoundError,
+    UnknownGuidelineError,
+)
 from .model import Status
 from .patient import Patient
 from .report import never_recorded, render_rule, status_text
@@ -1046,6 +1054,10 @@ class _Hooks:
         except HookError as exc:
             exc.hook_instance = body["hookInstance"]
             raise
+        except _SERVICE_FAULTS as exc:
+            log.error("the service cannot use its guidelines: %s", exc)
+            message = f"the service cannot use its guidelines (its own configuration, not the request): {exc}"
+            raise HookError(503, "service-misconfigured", message, body["hookInstance"]) from None
         except NeuroguideError as exc:  # any input problem not caught nearer is still the client's
             raise HookError(400, "bad-request", str(exc), body["hookInstance"]) from None
 
@@ -1061,6 +1073,8 @@ class _Hooks:
         reading = self._read(prefetch, as_of)
         try:
             result = assess(reading.patient, as_of=as_of)
+        except _SERVICE_FAULTS:
+            raise
         except NeuroguideError as exc:
             raise HookError(400, "bad-patient-data", str(exc)) from None
         record_json, record_id = _record_json(result)
@@ -1104,6 +1118,8 @@ class _Hooks:
                 verdict = check_dose(
                     med.agent, med.dose, per=med.per, route=med.route, patient=patient, as_of=as_of if patient else None
                 )
+            except _SERVICE_FAULTS:
+                raise
             except NotFoundError:
                 notes.append(
                     fhir.Note(
@@ -1130,6 +1146,10 @@ class _Hooks:
             )
         cards.sort(key=lambda c: _RANK[c["indicator"]])
         return _Done(orjson.dumps({"cards": cards}), body["hookInstance"])
+
+
+# The service's own faults: its guidelines missing, altered or unreadable. Never blamed on the EHR's request.
+_SERVICE_FAULTS = (IntegrityError, GuidelineDataError, UnknownGuidelineError)
 
 
 def _start_evaluator(config: ServiceConfig) -> None:
@@ -1193,10 +1213,19 @@ class _App:
         await run_in_threadpool(self.auth.verify, request, [url, url.rstrip("/")])
 
     async def start(self) -> None:
-        """Start the record writer and the evaluator processes (each warmed before the first request)."""
+        """Check the guidelines, start the record writer and the evaluators (each warmed before the first request).
+
+        Raises:
+            IntegrityError: a guideline file does not match its lock (the service does not start).
+            NotFoundError: no guidelines are installed.
+
+        """
+        catalog()
         self.store.start()
         if self.evaluators > 1:
             await self._start_pool()
+        else:  # the first request should not pay for loading the guidelines and building the plans
+            self.hooks.answer("neuroguide-patient-view", _DEMO_REQUEST, "http://127.0.0.1")
 
     async def _start_pool(self) -> None:
         pool = ProcessPoolExecutor(
@@ -1608,12 +1637,17 @@ def serve(
     Raises:
         InputError: fewer than one worker, or a ``host`` beyond loopback with authentication off (see
             :func:`check_exposure`).
+        IntegrityError: a guideline file does not match its lock.
+        NotFoundError: no guidelines are installed.
 
     """
     config = config or ServiceConfig()
     if workers < 1:
         raise InputError("workers", workers, "at least 1 worker process")
     check_exposure(config, host, allow_unauthenticated=allow_unauthenticated)
+    # Before listening: a service whose guidelines are missing or altered must not start (and then refuse every hook
+    # call as if the EHR's data were wrong).
+    catalog()
     _logging()
     if not config.auth_required:
         log.warning("authentication is off: no JWT issuer is configured (for development only)")
