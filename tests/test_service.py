@@ -634,7 +634,7 @@ def test_an_unverified_urgent_or_emergency_card_says_so_in_its_whole_summary() -
                 continue
             pairs = ((RecommendationStatus.EMERGENCY, "Emergency"), (RecommendationStatus.URGENT, "Urgent"))
             for status, word in pairs:
-                rec = recommendation(rule, g, status=status, action=rule.action or "")
+                rec = recommendation(rule, g, status=status, action=getattr(rule, "action", "") or "")
                 for long in (False, True):
                     if long:
                         rec = attrs.evolve(rec, title=rec.title + " and a very long explanation" * 5)
