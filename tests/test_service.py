@@ -480,6 +480,13 @@ BAD: list[tuple[str, str, Callable[[], dict[str, Any]] | bytes, int, str]] = [
         400,
         "wrong-resource-type",
     ),
+    (
+        "draft-orders-missing",
+        ORDER_SIGN,
+        lambda: {**order("order-sign", 1.0), "context": {"patientId": "t2d-metformin"}},
+        400,
+        "bad-request",
+    ),
     ("oversized", PATIENT_VIEW, b"{" + b" " * 500_000 + b"}", 413, "payload-too-large"),
 ]
 
@@ -688,3 +695,11 @@ def test_a_fault_of_the_service_s_guidelines_is_a_503_not_the_ehr_s_bad_data(
     assert "not the request" in body["message"] and "thiamine/2012.1.toml" in body["message"]
     monkeypatch.undo()
     assert server.call("POST", PATIENT_VIEW, view("t2d-metformin"))[0] == 200
+
+
+def test_a_refused_request_is_logged_with_its_error_and_hook_instance(server: Server) -> None:
+    body = {**view("t2d-metformin"), "hook": "order-sign"}
+    server.log.lines.clear()
+    assert server.call("POST", PATIENT_VIEW, body)[0] == 400
+    line = next(x for x in server.log.lines if "-> 400" in x)
+    assert "-> 400 unsupported-hook" in line and f"hookInstance={body['hookInstance']}" in line

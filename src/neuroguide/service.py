@@ -932,17 +932,18 @@ def _parse_json(raw: bytes) -> Any:
 def _hook_request(body: Any, service_id: str) -> Mapping[str, Any]:
     if not isinstance(body, Mapping):
         raise HookError(400, "bad-request", "the body must be a JSON object")
+    instance = body.get("hookInstance") if isinstance(body.get("hookInstance"), str) else None  # for the log
     for field, kind in (("hook", str), ("hookInstance", str), ("context", Mapping)):
         if not isinstance(body.get(field), kind):
-            raise HookError(400, "bad-request", f"{field} is required ({'a string' if kind is str else 'an object'})")
+            what = "a string" if kind is str else "an object"
+            raise HookError(400, "bad-request", f"{field} is required ({what})", instance)
     expected = _SERVICES[service_id]["hook"]
     if body["hook"] != expected:
-        raise HookError(
-            400, "unsupported-hook", f"service {service_id} answers hook {expected!r}, not {body['hook']!r}"
-        )
+        message = f"service {service_id} answers hook {expected!r}, not {body['hook']!r}"
+        raise HookError(400, "unsupported-hook", message, instance)
     prefetch = body.get("prefetch", {})
     if not isinstance(prefetch, Mapping):
-        raise HookError(400, "bad-request", "prefetch must be an object of prefetch key -> FHIR resource")
+        raise HookError(400, "bad-request", "prefetch must be an object of prefetch key -> FHIR resource", instance)
     return body
 
 
@@ -953,7 +954,7 @@ def _prefetched(body: Mapping[str, Any], required: bool) -> tuple[dict[str, Any]
     patient_id = body["context"].get("patientId")
     patient = prefetch.get("patient")
     if patient is None and required:
-        where = "no FHIR server was given" if not body.get("fhirServer") else "this service reads prefetched data only"
+        where = "this service reads prefetched data only (it does not query the EHR's FHIR server)"
         raise HookError(412, "precondition-failed", f"prefetch key 'patient' is missing or null and {where}")
     if patient is not None:
         if not isinstance(patient, Mapping) or patient.get("resourceType") != "Patient":
@@ -1085,6 +1086,8 @@ class _Hooks:
     def orders(self, body: Mapping[str, Any], base: str) -> _Done:
         context = body["context"]
         drafts = context.get("draftOrders")
+        if drafts is None:
+            raise HookError(400, "bad-request", "context.draftOrders is required (a FHIR Bundle of the draft orders)")
         if not isinstance(drafts, Mapping) or drafts.get("resourceType") != "Bundle":
             got = drafts.get("resourceType") if isinstance(drafts, Mapping) else type(drafts).__name__
             raise HookError(400, "wrong-resource-type", f"context.draftOrders must be a FHIR Bundle, got {got!r}")
@@ -1498,22 +1501,25 @@ def create_app(config: ServiceConfig | None = None, *, evaluators: int = 1) -> S
             start = time.perf_counter()
             request.state.record_id = None
             request.state.hook_instance = None
+            error = ""
             try:
                 response: Response = await handler(request)
             except HookError as exc:
                 if exc.hook_instance is not None:
                     request.state.hook_instance = exc.hook_instance
-                response = _error(exc)
+                response, error = _error(exc), f" {exc.error}"
             except NeuroguideError as exc:  # any input problem not caught nearer is still the client's
-                response = _error(HookError(400, "bad-request", str(exc)))
+                response, error = _error(HookError(400, "bad-request", str(exc))), " bad-request"
             except Exception:  # a bug of ours: log it; the client gets a plain 500 without internals
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
                 response = _Json({"error": "internal", "message": "internal error (logged)"}, status_code=500)
+                error = " internal"
             log.info(
-                "%s %s -> %d hookInstance=%s record=%s %.1f ms",
+                "%s %s -> %d%s hookInstance=%s record=%s %.1f ms",
                 request.method,
                 request.url.path,
                 response.status_code,
+                error,
                 request.state.hook_instance,
                 request.state.record_id,
                 (time.perf_counter() - start) * 1000,
