@@ -71,8 +71,12 @@ def condition(system: str, code: str, ident: str = "c1", status: str = "confirme
 )
 def test_loinc_observation_is_read_into_its_fact(code: str, value: float, unit: str, fact: str, text: str) -> None:
     reading = fhir.read(bundle(lab(code, value, unit)), as_of=AS_OF)
-    assert reading.notes == ()
     assert reading.patient.to_dict()["measurements"] == {fact: text}
+    # a molar unit under a mass-concentration code (2345-7, 2132-9): read by its unit, and said so
+    mismatched = unit.endswith("mol/L") and code in ("2345-7", "2132-9")
+    assert [n.kind for n in reading.notes] == ([fhir.NoteKind.ASSUMPTION] if mismatched else [])
+    if mismatched:
+        assert "converted by its unit" in reading.notes[0].reason and "[Mass/volume]" in reading.notes[0].reason
 
 
 def test_serum_creatinine_by_loinc_gives_the_same_clearance_as_the_json_input() -> None:
