@@ -58,12 +58,14 @@ def _concept(fact: str) -> dict[str, Any]:
 def _measured(fact: str, quantity: dict[str, Any]) -> dict[str, Any]:
     """The fact's first verified code whose property fits the unit (mass or molar concentration), else its own code.
 
-    A result in pmol/L is never sent under a [Mass/volume] code, nor one in ng/L under a [Moles/volume] code.
+    A result in pmol/L is never sent under a [Mass/volume] code, nor one in ng/L under a [Moles/volume] code; a unit in
+    moles goes only under a code whose display says [Moles/...] (HbA1c in mmol/mol is not sent under the NGSP
+    percentage codes, whose displays name no property).
     """
     binding = t.bindings().get(fact)
     molar = "mol" in str(quantity.get("code", ""))
     for c in binding.codes if binding else ():
-        if ("[Moles/" in c.display and not molar) or ("[Mass/" in c.display and molar):
+        if ("[Moles/" in c.display) != molar:
             continue
         return {"coding": [_code(c.system.key, c.code)]}
     return _local(fact)
