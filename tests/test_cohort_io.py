@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 pl = pytest.importorskip("polars")
@@ -284,7 +285,7 @@ def test_absent_only_counts_in_python_say_which_rules_are_red_flag_checks() -> N
 
 
 def test_the_partition_function_outline_of_the_docs_gives_the_run_s_results(tmp_path: Path, cohort_file: Path) -> None:
-    """The public names docs/cohort.md shows (for Spark's mapInArrow) give what a whole run writes."""
+    """The public partition names, with each partition's first row, give what a whole run writes."""
     import neuroguide.cohort as nc
 
     out = tmp_path / "r.parquet"
@@ -294,8 +295,161 @@ def test_the_partition_function_outline_of_the_docs_gives_the_run_s_results(tmp_
     parts = [nc.evaluate_partition(frame.slice(i, 200), plan, first_row=i) for i in range(0, frame.height, 200)]
     results = pl.concat([p[0] for p in parts])
     assert results.cast(nc.RESULT_SCHEMA).equals(nc.read_results(out))
-    counts = nc.merge_absent_only(p[3] for p in parts)
-    assert {(r["rule"], r["patients"]) for r in counts.iter_rows(named=True)} == {
-        (a.rule, a.patients) for a in summary.absent_only
-    }
+    counts = nc.merge_absent_only((p[3] for p in parts), plan)
+    assert [attrs.astuple(a) for a in summary.absent_only] == [
+        (*r[:4], tuple(r[4]), *r[5:]) for r in counts.iter_rows()
+    ]
     assert isinstance(plan, nc.Plan)
+
+
+def test_partition_counts_keep_the_red_flag_marker_and_add_up_to_evaluate_s(cohort_file: Path) -> None:
+    """Partition counts have evaluate's eight columns (kind, urgent, status); merged, they are evaluate's counts."""
+    import neuroguide.cohort as nc
+
+    frame = pl.read_parquet(cohort_file)
+    whole = nc.evaluate(frame, as_of=AS_OF)
+    plan = nc.make_plan(AS_OF)
+    parts = [nc.evaluate_partition(frame.slice(i, 150), plan, first_row=i)[3] for i in range(0, frame.height, 150)]
+    assert all(p.schema == pl.Schema(nc.ABSENT_ONLY_SCHEMA) for p in [*parts, whole.absent_only])
+    merged = nc.merge_absent_only(parts, plan)
+    assert merged.equals(whole.absent_only)
+    assert merged["urgent"].any()  # the synthetic cohort lacks columns some red-flag checks read
+    # The engine's own five-column counts merge the same (the rule info comes from the plan).
+    assert nc.merge_absent_only([p.drop("kind", "urgent", "status") for p in parts], plan).equals(merged)
+
+
+def test_the_partition_function_takes_arrow_as_evaluate_does(cohort_file: Path) -> None:
+    import pyarrow as pa
+
+    import neuroguide.cohort as nc
+    from neuroguide.exceptions import InputError
+
+    frame = pl.read_parquet(cohort_file).slice(0, 120)
+    plan = nc.make_plan(AS_OF)
+    want = nc.evaluate_partition(frame, plan, first_row=7)
+    table = frame.to_arrow()
+    for given in (table, table.to_batches(max_chunksize=1000)[0]):
+        got = nc.evaluate_partition(given, plan, first_row=7)
+        assert got[0].equals(want[0]) and got[1].equals(want[1]) and got[2] == want[2] and got[3].equals(want[3])
+    # Units in Arrow field metadata count, as for evaluate.
+    grams = frame.with_columns(pl.col("weight") * 1000).to_arrow()
+    field = grams.schema.field("weight").with_metadata({"unit": "g"})
+    grams = grams.cast(grams.schema.set(grams.schema.get_field_index("weight"), field))
+    assert nc.evaluate_partition(grams, plan, first_row=7)[0].equals(want[0])
+    with pytest.raises(InputError, match="pyarrow Table or RecordBatch"):
+        nc.evaluate_partition(frame.to_dicts(), plan, first_row=0)
+    with pytest.raises(InputError, match="row: got 'String'"):
+        nc.evaluate_partition(frame.with_columns(row=pl.lit("a")), plan, first_row=0)
+    assert isinstance(pa.table({}), pa.Table)
+
+
+def test_a_table_s_own_row_column_is_kept_and_still_checked_for_unit_slips() -> None:
+    import neuroguide.cohort as nc
+
+    plan = nc.make_plan(AS_OF)
+    # Creatinine 35 in the mg/dL column is far likelier µmol/L: not used, as assess flags it.
+    frame = pl.DataFrame({"patient_id": ["a", "b"], "serum-creatinine": [35.0, 1.0]})
+    plain = nc.evaluate_partition(frame, plan, first_row=0)[1]
+    numbered = nc.evaluate_partition(frame.with_columns(row=pl.Series([1001, 5], dtype=pl.Int64)), plan, first_row=0)
+    assert plain.filter(pl.col("effect") == "not used")["row"].to_list() == [0]
+    assert numbered[1].filter(pl.col("effect") == "not used")["row"].to_list() == [1001]
+    assert set(numbered[0]["row"]) <= {1001, 5}
+    assert nc.evaluate(frame.with_columns(row=pl.Series([9, 8])), as_of=AS_OF).errors["row"].to_list() == [9]
+
+
+def _docs_block(after: str) -> str:
+    text = (Path(__file__).parents[1] / "docs" / "cohort.md").read_text(encoding="utf-8")
+    rest = text[text.index(after) :]
+    start = rest.index("```python\n") + len("```python\n")
+    return rest[start : rest.index("```\n", start)]
+
+
+def _plain_types_only(schema: Any) -> bool:
+    import pyarrow as pa
+
+    def plain(t: Any) -> bool:
+        if pa.types.is_list(t):
+            return plain(t.value_type)
+        return not (pa.types.is_dictionary(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
+
+    return all(plain(f.type) for f in schema)
+
+
+def test_spark_ddl_and_plain_arrow_cover_every_column_of_the_public_schemas() -> None:
+    import neuroguide.cohort as nc
+
+    for schema in (nc.RESULT_SCHEMA, nc.ERRORS_SCHEMA, nc.ABSENT_ONLY_SCHEMA):
+        ddl = nc.spark_ddl(schema)
+        assert [part.split("` ")[0].strip(" `") for part in ddl.split(", ")] == list(schema)
+        assert all(part.split("` ")[1] for part in ddl.split(", "))
+        table = nc.plain_arrow(pl.DataFrame(schema=schema), schema)
+        assert table.schema.names == list(schema)
+        assert _plain_types_only(table.schema)
+        kinds = {"STRING": "string", "BIGINT": "int64", "DATE": "date32[day]", "BOOLEAN": "bool"}
+        for part, field in zip(ddl.split(", "), table.schema, strict=True):
+            spark = part.split("` ")[1]
+            assert str(field.type) == (
+                f"list<item: {kinds[spark[6:-1]]}>" if spark.startswith("ARRAY<") else kinds[spark]
+            )
+    docs = (Path(__file__).parents[1] / "docs" / "cohort.md").read_text(encoding="utf-8")
+    assert f"```text\n{nc.spark_ddl(nc.RESULT_SCHEMA)}\n```" in docs
+
+
+def test_the_spark_outline_of_the_docs_keeps_every_patient_and_error(cohort_file: Path) -> None:
+    """The function docs/cohort.md hands to mapInArrow, run over record batches in partitions without Spark."""
+    import neuroguide.cohort as nc
+
+    frame = pl.read_parquet(cohort_file)
+    # A few bad cells so the errors table has rows to keep.
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) % 97 == 5).then(900.0).otherwise(pl.col("weight")).alias("weight")
+    )
+    whole = nc.evaluate(frame, as_of=AS_OF)
+    assert whole.errors.height
+    space: dict[str, Any] = {}
+    exec(_docs_block("The function handed to Spark"), space)
+    batches = frame.to_arrow().to_batches(max_chunksize=110)
+    spark_partitions = [batches[:3], batches[3:]]  # each partition numbers its rows from 0 again
+    got = {
+        table: pl.concat(
+            [
+                pl.DataFrame(pl.from_arrow(b))
+                for part in spark_partitions
+                for b in space["evaluate_batches"](iter(part), table)
+            ]
+        )
+        for table in ("results", "errors", "absent_only")
+    }
+    assert got["results"]["row"].max() < sum(b.num_rows for b in spark_partitions[0])  # `row` is per partition
+    for table, schema in space["SCHEMAS"].items():
+        assert _plain_types_only(nc.plain_arrow(pl.DataFrame(schema=schema), schema).schema)
+        assert list(got[table].columns) == list(schema)
+    keys = ["patient_id", "rule", "status", "label"]
+    assert (
+        got["results"]
+        .drop("row")
+        .sort(keys, nulls_last=True)
+        .equals(
+            pl.DataFrame(pl.from_arrow(nc.plain_arrow(whole.results, nc.RESULT_SCHEMA)))
+            .drop("row")
+            .sort(keys, nulls_last=True)
+        )
+    )
+    assert (
+        got["errors"]
+        .drop("row")
+        .sort("patient_id", "column")
+        .equals(whole.errors.drop("row").sort("patient_id", "column"))
+    )
+    assert nc.merge_absent_only([got["absent_only"]], space["plan"]()).equals(whole.absent_only)
+    with pytest.raises(ValueError, match="patient_id"):
+        list(space["evaluate_batches"](iter(frame.drop("patient_id").to_arrow().to_batches()), "results"))
+
+
+def test_without_patient_id_each_row_number_is_the_id() -> None:
+    import neuroguide.cohort as nc
+
+    plan = nc.make_plan(AS_OF)
+    frame = pl.DataFrame({"numbness": [True, None], "serum-creatinine": [35.0, 1.0]})
+    errors = nc.evaluate_partition(frame, plan, first_row=40)[1]
+    assert errors.select("row", "patient_id").rows() == [(40, "40")]

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from ._engine import Plan, Undetermined
 
 __all__ = [
+    "ABSENT_ONLY_SCHEMA",
+    "ERRORS_SCHEMA",
     "RESULT_SCHEMA",
     "CohortResult",
     "Plan",
@@ -21,8 +23,10 @@ __all__ = [
     "evaluate_partition",
     "make_plan",
     "merge_absent_only",
+    "plain_arrow",
     "read_results",
     "run",
+    "spark_ddl",
     "summary_html",
     "synth",
 ]
@@ -67,22 +71,43 @@ def make_plan(as_of: Any, **options: Any) -> Plan:
     return _make_plan(as_of, **options)
 
 
-def evaluate_partition(frame: Any, plan: Plan, *, first_row: int, **options: Any) -> Any:
+def evaluate_partition(table: Any, plan: Plan, *, first_row: int, **options: Any) -> Any:
     """The partition function every engine runs (local, Dask, Spark's ``mapInArrow``).
 
-    A Polars frame of wide rows in; out: the results and errors tables, the absent columns and, per rule, the
-    patients undetermined only because of them. ``first_row`` numbers the frame's rows in the whole cohort.
+    A Polars frame, pyarrow Table or RecordBatch of wide rows in (options ``units``, ``undetermined``, as for
+    :func:`evaluate`); out: the results and errors tables, the absent columns and, per rule, the patients
+    undetermined only because of them with the rule's ``kind``, ``urgent`` and ``status`` (``ABSENT_ONLY_SCHEMA``,
+    as ``evaluate(...).absent_only``). ``first_row`` numbers the rows in the whole cohort (a ``row`` column of
+    whole numbers is kept instead); a table without ``patient_id`` has the row number as each patient's id.
     """
-    from ._api import evaluate_partition as _evaluate_partition
+    from ._api import partition
 
-    return _evaluate_partition(frame, plan, first_row=first_row, **options)
+    return partition(table, plan, first_row=first_row, **options)
 
 
-def merge_absent_only(frames: Any) -> Any:
-    """The per-rule absent-only counts of several partitions as one table (patients summed, facts united)."""
-    from ._engine import merge_absent_only as _merge
+def merge_absent_only(frames: Any, plan: Plan) -> Any:
+    """The absent-only counts of several partitions as one table (patients summed, facts united).
 
-    return _merge(frames)
+    Each rule keeps its ``kind``, ``urgent`` (a red-flag check) and ``status``, from ``plan``, as
+    ``evaluate(...).absent_only`` has them.
+    """
+    from ._api import merge_partitions
+
+    return merge_partitions(frames, plan)
+
+
+def plain_arrow(frame: Any, schema: Any) -> Any:
+    """A results, errors or counts table as Arrow in plain types (text as strings, no dictionaries), for Spark."""
+    from ._api import plain_arrow as _plain_arrow
+
+    return _plain_arrow(frame, schema)
+
+
+def spark_ddl(schema: Any) -> str:
+    """The Spark DDL schema string of ``RESULT_SCHEMA``, ``ERRORS_SCHEMA`` or ``ABSENT_ONLY_SCHEMA`` (plain types)."""
+    from ._api import spark_ddl as _spark_ddl
+
+    return _spark_ddl(schema)
 
 
 def read_results(path: Any) -> Any:
@@ -97,8 +122,9 @@ def __getattr__(name: str) -> Any:
         from ._api import CohortResult
 
         return CohortResult
-    if name in ("Undetermined", "Plan", "RESULT_SCHEMA"):
+    if name in ("Undetermined", "Plan", "RESULT_SCHEMA", "ERRORS_SCHEMA", "ABSENT_ONLY_SCHEMA"):
         from . import _engine
 
-        return getattr(_engine, name)
+        # The public counts carry the rule info (``_engine.ABSENT_ONLY_SCHEMA`` is the engine's own, without).
+        return _engine.COUNTS_SCHEMA if name == "ABSENT_ONLY_SCHEMA" else getattr(_engine, name)
     raise AttributeError(name)

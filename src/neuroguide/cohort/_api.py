@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 import polars as pl
@@ -16,13 +16,14 @@ from ..exceptions import InputError
 from . import _derive
 from ._derive import NOT_USED
 from ._engine import (
-    ABSENT_ONLY_SCHEMA,
+    COUNTS_SCHEMA,
     RESULT_SCHEMA,
     Plan,
     Undetermined,
     _rule_facts,
     evaluate_prepared,
     make_plan,
+    merge_absent_only,
     with_rule_info,
 )
 from ._errors import BadRowsError
@@ -36,8 +37,15 @@ __all__ = [
     "check_share",
     "evaluate",
     "evaluate_partition",
+    "merge_partitions",
+    "partition",
+    "plain_arrow",
+    "spark_ddl",
     "unknown_facts",
 ]
+
+Table: TypeAlias = pl.DataFrame | pa.Table | pa.RecordBatch
+"""A wide fact table as the public functions take it: Polars, or Arrow (units from field metadata)."""
 
 DEFAULT_MAX_BAD_SHARE = 0.05
 """The share of rows with a bad cell above which a run stops (5 %; change with ``max_bad_share``)."""
@@ -53,7 +61,7 @@ class CohortResult:
     """Columns the rules read that the input lacks: unknown for every row."""
     rows: int
     plan: Plan
-    absent_only: pl.DataFrame = attrs.field(factory=lambda: pl.DataFrame(schema=ABSENT_ONLY_SCHEMA))
+    absent_only: pl.DataFrame = attrs.field(factory=lambda: pl.DataFrame(schema=COUNTS_SCHEMA))
     """Per rule (guideline, version, rule): the patients it was undetermined for only because of absent
     columns (``patients``) and the facts it needed (``missing``); with ``Undetermined.COMPACT`` these are
     not rows of ``results``. ``kind``, ``urgent`` (a red-flag check, :func:`neuroguide.model.is_urgent`) and
@@ -67,7 +75,7 @@ class CohortResult:
 
 
 def evaluate(
-    table: pl.DataFrame | pa.Table | Sequence[Mapping[str, Any]],
+    table: Table | Sequence[Mapping[str, Any]],
     *,
     as_of: dt.date,
     source: Catalog | None = None,
@@ -101,16 +109,14 @@ def evaluate(
     """
     mode = undetermined_mode(undetermined)
     plan = make_plan(as_of, source=source, pins=pins, statuses=statuses, guidelines=guidelines)
-    if isinstance(table, pl.DataFrame | pa.Table):
-        frame, found_units = _frame(table)
-        results, errors, absent, only = evaluate_partition(
-            frame, plan, first_row=0, units={**found_units, **(units or {})}, undetermined=mode
-        )
-        rows = frame.height
+    if isinstance(table, pl.DataFrame | pa.Table | pa.RecordBatch):
+        results, errors, absent, only = partition(table, plan, first_row=0, units=units, undetermined=mode)
+        rows = table.height if isinstance(table, pl.DataFrame) else table.num_rows
     else:
         docs = list(table)
         wide, refused = wide_from_documents(docs)
-        results, errors, absent, only = evaluate_partition(wide, plan, first_row=0, undetermined=mode)
+        results, errors, absent, only = evaluate_partition(wide, plan, first_row=0, undetermined=mode, slips=False)
+        only = with_rule_info(only, plan)
         errors = pl.concat([refused, errors]).sort(ROW, maintain_order=True)
         rows = len(docs)
     check_share(errors, rows, max_bad_share)
@@ -120,9 +126,42 @@ def evaluate(
         absent=absent,
         rows=rows,
         plan=plan,
-        absent_only=with_rule_info(only, plan),
+        absent_only=only,
         undetermined=mode,
     )
+
+
+def partition(
+    table: Table,
+    plan: Plan,
+    *,
+    first_row: int,
+    units: Mapping[str, str] | None = None,
+    undetermined: Undetermined | str = Undetermined.COMPACT,
+) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], pl.DataFrame]:
+    """The public partition function: ``evaluate`` on one batch of a cohort (Polars or Arrow).
+
+    Returns the results, the errors, the absent columns and the absent-only counts with each rule's
+    ``kind``, ``urgent`` and ``status`` (:data:`COUNTS_SCHEMA`), as :func:`evaluate` gives them. Rows are
+    numbered from ``first_row``, unless the table has a ``row`` column of whole numbers, which is kept.
+    """
+    frame, found_units = _frame(table)
+    if ROW in frame.columns and (not frame[ROW].dtype.is_integer() or frame[ROW].null_count()):
+        raise InputError(ROW, str(frame[ROW].dtype), "whole numbers in every row (the row numbers to keep)")
+    results, errors, absent, only = evaluate_partition(
+        frame,
+        plan,
+        first_row=first_row,
+        units={**found_units, **(units or {})},
+        undetermined=undetermined_mode(undetermined),
+        slips=True,
+    )
+    return results, errors, absent, with_rule_info(only, plan)
+
+
+def merge_partitions(frames: Iterable[pl.DataFrame], plan: Plan) -> pl.DataFrame:
+    """The absent-only counts of several partitions as one table, with each rule's kind, urgent and status."""
+    return with_rule_info(merge_absent_only(frames), plan)
 
 
 def undetermined_mode(value: Undetermined | str) -> Undetermined:
@@ -134,10 +173,12 @@ def undetermined_mode(value: Undetermined | str) -> Undetermined:
         raise InputError("undetermined", value, choices) from None
 
 
-def _frame(table: pl.DataFrame | pa.Table) -> tuple[pl.DataFrame, dict[str, str]]:
+def _frame(table: object) -> tuple[pl.DataFrame, dict[str, str]]:
     if isinstance(table, pl.DataFrame):
         return table, {}
-    return pl.DataFrame(pl.from_arrow(table)), arrow_units(table.schema)
+    if isinstance(table, pa.Table | pa.RecordBatch):
+        return pl.DataFrame(pl.from_arrow(table)), arrow_units(table.schema)
+    raise InputError("table", type(table).__name__, "a Polars DataFrame or a pyarrow Table or RecordBatch of wide rows")
 
 
 def arrow_units(schema: pa.Schema) -> dict[str, str]:
@@ -159,13 +200,16 @@ def evaluate_partition(
     units: Mapping[str, str] | None = None,
     resolved: Sequence[Resolved] | None = None,
     undetermined: Undetermined = Undetermined.COMPACT,
+    slips: bool | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], pl.DataFrame]:
     """The partition function every engine runs: one batch of wide rows -> results, errors, absent columns, counts.
 
     The counts are, per rule, the patients undetermined only because of absent columns (not rows
     unless ``Undetermined.ALL``; see ``ABSENT_ONLY_SCHEMA``).
 
-    A table already in wide form with a ``row`` column (from patient documents) keeps its row numbers.
+    A table with a ``row`` column (patient documents in wide form, or a table numbering its own rows) keeps its
+    row numbers. ``slips``: check measurements for unit slips (default: unless the table has a ``row`` column,
+    as the documents' wide form has; callers with a wide table say ``True``).
     """
     if ROW in frame.columns:
         rows = frame[ROW]
@@ -175,7 +219,7 @@ def evaluate_partition(
     if resolved is None:
         resolved = resolve(dict(frame.schema), units)
     # Documents were checked for unit slips in the units they were written in.
-    prepared, errors = prepare(frame, resolved, plan.as_of, first_row, slips=rows is None)
+    prepared, errors = prepare(frame, resolved, plan.as_of, first_row, slips=rows is None if slips is None else slips)
     if rows is not None:
         mapping = dict(zip(prepared[ROW].to_list(), rows.to_list(), strict=True))
         prepared = prepared.with_columns(rows.alias(ROW))
@@ -234,3 +278,48 @@ def empty_results() -> pl.DataFrame:
 def empty_errors() -> pl.DataFrame:
     """An empty errors table."""
     return pl.DataFrame(schema=ERRORS_SCHEMA)
+
+
+# Plain Arrow and Spark types for the columns of the tables above: text (categorical or not) as 32-bit-offset
+# strings, because Spark's Arrow exchange takes neither dictionary-encoded nor (by default) large strings.
+_PLAIN: dict[type[pl.DataType], tuple[pa.DataType, str]] = {
+    pl.String: (pa.string(), "STRING"),
+    pl.Categorical: (pa.string(), "STRING"),
+    pl.Enum: (pa.string(), "STRING"),
+    pl.Int64: (pa.int64(), "BIGINT"),
+    pl.Int32: (pa.int32(), "INT"),
+    pl.Float64: (pa.float64(), "DOUBLE"),
+    pl.Boolean: (pa.bool_(), "BOOLEAN"),
+    pl.Date: (pa.date32(), "DATE"),
+}
+
+
+def _plain(name: str, dtype: pl.DataType) -> tuple[pl.DataType, pa.DataType, str]:
+    """``dtype`` as plain Polars, Arrow and Spark types (lists of them too)."""
+    if isinstance(dtype, pl.List):
+        inner, arrow, ddl = _plain(name, dtype.inner if isinstance(dtype.inner, pl.DataType) else dtype.inner())
+        return pl.List(inner), pa.list_(arrow), f"ARRAY<{ddl}>"
+    base = dtype.base_type()
+    if base not in _PLAIN:
+        raise InputError(name, str(dtype), f"a column of one of the types {', '.join(t.__name__ for t in _PLAIN)}")
+    arrow, ddl = _PLAIN[base]
+    return (pl.String() if base in (pl.Categorical, pl.Enum) else dtype), arrow, ddl
+
+
+def plain_arrow(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pa.Table:
+    """``frame`` as an Arrow table with ``schema``'s columns in plain types: no dictionaries, no large strings.
+
+    For engines that take Arrow but not dictionary-encoded text, such as Spark's ``mapInArrow``; ``schema`` is
+    ``RESULT_SCHEMA``, ``ERRORS_SCHEMA`` or ``ABSENT_ONLY_SCHEMA`` and :func:`spark_ddl` gives the same types.
+    """
+    lacking = [c for c in schema if c not in frame.columns]
+    if lacking:
+        raise InputError("frame", frame.columns, f"the columns {', '.join(schema)} (lacks {', '.join(lacking)})")
+    typed = {c: _plain(c, t) for c, t in schema.items()}
+    table = frame.select(list(schema)).cast(pl.Schema(schema)).cast(pl.Schema({c: t[0] for c, t in typed.items()}))
+    return table.to_arrow().cast(pa.schema([pa.field(c, t[1]) for c, t in typed.items()]))
+
+
+def spark_ddl(schema: Mapping[str, pl.DataType]) -> str:
+    """A Spark DDL schema string for a table of ``schema`` cast by :func:`plain_arrow` (every name quoted)."""
+    return ", ".join(f"`{c}` {_plain(c, t)[2]}" for c, t in schema.items())

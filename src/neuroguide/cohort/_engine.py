@@ -43,6 +43,7 @@ from ._schema import BAD, ERRORS_SCHEMA, ID, MEDS, RESULT_SCHEMA, ROW, columns, 
 
 __all__ = [
     "ABSENT_ONLY_SCHEMA",
+    "COUNTS_SCHEMA",
     "PER_ROW_KINDS",
     "RESULT_SCHEMA",
     "Plan",
@@ -70,6 +71,12 @@ ABSENT_ONLY_SCHEMA: dict[str, pl.DataType] = {
     "missing": pl.List(pl.String()),
 }
 """Per rule: patients it was undetermined for only because of absent columns, and those (sorted) facts."""
+
+RULE_INFO_SCHEMA: dict[str, pl.DataType] = {"kind": pl.String(), "urgent": pl.Boolean(), "status": pl.String()}
+"""What :func:`with_rule_info` adds to the counts: the rule's kind, whether it is a red-flag check, its status."""
+
+COUNTS_SCHEMA: dict[str, pl.DataType] = {**ABSENT_ONLY_SCHEMA, **RULE_INFO_SCHEMA}
+"""The absent-only counts as the public API gives them (``CohortResult.absent_only``, ``evaluate_partition``)."""
 
 PER_ROW_KINDS = ("dosing", "neurotoxicity")
 """Rule kinds evaluated per row (each matching patient through the engine's own function)."""
@@ -680,8 +687,12 @@ class _Drop:
 
 
 def merge_absent_only(frames: Iterable[pl.DataFrame]) -> pl.DataFrame:
-    """Absent-only counts of several partitions as one table (patients summed, facts united), by guideline and rule."""
-    joined = pl.concat([pl.DataFrame(schema=ABSENT_ONLY_SCHEMA), *frames])
+    """Absent-only counts of several partitions as one table (patients summed, facts united), by guideline and rule.
+
+    Columns other than :data:`ABSENT_ONLY_SCHEMA`'s (the rule info) are left out: :func:`with_rule_info` adds them.
+    """
+    base = list(ABSENT_ONLY_SCHEMA)
+    joined = pl.concat([pl.DataFrame(schema=ABSENT_ONLY_SCHEMA), *(f.select(base) for f in frames)])
     return (
         joined.group_by("guideline", "version", "rule")
         .agg(pl.col("patients").sum(), pl.col("missing").explode().drop_nulls().unique().sort())

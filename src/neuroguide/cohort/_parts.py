@@ -87,7 +87,7 @@ def evaluate_batch(
         if resolved is None:
             resolved = resolve(dict(batch.schema), units)
         results, errors, absent, only = evaluate_partition(
-            batch, plan, first_row=first_row, resolved=resolved, undetermined=undetermined
+            batch, plan, first_row=first_row, resolved=resolved, undetermined=undetermined, slips=True
         )
         return results, errors, absent, only, resolved
     unreadable = [
