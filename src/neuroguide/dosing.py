@@ -333,6 +333,12 @@ class _RuleNumbers:
     usable: tuple[m.RenalBand, ...]
     bands: tuple[_Band, ...]  # in the order of rule.renal
     by_band: Mapping[int, _Band]  # by id() of the band (the rule keeps its bands alive)
+    # For the fast path (_score): the same numbers _check uses, each worked out once.
+    renal: bool  # the rule has a renal table
+    implausible_cut: float  # implausible x (1 + _EPS): above it a dose is implausible
+    high: float | None  # the top of the range without a renal table: the maximum, else the target
+    high_is_max: bool
+    unknown_limits: tuple[float | None, float | None] | None  # CrCl unknown, avoid rows beside one range
 
 
 # By id() of the rule, with the rule kept beside its numbers so the id cannot be reused.
@@ -379,11 +385,24 @@ def _rule_numbers(rule: m.DosingRule) -> _RuleNumbers:
         notes.append(f"timing: {rule.timing}")
     maximum = per_day(rule.maximum)
     band_maxima = [b.daily_max for b in bands if b.daily_max is not None]
+    avoid = tuple(b for b in rule.renal if b.avoid)
+    usable = tuple(b for b in rule.renal if not b.avoid)
+    by_band = {id(b): n for b, n in zip(rule.renal, bands, strict=True)}
+    unknown_limits = None
+    if avoid and len(usable) == 1:
+        # As _check asks _band_limits for the one range at CrCl 300 (no proportional row here to scale).
+        lo, hi, _ = _limits_of(rule, usable[0], 300.0, lambda b: by_band[id(b)])
+        unknown_limits = (lo, hi)
     return _RuleNumbers(
+        renal=bool(rule.renal),
+        implausible_cut=implausible * (1 + _EPS),
+        high=maximum if maximum is not None else per_day(rule.dose_max),
+        high_is_max=maximum is not None,
+        unknown_limits=unknown_limits,
         notes=tuple(notes),
         table_max=max([*band_maxima, *([maximum] if maximum is not None else [])], default=None),
-        avoid=tuple(b for b in rule.renal if b.avoid),
-        usable=tuple(b for b in rule.renal if not b.avoid),
+        avoid=avoid,
+        usable=usable,
         base=base,
         native=unit_symbol(source),
         implausible=implausible,
@@ -391,7 +410,7 @@ def _rule_numbers(rule: m.DosingRule) -> _RuleNumbers:
         low=per_day(rule.dose_min),
         target=per_day(rule.dose_max),
         bands=bands,
-        by_band={id(b): n for b, n in zip(rule.renal, bands, strict=True)},
+        by_band=by_band,
     )
 
 
@@ -466,10 +485,6 @@ def _show(per_day: float, base: str, amount: _Amount) -> str:
 # -- renal bands ------------------------------------------------------------------------------------
 
 
-def _contains(rule: m.DosingRule, band: m.RenalBand, x: float) -> bool:
-    return _inside(band, _band_numbers(rule, band), x)
-
-
 def _inside(band: m.RenalBand, edges: _Band, x: float) -> bool:
     lo, hi = edges.lower, edges.upper
     if lo is not None and (x < lo or (x == lo and not band.lower_inclusive)):
@@ -512,13 +527,20 @@ def renal_band(rule: m.DosingRule, crcl: float) -> m.RenalBand | None:
 
 def _band_limits(rule: m.DosingRule, band: m.RenalBand, crcl: float) -> tuple[float | None, float | None, str]:
     """Daily min/max in mg for ``band`` (scaled for proportional bands) and a description."""
-    numbers = _band_numbers(rule, band)
+    return _limits_of(rule, band, crcl, lambda b: _band_numbers(rule, b))
+
+
+def _limits_of(
+    rule: m.DosingRule, band: m.RenalBand, crcl: float, edges: Callable[[m.RenalBand], _Band]
+) -> tuple[float | None, float | None, str]:
+    """As :func:`_band_limits`, with each band's numbers from ``edges`` (usable while the rule's are worked out)."""
+    numbers = edges(band)
     lo, hi = numbers.daily_min, numbers.daily_max
     if lo is None and hi is None and "in proportion to creatinine clearance" in band.regimen.lower():
         edge = numbers.upper
         # The reference row is the one that contains the edge itself (gabapentin: the row "15").
         ref = next(
-            (b for b in rule.renal if edge is not None and b.daily_max is not None and _contains(rule, b, edge)),
+            (b for b in rule.renal if edge is not None and b.daily_max is not None and _inside(b, edges(b), edge)),
             None,
         )
         if ref is not None and edge:
@@ -528,7 +550,7 @@ def _band_limits(rule: m.DosingRule, band: m.RenalBand, crcl: float) -> tuple[fl
                 # here (anuria, dialysis), so the dose is not checked against a number.
                 return None, None, f"band {band.label}: CrCl below 1 mL/min, beyond the label's proportional rule"
             factor = x / edge
-            ref_numbers = _band_numbers(rule, ref)
+            ref_numbers = edges(ref)
             lo = ref_numbers.daily_min * factor if ref_numbers.daily_min is not None else None
             hi = ref_numbers.daily_max * factor if ref_numbers.daily_max is not None else None
             return lo, hi, f"band {band.label}: row {ref.label} x {x:g}/{edge:g}"
@@ -795,8 +817,67 @@ def _best(
                 message=f"No cited {agent} regimen for indication {indication!r}; not checked.",
             )
         pairs = narrowed or pairs
-    scored = [_check(g, r, amount, crcl, dialysis, basis) for g, r in pairs]
-    return min(scored, key=lambda vd: (_RANK[vd[0]], vd[1]))[2]()
+    # Decided on floats (the fast path); only the chosen regimen's answer is written (the explained path,
+    # whose verdict and distance a property test holds equal to the fast path's).
+    per_day = amount.per_day
+    chosen = pairs[0]
+    rank, distance = _score(chosen[1], per_day, crcl)
+    for pair in pairs[1:]:
+        r_rank, r_distance = _score(pair[1], per_day, crcl)
+        # The first regimen with the lowest (rank, distance) wins, as min() picks it.
+        if r_rank < rank or (r_rank == rank and r_distance < distance):
+            chosen, rank, distance = pair, r_rank, r_distance
+    return _check(chosen[0], chosen[1], amount, crcl, dialysis, basis)[2]()
+
+
+def _score(rule: m.DosingRule, per_day: float, crcl: float | None) -> tuple[int, float]:
+    """The rank (:data:`_RANK`) and fold distance of one regimen's verdict, on floats only.
+
+    The same decisions as :func:`_check` in the same order, without writing anything: ``_check`` is the
+    explained path (it writes the verdict), this the fast one that chooses among regimens.
+    """
+    n = _numbers(rule)
+    cut = n.implausible_cut
+    if n.renal:
+        if crcl is None:
+            if n.unknown_limits is not None:
+                # Avoid rows beside one dose range: the range is checked (as _check does).
+                low, high = n.unknown_limits
+                high_is_max = True
+            else:
+                if per_day > cut:
+                    return 2, 0.0  # implausible
+                table_max = n.table_max
+                if table_max is not None and per_day > table_max * (1 + _EPS):
+                    return 1, 0.0  # above the maximum at any renal function
+                return 3, 0.0  # not covered: depends on CrCl
+        else:
+            band, limits = _renal_view(rule, crcl)
+            if band is None:
+                return 3, 0.0
+            if band.avoid:
+                return -1, 0.0
+            assert limits is not None
+            low, high = limits[0], limits[1]
+            high_is_max = True
+            if low is None and high is None:
+                if per_day > cut:
+                    return 2, 0.0
+                table_max = n.table_max
+                if table_max is not None and per_day > table_max * (1 + _EPS):
+                    return 1, (math.log(per_day / table_max) if table_max > 0 else math.inf)
+                return 3, 0.0
+    else:
+        low, high, high_is_max = n.low, n.high, n.high_is_max
+        if low is None and high is None:
+            return (2 if per_day > cut else 3), 0.0
+    if per_day > cut:
+        return 2, 0.0
+    if high is not None and per_day > high * (1 + _EPS):
+        return 1, (math.log(per_day / high) if high > 0 else math.inf)
+    if low is not None and per_day < low * (1 - _EPS):
+        return 1, math.log(low / per_day)
+    return 0, 0.0
 
 
 # Which verdict wins when several regimens name the agent: one the dose fits; else the nearest
