@@ -136,6 +136,50 @@ class DoseVerdict:
         return self.verdict is Verdict.WITHIN
 
 
+# A verdict written field by field, as DoseVerdict's own __init__ does but without parsing sixteen keyword
+# arguments (most of a verdict's cost on the dose check's hot path). A test holds it equal to DoseVerdict(...)
+# and checks that DoseVerdict still has no validator, converter or post-init step this would skip.
+_NEW = object.__new__
+(
+    _set_verdict, _set_agent, _set_given, _set_expected, _set_message, _set_rule, _set_guideline, _set_version,
+    _set_citation, _set_renal_band, _set_crcl, _set_labelled, _set_notes, _set_missing, _set_crcl_basis,
+    _set_duplicate,
+) = (getattr(DoseVerdict, a.name).__set__ for a in attrs.fields(DoseVerdict))  # fmt: skip
+
+
+def _verdict(
+    verdict: Verdict,
+    expected: str,
+    message: str,
+    notes: tuple[str, ...],
+    fields: tuple[str, str, str, str, str, bool | None],
+    given: str,
+    crcl: float | None,
+    renal_band: str | None,
+    crcl_basis: str | None,
+    missing: tuple[str, ...],
+) -> DoseVerdict:
+    """``DoseVerdict(...)`` of one regimen's answer; ``fields`` are the rule's (see :func:`_fields`)."""
+    v: DoseVerdict = _NEW(DoseVerdict)
+    _set_verdict(v, verdict)
+    _set_agent(v, fields[0])
+    _set_given(v, given)
+    _set_expected(v, expected)
+    _set_message(v, message)
+    _set_rule(v, fields[1])
+    _set_guideline(v, fields[2])
+    _set_version(v, fields[3])
+    _set_citation(v, fields[4])
+    _set_renal_band(v, renal_band)
+    _set_crcl(v, crcl)
+    _set_labelled(v, fields[5])
+    _set_notes(v, notes)
+    _set_missing(v, missing)
+    _set_crcl_basis(v, crcl_basis)
+    _set_duplicate(v, ())
+    return v
+
+
 _PERIODS = ("day", "week", "month")
 # Calendar-free length of a period in days, for comparing rates only.
 _DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "year": 365.25}
@@ -238,6 +282,7 @@ _RULES: dict[tuple[int, Hashable], tuple[object, Any]] = {}
 _NAMED: dict[tuple[int, Hashable], tuple[object, Any]] = {}
 _ROUTED: dict[tuple[int, Hashable], tuple[object, Any]] = {}
 _CITED: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+_FOR: dict[tuple[int, Hashable], tuple[object, Any]] = {}
 
 
 def _memo(
@@ -255,13 +300,21 @@ def _memo(
     return value
 
 
-def _citation(g: m.Guideline, rule: m.DosingRule) -> str:
-    """The rule's short citation (kept per rule and guideline)."""
+_Fields = tuple[str, str, str, str, str, bool | None]
+
+
+def _fields(g: m.Guideline, rule: m.DosingRule) -> _Fields:
+    """The verdict fields only the rule and its guideline decide (agent, rule, guideline, version, citation,
+    labelled), kept per rule and guideline."""
     hit = _CITED.get((id(rule), id(g)))
-    if hit is not None and hit[0] is rule:
-        cited: str = hit[1][1]
-        return cited
-    return _memo(_CITED, rule, id(g), lambda: (g, m.short_citation(rule, g)))[1]
+    if hit is not None and hit[0] is rule and hit[1][0] is g:
+        fields: _Fields = hit[1][1]
+        return fields
+    return _memo(_CITED, rule, id(g), lambda: (g, _rule_fields(g, rule)))[1]
+
+
+def _rule_fields(g: m.Guideline, rule: m.DosingRule) -> _Fields:
+    return (rule.agent, rule.id, g.id, g.version, m.short_citation(rule, g), rule.labelled)
 
 
 def _naming(rules: _Pairs, agent: str) -> _Pairs:
@@ -647,7 +700,9 @@ def _pairs_for(agent: str, as_of: dt.date | None, source: Catalog | None) -> _Pa
         UnknownAgentError: no approved regimen names the agent.
 
     """
-    pairs = _naming(dosing_rules(as_of=as_of, source=source), agent)
+    cat = source if source is not None else catalog()
+    # Per catalog, date and spelling (one look-up on the hot path).
+    pairs: _Pairs = _memo(_FOR, cat, (as_of, agent), lambda: _naming(dosing_rules(as_of=as_of, source=cat), agent))
     if not pairs:
         if as_of is not None and any(names_agent(r, agent) for _, r in dosing_rules(source=source)):
             raise NotInEffectError(agent, as_of)
@@ -788,10 +843,11 @@ def _best(
 ) -> DoseVerdict:
     if route is not None:
         wanted = normalize_route(route)
+        routed: Sequence[tuple[m.Guideline, m.DosingRule]]
         if type(pairs) is tuple:
-            chosen = pairs
-            routed = list(
-                _memo(_ROUTED, chosen, wanted, lambda: [(g, r) for g, r in chosen if _route_matches(r.route, wanted)])
+            every = pairs
+            routed = _memo(
+                _ROUTED, every, wanted, lambda: tuple((g, r) for g, r in every if _route_matches(r.route, wanted))
             )
         else:
             routed = [(g, r) for g, r in pairs if _route_matches(r.route, wanted)]
@@ -925,16 +981,12 @@ def _check(
     native = numbers.native
     per_day = amount.per_day
     notes = list(numbers.notes)
-    common: dict[str, object] = {
-        "agent": rule.agent,
-        "given": amount.given,
-        "rule": rule.id,
-        "guideline": g.id,
-        "version": g.version,
-        "citation": _citation(g, rule),
-        "labelled": rule.labelled,
-        "crcl": crcl,
-    }
+    fields = _fields(g, rule)
+    given = amount.given
+    # The fields the chosen branch adds (written by _verdict with the rule's fields, given and crcl).
+    band_label: str | None = None
+    crcl_basis: str | None = None
+    missing: tuple[str, ...] = ()
     what = f"{rule.agent} {amount.given}"
     regimen = f"{rule.title} ({rule.frequency})"
     implausible = numbers.implausible
@@ -955,14 +1007,14 @@ def _check(
             notes.append(f"avoid at CrCl {rows} mL/min; creatinine clearance not known")
             low, high, _ = _band_limits(rule, usable[0], 300.0)
             high_is_max = True
-            common["missing"] = ("crcl",)
+            missing = ("crcl",)
         elif crcl is None:
             if per_day > implausible * (1 + _EPS):
                 return (
                     Verdict.IMPLAUSIBLE,
                     0.0,
                     lambda: _implausible(
-                        what, per_day, implausible, None, table_max, base, amount, notes, common, native
+                        what, per_day, implausible, None, table_max, base, amount, notes, native, lambda v, e, msg, ns: _verdict(v, e, msg, ns, fields, given, crcl, band_label, crcl_basis, missing)
                     ),
                 )
             if table_max is not None and per_day > table_max * (1 + _EPS):
@@ -970,14 +1022,18 @@ def _check(
                 return (
                     Verdict.ABOVE,
                     0.0,
-                    lambda: DoseVerdict(
-                        verdict=Verdict.ABOVE,
-                        expected=expected,
-                        message=f"{what} is above the cited maximum for any renal function; expected {expected}. "
+                    lambda: _verdict(
+                        Verdict.ABOVE,
+                        expected,
+                        f"{what} is above the cited maximum for any renal function; expected {expected}. "
                         f"Regimen: {regimen}.",
-                        notes=tuple(notes),
-                        missing=("crcl",),
-                        **common,  # type: ignore[arg-type]
+                        tuple(notes),
+                        fields,
+                        given,
+                        crcl,
+                        band_label,
+                        crcl_basis,
+                        ("crcl",),
                     ),
                 )
             top = renal_band(rule, 300.0)
@@ -988,14 +1044,18 @@ def _check(
             return (
                 Verdict.NOT_COVERED,
                 0.0,
-                lambda: DoseVerdict(
-                    verdict=Verdict.NOT_COVERED,
-                    expected=f"depends on creatinine clearance{top_range}",
-                    message=f"{what}: the dose depends on creatinine clearance (Cockcroft–Gault), which is not known"
+                lambda: _verdict(
+                    Verdict.NOT_COVERED,
+                    f"depends on creatinine clearance{top_range}",
+                    f"{what}: the dose depends on creatinine clearance (Cockcroft–Gault), which is not known"
                     f"{top_range}. Give CrCl to check it against the renal table.",
-                    notes=tuple(notes),
-                    missing=("crcl",),
-                    **common,  # type: ignore[arg-type]
+                    tuple(notes),
+                    fields,
+                    given,
+                    crcl,
+                    band_label,
+                    crcl_basis,
+                    ("crcl",),
                 ),
             )
         else:
@@ -1005,28 +1065,38 @@ def _check(
             return (
                 Verdict.NOT_COVERED,
                 0.0,
-                lambda: DoseVerdict(
-                    verdict=Verdict.NOT_COVERED,
-                    expected="no renal band for this creatinine clearance",
-                    message=f"{what}: no row of the renal table covers CrCl {crcl:g} mL/min; not checked.",
-                    notes=tuple(notes),
-                    **common,  # type: ignore[arg-type]
+                lambda: _verdict(
+                    Verdict.NOT_COVERED,
+                    "no renal band for this creatinine clearance",
+                    f"{what}: no row of the renal table covers CrCl {crcl:g} mL/min; not checked.",
+                    tuple(notes),
+                    fields,
+                    given,
+                    crcl,
+                    band_label,
+                    crcl_basis,
+                    missing,
                 ),
             )
-        common["renal_band"] = band.label
-        common["crcl_basis"] = basis
+        band_label = band.label
+        crcl_basis = basis
         if band.avoid:
             expected = f"none: avoid at CrCl {band.label} mL/min"
             return (
                 Verdict.AVOID,
                 0.0,
-                lambda: DoseVerdict(
-                    verdict=Verdict.AVOID,
-                    expected=expected,
-                    message=f"{what}: avoid {rule.agent} at CrCl {_crcl_text(rule, crcl)} mL/min "
+                lambda: _verdict(
+                    Verdict.AVOID,
+                    expected,
+                    f"{what}: avoid {rule.agent} at CrCl {_crcl_text(rule, crcl)} mL/min "
                     f"(band {band.label}): {band.regimen}.",
-                    notes=tuple(notes),
-                    **common,  # type: ignore[arg-type]
+                    tuple(notes),
+                    fields,
+                    given,
+                    crcl,
+                    band_label,
+                    crcl_basis,
+                    missing,
                 ),
             )
         regimen = f"{band.regimen} (CrCl band {band.label}; {rule.title})"
@@ -1043,7 +1113,7 @@ def _check(
                     Verdict.IMPLAUSIBLE,
                     0.0,
                     lambda: _implausible(
-                        what, per_day, implausible, None, table_max, base, amount, notes, common, native
+                        what, per_day, implausible, None, table_max, base, amount, notes, native, lambda v, e, msg, ns: _verdict(v, e, msg, ns, fields, given, crcl, band_label, crcl_basis, missing)
                     ),
                 )
             if table_max is not None and per_day > table_max * (1 + _EPS):
@@ -1054,25 +1124,35 @@ def _check(
                 return (
                     Verdict.ABOVE,
                     math.log(per_day / table_max) if table_max > 0 else math.inf,
-                    lambda: DoseVerdict(
-                        verdict=Verdict.ABOVE,
-                        expected=expected,
-                        message=f"{what} is above the cited maximum even for normal renal function; at CrCl "
+                    lambda: _verdict(
+                        Verdict.ABOVE,
+                        expected,
+                        f"{what} is above the cited maximum even for normal renal function; at CrCl "
                         f"{_crcl_text(rule, crcl)} mL/min it must be reduced further ({band.regimen}).",
-                        notes=tuple(notes),
-                        **common,  # type: ignore[arg-type]
+                        tuple(notes),
+                        fields,
+                        given,
+                        crcl,
+                        band_label,
+                        crcl_basis,
+                        missing,
                     ),
                 )
             return (
                 Verdict.NOT_COVERED,
                 0.0,
-                lambda: DoseVerdict(
-                    verdict=Verdict.NOT_COVERED,
-                    expected=f"CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}): {band.regimen}",
-                    message=f"{what}: at CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}) the dose must be "
+                lambda: _verdict(
+                    Verdict.NOT_COVERED,
+                    f"CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}): {band.regimen}",
+                    f"{what}: at CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}) the dose must be "
                     f"adjusted: {band.regimen}. Not checked against a number.",
-                    notes=tuple(notes),
-                    **common,  # type: ignore[arg-type]
+                    tuple(notes),
+                    fields,
+                    given,
+                    crcl,
+                    band_label,
+                    crcl_basis,
+                    missing,
                 ),
             )
     elif low is None and high is None:
@@ -1080,17 +1160,22 @@ def _check(
             return (
                 Verdict.IMPLAUSIBLE,
                 0.0,
-                lambda: _implausible(what, per_day, implausible, None, None, base, amount, notes, common, native),
+                lambda: _implausible(what, per_day, implausible, None, None, base, amount, notes, native, lambda v, e, msg, ns: _verdict(v, e, msg, ns, fields, given, crcl, band_label, crcl_basis, missing)),
             )
         return (
             Verdict.NOT_COVERED,
             0.0,
-            lambda: DoseVerdict(
-                verdict=Verdict.NOT_COVERED,
-                expected="no dose stated by the source",
-                message=f"{what}: {rule.title} states no dose ({rule.frequency}); not checked against a number.",
-                notes=tuple(notes),
-                **common,  # type: ignore[arg-type]
+            lambda: _verdict(
+                Verdict.NOT_COVERED,
+                "no dose stated by the source",
+                f"{what}: {rule.title} states no dose ({rule.frequency}); not checked against a number.",
+                tuple(notes),
+                fields,
+                given,
+                crcl,
+                band_label,
+                crcl_basis,
+                missing,
             ),
         )
 
@@ -1102,19 +1187,24 @@ def _check(
         return (
             Verdict.IMPLAUSIBLE,
             0.0,
-            lambda: _implausible(what, per_day, implausible, low, high, base, amount, notes, common, native),
+            lambda: _implausible(what, per_day, implausible, low, high, base, amount, notes, native, lambda v, e, msg, ns: _verdict(v, e, msg, ns, fields, given, crcl, band_label, crcl_basis, missing)),
         )
     if high is not None and per_day > high * (1 + _EPS):
         words = "above the cited maximum" if high_is_max else "above the cited range (the source states no maximum)"
 
         def above() -> DoseVerdict:
             text = expected_text()
-            return DoseVerdict(
-                verdict=Verdict.ABOVE if high_is_max else Verdict.ABOVE_RANGE,
-                expected=text,
-                message=f"{what} is {words}; expected {text}. Regimen: {regimen}.",
-                notes=tuple(notes),
-                **common,  # type: ignore[arg-type]
+            return _verdict(
+                Verdict.ABOVE if high_is_max else Verdict.ABOVE_RANGE,
+                text,
+                f"{what} is {words}; expected {text}. Regimen: {regimen}.",
+                tuple(notes),
+                fields,
+                given,
+                crcl,
+                band_label,
+                crcl_basis,
+                missing,
             )
 
         kind = Verdict.ABOVE if high_is_max else Verdict.ABOVE_RANGE
@@ -1123,12 +1213,17 @@ def _check(
 
         def below() -> DoseVerdict:
             text = expected_text()
-            return DoseVerdict(
-                verdict=Verdict.BELOW,
-                expected=text,
-                message=f"{what} is below the cited range; expected {text}. Regimen: {regimen}.",
-                notes=tuple(notes),
-                **common,  # type: ignore[arg-type]
+            return _verdict(
+                Verdict.BELOW,
+                text,
+                f"{what} is below the cited range; expected {text}. Regimen: {regimen}.",
+                tuple(notes),
+                fields,
+                given,
+                crcl,
+                band_label,
+                crcl_basis,
+                missing,
             )
 
         return Verdict.BELOW, math.log(low / per_day), below
@@ -1141,12 +1236,17 @@ def _check(
                 f"within the cited maximum of {_show(maximum, base, amount)} per {amount.per}"
             )
         text = expected_text()
-        return DoseVerdict(
-            verdict=Verdict.WITHIN,
-            expected=text,
-            message=f"{what} is within the cited range ({text}). Regimen: {regimen}.",
-            notes=tuple(notes),
-            **common,  # type: ignore[arg-type]
+        return _verdict(
+            Verdict.WITHIN,
+            text,
+            f"{what} is within the cited range ({text}). Regimen: {regimen}.",
+            tuple(notes),
+            fields,
+            given,
+            crcl,
+            band_label,
+            crcl_basis,
+            missing,
         )
 
     return Verdict.WITHIN, 0.0, within
@@ -1193,8 +1293,8 @@ def _implausible(
     base: str,
     amount: _Amount,
     notes: list[str],
-    common: Mapping[str, object],
     native: str,
+    write: Callable[[Verdict, str, str, tuple[str, ...]], DoseVerdict],
 ) -> DoseVerdict:
     limit = f"{_show(implausible, base, amount)} per {amount.per}"
     if high:
@@ -1204,13 +1304,12 @@ def _implausible(
     else:
         times = "no cited range"
     expected = _range_text(low, high, base, amount, native) if (low or high) else f"below {limit}"
-    return DoseVerdict(
-        verdict=Verdict.IMPLAUSIBLE,
-        expected=expected,
-        message=f"{what} is implausible, likely a unit error (mg written for ug, or g for mg): above the "
+    return write(
+        Verdict.IMPLAUSIBLE,
+        expected,
+        f"{what} is implausible, likely a unit error (mg written for ug, or g for mg): above the "
         f"plausibility limit of {limit} ({times}). Expected {expected}.",
-        notes=tuple(notes),
-        **common,  # type: ignore[arg-type]
+        tuple(notes),
     )
 
 
