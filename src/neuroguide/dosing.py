@@ -224,10 +224,10 @@ def normalize_route(route: str, field: str = "route") -> str:
         InputError: the route is not one neuroguide knows.
 
     """
-    key = route.strip().lower()
-    if key not in _ROUTES:
+    found = _ROUTES.get(route.strip().lower())
+    if found is None:
         raise InputError(field, route, f"a route: one of {', '.join(sorted(_ROUTES))}")
-    return _ROUTES[key]
+    return found
 
 
 def _route_matches(rule_route: str, given: str) -> bool:
@@ -668,24 +668,36 @@ def check_dose(
         InputError: ``per`` or ``route`` is not recognised, or ``patient`` is given without ``as_of``.
 
     """
-    _check_arguments(agent, route, indication, crcl, patient, as_of)
+    if not (
+        type(agent) is str
+        and patient is None
+        and as_of is None
+        and (route is None or type(route) is str)
+        and (indication is None or type(indication) is str)
+        and agent.strip()
+    ):  # the common call passes every check: the full check (which names each problem) only otherwise
+        _check_arguments(agent, route, indication, crcl, patient, as_of)
     pairs = _pairs_for(agent, as_of, source)
-    base = _amount_unit(pairs[0][1])
-    amount = _parse_dose(dose, per, base)
+    amount = _parse_dose(dose, per, _numbers(pairs[0][1]).base)
     facts: Mapping[str, FactValue] = {}
     flags: tuple[Flag, ...] = ()
     if patient is not None:
         if as_of is None:
             raise InputError("as_of", None, "an evaluation date when a patient is given")
         facts, flags = derive_flagged(patient, as_of)
-    crcl_value = _crcl(crcl, facts)
+    crcl_value = _crcl(crcl, facts) if crcl is not None or facts else None
     dialysis = facts.get("dialysis") is True
     weight = _weight_check(facts) if crcl is None and facts else None
     basis = "given" if crcl is not None else _crcl_basis(facts) if facts else None
-    verdict = _decide(
-        agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis,
-        weight=weight, basis=basis,
-    )  # fmt: skip
+    if weight is None:  # as _decide does without a dosing-weight view, one call shorter
+        verdict = _best(
+            agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis, basis=basis
+        )
+    else:
+        verdict = _decide(
+            agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis,
+            weight=weight, basis=basis,
+        )  # fmt: skip
     if flags:
         # A flagged input (e.g. a placeholder birth date) was left out: say so beside the verdict.
         verdict = attrs.evolve(verdict, notes=verdict.notes + tuple(f"input not used: {f}" for f in flags))
@@ -702,7 +714,11 @@ def _pairs_for(agent: str, as_of: dt.date | None, source: Catalog | None) -> _Pa
     """
     cat = source if source is not None else catalog()
     # Per catalog, date and spelling (one look-up on the hot path).
-    pairs: _Pairs = _memo(_FOR, cat, (as_of, agent), lambda: _naming(dosing_rules(as_of=as_of, source=cat), agent))
+    hit = _FOR.get((id(cat), (as_of, agent)))
+    if hit is not None and hit[0] is cat:
+        pairs: _Pairs = hit[1]
+    else:
+        pairs = _memo(_FOR, cat, (as_of, agent), lambda: _naming(dosing_rules(as_of=as_of, source=cat), agent))
     if not pairs:
         if as_of is not None and any(names_agent(r, agent) for _, r in dosing_rules(source=source)):
             raise NotInEffectError(agent, as_of)
@@ -845,10 +861,8 @@ def _best(
         wanted = normalize_route(route)
         routed: Sequence[tuple[m.Guideline, m.DosingRule]]
         if type(pairs) is tuple:
-            every = pairs
-            routed = _memo(
-                _ROUTED, every, wanted, lambda: tuple((g, r) for g, r in every if _route_matches(r.route, wanted))
-            )
+            hit = _ROUTED.get((id(pairs), wanted))
+            routed = hit[1] if hit is not None and hit[0] is pairs else _routed(pairs, wanted)
         else:
             routed = [(g, r) for g, r in pairs if _route_matches(r.route, wanted)]
         if not routed:
@@ -884,6 +898,11 @@ def _best(
         if r_rank < rank or (r_rank == rank and r_distance < distance):
             chosen, rank, distance = pair, r_rank, r_distance
     return _check(chosen[0], chosen[1], amount, crcl, dialysis, basis)[2]()
+
+
+def _routed(pairs: _Pairs, wanted: str) -> _Pairs:
+    """The regimens of ``pairs`` by route ``wanted`` (kept per rule set and route)."""
+    return _memo(_ROUTED, pairs, wanted, lambda: tuple((g, r) for g, r in pairs if _route_matches(r.route, wanted)))
 
 
 def _score(rule: m.DosingRule, per_day: float, crcl: float | None) -> tuple[int, float]:
