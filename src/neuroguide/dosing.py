@@ -617,13 +617,19 @@ def _renal_view(
     rule: m.DosingRule, crcl: float
 ) -> tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None]:
     """The band of ``crcl`` and its dose limits: a pure function of the rule and CrCl as banded (kept)."""
-    x = _banding_value(rule, crcl)
+    x = crcl if rule.crcl_comparison == "exact" else float(truncate_crcl(crcl))  # as _banding_value
+    hit = _VIEWS.get((id(rule), x))
+    if hit is not None and hit[0] is rule:
+        found: tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None] = hit[1]
+        return found
+    return _memo(_VIEWS, rule, x, lambda: _new_view(rule, crcl))
 
-    def make() -> tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None]:
-        band = renal_band(rule, crcl)
-        return band, (None if band is None else _band_limits(rule, band, crcl))
 
-    return _memo(_VIEWS, rule, x, make)
+def _new_view(
+    rule: m.DosingRule, crcl: float
+) -> tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None]:
+    band = renal_band(rule, crcl)
+    return band, (None if band is None else _band_limits(rule, band, crcl))
 
 
 # -- the check --------------------------------------------------------------------------------------
@@ -891,8 +897,8 @@ def _best(
     # whose verdict and distance a property test holds equal to the fast path's).
     per_day = amount.per_day
     chosen = pairs[0]
-    rank, distance = _score(chosen[1], per_day, crcl)
-    for pair in pairs[1:]:
+    rank, distance = 4, 0.0  # above every rank: the first regimen is taken
+    for pair in pairs:
         r_rank, r_distance = _score(pair[1], per_day, crcl)
         # The first regimen with the lowest (rank, distance) wins, as min() picks it.
         if r_rank < rank or (r_rank == rank and r_distance < distance):
