@@ -389,6 +389,7 @@ class _RuleNumbers:
     # For the fast path (_score): the same numbers _check uses, each worked out once.
     renal: bool  # the rule has a renal table
     implausible_cut: float  # implausible x (1 + _EPS): above it a dose is implausible
+    regimen: str  # the regimen as verdicts name it (without a renal band)
     high: float | None  # the top of the range without a renal table: the maximum, else the target
     high_is_max: bool
     unknown_limits: tuple[float | None, float | None] | None  # CrCl unknown, avoid rows beside one range
@@ -449,6 +450,7 @@ def _rule_numbers(rule: m.DosingRule) -> _RuleNumbers:
     return _RuleNumbers(
         renal=bool(rule.renal),
         implausible_cut=implausible * (1 + _EPS),
+        regimen=f"{rule.title} ({rule.frequency})",
         high=maximum if maximum is not None else per_day(rule.dose_max),
         high_is_max=maximum is not None,
         unknown_limits=unknown_limits,
@@ -903,7 +905,7 @@ def _best(
         # The first regimen with the lowest (rank, distance) wins, as min() picks it.
         if r_rank < rank or (r_rank == rank and r_distance < distance):
             chosen, rank, distance = pair, r_rank, r_distance
-    return _check(chosen[0], chosen[1], amount, crcl, dialysis, basis)[2]()
+    return _check(chosen[0], chosen[1], amount, crcl, dialysis, basis)[2]
 
 
 def _routed(pairs: _Pairs, wanted: str) -> _Pairs:
@@ -995,11 +997,11 @@ _crcl_of_text = functools.lru_cache(maxsize=1024)(_read_crcl)  # a pure function
 
 def _check(
     g: m.Guideline, rule: m.DosingRule, amount: _Amount, crcl: float | None, dialysis: bool, basis: str | None = None
-) -> tuple[Verdict, float, Callable[[], DoseVerdict]]:
-    """Check one regimen on floats.
+) -> tuple[Verdict, float, DoseVerdict]:
+    """Check one regimen and write its answer (the explained path).
 
-    Returns the verdict, its fold distance from the range when out of range, and how to write the
-    full answer (only the chosen regimen's answer is written).
+    Returns the verdict, its fold distance from the range when out of range, and the full answer.
+    :func:`_best` chooses among regimens with :func:`_score` and writes only the chosen one here.
     """
     numbers = _numbers(rule)
     base = numbers.base
@@ -1012,16 +1014,14 @@ def _check(
     band_label: str | None = None
     crcl_basis: str | None = None
     missing: tuple[str, ...] = ()
-    what = f"{rule.agent} {amount.given}"
-    regimen = f"{rule.title} ({rule.frequency})"
+    what = f"{rule.agent} {given}"
+    regimen = numbers.regimen
     implausible = numbers.implausible
     maximum = numbers.maximum
     low = numbers.low
-    high = maximum if maximum is not None else numbers.target
-    high_is_max = maximum is not None
+    high = numbers.high
+    high_is_max = numbers.high_is_max
     band_text = ""
-    band: m.RenalBand | None = None
-    band_limits: tuple[float | None, float | None, str] | None = None
     if rule.renal:
         table_max = numbers.table_max
         avoid, usable = numbers.avoid, numbers.usable
@@ -1035,246 +1035,125 @@ def _check(
             missing = ("crcl",)
         elif crcl is None:
             if per_day > implausible * (1 + _EPS):
-                return (
-                    Verdict.IMPLAUSIBLE,
-                    0.0,
-                    lambda: _implausible(
-                        what, per_day, implausible, None, table_max, base, amount, notes, native, lambda v, e, msg, ns: _verdict(v, e, msg, ns, fields, given, crcl, band_label, crcl_basis, missing)
-                    ),
-                )
+                v = _implausible(what, per_day, implausible, None, table_max, base, amount, notes, native)
+                return Verdict.IMPLAUSIBLE, 0.0, _verdict(*v, fields, given, crcl, None, None, missing)
             if table_max is not None and per_day > table_max * (1 + _EPS):
                 expected = f"at most {_show(table_max, base, amount)} per {amount.per} (at any renal function)"
-                return (
-                    Verdict.ABOVE,
-                    0.0,
-                    lambda: _verdict(
-                        Verdict.ABOVE,
-                        expected,
-                        f"{what} is above the cited maximum for any renal function; expected {expected}. "
-                        f"Regimen: {regimen}.",
-                        tuple(notes),
-                        fields,
-                        given,
-                        crcl,
-                        band_label,
-                        crcl_basis,
-                        ("crcl",),
-                    ),
+                message = (
+                    f"{what} is above the cited maximum for any renal function; expected {expected}. "
+                    f"Regimen: {regimen}."
                 )
+                written = _verdict(Verdict.ABOVE, expected, message, tuple(notes), fields, given, crcl, None, None,
+                                   ("crcl",))  # fmt: skip
+                return Verdict.ABOVE, 0.0, written
             top = renal_band(rule, 300.0)
             top_range = ""
             if top is not None:
                 t_lo, t_hi, _ = _band_limits(rule, top, 300.0)
                 top_range = f"; at CrCl {top.label}: {_range_text(t_lo, t_hi, base, amount)}"
-            return (
+            written = _verdict(
                 Verdict.NOT_COVERED,
-                0.0,
-                lambda: _verdict(
-                    Verdict.NOT_COVERED,
-                    f"depends on creatinine clearance{top_range}",
-                    f"{what}: the dose depends on creatinine clearance (Cockcroft–Gault), which is not known"
-                    f"{top_range}. Give CrCl to check it against the renal table.",
-                    tuple(notes),
-                    fields,
-                    given,
-                    crcl,
-                    band_label,
-                    crcl_basis,
-                    ("crcl",),
-                ),
-            )
+                f"depends on creatinine clearance{top_range}",
+                f"{what}: the dose depends on creatinine clearance (Cockcroft–Gault), which is not known"
+                f"{top_range}. Give CrCl to check it against the renal table.",
+                tuple(notes), fields, given, crcl, None, None, ("crcl",),
+            )  # fmt: skip
+            return Verdict.NOT_COVERED, 0.0, written
         else:
             band, band_limits = _renal_view(rule, crcl)
-    if rule.renal and crcl is not None:
-        if band is None:
-            return (
-                Verdict.NOT_COVERED,
-                0.0,
-                lambda: _verdict(
+            if band is None:
+                written = _verdict(
                     Verdict.NOT_COVERED,
                     "no renal band for this creatinine clearance",
                     f"{what}: no row of the renal table covers CrCl {crcl:g} mL/min; not checked.",
-                    tuple(notes),
-                    fields,
-                    given,
-                    crcl,
-                    band_label,
-                    crcl_basis,
-                    missing,
-                ),
-            )
-        band_label = band.label
-        crcl_basis = basis
-        if band.avoid:
-            expected = f"none: avoid at CrCl {band.label} mL/min"
-            return (
-                Verdict.AVOID,
-                0.0,
-                lambda: _verdict(
+                    tuple(notes), fields, given, crcl, None, None, missing,
+                )  # fmt: skip
+                return Verdict.NOT_COVERED, 0.0, written
+            band_label = band.label
+            crcl_basis = basis
+            if band.avoid:
+                written = _verdict(
                     Verdict.AVOID,
-                    expected,
+                    f"none: avoid at CrCl {band.label} mL/min",
                     f"{what}: avoid {rule.agent} at CrCl {_crcl_text(rule, crcl)} mL/min "
                     f"(band {band.label}): {band.regimen}.",
-                    tuple(notes),
-                    fields,
-                    given,
-                    crcl,
-                    band_label,
-                    crcl_basis,
-                    missing,
-                ),
-            )
-        regimen = f"{band.regimen} (CrCl band {band.label}; {rule.title})"
-        assert band_limits is not None
-        low, high, band_text = band_limits
-        high_is_max = True  # a label's renal row is a total daily dose range: its top is a maximum
-        if dialysis and band.supplement:
-            notes.append(band.supplement)
-        if low is None and high is None:
-            # No number for this band, but nothing allows more than the most the source allows at any
-            # renal function: a dose above that is flagged, not waved through as "not covered".
-            if per_day > implausible * (1 + _EPS):
-                return (
-                    Verdict.IMPLAUSIBLE,
-                    0.0,
-                    lambda: _implausible(
-                        what, per_day, implausible, None, table_max, base, amount, notes, native, lambda v, e, msg, ns: _verdict(v, e, msg, ns, fields, given, crcl, band_label, crcl_basis, missing)
-                    ),
-                )
-            if table_max is not None and per_day > table_max * (1 + _EPS):
-                expected = (
-                    f"less than {_show(table_max, base, amount)} per {amount.per} (the most allowed at any renal "
-                    f"function; at CrCl {_crcl_text(rule, crcl)} mL/min: {band.regimen})"
-                )
-                return (
-                    Verdict.ABOVE,
-                    math.log(per_day / table_max) if table_max > 0 else math.inf,
-                    lambda: _verdict(
+                    tuple(notes), fields, given, crcl, band_label, crcl_basis, missing,
+                )  # fmt: skip
+                return Verdict.AVOID, 0.0, written
+            regimen = f"{band.regimen} (CrCl band {band.label}; {rule.title})"
+            assert band_limits is not None
+            low, high, band_text = band_limits
+            high_is_max = True  # a label's renal row is a total daily dose range: its top is a maximum
+            if dialysis and band.supplement:
+                notes.append(band.supplement)
+            if low is None and high is None:
+                # No number for this band, but nothing allows more than the most the source allows at any
+                # renal function: a dose above that is flagged, not waved through as "not covered".
+                if per_day > implausible * (1 + _EPS):
+                    v = _implausible(what, per_day, implausible, None, table_max, base, amount, notes, native)
+                    return Verdict.IMPLAUSIBLE, 0.0, _verdict(*v, fields, given, crcl, band_label, crcl_basis, missing)
+                if table_max is not None and per_day > table_max * (1 + _EPS):
+                    expected = (
+                        f"less than {_show(table_max, base, amount)} per {amount.per} (the most allowed at any renal "
+                        f"function; at CrCl {_crcl_text(rule, crcl)} mL/min: {band.regimen})"
+                    )
+                    written = _verdict(
                         Verdict.ABOVE,
                         expected,
                         f"{what} is above the cited maximum even for normal renal function; at CrCl "
                         f"{_crcl_text(rule, crcl)} mL/min it must be reduced further ({band.regimen}).",
-                        tuple(notes),
-                        fields,
-                        given,
-                        crcl,
-                        band_label,
-                        crcl_basis,
-                        missing,
-                    ),
-                )
-            return (
-                Verdict.NOT_COVERED,
-                0.0,
-                lambda: _verdict(
+                        tuple(notes), fields, given, crcl, band_label, crcl_basis, missing,
+                    )  # fmt: skip
+                    return Verdict.ABOVE, (math.log(per_day / table_max) if table_max > 0 else math.inf), written
+                written = _verdict(
                     Verdict.NOT_COVERED,
                     f"CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}): {band.regimen}",
                     f"{what}: at CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}) the dose must be "
                     f"adjusted: {band.regimen}. Not checked against a number.",
-                    tuple(notes),
-                    fields,
-                    given,
-                    crcl,
-                    band_label,
-                    crcl_basis,
-                    missing,
-                ),
-            )
+                    tuple(notes), fields, given, crcl, band_label, crcl_basis, missing,
+                )  # fmt: skip
+                return Verdict.NOT_COVERED, 0.0, written
     elif low is None and high is None:
         if per_day > implausible * (1 + _EPS):
-            return (
-                Verdict.IMPLAUSIBLE,
-                0.0,
-                lambda: _implausible(what, per_day, implausible, None, None, base, amount, notes, native, lambda v, e, msg, ns: _verdict(v, e, msg, ns, fields, given, crcl, band_label, crcl_basis, missing)),
-            )
-        return (
+            v = _implausible(what, per_day, implausible, None, None, base, amount, notes, native)
+            return Verdict.IMPLAUSIBLE, 0.0, _verdict(*v, fields, given, crcl, None, None, missing)
+        written = _verdict(
             Verdict.NOT_COVERED,
-            0.0,
-            lambda: _verdict(
-                Verdict.NOT_COVERED,
-                "no dose stated by the source",
-                f"{what}: {rule.title} states no dose ({rule.frequency}); not checked against a number.",
-                tuple(notes),
-                fields,
-                given,
-                crcl,
-                band_label,
-                crcl_basis,
-                missing,
-            ),
-        )
-
-    def expected_text() -> str:
-        shown_band = f" ({band_text}, CrCl truncated)" if rule.crcl_comparison == "truncate" else f" ({band_text})"
-        return _range_text(low, high, base, amount, native) + (shown_band if band_text else "")
+            "no dose stated by the source",
+            f"{what}: {rule.title} states no dose ({rule.frequency}); not checked against a number.",
+            tuple(notes), fields, given, crcl, None, None, missing,
+        )  # fmt: skip
+        return Verdict.NOT_COVERED, 0.0, written
 
     if per_day > implausible * (1 + _EPS):
-        return (
-            Verdict.IMPLAUSIBLE,
-            0.0,
-            lambda: _implausible(what, per_day, implausible, low, high, base, amount, notes, native, lambda v, e, msg, ns: _verdict(v, e, msg, ns, fields, given, crcl, band_label, crcl_basis, missing)),
-        )
+        v = _implausible(what, per_day, implausible, low, high, base, amount, notes, native)
+        return Verdict.IMPLAUSIBLE, 0.0, _verdict(*v, fields, given, crcl, band_label, crcl_basis, missing)
+    text = _range_text(low, high, base, amount, native)
+    if band_text:
+        text += f" ({band_text}, CrCl truncated)" if rule.crcl_comparison == "truncate" else f" ({band_text})"
     if high is not None and per_day > high * (1 + _EPS):
         words = "above the cited maximum" if high_is_max else "above the cited range (the source states no maximum)"
-
-        def above() -> DoseVerdict:
-            text = expected_text()
-            return _verdict(
-                Verdict.ABOVE if high_is_max else Verdict.ABOVE_RANGE,
-                text,
-                f"{what} is {words}; expected {text}. Regimen: {regimen}.",
-                tuple(notes),
-                fields,
-                given,
-                crcl,
-                band_label,
-                crcl_basis,
-                missing,
-            )
-
         kind = Verdict.ABOVE if high_is_max else Verdict.ABOVE_RANGE
-        return kind, (math.log(per_day / high) if high > 0 else math.inf), above
+        message = f"{what} is {words}; expected {text}. Regimen: {regimen}."
+        written = _verdict(kind, text, message, tuple(notes), fields, given, crcl, band_label, crcl_basis, missing)
+        return kind, (math.log(per_day / high) if high > 0 else math.inf), written
     if low is not None and per_day < low * (1 - _EPS):
-
-        def below() -> DoseVerdict:
-            text = expected_text()
-            return _verdict(
-                Verdict.BELOW,
-                text,
-                f"{what} is below the cited range; expected {text}. Regimen: {regimen}.",
-                tuple(notes),
-                fields,
-                given,
-                crcl,
-                band_label,
-                crcl_basis,
-                missing,
-            )
-
-        return Verdict.BELOW, math.log(low / per_day), below
-    target = numbers.target
-
-    def within() -> DoseVerdict:
-        if maximum is not None and target is not None and target < maximum and per_day > target * (1 + _EPS):
-            notes.append(
-                f"above the usual target of {_show(target, base, amount)} per {amount.per}; "
-                f"within the cited maximum of {_show(maximum, base, amount)} per {amount.per}"
-            )
-        text = expected_text()
-        return _verdict(
-            Verdict.WITHIN,
-            text,
-            f"{what} is within the cited range ({text}). Regimen: {regimen}.",
-            tuple(notes),
-            fields,
-            given,
-            crcl,
-            band_label,
-            crcl_basis,
-            missing,
+        message = f"{what} is below the cited range; expected {text}. Regimen: {regimen}."
+        written = _verdict(
+            Verdict.BELOW, text, message, tuple(notes), fields, given, crcl, band_label, crcl_basis, missing
         )
-
-    return Verdict.WITHIN, 0.0, within
+        return Verdict.BELOW, math.log(low / per_day), written
+    target = numbers.target
+    if maximum is not None and target is not None and target < maximum and per_day > target * (1 + _EPS):
+        notes.append(
+            f"above the usual target of {_show(target, base, amount)} per {amount.per}; "
+            f"within the cited maximum of {_show(maximum, base, amount)} per {amount.per}"
+        )
+    message = f"{what} is within the cited range ({text}). Regimen: {regimen}."
+    written = _verdict(
+        Verdict.WITHIN, text, message, tuple(notes), fields, given, crcl, band_label, crcl_basis, missing
+    )
+    return Verdict.WITHIN, 0.0, written
 
 
 def _range_text(low: float | None, high: float | None, base: str, amount: _Amount, native: str | None = None) -> str:
@@ -1319,8 +1198,8 @@ def _implausible(
     amount: _Amount,
     notes: list[str],
     native: str,
-    write: Callable[[Verdict, str, str, tuple[str, ...]], DoseVerdict],
-) -> DoseVerdict:
+) -> tuple[Verdict, str, str, tuple[str, ...]]:
+    """An implausible dose's verdict, expected range, message and notes."""
     limit = f"{_show(implausible, base, amount)} per {amount.per}"
     if high:
         times = f"{per_day / high:,.0f} times the top of the cited range"
@@ -1329,13 +1208,11 @@ def _implausible(
     else:
         times = "no cited range"
     expected = _range_text(low, high, base, amount, native) if (low or high) else f"below {limit}"
-    return write(
-        Verdict.IMPLAUSIBLE,
-        expected,
+    message = (
         f"{what} is implausible, likely a unit error (mg written for ug, or g for mg): above the "
-        f"plausibility limit of {limit} ({times}). Expected {expected}.",
-        tuple(notes),
+        f"plausibility limit of {limit} ({times}). Expected {expected}."
     )
+    return Verdict.IMPLAUSIBLE, expected, message, tuple(notes)
 
 
 # -- verdicts by clearance interval ------------------------------------------------------------------
