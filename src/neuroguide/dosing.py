@@ -304,8 +304,10 @@ _Fields = tuple[str, str, str, str, str, bool | None]
 
 
 def _fields(g: m.Guideline, rule: m.DosingRule) -> _Fields:
-    """The verdict fields only the rule and its guideline decide (agent, rule, guideline, version, citation,
-    labelled), kept per rule and guideline."""
+    """The verdict fields only the rule and its guideline decide, kept per rule and guideline.
+
+    In order: agent, rule, guideline, version, citation, labelled.
+    """
     hit = _CITED.get((id(rule), id(g)))
     if hit is not None and hit[0] is rule and hit[1][0] is g:
         fields: _Fields = hit[1][1]
@@ -926,7 +928,6 @@ def _score(rule: m.DosingRule, per_day: float, crcl: float | None) -> tuple[int,
             if n.unknown_limits is not None:
                 # Avoid rows beside one dose range: the range is checked (as _check does).
                 low, high = n.unknown_limits
-                high_is_max = True
             else:
                 if per_day > cut:
                     return 2, 0.0  # implausible
@@ -942,7 +943,6 @@ def _score(rule: m.DosingRule, per_day: float, crcl: float | None) -> tuple[int,
                 return -1, 0.0
             assert limits is not None
             low, high = limits[0], limits[1]
-            high_is_max = True
             if low is None and high is None:
                 if per_day > cut:
                     return 2, 0.0
@@ -951,7 +951,7 @@ def _score(rule: m.DosingRule, per_day: float, crcl: float | None) -> tuple[int,
                     return 1, (math.log(per_day / table_max) if table_max > 0 else math.inf)
                 return 3, 0.0
     else:
-        low, high, high_is_max = n.low, n.high, n.high_is_max
+        low, high = n.low, n.high
         if low is None and high is None:
             return (2 if per_day > cut else 3), 0.0
     if per_day > cut:
