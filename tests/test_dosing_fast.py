@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neuroguide import dosing
+from neuroguide import model as m
 from neuroguide.dosing import DoseVerdict, Verdict, check_dose
 from neuroguide.exceptions import NeuroguideError
 
@@ -59,7 +60,7 @@ per_days = st.one_of(
 crcls = st.one_of(st.none(), st.sampled_from(CRCLS), st.floats(min_value=0, max_value=300))
 
 
-def _amount(rule: dosing.m.DosingRule, per_day: float) -> dosing._Amount:
+def _amount(rule: m.DosingRule, per_day: float) -> dosing._Amount:
     base = dosing._numbers(rule).base
     return dosing._Amount(per_day, base, "day", f"{per_day!r} {base} per day")
 
@@ -72,7 +73,7 @@ def _amount(rule: dosing.m.DosingRule, per_day: float) -> dosing._Amount:
     basis=st.sampled_from([None, "given", "actual body weight"]),
 )
 def test_fast_and_explained_paths_agree_on_each_regimen(
-    pair: tuple[dosing.m.Guideline, dosing.m.DosingRule],
+    pair: tuple[m.Guideline, m.DosingRule],
     per_day: float,
     crcl: float | None,
     dialysis: bool,
