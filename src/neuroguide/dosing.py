@@ -388,7 +388,7 @@ class _RuleNumbers:
     usable: tuple[m.RenalBand, ...]
     bands: tuple[_Band, ...]  # in the order of rule.renal
     by_band: Mapping[int, _Band]  # by id() of the band (the rule keeps its bands alive)
-    # For the fast path (_score): the same numbers _check uses, each worked out once.
+    # Worked out once for _score (the fast path) and _check (the explained path).
     renal: bool  # the rule has a renal table
     implausible_cut: float  # implausible x (1 + _EPS): above it a dose is implausible
     regimen: str  # the regimen as verdicts name it (without a renal band)
@@ -446,7 +446,7 @@ def _rule_numbers(rule: m.DosingRule) -> _RuleNumbers:
     by_band = {id(b): n for b, n in zip(rule.renal, bands, strict=True)}
     unknown_limits = None
     if avoid and len(usable) == 1:
-        # As _check asks _band_limits for the one range at CrCl 300 (no proportional row here to scale).
+        # What _check asks _band_limits for when CrCl is unknown: the one range, at CrCl 300.
         lo, hi, _ = _limits_of(rule, usable[0], 300.0, lambda b: by_band[id(b)])
         unknown_limits = (lo, hi)
     return _RuleNumbers(
