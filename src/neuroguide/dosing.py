@@ -392,6 +392,7 @@ class _RuleNumbers:
     renal: bool  # the rule has a renal table
     implausible_cut: float  # implausible x (1 + _EPS): above it a dose is implausible
     regimen: str  # the regimen as verdicts name it (without a renal band)
+    band_regimen: Mapping[int, str]  # with a renal band: by id() of the band
     high: float | None  # the top of the range without a renal table: the maximum, else the target
     high_is_max: bool
     unknown_limits: tuple[float | None, float | None] | None  # CrCl unknown, avoid rows beside one range
@@ -453,6 +454,7 @@ def _rule_numbers(rule: m.DosingRule) -> _RuleNumbers:
         renal=bool(rule.renal),
         implausible_cut=implausible * (1 + _EPS),
         regimen=f"{rule.title} ({rule.frequency})",
+        band_regimen={id(b): f"{b.regimen} (CrCl band {b.label}; {rule.title})" for b in rule.renal},
         high=maximum if maximum is not None else per_day(rule.dose_max),
         high_is_max=maximum is not None,
         unknown_limits=unknown_limits,
@@ -695,7 +697,10 @@ def check_dose(
         if as_of is None:
             raise InputError("as_of", None, "an evaluation date when a patient is given")
         facts, flags = derive_flagged(patient, as_of)
-    crcl_value = _crcl(crcl, facts) if crcl is not None or facts else None
+    if type(crcl) is str:
+        crcl_value: float | None = _crcl_of_text(crcl)  # as _crcl does for a string
+    else:
+        crcl_value = _crcl(crcl, facts) if crcl is not None or facts else None
     dialysis = facts.get("dialysis") is True
     weight = _weight_check(facts) if crcl is None and facts else None
     basis = "given" if crcl is not None else _crcl_basis(facts) if facts else None
@@ -1080,7 +1085,7 @@ def _check(
                     tuple(notes), fields, given, crcl, band_label, crcl_basis, missing,
                 )  # fmt: skip
                 return Verdict.AVOID, 0.0, written
-            regimen = f"{band.regimen} (CrCl band {band.label}; {rule.title})"
+            regimen = numbers.band_regimen[id(band)]
             assert band_limits is not None
             low, high, band_text = band_limits
             high_is_max = True  # a label's renal row is a total daily dose range: its top is a maximum
