@@ -136,6 +136,50 @@ class DoseVerdict:
         return self.verdict is Verdict.WITHIN
 
 
+# A verdict written field by field, as DoseVerdict's own __init__ does but without parsing sixteen keyword
+# arguments (most of a verdict's cost on the dose check's hot path). A test holds it equal to DoseVerdict(...)
+# and checks that DoseVerdict still has no validator, converter or post-init step this would skip.
+_NEW = object.__new__
+(
+    _set_verdict, _set_agent, _set_given, _set_expected, _set_message, _set_rule, _set_guideline, _set_version,
+    _set_citation, _set_renal_band, _set_crcl, _set_labelled, _set_notes, _set_missing, _set_crcl_basis,
+    _set_duplicate,
+) = (getattr(DoseVerdict, a.name).__set__ for a in attrs.fields(DoseVerdict))  # fmt: skip
+
+
+def _verdict(
+    verdict: Verdict,
+    expected: str,
+    message: str,
+    notes: tuple[str, ...],
+    fields: tuple[str, str, str, str, str, bool | None],
+    given: str,
+    crcl: float | None,
+    renal_band: str | None,
+    crcl_basis: str | None,
+    missing: tuple[str, ...],
+) -> DoseVerdict:
+    """``DoseVerdict(...)`` of one regimen's answer; ``fields`` are the rule's (see :func:`_fields`)."""
+    v: DoseVerdict = _NEW(DoseVerdict)
+    _set_verdict(v, verdict)
+    _set_agent(v, fields[0])
+    _set_given(v, given)
+    _set_expected(v, expected)
+    _set_message(v, message)
+    _set_rule(v, fields[1])
+    _set_guideline(v, fields[2])
+    _set_version(v, fields[3])
+    _set_citation(v, fields[4])
+    _set_renal_band(v, renal_band)
+    _set_crcl(v, crcl)
+    _set_labelled(v, fields[5])
+    _set_notes(v, notes)
+    _set_missing(v, missing)
+    _set_crcl_basis(v, crcl_basis)
+    _set_duplicate(v, ())
+    return v
+
+
 _PERIODS = ("day", "week", "month")
 # Calendar-free length of a period in days, for comparing rates only.
 _DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "year": 365.25}
@@ -180,10 +224,10 @@ def normalize_route(route: str, field: str = "route") -> str:
         InputError: the route is not one neuroguide knows.
 
     """
-    key = route.strip().lower()
-    if key not in _ROUTES:
+    found = _ROUTES.get(route.strip().lower())
+    if found is None:
         raise InputError(field, route, f"a route: one of {', '.join(sorted(_ROUTES))}")
-    return _ROUTES[key]
+    return found
 
 
 def _route_matches(rule_route: str, given: str) -> bool:
@@ -238,6 +282,7 @@ _RULES: dict[tuple[int, Hashable], tuple[object, Any]] = {}
 _NAMED: dict[tuple[int, Hashable], tuple[object, Any]] = {}
 _ROUTED: dict[tuple[int, Hashable], tuple[object, Any]] = {}
 _CITED: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+_FOR: dict[tuple[int, Hashable], tuple[object, Any]] = {}
 
 
 def _memo(
@@ -255,13 +300,23 @@ def _memo(
     return value
 
 
-def _citation(g: m.Guideline, rule: m.DosingRule) -> str:
-    """The rule's short citation (kept per rule and guideline)."""
+_Fields = tuple[str, str, str, str, str, bool | None]
+
+
+def _fields(g: m.Guideline, rule: m.DosingRule) -> _Fields:
+    """The verdict fields only the rule and its guideline decide, kept per rule and guideline.
+
+    In order: agent, rule, guideline, version, citation, labelled.
+    """
     hit = _CITED.get((id(rule), id(g)))
-    if hit is not None and hit[0] is rule:
-        cited: str = hit[1][1]
-        return cited
-    return _memo(_CITED, rule, id(g), lambda: (g, m.short_citation(rule, g)))[1]
+    if hit is not None and hit[0] is rule and hit[1][0] is g:
+        fields: _Fields = hit[1][1]
+        return fields
+    return _memo(_CITED, rule, id(g), lambda: (g, _rule_fields(g, rule)))[1]
+
+
+def _rule_fields(g: m.Guideline, rule: m.DosingRule) -> _Fields:
+    return (rule.agent, rule.id, g.id, g.version, m.short_citation(rule, g), rule.labelled)
 
 
 def _naming(rules: _Pairs, agent: str) -> _Pairs:
@@ -333,6 +388,14 @@ class _RuleNumbers:
     usable: tuple[m.RenalBand, ...]
     bands: tuple[_Band, ...]  # in the order of rule.renal
     by_band: Mapping[int, _Band]  # by id() of the band (the rule keeps its bands alive)
+    # Worked out once for _score (the fast path) and _check (the explained path).
+    renal: bool  # the rule has a renal table
+    implausible_cut: float  # implausible x (1 + _EPS): above it a dose is implausible
+    regimen: str  # the regimen as verdicts name it (without a renal band)
+    band_regimen: Mapping[int, str]  # with a renal band: by id() of the band
+    high: float | None  # the top of the range without a renal table: the maximum, else the target
+    high_is_max: bool
+    unknown_limits: tuple[float | None, float | None] | None  # CrCl unknown, avoid rows beside one range
 
 
 # By id() of the rule, with the rule kept beside its numbers so the id cannot be reused.
@@ -379,11 +442,26 @@ def _rule_numbers(rule: m.DosingRule) -> _RuleNumbers:
         notes.append(f"timing: {rule.timing}")
     maximum = per_day(rule.maximum)
     band_maxima = [b.daily_max for b in bands if b.daily_max is not None]
+    avoid = tuple(b for b in rule.renal if b.avoid)
+    usable = tuple(b for b in rule.renal if not b.avoid)
+    by_band = {id(b): n for b, n in zip(rule.renal, bands, strict=True)}
+    unknown_limits = None
+    if avoid and len(usable) == 1:
+        # What _check asks _band_limits for when CrCl is unknown: the one range, at CrCl 300.
+        lo, hi, _ = _limits_of(rule, usable[0], 300.0, lambda b: by_band[id(b)])
+        unknown_limits = (lo, hi)
     return _RuleNumbers(
+        renal=bool(rule.renal),
+        implausible_cut=implausible * (1 + _EPS),
+        regimen=f"{rule.title} ({rule.frequency})",
+        band_regimen={id(b): f"{b.regimen} (CrCl band {b.label}; {rule.title})" for b in rule.renal},
+        high=maximum if maximum is not None else per_day(rule.dose_max),
+        high_is_max=maximum is not None,
+        unknown_limits=unknown_limits,
         notes=tuple(notes),
         table_max=max([*band_maxima, *([maximum] if maximum is not None else [])], default=None),
-        avoid=tuple(b for b in rule.renal if b.avoid),
-        usable=tuple(b for b in rule.renal if not b.avoid),
+        avoid=avoid,
+        usable=usable,
         base=base,
         native=unit_symbol(source),
         implausible=implausible,
@@ -391,7 +469,7 @@ def _rule_numbers(rule: m.DosingRule) -> _RuleNumbers:
         low=per_day(rule.dose_min),
         target=per_day(rule.dose_max),
         bands=bands,
-        by_band={id(b): n for b, n in zip(rule.renal, bands, strict=True)},
+        by_band=by_band,
     )
 
 
@@ -466,10 +544,6 @@ def _show(per_day: float, base: str, amount: _Amount) -> str:
 # -- renal bands ------------------------------------------------------------------------------------
 
 
-def _contains(rule: m.DosingRule, band: m.RenalBand, x: float) -> bool:
-    return _inside(band, _band_numbers(rule, band), x)
-
-
 def _inside(band: m.RenalBand, edges: _Band, x: float) -> bool:
     lo, hi = edges.lower, edges.upper
     if lo is not None and (x < lo or (x == lo and not band.lower_inclusive)):
@@ -512,13 +586,20 @@ def renal_band(rule: m.DosingRule, crcl: float) -> m.RenalBand | None:
 
 def _band_limits(rule: m.DosingRule, band: m.RenalBand, crcl: float) -> tuple[float | None, float | None, str]:
     """Daily min/max in mg for ``band`` (scaled for proportional bands) and a description."""
-    numbers = _band_numbers(rule, band)
+    return _limits_of(rule, band, crcl, lambda b: _band_numbers(rule, b))
+
+
+def _limits_of(
+    rule: m.DosingRule, band: m.RenalBand, crcl: float, edges: Callable[[m.RenalBand], _Band]
+) -> tuple[float | None, float | None, str]:
+    """As :func:`_band_limits`, with each band's numbers from ``edges`` (usable while the rule's are worked out)."""
+    numbers = edges(band)
     lo, hi = numbers.daily_min, numbers.daily_max
     if lo is None and hi is None and "in proportion to creatinine clearance" in band.regimen.lower():
         edge = numbers.upper
         # The reference row is the one that contains the edge itself (gabapentin: the row "15").
         ref = next(
-            (b for b in rule.renal if edge is not None and b.daily_max is not None and _contains(rule, b, edge)),
+            (b for b in rule.renal if edge is not None and b.daily_max is not None and _inside(b, edges(b), edge)),
             None,
         )
         if ref is not None and edge:
@@ -528,7 +609,7 @@ def _band_limits(rule: m.DosingRule, band: m.RenalBand, crcl: float) -> tuple[fl
                 # here (anuria, dialysis), so the dose is not checked against a number.
                 return None, None, f"band {band.label}: CrCl below 1 mL/min, beyond the label's proportional rule"
             factor = x / edge
-            ref_numbers = _band_numbers(rule, ref)
+            ref_numbers = edges(ref)
             lo = ref_numbers.daily_min * factor if ref_numbers.daily_min is not None else None
             hi = ref_numbers.daily_max * factor if ref_numbers.daily_max is not None else None
             return lo, hi, f"band {band.label}: row {ref.label} x {x:g}/{edge:g}"
@@ -542,13 +623,19 @@ def _renal_view(
     rule: m.DosingRule, crcl: float
 ) -> tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None]:
     """The band of ``crcl`` and its dose limits: a pure function of the rule and CrCl as banded (kept)."""
-    x = _banding_value(rule, crcl)
+    x = crcl if rule.crcl_comparison == "exact" else float(truncate_crcl(crcl))  # as _banding_value
+    hit = _VIEWS.get((id(rule), x))
+    if hit is not None and hit[0] is rule:
+        found: tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None] = hit[1]
+        return found
+    return _memo(_VIEWS, rule, x, lambda: _new_view(rule, crcl))
 
-    def make() -> tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None]:
-        band = renal_band(rule, crcl)
-        return band, (None if band is None else _band_limits(rule, band, crcl))
 
-    return _memo(_VIEWS, rule, x, make)
+def _new_view(
+    rule: m.DosingRule, crcl: float
+) -> tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None]:
+    band = renal_band(rule, crcl)
+    return band, (None if band is None else _band_limits(rule, band, crcl))
 
 
 # -- the check --------------------------------------------------------------------------------------
@@ -593,24 +680,39 @@ def check_dose(
         InputError: ``per`` or ``route`` is not recognised, or ``patient`` is given without ``as_of``.
 
     """
-    _check_arguments(agent, route, indication, crcl, patient, as_of)
+    if not (
+        type(agent) is str
+        and patient is None
+        and as_of is None
+        and (route is None or type(route) is str)
+        and (indication is None or type(indication) is str)
+        and agent.strip()
+    ):  # the common call passes every check: the full check (which names each problem) only otherwise
+        _check_arguments(agent, route, indication, crcl, patient, as_of)
     pairs = _pairs_for(agent, as_of, source)
-    base = _amount_unit(pairs[0][1])
-    amount = _parse_dose(dose, per, base)
+    amount = _parse_dose(dose, per, _numbers(pairs[0][1]).base)
     facts: Mapping[str, FactValue] = {}
     flags: tuple[Flag, ...] = ()
     if patient is not None:
         if as_of is None:
             raise InputError("as_of", None, "an evaluation date when a patient is given")
         facts, flags = derive_flagged(patient, as_of)
-    crcl_value = _crcl(crcl, facts)
+    if type(crcl) is str:
+        crcl_value: float | None = _crcl_of_text(crcl)  # as _crcl does for a string
+    else:
+        crcl_value = _crcl(crcl, facts) if crcl is not None or facts else None
     dialysis = facts.get("dialysis") is True
     weight = _weight_check(facts) if crcl is None and facts else None
     basis = "given" if crcl is not None else _crcl_basis(facts) if facts else None
-    verdict = _decide(
-        agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis,
-        weight=weight, basis=basis,
-    )  # fmt: skip
+    if weight is None:  # as _decide does without a dosing-weight view, one call shorter
+        verdict = _best(
+            agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis, basis=basis
+        )
+    else:
+        verdict = _decide(
+            agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis,
+            weight=weight, basis=basis,
+        )  # fmt: skip
     if flags:
         # A flagged input (e.g. a placeholder birth date) was left out: say so beside the verdict.
         verdict = attrs.evolve(verdict, notes=verdict.notes + tuple(f"input not used: {f}" for f in flags))
@@ -625,7 +727,13 @@ def _pairs_for(agent: str, as_of: dt.date | None, source: Catalog | None) -> _Pa
         UnknownAgentError: no approved regimen names the agent.
 
     """
-    pairs = _naming(dosing_rules(as_of=as_of, source=source), agent)
+    cat = source if source is not None else catalog()
+    # Per catalog, date and spelling (one look-up on the hot path).
+    hit = _FOR.get((id(cat), (as_of, agent)))
+    if hit is not None and hit[0] is cat:
+        pairs: _Pairs = hit[1]
+    else:
+        pairs = _memo(_FOR, cat, (as_of, agent), lambda: _naming(dosing_rules(as_of=as_of, source=cat), agent))
     if not pairs:
         if as_of is not None and any(names_agent(r, agent) for _, r in dosing_rules(source=source)):
             raise NotInEffectError(agent, as_of)
@@ -766,11 +874,10 @@ def _best(
 ) -> DoseVerdict:
     if route is not None:
         wanted = normalize_route(route)
+        routed: Sequence[tuple[m.Guideline, m.DosingRule]]
         if type(pairs) is tuple:
-            chosen = pairs
-            routed = list(
-                _memo(_ROUTED, chosen, wanted, lambda: [(g, r) for g, r in chosen if _route_matches(r.route, wanted)])
-            )
+            hit = _ROUTED.get((id(pairs), wanted))
+            routed = hit[1] if hit is not None and hit[0] is pairs else _routed(pairs, wanted)
         else:
             routed = [(g, r) for g, r in pairs if _route_matches(r.route, wanted)]
         if not routed:
@@ -795,8 +902,70 @@ def _best(
                 message=f"No cited {agent} regimen for indication {indication!r}; not checked.",
             )
         pairs = narrowed or pairs
-    scored = [_check(g, r, amount, crcl, dialysis, basis) for g, r in pairs]
-    return min(scored, key=lambda vd: (_RANK[vd[0]], vd[1]))[2]()
+    # Decided on floats (the fast path); only the chosen regimen's answer is written (the explained path,
+    # whose verdict and distance a property test holds equal to the fast path's).
+    per_day = amount.per_day
+    chosen = pairs[0]
+    rank, distance = 4, 0.0  # above every rank: the first regimen is taken
+    for pair in pairs:
+        r_rank, r_distance = _score(pair[1], per_day, crcl)
+        # The first regimen with the lowest (rank, distance) wins, as min() picks it.
+        if r_rank < rank or (r_rank == rank and r_distance < distance):
+            chosen, rank, distance = pair, r_rank, r_distance
+    return _check(chosen[0], chosen[1], amount, crcl, dialysis, basis)[2]
+
+
+def _routed(pairs: _Pairs, wanted: str) -> _Pairs:
+    """The regimens of ``pairs`` by route ``wanted`` (kept per rule set and route)."""
+    return _memo(_ROUTED, pairs, wanted, lambda: tuple((g, r) for g, r in pairs if _route_matches(r.route, wanted)))
+
+
+def _score(rule: m.DosingRule, per_day: float, crcl: float | None) -> tuple[int, float]:
+    """The rank (:data:`_RANK`) and fold distance of one regimen's verdict, on floats only.
+
+    The same decisions as :func:`_check` in the same order, without writing anything: ``_check`` is the
+    explained path (it writes the verdict), this the fast one that chooses among regimens.
+    """
+    n = _numbers(rule)
+    cut = n.implausible_cut
+    if n.renal:
+        if crcl is None:
+            if n.unknown_limits is not None:
+                # Avoid rows beside one dose range: the range is checked (as _check does).
+                low, high = n.unknown_limits
+            else:
+                if per_day > cut:
+                    return 2, 0.0  # implausible
+                table_max = n.table_max
+                if table_max is not None and per_day > table_max * (1 + _EPS):
+                    return 1, 0.0  # above the maximum at any renal function
+                return 3, 0.0  # not covered: depends on CrCl
+        else:
+            band, limits = _renal_view(rule, crcl)
+            if band is None:
+                return 3, 0.0
+            if band.avoid:
+                return -1, 0.0
+            assert limits is not None
+            low, high = limits[0], limits[1]
+            if low is None and high is None:
+                if per_day > cut:
+                    return 2, 0.0
+                table_max = n.table_max
+                if table_max is not None and per_day > table_max * (1 + _EPS):
+                    return 1, (math.log(per_day / table_max) if table_max > 0 else math.inf)
+                return 3, 0.0
+    else:
+        low, high = n.low, n.high
+        if low is None and high is None:
+            return (2 if per_day > cut else 3), 0.0
+    if per_day > cut:
+        return 2, 0.0
+    if high is not None and per_day > high * (1 + _EPS):
+        return 1, (math.log(per_day / high) if high > 0 else math.inf)
+    if low is not None and per_day < low * (1 - _EPS):
+        return 1, math.log(low / per_day)
+    return 0, 0.0
 
 
 # Which verdict wins when several regimens name the agent: one the dose fits; else the nearest
@@ -833,37 +1002,31 @@ _crcl_of_text = functools.lru_cache(maxsize=1024)(_read_crcl)  # a pure function
 
 def _check(
     g: m.Guideline, rule: m.DosingRule, amount: _Amount, crcl: float | None, dialysis: bool, basis: str | None = None
-) -> tuple[Verdict, float, Callable[[], DoseVerdict]]:
-    """Check one regimen on floats.
+) -> tuple[Verdict, float, DoseVerdict]:
+    """Check one regimen and write its answer (the explained path).
 
-    Returns the verdict, its fold distance from the range when out of range, and how to write the
-    full answer (only the chosen regimen's answer is written).
+    Returns the verdict, its fold distance from the range when out of range, and the full answer.
+    :func:`_best` chooses among regimens with :func:`_score` and writes only the chosen one here.
     """
     numbers = _numbers(rule)
     base = numbers.base
     native = numbers.native
     per_day = amount.per_day
     notes = list(numbers.notes)
-    common: dict[str, object] = {
-        "agent": rule.agent,
-        "given": amount.given,
-        "rule": rule.id,
-        "guideline": g.id,
-        "version": g.version,
-        "citation": _citation(g, rule),
-        "labelled": rule.labelled,
-        "crcl": crcl,
-    }
-    what = f"{rule.agent} {amount.given}"
-    regimen = f"{rule.title} ({rule.frequency})"
+    fields = _fields(g, rule)
+    given = amount.given
+    # The fields the chosen branch adds (written by _verdict with the rule's fields, given and crcl).
+    band_label: str | None = None
+    crcl_basis: str | None = None
+    missing: tuple[str, ...] = ()
+    what = f"{rule.agent} {given}"
+    regimen = numbers.regimen
     implausible = numbers.implausible
     maximum = numbers.maximum
     low = numbers.low
-    high = maximum if maximum is not None else numbers.target
-    high_is_max = maximum is not None
+    high = numbers.high
+    high_is_max = numbers.high_is_max
     band_text = ""
-    band: m.RenalBand | None = None
-    band_limits: tuple[float | None, float | None, str] | None = None
     if rule.renal:
         table_max = numbers.table_max
         avoid, usable = numbers.avoid, numbers.usable
@@ -874,201 +1037,128 @@ def _check(
             notes.append(f"avoid at CrCl {rows} mL/min; creatinine clearance not known")
             low, high, _ = _band_limits(rule, usable[0], 300.0)
             high_is_max = True
-            common["missing"] = ("crcl",)
+            missing = ("crcl",)
         elif crcl is None:
             if per_day > implausible * (1 + _EPS):
-                return (
-                    Verdict.IMPLAUSIBLE,
-                    0.0,
-                    lambda: _implausible(
-                        what, per_day, implausible, None, table_max, base, amount, notes, common, native
-                    ),
-                )
+                v = _implausible(what, per_day, implausible, None, table_max, base, amount, notes, native)
+                return Verdict.IMPLAUSIBLE, 0.0, _verdict(*v, fields, given, crcl, None, None, missing)
             if table_max is not None and per_day > table_max * (1 + _EPS):
                 expected = f"at most {_show(table_max, base, amount)} per {amount.per} (at any renal function)"
-                return (
-                    Verdict.ABOVE,
-                    0.0,
-                    lambda: DoseVerdict(
-                        verdict=Verdict.ABOVE,
-                        expected=expected,
-                        message=f"{what} is above the cited maximum for any renal function; expected {expected}. "
-                        f"Regimen: {regimen}.",
-                        notes=tuple(notes),
-                        missing=("crcl",),
-                        **common,  # type: ignore[arg-type]
-                    ),
+                message = (
+                    f"{what} is above the cited maximum for any renal function; expected {expected}. "
+                    f"Regimen: {regimen}."
                 )
+                written = _verdict(Verdict.ABOVE, expected, message, tuple(notes), fields, given, crcl, None, None,
+                                   ("crcl",))  # fmt: skip
+                return Verdict.ABOVE, 0.0, written
             top = renal_band(rule, 300.0)
             top_range = ""
             if top is not None:
                 t_lo, t_hi, _ = _band_limits(rule, top, 300.0)
                 top_range = f"; at CrCl {top.label}: {_range_text(t_lo, t_hi, base, amount)}"
-            return (
+            written = _verdict(
                 Verdict.NOT_COVERED,
-                0.0,
-                lambda: DoseVerdict(
-                    verdict=Verdict.NOT_COVERED,
-                    expected=f"depends on creatinine clearance{top_range}",
-                    message=f"{what}: the dose depends on creatinine clearance (Cockcroft–Gault), which is not known"
-                    f"{top_range}. Give CrCl to check it against the renal table.",
-                    notes=tuple(notes),
-                    missing=("crcl",),
-                    **common,  # type: ignore[arg-type]
-                ),
-            )
+                f"depends on creatinine clearance{top_range}",
+                f"{what}: the dose depends on creatinine clearance (Cockcroft–Gault), which is not known"
+                f"{top_range}. Give CrCl to check it against the renal table.",
+                tuple(notes), fields, given, crcl, None, None, ("crcl",),
+            )  # fmt: skip
+            return Verdict.NOT_COVERED, 0.0, written
         else:
             band, band_limits = _renal_view(rule, crcl)
-    if rule.renal and crcl is not None:
-        if band is None:
-            return (
-                Verdict.NOT_COVERED,
-                0.0,
-                lambda: DoseVerdict(
-                    verdict=Verdict.NOT_COVERED,
-                    expected="no renal band for this creatinine clearance",
-                    message=f"{what}: no row of the renal table covers CrCl {crcl:g} mL/min; not checked.",
-                    notes=tuple(notes),
-                    **common,  # type: ignore[arg-type]
-                ),
-            )
-        common["renal_band"] = band.label
-        common["crcl_basis"] = basis
-        if band.avoid:
-            expected = f"none: avoid at CrCl {band.label} mL/min"
-            return (
-                Verdict.AVOID,
-                0.0,
-                lambda: DoseVerdict(
-                    verdict=Verdict.AVOID,
-                    expected=expected,
-                    message=f"{what}: avoid {rule.agent} at CrCl {_crcl_text(rule, crcl)} mL/min "
+            if band is None:
+                written = _verdict(
+                    Verdict.NOT_COVERED,
+                    "no renal band for this creatinine clearance",
+                    f"{what}: no row of the renal table covers CrCl {crcl:g} mL/min; not checked.",
+                    tuple(notes), fields, given, crcl, None, None, missing,
+                )  # fmt: skip
+                return Verdict.NOT_COVERED, 0.0, written
+            band_label = band.label
+            crcl_basis = basis
+            if band.avoid:
+                written = _verdict(
+                    Verdict.AVOID,
+                    f"none: avoid at CrCl {band.label} mL/min",
+                    f"{what}: avoid {rule.agent} at CrCl {_crcl_text(rule, crcl)} mL/min "
                     f"(band {band.label}): {band.regimen}.",
-                    notes=tuple(notes),
-                    **common,  # type: ignore[arg-type]
-                ),
-            )
-        regimen = f"{band.regimen} (CrCl band {band.label}; {rule.title})"
-        assert band_limits is not None
-        low, high, band_text = band_limits
-        high_is_max = True  # a label's renal row is a total daily dose range: its top is a maximum
-        if dialysis and band.supplement:
-            notes.append(band.supplement)
-        if low is None and high is None:
-            # No number for this band, but nothing allows more than the most the source allows at any
-            # renal function: a dose above that is flagged, not waved through as "not covered".
-            if per_day > implausible * (1 + _EPS):
-                return (
-                    Verdict.IMPLAUSIBLE,
-                    0.0,
-                    lambda: _implausible(
-                        what, per_day, implausible, None, table_max, base, amount, notes, common, native
-                    ),
-                )
-            if table_max is not None and per_day > table_max * (1 + _EPS):
-                expected = (
-                    f"less than {_show(table_max, base, amount)} per {amount.per} (the most allowed at any renal "
-                    f"function; at CrCl {_crcl_text(rule, crcl)} mL/min: {band.regimen})"
-                )
-                return (
-                    Verdict.ABOVE,
-                    math.log(per_day / table_max) if table_max > 0 else math.inf,
-                    lambda: DoseVerdict(
-                        verdict=Verdict.ABOVE,
-                        expected=expected,
-                        message=f"{what} is above the cited maximum even for normal renal function; at CrCl "
+                    tuple(notes), fields, given, crcl, band_label, crcl_basis, missing,
+                )  # fmt: skip
+                return Verdict.AVOID, 0.0, written
+            regimen = numbers.band_regimen[id(band)]
+            assert band_limits is not None
+            low, high, band_text = band_limits
+            high_is_max = True  # a label's renal row is a total daily dose range: its top is a maximum
+            if dialysis and band.supplement:
+                notes.append(band.supplement)
+            if low is None and high is None:
+                # No number for this band, but nothing allows more than the most the source allows at any
+                # renal function: a dose above that is flagged, not waved through as "not covered".
+                if per_day > implausible * (1 + _EPS):
+                    v = _implausible(what, per_day, implausible, None, table_max, base, amount, notes, native)
+                    return Verdict.IMPLAUSIBLE, 0.0, _verdict(*v, fields, given, crcl, band_label, crcl_basis, missing)
+                if table_max is not None and per_day > table_max * (1 + _EPS):
+                    expected = (
+                        f"less than {_show(table_max, base, amount)} per {amount.per} (the most allowed at any renal "
+                        f"function; at CrCl {_crcl_text(rule, crcl)} mL/min: {band.regimen})"
+                    )
+                    written = _verdict(
+                        Verdict.ABOVE,
+                        expected,
+                        f"{what} is above the cited maximum even for normal renal function; at CrCl "
                         f"{_crcl_text(rule, crcl)} mL/min it must be reduced further ({band.regimen}).",
-                        notes=tuple(notes),
-                        **common,  # type: ignore[arg-type]
-                    ),
-                )
-            return (
-                Verdict.NOT_COVERED,
-                0.0,
-                lambda: DoseVerdict(
-                    verdict=Verdict.NOT_COVERED,
-                    expected=f"CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}): {band.regimen}",
-                    message=f"{what}: at CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}) the dose must be "
+                        tuple(notes), fields, given, crcl, band_label, crcl_basis, missing,
+                    )  # fmt: skip
+                    return Verdict.ABOVE, (math.log(per_day / table_max) if table_max > 0 else math.inf), written
+                written = _verdict(
+                    Verdict.NOT_COVERED,
+                    f"CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}): {band.regimen}",
+                    f"{what}: at CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}) the dose must be "
                     f"adjusted: {band.regimen}. Not checked against a number.",
-                    notes=tuple(notes),
-                    **common,  # type: ignore[arg-type]
-                ),
-            )
+                    tuple(notes), fields, given, crcl, band_label, crcl_basis, missing,
+                )  # fmt: skip
+                return Verdict.NOT_COVERED, 0.0, written
     elif low is None and high is None:
         if per_day > implausible * (1 + _EPS):
-            return (
-                Verdict.IMPLAUSIBLE,
-                0.0,
-                lambda: _implausible(what, per_day, implausible, None, None, base, amount, notes, common, native),
-            )
-        return (
+            v = _implausible(what, per_day, implausible, None, None, base, amount, notes, native)
+            return Verdict.IMPLAUSIBLE, 0.0, _verdict(*v, fields, given, crcl, None, None, missing)
+        written = _verdict(
             Verdict.NOT_COVERED,
-            0.0,
-            lambda: DoseVerdict(
-                verdict=Verdict.NOT_COVERED,
-                expected="no dose stated by the source",
-                message=f"{what}: {rule.title} states no dose ({rule.frequency}); not checked against a number.",
-                notes=tuple(notes),
-                **common,  # type: ignore[arg-type]
-            ),
-        )
-
-    def expected_text() -> str:
-        shown_band = f" ({band_text}, CrCl truncated)" if rule.crcl_comparison == "truncate" else f" ({band_text})"
-        return _range_text(low, high, base, amount, native) + (shown_band if band_text else "")
+            "no dose stated by the source",
+            f"{what}: {rule.title} states no dose ({rule.frequency}); not checked against a number.",
+            tuple(notes), fields, given, crcl, None, None, missing,
+        )  # fmt: skip
+        return Verdict.NOT_COVERED, 0.0, written
 
     if per_day > implausible * (1 + _EPS):
-        return (
-            Verdict.IMPLAUSIBLE,
-            0.0,
-            lambda: _implausible(what, per_day, implausible, low, high, base, amount, notes, common, native),
-        )
+        v = _implausible(what, per_day, implausible, low, high, base, amount, notes, native)
+        return Verdict.IMPLAUSIBLE, 0.0, _verdict(*v, fields, given, crcl, band_label, crcl_basis, missing)
+    text = _range_text(low, high, base, amount, native)
+    if band_text:
+        text += f" ({band_text}, CrCl truncated)" if rule.crcl_comparison == "truncate" else f" ({band_text})"
     if high is not None and per_day > high * (1 + _EPS):
         words = "above the cited maximum" if high_is_max else "above the cited range (the source states no maximum)"
-
-        def above() -> DoseVerdict:
-            text = expected_text()
-            return DoseVerdict(
-                verdict=Verdict.ABOVE if high_is_max else Verdict.ABOVE_RANGE,
-                expected=text,
-                message=f"{what} is {words}; expected {text}. Regimen: {regimen}.",
-                notes=tuple(notes),
-                **common,  # type: ignore[arg-type]
-            )
-
         kind = Verdict.ABOVE if high_is_max else Verdict.ABOVE_RANGE
-        return kind, (math.log(per_day / high) if high > 0 else math.inf), above
+        message = f"{what} is {words}; expected {text}. Regimen: {regimen}."
+        written = _verdict(kind, text, message, tuple(notes), fields, given, crcl, band_label, crcl_basis, missing)
+        return kind, (math.log(per_day / high) if high > 0 else math.inf), written
     if low is not None and per_day < low * (1 - _EPS):
-
-        def below() -> DoseVerdict:
-            text = expected_text()
-            return DoseVerdict(
-                verdict=Verdict.BELOW,
-                expected=text,
-                message=f"{what} is below the cited range; expected {text}. Regimen: {regimen}.",
-                notes=tuple(notes),
-                **common,  # type: ignore[arg-type]
-            )
-
-        return Verdict.BELOW, math.log(low / per_day), below
-    target = numbers.target
-
-    def within() -> DoseVerdict:
-        if maximum is not None and target is not None and target < maximum and per_day > target * (1 + _EPS):
-            notes.append(
-                f"above the usual target of {_show(target, base, amount)} per {amount.per}; "
-                f"within the cited maximum of {_show(maximum, base, amount)} per {amount.per}"
-            )
-        text = expected_text()
-        return DoseVerdict(
-            verdict=Verdict.WITHIN,
-            expected=text,
-            message=f"{what} is within the cited range ({text}). Regimen: {regimen}.",
-            notes=tuple(notes),
-            **common,  # type: ignore[arg-type]
+        message = f"{what} is below the cited range; expected {text}. Regimen: {regimen}."
+        written = _verdict(
+            Verdict.BELOW, text, message, tuple(notes), fields, given, crcl, band_label, crcl_basis, missing
         )
-
-    return Verdict.WITHIN, 0.0, within
+        return Verdict.BELOW, math.log(low / per_day), written
+    target = numbers.target
+    if maximum is not None and target is not None and target < maximum and per_day > target * (1 + _EPS):
+        notes.append(
+            f"above the usual target of {_show(target, base, amount)} per {amount.per}; "
+            f"within the cited maximum of {_show(maximum, base, amount)} per {amount.per}"
+        )
+    message = f"{what} is within the cited range ({text}). Regimen: {regimen}."
+    written = _verdict(
+        Verdict.WITHIN, text, message, tuple(notes), fields, given, crcl, band_label, crcl_basis, missing
+    )
+    return Verdict.WITHIN, 0.0, written
 
 
 def _range_text(low: float | None, high: float | None, base: str, amount: _Amount, native: str | None = None) -> str:
@@ -1112,9 +1202,9 @@ def _implausible(
     base: str,
     amount: _Amount,
     notes: list[str],
-    common: Mapping[str, object],
     native: str,
-) -> DoseVerdict:
+) -> tuple[Verdict, str, str, tuple[str, ...]]:
+    """An implausible dose's verdict, expected range, message and notes."""
     limit = f"{_show(implausible, base, amount)} per {amount.per}"
     if high:
         times = f"{per_day / high:,.0f} times the top of the cited range"
@@ -1123,14 +1213,11 @@ def _implausible(
     else:
         times = "no cited range"
     expected = _range_text(low, high, base, amount, native) if (low or high) else f"below {limit}"
-    return DoseVerdict(
-        verdict=Verdict.IMPLAUSIBLE,
-        expected=expected,
-        message=f"{what} is implausible, likely a unit error (mg written for ug, or g for mg): above the "
-        f"plausibility limit of {limit} ({times}). Expected {expected}.",
-        notes=tuple(notes),
-        **common,  # type: ignore[arg-type]
+    message = (
+        f"{what} is implausible, likely a unit error (mg written for ug, or g for mg): above the "
+        f"plausibility limit of {limit} ({times}). Expected {expected}."
     )
+    return Verdict.IMPLAUSIBLE, expected, message, tuple(notes)
 
 
 # -- verdicts by clearance interval ------------------------------------------------------------------
