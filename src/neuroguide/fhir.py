@@ -303,23 +303,12 @@ def _fact_of(concept: Any) -> tuple[str, Any] | None:
     return None
 
 
-def _property(display: str) -> str | None:
-    """A LOINC display's property, as far as a unit can check it: mass or molar (amount of substance) concentration."""
-    if "[Mass/" in display:
-        return "mass"
-    if "[Moles/" in display:
-        return "molar"
-    return None
-
-
-def _property_differs(display: str, value: str) -> bool:
+def _unit_differs(code: t.Code, value: str) -> bool:
     """True when a measurement's unit is not of the kind its code names (a molar unit under a mass code, or back)."""
-    wanted = _property(display)
-    if wanted is None:
+    if code.concentration is None:
         return False
     unit = value.split(" ", 1)[1] if " " in value else ""
-    molar = "mol/" in unit
-    return molar != (wanted == "molar")
+    return ("mol/" in unit) != (code.concentration == "molar")
 
 
 def _same_drug(ingredient: str, name: str) -> bool:
@@ -820,12 +809,12 @@ class _Reader:
             self.note(NoteKind.EXCLUDED, ref, f"{fact} ({shown})", why)
             return
         code = found[1]
-        if isinstance(value, str) and isinstance(code, t.Code) and _property_differs(code.display, value):
+        if isinstance(value, str) and isinstance(code, t.Code) and _unit_differs(code, value):
             self.note(
                 NoteKind.ASSUMPTION,
                 ref,
                 f"{fact} {value} under {code.system.name} {code.code}",
-                f"the code is for a {_property(code.display)} concentration ({code.display}) and the unit is not: "
+                f"the code is for a {code.concentration} concentration ({code.display}) and the unit is not: "
                 "the value was converted by its unit; check that the laboratory's unit is right",
             )
         target = findings if spec.type == "boolean" else measurements

@@ -92,6 +92,15 @@ class Code:
     source: str
     verification: str
 
+    @property
+    def concentration(self) -> str | None:
+        """The property a LOINC display names, as far as a unit can check it: "mass" or "molar" concentration."""
+        if "[Mass/" in self.display:
+            return "mass"
+        if "[Moles/" in self.display:
+            return "molar"
+        return None
+
 
 @attrs.frozen(kw_only=True)
 class ValueSetMember:

@@ -65,7 +65,7 @@ def _measured(fact: str, quantity: dict[str, Any]) -> dict[str, Any]:
     binding = t.bindings().get(fact)
     molar = "mol" in str(quantity.get("code", ""))
     for c in binding.codes if binding else ():
-        if ("[Moles/" in c.display) != molar:
+        if (c.concentration == "molar") != molar:
             continue
         return {"coding": [_code(c.system.key, c.code)]}
     return _local(fact)
