@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +14,7 @@ import pytest
 
 pytest.importorskip("starlette", reason="needs the service extra")
 
+import neuroguide
 from neuroguide import cli, service
 from neuroguide.exceptions import InputError
 from neuroguide.service import Issuer, ServiceConfig, check_exposure, is_loopback
@@ -67,14 +73,6 @@ def test_a_configured_issuer_allows_a_public_host() -> None:
 
 def test_serve_refuses_to_start_with_altered_guidelines(tmp_path: Path) -> None:
     """Altered knowledge fails closed at start-up, saying so, instead of refusing every hook call as bad data."""
-    import os
-    import shutil
-    import socket
-    import subprocess
-    import sys
-
-    import neuroguide
-
     package = Path(neuroguide.__file__).resolve().parent
     env = {k: v for k, v in os.environ.items() if k not in ("NEUROGUIDE_ALLOW_UNLOCKED", "NEUROGUIDE_CACHE_DIR")}
     env["NEUROGUIDE_CACHE_DIR"] = str(tmp_path / "cache")
