@@ -94,7 +94,10 @@ class Code:
 
     @property
     def concentration(self) -> str | None:
-        """The property a LOINC display names, as far as a unit can check it: "mass" or "molar" concentration."""
+        """Which concentration a LOINC display names ("mass" or "molar"), or ``None`` if it names neither.
+
+        This is as far as a unit can check the code's property.
+        """
         if "[Mass/" in self.display:
             return "mass"
         if "[Moles/" in self.display:
