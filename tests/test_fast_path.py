@@ -76,6 +76,31 @@ def test_compiled_explanations_match_the_reference_evaluation(case: tuple[m.Crit
     assert got.missing == reference.missing
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_gate_list_decides_alike_through_closures_and_compiled(data: st.DataObject) -> None:
+    """A plan's gates give the reference results before compilation (closures), after it, and at the switch."""
+    chosen = data.draw(st.lists(st.sampled_from(CRITERIA), min_size=1, max_size=12))
+    facts: dict[str, Any] = {}
+    for c in chosen:
+        for name in dict.fromkeys(_criteria.facts_in(c)):
+            value = data.draw(st.one_of(st.none(), _value(name)))
+            if value is not None:
+                facts.setdefault(name, value)
+    numbered: list[tuple[int, m.Criterion | None]] = [(2 * i, c) for i, c in enumerate(chosen)]
+    numbered.insert(data.draw(st.integers(0, len(numbered))), (1, None))  # no criterion: always holds
+    expected = [
+        (pos, result)
+        for pos, c in numbered
+        if (result := True if c is None else _criteria.evaluate(c, facts).result) is not False
+    ]
+    gates = _criteria.compiled_all(numbered)
+    seen = [gates(facts) for _ in range(_criteria.COMPILE_AFTER + 1)]  # the last calls are compiled
+    assert all(found == expected for found in seen)
+    gates.compile()  # type: ignore[attr-defined]
+    assert gates(facts) == expected
+
+
 def _assess(doc: dict[str, Any], **options: Any) -> ng.Assessment | None:
     try:
         return ng.assess(doc, as_of=AS_OF, **options)

@@ -354,7 +354,7 @@ try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-print(" ".join(sorted(m for m in sys.modules if m.startswith(("neuroguide", "attr")))), file=sys.stderr)
+print(" ".join(sorted(m for m in sys.modules if m.startswith(("neuroguide", "attr", "cattrs", "pint")))), file=sys.stderr)
 """
 
 
@@ -394,6 +394,16 @@ def test_assess_loads_neither_audit_nor_interfaces_it_does_not_use(cache_dir: Pa
         "neuroguide.calculators",
     }
     assert loaded & unused == set()
+
+
+def test_a_warm_assess_loads_neither_cattrs_nor_pint(cache_dir: Path) -> None:
+    """From the cache, with no record written: no converter, no unit registry (each costs start-up time)."""
+    argv = ("assess", "examples/t2d-metformin.json", "--as-of", "2026-11-23")
+    cold = _modules_after(*argv)  # parses and validates the guideline files, then fills the cache
+    assert "cattrs" in cold
+    warm = _modules_after(*argv)
+    assert "neuroguide.evaluation" in warm
+    assert {m for m in warm if m.split(".")[0] in ("cattrs", "pint")} == set()
 
 
 def test_version_loads_no_package_module() -> None:

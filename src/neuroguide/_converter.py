@@ -10,15 +10,37 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-import cattrs
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
 from . import model as m
+from ._dates import as_date
 from .units import Quantity, format_quantity, is_quantity, parse_quantity
 
 __all__ = ["converter", "format_errors", "parse_period", "structure_criterion", "unstructure_criterion"]
 
-converter = cattrs.Converter(forbid_extra_keys=True)
+# cattrs is imported and the converter built on first use (``converter`` below): a start-up that reads its
+# guidelines from the knowledge-base cache and writes no record needs neither.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import cattrs
+
+    converter: cattrs.Converter
+
+
+def __getattr__(name: str) -> Any:
+    if name == "converter":
+        return shared()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def shared() -> cattrs.Converter:
+    """The converter (``converter``), built with its hooks on first use."""
+    import cattrs
+
+    c = cattrs.Converter(forbid_extra_keys=True)
+    _configure(c)
+    return c
+
 
 _PERIOD = re.compile(r"^\s*(-?\d+)\s*(year|month|week|day)s?\s*$")
 _QUANTITY_LIKE = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\S")
@@ -33,18 +55,6 @@ def parse_period(value: object, field: str = "period") -> m.Period:
         raise ValueError(f"{field}: got {value!r}; expected a period such as '5 years', '12 months', '4 weeks'")
     unit = typing.cast('typing.Literal["year", "month", "week", "day"]', match.group(2))
     return m.Period(int(match.group(1)), unit)
-
-
-def as_date(value: object) -> dt.date | None:
-    """Return ``value`` as a date (a date, or an ISO ``YYYY-MM-DD`` string), else None."""
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
 
 
 def _structure_date(value: object, _: object) -> dt.date:
@@ -155,7 +165,7 @@ def _structure_rule(value: object, _: object) -> m.Rule:
     cls = RULE_KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ValueError(f"kind: got {kind!r}; expected one of {', '.join(RULE_KINDS)}")
-    return typing.cast("m.Rule", converter.structure(value, cls))
+    return typing.cast("m.Rule", shared().structure(value, cls))
 
 
 def _structure_guideline(value: Any, _: object) -> m.Guideline:
@@ -175,8 +185,7 @@ def _structure_bool(value: object, _: object) -> bool:
     return value
 
 
-def _configure() -> None:
-    c = converter
+def _configure(c: cattrs.Converter) -> None:
     c.register_structure_hook(bool, _structure_bool)
     c.register_structure_hook(dt.date, _structure_date)
     c.register_unstructure_hook(dt.date, lambda d: d.isoformat())
@@ -198,6 +207,24 @@ def _configure() -> None:
     c.register_unstructure_hook_func(lambda t: t == m.Rule, lambda r: c.unstructure(r, type(r)))
     c.register_structure_hook(m.Guideline, _structure_guideline)
     c.register_unstructure_hook(m.Guideline, _unstructure_guideline)
+    c.register_unstructure_hook_factory(_omits_defaults, _omitting_defaults)
+
+
+OMIT_IF_DEFAULT = "omit_if_default"
+"""Class attribute of an attrs class: names of fields left out of its plain data when they hold their default."""
+
+
+def _omits_defaults(cls: Any) -> bool:
+    return isinstance(cls, type) and attrs.has(cls) and bool(getattr(cls, OMIT_IF_DEFAULT, ()))
+
+
+def _omitting_defaults(cls: Any) -> Callable[[Any], dict[str, Any]]:
+    # Generated once per class, when an instance is first unstructured (a record, added fields), not at start-up.
+    names: tuple[str, ...] = getattr(cls, OMIT_IF_DEFAULT)
+    import cattrs.gen
+
+    overrides = {name: cattrs.gen.override(omit_if_default=True) for name in names}
+    return cattrs.gen.make_dict_unstructure_fn(cls, shared(), **overrides)  # type: ignore[arg-type]
 
 
 def is_quantity_type(t: object) -> bool:
@@ -226,16 +253,15 @@ def _unstructure_guideline(g: m.Guideline) -> dict[str, Any]:
     return data
 
 
-_configure()
-
-
 # The guideline hooks are generated (cattrs compiles them) on first use, after the field hooks above exist: a start
 # that finds the knowledge base in the cache reads no guideline file and needs neither.
 @functools.cache
 def _guideline_hooks() -> tuple[Callable[[Any, Any], m.Guideline], Callable[[m.Guideline], dict[str, Any]]]:
+    import cattrs.gen
+
     return (
-        cattrs.gen.make_dict_structure_fn(m.Guideline, converter, _cattrs_forbid_extra_keys=True),
-        cattrs.gen.make_dict_unstructure_fn(m.Guideline, converter),
+        cattrs.gen.make_dict_structure_fn(m.Guideline, shared(), _cattrs_forbid_extra_keys=True),
+        cattrs.gen.make_dict_unstructure_fn(m.Guideline, shared()),
     )
 
 
@@ -255,6 +281,8 @@ def format_errors(exc: BaseException, root: str = "$") -> list[tuple[str, str]]:
 
 
 def _walk(exc: BaseException, path: str, out: list[tuple[str, str]]) -> None:
+    from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
     if isinstance(exc, ForbiddenExtraKeysError):
         for key in sorted(exc.extra_fields):
             out.append((f"{path}.{key}", "unknown key"))
@@ -289,7 +317,7 @@ def _walk(exc: BaseException, path: str, out: list[tuple[str, str]]) -> None:
 
 def unstructure(value: Any) -> Any:
     """Unstructure with the shared converter."""
-    return converter.unstructure(value)
+    return shared().unstructure(value)
 
 
 def fields_of(cls: type[Any]) -> tuple[str, ...]:

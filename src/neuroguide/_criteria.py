@@ -188,11 +188,60 @@ GateList: TypeAlias = Callable[[Facts], list[tuple[int, bool | None]]]
 
 
 def compiled_all(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateList:
-    """Compile numbered criteria into one function returning ``(number, result)`` for each not false, in order.
+    """Numbered criteria as one gate list returning ``(number, result)`` for each not false, in order.
 
-    A missing criterion (None) always holds. One call decides a whole plan's gates: the planner would
-    otherwise pay a Python call, and its loop, per rule and patient. Falls back to the separate deciders.
+    A missing criterion (None) always holds. The first calls are decided by closures; after
+    ``COMPILE_AFTER`` calls the list is compiled into one function (see :class:`Gates`).
     """
+    return Gates(tuple(criteria))
+
+
+COMPILE_AFTER = 64
+"""Calls of a gate list decided through closures before it is compiled into one function."""
+
+
+class Gates:
+    """A plan's gates: closures for the first calls, then one generated function.
+
+    One call of the generated function saves the Python call per node and the loop per rule that
+    closures cost, but compiling it costs about as much as some hundreds of calls through closures.
+    A process that assesses one patient (the command line) never pays for the compilation; a
+    long-running one (the service, a loop over patients) pays once, early. Both give the same
+    results (a property test compares them).
+    """
+
+    __slots__ = ("_calls", "_criteria", "_decide")
+
+    def __init__(self, criteria: tuple[tuple[int, m.Criterion | None], ...]) -> None:
+        self._criteria = criteria
+        self._calls = 0
+        self._decide: GateList = _gates_by_closures(criteria)
+
+    def __call__(self, facts: Facts) -> list[tuple[int, bool | None]]:
+        if self._calls < COMPILE_AFTER:
+            self._calls += 1
+            if self._calls == COMPILE_AFTER:
+                self.compile()
+        return self._decide(facts)
+
+    def compile(self) -> None:
+        """Decide by one generated function from now on (kept on closures if it cannot be generated)."""
+        self._calls = COMPILE_AFTER
+        self._decide = _generate_gates(self._criteria) or self._decide
+
+
+def _gates_by_closures(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateList:
+    deciders = [(pos, _compile(c) if c is not None else None) for pos, c in criteria]
+
+    def each(facts: Facts) -> list[tuple[int, bool | None]]:
+        found = ((pos, d(facts) if d is not None else True) for pos, d in deciders)
+        return [(pos, res) for pos, res in found if res is not False]
+
+    return each
+
+
+def _generate_gates(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateList | None:
+    """One generated function deciding every criterion (None if it cannot be generated)."""
     consts: dict[str, object] = {}
     made: list[str] = []
     lines = ["def gates(facts):", "    get = facts.get", "    out = []", "    keep = out.append"]
@@ -209,13 +258,7 @@ def compiled_all(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateList
         # As in ``_generate``: source built from the criteria's structure, values bound as constants.
         exec(compile("\n".join(lines) + "\n", f"<gates {len(_SOURCES)}>", "exec"), namespace)
     except (TypeError, ValueError, SyntaxError, RecursionError, MemoryError):  # pragma: no cover - fallback
-        deciders = [(pos, compiled(c) if c is not None else None) for pos, c in criteria]
-
-        def each(facts: Facts) -> list[tuple[int, bool | None]]:
-            found = ((pos, d(facts) if d is not None else True) for pos, d in deciders)
-            return [(pos, res) for pos, res in found if res is not False]
-
-        return each
+        return None
     _SOURCES.append("\n".join(lines))
     gates: GateList = namespace["gates"]
     return gates

@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import cattrs
 
-from . import _diskcache, _dist
+from . import _converter, _diskcache, _dist
 from . import model as m
-from ._converter import converter, format_errors
 from ._criteria import facts_in
 from ._vocabulary import source_hashes, vocabulary
 from .exceptions import GuidelineDataError, IntegrityError, Problem, UnitError, UnknownGuidelineError
@@ -110,11 +108,15 @@ def load_file(data: bytes, name: str) -> m.Guideline:
         raise GuidelineDataError([Problem(name, "$", f"not valid TOML: {exc}")]) from None
     except RecursionError:
         raise GuidelineDataError([Problem(name, "$", "not valid TOML: nested too deeply")]) from None
+    # cattrs only here: a start-up served from the knowledge-base cache parses no guideline file.
+    import cattrs
+
+    converter = _converter.shared()
     problems: list[Problem] = []
     try:
         guideline = converter.structure(raw, m.Guideline)
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, RecursionError) as exc:
-        problems.extend(Problem(name, path, msg) for path, msg in format_errors(exc))
+        problems.extend(Problem(name, path, msg) for path, msg in _converter.format_errors(exc))
         problems.extend(_prevalidate(raw, name))
         # Rules that structure on their own still get every semantic check.
         problems.extend(_semantics_of_raw_rules(raw, name))
@@ -240,6 +242,7 @@ def _semantics_of_raw_rules(raw: Mapping[str, Any], name: str) -> list[Problem]:
     rules = raw.get("rules")
     if not isinstance(rules, list):
         return []
+    converter = _converter.shared()
     structured: list[tuple[int, m.Rule]] = []
     for i, rule in enumerate(rules):
         try:

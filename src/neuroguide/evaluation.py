@@ -9,12 +9,11 @@ from typing import Any
 
 import attrs
 
-from . import _kinds
+from . import _converter, _kinds
 from . import model as m
 from ._agents import agent_names, ingredient_keys
 from ._cache import IdentityCache
-from ._converter import converter
-from ._criteria import FactValue, GateList, compiled, compiled_all
+from ._criteria import FactValue, GateList, Gates, compiled, compiled_all
 from ._facts import RECOGNISED_AGENTS, derive_flagged
 from ._loading import Catalog, catalog, criterion_facts
 from ._vocabulary import vocabulary
@@ -530,6 +529,17 @@ def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput
 _PLANS: IdentityCache[_Plan] = IdentityCache(limit=256)
 
 
+def compile_gates() -> None:
+    """Compile the gate lists of the plans made so far (a long-running process, before its first request).
+
+    A plan decides its gates through closures for its first calls and compiles them after that; a service
+    compiles them at start-up instead, so no request pays for it.
+    """
+    for plan in _PLANS.values():
+        if isinstance(plan.rest, Gates):
+            plan.rest.compile()
+
+
 def _plan(
     guidelines: tuple[m.Guideline, ...], statuses: tuple[m.Status, ...], urgent: bool, site: Site | None = None
 ) -> _Plan:
@@ -801,6 +811,7 @@ def _diff_recommendations(before: Sequence[Recommendation], after: Sequence[Reco
         out.append(
             Difference(K.RECOMMENDATION_ADDED, f"rule {key[0]} ({key[1]}): new recommendation not in the record")
         )
+    converter = _converter.shared()
     for key in sorted(set(old) & set(new)):
         a = converter.unstructure(old[key])
         b = converter.unstructure(new[key])

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import attrs
 
-from ._converter import as_date
+from ._dates import as_date
 from ._jsonin import loads
 from ._plausible import check
 from ._vocabulary import FactSpec, vocabulary

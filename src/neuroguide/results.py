@@ -10,15 +10,13 @@ import datetime as dt
 import enum
 import functools
 import json
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import attrs
-import cattrs.gen
 
-from . import _dist
+from . import _converter, _dist
 from . import model as m
-from ._converter import converter, format_errors
 from ._criteria import Outcome
 from .exceptions import InputError
 from .patient import Flag
@@ -234,9 +232,12 @@ class EvaluationRecord:
     site: SiteStamp | None = None
     """The site overlay applied, if any (absent from the JSON when none was, so such records read as before)."""
 
+    # A record without a site overlay serializes exactly as before the overlay existed.
+    omit_if_default: ClassVar[tuple[str, ...]] = ("site",)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the record as plain JSON-ready data."""
-        data: dict[str, Any] = converter.unstructure(self)
+        data: dict[str, Any] = _converter.shared().unstructure(self)
         return data
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -252,9 +253,9 @@ class EvaluationRecord:
 
         """
         try:
-            return converter.structure(dict(data), cls)
+            return _converter.shared().structure(dict(data), cls)
         except Exception as exc:  # cattrs raises groups of many kinds
-            problems = "; ".join(f"{p}: {msg}" for p, msg in format_errors(exc))
+            problems = "; ".join(f"{p}: {msg}" for p, msg in _converter.format_errors(exc))
             raise InputError("record", "(evaluation record)", f"a valid evaluation record ({problems})") from None
 
     @classmethod
@@ -267,22 +268,6 @@ class EvaluationRecord:
         if not isinstance(data, dict):
             raise InputError("record", type(data).__name__, "a JSON object")
         return cls.from_dict(data)
-
-
-# A record without a site overlay serializes exactly as before the overlay existed. The hook is generated (cattrs
-# compiles it and one for each nested class) when a record is first serialized, not by every start-up.
-@functools.cache
-def _record_hook() -> Callable[[EvaluationRecord], dict[str, Any]]:
-    return cattrs.gen.make_dict_unstructure_fn(
-        EvaluationRecord, converter, site=cattrs.gen.override(omit_if_default=True)
-    )
-
-
-def _unstructure_record(record: EvaluationRecord) -> dict[str, Any]:
-    return _record_hook()(record)
-
-
-converter.register_unstructure_hook(EvaluationRecord, _unstructure_record)
 
 
 @attrs.frozen(kw_only=True)

@@ -67,7 +67,7 @@ from ._loading import catalog
 from ._vocabulary import vocabulary
 from .api import find_rule
 from .dosing import DoseVerdict, Verdict, check_dose
-from .evaluation import assess
+from .evaluation import assess, compile_gates
 from .exceptions import (
     GuidelineDataError,
     InputError,
@@ -1167,7 +1167,13 @@ def _start_evaluator(config: ServiceConfig) -> None:
     _logging()
     hooks = _Hooks(config)
     _EVALUATOR["hooks"] = hooks
+    _warm(hooks)
+
+
+def _warm(hooks: _Hooks) -> None:
+    """Answer a sample request and compile the plan it made, so that no real request pays for either."""
     hooks.answer("neuroguide-patient-view", _DEMO_REQUEST, "http://127.0.0.1")
+    compile_gates()
 
 
 def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
@@ -1228,7 +1234,7 @@ class _App:
         if self.evaluators > 1:
             await self._start_pool()
         else:  # the first request should not pay for loading the guidelines and building the plans
-            self.hooks.answer("neuroguide-patient-view", _DEMO_REQUEST, "http://127.0.0.1")
+            _warm(self.hooks)
 
     async def _start_pool(self) -> None:
         pool = ProcessPoolExecutor(
