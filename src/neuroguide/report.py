@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import textwrap
 from typing import Any, TextIO
 
@@ -78,7 +77,11 @@ class Style:
     def for_terminal(cls, stream: TextIO, **kw: Any) -> Style:
         """Colour only on a terminal (and never with ``NO_COLOR`` set); width from the terminal, 60-120."""
         tty = stream.isatty()
-        width = shutil.get_terminal_size((_WIDTH, 24)).columns if tty else _WIDTH
+        width = _WIDTH
+        if tty:
+            import shutil  # here: it imports the compression modules, which a report to a file or pipe never needs
+
+            width = shutil.get_terminal_size((_WIDTH, 24)).columns
         return cls(width=max(60, min(width, 120)), color=tty and not os.environ.get("NO_COLOR"), **kw)
 
 
