@@ -241,16 +241,29 @@ def _gates_by_closures(criteria: Sequence[tuple[int, m.Criterion | None]]) -> Ga
 
 
 def _generate_gates(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateList | None:
-    """One generated function deciding every criterion (None if it cannot be generated)."""
+    """One generated function deciding every criterion (None if it cannot be generated).
+
+    Each fact is read once, at the top, into a local (and, if a criterion tests it as a yes/no fact, its
+    three-valued truth too): the gates of a plan test the same few facts many times.
+    """
     consts: dict[str, object] = {}
     made: list[str] = []
     lines = ["def gates(facts):", "    get = facts.get", "    out = []", "    keep = out.append"]
+    hoisted: dict[str, str] = {}
+    truths: set[str] = set()
+    for _, c in criteria:
+        if c is not None:
+            _leaves(c, hoisted, truths)
+    for name, local in hoisted.items():
+        lines.append(f"    {local} = get({_const(consts, name)})")
+        if name in truths:
+            lines.append(f"    t{local} = None if {local} is None else bool({local})")
     try:
         for pos, c in criteria:
             if c is None:
                 lines.append(f"    keep(({pos}, True))")
                 continue
-            result = _emit(c, lines, consts, made, 1)
+            result = _emit(c, lines, consts, made, 1, hoisted)
             lines.append(f"    if {result} is not False:")
             lines.append(f"        keep(({pos}, {result}))")
         lines.append("    return out")
@@ -264,9 +277,36 @@ def _generate_gates(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateL
     return gates
 
 
-def _emit(c: m.Criterion, lines: list[str], consts: dict[str, object], made: list[str], depth: int) -> str:
-    """Append code that leaves ``c``'s three-valued result in a new variable; return its name."""
+def _leaves(c: m.Criterion, hoisted: dict[str, str], truths: set[str]) -> None:
+    """Name a local for every fact ``c`` reads; note the facts it tests as yes/no facts."""
+    if isinstance(c, m.Fact | m.Compare):
+        name = c.name if isinstance(c, m.Fact) else c.fact
+        hoisted.setdefault(name, f"f{len(hoisted)}")
+        if isinstance(c, m.Fact):
+            truths.add(name)
+    elif isinstance(c, m.Not):
+        _leaves(c.not_, hoisted, truths)
+    elif isinstance(c, m.AllOf | m.AnyOf):
+        for part in c.all if isinstance(c, m.AllOf) else c.any:
+            _leaves(part, hoisted, truths)
+
+
+def _emit(
+    c: m.Criterion,
+    lines: list[str],
+    consts: dict[str, object],
+    made: list[str],
+    depth: int,
+    hoisted: Mapping[str, str] | None = None,
+) -> str:
+    """Append code that leaves ``c``'s three-valued result in a variable; return its name.
+
+    ``hoisted`` names the locals already holding each fact (and ``t`` + that name its truth), else each leaf
+    reads its fact.
+    """
     pad = "    " * depth
+    if isinstance(c, m.Fact) and hoisted is not None:
+        return "t" + hoisted[c.name]
     var = f"r{len(made)}"
     made.append(var)
     if isinstance(c, m.Fact):
@@ -275,19 +315,22 @@ def _emit(c: m.Criterion, lines: list[str], consts: dict[str, object], made: lis
         lines.append(f"{pad}{var} = None if v is None else bool(v)")
         return var
     if isinstance(c, m.Compare):
-        name = _const(consts, c.fact)
-        lines.append(f"{pad}v = get({name})")
+        v = "v"
+        if hoisted is None:
+            lines.append(f"{pad}v = get({_const(consts, c.fact)})")
+        else:
+            v = hoisted[c.fact]
         if c.op == "in":
             allowed = _const(consts, frozenset(c.value))  # type: ignore[arg-type]
-            lines.append(f"{pad}{var} = None if v is None else v in {allowed}")
+            lines.append(f"{pad}{var} = None if {v} is None else {v} in {allowed}")
         else:
             if c.op not in _OPS:
                 raise ValueError(c.op)
             target = _const(consts, threshold(c.fact, c.value) if is_quantity(c.value) else c.value)
-            lines.append(f"{pad}{var} = None if v is None else bool(v {c.op} {target})")
+            lines.append(f"{pad}{var} = None if {v} is None else bool({v} {c.op} {target})")
         return var
     if isinstance(c, m.Not):
-        inner = _emit(c.not_, lines, consts, made, depth)
+        inner = _emit(c.not_, lines, consts, made, depth, hoisted)
         lines.append(f"{pad}{var} = None if {inner} is None else not {inner}")
         return var
     if not isinstance(c, m.AllOf | m.AnyOf):
@@ -299,7 +342,7 @@ def _emit(c: m.Criterion, lines: list[str], consts: dict[str, object], made: lis
     lines.append(f"{pad}while True:")
     parts = c.all if isinstance(c, m.AllOf) else c.any
     for part in parts:
-        got = _emit(part, lines, consts, made, depth + 1)
+        got = _emit(part, lines, consts, made, depth + 1, hoisted)
         lines.append(f"{pad}    if {got} is {stop}:")
         lines.append(f"{pad}        {var} = {stop}")
         lines.append(f"{pad}        break")
