@@ -25,7 +25,10 @@ from enum import StrEnum
 from typing import Any
 
 import attrs
+import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import _agents, _facts, _kinds
 from .. import model as m
@@ -49,8 +52,11 @@ __all__ = [
     "Plan",
     "Step",
     "Undetermined",
+    "arrow_schema",
+    "evaluate_arrow",
     "evaluate_prepared",
     "make_plan",
+    "to_frame",
 ]
 
 
@@ -304,25 +310,28 @@ class _Env:
 @attrs.frozen
 class _RuleColumns:
     status: pl.Expr
-    due: pl.Expr
-    due_by: pl.Expr
-    overdue: pl.Expr
+    """The status as its code in :data:`STATUSES` (UInt8), null where the rule leaves no row."""
     missing: list[tuple[pl.Expr, str]]
     """(condition, fact name) in the engine's order: the name is missing where the condition holds."""
-    label: pl.Expr
+    due: pl.Expr | None = None
+    due_by: pl.Expr | None = None
+    overdue: pl.Expr | None = None
+    label: pl.Expr | None = None
+    """Text; ``None`` for a column null in every row of the rule (not computed)."""
 
 
-_NONE_DATE = pl.lit(None, dtype=pl.Date)
-_NONE_CAT = pl.lit(None, dtype=pl.Categorical)
+STATUSES = ("undetermined", "fires", "emergency", "urgent", "pattern", "scheduled", "due", "overdue", "result")
+"""Statuses of columnar results, by code (the dictionary of the results' ``status`` column starts with them)."""
+_NO_ROW = 255
+"""The status code of a patient the rule leaves no row for."""
 
 
 @functools.cache
-def _cat(text: str) -> pl.Expr:
-    """A categorical literal (the results' text columns are categorical: cheap to build, broadcast and write)."""
-    return pl.lit(text, dtype=pl.Categorical)
+def _status(text: str) -> pl.Expr:
+    return pl.lit(STATUSES.index(text), dtype=pl.UInt8)
 
 
-_NONE_INT = pl.lit(None, dtype=pl.Int64)
+_NONE_DATE = pl.lit(None, dtype=pl.Date)
 
 
 def _simple(rule: m.Rule, env: _Env) -> _RuleColumns:
@@ -332,9 +341,8 @@ def _simple(rule: m.Rule, env: _Env) -> _RuleColumns:
         fired = str(rule.urgency)
     elif isinstance(rule, m.ConsiderationRule) and getattr(rule, "pattern", None) is not None:
         fired = "pattern"  # a presentation pattern (as the engine reports it)
-    status = pl.when(when).then(_cat(fired)).when(when.is_null()).then(_cat("undetermined"))
-    missing = env.missing(rule.when, when.is_null())  # type: ignore[union-attr]
-    return _RuleColumns(status, _NONE_DATE, _NONE_DATE, _NONE_INT, missing, _NONE_CAT)
+    status = pl.when(when).then(_status(fired)).when(when.is_null()).then(_status("undetermined"))
+    return _RuleColumns(status, env.missing(rule.when, when.is_null()))  # type: ignore[union-attr]
 
 
 def _screening(rule: m.ScreeningRule, env: _Env, as_of: dt.date) -> _RuleColumns:
@@ -384,22 +392,22 @@ def _screening(rule: m.ScreeningRule, env: _Env, as_of: dt.date) -> _RuleColumns
     day = pl.lit(as_of)
     status = (
         pl.when(applies.is_null() | (applied & stuck))
-        .then(_cat("undetermined"))
+        .then(_status("undetermined"))
         .when(fired & (day < due))
-        .then(_cat("scheduled"))
+        .then(_status("scheduled"))
         .when(fired & (day <= latest))
-        .then(_cat("due"))
+        .then(_status("due"))
         .when(fired)
-        .then(_cat("overdue"))
+        .then(_status("overdue"))
     )
-    label: pl.Expr = _NONE_CAT
+    label: pl.Expr = pl.lit(None, dtype=pl.String)
     for cond, th in reversed(branches):
-        label = pl.when(cond).then(_cat(th.label)).otherwise(label)
+        label = pl.when(cond).then(pl.lit(th.label, dtype=pl.String)).otherwise(label)
     return _RuleColumns(
         status=status,
         due=pl.when(fired).then(due),
         due_by=pl.when(fired & (latest != due)).then(latest),
-        overdue=pl.when(fired & (day > latest)).then((day - latest).dt.total_days()),
+        overdue=pl.when(fired & (day > latest)).then((day - latest).dt.total_days()).cast(pl.Int64),
         missing=segments,
         label=pl.when(fired).then(label),
     )
@@ -427,9 +435,9 @@ def _classification(rule: m.ClassificationRule, env: _Env, facts: pl.DataFrame) 
     if applied is not None:
         labels = labels.set(~applied.fill_null(False), None)
     label = pl.col(rule.id)
-    status = pl.when(applies.is_null()).then(_cat("undetermined")).when(label.is_not_null()).then(_cat("result"))
+    status = pl.when(applies.is_null()).then(_status("undetermined")).when(label.is_not_null()).then(_status("result"))
     missing = env.missing(rule.applies, applies.is_null()) if rule.applies is not None else []
-    return _RuleColumns(status, _NONE_DATE, _NONE_DATE, _NONE_INT, missing, label.cast(pl.Categorical)), labels
+    return _RuleColumns(status, missing, label=label), labels
 
 
 def evaluate_prepared(
@@ -439,6 +447,18 @@ def evaluate_prepared(
     unknown: frozenset[str] = frozenset(),
     undetermined: Undetermined = Undetermined.COMPACT,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """:func:`evaluate_arrow` with the results as a Polars frame (``RESULT_SCHEMA``)."""
+    results, errors, counts = evaluate_arrow(table, plan, unknown=unknown, undetermined=undetermined)
+    return to_frame(results), errors, counts
+
+
+def evaluate_arrow(
+    table: pl.DataFrame,
+    plan: Plan,
+    *,
+    unknown: frozenset[str] = frozenset(),
+    undetermined: Undetermined = Undetermined.COMPACT,
+) -> tuple[pa.Table, pl.DataFrame, pl.DataFrame]:
     """Evaluate every rule of ``plan`` over a prepared wide table; return the results, errors and absent-only counts.
 
     ``unknown`` are the facts the input has no column for (unknown for every row). A result left
@@ -469,10 +489,14 @@ def evaluate_prepared(
         facts = facts.filter(~pl.col(ROW).is_in(refused_ids.implode()))
     notes = [placeholder_flags, derived_flags]
     types: dict[str, pl.DataType] = dict(facts.schema)
-    parts: list[pl.LazyFrame] = []
     refusals: list[pl.DataFrame] = [refused_rows]
     segments: dict[int, list[str]] = {}
     bad_columns = {c.removeprefix(BAD) for c in facts.columns if c.startswith(BAD)}
+    # Every columnar rule's status code, missing-fact mask, clean flag and dates in ONE select: one plan,
+    # one pass, common sub-expressions shared; the results table is then gathered from these columns.
+    exprs: list[list[pl.Expr]] = []
+    pieces: list[list[_Compiled] | pl.DataFrame] = []
+    """In output order: runs of columnar rules, and frames of rules evaluated per row."""
     for step in plan.steps:
         if not step.columnar:
             continue
@@ -490,16 +514,13 @@ def evaluate_prepared(
         except _NotCompiledError:
             step = attrs.evolve(step, columnar=False)
             res, refused = _per_row(facts, plan, [step], table, full=plan.full_derive)
-            parts.append(res.drop("__step").lazy())
+            pieces.append(res.drop("__step"))
             refusals.append(refused)
             continue
         if len(cols.missing) > _MASK_BITS:
             raise AssertionError(f"{rule.id}: more than {_MASK_BITS} missing-fact segments")  # pragma: no cover
         segments[step.index] = [name for _, name in cols.missing]
-        keep = pl.col("status").is_not_null()
-        bad = [pl.col(BAD + c) for c in sorted(step.reads & bad_columns)]
-        if bad:
-            keep = keep & ~pl.any_horizontal(bad)
+        n = len(exprs)
         mask = pl.sum_horizontal(
             [
                 pl.when(cond).then(pl.lit(1 << k, pl.Int64)).otherwise(pl.lit(0, pl.Int64))
@@ -507,49 +528,39 @@ def evaluate_prepared(
             ]
             or [pl.lit(0, pl.Int64)]
         )
-        key = (pl.lit(step.index << _MASK_BITS, pl.Int64) | mask).alias("__key")
+        own = [cols.status.fill_null(_NO_ROW).alias("status"), mask.cast(pl.Int64).alias("mask")]
+        bad = [pl.col(BAD + c) for c in sorted(step.reads & bad_columns)]
+        if bad:
+            own.append((~pl.any_horizontal(bad)).fill_null(False).alias("clean"))
+        extra = []
+        for name, expr in (("due", cols.due), ("due_by", cols.due_by), ("overdue_days", cols.overdue)):
+            if expr is not None:
+                own.append(expr.alias(name))
+                extra.append(name)
+        if cols.label is not None:
+            own.append(cols.label.cast(pl.String).alias("label"))
+            extra.append("label")
+        exprs.append(own)
         absent_bits = sum(1 << k for k, (_, name) in enumerate(cols.missing) if name in drop.unknown)
-        source = facts.lazy()
-        status, filtered = cols.status, keep
-        if absent_bits:
-            # Status and mask once (to find the results undetermined only by absent columns); the other
-            # columns only for the rows written.
-            known_bits = ((1 << len(cols.missing)) - 1) & ~absent_bits
-            marked = drop.columnar(
-                facts.lazy().select(pl.col(ROW), cols.status.alias("status"), key, *bad), keep, absent_bits, known_bits
-            )
-            status, key, filtered = pl.col("status"), pl.col("__key"), pl.col("__keep")
-            source = source.with_columns(marked)
-        parts.append(
-            source.select(
-                pl.col(ROW),
-                pl.col(ID),
-                _cat(step.guideline.id).alias("guideline"),
-                _cat(step.guideline.version).alias("version"),
-                _cat(rule.id).alias("rule"),
-                _cat(rule.kind).alias("kind"),
-                _cat(str(rule.status)).alias("rule_status"),
-                status.alias("status"),
-                cols.due.alias("due"),
-                cols.due_by.alias("due_by"),
-                cols.overdue.cast(pl.Int64).alias("overdue_days"),
-                pl.lit(None, dtype=_CAT_LIST).alias("missing"),
-                cols.label.alias("label"),
-                _cat("columnar").alias("evaluated"),
-                key.alias("__key"),
-                *bad,
-                *([filtered] if absent_bits else []),
-            )
-            .filter(filtered)
-            .select(_PART_COLUMNS)
-        )
+        known_bits = ((1 << len(cols.missing)) - 1) & ~absent_bits
+        done = _Compiled(step, n, bool(bad), tuple(extra), absent_bits, known_bits)
+        last = pieces[-1] if pieces else None
+        if isinstance(last, list):
+            last.append(done)
+        else:
+            pieces.append([done])
+    # The row column keeps the frame's height when every expression is a literal (no column read).
+    # One select per rule (status, mask and dates share the rule's sub-expressions); one select over every
+    # rule costs more than these together (its plan is optimised as a whole).
+    wide = [facts.lazy().select(pl.col(ROW), *e).collect() for e in exprs]
+    base = facts.select(ROW, ID)
     per_row = plan.per_row()
     lookups = [s for s in plan.steps if s.lookup]
     # Medication rules keep the per-row path's order (by input row, then rule) wherever they are evaluated.
     meds: list[pl.DataFrame] = []
     if lookups:
         looked, duplicates = _lookup.dosing_rows(facts, lookups, as_of, plan.measured)
-        meds.append(looked.with_columns(pl.lit(None, dtype=pl.Int64).alias("__key")))
+        meds.append(looked)
         if duplicates:
             # Duplicate therapy (entries summed): those patients' dosing rules through the engine.
             dup = facts.filter(pl.col(ROW).is_in(duplicates))
@@ -564,55 +575,186 @@ def evaluate_prepared(
         merged = pl.concat(meds, how="vertical") if len(meds) > 1 else meds[0]
         if len(meds) > 1:
             merged = merged.sort(ROW, "__step", maintain_order=True)
-        parts.append(merged.drop("__step").lazy())
-    return _assemble(parts, refusals, notes, plan, segments, drop)
+        pieces.append(merged.drop("__step"))
+    return _assemble(pieces, (base, wide), refusals, notes, plan, segments, drop)
 
 
 _MASK_BITS = 48
 """Bits of a rule's missing-fact mask (the rule's step index is above them)."""
-_CAT_LIST = pl.List(pl.Categorical())
-_PART_COLUMNS = [*RESULT_SCHEMA, "__key"]
+_LOW = (1 << _MASK_BITS) - 1
+
+
+@attrs.frozen
+class _Compiled:
+    """A columnar rule in the one select: its columns are ``s{n}`` (status code), ``m{n}`` (missing mask) and so on."""
+
+    step: Step
+    n: int
+    clean: bool
+    """``c{n}``: the row has no bad cell in a column the rule reads."""
+    extra: tuple[str, ...]
+    """Result columns the rule computes (``due{n}``, ``label{n}``, …); the others are null."""
+    absent: int
+    """Mask bits of facts the input has no column for."""
+    known: int
+
+
+@functools.cache
+def arrow_schema() -> pa.Schema:
+    """The Arrow schema of a results table (dictionary-encoded text, as Polars' categoricals convert)."""
+    return pl.DataFrame(schema=RESULT_SCHEMA).to_arrow().schema
+
+
+def to_frame(results: pa.Table) -> pl.DataFrame:
+    """A results table as Polars (``RESULT_SCHEMA``)."""
+    return pl.DataFrame(pl.from_arrow(results))
 
 
 def _assemble(
-    parts: list[pl.LazyFrame],
+    pieces: Sequence[list[_Compiled] | pl.DataFrame],
+    wide: tuple[pl.DataFrame, list[pl.DataFrame]] | None,
     refusals: list[pl.DataFrame],
     notes: list[pl.DataFrame],
     plan: Plan,
     segments: Mapping[int, list[str]],
     drop: _Drop,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+) -> tuple[pa.Table, pl.DataFrame, pl.DataFrame]:
     """The results without refused patients, the errors (refusals, then values not used), the absent-only counts.
 
     Rows are rule-major within a partition (the engine's rule order, then input row): sorting by patient
-    would cost more than evaluating; every engine partitions the same way, so outputs are identical. A
-    columnar row's missing facts come from its rule and mask, named once per distinct mask.
+    would cost more than evaluating; every engine partitions the same way, so outputs are identical.
+    Columnar rows are gathered straight into Arrow arrays (the text columns as dictionary indices).
     """
     refused = pl.concat(refusals).unique(ROW, keep="first", maintain_order=True) if refusals else empty_errors()
     noted = [n for n in notes if n.height]
     errors = pl.concat([refused, *noted]) if noted else refused
-    if not parts:
-        return pl.DataFrame(schema=RESULT_SCHEMA), errors, drop.counts(plan, segments, refused, None)
-    out = pl.concat(parts, how="vertical")
-    if refused.height:
-        out = out.filter(~pl.col(ROW).is_in(refused[ROW].implode()))
-    frame = out.collect()
-    frame, per_row = drop.per_row(frame)
-    counted = drop.counts(plan, segments, refused, per_row)
-    keys = frame["__key"].drop_nulls().unique().to_list()
-    lists = []
-    for key in keys:
-        names = segments[key >> _MASK_BITS]
-        mask = key & ((1 << _MASK_BITS) - 1)
-        lists.append(list(dict.fromkeys(n for k, n in enumerate(names) if mask >> k & 1)))
-    # Each row's list by its key's position (a gather, not a join: a join would copy every column).
-    named = pl.Series("__missing", lists, dtype=_CAT_LIST)
-    position = frame["__key"].replace_strict(keys, range(len(keys)), default=None, return_dtype=pl.UInt32)
-    missing = pl.coalesce(pl.col("missing"), pl.lit(named.gather(position))).alias("missing")
-    return frame.with_columns(missing).select(list(RESULT_SCHEMA)), errors, counted
+    tables: list[pa.Table] = []
+    counted: list[pl.DataFrame] = []
+    for piece in pieces:
+        if isinstance(piece, pl.DataFrame):
+            if refused.height:
+                piece = piece.filter(~pl.col(ROW).is_in(refused[ROW].implode()))
+            piece, per_row = drop.per_row(piece)
+            if per_row is not None:
+                counted.append(per_row)
+            tables.append(piece.select(list(RESULT_SCHEMA)).to_arrow().cast(arrow_schema()))
+        else:
+            assert wide is not None
+            tables.append(_gather(piece, *wide, refused, segments, drop))
+    counts = drop.counts(plan, segments, refused, pl.concat(counted) if counted else None)
+    if not tables:
+        return arrow_schema().empty_table(), errors, counts
+    return (pa.concat_tables(tables) if len(tables) > 1 else tables[0]), errors, counts
 
 
-_LOW = (1 << _MASK_BITS) - 1
+def _dictionary(indices: Any, values: Sequence[str]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(indices, pa.uint32()), pa.array(values, pa.large_string()))
+
+
+def _constant(texts: Sequence[str], counts: Any) -> pa.DictionaryArray:
+    """A text column constant within each rule's rows: dictionary indices repeated by the rule's row count."""
+    values = list(dict.fromkeys(texts))
+    codes = np.array([values.index(t) for t in texts], dtype=np.uint32)
+    return _dictionary(np.repeat(codes, counts), values)
+
+
+def _gather(
+    run: Sequence[_Compiled],
+    base: pl.DataFrame,
+    wide: list[pl.DataFrame],
+    refused: pl.DataFrame,
+    segments: Mapping[int, list[str]],
+    drop: _Drop,
+) -> pa.Table:
+    """The results of a run of columnar rules, rule-major, as an Arrow table (the engine's missing-fact lists)."""
+    rows = base[ROW].to_numpy()
+    allowed = ~np.isin(rows, refused[ROW].to_numpy()) if refused.height else None
+    picked: list[Any] = []
+    status: list[Any] = []
+    keys: list[Any] = []
+    for position, r in enumerate(run):
+        own = wide[r.n]
+        code = own["status"].to_numpy()
+        mask = own["mask"].to_numpy()
+        keep = code != _NO_ROW
+        if r.clean:
+            keep &= own["clean"].to_numpy()
+        if r.absent:
+            # Undetermined only because the input lacks columns: counted per rule, a row only with ``ALL``.
+            only = keep & (code == 0) & ((mask & r.absent) != 0) & ((mask & r.known) == 0)
+            if only.any():
+                key = (r.step.index << _MASK_BITS) | mask[only]
+                drop.found.append(
+                    pl.DataFrame({ROW: rows[only], "__key": key}, schema={ROW: pl.Int64, "__key": pl.Int64})
+                )
+            if drop.mode is Undetermined.COMPACT:
+                keep &= ~only
+        if allowed is not None:
+            keep &= allowed
+        idx = np.flatnonzero(keep)
+        picked.append(idx)
+        status.append(code[idx])
+        keys.append(mask[idx] | (position << _MASK_BITS))
+    counts = np.array([len(i) for i in picked], dtype=np.int64)
+    where = np.concatenate(picked)
+    steps = [r.step for r in run]
+    ids = base[ID].to_arrow().cast(pa.large_string())
+    arrays: dict[str, pa.Array] = {
+        ROW: pa.array(rows[where], pa.int64()),
+        ID: ids.take(pa.array(where)),
+        "guideline": _constant([s.guideline.id for s in steps], counts),
+        "version": _constant([s.guideline.version for s in steps], counts),
+        "rule": _constant([s.rule.id for s in steps], counts),
+        "kind": _constant([str(s.rule.kind) for s in steps], counts),
+        "rule_status": _constant([str(s.rule.status) for s in steps], counts),
+        "status": _dictionary(np.concatenate(status), STATUSES),
+        "missing": _missing(np.concatenate(keys), run, segments),
+        "evaluated": _constant(["columnar"], np.array([counts.sum()])),
+    }
+    schema = arrow_schema()
+    for name in ("due", "due_by", "overdue_days", "label"):
+        parts = [
+            wide[r.n][name].gather(idx)
+            if name in r.extra
+            else pl.repeat(None, len(idx), dtype=_EXTRA[name], eager=True)
+            for r, idx in zip(run, picked, strict=True)
+        ]
+        column = pl.concat(parts).to_arrow()
+        if name == "label":
+            encoded = pc.dictionary_encode(column.cast(pa.string()))
+            arrays[name] = _dictionary(encoded.indices.cast(pa.uint32()), encoded.dictionary.to_pylist())
+        else:
+            arrays[name] = column.cast(schema.field(name).type)
+    return pa.Table.from_arrays([arrays[f.name] for f in schema], schema=schema)
+
+
+_EXTRA = {"due": pl.Date(), "due_by": pl.Date(), "overdue_days": pl.Int64(), "label": pl.String()}
+
+
+def _missing(keys: Any, run: Sequence[_Compiled], segments: Mapping[int, list[str]]) -> pa.Array:
+    """Each row's missing facts, named once per distinct (rule, mask) and gathered by offsets."""
+    key_series = pl.Series(keys, dtype=pl.Int64)
+    distinct = key_series.unique().to_list()
+    names: dict[str, int] = {}
+    lists: list[list[int]] = []
+    for key in distinct:
+        found = segments[run[key >> _MASK_BITS].step.index]
+        mask = key & _LOW
+        chosen = dict.fromkeys(n for k, n in enumerate(found) if mask >> k & 1)
+        lists.append([names.setdefault(n, len(names)) for n in chosen])
+    position = key_series.replace_strict(distinct, range(len(distinct)), return_dtype=pl.UInt32).to_numpy()
+    sizes = np.array([len(x) for x in lists], dtype=np.int64)
+    starts = np.cumsum(sizes) - sizes
+    flat = np.array([c for x in lists for c in x], dtype=np.uint32)
+    lengths = sizes[position]
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    within = np.arange(total, dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+    values = flat[np.repeat(starts[position], lengths) + within]
+    return pa.LargeListArray.from_arrays(
+        pa.array(offsets), _dictionary(values, list(names)), type=arrow_schema().field("missing").type
+    )
 
 
 class _Drop:
@@ -624,23 +766,12 @@ class _Drop:
         self.found: list[pl.DataFrame] = []
         """(row, key) of the columnar results undetermined only by absent columns."""
 
-    def columnar(self, flags: pl.LazyFrame, keep: pl.Expr, absent: int, known: int) -> list[pl.Series]:
-        """Status, key and whether to write, for one rule's rows; remember the absent-only ones."""
-        frame = flags.collect()
-        low = pl.col("__key") & _LOW
-        only = (pl.col("status") == "undetermined") & ((low & absent) != 0) & ((low & known) == 0)
-        marks = frame.select(keep.fill_null(False).alias("k"), only.fill_null(False).alias("o"))
-        kept, only_absent = marks["k"], marks["k"] & marks["o"]
-        self.found.append(frame.filter(only_absent).select(ROW, "__key"))
-        write = kept & ~only_absent if self.mode is Undetermined.COMPACT else kept
-        return [frame["status"], frame["__key"], write.alias("__keep")]
-
     def per_row(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
         """The results without per-row ones undetermined only by absent columns (``COMPACT``), and their counts."""
         if not self.unknown:
             return frame, None
         undecided = frame.with_row_index("__i").filter(
-            pl.col("__key").is_null() & (pl.col("status") == "undetermined") & (pl.col("missing").list.len() > 0)
+            (pl.col("status") == "undetermined") & (pl.col("missing").list.len() > 0)
         )
         if not undecided.height:
             return frame, None
@@ -727,11 +858,11 @@ def with_rule_info(counts: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     )
 
 
-def _all_per_row(table: pl.DataFrame, plan: Plan, drop: _Drop) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def _all_per_row(table: pl.DataFrame, plan: Plan, drop: _Drop) -> tuple[pa.Table, pl.DataFrame, pl.DataFrame]:
     """Every rule for every patient through the engine's own ``derive`` (the fact engine changed)."""
     steps = [attrs.evolve(s, columnar=False, lookup=False) for s in plan.steps]
     res, refused = _per_row(table, plan, steps, table, full=True)
-    return _assemble([res.drop("__step").lazy()], [refused], [], plan, {}, drop)
+    return _assemble([res.drop("__step")], None, [refused], [], plan, {}, drop)
 
 
 def _per_row(
@@ -802,7 +933,6 @@ def _per_row(
     text["__step"] = pl.Int64()
     typed: dict[Any, Any] = {**RESULT_SCHEMA, "__step": pl.Int64()}
     results = pl.DataFrame(out, schema=text).cast(typed)
-    results = results.with_columns(pl.lit(None, dtype=pl.Int64).alias("__key"))
     return results, pl.DataFrame(refused, schema=ERRORS_SCHEMA)
 
 
