@@ -28,7 +28,6 @@ import attrs
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .. import _agents, _facts, _kinds
 from .. import model as m
@@ -672,7 +671,7 @@ def _gather(
     picked: list[Any] = []
     status: list[Any] = []
     keys: list[Any] = []
-    for position, r in enumerate(run):
+    for r in run:
         own = wide[r.n]
         code = own["status"].to_numpy()
         mask = own["mask"].to_numpy()
@@ -694,7 +693,7 @@ def _gather(
         idx = np.flatnonzero(keep)
         picked.append(idx)
         status.append(code[idx])
-        keys.append(mask[idx] | (position << _MASK_BITS))
+        keys.append(mask[idx])
     counts = np.array([len(i) for i in picked], dtype=np.int64)
     where = np.concatenate(picked)
     steps = [r.step for r in run]
@@ -708,41 +707,63 @@ def _gather(
         "kind": _constant([str(s.rule.kind) for s in steps], counts),
         "rule_status": _constant([str(s.rule.status) for s in steps], counts),
         "status": _dictionary(np.concatenate(status), STATUSES),
-        "missing": _missing(np.concatenate(keys), run, segments),
+        "missing": _missing(keys, run, segments),
         "evaluated": _constant(["columnar"], np.array([counts.sum()])),
     }
+    ends = np.cumsum(counts)
+    spans = [(r, idx, int(end) - len(idx), int(end)) for r, idx, end in zip(run, picked, ends, strict=True)]
+    for name, physical, arrow in _EXTRA:
+        computed = [(wide[r.n][name].gather(idx), lo, hi) for r, idx, lo, hi in spans if name in r.extra]
+        arrays[name] = _sparse(computed, int(counts.sum()), physical, arrow)
+    labels = [(wide[r.n]["label"].gather(idx), lo, hi) for r, idx, lo, hi in spans if "label" in r.extra]
+    vocabulary = pl.concat([s for s, _, _ in labels]).drop_nulls().unique(maintain_order=True) if labels else []
+    codes = [(s.replace_strict(vocabulary, range(len(vocabulary)), default=None), lo, hi) for s, lo, hi in labels]
+    indices = _sparse(codes, int(counts.sum()), np.uint32, pa.uint32())
+    arrays["label"] = pa.DictionaryArray.from_arrays(indices, pa.array(list(vocabulary), pa.large_string()))
     schema = arrow_schema()
-    for name in ("due", "due_by", "overdue_days", "label"):
-        parts = [
-            wide[r.n][name].gather(idx)
-            if name in r.extra
-            else pl.repeat(None, len(idx), dtype=_EXTRA[name], eager=True)
-            for r, idx in zip(run, picked, strict=True)
-        ]
-        column = pl.concat(parts).to_arrow()
-        if name == "label":
-            encoded = pc.dictionary_encode(column.cast(pa.string()))
-            arrays[name] = _dictionary(encoded.indices.cast(pa.uint32()), encoded.dictionary.to_pylist())
-        else:
-            arrays[name] = column.cast(schema.field(name).type)
     return pa.Table.from_arrays([arrays[f.name] for f in schema], schema=schema)
 
 
-_EXTRA = {"due": pl.Date(), "due_by": pl.Date(), "overdue_days": pl.Int64(), "label": pl.String()}
+_EXTRA = (("due", np.int32, pa.date32()), ("due_by", np.int32, pa.date32()), ("overdue_days", np.int64, pa.int64()))
 
 
-def _missing(keys: Any, run: Sequence[_Compiled], segments: Mapping[int, list[str]]) -> pa.Array:
-    """Each row's missing facts, named once per distinct (rule, mask) and gathered by offsets."""
-    key_series = pl.Series(keys, dtype=pl.Int64)
-    distinct = key_series.unique().to_list()
+def _sparse(chunks: Sequence[tuple[pl.Series, int, int]], total: int, physical: Any, arrow: pa.DataType) -> pa.Array:
+    """A column null but for the given rows ``lo:hi`` (the few rules that compute it)."""
+    if not chunks:
+        return pa.nulls(total, arrow)
+    values = np.zeros(total, dtype=physical)
+    valid = np.zeros(total, dtype=bool)
+    for series, lo, hi in chunks:
+        values[lo:hi] = series.to_physical().fill_null(0).to_numpy()
+        valid[lo:hi] = series.is_not_null().to_numpy()
+    return pa.array(values, mask=~valid).view(arrow)
+
+
+def _distinct(masks: Any) -> tuple[Any, Any]:
+    """The distinct masks (ascending) and each row's position among them."""
+    if not len(masks) or masks.max() < 1 << 16:
+        # Small masks (most rules): by a table of every value, not by sorting.
+        seen = np.bincount(masks, minlength=1) if len(masks) else np.zeros(1, dtype=np.int64)
+        distinct = np.flatnonzero(seen)
+        table = np.zeros(len(seen), dtype=np.int64)
+        table[distinct] = np.arange(len(distinct))
+        return distinct, table[masks]
+    return np.unique(masks, return_inverse=True)
+
+
+def _missing(masks: Sequence[Any], run: Sequence[_Compiled], segments: Mapping[int, list[str]]) -> pa.Array:
+    """Each row's missing facts, named once per distinct mask of its rule and gathered by offsets."""
     names: dict[str, int] = {}
     lists: list[list[int]] = []
-    for key in distinct:
-        found = segments[run[key >> _MASK_BITS].step.index]
-        mask = key & _LOW
-        chosen = dict.fromkeys(n for k, n in enumerate(found) if mask >> k & 1)
-        lists.append([names.setdefault(n, len(names)) for n in chosen])
-    position = key_series.replace_strict(distinct, range(len(distinct)), return_dtype=pl.UInt32).to_numpy()
+    positions = []
+    for r, chosen in zip(run, masks, strict=True):
+        distinct, inverse = _distinct(chosen)
+        found = segments[r.step.index]
+        positions.append(inverse.reshape(-1) + len(lists))
+        for mask in distinct.tolist():
+            named = dict.fromkeys(n for k, n in enumerate(found) if mask >> k & 1)
+            lists.append([names.setdefault(n, len(names)) for n in named])
+    position = np.concatenate(positions)
     sizes = np.array([len(x) for x in lists], dtype=np.int64)
     starts = np.cumsum(sizes) - sizes
     flat = np.array([c for x in lists for c in x], dtype=np.uint32)
@@ -750,8 +771,8 @@ def _missing(keys: Any, run: Sequence[_Compiled], segments: Mapping[int, list[st
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     total = int(offsets[-1])
-    within = np.arange(total, dtype=np.int64) - np.repeat(offsets[:-1], lengths)
-    values = flat[np.repeat(starts[position], lengths) + within]
+    # The k-th value of a row is the k-th name of its mask's list.
+    values = flat[np.repeat(starts[position] - offsets[:-1], lengths) + np.arange(total, dtype=np.int64)]
     return pa.LargeListArray.from_arrays(
         pa.array(offsets), _dictionary(values, list(names)), type=arrow_schema().field("missing").type
     )
