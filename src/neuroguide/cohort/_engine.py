@@ -716,10 +716,12 @@ def _gather(
         computed = [(wide[r.n][name].gather(idx), lo, hi) for r, idx, lo, hi in spans if name in r.extra]
         arrays[name] = _sparse(computed, int(counts.sum()), physical, arrow)
     labels = [(wide[r.n]["label"].gather(idx), lo, hi) for r, idx, lo, hi in spans if "label" in r.extra]
-    vocabulary = pl.concat([s for s, _, _ in labels]).drop_nulls().unique(maintain_order=True) if labels else []
-    codes = [(s.replace_strict(vocabulary, range(len(vocabulary)), default=None), lo, hi) for s, lo, hi in labels]
+    texts: list[str] = (
+        pl.concat([s for s, _, _ in labels]).drop_nulls().unique(maintain_order=True).to_list() if labels else []
+    )
+    codes = [(s.replace_strict(texts, range(len(texts)), default=None), lo, hi) for s, lo, hi in labels]
     indices = _sparse(codes, int(counts.sum()), np.uint32, pa.uint32())
-    arrays["label"] = pa.DictionaryArray.from_arrays(indices, pa.array(list(vocabulary), pa.large_string()))
+    arrays["label"] = pa.DictionaryArray.from_arrays(indices, pa.array(texts, pa.large_string()))
     schema = arrow_schema()
     return pa.Table.from_arrays([arrays[f.name] for f in schema], schema=schema)
 
