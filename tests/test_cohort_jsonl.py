@@ -25,7 +25,6 @@ from neuroguide.cli import main  # noqa: E402
 from neuroguide.cohort import _io, _jsonl  # noqa: E402
 from neuroguide.cohort import evaluate as cohort_evaluate  # noqa: E402
 from neuroguide.cohort._api import evaluate_partition  # noqa: E402
-
 from neuroguide.cohort._engine import make_plan, to_frame  # noqa: E402
 from neuroguide.cohort._schema import ERRORS_SCHEMA, ROW, wide_from_documents  # noqa: E402
 from neuroguide.exceptions import InputError  # noqa: E402
@@ -115,6 +114,7 @@ _ODD: list[Any] = [
 ]
 _DATE = st.dates(dt.date(1920, 1, 1), dt.date(2026, 11, 30)).map(dt.date.isoformat)
 
+
 def _paths(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Places a value can be put in ``doc``: existing leaves and keys, and new (known or unknown) ones."""
     out: list[tuple[Any, ...]] = [(k,) for k in (*doc, "id", "age", "sex", "birth_date", "diabetes", "extra")]
@@ -131,6 +131,7 @@ def _paths(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
         if isinstance(doc.get(key), dict):
             out += [(key, k) for k in doc[key]]
     return out
+
 
 def _put(doc: dict[str, Any], path: tuple[Any, ...], value: Any, delete: bool) -> None:
     target: Any = doc
@@ -151,6 +152,7 @@ def _put(doc: dict[str, Any], path: tuple[Any, ...], value: Any, delete: bool) -
         else:
             target[path[-1]] = value
 
+
 @st.composite
 def documents(draw: st.DrawFn) -> dict[str, Any]:
     """A patient document, often with one to three values changed to odd or bad ones."""
@@ -160,6 +162,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         value = draw(st.one_of(st.sampled_from(_ODD), _DATE, st.floats(-1e3, 1e4).map(lambda v: f"{v} kg")))
         _put(doc, path, value, delete=draw(st.integers(0, 9)) == 0)
     return doc
+
 
 # Lines that are not one plain document: not JSON, not an object, duplicate or escaped keys, null sections.
 _RAW = [
@@ -184,6 +187,7 @@ _RAW = [
     "{}",
 ]
 
+
 @st.composite
 def lines(draw: st.DrawFn) -> list[str]:
     docs = draw(st.lists(documents(), min_size=1, max_size=30))
@@ -191,6 +195,7 @@ def lines(draw: st.DrawFn) -> list[str]:
     for raw in draw(st.lists(st.sampled_from(_RAW), max_size=3)):
         out.insert(draw(st.integers(0, len(out))), raw)
     return out
+
 
 def per_document(texts: list[str], first_row: int = 0) -> tuple[Any, Any]:
     """The reference: each line read alone as ``Patient.from_json`` reads it (strict JSON, ``from_dict``)."""
@@ -218,8 +223,10 @@ def per_document(texts: list[str], first_row: int = 0) -> tuple[Any, Any]:
         errors.append(refused)
     return pl.concat(wides), pl.concat(errors)
 
+
 def _error_rows(frame: Any) -> list[tuple[Any, ...]]:
     return sorted(frame.rows(), key=repr)
+
 
 def assert_same_as_documents(texts: list[str], first_row: int = 0) -> int:
     got = _jsonl.wide_from_lines(texts, first_row)
@@ -229,10 +236,12 @@ def assert_same_as_documents(texts: list[str], first_row: int = 0) -> int:
     assert _error_rows(got.errors) == _error_rows(want_errors)
     return got.fallbacks
 
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(texts=lines(), first_row=st.sampled_from([0, 7, 50_000]))
 def test_columnar_reader_matches_the_per_document_path(texts: list[str], first_row: int) -> None:
     assert_same_as_documents(texts, first_row)
+
 
 @pytest.mark.parametrize("raw", _RAW)
 def test_each_odd_line_alone_and_among_good_ones(raw: str) -> None:
@@ -241,6 +250,7 @@ def test_each_odd_line_alone_and_among_good_ones(raw: str) -> None:
     assert assert_same_as_documents([*good[:2], raw, *good[2:]]) == fallbacks
     # Documents a column reads as it is are read columnarly; everything else alone, per document.
     assert fallbacks == (raw not in ('{"diabetes": null}', '{"id": null, "age": null, "sex": null}', "{}"))
+
 
 def test_bad_input_catalogue_lines_among_good_ones() -> None:
     """Every patient case of the bad-input catalogue as one line, each between two good documents."""
@@ -255,6 +265,7 @@ def test_bad_input_catalogue_lines_among_good_ones() -> None:
     assert len(texts) > 2 * 450
     assert assert_same_as_documents(texts) <= len(texts) // 2
 
+
 def _good(i: int) -> dict[str, Any]:
     return {
         "id": f"g{i}",
@@ -267,15 +278,18 @@ def _good(i: int) -> dict[str, Any]:
         "medications": [{"agent": "metformin", "dose": "1000 mg", "per": "day", "started": "2016-01-01"}],
     }
 
+
 def test_good_documents_are_read_columnarly() -> None:
     texts = [json.dumps(_good(i)) for i in range(40)]
     assert assert_same_as_documents(texts) == 0
+
 
 def test_unit_slips_are_flagged_not_used_as_for_a_document() -> None:
     doc = _good(0) | {"measurements": {"hba1c": "7 mmol/mol", "weight": "70 kg"}}
     assert assert_same_as_documents([json.dumps(doc), json.dumps(_good(1))]) == 0
     got = _jsonl.wide_from_lines([json.dumps(doc)])
     assert got.errors.select("column", "effect").rows() == [("measurements.hba1c", "not used")]
+
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(texts=lines())
@@ -289,6 +303,7 @@ def test_cohort_results_equal_the_per_document_path(texts: list[str]) -> None:
         want, want_errors, _, _ = evaluate_partition(wide, plan, first_row=0)
     assert results.rows() == want.rows()
     assert _error_rows(errors) == _error_rows(pl.concat([refused, want_errors]))
+
 
 def test_a_run_counts_the_rows_read_per_document(tmp_path: Path) -> None:
     docs = [_good(i) for i in range(6)]
@@ -306,6 +321,7 @@ def test_a_run_counts_the_rows_read_per_document(tmp_path: Path) -> None:
     got = pl.read_parquet(out).drop("row")
     want = cohort_evaluate([d for i, d in enumerate(docs) if i != 3], as_of=AS_OF).results.drop("row")
     assert got.sort("patient_id", "rule").rows() == want.sort("patient_id", "rule").rows()
+
 
 def test_the_command_line_names_the_rows_read_per_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "p.jsonl"
