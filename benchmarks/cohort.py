@@ -31,7 +31,7 @@ import datetime as dt, json, os, resource, sys, time
 import attrs
 from pathlib import Path
 from neuroguide.cohort import _io
-from neuroguide.cohort._api import evaluate_partition
+from neuroguide.cohort._api import partition_arrow
 from neuroguide.cohort._engine import make_plan
 mode, src, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 as_of = dt.date.fromisoformat(sys.argv[4])
@@ -46,10 +46,10 @@ if mode == "columnar-only":  # the vectorised rules only, results written as a r
     with pq.ParquetWriter(out, results_schema({}), **WRITE_OPTIONS) as writer:
         for part in _io.partitions(src):
             frame, units = _io.read_partition(src, part)
-            res, _, _, _ = evaluate_partition(frame, plan, first_row=part.first_row, units=units)
-            writer.write_table(res.to_arrow().cast(results_schema({})))
+            res, _, _, _ = partition_arrow(frame, plan, first_row=part.first_row, units=units)
+            writer.write_table(res)  # already in the results' Arrow types, as a run writes it
             rows += frame.height
-            result_rows += res.height
+            result_rows += res.num_rows
 elif mode.startswith("jsonl-"):  # the JSON-lines readers alone, or the per-document path end to end
     import json as _json
     import pyarrow.parquet as pq
@@ -66,7 +66,7 @@ elif mode.startswith("jsonl-"):  # the JSON-lines readers alone, or the per-docu
             wide_from_documents([_json.loads(t) for t in lines], first)
         else:  # 0.2.0.dev0 before the columnar reader: json.loads, Patient.from_dict, then the engine
             res, _, _, _, _ = evaluate_batch([_json.loads(t) for t in lines], first, plan, {}, None)
-            writer.write_table(res.to_arrow().cast(results_schema({})))
+            writer.write_table(res)
         rows += len(lines)
     if writer is not None:
         writer.close()

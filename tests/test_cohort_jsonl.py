@@ -25,7 +25,7 @@ from neuroguide.cli import main  # noqa: E402
 from neuroguide.cohort import _io, _jsonl  # noqa: E402
 from neuroguide.cohort import evaluate as cohort_evaluate  # noqa: E402
 from neuroguide.cohort._api import evaluate_partition  # noqa: E402
-from neuroguide.cohort._engine import make_plan  # noqa: E402
+from neuroguide.cohort._engine import make_plan, to_frame  # noqa: E402
 from neuroguide.cohort._schema import ERRORS_SCHEMA, ROW, wide_from_documents  # noqa: E402
 from neuroguide.exceptions import InputError  # noqa: E402
 from neuroguide.patient import Patient  # noqa: E402
@@ -295,7 +295,8 @@ def test_unit_slips_are_flagged_not_used_as_for_a_document() -> None:
 @given(texts=lines())
 def test_cohort_results_equal_the_per_document_path(texts: list[str]) -> None:
     plan = make_plan(AS_OF)
-    results, errors, _, _, _ = _jsonl.evaluate_lines(texts, 0, plan)
+    table, errors, _, _, _ = _jsonl.evaluate_lines(texts, 0, plan)
+    results = to_frame(table)
     wide, refused = per_document(texts)
     want, want_errors = _jsonl.empty_results(), refused.clear()
     if wide.height:

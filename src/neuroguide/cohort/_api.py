@@ -21,9 +21,10 @@ from ._engine import (
     Plan,
     Undetermined,
     _rule_facts,
-    evaluate_prepared,
+    evaluate_arrow,
     make_plan,
     merge_absent_only,
+    to_frame,
     with_rule_info,
 )
 from ._errors import BadRowsError
@@ -39,6 +40,7 @@ __all__ = [
     "evaluate_partition",
     "merge_partitions",
     "partition",
+    "partition_arrow",
     "plain_arrow",
     "spark_ddl",
     "unknown_facts",
@@ -202,6 +204,23 @@ def evaluate_partition(
     undetermined: Undetermined = Undetermined.COMPACT,
     slips: bool | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], pl.DataFrame]:
+    """:func:`partition_arrow` with the results as a Polars frame (``RESULT_SCHEMA``)."""
+    results, errors, absent, only = partition_arrow(
+        frame, plan, first_row=first_row, units=units, resolved=resolved, undetermined=undetermined, slips=slips
+    )
+    return to_frame(results), errors, absent, only
+
+
+def partition_arrow(
+    frame: pl.DataFrame,
+    plan: Plan,
+    *,
+    first_row: int,
+    units: Mapping[str, str] | None = None,
+    resolved: Sequence[Resolved] | None = None,
+    undetermined: Undetermined = Undetermined.COMPACT,
+    slips: bool | None = None,
+) -> tuple[pa.Table, pl.DataFrame, tuple[str, ...], pl.DataFrame]:
     """The partition function every engine runs: one batch of wide rows -> results, errors, absent columns, counts.
 
     The counts are, per rule, the patients undetermined only because of absent columns (not rows
@@ -226,7 +245,7 @@ def evaluate_partition(
         if errors.height:
             errors = errors.with_columns(pl.col(ROW).replace_strict(mapping, return_dtype=pl.Int64))
     names = {r.spec.name for r in resolved}
-    results, refused, only = evaluate_prepared(prepared, plan, unknown=unknown_facts(names), undetermined=undetermined)
+    results, refused, only = evaluate_arrow(prepared, plan, unknown=unknown_facts(names), undetermined=undetermined)
     if refused.height:
         errors = pl.concat([errors, refused])
     read = {f for s in plan.steps for f in _rule_facts(s.rule)}

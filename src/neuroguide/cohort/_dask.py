@@ -92,14 +92,14 @@ def evaluate_parquet_partition(
     plan = make_plan(as_of, pins=pins, statuses=statuses)
     frame, units = read_partition(Path(path), part)
     results, errors, absent, only, _ = evaluate_batch(frame, part.first_row, plan, units, None, undetermined)
-    schema = results_schema(meta)
-    pq.write_table(results.to_arrow().cast(schema), part_path(Path(directory), part.index), **WRITE_OPTIONS)
+    table = results.replace_schema_metadata(results_schema(meta).metadata)  # already in the results' Arrow types
+    pq.write_table(table, part_path(Path(directory), part.index), **WRITE_OPTIONS)
     try:
         worker = str(importlib.import_module("distributed").get_worker().address)
     except (ImportError, ValueError):  # called outside a worker (tests, a plain process pool)
         worker = ""
     cpu = time.process_time() - start
-    return PartResult(part.index, frame.height, results.height, errors, absent, worker, cpu, only)
+    return PartResult(part.index, frame.height, results.num_rows, errors, absent, worker, cpu, only)
 
 
 def dask_parts(

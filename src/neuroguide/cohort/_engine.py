@@ -25,7 +25,9 @@ from enum import StrEnum
 from typing import Any
 
 import attrs
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from .. import _agents, _facts, _kinds
 from .. import model as m
@@ -49,8 +51,11 @@ __all__ = [
     "Plan",
     "Step",
     "Undetermined",
+    "arrow_schema",
+    "evaluate_arrow",
     "evaluate_prepared",
     "make_plan",
+    "to_frame",
 ]
 
 
@@ -304,25 +309,28 @@ class _Env:
 @attrs.frozen
 class _RuleColumns:
     status: pl.Expr
-    due: pl.Expr
-    due_by: pl.Expr
-    overdue: pl.Expr
+    """The status as its code in :data:`STATUSES` (UInt8), null where the rule leaves no row."""
     missing: list[tuple[pl.Expr, str]]
     """(condition, fact name) in the engine's order: the name is missing where the condition holds."""
-    label: pl.Expr
+    due: pl.Expr | None = None
+    due_by: pl.Expr | None = None
+    overdue: pl.Expr | None = None
+    label: pl.Expr | None = None
+    """Text; ``None`` for a column null in every row of the rule (not computed)."""
 
 
-_NONE_DATE = pl.lit(None, dtype=pl.Date)
-_NONE_CAT = pl.lit(None, dtype=pl.Categorical)
+STATUSES = ("undetermined", "fires", "emergency", "urgent", "pattern", "scheduled", "due", "overdue", "result")
+"""Statuses of columnar results, by code (the dictionary of the results' ``status`` column starts with them)."""
+_NO_ROW = 255
+"""The status code of a patient the rule leaves no row for."""
 
 
 @functools.cache
-def _cat(text: str) -> pl.Expr:
-    """A categorical literal (the results' text columns are categorical: cheap to build, broadcast and write)."""
-    return pl.lit(text, dtype=pl.Categorical)
+def _status(text: str) -> pl.Expr:
+    return pl.lit(STATUSES.index(text), dtype=pl.UInt8)
 
 
-_NONE_INT = pl.lit(None, dtype=pl.Int64)
+_NONE_DATE = pl.lit(None, dtype=pl.Date)
 
 
 def _simple(rule: m.Rule, env: _Env) -> _RuleColumns:
@@ -332,9 +340,8 @@ def _simple(rule: m.Rule, env: _Env) -> _RuleColumns:
         fired = str(rule.urgency)
     elif isinstance(rule, m.ConsiderationRule) and getattr(rule, "pattern", None) is not None:
         fired = "pattern"  # a presentation pattern (as the engine reports it)
-    status = pl.when(when).then(_cat(fired)).when(when.is_null()).then(_cat("undetermined"))
-    missing = env.missing(rule.when, when.is_null())  # type: ignore[union-attr]
-    return _RuleColumns(status, _NONE_DATE, _NONE_DATE, _NONE_INT, missing, _NONE_CAT)
+    status = pl.when(when).then(_status(fired)).when(when.is_null()).then(_status("undetermined"))
+    return _RuleColumns(status, env.missing(rule.when, when.is_null()))  # type: ignore[union-attr]
 
 
 def _screening(rule: m.ScreeningRule, env: _Env, as_of: dt.date) -> _RuleColumns:
@@ -384,22 +391,22 @@ def _screening(rule: m.ScreeningRule, env: _Env, as_of: dt.date) -> _RuleColumns
     day = pl.lit(as_of)
     status = (
         pl.when(applies.is_null() | (applied & stuck))
-        .then(_cat("undetermined"))
+        .then(_status("undetermined"))
         .when(fired & (day < due))
-        .then(_cat("scheduled"))
+        .then(_status("scheduled"))
         .when(fired & (day <= latest))
-        .then(_cat("due"))
+        .then(_status("due"))
         .when(fired)
-        .then(_cat("overdue"))
+        .then(_status("overdue"))
     )
-    label: pl.Expr = _NONE_CAT
+    label: pl.Expr = pl.lit(None, dtype=pl.String)
     for cond, th in reversed(branches):
-        label = pl.when(cond).then(_cat(th.label)).otherwise(label)
+        label = pl.when(cond).then(pl.lit(th.label, dtype=pl.String)).otherwise(label)
     return _RuleColumns(
         status=status,
         due=pl.when(fired).then(due),
         due_by=pl.when(fired & (latest != due)).then(latest),
-        overdue=pl.when(fired & (day > latest)).then((day - latest).dt.total_days()),
+        overdue=pl.when(fired & (day > latest)).then((day - latest).dt.total_days()).cast(pl.Int64),
         missing=segments,
         label=pl.when(fired).then(label),
     )
@@ -427,9 +434,9 @@ def _classification(rule: m.ClassificationRule, env: _Env, facts: pl.DataFrame) 
     if applied is not None:
         labels = labels.set(~applied.fill_null(False), None)
     label = pl.col(rule.id)
-    status = pl.when(applies.is_null()).then(_cat("undetermined")).when(label.is_not_null()).then(_cat("result"))
+    status = pl.when(applies.is_null()).then(_status("undetermined")).when(label.is_not_null()).then(_status("result"))
     missing = env.missing(rule.applies, applies.is_null()) if rule.applies is not None else []
-    return _RuleColumns(status, _NONE_DATE, _NONE_DATE, _NONE_INT, missing, label.cast(pl.Categorical)), labels
+    return _RuleColumns(status, missing, label=label), labels
 
 
 def evaluate_prepared(
@@ -439,6 +446,18 @@ def evaluate_prepared(
     unknown: frozenset[str] = frozenset(),
     undetermined: Undetermined = Undetermined.COMPACT,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """:func:`evaluate_arrow` with the results as a Polars frame (``RESULT_SCHEMA``)."""
+    results, errors, counts = evaluate_arrow(table, plan, unknown=unknown, undetermined=undetermined)
+    return to_frame(results), errors, counts
+
+
+def evaluate_arrow(
+    table: pl.DataFrame,
+    plan: Plan,
+    *,
+    unknown: frozenset[str] = frozenset(),
+    undetermined: Undetermined = Undetermined.COMPACT,
+) -> tuple[pa.Table, pl.DataFrame, pl.DataFrame]:
     """Evaluate every rule of ``plan`` over a prepared wide table; return the results, errors and absent-only counts.
 
     ``unknown`` are the facts the input has no column for (unknown for every row). A result left
@@ -469,10 +488,14 @@ def evaluate_prepared(
         facts = facts.filter(~pl.col(ROW).is_in(refused_ids.implode()))
     notes = [placeholder_flags, derived_flags]
     types: dict[str, pl.DataType] = dict(facts.schema)
-    parts: list[pl.LazyFrame] = []
     refusals: list[pl.DataFrame] = [refused_rows]
     segments: dict[int, list[str]] = {}
     bad_columns = {c.removeprefix(BAD) for c in facts.columns if c.startswith(BAD)}
+    # Every columnar rule's status code, missing-fact mask, clean flag and dates in ONE select: one plan,
+    # one pass, common sub-expressions shared; the results table is then gathered from these columns.
+    exprs: list[list[pl.Expr]] = []
+    pieces: list[list[_Compiled] | pl.DataFrame] = []
+    """In output order: runs of columnar rules, and frames of rules evaluated per row."""
     for step in plan.steps:
         if not step.columnar:
             continue
@@ -490,16 +513,13 @@ def evaluate_prepared(
         except _NotCompiledError:
             step = attrs.evolve(step, columnar=False)
             res, refused = _per_row(facts, plan, [step], table, full=plan.full_derive)
-            parts.append(res.drop("__step").lazy())
+            pieces.append(res.drop("__step"))
             refusals.append(refused)
             continue
         if len(cols.missing) > _MASK_BITS:
             raise AssertionError(f"{rule.id}: more than {_MASK_BITS} missing-fact segments")  # pragma: no cover
         segments[step.index] = [name for _, name in cols.missing]
-        keep = pl.col("status").is_not_null()
-        bad = [pl.col(BAD + c) for c in sorted(step.reads & bad_columns)]
-        if bad:
-            keep = keep & ~pl.any_horizontal(bad)
+        n = len(exprs)
         mask = pl.sum_horizontal(
             [
                 pl.when(cond).then(pl.lit(1 << k, pl.Int64)).otherwise(pl.lit(0, pl.Int64))
@@ -507,49 +527,39 @@ def evaluate_prepared(
             ]
             or [pl.lit(0, pl.Int64)]
         )
-        key = (pl.lit(step.index << _MASK_BITS, pl.Int64) | mask).alias("__key")
+        own = [cols.status.fill_null(_NO_ROW).alias("status"), mask.cast(pl.Int64).alias("mask")]
+        bad = [pl.col(BAD + c) for c in sorted(step.reads & bad_columns)]
+        if bad:
+            own.append((~pl.any_horizontal(bad)).fill_null(False).alias("clean"))
+        extra = []
+        for name, expr in (("due", cols.due), ("due_by", cols.due_by), ("overdue_days", cols.overdue)):
+            if expr is not None:
+                own.append(expr.alias(name))
+                extra.append(name)
+        if cols.label is not None:
+            own.append(cols.label.cast(pl.String).alias("label"))
+            extra.append("label")
+        exprs.append(own)
         absent_bits = sum(1 << k for k, (_, name) in enumerate(cols.missing) if name in drop.unknown)
-        source = facts.lazy()
-        status, filtered = cols.status, keep
-        if absent_bits:
-            # Status and mask once (to find the results undetermined only by absent columns); the other
-            # columns only for the rows written.
-            known_bits = ((1 << len(cols.missing)) - 1) & ~absent_bits
-            marked = drop.columnar(
-                facts.lazy().select(pl.col(ROW), cols.status.alias("status"), key, *bad), keep, absent_bits, known_bits
-            )
-            status, key, filtered = pl.col("status"), pl.col("__key"), pl.col("__keep")
-            source = source.with_columns(marked)
-        parts.append(
-            source.select(
-                pl.col(ROW),
-                pl.col(ID),
-                _cat(step.guideline.id).alias("guideline"),
-                _cat(step.guideline.version).alias("version"),
-                _cat(rule.id).alias("rule"),
-                _cat(rule.kind).alias("kind"),
-                _cat(str(rule.status)).alias("rule_status"),
-                status.alias("status"),
-                cols.due.alias("due"),
-                cols.due_by.alias("due_by"),
-                cols.overdue.cast(pl.Int64).alias("overdue_days"),
-                pl.lit(None, dtype=_CAT_LIST).alias("missing"),
-                cols.label.alias("label"),
-                _cat("columnar").alias("evaluated"),
-                key.alias("__key"),
-                *bad,
-                *([filtered] if absent_bits else []),
-            )
-            .filter(filtered)
-            .select(_PART_COLUMNS)
-        )
+        known_bits = ((1 << len(cols.missing)) - 1) & ~absent_bits
+        done = _Compiled(step, n, bool(bad), tuple(extra), absent_bits, known_bits)
+        last = pieces[-1] if pieces else None
+        if isinstance(last, list):
+            last.append(done)
+        else:
+            pieces.append([done])
+    # The row column keeps the frame's height when every expression is a literal (no column read).
+    # One select per rule (status, mask and dates share the rule's sub-expressions); one select over every
+    # rule costs more than these together (its plan is optimised as a whole).
+    wide = [facts.lazy().select(pl.col(ROW), *e).collect() for e in exprs]
+    base = facts.select(ROW, ID)
     per_row = plan.per_row()
     lookups = [s for s in plan.steps if s.lookup]
     # Medication rules keep the per-row path's order (by input row, then rule) wherever they are evaluated.
     meds: list[pl.DataFrame] = []
     if lookups:
         looked, duplicates = _lookup.dosing_rows(facts, lookups, as_of, plan.measured)
-        meds.append(looked.with_columns(pl.lit(None, dtype=pl.Int64).alias("__key")))
+        meds.append(looked)
         if duplicates:
             # Duplicate therapy (entries summed): those patients' dosing rules through the engine.
             dup = facts.filter(pl.col(ROW).is_in(duplicates))
@@ -564,55 +574,210 @@ def evaluate_prepared(
         merged = pl.concat(meds, how="vertical") if len(meds) > 1 else meds[0]
         if len(meds) > 1:
             merged = merged.sort(ROW, "__step", maintain_order=True)
-        parts.append(merged.drop("__step").lazy())
-    return _assemble(parts, refusals, notes, plan, segments, drop)
+        pieces.append(merged.drop("__step"))
+    return _assemble(pieces, (base, wide), refusals, notes, plan, segments, drop)
 
 
 _MASK_BITS = 48
 """Bits of a rule's missing-fact mask (the rule's step index is above them)."""
-_CAT_LIST = pl.List(pl.Categorical())
-_PART_COLUMNS = [*RESULT_SCHEMA, "__key"]
+_LOW = (1 << _MASK_BITS) - 1
+
+
+@attrs.frozen
+class _Compiled:
+    """A columnar rule in the one select: its columns are ``s{n}`` (status code), ``m{n}`` (missing mask) and so on."""
+
+    step: Step
+    n: int
+    clean: bool
+    """``c{n}``: the row has no bad cell in a column the rule reads."""
+    extra: tuple[str, ...]
+    """Result columns the rule computes (``due{n}``, ``label{n}``, …); the others are null."""
+    absent: int
+    """Mask bits of facts the input has no column for."""
+    known: int
+
+
+@functools.cache
+def arrow_schema() -> pa.Schema:
+    """The Arrow schema of a results table (dictionary-encoded text, as Polars' categoricals convert)."""
+    return pl.DataFrame(schema=RESULT_SCHEMA).to_arrow().schema
+
+
+def to_frame(results: pa.Table) -> pl.DataFrame:
+    """A results table as Polars (``RESULT_SCHEMA``)."""
+    return pl.DataFrame(pl.from_arrow(results))
 
 
 def _assemble(
-    parts: list[pl.LazyFrame],
+    pieces: Sequence[list[_Compiled] | pl.DataFrame],
+    wide: tuple[pl.DataFrame, list[pl.DataFrame]] | None,
     refusals: list[pl.DataFrame],
     notes: list[pl.DataFrame],
     plan: Plan,
     segments: Mapping[int, list[str]],
     drop: _Drop,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+) -> tuple[pa.Table, pl.DataFrame, pl.DataFrame]:
     """The results without refused patients, the errors (refusals, then values not used), the absent-only counts.
 
     Rows are rule-major within a partition (the engine's rule order, then input row): sorting by patient
-    would cost more than evaluating; every engine partitions the same way, so outputs are identical. A
-    columnar row's missing facts come from its rule and mask, named once per distinct mask.
+    would cost more than evaluating; every engine partitions the same way, so outputs are identical.
+    Columnar rows are gathered straight into Arrow arrays (the text columns as dictionary indices).
     """
     refused = pl.concat(refusals).unique(ROW, keep="first", maintain_order=True) if refusals else empty_errors()
     noted = [n for n in notes if n.height]
     errors = pl.concat([refused, *noted]) if noted else refused
-    if not parts:
-        return pl.DataFrame(schema=RESULT_SCHEMA), errors, drop.counts(plan, segments, refused, None)
-    out = pl.concat(parts, how="vertical")
-    if refused.height:
-        out = out.filter(~pl.col(ROW).is_in(refused[ROW].implode()))
-    frame = out.collect()
-    frame, per_row = drop.per_row(frame)
-    counted = drop.counts(plan, segments, refused, per_row)
-    keys = frame["__key"].drop_nulls().unique().to_list()
-    lists = []
-    for key in keys:
-        names = segments[key >> _MASK_BITS]
-        mask = key & ((1 << _MASK_BITS) - 1)
-        lists.append(list(dict.fromkeys(n for k, n in enumerate(names) if mask >> k & 1)))
-    # Each row's list by its key's position (a gather, not a join: a join would copy every column).
-    named = pl.Series("__missing", lists, dtype=_CAT_LIST)
-    position = frame["__key"].replace_strict(keys, range(len(keys)), default=None, return_dtype=pl.UInt32)
-    missing = pl.coalesce(pl.col("missing"), pl.lit(named.gather(position))).alias("missing")
-    return frame.with_columns(missing).select(list(RESULT_SCHEMA)), errors, counted
+    tables: list[pa.Table] = []
+    counted: list[pl.DataFrame] = []
+    for piece in pieces:
+        if isinstance(piece, pl.DataFrame):
+            if refused.height:
+                piece = piece.filter(~pl.col(ROW).is_in(refused[ROW].implode()))
+            piece, per_row = drop.per_row(piece)
+            if per_row is not None:
+                counted.append(per_row)
+            tables.append(piece.select(list(RESULT_SCHEMA)).to_arrow().cast(arrow_schema()))
+        else:
+            assert wide is not None
+            tables.append(_gather(piece, *wide, refused, segments, drop))
+    counts = drop.counts(plan, segments, refused, pl.concat(counted) if counted else None)
+    if not tables:
+        return arrow_schema().empty_table(), errors, counts
+    return (pa.concat_tables(tables) if len(tables) > 1 else tables[0]), errors, counts
 
 
-_LOW = (1 << _MASK_BITS) - 1
+def _dictionary(indices: Any, values: Sequence[str]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(indices, pa.uint32()), pa.array(values, pa.large_string()))
+
+
+def _constant(texts: Sequence[str], counts: Any) -> pa.DictionaryArray:
+    """A text column constant within each rule's rows: dictionary indices repeated by the rule's row count."""
+    values = list(dict.fromkeys(texts))
+    codes = np.array([values.index(t) for t in texts], dtype=np.uint32)
+    return _dictionary(np.repeat(codes, counts), values)
+
+
+def _gather(
+    run: Sequence[_Compiled],
+    base: pl.DataFrame,
+    wide: list[pl.DataFrame],
+    refused: pl.DataFrame,
+    segments: Mapping[int, list[str]],
+    drop: _Drop,
+) -> pa.Table:
+    """The results of a run of columnar rules, rule-major, as an Arrow table (the engine's missing-fact lists)."""
+    rows = base[ROW].to_numpy()
+    allowed = ~np.isin(rows, refused[ROW].to_numpy()) if refused.height else None
+    picked: list[Any] = []
+    status: list[Any] = []
+    keys: list[Any] = []
+    for r in run:
+        own = wide[r.n]
+        code = own["status"].to_numpy()
+        mask = own["mask"].to_numpy()
+        keep = code != _NO_ROW
+        if r.clean:
+            keep &= own["clean"].to_numpy()
+        if r.absent:
+            # Undetermined only because the input lacks columns: counted per rule, a row only with ``ALL``.
+            only = keep & (code == 0) & ((mask & r.absent) != 0) & ((mask & r.known) == 0)
+            if only.any():
+                key = (r.step.index << _MASK_BITS) | mask[only]
+                drop.found.append(
+                    pl.DataFrame({ROW: rows[only], "__key": key}, schema={ROW: pl.Int64, "__key": pl.Int64})
+                )
+            if drop.mode is Undetermined.COMPACT:
+                keep &= ~only
+        if allowed is not None:
+            keep &= allowed
+        idx = np.flatnonzero(keep)
+        picked.append(idx)
+        status.append(code[idx])
+        keys.append(mask[idx])
+    counts = np.array([len(i) for i in picked], dtype=np.int64)
+    where = np.concatenate(picked)
+    steps = [r.step for r in run]
+    ids = base[ID].to_arrow().cast(pa.large_string())
+    arrays: dict[str, pa.Array] = {
+        ROW: pa.array(rows[where], pa.int64()),
+        ID: ids.take(pa.array(where)),
+        "guideline": _constant([s.guideline.id for s in steps], counts),
+        "version": _constant([s.guideline.version for s in steps], counts),
+        "rule": _constant([s.rule.id for s in steps], counts),
+        "kind": _constant([str(s.rule.kind) for s in steps], counts),
+        "rule_status": _constant([str(s.rule.status) for s in steps], counts),
+        "status": _dictionary(np.concatenate(status), STATUSES),
+        "missing": _missing(keys, run, segments),
+        "evaluated": _constant(["columnar"], np.array([counts.sum()])),
+    }
+    ends = np.cumsum(counts)
+    spans = [(r, idx, int(end) - len(idx), int(end)) for r, idx, end in zip(run, picked, ends, strict=True)]
+    for name, physical, arrow in _EXTRA:
+        computed = [(wide[r.n][name].gather(idx), lo, hi) for r, idx, lo, hi in spans if name in r.extra]
+        arrays[name] = _sparse(computed, int(counts.sum()), physical, arrow)
+    labels = [(wide[r.n]["label"].gather(idx), lo, hi) for r, idx, lo, hi in spans if "label" in r.extra]
+    texts: list[str] = (
+        pl.concat([s for s, _, _ in labels]).drop_nulls().unique(maintain_order=True).to_list() if labels else []
+    )
+    codes = [(s.replace_strict(texts, range(len(texts)), default=None), lo, hi) for s, lo, hi in labels]
+    indices = _sparse(codes, int(counts.sum()), np.uint32, pa.uint32())
+    arrays["label"] = pa.DictionaryArray.from_arrays(indices, pa.array(texts, pa.large_string()))
+    schema = arrow_schema()
+    return pa.Table.from_arrays([arrays[f.name] for f in schema], schema=schema)
+
+
+_EXTRA = (("due", np.int32, pa.date32()), ("due_by", np.int32, pa.date32()), ("overdue_days", np.int64, pa.int64()))
+
+
+def _sparse(chunks: Sequence[tuple[pl.Series, int, int]], total: int, physical: Any, arrow: pa.DataType) -> pa.Array:
+    """A column null but for the given rows ``lo:hi`` (the few rules that compute it)."""
+    if not chunks:
+        return pa.nulls(total, arrow)
+    values = np.zeros(total, dtype=physical)
+    valid = np.zeros(total, dtype=bool)
+    for series, lo, hi in chunks:
+        values[lo:hi] = series.to_physical().fill_null(0).to_numpy()
+        valid[lo:hi] = series.is_not_null().to_numpy()
+    return pa.array(values, mask=~valid).view(arrow)
+
+
+def _distinct(masks: Any) -> tuple[Any, Any]:
+    """The distinct masks (ascending) and each row's position among them."""
+    if not len(masks) or masks.max() < 1 << 16:
+        # Small masks (most rules): by a table of every value, not by sorting.
+        seen = np.bincount(masks, minlength=1) if len(masks) else np.zeros(1, dtype=np.int64)
+        distinct = np.flatnonzero(seen)
+        table = np.zeros(len(seen), dtype=np.int64)
+        table[distinct] = np.arange(len(distinct))
+        return distinct, table[masks]
+    return np.unique(masks, return_inverse=True)
+
+
+def _missing(masks: Sequence[Any], run: Sequence[_Compiled], segments: Mapping[int, list[str]]) -> pa.Array:
+    """Each row's missing facts, named once per distinct mask of its rule and gathered by offsets."""
+    names: dict[str, int] = {}
+    lists: list[list[int]] = []
+    positions = []
+    for r, chosen in zip(run, masks, strict=True):
+        distinct, inverse = _distinct(chosen)
+        found = segments[r.step.index]
+        positions.append(inverse.reshape(-1) + len(lists))
+        for mask in distinct.tolist():
+            named = dict.fromkeys(n for k, n in enumerate(found) if mask >> k & 1)
+            lists.append([names.setdefault(n, len(names)) for n in named])
+    position = np.concatenate(positions)
+    sizes = np.array([len(x) for x in lists], dtype=np.int64)
+    starts = np.cumsum(sizes) - sizes
+    flat = np.array([c for x in lists for c in x], dtype=np.uint32)
+    lengths = sizes[position]
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    # The k-th value of a row is the k-th name of its mask's list.
+    values = flat[np.repeat(starts[position] - offsets[:-1], lengths) + np.arange(total, dtype=np.int64)]
+    return pa.LargeListArray.from_arrays(
+        pa.array(offsets), _dictionary(values, list(names)), type=arrow_schema().field("missing").type
+    )
 
 
 class _Drop:
@@ -624,23 +789,12 @@ class _Drop:
         self.found: list[pl.DataFrame] = []
         """(row, key) of the columnar results undetermined only by absent columns."""
 
-    def columnar(self, flags: pl.LazyFrame, keep: pl.Expr, absent: int, known: int) -> list[pl.Series]:
-        """Status, key and whether to write, for one rule's rows; remember the absent-only ones."""
-        frame = flags.collect()
-        low = pl.col("__key") & _LOW
-        only = (pl.col("status") == "undetermined") & ((low & absent) != 0) & ((low & known) == 0)
-        marks = frame.select(keep.fill_null(False).alias("k"), only.fill_null(False).alias("o"))
-        kept, only_absent = marks["k"], marks["k"] & marks["o"]
-        self.found.append(frame.filter(only_absent).select(ROW, "__key"))
-        write = kept & ~only_absent if self.mode is Undetermined.COMPACT else kept
-        return [frame["status"], frame["__key"], write.alias("__keep")]
-
     def per_row(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
         """The results without per-row ones undetermined only by absent columns (``COMPACT``), and their counts."""
         if not self.unknown:
             return frame, None
         undecided = frame.with_row_index("__i").filter(
-            pl.col("__key").is_null() & (pl.col("status") == "undetermined") & (pl.col("missing").list.len() > 0)
+            (pl.col("status") == "undetermined") & (pl.col("missing").list.len() > 0)
         )
         if not undecided.height:
             return frame, None
@@ -727,11 +881,11 @@ def with_rule_info(counts: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     )
 
 
-def _all_per_row(table: pl.DataFrame, plan: Plan, drop: _Drop) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def _all_per_row(table: pl.DataFrame, plan: Plan, drop: _Drop) -> tuple[pa.Table, pl.DataFrame, pl.DataFrame]:
     """Every rule for every patient through the engine's own ``derive`` (the fact engine changed)."""
     steps = [attrs.evolve(s, columnar=False, lookup=False) for s in plan.steps]
     res, refused = _per_row(table, plan, steps, table, full=True)
-    return _assemble([res.drop("__step").lazy()], [refused], [], plan, {}, drop)
+    return _assemble([res.drop("__step")], None, [refused], [], plan, {}, drop)
 
 
 def _per_row(
@@ -802,7 +956,6 @@ def _per_row(
     text["__step"] = pl.Int64()
     typed: dict[Any, Any] = {**RESULT_SCHEMA, "__step": pl.Int64()}
     results = pl.DataFrame(out, schema=text).cast(typed)
-    results = results.with_columns(pl.lit(None, dtype=pl.Int64).alias("__key"))
     return results, pl.DataFrame(refused, schema=ERRORS_SCHEMA)
 
 

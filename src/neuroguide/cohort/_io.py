@@ -246,8 +246,8 @@ def run(
             _clear(out)
             with pq.ParquetWriter(out, results_schema(meta), **WRITE_OPTIONS) as writer:
                 for res, errs, missing_cols, only, n in _local(src, kind, plan, batch_rows, mode, state):
-                    writer.write_table(res.to_arrow().cast(results_schema({})))
-                    state.add(res.height, errs, missing_cols, n, only)
+                    writer.write_table(res)
+                    state.add(res.num_rows, errs, missing_cols, n, only)
                     if progress is not None:
                         progress(state.rows, total)
                 writer.add_key_value_metadata(state.summary())
@@ -420,7 +420,7 @@ def _count(path: Path, kind: Format) -> int | None:
 
 def _local(
     src: Path, kind: Format, plan: Plan, batch_rows: int, mode: Undetermined, state: _Totals
-) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], pl.DataFrame, int]]:
+) -> Iterator[tuple[pa.Table, pl.DataFrame, tuple[str, ...], pl.DataFrame, int]]:
     if kind == "jsonl":
         state.fallbacks = 0
         for first, lines, _ in _jsonl_batches(src, batch_rows):

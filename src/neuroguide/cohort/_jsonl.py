@@ -34,8 +34,8 @@ from .._vocabulary import vocabulary
 from ..exceptions import InputError
 from ..patient import Patient
 from ..units import format_quantity
-from ._api import empty_results, evaluate_partition
-from ._engine import ABSENT_ONLY_SCHEMA, Plan, Undetermined
+from ._api import empty_results, partition_arrow
+from ._engine import ABSENT_ONLY_SCHEMA, Plan, Undetermined, arrow_schema
 from ._schema import (
     BIRTH,
     DDIAG,
@@ -424,13 +424,13 @@ def _per_document(lines: Sequence[str], indices: Sequence[int], first_row: int) 
 
 def evaluate_lines(
     lines: Sequence[str], first_row: int, plan: Plan, undetermined: Undetermined = Undetermined.COMPACT
-) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], pl.DataFrame, int]:
-    """Evaluate a batch of JSON lines: results, errors, absent columns, absent-only counts and fallbacks.
+) -> tuple[pa.Table, pl.DataFrame, tuple[str, ...], pl.DataFrame, int]:
+    """Evaluate a batch of JSON lines: results (Arrow), errors, absent columns, absent-only counts and fallbacks.
 
     Errors are the refused, not used and excluded values; documents lack no column, so the counts are empty.
     """
     got = wide_from_lines(lines, first_row)
     if not got.wide.height:  # every line refused: nothing to evaluate
-        return empty_results(), got.errors, (), pl.DataFrame(schema=ABSENT_ONLY_SCHEMA), got.fallbacks
-    results, errors, absent, only = evaluate_partition(got.wide, plan, first_row=first_row, undetermined=undetermined)
+        return arrow_schema().empty_table(), got.errors, (), pl.DataFrame(schema=ABSENT_ONLY_SCHEMA), got.fallbacks
+    results, errors, absent, only = partition_arrow(got.wide, plan, first_row=first_row, undetermined=undetermined)
     return results, pl.concat([got.errors, errors]), absent, only, got.fallbacks

@@ -8,9 +8,10 @@ from typing import Any
 
 import attrs
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._api import arrow_units, evaluate_partition
+from ._api import arrow_units, partition_arrow
 from ._engine import Plan, Undetermined
 from ._schema import ERRORS_SCHEMA, ID, ROW, Resolved, resolve, wide_from_documents
 
@@ -77,16 +78,16 @@ def evaluate_batch(
     units: Mapping[str, str],
     resolved: list[Resolved] | None,
     undetermined: Undetermined = Undetermined.COMPACT,
-) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], pl.DataFrame, list[Resolved] | None]:
+) -> tuple[pa.Table, pl.DataFrame, tuple[str, ...], pl.DataFrame, list[Resolved] | None]:
     """Evaluate one batch (a wide frame or a list of documents).
 
-    Returns results, errors, absent columns, the absent-only counts per rule, and the resolved
+    Returns results (Arrow, ready to write), errors, absent columns, the absent-only counts per rule, and the resolved
     columns (reused by the next batch of a file).
     """
     if isinstance(batch, pl.DataFrame):
         if resolved is None:
             resolved = resolve(dict(batch.schema), units)
-        results, errors, absent, only = evaluate_partition(
+        results, errors, absent, only = partition_arrow(
             batch, plan, first_row=first_row, resolved=resolved, undetermined=undetermined, slips=True
         )
         return results, errors, absent, only, resolved
@@ -98,7 +99,7 @@ def evaluate_batch(
     docs = [d if not isinstance(d, Unreadable) else None for d in batch]
     kept = [(i, d) for i, d in enumerate(docs) if d is not None]
     wide, refused = _documents(kept, first_row)
-    results, errors, absent, only = evaluate_partition(wide, plan, first_row=first_row, undetermined=undetermined)
+    results, errors, absent, only = partition_arrow(wide, plan, first_row=first_row, undetermined=undetermined)
     all_errors = pl.concat([pl.DataFrame(unreadable, schema=ERRORS_SCHEMA), refused, errors])
     return results, all_errors, absent, only, None
 
