@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -453,3 +454,25 @@ def test_without_patient_id_each_row_number_is_the_id() -> None:
     frame = pl.DataFrame({"numbness": [True, None], "serum-creatinine": [35.0, 1.0]})
     errors = nc.evaluate_partition(frame, plan, first_row=40)[1]
     assert errors.select("row", "patient_id").rows() == [(40, "40")]
+
+
+_NO_REGISTRY = """
+import sys, datetime as dt
+from neuroguide.cohort import run
+from neuroguide.cohort._io import write_synth
+day = dt.date(2026, 11, 30)
+write_synth(2000, sys.argv[1], seed=3, as_of=day)
+summary = run(sys.argv[1], sys.argv[2], as_of=day)
+print(summary.rows, 'pint' in sys.modules)
+"""
+
+
+def test_a_cohort_of_common_units_is_run_without_the_unit_registry(tmp_path: Path) -> None:
+    """Doses, thresholds and measurements in the unit table's units need no pint (about 1.5 s a process)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _NO_REGISTRY, str(tmp_path / "c.parquet"), str(tmp_path / "r.parquet")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["2000", "False"]

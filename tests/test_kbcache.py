@@ -354,7 +354,8 @@ try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-print(" ".join(sorted(m for m in sys.modules if m.startswith(("neuroguide", "attr", "cattrs", "pint")))), file=sys.stderr)
+shown = ("neuroguide", "attr", "cattrs", "pint")
+print(" ".join(sorted(m for m in sys.modules if m.startswith(shown))), file=sys.stderr)
 """
 
 

@@ -61,6 +61,7 @@ from .units import (
     magnitude,
     parse_quantity,
     scale,
+    unit_name,
     unit_symbol,
 )
 
@@ -1348,7 +1349,7 @@ def medication_intervals(rule: m.DosingRule, med: Medication, *, guideline: m.Gu
     g = guideline if guideline is not None else _guideline_of(rule)
     siblings = _siblings(g, rule)
     owner = siblings[0][1]
-    dose_key = (med.dose.magnitude, str(med.dose.units))  # "300 mg" and "0.3 g" are written differently
+    dose_key = (med.dose.magnitude, unit_name(med.dose))  # "300 mg" and "0.3 g" are written differently
     slot = (owner.id, med.agent, dose_key, med.per, med.route, med.indication)
     return _memo(_INTERVALS, g, slot, lambda: _med_intervals(med, g, siblings))
 

@@ -34,8 +34,10 @@ from .units import (
     dimension,
     dimension_of,
     format_quantity,
+    magnitude,
     parse_quantity,
     quantity,
+    unit_symbol,
     with_magnitude,
 )
 
@@ -272,7 +274,7 @@ def exposure_check(
         else:
             dose = _per_area_if_needed(med.cumulative, limit, facts, bsa, missing)
             if dose is not None:
-                value = float(dose.to(limit.units).magnitude)
+                value = magnitude(dose, unit_symbol(limit))  # from the unit table: no registry for mg, g
                 threshold = float(limit.magnitude)
                 past = _exceeds(value, threshold)
                 verdicts.append(past)

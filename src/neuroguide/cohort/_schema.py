@@ -38,6 +38,8 @@ from ..exceptions import InputError
 from ..patient import Diabetes, Medication, Patient
 from ..units import (
     Quantity,
+    dimension,
+    dimension_of,
     format_quantity,
     hba1c_ifcc_to_ngsp,
     in_kind,
@@ -589,7 +591,7 @@ def _dose(text: str | None, field: str) -> Any:
     q = parse_quantity(text, field)
     if q.magnitude <= 0:
         raise InputError(field, text, "a positive dose")
-    if q.dimensionality not in (parse_unit("mg").dimensionality, parse_unit("IU").dimensionality):
+    if dimension_of(q) not in (dimension("mg"), dimension("IU")):  # from the unit table: no unit registry
         raise InputError(field, text, "an amount given per period: a mass (mg, ug, g) or IU")
     return q
 
@@ -599,7 +601,7 @@ def _cumulative(text: str | None, field: str) -> Any:
     if text is None:
         return None
     q = parse_quantity(text, field)
-    if q.dimensionality not in (parse_unit("mg").dimensionality, parse_unit("mg/m2").dimensionality):
+    if dimension_of(q) not in (dimension("mg"), dimension("mg/m2")):
         raise InputError(field, text, "a mass (g, mg) or mass per area (mg/m2)")
     return q
 
