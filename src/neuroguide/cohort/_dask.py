@@ -24,18 +24,39 @@ import pyarrow.parquet as pq
 
 from .. import model as m
 from ._engine import ABSENT_ONLY_SCHEMA, RESULT_SCHEMA, Plan, Undetermined, make_plan
-from ._parts import Partition, evaluate_batch, partitions, read_partition
+from ._parts import Partition, Phases, Timer, evaluate_batch, partitions, read_partition
 
 __all__ = [
     "QUIET",
     "WRITE_OPTIONS",
     "PartResult",
+    "TaskTiming",
     "dask_parts",
     "evaluate_parquet_partition",
     "local_cluster",
     "part_path",
     "results_schema",
 ]
+
+
+@attrs.frozen
+class TaskTiming:
+    """When and how long one Dask task ran on its worker (to see where a run's time goes)."""
+
+    index: int
+    """The partition."""
+    worker: str
+    """The worker's address (empty outside a worker)."""
+    started: float
+    """Wall clock (``time.time()``) when the task began on its worker."""
+    finished: float
+    """Wall clock when it ended."""
+    cpu_s: float
+    """CPU seconds of the worker process while it ran this task (one thread per worker)."""
+    process_cpu_s: float
+    """CPU seconds of the worker process from its start to the task's end (imports and housekeeping included)."""
+    steps: tuple[tuple[str, float], ...] = ()
+    """CPU seconds of the task's steps: ``plan``, ``read``, ``evaluate``, ``write``."""
 
 
 @attrs.frozen
@@ -47,17 +68,9 @@ class PartResult:
     results: int
     errors: pl.DataFrame
     absent: tuple[str, ...]
-    worker: str = ""
-    cpu_s: float = 0.0
-    """CPU seconds of the worker process while it ran this task (one thread per worker)."""
+    timing: TaskTiming
     absent_only: pl.DataFrame = attrs.field(factory=lambda: pl.DataFrame(schema=ABSENT_ONLY_SCHEMA))
     """Per rule, the patients undetermined only because of absent columns (see ``evaluate_partition``)."""
-    started: float = 0.0
-    """Wall clock (``time.time()``) when the task began on its worker."""
-    finished: float = 0.0
-    """Wall clock when it ended."""
-    phases: tuple[tuple[str, float], ...] = ()
-    """CPU seconds of the task's steps: ``plan``, ``read``, ``evaluate``, ``write``."""
 
 
 def part_path(directory: Path, index: int) -> Path:
@@ -119,10 +132,9 @@ def evaluate_parquet_partition(
         worker = str(importlib.import_module("distributed").get_worker().address)
     except (ImportError, ValueError):  # called outside a worker (tests, a plain process pool)
         worker = ""
-    cpu = time.process_time() - start
-    return PartResult(
-        part.index, frame.height, results.height, errors, absent, worker, cpu, only, started, time.time(), clock.laps()
-    )
+    end = time.process_time()
+    timing = TaskTiming(part.index, worker, started, time.time(), end - start, end, clock.laps())
+    return PartResult(part.index, frame.height, results.height, errors, absent, timing, only)
 
 
 class _Clock:
@@ -190,8 +202,14 @@ def dask_parts(
     workers: int,
     batch_rows: int,
     undetermined: Undetermined = Undetermined.COMPACT,
+    phases: Phases | None = None,
 ) -> Iterator[PartResult]:
-    """Evaluate every partition on the cluster; yield each partition's report as it finishes."""
+    """Evaluate every partition on the cluster; yield each partition's report as it finishes.
+
+    ``phases`` receives the wall and client CPU seconds of ``cluster`` (starting a local cluster, or connecting),
+    ``tasks`` (from the first submission to the last result) and ``close``.
+    """
+    timer = Timer(phases if phases is not None else {})
     # Dask ships no type information: its entry points are held as Any.
     distributed: Any = importlib.import_module("distributed")
     parts = partitions(path, batch_rows)
@@ -202,6 +220,7 @@ def dask_parts(
         client = distributed.Client(cluster)
     else:
         client = distributed.Client(scheduler)
+    timer.lap("cluster")
     try:
         source, target = str(path.resolve()), str(directory.resolve())
         futures = [
@@ -222,7 +241,9 @@ def dask_parts(
         for future in distributed.as_completed(futures):
             yield future.result()
             future.release()
+        timer.lap("tasks")
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+        timer.lap("close")
