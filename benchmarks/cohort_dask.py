@@ -13,13 +13,16 @@ printed for each pair and on the means:
   the warm runs (the cold ones are printed too).
 
 Polars is pinned to one thread in every process (``POLARS_MAX_THREADS=1``), so a worker is one core. Every run prints
-one JSON line: wall and client CPU seconds, the run's phases (``plan``, ``cluster``, ``tasks``, ``close``,
-``errors``: wall and client CPU each), and per worker its tasks, their CPU, the first task's extra CPU over the
-median task (warm-up), the process's CPU before its first task (start-up imports; on a warm cluster its earlier
-runs too) and between its tasks (housekeeping), when its last task ended and how long it then waited for the
-other's (``tail_s``), with the 1-minute load average before and after. The
-machine is often shared: compare CPU seconds when the load average is above the number of cores. Needs the ``dask``
-extra. Make the file with ``neuroguide cohort synth 1000000 -o c.parquet``.
+one JSON line: wall and client CPU seconds; the wall split into the time before the first task began (imports, plan,
+cluster start, the workers' imports), the span of the tasks and the time after the last one ended (its result,
+closing the cluster, the errors table); the run's phases (``plan``, ``cluster``, ``tasks``, ``close``, ``errors``:
+wall and client CPU each); the median task's CPU (compare it between one and two workers: a rise is the two cores
+slowing each other down); and per worker its tasks, their CPU, the first task's extra CPU over the median task
+(warm-up), the process's CPU before its first task (start-up imports; on a warm cluster its earlier runs too) and
+between its tasks (housekeeping), when its last task ended and how long it then waited for the other's
+(``tail_s``); with the 1-minute load average before and after. On a shared machine (load average above the number
+of cores) the wall-clock ratios mean little: compare CPU seconds. Needs the ``dask`` extra. Make the file with
+``neuroguide cohort synth 1000000 -o c.parquet``.
 """
 
 from __future__ import annotations
@@ -40,9 +43,10 @@ from neuroguide.cohort import run
 AS_OF = dt.date(2026, 11, 30)
 
 
-def report(summary, wall, cpu, label, workers, load):
+def report(summary, wall, cpu, label, workers, load, called):
     tasks = summary.tasks
     begin = min(t.started for t in tasks)
+    end = max(t.finished for t in tasks)
     per = {}
     for t in tasks:
         per.setdefault(t.worker, []).append(t)
@@ -72,6 +76,8 @@ def report(summary, wall, cpu, label, workers, load):
     print(json.dumps({
         "mode": label, "workers": workers, "wall_s": round(wall, 2), "client_cpu_s": round(cpu, 2),
         "phases": {k: [round(p.wall_s, 2), round(p.cpu_s, 2)] for k, p in summary.phases.items()},
+        "before_first_task_s": round(begin - called, 2), "tasks_span_s": round(end - begin, 2),
+        "after_last_task_s": round(called + wall - end, 2),
         "task_median_cpu_s": round(median, 2), "per_worker": workers_out,
         "rows": summary.rows, "results": summary.results,
         "load_avg_before": round(load, 2), "load_avg_after": round(os.getloadavg()[0], 2),
@@ -80,9 +86,9 @@ def report(summary, wall, cpu, label, workers, load):
 
 def timed(src, out, workers, batch, label, scheduler=None):
     load = os.getloadavg()[0]
-    wall, cpu = time.perf_counter(), time.process_time()
+    called, wall, cpu = time.time(), time.perf_counter(), time.process_time()
     summary = run(Path(src), out, as_of=AS_OF, engine="dask", workers=workers, batch_rows=batch, scheduler=scheduler)
-    report(summary, time.perf_counter() - wall, time.process_time() - cpu, label, workers, load)
+    report(summary, time.perf_counter() - wall, time.process_time() - cpu, label, workers, load, called)
 
 
 def main():
