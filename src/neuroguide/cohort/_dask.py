@@ -11,6 +11,7 @@ per-row work and the workers run in parallel.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import importlib
 import os
 import time
@@ -32,6 +33,8 @@ __all__ = [
     "PartResult",
     "TaskTiming",
     "dask_parts",
+    "dask_setup",
+    "dask_teardown",
     "evaluate_parquet_partition",
     "local_cluster",
     "part_path",
@@ -187,7 +190,23 @@ def local_cluster(workers: int) -> Any:
             host="127.0.0.1",
             dashboard_address=None,
             env=env,
+            preload=[__name__],
         )
+
+
+def dask_setup(worker: Any) -> None:
+    """Dask's preload hook: a worker of the local cluster imports this module (the engine) as it starts."""
+
+
+def dask_teardown(worker: Any) -> None:
+    """Dask's preload hook, as a worker of the local cluster closes: leave its objects to the process's exit.
+
+    The interpreter's last garbage collections over every object the engine, Polars, pyarrow and Dask created took
+    seconds per worker process (measured: a worker's ``atexit`` ran 0.1 s into closing the cluster, the process
+    ended 2.2-3.4 s in); the cluster's close waits for them. Frozen objects are not collected again, and the
+    process's memory goes back to the system as it ends.
+    """
+    gc.freeze()
 
 
 def dask_parts(
