@@ -189,6 +189,9 @@ def local_cluster(workers: int) -> Any:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # No dashboard; the scheduler's small HTTP server (health, metrics) on a free loopback port, so two
+            # runs at once do not race for Dask's default 8787.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             env=env,
             preload=[__name__],
         )
