@@ -21,8 +21,10 @@ slowing each other down); and per worker its tasks, their CPU, the first task's 
 (warm-up), the process's CPU before its first task (start-up imports; on a warm cluster its earlier runs too) and
 between its tasks (housekeeping), when its last task ended and how long it then waited for the other's
 (``tail_s``); with the 1-minute load average before and after. On a shared machine (load average above the number
-of cores) the wall-clock ratios mean little: compare CPU seconds. Needs the ``dask`` extra. Make the file with
-``neuroguide cohort synth 1000000 -o c.parquet``.
+of cores) the wall-clock ratios mean little: compare CPU seconds. ``estimate_by_cpu_path`` is the same ratio on each
+run's CPU path (the client's CPU outside the tasks phase plus the busiest worker's CPU in the run), which ignores
+waiting and contention for the cores: an upper bound, steadier under load, never a substitute for the wall clock.
+Needs the ``dask`` extra. Make the file with ``neuroguide cohort synth 1000000 -o c.parquet``.
 """
 
 from __future__ import annotations
@@ -73,8 +75,17 @@ def report(summary, wall, cpu, label, workers, load, called):
             "last_end_s": round(ends[w] - begin, 2),
             "tail_s": round(last - ends[w], 2),
         })
+    # A load-robust estimate: the client's serial CPU plus the busiest worker's CPU in this run (a warm worker's CPU
+    # before its first task belongs to earlier runs).
+    serial = sum(p.cpu_s for k, p in summary.phases.items() if k != "tasks")
+    fresh = label != "existing-warm"
+    path = serial + max(
+        w["task_cpu_s"] + w["between_tasks_cpu_s"] + (w["before_first_task_cpu_s"] if fresh else 0.0)
+        for w in workers_out
+    )
     print(json.dumps({
         "mode": label, "workers": workers, "wall_s": round(wall, 2), "client_cpu_s": round(cpu, 2),
+        "cpu_path_s": round(path, 2),
         "phases": {k: [round(p.wall_s, 2), round(p.cpu_s, 2)] for k, p in summary.phases.items()},
         "before_first_task_s": round(begin - called, 2), "tasks_span_s": round(end - begin, 2),
         "after_last_task_s": round(called + wall - end, 2),
@@ -129,6 +140,7 @@ def main() -> None:
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     walls: dict[str, dict[int, list[float]]] = {}
+    paths: dict[str, dict[int, list[float]]] = {}
     env = {**os.environ, "POLARS_MAX_THREADS": "1"}
     with tempfile.TemporaryDirectory() as tmp:
         for mode in modes:
@@ -141,9 +153,20 @@ def main() -> None:
                 for line in done.stdout.strip().splitlines():
                     figure = json.loads(line)
                     walls.setdefault(figure["mode"], {1: [], 2: []})[workers].append(figure["wall_s"])
+                    paths.setdefault(figure["mode"], {1: [], 2: []})[workers].append(figure["cpu_path_s"])
                     print(line, flush=True)
     summary = {label: _ratios(w) for label, w in walls.items()}
-    print(json.dumps({"batch_rows": args.batch_rows, "speedup_two_over_one": summary, "cpus": os.cpu_count()}))
+    estimate = {label: _ratios(p) for label, p in paths.items()}
+    print(
+        json.dumps(
+            {
+                "batch_rows": args.batch_rows,
+                "speedup_two_over_one": summary,
+                "estimate_by_cpu_path": estimate,
+                "cpus": os.cpu_count(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
