@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 from neuroguide.cli import main  # noqa: E402
 from neuroguide.cohort import _io  # noqa: E402
+from neuroguide.cohort._dask import QUIET, dask_teardown  # noqa: E402
 from neuroguide.cohort._errors import BadRowsError  # noqa: E402
 from neuroguide.cohort._html import summary_html, write_summary  # noqa: E402
 
@@ -208,11 +210,35 @@ def test_dask_local_cluster_gives_the_local_engines_results(tmp_path: Path, coho
         "part-00002.parquet",
     ]
     assert _io.read_results(remote).equals(pl.read_parquet(local))
+    # Where the time went: the phases in order, and one timing per partition, each on a worker.
+    assert list(summary.phases) == ["plan", "cluster", "tasks", "close", "errors"]
+    assert list(mine.phases) == ["plan", "evaluate", "errors"]
+    assert [t.index for t in summary.tasks] == [0, 1, 2]
+    for task in summary.tasks:
+        assert task.worker and task.finished >= task.started and {"read", "write"} <= dict(task.steps).keys()
     meta = _io.results_metadata(remote)
     assert json.loads(meta["neuroguide.guidelines"])  # every partition file carries the provenance
     page = tmp_path / "summary.html"
     write_summary(remote, page)  # the summary reads the directory and the run's counts from the errors file
     assert "600" in page.read_text(encoding="utf-8")
+
+
+def test_the_local_clusters_settings_are_known_to_dask() -> None:
+    """A setting renamed by a later Dask would be ignored silently: each must name an existing one."""
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    for key in QUIET:
+        assert dask.config.get(key, default=None) is not None, key
+
+
+def test_a_closing_worker_leaves_its_objects_to_the_process_exit() -> None:
+    """The local cluster's workers skip the interpreter's last collections (they made closing take seconds)."""
+    before = gc.get_freeze_count()
+    try:
+        dask_teardown(None)
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
 
 
 def test_partitions_span_and_split_row_groups(tmp_path: Path, cohort_file: Path) -> None:

@@ -17,11 +17,11 @@ import pyarrow.parquet as pq
 from .. import model as m
 from ..exceptions import InputError
 from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, bad_rows, check_share, undetermined_mode
-from ._dask import WRITE_OPTIONS, dask_parts, results_schema
+from ._dask import WRITE_OPTIONS, TaskTiming, dask_parts, results_schema
 from ._engine import RESULT_SCHEMA, Plan, Undetermined, make_plan, merge_absent_only, metadata, rule_info
 from ._errors import BadRowsError
 from ._jsonl import evaluate_lines
-from ._parts import DEFAULT_BATCH_ROWS, Partition, evaluate_batch, partitions, read_partition
+from ._parts import DEFAULT_BATCH_ROWS, Partition, Phase, Phases, Timer, evaluate_batch, partitions, read_partition
 from ._schema import ERRORS_SCHEMA, MEDS, ROW, Resolved, document_of
 from ._synth import synth
 
@@ -159,6 +159,13 @@ class RunSummary:
     """Dosing rules looked up once per distinct prescription (patients with duplicate therapy run per patient)."""
     per_row_kinds: Mapping[str, int] = attrs.field(factory=dict)
     """How many of ``per_row_rules`` are of each rule kind."""
+    phases: Mapping[str, Phase] = attrs.field(factory=dict)
+    """Wall and CPU seconds (of the calling process) of the run's phases, in order: ``plan`` (choosing the rules,
+    reading the input's metadata), then ``evaluate`` (local engine) or ``cluster``, ``tasks`` and ``close`` (Dask:
+    starting or connecting to the cluster, from the first task submitted to the last result, closing), then
+    ``errors`` (writing the errors table)."""
+    tasks: tuple[TaskTiming, ...] = ()
+    """Dask: when each partition's task ran, on which worker, and its CPU seconds by step."""
 
     def urgent_absent(self) -> tuple[AbsentOnly, ...]:
         """Red-flag checks the run could not make for some patients (no column for what they need)."""
@@ -202,6 +209,8 @@ def run(
 
     """
     start = time.perf_counter()
+    phases: Phases = {}
+    timer = Timer(phases)
     src, out = Path(source), Path(output)
     if not src.is_file():
         raise InputError("input", str(src), "an existing file")
@@ -222,6 +231,8 @@ def run(
     meta["neuroguide.undetermined"] = str(mode)
     total = _count(src, kind)
     state = _Totals(max_bad_share, rule_info(plan))
+    tasks: list[TaskTiming] = []
+    timer.lap("plan")
     try:
         if engine == "dask":
             _clear(out)
@@ -237,11 +248,15 @@ def run(
                 workers=workers,
                 batch_rows=batch_rows,
                 undetermined=mode,
+                phases=phases,
             ):
                 state.add(part.results, part.errors, part.absent, part.rows, part.absent_only)
-                state.worker_cpu[part.worker] = state.worker_cpu.get(part.worker, 0.0) + part.cpu_s
+                worker = part.timing.worker
+                state.worker_cpu[worker] = state.worker_cpu.get(worker, 0.0) + part.timing.cpu_s
+                tasks.append(part.timing)
                 if progress is not None:
                     progress(state.rows, total)
+            timer.skip()
         else:
             _clear(out)
             with pq.ParquetWriter(out, results_schema(meta), **WRITE_OPTIONS) as writer:
@@ -251,11 +266,13 @@ def run(
                     if progress is not None:
                         progress(state.rows, total)
                 writer.add_key_value_metadata(state.summary())
+            timer.lap("evaluate")
     except BaseException:
         _clear(out)
         raise
     errors_frame = pl.concat(state.errors) if state.errors else pl.DataFrame(schema=ERRORS_SCHEMA)
     write_table(errors_frame.sort(ROW, maintain_order=True), err_path, {**meta, **state.summary()})
+    timer.lap("errors")
     return RunSummary(
         rows=state.rows,
         results=state.results,
@@ -283,6 +300,8 @@ def run(
         ),
         undetermined=mode,
         fallback_rows=state.fallbacks or 0,
+        phases=dict(phases),
+        tasks=tuple(sorted(tasks, key=lambda t: t.index)),
     )
 
 

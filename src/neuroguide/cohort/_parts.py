@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,37 @@ from ._api import arrow_units, partition_arrow
 from ._engine import Plan, Undetermined
 from ._schema import ERRORS_SCHEMA, ID, ROW, Resolved, resolve, wide_from_documents
 
-__all__ = ["Partition", "Unreadable", "evaluate_batch", "partitions", "read_partition"]
+__all__ = ["Partition", "Phase", "Phases", "Timer", "Unreadable", "evaluate_batch", "partitions", "read_partition"]
 
 DEFAULT_BATCH_ROWS = 50_000
+
+
+@attrs.frozen
+class Phase:
+    """One phase of a run: its wall-clock seconds and the CPU seconds of the process that ran the run."""
+
+    wall_s: float
+    cpu_s: float
+
+
+Phases = dict[str, Phase]
+
+
+class Timer:
+    """Records successive phases into ``phases`` (the time since the previous lap, or since the timer began)."""
+
+    def __init__(self, phases: Phases) -> None:
+        self.phases = phases
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def lap(self, name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.phases[name] = Phase(wall - self._wall, cpu - self._cpu)
+        self._wall, self._cpu = wall, cpu
+
+    def skip(self) -> None:
+        """Start the next phase now (what came since the last lap was recorded elsewhere)."""
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
 
 
 @attrs.frozen
