@@ -22,6 +22,7 @@ pytest.importorskip("pyarrow")
 
 from neuroguide import _facts, assess  # noqa: E402
 from neuroguide import model as m  # noqa: E402
+from neuroguide._loading import catalog  # noqa: E402
 from neuroguide.cohort import Undetermined, _derive, _engine, _schema  # noqa: E402
 from neuroguide.cohort import evaluate as cohort_evaluate  # noqa: E402
 from neuroguide.cohort._api import unknown_facts  # noqa: E402
@@ -31,9 +32,16 @@ from neuroguide.exceptions import InputError  # noqa: E402
 from neuroguide.results import RuleOutcome  # noqa: E402
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.json"))
-Row = tuple[str, str, Any, Any, Any, tuple[str, ...], Any]
-# Medication rules name the entry they checked (the cohort's ``label``): compared too.
+Row = tuple[str, str, Any, Any, Any, tuple[str, ...], Any, tuple[str, str, str, str]]
+# Medication rules name the entry they checked (the cohort's ``label``): compared too. So is a classification's
+# band label (``assess`` adds it to the facts under the rule's id), and every row's rule information.
 _MEDICATION_KINDS = ("dosing", "neurotoxicity")
+
+
+def _info(guideline: str, version: str, rule: str) -> tuple[str, str, str, str]:
+    """The rule information a results row carries: guideline, version, kind, rule status."""
+    found = {r.id: r for r in catalog().get(guideline, version=version).rules}[rule]
+    return (guideline, version, str(found.kind), str(found.status))
 
 
 def expected(doc: Mapping[str, Any], as_of: dt.date) -> list[Row]:
@@ -47,13 +55,23 @@ def expected(doc: Mapping[str, Any], as_of: dt.date) -> list[Row]:
         found = recs.get((t.guideline, t.rule), [])
         if t.outcome is RuleOutcome.NOT_FIRED and not found:
             continue
+        info = _info(t.guideline, t.version, t.rule)
         if found:
             out.extend(
-                (t.rule, str(r.status), r.due, r.due_by, r.overdue_days, tuple(t.missing), _label(r.kind, r.reasons))
+                (
+                    t.rule,
+                    str(r.status),
+                    r.due,
+                    r.due_by,
+                    r.overdue_days,
+                    tuple(t.missing),
+                    a.record.facts.get(t.rule) if r.kind == "classification" else _label(r.kind, r.reasons),
+                    info,
+                )
                 for r in found
             )
         else:
-            out.append((t.rule, "undetermined", None, None, None, tuple(t.missing), None))
+            out.append((t.rule, "undetermined", None, None, None, tuple(t.missing), None, info))
     return sorted(out, key=repr)
 
 
@@ -72,7 +90,8 @@ def got(results: Any, row: int) -> list[Row]:
                 r["due_by"],
                 r["overdue_days"],
                 tuple(r["missing"]),
-                r["label"] if r["kind"] in _MEDICATION_KINDS else None,
+                r["label"] if r["kind"] in (*_MEDICATION_KINDS, "classification") else None,
+                (r["guideline"], r["version"], r["kind"], r["rule_status"]),
             )
             for r in part.iter_rows(named=True)
         ),

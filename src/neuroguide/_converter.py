@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import threading
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -32,14 +33,24 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@functools.cache
 def shared() -> cattrs.Converter:
-    """The converter (``converter``), built with its hooks on first use."""
-    import cattrs
+    """The converter (``converter``), built with its hooks on first use (once, whichever thread asks first)."""
+    found = _SHARED
+    if found:
+        return found[0]
+    with _SHARED_LOCK:
+        if not _SHARED:
+            import cattrs
 
-    c = cattrs.Converter(forbid_extra_keys=True)
-    _configure(c)
-    return c
+            c = cattrs.Converter(forbid_extra_keys=True)
+            _configure(c)
+            _SHARED.append(c)
+    return _SHARED[0]
+
+
+# One converter per process: hooks registered on it later (the site overlay's) must reach every caller.
+_SHARED: list[cattrs.Converter] = []
+_SHARED_LOCK = threading.Lock()
 
 
 _PERIOD = re.compile(r"^\s*(-?\d+)\s*(year|month|week|day)s?\s*$")

@@ -251,14 +251,14 @@ def _generate_gates(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateL
     lines = ["def gates(facts):", "    get = facts.get", "    out = []", "    keep = out.append"]
     hoisted: dict[str, str] = {}
     truths: set[str] = set()
-    for _, c in criteria:
-        if c is not None:
-            _leaves(c, hoisted, truths)
-    for name, local in hoisted.items():
-        lines.append(f"    {local} = get({_const(consts, name)})")
-        if name in truths:
-            lines.append(f"    t{local} = None if {local} is None else bool({local})")
     try:
+        for _, c in criteria:
+            if c is not None:
+                _leaves(c, hoisted, truths)
+        for name, local in hoisted.items():
+            lines.append(f"    {local} = get({_const(consts, name)})")
+            if name in truths:
+                lines.append(f"    t{local} = None if {local} is None else bool({local})")
         for pos, c in criteria:
             if c is None:
                 lines.append(f"    keep(({pos}, True))")

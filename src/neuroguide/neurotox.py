@@ -274,7 +274,8 @@ def exposure_check(
         else:
             dose = _per_area_if_needed(med.cumulative, limit, facts, bsa, missing)
             if dose is not None:
-                value = magnitude(dose, unit_symbol(limit))  # from the unit table: no registry for mg, g
+                # From the unit table: no unit registry for mg, g.
+                value = magnitude(dose, unit_symbol(limit), field="cumulative")
                 threshold = float(limit.magnitude)
                 past = _exceeds(value, threshold)
                 verdicts.append(past)

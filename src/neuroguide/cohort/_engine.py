@@ -174,6 +174,10 @@ def make_plan(
         if not columnar:
             reads = set(cols)
         if isinstance(rule, m.ClassificationRule):
+            # A label is a column named by its rule id, added as the rules are evaluated: a name already taken
+            # (an input column or another label) would let earlier rules read the label in its place.
+            if rule.id in cols or rule.id in labels or rule.id in per_row_labels:
+                raise AssertionError(f"classification {rule.id!r} shadows a column or another classification")
             if columnar:
                 labels[rule.id] = frozenset(reads)
             else:
