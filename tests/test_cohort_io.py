@@ -502,3 +502,27 @@ def test_a_cohort_of_common_units_is_run_without_the_unit_registry(tmp_path: Pat
         check=True,
     )
     assert done.stdout.split() == ["2000", "False"]
+
+
+def test_a_worker_with_other_guideline_files_refuses_its_partition(tmp_path: Path) -> None:
+    """A worker's rules must be the client's: its results file carries the client's provenance."""
+    from neuroguide.cohort import _dask, _engine, _parts
+    from neuroguide.cohort._errors import WorkerMismatchError
+
+    day = dt.date(2026, 11, 30)
+    src = tmp_path / "c.parquet"
+    _io.write_synth(60, src, seed=2, as_of=day)
+    plan = _engine.make_plan(day)
+    meta = _engine.metadata(plan)
+    (part,) = _parts.partitions(src, 100)
+    args = (str(src), part, day, None, ("approved",), str(tmp_path))
+    done = _dask.evaluate_parquet_partition(*args, meta)  # the same installation: evaluated
+    assert done.rows == 60
+    versions = json.loads(meta["neuroguide.guidelines"])
+    versions[0]["sha256"] = "0" * 64  # the client read another file
+    altered = {**meta, "neuroguide.guidelines": json.dumps(versions)}
+    with pytest.raises(WorkerMismatchError, match="guideline versions") as caught:
+        _dask.evaluate_parquet_partition(*args, altered)
+    assert isinstance(caught.value, RuntimeError)
+    with pytest.raises(WorkerMismatchError, match="neuroguide version"):
+        _dask.evaluate_parquet_partition(*args, {**meta, "neuroguide.package": "0.0.1"})

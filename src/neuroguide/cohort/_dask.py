@@ -24,7 +24,8 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from .. import model as m
-from ._engine import ABSENT_ONLY_SCHEMA, RESULT_SCHEMA, Plan, Undetermined, make_plan
+from ._engine import ABSENT_ONLY_SCHEMA, RESULT_SCHEMA, Plan, Undetermined, make_plan, metadata
+from ._errors import WorkerMismatchError
 from ._parts import Partition, Phases, Timer, evaluate_batch, partitions, read_partition
 
 __all__ = [
@@ -123,6 +124,7 @@ def evaluate_parquet_partition(
     started, start = time.time(), time.process_time()
     clock = _Clock(start)
     plan = make_plan(as_of, pins=pins, statuses=statuses)
+    _same_as_client(plan, meta)
     clock.lap("plan")
     frame, units = read_partition(Path(path), part)
     clock.lap("read")
@@ -138,6 +140,30 @@ def evaluate_parquet_partition(
     end = time.process_time()
     timing = TaskTiming(part.index, worker, started, time.time(), end - start, end, clock.laps())
     return PartResult(part.index, frame.height, results.num_rows, errors, absent, timing, only)
+
+
+# What a worker must share with the client for the client's provenance to be true of the worker's results.
+_SHARED_META = {
+    "neuroguide.package": "the neuroguide version",
+    "neuroguide.guidelines": "the set of guideline versions and their sha256",
+    "neuroguide.per_row_rules": "the rules evaluated per patient",
+}
+
+
+def _same_as_client(plan: Plan, meta: Mapping[str, str]) -> None:
+    """Refuse a partition on a worker whose installation would choose other rules than the client's."""
+    own = metadata(plan)
+    for key, item in _SHARED_META.items():
+        if key in meta and meta[key] != own[key]:
+            try:
+                worker = str(importlib.import_module("distributed").get_worker().address)
+            except (ImportError, ValueError):
+                worker = ""
+            raise WorkerMismatchError(worker, item, _short(meta[key]), _short(own[key]))
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 class _Clock:

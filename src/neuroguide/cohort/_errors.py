@@ -1,12 +1,12 @@
-"""Errors of the cohort interface (each is an ``InputError``: bad input, named precisely)."""
+"""Errors of the cohort interface: bad input, named precisely (``InputError``), and a Dask worker unlike its client."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..exceptions import InputError
+from ..exceptions import InputError, NeuroguideError
 
-__all__ = ["BadRowsError", "MissingExtraError", "SchemaError"]
+__all__ = ["BadRowsError", "MissingExtraError", "SchemaError", "WorkerMismatchError"]
 
 
 class SchemaError(InputError):
@@ -43,3 +43,21 @@ class MissingExtraError(InputError, ImportError):
 
     def __reduce__(self) -> tuple[type[MissingExtraError], tuple[str, str]]:  # type: ignore[override]
         return (type(self), (str(self.value), self.expected.split("'")[1]))
+
+
+class WorkerMismatchError(NeuroguideError, RuntimeError):
+    """A Dask worker has another neuroguide or other guideline files than the client: its partition is refused.
+
+    Each worker chooses the rules from its own installation, while every results file carries the client's
+    provenance (package, guideline versions and hashes); a difference would make that provenance untrue.
+    """
+
+    def __init__(self, worker: str, item: str, client: str, found: str) -> None:
+        self.worker, self.item, self.client, self.found = worker, item, client, found
+        super().__init__(
+            f"worker {worker or '(this process)'}: {item} is {found}, the client's is {client}; install the same "
+            "neuroguide and guideline files on every worker"
+        )
+
+    def __reduce__(self) -> tuple[type[WorkerMismatchError], tuple[str, str, str, str]]:
+        return (type(self), (self.worker, self.item, self.client, self.found))
