@@ -4,9 +4,10 @@ Runs each command ``--runs`` times, round robin (so a busy machine slows every c
 minimum and median wall time and CPU time (user + system of the child) of each, with its ratio to
 ``python -c pass``. ``assess`` is measured twice: with a cold knowledge-base cache (a new, empty cache folder
 each run: the guideline files are parsed and validated, then the cache is written) and with a warm one.
-The row ``import attrs, cattrs`` is the floor of any start-up on the core runtime (the model's classes are
-attrs classes, the converter is cattrs'). The last row is the cost of pint alone (``import pint`` and building a
-registry, minus a bare interpreter), for reading the ``assess`` figure without pint.
+The row ``import attrs, cattrs`` is the cost of the core runtime's two libraries alone (a warm ``assess`` imports
+only attrs of the two; ``import attrs`` alone is most of that row). The last row is the cost of pint alone
+(``import pint`` and building a registry, minus a bare interpreter), for reading the ``assess`` figure without
+pint.
 
 Usage: ``python benchmarks/startup.py [--runs 20]`` with neuroguide installed in the running interpreter's
 environment (``nox -s bench`` runs it). Not a test: it reports, it does not judge.

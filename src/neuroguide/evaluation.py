@@ -50,6 +50,7 @@ __all__ = [
     "RuleTrace",
     "Section",
     "assess",
+    "compile_gates",
     "replay",
 ]
 
