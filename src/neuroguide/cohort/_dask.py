@@ -133,10 +133,7 @@ def evaluate_parquet_partition(
     table = results.replace_schema_metadata(results_schema(meta).metadata)  # already in the results' Arrow types
     pq.write_table(table, part_path(Path(directory), part.index), **WRITE_OPTIONS)
     clock.lap("write")
-    try:
-        worker = str(importlib.import_module("distributed").get_worker().address)
-    except (ImportError, ValueError):  # called outside a worker (tests, a plain process pool)
-        worker = ""
+    worker = _worker_address()
     end = time.process_time()
     timing = TaskTiming(part.index, worker, started, time.time(), end - start, end, clock.laps())
     return PartResult(part.index, frame.height, results.num_rows, errors, absent, timing, only)
@@ -155,11 +152,15 @@ def _same_as_client(plan: Plan, meta: Mapping[str, str]) -> None:
     own = metadata(plan)
     for key, item in _SHARED_META.items():
         if key in meta and meta[key] != own[key]:
-            try:
-                worker = str(importlib.import_module("distributed").get_worker().address)
-            except (ImportError, ValueError):
-                worker = ""
-            raise WorkerMismatchError(worker, item, _short(meta[key]), _short(own[key]))
+            raise WorkerMismatchError(_worker_address(), item, _short(meta[key]), _short(own[key]))
+
+
+def _worker_address() -> str:
+    """The Dask worker running this task, or "" outside a worker (tests, a plain process pool)."""
+    try:
+        return str(importlib.import_module("distributed").get_worker().address)
+    except (ImportError, ValueError):
+        return ""
 
 
 def _short(text: str) -> str:
