@@ -9,6 +9,8 @@ silently: every resource, code, unit or value the reader cannot use is listed in
 Resources read: Patient (birthDate, gender); Condition (diabetes type and onset; other conditions); Observation
 (latest valid value per fact; ``entered-in-error``, ``cancelled`` and results not yet final are excluded);
 MedicationStatement and MedicationRequest (name, dose, frequency, period); Procedure (dates of examinations).
+References are followed by ``Type/id``, a Bundle entry's ``fullUrl`` or an absolute URL; a resource sent twice is read
+once, and of two versions of one resource the later is read.
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ _MS_USED = frozenset({"active", "completed", "intended", "on-hold", "stopped"})
 _MR_USED = frozenset({"active", "completed", "on-hold", "stopped"})
 _PERIOD = {"d": "day", "wk": "week", "mo": "month"}
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
+# the "Type/id" at the end of a relative or absolute RESTful reference (a version suffix allowed)
+_RESTFUL = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
+_PAST = frozenset({"stopped", "completed"})
 _FOOT_PARTS = {"401191002": "visual inspection", "134388005": "monofilament test", "91161007": "pedal pulses"}
 
 
@@ -174,7 +179,8 @@ def read(
             "conformance not checked",
             "the resources were not checked against the FHIR specification (configured so); read leniently",
         )
-    return reader.run(_load(data))
+    urls: dict[str, str] = {}
+    return reader.run(_load(data, urls), urls)
 
 
 def assess(data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.date, **options: Any) -> Assessment:
@@ -191,7 +197,7 @@ def assess(data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.da
 # -- input -------------------------------------------------------------------------------------------------------
 
 
-def _load(data: Mapping[str, Any] | Sequence[Any] | str | Path) -> list[dict[str, Any]]:
+def _load(data: Mapping[str, Any] | Sequence[Any] | str | Path, urls: dict[str, str]) -> list[dict[str, Any]]:
     if isinstance(data, Path) or (isinstance(data, str) and not data.lstrip().startswith(("{", "["))):
         try:
             data = Path(data).read_text(encoding="utf-8")
@@ -204,23 +210,24 @@ def _load(data: Mapping[str, Any] | Sequence[Any] | str | Path) -> list[dict[str
         except json.JSONDecodeError as exc:
             raise InputError("fhir", text[:60], f"valid JSON ({exc.msg} at line {exc.lineno})") from None
     out: list[dict[str, Any]] = []
-    _flatten(data, "fhir", out)
+    _flatten(data, "fhir", out, urls)
     return out
 
 
-def _flatten(item: Any, where: str, out: list[dict[str, Any]]) -> None:
+def _flatten(item: Any, where: str, out: list[dict[str, Any]], urls: dict[str, str] | None = None) -> None:
+    """Collect the resources; ``urls`` maps each Bundle entry's ``fullUrl`` to its resource ("Type/id")."""
     if item is None:
         return  # a prefetch key the EHR could not fill
     if isinstance(item, list | tuple):
         for i, x in enumerate(item):
-            _flatten(x, f"{where}[{i}]", out)
+            _flatten(x, f"{where}[{i}]", out, urls)
         return
     if not isinstance(item, Mapping):
         raise InputError(where, item, "a FHIR resource, a Bundle, or a prefetch object")
     kind = item.get("resourceType")
     if kind is None:  # a CDS Hooks prefetch: key -> resource, Bundle or null
         for key, value in item.items():
-            _flatten(value, f"{where}.{key}", out)
+            _flatten(value, f"{where}.{key}", out, urls)
         return
     if not isinstance(kind, str):
         raise InputError(f"{where}.resourceType", kind, "a FHIR resource type name")
@@ -231,7 +238,12 @@ def _flatten(item: Any, where: str, out: list[dict[str, Any]]) -> None:
         for i, entry in enumerate(entries):
             if not isinstance(entry, Mapping):
                 raise InputError(f"{where}.entry[{i}]", entry, "a Bundle entry object")
-            _flatten(entry.get("resource"), f"{where}.entry[{i}].resource", out)
+            resource = entry.get("resource")
+            full = entry.get("fullUrl")
+            if urls is not None and isinstance(full, str) and isinstance(resource, Mapping):
+                # references inside a Bundle may name an entry by its fullUrl (urn:uuid:... in a transaction)
+                urls[full] = _ref(resource)
+            _flatten(resource, f"{where}.entry[{i}].resource", out, urls)
         return
     out.append(dict(item))
 
@@ -331,6 +343,37 @@ def _number(value: Any) -> float | None:
         return None
 
 
+def _newer(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
+    """The later of two versions of one resource by ``meta.lastUpdated``, else ``meta.versionId``; None if unknown."""
+    ma, mb = a.get("meta"), b.get("meta")
+    if not isinstance(ma, Mapping) or not isinstance(mb, Mapping):
+        return None
+    ta, tb = _instant(ma.get("lastUpdated")), _instant(mb.get("lastUpdated"))
+    if ta is not None and tb is not None and ta != tb:
+        return a if ta > tb else b
+    va, vb = ma.get("versionId"), mb.get("versionId")
+    if isinstance(va, str) and isinstance(vb, str) and va.isdigit() and vb.isdigit() and int(va) != int(vb):
+        return a if int(va) > int(vb) else b
+    return None
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def _version(res: Mapping[str, Any]) -> str:
+    meta = res.get("meta") if isinstance(res.get("meta"), Mapping) else {}
+    assert isinstance(meta, Mapping)
+    parts = [f"{k} {meta[k]}" for k in ("versionId", "lastUpdated") if k in meta]
+    return ", ".join(parts) or "(no meta)"
+
+
 def _num_text(x: float) -> str:
     text = repr(x)  # shortest round-trip form: no precision is lost
     return text[:-2] if text.endswith(".0") else text
@@ -356,6 +399,7 @@ class _Reader:
     notes: list[Note] = attrs.Factory(list)
     used: list[str] = attrs.Factory(list)
     patient_id: str | None = None
+    urls: dict[str, str] = attrs.Factory(dict)
     sources: dict[str, str] = attrs.Factory(dict)
     medications_index: dict[str, dict[str, Any]] = attrs.Factory(dict)
     referenced: set[str] = attrs.Factory(set)
@@ -365,12 +409,15 @@ class _Reader:
     def note(self, kind: NoteKind, ref: str, what: str | _Shown, reason: str) -> None:
         self.notes.append(Note(kind=kind, resource=ref, what=str(what), reason=reason))
 
-    def run(self, resources: list[dict[str, Any]]) -> Reading:
+    def run(self, resources: list[dict[str, Any]], urls: Mapping[str, str] | None = None) -> Reading:
+        self.urls = dict(urls or {})
         by_kind: dict[str, list[dict[str, Any]]] = {}
         skipped: dict[str, list[str]] = {}
         for res in resources:
-            kind = str(res["resourceType"])
             self.check(res)
+        resources = self.one_per_id(resources)
+        for res in resources:
+            kind = str(res["resourceType"])
             if kind in _READ:
                 by_kind.setdefault(kind, []).append(res)
             elif kind != "Medication":
@@ -429,6 +476,53 @@ class _Reader:
             data["medications"] = meds
         patient = self.build(data)
         return Reading(patient=patient, notes=tuple(self.notes), used=tuple(dict.fromkeys(self.used)))
+
+    def one_per_id(self, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each resource once: a copy read once, an older version left out with a note, other clashes noted.
+
+        The same resource often comes twice (a prefetch key and a search that includes it); a history Bundle
+        holds several versions, of which ``meta.versionId`` or ``meta.lastUpdated`` tells the current one.
+        """
+        out: list[dict[str, Any]] = []
+        where: dict[str, int] = {}
+        for res in resources:
+            ref = _ref(res)
+            if not isinstance(res.get("id"), str) or ref not in where:
+                if isinstance(res.get("id"), str):
+                    where[ref] = len(out)
+                out.append(res)
+                continue
+            first = out[where[ref]]
+            if first == res:
+                continue
+            newer = _newer(first, res)
+            if newer is None:
+                self.note(
+                    NoteKind.CONFLICT,
+                    ref,
+                    "two resources with the same type and id",
+                    "different content, and no meta.versionId or meta.lastUpdated tells which is current; both read",
+                )
+                out.append(res)
+                continue
+            older = res if newer is first else first
+            out[where[ref]] = newer
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                f"version {_version(older)}",
+                f"an older version of the same resource; version {_version(newer)} is read",
+            )
+        return out
+
+    def target(self, reference: Any) -> str | None:
+        """The resource ("Type/id") a reference names: a Bundle entry's fullUrl, or a relative or absolute URL."""
+        if not isinstance(reference, str):
+            return None
+        if reference in self.urls:
+            return self.urls[reference]
+        match = _RESTFUL.search(reference)
+        return f"{match.group(1)}/{match.group(2)}" if match else None
 
     def build(self, data: dict[str, Any]) -> Patient:
         """The patient; a result or finding the patient model refuses is left out with a note, unless strict.
@@ -504,9 +598,10 @@ class _Reader:
         """True when the resource is about the patient read (resources about someone else are excluded)."""
         subject = res.get("subject") or res.get("patient")
         ref = subject.get("reference") if isinstance(subject, Mapping) else None
-        if self.patient_id is None or not isinstance(ref, str) or ref.startswith("#") or "Patient/" not in ref:
+        target = self.target(ref)
+        if self.patient_id is None or target is None or not target.startswith("Patient/"):
             return True
-        if ref.rsplit("Patient/", 1)[1] == self.patient_id:
+        if target == f"Patient/{self.patient_id}":
             return True
         self.note(NoteKind.EXCLUDED, _ref(res), f"subject {ref}", f"not the patient read (Patient/{self.patient_id})")
         return False
@@ -548,6 +643,15 @@ class _Reader:
                 data["birth_date"] = date.isoformat()
                 self.sources["birth_date"] = ref
                 self.birth_date = date
+        died = _date_of(res.get("deceasedDateTime"))
+        if res.get("deceasedBoolean") is True or (died is not None and (self.as_of is None or died <= self.as_of)):
+            self.note(
+                NoteKind.CONFLICT,
+                ref,
+                f"deceased ({res['deceasedDateTime']})" if died is not None else "deceased",
+                "the record says the patient has died; the recommendations are worked out as for a living "
+                "patient: check that this is the right record",
+            )
         gender = res.get("gender")
         if gender in ("female", "male"):
             data["sex"] = gender
@@ -784,6 +888,15 @@ class _Reader:
             or _date_of(effective.get("end"))
             or _date_of(effective.get("start"))
         )
+        if date is None and isinstance(res.get("issued"), str):
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                shown,
+                f"no effective date; issued ({res['issued']}) is when the result was reported, not when it was "
+                "measured, so it cannot be placed in time",
+            )
+            return
         if not self.dated(res, date, shown):
             return
         assert date is not None
@@ -967,14 +1080,23 @@ class _Reader:
         if draft:
             allowed = frozenset({"draft", "active"})
         concept = res.get("medicationCodeableConcept")
+        reference: Any = None
         if concept is None and isinstance(res.get("medicationReference"), Mapping):
-            target_ref = str(res["medicationReference"].get("reference"))
-            target = self.medications_index.get(target_ref)
+            reference = res["medicationReference"].get("reference")
+            target = self.medication_target(res, reference)
             concept = target.get("code") if target else None
-            self.referenced.add(target_ref)
         shown = _Shown(concept)
         if status not in allowed:
             self.note(NoteKind.EXCLUDED, ref, shown, f"status {status!r}: not a medication taken")
+            return None
+        if reference is not None and concept is None:
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                f"medicationReference {reference!r}",
+                "names no Medication with a code in the data (in the Bundle or contained in the resource); "
+                "the drug is unknown",
+            )
             return None
         name = self.medication_name(ref, concept)
         if name is None:
@@ -1000,6 +1122,12 @@ class _Reader:
         if started is None and kind == "MedicationRequest":
             started = _date_of(res.get("authoredOn"))
         stopped = _date_of(period.get("end"))
+        if status in _PAST and stopped is None and not draft:
+            stopped = self.stop_date(res, shown, started)
+        elif status == "intended" and not draft:
+            self.note(NoteKind.ASSUMPTION, ref, shown, "status intended: read as taken, though it may not be started")
+        elif status == "on-hold" and not draft:
+            self.note(NoteKind.ASSUMPTION, ref, shown, "status on-hold: read as taken (held for now, to resume)")
         if started is not None:
             med["started"] = started.isoformat()
         if stopped is not None:
@@ -1014,6 +1142,48 @@ class _Reader:
             med["indication"] = str(reasons[0]["text"])
         self.used.append(ref)
         return med
+
+    def medication_target(self, res: Mapping[str, Any], reference: Any) -> Mapping[str, Any] | None:
+        """The Medication a reference names: one contained in the resource ("#id") or one in the data."""
+        if isinstance(reference, str) and reference.startswith("#"):
+            contained = res.get("contained") or []
+            return next(
+                (
+                    c
+                    for c in contained
+                    if isinstance(c, Mapping)
+                    and c.get("resourceType") == "Medication"
+                    and f"#{c.get('id')}" == reference
+                ),
+                None,
+            )
+        target = self.target(reference)
+        if target is None:
+            return None
+        self.referenced.add(target)
+        return self.medications_index.get(target)
+
+    def stop_date(self, res: Mapping[str, Any], shown: _Shown, started: dt.date | None) -> dt.date | None:
+        """The stop date of a medication whose status says it ended but that gives no end date."""
+        status = res.get("status")
+        asserted = _date_of(res.get("dateAsserted")) if res["resourceType"] == "MedicationStatement" else None
+        if asserted is not None and (started is None or asserted >= started):
+            self.note(
+                NoteKind.ASSUMPTION,
+                _ref(res),
+                shown,
+                f"status {status} without an end date: read as stopped by {asserted} (dateAsserted, the date the "
+                "statement was made)",
+            )
+            return asserted
+        self.note(
+            NoteKind.ASSUMPTION,
+            _ref(res),
+            shown,
+            f"status {status} without an end date: when it stopped is not recorded, so it is read as still taken "
+            "(its dose is checked and it counts as current)",
+        )
+        return None
 
     def medication_name(self, ref: str, concept: Any) -> str | None:
         """The drug a medication concept names: a verified RxNorm ingredient code first, else its text or display."""
@@ -1083,8 +1253,19 @@ class _Reader:
 
     def dose(self, ref: str, dosage: Mapping[str, Any], med: dict[str, Any]) -> None:
         rates = dosage.get("doseAndRate") or []
-        q = rates[0].get("doseQuantity") if rates and isinstance(rates[0], Mapping) else None
+        first = rates[0] if isinstance(rates, list) and rates and isinstance(rates[0], Mapping) else {}
+        if isinstance(rates, list) and len(rates) > 1:
+            self.note(NoteKind.ASSUMPTION, ref, f"{len(rates)} doseAndRate entries", "only the first is read")
+        q = first.get("doseQuantity")
         if q is None:
+            given = [k for k in ("doseRange", "rateQuantity", "rateRange", "rateRatio") if k in first]
+            if given:
+                self.note(
+                    NoteKind.EXCLUDED,
+                    ref,
+                    f"dose as {', '.join(given)}",
+                    "only a single dose (doseQuantity) can be checked; the dose is not checked",
+                )
             return
         amount = self.ucum_text(ref, q, "dose")
         if amount is None:
@@ -1092,6 +1273,32 @@ class _Reader:
         repeat = (dosage.get("timing") or {}).get("repeat") or {}
         frequency = repeat.get("frequency", 1)
         period, unit = repeat.get("period"), repeat.get("periodUnit")
+        times = repeat.get("timeOfDay") or repeat.get("when")
+        if "frequency" not in repeat and isinstance(times, list) and len(times) > 1:
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                f"dose {amount} at {', '.join(map(str, times))}",
+                "the times of day are not read as a number of doses; the dose is not checked",
+            )
+            return
+        most = repeat.get("frequencyMax")
+        if isinstance(most, int) and isinstance(frequency, int) and most > frequency:
+            self.note(
+                NoteKind.ASSUMPTION,
+                ref,
+                f"dose {amount}, {frequency} to {most} times",
+                f"the most the instruction allows ({most} times) is checked",
+            )
+            frequency = most
+        hours = _number(period)
+        whole = hours is not None and hours > 0 and hours == int(hours) and 24 % int(hours) == 0
+        if unit == "h" and whole and hours is not None and isinstance(frequency, int):  # every 8 hours: 3 a day
+            frequency, period, unit = frequency * (24 // int(hours)), 1, "d"
+        if dosage.get("asNeededBoolean") is True or dosage.get("asNeededCodeableConcept") is not None:
+            self.note(
+                NoteKind.ASSUMPTION, ref, f"dose {amount} as needed", "the most the instruction allows is checked"
+            )
         if (
             period is None
             or unit not in _PERIOD
@@ -1142,5 +1349,5 @@ def draft_medication(resource: Mapping[str, Any]) -> tuple[Medication | None, tu
 def resources_of(data: Mapping[str, Any] | Sequence[Any]) -> Iterable[dict[str, Any]]:
     """Every resource in a Bundle, prefetch object or list (nested Bundles opened)."""
     out: list[dict[str, Any]] = []
-    _flatten(data, "fhir", out)
+    _flatten(data, "fhir", out, None)
     return out

@@ -1,0 +1,352 @@
+"""What a health system's FHIR R4 data means, read as the FHIR R4B specification defines each element.
+
+Small hand-written bundles, one element at a time: result and medication statuses, references by fullUrl, the same
+resource twice, dose forms, a deceased patient. The LOINC and RxNorm codes are ones neuroguide already binds (codes
+page); the blood-pressure panel (LOINC 85354-9, as in the specification's vital-signs example) is one it does not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fhir.resources", reason="needs the fhir extra")
+
+from neuroguide import fhir
+from neuroguide.fhir import NoteKind
+
+AS_OF = dt.date(2026, 11, 23)
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+SUBJECT = {"reference": "Patient/p1"}
+PATIENT = {"resourceType": "Patient", "id": "p1", "birthDate": "1960-05-01", "gender": "female"}
+
+
+def bundle(*resources: dict[str, Any], kind: str = "collection", urls: tuple[str, ...] = ()) -> dict[str, Any]:
+    entries: list[dict[str, Any]] = [{"resource": r} for r in (PATIENT, *resources)]
+    for entry, url in zip(entries, urls, strict=False):
+        entry["fullUrl"] = url
+    return {"resourceType": "Bundle", "type": kind, "entry": entries}
+
+
+def hba1c(value: float, ident: str = "o1", status: str = "final", **extra: Any) -> dict[str, Any]:
+    res: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": ident,
+        "status": status,
+        "code": {"coding": [{"system": LOINC, "code": "4548-4"}]},
+        "subject": SUBJECT,
+        "effectiveDateTime": "2026-11-01",
+        "valueQuantity": {"value": value, "system": UCUM, "code": "%", "unit": "%"},
+    }
+    res.update(extra)
+    return {k: v for k, v in res.items() if v is not None}
+
+
+def statement(status: str, ident: str = "s1", **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationStatement",
+        "id": ident,
+        "status": status,
+        "subject": SUBJECT,
+        "medicationCodeableConcept": {"text": "pregabalin"},
+        **extra,
+    }
+
+
+def daily(dose: dict[str, Any], **repeat: Any) -> list[dict[str, Any]]:
+    return [{"timing": {"repeat": repeat}, "doseAndRate": [dose]}]
+
+
+def mg(value: float) -> dict[str, Any]:
+    return {"value": value, "system": UCUM, "code": "mg", "unit": "mg"}
+
+
+def notes(reading: fhir.Reading, ref: str) -> list[tuple[NoteKind, str]]:
+    return [(n.kind, f"{n.what}: {n.reason}") for n in reading.notes if n.resource == ref]
+
+
+def read(*resources: dict[str, Any], **kw: Any) -> fhir.Reading:
+    return fhir.read(bundle(*resources, **kw), as_of=AS_OF)
+
+
+# -- Observation ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["final", "amended", "corrected"])
+def test_final_amended_and_corrected_results_are_used(status: str) -> None:
+    assert str(read(hba1c(7.2, status=status)).patient.measurements["hba1c"]) == "7.2 percent"
+
+
+@pytest.mark.parametrize("status", ["registered", "preliminary", "cancelled", "entered-in-error", "unknown"])
+def test_other_result_statuses_are_never_used_and_are_listed(status: str) -> None:
+    reading = read(hba1c(7.2, status=status))
+    assert "hba1c" not in reading.patient.measurements
+    ((kind, text),) = notes(reading, "Observation/o1")
+    assert kind is NoteKind.EXCLUDED and f"status {status!r}" in text
+
+
+def test_a_value_with_a_comparator_is_not_an_exact_result() -> None:
+    reading = read(hba1c(6.0, valueQuantity={"value": 6.0, "comparator": "<", "system": UCUM, "code": "%"}))
+    assert "hba1c" not in reading.patient.measurements
+    assert notes(reading, "Observation/o1")[0][0] is NoteKind.EXCLUDED
+
+
+def test_a_unit_given_only_as_text_is_listed_not_guessed() -> None:
+    reading = read(hba1c(7.2, valueQuantity={"value": 7.2, "unit": "%"}))
+    assert "hba1c" not in reading.patient.measurements
+    assert "UCUM" in notes(reading, "Observation/o1")[0][1]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"valueString": "7.2 %"},
+        {"valueCodeableConcept": {"text": "raised"}},
+        {"dataAbsentReason": {"coding": [{"code": "not-performed"}]}},
+    ],
+)
+def test_a_value_that_cannot_give_a_number_is_listed(value: dict[str, Any]) -> None:
+    reading = read(hba1c(7.2, valueQuantity=None, **value))
+    assert "hba1c" not in reading.patient.measurements
+    ((kind, text),) = notes(reading, "Observation/o1")
+    assert kind is NoteKind.EXCLUDED
+    assert ("not-performed" in text) if "dataAbsentReason" in value else (next(iter(value)) in text)
+
+
+def test_the_local_date_of_a_timed_result_is_its_date() -> None:
+    # 23:30 in New York on 23 November is 24 November in UTC; the result was taken on the 23rd, the evaluation date
+    reading = read(hba1c(7.2, effectiveDateTime="2026-11-23T23:30:00-05:00"))
+    assert str(reading.patient.measurements["hba1c"]) == "7.2 percent"
+
+
+def test_a_period_dates_a_result_by_its_end() -> None:
+    late = hba1c(7.2, effectiveDateTime=None, effectivePeriod={"start": "2026-11-20", "end": "2026-11-24"})
+    assert notes(read(late), "Observation/o1")[0][0] is NoteKind.EXCLUDED  # ended after the evaluation date
+
+
+def test_issued_alone_does_not_date_a_result_and_says_why() -> None:
+    reading = read(hba1c(7.2, effectiveDateTime=None, issued="2026-11-02T09:00:00Z"))
+    assert "hba1c" not in reading.patient.measurements
+    assert "issued" in notes(reading, "Observation/o1")[0][1]
+
+
+def test_the_newest_result_is_used_and_a_same_day_disagreement_is_listed() -> None:
+    older = hba1c(9.0, ident="o0", effectiveDateTime="2026-10-01")
+    a = hba1c(7.2, ident="a", issued="2026-11-01T10:00:00Z")
+    b = hba1c(7.6, ident="b", issued="2026-11-01T12:00:00Z")
+    reading = read(older, a, b)
+    assert str(reading.patient.measurements["hba1c"]) == "7.6 percent"
+    assert [k for k, _ in notes(reading, "Observation/b")] == [NoteKind.CONFLICT]
+
+
+def test_a_blood_pressure_panel_is_listed_and_its_components_are_not_read_as_anything() -> None:
+    panel = {
+        "resourceType": "Observation",
+        "id": "bp",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "85354-9", "display": "Blood pressure panel"}]},
+        "subject": SUBJECT,
+        "effectiveDateTime": "2026-11-01",
+        "component": [
+            {
+                "code": {"coding": [{"system": LOINC, "code": "8480-6"}]},
+                "valueQuantity": {"value": 150, "system": UCUM, "code": "mm[Hg]"},
+            },
+            {
+                "code": {"coding": [{"system": LOINC, "code": "8462-4"}]},
+                "valueQuantity": {"value": 90, "system": UCUM, "code": "mm[Hg]"},
+            },
+        ],
+    }
+    reading = read(panel)
+    assert reading.patient.measurements == {} and reading.patient.findings == {}
+    assert [k for k, _ in notes(reading, "Observation/bp")] == [NoteKind.UNRECOGNISED]
+
+
+# -- references and repeated resources ------------------------------------------------------------------------------
+
+
+def test_references_by_fullurl_are_followed() -> None:
+    drug = {"resourceType": "Medication", "id": "m1", "code": {"text": "pregabalin"}}
+    ms = statement(
+        "active",
+        subject={"reference": "urn:uuid:6b1f9b2e-0000-4000-8000-000000000001"},
+        medicationReference={"reference": "urn:uuid:6b1f9b2e-0000-4000-8000-000000000002"},
+    )
+    del ms["medicationCodeableConcept"]
+    urls = ("urn:uuid:6b1f9b2e-0000-4000-8000-000000000001", "urn:uuid:6b1f9b2e-0000-4000-8000-000000000002")
+    reading = read(drug, ms, kind="transaction", urls=urls)
+    assert [m.agent for m in reading.patient.medications] == ["pregabalin"]
+    assert reading.notes == ()
+
+
+@pytest.mark.parametrize("reference", ["#c1", "https://ehr.example/fhir/Medication/m1", "Medication/m1/_history/3"])
+def test_contained_absolute_and_versioned_references_are_followed(reference: str) -> None:
+    drug = {"resourceType": "Medication", "id": "m1", "code": {"text": "pregabalin"}}
+    ms = statement("active", medicationReference={"reference": reference})
+    del ms["medicationCodeableConcept"]
+    if reference == "#c1":
+        ms["contained"] = [{"resourceType": "Medication", "id": "c1", "code": {"text": "pregabalin"}}]
+        reading = read(ms)
+    else:
+        reading = read(drug, ms)
+    assert [m.agent for m in reading.patient.medications] == ["pregabalin"]
+
+
+def test_a_reference_to_nothing_in_the_data_says_so() -> None:
+    ms = statement("active", medicationReference={"reference": "Medication/elsewhere"})
+    del ms["medicationCodeableConcept"]
+    reading = read(ms)
+    assert reading.patient.medications == ()
+    assert "Medication/elsewhere" in notes(reading, "MedicationStatement/s1")[0][1]
+
+
+def test_a_subject_is_matched_by_fullurl_or_by_its_url() -> None:
+    mine = hba1c(7.2, subject={"reference": "urn:uuid:me"})
+    theirs = hba1c(9.9, ident="o2", subject={"reference": "https://ehr.example/fhir/Patient/p2"})
+    reading = read(mine, theirs, urls=("urn:uuid:me",))
+    assert str(reading.patient.measurements["hba1c"]) == "7.2 percent"
+    assert [k for k, _ in notes(reading, "Observation/o2")] == [NoteKind.EXCLUDED]
+
+
+def test_the_same_resource_twice_is_read_once() -> None:
+    # a CDS Hooks prefetch often holds the Patient under its own key and again in a search that includes it
+    prefetch = {"patient": PATIENT, "labs": bundle(hba1c(7.2), hba1c(7.2), kind="searchset")}
+    reading = fhir.read(prefetch, as_of=AS_OF)
+    assert str(reading.patient.measurements["hba1c"]) == "7.2 percent"
+    assert reading.notes == ()
+
+
+def test_an_older_version_of_a_resource_is_left_out_and_listed() -> None:
+    v1 = hba1c(9.9, meta={"versionId": "1", "lastUpdated": "2026-11-01T10:00:00Z"})
+    v2 = hba1c(7.2, status="corrected", meta={"versionId": "2", "lastUpdated": "2026-11-02T10:00:00Z"})
+    for order in ((v1, v2), (v2, v1)):
+        reading = read(*order, kind="history")
+        assert str(reading.patient.measurements["hba1c"]) == "7.2 percent"
+        ((kind, text),) = notes(reading, "Observation/o1")
+        assert kind is NoteKind.EXCLUDED and "older version" in text
+
+
+def test_two_different_resources_with_one_id_and_no_version_are_a_reported_conflict() -> None:
+    reading = read(hba1c(9.9), hba1c(7.2))
+    assert NoteKind.CONFLICT in [k for k, _ in notes(reading, "Observation/o1")]
+
+
+# -- medications ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["entered-in-error", "not-taken", "unknown"])
+def test_statements_not_taken_are_listed(status: str) -> None:
+    reading = read(statement(status))
+    assert reading.patient.medications == ()
+    assert notes(reading, "MedicationStatement/s1")[0][0] is NoteKind.EXCLUDED
+
+
+@pytest.mark.parametrize("status", ["cancelled", "entered-in-error", "draft", "unknown"])
+def test_requests_not_in_force_are_listed(status: str) -> None:
+    request = {**statement(status), "resourceType": "MedicationRequest", "intent": "order"}
+    reading = read(request)
+    assert reading.patient.medications == ()
+    assert notes(reading, "MedicationRequest/s1")[0][0] is NoteKind.EXCLUDED
+
+
+@pytest.mark.parametrize("status", ["stopped", "completed"])
+def test_an_ended_statement_without_an_end_date_is_stopped_by_its_assertion_date(status: str) -> None:
+    ms = statement(status, effectivePeriod={"start": "2025-01-01"}, dateAsserted="2026-06-01")
+    (med,) = read(ms).patient.medications
+    assert med.stopped == dt.date(2026, 6, 1)
+    assert not med.active_on(AS_OF) and med.taken_by(AS_OF)
+
+
+@pytest.mark.parametrize("status", ["stopped", "completed"])
+def test_an_ended_medication_with_no_date_at_all_is_read_as_taken_and_said_so(status: str) -> None:
+    reading = read(statement(status))
+    (med,) = reading.patient.medications
+    assert med.stopped is None
+    ((kind, text),) = notes(reading, "MedicationStatement/s1")
+    assert kind is NoteKind.ASSUMPTION and "without an end date" in text
+
+
+@pytest.mark.parametrize("status", ["intended", "on-hold"])
+def test_intended_and_held_medications_are_read_and_said_so(status: str) -> None:
+    reading = read(statement(status))
+    assert len(reading.patient.medications) == 1
+    assert [k for k, _ in notes(reading, "MedicationStatement/s1")] == [NoteKind.ASSUMPTION]
+
+
+def test_an_end_date_in_the_record_is_kept() -> None:
+    ms = statement("stopped", effectivePeriod={"start": "2025-01-01", "end": "2025-03-01"})
+    (med,) = read(ms).patient.medications
+    assert med.stopped == dt.date(2025, 3, 1)
+
+
+def test_every_eight_hours_is_three_times_a_day() -> None:
+    ms = statement("active", dosage=daily({"doseQuantity": mg(75)}, frequency=1, period=8, periodUnit="h"))
+    (med,) = read(ms).patient.medications
+    assert (str(med.dose), med.per) == ("225.0 milligram", "day")
+
+
+def test_a_frequency_range_checks_the_most_allowed() -> None:
+    ms = statement(
+        "active", dosage=daily({"doseQuantity": mg(75)}, frequency=1, frequencyMax=3, period=1, periodUnit="d")
+    )
+    reading = read(ms)
+    assert str(reading.patient.medications[0].dose) == "225.0 milligram"
+    assert [k for k, _ in notes(reading, "MedicationStatement/s1")] == [NoteKind.ASSUMPTION]
+
+
+@pytest.mark.parametrize(
+    "dose",
+    [
+        {"doseRange": {"low": mg(75), "high": mg(150)}},
+        {"rateQuantity": {"value": 5, "system": UCUM, "code": "mg/h"}},
+    ],
+)
+def test_a_dose_range_or_a_rate_is_listed_not_checked(dose: dict[str, Any]) -> None:
+    reading = read(statement("active", dosage=daily(dose, frequency=1, period=1, periodUnit="d")))
+    assert reading.patient.medications[0].dose is None
+    ((kind, text),) = notes(reading, "MedicationStatement/s1")
+    assert kind is NoteKind.EXCLUDED and next(iter(dose)) in text
+
+
+def test_doses_at_several_times_of_day_are_listed_not_counted_as_one() -> None:
+    dosage = daily({"doseQuantity": mg(75)}, timeOfDay=["08:00:00", "20:00:00"], period=1, periodUnit="d")
+    reading = read(statement("active", dosage=dosage))
+    assert reading.patient.medications[0].dose is None
+    assert notes(reading, "MedicationStatement/s1")[0][0] is NoteKind.EXCLUDED
+
+
+# -- Patient --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("birth", ["1950", "1950-06"])
+def test_a_partial_birth_date_leaves_age_unknown_and_says_so(birth: str) -> None:
+    reading = fhir.read([{**PATIENT, "birthDate": birth}], as_of=AS_OF)
+    assert reading.patient.birth_date is None
+    assert notes(reading, "Patient/p1")[0][0] is NoteKind.EXCLUDED
+
+
+@pytest.mark.parametrize("gender", ["other", "unknown"])
+def test_gender_other_or_unknown_leaves_sex_unknown_and_says_so(gender: str) -> None:
+    reading = fhir.read([{**PATIENT, "gender": gender}], as_of=AS_OF)
+    assert reading.patient.sex is None
+    assert notes(reading, "Patient/p1")[0][0] is NoteKind.UNRECOGNISED
+
+
+@pytest.mark.parametrize("deceased", [{"deceasedBoolean": True}, {"deceasedDateTime": "2026-10-01"}])
+def test_a_deceased_patient_is_flagged(deceased: dict[str, Any]) -> None:
+    reading = fhir.read([{**PATIENT, **deceased}], as_of=AS_OF)
+    ((kind, text),) = notes(reading, "Patient/p1")
+    assert kind is NoteKind.CONFLICT and "died" in text
+
+
+def test_a_death_after_the_evaluation_date_is_no_flag() -> None:
+    assert fhir.read([{**PATIENT, "deceasedDateTime": "2026-12-01"}], as_of=AS_OF).notes == ()
+
+
+@pytest.mark.parametrize("kind", ["collection", "searchset", "transaction", "batch-response", "history"])
+def test_every_bundle_type_is_read(kind: str) -> None:
+    assert str(read(hba1c(7.2), kind=kind).patient.measurements["hba1c"]) == "7.2 percent"
