@@ -321,7 +321,7 @@ def _replay(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         from .exceptions import InputError  # here: the parsers (and --help) need no attrs
 
-        raise InputError("record", args.record, f"a readable evaluation record JSON file ({exc})") from None
+        raise InputError("record", args.record, f"a readable UTF-8 evaluation record JSON file ({exc})") from None
     result = _audit().replay_record(text, source=_catalog(args), site=gov.load_site_arg(args.site, args.root))
     if args.json:
         _print_json(result)
@@ -335,7 +335,10 @@ def _replay(args: argparse.Namespace) -> int:
         for g in result.guidelines:
             print(f"  {g.id} {g.version} sha256 {g.current_sha256} (as recorded)")
     else:
-        print(f"DIFFERENT: re-evaluating the record of {result.as_of.isoformat()} with {used} gives another result.")
+        print(
+            f"DIFFERENT: re-evaluating the record of {result.as_of.isoformat()} with {used or 'no guidelines'} "
+            "gives another result."
+        )
         if result.causes:
             print("why:")
             for cause in result.causes:

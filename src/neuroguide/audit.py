@@ -41,7 +41,7 @@ from ._loading import LOCK_NAME, Catalog, catalog, guideline_files, guideline_ro
 from ._redline import Segment, word_diff
 from .evaluation import EvaluationRecord, replay
 from .exceptions import InputError, UnknownRuleError
-from .results import DifferenceKind, package_version
+from .results import DifferenceKind, newer_package, package_version
 from .site import Site
 from .units import format_quantity, is_quantity
 
@@ -972,14 +972,29 @@ def replay_record(
     notes: list[str] = []
     if record.package != package_version():
         notes.append(f"package version differs: recorded {record.package}, now {package_version()}")
+    if newer_package(record.package):
+        notes.append(
+            f"the record was written by neuroguide {record.package}, newer than this installation "
+            f"({package_version()}): it was re-evaluated with this version's code; replay it with neuroguide "
+            f"{record.package} or later for a verdict on that version"
+        )
     # Differences in what the rules decided (recommendations or traces) need a cause; facts alone follow the inputs.
     causes.extend(str(d) for d in report.differences if d.kind is DifferenceKind.SITE_OVERLAY)
-    rec_differences = [d for d in report.differences if d.kind.about_recommendations or d.kind is DifferenceKind.TRACE]
+    inconsistent = [str(d) for d in report.differences if d.kind is DifferenceKind.RECORD_INCONSISTENT]
+    if inconsistent:
+        causes.append(
+            "the record contradicts itself, so it was altered or damaged after it was made: "
+            + "; ".join(inconsistent[:3])
+            + (f"; and {len(inconsistent) - 3} more (listed below)" if len(inconsistent) > 3 else "")
+        )
+    # every difference needs a cause: facts and missing inputs too, since the same inputs give the same facts
+    rec_differences = [d for d in report.differences if d.kind.substantive]
     if rec_differences and not causes:
         if record.package != package_version():
             causes.append(
                 "the guideline files are byte-identical to those recorded; the difference comes from the evaluation "
-                f"code (package {record.package} then, {package_version()} now)"
+                f"code (package {record.package} then, {package_version()} now), unless the record was altered after "
+                "it was made"
             )
         else:
             causes.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from ._criteria import FactValue, GateList, Gates, compiled, compiled_all
 from ._facts import RECOGNISED_AGENTS, derive_flagged
 from ._loading import Catalog, catalog, criterion_facts
 from ._vocabulary import vocabulary
-from .exceptions import InputError, UnknownGuidelineError
+from .exceptions import InputError, InputProblemsError, UnknownGuidelineError
 from .patient import Flag, FlagKind, Patient
 from .results import (
     Assessment,
@@ -713,7 +714,14 @@ def replay(
             )
         )
     differences.extend(_site_differences(record, site))
-    patient = Patient.from_dict(record.patient)
+    differences.extend(_inconsistencies(record, chosen))
+    try:
+        patient = Patient.from_dict(record.patient)
+    except InputProblemsError as exc:
+        problems = [InputError(f"record.patient.{p.field}", p.value, p.expected) for p in exc.problems]
+        raise InputProblemsError(problems) from None
+    except InputError as exc:
+        raise InputError(f"record.patient.{exc.field}", exc.value, exc.expected) from None
     facts, flags = derive_flagged(patient, record.as_of)
     again = _run(
         patient,
@@ -764,6 +772,53 @@ def _site_differences(record: EvaluationRecord, site: Site | None) -> list[Diffe
     return []
 
 
+def _inconsistencies(record: EvaluationRecord, chosen: Sequence[tuple[m.Guideline, bool]]) -> list[Difference]:
+    """Where the record contradicts itself: such a record was altered or damaged after it was made."""
+    out: list[Difference] = []
+    named = Counter(ref.id for ref in record.guidelines)
+    versions = {(ref.id, ref.version) for ref in record.guidelines}
+    for gid, n in sorted(named.items()):
+        if n > 1:
+            out.append(Difference(K.RECORD_INCONSISTENT, f"guideline {gid} is listed {n} times in the record"))
+    if not record.guidelines and (record.trace or record.recommendations):
+        out.append(
+            Difference(
+                K.RECORD_INCONSISTENT,
+                f"the record names no guideline, yet holds {len(record.trace)} rule trace(s) and "
+                f"{len(record.recommendations)} recommendation(s)",
+            )
+        )
+        return out
+    recorded_rules = {(g.id, g.version): {r.id for r in g.rules} for g, _ in chosen}
+    parts: list[tuple[str, Sequence[RuleTrace] | Sequence[Recommendation]]] = [
+        ("trace", record.trace),
+        ("recommendations", record.recommendations),
+    ]
+    for what, entries in parts:
+        seen = Counter((e.guideline, e.rule) for e in entries)
+        for (gid, rule), n in sorted(seen.items()):
+            if n > 1:
+                out.append(Difference(K.RECORD_INCONSISTENT, f"rule {rule} ({gid}) appears {n} times in the {what}"))
+        for e in entries:
+            if (e.guideline, e.version) not in versions:
+                out.append(
+                    Difference(
+                        K.RECORD_INCONSISTENT,
+                        f"rule {e.rule} ({e.guideline}): the {what} names version {e.version}, which the record's "
+                        "guideline list does not",
+                    )
+                )
+            elif e.rule not in recorded_rules.get((e.guideline, e.version), {e.rule}):
+                out.append(
+                    Difference(
+                        K.RECORD_INCONSISTENT,
+                        f"rule {e.rule} ({e.guideline}): the {what} names a rule that {e.guideline} {e.version} "
+                        "does not hold",
+                    )
+                )
+    return out
+
+
 def _diff_record_parts(
     before: EvaluationRecord, after: EvaluationRecord, read: frozenset[str] = frozenset()
 ) -> list[Difference]:
@@ -788,9 +843,9 @@ def _diff_record_parts(
             where = "not in the recorded trace" if a is None else "no longer evaluated"
             out.append(Difference(K.TRACE, f"rule {key[1]} ({key[0]}): {where}"))
         elif a != b:
-            out.append(
-                Difference(K.TRACE, f"rule {key[1]} ({key[0]}): trace was {str(a.outcome)!r}, now {str(b.outcome)!r}")
-            )
+            was, now = _converter.shared().unstructure(a), _converter.shared().unstructure(b)
+            changed = "; ".join(f"{f} was {was[f]!r}, now {now.get(f)!r}" for f in was if was[f] != now.get(f))
+            out.append(Difference(K.TRACE, f"rule {key[1]} ({key[0]}) trace: {changed}"))
     if before.missing != after.missing:
         was = ", ".join(m.fact for m in before.missing) or "none"
         now = ", ".join(m.fact for m in after.missing) or "none"

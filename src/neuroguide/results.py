@@ -10,6 +10,7 @@ import datetime as dt
 import enum
 import functools
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -40,6 +41,7 @@ __all__ = [
     "Section",
     "SiteStamp",
     "leaves_of",
+    "newer_package",
     "outcome_word",
     "package_version",
     "recommendation",
@@ -252,19 +254,32 @@ class EvaluationRecord:
             InputError: the data is not an evaluation record.
 
         """
+        package = data.get("package", "")
+        if "package" in data and (not isinstance(package, str) or not package.strip()):
+            raise InputError("record.package", package, "the version of neuroguide that wrote the record")
         try:
             return _converter.shared().structure(dict(data), cls)
         except Exception as exc:  # cattrs raises groups of many kinds
             problems = "; ".join(f"{p}: {msg}" for p, msg in _converter.format_errors(exc))
+            if isinstance(package, str) and newer_package(package):
+                # a later release may add fields and values: say so rather than call the record broken
+                problems += (
+                    f"; the record was written by neuroguide {package}, newer than this installation "
+                    f"({package_version()}): replay it with neuroguide {package} or later"
+                )
             raise InputError("record", "(evaluation record)", f"a valid evaluation record ({problems})") from None
 
     @classmethod
     def from_json(cls, text: str) -> EvaluationRecord:
-        """Parse a record from JSON text."""
+        """Parse a record from JSON text (a leading UTF-8 byte order mark is ignored)."""
+        text = text.removeprefix("\ufeff")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError("record", text[:60], f"valid JSON ({exc.msg})") from None
+            where = f"{exc.msg}, line {exc.lineno} column {exc.colno}"
+            if text.strip() and (exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated")):
+                where += ": the text ends too early, so the record is cut short"
+            raise InputError("record", text[:60], f"valid JSON ({where})") from None
         if not isinstance(data, dict):
             raise InputError("record", type(data).__name__, "a JSON object")
         return cls.from_dict(data)
@@ -304,6 +319,20 @@ def package_version() -> str:
     return _dist.version()
 
 
+def _release(version: str) -> tuple[int, ...] | None:
+    match = re.match(r"\s*v?(\d+(?:\.\d+)*)", version)
+    return tuple(int(x) for x in match.group(1).split(".")) if match else None
+
+
+def newer_package(version: str) -> bool:
+    """True when ``version`` is a later release than the installed neuroguide (by its release numbers)."""
+    recorded, now = _release(version), _release(package_version())
+    if recorded is None or now is None:
+        return False
+    width = max(len(recorded), len(now))
+    return recorded + (0,) * (width - len(recorded)) > now + (0,) * (width - len(now))
+
+
 class DifferenceKind(enum.StrEnum):
     """What a replay difference is about."""
 
@@ -319,6 +348,8 @@ class DifferenceKind(enum.StrEnum):
     MISSING_INPUTS = "missing-inputs"
     SITE_OVERLAY = "site-overlay"
     """The record applied a site overlay that was not given to the replay, or whose content differs."""
+    RECORD_INCONSISTENT = "record-inconsistent"
+    """The record contradicts itself (an entry twice, a rule or version its guideline list does not hold)."""
 
     @property
     def substantive(self) -> bool:
