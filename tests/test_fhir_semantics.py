@@ -350,3 +350,35 @@ def test_a_death_after_the_evaluation_date_is_no_flag() -> None:
 @pytest.mark.parametrize("kind", ["collection", "searchset", "transaction", "batch-response", "history"])
 def test_every_bundle_type_is_read(kind: str) -> None:
     assert str(read(hba1c(7.2), kind=kind).patient.measurements["hba1c"]) == "7.2 percent"
+
+
+def test_the_later_result_of_one_day_is_used_by_its_time_in_utc() -> None:
+    # 09:00 in Berlin is 08:00 UTC, before 08:30 UTC: the UTC result is the later one, whatever was issued when
+    berlin = hba1c(9.0, ident="a", effectiveDateTime="2026-11-01T09:00:00+01:00", issued="2026-11-02T12:00:00Z")
+    utc = hba1c(7.2, ident="b", effectiveDateTime="2026-11-01T08:30:00Z", issued="2026-11-02T08:00:00Z")
+    for order in ((berlin, utc), (utc, berlin)):
+        reading = read(*order)
+        assert str(reading.patient.measurements["hba1c"]) == "7.2 percent"
+        assert [k for k, _ in notes(reading, "Observation/b")] == [NoteKind.CONFLICT]
+
+
+def request(**extra: Any) -> dict[str, Any]:
+    return {**statement("active"), "resourceType": "MedicationRequest", "intent": "order", **extra}
+
+
+def test_an_order_not_to_give_a_drug_is_never_read_as_taken() -> None:
+    reading = read(request(doNotPerform=True))
+    assert reading.patient.medications == ()
+    assert "doNotPerform" in notes(reading, "MedicationRequest/s1")[0][1]
+
+
+@pytest.mark.parametrize("intent", ["proposal", "plan", "option"])
+def test_a_proposal_or_plan_is_not_a_medication_taken(intent: str) -> None:
+    reading = read(request(intent=intent))
+    assert reading.patient.medications == ()
+    assert notes(reading, "MedicationRequest/s1")[0][0] is NoteKind.EXCLUDED
+
+
+@pytest.mark.parametrize("intent", ["order", "original-order", "reflex-order", "filler-order", "instance-order"])
+def test_orders_are_read(intent: str) -> None:
+    assert len(read(request(intent=intent)).patient.medications) == 1

@@ -367,6 +367,15 @@ def _instant(value: Any) -> dt.datetime | None:
     return when if when.tzinfo is not None else None
 
 
+def _when(res: Mapping[str, Any]) -> str:
+    """The effective date and time as a sortable text: UTC when a time zone is given, else as written."""
+    value = res.get("effectiveDateTime") or res.get("effectiveInstant")
+    if not isinstance(value, str):
+        return ""
+    instant = _instant(value)
+    return instant.astimezone(dt.UTC).isoformat() if instant is not None else value
+
+
 def _version(res: Mapping[str, Any]) -> str:
     meta = res.get("meta") if isinstance(res.get("meta"), Mapping) else {}
     assert isinstance(meta, Mapping)
@@ -388,6 +397,7 @@ class _Candidate:
     date: dt.date
     ref: str
     issued: str = ""
+    at: str = ""  # the effective time within the day, in UTC when the time zone is given
     refuted: bool = False  # a refuted Condition: says one code is absent, not that no code of the fact is present
 
 
@@ -932,7 +942,7 @@ class _Reader:
             )
         target = findings if spec.type == "boolean" else measurements
         target.setdefault(fact, []).append(
-            _Candidate(value=value, date=date, ref=ref, issued=str(res.get("issued", "")))
+            _Candidate(value=value, date=date, ref=ref, issued=str(res.get("issued", "")), at=_when(res))
         )
         self.used.append(ref)
 
@@ -995,14 +1005,15 @@ class _Reader:
             found = [c for c in found if not c.refuted]
         newest = max(c.date for c in found)
         same = [c for c in found if c.date == newest]
-        chosen = max(same, key=lambda c: c.issued)
+        chosen = max(same, key=lambda c: (c.at, c.issued))
         if len(same) > 1 and len({orjson.dumps(c.value, default=str) for c in same}) > 1:
             values = "; ".join(f"{c.ref}: {c.value}" for c in same)
             self.note(
                 NoteKind.CONFLICT,
                 chosen.ref,
                 f"{fact} on {newest}",
-                f"different values on the same day ({values}); the one issued last was used",
+                f"different values on the same day ({values}); the one taken last (or, at the same time, issued "
+                "last) was used",
             )
         self.sources[f"{group}.{fact}"] = chosen.ref
         return chosen.value
@@ -1088,6 +1099,13 @@ class _Reader:
         shown = _Shown(concept)
         if status not in allowed:
             self.note(NoteKind.EXCLUDED, ref, shown, f"status {status!r}: not a medication taken")
+            return None
+        if res.get("doNotPerform") is True:
+            self.note(NoteKind.EXCLUDED, ref, shown, "doNotPerform: an order NOT to give it; not a medication taken")
+            return None
+        intent = res.get("intent")
+        if kind == "MedicationRequest" and not draft and intent in ("proposal", "plan", "option"):
+            self.note(NoteKind.EXCLUDED, ref, shown, f"intent {intent}: not an order; not read as a medication taken")
             return None
         if reference is not None and concept is None:
             self.note(
