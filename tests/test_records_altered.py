@@ -182,3 +182,21 @@ def test_the_command_line_verdicts(tmp_path: Path, capsys: pytest.CaptureFixture
     data["guidelines"] = []
     code, out = cli(tmp_path, json.dumps(data), capsys)
     assert code == 1 and "with no guidelines" in out
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("patient", [], "a JSON object"),
+        ("facts", "x", "a JSON object"),
+        ("trace", {}, "a JSON list"),
+        ("recommendations", None, "a JSON list"),
+        ("statuses", "approved", "a JSON list"),
+        ("statuses", ["approved", "bogus"], "rule statuses from"),
+    ],
+)
+def test_a_part_of_the_wrong_shape_is_named(field: str, value: Any, expected: str) -> None:
+    data = old()
+    data[field] = value
+    with pytest.raises(ng.InputError, match=f"record.{field}.*{expected}"):
+        ng.EvaluationRecord.from_dict(data)

@@ -19,7 +19,7 @@ import attrs
 from . import _converter, _dist
 from . import model as m
 from ._criteria import Outcome
-from .exceptions import InputError
+from .exceptions import InputError, raise_all
 from .patient import Flag
 
 __all__ = [
@@ -255,8 +255,17 @@ class EvaluationRecord:
 
         """
         package = data.get("package", "")
+        shape = [
+            InputError(f"record.{k}", data[k], what) for k, kind, what in _SHAPES if k in data and not kind(data[k])
+        ]
         if "package" in data and (not isinstance(package, str) or not package.strip()):
-            raise InputError("record.package", package, "the version of neuroguide that wrote the record")
+            shape.append(InputError("record.package", package, "the version of neuroguide that wrote the record"))
+        statuses = data.get("statuses")
+        if isinstance(statuses, list) and not all(s in _STATUS_NAMES for s in statuses):
+            shape.append(
+                InputError("record.statuses", statuses, f"rule statuses from {', '.join(sorted(_STATUS_NAMES))}")
+            )
+        raise_all(shape)
         try:
             return _converter.shared().structure(dict(data), cls)
         except Exception as exc:  # cattrs raises groups of many kinds
@@ -283,6 +292,25 @@ class EvaluationRecord:
         if not isinstance(data, dict):
             raise InputError("record", type(data).__name__, "a JSON object")
         return cls.from_dict(data)
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, list)
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, Mapping)
+
+
+# the JSON shape of each part of a record, checked first so a wrong shape is named in plain words
+_SHAPES = (
+    *((k, _is_object, "a JSON object") for k in ("patient", "facts")),
+    *(
+        (k, _is_list, "a JSON list")
+        for k in ("statuses", "guidelines", "trace", "recommendations", "missing", "flags", "unlocked")
+    ),
+)
+_STATUS_NAMES = frozenset(s.value for s in m.Status)
 
 
 @attrs.frozen(kw_only=True)
