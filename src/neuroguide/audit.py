@@ -940,10 +940,17 @@ def replay_record(
     Returns:
         A :class:`ReplayAudit`. ``identical`` is True when the same
         recommendations come out of the same guideline content; a different
-        package version alone is reported in ``notes``.
+        package version alone is reported in ``notes`` (a record from a newer
+        release says so there too). Every difference has a cause; a record
+        that contradicts itself (an entry twice, a trace or recommendation
+        naming a guideline version or rule its guideline list lacks) is
+        different, its cause saying it was altered or damaged.
 
     Raises:
-        InputError: the data is not an evaluation record.
+        InputError: the data is not an evaluation record (names the part and
+            what was expected; for a record from a newer release, says which
+            release to replay it with), or the record's patient is invalid
+            (``record.patient.<field>``).
 
     """
     if isinstance(record, str):
