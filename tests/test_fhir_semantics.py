@@ -382,3 +382,50 @@ def test_a_proposal_or_plan_is_not_a_medication_taken(intent: str) -> None:
 @pytest.mark.parametrize("intent", ["order", "original-order", "reflex-order", "filler-order", "instance-order"])
 def test_orders_are_read(intent: str) -> None:
     assert len(read(request(intent=intent)).patient.medications) == 1
+
+
+def transaction(*entries: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"fullUrl": u, "resource": r} for u, r in entries],
+    }
+
+
+def test_resources_without_ids_are_told_apart_by_their_fullurl() -> None:
+    # a transaction creates resources: no ids, each named by its entry's urn:uuid
+    patient = {k: v for k, v in PATIENT.items() if k != "id"}
+    ms = {
+        "resourceType": "MedicationStatement",
+        "status": "active",
+        "subject": {"reference": "urn:uuid:0c3d7a52-0000-4000-8000-000000000001"},
+        "medicationReference": {"reference": "urn:uuid:0c3d7a52-0000-4000-8000-000000000002"},
+    }
+    reading = fhir.read(
+        transaction(
+            ("urn:uuid:0c3d7a52-0000-4000-8000-000000000001", patient),
+            (
+                "urn:uuid:0c3d7a52-0000-4000-8000-000000000002",
+                {"resourceType": "Medication", "code": {"text": "pregabalin"}},
+            ),
+            (
+                "urn:uuid:0c3d7a52-0000-4000-8000-000000000003",
+                {"resourceType": "Medication", "code": {"text": "duloxetine"}},
+            ),
+            ("urn:uuid:0c3d7a52-0000-4000-8000-000000000004", ms),
+        ),
+        as_of=AS_OF,
+    )
+    assert [m.agent for m in reading.patient.medications] == ["pregabalin"]
+    assert reading.patient.id is None  # the Patient is given no id it did not have
+    assert [n.resource for n in reading.notes] == ["Medication/0c3d7a52-0000-4000-8000-000000000003"]  # unreferenced
+
+
+def test_a_reference_to_two_different_medications_is_a_conflict_not_a_guess() -> None:
+    ms = statement("active", medicationReference={"reference": "Medication/m1"})
+    del ms["medicationCodeableConcept"]
+    a = {"resourceType": "Medication", "id": "m1", "code": {"text": "pregabalin"}}
+    b = {"resourceType": "Medication", "id": "m1", "code": {"text": "duloxetine"}}
+    reading = read(a, b, ms)
+    assert reading.patient.medications == ()
+    assert [k for k, _ in notes(reading, "MedicationStatement/s1")] == [NoteKind.CONFLICT]

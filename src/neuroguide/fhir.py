@@ -69,6 +69,7 @@ _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 # the "Type/id" at the end of a relative or absolute RESTful reference (a version suffix allowed)
 _RESTFUL = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 _PAST = frozenset({"stopped", "completed"})
+_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _FOOT_PARTS = {"401191002": "visual inspection", "134388005": "monofilament test", "91161007": "pedal pulses"}
 
 
@@ -242,10 +243,22 @@ def _flatten(item: Any, where: str, out: list[dict[str, Any]], urls: dict[str, s
             full = entry.get("fullUrl")
             if urls is not None and isinstance(full, str) and isinstance(resource, Mapping):
                 # references inside a Bundle may name an entry by its fullUrl (urn:uuid:... in a transaction)
+                resource = _named(resource, full)
                 urls[full] = _ref(resource)
             _flatten(resource, f"{where}.entry[{i}].resource", out, urls)
         return
     out.append(dict(item))
+
+
+def _named(resource: Mapping[str, Any], full: str) -> Mapping[str, Any]:
+    """A resource without an id (one a transaction creates) named by its entry's fullUrl, so references find it.
+
+    The Patient keeps no id it was not given (its id goes into the evaluation record).
+    """
+    if "id" in resource or resource.get("resourceType") == "Patient":
+        return resource
+    tail = full.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    return {**resource, "id": tail} if _ID.match(tail) else resource
 
 
 # -- reading -----------------------------------------------------------------------------------------------------
@@ -411,7 +424,7 @@ class _Reader:
     patient_id: str | None = None
     urls: dict[str, str] = attrs.Factory(dict)
     sources: dict[str, str] = attrs.Factory(dict)
-    medications_index: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    medications_index: dict[str, dict[str, Any] | None] = attrs.Factory(dict)
     referenced: set[str] = attrs.Factory(set)
     birth_date: dt.date | None = None
     b12_tests: list[_Candidate] = attrs.Factory(list)  # dated B12 results and last-b12-test Procedures
@@ -440,7 +453,12 @@ class _Reader:
                 f"{len(refs)} resource(s): {shown}",
                 "neuroguide does not read this resource type",
             )
-        self.medications_index = {_ref(r): r for r in resources if r["resourceType"] == "Medication"}
+        self.medications_index = {}
+        for r in resources:
+            if r["resourceType"] == "Medication":
+                # two different Medications under one name (no id, or the same id): a reference to it is ambiguous
+                known = self.medications_index.get(_ref(r), r)
+                self.medications_index[_ref(r)] = r if known == r else None
         data: dict[str, Any] = {}
         self.patient(by_kind.get("Patient", []), data)
         findings: dict[str, list[_Candidate]] = {}
@@ -1107,14 +1125,16 @@ class _Reader:
         if kind == "MedicationRequest" and not draft and intent in ("proposal", "plan", "option"):
             self.note(NoteKind.EXCLUDED, ref, shown, f"intent {intent}: not an order; not read as a medication taken")
             return None
+        ambiguous = self.medications_index.get(self.target(reference) or "", {}) is None
         if reference is not None and concept is None:
-            self.note(
-                NoteKind.UNRECOGNISED,
-                ref,
-                f"medicationReference {reference!r}",
-                "names no Medication with a code in the data (in the Bundle or contained in the resource); "
-                "the drug is unknown",
-            )
+            if not ambiguous:
+                self.note(
+                    NoteKind.UNRECOGNISED,
+                    ref,
+                    f"medicationReference {reference!r}",
+                    "names no Medication with a code in the data (in the Bundle or contained in the resource); "
+                    "the drug is unknown",
+                )
             return None
         name = self.medication_name(ref, concept)
         if name is None:
@@ -1179,6 +1199,13 @@ class _Reader:
         if target is None:
             return None
         self.referenced.add(target)
+        if target in self.medications_index and self.medications_index[target] is None:
+            self.note(
+                NoteKind.CONFLICT,
+                _ref(res),
+                f"medicationReference {reference!r}",
+                f"more than one different Medication is named {target}; which one is meant is not known",
+            )
         return self.medications_index.get(target)
 
     def stop_date(self, res: Mapping[str, Any], shown: _Shown, started: dt.date | None) -> dt.date | None:
