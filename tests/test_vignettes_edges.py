@@ -8,7 +8,7 @@ after); IWGDF risk table (3: every 1-3 months, 2: every 3-6 months); AHA/ACC ABI
 exercise ABI for exertional non-joint symptoms with an ABI of 0.91-1.40; ADA toe pressure <30 mmHg with an ulcer;
 ADA orthostatic hypotension >20/>10 mmHg and resting tachycardia >100 bpm; ADA A1C >=6.5% / 5.7-6.4%;
 EAN/PNS CIDP 'at least 8 weeks'; PMC7382348 subacute 4-8 weeks; Neurontin label Table 1 (CrCl >15-29:
-200-700 mg/day); Cockcroft-Gault 1976; EFNS 2010 Wernicke recommendations 5 and 7.
+200-700 mg/day); Cockcroft-Gault 1976; EFNS 2010 Wernicke recommendations 5 and 7 (thiamine 2012.3).
 """
 
 from __future__ import annotations
@@ -135,15 +135,27 @@ def test_alcohol_and_bariatric_surgery_with_vomiting() -> None:
         assert fired(result, rule), rule
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rule gap (reported): no rule recommends thiamine for a person at risk (EFNS 2010 rec. 7: after "
-    "bariatric surgery, follow-up of thiamine status and parenteral thiamine supplementation); the thiamine "
-    "dosing rules speak only when thiamine is already on the medication list",
-)
-def test_post_bariatric_vomiting_patient_is_told_to_give_thiamine() -> None:
+@pytest.mark.rule("thiamine-after-bariatric-surgery")
+def test_post_bariatric_vomiting_patient_is_told_to_follow_up_and_supplement_thiamine() -> None:
+    # EFNS 2010 rec. 7: "After bariatric surgery we recommend follow-up of thiamine status for at least 6 months
+    # (Level B) and parenteral thiamine supplementation (GPP)." (thiamine 2012.3; absent in 2012.2)
     result = case("alcohol-bariatric-vomiting")
-    assert any("thiamine" in r.action.lower() for r in result.recommendations)
+    rec = result.by_rule("thiamine-after-bariatric-surgery")
+    assert rec is not None and rec.rule_status == "approved"
+    assert "thiamine" in rec.action and "6 months" in rec.action
+    old = ng.assess(
+        ng.Patient.from_json(EDGES / "alcohol-bariatric-vomiting.json"), as_of=AS_OF, pins={"thiamine": "2012.2"}
+    )
+    assert not fired(old, "thiamine-after-bariatric-surgery")
+
+
+@pytest.mark.rule("thiamine-after-bariatric-surgery")
+@pytest.mark.parametrize(("bariatric", "expected"), [(True, True), (False, False), (None, False)])
+def test_thiamine_after_bariatric_surgery_needs_the_operation_recorded(bariatric: bool | None, expected: bool) -> None:
+    findings: dict[str, Any] = {"numbness": True}
+    if bariatric is not None:
+        findings["bariatric-surgery"] = bariatric
+    assert fired(ng.assess({"findings": findings}, as_of=AS_OF), "thiamine-after-bariatric-surgery") is expected
 
 
 @pytest.mark.rule("thiamine-before-glucose")
@@ -153,15 +165,20 @@ def test_suspected_wernicke_with_hypoglycaemia_never_delays_glucose() -> None:
     assert fired(result, "glucose-not-delayed-hypoglycaemia") and fired(result, "thiamine-before-glucose")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rule gap (reported): EFNS 2010 rec. 5 ('Thiamine is indicated for the treatment of suspected or "
-    "manifest WE ... 200 mg thrice daily, preferably intravenously') is encoded only as a dose check "
-    "(thiamine-wernicke-treatment), so a suspected Wernicke patient not yet on thiamine is not told the dose",
-)
-def test_suspected_wernicke_is_told_the_thiamine_dose() -> None:
+@pytest.mark.rule("wernicke-thiamine-treatment")
+def test_suspected_wernicke_is_told_the_efns_thiamine_dose() -> None:
+    # EFNS 2010 rec. 5: "Thiamine is indicated for the treatment of suspected or manifest WE. It should be given,
+    # before any carbohydrate, 200 mg thrice daily, preferably intravenously (Level C)."
+    rule = ng.load_guideline("thiamine", version="2012.3").rule("wernicke-thiamine-treatment")
+    assert "200 mg thrice daily, preferably intravenously" in " ".join(c.quote for c in rule.citations)
     result = case("wernicke-hypoglycaemia")
-    assert any("thiamine" in r.action.lower() and re.search(r"200 mg(?!/)", r.action) for r in result.recommendations)
+    rec = result.by_rule("wernicke-thiamine-treatment")
+    assert rec is not None
+    assert re.search(r"thiamine 200 mg three times daily, preferably intravenously", rec.action)
+    assert "never delay glucose" in rec.action  # the hypoglycaemia exception stays with the dose
+    # Suspected Wernicke is the trigger: a thiamine-deficiency risk alone (alcohol) is not.
+    alcohol_only = ng.assess({"findings": {"alcohol-excess": True, "suspected-wernicke": False}}, as_of=AS_OF)
+    assert not fired(alcohol_only, "wernicke-thiamine-treatment")
 
 
 # -- gabapentinoids in renal impairment ---------------------------------------------------------------------------
@@ -323,3 +340,37 @@ def test_no_decisive_finding_is_claimed_without_recorded_evidence() -> None:
     # Nothing recorded for a cauda equina picture: its findings stay in the usual order, none claims to decide.
     result = ng.assess({"findings": {"tingling": True}}, as_of=AS_OF)
     assert result.urgent_missing and result.urgent_decisive == ()
+
+
+# -- input mapping found by these vignettes ----------------------------------------------------------------------
+
+
+@pytest.mark.rule("exercise-abi")
+@pytest.mark.parametrize(
+    ("findings", "expected"),
+    [
+        ({"claudication": True}, True),
+        ({"leg-fatigue": True}, True),
+        ({"claudication": False, "leg-fatigue": False}, None),  # a joint or other exertional cause may be unrecorded
+        ({"exertional-nonjoint-leg-symptoms": False}, False),  # given directly, it is used
+    ],
+)
+def test_claudication_and_walking_leg_fatigue_are_exertional_non_joint_symptoms(
+    findings: dict[str, bool], expected: bool | None
+) -> None:
+    result = ng.assess({"findings": findings, "measurements": {"abi": 1.0}}, as_of=AS_OF)
+    assert result.record.facts.get("exertional-nonjoint-leg-symptoms") is expected
+    assert fired(result, "exercise-abi") is (expected is True)
+
+
+def test_exertional_symptoms_denied_but_claudication_recorded_is_refused_naming_both() -> None:
+    with pytest.raises(ng.InputError) as err:
+        ng.assess({"findings": {"claudication": True, "exertional-nonjoint-leg-symptoms": False}}, as_of=AS_OF)
+    assert "exertional-nonjoint-leg-symptoms" in str(err.value) and "claudication" in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["100 bpm", "100/min", "100 beats/min"])
+def test_a_heart_rate_in_an_unaccepted_unit_says_how_to_write_it(text: str) -> None:
+    with pytest.raises(ng.InputError) as err:
+        ng.Patient.from_dict({"measurements": {"resting-heart-rate": text}})
+    assert "measurements.resting-heart-rate" in str(err.value) and "1/min" in str(err.value)
