@@ -26,6 +26,7 @@ from .units import Quantity, format_quantity, in_kind, is_quantity, round_half_u
 __all__ = [
     "PLACEHOLDER_DATES",
     "RECOGNISED_AGENTS",
+    "SINCE_0_2",
     "check_dates",
     "completed_years",
     "derive",
@@ -167,6 +168,8 @@ _EXCLUSIVE = (
         "walking-induced leg symptoms cannot both ease on standing still and ease only on sitting or bending forwards",
     ),
 )
+# Walking-related leg findings that a recorded "no exertional non-joint leg symptoms" contradicts.
+_EXERTIONAL = ("claudication", "leg-fatigue")
 # Specific sphincter findings that a recorded "no new bladder or bowel dysfunction" contradicts.
 _SPHINCTER = ("urinary-retention", "urinary-incontinence", "bowel-dysfunction")
 _DAY_IN_WEEKS = 1 / 7
@@ -190,6 +193,15 @@ def check_consistency(facts: dict[str, FactValue]) -> None:
                     "false and true",
                     f"consistent findings: {name} is a new bladder or bowel dysfunction, which "
                     "bladder-bowel-dysfunction = false denies",
+                )
+    if facts.get("exertional-nonjoint-leg-symptoms") is False:
+        for name in _EXERTIONAL:
+            if facts.get(name) is True:
+                raise InputError(
+                    f"findings.exertional-nonjoint-leg-symptoms and findings.{name}",
+                    "false and true",
+                    f"consistent findings: {name} is an exertional leg symptom not related to a joint, which "
+                    "exertional-nonjoint-leg-symptoms = false denies",
                 )
     _check_tempo(facts)
 
@@ -226,8 +238,16 @@ def derive(patient: Patient, as_of: dt.date) -> dict[str, FactValue]:
     return derive_flagged(patient, as_of)[0]
 
 
-def derive_flagged(patient: Patient, as_of: dt.date) -> tuple[dict[str, FactValue], tuple[Flag, ...]]:
+# Derivations added after 0.1.0: a record written by 0.1.0 is replayed without them, so it replays as made.
+SINCE_0_2 = frozenset({"exertional-nonjoint-leg-symptoms"})
+
+
+def derive_flagged(
+    patient: Patient, as_of: dt.date, *, without: frozenset[str] = frozenset()
+) -> tuple[dict[str, FactValue], tuple[Flag, ...]]:
     """Return the fact table and the flags: inputs not used, each with the reason.
+
+    ``without`` names derivations not to make (a value given directly is still used).
 
     A flagged value is left out of the facts, so every rule that needs it is
     undetermined and reports it missing; it is never read as normal.
@@ -256,7 +276,7 @@ def derive_flagged(patient: Patient, as_of: dt.date) -> tuple[dict[str, FactValu
                 del facts[name]
                 withheld.add(name)
             continue  # a value given directly wins when it agrees
-        if name in withheld:
+        if name in withheld or name in without:
             continue
         value = fn(patient, as_of, facts)
         if value is not None:
@@ -389,6 +409,14 @@ def _lops(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool
     if all(t is False for t in tests):
         return False
     return None
+
+
+@_derivation("exertional-nonjoint-leg-symptoms")
+def _exertional(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool | None:
+    # Intermittent claudication and leg fatigue on walking are exertional muscle symptoms, not joint pain
+    # (AHA/ACC 2016 defines claudication as exercise-induced fatigue, discomfort or pain in the leg muscles).
+    # Only a positive finding decides: walking symptoms from a joint or elsewhere may exist unrecorded.
+    return True if any(facts.get(name) is True for name in _EXERTIONAL) else None
 
 
 RECOGNISED_AGENTS = _agents.RECOGNISED

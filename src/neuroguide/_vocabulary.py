@@ -55,6 +55,7 @@ _ALSO_INPUT = frozenset(
         "on-droxidopa",
         "painful-diabetic-neuropathy",
         "thiamine-deficiency-risk",
+        "exertional-nonjoint-leg-symptoms",
         "polyneuropathy",
         "progression-duration",
         "pad",

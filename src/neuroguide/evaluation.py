@@ -14,8 +14,8 @@ from . import _converter, _kinds
 from . import model as m
 from ._agents import agent_names, ingredient_keys
 from ._cache import IdentityCache
-from ._criteria import FactValue, GateList, Gates, compiled, compiled_all
-from ._facts import RECOGNISED_AGENTS, derive_flagged
+from ._criteria import FactValue, GateList, Gates, compiled, compiled_all, decide
+from ._facts import RECOGNISED_AGENTS, SINCE_0_2, derive_flagged
 from ._loading import Catalog, catalog, criterion_facts
 from ._vocabulary import vocabulary
 from .exceptions import InputError, InputProblemsError, UnknownGuidelineError
@@ -254,6 +254,7 @@ def _run(
     """
     recs: list[Recommendation] = []
     asking: list[_Decided] = []  # rules that name missing facts, in plan order
+    urgent_asking: list[tuple[m.Rule, RuleTrace]] = []  # of those, the urgent rules
     labels: dict[str, str] = {}  # classification labels added to the facts
     if plan is None:
         plan = _plan(tuple(g for g, _ in chosen), statuses, urgent, site)
@@ -281,10 +282,15 @@ def _run(
             labels[step.rule.id] = done.label
         if done.trace.missing:
             asking.append(done)
+            if step.rule.id in plan.urgent:
+                urgent_asking.append((step.rule, done.trace))
         if done.recommendations:
             recs.extend(_with_site(done.recommendations, site) if site is not None else done.recommendations)
     recs.sort(key=lambda r: (_SECTION_ORDER[r.section], _urgency(r), r.guideline, r.rule))
     missing_inputs, asked = _ASKED.get((plan, *asking), None, lambda: _aggregate(asking, plan))
+    decisive = _decisive(urgent_asking, facts)
+    if decisive:
+        asked = (*decisive, *(f for f in asked if f not in decisive))
     if patient.medications:
         missing_inputs += _unrecognised(patient, plan.agents)
     record = EvaluationRecord(
@@ -309,7 +315,13 @@ def _run(
         unlocked=unlocked,
         site=site.stamp() if site is not None else None,
     )
-    return Assessment(recommendations=tuple(recs), missing=missing_inputs, record=record, urgent_missing=asked)
+    return Assessment(
+        recommendations=tuple(recs),
+        missing=missing_inputs,
+        record=record,
+        urgent_missing=asked,
+        urgent_decisive=decisive,
+    )
 
 
 @attrs.frozen
@@ -393,6 +405,29 @@ def _aggregate(asking: Sequence[_Decided], plan: _Plan) -> tuple[tuple[MissingIn
     missing = tuple(_missing_input(f, tuple(rules)) for f, rules in sorted(needed.items()))
     asked = tuple(f for f, rules in needed.items() if not plan.urgent.isdisjoint(rules))
     return missing, asked
+
+
+def _decisive(urgent: Sequence[tuple[m.Rule, RuleTrace]], facts: Mapping[str, FactValue]) -> tuple[str, ...]:
+    """Missing yes/no findings that alone would raise an urgent rule some recorded finding already supports.
+
+    A rule with no true leaf yet (e.g. cauda equina with nothing recorded) is left to the usual order: every
+    finding of its list would raise it alone, so this would put the whole list first and decide nothing.
+    """
+    vocab = vocabulary()
+    found: dict[str, int] = {}  # fact: the most recorded findings met by a rule it would raise
+    for rule, trace in urgent:
+        when: m.Criterion | None = getattr(rule, "when", None)
+        met = sum(leaf.startswith("TRUE") for leaf in trace.leaves)
+        if when is None or not met:
+            continue
+        for fact in trace.missing:
+            spec = vocab.get(fact)
+            if found.get(fact, 0) >= met or spec is None or spec.type != "boolean":
+                continue
+            if any(decide(when, {**facts, fact: value}) is True for value in (True, False)):
+                found[fact] = met
+    # The finding of the rule most nearly met comes first (sorted is stable: plan order breaks ties).
+    return tuple(sorted(found, key=lambda f: -found[f]))
 
 
 # Kept by the identity of the rule results that asked (kept results recur across patients, fresh ones miss).
@@ -722,7 +757,8 @@ def replay(
         raise InputProblemsError(problems) from None
     except InputError as exc:
         raise InputError(f"record.patient.{exc.field}", exc.value, exc.expected) from None
-    facts, flags = derive_flagged(patient, record.as_of)
+    made_by_0_1 = record.package.startswith("0.1.")
+    facts, flags = derive_flagged(patient, record.as_of, without=SINCE_0_2 if made_by_0_1 else frozenset())
     again = _run(
         patient,
         facts,

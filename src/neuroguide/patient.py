@@ -643,10 +643,12 @@ def _quantity(spec: FactSpec, field: str, raw: Any) -> Quantity:
     try:
         q = parse_quantity(raw, field)
     except UnitError as exc:
-        if "'350 ug'" not in exc.expected:
-            raise  # a specific problem (unknown unit, underflow...): its own message says more
-        # Name this fact's unit rather than the generic example (a bare 7.4 for HbA1c is not "350 ug").
         symbol = unit_symbol(parse_quantity(f"1 {spec.unit}", "unit"))
+        if "'350 ug'" not in exc.expected:
+            # A specific problem (unknown unit, underflow...): its own message says more; the field's unit is
+            # added, since the generic list of symbols does not show how to write e.g. a heart rate ('72 1/min').
+            raise type(exc)(field, raw, f"{exc.expected}; this measurement is in {symbol}") from exc
+        # Name this fact's unit rather than the generic example (a bare 7.4 for HbA1c is not "350 ug").
         raise type(exc)(field, raw, f"a number followed by a unit, in {symbol} or an equivalent unit") from exc
     if spec.name == "hba1c":
         if unit_name(q) not in ("percent", "millimole / mole"):

@@ -309,14 +309,25 @@ def _missing(result: Assessment, st: Style) -> list[str]:
     if not result.missing:
         return ["   nothing: every evaluated rule could decide"]
     urgent = set(result.urgent_missing)
-    ordered = sorted(result.missing, key=lambda m: (bool(m.needed_by), m.fact not in urgent, -len(m.needed_by), m.fact))
+    decisive = {fact: i for i, fact in enumerate(result.urgent_decisive)}
+    last = len(decisive)
+    ordered = sorted(
+        result.missing,
+        key=lambda m: (bool(m.needed_by), m.fact not in urgent, decisive.get(m.fact, last), -len(m.needed_by), m.fact),
+    )
     shown = ordered if st.all_missing else ordered[:_MISSING_SHOWN]
     lines = []
     for miss in shown:
         if not miss.needed_by:
             lines.append(_wrap(f"- {miss.label}", "   ", st.width))
             continue
-        tag = " (needed to rule out an urgent problem)" if miss.fact in urgent else ""
+        tag = (
+            " (needed to rule out an urgent problem; with the findings recorded, this one alone would raise it)"
+            if miss.fact in decisive
+            else " (needed to rule out an urgent problem)"
+            if miss.fact in urgent
+            else ""
+        )
         lines.append(
             _wrap(f"- {miss.label} [{miss.fact}]{tag}: needed by {', '.join(miss.needed_by)}", "   ", st.width)
         )

@@ -321,7 +321,12 @@ class Assessment:
     missing: tuple[MissingInput, ...]
     record: EvaluationRecord
     urgent_missing: tuple[str, ...] = ()
-    """Missing facts that an urgent or emergency rule needs in order to decide (ask for these first)."""
+    """Missing facts that an urgent or emergency rule needs in order to decide (ask for these first).
+
+    Those in ``urgent_decisive`` come first."""
+    urgent_decisive: tuple[str, ...] = ()
+    """Missing yes/no findings that would alone raise an urgent or emergency flag that other recorded findings
+    already partly meet (e.g. the reflexes of a patient whose weakness has progressed for 6 weeks)."""
 
     @property
     def flags(self) -> tuple[Flag, ...]:

@@ -72,6 +72,7 @@ BY_VALUE: dict[str, tuple[str, ...]] = {
     "lops": ("monofilament-abnormal", "vibration-abnormal"),
     "painful-diabetic-neuropathy": ("diabetes", "burning-pain", "distal-symmetric-pattern"),
     "thiamine-deficiency-risk": ("alcohol-excess", "bariatric-surgery", "persistent-vomiting", "malabsorption"),
+    "exertional-nonjoint-leg-symptoms": getattr(_facts, "_EXERTIONAL", ()),
     "polyneuropathy": _names(
         ["distal-symmetric-pattern"],
         getattr(_facts, "_OTHER_PATTERN_SIGNS", ()),
@@ -124,7 +125,7 @@ PINNED: dict[str, str] = {
     "on-droxidopa": "9de4247510323d29",
     "two-gabapentinoids": "a324690ca091a5a9",
     "crcl": "aa3a566c06accf71",
-    "(checks)": "bff828a728c5f3d8",
+    "(checks)": "e0b00d5ca4fd9a32",
 }
 """sha256 (first 16 hex digits) of the engine functions each pinned fact reproduces, as last checked."""
 
@@ -486,6 +487,16 @@ def _consistency(table: pl.DataFrame) -> pl.LazyFrame:
                 "false and true",
                 f"consistent findings: {name} is a new bladder or bowel dysfunction, which "
                 "bladder-bowel-dysfunction = false denies",
+            )
+        )
+    for name in _facts._EXERTIONAL:
+        checks.append(
+            (
+                false("exertional-nonjoint-leg-symptoms") & true(name),
+                f"exertional-nonjoint-leg-symptoms and {name}",
+                "false and true",
+                f"consistent findings: {name} is an exertional leg symptom not related to a joint, which "
+                "exertional-nonjoint-leg-symptoms = false denies",
             )
         )
     if "progression-duration" in table.columns and "symptom-duration" in table.columns:
