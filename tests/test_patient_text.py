@@ -35,7 +35,7 @@ COVERED = {
     "neuropathy-workup": "2020.2",
     "oh-treatment": "2025.2",
     "pdn-treatment": "2022.1",
-    "thiamine": "2012.2",
+    "thiamine": "2012.3",
 }
 
 # Flesch–Kincaid grade 8 is the ceiling: patient materials are commonly asked to read at or below
@@ -103,8 +103,9 @@ def test_every_in_scope_rule_of_the_covered_versions_has_a_text() -> None:
     missing = pt.missing_patient_texts(cat.get(gid, ver) for gid, ver in COVERED.items())
     assert missing == [], "\n".join(map(str, missing))
     assert (
-        len(IN_SCOPE) == 115
+        len(IN_SCOPE) == 117
     )  # 110 + two NICE NG19 foot referrals (iwgdf-foot 2023.2) + pattern-myelopathy (approved in 2024.1)
+    # + wernicke-thiamine-treatment and thiamine-after-bariatric-surgery (thiamine 2012.3)
     # + rapidly-progressive-limb-weakness (presentation-pattern 2024.2)
     # + gabapentinoid-combination (drug-dosing 2026.3)
 
