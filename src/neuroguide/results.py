@@ -18,6 +18,7 @@ import attrs
 from . import _converter, _dist
 from . import model as m
 from ._criteria import Outcome
+from ._jsonin import loads
 from .exceptions import InputError
 from .patient import Flag
 
@@ -261,10 +262,7 @@ class EvaluationRecord:
     @classmethod
     def from_json(cls, text: str) -> EvaluationRecord:
         """Parse a record from JSON text."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError("record", text[:60], f"valid JSON ({exc.msg})") from None
+        data = loads(text, "record")  # strict: a duplicate key in a record is refused, never one value kept
         if not isinstance(data, dict):
             raise InputError("record", type(data).__name__, "a JSON object")
         return cls.from_dict(data)
