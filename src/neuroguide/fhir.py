@@ -315,10 +315,11 @@ def _facts_named(concept: Any) -> list[str]:
     out: list[str] = []
     for c in _codings(concept):
         found = t.lookup(str(c.get("system")), str(c.get("code")))
-        if found is None and c.get("system") == t.LOCAL_SYSTEM and isinstance(c.get("code"), str):
-            found = (c["code"], None) if c["code"] in vocabulary() else None
-        if found is not None and found[0] not in out:
-            out.append(found[0])
+        fact = found[0] if found is not None else None
+        if fact is None and c.get("system") == t.LOCAL_SYSTEM and isinstance(c.get("code"), str):
+            fact = c["code"] if c["code"] in vocabulary() else None
+        if fact is not None and fact not in out:
+            out.append(fact)
     return out
 
 
