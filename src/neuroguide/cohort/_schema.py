@@ -32,6 +32,7 @@ import attrs
 import polars as pl
 
 from .._agents import key as agent_key
+from .._jsonin import loads
 from .._plausible import span, unit_slip
 from .._vocabulary import FactSpec, vocabulary
 from ..exceptions import InputError
@@ -379,7 +380,7 @@ def _booleans(raw: pl.Series) -> tuple[pl.Series, pl.Series | None, str]:
     if raw.dtype == pl.Boolean:
         return raw, None, expected
     if raw.dtype in _NUMERIC:
-        bad = raw.is_not_null() & ~raw.is_in([0, 1])
+        bad = raw.is_not_null() & ~raw.cast(pl.Float64).is_in([0.0, 1.0])  # 0.5 is neither, and is named
         return (raw == 1).set(bad, None), bad, expected
     text = raw.cast(pl.String).str.strip_chars().str.to_lowercase()
     truth = pl.Series([None] * len(raw), dtype=pl.Boolean)
@@ -466,8 +467,15 @@ def _dates(raw: pl.Series, as_of: dt.date) -> tuple[pl.Series, pl.Series | None,
 
 
 def _medications(raw: pl.Series, as_of: dt.date) -> tuple[pl.Series, pl.Series | None, pl.Series | str]:
+    refused: dict[str, str] = {}
     if raw.dtype in (pl.String, pl.Null):
-        decoded = raw.cast(pl.String).str.json_decode(MED_TYPE)
+        texts = raw.cast(pl.String)
+        try:
+            decoded = texts.str.json_decode(MED_TYPE)
+        except pl.exceptions.PolarsError:
+            # a cell that is not a JSON list of medication objects: that cell is bad (named), the others are read
+            refused = {t: why for t in texts.drop_nulls().unique().to_list() if (why := _medication_text_problem(t))}
+            decoded = texts.set(texts.is_in(list(refused)).fill_null(False), None).str.json_decode(MED_TYPE)
     else:
         decoded = raw
     present = [f.name for f in decoded.dtype.inner.fields]  # type: ignore[attr-defined]
@@ -482,7 +490,26 @@ def _medications(raw: pl.Series, as_of: dt.date) -> tuple[pl.Series, pl.Series |
     ).fill_null([])
     meds = meds.cast(MED_TYPE)
     problem = _medication_problems(meds, as_of)
+    if refused:
+        problem = raw.cast(pl.String).replace_strict(refused, default=None, return_dtype=pl.String).fill_null(problem)
     return meds, problem.is_not_null(), problem.fill_null("")
+
+
+def _medication_text_problem(text: str) -> str | None:
+    """Why a medications cell is not a JSON list of medication objects (``None`` if it is one)."""
+    try:
+        doc = loads(text, "medications", constants=False)
+    except InputError as exc:
+        return f"medications: {exc.expected}"
+    if not isinstance(doc, list) or not all(isinstance(m, dict) for m in doc):
+        return "medications: a JSON list of medication objects"
+    for i, med in enumerate(doc):
+        for k, v in med.items():
+            if k not in MED_FIELDS:
+                return f"medications[{i}].{k}: a field from {', '.join(MED_FIELDS)}"
+            if v is not None and not isinstance(v, str):
+                return f'medications[{i}].{k}: text (e.g. "dose": "300 mg", "started": "2024-01-31")'
+    return None
 
 
 def _medication_problems(meds: pl.Series, as_of: dt.date) -> pl.Series:
