@@ -352,3 +352,17 @@ def test_replay_names_a_source_of_the_wrong_type() -> None:
 def test_a_record_text_is_parsed_strictly(text: str) -> None:
     with pytest.raises(ng.InputError, match="duplicate|nested too deeply|valid evaluation record"):
         ng.EvaluationRecord.from_json(text)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("table", 5), ("table", "patients.csv"), ("units", "kg"), ("max_bad_share", "x"), ("max_bad_share", True)],
+)
+def test_a_cohort_option_of_the_wrong_type_is_named(option: str, value: Any) -> None:
+    pl = pytest.importorskip("polars", reason="needs the cohort extra")
+    from neuroguide import cohort
+
+    options: dict[str, Any] = {"table": pl.DataFrame({"age": [60.0]}), option: value}
+    table = options.pop("table")
+    with pytest.raises(ng.InputError, match=f"^{option}: got "):  # were TypeErrors (or every letter a bad row)
+        cohort.evaluate(table, as_of=AS_OF, **options)
