@@ -246,6 +246,7 @@ def _order(**dosage: Any) -> dict[str, Any]:
         ("patient-view", b'{"hook": "patient-view", "hook": "order-sign", "hookInstance": "a"}', 400, "malformed-json"),
         ("patient-view", b'{"hook": NaN}', 400, "malformed-json"),
         ("patient-view", b"\xff\xfe{}", 400, "malformed-json"),
+        ("patient-view", b'{"hook": "patient-view", "hookInstance": "\\ud800"}', 400, "malformed-json"),  # unstorable
         ("order-sign", json.dumps(_order(timing="x")).encode(), 200, None),  # was a 500 (AttributeError)
         ("order-sign", json.dumps(_order(doseAndRate={"a": 1})).encode(), 200, None),  # was a 500 (KeyError)
         (
@@ -257,7 +258,15 @@ def _order(**dosage: Any) -> dict[str, Any]:
             "bad-request",  # was 200 with no cards: the order silently unchecked
         ),
     ],
-    ids=["duplicate-key", "nan", "not-utf8", "timing-string", "dose-and-rate-object", "entry-not-a-list"],
+    ids=[
+        "duplicate-key",
+        "nan",
+        "not-utf8",
+        "lone-surrogate",
+        "timing-string",
+        "dose-and-rate-object",
+        "entry-not-a-list",
+    ],
 )
 def test_the_service_names_bad_bodies_and_never_fails_with_500(
     tmp_path: Path, path: str, body: bytes, status: int, error: str | None

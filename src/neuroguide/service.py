@@ -931,9 +931,15 @@ def _parse_json(raw: bytes) -> Any:
         message = f"the body is not UTF-8 JSON ({exc.reason} at byte {exc.start})"
         raise HookError(400, "malformed-json", message) from None
     try:
-        return loads(text, "body", constants=False)
+        data = loads(text, "body", constants=False)
     except InputError as exc:
         raise HookError(400, "malformed-json", f"the body is not valid JSON: {exc}") from None
+    if b"\\ud" in raw or b"\\uD" in raw:  # an escaped surrogate: orjson refuses a lone one (it cannot be stored)
+        try:
+            orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise HookError(400, "malformed-json", f"the body is not valid JSON ({exc})") from None
+    return data
 
 
 def _hook_request(body: Any, service_id: str) -> Mapping[str, Any]:
