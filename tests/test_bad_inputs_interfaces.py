@@ -150,7 +150,7 @@ def test_fhir_json_text_is_parsed_strictly(fhir: Any, text: str) -> None:
     "resource",
     [
         creatinine(2**70),  # over 64 bits: the FHIR check's encoder refused it with a TypeError
-        {**creatinine(), 5: "x"},  # a key that is not a string
+        {**creatinine(), **dict[Any, Any]({5: "x"})},  # a key that is not a string
         {**creatinine(), "id": "\udc80"},  # a lone surrogate
     ],
     ids=["int-over-64-bits", "non-string-key", "lone-surrogate"],
