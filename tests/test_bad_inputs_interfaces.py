@@ -293,8 +293,12 @@ def test_the_service_names_bad_bodies_and_never_fails_with_500(
         ('[{"agent": "gabapentin", "dose": NaN}]', "NaN"),
         ("[" * 5000 + "]" * 5000, "nested too deeply"),
         ('{"agent": "gabapentin"}', "a JSON list of medication objects"),
+        # read silently by the fast decoder before: one of two keys kept, an unknown key dropped, a bad date as null
+        ('[{"agent": "gabapentin", "agent": "pregabalin"}]', "each key once"),
+        ('[{"agent": "gabapentin", "dose": "300 mg", "per": "day", "frequency": "tid"}]', "frequency: a field from"),
+        ('[{"agent": "gabapentin", "stopped": "2024-02-30"}]', "stopped: a date as YYYY-MM-DD"),
     ],
-    ids=["not-json", "nan", "deep", "object-not-list"],
+    ids=["not-json", "nan", "deep", "object-not-list", "duplicate-key", "unknown-key", "impossible-date"],
 )
 def test_a_bad_medications_cell_is_named_and_the_other_rows_are_read(cell: str, expected: str) -> None:
     pl = pytest.importorskip("polars", reason="needs the cohort extra")

@@ -476,6 +476,17 @@ def _medications(raw: pl.Series, as_of: dt.date) -> tuple[pl.Series, pl.Series |
             # a cell that is not a JSON list of medication objects: that cell is bad (named), the others are read
             refused = {t: why for t in texts.drop_nulls().unique().to_list() if (why := _medication_text_problem(t))}
             decoded = texts.set(texts.is_in(list(refused)).fill_null(False), None).str.json_decode(MED_TYPE)
+        # The decoder keeps one of two equal keys, drops an unknown key and reads a bad date as null, silently: a
+        # cell whose keys (less explicit nulls) outnumber the values it decoded to is checked strictly, here.
+        keys = texts.str.count_matches(r'"[^"\\]*"\s*:') - texts.str.count_matches(r'"[^"\\]*"\s*:\s*null')
+        values = decoded.list.eval(
+            pl.sum_horizontal([pl.element().struct.field(k).is_not_null().cast(pl.Int64) for k in MED_FIELDS])
+        ).list.sum()
+        suspect = texts.filter((keys != values).fill_null(False)).unique().to_list()
+        more = {t: why for t in suspect if t not in refused and (why := _medication_text_problem(t))}
+        if more:
+            refused |= more
+            decoded = decoded.set(texts.is_in(list(more)).fill_null(False), None)
     else:
         decoded = raw
     present = [f.name for f in decoded.dtype.inner.fields]  # type: ignore[attr-defined]
@@ -509,7 +520,16 @@ def _medication_text_problem(text: str) -> str | None:
                 return f"medications[{i}].{k}: a field from {', '.join(MED_FIELDS)}"
             if v is not None and not isinstance(v, str):
                 return f'medications[{i}].{k}: text (e.g. "dose": "300 mg", "started": "2024-01-31")'
+            if k in ("started", "stopped") and v is not None and _iso_date(v) is None:
+                return f"medications[{i}].{k}: a date as YYYY-MM-DD (got {v!r})"
     return None
+
+
+def _iso_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
 
 
 def _medication_problems(meds: pl.Series, as_of: dt.date) -> pl.Series:
