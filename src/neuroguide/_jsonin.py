@@ -36,12 +36,23 @@ def _object(pairs: list[tuple[str, Any]]) -> _Object:
     return out
 
 
+class _ConstantError(Exception):
+    """A NaN or Infinity literal where only standard JSON is accepted."""
+
+
+def _refuse(token: str) -> Any:
+    raise _ConstantError(token)
+
+
 def _int(text: str) -> int | float:
     return int(text) if len(text.lstrip("-")) <= _MAX_INT_DIGITS else float("inf") if text[0] != "-" else -float("inf")
 
 
-def loads(text: str, field: str) -> Any:
+def loads(text: str, field: str, *, constants: bool = True) -> Any:
     """Parse JSON text strictly.
+
+    ``constants=False`` also refuses the non-standard literals ``NaN``, ``Infinity`` and ``-Infinity`` (else they
+    read as floats, which every numeric field refuses by name).
 
     Raises:
         InputError: not JSON, nested too deeply, or a key given twice (each
@@ -61,9 +72,14 @@ def loads(text: str, field: str) -> Any:
         return out
 
     try:
-        data = json.loads(text, object_pairs_hook=hook, parse_int=_int)
+        data = json.loads(text, object_pairs_hook=hook, parse_int=_int, parse_constant=None if constants else _refuse)
+    except _ConstantError as exc:
+        raise InputError(field, exc.args[0], "standard JSON (NaN and Infinity are not JSON numbers)") from None
     except json.JSONDecodeError as exc:
-        raise InputError(field, text[:80], f"valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        where = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+        if text.strip() and (exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated")):
+            where += ": the text ends too early, so it is cut short"
+        raise InputError(field, text[:80], f"valid JSON ({where})") from None
     except RecursionError:
         raise InputError(field, text[:80], "JSON nested to a reasonable depth (nested too deeply)") from None
     if repeated:

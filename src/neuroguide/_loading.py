@@ -23,7 +23,7 @@ from . import _converter, _diskcache, _dist
 from . import model as m
 from ._criteria import facts_in
 from ._vocabulary import source_hashes, vocabulary
-from .exceptions import GuidelineDataError, IntegrityError, Problem, UnitError, UnknownGuidelineError
+from .exceptions import GuidelineDataError, InputError, IntegrityError, Problem, UnitError, UnknownGuidelineError
 from .units import Quantity, convert, format_quantity, is_quantity, parse_quantity, parse_unit
 
 __all__ = [
@@ -628,8 +628,11 @@ class Catalog:
 
         Raises:
             UnknownGuidelineError: no such guideline, version, or none in effect then.
+            InputError: ``as_of`` is not a date.
 
         """
+        if as_of is not None and (not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime)):
+            raise InputError("as_of", as_of, "a datetime.date")  # else a TypeError (or pint's error) from comparing
         versions = self.versions(guideline_id)
         if version is not None:
             for g in versions:

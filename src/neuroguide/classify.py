@@ -39,6 +39,8 @@ _BRACHIAL_RANGE = (40.0, 300.0)
 
 
 def _guideline(gid: str, version: str | None, as_of: dt.date | None, source: Catalog | None) -> m.Guideline:
+    if source is not None and not isinstance(source, Catalog):
+        raise InputError("source", type(source).__name__, "a neuroguide Catalog, or None for the installed guidelines")
     cat = source if source is not None else catalog()
     return cat.get(gid, version=version, as_of=as_of)
 

@@ -309,10 +309,10 @@ def _fhir_reading(args: argparse.Namespace, text: str | None) -> Any:
     """A FHIR input (JSON with a ``resourceType``: a Bundle or a resource) read through :mod:`neuroguide.fhir`."""
     if text is None or '"resourceType"' not in text:
         return None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        return None  # Patient.from_json reports the syntax error
+    from ._jsonin import loads
+
+    # strict: a duplicate key, over-deep nesting or a huge number is a named error (exit 2), never a traceback
+    data = loads(text, "file")
     if not isinstance(data, dict) or "resourceType" not in data:
         return None
     from . import fhir

@@ -99,6 +99,8 @@ def assess(
         if not isinstance(patient, Mapping):
             raise InputError("patient", type(patient).__name__, "a Patient or a mapping of patient fields")
         patient = Patient.from_dict(patient)
+    if source is not None or site is not None or pins or guidelines is not None:
+        guidelines = _check_options(source, site, pins, guidelines)
     cat = source if source is not None else catalog()
     pinned = tuple(sorted(pins.items())) if pins else ()
     status_set = _DEFAULT_STATUSES if statuses == _DEFAULT_STATUSES else _statuses(statuses)
@@ -190,7 +192,28 @@ _EARLIEST = dt.date(1900, 1, 1)
 _LATEST = dt.date(9000, 12, 31)
 
 
+def _check_options(source: Any, site: Any, pins: Any, guidelines: Any) -> tuple[str, ...] | None:
+    """Refuse an option of the wrong type by name (else an AttributeError or TypeError from deep inside).
+
+    Returns the guideline ids as a tuple (an iterator given is read once, here).
+    """
+    if source is not None and not isinstance(source, Catalog):
+        raise InputError("source", type(source).__name__, "a neuroguide Catalog, or None for the installed guidelines")
+    if site is not None and not hasattr(site, "approves_locally"):  # Site itself is not imported here (see above)
+        raise InputError("site", type(site).__name__, "a site overlay from neuroguide.load_site, or None")
+    if pins and not (isinstance(pins, Mapping) and all(isinstance(x, str) for kv in pins.items() for x in kv)):
+        raise InputError("pins", pins, "a mapping of guideline id to version, both strings")
+    if guidelines is None:
+        return None
+    ids = tuple(guidelines) if isinstance(guidelines, Iterable) and not isinstance(guidelines, str | bytes) else None
+    if ids is None or not all(isinstance(g, str) for g in ids):
+        raise InputError("guidelines", guidelines, "a list of guideline ids (strings), or None for all")
+    return ids
+
+
 def _statuses(statuses: Iterable[m.Status | str]) -> tuple[m.Status, ...]:
+    if isinstance(statuses, str | bytes) or not isinstance(statuses, Iterable):
+        raise InputError("statuses", statuses, "a list of rule statuses, e.g. ['approved']")
     try:
         return tuple(m.Status(s) for s in statuses)
     except ValueError:
@@ -723,6 +746,8 @@ def replay(
     """
     if not isinstance(record, EvaluationRecord):
         record = EvaluationRecord.from_dict(record)
+    if source is not None or site is not None:
+        _check_options(source, site, None, None)
     cat = source if source is not None else catalog()
     differences: list[Difference] = []
     chosen: list[tuple[m.Guideline, bool]] = []

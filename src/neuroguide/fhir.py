@@ -16,7 +16,6 @@ once, and of two versions of one resource the later is read.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -28,6 +27,7 @@ import attrs
 
 from . import terminology as t
 from ._agents import DROXIDOPA, METFORMIN, MIDODRINE, ingredient_keys, key
+from ._jsonin import loads
 from ._vocabulary import vocabulary
 from .evaluation import assess as _assess
 from .exceptions import InputError, InputProblemsError, NeuroguideError, raise_all
@@ -205,11 +205,8 @@ def _load(data: Mapping[str, Any] | Sequence[Any] | str | Path, urls: dict[str, 
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError("file", str(data), f"a readable UTF-8 JSON file ({exc})") from None
     if isinstance(data, str):
-        text = data
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError("fhir", text[:60], f"valid JSON ({exc.msg} at line {exc.lineno})") from None
+        # strict: a duplicate key (one value silently dropped), deep nesting or a huge number is a named error
+        data = loads(data, "fhir")
     out: list[dict[str, Any]] = []
     _flatten(data, "fhir", out, urls)
     return out
@@ -281,9 +278,18 @@ def _date_of(value: Any) -> dt.date | None:
 
 
 def _codings(concept: Any) -> list[Mapping[str, Any]]:
-    if not isinstance(concept, Mapping):
-        return []
-    return [c for c in concept.get("coding", []) or [] if isinstance(c, Mapping)]
+    coding = concept.get("coding") if isinstance(concept, Mapping) else None
+    return [c for c in coding if isinstance(c, Mapping)] if isinstance(coding, list) else []
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    """The value if it is a JSON object, else an empty one: lenient reading of a malformed element (noted elsewhere)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    """The value if it is a JSON array, else an empty one (a malformed array element is noted as nonconformant)."""
+    return value if isinstance(value, list) else []
 
 
 def _shown(concept: Any) -> str:
@@ -323,9 +329,22 @@ def _fact_of(concept: Any) -> tuple[str, Any] | None:
         if found is not None:
             return found
     for c in codings:
-        if c.get("system") == t.LOCAL_SYSTEM and c.get("code") in vocabulary():
+        if c.get("system") == t.LOCAL_SYSTEM and isinstance(c.get("code"), str) and c["code"] in vocabulary():
             return str(c["code"]), None
     return None
+
+
+def _facts_named(concept: Any) -> list[str]:
+    """Every fact the codings of a concept name (verified standard codes and neuroguide's local code), in order."""
+    out: list[str] = []
+    for c in _codings(concept):
+        found = t.lookup(str(c.get("system")), str(c.get("code")))
+        fact = found[0] if found is not None else None
+        if fact is None and c.get("system") == t.LOCAL_SYSTEM and isinstance(c.get("code"), str):
+            fact = c["code"] if c["code"] in vocabulary() else None
+        if fact is not None and fact not in out:
+            out.append(fact)
+    return out
 
 
 def _unit_differs(code: t.Code, value: str) -> bool:
@@ -609,7 +628,12 @@ class _Reader:
             raise InputError(f"{_ref(res)}.resourceType", kind, "a FHIR R4 resource type") from None
         if not self.conformance:
             return
-        problem = conformance(kind, orjson.dumps(res, default=str))
+        try:
+            text = orjson.dumps(res, default=str)
+        except orjson.JSONEncodeError as exc:  # an integer over 64 bits, a non-string key, a lone surrogate
+            problem: tuple[str, str] | None = ("(resource)", f"not representable as FHIR JSON ({exc})")
+        else:
+            problem = conformance(kind, text)
         if problem is None:
             return
         where, detail = problem
@@ -709,7 +733,7 @@ class _Reader:
             return
         fact, entry = found
         refuted = "refuted" in verification
-        onset = _date_of(res.get("onsetDateTime")) or _date_of((res.get("onsetPeriod") or {}).get("start"))
+        onset = _date_of(res.get("onsetDateTime")) or _date_of(_map(res.get("onsetPeriod")).get("start"))
         # for a diabetes code, past-ness matters only to the second finding it names (a healed E11.621 ulcer)
         abated = self.abated(res, shown, clinical)
         past = abated if abated is not None else any(c in ("inactive", "remission", "resolved") for c in clinical)
@@ -898,7 +922,7 @@ class _Reader:
         ref = _ref(res)
         shown = _Shown(res.get("code"))
         status = res.get("status")
-        if status not in _OBS_USED:
+        if not isinstance(status, str) or status not in _OBS_USED:
             self.note(
                 NoteKind.EXCLUDED, ref, shown, f"status {status!r}: only final, amended or corrected results are used"
             )
@@ -907,15 +931,18 @@ class _Reader:
         if found is None:
             self.note(NoteKind.UNRECOGNISED, ref, shown, "no verified code binding and no neuroguide code")
             return
+        named = _facts_named(res.get("code"))
+        if len(named) > 1:  # one value cannot be two measurements: which one the sender meant is unknown
+            self.note(NoteKind.CONFLICT, ref, shown, f"the codes name different facts ({', '.join(named)}); not used")
+            return
         fact = found[0]
         spec = vocabulary()[fact]
-        effective = res.get("effectivePeriod") or {}
-        date = (
-            _date_of(res.get("effectiveDateTime"))
-            or _date_of(res.get("effectiveInstant"))
-            or _date_of(effective.get("end"))
-            or _date_of(effective.get("start"))
-        )
+        effective = _map(res.get("effectivePeriod"))
+        start, end = _date_of(effective.get("start")), _date_of(effective.get("end"))
+        if start is not None and end is not None and end < start:
+            self.note(NoteKind.EXCLUDED, ref, shown, f"effectivePeriod ends ({end}) before it starts ({start})")
+            return
+        date = _date_of(res.get("effectiveDateTime")) or _date_of(res.get("effectiveInstant")) or end or start
         if date is None and isinstance(res.get("issued"), str):
             self.note(
                 NoteKind.EXCLUDED,
@@ -928,6 +955,9 @@ class _Reader:
         if not self.dated(res, date, shown):
             return
         assert date is not None
+        if self.birth_date is not None and date < self.birth_date:
+            self.note(NoteKind.EXCLUDED, ref, shown, f"dated {date}, before the birth date {self.birth_date}")
+            return
         value: Any = None
         if spec.type == "boolean":
             value = res.get("valueBoolean") if isinstance(res.get("valueBoolean"), bool) else None
@@ -1048,7 +1078,7 @@ class _Reader:
         ref = _ref(res)
         shown = _Shown(res.get("code"))
         status = res.get("status")
-        if status not in _PROC_USED:
+        if not isinstance(status, str) or status not in _PROC_USED:
             self.note(NoteKind.EXCLUDED, ref, shown, f"status {status!r}: only completed procedures are used")
             return
         found = _fact_of(res.get("code"))
@@ -1056,7 +1086,7 @@ class _Reader:
             self.note(NoteKind.UNRECOGNISED, ref, shown, "no verified code binding and no neuroguide code")
             return
         fact, entry = found
-        performed = res.get("performedPeriod") or {}
+        performed = _map(res.get("performedPeriod"))
         date = (
             _date_of(res.get("performedDateTime")) or _date_of(performed.get("end")) or _date_of(performed.get("start"))
         )
@@ -1115,7 +1145,7 @@ class _Reader:
             target = self.medication_target(res, reference)
             concept = target.get("code") if target else None
         shown = _Shown(concept)
-        if status not in allowed:
+        if not isinstance(status, str) or status not in allowed:
             self.note(NoteKind.EXCLUDED, ref, shown, f"status {status!r}: not a medication taken")
             return None
         if res.get("doNotPerform") is True:
@@ -1152,8 +1182,7 @@ class _Reader:
             route_name = route_name or next((c.get("display") for c in _codings(route) if c.get("display")), None)
             if isinstance(route_name, str):
                 med["route"] = route_name.strip().lower()
-            repeat = (dosage.get("timing") or {}).get("repeat") or {}
-            bounds = repeat.get("boundsPeriod") or {}
+            bounds = _map(_map(_map(dosage.get("timing")).get("repeat")).get("boundsPeriod"))
         period = res.get("effectivePeriod") if kind == "MedicationStatement" else bounds
         period = period if isinstance(period, Mapping) else {}
         started = _date_of(period.get("start")) or _date_of(res.get("effectiveDateTime"))
@@ -1170,12 +1199,12 @@ class _Reader:
             med["started"] = started.isoformat()
         if stopped is not None:
             med["stopped"] = stopped.isoformat()
-        for ext in res.get("extension", []) or []:
+        for ext in _items(res.get("extension")):
             if isinstance(ext, Mapping) and ext.get("url") == CUMULATIVE_DOSE_URL:
                 total = self.ucum_text(ref, ext.get("valueQuantity"), "cumulative dose")
                 if total is not None:
                     med["cumulative"] = total
-        reasons = res.get("reasonCode") or []
+        reasons = _items(res.get("reasonCode"))
         if reasons and isinstance(reasons[0], Mapping) and reasons[0].get("text"):
             med["indication"] = str(reasons[0]["text"])
         self.used.append(ref)
@@ -1226,7 +1255,8 @@ class _Reader:
             _ref(res),
             shown,
             f"status {status} without an end date: when it stopped is not recorded, so it is read as still taken "
-            "(its dose is checked and it counts as current)",
+            "(its dose is checked and it counts as current); give the end date (effectivePeriod.end or "
+            "boundsPeriod.end) to read it as stopped",
         )
         return None
 
@@ -1297,25 +1327,23 @@ class _Reader:
         return f"{_num_text(number)} {unit}"
 
     def dose(self, ref: str, dosage: Mapping[str, Any], med: dict[str, Any]) -> None:
-        rates = dosage.get("doseAndRate") or []
-        first = rates[0] if isinstance(rates, list) and rates and isinstance(rates[0], Mapping) else {}
-        if isinstance(rates, list) and len(rates) > 1:
+        rates = _items(dosage.get("doseAndRate"))
+        first = rates[0] if rates and isinstance(rates[0], Mapping) else {}
+        if len(rates) > 1:
             self.note(NoteKind.ASSUMPTION, ref, f"{len(rates)} doseAndRate entries", "only the first is read")
         q = first.get("doseQuantity")
         if q is None:
-            given = [k for k in ("doseRange", "rateQuantity", "rateRange", "rateRatio") if k in first]
-            if given:
-                self.note(
-                    NoteKind.EXCLUDED,
-                    ref,
-                    f"dose as {', '.join(given)}",
-                    "only a single dose (doseQuantity) can be checked; the dose is not checked",
-                )
+            given = [k for r in rates if isinstance(r, Mapping) for k in r if k != "type"]
+            given += ["text"] if isinstance(dosage.get("text"), str) and dosage["text"].strip() else []
+            if given:  # a dose was given in a form not read: the drug is listed, its dose is not checked
+                what = ", ".join(dict.fromkeys(given))
+                reason = "only a single dose (doseQuantity) is read; the dose is not checked"
+                self.note(NoteKind.EXCLUDED, ref, f"dose ({what})", reason)
             return
         amount = self.ucum_text(ref, q, "dose")
         if amount is None:
             return
-        repeat = (dosage.get("timing") or {}).get("repeat") or {}
+        repeat = _map(_map(dosage.get("timing")).get("repeat"))
         frequency = repeat.get("frequency", 1)
         period, unit = repeat.get("period"), repeat.get("periodUnit")
         times = repeat.get("timeOfDay") or repeat.get("when")
@@ -1346,6 +1374,7 @@ class _Reader:
             )
         if (
             period is None
+            or not isinstance(unit, str)
             or unit not in _PERIOD
             or _number(period) != 1
             or not isinstance(frequency, int)

@@ -19,6 +19,7 @@ import attrs
 from . import _converter, _dist
 from . import model as m
 from ._criteria import Outcome
+from ._jsonin import loads
 from .exceptions import InputError, raise_all
 from .patient import Flag
 
@@ -281,14 +282,7 @@ class EvaluationRecord:
     @classmethod
     def from_json(cls, text: str) -> EvaluationRecord:
         """Parse a record from JSON text (a leading UTF-8 byte order mark is ignored)."""
-        text = text.removeprefix("\ufeff")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            where = f"{exc.msg}, line {exc.lineno} column {exc.colno}"
-            if text.strip() and (exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated")):
-                where += ": the text ends too early, so the record is cut short"
-            raise InputError("record", text[:60], f"valid JSON ({where})") from None
+        data = loads(text.removeprefix("\ufeff"), "record")  # strict: a duplicate key is refused, never one kept
         if not isinstance(data, dict):
             raise InputError("record", type(data).__name__, "a JSON object")
         return cls.from_dict(data)

@@ -63,6 +63,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from . import fhir
 from ._actions import action_groups
+from ._jsonin import loads
 from ._loading import catalog
 from ._vocabulary import vocabulary
 from .api import find_rule
@@ -923,10 +924,22 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 def _parse_json(raw: bytes) -> Any:
+    """The body parsed strictly: a key given twice is refused by name (a fast parser keeps one value silently)."""
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise HookError(400, "malformed-json", f"the body is not valid JSON ({exc})") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        message = f"the body is not UTF-8 JSON ({exc.reason} at byte {exc.start})"
+        raise HookError(400, "malformed-json", message) from None
+    try:
+        data = loads(text, "body", constants=False)
+    except InputError as exc:
+        raise HookError(400, "malformed-json", f"the body is not valid JSON: {exc}") from None
+    if b"\\ud" in raw or b"\\uD" in raw:  # an escaped surrogate: orjson refuses a lone one (it cannot be stored)
+        try:
+            orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise HookError(400, "malformed-json", f"the body is not valid JSON ({exc})") from None
+    return data
 
 
 def _hook_request(body: Any, service_id: str) -> Mapping[str, Any]:
@@ -1101,7 +1114,10 @@ class _Hooks:
         patient: Patient | None = self._read(prefetch, as_of).patient if prefetch.get("patient") else None
         cards: list[dict[str, Any]] = []
         entries = drafts.get("entry") or []
-        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(entries, list):  # not silently "no orders": the dose would go unchecked
+            got = type(entries).__name__
+            raise HookError(400, "bad-request", f"context.draftOrders.entry must be a list, got {got}")
+        for i, entry in enumerate(entries):
             res = entry.get("resource") if isinstance(entry, Mapping) else None
             if not isinstance(res, Mapping):
                 raise HookError(400, "bad-request", f"draftOrders.entry[{i}] has no resource")

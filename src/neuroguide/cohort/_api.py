@@ -110,6 +110,12 @@ def evaluate(
 
     """
     mode = undetermined_mode(undetermined)
+    _check_share_limit(max_bad_share)  # before the work, not after it
+    if units is not None and not isinstance(units, Mapping):
+        raise InputError("units", units, "a mapping of column name to unit, e.g. {'weight': 'lb'}")
+    is_table = isinstance(table, pl.DataFrame | pa.Table | pa.RecordBatch)
+    if not is_table and (isinstance(table, str | bytes | Mapping) or not isinstance(table, Iterable)):
+        raise InputError("table", type(table).__name__, "a Polars or Arrow table, or a list of patient documents")
     plan = make_plan(as_of, source=source, pins=pins, statuses=statuses, guidelines=guidelines)
     if isinstance(table, pl.DataFrame | pa.Table | pa.RecordBatch):
         results, errors, absent, only = partition(table, plan, first_row=0, units=units, undetermined=mode)
@@ -266,10 +272,14 @@ def unknown_facts(given: Iterable[str]) -> frozenset[str]:
     return frozenset(plain | {d for d, inputs in derived.items() if inputs and inputs <= lacking})
 
 
+def _check_share_limit(limit: object) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 <= limit <= 1:
+        raise InputError("max_bad_share", limit, "a share between 0 and 1")
+
+
 def check_share(errors: pl.DataFrame, rows: int, limit: float) -> None:
     """Stop with a summary when more than ``limit`` of ``rows`` have a bad cell."""
-    if not 0 <= limit <= 1:
-        raise InputError("max_bad_share", limit, "a share between 0 and 1")
+    _check_share_limit(limit)
     bad = bad_rows(errors)
     if rows and bad / rows > limit:
         counts = (

@@ -32,6 +32,7 @@ import attrs
 import polars as pl
 
 from .._agents import key as agent_key
+from .._jsonin import loads
 from .._plausible import span, unit_slip
 from .._vocabulary import FactSpec, vocabulary
 from ..exceptions import InputError
@@ -379,7 +380,7 @@ def _booleans(raw: pl.Series) -> tuple[pl.Series, pl.Series | None, str]:
     if raw.dtype == pl.Boolean:
         return raw, None, expected
     if raw.dtype in _NUMERIC:
-        bad = raw.is_not_null() & ~raw.is_in([0, 1])
+        bad = raw.is_not_null() & ~raw.cast(pl.Float64).is_in([0.0, 1.0])  # 0.5 is neither, and is named
         return (raw == 1).set(bad, None), bad, expected
     text = raw.cast(pl.String).str.strip_chars().str.to_lowercase()
     truth = pl.Series([None] * len(raw), dtype=pl.Boolean)
@@ -466,8 +467,26 @@ def _dates(raw: pl.Series, as_of: dt.date) -> tuple[pl.Series, pl.Series | None,
 
 
 def _medications(raw: pl.Series, as_of: dt.date) -> tuple[pl.Series, pl.Series | None, pl.Series | str]:
+    refused: dict[str, str] = {}
     if raw.dtype in (pl.String, pl.Null):
-        decoded = raw.cast(pl.String).str.json_decode(MED_TYPE)
+        texts = raw.cast(pl.String)
+        try:
+            decoded = texts.str.json_decode(MED_TYPE)
+        except pl.exceptions.PolarsError:
+            # a cell that is not a JSON list of medication objects: that cell is bad (named), the others are read
+            refused = {t: why for t in texts.drop_nulls().unique().to_list() if (why := _medication_text_problem(t))}
+            decoded = texts.set(texts.is_in(list(refused)).fill_null(False), None).str.json_decode(MED_TYPE)
+        # The decoder keeps one of two equal keys, drops an unknown key and reads a bad date as null, silently: a
+        # cell whose keys (less explicit nulls) outnumber the values it decoded to is checked strictly, here.
+        keys = texts.str.count_matches(r'"[^"\\]*"\s*:') - texts.str.count_matches(r'"[^"\\]*"\s*:\s*null')
+        values = decoded.list.eval(
+            pl.sum_horizontal([pl.element().struct.field(k).is_not_null().cast(pl.Int64) for k in MED_FIELDS])
+        ).list.sum()
+        suspect = texts.filter((keys != values).fill_null(False)).unique().to_list()
+        more = {t: why for t in suspect if t not in refused and (why := _medication_text_problem(t))}
+        if more:
+            refused |= more
+            decoded = decoded.set(texts.is_in(list(more)).fill_null(False), None)
     else:
         decoded = raw
     present = [f.name for f in decoded.dtype.inner.fields]  # type: ignore[attr-defined]
@@ -482,7 +501,35 @@ def _medications(raw: pl.Series, as_of: dt.date) -> tuple[pl.Series, pl.Series |
     ).fill_null([])
     meds = meds.cast(MED_TYPE)
     problem = _medication_problems(meds, as_of)
+    if refused:
+        problem = raw.cast(pl.String).replace_strict(refused, default=None, return_dtype=pl.String).fill_null(problem)
     return meds, problem.is_not_null(), problem.fill_null("")
+
+
+def _medication_text_problem(text: str) -> str | None:
+    """Why a medications cell is not a JSON list of medication objects (``None`` if it is one)."""
+    try:
+        doc = loads(text, "medications", constants=False)
+    except InputError as exc:
+        return f"medications: {exc.expected}"
+    if not isinstance(doc, list) or not all(isinstance(m, dict) for m in doc):
+        return "medications: a JSON list of medication objects"
+    for i, med in enumerate(doc):
+        for k, v in med.items():
+            if k not in MED_FIELDS:
+                return f"medications[{i}].{k}: a field from {', '.join(MED_FIELDS)}"
+            if v is not None and not isinstance(v, str):
+                return f'medications[{i}].{k}: text (e.g. "dose": "300 mg", "started": "2024-01-31")'
+            if k in ("started", "stopped") and v is not None and _iso_date(v) is None:
+                return f"medications[{i}].{k}: a date as YYYY-MM-DD (got {v!r})"
+    return None
+
+
+def _iso_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
 
 
 def _medication_problems(meds: pl.Series, as_of: dt.date) -> pl.Series:

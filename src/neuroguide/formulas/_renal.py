@@ -289,7 +289,7 @@ def creatinine_clearance(
             height missing (or below 60 in) where the convention needs IBW.
 
     """
-    if weight_convention not in WEIGHT_CONVENTIONS:
+    if not isinstance(weight_convention, str) or weight_convention not in WEIGHT_CONVENTIONS:
         raise InputError("weight_convention", weight_convention, f"one of {sorted(WEIGHT_CONVENTIONS)}")
     if rounding not in (None, "ceil", "half-up"):
         raise InputError("rounding", rounding, "None, 'ceil' or 'half-up'")

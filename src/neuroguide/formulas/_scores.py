@@ -93,6 +93,8 @@ def mnsi_questionnaire(answers: Mapping[int, bool] | None = None, **items: Any) 
 
     """
     given: dict[int, bool] = {}
+    if answers is not None and not isinstance(answers, Mapping):
+        raise InputError("answers", answers, "a mapping of item number (1 to 15) to a yes/no answer")
     for key, value in (answers or {}).items():
         if isinstance(key, bool) or not isinstance(key, int) or not 1 <= key <= 15:
             raise InputError("answers", key, "item numbers 1 to 15")
