@@ -574,12 +574,47 @@ def _by_value(frame: pl.DataFrame, name: str, as_of: dt.date) -> pl.Series:
     """The engine's derivation of ``name``, once per distinct combination of its inputs."""
     inputs = BY_VALUE[name]
     present = [i for i in inputs if i in frame.columns]
+    dtype = _DTYPES.get(vocabulary()[name].type, pl.Float64())
+    if all(frame.schema[i] == pl.Boolean for i in present):
+        return _by_truths(frame, name, inputs, present, as_of, dtype)
     keys = frame.select(present).unique()
     out = [_call(name, inputs, row, as_of) for row in keys.iter_rows(named=True)]
-    dtype = _DTYPES.get(vocabulary()[name].type, pl.Float64())
     table = keys.with_columns(pl.Series("__v", out, dtype=dtype))
     joined = frame.select(present).join(table, on=present, how="left", nulls_equal=True, maintain_order="left")
     return joined["__v"].alias(name)
+
+
+def _by_truths(
+    frame: pl.DataFrame, name: str, inputs: tuple[str, ...], present: list[str], as_of: dt.date, dtype: pl.DataType
+) -> pl.Series:
+    """:func:`_by_value` over true/false/unknown inputs: each row's combination as one number in base 3."""
+    code = pl.sum_horizontal(
+        [(pl.col(c).cast(pl.Int64) + 1).fill_null(0) * (3**k) for k, c in enumerate(present)] or [pl.lit(0, pl.Int64)]
+    )
+    codes = frame.select(code.alias("c"))["c"].to_numpy()
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    truth = (None, False, True)
+    out = [
+        _call_once(name, inputs, tuple((c, truth[v // 3**k % 3]) for k, c in enumerate(present)), as_of)
+        for v in distinct.tolist()
+    ]
+    return pl.Series(name, out, dtype=dtype).gather(inverse.reshape(-1))
+
+
+def _call_once(name: str, inputs: tuple[str, ...], values: tuple[tuple[str, Any], ...], as_of: dt.date) -> Any:
+    return _remembered(_facts._DERIVATIONS[name], name, inputs, values, as_of)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _remembered(
+    fn: Any, name: str, inputs: tuple[str, ...], values: tuple[tuple[str, Any], ...], as_of: dt.date
+) -> Any:
+    """A derivation's value for one combination of true/false/unknown inputs, kept across partitions.
+
+    A pure function of them (the derivation function is part of the key, so a changed one is called afresh);
+    at most 3**len(inputs) entries per derivation, bounded overall.
+    """
+    return _call(name, inputs, dict(values), as_of)
 
 
 _DTYPES: dict[str, pl.DataType] = {"boolean": pl.Boolean(), "date": pl.Date(), "category": pl.String()}

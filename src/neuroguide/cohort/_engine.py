@@ -583,8 +583,7 @@ def evaluate_arrow(
 
 
 _MASK_BITS = 48
-"""Bits of a rule's missing-fact mask (the rule's step index is above them)."""
-_LOW = (1 << _MASK_BITS) - 1
+"""Bits of a rule's missing-fact mask (an Int64 column)."""
 
 
 @attrs.frozen
@@ -644,7 +643,7 @@ def _assemble(
         else:
             assert wide is not None
             tables.append(_gather(piece, *wide, refused, segments, drop))
-    counts = drop.counts(plan, segments, refused, pl.concat(counted) if counted else None)
+    counts = drop.counts(plan, segments, pl.concat(counted) if counted else None)
     if not tables:
         return arrow_schema().empty_table(), errors, counts
     return (pa.concat_tables(tables) if len(tables) > 1 else tables[0]), errors, counts
@@ -685,11 +684,9 @@ def _gather(
         if r.absent:
             # Undetermined only because the input lacks columns: counted per rule, a row only with ``ALL``.
             only = keep & (code == 0) & ((mask & r.absent) != 0) & ((mask & r.known) == 0)
-            if only.any():
-                key = (r.step.index << _MASK_BITS) | mask[only]
-                drop.found.append(
-                    pl.DataFrame({ROW: rows[only], "__key": key}, schema={ROW: pl.Int64, "__key": pl.Int64})
-                )
+            counted = only & allowed if allowed is not None else only  # refused patients are not counted
+            if counted.any():
+                drop.found.append((r.step.index, mask[counted]))
             if drop.mode is Undetermined.COMPACT:
                 keep &= ~only
         if allowed is not None:
@@ -790,8 +787,8 @@ class _Drop:
     def __init__(self, unknown: frozenset[str], mode: Undetermined) -> None:
         self.unknown = unknown
         self.mode = Undetermined(mode)
-        self.found: list[pl.DataFrame] = []
-        """(row, key) of the columnar results undetermined only by absent columns."""
+        self.found: list[tuple[int, Any]] = []
+        """(step index, missing-fact masks) of the columnar results undetermined only by absent columns."""
 
     def per_row(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
         """The results without per-row ones undetermined only by absent columns (``COMPACT``), and their counts."""
@@ -813,20 +810,15 @@ class _Drop:
             frame = frame.with_row_index("__i").filter(~pl.col("__i").is_in(only["__i"].implode())).drop("__i")
         return frame, counts.cast(ABSENT_ONLY_SCHEMA)  # type: ignore[arg-type]
 
-    def counts(
-        self, plan: Plan, segments: Mapping[int, list[str]], refused: pl.DataFrame, per_row: pl.DataFrame | None
-    ) -> pl.DataFrame:
-        """Per rule: patients undetermined only by absent columns, and the facts named."""
+    def counts(self, plan: Plan, segments: Mapping[int, list[str]], per_row: pl.DataFrame | None) -> pl.DataFrame:
+        """Per rule: patients undetermined only by absent columns (refused ones left out), and the facts named."""
         rows: dict[int, tuple[int, set[str]]] = {}
-        if self.found:
-            found = pl.concat(self.found)
-            if refused.height:
-                found = found.filter(~pl.col(ROW).is_in(refused[ROW].implode()))
-            for key, n in found.group_by("__key").len().iter_rows():
-                step, mask = key >> _MASK_BITS, key & _LOW
-                count, names = rows.get(step, (0, set()))
+        for step, masks in self.found:
+            distinct, sizes = np.unique(masks, return_counts=True)
+            count, names = rows.get(step, (0, set()))
+            for mask in distinct.tolist():
                 names |= {name for k, name in enumerate(segments[step]) if mask >> k & 1}
-                rows[step] = (count + n, names)
+            rows[step] = (count + int(sizes.sum()), names)
         steps = {s.index: s for s in plan.steps}  # a plan may hold a subset of the steps (benchmarks)
         frame = pl.DataFrame(
             [
