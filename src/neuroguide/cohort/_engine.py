@@ -420,12 +420,28 @@ def _band_labels(rule: m.ClassificationRule, values: pl.Series) -> pl.Series:
     """The band label of every value, decided once per distinct value by the engine's band function."""
     spec = vocabulary().get(rule.fact)
     convert = rule.unit not in ("1", "") and spec is not None and spec.unit is not None and spec.unit != rule.unit
+    known = _bands_seen(rule)
     mapping: dict[float, str | None] = {}
     for v in values.drop_nulls().unique().to_list():
-        x = magnitude(quantity(v, spec.unit), rule.unit, analyte=rule.analyte) if convert else v  # type: ignore[union-attr,arg-type]
-        band, _ = band_of(rule, x)
-        mapping[v] = band.label if band is not None else None
+        if v not in known:
+            x = magnitude(quantity(v, spec.unit), rule.unit, analyte=rule.analyte) if convert else v  # type: ignore[union-attr,arg-type]
+            band, _ = band_of(rule, x)
+            known[v] = band.label if band is not None else None
+        mapping[v] = known[v]
     return values.replace_strict(list(mapping), list(mapping.values()), default=None, return_dtype=pl.String)
+
+
+_BANDS: dict[int, tuple[m.ClassificationRule, dict[float, str | None]]] = {}
+"""Band labels already decided, per classification rule (by identity) and value: pure functions of the value,
+kept across partitions, at most :data:`_BANDS_KEPT` values per rule."""
+_BANDS_KEPT = 1 << 16
+
+
+def _bands_seen(rule: m.ClassificationRule) -> dict[float, str | None]:
+    held = _BANDS.get(id(rule))
+    if held is None or held[0] is not rule or len(held[1]) > _BANDS_KEPT:
+        held = _BANDS[id(rule)] = (rule, {})
+    return held[1]
 
 
 def _classification(rule: m.ClassificationRule, env: _Env, facts: pl.DataFrame) -> tuple[_RuleColumns, pl.Series]:
