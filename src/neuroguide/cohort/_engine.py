@@ -666,7 +666,8 @@ def _assemble(
 
 
 def _dictionary(indices: Any, values: Sequence[str]) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(indices, pa.uint32()), pa.array(values, pa.large_string()))
+    codes = indices if isinstance(indices, pa.Array) else pa.array(indices, pa.uint32())
+    return pa.DictionaryArray.from_arrays(codes, pa.array(values, pa.large_string()))
 
 
 def _constant(texts: Sequence[str], counts: Any) -> pa.DictionaryArray:
@@ -771,7 +772,7 @@ def _distinct(masks: Any) -> tuple[Any, Any]:
 
 
 def _missing(masks: Sequence[Any], run: Sequence[_Compiled], segments: Mapping[int, list[str]]) -> pa.Array:
-    """Each row's missing facts, named once per distinct mask of its rule and gathered by offsets."""
+    """Each row's missing facts, named once per distinct mask of its rule and taken by each row's mask."""
     names: dict[str, int] = {}
     lists: list[list[int]] = []
     positions = []
@@ -782,18 +783,14 @@ def _missing(masks: Sequence[Any], run: Sequence[_Compiled], segments: Mapping[i
         for mask in distinct.tolist():
             named = dict.fromkeys(n for k, n in enumerate(found) if mask >> k & 1)
             lists.append([names.setdefault(n, len(names)) for n in named])
-    position = np.concatenate(positions)
     sizes = np.array([len(x) for x in lists], dtype=np.int64)
-    starts = np.cumsum(sizes) - sizes
-    flat = np.array([c for x in lists for c in x], dtype=np.uint32)
-    lengths = sizes[position]
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    total = int(offsets[-1])
-    # The k-th value of a row is the k-th name of its mask's list.
-    values = flat[np.repeat(starts[position] - offsets[:-1], lengths) + np.arange(total, dtype=np.int64)]
+    starts = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=starts[1:])
+    flat = pa.array(np.array([c for x in lists for c in x], dtype=np.uint32), pa.uint32())
+    # Arrow's take copies each row's list of name codes from the distinct lists (offsets and values at once).
+    taken = pa.LargeListArray.from_arrays(pa.array(starts), flat).take(pa.array(np.concatenate(positions)))
     return pa.LargeListArray.from_arrays(
-        pa.array(offsets), _dictionary(values, list(names)), type=arrow_schema().field("missing").type
+        taken.offsets, _dictionary(taken.values, list(names)), type=arrow_schema().field("missing").type
     )
 
 
