@@ -381,9 +381,9 @@ def _collect(pending: list[_Rows]) -> pl.DataFrame:
     """The errors-table rows of ``pending``, in order.
 
     Most checks find nothing: every mask of a frame is tested in one select, and only the checks that
-    hold somewhere filter their rows and format their text, eagerly on the rows found. (Formatting text in
-    the same lazy query as the filter made Polars 2.1 panic: its streaming engine in the differential test,
-    its in-memory engine on a date before the birth date.)
+    hold somewhere filter their rows and format their text, eagerly on the rows found, rechunked: formatting
+    text over the filtered rows of a CSV cohort with a date before the birth date made Polars 2.1 panic, lazily
+    or eagerly (``tests/test_cohort_io.py``), as its streaming engine did in the differential test.
     """
     hits = [False] * len(pending)
     frames: dict[int, list[int]] = {}
@@ -396,7 +396,7 @@ def _collect(pending: list[_Rows]) -> pl.DataFrame:
             hits[i] = bool(hit)
     lit = _lit
     parts = [
-        p.frame.filter(p.mask).select(
+        p.frame.filter(p.mask).rechunk().select(
             pl.col(ROW),
             pl.col(ID),
             lit(p.column).cast(pl.String).alias("column"),
