@@ -396,7 +396,9 @@ def _collect(pending: list[_Rows]) -> pl.DataFrame:
             hits[i] = bool(hit)
     lit = _lit
     parts = [
-        p.frame.filter(p.mask).rechunk().select(
+        p.frame.filter(p.mask)
+        .rechunk()
+        .select(
             pl.col(ROW),
             pl.col(ID),
             lit(p.column).cast(pl.String).alias("column"),
