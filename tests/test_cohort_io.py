@@ -526,3 +526,18 @@ def test_a_worker_with_other_guideline_files_refuses_its_partition(tmp_path: Pat
     assert isinstance(caught.value, RuntimeError)
     with pytest.raises(WorkerMismatchError, match="neuroguide version"):
         _dask.evaluate_parquet_partition(*args, {**meta, "neuroguide.package": "0.0.1"})
+
+
+def test_dates_before_birth_in_a_csv_cohort_are_refused(tmp_path: Path) -> None:
+    # Formatting the refusal's text in the same query as the filter made Polars 2.1 panic on this file.
+    src = tmp_path / "c.csv"
+    _io.write_synth(5000, src, seed=11, as_of=AS_OF)
+    frame = pl.read_csv(src, infer_schema=False)
+    before = pl.when(pl.int_range(pl.len()).is_in([28, 1142])).then(pl.lit("1930-02-02"))
+    frame.with_columns(before.otherwise(pl.col("last-foot-exam")).alias("last-foot-exam")).write_csv(src)
+    summary = _io.run(src, tmp_path / "r.parquet", as_of=AS_OF, max_bad_share=1.0)
+    errors = pl.read_parquet(summary.errors).filter(pl.col("column") == "last-foot-exam")
+    want = [(28, "1930-02-02", "refused"), (1142, "1930-02-02", "refused")]
+    assert errors.select("row", "value", "effect").rows() == want
+    assert all(e.startswith("a date on or after birth_date 19") for e in errors["expected"])
+    assert not pl.read_parquet(summary.output).filter(pl.col("row").is_in([28, 1142])).height

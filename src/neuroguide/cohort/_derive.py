@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
+import numpy as np
 import polars as pl
 
 from .. import _agents, _facts
@@ -309,12 +310,35 @@ def add_years(start: pl.Expr, years: pl.Expr) -> pl.Expr:
 
 def elapsed_years(start: pl.Expr, end: dt.date) -> pl.Expr:
     """``_facts.elapsed_years``: completed years plus the fraction of the current one."""
-    whole = completed_years(start, end)
-    last = add_years(start, whole)
-    nxt = add_years(start, whole + 1)
-    done = (pl.lit(end) - last).dt.total_days().cast(pl.Float64)
-    length = (nxt - last).dt.total_days().cast(pl.Float64)
-    return whole.cast(pl.Float64) + done / length
+    return start.map_batches(functools.partial(_elapsed, end=end), return_dtype=pl.Float64, is_elementwise=True)
+
+
+def _elapsed(start: pl.Series, end: dt.date) -> pl.Series:
+    """:func:`elapsed_years` on a column, by whole-array date arithmetic (several times cheaper than building dates).
+
+    The anniversary on or before ``end`` falls in ``end``'s year or the year before, and the next one a
+    year later; 29 February falls on the 28th in other years, as ``Period.add_to`` clamps it. The float
+    is computed as the engine does: whole years plus elapsed days over the year's days.
+    """
+    days = start.cast(pl.Date).to_physical().fill_null(0).to_numpy().astype("datetime64[D]")
+    years = days.astype("datetime64[Y]")
+    months = days.astype("datetime64[M]")
+    month = (months - years.astype("datetime64[M]")).astype(np.int64) + 1
+    day = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+    before = month * 100 + day > end.month * 100 + end.day
+    whole = end.year - (years.astype(np.int64) + 1970) - before
+    last_year = end.year - before.astype(np.int64)
+
+    def anniversary(year: Any) -> Any:
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        clamped = np.where((month == 2) & (day == 29) & ~leap, 28, day)
+        return ((year - 1970) * 12 + month - 1).astype("datetime64[M]").astype("datetime64[D]") + (clamped - 1)
+
+    last, nxt = anniversary(last_year), anniversary(last_year + 1)
+    done = (np.datetime64(end, "D") - last).astype(np.int64).astype(np.float64)
+    length = (nxt - last).astype(np.int64).astype(np.float64)
+    out = pl.Series(start.name, whole.astype(np.float64) + done / length)
+    return out.set(start.is_null(), None) if start.null_count() else out
 
 
 # -- input checks --------------------------------------------------------------------------------------
@@ -331,32 +355,62 @@ def _field(column: str) -> str:
     return f"last.{column.removeprefix('last-')}" if column.startswith("last-") else column
 
 
-# Errors-table rows are few and their text is formatted after a filter: the in-memory engine (Polars 2.1's
-# streaming engine panicked formatting text over a filtered, partly empty batch in the differential test).
-_SMALL: Any = "in-memory"
-
-
 def _lit(x: str | pl.Expr) -> pl.Expr:
     return pl.lit(x) if isinstance(x, str) else x
 
 
+@attrs.frozen
+class _Rows:
+    """Errors-table rows to come: the rows of ``frame`` where ``mask`` holds, described by the other fields."""
+
+    frame: pl.DataFrame
+    mask: pl.Expr
+    column: str | pl.Expr
+    value: pl.Expr
+    expected: str | pl.Expr
+    effect: str
+
+
 def _rows(
     frame: pl.DataFrame, mask: pl.Expr, column: str | pl.Expr, value: pl.Expr, expected: str | pl.Expr, effect: str
-) -> pl.LazyFrame:
-    """Errors-table rows for the rows of ``frame`` where ``mask`` holds."""
+) -> _Rows:
+    """Errors-table rows for the rows of ``frame`` where ``mask`` holds (built by :func:`_collect`)."""
+    return _Rows(frame, mask.fill_null(False), column, value, expected, effect)
+
+
+def _collect(pending: list[_Rows]) -> pl.DataFrame:
+    """The errors-table rows of ``pending``, in order.
+
+    Most checks find nothing: every mask of a frame is tested in one select, and only the checks that
+    hold somewhere filter their rows and format their text, eagerly on the rows found, rechunked: formatting
+    text over the filtered rows of a CSV cohort with a date before the birth date made Polars 2.1 panic, lazily
+    or eagerly (``tests/test_cohort_io.py``), as its streaming engine did in the differential test.
+    """
+    hits = [False] * len(pending)
+    frames: dict[int, list[int]] = {}
+    for i, p in enumerate(pending):
+        frames.setdefault(id(p.frame), []).append(i)
+    for found in frames.values():
+        frame = pending[found[0]].frame
+        anywhere = frame.select([pending[i].mask.any().alias(str(k)) for k, i in enumerate(found)]).row(0)
+        for i, hit in zip(found, anywhere, strict=True):
+            hits[i] = bool(hit)
     lit = _lit
-    return (
-        frame.lazy()
-        .filter(mask.fill_null(False))
+    parts = [
+        p.frame.filter(p.mask)
+        .rechunk()
         .select(
             pl.col(ROW),
             pl.col(ID),
-            lit(column).cast(pl.String).alias("column"),
-            value.cast(pl.String).alias("value"),
-            lit(expected).cast(pl.String).alias("expected"),
-            pl.lit(effect).alias("effect"),
+            lit(p.column).cast(pl.String).alias("column"),
+            p.value.cast(pl.String).alias("value"),
+            lit(p.expected).cast(pl.String).alias("expected"),
+            pl.lit(p.effect).alias("effect"),
         )
-    )
+        for p, hit in zip(pending, hits, strict=True)
+        if hit
+    ]
+    return pl.concat(parts).select(list(ERRORS_SCHEMA)) if parts else pl.DataFrame(schema=ERRORS_SCHEMA)
 
 
 def check_rows(table: pl.DataFrame, as_of: dt.date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -369,8 +423,8 @@ def check_rows(table: pl.DataFrame, as_of: dt.date) -> tuple[pl.DataFrame, pl.Da
     col = pl.col
     oldest = span("age").high
     placeholders = sorted(_facts.PLACEHOLDER_DATES)
-    refusals: list[pl.LazyFrame] = []
-    flags: list[pl.LazyFrame] = []
+    refusals: list[_Rows] = []
+    flags: list[_Rows] = []
     dates = [c for c in _date_columns() if c in table.columns]
     for c in dates:
         flags.append(
@@ -458,13 +512,11 @@ def check_rows(table: pl.DataFrame, as_of: dt.date) -> tuple[pl.DataFrame, pl.Da
                 REFUSED,
             )
         )
-    refusals.append(_consistency(table))
-    refused = pl.concat(refusals).collect(engine=_SMALL)
-    flagged = pl.concat(flags).collect(engine=_SMALL)
-    return table, refused.select(list(ERRORS_SCHEMA)), flagged.select(list(ERRORS_SCHEMA))
+    refusals.extend(_consistency(table))
+    return table, _collect(refusals), _collect(flags)
 
 
-def _consistency(table: pl.DataFrame) -> pl.LazyFrame:
+def _consistency(table: pl.DataFrame) -> list[_Rows]:
     """``check_consistency``: the first contradiction of each row, as the engine finds it."""
     col = pl.col
 
@@ -517,7 +569,7 @@ def _consistency(table: pl.DataFrame) -> pl.LazyFrame:
             )
         )
     if not checks:
-        return pl.LazyFrame(schema=ERRORS_SCHEMA)
+        return []
     column: pl.Expr = pl.lit(None, pl.String)
     value: pl.Expr = pl.lit(None, pl.String)
     expected: pl.Expr = pl.lit(None, pl.String)
@@ -525,7 +577,7 @@ def _consistency(table: pl.DataFrame) -> pl.LazyFrame:
         column = pl.when(mask).then(pl.lit(field)).otherwise(column)
         value = pl.when(mask).then(pl.lit(shown)).otherwise(value)
         expected = pl.when(mask).then(_lit(reason)).otherwise(expected)
-    return _rows(table, column.is_not_null(), column, value, expected, REFUSED)
+    return [_rows(table, column.is_not_null(), column, value, expected, REFUSED)]
 
 
 # -- derived facts -------------------------------------------------------------------------------------
@@ -535,18 +587,53 @@ def _by_value(frame: pl.DataFrame, name: str, as_of: dt.date) -> pl.Series:
     """The engine's derivation of ``name``, once per distinct combination of its inputs."""
     inputs = BY_VALUE[name]
     present = [i for i in inputs if i in frame.columns]
+    dtype = _DTYPES.get(vocabulary()[name].type, pl.Float64())
+    if all(frame.schema[i] == pl.Boolean for i in present):
+        return _by_truths(frame, name, inputs, present, as_of, dtype)
     keys = frame.select(present).unique()
     out = [_call(name, inputs, row, as_of) for row in keys.iter_rows(named=True)]
-    dtype = _DTYPES.get(vocabulary()[name].type, pl.Float64())
     table = keys.with_columns(pl.Series("__v", out, dtype=dtype))
     joined = frame.select(present).join(table, on=present, how="left", nulls_equal=True, maintain_order="left")
     return joined["__v"].alias(name)
 
 
+def _by_truths(
+    frame: pl.DataFrame, name: str, inputs: tuple[str, ...], present: list[str], as_of: dt.date, dtype: pl.DataType
+) -> pl.Series:
+    """:func:`_by_value` over true/false/unknown inputs: each row's combination as one number in base 3."""
+    code = pl.sum_horizontal(
+        [(pl.col(c).cast(pl.Int64) + 1).fill_null(0) * (3**k) for k, c in enumerate(present)] or [pl.lit(0, pl.Int64)]
+    )
+    codes = frame.select(code.alias("c"))["c"].to_numpy()
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    truth = (None, False, True)
+    out = [
+        _call_once(name, inputs, tuple((c, truth[v // 3**k % 3]) for k, c in enumerate(present)), as_of)
+        for v in distinct.tolist()
+    ]
+    return pl.Series(name, out, dtype=dtype).gather(inverse.reshape(-1))
+
+
+def _call_once(name: str, inputs: tuple[str, ...], values: tuple[tuple[str, Any], ...], as_of: dt.date) -> Any:
+    return _remembered(_facts._DERIVATIONS[name], name, inputs, values, as_of)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _remembered(
+    fn: Any, name: str, inputs: tuple[str, ...], values: tuple[tuple[str, Any], ...], as_of: dt.date
+) -> Any:
+    """A derivation's value for one combination of true/false/unknown inputs, kept across partitions.
+
+    A pure function of them (the derivation function is part of the key, so a changed one is called afresh);
+    at most 3**len(inputs) entries per derivation, bounded overall.
+    """
+    return _call(name, inputs, dict(values), as_of)
+
+
 _DTYPES: dict[str, pl.DataType] = {"boolean": pl.Boolean(), "date": pl.Date(), "category": pl.String()}
 
 
-def _implausible_crcl(facts: pl.DataFrame) -> tuple[pl.DataFrame, pl.LazyFrame]:
+def _implausible_crcl(facts: pl.DataFrame) -> tuple[pl.DataFrame, _Rows]:
     """A derived (not given) clearance outside the plausible span is left out and flagged (``derive_flagged``)."""
     s = span("crcl")
     crcl = pl.col("crcl")
@@ -564,7 +651,7 @@ def _implausible_crcl(facts: pl.DataFrame) -> tuple[pl.DataFrame, pl.LazyFrame]:
         "serum creatinine)",
         NOT_USED,
     )
-    return facts.with_columns(pl.when(out).then(None).otherwise(crcl).alias("crcl")), flag.collect(engine=_SMALL).lazy()
+    return facts.with_columns(pl.when(out).then(None).otherwise(crcl).alias("crcl")), flag
 
 
 def _medications(frame: pl.DataFrame, as_of: dt.date) -> dict[str, pl.Expr]:
@@ -610,7 +697,7 @@ def derive_columns(facts: pl.DataFrame, as_of: dt.date, state: Derivations) -> t
     """
     col = pl.col
     cols = columns()
-    flags: list[pl.LazyFrame] = []
+    flags: list[_Rows] = []
     born = col(BIRTH)
     has = col(DTYPE).is_not_null()
     if "crcl" in facts.columns:
@@ -670,12 +757,7 @@ def derive_columns(facts: pl.DataFrame, as_of: dt.date, state: Derivations) -> t
         facts, implausible = _implausible_crcl(facts)
         flags.append(implausible)
     facts = facts.drop("__metformin_start", "__crcl_given", strict=False)
-    flagged = (
-        pl.concat(flags).collect(engine=_SMALL).select(list(ERRORS_SCHEMA))
-        if flags
-        else pl.DataFrame(schema=ERRORS_SCHEMA)
-    )
-    return facts, flagged
+    return facts, _collect(flags)
 
 
 def _crcl(age: pl.Expr, weight: pl.Expr, scr: pl.Expr, female: pl.Expr) -> pl.Expr:

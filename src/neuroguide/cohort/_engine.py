@@ -420,12 +420,28 @@ def _band_labels(rule: m.ClassificationRule, values: pl.Series) -> pl.Series:
     """The band label of every value, decided once per distinct value by the engine's band function."""
     spec = vocabulary().get(rule.fact)
     convert = rule.unit not in ("1", "") and spec is not None and spec.unit is not None and spec.unit != rule.unit
+    known = _bands_seen(rule)
     mapping: dict[float, str | None] = {}
     for v in values.drop_nulls().unique().to_list():
-        x = magnitude(quantity(v, spec.unit), rule.unit, analyte=rule.analyte) if convert else v  # type: ignore[union-attr,arg-type]
-        band, _ = band_of(rule, x)
-        mapping[v] = band.label if band is not None else None
+        if v not in known:
+            x = magnitude(quantity(v, spec.unit), rule.unit, analyte=rule.analyte) if convert else v  # type: ignore[union-attr,arg-type]
+            band, _ = band_of(rule, x)
+            known[v] = band.label if band is not None else None
+        mapping[v] = known[v]
     return values.replace_strict(list(mapping), list(mapping.values()), default=None, return_dtype=pl.String)
+
+
+_BANDS: dict[int, tuple[m.ClassificationRule, dict[float, str | None]]] = {}
+"""Band labels already decided, per classification rule (by identity) and value: pure functions of the value,
+kept across partitions, at most :data:`_BANDS_KEPT` values per rule."""
+_BANDS_KEPT = 1 << 16
+
+
+def _bands_seen(rule: m.ClassificationRule) -> dict[float, str | None]:
+    held = _BANDS.get(id(rule))
+    if held is None or held[0] is not rule or len(held[1]) > _BANDS_KEPT:
+        held = _BANDS[id(rule)] = (rule, {})
+    return held[1]
 
 
 def _classification(rule: m.ClassificationRule, env: _Env, facts: pl.DataFrame) -> tuple[_RuleColumns, pl.Series]:
@@ -583,8 +599,7 @@ def evaluate_arrow(
 
 
 _MASK_BITS = 48
-"""Bits of a rule's missing-fact mask (the rule's step index is above them)."""
-_LOW = (1 << _MASK_BITS) - 1
+"""Bits of a rule's missing-fact mask (an Int64 column)."""
 
 
 @attrs.frozen
@@ -644,14 +659,15 @@ def _assemble(
         else:
             assert wide is not None
             tables.append(_gather(piece, *wide, refused, segments, drop))
-    counts = drop.counts(plan, segments, refused, pl.concat(counted) if counted else None)
+    counts = drop.counts(plan, segments, pl.concat(counted) if counted else None)
     if not tables:
         return arrow_schema().empty_table(), errors, counts
     return (pa.concat_tables(tables) if len(tables) > 1 else tables[0]), errors, counts
 
 
 def _dictionary(indices: Any, values: Sequence[str]) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(indices, pa.uint32()), pa.array(values, pa.large_string()))
+    codes = indices if isinstance(indices, pa.Array) else pa.array(indices, pa.uint32())
+    return pa.DictionaryArray.from_arrays(codes, pa.array(values, pa.large_string()))
 
 
 def _constant(texts: Sequence[str], counts: Any) -> pa.DictionaryArray:
@@ -685,11 +701,9 @@ def _gather(
         if r.absent:
             # Undetermined only because the input lacks columns: counted per rule, a row only with ``ALL``.
             only = keep & (code == 0) & ((mask & r.absent) != 0) & ((mask & r.known) == 0)
-            if only.any():
-                key = (r.step.index << _MASK_BITS) | mask[only]
-                drop.found.append(
-                    pl.DataFrame({ROW: rows[only], "__key": key}, schema={ROW: pl.Int64, "__key": pl.Int64})
-                )
+            counted = only & allowed if allowed is not None else only  # refused patients are not counted
+            if counted.any():
+                drop.found.append((r.step.index, mask[counted]))
             if drop.mode is Undetermined.COMPACT:
                 keep &= ~only
         if allowed is not None:
@@ -758,7 +772,7 @@ def _distinct(masks: Any) -> tuple[Any, Any]:
 
 
 def _missing(masks: Sequence[Any], run: Sequence[_Compiled], segments: Mapping[int, list[str]]) -> pa.Array:
-    """Each row's missing facts, named once per distinct mask of its rule and gathered by offsets."""
+    """Each row's missing facts, named once per distinct mask of its rule and taken by each row's mask."""
     names: dict[str, int] = {}
     lists: list[list[int]] = []
     positions = []
@@ -769,18 +783,14 @@ def _missing(masks: Sequence[Any], run: Sequence[_Compiled], segments: Mapping[i
         for mask in distinct.tolist():
             named = dict.fromkeys(n for k, n in enumerate(found) if mask >> k & 1)
             lists.append([names.setdefault(n, len(names)) for n in named])
-    position = np.concatenate(positions)
     sizes = np.array([len(x) for x in lists], dtype=np.int64)
-    starts = np.cumsum(sizes) - sizes
-    flat = np.array([c for x in lists for c in x], dtype=np.uint32)
-    lengths = sizes[position]
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    total = int(offsets[-1])
-    # The k-th value of a row is the k-th name of its mask's list.
-    values = flat[np.repeat(starts[position] - offsets[:-1], lengths) + np.arange(total, dtype=np.int64)]
+    starts = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=starts[1:])
+    flat = pa.array(np.array([c for x in lists for c in x], dtype=np.uint32), pa.uint32())
+    # Arrow's take copies each row's list of name codes from the distinct lists (offsets and values at once).
+    taken = pa.LargeListArray.from_arrays(pa.array(starts), flat).take(pa.array(np.concatenate(positions)))
     return pa.LargeListArray.from_arrays(
-        pa.array(offsets), _dictionary(values, list(names)), type=arrow_schema().field("missing").type
+        taken.offsets, _dictionary(taken.values, list(names)), type=arrow_schema().field("missing").type
     )
 
 
@@ -790,8 +800,8 @@ class _Drop:
     def __init__(self, unknown: frozenset[str], mode: Undetermined) -> None:
         self.unknown = unknown
         self.mode = Undetermined(mode)
-        self.found: list[pl.DataFrame] = []
-        """(row, key) of the columnar results undetermined only by absent columns."""
+        self.found: list[tuple[int, Any]] = []
+        """(step index, missing-fact masks) of the columnar results undetermined only by absent columns."""
 
     def per_row(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
         """The results without per-row ones undetermined only by absent columns (``COMPACT``), and their counts."""
@@ -813,20 +823,15 @@ class _Drop:
             frame = frame.with_row_index("__i").filter(~pl.col("__i").is_in(only["__i"].implode())).drop("__i")
         return frame, counts.cast(ABSENT_ONLY_SCHEMA)  # type: ignore[arg-type]
 
-    def counts(
-        self, plan: Plan, segments: Mapping[int, list[str]], refused: pl.DataFrame, per_row: pl.DataFrame | None
-    ) -> pl.DataFrame:
-        """Per rule: patients undetermined only by absent columns, and the facts named."""
+    def counts(self, plan: Plan, segments: Mapping[int, list[str]], per_row: pl.DataFrame | None) -> pl.DataFrame:
+        """Per rule: patients undetermined only by absent columns (refused ones left out), and the facts named."""
         rows: dict[int, tuple[int, set[str]]] = {}
-        if self.found:
-            found = pl.concat(self.found)
-            if refused.height:
-                found = found.filter(~pl.col(ROW).is_in(refused[ROW].implode()))
-            for key, n in found.group_by("__key").len().iter_rows():
-                step, mask = key >> _MASK_BITS, key & _LOW
-                count, names = rows.get(step, (0, set()))
+        for step, masks in self.found:
+            distinct, sizes = np.unique(masks, return_counts=True)
+            count, names = rows.get(step, (0, set()))
+            for mask in distinct.tolist():
                 names |= {name for k, name in enumerate(segments[step]) if mask >> k & 1}
-                rows[step] = (count + n, names)
+            rows[step] = (count + int(sizes.sum()), names)
         steps = {s.index: s for s in plan.steps}  # a plan may hold a subset of the steps (benchmarks)
         frame = pl.DataFrame(
             [

@@ -62,8 +62,9 @@ def format_of(path: Path) -> Format:
 def _batches(path: Path, kind: Format, batch_rows: int) -> Iterator[tuple[int, pl.DataFrame, dict[str, str]]]:
     """(first row, frame, units) of a tabular file (JSON lines go through ``_jsonl``: see ``_local``)."""
     if kind == "parquet":
+        held: dict[int, pa.Table] = {}  # a row group two partitions share is read once
         for part in partitions(path, batch_rows):
-            frame, units = read_partition(path, part)
+            frame, units = read_partition(path, part, held)
             yield part.first_row, frame, units
     elif kind == "ipc":
         yield from _ipc_batches(path, batch_rows)

@@ -87,11 +87,23 @@ def partitions(path: Path, batch_rows: int = DEFAULT_BATCH_ROWS) -> list[Partiti
     return out
 
 
-def read_partition(path: Path, part: Partition) -> tuple[pl.DataFrame, dict[str, str]]:
-    """Read one Parquet partition as a Polars frame, with the units its field metadata declares."""
+def read_partition(
+    path: Path, part: Partition, held: dict[int, pa.Table] | None = None
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Read one Parquet partition as a Polars frame, with the units its field metadata declares.
+
+    ``held``: row groups already read (by group index), for a caller reading the partitions in order; a
+    row group shared by two partitions is then decoded once. It is updated to the groups of this partition.
+    """
     pf = pq.ParquetFile(path)
-    table = pf.read_row_groups(list(part.groups)).slice(part.offset, part.rows)
-    return pl.DataFrame(pl.from_arrow(table)), arrow_units(pf.schema_arrow)
+    if held is None:
+        table = pf.read_row_groups(list(part.groups))
+    else:
+        groups = {g: held[g] if g in held else pf.read_row_group(g) for g in part.groups}
+        held.clear()
+        held.update(groups)
+        table = pa.concat_tables([groups[g] for g in part.groups])
+    return pl.DataFrame(pl.from_arrow(table.slice(part.offset, part.rows))), arrow_units(pf.schema_arrow)
 
 
 @attrs.frozen
