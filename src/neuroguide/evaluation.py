@@ -9,11 +9,11 @@ from typing import Any
 
 import attrs
 
-from . import _converter, _kinds
+from . import _converter, _kinds, _medcheck
 from . import model as m
 from ._agents import agent_names, ingredient_keys
 from ._cache import IdentityCache
-from ._criteria import FactValue, GateList, Gates, compiled, compiled_all
+from ._criteria import FactValue, GateList, Gates, Kept, compiled, compiled_all
 from ._facts import RECOGNISED_AGENTS, derive_flagged
 from ._loading import Catalog, catalog, criterion_facts
 from ._vocabulary import vocabulary
@@ -259,29 +259,67 @@ def _run(
     # Every rule starts as not fired (or disabled); only rules that can apply are looked at, in plan order.
     traces = list(plan.traces)
     steps = plan.steps
-    for i, gate in plan.hits(patient, facts):
-        step = steps[i]
-        if gate is None and not explain:
-            traces[i] = step.undetermined
-            continue
-        reads = step.reads
-        if reads is None:  # medication rules read the medication list: not kept
-            done = _decide(step, plan, patient, facts, as_of, gate)
-        else:
-            # Kept results (see ``_decided``), looked up here: this loop runs for every rule that may apply.
-            values = tuple(map(facts.get, reads))
-            key: Hashable = (values, tuple(map(type, values))) if step.typed else values
-            memo = step.memo
-            found = memo.get((as_of, key) if step.dated else key)
-            done = found if found is not None else _decided(step, plan, patient, facts, as_of, gate)
-        traces[i] = done.trace
-        if done.label is not None:
-            facts[step.rule.id] = done.label
-            labels[step.rule.id] = done.label
-        if done.trace.missing:
-            asking.append(done)
-        if done.recommendations:
-            recs.extend(_with_site(done.recommendations, site) if site is not None else done.recommendations)
+    rest = plan.rest
+    loop = rest.loop if isinstance(rest, Gates) else None
+    if loop is None:
+        for i, gate in plan.hits(patient, facts):
+            step = steps[i]
+            if gate is None and not explain:
+                traces[i] = step.undetermined
+                continue
+            done = _decided(step, plan, patient, facts, as_of, gate)
+            traces[i] = done.trace
+            if done.label is not None:
+                facts[step.rule.id] = done.label
+                labels[step.rule.id] = done.label
+            if done.trace.missing:
+                asking.append(done)
+            if done.recommendations:
+                recs.extend(done.recommendations)
+    else:
+        # The compiled plan: classifications one by one (their labels are facts later gates test), then one
+        # generated function decides every other gate and looks up its kept result; only results that ask
+        # for inputs or recommend come back (with the medication rules the patient's drugs call for).
+        for i in plan.first:
+            step = steps[i]
+            gate = step.gate(facts) if step.gate is not None else True
+            if gate is False:
+                continue
+            if gate is None and not explain:
+                traces[i] = step.undetermined
+                continue
+            done = _decided(step, plan, patient, facts, as_of, gate)
+            traces[i] = done.trace
+            if done.label is not None:
+                facts[step.rule.id] = done.label
+                labels[step.rule.id] = done.label
+            if done.trace.missing:
+                asking.append(done)
+            if done.recommendations:
+                recs.extend(done.recommendations)
+        more: list[tuple[int, _Decided]] = []
+
+        def miss(i: int, gate: bool | None) -> _Decided:
+            return _decided(steps[i], plan, patient, facts, as_of, gate)
+
+        loop(facts, as_of, explain, traces, more.append, miss)
+        if patient.medications:
+            for i, gate in plan.medication_hits(patient, facts):
+                if gate is None and not explain:
+                    traces[i] = steps[i].undetermined
+                    continue
+                done = _decided(steps[i], plan, patient, facts, as_of, gate)
+                traces[i] = done.trace
+                if done.more:
+                    more.append((i, done))
+            more.sort(key=_first_of)
+        for _, done in more:
+            if done.trace.missing:
+                asking.append(done)
+            if done.recommendations:
+                recs.extend(done.recommendations)
+    if site is not None:
+        recs = list(_with_site(recs, site))
     recs.sort(key=lambda r: (_SECTION_ORDER[r.section], _urgency(r), r.guideline, r.rule))
     missing_inputs, asked = _ASKED.get((plan, *asking), None, lambda: _aggregate(asking, plan))
     if patient.medications:
@@ -318,6 +356,13 @@ class _Decided:
     trace: RuleTrace
     recommendations: tuple[Recommendation, ...]
     label: str | None
+    more: bool = attrs.field(
+        init=False,
+        default=attrs.Factory(
+            lambda self: bool(self.trace.missing or self.recommendations or self.label is not None), takes_self=True
+        ),
+    )
+    """The result asks for inputs, recommends or labels: more than its trace entry (see ``_criteria.Kept``)."""
 
 
 # A rule's result depends only on the facts it reads (and, for a screening, the date), so it is kept per
@@ -330,15 +375,20 @@ _MEMO_LIMIT = 512
 def _decided(
     step: _Step, plan: _Plan, patient: Patient, facts: dict[str, FactValue], as_of: dt.date, gate: bool | None
 ) -> _Decided:
-    if step.reads is None:  # medication rules read the medication list: not kept
-        return _decide(step, plan, patient, facts, as_of, gate)
-    values = tuple(map(facts.get, step.reads))
-    key: Hashable = values
-    if step.typed:
-        key = (values, tuple(map(type, values)))
-    if step.dated:
-        key = (as_of, key)
     memo = step.memo
+    if step.reads is None:
+        # A medication rule reads the medication list too: its result is kept by the list's entries as
+        # ``medications_key`` reads them, the facts the checks read, the date and the gate.
+        meds = patient.medications
+        values = tuple(map(facts.get, _medcheck.READS))
+        key: Hashable = (as_of, gate, _medcheck.medications_key(meds), values, tuple(map(type, values)))
+    else:
+        values = tuple(map(facts.get, step.reads))
+        key = values
+        if step.typed:
+            key = (values, tuple(map(type, values)))
+        if step.dated:
+            key = (as_of, key)
     done = memo.get(key)
     if done is None:
         done = _decide(step, plan, patient, facts, as_of, gate)
@@ -491,20 +541,24 @@ class _Plan:
         assert self.rest is not None
         found = self.rest(facts)
         if patient.medications:
-            # A medication rule applies only to its drugs; the list is short, so its steps are merged in.
-            meds = {
-                i
-                for med in patient.medications
-                for name in ingredient_keys(med.agent)
-                for i in self.by_agent.get(name, ())
-            }
-            for i in meds:
-                gate = steps[i].gate
-                result = gate(facts) if gate is not None else True
-                if result is not False:
-                    found.append((i, result))
+            found.extend(self.medication_hits(patient, facts))
             found.sort(key=_first)
         yield from found
+
+    def medication_hits(self, patient: Patient, facts: Mapping[str, FactValue]) -> list[tuple[int, bool | None]]:
+        """``(step, gate result)`` for each medication step that may apply (a rule applies only to its drugs)."""
+        steps = self.steps
+        # The list is short, so its steps are merged in by the caller.
+        meds = {
+            i for med in patient.medications for name in ingredient_keys(med.agent) for i in self.by_agent.get(name, ())
+        }
+        found: list[tuple[int, bool | None]] = []
+        for i in meds:
+            gate = steps[i].gate
+            result = gate(facts) if gate is not None else True
+            if result is not False:
+                found.append((i, result))
+        return found
 
 
 def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput, ...]:
@@ -622,6 +676,7 @@ def _make_plan(
                 names |= agent_names(r)
     urgent_ids = frozenset(r.id for _, r in ordered if m.is_urgent(r))
     gated = tuple(i for i, s in enumerate(steps) if s.disabled is None and s.agents is None)
+    rest = [i for i in gated if not isinstance(steps[i].rule, m.ClassificationRule)]
     # Classifications come first in the plan (sorted above), so every other gate, decided after them, sees
     # their labels.
     by_agent: dict[str, list[int]] = {}
@@ -640,9 +695,16 @@ def _make_plan(
         by_agent={name: tuple(found) for name, found in by_agent.items()},
         first=tuple(i for i in gated if isinstance(steps[i].rule, m.ClassificationRule)),
         rest=compiled_all(
-            [(i, _gate_of(steps[i].rule)) for i in gated if not isinstance(steps[i].rule, m.ClassificationRule)]
+            [(i, _gate_of(steps[i].rule)) for i in rest],
+            # Compiled, the list also finds each passing rule's kept result (the look-up ``_decided`` makes).
+            {i: _kept_by(steps[i]) for i in rest},
         ),
     )
+
+
+def _kept_by(step: _Step) -> Kept:
+    assert step.reads is not None  # not a medication step
+    return Kept(step.reads, step.typed, step.dated, step.memo, step.undetermined)
 
 
 def _all_findings(names: Iterable[str]) -> bool:
@@ -656,6 +718,10 @@ def _gate_of(r: m.Rule) -> m.Criterion | None:
 
 
 def _first(pair: tuple[int, bool | None]) -> int:
+    return pair[0]
+
+
+def _first_of(pair: tuple[int, _Decided]) -> int:
     return pair[0]
 
 
