@@ -220,12 +220,22 @@ class Kept(NamedTuple):
 
 
 KeptLoop: TypeAlias = Callable[
-    [Facts, dt.date, bool, list[Any], Callable[[tuple[int, Any]], None], Callable[[int, bool | None], Any]], None
+    [
+        Facts,
+        dt.date,
+        bool,
+        list[Any],
+        Callable[[Any], None],
+        Callable[[Sequence[Any]], None],
+        Callable[[int, bool | None], Any],
+    ],
+    None,
 ]
-"""``loop(facts, as_of, explain, traces, keep, miss)``: decide every gate and, for each not false, find its
-rule's kept result by its key (or ``miss(number, gate result)`` computes it), set ``traces[number]`` to the
-result's ``trace`` and call ``keep((number, result))`` if its ``more`` is true. Without ``explain``, an undecided
-gate's trace is its ``undetermined`` one and nothing is looked up. Generated once per plan (see :class:`Gates`).
+"""``loop(facts, as_of, explain, traces, ask, rank, miss)``: decide every gate and, for each not false, find its
+rule's kept result by its key (or ``miss(number, gate result)`` computes it) and set ``traces[number]`` to the
+result's ``trace``; if its ``more`` is true, call ``ask(result)`` if its ``asks`` is true and ``rank(its
+ranked)`` if that is not empty. Without ``explain``, an undecided gate's trace is its ``undetermined`` one and
+nothing is looked up. Generated once per plan (see :class:`Gates`).
 """
 
 
@@ -330,7 +340,7 @@ def _generate_loop(criteria: Sequence[tuple[int, m.Criterion | None]], kept: Map
     """
     consts: dict[str, object] = {}
     made: list[str] = []
-    lines = ["def loop(facts, as_of, explain, traces, keep, miss):", "    get = facts.get"]
+    lines = ["def loop(facts, as_of, explain, traces, ask, rank, miss):", "    get = facts.get"]
     hoisted: dict[str, str] = {}
     truths: set[str] = set()
     try:
@@ -367,7 +377,10 @@ def _generate_loop(criteria: Sequence[tuple[int, m.Criterion | None]], kept: Map
             lines.append(f"{pad}    d = miss({pos}, {result})")
             lines.append(f"{pad}traces[{pos}] = d.trace")
             lines.append(f"{pad}if d.more:")
-            lines.append(f"{pad}    keep(({pos}, d))")
+            lines.append(f"{pad}    if d.asks:")
+            lines.append(f"{pad}        ask(d)")
+            lines.append(f"{pad}    if d.ranked:")
+            lines.append(f"{pad}        rank(d.ranked)")
         namespace: dict[str, Any] = dict(consts)
         # As in ``_generate``: source built from the criteria's structure, values bound as constants.
         exec(compile("\n".join(lines) + "\n", f"<plan loop {len(_SOURCES)}>", "exec"), namespace)

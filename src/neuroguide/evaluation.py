@@ -272,7 +272,7 @@ def _run(
             if done.label is not None:
                 facts[step.rule.id] = done.label
                 labels[step.rule.id] = done.label
-            if done.trace.missing:
+            if done.asks:
                 asking.append(done)
             if done.recommendations:
                 recs.extend(done.recommendations)
@@ -280,6 +280,7 @@ def _run(
         # The compiled plan: classifications one by one (their labels are facts later gates test), then one
         # generated function decides every other gate and looks up its kept result; only results that ask
         # for inputs or recommend come back (with the medication rules the patient's drugs call for).
+        ranked: list[tuple[tuple[int, int, str, str], Recommendation]] = []
         for i in plan.first:
             step = steps[i]
             gate = step.gate(facts) if step.gate is not None else True
@@ -293,34 +294,38 @@ def _run(
             if done.label is not None:
                 facts[step.rule.id] = done.label
                 labels[step.rule.id] = done.label
-            if done.trace.missing:
+            if done.asks:
                 asking.append(done)
-            if done.recommendations:
-                recs.extend(done.recommendations)
-        more: list[tuple[int, _Decided]] = []
+            ranked.extend(done.ranked)
 
         def miss(i: int, gate: bool | None) -> _Decided:
             return _decided(steps[i], plan, patient, facts, as_of, gate)
 
-        loop(facts, as_of, explain, traces, more.append, miss)
+        first = len(asking)
+        loop(facts, as_of, explain, traces, asking.append, ranked.extend, miss)
         if patient.medications:
+            also: list[_Decided] = []
             for i, gate in plan.medication_hits(patient, facts):
                 if gate is None and not explain:
                     traces[i] = steps[i].undetermined
                     continue
                 done = _decided(steps[i], plan, patient, facts, as_of, gate)
                 traces[i] = done.trace
-                if done.more:
-                    more.append((i, done))
-            more.sort(key=_first_of)
-        for _, done in more:
-            if done.trace.missing:
-                asking.append(done)
-            if done.recommendations:
-                recs.extend(done.recommendations)
+                if done.asks:
+                    also.append(done)
+                ranked.extend(done.ranked)
+            if also:  # in plan order, as the missing inputs list them
+                position = plan.position
+                asking[first:] = sorted(
+                    [*asking[first:], *also], key=lambda d: position[d.trace.guideline, d.trace.rule]
+                )
+        # Ranked by section, urgency, guideline and rule (see ``_Decided.ranked``); a stable sort, as below.
+        ranked.sort(key=_rank)
+        recs = [rec for _, rec in ranked]
     if site is not None:
         recs = list(_with_site(recs, site))
-    recs.sort(key=lambda r: (_SECTION_ORDER[r.section], _urgency(r), r.guideline, r.rule))
+    if loop is None:
+        recs.sort(key=_order)
     missing_inputs, asked = _ASKED.get((plan, *asking), None, lambda: _aggregate(asking, plan))
     if patient.medications:
         missing_inputs += _unrecognised(patient, plan.agents)
@@ -356,13 +361,17 @@ class _Decided:
     trace: RuleTrace
     recommendations: tuple[Recommendation, ...]
     label: str | None
-    more: bool = attrs.field(
+    asks: bool = attrs.field(init=False, default=attrs.Factory(lambda self: bool(self.trace.missing), takes_self=True))
+    """The result names missing inputs."""
+    ranked: tuple[tuple[tuple[int, int, str, str], Recommendation], ...] = attrs.field(
         init=False,
-        default=attrs.Factory(
-            lambda self: bool(self.trace.missing or self.recommendations or self.label is not None), takes_self=True
-        ),
+        default=attrs.Factory(lambda self: tuple((_order(r), r) for r in self.recommendations), takes_self=True),
     )
-    """The result asks for inputs, recommends or labels: more than its trace entry (see ``_criteria.Kept``)."""
+    """Each recommendation with the key the assessment orders recommendations by."""
+    more: bool = attrs.field(
+        init=False, default=attrs.Factory(lambda self: bool(self.asks or self.recommendations), takes_self=True)
+    )
+    """The result asks for inputs or recommends: more than its trace entry (see ``_criteria.Kept``)."""
 
 
 # A rule's result depends only on the facts it reads (and, for a screening, the date), so it is kept per
@@ -521,6 +530,8 @@ class _Plan:
     """Steps evaluated for every patient (not disabled, not a medication rule), in order."""
     by_agent: Mapping[str, tuple[int, ...]] = attrs.field(factory=dict)
     """Medication steps by each drug name they recognise (a medication rule applies only to its drugs)."""
+    position: Mapping[tuple[str, str], int] = attrs.field(factory=dict)
+    """Each step's place in the plan, by guideline and rule id."""
 
     first: tuple[int, ...] = ()
     """Classification steps (gated one by one: each label is a fact later gates may test)."""
@@ -693,6 +704,7 @@ def _make_plan(
         traces=tuple(s.disabled or s.not_fired for s in steps),
         gated=gated,
         by_agent={name: tuple(found) for name, found in by_agent.items()},
+        position={(s.guideline.id, s.rule.id): i for i, s in enumerate(steps)},
         first=tuple(i for i in gated if isinstance(steps[i].rule, m.ClassificationRule)),
         rest=compiled_all(
             [(i, _gate_of(steps[i].rule)) for i in rest],
@@ -731,6 +743,15 @@ _URGENCY = {"emergency": 0, "urgent": 1, "overdue": 2, "due": 3, "pattern": 4}
 
 def _urgency(rec: Recommendation) -> int:
     return _URGENCY.get(rec.status, 5)
+
+
+def _order(rec: Recommendation) -> tuple[int, int, str, str]:
+    """The order of recommendations in an assessment: by section, urgency, guideline and rule."""
+    return (_SECTION_ORDER[rec.section], _urgency(rec), rec.guideline, rec.rule)
+
+
+def _rank(pair: tuple[tuple[int, int, str, str], Recommendation]) -> tuple[int, int, str, str]:
+    return pair[0]
 
 
 # -- replay ---------------------------------------------------------------------
