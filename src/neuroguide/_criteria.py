@@ -188,15 +188,18 @@ GateList: TypeAlias = Callable[[Facts], list[tuple[int, bool | None]]]
 
 
 def compiled_all(
-    criteria: Sequence[tuple[int, m.Criterion | None]], kept: Mapping[int, Kept] | None = None
+    criteria: Sequence[tuple[int, m.Criterion | None]],
+    kept: Mapping[int, Kept] | None = None,
+    first: Sequence[tuple[int, m.Criterion | None]] = (),
 ) -> GateList:
     """Numbered criteria as one gate list returning ``(number, result)`` for each not false, in order.
 
     A missing criterion (None) always holds. The first calls are decided by closures; after
     ``COMPILE_AFTER`` calls the list is compiled into one function (see :class:`Gates`). With ``kept``
-    (for every number), the compiled form is a :data:`KeptLoop` instead (``Gates.loop``).
+    (for every number), the compiled form is a :data:`KeptLoop` instead (``Gates.loop``), which first decides
+    the gates of ``first`` one after the other (classifications, each ``kept`` with the fact its label sets).
     """
-    return Gates(tuple(criteria), kept)
+    return Gates(tuple(criteria), kept, tuple(first))
 
 
 COMPILE_AFTER = 64
@@ -217,6 +220,8 @@ class Kept(NamedTuple):
     dated: bool
     memo: Mapping[Any, Any]
     undetermined: object
+    label: str | None = None
+    """For a classification decided before the other gates: the fact its result's ``label`` sets."""
 
 
 KeptLoop: TypeAlias = Callable[
@@ -228,14 +233,16 @@ KeptLoop: TypeAlias = Callable[
         Callable[[Any], None],
         Callable[[Sequence[Any]], None],
         Callable[[int, bool | None], Any],
+        Callable[[str, Any], None],
     ],
     None,
 ]
-"""``loop(facts, as_of, explain, traces, ask, rank, miss)``: decide every gate and, for each not false, find its
+"""``loop(facts, as_of, explain, traces, ask, rank, miss, label)``: decide every gate and, for each not false, find its
 rule's kept result by its key (or ``miss(number, gate result)`` computes it) and set ``traces[number]`` to the
 result's ``trace``; if its ``more`` is true, call ``ask(result)`` if its ``asks`` is true and ``rank(its
 ranked)`` if that is not empty. Without ``explain``, an undecided gate's trace is its ``undetermined`` one and
-nothing is looked up. Generated once per plan (see :class:`Gates`).
+nothing is looked up. A classification's label is set in ``facts`` and passed to ``label(fact, label)``.
+Generated once per plan (see :class:`Gates`).
 """
 
 
@@ -253,13 +260,17 @@ class Gates:
     the plain gate list on first use.
     """
 
-    __slots__ = ("_calls", "_criteria", "_decide", "_kept", "loop")
+    __slots__ = ("_calls", "_criteria", "_decide", "_first", "_kept", "loop")
 
     def __init__(
-        self, criteria: tuple[tuple[int, m.Criterion | None], ...], kept: Mapping[int, Kept] | None = None
+        self,
+        criteria: tuple[tuple[int, m.Criterion | None], ...],
+        kept: Mapping[int, Kept] | None = None,
+        first: tuple[tuple[int, m.Criterion | None], ...] = (),
     ) -> None:
         self._criteria = criteria
         self._kept = kept
+        self._first = first
         self._calls = 0
         self._decide: GateList = _gates_by_closures(criteria)
         self.loop: KeptLoop | None = None
@@ -279,7 +290,7 @@ class Gates:
         """Decide by one generated function from now on (kept on closures if it cannot be generated)."""
         self._calls = COMPILE_AFTER
         if self._kept is not None:
-            self.loop = _generate_loop(self._criteria, self._kept)
+            self.loop = _generate_loop(self._criteria, self._kept, self._first)
             if self.loop is not None:
                 return
         self._decide = _generate_gates(self._criteria) or self._decide
@@ -332,18 +343,26 @@ def _generate_gates(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateL
     return gates
 
 
-def _generate_loop(criteria: Sequence[tuple[int, m.Criterion | None]], kept: Mapping[int, Kept]) -> KeptLoop | None:
+def _generate_loop(
+    criteria: Sequence[tuple[int, m.Criterion | None]],
+    kept: Mapping[int, Kept],
+    first: Sequence[tuple[int, m.Criterion | None]] = (),
+) -> KeptLoop | None:
     """The gate list of :func:`_generate_gates` fused with each rule's kept-result look-up (None if not generated).
 
     Every fact a gate or a key reads is read once, at the top; a key is built from those locals exactly as
     :class:`Kept` describes, so the results computed one by one and those found here share one store.
+    The gates of ``first`` come before, each reading its facts when decided: a classification's label is a fact
+    the gates after it may test, set in ``facts`` (and passed to ``label``) before they read it.
     """
     consts: dict[str, object] = {}
     made: list[str] = []
-    lines = ["def loop(facts, as_of, explain, traces, ask, rank, miss):", "    get = facts.get"]
+    lines = ["def loop(facts, as_of, explain, traces, ask, rank, miss, label):", "    get = facts.get"]
     hoisted: dict[str, str] = {}
     truths: set[str] = set()
     try:
+        for pos, c in first:
+            _emit_kept(pos, c, kept[pos], lines, consts, made, None)
         for pos, c in criteria:
             if c is not None:
                 _leaves(c, hoisted, truths)
@@ -354,33 +373,7 @@ def _generate_loop(criteria: Sequence[tuple[int, m.Criterion | None]], kept: Map
             if name in truths:
                 lines.append(f"    t{local} = None if {local} is None else bool({local})")
         for pos, c in criteria:
-            spec = kept[pos]
-            values = "(" + "".join(f"{hoisted[n]}, " for n in spec.reads) + ")"
-            key = values
-            if spec.typed:
-                key = f"({values}, (" + "".join(f"type({hoisted[n]}), " for n in spec.reads) + "))"
-            if spec.dated:
-                key = f"(as_of, {key})"
-            memo = _const(consts, spec.memo)
-            pad = "    "
-            result = "True"
-            if c is not None:
-                result = _emit(c, lines, consts, made, 1, hoisted)
-                lines.append(f"    if {result} is not False:")
-                pad = "        "
-                lines.append(f"{pad}if {result} is None and not explain:")
-                lines.append(f"{pad}    traces[{pos}] = {_const(consts, spec.undetermined)}")
-                lines.append(f"{pad}else:")
-                pad += "    "
-            lines.append(f"{pad}d = {memo}.get({key})")
-            lines.append(f"{pad}if d is None:")
-            lines.append(f"{pad}    d = miss({pos}, {result})")
-            lines.append(f"{pad}traces[{pos}] = d.trace")
-            lines.append(f"{pad}if d.more:")
-            lines.append(f"{pad}    if d.asks:")
-            lines.append(f"{pad}        ask(d)")
-            lines.append(f"{pad}    if d.ranked:")
-            lines.append(f"{pad}        rank(d.ranked)")
+            _emit_kept(pos, c, kept[pos], lines, consts, made, hoisted)
         namespace: dict[str, Any] = dict(consts)
         # As in ``_generate``: source built from the criteria's structure, values bound as constants.
         exec(compile("\n".join(lines) + "\n", f"<plan loop {len(_SOURCES)}>", "exec"), namespace)
@@ -389,6 +382,55 @@ def _generate_loop(criteria: Sequence[tuple[int, m.Criterion | None]], kept: Map
     _SOURCES.append("\n".join(lines))
     loop: KeptLoop = namespace["loop"]
     return loop
+
+
+def _emit_kept(
+    pos: int,
+    c: m.Criterion | None,
+    spec: Kept,
+    lines: list[str],
+    consts: dict[str, object],
+    made: list[str],
+    hoisted: dict[str, str] | None,
+) -> None:
+    """Append the code of one step of :func:`_generate_loop` (facts read into locals if ``hoisted``, else here)."""
+    if hoisted is None:
+        local = {name: f"g{len(made)}_{i}" for i, name in enumerate(spec.reads)}
+        for name, var in local.items():
+            lines.append(f"    {var} = get({_const(consts, name)})")
+    else:
+        local = hoisted
+    values = "(" + "".join(f"{local[n]}, " for n in spec.reads) + ")"
+    key = values
+    if spec.typed:
+        key = f"({values}, (" + "".join(f"type({local[n]}), " for n in spec.reads) + "))"
+    if spec.dated:
+        key = f"(as_of, {key})"
+    memo = _const(consts, spec.memo)
+    pad = "    "
+    result = "True"
+    if c is not None:
+        result = _emit(c, lines, consts, made, 1, hoisted)
+        lines.append(f"    if {result} is not False:")
+        pad = "        "
+        lines.append(f"{pad}if {result} is None and not explain:")
+        lines.append(f"{pad}    traces[{pos}] = {_const(consts, spec.undetermined)}")
+        lines.append(f"{pad}else:")
+        pad += "    "
+    lines.append(f"{pad}d = {memo}.get({key})")
+    lines.append(f"{pad}if d is None:")
+    lines.append(f"{pad}    d = miss({pos}, {result})")
+    lines.append(f"{pad}traces[{pos}] = d.trace")
+    if spec.label is not None:
+        name = _const(consts, spec.label)
+        lines.append(f"{pad}if d.label is not None:")
+        lines.append(f"{pad}    facts[{name}] = d.label")
+        lines.append(f"{pad}    label({name}, d.label)")
+    lines.append(f"{pad}if d.more:")
+    lines.append(f"{pad}    if d.asks:")
+    lines.append(f"{pad}        ask(d)")
+    lines.append(f"{pad}    if d.ranked:")
+    lines.append(f"{pad}        rank(d.ranked)")
 
 
 def _leaves(c: m.Criterion, hoisted: dict[str, str], truths: set[str]) -> None:

@@ -277,32 +277,16 @@ def _run(
             if done.recommendations:
                 recs.extend(done.recommendations)
     else:
-        # The compiled plan: classifications one by one (their labels are facts later gates test), then one
-        # generated function decides every other gate and looks up its kept result; only results that ask
-        # for inputs or recommend come back (with the medication rules the patient's drugs call for).
+        # The compiled plan: one generated function decides the classifications one by one (their labels are
+        # facts later gates test), then every other gate, and looks up each passing rule's kept result; only
+        # results that ask for inputs or recommend come back. The medication rules the patient's drugs call
+        # for are merged in after.
         ranked: list[tuple[tuple[int, int, str, str], Recommendation]] = []
-        for i in plan.first:
-            step = steps[i]
-            gate = step.gate(facts) if step.gate is not None else True
-            if gate is False:
-                continue
-            if gate is None and not explain:
-                traces[i] = step.undetermined
-                continue
-            done = _decided(step, plan, patient, facts, as_of, gate)
-            traces[i] = done.trace
-            if done.label is not None:
-                facts[step.rule.id] = done.label
-                labels[step.rule.id] = done.label
-            if done.asks:
-                asking.append(done)
-            ranked.extend(done.ranked)
 
         def miss(i: int, gate: bool | None) -> _Decided:
             return _decided(steps[i], plan, patient, facts, as_of, gate)
 
-        first = len(asking)
-        loop(facts, as_of, explain, traces, asking.append, ranked.extend, miss)
+        loop(facts, as_of, explain, traces, asking.append, ranked.extend, miss, labels.__setitem__)
         if patient.medications:
             also: list[_Decided] = []
             for i, gate in plan.medication_hits(patient, facts):
@@ -316,9 +300,7 @@ def _run(
                 ranked.extend(done.ranked)
             if also:  # in plan order, as the missing inputs list them
                 position = plan.position
-                asking[first:] = sorted(
-                    [*asking[first:], *also], key=lambda d: position[d.trace.guideline, d.trace.rule]
-                )
+                asking = sorted([*asking, *also], key=lambda d: position[d.trace.guideline, d.trace.rule])
         # Ranked by section, urgency, guideline and rule (see ``_Decided.ranked``); a stable sort, as below.
         ranked.sort(key=_rank)
         recs = [rec for _, rec in ranked]
@@ -336,7 +318,7 @@ def _run(
         patient=patient.plain(),
         facts=_shown_facts(facts)
         if shown is None
-        else dict(sorted({**shown, **labels}.items()))
+        else dict(_LABELLED.get((shown,), tuple(labels.items()), lambda: dict(sorted({**shown, **labels}.items()))))
         if labels
         else dict(shown),
         guidelines=refs if refs is not None else _refs(chosen),
@@ -438,6 +420,7 @@ def forget_kept() -> None:
         for step in plan.steps:
             step.memo.clear()
     _DERIVED.clear()
+    _LABELLED.clear()
     _MISSING.clear()
     _ASKED.clear()
 
@@ -484,6 +467,9 @@ def _unlocked_flag(name: str) -> Flag:
 
 
 _SECTION_ORDER = {section: i for i, section in enumerate(Section)}
+# The record's facts with the classification labels, by the shown table (kept per patient and date in
+# ``_DERIVED``) and the labels: sorting the merged table is most of the record's cost otherwise.
+_LABELLED: IdentityCache[dict[str, Any]] = IdentityCache(limit=256)
 _REFS: IdentityCache[tuple[GuidelineRef, ...]] = IdentityCache(limit=256)
 
 
@@ -708,15 +694,18 @@ def _make_plan(
         first=tuple(i for i in gated if isinstance(steps[i].rule, m.ClassificationRule)),
         rest=compiled_all(
             [(i, _gate_of(steps[i].rule)) for i in rest],
-            # Compiled, the list also finds each passing rule's kept result (the look-up ``_decided`` makes).
-            {i: _kept_by(steps[i]) for i in rest},
+            # Compiled, the list also finds each passing rule's kept result (the look-up ``_decided`` makes),
+            # after deciding the classifications one by one.
+            {i: _kept_by(steps[i]) for i in gated},
+            [(i, _gate_of(steps[i].rule)) for i in gated if isinstance(steps[i].rule, m.ClassificationRule)],
         ),
     )
 
 
 def _kept_by(step: _Step) -> Kept:
     assert step.reads is not None  # not a medication step
-    return Kept(step.reads, step.typed, step.dated, step.memo, step.undetermined)
+    label = step.rule.id if isinstance(step.rule, m.ClassificationRule) else None
+    return Kept(step.reads, step.typed, step.dated, step.memo, step.undetermined, label)
 
 
 def _all_findings(names: Iterable[str]) -> bool:
