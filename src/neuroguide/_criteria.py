@@ -363,17 +363,22 @@ def _generate_loop(
     try:
         for pos, c in first:
             _emit_kept(pos, c, kept[pos], lines, consts, made, None)
+        top = len(lines)
         for pos, c in criteria:
             if c is not None:
                 _leaves(c, hoisted, truths)
             for name in kept[pos].reads:
                 hoisted.setdefault(name, f"f{len(hoisted)}")
-        for name, local in hoisted.items():
-            lines.append(f"    {local} = get({_const(consts, name)})")
-            if name in truths:
-                lines.append(f"    t{local} = None if {local} is None else bool({local})")
         for pos, c in criteria:
             _emit_kept(pos, c, kept[pos], lines, consts, made, hoisted)
+        # Every fact read into its local in one pass (``map`` over the names), then the truths of yes/no facts.
+        reads = [f"    {', '.join(hoisted.values())}, = map(get, {_const(consts, tuple(hoisted))})"] if hoisted else []
+        reads += [
+            f"    t{local} = None if {local} is None else bool({local})"
+            for name, local in hoisted.items()
+            if name in truths
+        ]
+        lines[top:top] = reads
         namespace: dict[str, Any] = dict(consts)
         # As in ``_generate``: source built from the criteria's structure, values bound as constants.
         exec(compile("\n".join(lines) + "\n", f"<plan loop {len(_SOURCES)}>", "exec"), namespace)
