@@ -209,8 +209,8 @@ COMPILE_AFTER = 64
 class Kept(NamedTuple):
     """How a caller keeps the result of the rule behind one gate: by the values of the facts it reads.
 
-    The key is ``values`` (the tuple of ``facts.get(name)`` for ``reads``), ``(values, their types)`` if
-    ``typed``, and ``(as_of, that)`` if ``dated``; ``memo`` maps keys to results, each with a ``trace`` and a
+    The key is one flat tuple: ``as_of`` if ``dated``, then ``facts.get(name)`` for each of ``reads``, then
+    their types if ``typed``; ``memo`` maps keys to results, each with a ``trace`` and a
     ``more`` attribute (see :data:`KeptLoop`). ``undetermined`` is the trace of an undecided gate when the caller
     does not explain.
     """
@@ -405,12 +405,11 @@ def _emit_kept(
             lines.append(f"    {var} = get({_const(consts, name)})")
     else:
         local = hoisted
-    values = "(" + "".join(f"{local[n]}, " for n in spec.reads) + ")"
-    key = values
+    parts = ["as_of"] if spec.dated else []
+    parts += [local[n] for n in spec.reads]
     if spec.typed:
-        key = f"({values}, (" + "".join(f"type({local[n]}), " for n in spec.reads) + "))"
-    if spec.dated:
-        key = f"(as_of, {key})"
+        parts += [f"type({local[n]})" for n in spec.reads]
+    key = "(" + "".join(f"{p}, " for p in parts) + ")"
     memo = _const(consts, spec.memo)
     pad = "    "
     result = "True"

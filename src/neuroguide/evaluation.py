@@ -372,14 +372,14 @@ def _decided(
         # ``medications_key`` reads them, the facts the checks read, the date and the gate.
         meds = patient.medications
         values = tuple(map(facts.get, _medcheck.READS))
-        key: Hashable = (as_of, gate, _medcheck.medications_key(meds), values, tuple(map(type, values)))
+        key: Hashable = (as_of, gate, _medcheck.medications_key(meds), *values, *map(type, values))
     else:
+        # One flat tuple (as the compiled plan loop builds it, see ``_criteria.Kept``): the date for a
+        # screening, the values read, and their types unless every fact read is a finding.
         values = tuple(map(facts.get, step.reads))
-        key = values
         if step.typed:
-            key = (values, tuple(map(type, values)))
-        if step.dated:
-            key = (as_of, key)
+            values += tuple(map(type, values))
+        key = (as_of, *values) if step.dated else values
     done = memo.get(key)
     if done is None:
         done = _decide(step, plan, patient, facts, as_of, gate)
