@@ -376,7 +376,7 @@ def _decided(
     else:
         # One flat tuple (as the compiled plan loop builds it, see ``_criteria.Kept``): the date for a
         # screening, the values read, and their types unless every fact read is a finding.
-        values = tuple(map(facts.get, step.reads))
+        values: tuple[object, ...] = tuple(map(facts.get, step.reads))
         if step.typed:
             values += tuple(map(type, values))
         key = (as_of, *values) if step.dated else values
