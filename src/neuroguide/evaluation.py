@@ -376,10 +376,10 @@ def _decided(
     else:
         # One flat tuple (as the compiled plan loop builds it, see ``_criteria.Kept``): the date for a
         # screening, the values read, and their types unless every fact read is a finding.
-        values: tuple[object, ...] = tuple(map(facts.get, step.reads))
+        read: tuple[object, ...] = tuple(map(facts.get, step.reads))
         if step.typed:
-            values += tuple(map(type, values))
-        key = (as_of, *values) if step.dated else values
+            read += tuple(map(type, read))
+        key = (as_of, *read) if step.dated else read
     done = memo.get(key)
     if done is None:
         done = _decide(step, plan, patient, facts, as_of, gate)
