@@ -314,7 +314,7 @@ def _run(
     record = EvaluationRecord(
         as_of=as_of,
         package=package_version(),
-        statuses=tuple(s.value for s in statuses),
+        statuses=_STATUS_VALUES.get(statuses) or _status_values(statuses),
         patient=patient.plain(),
         facts=_shown_facts(facts)
         if shown is None
@@ -328,7 +328,7 @@ def _run(
         explained=explain,
         urgent_unverified=urgent,
         flags=flags
-        + tuple(_unlocked_flag(name) for name in unlocked)
+        + (tuple(map(_unlocked_flag, unlocked)) if unlocked else ())
         + (site.not_applied({g.id: g.version for g, _ in chosen}) if site is not None else ()),
         unlocked=unlocked,
         site=site.stamp() if site is not None else None,
@@ -454,6 +454,17 @@ def _missing_input(fact: str, rules: tuple[str, ...]) -> MissingInput:
 
 
 _MISSING: dict[tuple[str, tuple[str, ...]], MissingInput] = {}
+
+
+def _status_values(statuses: tuple[m.Status, ...]) -> tuple[str, ...]:
+    """The statuses as the record writes them (kept: a handful of status sets recur)."""
+    values = tuple(s.value for s in statuses)
+    if len(_STATUS_VALUES) < 64:
+        _STATUS_VALUES[statuses] = values
+    return values
+
+
+_STATUS_VALUES: dict[tuple[m.Status, ...], tuple[str, ...]] = {}
 
 
 def _unlocked_flag(name: str) -> Flag:
