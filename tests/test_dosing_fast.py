@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import pickle
 
 import attrs
 import pytest
@@ -162,6 +163,7 @@ def test_a_verdict_written_field_by_field_is_doseverdicts_own() -> None:
     assert fast == slow and repr(fast) == repr(slow) and hash(fast) == hash(slow)
     assert vars(fast) == vars(slow) and list(vars(fast)) == list(vars(slow))
     assert attrs.evolve(fast, message="n") == attrs.evolve(slow, message="n")
+    assert pickle.loads(pickle.dumps(fast)) == slow
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         fast.verdict = Verdict.WITHIN  # type: ignore[misc]
 
