@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import pickle
 
 import attrs
 import pytest
@@ -128,8 +129,8 @@ def test_check_dose_is_the_best_written_verdict(
 
 
 def test_a_verdict_written_field_by_field_is_doseverdicts_own() -> None:
-    # _verdict sets DoseVerdict's slots directly: it relies on the class having exactly these fields, in this
-    # order, and nothing its __init__ would run besides storing them.
+    # _verdict writes DoseVerdict's instance dictionary directly: it relies on the class having exactly these
+    # fields, in this order, and nothing its __init__ would run besides storing them.
     names = tuple(a.name for a in attrs.fields(DoseVerdict))
     assert names == (
         "verdict", "agent", "given", "expected", "message", "rule", "guideline", "version", "citation",
@@ -160,6 +161,9 @@ def test_a_verdict_written_field_by_field_is_doseverdicts_own() -> None:
         crcl_basis="given",
     )
     assert fast == slow and repr(fast) == repr(slow) and hash(fast) == hash(slow)
+    assert vars(fast) == vars(slow) and list(vars(fast)) == list(vars(slow))
+    assert attrs.evolve(fast, message="n") == attrs.evolve(slow, message="n")
+    assert pickle.loads(pickle.dumps(fast)) == slow
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         fast.verdict = Verdict.WITHIN  # type: ignore[misc]
 

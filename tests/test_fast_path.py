@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import neuroguide as ng
-from neuroguide import _criteria, _kinds, evaluation
+from neuroguide import _criteria, _kinds, _medcheck, evaluation
 from neuroguide import model as m
 from neuroguide._facts import derive_flagged
 from neuroguide._loading import catalog
@@ -182,3 +182,106 @@ def test_every_rule_reads_what_it_depends_on() -> None:
                 assert rule.last_done in reads and {sp.anchor for sp in rule.start} <= reads
             if isinstance(rule, m.ClassificationRule):
                 assert rule.fact in reads
+
+
+def _plans() -> tuple[list[tuple[m.Guideline, bool]], Any, Any]:
+    """The approved plan twice, each with its own kept results: one on closures, one compiled into its loop."""
+    chosen = evaluation._choose(catalog(), AS_OF, (), None)
+    guidelines = tuple(g for g, _ in chosen)
+    by_closures = evaluation._make_plan(guidelines, (m.Status.APPROVED,), True)
+    compiled = evaluation._make_plan(guidelines, (m.Status.APPROVED,), True)
+    assert isinstance(compiled.rest, _criteria.Gates)
+    compiled.rest.compile()
+    assert compiled.rest.loop is not None  # no silent fall-back to the step-by-step loop
+    return chosen, by_closures, compiled
+
+
+CHOSEN, BY_CLOSURES, COMPILED = _plans()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(patients(), min_size=1, max_size=4), st.booleans())
+def test_the_compiled_plan_loop_gives_what_the_step_by_step_loop_gives(
+    docs: list[dict[str, Any]], explain: bool
+) -> None:
+    """The generated loop (gates, kept-result look-ups, medication steps merged) equals deciding step by step.
+
+    Each patient is assessed by a plan on closures and twice by a compiled plan (the second time from what
+    the first kept), after other generated patients left their results in both stores.
+    """
+    for doc in docs:
+        try:
+            patient = ng.Patient.from_dict(doc)
+            facts, derived_flags = derive_flagged(patient, AS_OF)
+        except InputError:
+            continue
+
+        def run(
+            plan: Any, patient: ng.Patient = patient, facts: dict[str, Any] = facts, flags: Any = derived_flags
+        ) -> ng.Assessment:
+            return evaluation._run(
+                patient, dict(facts), AS_OF, CHOSEN, (m.Status.APPROVED,), explain=explain, urgent=True,
+                flags=flags, plan=plan,
+            )  # fmt: skip
+
+        reference = run(BY_CLOSURES)
+        first, again = run(COMPILED), run(COMPILED)
+        for got in (first, again):
+            assert got.record == reference.record
+            assert got.recommendations == reference.recommendations
+            assert got.missing == reference.missing and got.urgent_missing == reference.urgent_missing
+
+
+class _Reading(dict[str, Any]):
+    """A fact table that notes every fact read from it."""
+
+    def __init__(self, facts: dict[str, Any]) -> None:
+        super().__init__(facts)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.read.add(str(key))
+        return super().__contains__(key)
+
+
+@settings(max_examples=60, deadline=None)
+@given(patients())
+def test_medication_rules_read_only_the_facts_their_results_are_kept_by(doc: dict[str, Any]) -> None:
+    """A medication rule's kept result is keyed by ``_medcheck.READS``: the checks read no other fact."""
+    try:
+        patient = ng.Patient.from_dict(doc)
+        facts, _ = derive_flagged(patient, AS_OF)
+    except InputError:
+        return
+    for g in catalog().in_effect(AS_OF):
+        for rule in g.rules:
+            if isinstance(rule, m.DosingRule | m.NeurotoxicityRule):
+                reading = _Reading(facts)
+                try:
+                    _medcheck.evaluate(rule, g, patient, reading, AS_OF)
+                except InputError:
+                    continue
+                assert reading.read <= set(_medcheck.READS), (rule.id, reading.read - set(_medcheck.READS))
+
+
+def test_a_medication_entry_is_keyed_by_how_it_reads() -> None:
+    """Entries equal as quantities but written differently (1000 mg, 1 g) are kept apart; equal ones share."""
+
+    def entry(dose: str) -> ng.Medication:
+        return ng.Patient.from_dict({"medications": [{"agent": "gabapentin", "dose": dose, "per": "day"}]}).medications[
+            0
+        ]
+
+    assert _medcheck.medications_key([entry("1000 mg")]) == _medcheck.medications_key([entry("1000 mg")])
+    assert _medcheck.medications_key([entry("1000 mg")]) != _medcheck.medications_key([entry("1 g")])
+    assert _medcheck.medications_key([entry("1000 mg")]) != _medcheck.medications_key([entry("1000 ug")])
+    # The reading makes 1000 and 1000.0 the same float, so they read alike and share.
+    assert _medcheck.medications_key([entry("1000 mg")]) == _medcheck.medications_key([entry("1000.0 mg")])

@@ -21,7 +21,7 @@ from ._cache import IdentityCache
 from ._vocabulary import vocabulary
 from .units import Quantity, format_quantity, is_quantity, magnitude, parse_quantity
 
-__all__ = ["Explained", "Facts", "Leaf", "Outcome", "evaluate", "explain"]
+__all__ = ["Explained", "Facts", "Kept", "KeptLoop", "Leaf", "Outcome", "evaluate", "explain"]
 
 FactValue = bool | float | str | dt.date
 Facts = Mapping[str, FactValue]
@@ -187,17 +187,63 @@ _SOURCES: list[str] = []  # kept for tracebacks and inspection; bounded by the n
 GateList: TypeAlias = Callable[[Facts], list[tuple[int, bool | None]]]
 
 
-def compiled_all(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateList:
+def compiled_all(
+    criteria: Sequence[tuple[int, m.Criterion | None]],
+    kept: Mapping[int, Kept] | None = None,
+    first: Sequence[tuple[int, m.Criterion | None]] = (),
+) -> GateList:
     """Numbered criteria as one gate list returning ``(number, result)`` for each not false, in order.
 
     A missing criterion (None) always holds. The first calls are decided by closures; after
-    ``COMPILE_AFTER`` calls the list is compiled into one function (see :class:`Gates`).
+    ``COMPILE_AFTER`` calls the list is compiled into one function (see :class:`Gates`). With ``kept``
+    (for every number), the compiled form is a :data:`KeptLoop` instead (``Gates.loop``), which first decides
+    the gates of ``first`` one after the other (classifications, each ``kept`` with the fact its label sets).
     """
-    return Gates(tuple(criteria))
+    return Gates(tuple(criteria), kept, tuple(first))
 
 
 COMPILE_AFTER = 64
 """Calls of a gate list decided through closures before it is compiled into one function."""
+
+
+class Kept(NamedTuple):
+    """How a caller keeps the result of the rule behind one gate: by the values of the facts it reads.
+
+    The key is one flat tuple: ``as_of`` if ``dated``, then ``facts.get(name)`` for each of ``reads``, then
+    their types if ``typed``; ``memo`` maps keys to results, each with a ``trace`` and a
+    ``more`` attribute (see :data:`KeptLoop`). ``undetermined`` is the trace of an undecided gate when the caller
+    does not explain.
+    """
+
+    reads: tuple[str, ...]
+    typed: bool
+    dated: bool
+    memo: Mapping[Any, Any]
+    undetermined: object
+    label: str | None = None
+    """For a classification decided before the other gates: the fact its result's ``label`` sets."""
+
+
+KeptLoop: TypeAlias = Callable[
+    [
+        Facts,
+        dt.date,
+        bool,
+        list[Any],
+        Callable[[Any], None],
+        Callable[[Sequence[Any]], None],
+        Callable[[int, bool | None], Any],
+        Callable[[str, Any], None],
+    ],
+    None,
+]
+"""``loop(facts, as_of, explain, traces, ask, rank, miss, label)``: decide every gate and, for each not false, find its
+rule's kept result by its key (or ``miss(number, gate result)`` computes it) and set ``traces[number]`` to the
+result's ``trace``; if its ``more`` is true, call ``ask(result)`` if its ``asks`` is true and ``rank(its
+ranked)`` if that is not empty. Without ``explain``, an undecided gate's trace is its ``undetermined`` one and
+nothing is looked up. A classification's label is set in ``facts`` and passed to ``label(fact, label)``.
+Generated once per plan (see :class:`Gates`).
+"""
 
 
 class Gates:
@@ -208,25 +254,45 @@ class Gates:
     A process that assesses one patient (the command line) never pays for the compilation; a
     long-running one (the service, a loop over patients) pays once, early. Both give the same
     results (a property test compares them).
+
+    A gate list made with ``kept`` compiles, instead, into :attr:`loop`, which also looks up each passing
+    gate's kept result (one generated function for the whole plan); calling the list itself then compiles
+    the plain gate list on first use.
     """
 
-    __slots__ = ("_calls", "_criteria", "_decide")
+    __slots__ = ("_calls", "_criteria", "_decide", "_first", "_kept", "loop")
 
-    def __init__(self, criteria: tuple[tuple[int, m.Criterion | None], ...]) -> None:
+    def __init__(
+        self,
+        criteria: tuple[tuple[int, m.Criterion | None], ...],
+        kept: Mapping[int, Kept] | None = None,
+        first: tuple[tuple[int, m.Criterion | None], ...] = (),
+    ) -> None:
         self._criteria = criteria
+        self._kept = kept
+        self._first = first
         self._calls = 0
         self._decide: GateList = _gates_by_closures(criteria)
+        self.loop: KeptLoop | None = None
+        """The compiled plan loop (a list made with ``kept``, once compiled), else None."""
 
     def __call__(self, facts: Facts) -> list[tuple[int, bool | None]]:
         if self._calls < COMPILE_AFTER:
             self._calls += 1
             if self._calls == COMPILE_AFTER:
                 self.compile()
+        elif self._calls == COMPILE_AFTER and self.loop is not None:
+            self._calls += 1  # compiled into the loop: the plain list is compiled only if asked for
+            self._decide = _generate_gates(self._criteria) or self._decide
         return self._decide(facts)
 
     def compile(self) -> None:
         """Decide by one generated function from now on (kept on closures if it cannot be generated)."""
         self._calls = COMPILE_AFTER
+        if self._kept is not None:
+            self.loop = _generate_loop(self._criteria, self._kept, self._first)
+            if self.loop is not None:
+                return
         self._decide = _generate_gates(self._criteria) or self._decide
 
 
@@ -275,6 +341,100 @@ def _generate_gates(criteria: Sequence[tuple[int, m.Criterion | None]]) -> GateL
     _SOURCES.append("\n".join(lines))
     gates: GateList = namespace["gates"]
     return gates
+
+
+def _generate_loop(
+    criteria: Sequence[tuple[int, m.Criterion | None]],
+    kept: Mapping[int, Kept],
+    first: Sequence[tuple[int, m.Criterion | None]] = (),
+) -> KeptLoop | None:
+    """The gate list of :func:`_generate_gates` fused with each rule's kept-result look-up (None if not generated).
+
+    Every fact a gate or a key reads is read once, at the top; a key is built from those locals exactly as
+    :class:`Kept` describes, so the results computed one by one and those found here share one store.
+    The gates of ``first`` come before, each reading its facts when decided: a classification's label is a fact
+    the gates after it may test, set in ``facts`` (and passed to ``label``) before they read it.
+    """
+    consts: dict[str, object] = {}
+    made: list[str] = []
+    lines = ["def loop(facts, as_of, explain, traces, ask, rank, miss, label):", "    get = facts.get"]
+    hoisted: dict[str, str] = {}
+    truths: set[str] = set()
+    try:
+        for pos, c in first:
+            _emit_kept(pos, c, kept[pos], lines, consts, made, None)
+        top = len(lines)
+        for pos, c in criteria:
+            if c is not None:
+                _leaves(c, hoisted, truths)
+            for name in kept[pos].reads:
+                hoisted.setdefault(name, f"f{len(hoisted)}")
+        for pos, c in criteria:
+            _emit_kept(pos, c, kept[pos], lines, consts, made, hoisted)
+        # Every fact read into its local in one pass (``map`` over the names), then the truths of yes/no facts.
+        reads = [f"    {', '.join(hoisted.values())}, = map(get, {_const(consts, tuple(hoisted))})"] if hoisted else []
+        reads += [
+            f"    t{local} = None if {local} is None else bool({local})"
+            for name, local in hoisted.items()
+            if name in truths
+        ]
+        lines[top:top] = reads
+        namespace: dict[str, Any] = dict(consts)
+        # As in ``_generate``: source built from the criteria's structure, values bound as constants.
+        exec(compile("\n".join(lines) + "\n", f"<plan loop {len(_SOURCES)}>", "exec"), namespace)
+    except (TypeError, ValueError, SyntaxError, RecursionError, MemoryError):  # pragma: no cover - fallback
+        return None
+    _SOURCES.append("\n".join(lines))
+    loop: KeptLoop = namespace["loop"]
+    return loop
+
+
+def _emit_kept(
+    pos: int,
+    c: m.Criterion | None,
+    spec: Kept,
+    lines: list[str],
+    consts: dict[str, object],
+    made: list[str],
+    hoisted: dict[str, str] | None,
+) -> None:
+    """Append the code of one step of :func:`_generate_loop` (facts read into locals if ``hoisted``, else here)."""
+    if hoisted is None:
+        local = {name: f"g{len(made)}_{i}" for i, name in enumerate(spec.reads)}
+        for name, var in local.items():
+            lines.append(f"    {var} = get({_const(consts, name)})")
+    else:
+        local = hoisted
+    parts = ["as_of"] if spec.dated else []
+    parts += [local[n] for n in spec.reads]
+    if spec.typed:
+        parts += [f"type({local[n]})" for n in spec.reads]
+    key = "(" + "".join(f"{p}, " for p in parts) + ")"
+    memo = _const(consts, spec.memo)
+    pad = "    "
+    result = "True"
+    if c is not None:
+        result = _emit(c, lines, consts, made, 1, hoisted)
+        lines.append(f"    if {result} is not False:")
+        pad = "        "
+        lines.append(f"{pad}if {result} is None and not explain:")
+        lines.append(f"{pad}    traces[{pos}] = {_const(consts, spec.undetermined)}")
+        lines.append(f"{pad}else:")
+        pad += "    "
+    lines.append(f"{pad}d = {memo}.get({key})")
+    lines.append(f"{pad}if d is None:")
+    lines.append(f"{pad}    d = miss({pos}, {result})")
+    lines.append(f"{pad}traces[{pos}] = d.trace")
+    if spec.label is not None:
+        name = _const(consts, spec.label)
+        lines.append(f"{pad}if d.label is not None:")
+        lines.append(f"{pad}    facts[{name}] = d.label")
+        lines.append(f"{pad}    label({name}, d.label)")
+    lines.append(f"{pad}if d.more:")
+    lines.append(f"{pad}    if d.asks:")
+    lines.append(f"{pad}        ask(d)")
+    lines.append(f"{pad}    if d.ranked:")
+    lines.append(f"{pad}        rank(d.ranked)")
 
 
 def _leaves(c: m.Criterion, hoisted: dict[str, str], truths: set[str]) -> None:

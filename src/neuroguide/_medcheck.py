@@ -3,17 +3,66 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Hashable, Sequence
 
 from . import model as m
 from ._agents import names_agent
 from ._criteria import FactValue
 from .dosing import medication_verdicts
 from .neurotox import exposure_check
-from .patient import Patient
+from .patient import Medication, Patient
 from .results import NOT_FIRED, RuleOutcome, RuleResult, recommendation
 from .results import RecommendationStatus as S
+from .units import Quantity, format_quantity, unit_symbol
 
-__all__ = ["evaluate"]
+__all__ = ["READS", "evaluate", "medications_key"]
+
+READS = ("crcl", "dialysis", "age", "weight", "serum-creatinine", "sex", "height")
+"""Every fact a medication rule's result depends on, besides the medication list and the date: CrCl and
+dialysis (dose checks), the inputs of CrCl and height (the dosing-weight view) and height and weight
+(body-surface area of a cumulative dose). A test holds the checks to these facts."""
+
+
+def medications_key(meds: Sequence[Medication]) -> Hashable:
+    """A key equal for two medication lists exactly when every entry reads alike to the medication rules.
+
+    Each entry's part is worked out once per entry (an entry is immutable): its fields, with each quantity as
+    its type, its number's type, its unit and its text (short and exact), so 1000 mg and 1 g, equal as
+    quantities, differ here, as the verdicts' text does.
+    """
+    return tuple(map(_entry_key, meds))
+
+
+def _entry_key(med: Medication) -> Hashable:
+    hit = _ENTRIES.get(id(med))
+    if hit is not None and hit[0] is med:
+        return hit[1]
+    key = (
+        med.agent,
+        _quantity_key(med.dose),
+        med.per,
+        med.route,
+        med.started,
+        med.stopped,
+        _quantity_key(med.cumulative),
+        med.indication,
+    )
+    if len(_ENTRIES) >= 4096:
+        _ENTRIES.clear()
+    _ENTRIES[id(med)] = (med, key)
+    return key
+
+
+def _quantity_key(q: Quantity | None) -> Hashable:
+    if q is None:
+        return None
+    if type(q) is not Quantity:
+        return object()  # a quantity of another kind: equal only to itself (the entry's key is kept per entry)
+    return (type(q.magnitude), q.magnitude, unit_symbol(q), format_quantity(q), format_quantity(q, exact=True))
+
+
+# By id() of the entry, with the entry kept beside its key so the id cannot be reused while it lives.
+_ENTRIES: dict[int, tuple[Medication, Hashable]] = {}
 
 
 def evaluate(

@@ -104,7 +104,8 @@ class Verdict(enum.StrEnum):
 OBESITY_PERCENT_OF_IBW = 130.0
 
 
-@attrs.frozen(kw_only=True)
+# Not slotted: a verdict is written with one dictionary (see ``_verdict``) rather than sixteen slot stores.
+@attrs.frozen(kw_only=True, slots=False)
 class DoseVerdict:
     """A dose check's answer, with the rule, its citation and the expected range in the caller's units.
 
@@ -137,15 +138,12 @@ class DoseVerdict:
         return self.verdict is Verdict.WITHIN
 
 
-# A verdict written field by field, as DoseVerdict's own __init__ does but without parsing sixteen keyword
-# arguments (most of a verdict's cost on the dose check's hot path). A test holds it equal to DoseVerdict(...)
-# and checks that DoseVerdict still has no validator, converter or post-init step this would skip.
+# A verdict written as DoseVerdict's own __init__ would write it, but in one store of the instance's dictionary
+# instead of parsing sixteen keyword arguments and storing each field (most of a verdict's cost on the dose
+# check's hot path). A test holds it equal to DoseVerdict(...) and checks that DoseVerdict still has these fields
+# and no validator, converter or post-init step this would skip.
 _NEW = object.__new__
-(
-    _set_verdict, _set_agent, _set_given, _set_expected, _set_message, _set_rule, _set_guideline, _set_version,
-    _set_citation, _set_renal_band, _set_crcl, _set_labelled, _set_notes, _set_missing, _set_crcl_basis,
-    _set_duplicate,
-) = (getattr(DoseVerdict, a.name).__set__ for a in attrs.fields(DoseVerdict))  # fmt: skip
+_STORE = object.__setattr__
 
 
 def _verdict(
@@ -162,22 +160,28 @@ def _verdict(
 ) -> DoseVerdict:
     """``DoseVerdict(...)`` of one regimen's answer; ``fields`` are the rule's (see :func:`_fields`)."""
     v: DoseVerdict = _NEW(DoseVerdict)
-    _set_verdict(v, verdict)
-    _set_agent(v, fields[0])
-    _set_given(v, given)
-    _set_expected(v, expected)
-    _set_message(v, message)
-    _set_rule(v, fields[1])
-    _set_guideline(v, fields[2])
-    _set_version(v, fields[3])
-    _set_citation(v, fields[4])
-    _set_renal_band(v, renal_band)
-    _set_crcl(v, crcl)
-    _set_labelled(v, fields[5])
-    _set_notes(v, notes)
-    _set_missing(v, missing)
-    _set_crcl_basis(v, crcl_basis)
-    _set_duplicate(v, ())
+    _STORE(
+        v,
+        "__dict__",
+        {
+            "verdict": verdict,
+            "agent": fields[0],
+            "given": given,
+            "expected": expected,
+            "message": message,
+            "rule": fields[1],
+            "guideline": fields[2],
+            "version": fields[3],
+            "citation": fields[4],
+            "renal_band": renal_band,
+            "crcl": crcl,
+            "labelled": fields[5],
+            "notes": notes,
+            "missing": missing,
+            "crcl_basis": crcl_basis,
+            "duplicate": (),
+        },
+    )
     return v
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import attrs
 
-from . import _converter, _kinds
+from . import _converter, _kinds, _medcheck
 from . import model as m
 from ._agents import agent_names, ingredient_keys
 from ._cache import IdentityCache
-from ._criteria import FactValue, GateList, Gates, compiled, compiled_all, decide
+from ._criteria import FactValue, GateList, Gates, Kept, compiled, compiled_all, decide
 from ._facts import RECOGNISED_AGENTS, SINCE_0_2, derive_flagged
 from ._loading import Catalog, catalog, criterion_facts
 from ._vocabulary import vocabulary
@@ -284,33 +284,63 @@ def _run(
     # Every rule starts as not fired (or disabled); only rules that can apply are looked at, in plan order.
     traces = list(plan.traces)
     steps = plan.steps
-    for i, gate in plan.hits(patient, facts):
-        step = steps[i]
-        if gate is None and not explain:
-            traces[i] = step.undetermined
-            continue
-        reads = step.reads
-        if reads is None:  # medication rules read the medication list: not kept
-            done = _decide(step, plan, patient, facts, as_of, gate)
-        else:
-            # Kept results (see ``_decided``), looked up here: this loop runs for every rule that may apply.
-            values = tuple(map(facts.get, reads))
-            key: Hashable = (values, tuple(map(type, values))) if step.typed else values
-            memo = step.memo
-            found = memo.get((as_of, key) if step.dated else key)
-            done = found if found is not None else _decided(step, plan, patient, facts, as_of, gate)
-        traces[i] = done.trace
-        if done.label is not None:
-            facts[step.rule.id] = done.label
-            labels[step.rule.id] = done.label
-        if done.trace.missing:
-            asking.append(done)
-            if step.rule.id in plan.urgent:
-                urgent_asking.append((step.rule, done.trace))
-        if done.recommendations:
-            recs.extend(_with_site(done.recommendations, site) if site is not None else done.recommendations)
-    recs.sort(key=lambda r: (_SECTION_ORDER[r.section], _urgency(r), r.guideline, r.rule))
+    rest = plan.rest
+    loop = rest.loop if isinstance(rest, Gates) else None
+    if loop is None:
+        for i, gate in plan.hits(patient, facts):
+            step = steps[i]
+            if gate is None and not explain:
+                traces[i] = step.undetermined
+                continue
+            done = _decided(step, plan, patient, facts, as_of, gate)
+            traces[i] = done.trace
+            if done.label is not None:
+                facts[step.rule.id] = done.label
+                labels[step.rule.id] = done.label
+            if done.asks:
+                asking.append(done)
+            if done.recommendations:
+                recs.extend(done.recommendations)
+    else:
+        # The compiled plan: one generated function decides the classifications one by one (their labels are
+        # facts later gates test), then every other gate, and looks up each passing rule's kept result; only
+        # results that ask for inputs or recommend come back. The medication rules the patient's drugs call
+        # for are merged in after.
+        ranked: list[tuple[tuple[int, int, str, str], Recommendation]] = []
+
+        def miss(i: int, gate: bool | None) -> _Decided:
+            return _decided(steps[i], plan, patient, facts, as_of, gate)
+
+        loop(facts, as_of, explain, traces, asking.append, ranked.extend, miss, labels.__setitem__)
+        if patient.medications:
+            also: list[_Decided] = []
+            for i, gate in plan.medication_hits(patient, facts):
+                if gate is None and not explain:
+                    traces[i] = steps[i].undetermined
+                    continue
+                done = _decided(steps[i], plan, patient, facts, as_of, gate)
+                traces[i] = done.trace
+                if done.asks:
+                    also.append(done)
+                ranked.extend(done.ranked)
+            if also:  # in plan order, as the missing inputs list them
+                position = plan.position
+                asking = sorted([*asking, *also], key=lambda d: position[d.trace.guideline, d.trace.rule])
+        # Ranked by section, urgency, guideline and rule (see ``_Decided.ranked``); a stable sort, as below.
+        ranked.sort(key=_rank)
+        recs = [rec for _, rec in ranked]
+    if site is not None:
+        recs = list(_with_site(recs, site))
+    if loop is None:
+        recs.sort(key=_order)
     missing_inputs, asked = _ASKED.get((plan, *asking), None, lambda: _aggregate(asking, plan))
+    if plan.urgent:  # the urgent rules among those asking, in plan order (see ``_decisive``)
+        position = plan.position
+        urgent_asking = [
+            (steps[position[d.trace.guideline, d.trace.rule]].rule, d.trace)
+            for d in asking
+            if d.trace.rule in plan.urgent
+        ]
     decisive = _decisive(urgent_asking, facts)
     if decisive:
         asked = (*decisive, *(f for f in asked if f not in decisive))
@@ -319,11 +349,11 @@ def _run(
     record = EvaluationRecord(
         as_of=as_of,
         package=package_version(),
-        statuses=tuple(s.value for s in statuses),
+        statuses=_STATUS_VALUES.get(statuses) or _status_values(statuses),
         patient=patient.plain(),
         facts=_shown_facts(facts)
         if shown is None
-        else dict(sorted({**shown, **labels}.items()))
+        else dict(_LABELLED.get((shown,), tuple(labels.items()), lambda: dict(sorted({**shown, **labels}.items()))))
         if labels
         else dict(shown),
         guidelines=refs if refs is not None else _refs(chosen),
@@ -333,7 +363,7 @@ def _run(
         explained=explain,
         urgent_unverified=urgent,
         flags=flags
-        + tuple(_unlocked_flag(name) for name in unlocked)
+        + (tuple(map(_unlocked_flag, unlocked)) if unlocked else ())
         + (site.not_applied({g.id: g.version for g, _ in chosen}) if site is not None else ()),
         unlocked=unlocked,
         site=site.stamp() if site is not None else None,
@@ -354,6 +384,17 @@ class _Decided:
     trace: RuleTrace
     recommendations: tuple[Recommendation, ...]
     label: str | None
+    asks: bool = attrs.field(init=False, default=attrs.Factory(lambda self: bool(self.trace.missing), takes_self=True))
+    """The result names missing inputs."""
+    ranked: tuple[tuple[tuple[int, int, str, str], Recommendation], ...] = attrs.field(
+        init=False,
+        default=attrs.Factory(lambda self: tuple((_order(r), r) for r in self.recommendations), takes_self=True),
+    )
+    """Each recommendation with the key the assessment orders recommendations by."""
+    more: bool = attrs.field(
+        init=False, default=attrs.Factory(lambda self: bool(self.asks or self.recommendations), takes_self=True)
+    )
+    """The result asks for inputs or recommends: more than its trace entry (see ``_criteria.Kept``)."""
 
 
 # A rule's result depends only on the facts it reads (and, for a screening, the date), so it is kept per
@@ -366,15 +407,20 @@ _MEMO_LIMIT = 512
 def _decided(
     step: _Step, plan: _Plan, patient: Patient, facts: dict[str, FactValue], as_of: dt.date, gate: bool | None
 ) -> _Decided:
-    if step.reads is None:  # medication rules read the medication list: not kept
-        return _decide(step, plan, patient, facts, as_of, gate)
-    values = tuple(map(facts.get, step.reads))
-    key: Hashable = values
-    if step.typed:
-        key = (values, tuple(map(type, values)))
-    if step.dated:
-        key = (as_of, key)
     memo = step.memo
+    if step.reads is None:
+        # A medication rule reads the medication list too: its result is kept by the list's entries as
+        # ``medications_key`` reads them, the facts the checks read, the date and the gate.
+        meds = patient.medications
+        values = tuple(map(facts.get, _medcheck.READS))
+        key: Hashable = (as_of, gate, _medcheck.medications_key(meds), *values, *map(type, values))
+    else:
+        # One flat tuple (as the compiled plan loop builds it, see ``_criteria.Kept``): the date for a
+        # screening, the values read, and their types unless every fact read is a finding.
+        read: tuple[object, ...] = tuple(map(facts.get, step.reads))
+        if step.typed:
+            read += tuple(map(type, read))
+        key = (as_of, *read) if step.dated else read
     done = memo.get(key)
     if done is None:
         done = _decide(step, plan, patient, facts, as_of, gate)
@@ -415,6 +461,7 @@ def forget_kept() -> None:
         for step in plan.steps:
             step.memo.clear()
     _DERIVED.clear()
+    _LABELLED.clear()
     _MISSING.clear()
     _ASKED.clear()
 
@@ -473,6 +520,17 @@ def _missing_input(fact: str, rules: tuple[str, ...]) -> MissingInput:
 _MISSING: dict[tuple[str, tuple[str, ...]], MissingInput] = {}
 
 
+def _status_values(statuses: tuple[m.Status, ...]) -> tuple[str, ...]:
+    """The statuses as the record writes them (kept: a handful of status sets recur)."""
+    values = tuple(s.value for s in statuses)
+    if len(_STATUS_VALUES) < 64:
+        _STATUS_VALUES[statuses] = values
+    return values
+
+
+_STATUS_VALUES: dict[tuple[m.Status, ...], tuple[str, ...]] = {}
+
+
 def _unlocked_flag(name: str) -> Flag:
     return Flag(
         field=f"guidelines/{name}",
@@ -484,6 +542,9 @@ def _unlocked_flag(name: str) -> Flag:
 
 
 _SECTION_ORDER = {section: i for i, section in enumerate(Section)}
+# The record's facts with the classification labels, by the shown table (kept per patient and date in
+# ``_DERIVED``) and the labels: sorting the merged table is most of the record's cost otherwise.
+_LABELLED: IdentityCache[dict[str, Any]] = IdentityCache(limit=256)
 _REFS: IdentityCache[tuple[GuidelineRef, ...]] = IdentityCache(limit=256)
 
 
@@ -530,6 +591,8 @@ class _Plan:
     """Steps evaluated for every patient (not disabled, not a medication rule), in order."""
     by_agent: Mapping[str, tuple[int, ...]] = attrs.field(factory=dict)
     """Medication steps by each drug name they recognise (a medication rule applies only to its drugs)."""
+    position: Mapping[tuple[str, str], int] = attrs.field(factory=dict)
+    """Each step's place in the plan, by guideline and rule id."""
 
     first: tuple[int, ...] = ()
     """Classification steps (gated one by one: each label is a fact later gates may test)."""
@@ -550,20 +613,24 @@ class _Plan:
         assert self.rest is not None
         found = self.rest(facts)
         if patient.medications:
-            # A medication rule applies only to its drugs; the list is short, so its steps are merged in.
-            meds = {
-                i
-                for med in patient.medications
-                for name in ingredient_keys(med.agent)
-                for i in self.by_agent.get(name, ())
-            }
-            for i in meds:
-                gate = steps[i].gate
-                result = gate(facts) if gate is not None else True
-                if result is not False:
-                    found.append((i, result))
+            found.extend(self.medication_hits(patient, facts))
             found.sort(key=_first)
         yield from found
+
+    def medication_hits(self, patient: Patient, facts: Mapping[str, FactValue]) -> list[tuple[int, bool | None]]:
+        """``(step, gate result)`` for each medication step that may apply (a rule applies only to its drugs)."""
+        steps = self.steps
+        # The list is short, so its steps are merged in by the caller.
+        meds = {
+            i for med in patient.medications for name in ingredient_keys(med.agent) for i in self.by_agent.get(name, ())
+        }
+        found: list[tuple[int, bool | None]] = []
+        for i in meds:
+            gate = steps[i].gate
+            result = gate(facts) if gate is not None else True
+            if result is not False:
+                found.append((i, result))
+        return found
 
 
 def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput, ...]:
@@ -681,6 +748,7 @@ def _make_plan(
                 names |= agent_names(r)
     urgent_ids = frozenset(r.id for _, r in ordered if m.is_urgent(r))
     gated = tuple(i for i, s in enumerate(steps) if s.disabled is None and s.agents is None)
+    rest = [i for i in gated if not isinstance(steps[i].rule, m.ClassificationRule)]
     # Classifications come first in the plan (sorted above), so every other gate, decided after them, sees
     # their labels.
     by_agent: dict[str, list[int]] = {}
@@ -697,11 +765,22 @@ def _make_plan(
         traces=tuple(s.disabled or s.not_fired for s in steps),
         gated=gated,
         by_agent={name: tuple(found) for name, found in by_agent.items()},
+        position={(s.guideline.id, s.rule.id): i for i, s in enumerate(steps)},
         first=tuple(i for i in gated if isinstance(steps[i].rule, m.ClassificationRule)),
         rest=compiled_all(
-            [(i, _gate_of(steps[i].rule)) for i in gated if not isinstance(steps[i].rule, m.ClassificationRule)]
+            [(i, _gate_of(steps[i].rule)) for i in rest],
+            # Compiled, the list also finds each passing rule's kept result (the look-up ``_decided`` makes),
+            # after deciding the classifications one by one.
+            {i: _kept_by(steps[i]) for i in gated},
+            [(i, _gate_of(steps[i].rule)) for i in gated if isinstance(steps[i].rule, m.ClassificationRule)],
         ),
     )
+
+
+def _kept_by(step: _Step) -> Kept:
+    assert step.reads is not None  # not a medication step
+    label = step.rule.id if isinstance(step.rule, m.ClassificationRule) else None
+    return Kept(step.reads, step.typed, step.dated, step.memo, step.undetermined, label)
 
 
 def _all_findings(names: Iterable[str]) -> bool:
@@ -718,12 +797,25 @@ def _first(pair: tuple[int, bool | None]) -> int:
     return pair[0]
 
 
+def _first_of(pair: tuple[int, _Decided]) -> int:
+    return pair[0]
+
+
 # A presentation pattern leads its section (the likely categories), before ordinary considerations.
 _URGENCY = {"emergency": 0, "urgent": 1, "overdue": 2, "due": 3, "pattern": 4}
 
 
 def _urgency(rec: Recommendation) -> int:
     return _URGENCY.get(rec.status, 5)
+
+
+def _order(rec: Recommendation) -> tuple[int, int, str, str]:
+    """The order of recommendations in an assessment: by section, urgency, guideline and rule."""
+    return (_SECTION_ORDER[rec.section], _urgency(rec), rec.guideline, rec.rule)
+
+
+def _rank(pair: tuple[tuple[int, int, str, str], Recommendation]) -> tuple[int, int, str, str]:
+    return pair[0]
 
 
 # -- replay ---------------------------------------------------------------------
