@@ -372,11 +372,84 @@ def test_an_order_not_to_give_a_drug_is_never_read_as_taken() -> None:
     assert "doNotPerform" in notes(reading, "MedicationRequest/s1")[0][1]
 
 
-@pytest.mark.parametrize("intent", ["proposal", "plan", "option"])
-def test_a_proposal_or_plan_is_not_a_medication_taken(intent: str) -> None:
+@pytest.mark.parametrize("intent", ["proposal", "option"])
+def test_a_proposal_or_option_is_not_a_medication_taken(intent: str) -> None:
     reading = read(request(intent=intent))
     assert reading.patient.medications == ()
     assert notes(reading, "MedicationRequest/s1")[0][0] is NoteKind.EXCLUDED
+
+
+def test_a_plan_is_read_as_taken_and_said() -> None:
+    # Some record systems send documented home medications with intent "plan": dropping them would hide a drug.
+    reading = read(request(intent="plan"))
+    assert [m.agent for m in reading.patient.medications] == ["pregabalin"]
+    assert notes(reading, "MedicationRequest/s1") == [
+        (NoteKind.ASSUMPTION, "'pregabalin': intent plan: read as taken, though it is not an order")
+    ]
+
+
+def test_an_as_needed_dose_is_checked_at_its_stated_daily_maximum() -> None:
+    dosage = daily({"doseQuantity": mg(600)}, frequency=1, period=1, periodUnit="d")
+    dosage[0] |= {"asNeededBoolean": True, "maxDosePerPeriod": {"numerator": mg(3600), "denominator": {
+        "value": 24, "system": UCUM, "code": "h"}}}  # fmt: skip
+    reading = read(statement("active", dosage=dosage))
+    (med,) = reading.patient.medications
+    assert (str(med.dose), med.per) == ("3600.0 milligram", "day")
+    assert "maxDosePerPeriod" in notes(reading, "MedicationStatement/s1")[0][1]
+
+
+def test_an_as_needed_dose_without_a_daily_maximum_is_checked_at_every_allowed_time() -> None:
+    dosage = daily({"doseQuantity": mg(300)}, frequency=3, period=1, periodUnit="d")
+    dosage[0]["asNeededBoolean"] = True
+    reading = read(statement("active", dosage=dosage))
+    assert str(reading.patient.medications[0].dose) == "900.0 milligram"
+    ((kind, text),) = notes(reading, "MedicationStatement/s1")
+    assert kind is NoteKind.ASSUMPTION and "every time the timing allows" in text
+
+
+def test_an_as_needed_dose_that_is_not_checked_says_only_that() -> None:
+    reading = read(statement("active", dosage=[{"asNeededBoolean": True, "doseAndRate": [{"doseQuantity": mg(300)}]}]))
+    assert reading.patient.medications[0].dose is None
+    assert [k for k, _ in notes(reading, "MedicationStatement/s1")] == [NoteKind.EXCLUDED]
+
+
+def test_a_split_dose_over_several_lines_is_not_checked_as_its_first_line() -> None:
+    # 300 mg in the morning and 600 mg at night: the first line alone would under-count the day's 900 mg.
+    lines = [*daily({"doseQuantity": mg(300)}, frequency=1, period=1, periodUnit="d"),
+             *daily({"doseQuantity": mg(600)}, frequency=1, period=1, periodUnit="d")]  # fmt: skip
+    reading = read(statement("active", dosage=lines))
+    assert reading.patient.medications[0].dose is None
+    ((kind, text),) = notes(reading, "MedicationStatement/s1")
+    assert kind is NoteKind.EXCLUDED and "2 dosage lines" in text
+
+
+def glucose(*codes: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": "g1",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": c} for c in codes]},
+        "subject": SUBJECT,
+        "effectiveDateTime": "2026-11-01",
+        "valueQuantity": {"value": 140, "system": UCUM, "code": "mg/dL", "unit": "mg/dL"},
+    }
+
+
+@pytest.mark.parametrize("codes", [("1558-6", "2345-7"), ("2345-7", "1558-6")])
+def test_a_fasting_glucose_also_sent_under_the_generic_glucose_code_is_a_fasting_glucose(
+    codes: tuple[str, str],
+) -> None:
+    # LOINC 1558-6 (fasting glucose) with 2345-7 (glucose, no timing): laboratories often send both for one sample.
+    reading = read(glucose(*codes))
+    assert set(reading.patient.measurements) == {"fasting-glucose"}
+    ((kind, text),) = notes(reading, "Observation/g1")
+    assert kind is NoteKind.ASSUMPTION and "read as fasting-glucose" in text
+
+
+def test_two_timed_glucose_codes_on_one_value_are_a_conflict() -> None:
+    reading = read(glucose("1558-6", "1518-0"))  # fasting and 2 hours after a load: which is unknown
+    assert reading.patient.measurements == {}
+    assert notes(reading, "Observation/g1")[0][0] is NoteKind.CONFLICT
 
 
 @pytest.mark.parametrize("intent", ["order", "original-order", "reflex-order", "filler-order", "instance-order"])

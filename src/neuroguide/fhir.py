@@ -321,13 +321,26 @@ class _Shown:
         return _shown(self.concept)
 
 
+# An untimed plasma glucose code sent beside a timed one (fasting, 2 hours after a load) is the generic code of the
+# same sample, as laboratories often send both: the timed code says which measurement it is.
+_GENERIC = {"random-glucose": frozenset({"fasting-glucose", "ogtt-2h-glucose"})}
+
+
+def _specific(facts: Sequence[str]) -> list[str]:
+    """``facts`` without a generic fact named beside a narrower one (see ``_GENERIC``)."""
+    return [f for f in facts if not _GENERIC.get(f, frozenset()).intersection(facts)]
+
+
 def _fact_of(concept: Any) -> tuple[str, Any] | None:
-    """The fact a CodeableConcept stands for: a verified standard code first, then neuroguide's local code."""
+    """The fact a CodeableConcept stands for: a verified standard code first, then neuroguide's local code.
+
+    Of a generic and a timed glucose code on one concept, the timed one (see ``_GENERIC``).
+    """
     codings = _codings(concept)
-    for c in codings:
-        found = t.lookup(str(c.get("system")), str(c.get("code")))
-        if found is not None:
-            return found
+    standard = [f for c in codings if (f := t.lookup(str(c.get("system")), str(c.get("code")))) is not None]
+    if standard:
+        kept = _specific([f[0] for f in standard])
+        return next(f for f in standard if f[0] in kept)
     for c in codings:
         if c.get("system") == t.LOCAL_SYSTEM and isinstance(c.get("code"), str) and c["code"] in vocabulary():
             return str(c["code"]), None
@@ -932,9 +945,17 @@ class _Reader:
             self.note(NoteKind.UNRECOGNISED, ref, shown, "no verified code binding and no neuroguide code")
             return
         named = _facts_named(res.get("code"))
-        if len(named) > 1:  # one value cannot be two measurements: which one the sender meant is unknown
+        kept = _specific(named)
+        if len(kept) > 1:  # one value cannot be two measurements: which one the sender meant is unknown
             self.note(NoteKind.CONFLICT, ref, shown, f"the codes name different facts ({', '.join(named)}); not used")
             return
+        if len(kept) < len(named):
+            self.note(
+                NoteKind.ASSUMPTION,
+                ref,
+                shown,
+                f"coded both as {' and '.join(named)}: read as {kept[0]}, the narrower code of the same sample",
+            )
         fact = found[0]
         spec = vocabulary()[fact]
         effective = _map(res.get("effectivePeriod"))
@@ -1152,7 +1173,7 @@ class _Reader:
             self.note(NoteKind.EXCLUDED, ref, shown, "doNotPerform: an order NOT to give it; not a medication taken")
             return None
         intent = res.get("intent")
-        if kind == "MedicationRequest" and not draft and intent in ("proposal", "plan", "option"):
+        if kind == "MedicationRequest" and not draft and intent in ("proposal", "option"):
             self.note(NoteKind.EXCLUDED, ref, shown, f"intent {intent}: not an order; not read as a medication taken")
             return None
         ambiguous = self.medications_index.get(self.target(reference) or "", {}) is None
@@ -1172,11 +1193,20 @@ class _Reader:
         med: dict[str, Any] = {"agent": name}
         dosages = res.get("dosage") if kind == "MedicationStatement" else res.get("dosageInstruction")
         dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], Mapping) else None
-        if isinstance(dosages, list) and len(dosages) > 1:
-            self.note(NoteKind.ASSUMPTION, ref, f"{len(dosages)} dosage lines", "only the first is read")
+        several = isinstance(dosages, list) and len(dosages) > 1
+        if several:
+            # A split or stepped dose (300 mg in the morning, 600 mg at night): one line alone would under-count
+            # the day's total, and adding lines is wrong for steps in sequence, so the dose is not checked.
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                f"{len(dosages)} dosage lines",
+                "a split or stepped dose is not added up; the dose is not checked (route and dates from the first)",
+            )
         bounds: Mapping[str, Any] = {}
         if dosage is not None:
-            self.dose(ref, dosage, med)
+            if not several:
+                self.dose(ref, dosage, med)
             route = dosage.get("route")
             route_name = route.get("text") if isinstance(route, Mapping) else None
             route_name = route_name or next((c.get("display") for c in _codings(route) if c.get("display")), None)
@@ -1195,6 +1225,9 @@ class _Reader:
             self.note(NoteKind.ASSUMPTION, ref, shown, "status intended: read as taken, though it may not be started")
         elif status == "on-hold" and not draft:
             self.note(NoteKind.ASSUMPTION, ref, shown, "status on-hold: read as taken (held for now, to resume)")
+        if kind == "MedicationRequest" and not draft and intent == "plan":
+            # Some record systems send documented home medications as plans: dropping them would hide a drug taken.
+            self.note(NoteKind.ASSUMPTION, ref, shown, "intent plan: read as taken, though it is not an order")
         if started is not None:
             med["started"] = started.isoformat()
         if stopped is not None:
@@ -1343,6 +1376,18 @@ class _Reader:
         amount = self.ucum_text(ref, q, "dose")
         if amount is None:
             return
+        needed = dosage.get("asNeededBoolean") is True or dosage.get("asNeededCodeableConcept") is not None
+        if needed:
+            cap = self.max_per_day(ref, dosage)
+            if cap is not None:  # as needed up to a stated daily maximum: that maximum is what may be taken
+                self.note(
+                    NoteKind.ASSUMPTION,
+                    ref,
+                    f"dose {amount} as needed, at most {cap} a day",
+                    "the most allowed a day (maxDosePerPeriod) is checked",
+                )
+                med["dose"], med["per"] = cap, "day"
+                return
         repeat = _map(_map(dosage.get("timing")).get("repeat"))
         frequency = repeat.get("frequency", 1)
         period, unit = repeat.get("period"), repeat.get("periodUnit")
@@ -1368,10 +1413,6 @@ class _Reader:
         whole = hours is not None and hours > 0 and hours == int(hours) and 24 % int(hours) == 0
         if unit == "h" and whole and hours is not None and isinstance(frequency, int):  # every 8 hours: 3 a day
             frequency, period, unit = frequency * (24 // int(hours)), 1, "d"
-        if dosage.get("asNeededBoolean") is True or dosage.get("asNeededCodeableConcept") is not None:
-            self.note(
-                NoteKind.ASSUMPTION, ref, f"dose {amount} as needed", "the most the instruction allows is checked"
-            )
         if (
             period is None
             or not isinstance(unit, str)
@@ -1391,6 +1432,26 @@ class _Reader:
         value, text_unit = amount.split(" ", 1)
         med["dose"] = f"{_num_text(float(value) * frequency)} {text_unit}"
         med["per"] = _PERIOD[str(unit)]
+        if needed:
+            self.note(
+                NoteKind.ASSUMPTION,
+                ref,
+                f"dose {amount} as needed",
+                "no maximum a day (maxDosePerPeriod) is given: checked as if taken at every time the timing allows",
+            )
+
+    def max_per_day(self, ref: str, dosage: Mapping[str, Any]) -> str | None:
+        """An as-needed dose's stated maximum per day (``maxDosePerPeriod`` over 1 day or 24 hours), as text."""
+        ratio = dosage.get("maxDosePerPeriod")
+        ratio = ratio[0] if isinstance(ratio, list) and ratio else ratio  # R5 makes it a list
+        if not isinstance(ratio, Mapping):
+            return None
+        per = _map(ratio.get("denominator"))
+        span = (_number(per.get("value")), per.get("code") or per.get("unit"))
+        if span not in ((1, "d"), (24, "h")):
+            self.note(NoteKind.EXCLUDED, ref, "maxDosePerPeriod", "not per 1 day or 24 hours; not read")
+            return None
+        return self.ucum_text(ref, ratio.get("numerator"), "maximum dose")
 
 
 def draft_medication(resource: Mapping[str, Any]) -> tuple[Medication | None, tuple[Note, ...]]:
