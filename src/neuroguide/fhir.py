@@ -1193,14 +1193,15 @@ class _Reader:
         med: dict[str, Any] = {"agent": name}
         dosages = res.get("dosage") if kind == "MedicationStatement" else res.get("dosageInstruction")
         dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], Mapping) else None
-        several = isinstance(dosages, list) and len(dosages) > 1
+        lines = len(dosages) if isinstance(dosages, list) else 0
+        several = lines > 1
         if several:
             # A split or stepped dose (300 mg in the morning, 600 mg at night): one line alone would under-count
             # the day's total, and adding lines is wrong for steps in sequence, so the dose is not checked.
             self.note(
                 NoteKind.EXCLUDED,
                 ref,
-                f"{len(dosages)} dosage lines",
+                f"{lines} dosage lines",
                 "a split or stepped dose is not added up; the dose is not checked (route and dates from the first)",
             )
         bounds: Mapping[str, Any] = {}
@@ -1447,8 +1448,8 @@ class _Reader:
         if not isinstance(ratio, Mapping):
             return None
         per = _map(ratio.get("denominator"))
-        span = (_number(per.get("value")), per.get("code") or per.get("unit"))
-        if span not in ((1, "d"), (24, "h")):
+        count, unit = _number(per.get("value")), per.get("code") or per.get("unit")
+        if not ((count == 1 and unit == "d") or (count == 24 and unit == "h")):
             self.note(NoteKind.EXCLUDED, ref, "maxDosePerPeriod", "not per 1 day or 24 hours; not read")
             return None
         return self.ucum_text(ref, ratio.get("numerator"), "maximum dose")

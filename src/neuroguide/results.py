@@ -282,7 +282,19 @@ class EvaluationRecord:
     @classmethod
     def from_json(cls, text: str) -> EvaluationRecord:
         """Parse a record from JSON text (a leading UTF-8 byte order mark is ignored)."""
-        data = loads(text.removeprefix("\ufeff"), "record")  # strict: a duplicate key is refused, never one kept
+        text = text.removeprefix("\ufeff") if isinstance(text, str) else text
+        try:
+            data = loads(text, "record")  # strict: a duplicate key is refused, never one kept
+        except InputError as exc:
+            try:
+                json.loads(text)
+            except json.JSONDecodeError as bad:  # say when a record was cut short (a copy or download that stopped)
+                if text.strip() and (bad.pos >= len(text.rstrip()) or bad.msg.startswith("Unterminated")):
+                    raise InputError(exc.field, exc.value, f"{exc.expected[:-1]}: the text ends too early, so the "
+                                     "record is cut short)") from None  # fmt: skip
+            except (ValueError, RecursionError):
+                pass
+            raise
         if not isinstance(data, dict):
             raise InputError("record", type(data).__name__, "a JSON object")
         return cls.from_dict(data)
