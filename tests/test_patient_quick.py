@@ -81,7 +81,7 @@ def _reference_loads(text: str) -> Any:
         data = json.loads(text, object_pairs_hook=_jsonin._object, parse_int=_jsonin._int)
     except json.JSONDecodeError as exc:
         raise ng.InputError(
-            "patient", text[:80], f"valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            "patient", text[:80], f"valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno})"
         ) from None
     except RecursionError:
         raise ng.InputError("patient", text[:80], "JSON nested to a reasonable depth (nested too deeply)") from None

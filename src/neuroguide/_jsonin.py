@@ -76,7 +76,7 @@ def loads(text: str, field: str, *, constants: bool = True) -> Any:
     except _ConstantError as exc:
         raise InputError(field, exc.args[0], "standard JSON (NaN and Infinity are not JSON numbers)") from None
     except json.JSONDecodeError as exc:
-        raise InputError(field, text[:80], f"valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        raise InputError(field, text[:80], f"valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise InputError(field, text[:80], "JSON nested to a reasonable depth (nested too deeply)") from None
     if repeated:
