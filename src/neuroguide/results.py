@@ -212,6 +212,32 @@ class RuleTrace:
     missing: tuple[str, ...] = ()
 
 
+_EXPECTED = {
+    "unknown key": "no such key in an evaluation record (altered, or from another program)",
+    "required key is missing": "this key, which every evaluation record has",
+}
+
+
+def _expectation(msg: str) -> str:
+    """What a record's value should have been, from the converter's message about it."""
+    if msg in _EXPECTED:
+        return _EXPECTED[msg]
+    return msg.split("; expected ", 1)[1] if "; expected " in msg else f"a valid value ({msg})"
+
+
+_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def _value_at(data: Any, path: str) -> Any:
+    """The value at a problem's path (``record.trace[0].outcome``), or ``"(missing)"``."""
+    for name, index in _STEP.findall(path.removeprefix("record")):
+        try:
+            data = data[name] if name else data[int(index)]
+        except (KeyError, IndexError, TypeError):
+            return "(missing)"
+    return data
+
+
 @attrs.frozen(kw_only=True)
 class EvaluationRecord:
     """Everything needed to reconstruct and replay one assessment."""
@@ -270,14 +296,19 @@ class EvaluationRecord:
         try:
             return _converter.shared().structure(dict(data), cls)
         except Exception as exc:  # cattrs raises groups of many kinds
-            problems = "; ".join(f"{p}: {msg}" for p, msg in _converter.format_errors(exc))
-            if isinstance(package, str) and newer_package(package):
-                # a later release may add fields and values: say so rather than call the record broken
-                problems += (
-                    f"; the record was written by neuroguide {package}, newer than this installation "
-                    f"({package_version()}): replay it with neuroguide {package} or later"
-                )
-            raise InputError("record", "(evaluation record)", f"a valid evaluation record ({problems})") from None
+            # a later release may add fields and values: say so rather than call the record broken
+            later = (
+                f"; the record was written by neuroguide {package}, newer than this installation "
+                f"({package_version()}): replay it with neuroguide {package} or later"
+                if isinstance(package, str) and newer_package(package)
+                else ""
+            )
+            problems = [
+                InputError(path, _value_at(data, path), f"{_expectation(msg)}{later}")
+                for path, msg in _converter.format_errors(exc, root="record")
+            ]
+            raise_all(problems)
+            raise InputError("record", "(evaluation record)", f"a valid evaluation record{later}") from None
 
     @classmethod
     def from_json(cls, text: str) -> EvaluationRecord:
