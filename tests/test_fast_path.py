@@ -124,6 +124,7 @@ def test_kept_results_equal_fresh_ones(docs: list[dict[str, Any]]) -> None:
         assert alone is not None and again is not None
         assert first.record == alone.record == again.record
         assert first.missing == alone.missing and first.urgent_missing == alone.urgent_missing
+        assert first.urgent_decisive == alone.urgent_decisive == again.urgent_decisive
 
 
 @settings(max_examples=60, deadline=None)

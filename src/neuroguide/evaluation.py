@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -464,6 +465,7 @@ def forget_kept() -> None:
     _LABELLED.clear()
     _MISSING.clear()
     _ASKED.clear()
+    _DECIDING.clear()
 
 
 def _aggregate(asking: Sequence[_Decided], plan: _Plan) -> tuple[tuple[MissingInput, ...], tuple[str, ...]]:
@@ -483,21 +485,35 @@ def _decisive(urgent: Sequence[tuple[m.Rule, RuleTrace]], facts: Mapping[str, Fa
     A rule with no true leaf yet (e.g. cauda equina with nothing recorded) is left to the usual order: every
     finding of its list would raise it alone, so this would put the whole list first and decide nothing.
     """
-    vocab = vocabulary()
     found: dict[str, int] = {}  # fact: the most recorded findings met by a rule it would raise
     for rule, trace in urgent:
-        when: m.Criterion | None = getattr(rule, "when", None)
-        met = sum(leaf.startswith("TRUE") for leaf in trace.leaves)
-        if when is None or not met:
-            continue
-        for fact in trace.missing:
-            spec = vocab.get(fact)
-            if found.get(fact, 0) >= met or spec is None or spec.type != "boolean":
-                continue
-            if any(decide(when, {**facts, fact: value}) is True for value in (True, False)):
+        for fact, met in _DECIDING.get((rule, trace), None, functools.partial(_deciding, rule, trace, facts)).items():
+            if met > found.get(fact, 0):
                 found[fact] = met
     # The finding of the rule most nearly met comes first (sorted is stable: plan order breaks ties).
     return tuple(sorted(found, key=lambda f: -found[f]))
+
+
+def _deciding(rule: m.Rule, trace: RuleTrace, facts: Mapping[str, FactValue]) -> dict[str, int]:
+    """The missing yes/no findings of one urgent rule that alone would decide it, each with its true leaves."""
+    when: m.Criterion | None = getattr(rule, "when", None)
+    met = sum(leaf.startswith("TRUE") for leaf in trace.leaves)
+    if when is None or not met:
+        return {}
+    vocab = vocabulary()
+    out: dict[str, int] = {}
+    for fact in trace.missing:
+        spec = vocab.get(fact)
+        if spec is None or spec.type != "boolean":
+            continue
+        if any(decide(when, {**facts, fact: value}) is True for value in (True, False)):
+            out[fact] = met
+    return out
+
+
+# Per urgent rule and its trace: a kept trace is shared only by patients with the same values of every fact its rule
+# reads (``when`` included), so what decides the rule is the same for them (a fresh trace is a new entry).
+_DECIDING: IdentityCache[dict[str, int]] = IdentityCache(limit=4096)
 
 
 # Kept by the identity of the rule results that asked (kept results recur across patients, fresh ones miss).
