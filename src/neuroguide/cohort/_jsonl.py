@@ -254,7 +254,7 @@ def _columns(flat: pl.DataFrame, first_row: int) -> tuple[pl.DataFrame, pl.DataF
             )
         out[name] = value.alias(name)
     # A top-level age counts only without a birth date; an age given as a fact always wins.
-    age = col("age", pl.Float64())
+    age = col("age", pl.Float64()) + 0.0  # -0.0 is read as 0, as the parser's plausibility check reads it
     suspect |= _bad_age(age)
     top = age.set(birth.is_not_null(), None)
     given = col("measurements.age", pl.String()).is_not_null()

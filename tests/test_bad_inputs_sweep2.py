@@ -1,0 +1,135 @@
+"""The second robustness sweep (2026-11-30): odd input the first one left read silently.
+
+Each case was read silently before: two patients under one cohort id, a birth date moved by a time zone, an
+Observation with a value and a reason for its absence, a unit that disagrees with its UCUM code, a number sent as a
+JSON string, an age of -0.0, CDS Hooks ``selections`` given as one string. Now each is a named error, a note, or a
+value read one stated way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import neuroguide as ng
+from test_bad_inputs_interfaces import PATIENT, _call, _order, bundle, creatinine
+
+AS_OF = dt.date(2026, 11, 23)
+
+
+# -- patient JSON: -0.0 ----------------------------------------------------------------------------------------
+
+
+def test_an_age_of_minus_zero_is_read_as_zero() -> None:
+    patient = ng.Patient.from_json(json.dumps({"age": -0.0}))
+    assert patient.age == 0.0 and math.copysign(1.0, patient.age) == 1.0  # was -0.0, recorded as -0.0
+    assert json.loads(patient.to_json())["age"] == 0.0 if hasattr(patient, "to_json") else True
+    assert "-0" not in json.dumps(patient.to_dict())
+
+
+def test_an_age_below_zero_is_still_refused() -> None:
+    with pytest.raises(ng.InputError, match="age"):
+        ng.Patient.from_json(json.dumps({"age": -0.5}))
+
+
+# -- FHIR reader ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fhir() -> Any:
+    pytest.importorskip("fhir.resources", reason="needs the fhir extra")
+    from neuroguide import fhir
+
+    return fhir
+
+
+def _read(fhir: Any, *resources: dict[str, Any]) -> Any:
+    return fhir.read(bundle(PATIENT, *resources), as_of=AS_OF)
+
+
+def _notes(reading: Any, kind: str) -> list[str]:
+    return [f"{n.what}: {n.reason}" for n in reading.notes if n.kind.value == kind]
+
+
+def test_a_value_with_a_data_absent_reason_is_a_conflict_not_used(fhir: Any) -> None:
+    reason = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "error"}]}
+    reading = _read(fhir, creatinine(1.1, dataAbsentReason=reason))
+    assert "serum-creatinine" not in reading.patient.measurements  # was used as 1.1 mg/dL
+    (note,) = _notes(reading, "conflict")
+    assert "obs-6" in note and "dataAbsentReason" in note and "not used" in note
+
+
+def test_a_data_absent_reason_alone_is_still_only_excluded(fhir: Any) -> None:
+    res = creatinine()
+    del res["valueQuantity"]
+    res["dataAbsentReason"] = {"text": "not performed"}
+    reading = _read(fhir, res)
+    assert not _notes(reading, "conflict") and _notes(reading, "excluded")
+
+
+def _unit(unit: str, code: str, value: float = 1.1) -> dict[str, Any]:
+    res = creatinine(value)
+    res["valueQuantity"] = {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": code}
+    return res
+
+
+def test_a_unit_of_another_kind_than_its_code_is_a_conflict_not_used(fhir: Any) -> None:
+    reading = _read(fhir, _unit("mg/dL", "umol/L", 97.0))
+    assert "serum-creatinine" not in reading.patient.measurements  # was read as 97 umol/L without a word
+    (note,) = _notes(reading, "conflict")
+    assert "'mg/dL'" in note and "'umol/L'" in note and "different kinds" in note
+
+
+def test_a_unit_of_the_same_kind_but_another_scale_is_read_by_its_code_with_a_note(fhir: Any) -> None:
+    reading = _read(fhir, _unit("g/L", "mg/dL", 1.1))
+    assert reading.patient.measurements["serum-creatinine"] is not None
+    (note,) = _notes(reading, "assumption")
+    assert "'g/L'" in note and "read in the code's unit" in note
+
+
+@pytest.mark.parametrize("shown", ["mg/dL", "milligram per decilitre"])
+def test_a_unit_that_agrees_or_is_display_text_has_no_note(fhir: Any, shown: str) -> None:
+    reading = _read(fhir, _unit(shown, "mg/dL"))
+    assert "serum-creatinine" in reading.patient.measurements
+    assert not [n for n in reading.notes if "unit" in n.what]
+
+
+def test_a_number_given_as_a_json_string_is_read_with_a_nonconformance_note(fhir: Any) -> None:
+    reading = _read(fhir, creatinine("1.1"))
+    assert "serum-creatinine" in reading.patient.measurements
+    (note,) = _notes(reading, "nonconformant")
+    assert "'1.1'" in note and "JSON number" in note  # was read with no note
+
+
+# -- CDS Hooks: selections --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("selections", "status"),
+    [
+        ("MedicationRequest/m1", 400),  # a string: was matched by substring ("MedicationRequest/m" matched too)
+        ("MedicationRequest/m", 400),
+        ([1], 400),
+        ({"id": "MedicationRequest/m1"}, 400),
+        (["MedicationRequest/m1"], 200),
+    ],
+    ids=["string", "substring", "not-strings", "object", "list"],
+)
+def test_selections_must_be_an_array_of_strings(tmp_path: Path, selections: Any, status: int) -> None:
+    pytest.importorskip("starlette", reason="needs the service extra")
+    from neuroguide.service import ServiceConfig, create_app
+
+    body = _order()
+    body["hook"] = "order-select"
+    body["context"]["selections"] = selections
+    app = create_app(ServiceConfig(database=f"sqlite:///{tmp_path}/s.sqlite", as_of=AS_OF))
+    got, answer = _call(app, "/cds-services/neuroguide-order-select", json.dumps(body).encode())
+    assert got == status, answer
+    if status == 400:
+        assert answer["error"] == "bad-request" and "context.selections" in answer["message"]
+        assert "array of strings" in answer["message"]
