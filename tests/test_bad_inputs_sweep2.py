@@ -133,3 +133,101 @@ def test_selections_must_be_an_array_of_strings(tmp_path: Path, selections: Any,
     if status == 400:
         assert answer["error"] == "bad-request" and "context.selections" in answer["message"]
         assert "array of strings" in answer["message"]
+
+
+# -- cohort: a patient id on two rows -------------------------------------------------------------------------
+
+
+def _cohort() -> Any:
+    pytest.importorskip("polars", reason="needs the cohort extra")
+    from neuroguide import cohort
+
+    return cohort
+
+
+def _table(ids: list[str]) -> Any:
+    import polars as pl
+
+    n = len(ids)
+    return pl.DataFrame(
+        {
+            "patient_id": ids,
+            "birth_date": [dt.date(1960, 1, 1)] * n,
+            "diabetes_type": ["type-2"] * n,
+            "diabetes_diagnosed": [dt.date(2010, 1, 1)] * n,
+            "numbness": [True, False, True, None, True, False][:n],
+        }
+    )
+
+
+def test_every_row_of_a_repeated_patient_id_is_refused_and_named() -> None:
+    cohort = _cohort()
+    res = cohort.evaluate(_table(["a", "b", "a", "c", "a"]), as_of=AS_OF, max_bad_share=1.0)
+    dup = res.errors.filter(res.errors["column"] == "patient_id")
+    assert dup.select("row", "patient_id", "value", "effect").rows() == [(r, "a", "a", "refused") for r in (0, 2, 4)]
+    assert set(dup["expected"]) == {"a patient id used once (rows 0, 2, 4 have it)"}
+    assert set(res.results["patient_id"].to_list()) == {"b", "c"}  # before: "a" had the results of three patients
+    assert res.bad_rows == 3
+
+
+def test_a_repeated_id_refuses_too_many_rows_past_the_limit() -> None:
+    cohort = _cohort()
+    with pytest.raises(cohort._errors.BadRowsError, match="patient_id"):
+        cohort.evaluate(_table(["a", "a", "b", "c"]), as_of=AS_OF)
+
+
+def test_documents_with_one_id_are_refused_alike() -> None:
+    cohort = _cohort()
+    docs = [{"id": "x", "findings": {"numbness": True}}, {"id": "y"}, {"id": "x", "findings": {"numbness": False}}]
+    res = cohort.evaluate(docs, as_of=AS_OF, max_bad_share=1.0)
+    assert res.errors.filter(res.errors["column"] == "patient_id")["row"].to_list() == [0, 2]
+    assert "x" not in res.results["patient_id"].to_list()
+
+
+def test_without_a_patient_id_column_rows_are_never_repeats() -> None:
+    cohort = _cohort()
+    res = cohort.evaluate(_table(["a", "b", "a"]).drop("patient_id"), as_of=AS_OF)
+    assert not res.errors.height
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".arrow"])
+def test_a_run_refuses_an_id_repeated_across_batches(tmp_path: Path, suffix: str) -> None:
+    cohort = _cohort()
+    import polars as pl
+
+    table = _table(["a", "b", "c", "d", "a", "e"])
+    src = tmp_path / f"in{suffix}"
+    if suffix == ".parquet":
+        table.write_parquet(src)
+    elif suffix == ".csv":
+        table.write_csv(src)
+    else:
+        table.write_ipc(src)
+    out = tmp_path / "out.parquet"
+    summary = cohort.run(src, out, as_of=AS_OF, batch_rows=2, max_bad_share=1.0)  # "a" in batches 0 and 2
+    errors = pl.read_parquet(summary.errors).filter(pl.col("column") == "patient_id")
+    assert errors.select("row", "expected").rows() == [(r, "a patient id used once (rows 0, 4 have it)") for r in (0, 4)]
+    assert "a" not in pl.read_parquet(out)["patient_id"].to_list()
+    whole = cohort.evaluate(table, as_of=AS_OF, max_bad_share=1.0)
+    assert pl.read_parquet(out).sort("row", "rule").equals(whole.results.sort("row", "rule"))
+
+
+def test_a_time_zone_aware_birth_date_column_is_refused_by_name() -> None:
+    cohort = _cohort()
+    import polars as pl
+
+    table = _table(["a"]).with_columns(
+        pl.datetime(1960, 1, 1, time_zone="Europe/Berlin").dt.convert_time_zone("UTC").alias("birth_date")
+    )  # 1959-12-31T23:00Z: its UTC date is a day early
+    with pytest.raises(cohort._errors.SchemaError) as caught:
+        cohort.evaluate(table, as_of=AS_OF)
+    (problem,) = caught.value.problems
+    assert problem[0] == "birth_date" and "UTC" in problem[1] and "time zone" in problem[2]
+
+
+def test_a_naive_datetime_birth_date_column_is_still_read_as_its_date() -> None:
+    cohort = _cohort()
+    import polars as pl
+
+    table = _table(["a"]).with_columns(pl.datetime(1960, 1, 1, 12).alias("birth_date"))
+    assert not cohort.evaluate(table, as_of=AS_OF).errors.height

@@ -980,7 +980,7 @@ class _Reader:
         if self.birth_date is not None and date < self.birth_date:
             self.note(NoteKind.EXCLUDED, ref, shown, f"dated {date}, before the birth date {self.birth_date}")
             return
-        given = [k for k in res if k.startswith("value") and res[k] is not None]
+        given = [k for k in res if isinstance(k, str) and k.startswith("value") and res[k] is not None]
         if given and res.get("dataAbsentReason") is not None:
             # FHIR R4 invariant obs-6: dataAbsentReason only when there is no value. Which one is true is unknown.
             self.note(

@@ -21,8 +21,19 @@ from ._dask import WRITE_OPTIONS, TaskTiming, dask_parts, results_schema
 from ._engine import RESULT_SCHEMA, Plan, Undetermined, make_plan, merge_absent_only, metadata, rule_info
 from ._errors import BadRowsError
 from ._jsonl import evaluate_lines
-from ._parts import DEFAULT_BATCH_ROWS, Partition, Phase, Phases, Timer, evaluate_batch, partitions, read_partition
-from ._schema import ERRORS_SCHEMA, MEDS, ROW, Resolved, document_of
+from ._parts import (
+    DEFAULT_BATCH_ROWS,
+    Partition,
+    Phase,
+    Phases,
+    Timer,
+    evaluate_batch,
+    input_ids,
+    parquet_ids,
+    partitions,
+    read_partition,
+)
+from ._schema import ERRORS_SCHEMA, ID, MEDS, ROW, Resolved, document_of
 from ._synth import synth
 
 __all__ = [
@@ -231,6 +242,7 @@ def run(
     meta["neuroguide.input"] = src.name
     meta["neuroguide.undetermined"] = str(mode)
     total = _count(src, kind)
+    repeated = _repeated(src, kind, batch_rows)
     state = _Totals(max_bad_share, rule_info(plan))
     tasks: list[TaskTiming] = []
     timer.lap("plan")
@@ -250,6 +262,7 @@ def run(
                 batch_rows=batch_rows,
                 undetermined=mode,
                 phases=phases,
+                repeated=repeated,
             ):
                 state.add(part.results, part.errors, part.absent, part.rows, part.absent_only)
                 worker = part.timing.worker
@@ -261,7 +274,7 @@ def run(
         else:
             _clear(out)
             with pq.ParquetWriter(out, results_schema(meta), **WRITE_OPTIONS) as writer:
-                for res, errs, missing_cols, only, n in _local(src, kind, plan, batch_rows, mode, state):
+                for res, errs, missing_cols, only, n in _local(src, kind, plan, batch_rows, mode, state, repeated):
                     writer.write_table(res)
                     state.add(res.num_rows, errs, missing_cols, n, only)
                     if progress is not None:
@@ -438,8 +451,32 @@ def _count(path: Path, kind: Format) -> int | None:
     return None
 
 
+def _repeated(src: Path, kind: Format, batch_rows: int) -> pl.DataFrame | None:
+    """The ids a tabular input gives on more than one row, from its id column alone (JSON lines: per batch only)."""
+    if kind == "parquet":
+        return input_ids(parquet_ids(src))
+    if kind == "csv":
+        names = pl.scan_csv(src, infer_schema=False).collect_schema().names()
+        wanted = [c for c in (ID, ROW) if c in names]
+        if ID not in wanted:
+            return None
+        frame = pl.scan_csv(src, infer_schema=False).select(wanted).collect()
+        if ROW in wanted:
+            frame = frame.with_columns(pl.col(ROW).cast(pl.Int64, strict=False))
+        return input_ids([frame])
+    if kind == "ipc":
+        return input_ids(f.select(c for c in (ID, ROW) if c in f.columns) for _, f, _ in _ipc_batches(src, batch_rows))
+    return None
+
+
 def _local(
-    src: Path, kind: Format, plan: Plan, batch_rows: int, mode: Undetermined, state: _Totals
+    src: Path,
+    kind: Format,
+    plan: Plan,
+    batch_rows: int,
+    mode: Undetermined,
+    state: _Totals,
+    repeated: pl.DataFrame | None = None,
 ) -> Iterator[tuple[pa.Table, pl.DataFrame, tuple[str, ...], pl.DataFrame, int]]:
     if kind == "jsonl":
         state.fallbacks = 0
@@ -450,7 +487,7 @@ def _local(
         return
     resolved: list[Resolved] | None = None
     for first, batch, units in _batches(src, kind, batch_rows):
-        res, errs, absent, only, resolved = evaluate_batch(batch, first, plan, units, resolved, mode)
+        res, errs, absent, only, resolved = evaluate_batch(batch, first, plan, units, resolved, mode, repeated)
         yield res, errs, absent, only, (batch.height if isinstance(batch, pl.DataFrame) else len(batch))
 
 

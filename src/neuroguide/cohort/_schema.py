@@ -265,6 +265,14 @@ def _type_problem(spec: ColumnSpec, dtype: pl.DataType) -> str | None:
         ok = dtype in _NUMERIC or isinstance(dtype, pl.Decimal) or text_ok
         want = "numbers"
     elif spec.kind == "date":
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            # Its calendar date depends on the zone it is read in (midnight in Berlin is 23:00 the day before in
+            # UTC): which day was meant is not in the data, so it is not guessed.
+            return (
+                f"dates, not datetimes with a time zone ({dtype.time_zone}: the calendar date may be a day off); "
+                "convert to the date meant first, e.g. .dt.convert_time_zone(<the zone the date was recorded "
+                "in>).dt.date()"
+            )
         ok = dtype == pl.Date or isinstance(dtype, pl.Datetime) or text_ok
         want = "dates (or YYYY-MM-DD text)"
     elif spec.kind in ("category", "id"):
