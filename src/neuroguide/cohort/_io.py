@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -12,6 +13,7 @@ from typing import Any, Literal
 import attrs
 import polars as pl
 import pyarrow as pa
+import pyarrow.json as pj
 import pyarrow.parquet as pq
 
 from .. import model as m
@@ -452,7 +454,7 @@ def _count(path: Path, kind: Format) -> int | None:
 
 
 def _repeated(src: Path, kind: Format, batch_rows: int) -> pl.DataFrame | None:
-    """The ids a tabular input gives on more than one row, from its id column alone (JSON lines: per batch only)."""
+    """The ids an input gives on more than one row, from its id column (or the ``id`` of each JSON line) alone."""
     if kind == "parquet":
         return input_ids(parquet_ids(src))
     if kind == "csv":
@@ -466,7 +468,31 @@ def _repeated(src: Path, kind: Format, batch_rows: int) -> pl.DataFrame | None:
         return input_ids([frame])
     if kind == "ipc":
         return input_ids(f.select(c for c in (ID, ROW) if c in f.columns) for _, f, _ in _ipc_batches(src, batch_rows))
-    return None
+    return input_ids(_jsonl_ids(src, batch_rows))
+
+
+def _jsonl_ids(src: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """The ``id`` each JSON line gives as text (Arrow's reader, only that key; per line where a batch fails)."""
+    options = pj.ParseOptions(explicit_schema=pa.schema([("id", pa.string())]), unexpected_field_behavior="ignore")
+    for first, lines, _ in _jsonl_batches(src, batch_rows):
+        try:
+            table = pj.read_json(io.BytesIO("\n".join(lines).encode()), parse_options=options)
+            ids = table.column("id").to_pylist() if table.num_rows == len(lines) else None
+        except (pa.ArrowInvalid, UnicodeEncodeError):
+            ids = None
+        if ids is None:  # a line that is not an object, or an id that is not text: that line has no id to repeat
+            ids = [_line_id(text) for text in lines]
+        rows = range(first, first + len(lines))
+        yield pl.DataFrame({ID: ids, ROW: list(rows)}, schema={ID: pl.String(), ROW: pl.Int64()})
+
+
+def _line_id(text: str) -> str | None:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    ident = doc.get("id") if isinstance(doc, dict) else None
+    return ident if isinstance(ident, str) else None
 
 
 def _local(
@@ -481,7 +507,7 @@ def _local(
     if kind == "jsonl":
         state.fallbacks = 0
         for first, lines, _ in _jsonl_batches(src, batch_rows):
-            res, errs, absent, only, fallbacks = evaluate_lines(lines, first, plan, mode)
+            res, errs, absent, only, fallbacks = evaluate_lines(lines, first, plan, mode, repeated)
             state.fallbacks += fallbacks
             yield res, errs, absent, only, len(lines)
         return

@@ -423,7 +423,11 @@ def _per_document(lines: Sequence[str], indices: Sequence[int], first_row: int) 
 
 
 def evaluate_lines(
-    lines: Sequence[str], first_row: int, plan: Plan, undetermined: Undetermined = Undetermined.COMPACT
+    lines: Sequence[str],
+    first_row: int,
+    plan: Plan,
+    undetermined: Undetermined = Undetermined.COMPACT,
+    repeated: pl.DataFrame | None = None,
 ) -> tuple[pa.Table, pl.DataFrame, tuple[str, ...], pl.DataFrame, int]:
     """Evaluate a batch of JSON lines: results (Arrow), errors, absent columns, absent-only counts and fallbacks.
 
@@ -432,5 +436,7 @@ def evaluate_lines(
     got = wide_from_lines(lines, first_row)
     if not got.wide.height:  # every line refused: nothing to evaluate
         return arrow_schema().empty_table(), got.errors, (), pl.DataFrame(schema=ABSENT_ONLY_SCHEMA), got.fallbacks
-    results, errors, absent, only = partition_arrow(got.wide, plan, first_row=first_row, undetermined=undetermined)
+    results, errors, absent, only = partition_arrow(
+        got.wide, plan, first_row=first_row, undetermined=undetermined, repeated=repeated
+    )
     return results, pl.concat([got.errors, errors]), absent, only, got.fallbacks
