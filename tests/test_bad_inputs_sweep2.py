@@ -245,3 +245,18 @@ def test_a_json_lines_run_refuses_an_id_repeated_across_batches(tmp_path: Path) 
     assert errors.filter(pl.col("column") == "patient_id")["row"].to_list() == [0, 4]
     assert "a" not in pl.read_parquet(summary.output)["patient_id"].to_list()
     assert summary.rows == 7
+
+
+def test_the_dask_engine_refuses_an_id_repeated_across_tasks(tmp_path: Path) -> None:
+    cohort = _cohort()
+    pytest.importorskip("distributed", reason="needs the dask extra")
+    import polars as pl
+
+    src = tmp_path / "in.parquet"
+    _table(["a", "b", "c", "d", "a", "e"]).write_parquet(src)
+    local = cohort.run(src, tmp_path / "local.parquet", as_of=AS_OF, batch_rows=2, max_bad_share=1.0)
+    dask = cohort.run(src, tmp_path / "dask", as_of=AS_OF, batch_rows=2, max_bad_share=1.0, engine="dask", workers=2)
+    want = pl.read_parquet(local.errors)
+    assert want.filter(pl.col("column") == "patient_id")["row"].to_list() == [0, 4]
+    assert pl.read_parquet(dask.errors).equals(want)
+    assert cohort.read_results(dask.output).equals(pl.read_parquet(local.output))
