@@ -260,3 +260,15 @@ def test_the_dask_engine_refuses_an_id_repeated_across_tasks(tmp_path: Path) -> 
     assert want.filter(pl.col("column") == "patient_id")["row"].to_list() == [0, 4]
     assert pl.read_parquet(dask.errors).equals(want)
     assert cohort.read_results(dask.output).equals(pl.read_parquet(local.output))
+
+
+def test_time_zone_aware_medication_dates_are_refused_by_name() -> None:
+    cohort = _cohort()
+    import polars as pl
+
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    meds = pl.Series("medications", [[{"agent": "gabapentin", "dose": "900 mg", "per": "day", "started": start}]])
+    with pytest.raises(cohort._errors.SchemaError) as caught:
+        cohort.evaluate(pl.DataFrame({"patient_id": ["a"]}).with_columns(meds), as_of=AS_OF)
+    (problem,) = caught.value.problems
+    assert problem[0] == "medications" and "started: UTC" in problem[2]  # was read silently as its UTC date

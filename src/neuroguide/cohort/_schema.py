@@ -279,9 +279,26 @@ def _type_problem(spec: ColumnSpec, dtype: pl.DataType) -> str | None:
         ok = text_ok or (spec.kind == "id" and dtype in _NUMERIC)
         want = "text"
     else:
+        zoned = _zoned_fields(dtype)
+        if zoned:
+            return (
+                f"medication dates, not datetimes with a time zone ({', '.join(zoned)}: the calendar date may be a "
+                "day off); convert them to the dates meant first"
+            )
         ok = text_ok or _medication_type_ok(dtype)
         want = f"a list of medication structs with fields from {', '.join(MED_FIELDS)} (or JSON text)"
     return None if ok else want
+
+
+def _zoned_fields(dtype: pl.DataType) -> list[str]:
+    """Fields of a medication struct holding datetimes with a time zone (``started: UTC``)."""
+    if not isinstance(dtype, pl.List) or not isinstance(dtype.inner, pl.Struct):
+        return []
+    return [
+        f"{f.name}: {f.dtype.time_zone}"
+        for f in dtype.inner.fields
+        if isinstance(f.dtype, pl.Datetime) and f.dtype.time_zone is not None
+    ]
 
 
 def _medication_type_ok(dtype: pl.DataType) -> bool:
