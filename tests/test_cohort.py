@@ -654,7 +654,7 @@ def test_pad_given_no_against_a_diagnostic_abi_is_a_conflict_as_in_assess() -> N
     # ABI <= 0.90 establishes PAD: a given "no" beside it is withheld and flagged; 0.91 leaves the "no" in use.
     as_of = dt.date(2026, 11, 30)
     docs = [
-        {"id": f"abi-{abi}", "findings": {"pad": pad, "foot-ulcer": True}, "measurements": {"abi": abi}}
+        {"id": f"abi-{abi}-{pad}", "findings": {"pad": pad, "foot-ulcer": True}, "measurements": {"abi": abi}}
         for abi in (0.89, 0.90, 0.91)
         for pad in (False, True)
     ]

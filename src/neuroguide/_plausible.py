@@ -83,7 +83,8 @@ def check(name: str, value: float, field: str, shown: object, what: str) -> floa
     s = span(name)
     if not s.contains(value):
         raise InputError(field, shown, s.describe(what))
-    return value
+    # -0.0 is zero: adding 0.0 makes it +0.0, so it is checked, recorded and shown as 0 is.
+    return value + 0.0
 
 
 def unit_slip(name: str, in_unit: Callable[[str], float | None]) -> str | None:

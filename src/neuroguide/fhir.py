@@ -33,6 +33,7 @@ from .evaluation import assess as _assess
 from .exceptions import InputError, InputProblemsError, NeuroguideError, raise_all
 from .patient import Medication, Patient
 from .results import Assessment, MissingInput
+from .units import dimension, scale
 
 try:  # the models are optional: ``pip install neuroguide[fhir]``
     import orjson
@@ -979,6 +980,17 @@ class _Reader:
         if self.birth_date is not None and date < self.birth_date:
             self.note(NoteKind.EXCLUDED, ref, shown, f"dated {date}, before the birth date {self.birth_date}")
             return
+        given = [k for k in res if isinstance(k, str) and k.startswith("value") and res[k] is not None]
+        if given and res.get("dataAbsentReason") is not None:
+            # FHIR R4 invariant obs-6: dataAbsentReason only when there is no value. Which one is true is unknown.
+            self.note(
+                NoteKind.CONFLICT,
+                ref,
+                f"{fact} ({shown})",
+                f"both {', '.join(given)} and dataAbsentReason {_shown(res['dataAbsentReason'])} (FHIR R4 invariant "
+                "obs-6 allows a dataAbsentReason only without a value); not used",
+            )
+            return
         value: Any = None
         if spec.type == "boolean":
             value = res.get("valueBoolean") if isinstance(res.get("valueBoolean"), bool) else None
@@ -1025,6 +1037,13 @@ class _Reader:
         number = _number(q.get("value"))
         if number is None:
             return None
+        if isinstance(q.get("value"), str):
+            self.note(
+                NoteKind.NONCONFORMANT,
+                ref,
+                f"{fact} valueQuantity.value {q['value']!r}",
+                f"a JSON string where FHIR requires a JSON number; read as {_num_text(number)}",
+            )
         if q.get("comparator"):
             self.note(
                 NoteKind.EXCLUDED,
@@ -1056,8 +1075,46 @@ class _Reader:
                 "not a UCUM unit neuroguide accepts (see the codes page)",
             )
             return False
+        if not self.unit_agrees(ref, fact, q, unit):
+            return False
         self.sources[f"measurements.{fact}"] = ref
         return f"{_num_text(number)} {unit}"
+
+    def unit_agrees(self, ref: str, fact: str, q: Mapping[str, Any], unit: str) -> bool:
+        """False (and a conflict noted) when the shown ``unit`` is of another dimension than the UCUM ``code``.
+
+        The code is the computable unit and is what is read; a shown unit of the same dimension but another
+        scale (``g/L`` under ``mg/dL``) is noted. A shown unit that is not a unit neuroguide reads (free text
+        such as "milligram per decilitre") is display text and is not compared.
+        """
+        text = q.get("unit")
+        if not isinstance(text, str) or not text.strip():
+            return True
+        shown = t.ucum_unit(text) or text.strip()
+        try:
+            kind = dimension(shown)
+        except InputError:
+            return True  # display text, not a unit neuroguide reads
+        if shown == unit or (kind == dimension(unit) and scale(shown, unit) == 1.0):
+            return True  # the same unit spelled another way (mg/dl)
+        what = f"{fact} {q.get('value')} unit {text!r}, code {q.get('code')!r}"
+        same = kind == dimension(unit)
+        if not same:
+            self.note(
+                NoteKind.CONFLICT,
+                ref,
+                what,
+                "the unit shown and the UCUM code are of different kinds (e.g. a mass and a molar concentration): "
+                "which one the value is in is unknown; not used",
+            )
+            return False
+        self.note(
+            NoteKind.ASSUMPTION,
+            ref,
+            what,
+            f"the unit shown disagrees with the UCUM code; the value was read in the code's unit ({unit})",
+        )
+        return True
 
     def latest(self, group: str, fact: str, found: list[_Candidate]) -> Any:
         present = [c for c in found if c.value is True and not c.refuted]

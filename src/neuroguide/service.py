@@ -1105,6 +1105,17 @@ class _Hooks:
             got = drafts.get("resourceType") if isinstance(drafts, Mapping) else type(drafts).__name__
             raise HookError(400, "wrong-resource-type", f"context.draftOrders must be a FHIR Bundle, got {got!r}")
         selections = context.get("selections")
+        # An array of strings (CDS Hooks order-select); a string would be matched by substring.
+        if selections is not None and not (
+            isinstance(selections, list) and all(isinstance(s, str) for s in selections)
+        ):
+            got = json.dumps(selections)[:80]  # the body was JSON: its parts are too
+            raise HookError(
+                400,
+                "bad-request",
+                f"context.selections must be an array of strings (the ids of the selected orders, such as "
+                f"'MedicationRequest/1'), got {got}",
+            )
         if body["hook"] == "order-select" and not (isinstance(selections, list) and selections):
             raise HookError(
                 400, "bad-request", "order-select needs context.selections (the ids of the selected orders)"

@@ -14,7 +14,7 @@ from .. import model as m
 from .._loading import Catalog
 from ..exceptions import InputError
 from . import _derive
-from ._derive import NOT_USED
+from ._derive import NOT_USED, REFUSED
 from ._engine import (
     COUNTS_SCHEMA,
     RESULT_SCHEMA,
@@ -28,7 +28,7 @@ from ._engine import (
     with_rule_info,
 )
 from ._errors import BadRowsError
-from ._schema import ERRORS_SCHEMA, ROW, Resolved, columns, prepare, resolve, wide_from_documents
+from ._schema import ERRORS_SCHEMA, ID, ROW, Resolved, columns, prepare, resolve, wide_from_documents
 
 __all__ = [
     "DEFAULT_MAX_BAD_SHARE",
@@ -42,6 +42,8 @@ __all__ = [
     "partition",
     "partition_arrow",
     "plain_arrow",
+    "refuse_repeated",
+    "repeated_ids",
     "spark_ddl",
     "unknown_facts",
 ]
@@ -226,6 +228,7 @@ def partition_arrow(
     resolved: Sequence[Resolved] | None = None,
     undetermined: Undetermined = Undetermined.COMPACT,
     slips: bool | None = None,
+    repeated: pl.DataFrame | None = None,
 ) -> tuple[pa.Table, pl.DataFrame, tuple[str, ...], pl.DataFrame]:
     """The partition function every engine runs: one batch of wide rows -> results, errors, absent columns, counts.
 
@@ -235,6 +238,10 @@ def partition_arrow(
     A table with a ``row`` column (patient documents in wide form, or a table numbering its own rows) keeps its
     row numbers. ``slips``: check measurements for unit slips (default: unless the table has a ``row`` column,
     as the documents' wide form has; callers with a wide table say ``True``).
+
+    A patient id on more than one row refuses every row with it (an errors row each). Rows of this batch are
+    compared; ``repeated`` (:func:`repeated_ids` of the whole input, from a run's first pass over its id column)
+    adds the ids repeated across batches.
     """
     if ROW in frame.columns:
         rows = frame[ROW]
@@ -250,6 +257,9 @@ def partition_arrow(
         prepared = prepared.with_columns(rows.alias(ROW))
         if errors.height:
             errors = errors.with_columns(pl.col(ROW).replace_strict(mapping, return_dtype=pl.Int64))
+    prepared, twice = refuse_repeated(prepared, repeated)
+    if twice.height:
+        errors = pl.concat([errors, twice])
     names = {r.spec.name for r in resolved}
     results, refused, only = evaluate_arrow(prepared, plan, unknown=unknown_facts(names), undetermined=undetermined)
     if refused.height:
@@ -258,6 +268,52 @@ def partition_arrow(
     derived = _derive.reads()
     absent = tuple(sorted(c for c in read if c not in names and c in columns() and c not in derived))
     return results, errors, absent, only
+
+
+def repeated_ids(ids: pl.Series, rows: pl.Series) -> pl.DataFrame:
+    """Ids given on more than one row (an empty id aside), each with the rows that have it (``id``, ``rows``)."""
+    frame = pl.DataFrame({ID: ids.cast(pl.String), ROW: rows.cast(pl.Int64)})
+    twice = frame.filter(pl.col(ID).is_duplicated() & pl.col(ID).is_not_null())
+    return twice.group_by(ID, maintain_order=True).agg(pl.col(ROW).alias("rows"))
+
+
+_SHOWN_ROWS = 5
+
+
+def _rows_text(rows: list[int]) -> str:
+    shown = ", ".join(str(r) for r in rows[:_SHOWN_ROWS])
+    more = f" and {len(rows) - _SHOWN_ROWS} more" if len(rows) > _SHOWN_ROWS else ""
+    return f"a patient id used once (rows {shown}{more} have it)"
+
+
+def refuse_repeated(prepared: pl.DataFrame, repeated: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The batch without the rows whose id another row has too, and an errors row (``refused``) for each.
+
+    Two rows under one id are two patients, or one patient twice with possibly different data: either way a
+    result under that id could not be traced to one person, so neither is evaluated.
+    """
+    ids = prepared[ID]
+    found = repeated_ids(ids, prepared[ROW])
+    if repeated is not None and repeated.height:
+        # the whole input's rows win: they name the rows in other batches too
+        found = pl.concat([repeated.filter(pl.col(ID).is_in(ids.drop_nulls().implode())), found]).unique(
+            ID, keep="first", maintain_order=True
+        )
+    if not found.height:
+        return prepared, pl.DataFrame(schema=ERRORS_SCHEMA)
+    texts = found.with_columns(
+        pl.col("rows").map_elements(lambda r: _rows_text(sorted(r)), return_dtype=pl.String).alias("expected")
+    )
+    hit = prepared.select(ROW, ID).join(texts.select(ID, "expected"), on=ID, how="inner", maintain_order="left")
+    errors = hit.select(
+        pl.col(ROW),
+        pl.col(ID),
+        pl.lit(ID).alias("column"),
+        pl.col(ID).alias("value"),
+        pl.col("expected"),
+        pl.lit(REFUSED).alias("effect"),
+    ).cast(ERRORS_SCHEMA)  # type: ignore[arg-type]
+    return prepared.filter(~pl.col(ROW).is_in(hit[ROW].implode())), errors
 
 
 def unknown_facts(given: Iterable[str]) -> frozenset[str]:

@@ -119,8 +119,9 @@ def evaluate_parquet_partition(
     directory: str,
     meta: Mapping[str, str],
     undetermined: Undetermined = Undetermined.COMPACT,
+    repeated: pl.DataFrame | None = None,
 ) -> PartResult:
-    """Run on a worker: read one partition, evaluate it and write its results file."""
+    """Run on a worker: read one partition, evaluate it and write its results file (``repeated``: ids used twice)."""
     started, start = time.time(), time.process_time()
     clock = _Clock(start)
     plan = make_plan(as_of, pins=pins, statuses=statuses)
@@ -128,7 +129,7 @@ def evaluate_parquet_partition(
     clock.lap("plan")
     frame, units = read_partition(Path(path), part)
     clock.lap("read")
-    results, errors, absent, only, _ = evaluate_batch(frame, part.first_row, plan, units, None, undetermined)
+    results, errors, absent, only, _ = evaluate_batch(frame, part.first_row, plan, units, None, undetermined, repeated)
     clock.lap("evaluate")
     table = results.replace_schema_metadata(results_schema(meta).metadata)  # already in the results' Arrow types
     pq.write_table(table, part_path(Path(directory), part.index), **WRITE_OPTIONS)
@@ -252,6 +253,7 @@ def dask_parts(
     batch_rows: int,
     undetermined: Undetermined = Undetermined.COMPACT,
     phases: Phases | None = None,
+    repeated: pl.DataFrame | None = None,
 ) -> Iterator[PartResult]:
     """Evaluate every partition on the cluster; yield each partition's report as it finishes.
 
@@ -283,6 +285,7 @@ def dask_parts(
                 target,
                 dict(meta),
                 undetermined,
+                repeated,
                 pure=False,
             )
             for part in parts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -12,6 +13,7 @@ from typing import Any, Literal
 import attrs
 import polars as pl
 import pyarrow as pa
+import pyarrow.json as pj
 import pyarrow.parquet as pq
 
 from .. import model as m
@@ -21,8 +23,19 @@ from ._dask import WRITE_OPTIONS, TaskTiming, dask_parts, results_schema
 from ._engine import RESULT_SCHEMA, Plan, Undetermined, make_plan, merge_absent_only, metadata, rule_info
 from ._errors import BadRowsError
 from ._jsonl import evaluate_lines
-from ._parts import DEFAULT_BATCH_ROWS, Partition, Phase, Phases, Timer, evaluate_batch, partitions, read_partition
-from ._schema import ERRORS_SCHEMA, MEDS, ROW, Resolved, document_of
+from ._parts import (
+    DEFAULT_BATCH_ROWS,
+    Partition,
+    Phase,
+    Phases,
+    Timer,
+    evaluate_batch,
+    input_ids,
+    parquet_ids,
+    partitions,
+    read_partition,
+)
+from ._schema import ERRORS_SCHEMA, ID, MEDS, ROW, Resolved, document_of
 from ._synth import synth
 
 __all__ = [
@@ -231,6 +244,7 @@ def run(
     meta["neuroguide.input"] = src.name
     meta["neuroguide.undetermined"] = str(mode)
     total = _count(src, kind)
+    repeated = _repeated(src, kind, batch_rows)
     state = _Totals(max_bad_share, rule_info(plan))
     tasks: list[TaskTiming] = []
     timer.lap("plan")
@@ -250,6 +264,7 @@ def run(
                 batch_rows=batch_rows,
                 undetermined=mode,
                 phases=phases,
+                repeated=repeated,
             ):
                 state.add(part.results, part.errors, part.absent, part.rows, part.absent_only)
                 worker = part.timing.worker
@@ -261,7 +276,7 @@ def run(
         else:
             _clear(out)
             with pq.ParquetWriter(out, results_schema(meta), **WRITE_OPTIONS) as writer:
-                for res, errs, missing_cols, only, n in _local(src, kind, plan, batch_rows, mode, state):
+                for res, errs, missing_cols, only, n in _local(src, kind, plan, batch_rows, mode, state, repeated):
                     writer.write_table(res)
                     state.add(res.num_rows, errs, missing_cols, n, only)
                     if progress is not None:
@@ -438,19 +453,67 @@ def _count(path: Path, kind: Format) -> int | None:
     return None
 
 
+def _repeated(src: Path, kind: Format, batch_rows: int) -> pl.DataFrame | None:
+    """The ids an input gives on more than one row, from its id column (or the ``id`` of each JSON line) alone."""
+    if kind == "parquet":
+        return input_ids(parquet_ids(src))
+    if kind == "csv":
+        names = pl.scan_csv(src, infer_schema=False).collect_schema().names()
+        wanted = [c for c in (ID, ROW) if c in names]
+        if ID not in wanted:
+            return None
+        frame = pl.scan_csv(src, infer_schema=False).select(wanted).collect()
+        if ROW in wanted:
+            frame = frame.with_columns(pl.col(ROW).cast(pl.Int64, strict=False))
+        return input_ids([frame])
+    if kind == "ipc":
+        return input_ids(f.select(c for c in (ID, ROW) if c in f.columns) for _, f, _ in _ipc_batches(src, batch_rows))
+    return input_ids(_jsonl_ids(src, batch_rows))
+
+
+def _jsonl_ids(src: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """The ``id`` each JSON line gives as text (Arrow's reader, only that key; per line where a batch fails)."""
+    options = pj.ParseOptions(explicit_schema=pa.schema([("id", pa.string())]), unexpected_field_behavior="ignore")
+    for first, lines, _ in _jsonl_batches(src, batch_rows):
+        try:
+            table = pj.read_json(io.BytesIO("\n".join(lines).encode()), parse_options=options)
+            ids = table.column("id").to_pylist() if table.num_rows == len(lines) else None
+        except (pa.ArrowInvalid, UnicodeEncodeError):
+            ids = None
+        if ids is None:  # a line that is not an object, or an id that is not text: that line has no id to repeat
+            ids = [_line_id(text) for text in lines]
+        rows = range(first, first + len(lines))
+        yield pl.DataFrame({ID: ids, ROW: list(rows)}, schema={ID: pl.String(), ROW: pl.Int64()})
+
+
+def _line_id(text: str) -> str | None:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    ident = doc.get("id") if isinstance(doc, dict) else None
+    return ident if isinstance(ident, str) else None
+
+
 def _local(
-    src: Path, kind: Format, plan: Plan, batch_rows: int, mode: Undetermined, state: _Totals
+    src: Path,
+    kind: Format,
+    plan: Plan,
+    batch_rows: int,
+    mode: Undetermined,
+    state: _Totals,
+    repeated: pl.DataFrame | None = None,
 ) -> Iterator[tuple[pa.Table, pl.DataFrame, tuple[str, ...], pl.DataFrame, int]]:
     if kind == "jsonl":
         state.fallbacks = 0
         for first, lines, _ in _jsonl_batches(src, batch_rows):
-            res, errs, absent, only, fallbacks = evaluate_lines(lines, first, plan, mode)
+            res, errs, absent, only, fallbacks = evaluate_lines(lines, first, plan, mode, repeated)
             state.fallbacks += fallbacks
             yield res, errs, absent, only, len(lines)
         return
     resolved: list[Resolved] | None = None
     for first, batch, units in _batches(src, kind, batch_rows):
-        res, errs, absent, only, resolved = evaluate_batch(batch, first, plan, units, resolved, mode)
+        res, errs, absent, only, resolved = evaluate_batch(batch, first, plan, units, resolved, mode, repeated)
         yield res, errs, absent, only, (batch.height if isinstance(batch, pl.DataFrame) else len(batch))
 
 

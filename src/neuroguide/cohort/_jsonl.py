@@ -254,7 +254,7 @@ def _columns(flat: pl.DataFrame, first_row: int) -> tuple[pl.DataFrame, pl.DataF
             )
         out[name] = value.alias(name)
     # A top-level age counts only without a birth date; an age given as a fact always wins.
-    age = col("age", pl.Float64())
+    age = col("age", pl.Float64()) + 0.0  # -0.0 is read as 0, as the parser's plausibility check reads it
     suspect |= _bad_age(age)
     top = age.set(birth.is_not_null(), None)
     given = col("measurements.age", pl.String()).is_not_null()
@@ -423,7 +423,11 @@ def _per_document(lines: Sequence[str], indices: Sequence[int], first_row: int) 
 
 
 def evaluate_lines(
-    lines: Sequence[str], first_row: int, plan: Plan, undetermined: Undetermined = Undetermined.COMPACT
+    lines: Sequence[str],
+    first_row: int,
+    plan: Plan,
+    undetermined: Undetermined = Undetermined.COMPACT,
+    repeated: pl.DataFrame | None = None,
 ) -> tuple[pa.Table, pl.DataFrame, tuple[str, ...], pl.DataFrame, int]:
     """Evaluate a batch of JSON lines: results (Arrow), errors, absent columns, absent-only counts and fallbacks.
 
@@ -432,5 +436,7 @@ def evaluate_lines(
     got = wide_from_lines(lines, first_row)
     if not got.wide.height:  # every line refused: nothing to evaluate
         return arrow_schema().empty_table(), got.errors, (), pl.DataFrame(schema=ABSENT_ONLY_SCHEMA), got.fallbacks
-    results, errors, absent, only = partition_arrow(got.wide, plan, first_row=first_row, undetermined=undetermined)
+    results, errors, absent, only = partition_arrow(
+        got.wide, plan, first_row=first_row, undetermined=undetermined, repeated=repeated
+    )
     return results, pl.concat([got.errors, errors]), absent, only, got.fallbacks

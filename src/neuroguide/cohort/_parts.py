@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +12,22 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._api import arrow_units, partition_arrow
+from ._api import arrow_units, partition_arrow, repeated_ids
 from ._engine import Plan, Undetermined
 from ._schema import ERRORS_SCHEMA, ID, ROW, Resolved, resolve, wide_from_documents
 
-__all__ = ["Partition", "Phase", "Phases", "Timer", "Unreadable", "evaluate_batch", "partitions", "read_partition"]
+__all__ = [
+    "Partition",
+    "Phase",
+    "Phases",
+    "Timer",
+    "Unreadable",
+    "evaluate_batch",
+    "input_ids",
+    "parquet_ids",
+    "partitions",
+    "read_partition",
+]
 
 DEFAULT_BATCH_ROWS = 50_000
 
@@ -106,6 +117,31 @@ def read_partition(
     return pl.DataFrame(pl.from_arrow(table.slice(part.offset, part.rows))), arrow_units(pf.schema_arrow)
 
 
+def input_ids(ids: Iterable[pl.DataFrame]) -> pl.DataFrame | None:
+    """The ids a tabular input gives on more than one row (see :func:`repeated_ids`), or None if none repeats.
+
+    ``ids`` yields the input's ``patient_id`` (and ``row``, if the input numbers its rows) column in row order:
+    one column is read, so the whole input is checked for a fraction of a run's cost.
+    """
+    frames = [f for f in ids if ID in f.columns]
+    if not frames:
+        return None
+    frame = pl.concat([f.select(ID, *([ROW] if ROW in f.columns else [])) for f in frames], how="vertical_relaxed")
+    rows = frame[ROW] if ROW in frame.columns else pl.int_range(0, frame.height, dtype=pl.Int64, eager=True)
+    if rows.dtype.is_integer() and not rows.null_count():
+        found = repeated_ids(frame[ID], rows)
+        return found if found.height else None
+    return None  # a bad row column is refused by the partition function itself
+
+
+def parquet_ids(path: Path) -> Iterator[pl.DataFrame]:
+    """The id (and row) column of a Parquet file, read alone."""
+    names = pq.ParquetFile(path).schema_arrow.names
+    wanted = [c for c in (ID, ROW) if c in names]
+    if ID in wanted:
+        yield pl.DataFrame(pl.from_arrow(pq.read_table(path, columns=wanted)))
+
+
 @attrs.frozen
 class Unreadable:
     expected: str
@@ -119,17 +155,25 @@ def evaluate_batch(
     units: Mapping[str, str],
     resolved: list[Resolved] | None,
     undetermined: Undetermined = Undetermined.COMPACT,
+    repeated: pl.DataFrame | None = None,
 ) -> tuple[pa.Table, pl.DataFrame, tuple[str, ...], pl.DataFrame, list[Resolved] | None]:
     """Evaluate one batch (a wide frame or a list of documents).
 
     Returns results (Arrow, ready to write), errors, absent columns, the absent-only counts per rule, and the resolved
-    columns (reused by the next batch of a file).
+    columns (reused by the next batch of a file). ``repeated``: the ids the whole input gives on more than one row
+    (:func:`repeated_ids`), refused in every batch.
     """
     if isinstance(batch, pl.DataFrame):
         if resolved is None:
             resolved = resolve(dict(batch.schema), units)
         results, errors, absent, only = partition_arrow(
-            batch, plan, first_row=first_row, resolved=resolved, undetermined=undetermined, slips=True
+            batch,
+            plan,
+            first_row=first_row,
+            resolved=resolved,
+            undetermined=undetermined,
+            slips=True,
+            repeated=repeated,
         )
         return results, errors, absent, only, resolved
     unreadable = [
@@ -140,7 +184,9 @@ def evaluate_batch(
     docs = [d if not isinstance(d, Unreadable) else None for d in batch]
     kept = [(i, d) for i, d in enumerate(docs) if d is not None]
     wide, refused = _documents(kept, first_row)
-    results, errors, absent, only = partition_arrow(wide, plan, first_row=first_row, undetermined=undetermined)
+    results, errors, absent, only = partition_arrow(
+        wide, plan, first_row=first_row, undetermined=undetermined, repeated=repeated
+    )
     all_errors = pl.concat([pl.DataFrame(unreadable, schema=ERRORS_SCHEMA), refused, errors])
     return results, all_errors, absent, only, None
 

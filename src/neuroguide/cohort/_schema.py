@@ -265,15 +265,40 @@ def _type_problem(spec: ColumnSpec, dtype: pl.DataType) -> str | None:
         ok = dtype in _NUMERIC or isinstance(dtype, pl.Decimal) or text_ok
         want = "numbers"
     elif spec.kind == "date":
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            # Its calendar date depends on the zone it is read in (midnight in Berlin is 23:00 the day before in
+            # UTC): which day was meant is not in the data, so it is not guessed.
+            return (
+                f"dates, not datetimes with a time zone ({dtype.time_zone}: the calendar date may be a day off); "
+                "convert to the date meant first, e.g. .dt.convert_time_zone(<the zone the date was recorded "
+                "in>).dt.date()"
+            )
         ok = dtype == pl.Date or isinstance(dtype, pl.Datetime) or text_ok
         want = "dates (or YYYY-MM-DD text)"
     elif spec.kind in ("category", "id"):
         ok = text_ok or (spec.kind == "id" and dtype in _NUMERIC)
         want = "text"
     else:
+        zoned = _zoned_fields(dtype)
+        if zoned:
+            return (
+                f"medication dates, not datetimes with a time zone ({', '.join(zoned)}: the calendar date may be a "
+                "day off); convert them to the dates meant first"
+            )
         ok = text_ok or _medication_type_ok(dtype)
         want = f"a list of medication structs with fields from {', '.join(MED_FIELDS)} (or JSON text)"
     return None if ok else want
+
+
+def _zoned_fields(dtype: pl.DataType) -> list[str]:
+    """Fields of a medication struct holding datetimes with a time zone (``started: UTC``)."""
+    if not isinstance(dtype, pl.List) or not isinstance(dtype.inner, pl.Struct):
+        return []
+    return [
+        f"{f.name}: {f.dtype.time_zone}"
+        for f in dtype.inner.fields
+        if isinstance(f.dtype, pl.Datetime) and f.dtype.time_zone is not None
+    ]
 
 
 def _medication_type_ok(dtype: pl.DataType) -> bool:
