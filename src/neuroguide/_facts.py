@@ -172,6 +172,12 @@ _EXCLUSIVE = (
 _EXERTIONAL = ("claudication", "leg-fatigue")
 # Specific sphincter findings that a recorded "no new bladder or bowel dysfunction" contradicts.
 _SPHINCTER = ("urinary-retention", "urinary-incontinence", "bowel-dysfunction")
+# A general finding recorded false, the specific findings it denies, and what each of those is (the cohort's
+# columnar checks read the same table).
+_DENIALS = (
+    ("bladder-bowel-dysfunction", _SPHINCTER, "a new bladder or bowel dysfunction"),
+    ("exertional-nonjoint-leg-symptoms", _EXERTIONAL, "an exertional leg symptom not related to a joint"),
+)
 _DAY_IN_WEEKS = 1 / 7
 
 
@@ -185,25 +191,19 @@ def check_consistency(facts: dict[str, FactValue]) -> None:
     for first, second, why in _EXCLUSIVE:
         if facts.get(first) is True and facts.get(second) is True:
             raise InputError(f"findings.{first} and findings.{second}", "both true", f"at most one of them true: {why}")
-    if facts.get("bladder-bowel-dysfunction") is False:
-        for name in _SPHINCTER:
-            if facts.get(name) is True:
-                raise InputError(
-                    f"findings.bladder-bowel-dysfunction and findings.{name}",
-                    "false and true",
-                    f"consistent findings: {name} is a new bladder or bowel dysfunction, which "
-                    "bladder-bowel-dysfunction = false denies",
-                )
-    if facts.get("exertional-nonjoint-leg-symptoms") is False:
-        for name in _EXERTIONAL:
-            if facts.get(name) is True:
-                raise InputError(
-                    f"findings.exertional-nonjoint-leg-symptoms and findings.{name}",
-                    "false and true",
-                    f"consistent findings: {name} is an exertional leg symptom not related to a joint, which "
-                    "exertional-nonjoint-leg-symptoms = false denies",
-                )
+    for general, specific, what in _DENIALS:
+        if facts.get(general) is False:
+            for name in specific:
+                if facts.get(name) is True:
+                    raise InputError(
+                        f"findings.{general} and findings.{name}", "false and true", _denied(general, name, what)
+                    )
     _check_tempo(facts)
+
+
+def _denied(general: str, name: str, what: str) -> str:
+    """What a contradiction between ``general`` = false and ``name`` = true expects."""
+    return f"consistent findings: {name} is {what}, which {general} = false denies"
 
 
 def _check_tempo(facts: dict[str, FactValue]) -> None:

@@ -102,6 +102,7 @@ _PINNED_FUNCTIONS: dict[str, tuple[str, ...]] = {
         "derive_flagged",
         "check_dates",
         "check_consistency",
+        "_denied",
         "_check_tempo",
         "_conflict",
         "_unit_slips",
@@ -126,7 +127,7 @@ PINNED: dict[str, str] = {
     "on-droxidopa": "9de4247510323d29",
     "two-gabapentinoids": "a324690ca091a5a9",
     "crcl": "aa3a566c06accf71",
-    "(checks)": "e0b00d5ca4fd9a32",
+    "(checks)": "14f6acdf22e4e17e",
 }
 """sha256 (first 16 hex digits) of the engine functions each pinned fact reproduces, as last checked."""
 
@@ -531,26 +532,10 @@ def _consistency(table: pl.DataFrame) -> list[_Rows]:
         checks.append(
             (true(first) & true(second), f"{first} and {second}", "both true", f"at most one of them true: {why}")
         )
-    for name in _facts._SPHINCTER:
-        checks.append(
-            (
-                false("bladder-bowel-dysfunction") & true(name),
-                f"bladder-bowel-dysfunction and {name}",
-                "false and true",
-                f"consistent findings: {name} is a new bladder or bowel dysfunction, which "
-                "bladder-bowel-dysfunction = false denies",
-            )
-        )
-    for name in _facts._EXERTIONAL:
-        checks.append(
-            (
-                false("exertional-nonjoint-leg-symptoms") & true(name),
-                f"exertional-nonjoint-leg-symptoms and {name}",
-                "false and true",
-                f"consistent findings: {name} is an exertional leg symptom not related to a joint, which "
-                "exertional-nonjoint-leg-symptoms = false denies",
-            )
-        )
+    for general, specific, what in _facts._DENIALS:
+        for name in specific:
+            denied = _facts._denied(general, name, what)
+            checks.append((false(general) & true(name), f"{general} and {name}", "false and true", denied))
     if "progression-duration" in table.columns and "symptom-duration" in table.columns:
         prog, dur = col("progression-duration"), col("symptom-duration")
         day = _facts._DAY_IN_WEEKS
