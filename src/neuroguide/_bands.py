@@ -8,7 +8,7 @@ from . import model as m
 from ._numeric import clean, round_half_up
 from .units import format_quantity, is_quantity, magnitude
 
-__all__ = ["band_of", "describe_edges"]
+__all__ = ["band_of", "describe_edges", "edge_values"]
 
 
 def band_of(rule: m.ClassificationRule, value: float) -> tuple[m.Band | None, Decimal]:
@@ -42,6 +42,16 @@ def _inside(band: m.Band, x: Decimal, rule: m.ClassificationRule) -> bool:
         if x > hi or (x == hi and not band.upper_inclusive):
             return False
     return True
+
+
+def edge_values(rule: m.ClassificationRule) -> list[tuple[Decimal, str]]:
+    """Every band edge of a classification in the rule's unit (as compared), with the edge as the rule states it."""
+    out: dict[Decimal, str] = {}
+    for band in rule.bands:
+        for edge in (band.lower, band.upper):
+            if edge is not None:
+                out.setdefault(_bound(edge, rule), _fmt(edge))
+    return list(out.items())
 
 
 def describe_edges(band: m.Band, rule: m.ClassificationRule) -> str:

@@ -31,6 +31,8 @@ __all__ = [
     "Catalog",
     "GuidelineInfo",
     "catalog",
+    "compares",
+    "criteria_of",
     "criterion_facts",
     "guideline_files",
     "guideline_root",
@@ -262,7 +264,8 @@ def _class_labels(rules: Iterable[m.Rule]) -> dict[str, tuple[str, ...]]:
     return {r.id: tuple(b.label for b in r.bands) for r in rules if isinstance(r, m.ClassificationRule)}
 
 
-def _criteria_of(rule: m.Rule) -> Iterator[tuple[str, m.Criterion]]:
+def criteria_of(rule: m.Rule) -> Iterator[tuple[str, m.Criterion]]:
+    """Each criterion of a rule, with the field it is in (``when``, ``applies``, a screening start or interval)."""
     for name in ("when", "applies"):
         value = getattr(rule, name, None)
         if value is not None:
@@ -274,14 +277,15 @@ def _criteria_of(rule: m.Rule) -> Iterator[tuple[str, m.Criterion]]:
             yield f"intervals[{i}].when", th.when
 
 
-def _compares(c: m.Criterion) -> Iterator[m.Compare]:
+def compares(c: m.Criterion) -> Iterator[m.Compare]:
+    """Every comparison inside a criterion."""
     if isinstance(c, m.Compare):
         yield c
     elif isinstance(c, m.Not):
-        yield from _compares(c.not_)
+        yield from compares(c.not_)
     elif isinstance(c, m.AllOf | m.AnyOf):
         for part in c.all if isinstance(c, m.AllOf) else c.any:
-            yield from _compares(part)
+            yield from compares(part)
 
 
 def _compare_problem(c: m.Compare, labels: Mapping[str, tuple[str, ...]]) -> str | None:
@@ -317,8 +321,8 @@ def _compare_problem(c: m.Compare, labels: Mapping[str, tuple[str, ...]]) -> str
 
 def _semantic_checks(rule: m.Rule, at: str, labels: Mapping[str, tuple[str, ...]]) -> Iterator[tuple[str, str]]:
     """Checks the types alone cannot make: comparable thresholds, positive periods, ordered limits."""
-    for field, crit in _criteria_of(rule):
-        for cmp in _compares(crit):
+    for field, crit in criteria_of(rule):
+        for cmp in compares(crit):
             why = _compare_problem(cmp, labels)
             if why is not None:
                 yield f"{at}.{field}.value", why

@@ -27,6 +27,7 @@ import attrs
 
 from . import terminology as t
 from ._agents import DROXIDOPA, METFORMIN, MIDODRINE, ingredient_keys, key
+from ._fhirlimits import LIMITED, inside
 from ._jsonin import loads
 from ._vocabulary import vocabulary
 from .evaluation import assess as _assess
@@ -66,11 +67,32 @@ _PROC_USED = frozenset({"completed"})
 _MS_USED = frozenset({"active", "completed", "intended", "on-hold", "stopped"})
 _MR_USED = frozenset({"active", "completed", "on-hold", "stopped"})
 _PERIOD = {"d": "day", "wk": "week", "mo": "month"}
+# FHIR R4 value set TimingAbbreviation (http://hl7.org/fhir/ValueSet/timing-abbreviation): the codes of HL7 v3
+# GTSAbbreviation read as a number of doses a day ("Two times a day at institution specified time", ...). QOD (every
+# other day) and the weekly or monthly codes are not a whole number a day and are not read.
+_GTS = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
+_TIMING = {"QD": 1, "AM": 1, "PM": 1, "BID": 2, "TID": 3, "QID": 4, "Q6H": 4, "Q4H": 6}
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 # the "Type/id" at the end of a relative or absolute RESTful reference (a version suffix allowed)
 _RESTFUL = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 _PAST = frozenset({"stopped", "completed"})
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_LIMIT_SIDE = {
+    "<": ("below", "above"),
+    "<=": ("at or below", "above"),
+    ">": ("above", "below"),
+    ">=": ("at or above", "below"),
+}
+# Resource types of other FHIR versions a sender may still use, named in the error (R4 has no such type).
+_OTHER_VERSIONS = {
+    "MedicationUsage": "the name MedicationStatement had in the FHIR R5 ballot (5.0.0-ballot); R4 and R5 call it "
+    "MedicationStatement",
+    "MedicationOrder": "a FHIR DSTU2 resource; R4 calls it MedicationRequest",
+    "ProcedureRequest": "a FHIR STU3 resource; R4 calls it ServiceRequest",
+    "ReferralRequest": "a FHIR STU3 resource; R4 calls it ServiceRequest",
+    "DiagnosticOrder": "a FHIR DSTU2 resource; R4 calls it ServiceRequest",
+    "DeviceUsage": "the FHIR R5 name of DeviceUseStatement",
+}
 _FOOT_PARTS = {"401191002": "visual inspection", "134388005": "monofilament test", "91161007": "pedal pulses"}
 
 
@@ -380,6 +402,36 @@ def _same_drug(ingredient: str, name: str) -> bool:
 _NAMED_GROUPS = (METFORMIN, MIDODRINE, DROXIDOPA)
 
 
+def _strength(medication: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The strength (a Ratio) of a Medication's one active ingredient, or ``None`` (none, or several)."""
+    found = [_map(i).get("strength") for i in _items((medication or {}).get("ingredient"))]
+    found = [f for f in found if isinstance(f, Mapping)]
+    return found[0] if len(found) == 1 else None
+
+
+_DECIMAL = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$")
+_PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+
+
+def _first_day(value: Any) -> dt.date | None:
+    """The first day of a partial FHIR date ("2015" or "2015-06"), or ``None``."""
+    match = _PARTIAL.match(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    try:
+        return dt.date(int(match.group(1)), int(match.group(2) or 1), 1)
+    except ValueError:
+        return None
+
+
+def _add_years(born: dt.date, years: int) -> dt.date:
+    """The birthday at ``years`` (1 March for someone born on 29 February, in a year without it)."""
+    try:
+        return born.replace(year=born.year + years)
+    except ValueError:
+        return dt.date(born.year + years, 3, 1)
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         return None
@@ -639,7 +691,9 @@ class _Reader:
         try:
             model_class(kind)
         except ValueError:
-            raise InputError(f"{_ref(res)}.resourceType", kind, "a FHIR R4 resource type") from None
+            other = _OTHER_VERSIONS.get(kind)
+            expected = "a FHIR R4 resource type" + (f" ({kind} is {other}; neuroguide reads FHIR R4)" if other else "")
+            raise InputError(f"{_ref(res)}.resourceType", kind, expected) from None
         if not self.conformance:
             return
         try:
@@ -735,9 +789,9 @@ class _Reader:
         self, res: dict[str, Any], findings: dict[str, list[_Candidate]], diabetes: list[tuple[str, dt.date, str, str]]
     ) -> None:
         ref = _ref(res)
-        verification = [c.get("code") for c in _codings(res.get("verificationStatus"))]
-        clinical = [c.get("code") for c in _codings(res.get("clinicalStatus"))]
         shown = _Shown(res.get("code"))
+        verification = self.status_codes(res, "verificationStatus", shown)
+        clinical = self.status_codes(res, "clinicalStatus", shown)
         if "entered-in-error" in verification:
             self.note(NoteKind.EXCLUDED, ref, shown, "verificationStatus entered-in-error")
             return
@@ -747,7 +801,7 @@ class _Reader:
             return
         fact, entry = found
         refuted = "refuted" in verification
-        onset = _date_of(res.get("onsetDateTime")) or _date_of(_map(res.get("onsetPeriod")).get("start"))
+        onset = self.onset(res, shown)
         # for a diabetes code, past-ness matters only to the second finding it names (a healed E11.621 ulcer)
         abated = self.abated(res, shown, clinical)
         past = abated if abated is not None else any(c in ("inactive", "remission", "resolved") for c in clinical)
@@ -798,7 +852,8 @@ class _Reader:
                     raise InputError(
                         f"{ref}.onsetDateTime",
                         None,
-                        "an onset date for the diabetes diagnosis (onsetDateTime, onsetPeriod.start or recordedDate)",
+                        "an onset date for the diabetes diagnosis (onsetDateTime, onsetPeriod.start, onsetAge or "
+                        "recordedDate)",
                     )
                 self.note(
                     NoteKind.ASSUMPTION,
@@ -847,6 +902,80 @@ class _Reader:
             return
         findings.setdefault(fact, []).append(_Candidate(value=not refuted, date=when, ref=ref, refuted=refuted))
         self.used.append(ref)
+
+    def status_codes(self, res: Mapping[str, Any], name: str, shown: _Shown) -> list[Any]:
+        """The codes of a Condition's clinical or verification status; a bare code (the STU3 form) read, and noted."""
+        value = res.get(name)
+        if isinstance(value, str):
+            self.note(
+                NoteKind.ASSUMPTION,
+                _ref(res),
+                shown,
+                f"{name} given as the bare code {value!r} (FHIR STU3 and earlier); FHIR R4 wants a CodeableConcept: "
+                "read as that code",
+            )
+            return [value]
+        return [c.get("code") for c in _codings(value)]
+
+    def onset(self, res: Mapping[str, Any], shown: _Shown) -> dt.date | None:
+        """The onset date of a Condition: onsetDateTime, onsetPeriod.start or onsetAge, a partial date as its first day.
+
+        The earliest day the record allows is taken (a diagnosis "in 2015" as 1 January 2015, "at 52" as the 52nd
+        birthday): a longer duration of diabetes brings its screening forward, never later.
+        """
+        ref = _ref(res)
+        for name, value in (
+            ("onsetDateTime", res.get("onsetDateTime")),
+            ("onsetPeriod.start", _map(res.get("onsetPeriod")).get("start")),
+        ):
+            if value is None:
+                continue
+            date = _date_of(value)
+            if date is not None:
+                return date
+            first = _first_day(value)
+            if first is not None:
+                self.note(
+                    NoteKind.ASSUMPTION,
+                    ref,
+                    shown,
+                    f"{name} {value!r} is a partial date: read as its first day, {first} (the earliest it allows)",
+                )
+                return first
+            self.note(NoteKind.ASSUMPTION, ref, shown, f"{name} {value!r} is not a date; the onset is not used")
+        age = res.get("onsetAge")
+        if age is not None:
+            years = _number(_map(age).get("value"))
+            if (
+                _map(age).get("code") == "a"
+                and _map(age).get("system") == _UCUM
+                and self.birth_date is not None
+                and years is not None
+                and years >= 0
+                and years == int(years)
+            ):
+                first = _add_years(self.birth_date, int(years))
+                self.note(
+                    NoteKind.ASSUMPTION,
+                    ref,
+                    shown,
+                    f"onsetAge {_shown_age(age)}: read as the birthday at that age, {first} (the earliest it allows)",
+                )
+                return first
+            self.note(
+                NoteKind.ASSUMPTION,
+                ref,
+                shown,
+                f"onsetAge {_shown_age(age)} cannot be placed in time (needs a birth date and a whole age in UCUM "
+                "years, 'a'); the onset is not used",
+            )
+        if isinstance(res.get("onsetString"), str):
+            self.note(
+                NoteKind.ASSUMPTION, ref, shown, f"onsetString {res['onsetString']!r} is text; the onset is not used"
+            )
+        if isinstance(res.get("onsetRange"), Mapping):
+            self.note(NoteKind.ASSUMPTION, ref, shown, "onsetRange (an age range) is not read; the onset is not used")
+        return None
 
     def abated(self, res: Mapping[str, Any], shown: _Shown, clinical: list[Any]) -> bool | None:
         """Whether ``abatement[x]`` says the Condition had ended by the evaluation date (``None``: not stated).
@@ -943,7 +1072,26 @@ class _Reader:
             return
         found = _fact_of(res.get("code"))
         if found is None:
-            self.note(NoteKind.UNRECOGNISED, ref, shown, "no verified code binding and no neuroguide code")
+            parts = [_map(c) for c in _items(res.get("component"))]
+            used = [c for c in parts if _fact_of(c.get("code")) is not None]
+            codes = ", ".join(_shown(c.get("code")) for c in parts if c not in used)
+            left = f"; its components ({codes}) are not read either" if codes else ""
+            if not used or left:
+                self.note(NoteKind.UNRECOGNISED, ref, shown, f"no verified code binding and no neuroguide code{left}")
+            for part in used:  # a component with a code of its own is that result, taken with the panel
+                self.note(
+                    NoteKind.ASSUMPTION,
+                    ref,
+                    _Shown(part.get("code")),
+                    f"read from a component of {shown}, with the panel's status and date",
+                )
+                values = {k: v for k, v in part.items() if k.startswith("value") or k == "dataAbsentReason"}
+                whole = {
+                    k: v
+                    for k, v in res.items()
+                    if not k.startswith("value") and k not in ("component", "dataAbsentReason")
+                }
+                self.observation({**whole, "code": part.get("code"), **values}, findings, measurements)
             return
         named = _facts_named(res.get("code"))
         kept = _specific(named)
@@ -994,6 +1142,11 @@ class _Reader:
         value: Any = None
         if spec.type == "boolean":
             value = res.get("valueBoolean") if isinstance(res.get("valueBoolean"), bool) else None
+        elif spec.type == "number" and isinstance(res.get("valueString"), str) and _DECIMAL.match(res["valueString"]):
+            value = float(res["valueString"])  # a plain number (an index has no unit) sent as text, as some systems do
+            self.note(
+                NoteKind.ASSUMPTION, ref, f"{fact} valueString {res['valueString']!r}", f"read as the number {value:g}"
+            )
         elif spec.type in ("quantity", "number"):
             value = self.quantity(res, fact, spec.type, shown)
             if value is False:
@@ -1044,12 +1197,13 @@ class _Reader:
                 f"{fact} valueQuantity.value {q['value']!r}",
                 f"a JSON string where FHIR requires a JSON number; read as {_num_text(number)}",
             )
-        if q.get("comparator"):
+        comparator = q.get("comparator")
+        if comparator and (kind == "number" or fact not in LIMITED):
             self.note(
                 NoteKind.EXCLUDED,
                 ref,
-                f"{fact} {q['comparator']}{q.get('value')}",
-                "a value with a comparator (<, >) is not an exact result",
+                f"{fact} {comparator}{q.get('value')}",
+                "a value with a comparator (<, >) is not an exact result, and this fact is not read from a limit",
             )
             return False
         code = q.get("code")
@@ -1077,8 +1231,46 @@ class _Reader:
             return False
         if not self.unit_agrees(ref, fact, q, unit):
             return False
+        text = f"{_num_text(number)} {unit}"
+        if comparator and not self.limit(ref, fact, str(comparator), text):
+            return False
         self.sources[f"measurements.{fact}"] = ref
-        return f"{_num_text(number)} {unit}"
+        return text
+
+    def limit(self, ref: str, fact: str, comparator: str, text: str) -> bool:
+        """Whether a result given only as below or above a limit decides every threshold (see ``_fhirlimits``).
+
+        When it does, the limit is read in place of the value, with a note; otherwise the result is not used.
+        """
+        shown = f"{fact} {comparator}{text}"
+        if comparator not in _LIMIT_SIDE:
+            self.note(NoteKind.EXCLUDED, ref, shown, f"comparator {comparator!r} is not a limit (<, <=, >, >=)")
+            return False
+        try:
+            value = Patient.from_dict({"measurements": {fact: text}}).normalized[fact]
+        except InputError as exc:
+            self.note(NoteKind.EXCLUDED, ref, shown, f"the limit itself is not a usable value: expected {exc.expected}")
+            return False
+        side, other = _LIMIT_SIDE[comparator]
+        found = inside(fact, comparator, value)
+        if found is not None:
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                shown,
+                f"known only to be {side} {text}, which leaves a threshold undecided ({found}): the band it falls in "
+                "is unknown, so the result is not used (a limit is never read as the measured value here)",
+            )
+            return False
+        self.note(
+            NoteKind.ASSUMPTION,
+            ref,
+            shown,
+            f"known only to be {side} {text}; every threshold the guidelines apply to {fact} lies {other} it, so the "
+            f"result falls on the same side of each as {text} does: read as {text} for the decisions (not a measured "
+            "value)",
+        )
+        return True
 
     def unit_agrees(self, ref: str, fact: str, q: Mapping[str, Any], unit: str) -> bool:
         """False (and a conflict noted) when the shown ``unit`` is of another dimension than the UCUM ``code``.
@@ -1218,10 +1410,21 @@ class _Reader:
             allowed = frozenset({"draft", "active"})
         concept = res.get("medicationCodeableConcept")
         reference: Any = None
+        target: Mapping[str, Any] | None = None
         if concept is None and isinstance(res.get("medicationReference"), Mapping):
             reference = res["medicationReference"].get("reference")
             target = self.medication_target(res, reference)
             concept = target.get("code") if target else None
+        if concept is None and reference is None and isinstance(res.get("medication"), Mapping):
+            # FHIR R5 gives the drug as ``medication`` (a CodeableReference); R4 has medication[x]
+            self.note(
+                NoteKind.UNRECOGNISED,
+                ref,
+                f"medication {_shown(_map(res['medication']).get('concept'))}",
+                "given as 'medication' (a CodeableReference, the FHIR R5 form) with status "
+                f"{status!r}; neuroguide reads FHIR R4 (medicationCodeableConcept or medicationReference): not read",
+            )
+            return None
         shown = _Shown(concept)
         if not isinstance(status, str) or status not in allowed:
             self.note(NoteKind.EXCLUDED, ref, shown, f"status {status!r}: not a medication taken")
@@ -1244,7 +1447,8 @@ class _Reader:
                     "the drug is unknown",
                 )
             return None
-        name = self.medication_name(ref, concept)
+        parts = [_map(i).get("itemCodeableConcept") for i in _items(target.get("ingredient"))] if target else []
+        name = self.medication_name(ref, concept, [p for p in parts if isinstance(p, Mapping)])
         if name is None:
             return None
         med: dict[str, Any] = {"agent": name}
@@ -1264,7 +1468,7 @@ class _Reader:
         bounds: Mapping[str, Any] = {}
         if dosage is not None:
             if not several:
-                self.dose(ref, dosage, med)
+                self.dose(ref, dosage, med, _strength(target))
             route = dosage.get("route")
             route_name = route.get("text") if isinstance(route, Mapping) else None
             route_name = route_name or next((c.get("display") for c in _codings(route) if c.get("display")), None)
@@ -1351,15 +1555,30 @@ class _Reader:
         )
         return None
 
-    def medication_name(self, ref: str, concept: Any) -> str | None:
-        """The drug a medication concept names: a verified RxNorm ingredient code first, else its text or display."""
+    def medication_name(self, ref: str, concept: Any, parts: Sequence[Mapping[str, Any]] = ()) -> str | None:
+        """The drug a medication concept names: a verified RxNorm ingredient code first, else its text or display.
+
+        ``parts`` are the ingredient codes of a Medication resource (``Medication.ingredient.itemCodeableConcept``):
+        a product coded only as a clinical or branded drug (RxNorm SCD, SBD) is known by its verified ingredient.
+        """
         text = concept.get("text") if isinstance(concept, Mapping) else None
         codings = _codings(concept)
         name = text or next((c.get("display") for c in codings if c.get("display")), None)
         name = name.strip() if isinstance(name, str) and name.strip() else None
         rx = [str(c.get("code")) for c in codings if c.get("system") == _RXNORM]
-        verified = [found for found in map(t.ingredient, rx) if found is not None]
+        rx_parts = [str(c.get("code")) for part in parts for c in _codings(part) if c.get("system") == _RXNORM]
+        verified = [found for found in map(t.ingredient, [*rx, *rx_parts]) if found is not None]
         others = [c for c in rx if t.ingredient(c) is None]
+        if others and verified and not any(t.ingredient(c) for c in rx):
+            # the product code (SCD, SBD) is not an ingredient code; its ingredient is named by the Medication
+            self.note(
+                NoteKind.ASSUMPTION,
+                ref,
+                f"RxNorm {', '.join(others)}",
+                "a product code, not a verified ingredient code; read by the Medication's ingredient "
+                f"{verified[0].code} ({verified[0].ingredient})",
+            )
+            others = []
         if len({i.ingredient for i in verified}) > 1:
             drugs = ", ".join(f"RxNorm {i.code} {i.ingredient}" for i in verified)
             self.note(NoteKind.CONFLICT, ref, drugs, "codes for different drugs in one medication; not read")
@@ -1417,21 +1636,34 @@ class _Reader:
         assert number is not None
         return f"{_num_text(number)} {unit}"
 
-    def dose(self, ref: str, dosage: Mapping[str, Any], med: dict[str, Any]) -> None:
-        rates = _items(dosage.get("doseAndRate"))
-        first = rates[0] if rates and isinstance(rates[0], Mapping) else {}
-        if len(rates) > 1:
-            self.note(NoteKind.ASSUMPTION, ref, f"{len(rates)} doseAndRate entries", "only the first is read")
+    def dose(
+        self, ref: str, dosage: Mapping[str, Any], med: dict[str, Any], strength: Mapping[str, Any] | None = None
+    ) -> None:
+        rates = [r for r in _items(dosage.get("doseAndRate")) if isinstance(r, Mapping)]
+        first = self.ordered(ref, rates)
         q = first.get("doseQuantity")
+        dose_range = _map(first.get("doseRange"))
+        if q is None and dose_range:
+            q = dose_range.get("high")
+            if isinstance(q, Mapping):  # a range: the most the instruction allows is what may be taken
+                low = _map(dose_range.get("low"))
+                self.note(
+                    NoteKind.ASSUMPTION,
+                    ref,
+                    f"dose range {low.get('value', '?')} to {q.get('value')} {q.get('code') or q.get('unit') or ''}",
+                    "the most the instruction allows (doseRange.high) is checked",
+                )
         if q is None:
-            given = [k for r in rates if isinstance(r, Mapping) for k in r if k != "type"]
+            given = [k for r in rates for k in r if k != "type"]
             given += ["text"] if isinstance(dosage.get("text"), str) and dosage["text"].strip() else []
             if given:  # a dose was given in a form not read: the drug is listed, its dose is not checked
                 what = ", ".join(dict.fromkeys(given))
-                reason = "only a single dose (doseQuantity) is read; the dose is not checked"
+                reason = (
+                    "only a single dose (doseQuantity, or the high end of doseRange) is read; the dose is not checked"
+                )
                 self.note(NoteKind.EXCLUDED, ref, f"dose ({what})", reason)
             return
-        amount = self.ucum_text(ref, q, "dose")
+        amount = self.dose_amount(ref, q, strength)
         if amount is None:
             return
         needed = dosage.get("asNeededBoolean") is True or dosage.get("asNeededCodeableConcept") is not None
@@ -1446,7 +1678,10 @@ class _Reader:
                 )
                 med["dose"], med["per"] = cap, "day"
                 return
-        repeat = _map(_map(dosage.get("timing")).get("repeat"))
+        timing = _map(dosage.get("timing"))
+        repeat = dict(_map(timing.get("repeat")))
+        if not self.timing_code(ref, timing, repeat, amount):
+            return
         frequency = repeat.get("frequency", 1)
         period, unit = repeat.get("period"), repeat.get("periodUnit")
         times = repeat.get("timeOfDay") or repeat.get("when")
@@ -1497,6 +1732,108 @@ class _Reader:
                 f"dose {amount} as needed",
                 "no maximum a day (maxDosePerPeriod) is given: checked as if taken at every time the timing allows",
             )
+
+    def ordered(self, ref: str, rates: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+        """The doseAndRate entry to read: the one typed 'ordered' among several, else the first (noted)."""
+        if len(rates) <= 1:
+            return rates[0] if rates else {}
+        kinds = [next((str(c.get("code")) for c in _codings(r.get("type")) if c.get("code")), None) for r in rates]
+        chosen = kinds.index("ordered") if kinds.count("ordered") == 1 else 0
+        why = (
+            "the one typed 'ordered' (as prescribed) is read"
+            if kinds.count("ordered") == 1
+            else "only the first is read"
+        )
+        shown = ", ".join(k or "untyped" for k in kinds)
+        self.note(NoteKind.ASSUMPTION, ref, f"{len(rates)} doseAndRate entries ({shown})", why)
+        return rates[chosen]
+
+    def dose_amount(self, ref: str, q: Any, strength: Mapping[str, Any] | None) -> str | None:
+        """A single dose as a mass (or IU) text: its UCUM unit, or a count of units of a product of stated strength.
+
+        ``2 TAB`` of a Medication whose ingredient strength is ``500 mg / 1 TAB`` is 1000 mg; ``6 mL`` of
+        ``250 mg / 5 mL`` is 300 mg. The count's unit must be the strength's denominator unit (same system and code).
+        """
+        if not isinstance(q, Mapping) or _number(q.get("value")) is None:
+            self.note(NoteKind.EXCLUDED, ref, "dose", "no numeric value")
+            return None
+        if q.get("system") == _UCUM and t.ucum_unit(str(q.get("code"))) is not None:
+            return self.ucum_text(ref, q, "dose")
+        count = _number(q.get("value"))
+        assert count is not None
+        unit = q.get("code") or q.get("unit")
+        shown = f"dose {_num_text(count)} {unit or '(no unit)'}"
+        if strength is not None:
+            per, each = _map(strength.get("denominator")), _map(strength.get("numerator"))
+            same = (per.get("system"), per.get("code")) == (q.get("system"), q.get("code")) and q.get("code")
+            size, mass = _number(per.get("value")), _number(each.get("value"))
+            each_unit = t.ucum_unit(str(each.get("code"))) if each.get("system") == _UCUM else None
+            if same and size and mass is not None and each_unit is not None:
+                amount = f"{_num_text(count / size * mass)} {each_unit}"
+                self.note(
+                    NoteKind.ASSUMPTION,
+                    ref,
+                    shown,
+                    f"read as {amount} from the Medication's ingredient strength ({_num_text(mass)} {each_unit} per "
+                    f"{_num_text(size)} {per.get('code')})",
+                )
+                return amount
+        self.note(
+            NoteKind.UNRECOGNISED,
+            ref,
+            shown,
+            "not a UCUM mass or IU unit neuroguide accepts, and no Medication ingredient strength per that unit "
+            "turns it into one; the dose is not checked",
+        )
+        return None
+
+    def timing_code(self, ref: str, timing: Mapping[str, Any], repeat: dict[str, Any], amount: str) -> bool:
+        """Fill ``repeat`` from a timing abbreviation (BID, TID ...) if it has no period; False: not checkable."""
+        code = timing.get("code")
+        if code is None:
+            return True
+        known = [
+            _TIMING[str(c.get("code"))]
+            for c in _codings(code)
+            if c.get("system") == _GTS and str(c.get("code")) in _TIMING
+        ]
+        if not known:
+            if "period" not in repeat:
+                self.note(
+                    NoteKind.EXCLUDED,
+                    ref,
+                    f"dose {amount}, timing code {_shown(code)}",
+                    "not a timing abbreviation neuroguide reads (BID, TID, QID, QD, AM, PM, Q4H, Q6H of "
+                    f"{_GTS}); the dose is not checked",
+                )
+                return False
+            return True
+        times = known[0]
+        if "period" in repeat:
+            given = self.per_day(repeat)
+            if given is not None and given != times:
+                self.note(
+                    NoteKind.CONFLICT,
+                    ref,
+                    f"dose {amount}, timing code {_shown(code)} and timing.repeat",
+                    f"the code says {times} times a day and the repeat {given}; the dose is not checked",
+                )
+                return False
+            return True
+        repeat.update(frequency=times, period=1, periodUnit="d")
+        return True
+
+    @staticmethod
+    def per_day(repeat: Mapping[str, Any]) -> int | None:
+        """Doses a day a repeat gives (n per 1 d, or every n hours), or ``None`` for any other form."""
+        frequency, period, unit = repeat.get("frequency", 1), _number(repeat.get("period")), repeat.get("periodUnit")
+        if not isinstance(frequency, int) or period is None or period <= 0 or period != int(period):
+            return None
+        if unit == "d" and period == 1:
+            return frequency
+        if unit == "h" and 24 % int(period) == 0:
+            return frequency * (24 // int(period))
+        return None
 
     def max_per_day(self, ref: str, dosage: Mapping[str, Any]) -> str | None:
         """An as-needed dose's stated maximum per day (``maxDosePerPeriod`` over 1 day or 24 hours), as text."""

@@ -1,0 +1,92 @@
+"""What a result given only as below or above a limit ("<150 ng/L", ">14 %") means for the guidelines' thresholds.
+
+A laboratory reports a value outside its measuring range as a limit with a comparator. Such a result is not a
+number, but it can still decide every threshold the guidelines apply to the fact: "<150 ng/L" is below a cut-off of
+180 ng/L whatever the true value is. So the FHIR reader reads the limit in place of the value only when no threshold
+of any guideline version (a comparison in a rule's criteria, or a classification band's edge after the rule's own
+rounding) lies at or inside the open side of the limit: then the limit and every value the result allows fall on
+the same side of every threshold, and each decision is the one the true value would give. Otherwise the result
+leaves a decision unknown and is not read.
+
+Only facts that are compared with thresholds and enter no formula are read this way (a creatinine below a limit
+would otherwise give a creatinine clearance computed from a number that was never measured).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+
+from . import model as m
+from ._bands import edge_values
+from ._criteria import threshold
+from ._loading import catalog, compares, criteria_of
+from ._numeric import clean, round_half_up
+from ._vocabulary import vocabulary
+from .units import is_quantity, magnitude, quantity
+
+__all__ = ["LIMITED", "inside"]
+
+LIMITED = frozenset({"b12-total", "b12-active", "hba1c", "fasting-glucose", "random-glucose", "ogtt-2h-glucose"})
+"""Facts a limit may stand for: laboratory results that are only compared with thresholds (no formula uses them)."""
+
+BELOW = frozenset({"<", "<="})
+
+
+def inside(fact: str, comparator: str, limit: float) -> str | None:
+    """The first threshold lying at or beyond ``limit`` on the comparator's open side, described; ``None`` if none.
+
+    ``limit`` is in the fact's own unit (the vocabulary's).
+    """
+    below = comparator in BELOW
+    for where, edge, shown in _thresholds(fact):
+        rounded, value = shown(limit)
+        if (below and edge <= rounded) or (not below and edge >= rounded):
+            return f"{where} ({value})"
+    return None
+
+
+@functools.cache
+def _edges(fact: str) -> tuple[tuple[str, float, str, int | None, str | None], ...]:
+    """(where, threshold, unit, rounding places, analyte) of every threshold on ``fact`` in any guideline version."""
+    unit = vocabulary()[fact].unit or ""
+    out: list[tuple[str, float, str, int | None, str | None]] = []
+    for g in catalog().all():
+        for rule in g.rules:
+            where = f"rule {rule.id} of {g.id} {g.version}"
+            if isinstance(rule, m.ClassificationRule) and rule.fact == fact:
+                for edge, text in edge_values(rule):
+                    out.append((f"{where}, band edge {text}", float(edge), rule.unit, rule.places, rule.analyte))
+            for _, criterion in criteria_of(rule):
+                for c in compares(criterion):
+                    if c.fact != fact or c.op == "in":
+                        continue
+                    if is_quantity(c.value):
+                        value, text = threshold(fact, c.value), f"{c.op} {c.value}"
+                    elif isinstance(c.value, int | float):
+                        value, text = float(c.value), f"{c.op} {c.value:g}"
+                    else:
+                        continue
+                    out.append((f"{where}, {fact} {text}", value, unit, None, None))
+    return tuple(out)
+
+
+def _thresholds(fact: str) -> Iterator[tuple[str, float, _Shown]]:
+    unit = vocabulary()[fact].unit or ""
+    spec = vocabulary()[fact]
+    for where, edge, edge_unit, places, analyte in _edges(fact):
+        yield where, edge, _Shown(unit, edge_unit, places, analyte or spec.analyte)
+
+
+class _Shown:
+    """The limit as the threshold sees it: in the threshold's unit, rounded as its rule rounds (as a float)."""
+
+    __slots__ = ("analyte", "places", "to", "unit")
+
+    def __init__(self, unit: str, to: str, places: int | None, analyte: str | None) -> None:
+        self.unit, self.to, self.places, self.analyte = unit, to, places, analyte
+
+    def __call__(self, limit: float) -> tuple[float, str]:
+        value = limit if self.to == self.unit else magnitude(quantity(limit, self.unit), self.to, analyte=self.analyte)
+        rounded = round_half_up(value, self.places) if self.places is not None else clean(value)
+        return float(rounded), f"the limit is {rounded} {self.to}"
