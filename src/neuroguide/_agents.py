@@ -71,6 +71,9 @@ _FORM_WORDS = frozenset(
         "immediate", "modified-release", "prolonged-release", "gastro-resistant",
         "hydrochloride", "hcl", "sodium", "phosphate",
         "tablet", "tablets", "capsule", "capsules", "oral", "solution", "film-coated", "coated",
+        # RxNorm clinical-drug names give a release duration first: "24 HR Metformin hydrochloride 500 MG Extended
+        # Release Oral Tablet" (the number is dropped as a strength, "hr" here)
+        "hr",
     }
 )  # fmt: skip
 _STRENGTH = re.compile(r"^\d+([.,]\d+)?(mg|g|mcg|ug|µg|ml)?$|^(mg|g|mcg|ug|µg|ml)$")

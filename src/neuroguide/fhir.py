@@ -719,6 +719,15 @@ class _Reader:
         subject = res.get("subject") or res.get("patient")
         ref = subject.get("reference") if isinstance(subject, Mapping) else None
         target = self.target(ref)
+        if self.patient_id is not None and target is None and isinstance(ref, str) and ref.startswith("urn:"):
+            # a urn:uuid or urn:oid reference names an entry of the same Bundle; none has it, so it is someone else
+            self.note(
+                NoteKind.EXCLUDED,
+                _ref(res),
+                f"subject {ref}",
+                f"names no resource in the data, so not the patient read (Patient/{self.patient_id})",
+            )
+            return False
         if self.patient_id is None or target is None or not target.startswith("Patient/"):
             return True
         if target == f"Patient/{self.patient_id}":
@@ -1113,6 +1122,16 @@ class _Reader:
             self.note(NoteKind.EXCLUDED, ref, shown, f"effectivePeriod ends ({end}) before it starts ({start})")
             return
         date = _date_of(res.get("effectiveDateTime")) or _date_of(res.get("effectiveInstant")) or end or start
+        partial = res.get("effectiveDateTime")
+        if date is None and isinstance(partial, str) and _first_day(partial) is not None:
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                shown,
+                f"effectiveDateTime {partial!r} gives only a year or a month: which result is the latest, and whether it "
+                "is recent enough, cannot be told; not used",
+            )
+            return
         if date is None and isinstance(res.get("issued"), str):
             self.note(
                 NoteKind.EXCLUDED,
@@ -1585,6 +1604,8 @@ class _Reader:
             return None
         if verified:
             drug = verified[0]
+            if name is not None and key(name) == key(drug.display):
+                name = None  # the code's own display says no more than the code: use the ingredient name
             if name is not None and not _same_drug(drug.ingredient, name):
                 self.note(
                     NoteKind.CONFLICT,
@@ -1778,12 +1799,13 @@ class _Reader:
                     f"{_num_text(size)} {per.get('code')})",
                 )
                 return amount
+        hint = " ('mcg' is not UCUM: UCUM writes micrograms 'ug')" if unit == "mcg" else ""
         self.note(
             NoteKind.UNRECOGNISED,
             ref,
             shown,
-            "not a UCUM mass or IU unit neuroguide accepts, and no Medication ingredient strength per that unit "
-            "turns it into one; the dose is not checked",
+            f"not a UCUM mass or IU unit neuroguide accepts{hint}, and no Medication ingredient strength per that "
+            "unit turns it into one; the dose is not checked",
         )
         return None
 
