@@ -90,7 +90,7 @@ _OTHER_VERSIONS = {
     "MedicationOrder": "a FHIR DSTU2 resource; R4 calls it MedicationRequest",
     "ProcedureRequest": "a FHIR STU3 resource; R4 calls it ServiceRequest",
     "ReferralRequest": "a FHIR STU3 resource; R4 calls it ServiceRequest",
-    "DiagnosticOrder": "a FHIR DSTU2 resource; R4 calls it ServiceRequest",
+    "DiagnosticOrder": "a FHIR DSTU2 resource; its R4 successor is ServiceRequest",
     "DeviceUsage": "the FHIR R5 name of DeviceUseStatement",
 }
 _FOOT_PARTS = {"401191002": "visual inspection", "134388005": "monofilament test", "91161007": "pedal pulses"}
