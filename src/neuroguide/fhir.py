@@ -1128,8 +1128,8 @@ class _Reader:
                 NoteKind.EXCLUDED,
                 ref,
                 shown,
-                f"effectiveDateTime {partial!r} gives only a year or a month: which result is the latest, and whether it "
-                "is recent enough, cannot be told; not used",
+                f"effectiveDateTime {partial!r} gives only a year or a month: which result is the latest, and whether "
+                "it is recent enough, cannot be told; not used",
             )
             return
         if date is None and isinstance(res.get("issued"), str):
