@@ -18,8 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,16 @@ import attrs
 
 from . import terminology as t
 from ._agents import DROXIDOPA, METFORMIN, MIDODRINE, ingredient_keys, key
+from ._fhirdose import DoseReader, strength
 from ._fhirlimits import LIMITED, inside
+from ._fhirnotes import UCUM as _UCUM
+from ._fhirnotes import Note, NoteKind
+from ._fhirnotes import as_list as _items
+from ._fhirnotes import as_map as _map
+from ._fhirnotes import codings as _codings
+from ._fhirnotes import num_text as _num_text
+from ._fhirnotes import number as _number
+from ._fhirnotes import shown as _shown
 from ._jsonin import loads
 from ._vocabulary import vocabulary
 from .evaluation import assess as _assess
@@ -59,19 +66,12 @@ __all__ = [
 CUMULATIVE_DOSE_URL = "urn:neuroguide:extension:cumulative-dose"
 """Extension (valueQuantity) on a MedicationStatement giving the total exposure so far, as in the JSON input."""
 
-_UCUM = "http://unitsofmeasure.org"
 _RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 _READ = ("Patient", "Condition", "Observation", "MedicationStatement", "MedicationRequest", "Procedure")
 _OBS_USED = frozenset({"final", "amended", "corrected"})
 _PROC_USED = frozenset({"completed"})
 _MS_USED = frozenset({"active", "completed", "intended", "on-hold", "stopped"})
 _MR_USED = frozenset({"active", "completed", "on-hold", "stopped"})
-_PERIOD = {"d": "day", "wk": "week", "mo": "month"}
-# FHIR R4 value set TimingAbbreviation (http://hl7.org/fhir/ValueSet/timing-abbreviation): the codes of HL7 v3
-# GTSAbbreviation read as a number of doses a day ("Two times a day at institution specified time", ...). QOD (every
-# other day) and the weekly or monthly codes are not a whole number a day and are not read.
-_GTS = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
-_TIMING = {"QD": 1, "AM": 1, "PM": 1, "BID": 2, "TID": 3, "QID": 4, "Q6H": 4, "Q4H": 6}
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 # the "Type/id" at the end of a relative or absolute RESTful reference (a version suffix allowed)
 _RESTFUL = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
@@ -98,43 +98,6 @@ _FOOT_PARTS = {"401191002": "visual inspection", "134388005": "monofilament test
 
 class FhirExtraMissingError(NeuroguideError, ImportError):
     """The FHIR models are not installed (``pip install neuroguide[fhir]``)."""
-
-
-class NoteKind(StrEnum):
-    """Why a datum was not used, or how it was read."""
-
-    UNRECOGNISED = "unrecognised"
-    EXCLUDED = "excluded"
-    NONCONFORMANT = "nonconformant"
-    CONFLICT = "conflict"
-    ASSUMPTION = "assumption"
-
-    @property
-    def assumed(self) -> bool:
-        """True for a datum that WAS used, read in a stated way; false for one not used or in conflict.
-
-        Assumptions: an unconfirmed diagnosis read as present, no clinical status read as active, a nonconformant
-        resource read leniently.
-        """
-        return self in (NoteKind.ASSUMPTION, NoteKind.NONCONFORMANT)
-
-
-@attrs.frozen(kw_only=True)
-class Note:
-    """One thing the reader could not use, or had to read in a stated way."""
-
-    kind: NoteKind
-    resource: str
-    what: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.resource}: {self.what}: {self.reason}"
-
-    @property
-    def assumed(self) -> bool:
-        """True when the datum was used, read with the stated assumption (see :attr:`NoteKind.assumed`)."""
-        return self.kind.assumed
 
 
 @attrs.frozen(kw_only=True)
@@ -300,32 +263,6 @@ def _date_of(value: Any) -> dt.date | None:
         return None
 
 
-def _codings(concept: Any) -> list[Mapping[str, Any]]:
-    coding = concept.get("coding") if isinstance(concept, Mapping) else None
-    return [c for c in coding if isinstance(c, Mapping)] if isinstance(coding, list) else []
-
-
-def _map(value: Any) -> Mapping[str, Any]:
-    """The value if it is a JSON object, else an empty one: lenient reading of a malformed element (noted elsewhere)."""
-    return value if isinstance(value, Mapping) else {}
-
-
-def _items(value: Any) -> list[Any]:
-    """The value if it is a JSON array, else an empty one (a malformed array element is noted as nonconformant)."""
-    return value if isinstance(value, list) else []
-
-
-def _shown(concept: Any) -> str:
-    codings = _codings(concept)
-    parts = [
-        f"{c.get('system', '?')}|{c.get('code', '?')}" + (f" ({c['display']})" if c.get("display") else "")
-        for c in codings
-    ]
-    if isinstance(concept, Mapping) and concept.get("text"):
-        parts.append(repr(concept["text"]))
-    return ", ".join(parts) or "(no code)"
-
-
 def _shown_age(age: Any) -> str:
     if not isinstance(age, Mapping):
         return repr(age)
@@ -402,13 +339,6 @@ def _same_drug(ingredient: str, name: str) -> bool:
 _NAMED_GROUPS = (METFORMIN, MIDODRINE, DROXIDOPA)
 
 
-def _strength(medication: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    """The strength (a Ratio) of a Medication's one active ingredient, or ``None`` (none, or several)."""
-    found = [_map(i).get("strength") for i in _items((medication or {}).get("ingredient"))]
-    found = [f for f in found if isinstance(f, Mapping)]
-    return found[0] if len(found) == 1 else None
-
-
 _DECIMAL = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$")
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
 
@@ -430,15 +360,6 @@ def _add_years(born: dt.date, years: int) -> dt.date:
         return born.replace(year=born.year + years)
     except ValueError:
         return dt.date(born.year + years, 3, 1)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
 
 
 def _newer(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
@@ -481,11 +402,6 @@ def _version(res: Mapping[str, Any]) -> str:
     return ", ".join(parts) or "(no meta)"
 
 
-def _num_text(x: float) -> str:
-    text = repr(x)  # shortest round-trip form: no precision is lost
-    return text[:-2] if text.endswith(".0") else text
-
-
 _B12_RESULTS = ("b12-total", "b12-active")  # results whose date is also the date of the last B12 test
 
 
@@ -500,7 +416,7 @@ class _Candidate:
 
 
 @attrs.define
-class _Reader:
+class _Reader(DoseReader):
     as_of: dt.date | None
     strict: bool
     conformance: bool = True
@@ -1487,7 +1403,7 @@ class _Reader:
         bounds: Mapping[str, Any] = {}
         if dosage is not None:
             if not several:
-                self.dose(ref, dosage, med, _strength(target))
+                self.dose(ref, dosage, med, strength(target))
             route = dosage.get("route")
             route_name = route.get("text") if isinstance(route, Mapping) else None
             route_name = route_name or next((c.get("display") for c in _codings(route) if c.get("display")), None)
@@ -1639,236 +1555,6 @@ class _Reader:
                 f"not a verified RxNorm ingredient code; matched by the name {name!r}",
             )
         return name
-
-    def ucum_text(self, ref: str, q: Any, what: str) -> str | None:
-        if not isinstance(q, Mapping) or _number(q.get("value")) is None:
-            self.note(NoteKind.EXCLUDED, ref, what, "no numeric value")
-            return None
-        unit = t.ucum_unit(str(q.get("code"))) if q.get("system") == _UCUM else None
-        if unit is None:
-            self.note(
-                NoteKind.UNRECOGNISED,
-                ref,
-                f"{what} unit {q.get('code') or q.get('unit')!r}",
-                "not a UCUM unit neuroguide accepts",
-            )
-            return None
-        number = _number(q.get("value"))
-        assert number is not None
-        return f"{_num_text(number)} {unit}"
-
-    def dose(
-        self, ref: str, dosage: Mapping[str, Any], med: dict[str, Any], strength: Mapping[str, Any] | None = None
-    ) -> None:
-        rates = [r for r in _items(dosage.get("doseAndRate")) if isinstance(r, Mapping)]
-        first = self.ordered(ref, rates)
-        q = first.get("doseQuantity")
-        dose_range = _map(first.get("doseRange"))
-        if q is None and dose_range:
-            q = dose_range.get("high")
-            if isinstance(q, Mapping):  # a range: the most the instruction allows is what may be taken
-                low = _map(dose_range.get("low"))
-                self.note(
-                    NoteKind.ASSUMPTION,
-                    ref,
-                    f"dose range {low.get('value', '?')} to {q.get('value')} {q.get('code') or q.get('unit') or ''}",
-                    "the most the instruction allows (doseRange.high) is checked",
-                )
-        if q is None:
-            given = [k for r in rates for k in r if k != "type"]
-            given += ["text"] if isinstance(dosage.get("text"), str) and dosage["text"].strip() else []
-            if given:  # a dose was given in a form not read: the drug is listed, its dose is not checked
-                what = ", ".join(dict.fromkeys(given))
-                reason = (
-                    "only a single dose (doseQuantity, or the high end of doseRange) is read; the dose is not checked"
-                )
-                self.note(NoteKind.EXCLUDED, ref, f"dose ({what})", reason)
-            return
-        amount = self.dose_amount(ref, q, strength)
-        if amount is None:
-            return
-        needed = dosage.get("asNeededBoolean") is True or dosage.get("asNeededCodeableConcept") is not None
-        if needed:
-            cap = self.max_per_day(ref, dosage)
-            if cap is not None:  # as needed up to a stated daily maximum: that maximum is what may be taken
-                self.note(
-                    NoteKind.ASSUMPTION,
-                    ref,
-                    f"dose {amount} as needed, at most {cap} a day",
-                    "the most allowed a day (maxDosePerPeriod) is checked",
-                )
-                med["dose"], med["per"] = cap, "day"
-                return
-        timing = _map(dosage.get("timing"))
-        repeat = dict(_map(timing.get("repeat")))
-        if not self.timing_code(ref, timing, repeat, amount):
-            return
-        frequency = repeat.get("frequency", 1)
-        period, unit = repeat.get("period"), repeat.get("periodUnit")
-        times = repeat.get("timeOfDay") or repeat.get("when")
-        if "frequency" not in repeat and isinstance(times, list) and len(times) > 1:
-            self.note(
-                NoteKind.EXCLUDED,
-                ref,
-                f"dose {amount} at {', '.join(map(str, times))}",
-                "the times of day are not read as a number of doses; the dose is not checked",
-            )
-            return
-        most = repeat.get("frequencyMax")
-        if isinstance(most, int) and isinstance(frequency, int) and most > frequency:
-            self.note(
-                NoteKind.ASSUMPTION,
-                ref,
-                f"dose {amount}, {frequency} to {most} times",
-                f"the most the instruction allows ({most} times) is checked",
-            )
-            frequency = most
-        hours = _number(period)
-        whole = hours is not None and hours > 0 and hours == int(hours) and 24 % int(hours) == 0
-        if unit == "h" and whole and hours is not None and isinstance(frequency, int):  # every 8 hours: 3 a day
-            frequency, period, unit = frequency * (24 // int(hours)), 1, "d"
-        if (
-            period is None
-            or not isinstance(unit, str)
-            or unit not in _PERIOD
-            or _number(period) != 1
-            or not isinstance(frequency, int)
-            or frequency < 1
-        ):
-            self.note(
-                NoteKind.EXCLUDED,
-                ref,
-                f"dose {amount}",
-                f"timing (frequency {frequency!r} per {period!r} {unit!r}) is not n times per 1 d, wk or mo; "
-                "the dose is not checked",
-            )
-            return
-        value, text_unit = amount.split(" ", 1)
-        med["dose"] = f"{_num_text(float(value) * frequency)} {text_unit}"
-        med["per"] = _PERIOD[str(unit)]
-        if needed:
-            self.note(
-                NoteKind.ASSUMPTION,
-                ref,
-                f"dose {amount} as needed",
-                "no maximum a day (maxDosePerPeriod) is given: checked as if taken at every time the timing allows",
-            )
-
-    def ordered(self, ref: str, rates: list[Mapping[str, Any]]) -> Mapping[str, Any]:
-        """The doseAndRate entry to read: the one typed 'ordered' among several, else the first (noted)."""
-        if len(rates) <= 1:
-            return rates[0] if rates else {}
-        kinds = [next((str(c.get("code")) for c in _codings(r.get("type")) if c.get("code")), None) for r in rates]
-        chosen = kinds.index("ordered") if kinds.count("ordered") == 1 else 0
-        why = (
-            "the one typed 'ordered' (as prescribed) is read"
-            if kinds.count("ordered") == 1
-            else "only the first is read"
-        )
-        shown = ", ".join(k or "untyped" for k in kinds)
-        self.note(NoteKind.ASSUMPTION, ref, f"{len(rates)} doseAndRate entries ({shown})", why)
-        return rates[chosen]
-
-    def dose_amount(self, ref: str, q: Any, strength: Mapping[str, Any] | None) -> str | None:
-        """A single dose as a mass (or IU) text: its UCUM unit, or a count of units of a product of stated strength.
-
-        ``2 TAB`` of a Medication whose ingredient strength is ``500 mg / 1 TAB`` is 1000 mg; ``6 mL`` of
-        ``250 mg / 5 mL`` is 300 mg. The count's unit must be the strength's denominator unit (same system and code).
-        """
-        if not isinstance(q, Mapping) or _number(q.get("value")) is None:
-            self.note(NoteKind.EXCLUDED, ref, "dose", "no numeric value")
-            return None
-        if q.get("system") == _UCUM and t.ucum_unit(str(q.get("code"))) is not None:
-            return self.ucum_text(ref, q, "dose")
-        count = _number(q.get("value"))
-        assert count is not None
-        unit = q.get("code") or q.get("unit")
-        shown = f"dose {_num_text(count)} {unit or '(no unit)'}"
-        if strength is not None:
-            per, each = _map(strength.get("denominator")), _map(strength.get("numerator"))
-            same = (per.get("system"), per.get("code")) == (q.get("system"), q.get("code")) and q.get("code")
-            size, mass = _number(per.get("value")), _number(each.get("value"))
-            each_unit = t.ucum_unit(str(each.get("code"))) if each.get("system") == _UCUM else None
-            if same and size and mass is not None and each_unit is not None:
-                amount = f"{_num_text(count / size * mass)} {each_unit}"
-                self.note(
-                    NoteKind.ASSUMPTION,
-                    ref,
-                    shown,
-                    f"read as {amount} from the Medication's ingredient strength ({_num_text(mass)} {each_unit} per "
-                    f"{_num_text(size)} {per.get('code')})",
-                )
-                return amount
-        hint = " ('mcg' is not UCUM: UCUM writes micrograms 'ug')" if unit == "mcg" else ""
-        self.note(
-            NoteKind.UNRECOGNISED,
-            ref,
-            shown,
-            f"not a UCUM mass or IU unit neuroguide accepts{hint}, and no Medication ingredient strength per that "
-            "unit turns it into one; the dose is not checked",
-        )
-        return None
-
-    def timing_code(self, ref: str, timing: Mapping[str, Any], repeat: dict[str, Any], amount: str) -> bool:
-        """Fill ``repeat`` from a timing abbreviation (BID, TID ...) if it has no period; False: not checkable."""
-        code = timing.get("code")
-        if code is None:
-            return True
-        known = [
-            _TIMING[str(c.get("code"))]
-            for c in _codings(code)
-            if c.get("system") == _GTS and str(c.get("code")) in _TIMING
-        ]
-        if not known:
-            if "period" not in repeat:
-                self.note(
-                    NoteKind.EXCLUDED,
-                    ref,
-                    f"dose {amount}, timing code {_shown(code)}",
-                    "not a timing abbreviation neuroguide reads (BID, TID, QID, QD, AM, PM, Q4H, Q6H of "
-                    f"{_GTS}); the dose is not checked",
-                )
-                return False
-            return True
-        times = known[0]
-        if "period" in repeat:
-            given = self.per_day(repeat)
-            if given is not None and given != times:
-                self.note(
-                    NoteKind.CONFLICT,
-                    ref,
-                    f"dose {amount}, timing code {_shown(code)} and timing.repeat",
-                    f"the code says {times} times a day and the repeat {given}; the dose is not checked",
-                )
-                return False
-            return True
-        repeat.update(frequency=times, period=1, periodUnit="d")
-        return True
-
-    @staticmethod
-    def per_day(repeat: Mapping[str, Any]) -> int | None:
-        """Doses a day a repeat gives (n per 1 d, or every n hours), or ``None`` for any other form."""
-        frequency, period, unit = repeat.get("frequency", 1), _number(repeat.get("period")), repeat.get("periodUnit")
-        if not isinstance(frequency, int) or period is None or period <= 0 or period != int(period):
-            return None
-        if unit == "d" and period == 1:
-            return frequency
-        if unit == "h" and 24 % int(period) == 0:
-            return frequency * (24 // int(period))
-        return None
-
-    def max_per_day(self, ref: str, dosage: Mapping[str, Any]) -> str | None:
-        """An as-needed dose's stated maximum per day (``maxDosePerPeriod`` over 1 day or 24 hours), as text."""
-        ratio = dosage.get("maxDosePerPeriod")
-        ratio = ratio[0] if isinstance(ratio, list) and ratio else ratio  # R5 makes it a list
-        if not isinstance(ratio, Mapping):
-            return None
-        per = _map(ratio.get("denominator"))
-        count, unit = _number(per.get("value")), per.get("code") or per.get("unit")
-        if not ((count == 1 and unit == "d") or (count == 24 and unit == "h")):
-            self.note(NoteKind.EXCLUDED, ref, "maxDosePerPeriod", "not per 1 day or 24 hours; not read")
-            return None
-        return self.ucum_text(ref, ratio.get("numerator"), "maximum dose")
 
 
 def draft_medication(resource: Mapping[str, Any]) -> tuple[Medication | None, tuple[Note, ...]]:
