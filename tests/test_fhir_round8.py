@@ -447,3 +447,32 @@ def test_bundle_gives_the_same_assessment_as_its_json_twin(name: str) -> None:
     assert got.missing == expected.missing + reading.missing_inputs()
     assert got.record.facts == expected.record.facts
     assert got.record.trace == expected.record.trace
+
+
+# Total B12 thresholds, from the sources (not read from the guideline files): NICE NG239 bands "less than 180 ng/L"
+# (deficiency confirmed) and "180 to 350 ng/L" (indeterminate, 350 included), compared after rounding half-up to
+# whole ng/L; and the presentation-pattern comparison "below 179.5 ng/L". A limit is read only when every value it
+# allows falls on the same side of all three.
+@pytest.mark.parametrize(
+    ("comparator", "limit", "read"),
+    [
+        ("<", 179, True),  # every value below 179 rounds to 179 or less: below 179.5 and 180
+        ("<", 179.4, True),  # rounds to 179
+        ("<", 179.5, False),  # the limit itself is the presentation-pattern threshold
+        ("<", 180, False),
+        ("<=", 178, True),
+        (">", 350, False),  # 350.3 rounds to 350 (indeterminate), 351 is above
+        (">", 350.4, False),  # rounds to 350
+        (">", 350.5, True),  # rounds to 351: every value above it is above 350
+        (">=", 351, True),
+        (">", 200, False),  # 200 to 350 indeterminate, above 350 not
+    ],
+)
+def test_a_b12_limit_is_read_only_when_no_threshold_lies_beyond_it(comparator: str, limit: float, read: bool) -> None:
+    data = json.loads((DECK / "comparator_b12_below_all_edges.json").read_text(encoding="utf-8"))
+    quantity = data["entry"][1]["resource"]["valueQuantity"]
+    quantity.update(comparator=comparator, value=limit, unit="ng/L", code="ng/L")
+    reading = fhir.read(data, as_of=AS_OF)
+    assert ("b12-total" in reading.patient.measurements) is read
+    ((note,),) = [[n for n in reading.notes if n.resource == "Observation/p4-b12"]]
+    assert note.kind is (A if read else E)

@@ -15,7 +15,6 @@ would otherwise give a creatinine clearance computed from a number that was neve
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 
 from . import model as m
 from ._bands import edge_values
@@ -36,27 +35,36 @@ BELOW = frozenset({"<", "<="})
 def inside(fact: str, comparator: str, limit: float) -> str | None:
     """The first threshold lying at or beyond ``limit`` on the comparator's open side, described; ``None`` if none.
 
-    ``limit`` is in the fact's own unit (the vocabulary's).
+    ``limit`` is in the fact's own unit (the vocabulary's). A band edge is compared with the limit converted to the
+    rule's unit and rounded as the rule rounds: every value beyond the limit then rounds to the limit's side of it.
     """
     below = comparator in BELOW
-    for where, edge, shown in _thresholds(fact):
-        rounded, value = shown(limit)
+    unit = vocabulary()[fact].unit or ""
+    for where, edge, edge_unit, places, analyte in _edges(fact):
+        value = limit if edge_unit == unit else magnitude(quantity(limit, unit), edge_unit, analyte=analyte)
+        rounded = float(round_half_up(value, places) if places is not None else clean(value))
         if (below and edge <= rounded) or (not below and edge >= rounded):
-            return f"{where} ({value})"
+            return f"{where}; the limit is {_text(rounded)} {edge_unit}"
     return None
+
+
+def _text(x: float) -> str:
+    return f"{x:g}"
 
 
 @functools.cache
 def _edges(fact: str) -> tuple[tuple[str, float, str, int | None, str | None], ...]:
-    """(where, threshold, unit, rounding places, analyte) of every threshold on ``fact`` in any guideline version."""
-    unit = vocabulary()[fact].unit or ""
+    """(where, threshold, unit, rounding places, analyte) of each threshold on ``fact`` in any guideline version."""
+    spec = vocabulary()[fact]
+    unit = spec.unit or ""
     out: list[tuple[str, float, str, int | None, str | None]] = []
     for g in catalog().all():
         for rule in g.rules:
             where = f"rule {rule.id} of {g.id} {g.version}"
             if isinstance(rule, m.ClassificationRule) and rule.fact == fact:
                 for edge, text in edge_values(rule):
-                    out.append((f"{where}, band edge {text}", float(edge), rule.unit, rule.places, rule.analyte))
+                    analyte = rule.analyte or spec.analyte
+                    out.append((f"{where}, band edge {text}", float(edge), rule.unit, rule.places, analyte))
             for _, criterion in criteria_of(rule):
                 for c in compares(criterion):
                     if c.fact != fact or c.op == "in":
@@ -69,24 +77,3 @@ def _edges(fact: str) -> tuple[tuple[str, float, str, int | None, str | None], .
                         continue
                     out.append((f"{where}, {fact} {text}", value, unit, None, None))
     return tuple(out)
-
-
-def _thresholds(fact: str) -> Iterator[tuple[str, float, _Shown]]:
-    unit = vocabulary()[fact].unit or ""
-    spec = vocabulary()[fact]
-    for where, edge, edge_unit, places, analyte in _edges(fact):
-        yield where, edge, _Shown(unit, edge_unit, places, analyte or spec.analyte)
-
-
-class _Shown:
-    """The limit as the threshold sees it: in the threshold's unit, rounded as its rule rounds (as a float)."""
-
-    __slots__ = ("analyte", "places", "to", "unit")
-
-    def __init__(self, unit: str, to: str, places: int | None, analyte: str | None) -> None:
-        self.unit, self.to, self.places, self.analyte = unit, to, places, analyte
-
-    def __call__(self, limit: float) -> tuple[float, str]:
-        value = limit if self.to == self.unit else magnitude(quantity(limit, self.unit), self.to, analyte=self.analyte)
-        rounded = round_half_up(value, self.places) if self.places is not None else clean(value)
-        return float(rounded), f"the limit is {rounded} {self.to}"
