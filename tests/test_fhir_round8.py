@@ -203,13 +203,14 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[tuple[NoteKind, str, str]]]] = {
         },
         [(A, "Condition/c13-dm", "onsetAge 52 a")],
     ),
-    # An onset "2019-06" is June 2019 (read as its first day); onsetString is text (the ulcer is current anyway).
+    # An onset "2019-06" is June 2019 (read as its first day); onsetString is text (the ulcer is current anyway);
+    # an onsetPeriod dates chronic kidney disease stage 3 (ICD-10-CM N18.30) by its start.
     # SNOMED CT 429768000 'Ischemic ulcer of toe' is a foot ulcer and names peripheral arterial disease.
     "condition_onset_partial_and_string": (
         {
             **_who("p14", "1990-02-17", "male"),
             "diabetes": {"type": "type-1", "diagnosed": "2019-06-01"},
-            "findings": {"foot-ulcer": True, "pad": True},
+            "findings": {"foot-ulcer": True, "kidney-disease": True, "pad": True},
         },
         [(A, "Condition/c14-dm", "'2019-06' is a partial date"), (A, "Condition/c14-ulcer", "onsetString")],
     ),
