@@ -69,6 +69,7 @@ __all__ = [
     "CrClInterval",
     "DoseIntervals",
     "DoseVerdict",
+    "NoRegimenError",
     "Verdict",
     "check_dose",
     "dose_intervals",
@@ -729,7 +730,7 @@ def _pairs_for(agent: str, as_of: dt.date | None, source: Catalog | None) -> _Pa
 
     Raises:
         NotInEffectError: the agent's regimens are not in effect on ``as_of``.
-        UnknownAgentError: no approved regimen names the agent.
+        NoRegimenError: no approved regimen names the agent (an :class:`UnknownAgentError`).
 
     """
     cat = source if source is not None else catalog()
@@ -740,11 +741,45 @@ def _pairs_for(agent: str, as_of: dt.date | None, source: Catalog | None) -> _Pa
     else:
         pairs = _memo(_FOR, cat, (as_of, agent), lambda: _naming(dosing_rules(as_of=as_of, source=cat), agent))
     if not pairs:
-        if as_of is not None and any(names_agent(r, agent) for _, r in dosing_rules(source=source)):
-            raise NotInEffectError(agent, as_of)
-        known = {n for _, r in dosing_rules(as_of=as_of, source=source) for n in (r.agent, *r.synonyms)}
-        raise UnknownAgentError(agent, known)
+        raise _no_regimen(agent, as_of, cat)
     return pairs
+
+
+class NoRegimenError(UnknownAgentError):
+    """No approved regimen names the drug: it is not in the dose tables, or its regimens are all in review.
+
+    ``in_review`` names the regimens that are in review (the message says so); otherwise ``known`` lists the
+    names the tables cover and the message names the agents. The dose is not checked either way.
+    """
+
+    def __init__(self, name: str, known: Iterable[str] = (), in_review: Iterable[str] = ()) -> None:
+        super().__init__(name, known)
+        self.in_review = tuple(in_review)
+        if self.in_review:
+            self.args = (
+                f"no approved dosing regimen for {name!r}: {', '.join(self.in_review)} in review (its source text is "
+                "not yet verified), so the dose is not checked",
+            )
+        else:
+            self.args = (f"{self.args[0]} (not in the dose tables); the dose is not checked",)
+
+    def __reduce__(self) -> tuple[type[NoRegimenError], tuple[str, tuple[str, ...], tuple[str, ...]]]:  # type: ignore[override]
+        return (type(self), (self.name, self.known, self.in_review))
+
+
+def _no_regimen(agent: str, as_of: dt.date | None, cat: Catalog) -> Exception:
+    """Why no approved regimen names ``agent``: not in effect on the date, only in review, or not in the tables."""
+    if as_of is not None and any(names_agent(r, agent) for _, r in dosing_rules(source=cat)):
+        return NotInEffectError(agent, as_of)
+    guidelines = cat.in_effect(as_of) if as_of is not None else [cat.get(g) for g in cat.ids() if _has_released(cat, g)]
+    in_review = [
+        f"{r.id} ({g.id} {g.version})"
+        for g in guidelines
+        for r in g.rules
+        if isinstance(r, m.DosingRule) and r.status is not m.Status.APPROVED and names_agent(r, agent)
+    ]
+    known = {n for _, r in dosing_rules(as_of=as_of, source=cat) for n in (r.agent, *r.synonyms)}
+    return NoRegimenError(agent, () if in_review else known, in_review)
 
 
 # -- dosing weight ----------------------------------------------------------------------------------
