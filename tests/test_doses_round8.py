@@ -344,3 +344,16 @@ def test_check_dose_answers_or_raises_a_neuroguide_error(
     v = outcome
     assert isinstance(v, ng.DoseVerdict) and isinstance(v.verdict, ng.Verdict)
     assert v.message
+
+
+def test_cohort_shows_a_within_range_dose_with_a_missing_fact_as_assess_does() -> None:
+    """Duloxetine 60 mg/day without CrCl: assess and the cohort's columnar look-up both show it, naming crcl."""
+    pl = pytest.importorskip("polars")
+    from neuroguide.cohort import evaluate as cohort_evaluate
+
+    doc = {"medications": [{"agent": "duloxetine", "dose": "60 mg", "per": "day", "indication": "dpnp"}]}
+    rows = cohort_evaluate([doc], as_of=AS_OF).results.filter(pl.col("kind") == "dosing")
+    assert rows["status"].to_list() == ["within-range"]
+    assert rows["missing"].to_list() == [["crcl"]]
+    (rec,) = _dose_recs(ng.assess(doc, as_of=AS_OF))
+    assert (rec.status.value, rec.missing) == ("within-range", ("crcl",))
