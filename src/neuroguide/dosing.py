@@ -622,6 +622,29 @@ def _limits_of(
     return lo, hi, f"band {band.label}"
 
 
+def _ceiling(rule: m.DosingRule, band: m.RenalBand) -> float | None:
+    """The most a renal band without numbers of its own allows, per day in mg (kept per rule and band).
+
+    A band "in proportion to creatinine clearance" scales its reference row (the row holding its edge) down, never
+    up, so that row's maximum bounds it even where no number is worked out (CrCl below 1 mL/min); any other band
+    is bounded by the most the rule allows at any renal function.
+    """
+    return _memo(_CEILINGS, rule, id(band), lambda: _find_ceiling(rule, band))
+
+
+def _find_ceiling(rule: m.DosingRule, band: m.RenalBand) -> float | None:
+    edge = _band_numbers(rule, band).upper
+    if edge is not None and "in proportion to creatinine clearance" in band.regimen.lower():
+        for ref in rule.renal:
+            numbers = _band_numbers(rule, ref)
+            if numbers.daily_max is not None and _inside(ref, numbers, edge):
+                return numbers.daily_max
+    return _numbers(rule).table_max
+
+
+_CEILINGS: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+
+
 _VIEWS: dict[tuple[int, Hashable], tuple[object, Any]] = {}
 
 
@@ -991,7 +1014,7 @@ def _score(rule: m.DosingRule, per_day: float, crcl: float | None) -> tuple[int,
             if low is None and high is None:
                 if per_day > cut:
                     return 2, 0.0
-                table_max = n.table_max
+                table_max = _ceiling(rule, band)
                 if table_max is not None and per_day > table_max * (1 + _EPS):
                     return 1, (math.log(per_day / table_max) if table_max > 0 else math.inf)
                 return 3, 0.0
@@ -1137,19 +1160,27 @@ def _check(
                 if per_day > implausible * (1 + _EPS):
                     v = _implausible(what, per_day, implausible, None, table_max, base, amount, notes, native)
                     return Verdict.IMPLAUSIBLE, 0.0, _verdict(*v, fields, given, crcl, band_label, crcl_basis, missing)
-                if table_max is not None and per_day > table_max * (1 + _EPS):
-                    expected = (
-                        f"less than {_show(table_max, base, amount)} per {amount.per} (the most allowed at any renal "
-                        f"function; at CrCl {_crcl_text(rule, crcl)} mL/min: {band.regimen})"
-                    )
-                    written = _verdict(
-                        Verdict.ABOVE,
-                        expected,
-                        f"{what} is above the cited maximum even for normal renal function; at CrCl "
-                        f"{_crcl_text(rule, crcl)} mL/min it must be reduced further ({band.regimen}).",
-                        tuple(notes), fields, given, crcl, band_label, crcl_basis, missing,
-                    )  # fmt: skip
-                    return Verdict.ABOVE, (math.log(per_day / table_max) if table_max > 0 else math.inf), written
+                cap = _ceiling(rule, band)
+                if cap is not None and per_day > cap * (1 + _EPS):
+                    at = f"at CrCl {_crcl_text(rule, crcl)} mL/min"
+                    if cap == table_max:
+                        expected = (
+                            f"less than {_show(cap, base, amount)} per {amount.per} (the most allowed at any renal "
+                            f"function; {at}: {band.regimen})"
+                        )
+                        message = (
+                            f"{what} is above the cited maximum even for normal renal function; {at} it must be "
+                            f"reduced further ({band.regimen})."
+                        )
+                    else:  # a proportional band: its reference row's maximum, which the reduction only lowers
+                        expected = f"less than {_show(cap, base, amount)} per {amount.per} ({at}: {band.regimen})"
+                        message = (
+                            f"{what} is above {_show(cap, base, amount)} per {amount.per}, the most the renal table "
+                            f"allows anywhere in band {band.label}; {at} it must be lower still ({band.regimen})."
+                        )
+                    written = _verdict(Verdict.ABOVE, expected, message, tuple(notes), fields, given, crcl, band_label,
+                                       crcl_basis, missing)  # fmt: skip
+                    return Verdict.ABOVE, (math.log(per_day / cap) if cap > 0 else math.inf), written
                 written = _verdict(
                     Verdict.NOT_COVERED,
                     f"CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}): {band.regimen}",
