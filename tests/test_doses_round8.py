@@ -66,13 +66,15 @@ def _check(case: dict[str, Any]) -> ng.DoseVerdict:
 
 
 def _param(cases: list[dict[str, Any]]) -> list[Any]:
-    """Cases as parameters; a case with a ``known_gap`` is a strict expected failure (it must fail until fixed)."""
-    return [
-        pytest.param(c, id=c["id"], marks=pytest.mark.xfail(strict=True, reason=c["known_gap"]))
-        if "known_gap" in c
-        else pytest.param(c, id=c["id"])
-        for c in cases
-    ]
+    """Cases as parameters, each marked with the rule it tests; a case with a ``known_gap`` is a strict expected
+    failure (it must fail until fixed)."""
+    out = []
+    for c in cases:
+        marks = [pytest.mark.rule(c["rule"])] if "rule" in c else []
+        if "known_gap" in c:
+            marks.append(pytest.mark.xfail(strict=True, reason=c["known_gap"]))
+        out.append(pytest.param(c, id=c["id"], marks=marks))
+    return out
 
 
 @pytest.mark.parametrize("case", _param(VERDICT_CASES))
@@ -253,7 +255,7 @@ def _bundle(case: dict[str, Any]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
 
 
-@pytest.mark.parametrize("case", FHIR_CASES, ids=_ids(FHIR_CASES))
+@pytest.mark.parametrize("case", _param(FHIR_CASES))
 def test_fhir_medication_request(case: dict[str, Any]) -> None:
     from neuroguide import fhir
 
