@@ -359,3 +359,18 @@ def test_cohort_shows_a_within_range_dose_with_a_missing_fact_as_assess_does() -
     assert rows["missing"].to_list() == [["crcl"]]
     (rec,) = _dose_recs(ng.assess(doc, as_of=AS_OF))
     assert (rec.status.value, rec.missing) == ("within-range", ("crcl",))
+
+
+def test_cds_card_for_a_within_range_dose_with_a_missing_fact() -> None:
+    """The CDS Hooks service shows duloxetine without CrCl (a card naming CrCl), and stays quiet when CrCl is 80."""
+    pytest.importorskip("starlette")
+    from neuroguide import service
+
+    def cards(doc: dict[str, Any]) -> list[dict[str, Any]]:
+        found = service.cards_for(ng.assess(doc, as_of=AS_OF), "r1", "https://example.org")
+        return [c for c in found if "uloxetine" in json.dumps(c)]
+
+    med = {"agent": "duloxetine", "dose": "60 mg", "per": "day", "indication": "dpnp"}
+    (card,) = cards({"medications": [med]})
+    assert "creatinine" in json.dumps(card).lower() or "crcl" in json.dumps(card).lower()
+    assert cards({"measurements": {"crcl": "80 mL/min"}, "medications": [med]}) == []
