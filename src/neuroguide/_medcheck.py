@@ -111,8 +111,10 @@ def evaluate(
     recs = []
     dose_missing: list[str] = []
     for med, verdict in medication_verdicts(rule, current, facts, guideline=g):
-        if verdict.ok and not verdict.duplicate:
-            continue  # a single entry within range needs no action; duplicate therapy always does
+        if verdict.ok and not verdict.duplicate and not verdict.missing:
+            # A single entry within range needs no action; duplicate therapy always does, and so does a dose
+            # within range whose use depends on a fact not known (duloxetine without CrCl: avoid below 30).
+            continue
         dose_missing.extend(verdict.missing)
         details = [f"expected: {verdict.expected}"]
         if verdict.renal_band:

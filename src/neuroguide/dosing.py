@@ -69,6 +69,7 @@ __all__ = [
     "CrClInterval",
     "DoseIntervals",
     "DoseVerdict",
+    "NoRegimenError",
     "Verdict",
     "check_dose",
     "dose_intervals",
@@ -621,6 +622,29 @@ def _limits_of(
     return lo, hi, f"band {band.label}"
 
 
+def _ceiling(rule: m.DosingRule, band: m.RenalBand) -> float | None:
+    """The most a renal band without numbers of its own allows, per day in mg (kept per rule and band).
+
+    A band "in proportion to creatinine clearance" scales its reference row (the row holding its edge) down, never
+    up, so that row's maximum bounds it even where no number is worked out (CrCl below 1 mL/min); any other band
+    is bounded by the most the rule allows at any renal function.
+    """
+    return _memo(_CEILINGS, rule, id(band), lambda: _find_ceiling(rule, band))
+
+
+def _find_ceiling(rule: m.DosingRule, band: m.RenalBand) -> float | None:
+    edge = _band_numbers(rule, band).upper
+    if edge is not None and "in proportion to creatinine clearance" in band.regimen.lower():
+        for ref in rule.renal:
+            numbers = _band_numbers(rule, ref)
+            if numbers.daily_max is not None and _inside(ref, numbers, edge):
+                return numbers.daily_max
+    return _numbers(rule).table_max
+
+
+_CEILINGS: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+
+
 _VIEWS: dict[tuple[int, Hashable], tuple[object, Any]] = {}
 
 
@@ -729,7 +753,7 @@ def _pairs_for(agent: str, as_of: dt.date | None, source: Catalog | None) -> _Pa
 
     Raises:
         NotInEffectError: the agent's regimens are not in effect on ``as_of``.
-        UnknownAgentError: no approved regimen names the agent.
+        NoRegimenError: no approved regimen names the agent (an :class:`UnknownAgentError`).
 
     """
     cat = source if source is not None else catalog()
@@ -740,11 +764,45 @@ def _pairs_for(agent: str, as_of: dt.date | None, source: Catalog | None) -> _Pa
     else:
         pairs = _memo(_FOR, cat, (as_of, agent), lambda: _naming(dosing_rules(as_of=as_of, source=cat), agent))
     if not pairs:
-        if as_of is not None and any(names_agent(r, agent) for _, r in dosing_rules(source=source)):
-            raise NotInEffectError(agent, as_of)
-        known = {n for _, r in dosing_rules(as_of=as_of, source=source) for n in (r.agent, *r.synonyms)}
-        raise UnknownAgentError(agent, known)
+        raise _no_regimen(agent, as_of, cat)
     return pairs
+
+
+class NoRegimenError(UnknownAgentError):
+    """No approved regimen names the drug: it is not in the dose tables, or its regimens are all in review.
+
+    ``in_review`` names the regimens that are in review (the message says so); otherwise ``known`` lists the
+    names the tables cover and the message names the agents. The dose is not checked either way.
+    """
+
+    def __init__(self, name: str, known: Iterable[str] = (), in_review: Iterable[str] = ()) -> None:
+        super().__init__(name, known)
+        self.in_review = tuple(in_review)
+        if self.in_review:
+            self.args = (
+                f"no approved dosing regimen for {name!r}: {', '.join(self.in_review)} in review (its source text is "
+                "not yet verified), so the dose is not checked",
+            )
+        else:
+            self.args = (f"{self.args[0]} (not in the dose tables); the dose is not checked",)
+
+    def __reduce__(self) -> tuple[type[NoRegimenError], tuple[str, tuple[str, ...], tuple[str, ...]]]:  # type: ignore[override]
+        return (type(self), (self.name, self.known, self.in_review))
+
+
+def _no_regimen(agent: str, as_of: dt.date | None, cat: Catalog) -> Exception:
+    """Why no approved regimen names ``agent``: not in effect on the date, only in review, or not in the tables."""
+    if as_of is not None and any(names_agent(r, agent) for _, r in dosing_rules(source=cat)):
+        return NotInEffectError(agent, as_of)
+    guidelines = cat.in_effect(as_of) if as_of is not None else [cat.get(g) for g in cat.ids() if _has_released(cat, g)]
+    in_review = [
+        f"{r.id} ({g.id} {g.version})"
+        for g in guidelines
+        for r in g.rules
+        if isinstance(r, m.DosingRule) and r.status is not m.Status.APPROVED and names_agent(r, agent)
+    ]
+    known = {n for _, r in dosing_rules(as_of=as_of, source=cat) for n in (r.agent, *r.synonyms)}
+    return NoRegimenError(agent, () if in_review else known, in_review)
 
 
 # -- dosing weight ----------------------------------------------------------------------------------
@@ -956,7 +1014,7 @@ def _score(rule: m.DosingRule, per_day: float, crcl: float | None) -> tuple[int,
             if low is None and high is None:
                 if per_day > cut:
                     return 2, 0.0
-                table_max = n.table_max
+                table_max = _ceiling(rule, band)
                 if table_max is not None and per_day > table_max * (1 + _EPS):
                     return 1, (math.log(per_day / table_max) if table_max > 0 else math.inf)
                 return 3, 0.0
@@ -1102,19 +1160,27 @@ def _check(
                 if per_day > implausible * (1 + _EPS):
                     v = _implausible(what, per_day, implausible, None, table_max, base, amount, notes, native)
                     return Verdict.IMPLAUSIBLE, 0.0, _verdict(*v, fields, given, crcl, band_label, crcl_basis, missing)
-                if table_max is not None and per_day > table_max * (1 + _EPS):
-                    expected = (
-                        f"less than {_show(table_max, base, amount)} per {amount.per} (the most allowed at any renal "
-                        f"function; at CrCl {_crcl_text(rule, crcl)} mL/min: {band.regimen})"
-                    )
-                    written = _verdict(
-                        Verdict.ABOVE,
-                        expected,
-                        f"{what} is above the cited maximum even for normal renal function; at CrCl "
-                        f"{_crcl_text(rule, crcl)} mL/min it must be reduced further ({band.regimen}).",
-                        tuple(notes), fields, given, crcl, band_label, crcl_basis, missing,
-                    )  # fmt: skip
-                    return Verdict.ABOVE, (math.log(per_day / table_max) if table_max > 0 else math.inf), written
+                cap = _ceiling(rule, band)
+                if cap is not None and per_day > cap * (1 + _EPS):
+                    at = f"at CrCl {_crcl_text(rule, crcl)} mL/min"
+                    if cap == table_max:
+                        expected = (
+                            f"less than {_show(cap, base, amount)} per {amount.per} (the most allowed at any renal "
+                            f"function; {at}: {band.regimen})"
+                        )
+                        message = (
+                            f"{what} is above the cited maximum even for normal renal function; {at} it must be "
+                            f"reduced further ({band.regimen})."
+                        )
+                    else:  # a proportional band: its reference row's maximum, which the reduction only lowers
+                        expected = f"less than {_show(cap, base, amount)} per {amount.per} ({at}: {band.regimen})"
+                        message = (
+                            f"{what} is above {_show(cap, base, amount)} per {amount.per}, the most the renal table "
+                            f"allows anywhere in band {band.label}; {at} it must be lower still ({band.regimen})."
+                        )
+                    written = _verdict(Verdict.ABOVE, expected, message, tuple(notes), fields, given, crcl, band_label,
+                                       crcl_basis, missing)  # fmt: skip
+                    return Verdict.ABOVE, (math.log(per_day / cap) if cap > 0 else math.inf), written
                 written = _verdict(
                     Verdict.NOT_COVERED,
                     f"CrCl {_crcl_text(rule, crcl)} mL/min (band {band.label}): {band.regimen}",

@@ -611,6 +611,11 @@ def _indicator(rec: Recommendation) -> str:
     return "info"
 
 
+def _quiet(rec: Recommendation) -> bool:
+    """Nothing to show: only scheduled, or a dose within range that depends on no missing fact."""
+    return rec.status in _QUIET and not (rec.status is RecommendationStatus.WITHIN_RANGE and rec.missing)
+
+
 _RANK = {"critical": 0, "warning": 1, "info": 2}
 _TIMELY = frozenset({RecommendationStatus.OVERDUE, RecommendationStatus.DUE})
 
@@ -793,7 +798,7 @@ def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhi
     cards: list[dict[str, Any]] = []
     folded: dict[Section, _Folded] = {}
     for group in action_groups(result):
-        if all(rec.status in _QUIET for rec in group.items):
+        if all(_quiet(rec) for rec in group.items):
             continue
         items = list(group.items)
         card = _card(items, record_id, hashes, base)

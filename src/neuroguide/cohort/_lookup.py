@@ -14,8 +14,9 @@ dosed medication entry of every clean patient is joined to its prescription's in
 * duplicate therapy (two dosed entries naming one rule): those patients' dosing rules run per row.
 
 The orchestration ``assess`` applies around the dose check (which entries are current, which are dosed,
-which rule reports, within-range single entries leave no row) is reproduced here and pinned to the
-engine functions that define it (:data:`PINNED`); when one changes, dosing rules run per row again.
+which rule reports, within-range single entries leave no row unless a fact they depend on is missing) is
+reproduced here and pinned to the engine functions that define it (:data:`PINNED`); when one changes,
+dosing rules run per row again.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ _FUNCTIONS = (
     dosing._decide,
     dosing._med_verdict,
 )
-PINNED = "cca4482dda8f83a3"
+PINNED = "5eff887a332b6a7b"
 """sha256 (16 hex digits) of the engine functions whose orchestration :func:`dosing_rows` reproduces."""
 
 _WEIGHT_INPUTS = ("age", "weight", "serum-creatinine", "sex", "height")
@@ -166,7 +167,9 @@ def dosing_rows(
         raise AssertionError("a CrCl outside every dose interval")
     found = pl.concat([looked.drop("__lower"), blind], how="diagonal_relaxed")
     found = _weight_views(found, kept)
-    rows = found.filter(pl.col("__reports") & (pl.col("__verdict") != dosing.Verdict.WITHIN.value))
+    # As _medcheck.evaluate: a single entry within range leaves no row unless a fact it depends on is missing.
+    shown = (pl.col("__verdict") != dosing.Verdict.WITHIN.value) | (pl.col("__missing").list.len() > 0)
+    rows = found.filter(pl.col("__reports") & shown)
     by_step = {s.index: s for s in steps}
     meta = pl.DataFrame(
         {
