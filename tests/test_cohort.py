@@ -436,13 +436,13 @@ def test_engine_refusals_placeholders_and_unit_slips_are_reported_as_assess_deci
     res = cohort_evaluate(frame, as_of=as_of, max_bad_share=1.0)
     effects = {(r["patient_id"], r["column"]): r["effect"] for r in res.errors.iter_rows(named=True)}
     assert effects == {
-        ("contradiction", "areflexia and brisk-reflexes"): "refused",
+        ("contradiction", "areflexia and brisk-reflexes"): "not used",
         ("placeholder", "last-foot-exam"): "not used",
         ("slip", "serum-creatinine"): "not used",
         ("before-birth", "last-foot-exam"): "refused",
     }
-    assert res.bad_rows == 2  # values not used do not count as bad rows
-    assert set(res.results["patient_id"].unique().to_list()) == {"placeholder", "slip"}
+    assert res.bad_rows == 1  # values not used do not count as bad rows
+    assert set(res.results["patient_id"].unique().to_list()) == {"contradiction", "placeholder", "slip"}
     docs = [_schema.document_of(r) for r in frame.with_row_index("row").to_dicts()]
     assert_same(docs, res.results, as_of, res.errors, unknown_facts(frame.columns), res.absent_only)
 
