@@ -208,6 +208,10 @@ def check_consistency(facts: Mapping[str, FactValue]) -> tuple[tuple[Flag, ...],
     return flags, frozenset(name for _, names in found for name in names)
 
 
+CONTRADICTING = "contradict each other; expected "
+"""How a contradiction flag's message begins (then what was expected, and that the values were not used)."""
+
+
 def _contradiction(names: tuple[str, ...], shown: str, expected: str) -> Flag:
     """The flag for contradicting values: the fields, the values, what was expected, and that none was used."""
     fields = [f"{_section(n)}.{n}" for n in names]
@@ -216,7 +220,7 @@ def _contradiction(names: tuple[str, ...], shown: str, expected: str) -> Flag:
         field=field,
         kind=FlagKind.CONTRADICTION,
         value=shown,
-        message=f"contradict each other; expected {expected}; {'neither' if len(names) == 2 else 'none'} used",
+        message=f"{CONTRADICTING}{expected}; {'neither' if len(names) == 2 else 'none'} used",
     )
 
 

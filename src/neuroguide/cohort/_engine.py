@@ -990,7 +990,7 @@ def _flag_row(row: int, patient_id: Any, flag: Flag) -> dict[str, Any]:
         ID: patient_id,
         "column": column,
         "value": flag.value,
-        "expected": flag.message,
+        "expected": flag.message.removeprefix(_facts.CONTRADICTING),  # as the columnar checks word it
         "effect": "not used",
     }
 
