@@ -190,8 +190,10 @@ def test_the_record_json_holds_the_flag_and_replay_reproduces_it() -> None:
     assert flag["kind"] == "contradiction" and flag["field"] == PAIR_FIELD
     report = ng.replay(record)
     assert report.identical, report.differences
-    assert report.assessment.flags == result.flags
-    assert report.assessment.record.facts == result.record.facts
+    again = report.assessment
+    assert again is not None
+    assert again.flags == result.flags
+    assert again.record.facts == result.record.facts
 
 
 def test_the_cli_prints_the_flag_and_the_red_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
