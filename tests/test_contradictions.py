@@ -246,3 +246,9 @@ def test_fhir_observations_that_contradict_are_flagged_and_the_red_flag_still_fi
     result = assess(reading.patient.to_dict())
     assert [f.field for f in contradictions(result)] == [PAIR_FIELD]
     assert "cauda-equina-suspected" in {r.rule for r in result.section(ng.Section.RED_FLAGS)}
+
+
+def test_a_dose_check_for_a_patient_with_contradicting_findings_is_made_and_notes_the_flag() -> None:
+    doc = {**CES_DOC, "sex": "male", "measurements": {"weight": "70 kg", "serum-creatinine": "1.0 mg/dL"}}
+    verdict = ng.check_dose("gabapentin", "900 mg", per="day", patient=ng.Patient.from_dict(doc), as_of=AS_OF)
+    assert any(PAIR_FIELD in note and "neither used" in note for note in verdict.notes)
