@@ -403,6 +403,39 @@ def contradicting(draw: st.DrawFn) -> dict[str, Any]:
     return doc
 
 
+# The facts a contradiction touches: its fields, and the facts derived from them.
+_TOUCHED = sorted(
+    {n for a, b, _ in _facts._EXCLUSIVE for n in (a, b)}
+    | {n for g, specific, _ in _facts._DENIALS for n in (g, *specific)}
+    | {"still-progressing", "progression-duration", "symptom-duration"}
+    | {name for name, inputs in _derive.BY_VALUE.items() if name != "iwgdf-category"}
+)
+
+
+def assert_same_facts(docs: Sequence[Mapping[str, Any]], as_of: dt.date) -> None:
+    """The cohort's fact columns (after its input checks and derivations) are ``assess``'s facts, row by row."""
+    wide, _ = _schema.wide_from_documents(docs)
+    rows = wide[_schema.ROW]
+    frame = wide.drop(_schema.ROW)
+    prepared, _ = _schema.prepare(frame, _schema.resolve(dict(frame.schema)), as_of, 0, slips=False)
+    prepared = prepared.with_columns(rows.alias(_schema.ROW))
+    checked, refused, _ = _derive.check_rows(prepared, as_of)
+    facts, _ = _derive.derive_columns(checked, as_of, _derive.derivations())
+    skip = set(refused[_schema.ROW].to_list())
+    names = [n for n in _TOUCHED if n in facts.columns]
+    for row in facts.select(_schema.ROW, *names).iter_rows(named=True):
+        i = row.pop(_schema.ROW)
+        if i in skip:
+            continue
+        want = assess(docs[i], as_of=as_of).record.facts
+        for name in names:
+            have, expect = row[name], want.get(name)
+            if isinstance(expect, float) and isinstance(have, float):
+                assert have == pytest.approx(expect), (i, name)
+            else:
+                assert have == expect, f"patient {i}: {name} cohort {have!r}, assess {expect!r}"
+
+
 @settings(max_examples=int(os.environ.get("NEUROGUIDE_COHORT_EXAMPLES", "12")), deadline=None)
 @given(
     docs=st.lists(contradicting(), min_size=1, max_size=12),
@@ -414,6 +447,7 @@ def test_contradicting_patients_give_the_same_answers_and_flags_as_assess(
     res = cohort_evaluate(docs, as_of=as_of, max_bad_share=1.0)
     assert_same(docs, res.results, as_of, res.errors)
     assert_same_contradictions(docs, res.errors, as_of)
+    assert_same_facts(docs, as_of)
 
 
 _CONTRADICTIONS = [
@@ -457,6 +491,7 @@ def test_contradiction_cases_give_the_same_answers_and_flags_as_assess(undetermi
     assert res.bad_rows == 0  # a contradiction refuses no row
     assert_same(_CONTRADICTIONS, res.results, as_of, res.errors)
     assert_same_contradictions(_CONTRADICTIONS, res.errors, as_of)
+    assert_same_facts(_CONTRADICTIONS, as_of)
     status = {(r["patient_id"], r["rule"]): (r["status"], r["missing"]) for r in res.results.iter_rows(named=True)}
     assert status[("ces", "cauda-equina-suspected")] == ("emergency", [])
     cauda, missing = status[("undecided", "cauda-equina-suspected")]
