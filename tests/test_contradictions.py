@@ -43,7 +43,9 @@ def contradictions(result: ng.Assessment) -> list[ng.Flag]:
 
 @pytest.mark.rule("cauda-equina-suspected")
 def test_saddle_anaesthesia_and_bilateral_deficit_raise_cauda_equina_despite_a_contradicting_bladder_pair() -> None:
-    result = assess({"findings": {"saddle-anaesthesia": True, "bilateral-leg-deficit": True, **SPHINCTER_PAIR}})
+    # Bilateral sciatica: radicular pain with a deficit in both legs (the vocabulary has no separate fact for it).
+    findings = {"saddle-anaesthesia": True, "radicular-pain": True, "bilateral-leg-deficit": True}
+    result = assess({"findings": {**findings, **SPHINCTER_PAIR}})
     red = {r.rule: r for r in result.section(ng.Section.RED_FLAGS)}
     assert red["cauda-equina-suspected"].status == "emergency"
     (flag,) = contradictions(result)
