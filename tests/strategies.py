@@ -35,7 +35,7 @@ AGENTS = ["metformin", "Glucophage", "gabapentin", "pregabalin", "oxaliplatin", 
 
 @st.composite
 def patients(draw: st.DrawFn, max_findings: int = 12) -> dict[str, Any]:
-    """A plain-data patient document (valid except where findings happen to contradict each other)."""
+    """A plain-data patient document (findings may contradict each other: flagged and left out)."""
     doc: dict[str, Any] = {}
     born = draw(st.one_of(st.none(), st.dates(dt.date(1930, 1, 1), dt.date(2004, 12, 31)), EDGE_DAYS))
     if born is not None:

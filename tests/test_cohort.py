@@ -29,6 +29,7 @@ from neuroguide.cohort._api import unknown_facts  # noqa: E402
 from neuroguide.cohort._errors import BadRowsError, SchemaError  # noqa: E402
 from neuroguide.cohort._synth import synth  # noqa: E402
 from neuroguide.exceptions import InputError  # noqa: E402
+from neuroguide.patient import FlagKind  # noqa: E402
 from neuroguide.results import RuleOutcome  # noqa: E402
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.json"))
@@ -344,6 +345,174 @@ def test_generated_patients_give_the_same_answers_as_assess(docs: list[dict[str,
     assert_same(docs, res.results, as_of, res.errors)
 
 
+# -- contradicting findings: flagged and left out, the patient evaluated (as assess does) ------------------
+
+
+def assert_same_contradictions(docs: Sequence[Mapping[str, Any]], errors: Any, as_of: dt.date) -> None:
+    """The cohort's ``not used`` rows for contradictions are ``assess``'s contradiction flags, row by row.
+
+    A patient refused for another reason (a date before birth) has no flags from ``assess``; the cohort reports
+    the values it would leave out all the same, as it does placeholder dates.
+    """
+    refused = set(errors.filter(pl.col("effect") == "refused")["row"].to_list())
+    have = {
+        (r["row"], r["column"], r["value"], r["expected"])
+        for r in errors.filter(pl.col("effect") == "not used").iter_rows(named=True)
+        if " and " in r["column"] and r["row"] not in refused
+    }
+    want = set()
+    for i, doc in enumerate(docs):
+        try:
+            flags = assess(doc, as_of=as_of).flags
+        except InputError:
+            continue
+        for f in flags:
+            if f.kind is FlagKind.CONTRADICTION:
+                column = f.field.replace("findings.", "").replace("measurements.", "")
+                want.add((i, column, f.value, f.message.removeprefix(_facts.CONTRADICTING)))
+    assert have == want
+
+
+_GENERAL_DENIALS = [(general, specific) for general, specific, _ in _facts._DENIALS]
+
+
+@st.composite
+def contradicting(draw: st.DrawFn) -> dict[str, Any]:
+    """A generated patient with one or more contradictions: exclusive pairs, denials, durations."""
+    doc = draw(patients())
+    findings = doc.setdefault("findings", {})
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["exclusive", "denial", "tempo"]))
+        if kind == "exclusive":
+            first, second, _ = draw(st.sampled_from(_facts._EXCLUSIVE))
+            findings |= {first: True, second: True}
+        elif kind == "denial":
+            general, specific = draw(st.sampled_from(_GENERAL_DENIALS))
+            findings[general] = False
+            named = draw(st.lists(st.sampled_from(specific), min_size=1, unique=True))
+            findings |= {n: draw(st.sampled_from([True, True, False])) for n in named}
+        else:
+            symptoms = draw(st.sampled_from(["40 day", "3 month", "8 week", "1 week"]))
+            progression = draw(st.sampled_from(["2 day", "10 week", "13 week", "6 day", "8 week"]))
+            doc.setdefault("measurements", {}).update(
+                {"symptom-duration": symptoms, "progression-duration": progression}
+            )
+            findings["still-progressing"] = draw(st.sampled_from([True, False, None]))
+    # Red-flag findings beside the contradiction: they must still decide their rules.
+    findings |= {n: draw(st.sampled_from([True, False, None])) for n in ("saddle-anaesthesia", "known-cancer")}
+    return doc
+
+
+# The facts a contradiction touches: its fields, and the facts derived from them.
+_TOUCHED = sorted(
+    {n for a, b, _ in _facts._EXCLUSIVE for n in (a, b)}
+    | {n for g, specific, _ in _facts._DENIALS for n in (g, *specific)}
+    | {"still-progressing", "progression-duration", "symptom-duration"}
+    | {name for name, inputs in _derive.BY_VALUE.items() if name != "iwgdf-category"}
+)
+
+
+def assert_same_facts(docs: Sequence[Mapping[str, Any]], as_of: dt.date) -> None:
+    """The cohort's fact columns (after its input checks and derivations) are ``assess``'s facts, row by row."""
+    wide, _ = _schema.wide_from_documents(docs)
+    rows = wide[_schema.ROW]
+    frame = wide.drop(_schema.ROW)
+    prepared, _ = _schema.prepare(frame, _schema.resolve(dict(frame.schema)), as_of, 0, slips=False)
+    prepared = prepared.with_columns(rows.alias(_schema.ROW))
+    checked, refused, _ = _derive.check_rows(prepared, as_of)
+    facts, _ = _derive.derive_columns(checked, as_of, _derive.derivations())
+    skip = set(refused[_schema.ROW].to_list())
+    names = [n for n in _TOUCHED if n in facts.columns]
+    for row in facts.select(_schema.ROW, *names).iter_rows(named=True):
+        i = row.pop(_schema.ROW)
+        if i in skip:
+            continue
+        want = assess(docs[i], as_of=as_of).record.facts
+        for name in names:
+            have, expect = row[name], want.get(name)
+            if isinstance(expect, float) and isinstance(have, float):
+                assert have == pytest.approx(expect), (i, name)
+            else:
+                assert have == expect, f"patient {i}: {name} cohort {have!r}, assess {expect!r}"
+
+
+@settings(max_examples=int(os.environ.get("NEUROGUIDE_COHORT_EXAMPLES", "12")), deadline=None)
+@given(
+    docs=st.lists(contradicting(), min_size=1, max_size=12),
+    as_of=st.sampled_from([dt.date(2026, 2, 28), dt.date(2028, 2, 29)]),
+)
+def test_contradicting_patients_give_the_same_answers_and_flags_as_assess(
+    docs: list[dict[str, Any]], as_of: dt.date
+) -> None:
+    res = cohort_evaluate(docs, as_of=as_of, max_bad_share=1.0)
+    assert_same(docs, res.results, as_of, res.errors)
+    assert_same_contradictions(docs, res.errors, as_of)
+    assert_same_facts(docs, as_of)
+
+
+_CONTRADICTIONS = [
+    # Saddle anaesthesia and a bilateral deficit with a contradicting bladder pair: cauda equina still fires.
+    {
+        "id": "ces",
+        "findings": {
+            "saddle-anaesthesia": True,
+            "bilateral-leg-deficit": True,
+            "bladder-bowel-dysfunction": False,
+            "urinary-retention": True,
+        },
+    },
+    # The only positive sphincter finding contradicted: cauda equina and MSCC undetermined, naming it.
+    {
+        "id": "undecided",
+        "findings": {
+            "known-cancer": True,
+            "bladder-bowel-dysfunction": False,
+            "urinary-retention": True,
+            "bowel-dysfunction": True,
+            "urinary-incontinence": False,
+            "saddle-anaesthesia": False,
+            "bilateral-leg-deficit": False,
+        },
+    },
+    {"id": "pattern", "findings": {"distal-symmetric-pattern": True, "non-length-dependent": True, "numbness": True}},
+    {
+        "id": "tempo",
+        "findings": {"still-progressing": True, "weakness": True},
+        "measurements": {"progression-duration": "2 day", "symptom-duration": "3 month"},
+    },
+    {"id": "walking", "findings": {"exertional-nonjoint-leg-symptoms": False, "claudication": True}},
+]
+
+
+@pytest.mark.parametrize("undetermined", ["compact", "all"])
+def test_contradiction_cases_give_the_same_answers_and_flags_as_assess(undetermined: str) -> None:
+    as_of = dt.date(2026, 11, 23)
+    res = cohort_evaluate(_CONTRADICTIONS, as_of=as_of, undetermined=undetermined)
+    assert res.bad_rows == 0  # a contradiction refuses no row
+    assert_same(_CONTRADICTIONS, res.results, as_of, res.errors)
+    assert_same_contradictions(_CONTRADICTIONS, res.errors, as_of)
+    assert_same_facts(_CONTRADICTIONS, as_of)
+    status = {(r["patient_id"], r["rule"]): (r["status"], r["missing"]) for r in res.results.iter_rows(named=True)}
+    assert status[("ces", "cauda-equina-suspected")] == ("emergency", [])
+    cauda, missing = status[("undecided", "cauda-equina-suspected")]
+    assert cauda == "undetermined" and "urinary-retention" in missing
+    mscc, missing = status[("undecided", "mscc-suspected")]
+    assert mscc == "undetermined" and {"urinary-retention", "bowel-dysfunction", "bladder-bowel-dysfunction"} <= set(
+        missing
+    )
+
+
+@pytest.mark.usefixtures("fresh_derivations")
+def test_contradictions_through_the_engine_per_row_are_flagged_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if the input checks had changed since they were pinned: every patient goes through the engine's derive.
+    monkeypatch.setitem(_derive.PINNED, "(checks)", "0" * 16)
+    assert not _derive.derivations().checks_current
+    as_of = dt.date(2026, 11, 23)
+    res = cohort_evaluate(_CONTRADICTIONS, as_of=as_of)
+    assert_same(_CONTRADICTIONS, res.results, as_of, res.errors)
+    assert_same_contradictions(_CONTRADICTIONS, res.errors, as_of)
+
+
 # -- calendar arithmetic and the compiled plan -----------------------------------------------------
 
 
@@ -436,13 +605,13 @@ def test_engine_refusals_placeholders_and_unit_slips_are_reported_as_assess_deci
     res = cohort_evaluate(frame, as_of=as_of, max_bad_share=1.0)
     effects = {(r["patient_id"], r["column"]): r["effect"] for r in res.errors.iter_rows(named=True)}
     assert effects == {
-        ("contradiction", "areflexia and brisk-reflexes"): "refused",
+        ("contradiction", "areflexia and brisk-reflexes"): "not used",
         ("placeholder", "last-foot-exam"): "not used",
         ("slip", "serum-creatinine"): "not used",
         ("before-birth", "last-foot-exam"): "refused",
     }
-    assert res.bad_rows == 2  # values not used do not count as bad rows
-    assert set(res.results["patient_id"].unique().to_list()) == {"placeholder", "slip"}
+    assert res.bad_rows == 1  # values not used do not count as bad rows
+    assert set(res.results["patient_id"].unique().to_list()) == {"contradiction", "placeholder", "slip"}
     docs = [_schema.document_of(r) for r in frame.with_row_index("row").to_dicts()]
     assert_same(docs, res.results, as_of, res.errors, unknown_facts(frame.columns), res.absent_only)
 

@@ -104,7 +104,7 @@ def test_a_gate_list_decides_alike_through_closures_and_compiled(data: st.DataOb
 def _assess(doc: dict[str, Any], **options: Any) -> ng.Assessment | None:
     try:
         return ng.assess(doc, as_of=AS_OF, **options)
-    except InputError:  # generated findings may contradict each other: refused, as for any caller
+    except InputError:  # a generated patient the engine refuses, as for any caller
         return None
 
 

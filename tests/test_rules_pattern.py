@@ -549,14 +549,16 @@ def test_pattern_leads_the_categories_section() -> None:
         ),
     ],
 )
-def test_contradictory_findings_are_an_input_error_naming_both(
+def test_contradictory_findings_are_flagged_naming_both_and_neither_is_used(
     findings: dict[str, bool], fields: tuple[str, str]
 ) -> None:
-    with pytest.raises(ng.InputError) as info:
-        assess(findings)
-    assert all(f in info.value.field for f in fields)
-    assert all(f in str(info.value) for f in fields)
-    assert isinstance(info.value, ValueError)
+    result = assess({**findings, "numbness": True})
+    (flag,) = result.flags
+    assert flag.kind is ng.FlagKind.CONTRADICTION
+    assert flag.field == " and ".join(fields)
+    assert flag.message.endswith("neither used")
+    assert all(f.removeprefix("findings.") not in result.record.facts for f in fields)
+    assert result.record.facts["numbness"] is True  # the other findings are used
 
 
 def test_consistent_reflex_findings_pass() -> None:
@@ -565,18 +567,29 @@ def test_consistent_reflex_findings_pass() -> None:
     assess({"areflexia": True, "brisk-reflexes": False})
 
 
-def test_tempo_inconsistent_with_onset_is_an_input_error() -> None:
-    # 2 days of progression, symptoms began 3 months ago and are still getting worse.
-    with pytest.raises(ng.InputError) as info:
-        assess({"still-progressing": True}, {"progression-duration": "2 day", "symptom-duration": "3 month"})
-    assert "measurements.progression-duration" in info.value.field
-    assert "measurements.symptom-duration" in info.value.field
-    with pytest.raises(ng.InputError):
-        assess({}, {"progression-duration": "10 week", "symptom-duration": "40 day"})
+def test_tempo_inconsistent_with_onset_is_flagged_and_not_used() -> None:
+    # 2 days of progression, symptoms began 3 months ago and are still getting worse: which is wrong is unknown.
+    result = assess({"still-progressing": True}, {"progression-duration": "2 day", "symptom-duration": "3 month"})
+    (flag,) = result.flags
+    assert flag.field == (
+        "findings.still-progressing, measurements.progression-duration and measurements.symptom-duration"
+    )
+    assert "equal durations while findings.still-progressing is true" in flag.message
+    assert not {"still-progressing", "progression-duration", "symptom-duration"} & set(result.record.facts)
+    longer = assess({}, {"progression-duration": "10 week", "symptom-duration": "40 day"})
+    (flag,) = longer.flags
+    assert flag.field == "measurements.progression-duration and measurements.symptom-duration"
+    assert flag.value == "70 days against 40 days"
+    assert "a progression no longer than the time since the symptoms began" in flag.message
+    assert not {"progression-duration", "symptom-duration"} & set(longer.record.facts)
     # Progressed over 2 days three months ago, then stable: consistent.
-    assess({"still-progressing": False}, {"progression-duration": "2 day", "symptom-duration": "3 month"})
+    assert not assess(
+        {"still-progressing": False}, {"progression-duration": "2 day", "symptom-duration": "3 month"}
+    ).flags
     # 13 weeks against 3 months while still progressing: within the allowed difference.
-    assess({"still-progressing": True}, {"progression-duration": "13 week", "symptom-duration": "3 month"})
+    assert not assess(
+        {"still-progressing": True}, {"progression-duration": "13 week", "symptom-duration": "3 month"}
+    ).flags
 
 
 # -- report --------------------------------------------------------------------------------------------

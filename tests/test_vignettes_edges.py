@@ -363,10 +363,19 @@ def test_claudication_and_walking_leg_fatigue_are_exertional_non_joint_symptoms(
     assert fired(result, "exercise-abi") is (expected is True)
 
 
-def test_exertional_symptoms_denied_but_claudication_recorded_is_refused_naming_both() -> None:
-    with pytest.raises(ng.InputError) as err:
-        ng.assess({"findings": {"claudication": True, "exertional-nonjoint-leg-symptoms": False}}, as_of=AS_OF)
-    assert "exertional-nonjoint-leg-symptoms" in str(err.value) and "claudication" in str(err.value)
+def test_exertional_symptoms_denied_but_claudication_recorded_is_flagged_and_neither_is_used() -> None:
+    patient = {
+        "findings": {"claudication": True, "exertional-nonjoint-leg-symptoms": False},
+        "measurements": {"abi": 1.0},
+    }
+    result = ng.assess(patient, as_of=AS_OF)
+    (flag,) = result.flags
+    assert flag.field == "findings.exertional-nonjoint-leg-symptoms and findings.claudication"
+    assert flag.kind is ng.FlagKind.CONTRADICTION and flag.value == "false and true"
+    # Neither the given "no" nor one derived from the contradicted claudication: unknown, and the rule says so.
+    assert "exertional-nonjoint-leg-symptoms" not in result.record.facts and "claudication" not in result.record.facts
+    (t,) = [t for t in result.record.trace if t.rule == "exercise-abi"]
+    assert "exertional-nonjoint-leg-symptoms" in t.missing
 
 
 @pytest.mark.parametrize("text", ["100 bpm", "100/min", "100 beats/min"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from . import _agents
@@ -181,24 +181,52 @@ _DENIALS = (
 _DAY_IN_WEEKS = 1 / 7
 
 
-def check_consistency(facts: dict[str, FactValue]) -> None:
-    """Refuse findings that contradict each other, naming both fields.
+def check_consistency(facts: Mapping[str, FactValue]) -> tuple[tuple[Flag, ...], frozenset[str]]:
+    """Findings that contradict each other: a flag for each contradiction, and every value to leave out.
 
-    Raises:
-        InputError: for the first contradiction found (both fields are named in the message).
-
+    Which of two contradicting values is wrong cannot be told, so both are left out (unknown to every rule,
+    named missing by the rules that need them) and the flag names both fields, both values and what was
+    expected. The rest of the patient is evaluated: refusing the whole patient would hide the red flags its
+    other findings raise. Every contradiction is found on the values as given (a value in two contradictions
+    is flagged in both); a general finding recorded false leaves out with it every specific one recorded true,
+    and keeps the specific ones recorded false.
     """
+    found: list[tuple[Flag, tuple[str, ...]]] = []
     for first, second, why in _EXCLUSIVE:
         if facts.get(first) is True and facts.get(second) is True:
-            raise InputError(f"findings.{first} and findings.{second}", "both true", f"at most one of them true: {why}")
+            found.append(
+                (_contradiction((first, second), "both true", f"at most one of them true: {why}"), (first, second))
+            )
     for general, specific, what in _DENIALS:
         if facts.get(general) is False:
             for name in specific:
                 if facts.get(name) is True:
-                    raise InputError(
-                        f"findings.{general} and findings.{name}", "false and true", _denied(general, name, what)
-                    )
-    _check_tempo(facts)
+                    denied = _denied(general, name, what)
+                    found.append((_contradiction((general, name), "false and true", denied), (general, name)))
+    found.extend(_check_tempo(facts))
+    flags = tuple(flag for flag, _ in found)
+    return flags, frozenset(name for _, names in found for name in names)
+
+
+CONTRADICTING = "contradict each other; expected "
+"""How a contradiction flag's message begins (then what was expected, and that the values were not used)."""
+
+
+def _contradiction(names: tuple[str, ...], shown: str, expected: str) -> Flag:
+    """The flag for contradicting values: the fields, the values, what was expected, and that none was used."""
+    fields = [f"{_section(n)}.{n}" for n in names]
+    field = fields[0] if len(fields) == 1 else f"{', '.join(fields[:-1])} and {fields[-1]}"
+    return Flag(
+        field=field,
+        kind=FlagKind.CONTRADICTION,
+        value=shown,
+        message=f"{CONTRADICTING}{expected}; {'neither' if len(names) == 2 else 'none'} used",
+    )
+
+
+def _section(name: str) -> str:
+    """Where a patient document holds a fact: ``findings`` (true/false) or ``measurements``."""
+    return "findings" if vocabulary()[name].type == "boolean" else "measurements"
 
 
 def _denied(general: str, name: str, what: str) -> str:
@@ -206,33 +234,41 @@ def _denied(general: str, name: str, what: str) -> str:
     return f"consistent findings: {name} is {what}, which {general} = false denies"
 
 
-def _check_tempo(facts: dict[str, FactValue]) -> None:
+# The tempo contradictions: what each expects.
+TEMPO_LONGER = "a progression no longer than the time since the symptoms began"
+TEMPO_STILL = (
+    "equal durations while findings.still-progressing is true (the symptoms are still getting worse, so they have "
+    "progressed since they began)"
+)
+
+
+def tempo_shown(progression: float, duration: float) -> str:
+    """The two durations (in weeks) as a tempo contradiction shows them, in days."""
+    return f"{progression * 7:g} days against {duration * 7:g} days"
+
+
+def _check_tempo(facts: Mapping[str, FactValue]) -> list[tuple[Flag, tuple[str, ...]]]:
     """Progression cannot outlast the symptoms; while still progressing the two durations are the same."""
     progression, duration = facts.get("progression-duration"), facts.get("symptom-duration")
     if not isinstance(progression, float) or not isinstance(duration, float):
-        return
-    days = f"{progression * 7:g} days against {duration * 7:g} days"
+        return []
+    days = tempo_shown(progression, duration)
+    durations = ("progression-duration", "symptom-duration")
     if progression > duration + _DAY_IN_WEEKS:
-        raise InputError(
-            "measurements.progression-duration and measurements.symptom-duration",
-            days,
-            "a progression no longer than the time since the symptoms began",
-        )
+        return [(_contradiction(durations, days, TEMPO_LONGER), durations)]
     # Months have no fixed length in days: the larger of 1 day and 10% is allowed between the two.
     if facts.get("still-progressing") is True and duration - progression > max(_DAY_IN_WEEKS, duration / 10):
-        raise InputError(
-            "measurements.progression-duration and measurements.symptom-duration",
-            days,
-            "equal durations while findings.still-progressing is true (the symptoms are still getting worse, so "
-            "they have progressed since they began)",
-        )
+        # Any of the three may be the wrong one: none is used.
+        names = ("still-progressing", *durations)
+        return [(_contradiction(names, f"true; {days}", TEMPO_STILL), names)]
+    return []
 
 
 def derive(patient: Patient, as_of: dt.date) -> dict[str, FactValue]:
     """Return the fact table for ``patient`` on ``as_of`` (flagged inputs left out).
 
     Raises:
-        InputError: a date lies after ``as_of``, two findings contradict each other, or another impossible date or age.
+        InputError: a date lies after ``as_of``, or another impossible date or age.
 
     """
     return derive_flagged(patient, as_of)[0]
@@ -250,7 +286,9 @@ def derive_flagged(
     ``without`` names derivations not to make (a value given directly is still used).
 
     A flagged value is left out of the facts, so every rule that needs it is
-    undetermined and reports it missing; it is never read as normal.
+    undetermined and reports it missing; it is never read as normal. Findings
+    that contradict each other are flagged and left out the same way (both of
+    them), and a value left out is never derived from other inputs instead.
 
     Raises:
         InputError: listing every impossible date or conflicting age.
@@ -260,14 +298,17 @@ def derive_flagged(
     facts: dict[str, FactValue] = {}
     facts.update(patient.findings)
     facts.update(patient.normalized)
-    check_consistency(facts)
+    contradictions, left_out = check_consistency(facts)
+    flags.extend(contradictions)
+    for name in left_out:
+        del facts[name]
     for name, date in patient.last.items():
         if not is_placeholder(date):
             facts[f"last-{name}"] = date
     if patient.sex is not None:
         facts["sex"] = patient.sex
     flags.extend(_unit_slips(patient, facts))
-    withheld: set[str] = set()
+    withheld = set(left_out)  # a contradicted value is not derived from the other inputs instead
     for name, fn in _DERIVATIONS.items():
         if name in facts:
             flag = _conflict(name, fn, patient, as_of, facts)

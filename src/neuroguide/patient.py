@@ -48,6 +48,8 @@ class FlagKind(enum.StrEnum):
     """A date records systems use for 'unknown' (e.g. 1900-01-01)."""
     CONFLICT = "conflict"
     """A given value disagrees with the value derivable from other inputs."""
+    CONTRADICTION = "contradiction"
+    """Findings that contradict each other (e.g. no bladder or bowel dysfunction, yet urinary retention): none used."""
     IMPLAUSIBLE = "implausible"
     """A derived value outside what a person can have."""
     UNLOCKED = "unlocked"

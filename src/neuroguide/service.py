@@ -78,7 +78,7 @@ from .exceptions import (
     UnknownGuidelineError,
 )
 from .model import Status
-from .patient import Patient
+from .patient import Flag, FlagKind, Patient
 from .report import never_recorded, render_rule, status_text
 from .results import DOSE_PROBLEMS, SECTION_TITLES, Assessment, Recommendation, RecommendationStatus, Section
 from .terminology import LOCAL_SYSTEM
@@ -617,6 +617,8 @@ def _quiet(rec: Recommendation) -> bool:
 
 
 _RANK = {"critical": 0, "warning": 1, "info": 2}
+# Flags about the knowledge base, not the patient's values (the input-flags card leaves them out).
+_NOT_INPUTS = frozenset({FlagKind.UNLOCKED, FlagKind.SITE_DECISION_NOT_APPLIED})
 _TIMELY = frozenset({RecommendationStatus.OVERDUE, RecommendationStatus.DUE})
 
 
@@ -787,12 +789,31 @@ def _unchecked_card(result: Assessment, record_id: str, base: str) -> dict[str, 
     }
 
 
+def _flags_card(flags: Sequence[Flag], record_id: str, base: str) -> dict[str, Any]:
+    """A warning naming the patient's values left out (contradicting findings, placeholder dates, unit slips, ...)."""
+    lines = [
+        "**Check and correct these values.** They were not used: each is unknown to every rule, and a rule that "
+        "needs one is undecided and names it among the missing inputs.",
+        "",
+    ]
+    lines += [f"- {html.escape(f'{f.field} = {f.value}: {f.message}', quote=False)}" for f in flags]
+    return {
+        "uuid": _uuid5(f"neuroguide:{record_id}:flags"),
+        "summary": f"{len(flags)} input problem(s) flagged: the values were not used",
+        "indicator": "warning",
+        "detail": "\n".join(lines),
+        "source": {"label": "neuroguide", "url": f"{base}/cds-services"},
+        "extension": {AUDIT_EXTENSION: {"record": record_id, "rules": []}},
+    }
+
+
 def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhir.Note] = ()) -> list[dict[str, Any]]:
     """The cards for an assessment: one per action, grouped exactly as the text report groups its items.
 
     A group whose every recommendation is only scheduled (nothing to do now) gets no card; information with nothing
     due shares one card per report section. With no red flag found while an urgent or emergency rule could not
-    decide, a warning card names the inputs it needs: "no red flag" must not read as reassurance.
+    decide, a warning card names the inputs it needs: "no red flag" must not read as reassurance. Values the
+    assessment flagged and did not use (findings contradicting each other, placeholder dates, ...) get a warning card.
     """
     hashes = {(g.id, g.version): g.sha256 for g in result.record.guidelines}
     cards: list[dict[str, Any]] = []
@@ -815,6 +836,9 @@ def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhi
             cards.append(_section_card(section, share, record_id, base))
     if result.urgent_missing and not any(c["indicator"] == "critical" for c in cards):
         cards.append(_unchecked_card(result, record_id, base))
+    flagged = [f for f in result.flags if f.kind not in _NOT_INPUTS]
+    if flagged:
+        cards.append(_flags_card(flagged, record_id, base))
     # Dose problems lead the warnings: a prescription may be signed in this visit.
     cards.sort(key=lambda c: (_RANK[c["indicator"]], not _is_dose_problem(c)))
     if notes:

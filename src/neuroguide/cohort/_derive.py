@@ -102,8 +102,10 @@ _PINNED_FUNCTIONS: dict[str, tuple[str, ...]] = {
         "derive_flagged",
         "check_dates",
         "check_consistency",
+        "_contradiction",
         "_denied",
         "_check_tempo",
+        "tempo_shown",
         "_conflict",
         "_unit_slips",
         "is_placeholder",
@@ -127,7 +129,7 @@ PINNED: dict[str, str] = {
     "on-droxidopa": "9de4247510323d29",
     "two-gabapentinoids": "a324690ca091a5a9",
     "crcl": "aa3a566c06accf71",
-    "(checks)": "14f6acdf22e4e17e",
+    "(checks)": "edb80e457ef5b814",
 }
 """sha256 (first 16 hex digits) of the engine functions each pinned fact reproduces, as last checked."""
 
@@ -418,8 +420,9 @@ def check_rows(table: pl.DataFrame, as_of: dt.date) -> tuple[pl.DataFrame, pl.Da
     """The engine's input checks on a prepared table: (table with placeholder dates unset, refusals, flags).
 
     Refusals are patients ``assess`` refuses (dates more than a lifetime back or before birth, an age that
-    contradicts the birth date, contradicting findings, a progression longer than the symptoms); flags are
-    values ``assess`` leaves out and says so (placeholder dates such as 1900-01-01).
+    contradicts the birth date); flags are values ``assess`` leaves out and says so (placeholder dates such as
+    1900-01-01; findings that contradict each other, or a progression longer than the symptoms: every value of
+    the contradiction, in that row only).
     """
     col = pl.col
     oldest = span("age").high
@@ -513,12 +516,22 @@ def check_rows(table: pl.DataFrame, as_of: dt.date) -> tuple[pl.DataFrame, pl.Da
                 REFUSED,
             )
         )
-    refusals.extend(_consistency(table))
+    table, contradictions = _consistency(table)
+    flags.extend(contradictions)
     return table, _collect(refusals), _collect(flags)
 
 
-def _consistency(table: pl.DataFrame) -> list[_Rows]:
-    """``check_consistency``: the first contradiction of each row, as the engine finds it."""
+LEFT_OUT = "__out:"
+"""Prefix of the marker columns of values left out as contradictory (read by :func:`derive_columns`)."""
+
+
+def _consistency(table: pl.DataFrame) -> tuple[pl.DataFrame, list[_Rows]]:
+    """``check_consistency``: every contradiction of each row flagged, its values unset (not used).
+
+    The flags name both columns, both values and what was expected, as the engine's do. Each contradicting
+    value is unset in that row only; a derived fact among them is marked so that ``derive_columns`` does not
+    derive it from the other inputs instead (the engine withholds it likewise).
+    """
     col = pl.col
 
     def true(name: str) -> pl.Expr:
@@ -527,42 +540,49 @@ def _consistency(table: pl.DataFrame) -> list[_Rows]:
     def false(name: str) -> pl.Expr:
         return (col(name) == False).fill_null(False) if name in table.columns else pl.lit(False)  # noqa: E712
 
-    checks: list[tuple[pl.Expr, str, str, str | pl.Expr]] = []
+    def named(names: tuple[str, ...]) -> str:
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+    def used(names: tuple[str, ...]) -> str:
+        return "neither used" if len(names) == 2 else "none used"
+
+    checks: list[tuple[pl.Expr, tuple[str, ...], pl.Expr, str]] = []
     for first, second, why in _facts._EXCLUSIVE:
         checks.append(
-            (true(first) & true(second), f"{first} and {second}", "both true", f"at most one of them true: {why}")
+            (true(first) & true(second), (first, second), pl.lit("both true"), f"at most one of them true: {why}")
         )
     for general, specific, what in _facts._DENIALS:
         for name in specific:
             denied = _facts._denied(general, name, what)
-            checks.append((false(general) & true(name), f"{general} and {name}", "false and true", denied))
+            checks.append((false(general) & true(name), (general, name), pl.lit("false and true"), denied))
     if "progression-duration" in table.columns and "symptom-duration" in table.columns:
         prog, dur = col("progression-duration"), col("symptom-duration")
         day = _facts._DAY_IN_WEEKS
         both = prog.is_not_null() & dur.is_not_null()
         longer = both & (prog > dur + day)
         shorter = both & ~longer & true("still-progressing") & ((dur - prog) > pl.max_horizontal(pl.lit(day), dur / 10))
-        name = "progression-duration and symptom-duration"
-        checks.append((longer, name, "", "a progression no longer than the time since the symptoms began"))
-        checks.append(
-            (
-                shorter,
-                name,
-                "",
-                "equal durations while still-progressing is true (the symptoms are still getting worse, so they "
-                "have progressed since they began)",
-            )
+        # Formatted by the engine's own function, on the flagged rows only (the rows are filtered first).
+        days = pl.struct(p=prog, d=dur).map_elements(
+            lambda r: _facts.tempo_shown(r["p"], r["d"]), return_dtype=pl.String
         )
-    if not checks:
-        return []
-    column: pl.Expr = pl.lit(None, pl.String)
-    value: pl.Expr = pl.lit(None, pl.String)
-    expected: pl.Expr = pl.lit(None, pl.String)
-    for mask, field, shown, reason in reversed(checks):  # the first contradiction in the engine's order wins
-        column = pl.when(mask).then(pl.lit(field)).otherwise(column)
-        value = pl.when(mask).then(pl.lit(shown)).otherwise(value)
-        expected = pl.when(mask).then(_lit(reason)).otherwise(expected)
-    return [_rows(table, column.is_not_null(), column, value, expected, REFUSED)]
+        durations = ("progression-duration", "symptom-duration")
+        checks.append((longer, durations, days, _facts.TEMPO_LONGER))
+        checks.append((shorter, ("still-progressing", *durations), pl.format("true; {}", days), _facts.TEMPO_STILL))
+    flags = [
+        _rows(table, mask, named(names), shown, f"{reason}; {used(names)}", NOT_USED)
+        for mask, names, shown, reason in checks
+    ]
+    out: dict[str, pl.Expr] = {}
+    for mask, names, _, _ in checks:
+        for name in names:
+            out[name] = out[name] | mask if name in out else mask
+    present = {name: mask for name, mask in out.items() if name in table.columns}
+    if present:
+        table = table.with_columns(
+            *(pl.when(mask).then(None).otherwise(col(name)).alias(name) for name, mask in present.items()),
+            *(mask.alias(LEFT_OUT + name) for name, mask in present.items() if name in _facts._DERIVATIONS),
+        )
+    return table, flags
 
 
 # -- derived facts -------------------------------------------------------------------------------------
@@ -711,6 +731,8 @@ def derive_columns(facts: pl.DataFrame, as_of: dt.date, state: Derivations) -> t
             continue
         derived: pl.Expr | pl.Series = pinned[name]() if name in pinned else _by_value(facts, name, as_of)
         value = derived if isinstance(derived, pl.Expr) else pl.lit(derived)
+        if LEFT_OUT + name in facts.columns:  # contradicted: not derived from the other inputs instead
+            value = pl.when(col(LEFT_OUT + name)).then(None).otherwise(value)
         if name not in cols or name not in facts.columns:
             facts = facts.with_columns(value.alias(name))
             continue
@@ -741,7 +763,9 @@ def derive_columns(facts: pl.DataFrame, as_of: dt.date, state: Derivations) -> t
     if "crcl" in facts.columns and "crcl" not in state.stale:
         facts, implausible = _implausible_crcl(facts)
         flags.append(implausible)
-    facts = facts.drop("__metformin_start", "__crcl_given", strict=False)
+    facts = facts.drop(
+        "__metformin_start", "__crcl_given", *(c for c in facts.columns if c.startswith(LEFT_OUT)), strict=False
+    )
     return facts, _collect(flags)
 
 

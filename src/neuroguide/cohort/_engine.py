@@ -37,7 +37,7 @@ from .._loading import Catalog, catalog
 from .._vocabulary import vocabulary
 from ..evaluation import _choose, _plan, _statuses
 from ..exceptions import InputError
-from ..patient import Patient
+from ..patient import Flag, Patient
 from ..results import RuleOutcome, package_version
 from ..units import is_quantity, magnitude, quantity
 from . import _derive, _lookup
@@ -484,9 +484,10 @@ def evaluate_arrow(
     undetermined only by them (every missing fact it names is in ``unknown``) is counted per rule in
     the third table (:data:`ABSENT_ONLY_SCHEMA`) and, with ``Undetermined.COMPACT``, is not a row.
 
-    The errors are the patients the engine refuses (``effect`` ``refused``: dates before birth,
-    contradicting findings, …; they get no results, as ``assess`` gives them none) and the values it
-    leaves out (``not used``: placeholder dates, a given value contradicting the derivable one, …).
+    The errors are the patients the engine refuses (``effect`` ``refused``: dates before birth, an age
+    contradicting the birth date, …; they get no results, as ``assess`` gives them none) and the values it
+    leaves out (``not used``: placeholder dates, findings contradicting each other, a given value
+    contradicting the derivable one, …).
 
     One row per patient and rule that fired or could not be decided (rules that do not apply
     leave no row), in the engine's rule order and then by input row. Rows with a bad
@@ -893,14 +894,25 @@ def with_rule_info(counts: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 def _all_per_row(table: pl.DataFrame, plan: Plan, drop: _Drop) -> tuple[pa.Table, pl.DataFrame, pl.DataFrame]:
     """Every rule for every patient through the engine's own ``derive`` (the fact engine changed)."""
     steps = [attrs.evolve(s, columnar=False, lookup=False) for s in plan.steps]
-    res, refused = _per_row(table, plan, steps, table, full=True)
-    return _assemble([res.drop("__step")], None, [refused], [], plan, {}, drop)
+    flags: list[dict[str, Any]] = []
+    res, refused = _per_row(table, plan, steps, table, full=True, flags=flags)
+    return _assemble([res.drop("__step")], None, [refused], [pl.DataFrame(flags, schema=ERRORS_SCHEMA)], plan, {}, drop)
 
 
 def _per_row(
-    facts: pl.DataFrame, plan: Plan, steps: Sequence[Step], inputs: pl.DataFrame, *, full: bool
+    facts: pl.DataFrame,
+    plan: Plan,
+    steps: Sequence[Step],
+    inputs: pl.DataFrame,
+    *,
+    full: bool,
+    flags: list[dict[str, Any]] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Evaluate ``steps`` one patient at a time through the engine (medication rules and the like)."""
+    """Evaluate ``steps`` one patient at a time through the engine (medication rules and the like).
+
+    With ``full``, each patient's facts come from the engine's ``derive``; the values it leaves out and flags
+    are added to ``flags`` (when given) as errors-table rows (``not used``).
+    """
     bad_cols = [c for c in facts.columns if c.startswith(BAD)]
     clean = ~pl.any_horizontal([pl.col(c) for c in bad_cols]) if bad_cols else pl.lit(True)
     agents: set[str] = set()
@@ -936,8 +948,8 @@ def _per_row(
         if full:
             patient = patient_of(row)
             try:
-                values = _facts.derive(patient, plan.as_of)
-            except InputError as exc:  # the engine refuses this patient (e.g. contradicting findings)
+                values, flagged = _facts.derive_flagged(patient, plan.as_of)
+            except InputError as exc:  # the engine refuses this patient (e.g. a date before birth)
                 refused.append(
                     {
                         ROW: row[ROW],
@@ -949,6 +961,8 @@ def _per_row(
                     }
                 )
                 continue
+            if flags is not None:
+                flags.extend(_flag_row(row[ROW], row[ID], f) for f in flagged)
             for s in classifications:
                 _kinds.evaluate_rule(s.rule, s.guideline, patient, values, plan.as_of)
         else:
@@ -966,6 +980,19 @@ def _per_row(
     typed: dict[Any, Any] = {**RESULT_SCHEMA, "__step": pl.Int64()}
     results = pl.DataFrame(out, schema=text).cast(typed)
     return results, pl.DataFrame(refused, schema=ERRORS_SCHEMA)
+
+
+def _flag_row(row: int, patient_id: Any, flag: Flag) -> dict[str, Any]:
+    """An errors-table row for a value the engine left out (its fields named by column, as the columnar checks do)."""
+    column = flag.field.replace("findings.", "").replace("measurements.", "")
+    return {
+        ROW: row,
+        ID: patient_id,
+        "column": column,
+        "value": flag.value,
+        "expected": flag.message.removeprefix(_facts.CONTRADICTING),  # as the columnar checks word it
+        "effect": "not used",
+    }
 
 
 def _one(
