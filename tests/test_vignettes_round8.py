@@ -27,6 +27,7 @@ NAMES = sorted(p.stem for p in ROUND8.glob("*.json"))
 KEYS = {
     "red_flags", "first", "first_status", "fired", "fired_any", "not_fired", "facts", "facts_approx",
     "urgent_missing_include", "urgent_missing_first_in_report", "urgent_missing_empty",
+    "report_names_every_urgent_question", "asked_before",
 }  # fmt: skip
 FIRED_KEYS = {
     "status", "rule_status", "action_contains", "details_or_action_contain", "reasons_contain", "missing_contain",
@@ -117,9 +118,21 @@ def test_round8_vignette(name: str) -> None:
     if expect.get("urgent_missing_first_in_report"):
         # The questions that could raise an urgent flag lead the report's list of what is missing.
         text = render_text(result)
-        listed = [line for line in text[text.index("What is missing") :].splitlines() if line.startswith("   - ")]
-        asked = [re.findall(r"\[([a-z0-9-]+)\]", line) for line in listed[: len(result.urgent_missing)]]
-        assert {facts[0] for facts in asked if facts} == set(result.urgent_missing), listed[:10]
+        section = text[text.index("What is missing") : text.index("Guideline versions used")]
+        items = [" ".join(item.split()) for item in section.split("\n   - ")[1:]]
+        tags = [re.findall(r"\[([a-z0-9-]+(?:- [a-z0-9-]+)*)\]", item)[0].replace("- ", "-") for item in items]
+        assert tags and all(tag in result.urgent_missing for tag in tags), tags
+    if expect.get("report_names_every_urgent_question"):
+        # Even when the list is cut short, every question that could rule out an urgent problem is named.
+        text = render_text(result)
+        section = " ".join(text[text.index("What is missing") : text.index("Guideline versions used")].split())
+        for fact in result.urgent_missing:
+            assert fact in section.replace("- ", "-"), fact
+    if "asked_before" in expect:
+        # Questions an emergency rule needs are asked before those only an urgent rule needs.
+        first, then = expect["asked_before"]
+        order = list(result.urgent_missing)
+        assert max(order.index(f) for f in first) < min(order.index(f) for f in then), order
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if load(n)["expect"].get("red_flags")])
@@ -130,3 +143,20 @@ def test_round8_red_flags_in_review_are_shown_as_not_yet_verified(name: str) -> 
         assert rec.status in ("emergency", "urgent")
         if rec.rule_status == "in-review":
             assert "NOT YET VERIFIED" in text
+
+
+def test_what_an_emergency_rule_needs_is_asked_before_what_only_an_urgent_rule_needs() -> None:
+    # Nothing but a name recorded: the cauda equina, MSCC and cord questions (emergencies) lead; the B12 levels,
+    # which only the urgent B12-myelopathy rule needs (and only with cord signs), come after them.
+    result = ng.assess(ng.Patient.from_dict({"id": "nothing-recorded"}), as_of=dt.date(2026, 11, 30))
+    emergency = {
+        r.id
+        for g in (ng.load_guideline(gid) for gid in ("presentation-pattern", "inflammatory-neuropathy", "iwgdf-foot"))
+        for r in g.rules
+        if getattr(r, "urgency", None) == "emergency"
+    }
+    needed = {m.fact: set(m.needed_by) for m in result.missing}
+    flags = [not emergency.isdisjoint(needed[f]) for f in result.urgent_missing]
+    assert flags == sorted(flags, reverse=True), list(zip(result.urgent_missing, flags, strict=True))
+    assert flags[0] and not flags[-1]
+    assert result.urgent_missing.index("urinary-retention") < result.urgent_missing.index("b12-total")
