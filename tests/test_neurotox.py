@@ -91,7 +91,7 @@ CUMULATIVE = [
     pytest.param("bortezomib", "16 mg/m2", "> 16–26 mg/m2", marks=pytest.mark.rule("neurotox-bortezomib")),
     pytest.param("thalidomide", "20 g", "> 20 g", marks=pytest.mark.rule("neurotox-thalidomide")),
     pytest.param("vincristine", "2 mg/m2", "> 2–6 mg/m2"),
-    pytest.param("metronidazole", "42 g", ">42 g total"),
+    pytest.param("metronidazole", "42 g", ">42 g total", marks=pytest.mark.rule("neurotox-metronidazole")),
 ]
 
 
@@ -109,7 +109,7 @@ DURATION = [
                  marks=pytest.mark.rule("neurotox-thalidomide")),
     pytest.param("phenytoin", m.Period(5, "year"), "usually more than 5 years",
                  marks=pytest.mark.rule("neurotox-phenytoin")),
-    pytest.param("metronidazole", m.Period(4, "week"), "(>4 weeks)"),
+    pytest.param("metronidazole", m.Period(4, "week"), "(>4 weeks)", marks=pytest.mark.rule("neurotox-metronidazole")),
     pytest.param("linezolid", m.Period(28, "day"), "longer than the maximum recommended duration of 28 days"),
 ]  # fmt: skip
 
@@ -145,8 +145,8 @@ BOUNDARIES = [
     pytest.param("thalidomide", "19 g", "20 g", "21 g", marks=pytest.mark.rule("neurotox-thalidomide")),
     pytest.param("thalidomide", "19999 mg", "20000 mg", "20001 mg", marks=pytest.mark.rule("neurotox-thalidomide")),
     pytest.param("vincristine", "1.9 mg/m2", "2 mg/m2", "2.1 mg/m2"),
-    pytest.param("metronidazole", "41 g", "42 g", "43 g"),
-    pytest.param("metronidazole", "41999 mg", "42000 mg", "42001 mg"),
+    pytest.param("metronidazole", "41 g", "42 g", "43 g", marks=pytest.mark.rule("neurotox-metronidazole")),
+    pytest.param("metronidazole", "41999 mg", "42000 mg", "42001 mg", marks=pytest.mark.rule("neurotox-metronidazole")),
 ]
 
 
@@ -194,6 +194,7 @@ def test_phenytoin_five_years(started: str, past: bool) -> None:
     assert check.past_threshold is past
 
 
+@pytest.mark.rule("neurotox-metronidazole")
 @pytest.mark.parametrize(("started", "past"), [("2026-10-27", False), ("2026-10-26", False), ("2026-10-25", True)])
 def test_linezolid_and_metronidazole_four_weeks(started: str, past: bool) -> None:
     # 28 days before 23 Nov 2026 is 26 Oct: day 28 of therapy is not past "longer than 28 days".
@@ -276,11 +277,23 @@ def test_assess_flags_a_neurotoxic_drug_the_patient_takes() -> None:
 
 
 def test_in_review_entries_are_not_evaluated_by_default() -> None:
-    patient = {"medications": [{"agent": "metronidazole", "cumulative": "50 g"}]}
-    assert ng.assess(patient, as_of=AS_OF).by_rule("neurotox-metronidazole") is None
-    rec = ng.assess(patient, as_of=AS_OF, statuses=("approved", "in-review")).by_rule("neurotox-metronidazole")
+    # Linezolid stays in review (its 28-day wording was read only in a manufacturer's reproduction).
+    patient = {"medications": [{"agent": "linezolid", "started": "2026-09-01"}]}
+    assert ng.assess(patient, as_of=AS_OF).by_rule("neurotox-linezolid") is None
+    rec = ng.assess(patient, as_of=AS_OF, statuses=("approved", "in-review")).by_rule("neurotox-linezolid")
     assert rec is not None
     assert rec.status == "flagged"
+
+
+@pytest.mark.rule("neurotox-metronidazole")
+def test_metronidazole_is_approved_from_2026_3_and_was_in_review_before() -> None:
+    # Goolsby 2018: ">42 g total (>4 weeks)"; 50 g is past it. In review in 2026.2 (RxNorm code then unverified).
+    patient = {"medications": [{"agent": "metronidazole", "cumulative": "50 g"}]}
+    old = ng.assess(patient, as_of=AS_OF, pins={"drug-neurotoxicity": "2026.2"})
+    assert old.by_rule("neurotox-metronidazole") is None
+    rec = ng.assess(patient, as_of=AS_OF).by_rule("neurotox-metronidazole")
+    assert rec is not None and rec.status == "flagged" and rec.rule_status == "approved"
+    assert _entry("6922").agent == "metronidazole"  # the verified RxNorm ingredient code now finds the entry
 
 
 # -- look-up -----------------------------------------------------------------------------------

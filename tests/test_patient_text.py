@@ -25,11 +25,11 @@ from neuroguide.exceptions import GuidelineDataError
 COVERED = {
     "presentation-pattern": "2024.2",
     "ada-diabetes-diagnosis": "2026.2",
-    "ada-neuropathy": "2026.2",
+    "ada-neuropathy": "2026.3",
     "aha-acc-pad": "2024.2",
     "b12-testing": "2024.3",
     "drug-dosing": "2026.3",
-    "drug-neurotoxicity": "2026.2",
+    "drug-neurotoxicity": "2026.3",
     "inflammatory-neuropathy": "2021.1",
     "iwgdf-foot": "2023.2",
     "neuropathy-workup": "2020.2",
@@ -103,11 +103,12 @@ def test_every_in_scope_rule_of_the_covered_versions_has_a_text() -> None:
     missing = pt.missing_patient_texts(cat.get(gid, ver) for gid, ver in COVERED.items())
     assert missing == [], "\n".join(map(str, missing))
     assert (
-        len(IN_SCOPE) == 117
+        len(IN_SCOPE) == 118
     )  # 110 + two NICE NG19 foot referrals (iwgdf-foot 2023.2) + pattern-myelopathy (approved in 2024.1)
     # + wernicke-thiamine-treatment and thiamine-after-bariatric-surgery (thiamine 2012.3)
     # + rapidly-progressive-limb-weakness (presentation-pattern 2024.2)
     # + gabapentinoid-combination (drug-dosing 2026.3)
+    # + neurotox-metronidazole (approved in drug-neurotoxicity 2026.3)
 
 
 def test_urgent_rules_in_review_are_in_scope() -> None:

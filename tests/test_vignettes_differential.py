@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import neuroguide as ng
+from vignette_helpers import fired, pattern, red_flags
 
 VIGNETTES = Path(__file__).parent / "data" / "vignettes"
 AS_OF = dt.date(2026, 11, 30)
@@ -23,20 +24,6 @@ GID = "presentation-pattern"
 
 def vignette(name: str) -> Any:
     return ng.assess(ng.Patient.from_json(VIGNETTES / f"{name}.json"), as_of=AS_OF)
-
-
-def red_flags(result: Any) -> list[str]:
-    return [r.rule for r in result.section(ng.Section.RED_FLAGS)]
-
-
-def pattern(result: Any) -> str | None:
-    categories = result.section(ng.Section.CATEGORIES)
-    patterns = [r.rule for r in categories if r.rule.startswith("pattern-")]
-    return patterns[0] if patterns else None
-
-
-def fired(result: Any, rule_id: str) -> bool:
-    return result.by_rule(rule_id) is not None
 
 
 # name: (red flags that must be present, of which the first must lead the report; the pattern; rules that must

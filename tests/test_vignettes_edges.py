@@ -22,6 +22,7 @@ import pytest
 
 import neuroguide as ng
 from neuroguide.report import render_text
+from vignette_helpers import fired, red_flags, status
 
 EDGES = Path(__file__).parent / "data" / "vignettes" / "edges"
 AS_OF = dt.date(2026, 11, 30)
@@ -29,19 +30,6 @@ AS_OF = dt.date(2026, 11, 30)
 
 def case(name: str) -> Any:
     return ng.assess(ng.Patient.from_json(EDGES / f"{name}.json"), as_of=AS_OF)
-
-
-def fired(result: Any, rule: str) -> bool:
-    return result.by_rule(rule) is not None
-
-
-def status(result: Any, rule: str) -> str | None:
-    rec = result.by_rule(rule)
-    return None if rec is None else str(rec.status)
-
-
-def red_flags(result: Any) -> list[str]:
-    return [r.rule for r in result.section(ng.Section.RED_FLAGS)]
 
 
 def test_every_edge_vignette_is_loaded_by_a_test() -> None:

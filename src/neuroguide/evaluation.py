@@ -475,8 +475,12 @@ def _aggregate(asking: Sequence[_Decided], plan: _Plan) -> tuple[tuple[MissingIn
         for fact in done.trace.missing:
             needed.setdefault(fact, []).append(done.trace.rule)
     missing = tuple(_missing_input(f, tuple(rules)) for f, rules in sorted(needed.items()))
-    asked = tuple(f for f, rules in needed.items() if not plan.urgent.isdisjoint(rules))
-    return missing, asked
+    asked = [f for f, rules in needed.items() if not plan.urgent.isdisjoint(rules)]
+    # What an emergency rule needs is asked before what only an urgent one needs (sorted is stable: plan order
+    # within each): for a patient with almost nothing recorded, the sphincter, saddle and cancer questions come
+    # before, say, a B12 level that matters only with cord signs.
+    asked.sort(key=lambda f: plan.emergency.isdisjoint(needed[f]))
+    return missing, tuple(asked)
 
 
 def _decisive(urgent: Sequence[tuple[m.Rule, RuleTrace]], facts: Mapping[str, FactValue]) -> tuple[str, ...]:
@@ -601,6 +605,8 @@ class _Plan:
     measured: Mapping[str, str]
     agents: frozenset[str]
     urgent: frozenset[str]
+    emergency: frozenset[str] = frozenset()
+    """The urgent rules whose urgency is an emergency: the inputs they need are asked for first."""
     traces: tuple[RuleTrace, ...] = ()
     """Each step's trace before any patient: disabled by the site, else not fired."""
     gated: tuple[int, ...] = ()
@@ -763,6 +769,9 @@ def _make_plan(
             if isinstance(r, m.DosingRule | m.NeurotoxicityRule):
                 names |= agent_names(r)
     urgent_ids = frozenset(r.id for _, r in ordered if m.is_urgent(r))
+    emergency_ids = frozenset(
+        r.id for _, r in ordered if isinstance(r, m.ReferralRule) and r.urgency is m.Urgency.EMERGENCY
+    )
     gated = tuple(i for i, s in enumerate(steps) if s.disabled is None and s.agents is None)
     rest = [i for i in gated if not isinstance(steps[i].rule, m.ClassificationRule)]
     # Classifications come first in the plan (sorted above), so every other gate, decided after them, sees
@@ -778,6 +787,7 @@ def _make_plan(
         measured=measured,
         agents=frozenset(names),
         urgent=urgent_ids,
+        emergency=emergency_ids,
         traces=tuple(s.disabled or s.not_fired for s in steps),
         gated=gated,
         by_agent={name: tuple(found) for name, found in by_agent.items()},

@@ -308,12 +308,13 @@ def _missing(result: Assessment, st: Style) -> list[str]:
     """Unrecognised inputs first, then what urgent rules need, then what most rules need."""
     if not result.missing:
         return ["   nothing: every evaluated rule could decide"]
-    urgent = set(result.urgent_missing)
-    decisive = {fact: i for i, fact in enumerate(result.urgent_decisive)}
-    last = len(decisive)
+    urgent = {fact: i for i, fact in enumerate(result.urgent_missing)}
+    decisive = set(result.urgent_decisive)
+    last = len(urgent)
+    # Urgent inputs in the assessment's order (decisive findings first, then what an emergency rule needs).
     ordered = sorted(
         result.missing,
-        key=lambda m: (bool(m.needed_by), m.fact not in urgent, decisive.get(m.fact, last), -len(m.needed_by), m.fact),
+        key=lambda m: (bool(m.needed_by), m.fact not in urgent, urgent.get(m.fact, last), -len(m.needed_by), m.fact),
     )
     shown = ordered if st.all_missing else ordered[:_MISSING_SHOWN]
     lines = []
@@ -332,6 +333,10 @@ def _missing(result: Assessment, st: Style) -> list[str]:
             _wrap(f"- {miss.label} [{miss.fact}]{tag}: needed by {', '.join(miss.needed_by)}", "   ", st.width)
         )
     rest = len(ordered) - len(shown)
+    unshown = [miss.fact for miss in ordered[len(shown) :] if miss.fact in urgent]
+    if unshown:
+        # Every question that could rule out an urgent problem is named, even when the list is cut short.
+        lines.append(_wrap(f"also needed to rule out an urgent problem: {', '.join(unshown)}", "   ", st.width))
     if rest:
         lines.append(f"   ... and {rest} more input{'s' if rest != 1 else ''} (show all with --all-missing)")
     return lines
