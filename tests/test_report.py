@@ -92,6 +92,33 @@ def test_no_red_flag_is_never_said_alone_while_an_urgent_check_could_not_be_made
     assert summary(answered)[0] == "Red flags: none found (every urgent check could be made)"
 
 
+@pytest.mark.parametrize("name", ["t2d-metformin", "nothing-recorded"])
+def test_the_summary_names_the_missing_urgent_inputs_in_the_order_of_what_is_missing(name: str) -> None:
+    if name == "nothing-recorded":
+        result = ng.assess(ng.Patient.from_dict({"id": name}), as_of=dt.date(2026, 11, 23))
+    else:
+        result = _assess(name)
+    line = " ".join(summary(result)[0].split())
+    text = render_text(result, Style(width=10_000, all_missing=True))
+    section = text.split("What is missing", 1)[1]
+    listed = [
+        entry.strip()[2:].split(" [", 1)[0].split(";")[0]
+        for entry in section.splitlines()
+        if entry.strip().startswith("- ") and "needed to rule out an urgent problem" in entry
+    ]
+    named = line.split(" missing (", 1)[1]
+    places = [named.find(label) for label in listed[:3]]
+    assert -1 not in places, (listed[:3], named)
+    assert places == sorted(places)
+    # the service's card and the plain text read ``urgent_missing``: the same order
+    facts = [
+        entry.split(" [", 1)[1].split("]", 1)[0]
+        for entry in section.splitlines()
+        if entry.strip().startswith("- ") and "needed to rule out an urgent problem" in entry
+    ]
+    assert facts == list(result.urgent_missing)
+
+
 def test_the_likely_line_is_a_presentation_pattern_never_a_consideration() -> None:
     lines = summary(_assess("t2d-metformin"))
     assert not any(line.startswith("Likely:") for line in lines)  # pattern undecided: reflexes not recorded
