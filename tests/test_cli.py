@@ -31,7 +31,7 @@ def test_assess_prints_a_report(patient_file: Path, capsys: pytest.CaptureFixtur
     assert "Evaluation date 2026-11-23\n" in out
     assert "OVERDUE by 166 days (due 2025-06-10)" not in out  # due is 12 months after the last exam
     assert "OVERDUE by 166 days (due 2026-06-10)" in out
-    assert "rule dpn-screening (ada-neuropathy 2026.3)" in out
+    assert "rule dpn-screening (ada-neuropathy 2026.2)" in out
     assert "Guideline versions used:" in out
     assert "sha256" in out
 

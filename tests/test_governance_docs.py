@@ -125,7 +125,7 @@ def test_the_packet_is_self_contained_and_covers_every_rule(tmp_path: Path) -> N
 
 def test_the_packet_is_filled_from_a_site_overlay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "packet.html"
-    args = ["audit", "packet", "ada-neuropathy", "2026.3", "-o", str(out), "--site", str(SITE_FILE)]
+    args = ["audit", "packet", "ada-neuropathy", "2026.2", "-o", str(out), "--site", str(SITE_FILE)]
     assert main(args) == 0
     html = out.read_text(encoding="utf-8")
     assert "Test Approver" in html
@@ -191,14 +191,13 @@ def test_every_guideline_version_has_a_library_and_a_plan(exported: dict[str, di
 def test_crmi_metadata(exported: dict[str, dict[str, object]]) -> None:
     old = exported["PlanDefinition-ada-neuropathy-2024.1"]
     corrected = exported["PlanDefinition-ada-neuropathy-2026.1"]
-    new = exported["PlanDefinition-ada-neuropathy-2026.3"]
+    new = exported["PlanDefinition-ada-neuropathy-2026.2"]
     # The 2024.1 version ends the day before 2026.1 takes effect (2026-01-01).
     assert old["effectivePeriod"] == {"start": "2024-01-01", "end": "2025-12-31"}
-    # 2026.2 and 2026.3 correct 2026.1 from the same date: neither 2026.1 nor 2026.2 governed a day of its own.
+    # 2026.2 corrects 2026.1 from the same date: 2026.1 never governed a day of its own.
     assert "effectivePeriod" not in corrected
-    assert "effectivePeriod" not in exported["PlanDefinition-ada-neuropathy-2026.2"]
     assert new["effectivePeriod"] == {"start": "2026-01-01"}
-    # Dates only where the site overlay records them (the test site adopted 2026.3 on 2026-10-01).
+    # Dates only where the site overlay records them (the test site adopted 2026.2 on 2026-10-01).
     assert new["approvalDate"] == "2026-10-01"
     assert new["lastReviewDate"] == "2026-10-01"
     assert "approvalDate" not in old
@@ -230,7 +229,7 @@ def test_cli_export_fhir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 def test_effective_period_is_a_day_before_the_next_version() -> None:
     cat = _loading.catalog()
-    a, b, c, d = cat.versions("ada-neuropathy")[-4:]
+    a, b, c = cat.versions("ada-neuropathy")[-3:]
     assert b.effective - dt.timedelta(days=1) == dt.date(2025, 12, 31)
-    assert a.version == "2024.1" and (b.version, c.version, d.version) == ("2026.1", "2026.2", "2026.3")
-    assert c.effective == b.effective == d.effective  # corrections, in effect from the same date
+    assert a.version == "2024.1" and (b.version, c.version) == ("2026.1", "2026.2")
+    assert c.effective == b.effective  # a correction, in effect from the same date

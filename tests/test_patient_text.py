@@ -25,7 +25,7 @@ from neuroguide.exceptions import GuidelineDataError
 COVERED = {
     "presentation-pattern": "2024.2",
     "ada-diabetes-diagnosis": "2026.2",
-    "ada-neuropathy": "2026.3",
+    "ada-neuropathy": "2026.2",
     "aha-acc-pad": "2024.2",
     "b12-testing": "2024.3",
     "drug-dosing": "2026.3",

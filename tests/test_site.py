@@ -330,14 +330,14 @@ def test_the_text_report_says_which_rules_the_site_disabled(patient: ng.Patient,
 
 
 def test_a_decision_for_an_older_version_is_a_visible_flag_in_the_assessment(patient: ng.Patient) -> None:
-    # The 2026.1 decision does not govern 2026.3 (the version in force): not applied, and said so.
+    # The 2026.1 decision does not govern 2026.2 (the version in force): not applied, and said so.
     older = _decision("ada-neuropathy", "2026.1", "disable", rule="dpn-screening", extra='reason = "x"')
     site = s.parse_site(_site(older))
     result = ng.assess(patient, as_of=AS_OF, site=site)
     flags = [f for f in result.record.flags if f.kind is ng.FlagKind.SITE_DECISION_NOT_APPLIED]
     assert len(flags) == 1
     assert "ada-neuropathy 2026.1, rule dpn-screening" in flags[0].message
-    assert "this assessment uses ada-neuropathy 2026.3" in flags[0].message
+    assert "this assessment uses ada-neuropathy 2026.2" in flags[0].message
     assert result.by_rule("dpn-screening") is not None  # not disabled: the decision named another version
     from neuroguide.report import render_text
 

@@ -275,7 +275,7 @@ def derive(patient: Patient, as_of: dt.date) -> dict[str, FactValue]:
 
 
 # Derivations added after 0.1.0: a record written by 0.1.0 is replayed without them, so it replays as made.
-SINCE_0_2 = frozenset({"exertional-nonjoint-leg-symptoms", "pad-on-record"})
+SINCE_0_2 = frozenset({"exertional-nonjoint-leg-symptoms"})
 
 
 def derive_flagged(
@@ -596,13 +596,6 @@ def _pad(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool 
     if isinstance(tbi, float) and round_half_up(tbi, 2) <= PAD_TBI_AT_MOST:
         return True
     return None
-
-
-@_derivation("pad-on-record")
-def _pad_on_record(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> bool:
-    # Screening looks for PAD not yet known: only a recorded or diagnostic PAD excludes it, so an untested
-    # person (PAD unknown) is screened rather than asked whether they have the disease the test would find.
-    return facts.get("pad") is True
 
 
 @_derivation("iwgdf-category")

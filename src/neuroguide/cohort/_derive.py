@@ -80,7 +80,6 @@ BY_VALUE: dict[str, tuple[str, ...]] = {
         getattr(_facts, "_NEUROPATHY_SIGNS", ()),
     ),
     "pad": ("abi", "tbi"),
-    "pad-on-record": ("pad",),
     "b12-result-recorded": ("b12-total", "b12-active"),
     "iwgdf-category": _names(["diabetes"], tuple(IWGDF_FACTS.values())),
 }
