@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neuroguide import dosing
-from neuroguide._loading import catalog
 from neuroguide import model as m
+from neuroguide._loading import catalog
 from neuroguide.dosing import DoseVerdict, Verdict, check_dose
 from neuroguide.exceptions import NeuroguideError
 
