@@ -140,7 +140,8 @@ def test_a_verdict_written_field_by_field_is_doseverdicts_own() -> None:
     assert not hasattr(DoseVerdict, "__attrs_post_init__") and not hasattr(DoseVerdict, "__attrs_pre_init__")
     fields = ("gabapentin", "gabapentin-phn", "drug-dosing", "2026.3", "a citation", True)
     fast = dosing._verdict(
-        Verdict.ABOVE, "400 mg to 1400 mg per day", "m", ("n",), fields, "1800 mg per day", 45.0, ">30 to 59",
+        Verdict.ABOVE, "400 mg to 1400 mg per day", "m", ("n",), dosing._template(fields), "1800 mg per day", 45.0,
+        ">30 to 59",
         "given", ("crcl",),
     )  # fmt: skip
     slow = DoseVerdict(

@@ -139,12 +139,15 @@ class DoseVerdict:
         return self.verdict is Verdict.WITHIN
 
 
-# A verdict written as DoseVerdict's own __init__ would write it, but in one store of the instance's dictionary
-# instead of parsing sixteen keyword arguments and storing each field (most of a verdict's cost on the dose
-# check's hot path). A test holds it equal to DoseVerdict(...) and checks that DoseVerdict still has these fields
-# and no validator, converter or post-init step this would skip.
+# A verdict written as DoseVerdict's own __init__ would write it, but as one copy of the rule's template (its
+# instance dictionary with the fields only the rule decides, see ``_template``) and a store of the fields the
+# answer sets, instead of parsing sixteen keyword arguments and storing each field (most of a verdict's cost on
+# the dose check's hot path). A test holds it equal to DoseVerdict(...) and checks that DoseVerdict still has
+# these fields and no validator, converter or post-init step this would skip.
 _NEW = object.__new__
 _STORE = object.__setattr__
+# The fields only the rule and its guideline decide: agent, rule, guideline, version, citation, labelled.
+_Fields = tuple[str, str, str, str, str, bool | None]
 
 
 def _verdict(
@@ -152,38 +155,59 @@ def _verdict(
     expected: str,
     message: str,
     notes: tuple[str, ...],
-    fields: tuple[str, str, str, str, str, bool | None],
+    fields: dict[str, Any],
     given: str,
     crcl: float | None,
     renal_band: str | None,
     crcl_basis: str | None,
     missing: tuple[str, ...],
 ) -> DoseVerdict:
-    """``DoseVerdict(...)`` of one regimen's answer; ``fields`` are the rule's (see :func:`_fields`)."""
+    """``DoseVerdict(...)`` of one regimen's answer; ``fields`` is the rule's template (see :func:`_template`)."""
+    d = fields.copy()  # the template's keys in field order: stores below replace values, keeping that order
+    d["verdict"] = verdict
+    d["given"] = given
+    d["expected"] = expected
+    d["message"] = message
+    # The template holds each default: only a field the answer sets is stored.
+    if notes:
+        d["notes"] = notes
+    if crcl is not None:
+        d["crcl"] = crcl
+    if renal_band is not None:
+        d["renal_band"] = renal_band
+    if crcl_basis is not None:
+        d["crcl_basis"] = crcl_basis
+    if missing:
+        d["missing"] = missing
     v: DoseVerdict = _NEW(DoseVerdict)
-    _STORE(
-        v,
-        "__dict__",
-        {
-            "verdict": verdict,
-            "agent": fields[0],
-            "given": given,
-            "expected": expected,
-            "message": message,
-            "rule": fields[1],
-            "guideline": fields[2],
-            "version": fields[3],
-            "citation": fields[4],
-            "renal_band": renal_band,
-            "crcl": crcl,
-            "labelled": fields[5],
-            "notes": notes,
-            "missing": missing,
-            "crcl_basis": crcl_basis,
-            "duplicate": (),
-        },
-    )
+    _STORE(v, "__dict__", d)
     return v
+
+
+def _template(fields: _Fields) -> dict[str, Any]:
+    """A verdict's instance dictionary: the rule's fields, every other field at its default.
+
+    The rule's fields are agent, rule, guideline, version, citation and labelled; :func:`_verdict` stores the
+    answer's own fields over the defaults.
+    """
+    return {
+        "verdict": Verdict.NOT_COVERED,
+        "agent": fields[0],
+        "given": "",
+        "expected": "",
+        "message": "",
+        "rule": fields[1],
+        "guideline": fields[2],
+        "version": fields[3],
+        "citation": fields[4],
+        "renal_band": None,
+        "crcl": None,
+        "labelled": fields[5],
+        "notes": (),
+        "missing": (),
+        "crcl_basis": None,
+        "duplicate": (),
+    }
 
 
 _PERIODS = ("day", "week", "month")
@@ -306,19 +330,13 @@ def _memo(
     return value
 
 
-_Fields = tuple[str, str, str, str, str, bool | None]
-
-
-def _fields(g: m.Guideline, rule: m.DosingRule) -> _Fields:
-    """The verdict fields only the rule and its guideline decide, kept per rule and guideline.
-
-    In order: agent, rule, guideline, version, citation, labelled.
-    """
+def _fields(g: m.Guideline, rule: m.DosingRule) -> dict[str, Any]:
+    """The verdict template of the rule and its guideline (:func:`_template`), kept per rule and guideline."""
     hit = _CITED.get((id(rule), id(g)))
     if hit is not None and hit[0] is rule and hit[1][0] is g:
-        fields: _Fields = hit[1][1]
+        fields: dict[str, Any] = hit[1][1]
         return fields
-    return _memo(_CITED, rule, id(g), lambda: (g, _rule_fields(g, rule)))[1]
+    return _memo(_CITED, rule, id(g), lambda: (g, _template(_rule_fields(g, rule))))[1]
 
 
 def _rule_fields(g: m.Guideline, rule: m.DosingRule) -> _Fields:
@@ -378,6 +396,10 @@ class _Band:
     daily_max: float | None
 
 
+# A renal band and its dose limits (daily min, max in the rule's unit, and how they were found), or no band.
+_View = tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None]
+
+
 @attrs.frozen
 class _RuleNumbers:
     """A dosing rule's numbers as floats in canonical units, worked out once per rule."""
@@ -402,6 +424,9 @@ class _RuleNumbers:
     high: float | None  # the top of the range without a renal table: the maximum, else the target
     high_is_max: bool
     unknown_limits: tuple[float | None, float | None] | None  # CrCl unknown, avoid rows beside one range
+    exact: bool  # CrCl is compared unrounded (else truncated to a whole mL/min)
+    # The band and dose limits of each CrCl as banded (see _view_of), kept: a pure function of the rule and it.
+    views: dict[float, _View] = attrs.field(factory=dict, eq=False, repr=False)
 
 
 # By id() of the rule, with the rule kept beside its numbers so the id cannot be reused.
@@ -457,6 +482,7 @@ def _rule_numbers(rule: m.DosingRule) -> _RuleNumbers:
         lo, hi, _ = _limits_of(rule, usable[0], 300.0, lambda b: by_band[id(b)])
         unknown_limits = (lo, hi)
     return _RuleNumbers(
+        exact=rule.crcl_comparison == "exact",
         renal=bool(rule.renal),
         implausible_cut=implausible * (1 + _EPS),
         regimen=f"{rule.title} ({rule.frequency})",
@@ -645,24 +671,28 @@ def _find_ceiling(rule: m.DosingRule, band: m.RenalBand) -> float | None:
 _CEILINGS: dict[tuple[int, Hashable], tuple[object, Any]] = {}
 
 
-_VIEWS: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+_NO_VIEW: _View = (None, None)  # no band looked up (no renal table, or CrCl not known)
 
 
-def _renal_view(
-    rule: m.DosingRule, crcl: float
-) -> tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None]:
+def _renal_view(rule: m.DosingRule, crcl: float) -> _View:
     """The band of ``crcl`` and its dose limits: a pure function of the rule and CrCl as banded (kept)."""
-    x = crcl if rule.crcl_comparison == "exact" else float(truncate_crcl(crcl))  # as _banding_value
-    hit = _VIEWS.get((id(rule), x))
-    if hit is not None and hit[0] is rule:
-        found: tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None] = hit[1]
-        return found
-    return _memo(_VIEWS, rule, x, lambda: _new_view(rule, crcl))
+    return _view_of(rule, _numbers(rule), crcl)
 
 
-def _new_view(
-    rule: m.DosingRule, crcl: float
-) -> tuple[m.RenalBand | None, tuple[float | None, float | None, str] | None]:
+def _view_of(rule: m.DosingRule, n: _RuleNumbers, crcl: float) -> _View:
+    """As :func:`_renal_view`, with the rule's numbers ``n`` at hand (kept in ``n.views``, by CrCl as banded)."""
+    x = crcl if n.exact else float(truncate_crcl(crcl))  # as _banding_value
+    views = n.views
+    found = views.get(x)
+    if found is None:
+        found = _new_view(rule, crcl)
+        if len(views) >= 1024:
+            views.clear()
+        views[x] = found
+    return found
+
+
+def _new_view(rule: m.DosingRule, crcl: float) -> _View:
     band = renal_band(rule, crcl)
     return band, (None if band is None else _band_limits(rule, band, crcl))
 
@@ -718,6 +748,13 @@ def check_dose(
         and agent.strip()
     ):  # the common call passes every check: the full check (which names each problem) only otherwise
         _check_arguments(agent, route, indication, crcl, patient, as_of)
+    if patient is None:
+        # Regimens already selected for this catalog, date, agent, route and indication: each is decided and
+        # the chosen one written as below, without looking the regimens up again.
+        cat = source if source is not None else catalog()
+        hit = _SELECTED.get((id(cat), as_of, agent, route, indication))
+        if hit is not None and hit[0] is cat:
+            return _selected_verdict(hit[1], hit[2], dose, per, crcl)
     pairs = _pairs_for(agent, as_of, source)
     amount = _parse_dose(dose, per, _numbers(pairs[0][1]).base)
     facts: Mapping[str, FactValue] = {}
@@ -737,6 +774,8 @@ def check_dose(
         verdict = _best(
             agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis, basis=basis
         )
+        if patient is None:
+            _select(agent, pairs, route, indication, as_of, source)
     else:
         verdict = _decide(
             agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis,
@@ -746,6 +785,40 @@ def check_dose(
         # A flagged input (e.g. a placeholder birth date) was left out: say so beside the verdict.
         verdict = attrs.evolve(verdict, notes=verdict.notes + tuple(f"input not used: {f}" for f in flags))
     return verdict
+
+
+# The candidate regimens of a check_dose call without a patient, by catalog, date, agent, route and indication (as
+# written): the catalog, the agent's amount unit and the regimens. Kept only for a call that selected regimens
+# (not for one refused or not covered); emptied when full, which bounds it.
+_SELECTED: dict[tuple[int, dt.date | None, str, str | None, str | None], tuple[Catalog, str, tuple[_Regimen, ...]]] = {}
+
+
+def _select(
+    agent: str, pairs: _Pairs, route: str | None, indication: str | None, as_of: dt.date | None, source: Catalog | None
+) -> None:
+    """Keep the regimens ``check_dose`` selects for these arguments (see ``_SELECTED``)."""
+    found = _narrow(agent, pairs, "", route, indication, True)
+    if type(found) is DoseVerdict:
+        return
+    cat = source if source is not None else catalog()
+    if len(_SELECTED) >= 1024:
+        _SELECTED.clear()
+    _SELECTED[id(cat), as_of, agent, route, indication] = (
+        cat,
+        _numbers(pairs[0][1]).base,
+        _regimens(found),  # type: ignore[arg-type]
+    )
+
+
+def _selected_verdict(
+    base: str, regimens: tuple[_Regimen, ...], dose: Quantity | str, per: str | None, crcl: Quantity | str | None
+) -> DoseVerdict:
+    """``check_dose`` without a patient, its regimens selected: the same reading of the dose and CrCl, in order."""
+    amount = _parse_dose(dose, per, base)
+    if crcl is None:
+        return _chosen(regimens, amount, None, False, None)
+    value = _crcl_of_text(crcl) if type(crcl) is str else _read_crcl(crcl)
+    return _chosen(regimens, amount, value, False, "given")
 
 
 def _pairs_for(agent: str, as_of: dt.date | None, source: Catalog | None) -> _Pairs:
@@ -935,6 +1008,26 @@ def _best(
     strict_indication: bool = True,
     basis: str | None = None,
 ) -> DoseVerdict:
+    found = _narrow(agent, pairs, amount.given, route, indication, strict_indication)
+    if type(found) is DoseVerdict:
+        return found
+    return _chosen(_regimens(found), amount, crcl, dialysis, basis)  # type: ignore[arg-type]
+
+
+def _narrow(
+    agent: str,
+    pairs: Sequence[tuple[m.Guideline, m.DosingRule]],
+    given: str,
+    route: str | None,
+    indication: str | None,
+    strict_indication: bool,
+) -> Sequence[tuple[m.Guideline, m.DosingRule]] | DoseVerdict:
+    """The regimens of ``pairs`` by ``route`` and ``indication``, or the "not covered" answer when none is.
+
+    Raises:
+        InputError: the route is not one neuroguide knows.
+
+    """
     if route is not None:
         wanted = normalize_route(route)
         routed: Sequence[tuple[m.Guideline, m.DosingRule]]
@@ -948,7 +1041,7 @@ def _best(
             return DoseVerdict(
                 verdict=Verdict.NOT_COVERED,
                 agent=agent,
-                given=amount.given,
+                given=given,
                 expected=f"cited routes: {', '.join(routes)}",
                 message=f"No cited {agent} regimen for route {route!r} (cited: {', '.join(routes)}); not checked.",
             )
@@ -960,22 +1053,52 @@ def _best(
             return DoseVerdict(
                 verdict=Verdict.NOT_COVERED,
                 agent=agent,
-                given=amount.given,
+                given=given,
                 expected="cited indications: " + "; ".join(cited),
                 message=f"No cited {agent} regimen for indication {indication!r}; not checked.",
             )
         pairs = narrowed or pairs
-    # Decided on floats (the fast path); only the chosen regimen's answer is written (the explained path,
-    # whose verdict and distance a property test holds equal to the fast path's).
+    return pairs
+
+
+# A candidate regimen with what deciding and writing its answer needs: its guideline, the rule, the rule's
+# numbers and its verdict template (each worked out once per rule).
+_Regimen = tuple[m.Guideline, m.DosingRule, _RuleNumbers, dict[str, Any]]
+_REGIMENS: dict[tuple[int, Hashable], tuple[object, Any]] = {}
+
+
+def _regimens(pairs: Sequence[tuple[m.Guideline, m.DosingRule]]) -> tuple[_Regimen, ...]:
+    """``pairs`` as candidate regimens (kept per rule set when it is a kept tuple)."""
+    if type(pairs) is tuple:
+        hit = _REGIMENS.get((id(pairs), None))
+        if hit is not None and hit[0] is pairs:
+            found: tuple[_Regimen, ...] = hit[1]
+            return found
+        return _memo(_REGIMENS, pairs, None, lambda: _new_regimens(pairs))
+    return _new_regimens(pairs)
+
+
+def _new_regimens(pairs: Sequence[tuple[m.Guideline, m.DosingRule]]) -> tuple[_Regimen, ...]:
+    return tuple((g, r, _numbers(r), _fields(g, r)) for g, r in pairs)
+
+
+def _chosen(
+    regimens: Sequence[_Regimen], amount: _Amount, crcl: float | None, dialysis: bool, basis: str | None
+) -> DoseVerdict:
+    """The answer of the regimen the dose fits best (see :data:`_RANK`).
+
+    Each regimen is decided once, on floats (:func:`_decision`); only the chosen one's answer is written, from
+    its decision (:func:`_write`).
+    """
     per_day = amount.per_day
-    chosen = pairs[0]
-    rank, distance = 4, 0.0  # above every rank: the first regimen is taken
-    for pair in pairs:
-        r_rank, r_distance = _score(pair[1], per_day, crcl)
+    chosen = regimens[0]
+    rank, distance, view = 4, 0.0, None  # above every rank: the first regimen is taken
+    for regimen in regimens:
+        r_rank, r_distance, r_view = _decision(regimen[1], regimen[2], per_day, crcl)
         # The first regimen with the lowest (rank, distance) wins, as min() picks it.
         if r_rank < rank or (r_rank == rank and r_distance < distance):
-            chosen, rank, distance = pair, r_rank, r_distance
-    return _check(chosen[0], chosen[1], amount, crcl, dialysis, basis)[2]
+            chosen, rank, distance, view = regimen, r_rank, r_distance, r_view
+    return _write(chosen[0], chosen[1], chosen[2], chosen[3], amount, crcl, dialysis, basis, view)[2]
 
 
 def _routed(pairs: _Pairs, wanted: str) -> _Pairs:
@@ -984,51 +1107,59 @@ def _routed(pairs: _Pairs, wanted: str) -> _Pairs:
 
 
 def _score(rule: m.DosingRule, per_day: float, crcl: float | None) -> tuple[int, float]:
-    """The rank (:data:`_RANK`) and fold distance of one regimen's verdict, on floats only.
+    """The rank (:data:`_RANK`) and fold distance of one regimen's verdict, on floats only (see :func:`_decision`)."""
+    rank, distance, _ = _decision(rule, _numbers(rule), per_day, crcl)
+    return rank, distance
 
-    The same decisions as :func:`_check` in the same order, without writing anything: ``_check`` is the
-    explained path (it writes the verdict), this the fast one that chooses among regimens.
+
+def _decision(rule: m.DosingRule, n: _RuleNumbers, per_day: float, crcl: float | None) -> tuple[int, float, _View]:
+    """The rank (:data:`_RANK`) and fold distance of one regimen's verdict, and the renal view it used.
+
+    On floats only: the same decisions as :func:`_write` in the same order, without writing anything (a property
+    test holds the two equal). ``n`` is the rule's numbers; the view is the band of ``crcl`` and its limits
+    (``(None, None)`` when no band was looked up), which :func:`_write` is given rather than finding again.
     """
-    n = _numbers(rule)
     cut = n.implausible_cut
+    view = _NO_VIEW
     if n.renal:
         if crcl is None:
             if n.unknown_limits is not None:
-                # Avoid rows beside one dose range: the range is checked (as _check does).
+                # Avoid rows beside one dose range: the range is checked (as _write does).
                 low, high = n.unknown_limits
             else:
                 if per_day > cut:
-                    return 2, 0.0  # implausible
+                    return 2, 0.0, view  # implausible
                 table_max = n.table_max
                 if table_max is not None and per_day > table_max * (1 + _EPS):
-                    return 1, 0.0  # above the maximum at any renal function
-                return 3, 0.0  # not covered: depends on CrCl
+                    return 1, 0.0, view  # above the maximum at any renal function
+                return 3, 0.0, view  # not covered: depends on CrCl
         else:
-            band, limits = _renal_view(rule, crcl)
+            view = _view_of(rule, n, crcl)
+            band, limits = view
             if band is None:
-                return 3, 0.0
+                return 3, 0.0, view
             if band.avoid:
-                return -1, 0.0
+                return -1, 0.0, view
             assert limits is not None
             low, high = limits[0], limits[1]
             if low is None and high is None:
                 if per_day > cut:
-                    return 2, 0.0
+                    return 2, 0.0, view
                 table_max = _ceiling(rule, band)
                 if table_max is not None and per_day > table_max * (1 + _EPS):
-                    return 1, (math.log(per_day / table_max) if table_max > 0 else math.inf)
-                return 3, 0.0
+                    return 1, (math.log(per_day / table_max) if table_max > 0 else math.inf), view
+                return 3, 0.0, view
     else:
         low, high = n.low, n.high
         if low is None and high is None:
-            return (2 if per_day > cut else 3), 0.0
+            return (2 if per_day > cut else 3), 0.0, view
     if per_day > cut:
-        return 2, 0.0
+        return 2, 0.0, view
     if high is not None and per_day > high * (1 + _EPS):
-        return 1, (math.log(per_day / high) if high > 0 else math.inf)
+        return 1, (math.log(per_day / high) if high > 0 else math.inf), view
     if low is not None and per_day < low * (1 - _EPS):
-        return 1, math.log(low / per_day)
-    return 0, 0.0
+        return 1, math.log(low / per_day), view
+    return 0, 0.0, view
 
 
 # Which verdict wins when several regimens name the agent: one the dose fits; else the nearest
@@ -1069,14 +1200,30 @@ def _check(
     """Check one regimen and write its answer (the explained path).
 
     Returns the verdict, its fold distance from the range when out of range, and the full answer.
-    :func:`_best` chooses among regimens with :func:`_score` and writes only the chosen one here.
+    :func:`_best` chooses among regimens with :func:`_decision` and writes only the chosen one (:func:`_write`).
     """
-    numbers = _numbers(rule)
+    return _write(g, rule, _numbers(rule), _fields(g, rule), amount, crcl, dialysis, basis)
+
+
+def _write(
+    g: m.Guideline,
+    rule: m.DosingRule,
+    numbers: _RuleNumbers,
+    fields: dict[str, Any],
+    amount: _Amount,
+    crcl: float | None,
+    dialysis: bool,
+    basis: str | None = None,
+    view: _View | None = None,
+) -> tuple[Verdict, float, DoseVerdict]:
+    """As :func:`_check`, with the rule's numbers and verdict template at hand.
+
+    ``view`` is the band of ``crcl`` and its limits as :func:`_decision` found them (else found here).
+    """
     base = numbers.base
     native = numbers.native
     per_day = amount.per_day
     notes = list(numbers.notes)
-    fields = _fields(g, rule)
     given = amount.given
     # The fields the chosen branch adds (written by _verdict with the rule's fields, given and crcl).
     band_label: str | None = None
@@ -1128,7 +1275,7 @@ def _check(
             )  # fmt: skip
             return Verdict.NOT_COVERED, 0.0, written
         else:
-            band, band_limits = _renal_view(rule, crcl)
+            band, band_limits = view if view is not None else _view_of(rule, numbers, crcl)
             if band is None:
                 written = _verdict(
                     Verdict.NOT_COVERED,
@@ -1204,7 +1351,7 @@ def _check(
     if per_day > implausible * (1 + _EPS):
         v = _implausible(what, per_day, implausible, low, high, base, amount, notes, native)
         return Verdict.IMPLAUSIBLE, 0.0, _verdict(*v, fields, given, crcl, band_label, crcl_basis, missing)
-    text = _range_text(low, high, base, amount, native)
+    text = _range_text_of(low, high, base, amount.unit, amount.per, native)  # as _range_text, one call shorter
     if band_text:
         text += f" ({band_text}, CrCl truncated)" if rule.crcl_comparison == "truncate" else f" ({band_text})"
     if high is not None and per_day > high * (1 + _EPS):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
+import operator
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -278,7 +279,6 @@ def _run(
     """
     recs: list[Recommendation] = []
     asking: list[_Decided] = []  # rules that name missing facts, in plan order
-    urgent_asking: list[tuple[m.Rule, RuleTrace]] = []  # of those, the urgent rules
     labels: dict[str, str] = {}  # classification labels added to the facts
     if plan is None:
         plan = _plan(tuple(g for g, _ in chosen), statuses, urgent, site)
@@ -328,23 +328,20 @@ def _run(
                 position = plan.position
                 asking = sorted([*asking, *also], key=lambda d: position[d.trace.guideline, d.trace.rule])
         # Ranked by section, urgency, guideline and rule (see ``_Decided.ranked``); a stable sort, as below.
-        ranked.sort(key=_rank)
+        ranked.sort(key=_RANK_KEY)
         recs = [rec for _, rec in ranked]
     if site is not None:
         recs = list(_with_site(recs, site))
     if loop is None:
         recs.sort(key=_order)
-    missing_inputs, asked = _ASKED.get((plan, *asking), None, lambda: _aggregate(asking, plan))
-    if plan.urgent:  # the urgent rules among those asking, in plan order (see ``_decisive``)
-        position = plan.position
-        urgent_asking = [
-            (steps[position[d.trace.guideline, d.trace.rule]].rule, d.trace)
-            for d in asking
-            if d.trace.rule in plan.urgent
-        ]
-    decisive = _decisive(urgent_asking, facts)
-    if decisive:
-        asked = (*decisive, *(f for f in asked if f not in decisive))
+    key = (id(plan), *asking)
+    hit = _ASKED.get(key)
+    if hit is None or hit[0] is not plan:
+        hit = (plan, _asked(asking, plan, facts))
+        if len(_ASKED) >= 1024:
+            _ASKED.clear()
+        _ASKED[key] = hit
+    missing_inputs, asked, decisive = hit[1]
     if patient.medications:
         missing_inputs += _unrecognised(patient, plan.agents)
     record = EvaluationRecord(
@@ -378,7 +375,8 @@ def _run(
     )
 
 
-@attrs.frozen
+# Compared and hashed by identity: a kept result stands for the facts it was kept by (see ``_ASKED``).
+@attrs.frozen(eq=False)
 class _Decided:
     """What one rule gave one patient: its trace entry, recommendations and (classifications) label."""
 
@@ -468,6 +466,30 @@ def forget_kept() -> None:
     _DECIDING.clear()
 
 
+def _asked(
+    asking: Sequence[_Decided], plan: _Plan, facts: Mapping[str, FactValue]
+) -> tuple[tuple[MissingInput, ...], tuple[str, ...], tuple[str, ...]]:
+    """The missing inputs, those an urgent rule needs (the decisive ones first), and the decisive ones.
+
+    Kept by the identity of the rule results that asked (``_ASKED``): a kept result is shared only by patients
+    with the same values of every fact its rule reads, which is all ``_decisive`` reads of ``facts`` (see
+    ``_DECIDING``).
+    """
+    missing_inputs, asked = _aggregate(asking, plan)
+    urgent_asking: list[tuple[m.Rule, RuleTrace]] = []
+    if plan.urgent:  # the urgent rules among those asking, in plan order (see ``_decisive``)
+        position = plan.position
+        urgent_asking = [
+            (plan.steps[position[d.trace.guideline, d.trace.rule]].rule, d.trace)
+            for d in asking
+            if d.trace.rule in plan.urgent
+        ]
+    decisive = _decisive(urgent_asking, facts)
+    if decisive:
+        asked = (*decisive, *(f for f in asked if f not in decisive))
+    return missing_inputs, asked, decisive
+
+
 def _aggregate(asking: Sequence[_Decided], plan: _Plan) -> tuple[tuple[MissingInput, ...], tuple[str, ...]]:
     """The missing inputs (by fact, naming the rules that need each) and those an urgent rule needs."""
     needed: dict[str, list[str]] = {}
@@ -520,8 +542,9 @@ def _deciding(rule: m.Rule, trace: RuleTrace, facts: Mapping[str, FactValue]) ->
 _DECIDING: IdentityCache[dict[str, int]] = IdentityCache(limit=4096)
 
 
-# Kept by the identity of the rule results that asked (kept results recur across patients, fresh ones miss).
-_ASKED: IdentityCache[tuple[tuple[MissingInput, ...], tuple[str, ...]]] = IdentityCache(limit=1024)
+# Kept by the plan and the identity of the rule results that asked (kept results recur across patients, fresh ones
+# miss), with the plan beside the value so its id cannot be reused while the entry lives; emptied when full.
+_ASKED: dict[tuple[object, ...], tuple[_Plan, tuple[tuple[MissingInput, ...], tuple[str, ...], tuple[str, ...]]]] = {}
 
 
 def _missing_input(fact: str, rules: tuple[str, ...]) -> MissingInput:
@@ -840,8 +863,8 @@ def _order(rec: Recommendation) -> tuple[int, int, str, str]:
     return (_SECTION_ORDER[rec.section], _urgency(rec), rec.guideline, rec.rule)
 
 
-def _rank(pair: tuple[tuple[int, int, str, str], Recommendation]) -> tuple[int, int, str, str]:
-    return pair[0]
+# A ranked recommendation's key (its first item), without a Python call per recommendation.
+_RANK_KEY = operator.itemgetter(0)
 
 
 # -- replay ---------------------------------------------------------------------
