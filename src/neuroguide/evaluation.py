@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import difflib
 import functools
 import operator
+import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -19,6 +21,7 @@ from ._cache import IdentityCache
 from ._criteria import FactValue, GateList, Gates, Kept, compiled, compiled_all, decide
 from ._facts import RECOGNISED_AGENTS, SINCE_0_2, derive_flagged
 from ._loading import Catalog, catalog, criterion_facts
+from ._readings import readings
 from ._vocabulary import vocabulary
 from .exceptions import InputError, InputProblemsError, UnknownGuidelineError
 from .patient import Flag, FlagKind, Patient
@@ -29,7 +32,9 @@ from .results import (
     EvaluationRecord,
     GuidelineRef,
     MissingInput,
+    PossibleFlag,
     Recommendation,
+    RecommendationStatus,
     ReplayReport,
     RuleOutcome,
     RuleTrace,
@@ -111,7 +116,7 @@ def assess(
         (cat, site), (as_of, pinned, wanted, status_set), lambda: _context(cat, as_of, pinned, wanted, status_set, site)
     )
     derived, flags, shown = _DERIVED.get((patient,), as_of, lambda: _derive(patient, as_of))
-    return _run(
+    result = _run(
         patient,
         dict(derived),  # classifications add their labels to the table
         as_of,
@@ -126,6 +131,59 @@ def assess(
         refs=ctx.refs,
         shown=shown,
     )
+    contradicted = [f for f in flags if f.kind is FlagKind.CONTRADICTION]
+    if not contradicted or _READING.get():
+        return result
+    # Each reading of the contradicting inputs, evaluated as the patient was (same options); a reading's own
+    # contradictions, if any, are not read again.
+    named = frozenset(name for f in contradicted for name in _FIELD_NAME.findall(f.field))
+    again = functools.partial(
+        assess,
+        as_of=as_of,
+        pins=pins,
+        statuses=status_set,
+        guidelines=wanted,
+        source=source,
+        explain=explain,
+        site=site,
+    )
+    token = _READING.set(True)
+    try:
+        others = [again(p) for p in readings(patient, named)]
+    finally:
+        _READING.reset(token)
+    return attrs.evolve(result, possible=_possible(result, others, contradicted))
+
+
+_READING: contextvars.ContextVar[bool] = contextvars.ContextVar("neuroguide_reading", default=False)
+_FIELD_NAME = re.compile(r"\b(?:findings|measurements)\.([a-z0-9-]+)")
+
+
+def _possible(
+    result: Assessment, others: Sequence[Assessment], contradicted: Sequence[Flag]
+) -> tuple[PossibleFlag, ...]:
+    """The red flags the readings raise that the assessment itself does not, each with how many readings raise it."""
+    raised = {(r.guideline, r.rule) for r in result.recommendations if _is_red(r)}
+    found: dict[tuple[str, str], tuple[Recommendation, int]] = {}
+    for other in others:
+        for rec in other.recommendations:
+            key = (rec.guideline, rec.rule)
+            if _is_red(rec) and key not in raised:
+                first, count = found.get(key, (rec, 0))
+                found[key] = (first, count + 1)
+    fields = tuple(f.field for f in contradicted)
+    flags = [PossibleFlag(recommendation=rec, readings=n, of=len(others), fields=fields) for rec, n in found.values()]
+    # Raised in every reading first, then emergencies before urgent items (a stable sort keeps the plan order).
+    flags.sort(key=lambda p: (not p.every, p.recommendation.status != RecommendationStatus.EMERGENCY))
+    return tuple(flags)
+
+
+def _is_red(rec: Recommendation) -> bool:
+    """A red flag: in the red-flag section, or an emergency or urgent referral."""
+    return rec.section is Section.RED_FLAGS or rec.status in _URGENT_STATUSES
+
+
+_URGENT_STATUSES = frozenset({RecommendationStatus.EMERGENCY, RecommendationStatus.URGENT})
 
 
 def _derive(patient: Patient, as_of: dt.date) -> tuple[dict[str, FactValue], tuple[Flag, ...], dict[str, Any]]:

@@ -159,16 +159,19 @@ def summary(result: Assessment) -> list[str]:
         if len(flags) > _FLAGS_SHOWN:
             lines.append(f"- ... and {len(flags) - _FLAGS_SHOWN} more (section 1)")
         lines.append("")
-    elif result.urgent_missing:
+    if result.possible:
+        lines += _possible_lines(result)
+    if not flags and result.urgent_missing:
         # Never "none found" alone while an urgent check could not be made: that reads as reassurance.
         label = {m.fact: m.label.split(";")[0] for m in result.missing}
         labels = [label[fact] for fact in result.urgent_missing if fact in label]
         more = f" and {len(labels) - 3} more" if len(labels) > 3 else ""
         lines.append(
-            f"Red flags: none found, but urgent checks could not be made: {len(labels)} input"
+            f"Red flags: none {'confirmed' if result.possible else 'found'}, but urgent checks could not be made: "
+            f"{len(labels)} input"
             f"{'s' if len(labels) != 1 else ''} missing ({'; '.join(labels[:3])}{more}; see what is missing)"
         )
-    else:
+    elif not flags and not result.possible:
         lines.append("Red flags: none found (every urgent check could be made)")
     # Only a presentation pattern is a "likely" category; considerations (e.g. "a diagnosis of exclusion") are not.
     patterns = [r for r in result.section(Section.CATEGORIES) if r.status == "pattern"]
@@ -302,6 +305,27 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
     also = " (and urgent rules in review, shown as not yet verified)" if rec.urgent_unverified and not asked_all else ""
     lines.append(f"neuroguide {rec.package}; rule statuses evaluated: {', '.join(rec.statuses)}{also}")
     return "\n".join(lines)
+
+
+def _possible_lines(result: Assessment) -> list[str]:
+    """Red flags raised under some reading of contradicting inputs: possible, so the inputs are checked now."""
+    fields = "; ".join(dict.fromkeys(f for p in result.possible for f in p.fields))
+    lines = [
+        f"POSSIBLE RED FLAGS ({len(result.possible)}): they rest on contradicting inputs ({fields}); check them now"
+    ]
+    for item in result.possible[:_FLAGS_SHOWN]:
+        rec = item.recommendation
+        unverified = " (not yet verified)" if rec.rule_status != "approved" else ""
+        how = (
+            "raised whichever of the contradicting values is right"
+            if item.every
+            else f"raised in {item.readings} of {item.of} readings of the contradicting values"
+        )
+        lines.append(f"- {_state(rec)}{unverified}: {rec.title} ({how})")
+    if len(result.possible) > _FLAGS_SHOWN:
+        lines.append(f"- ... and {len(result.possible) - _FLAGS_SHOWN} more")
+    lines.append("")
+    return lines
 
 
 def _missing(result: Assessment, st: Style) -> list[str]:

@@ -33,6 +33,7 @@ __all__ = [
     "EvaluationRecord",
     "GuidelineRef",
     "MissingInput",
+    "PossibleFlag",
     "Recommendation",
     "RecommendationStatus",
     "ReplayReport",
@@ -351,6 +352,27 @@ _STATUS_NAMES = frozenset(s.value for s in m.Status)
 
 
 @attrs.frozen(kw_only=True)
+class PossibleFlag:
+    """A red flag raised under some reading of contradicting inputs: possible, never decided.
+
+    Contradicting values are left out, so the rule could not decide; evaluated with one side of each contradiction
+    taken as right, it was raised in ``readings`` of ``of`` readings. The inputs must be checked now.
+    """
+
+    recommendation: Recommendation
+    """The red flag as it was raised (in the first reading that raised it)."""
+    readings: int
+    of: int
+    fields: tuple[str, ...]
+    """The contradicting inputs, as the flags name them."""
+
+    @property
+    def every(self) -> bool:
+        """Raised whichever of the contradicting values is right."""
+        return self.readings == self.of
+
+
+@attrs.frozen(kw_only=True)
 class Assessment:
     """The result of :func:`assess`: recommendations, missing inputs and the record."""
 
@@ -364,6 +386,8 @@ class Assessment:
     urgent_decisive: tuple[str, ...] = ()
     """Missing yes/no findings that would alone raise an urgent or emergency flag that other recorded findings
     already partly meet (e.g. the reflexes of a patient whose weakness has progressed for 6 weeks)."""
+    possible: tuple[PossibleFlag, ...] = ()
+    """Red flags raised under some reading of contradicting inputs (none when no input contradicts another)."""
 
     @property
     def flags(self) -> tuple[Flag, ...]:

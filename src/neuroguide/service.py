@@ -80,7 +80,15 @@ from .exceptions import (
 from .model import Status
 from .patient import Flag, FlagKind, Patient
 from .report import never_recorded, render_rule, status_text
-from .results import DOSE_PROBLEMS, SECTION_TITLES, Assessment, Recommendation, RecommendationStatus, Section
+from .results import (
+    DOSE_PROBLEMS,
+    SECTION_TITLES,
+    Assessment,
+    PossibleFlag,
+    Recommendation,
+    RecommendationStatus,
+    Section,
+)
 from .terminology import LOCAL_SYSTEM
 
 __all__ = ["Issuer", "ServiceConfig", "check_exposure", "create_app", "is_loopback", "load_config", "serve"]
@@ -774,7 +782,8 @@ def _unchecked_card(result: Assessment, record_id: str, base: str) -> dict[str, 
     wanted = {m.fact: m for m in result.missing}
     missing = [wanted[f] for f in result.urgent_missing if f in wanted]
     names = [m.label.split(";")[0] for m in missing]
-    summary = f"No red flag found, but {len(names)} urgent check input(s) missing: {', '.join(names)}"
+    found = "confirmed" if result.possible else "found"
+    summary = f"No red flag {found}, but {len(names)} urgent check input(s) missing: {', '.join(names)}"
     if len(summary) > _SUMMARY_MAX:
         summary = summary[: _SUMMARY_MAX - 1].rstrip() + "…"
     lines = ["**Record these to rule out an urgent or emergency problem:**", ""]
@@ -807,6 +816,28 @@ def _flags_card(flags: Sequence[Flag], record_id: str, base: str) -> dict[str, A
     }
 
 
+def _possible_card(
+    item: PossibleFlag, record_id: str, hashes: Mapping[tuple[str, str], str], base: str
+) -> dict[str, Any]:
+    """A red flag that rests on contradicting inputs: critical when every reading raises it, else a warning."""
+    card = _card([item.recommendation], record_id, hashes, base)
+    how = (
+        "raised whichever of the contradicting values is right"
+        if item.every
+        else f"raised in {item.readings} of {item.of} readings of the contradicting values"
+    )
+    fields = "; ".join(item.fields)
+    card["uuid"] = _uuid5(f"neuroguide:{record_id}:possible:{item.recommendation.rule}")
+    summary = f"Possible red flag (contradicting inputs): {item.recommendation.title}"
+    card["summary"] = summary if len(summary) <= _SUMMARY_MAX else summary[: _SUMMARY_MAX - 1].rstrip() + "…"
+    card["indicator"] = "critical" if item.every else "warning"
+    card["detail"] = (
+        f"**Possible, not decided: {how}.** The inputs {html.escape(fields, quote=False)} contradict each other and "
+        "were not used; check and correct them now.\n\n" + card["detail"]
+    )
+    return card
+
+
 def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhir.Note] = ()) -> list[dict[str, Any]]:
     """The cards for an assessment: one per action, grouped exactly as the text report groups its items.
 
@@ -834,6 +865,7 @@ def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhi
             cards.append(share[0][0])
         elif share:
             cards.append(_section_card(section, share, record_id, base))
+    cards += [_possible_card(p, record_id, hashes, base) for p in result.possible]
     if result.urgent_missing and not any(c["indicator"] == "critical" for c in cards):
         cards.append(_unchecked_card(result, record_id, base))
     flagged = [f for f in result.flags if f.kind not in _NOT_INPUTS]
