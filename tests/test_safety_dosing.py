@@ -123,6 +123,16 @@ def test_ingredient_map_names() -> None:
     assert is_modified_release("Lyrica CR") and not is_modified_release("duloxetine")
 
 
+@pytest.mark.parametrize(
+    "name", ["gabapentin 250 mg/5 mL oral solution", "Gabapentin 250 MG/5ML Oral Solution", "gabapentin 50 mg/ml"]
+)
+def test_a_concentration_is_one_drug_not_a_combination(name: str) -> None:
+    # The "/" of a strength per volume joins no second ingredient (clinical review: a solution's dose went unchecked).
+    assert "gabapentin" in ingredient_keys(name)
+    assert not is_combination(name)
+    assert is_combination("paracetamol/codeine 500 mg/30 mg")
+
+
 @pytest.mark.rule("b12-metformin-annual")
 @pytest.mark.parametrize("name", ["metformin ER", "Metformin XR 500 mg", "Janumet", "sitagliptin/metformin"])
 def test_b12_metformin_annual_recognises_metformin_however_named(name: str) -> None:

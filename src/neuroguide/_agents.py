@@ -78,6 +78,13 @@ _FORM_WORDS = frozenset(
 )  # fmt: skip
 _STRENGTH = re.compile(r"^\d+([.,]\d+)?(mg|g|mcg|ug|µg|ml)?$|^(mg|g|mcg|ug|µg|ml)$")
 _SPLIT = re.compile(r"\s*(?:/|\+|,|\band\b|\bwith\b)\s*")
+# A concentration ("250 mg/5 mL", "5 mg/ml") names one drug's strength: its "/" does not join two ingredients.
+_CONCENTRATION = re.compile(r"\d+(?:[.,]\d+)?\s*(?:mg|g|mcg|ug|µg)\s*/\s*(?:\d+(?:[.,]\d+)?\s*)?(?:ml|l)\b")
+
+
+def _parts(k: str) -> list[str]:
+    """The ingredients a comparison-form name lists (one, unless it joins several)."""
+    return [p for p in _SPLIT.split(_CONCENTRATION.sub(" ", k)) if p.strip()]
 
 #: Brand names of single-ingredient products, as printed in the title of the label each dosing rule cites.
 BRANDS: dict[str, str] = {
@@ -93,7 +100,8 @@ COMBINATIONS: dict[str, frozenset[str]] = {
 
 
 def _base(name: str) -> str:
-    words = [w for w in name.replace("(", " ").replace(")", " ").split() if w not in _FORM_WORDS]
+    plain = _CONCENTRATION.sub(" ", name).replace("(", " ").replace(")", " ")
+    words = [w for w in plain.split() if w not in _FORM_WORDS]
     words = [w for w in words if not _STRENGTH.match(w)]
     base = " ".join(words) or name
     return BRANDS.get(base, base)
@@ -116,7 +124,7 @@ def ingredient_keys(name: str) -> frozenset[str]:
     out.add(base)
     if base in COMBINATIONS:
         out |= COMBINATIONS[base]
-    parts = [p for p in _SPLIT.split(k) if p]
+    parts = _parts(k)
     if len(parts) > 1:
         for part in parts:
             b = _base(part)
@@ -138,7 +146,7 @@ def is_modified_release(name: str) -> bool:
 def is_combination(name: str) -> bool:
     """True if the entry is a combination product (its dose is not the dose of any one ingredient)."""
     k = key(name)
-    return _base(k) in COMBINATIONS or len([p for p in _SPLIT.split(k) if p]) > 1
+    return _base(k) in COMBINATIONS or len(_parts(k)) > 1
 
 
 def names_agent(rule: m.DosingRule | m.NeurotoxicityRule, name: str) -> bool:

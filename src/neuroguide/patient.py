@@ -49,7 +49,7 @@ class FlagKind(enum.StrEnum):
     CONFLICT = "conflict"
     """A given value disagrees with the value derivable from other inputs."""
     CONTRADICTION = "contradiction"
-    """Findings that contradict each other (e.g. no bladder or bowel dysfunction, yet urinary retention): none used."""
+    """Findings that contradict each other (e.g. no bladder or bowel dysfunction, yet urinary retention); none used."""
     IMPLAUSIBLE = "implausible"
     """A derived value outside what a person can have."""
     UNLOCKED = "unlocked"
