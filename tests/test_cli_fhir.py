@@ -60,7 +60,7 @@ def test_without_the_fhir_extra_the_error_says_how_to_install_it(
     monkeypatch.setattr(fhir, "_MISSING_EXTRA", ImportError("No module named 'fhir.resources'"))
     code, out, err = run(EXAMPLES / "fhir" / "t2d-metformin.json", capsys)
     assert code == 2 and out == ""
-    assert "FHIR (Bundle)" in err and "pip install 'neuroguide[fhir]'" in err
+    assert "FHIR (Bundle)" in err and "neuroguide[fhir]" in err and "from a checkout" in err
 
 
 def test_patient_json_is_still_read_as_before(capsys: pytest.CaptureFixture[str]) -> None:

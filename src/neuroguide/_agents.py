@@ -86,6 +86,7 @@ def _parts(k: str) -> list[str]:
     """The ingredients a comparison-form name lists (one, unless it joins several)."""
     return [p for p in _SPLIT.split(_CONCENTRATION.sub(" ", k)) if p.strip()]
 
+
 #: Brand names of single-ingredient products, as printed in the title of the label each dosing rule cites.
 BRANDS: dict[str, str] = {
     "neurontin": "gabapentin",

@@ -51,9 +51,10 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         service = importlib.import_module("neuroguide.service")
     except ImportError as exc:
+        from .exceptions import install_hint  # here only: the parser of every command loads this module
+
         print(
-            f"neuroguide: error: the service needs the extra: pip install '/path/to/neuroguide[service]' from "
-            f"a checkout or a wheel built from it ({exc})",
+            f"neuroguide: error: the service needs the extra: {install_hint('service')} ({exc})",
             file=sys.stderr,
         )
         return 2

@@ -316,7 +316,7 @@ def _fhir_reading(args: argparse.Namespace, text: str | None) -> Any:
     if not isinstance(data, dict) or "resourceType" not in data:
         return None
     from . import fhir
-    from .exceptions import InputError
+    from .exceptions import InputError, install_hint
 
     try:
         return fhir.read(data, as_of=args.as_of or _today())
@@ -325,7 +325,7 @@ def _fhir_reading(args: argparse.Namespace, text: str | None) -> Any:
             "file",
             args.file,
             f"a patient JSON file; this is FHIR ({data['resourceType']}), which needs the optional FHIR reader: "
-            "pip install 'neuroguide[fhir]'",
+            + install_hint("fhir"),
         ) from None
 
 

@@ -63,6 +63,11 @@ class InputError(NeuroguideError, ValueError):
         return (type(self), (self.field, self.value, self.expected))
 
 
+def install_hint(extra: str) -> str:
+    """How to install an optional extra: from a checkout or its wheel, never by name (another package may have it)."""
+    return f"pip install '/path/to/neuroguide[{extra}]' from a checkout or a wheel built from it"
+
+
 def _shown(value: object, limit: int = 200) -> str:
     """The value as the message shows it: its repr, shortened when very long."""
     try:

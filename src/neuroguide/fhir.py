@@ -38,7 +38,7 @@ from ._fhirnotes import shown as _shown
 from ._jsonin import loads
 from ._vocabulary import vocabulary
 from .evaluation import assess as _assess
-from .exceptions import InputError, InputProblemsError, NeuroguideError, raise_all
+from .exceptions import InputError, InputProblemsError, NeuroguideError, install_hint, raise_all
 from .patient import Medication, Patient
 from .results import Assessment, MissingInput
 from .units import dimension, scale
@@ -155,7 +155,7 @@ def read(
 
     """
     if _MISSING_EXTRA is not None:  # pragma: no cover
-        raise FhirExtraMissingError("neuroguide.fhir needs the optional extra: pip install 'neuroguide[fhir]'")
+        raise FhirExtraMissingError(f"neuroguide.fhir needs the optional extra: {install_hint('fhir')}")
     if strict and not conformance:
         raise InputError("conformance", conformance, "true when strict=True (strict reading needs the check)")
     reader = _Reader(as_of=as_of, strict=strict, conformance=conformance)
@@ -1567,7 +1567,7 @@ def draft_medication(resource: Mapping[str, Any]) -> tuple[Medication | None, tu
 
     """
     if _MISSING_EXTRA is not None:  # pragma: no cover
-        raise FhirExtraMissingError("neuroguide.fhir needs the optional extra: pip install 'neuroguide[fhir]'")
+        raise FhirExtraMissingError(f"neuroguide.fhir needs the optional extra: {install_hint('fhir')}")
     if not isinstance(resource, Mapping) or resource.get("resourceType") != "MedicationRequest":
         kind = resource.get("resourceType") if isinstance(resource, Mapping) else type(resource).__name__
         raise InputError("draftOrders.entry.resource", kind, "a MedicationRequest")

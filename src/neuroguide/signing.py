@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import attrs
 
-from .exceptions import InputError
+from .exceptions import InputError, install_hint
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -108,9 +108,7 @@ def _crypto() -> Any:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ed25519
     except ImportError:  # pragma: no cover - the tests install the extra
-        raise InputError(
-            "signing", "cryptography", "the optional extra: pip install 'neuroguide[governance]'"
-        ) from None
+        raise InputError("signing", "cryptography", f"the optional extra: {install_hint('governance')}") from None
     return ed25519, serialization
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..exceptions import InputError, NeuroguideError
+from ..exceptions import InputError, NeuroguideError, install_hint
 
 __all__ = ["BadRowsError", "MissingExtraError", "SchemaError", "WorkerMismatchError"]
 
@@ -39,7 +39,7 @@ class MissingExtraError(InputError, ImportError):
     """The optional dependencies of the cohort interface are not installed."""
 
     def __init__(self, module: str, extra: str) -> None:
-        super().__init__("install", module, f"the {extra!r} extra: pip install 'neuroguide[{extra}]'")
+        super().__init__("install", module, f"the {extra!r} extra: {install_hint(extra)}")
 
     def __reduce__(self) -> tuple[type[MissingExtraError], tuple[str, str]]:  # type: ignore[override]
         return (type(self), (str(self.value), self.expected.split("'")[1]))
