@@ -159,3 +159,26 @@ def test_unrecognised_medication_stays_listed() -> None:
     result = ng.assess({"medications": [{"agent": "zzz-unknown-drug"}, {"agent": "861007"}]}, as_of=AS_OF)
     facts = {m.fact for m in result.missing}
     assert {"medications[0].agent", "medications[1].agent"} <= facts  # RxNorm codes are not mapped (unverified)
+
+
+def test_a_dose_whose_only_regimen_is_in_review_is_said_not_checked() -> None:
+    # Midodrine's dosing rule is in review: assess evaluates no dose rule for it, and says so (clinical review:
+    # 100 mg/day went unmentioned while an unknown drug was named).
+    from neuroguide.report import summary
+
+    doc = {
+        "id": "m",
+        "birth_date": "1950-01-01",
+        "medications": [{"agent": "midodrine", "dose": "100 mg", "per": "day"}],
+    }
+    result = ng.assess(doc, as_of=AS_OF)
+    said = [m for m in result.missing if m.fact == "medications[0].dose"]
+    assert len(said) == 1 and "midodrine-oh in-review" in said[0].label and not said[0].needed_by
+    assert any(line.startswith("Dose not checked: 'midodrine'") for line in summary(result))
+    # evaluated with in-review rules, the dose rule runs and nothing is said
+    both = ng.assess(doc, as_of=AS_OF, statuses=("approved", "in-review"))
+    assert not [m for m in both.missing if m.fact == "medications[0].dose"]
+    assert both.by_rule("midodrine-oh") is not None
+    # no dose given: nothing to check, nothing said
+    bare = ng.assess({**doc, "medications": [{"agent": "midodrine"}]}, as_of=AS_OF)
+    assert not [m for m in bare.missing if m.fact.startswith("medications[0]")]

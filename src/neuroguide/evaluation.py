@@ -401,7 +401,7 @@ def _run(
         _ASKED[key] = hit
     missing_inputs, asked, decisive = hit[1]
     if patient.medications:
-        missing_inputs += _unrecognised(patient, plan.agents)
+        missing_inputs += _unrecognised(patient, plan.agents) + _unchecked(patient, plan, chosen)
     record = EvaluationRecord(
         as_of=as_of,
         package=package_version(),
@@ -753,6 +753,33 @@ def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput
                 needed_by=(),
             )
         )
+    return tuple(out)
+
+
+def _unchecked(patient: Patient, plan: _Plan, chosen: Sequence[tuple[m.Guideline, bool]]) -> tuple[MissingInput, ...]:
+    """Doses no evaluated rule checks although a dosing rule not evaluated (e.g. in review) names the drug: said."""
+    out = []
+    for i, med in enumerate(patient.medications):
+        names = ingredient_keys(med.agent)
+        if med.dose is None or any(
+            isinstance(plan.steps[j].rule, m.DosingRule) for name in names for j in plan.by_agent.get(name, ())
+        ):
+            continue
+        held = [
+            r
+            for g, _ in chosen
+            for r in g.rules
+            if isinstance(r, m.DosingRule) and not agent_names(r).isdisjoint(names)
+        ]
+        if held:
+            which = ", ".join(f"{r.id} {r.status.value}" for r in held)
+            out.append(
+                MissingInput(
+                    fact=f"medications[{i}].dose",
+                    label=f"dose of {med.agent!r} not checked (dosing rule {which}, not evaluated)",
+                    needed_by=(),
+                )
+            )
     return tuple(out)
 
 

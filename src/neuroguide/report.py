@@ -198,7 +198,14 @@ def summary(result: Assessment) -> list[str]:
         lines.append(f"Dose problems: {len(doses)}: " + "; ".join(shown))
     # the FHIR reader's notes on data it used with a stated assumption are not "not recognised"
     assumed = [m for m in result.missing if m.fact.startswith("fhir:") and m.label.startswith(ASSUMED_LABELS)]
-    unknown = [m for m in result.missing if not m.needed_by and m not in assumed]
+    unchecked = [m for m in result.missing if not m.needed_by and m.fact.endswith(".dose") and m not in assumed]
+    if unchecked:
+        # a dose no evaluated rule checks (its dosing rule is in review): said beside the dose problems
+        lines.append(
+            "Dose not checked: "
+            + "; ".join(m.label.removeprefix("dose of ").replace(" not checked", "", 1) for m in unchecked[:2])
+        )
+    unknown = [m for m in result.missing if not m.needed_by and m not in assumed and m not in unchecked]
     if unknown:
         lines.append("Not recognised: " + "; ".join(m.label.split(";")[0] for m in unknown[:2]))
     if assumed:

@@ -67,7 +67,7 @@ from ._jsonin import loads
 from ._loading import catalog
 from ._vocabulary import vocabulary
 from .api import find_rule
-from .dosing import DoseVerdict, Verdict, check_dose
+from .dosing import DoseVerdict, NoRegimenError, Verdict, check_dose
 from .evaluation import assess, compile_gates
 from .exceptions import (
     GuidelineDataError,
@@ -1211,15 +1211,14 @@ class _Hooks:
                 )
             except _SERVICE_FAULTS:
                 raise
-            except NotFoundError:
-                notes.append(
-                    fhir.Note(
-                        kind=fhir.NoteKind.UNRECOGNISED,
-                        resource=ref,
-                        what=med.agent,
-                        reason="no cited dosing regimen names this drug; the dose was not checked",
-                    )
+            except NotFoundError as exc:
+                held = exc.in_review if isinstance(exc, NoRegimenError) else ()
+                reason = (
+                    f"its dosing regimen ({', '.join(held)}) is in review; the dose was not checked"
+                    if held
+                    else "no cited dosing regimen names this drug; the dose was not checked"
                 )
+                notes.append(fhir.Note(kind=fhir.NoteKind.UNRECOGNISED, resource=ref, what=med.agent, reason=reason))
                 continue
             except InputError as exc:
                 raise HookError(400, "bad-fhir-data", f"{ref}: {exc}") from None
@@ -1230,7 +1229,7 @@ class _Hooks:
                 {
                     "uuid": _uuid5(f"neuroguide:{body['hookInstance']}:notes"),
                     "summary": f"{len(notes)} item(s) could not be used for the dose check",
-                    "indicator": "info",
+                    "indicator": "warning",  # a dose not checked is a dose problem a prescriber must see
                     "detail": listing,
                     "source": {"label": "neuroguide: FHIR reader", "url": f"{base}/cds-services"},
                 }
