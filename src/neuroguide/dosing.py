@@ -1312,7 +1312,7 @@ def _write(
                     at = f"at CrCl {_crcl_text(rule, crcl)} mL/min"
                     if cap == table_max:
                         expected = (
-                            f"less than {_show(cap, base, amount)} per {amount.per} (the most allowed at any renal "
+                            f"at most {_show(cap, base, amount)} per {amount.per} (the most allowed at any renal "
                             f"function; {at}: {band.regimen})"
                         )
                         message = (
@@ -1320,7 +1320,10 @@ def _write(
                             f"reduced further ({band.regimen})."
                         )
                     else:  # a proportional band: its reference row's maximum, which the reduction only lowers
-                        expected = f"less than {_show(cap, base, amount)} per {amount.per} ({at}: {band.regimen})"
+                        expected = (
+                            f"at most {_show(cap, base, amount)} per {amount.per}, lower in proportion to CrCl "
+                            f"({at}: {band.regimen})"
+                        )
                         message = (
                             f"{what} is above {_show(cap, base, amount)} per {amount.per}, the most the renal table "
                             f"allows anywhere in band {band.label}; {at} it must be lower still ({band.regimen})."
