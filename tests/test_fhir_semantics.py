@@ -505,3 +505,30 @@ def test_a_reference_to_two_different_medications_is_a_conflict_not_a_guess() ->
     reading = read(a, b, ms)
     assert reading.patient.medications == ()
     assert [k for k, _ in notes(reading, "MedicationStatement/s1")] == [NoteKind.CONFLICT]
+
+
+GTS = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
+
+
+@pytest.mark.parametrize(
+    ("code", "times"),
+    [("QD", 1), ("BED", 1), ("BID", 2), ("TID", 3), ("Q8H", 3), ("QID", 4), ("Q6H", 4), ("Q4H", 6), ("Q3H", 8),
+     ("Q2H", 12), ("Q1H", 24)],
+)  # fmt: skip
+def test_timing_abbreviations_give_the_times_a_day_of_their_definition(code: str, times: int) -> None:
+    # FHIR R4 TimingAbbreviation value set (v3 GTSAbbreviation): "Every 8 hours at institution specified times", ...
+    dosage = [
+        {"timing": {"code": {"coding": [{"system": GTS, "code": code}]}}, "doseAndRate": [{"doseQuantity": mg(75)}]}
+    ]
+    (med,) = read(statement("active", dosage=dosage)).patient.medications
+    assert (med.dose.magnitude if med.dose else None, med.per) == (75.0 * times, "day")
+
+
+@pytest.mark.parametrize("code", ["QOD", "WK", "MO"])
+def test_timing_abbreviations_that_are_not_daily_leave_the_dose_unchecked(code: str) -> None:
+    dosage = [
+        {"timing": {"code": {"coding": [{"system": GTS, "code": code}]}}, "doseAndRate": [{"doseQuantity": mg(75)}]}
+    ]
+    reading = read(statement("active", dosage=dosage))
+    assert reading.patient.medications[0].dose is None
+    assert [k for k, _ in notes(reading, "MedicationStatement/s1")] == [NoteKind.EXCLUDED]

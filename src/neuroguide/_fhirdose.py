@@ -19,7 +19,12 @@ PERIOD = {"d": "day", "wk": "week", "mo": "month"}
 # GTSAbbreviation read as a number of doses a day ("Two times a day at institution specified time", ...). QOD (every
 # other day) and the weekly or monthly codes are not a whole number a day and are not read.
 GTS = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
-TIMING = {"QD": 1, "AM": 1, "PM": 1, "BID": 2, "TID": 3, "QID": 4, "Q6H": 4, "Q4H": 6}
+# Times a day of the FHIR R4 TimingAbbreviation codes (v3 GTSAbbreviation) that repeat within a day; QOD, WK and MO
+# are not read (they are not daily).
+TIMING = {
+    "QD": 1, "AM": 1, "PM": 1, "BED": 1, "BID": 2, "TID": 3, "QID": 4,
+    "Q8H": 3, "Q6H": 4, "Q4H": 6, "Q3H": 8, "Q2H": 12, "Q1H": 24,
+}  # fmt: skip
 
 
 def strength(medication: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -220,7 +225,7 @@ class DoseReader:
                     NoteKind.EXCLUDED,
                     ref,
                     f"dose {amount}, timing code {shown(code)}",
-                    "not a timing abbreviation neuroguide reads (BID, TID, QID, QD, AM, PM, Q4H, Q6H of "
+                    "not a timing abbreviation neuroguide reads (QD, AM, PM, BED, BID, TID, QID, Q1H-Q4H, Q6H, Q8H of "
                     f"{GTS}); the dose is not checked",
                 )
                 return False
