@@ -21,6 +21,7 @@ LAZY_OK = {
     "neuroguide.cli",
     "neuroguide._cli_audit",
     "neuroguide._cli_governance",
+    "neuroguide._cli_serve",
     "neuroguide.sphinxext",
     "neuroguide.cohort",
     "neuroguide.cohort._cli",
