@@ -195,7 +195,16 @@ def test_a_gastrectomy_for_another_reason_is_not_bariatric_surgery(code: str) ->
 @pytest.mark.parametrize(("system", "code"), [(SCT, "238794007"), (ICD, "L89.613"), (ICD, "E11.621")])
 def test_a_healed_foot_ulcer_sets_prior_foot_ulcer(system: str, code: str, clinical: str) -> None:
     got = findings(condition(system, code, clinical=clinical))
-    assert got == {"prior-foot-ulcer": True}
+    # an ischaemic ulcer (238794007) also names artery disease, which outlasts the ulcer
+    assert got == ({"prior-foot-ulcer": True, "pad": True} if code == "238794007" else {"prior-foot-ulcer": True})
+
+
+@pytest.mark.parametrize("clinical", ["resolved", "inactive"])
+@pytest.mark.parametrize(("system", "code"), [(SCT, "238794007"), (ICD, "I70.211"), (ICD, "E11.51")])
+def test_artery_disease_named_by_a_past_condition_still_holds(system: str, code: str, clinical: str) -> None:
+    # clinical review: PAD does not resolve with the ulcer or episode coded with it
+    assert findings(condition(system, code, clinical=clinical)).get("pad") is True
+    assert "pad" not in findings(condition(system, code, verification="refuted"))
 
 
 @pytest.mark.parametrize(("system", "code"), [(SCT, "238794007"), (ICD, "E11.621")])

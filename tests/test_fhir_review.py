@@ -167,9 +167,10 @@ def test_a_refuted_ischaemic_ulcer_sets_no_pad(verification: str) -> None:
     assert "pad" not in read(condition("u", SCT, "238794007", verification=verification)).patient.findings
 
 
-def test_a_healed_ischaemic_ulcer_is_a_history_of_ulcer_not_a_current_pad_finding() -> None:
+def test_a_healed_ischaemic_ulcer_is_a_history_of_ulcer_and_still_artery_disease() -> None:
+    # Clinical review 2026-11-30: peripheral artery disease is chronic; it does not resolve with the ulcer.
     got = read(condition("u", SCT, "238794007", clinical="resolved")).patient.to_dict()["findings"]
-    assert got == {"prior-foot-ulcer": True}
+    assert got == {"prior-foot-ulcer": True, "pad": True}
 
 
 # pad given directly (a code or the neuroguide code) and pad derived from the ABI (AHA/ACC 2016: ABI <= 0.90)

@@ -182,7 +182,14 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[tuple[NoteKind, str, str]]]] = {
     "condition_statuses": (
         {
             **_who("p12"),
-            "findings": {"claudication": False, "kidney-disease": True, "prior-foot-ulcer": True, "retinopathy": True},
+            # a resolved ischaemic ulcer: a prior ulcer, and artery disease that outlasts it (clinical review)
+            "findings": {
+                "claudication": False,
+                "kidney-disease": True,
+                "pad": True,
+                "prior-foot-ulcer": True,
+                "retinopathy": True,
+            },
         },
         [
             (E, "Condition/c12-ulcer", "read as prior-foot-ulcer"),
@@ -298,7 +305,7 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[tuple[NoteKind, str, str]]]] = {
     ),
     # STU3 wrote clinicalStatus as a bare code: 'resolved' is resolved (a past ulcer), never "no status: active".
     "stu3_condition_status_strings": (
-        {**_who("p25"), "findings": {"prior-foot-ulcer": True}},
+        {**_who("p25"), "findings": {"pad": True, "prior-foot-ulcer": True}},
         [
             (N, "Condition/c25-ulcer", "clinicalStatus"),
             (A, "Condition/c25-ulcer", "verificationStatus given as the bare code 'confirmed'"),

@@ -93,6 +93,9 @@ _OTHER_VERSIONS = {
     "DiagnosticOrder": "a FHIR DSTU2 resource; its R4 successor is ServiceRequest",
     "DeviceUsage": "the FHIR R5 name of DeviceUseStatement",
 }
+# Findings named by a Condition's code ([[implies]]) that outlast it: peripheral artery disease does not resolve when
+# the ischaemic ulcer or the claudication episode coded with it does (clinical review).
+_LASTING = frozenset({"pad"})
 _FOOT_PARTS = {"401191002": "visual inspection", "134388005": "monofilament test", "91161007": "pedal pulses"}
 
 
@@ -734,9 +737,11 @@ class _Reader(DoseReader):
         when = onset or _date_of(res.get("recordedDate")) or dt.date.min
         unconfirmed = [str(c) for c in verification if c in ("unconfirmed", "provisional", "differential")]
         others = t.implied(entry.system.uri, entry.code) if entry is not None and not refuted else ()
-        for other in others if current else ():
-            # the code's own wording names a second finding (codes.toml [[implies]]): true while current, never false
-            findings.setdefault(other, []).append(_Candidate(value=True, date=when, ref=ref))
+        for other in others:
+            # the code's own wording names a second finding (codes.toml [[implies]]): true while current, never false;
+            # a lasting disease named by a past Condition still holds (a healed ischaemic ulcer's artery disease)
+            if current or (other in _LASTING and not refuted):
+                findings.setdefault(other, []).append(_Candidate(value=True, date=when, ref=ref))
         history = [h for f in (fact, *others) for h in t.history_of(f)] if past and not refuted else []
         for h in dict.fromkeys(history):
             # a resolved foot ulcer is a history of foot ulcer (codes.toml [[history]]): true, never false
