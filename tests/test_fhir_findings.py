@@ -392,3 +392,14 @@ def test_an_unconfirmed_entry_is_read_as_present_and_said_so(verification: str) 
     assert reading.patient.to_dict()["findings"] == {"known-cancer": True}
     assert [(n.kind, n.resource) for n in reading.notes] == [(fhir.NoteKind.ASSUMPTION, "Condition/c1")]
     assert verification in reading.notes[0].reason
+
+
+def test_a_plain_code_where_an_element_belongs_is_named_in_the_specifications_terms() -> None:
+    # STU3 senders give clinicalStatus as a bare code; R4 has a CodeableConcept there. The note says so in words a
+    # reader can act on, not the model's "Invalid JSON: expected value at line 1 column 1".
+    res = condition(SCT, "238794007", clinical=None)
+    res["clinicalStatus"] = "resolved"
+    reading = fhir.read(bundle(res), as_of=AS_OF)
+    (note,) = [n for n in reading.notes if n.kind is fhir.NoteKind.NONCONFORMANT]
+    assert "clinicalStatus: got 'resolved'; expected a JSON object here" in note.reason
+    assert "Invalid JSON" not in note.reason

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -221,7 +222,20 @@ def whole_check(kind: str, text: bytes) -> tuple[str, str] | None:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": str(exc)}
         where = ".".join(str(p) for p in first["loc"]) or kind
-        return where, f"{where}: {first['msg']}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+        return where, f"{where}: {_plain(first)}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
     except Exception as exc:
         return kind, f"{kind}: the FHIR model could not check it ({type(exc).__name__}: {exc})"
     return None
+
+
+# The model's words for "a plain value where an element with parts belongs" ("Invalid JSON: expected value at line 1
+# column 1" for a bare code where a CodeableConcept belongs): said in the specification's terms instead.
+_NOT_AN_OBJECT = frozenset({"json_invalid", "model_type", "dict_type", "model_attributes_type"})
+
+
+def _plain(error: Mapping[str, Any]) -> str:
+    """One validation error in plain words."""
+    if error.get("type") in _NOT_AN_OBJECT:
+        shown = repr(error.get("input"))
+        return f"got {shown[:60]}; expected a JSON object here (an element with parts, such as a CodeableConcept)"
+    return str(error.get("msg", ""))
