@@ -559,7 +559,9 @@ def _aggregate(asking: Sequence[_Decided], plan: _Plan) -> tuple[tuple[MissingIn
     # What an emergency rule needs is asked before what only an urgent one needs (sorted is stable: plan order
     # within each): for a patient with almost nothing recorded, the sphincter, saddle and cancer questions come
     # before, say, a B12 level that matters only with cord signs.
-    asked.sort(key=lambda f: plan.emergency.isdisjoint(needed[f]))
+    # Within each group, a finding that alone would raise an emergency (urinary retention, saddle anaesthesia) comes
+    # before one that matters only with others (breathing difficulty with weakness).
+    asked.sort(key=lambda f: (plan.emergency.isdisjoint(needed[f]), f not in plan.alone))
     return missing, tuple(asked)
 
 
@@ -688,6 +690,8 @@ class _Plan:
     urgent: frozenset[str]
     emergency: frozenset[str] = frozenset()
     """The urgent rules whose urgency is an emergency: the inputs they need are asked for first."""
+    alone: frozenset[str] = frozenset()
+    """Findings that alone (true, all else unknown) raise an emergency rule: asked first among its inputs."""
     traces: tuple[RuleTrace, ...] = ()
     """Each step's trace before any patient: disabled by the site, else not fired."""
     gated: tuple[int, ...] = ()
@@ -896,6 +900,13 @@ def _make_plan(
         agents=frozenset(names),
         urgent=urgent_ids,
         emergency=emergency_ids,
+        alone=frozenset(
+            fact
+            for _, r in ordered
+            if r.id in emergency_ids and isinstance(r, m.ReferralRule)
+            for _, fact in criterion_facts(r, r.id)
+            if decide(r.when, {fact: True}) is True
+        ),
         traces=tuple(s.disabled or s.not_fired for s in steps),
         gated=gated,
         by_agent={name: tuple(found) for name, found in by_agent.items()},
