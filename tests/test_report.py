@@ -123,3 +123,16 @@ def test_the_likely_line_is_a_presentation_pattern_never_a_consideration() -> No
     lines = summary(_assess("t2d-metformin"))
     assert not any(line.startswith("Likely:") for line in lines)  # pattern undecided: reflexes not recorded
     assert "Likely: Pattern: central demyelinating" in "\n".join(summary(_assess("ms-like")))
+
+
+def test_findings_that_alone_raise_an_emergency_are_asked_first() -> None:
+    # Clinical review: with almost nothing recorded, urinary retention, saddle anaesthesia and the like (each alone
+    # raises cauda equina or another emergency) come before findings that matter only with others.
+    result = ng.assess(
+        ng.Patient.from_dict({"id": "x", "age": 67, "findings": {"numbness": True}}), as_of=dt.date(2026, 11, 30)
+    )
+    first = result.urgent_missing[:3]
+    assert "urinary-retention" in first and "saddle-anaesthesia" in first
+    assert result.urgent_missing.index("breathing-or-swallowing-difficulty") > result.urgent_missing.index(
+        "sensory-level"
+    )
