@@ -182,3 +182,9 @@ def test_a_dose_whose_only_regimen_is_in_review_is_said_not_checked() -> None:
     # no dose given: nothing to check, nothing said
     bare = ng.assess({**doc, "medications": [{"agent": "midodrine"}]}, as_of=AS_OF)
     assert not [m for m in bare.missing if m.fact.startswith("medications[0]")]
+
+
+def test_a_dose_given_as_a_rate_says_how_to_write_it() -> None:
+    with pytest.raises(ng.InputError) as caught:
+        ng.Patient.from_dict({"id": "x", "medications": [{"agent": "gabapentin", "dose": "900 mg/day", "per": "day"}]})
+    assert 'write "dose": "900 mg", "per": "day"' in str(caught.value)

@@ -712,6 +712,10 @@ def _medications(value: Any, found: _Problems) -> tuple[Medication, ...]:
     return tuple(out)
 
 
+# A rate's period as "per" names it (for the hint when a dose is given as a rate).
+_RATE_PERIODS = {"day": "day", "d": "day", "week": "week", "wk": "week", "month": "month", "mo": "month"}
+
+
 def _medication(field: str, raw: Any) -> Medication:
     if not isinstance(raw, Mapping):
         raise InputError(field, raw, "an object with at least 'agent'")
@@ -728,7 +732,13 @@ def _medication(field: str, raw: Any) -> Medication:
             if dose.magnitude <= 0:
                 raise InputError(f"{field}.dose", raw["dose"], "a positive dose")
             if dimension_of(dose) not in (dimension("mg"), dimension("IU")):
-                raise UnitError(f"{field}.dose", raw["dose"], "an amount given per period: a mass (mg, ug, g) or IU")
+                expected = "an amount given per period: a mass (mg, ug, g) or IU"
+                text = str(raw["dose"])
+                amount, _, period = text.partition("/")
+                per_name = _RATE_PERIODS.get(period.strip().casefold())
+                if per_name is not None:  # a rate such as "900 mg/day": the period goes in "per"
+                    expected += f' with the period in "per" (write "dose": "{amount.strip()}", "per": "{per_name}")'
+                raise UnitError(f"{field}.dose", raw["dose"], expected)
     per = raw.get("per")
     with found.guard():
         if per is not None and per not in _PERIODS:
