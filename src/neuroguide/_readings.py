@@ -8,11 +8,13 @@ engine shows both as possible red flags resting on the contradicting inputs, nev
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Mapping
 from typing import Any
 
 from ._facts import _DENIALS, _EXCLUSIVE
+from .exceptions import InputError
 from .patient import Patient
 
 __all__ = ["MOST", "readings"]
@@ -39,7 +41,8 @@ def readings(patient: Patient, left_out: frozenset[str]) -> tuple[Patient, ...]:
         for set_to, copied in combination:
             findings.update(set_to)
             copies.extend(copied)
-        out.append(Patient.from_dict(_applied(plain, findings, copies)))
+        with contextlib.suppress(InputError):  # a reading the reader refuses is not evaluated
+            out.append(Patient.from_dict(_applied(plain, findings, copies)))
     return tuple(out)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import difflib
@@ -148,8 +149,12 @@ def assess(
         site=site,
     )
     token = _READING.set(True)
+    others: list[Assessment] = []
     try:
-        others = [again(p) for p in readings(patient, named)]
+        for reading in readings(patient, named):
+            # a reading the engine refuses adds nothing (the patient itself was assessed: that is never lost)
+            with contextlib.suppress(InputError):
+                others.append(again(reading))
     finally:
         _READING.reset(token)
     return attrs.evolve(result, possible=_possible(result, others, contradicted))
