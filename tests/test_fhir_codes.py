@@ -409,7 +409,7 @@ def test_a_b12_result_below_a_limit_dates_a_b12_test() -> None:
     assert _b12_test(below) == "2026-11-01"
     reading = fhir.read(bundle(below), as_of=AS_OF)
     assert "measurements" not in reading.patient.to_dict()
-    assert [n.kind for n in reading.notes] == [fhir.NoteKind.EXCLUDED]
+    assert [n.kind for n in reading.notes] == [fhir.NoteKind.UNDECIDED]
 
 
 def test_a_b12_result_after_the_evaluation_date_does_not_date_a_b12_test() -> None:

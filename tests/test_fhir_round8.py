@@ -24,6 +24,7 @@ from neuroguide.fhir import NoteKind
 DECK = Path(__file__).parent / "data" / "fhir" / "round8"
 AS_OF = dt.date(2026, 11, 23)
 A, E, U, C, N = NoteKind.ASSUMPTION, NoteKind.EXCLUDED, NoteKind.UNRECOGNISED, NoteKind.CONFLICT, NoteKind.NONCONFORMANT
+D = NoteKind.UNDECIDED
 SYNTHEA = "8f1e6b2c-3a47-4f0e-9a55-0c2d7b1e4a01"
 ENC = "5c1b7f2e-6d0a-4c3b-8e9f-1a2b3c4d5e01"
 OTHER = "6a0e5d3c-1f2b-4c8d-9e7a-2b3c4d5e6f28"
@@ -101,24 +102,24 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[tuple[NoteKind, str, str]]]] = {
     ),
     # Comparators. Total B12 thresholds are 179.5 ng/L (presentation pattern) and the NG239 band edges 180 and 350
     # ng/L (1 pg/mL = 1 ng/L). "<150" lies below all of them: deficiency confirmed whatever the true value. ">2000"
-    # lies above all: above the indeterminate range. "<200" may be below or above 180: unknown, not read, but a
-    # B12 test was done that day.
+    # lies above all: above the indeterminate range. "<200" may be below or above 180: unknown, not read
+    # (recognised, but undecided), but a B12 test was done that day. A limit read stays a limit ("<150 pg/mL").
     "comparator_b12_below_all_edges": (
-        {**_who("p4", "1949-01-20"), "measurements": {"b12-total": "150 pg/mL"}, "last": {"b12-test": "2026-10-14"}},
+        {**_who("p4", "1949-01-20"), "measurements": {"b12-total": "<150 pg/mL"}, "last": {"b12-test": "2026-10-14"}},
         [(A, "Observation/p4-b12", "known only to be below 150 pg/mL")],
     ),
     "comparator_b12_above_all_edges": (
-        {**_who("p5", "1949-01-20"), "measurements": {"b12-total": "2000 pg/mL"}, "last": {"b12-test": "2026-10-14"}},
+        {**_who("p5", "1949-01-20"), "measurements": {"b12-total": ">2000 pg/mL"}, "last": {"b12-test": "2026-10-14"}},
         [(A, "Observation/p5-b12", "known only to be above 2000 pg/mL")],
     ),
     "comparator_b12_straddles_an_edge": (
         {**_who("p6", "1949-01-20"), "last": {"b12-test": "2026-10-14"}},
-        [(E, "Observation/p6-b12", "band edge 180 ng/L")],
+        [(D, "Observation/p6-b12", "band edge 180 ng/L")],
     ),
     # HbA1c ">14 %" is above the 5.7 and 6.5 % edges; fasting glucose "<40 mg/dL" below 100, 125 and 126 mg/dL.
     # A creatinine "<0.3 mg/dL" would feed the creatinine clearance formula with a number never measured: not read.
     "comparator_hba1c_and_glucose": (
-        {**_who("p7"), "measurements": {"fasting-glucose": "40 mg/dL", "hba1c": "14 %"}},
+        {**_who("p7"), "measurements": {"fasting-glucose": "<40 mg/dL", "hba1c": ">14 %"}},
         [
             (A, "Observation/o7-a1c", "above 14 %"),
             (A, "Observation/o7-fpg", "below 40 mg/dL"),
@@ -483,4 +484,4 @@ def test_a_b12_limit_is_read_only_when_no_threshold_lies_beyond_it(comparator: s
     reading = fhir.read(data, as_of=AS_OF)
     assert ("b12-total" in reading.patient.measurements) is read
     ((note,),) = [[n for n in reading.notes if n.resource == "Observation/p4-b12"]]
-    assert note.kind is (A if read else E)
+    assert note.kind is (A if read else D)

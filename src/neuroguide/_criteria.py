@@ -18,6 +18,7 @@ import attrs
 
 from . import model as m
 from ._cache import IdentityCache
+from ._numeric import shown as shown_number
 from ._vocabulary import vocabulary
 from .units import Quantity, format_quantity, is_quantity, magnitude, parse_quantity
 
@@ -595,9 +596,9 @@ def _shown(value: object) -> str:
 def _shown_fact(name: str, value: FactValue) -> str:
     spec = vocabulary().get(name)
     if isinstance(value, float) and spec is not None and spec.unit:
-        return f"= {value:.4g} {spec.unit}"
+        return f"= {shown_number(value, f'{value:.4g}')} {spec.unit}"
     if isinstance(value, float):
-        return f"= {value:g}"
+        return f"= {shown_number(value, f'{value:g}')}"
     return f"= {value}"
 
 
@@ -753,7 +754,8 @@ def _explain_compare(c: m.Compare, flip: bool) -> _Explainer:
         res = test(value)
         # The same text as ``_shown_fact`` (unit known here, once).
         if isinstance(value, float):
-            text = f"{name} = {value:.4g} {unit}{tail}" if unit else f"{name} = {value:g}{tail}"
+            number = shown_number(value, f"{value:.4g}" if unit else f"{value:g}")
+            text = f"{name} = {number} {unit}{tail}" if unit else f"{name} = {number}{tail}"
         else:
             text = f"{name} = {value}{tail}"
         shown_res = res is not flip

@@ -19,6 +19,9 @@ class NoteKind(StrEnum):
 
     UNRECOGNISED = "unrecognised"
     EXCLUDED = "excluded"
+    UNDECIDED = "undecided"
+    """A recognised result that cannot decide a rule's threshold (a limit with the threshold inside its open side):
+    not used, and the rules that need it say what is missing."""
     NONCONFORMANT = "nonconformant"
     CONFLICT = "conflict"
     ASSUMPTION = "assumption"

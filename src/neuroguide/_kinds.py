@@ -11,6 +11,7 @@ from . import _medcheck
 from . import model as m
 from ._bands import band_of, describe_edges
 from ._criteria import FactValue, decide, explain, facts_in
+from ._numeric import shown as shown_number
 from ._vocabulary import vocabulary
 from .patient import Patient
 from .results import NOT_FIRED, RuleOutcome, RuleResult, recommendation
@@ -242,11 +243,13 @@ def _classification(rule: m.ClassificationRule, g: m.Guideline, facts: dict[str,
         # Interpreting a result needs the result, but nothing requires it to be measured:
         # rules that need the label report the measurement as missing themselves.
         return RuleResult(outcome=RuleOutcome.NOT_FIRED, leaves=(f"UNKNOWN: {rule.fact} not recorded",))
+    given = value
     if rule.unit not in ("1", ""):
         spec = vocabulary()[rule.fact]
         if spec.unit is not None and spec.unit != rule.unit:
             value = magnitude(quantity(value, spec.unit), rule.unit, analyte=rule.analyte)
-    band, shown = band_of(rule, value)
+    band, rounded = band_of(rule, value)
+    shown = shown_number(given, str(rounded))  # a limit ("<150") is shown as one, never as an exact result
     if band is None:
         return RuleResult(outcome=RuleOutcome.NOT_FIRED, leaves=(f"FALSE: {rule.fact} = {shown} fits no band",))
     facts[rule.id] = band.label

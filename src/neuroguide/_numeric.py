@@ -10,11 +10,42 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from typing import ClassVar
 
-__all__ = ["SIGNIFICANT", "ceil_whole", "clean", "exceeds", "floor_whole", "round_half_up", "within"]
+__all__ = ["SIGNIFICANT", "Bound", "ceil_whole", "clean", "exceeds", "floor_whole", "round_half_up", "shown", "within"]
 
 SIGNIFICANT = 12
 """Significant digits that carry a float's decimal meaning (binary noise lies beyond them)."""
+
+
+class Bound(float):
+    """A result known only to lie below or above this number ("<150"): compared as the number, shown with it.
+
+    It is read only when every threshold falls on the same side of the number as of every value it allows
+    (see ``neuroguide._limits``), so each decision is the one the true value would give; the text a reader sees
+    must still say it is a limit, never an exact result (:func:`shown`). Each comparator has its own subclass, so
+    results kept by the values and types of the facts read (whose trace shows the comparator) are kept apart.
+    """
+
+    __slots__ = ()
+    comparator: ClassVar[str] = ""
+
+    def __new__(cls, value: float, comparator: str) -> Bound:
+        return float.__new__(_BOUNDS[comparator], value)
+
+    def __reduce__(self) -> tuple[type[Bound], tuple[float, str]]:
+        return (Bound, (float(self), self.comparator))
+
+
+_BOUNDS: dict[str, type[Bound]] = {
+    c: type(f"Bound{name}", (Bound,), {"__slots__": (), "comparator": c})
+    for c, name in (("<", "Below"), ("<=", "AtMost"), (">", "Above"), (">=", "AtLeast"))
+}
+
+
+def shown(value: float, text: str) -> str:
+    """``text`` (the number as written) with the comparator of a :class:`Bound` before it ("<150")."""
+    return f"{value.comparator}{text}" if isinstance(value, Bound) else text
 
 
 def clean(value: float | Decimal) -> Decimal:

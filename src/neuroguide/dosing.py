@@ -1205,6 +1205,11 @@ def _check(
     return _write(g, rule, _numbers(rule), _fields(g, rule), amount, crcl, dialysis, basis)
 
 
+# What a dose check asks for when renal function is not known: CrCl, or the inputs neuroguide computes it from
+# (the derived ``crcl`` fact). Every verdict that lacks CrCl asks in these words.
+_RENAL_ASK = "give CrCl, or the age, sex, weight and serum creatinine it is computed from (Cockcroft–Gault)"
+
+
 def _write(
     g: m.Guideline,
     rule: m.DosingRule,
@@ -1240,11 +1245,15 @@ def _write(
     if rule.renal:
         table_max = numbers.table_max
         avoid, usable = numbers.avoid, numbers.usable
+        if crcl is None and dialysis:
+            # The row is not known, but the patient is on hemodialysis: the label's supplement applies whatever
+            # the row (each row's text, once).
+            notes.extend(dict.fromkeys(b.supplement for b in rule.renal if b.supplement))
         if crcl is None and avoid and len(usable) == 1:
             # The table only adds "avoid" rows to one dose range (duloxetine): check the range, and say
             # that renal function decides whether the drug may be used at all.
             rows = ", ".join(b.label for b in avoid)
-            notes.append(f"avoid at CrCl {rows} mL/min; creatinine clearance not known")
+            notes.append(f"avoid at CrCl {rows} mL/min; creatinine clearance not known: {_RENAL_ASK}")
             low, high, _ = _band_limits(rule, usable[0], 300.0)
             high_is_max = True
             missing = ("crcl",)
@@ -1270,7 +1279,7 @@ def _write(
                 Verdict.NOT_COVERED,
                 f"depends on creatinine clearance{top_range}",
                 f"{what}: the dose depends on creatinine clearance (Cockcroft–Gault), which is not known"
-                f"{top_range}. Give CrCl to check it against the renal table.",
+                f"{top_range}. To check it against the renal table, {_RENAL_ASK}.",
                 tuple(notes), fields, given, crcl, None, None, ("crcl",),
             )  # fmt: skip
             return Verdict.NOT_COVERED, 0.0, written

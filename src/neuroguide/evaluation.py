@@ -22,6 +22,7 @@ from ._cache import IdentityCache
 from ._criteria import FactValue, GateList, Gates, Kept, compiled, compiled_all, decide
 from ._facts import RECOGNISED_AGENTS, SINCE_0_2, derive_flagged
 from ._loading import Catalog, catalog, criterion_facts
+from ._numeric import Bound
 from ._readings import readings
 from ._vocabulary import vocabulary
 from .exceptions import InputError, InputProblemsError, UnknownGuidelineError
@@ -198,7 +199,11 @@ def _derive(patient: Patient, as_of: dt.date) -> tuple[dict[str, FactValue], tup
 
 def _shown_facts(facts: Mapping[str, FactValue]) -> dict[str, Any]:
     """The facts as the record holds them: sorted by name, dates as ISO text."""
-    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in sorted(facts.items())}
+    # a limit read (a Bound) is its number here, as JSON holds it; the patient and the trace show its comparator
+    return {
+        k: (v.isoformat() if isinstance(v, dt.date) else float(v) if isinstance(v, Bound) else v)
+        for k, v in sorted(facts.items())
+    }
 
 
 _DEFAULT_STATUSES = (m.Status.APPROVED,)

@@ -26,7 +26,6 @@ import attrs
 from . import terminology as t
 from ._agents import DROXIDOPA, METFORMIN, MIDODRINE, ingredient_keys, key
 from ._fhirdose import DoseReader, strength
-from ._fhirlimits import LIMITED, inside
 from ._fhirnotes import UCUM as _UCUM
 from ._fhirnotes import Note, NoteKind
 from ._fhirnotes import as_list as _items
@@ -36,6 +35,7 @@ from ._fhirnotes import num_text as _num_text
 from ._fhirnotes import number as _number
 from ._fhirnotes import shown as _shown
 from ._jsonin import loads
+from ._limits import LIMITED, SIDES, inside
 from ._vocabulary import vocabulary
 from .evaluation import assess as _assess
 from .exceptions import InputError, InputProblemsError, NeuroguideError, install_hint, raise_all
@@ -77,12 +77,6 @@ _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 _RESTFUL = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 _PAST = frozenset({"stopped", "completed"})
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-_LIMIT_SIDE = {
-    "<": ("below", "above"),
-    "<=": ("at or below", "above"),
-    ">": ("above", "below"),
-    ">=": ("at or above", "below"),
-}
 # Resource types of other FHIR versions a sender may still use, named in the error (R4 has no such type).
 _OTHER_VERSIONS = {
     "MedicationUsage": "the name MedicationStatement had in the FHIR R5 ballot (5.0.0-ballot); R4 and R5 call it "
@@ -1175,15 +1169,16 @@ class _Reader(DoseReader):
         if comparator and not self.limit(ref, fact, str(comparator), text):
             return False
         self.sources[f"measurements.{fact}"] = ref
-        return text
+        # a limit read stays a limit in the patient ("<150 pg/mL"): shown as one wherever the value is shown
+        return f"{comparator}{text}" if comparator else text
 
     def limit(self, ref: str, fact: str, comparator: str, text: str) -> bool:
-        """Whether a result given only as below or above a limit decides every threshold (see ``_fhirlimits``).
+        """Whether a result given only as below or above a limit decides every threshold (see ``_limits``).
 
         When it does, the limit is read in place of the value, with a note; otherwise the result is not used.
         """
         shown = f"{fact} {comparator}{text}"
-        if comparator not in _LIMIT_SIDE:
+        if comparator not in SIDES:
             self.note(NoteKind.EXCLUDED, ref, shown, f"comparator {comparator!r} is not a limit (<, <=, >, >=)")
             return False
         try:
@@ -1191,11 +1186,11 @@ class _Reader(DoseReader):
         except InputError as exc:
             self.note(NoteKind.EXCLUDED, ref, shown, f"the limit itself is not a usable value: expected {exc.expected}")
             return False
-        side, other = _LIMIT_SIDE[comparator]
-        found = inside(fact, comparator, value)
+        side, other = SIDES[comparator]
+        found = inside(fact, comparator, value, self.as_of)
         if found is not None:
             self.note(
-                NoteKind.EXCLUDED,
+                NoteKind.UNDECIDED,
                 ref,
                 shown,
                 f"known only to be {side} {text}, which leaves a threshold undecided ({found}): the band it falls in "
@@ -1207,8 +1202,8 @@ class _Reader(DoseReader):
             ref,
             shown,
             f"known only to be {side} {text}; every threshold the guidelines apply to {fact} lies {other} it, so the "
-            f"result falls on the same side of each as {text} does: read as {text} for the decisions (not a measured "
-            "value)",
+            f"result falls on the same side of each as {text} does: read as {comparator}{text}, decided as {text} "
+            "would be (not a measured value)",
         )
         return True
 

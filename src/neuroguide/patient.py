@@ -16,6 +16,8 @@ import attrs
 
 from ._dates import as_date
 from ._jsonin import loads
+from ._limits import LIMITED, SIDES, inside, split
+from ._numeric import Bound
 from ._plausible import check
 from ._vocabulary import FactSpec, vocabulary
 from .exceptions import InputError, InputProblemsError, UnitError, raise_all
@@ -118,7 +120,9 @@ class Patient:
 
     Findings, measurements and last-assessment dates are keyed by fact names
     from the vocabulary (see the docs' input reference). Anything not given
-    is unknown, never assumed normal.
+    is unknown, never assumed normal. ``limits`` names the measurements known
+    only as below or above a laboratory's limit, with the comparator
+    (``{"b12-total": "<"}`` for "<150 pg/mL"); see ``measurements`` in the input reference.
     """
 
     id: str | None = None
@@ -130,6 +134,7 @@ class Patient:
     measurements: Mapping[str, Quantity | float] = attrs.field(factory=dict)
     last: Mapping[str, dt.date] = attrs.field(factory=dict)
     medications: tuple[Medication, ...] = ()
+    limits: Mapping[str, str] = attrs.field(factory=dict)
     normalized: Mapping[str, float] = attrs.field(init=False, eq=False, repr=False)
     _plain: dict[str, Any] | None = attrs.field(init=False, eq=False, repr=False, default=None)
 
@@ -148,6 +153,9 @@ class Patient:
                 values[name] = to_canonical(spec, value, f"measurements.{name}")  # type: ignore[arg-type]
             else:
                 raise InputError(f"measurements.{name}", value, "a pint quantity or a number")
+        for name, comparator in self.limits.items():
+            # compared as its number, shown with its comparator (never as an exact result)
+            values[name] = Bound(_limit_value(name, comparator, values), comparator)
         object.__setattr__(self, "normalized", values)
 
     @classmethod
@@ -156,6 +164,7 @@ class Patient:
         out = cls.__new__(cls)
         for name, value in fields.items():
             object.__setattr__(out, name, value)
+        object.__setattr__(out, "limits", {})
         object.__setattr__(out, "normalized", normalized)
         object.__setattr__(out, "_plain", None)
         return out
@@ -214,7 +223,8 @@ class Patient:
             out["findings"] = dict(self.findings)
         if self.measurements:
             out["measurements"] = {
-                k: (v if isinstance(v, float) else format_quantity(v, exact=True)) for k, v in self.measurements.items()
+                k: (v if isinstance(v, float) else self.limits.get(k, "") + format_quantity(v, exact=True))
+                for k, v in self.measurements.items()
             }
         if self.last:
             out["last"] = {k: v.isoformat() for k, v in self.last.items()}
@@ -502,8 +512,9 @@ def _parse_checked(data: Any) -> Patient:
         diabetes = _diabetes(data.get("diabetes"))
     with found.guard():
         findings = _findings(data.get("findings", {}), vocab, found)
+    limits: dict[str, str] = {}
     with found.guard():
-        measurements = _measurements(data.get("measurements", {}), vocab, found)
+        measurements = _measurements(data.get("measurements", {}), vocab, found, limits)
     with found.guard():
         last = _last(data.get("last", {}), vocab, found)
     with found.guard():
@@ -519,6 +530,7 @@ def _parse_checked(data: Any) -> Patient:
         measurements=measurements,
         last=last,
         medications=medications,
+        limits=limits,
     )
 
 
@@ -617,7 +629,10 @@ def _findings(value: Any, vocab: Mapping[str, FactSpec], found: _Problems) -> di
     return out
 
 
-def _measurements(value: Any, vocab: Mapping[str, FactSpec], found: _Problems) -> dict[str, Quantity | float]:
+def _measurements(
+    value: Any, vocab: Mapping[str, FactSpec], found: _Problems, limits: dict[str, str]
+) -> dict[str, Quantity | float]:
+    """The measurements given; each written as a limit ("<150 pg/mL") has its comparator put in ``limits``."""
     if not isinstance(value, Mapping):
         raise InputError("measurements", value, "an object of fact name -> quantity string or number")
     out: dict[str, Quantity | float] = {}
@@ -626,6 +641,18 @@ def _measurements(value: Any, vocab: Mapping[str, FactSpec], found: _Problems) -
             field = f"measurements.{name}"
             spec = _spec("measurements", name, vocab, ("quantity", "number"))
             if raw is None:
+                continue
+            limit = split(raw) if isinstance(raw, str) else None
+            if limit is not None:
+                comparator, rest = limit
+                if name not in LIMITED:
+                    raise InputError(field, raw, f"an exact value; only {_LIMITED_TEXT} may be given as a limit")
+                q = _quantity(spec, field, rest)
+                value = to_canonical(spec, q, field)
+                _check_range(spec, value, field, raw)
+                _limit_value(name, comparator, {name: value}, raw)
+                out[name] = q
+                limits[name] = comparator
                 continue
             if spec.type == "number":
                 number = _number(field, raw)
@@ -662,6 +689,37 @@ def _quantity(spec: FactSpec, field: str, raw: Any) -> Quantity:
         what = f"{spec.unit}" + (" (or the molar equivalent)" if spec.analyte else "")
         raise type(exc)(field, raw, f"a quantity convertible to {what}") from exc
     return q
+
+
+_LIMITED_TEXT = ", ".join(sorted(LIMITED)) + " (as '<150 pg/mL')"
+
+
+def _limit_value(name: str, comparator: str, values: Mapping[str, float], raw: Any = None) -> float:
+    """The number of a measurement known only as a limit, if the limit decides every threshold (see ``_limits``).
+
+    Raises:
+        InputError: the fact is not read from a limit, the comparator is not one, or a threshold lies inside the
+            limit's open side (the band the true value falls in is then unknown).
+
+    """
+    field = f"measurements.{name}"
+    if name not in values:
+        raise InputError(f"limits.{name}", comparator, "the comparator of a measurement given")
+    if name not in LIMITED:
+        raise InputError(f"limits.{name}", comparator, f"a limit only on {_LIMITED_TEXT}")
+    if comparator not in SIDES:
+        raise InputError(f"limits.{name}", comparator, f"one of {', '.join(SIDES)}")
+    value = values[name]
+    found = inside(name, comparator, value)
+    if found is not None:
+        shown = raw if raw is not None else f"{comparator}{value:g}"
+        raise InputError(
+            field,
+            shown,
+            f"an exact value, or a limit every threshold lies {SIDES[comparator][1]}: this one leaves a threshold "
+            f"undecided ({found})",
+        )
+    return value
 
 
 def to_canonical(spec: FactSpec, q: Quantity, field: str) -> float:

@@ -205,7 +205,17 @@ def summary(result: Assessment) -> list[str]:
             "Dose not checked: "
             + "; ".join(m.label.removeprefix("dose of ").replace(" not checked", "", 1) for m in unchecked[:2])
         )
-    unknown = [m for m in result.missing if not m.needed_by and m not in assumed and m not in unchecked]
+    # a recognised result that cannot decide a threshold (a limit straddling it) is not "not recognised"
+    undecided = [m for m in result.missing if m.fact.startswith("fhir:") and m.label.startswith(UNDECIDED_LABEL)]
+    if undecided:
+        lines.append(
+            "Result too imprecise to decide a rule: "
+            + "; ".join(m.label.removeprefix(UNDECIDED_LABEL).split(": ")[0] for m in undecided[:2])
+            + " (see what is missing)"
+        )
+    unknown = [
+        m for m in result.missing if not m.needed_by and m not in assumed and m not in unchecked and m not in undecided
+    ]
     if unknown:
         lines.append("Not recognised: " + "; ".join(m.label.split(";")[0] for m in unknown[:2]))
     if assumed:
@@ -217,6 +227,8 @@ def summary(result: Assessment) -> list[str]:
 # How the FHIR reader labels a note about data it used, read with a stated assumption (fhir.NoteKind.assumed);
 # the report cannot import the reader (same layer), and a test keeps the two in step.
 ASSUMED_LABELS = ("assumption: ", "nonconformant: ")
+# How it labels a recognised result it did not use because it cannot decide a threshold (fhir.NoteKind.UNDECIDED).
+UNDECIDED_LABEL = "undecided: "
 
 
 def _grouped(result: Assessment) -> tuple[dict[Section, list[Recommendation]], dict[int, list[Recommendation]]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._limits import LIMITED
 from ._plausible import span
 from ._vocabulary import FactSpec, vocabulary
 
@@ -23,6 +24,8 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 # A number followed by a unit symbol, e.g. "350 ug" or "1.4 mg/dL" (the parser checks the unit itself).
 _QUANTITY_PATTERN = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\S.*$"
+# The same, optionally after a comparator (a result known only as below or above a limit: "<150 pg/mL").
+_LIMIT_PATTERN = r"^\s*(<=|>=|<|>)?\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\S.*$"
 _DATE = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 # Kept in step with neuroguide.patient (its private constants); a test checks the parser accepts the example.
 _DIABETES_TYPES = ["type-1", "type-2", "other"]
@@ -53,6 +56,12 @@ def _measurement(spec: FactSpec) -> dict[str, Any]:
         return out
     out["type"] = ["string", "null"]
     out["pattern"] = _QUANTITY_PATTERN
+    if spec.name in LIMITED:
+        out["pattern"] = _LIMIT_PATTERN
+        out["description"] += (
+            " A result beyond the laboratory's limit may be written with its comparator ('<150 pg/mL'); it is "
+            "accepted only when every threshold the guidelines apply lies on the far side of the limit."
+        )
     out["x-unit"] = spec.unit
     if spec.analyte:
         out["x-analyte"] = spec.analyte
