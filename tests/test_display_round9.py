@@ -25,7 +25,7 @@ from neuroguide.report import render_text, summary
 
 pytest.importorskip("fhir.resources", reason="needs the fhir extra")
 
-from neuroguide import fhir  # noqa: E402
+from neuroguide import fhir
 
 DECK = Path(__file__).parent / "data" / "fhir" / "round8"
 AS_OF = dt.date(2026, 11, 23)
@@ -205,3 +205,11 @@ def test_duloxetine_and_gabapentin_ask_in_the_same_words() -> None:
         return text[text.index("give CrCl") :].split(".")[0]
 
     assert ask("duloxetine", "60 mg", "dpnp") == ask("gabapentin", "300 mg", "dpn")
+
+
+def test_the_order_sign_card_shows_the_supplement() -> None:
+    service = pytest.importorskip("neuroguide.service", reason="needs the service extra")
+    patient = _on_dialysis({})
+    verdict = ng.check_dose("gabapentin", "300 mg", per="day", indication="dpn", patient=patient, as_of=AS_OF)
+    card = service._dose_card(patient.medications[0], verdict, "http://x", "MedicationRequest/m1")
+    assert SUPPLEMENT in card["detail"]
