@@ -205,6 +205,14 @@ def summary(result: Assessment) -> list[str]:
             "Dose not checked: "
             + "; ".join(m.label.removeprefix("dose of ").replace(" not checked", "", 1) for m in unchecked[:2])
         )
+    neurotox = [m for m in result.missing if not m.needed_by and m.label.startswith("neurotoxicity of ")]
+    if neurotox:
+        # a drug the neurotoxicity table lists, whose entry is not evaluated (in review): never passed over
+        lines.append(
+            "Neurotoxicity not checked: "
+            + "; ".join(m.label.removeprefix("neurotoxicity of ").replace(" not checked", "", 1) for m in neurotox[:2])
+        )
+    unchecked += neurotox
     unknown = [m for m in result.missing if not m.needed_by and m not in assumed and m not in unchecked]
     if unknown:
         lines.append("Not recognised: " + "; ".join(m.label.split(";")[0] for m in unknown[:2]))
