@@ -771,10 +771,32 @@ def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput
 
 
 def _unchecked(patient: Patient, plan: _Plan, chosen: Sequence[tuple[m.Guideline, bool]]) -> tuple[MissingInput, ...]:
-    """Doses no evaluated rule checks although a dosing rule not evaluated (e.g. in review) names the drug: said."""
+    """Doses no evaluated rule checks although a dosing rule not evaluated (e.g. in review) names the drug: said.
+
+    Likewise a drug taken whose only neurotoxicity entry is not evaluated (linezolid, in review): the report says
+    its neurotoxicity was not checked rather than passing over a drug the table lists.
+    """
     out = []
     for i, med in enumerate(patient.medications):
         names = ingredient_keys(med.agent)
+        if not any(
+            isinstance(plan.steps[j].rule, m.NeurotoxicityRule) for name in names for j in plan.by_agent.get(name, ())
+        ):
+            entries = [
+                r
+                for g, _ in chosen
+                for r in g.rules
+                if isinstance(r, m.NeurotoxicityRule) and not agent_names(r).isdisjoint(names)
+            ]
+            if entries:
+                which = ", ".join(f"{r.id} {r.status.value}" for r in entries)
+                out.append(
+                    MissingInput(
+                        fact=f"medications[{i}].agent",
+                        label=f"neurotoxicity of {med.agent!r} not checked (entry {which}, not evaluated)",
+                        needed_by=(),
+                    )
+                )
         if med.dose is None or any(
             isinstance(plan.steps[j].rule, m.DosingRule) for name in names for j in plan.by_agent.get(name, ())
         ):

@@ -205,6 +205,14 @@ def summary(result: Assessment) -> list[str]:
             "Dose not checked: "
             + "; ".join(m.label.removeprefix("dose of ").replace(" not checked", "", 1) for m in unchecked[:2])
         )
+    neurotox = [m for m in result.missing if not m.needed_by and m.label.startswith("neurotoxicity of ")]
+    if neurotox:
+        # a drug the neurotoxicity table lists, whose entry is not evaluated (in review): never passed over
+        lines.append(
+            "Neurotoxicity not checked: "
+            + "; ".join(m.label.removeprefix("neurotoxicity of ").replace(" not checked", "", 1) for m in neurotox[:2])
+        )
+    unchecked += neurotox
     # a recognised result that cannot decide a threshold (a limit straddling it) is not "not recognised"
     undecided = [m for m in result.missing if m.fact.startswith("fhir:") and m.label.startswith(UNDECIDED_LABEL)]
     if undecided:
