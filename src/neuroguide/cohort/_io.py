@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from .. import model as m
 from ..exceptions import InputError
-from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, bad_rows, check_share, undetermined_mode
+from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, bad_rows, check_share, undetermined_mode, unrecognised_count
 from ._dask import WRITE_OPTIONS, TaskTiming, dask_parts, results_schema
 from ._engine import RESULT_SCHEMA, Plan, Undetermined, make_plan, merge_absent_only, metadata, rule_info
 from ._errors import BadRowsError
@@ -180,6 +180,8 @@ class RunSummary:
     ``errors`` (writing the errors table)."""
     tasks: tuple[TaskTiming, ...] = ()
     """Dask: when each partition's task ran, on which worker, and its CPU seconds by step."""
+    unrecognised: int = 0
+    """Medication entries whose drug name no rule recognises (errors rows ``medications[i].agent``, not used)."""
 
     def urgent_absent(self) -> tuple[AbsentOnly, ...]:
         """Red-flag checks the run could not make for some patients (no column for what they need)."""
@@ -316,6 +318,7 @@ def run(
         ),
         undetermined=mode,
         fallback_rows=state.fallbacks or 0,
+        unrecognised=state.unrecognised,
         phases=dict(phases),
         tasks=tuple(sorted(tasks, key=lambda t: t.index)),
     )
@@ -334,7 +337,7 @@ class _Totals:
     def __init__(self, max_bad_share: float, info: Mapping[tuple[str, str, str], Mapping[str, Any]]) -> None:
         self.limit = max_bad_share
         self.info = info
-        self.rows = self.results = self.bad = 0
+        self.rows = self.results = self.bad = self.unrecognised = 0
         self.errors: list[pl.DataFrame] = []
         self.absent: set[str] = set()
         self.worker_cpu: dict[str, float] = {}
@@ -352,6 +355,7 @@ class _Totals:
         if errors.height:
             self.errors.append(errors)
             self.bad += bad_rows(errors)
+            self.unrecognised += unrecognised_count(errors)
         self.absent |= set(absent)
         if self.rows and self.bad / self.rows > self.limit:
             check_share(pl.concat(self.errors), self.rows, self.limit)
@@ -371,6 +375,7 @@ class _Totals:
         out = {
             "neuroguide.rows": str(self.rows),
             "neuroguide.bad_rows": str(self.bad),
+            "neuroguide.unrecognised_medications": str(self.unrecognised),
             "neuroguide.absent_columns": json.dumps(sorted(self.absent)),
             "neuroguide.absent_only": json.dumps(self.absent_only_rows()),
         }
