@@ -221,7 +221,8 @@ def run(
     rule (``RunSummary.absent_only``, the file metadata) instead of written as rows.
 
     Raises:
-        SchemaError: bad columns. BadRowsError: too many bad rows (no output is left behind).
+        SchemaError: bad columns. BadRowsError: too many bad rows (no results are left behind; the errors table of
+            the rows read is written, and the message names it).
 
     """
     start = time.perf_counter()
@@ -285,11 +286,15 @@ def run(
                         progress(state.rows, total)
                 writer.add_key_value_metadata(state.summary())
             timer.lap("evaluate")
+    except BadRowsError as exc:
+        _clear(out)
+        # The rows read so far, every bad cell among them: the table the user fixes the input from.
+        _write_errors(state, err_path, meta)
+        raise BadRowsError(exc.bad, exc.rows, exc.limit, exc.summary, str(err_path)) from None
     except BaseException:
         _clear(out)
         raise
-    errors_frame = pl.concat(state.errors) if state.errors else pl.DataFrame(schema=ERRORS_SCHEMA)
-    write_table(errors_frame.sort(ROW, maintain_order=True), err_path, {**meta, **state.summary()})
+    _write_errors(state, err_path, meta)
     timer.lap("errors")
     return RunSummary(
         rows=state.rows,
@@ -322,6 +327,12 @@ def run(
         phases=dict(phases),
         tasks=tuple(sorted(tasks, key=lambda t: t.index)),
     )
+
+
+def _write_errors(state: _Totals, path: Path, meta: Mapping[str, str]) -> None:
+    """Write the errors table of the rows read, with the run's counts in its metadata."""
+    frame = pl.concat(state.errors) if state.errors else pl.DataFrame(schema=ERRORS_SCHEMA)
+    write_table(frame.sort(ROW, maintain_order=True), path, {**meta, **state.summary()})
 
 
 def _kinds(steps: Iterable[Any]) -> dict[str, int]:
