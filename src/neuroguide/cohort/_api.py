@@ -248,6 +248,9 @@ def partition_arrow(
     row numbers. ``slips``: check measurements for unit slips (default: unless the table has a ``row`` column,
     as the documents' wide form has; callers with a wide table say ``True``).
 
+    A medication name no rule recognises is an errors row (``medications[i].agent``, ``not used``), as ``assess``
+    lists it under missing inputs; every row's names are checked, a refused row's too.
+
     A patient id on more than one row refuses every row with it (an errors row each). Rows of this batch are
     compared; ``repeated`` (:func:`repeated_ids` of the whole input, from a run's first pass over its id column)
     adds the ids repeated across batches.
