@@ -139,3 +139,35 @@ def test_schema_prints_the_patient_json_schema(capsys: pytest.CaptureFixture[str
 
     assert main(["schema"]) == 0
     assert json.loads(capsys.readouterr().out) == patient_schema()
+
+
+def test_dose_include_in_review_checks_an_in_review_regimen_and_says_it_is_not_verified(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # midodrine's only regimen (midodrine-oh) is in review: without the option the dose is not checked.
+    assert main(["dose", "midodrine", "30 mg", "--per", "day", "--as-of", "2026-11-30"]) == 2
+    assert "in review" in capsys.readouterr().err
+    argv = ["dose", "midodrine", "30 mg", "--per", "day", "--as-of", "2026-11-30", "--include-in-review"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    head = out.splitlines()[0]
+    assert head.startswith("WITHIN-RANGE; NOT YET VERIFIED (rule in review): ")
+    assert "rule midodrine-oh (drug-dosing" in out
+    assert main([*argv[:2], "90 mg", *argv[3:]]) == 1  # above 30 mg/day: still a finding, marked unverified
+    assert capsys.readouterr().out.startswith("ABOVE-RANGE; NOT YET VERIFIED (rule in review): ")
+    assert main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rule_status"] == "in-review"
+    # An approved regimen is checked as before and not marked.
+    approved = ["dose", "gabapentin", "900 mg", "--per", "day", "--crcl", "70 mL/min", "--as-of", "2026-11-30"]
+    assert main(approved) == 0
+    plain = capsys.readouterr().out
+    assert main([*approved, "--include-in-review"]) == 0
+    assert capsys.readouterr().out == plain and plain.startswith("WITHIN-RANGE: ")
+
+
+def test_dose_help_offers_include_in_review_as_assess_does(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("assess", "dose"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "--include-in-review also evaluate rules still in review" in text, command

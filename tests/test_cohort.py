@@ -6,9 +6,11 @@ few hundred synthetic patients plus the hypothesis-generated ones and the eight 
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,20 @@ def _info(guideline: str, version: str, rule: str) -> tuple[str, str, str, str]:
 
 def expected(doc: Mapping[str, Any], as_of: dt.date) -> list[Row]:
     """Per rule: status, due, due_by, overdue days and missing facts, as ``assess`` reports them."""
+    return assessed(doc, as_of)[0]
+
+
+_NOT_RECOGNISED = re.compile(r"medication (?P<agent>'.*') is not recognised(?P<hint>.*); no rule could check it")
+
+
+def assessed(doc: Mapping[str, Any], as_of: dt.date) -> tuple[list[Row], list[tuple[str, str, str]]]:
+    """:func:`expected`, and the medication names ``assess`` lists as not recognised: (field, name, hint)."""
     a = assess(doc, as_of=as_of)
+    unknown = []
+    for item in a.missing:
+        hit = _NOT_RECOGNISED.fullmatch(item.label)
+        if hit is not None:
+            unknown.append((item.fact, ast.literal_eval(hit["agent"]), hit["hint"]))
     recs: dict[tuple[str, str], list[Any]] = {}
     for r in a.recommendations:
         recs.setdefault((r.guideline, r.rule), []).append(r)
@@ -73,7 +88,7 @@ def expected(doc: Mapping[str, Any], as_of: dt.date) -> list[Row]:
             )
         else:
             out.append((t.rule, "undetermined", None, None, None, tuple(t.missing), None, info))
-    return sorted(out, key=repr)
+    return sorted(out, key=repr), sorted(unknown)
 
 
 def _label(kind: str, reasons: Sequence[str]) -> str | None:
@@ -124,15 +139,18 @@ def assert_same(
     empty = results.clear()
     # Values merely not used (a placeholder date, a conflicting given value) do not refuse the patient.
     refused = set(errors.filter(pl.col("effect") != "not used")["row"].to_list()) if errors is not None else set()
+    flagged = _unrecognised_of(errors)
     for i, doc in enumerate(docs):
         try:
-            want = expected(doc, as_of)
+            want, names = assessed(doc, as_of)
         except InputError:
             # assess refuses the patient: the cohort reports it and gives it no results.
             assert i in refused, f"patient {i}: refused by assess, not reported by the cohort"
             assert i not in by_row
             continue
         assert i not in refused, f"patient {i}: accepted by assess, reported bad by the cohort"
+        if errors is not None:  # every medication name assess lists as not recognised, and no other
+            assert flagged.get(i, []) == names, f"patient {i}: drug names not recognised"
         have = got(by_row.get(i, empty), i)
         for r in want:
             if absent_only(r, unknown):
@@ -141,6 +159,19 @@ def assert_same(
         assert have == want, f"patient {i} ({doc.get('id')}): cohort {set(have) ^ set(want)}"
     if counts is not None:
         assert dict(zip(counts["rule"].to_list(), counts["patients"].to_list(), strict=True)) == left_out
+
+
+def _unrecognised_of(errors: Any) -> dict[int, list[tuple[str, str, str]]]:
+    """The cohort's rows for medication names not recognised, per row: (field, name, hint) as ``assess`` words it."""
+    out: dict[int, list[tuple[str, str, str]]] = {}
+    if errors is None:
+        return out
+    rows = errors.filter(pl.col("column").str.ends_with(".agent") & (pl.col("effect") == "not used"))
+    for r in rows.iter_rows(named=True):
+        found = re.fullmatch(r"a drug name neuroguide recognises(?P<hint>.*); no rule could check it", r["expected"])
+        assert found is not None, r["expected"]
+        out.setdefault(r["row"], []).append((r["column"], r["value"], found["hint"]))
+    return {k: sorted(v) for k, v in out.items()}
 
 
 # -- differential: examples, synthetic cohorts, generated patients ----------------------------------
@@ -253,6 +284,9 @@ _AGENTS = [
     "thiamine",
     "midodrine",
     "aspirin",
+    "gabapentn",  # misspelt: assess lists it as not recognised, and so must the cohort
+    "metforminn",
+    " Neurontn ",
 ]
 
 
@@ -267,6 +301,7 @@ _DOSES = {
     "cyanocobalamin": ["1000 ug", "2 mg"],
     "hydroxocobalamin": ["1 mg", "1000 ug"],
     "thiamine": ["100 mg", "300 mg", "500 mg"],
+    "gabapentn": ["900 mg", "4 g"],
 }
 
 
@@ -789,6 +824,7 @@ _OTHERS = [
     {"medications": [_on("vitamin B12", "350 mg", route="oral"), _on("thiamine", "300 mg", route="IV")]},
     {"medications": [_on("cyanocobalamin", "1000 ug", "week", route="IM"), _on("gabapentin ER", "600 mg")]},
     {"medications": [_on("hydroxocobalamin", "1 mg", "month", route="intramuscular", indication="maintenance")]},
+    {**_renal(70, 70.0, 1.0), "medications": [_on("gabapentn", "4000 mg"), _on("duloxetine", "60 mg")]},  # misspelt
 ]
 
 
@@ -838,3 +874,46 @@ def test_a_batch_whose_every_document_is_refused_is_reported_not_a_crash() -> No
     res = cohort_evaluate(docs, as_of=dt.date(2026, 11, 23), max_bad_share=1.0)
     assert res.results.height == 0
     assert sorted(res.errors["row"].to_list()) == [0, 1]
+
+
+# -- medication names no rule recognises: flagged, as assess lists them -------------------------------------
+
+
+_MISSPELT: list[dict[str, Any]] = [
+    {"id": "a", "medications": [_on("gabapentn", "900 mg"), {"agent": "metformin"}]},
+    {"id": "b", "medications": [{"agent": "metforminn"}, {"agent": " aspirin "}, _on("gabapentin", "4000 mg")]},
+    {"id": "c", "medications": [_on("gabapentin", "900 mg"), {"agent": "Neurontin"}]},
+    {"id": "d", "birth_date": "1950-01-01", "last": {"foot-exam": "1940-01-01"}, "medications": [{"agent": "xyz"}]},
+]
+
+
+def test_drug_names_no_rule_recognises_are_flagged_as_assess_lists_them() -> None:
+    as_of = dt.date(2026, 11, 30)
+    res = cohort_evaluate(_MISSPELT, as_of=as_of, max_bad_share=1.0)
+    rows = res.errors.filter(pl.col("effect") == "not used").sort("row", "column")
+    assert rows.select("patient_id", "column", "value").rows() == [
+        ("a", "medications[0].agent", "gabapentn"),
+        ("b", "medications[0].agent", "metforminn"),
+        ("b", "medications[1].agent", "aspirin"),
+        ("d", "medications[0].agent", "xyz"),  # refused (as by assess), its names still listed: one pass fixes all
+    ]
+    assert "did you mean 'gabapentin'?" in rows["expected"][0]
+    assert "did you mean 'metformin'?" in rows["expected"][1]
+    assert res.unrecognised == 4
+    assert res.bad_rows == 1  # only d, refused for a date before birth: a name not recognised is not a bad row
+    assert_same(_MISSPELT, res.results, as_of, res.errors)
+
+
+def test_drug_names_in_a_wide_table_are_flagged_too() -> None:
+    as_of = dt.date(2026, 11, 30)
+    meds = [[{"agent": "gabapentn", "dose": "900 mg", "per": "day"}], [{"agent": "pregabalin"}], []]
+    frame = pl.DataFrame(
+        {"patient_id": ["a", "b", "c"], "medications": meds},
+        schema_overrides={"medications": _schema.MED_TYPE},
+    )
+    res = cohort_evaluate(frame, as_of=as_of)
+    assert res.errors.select("patient_id", "column", "value", "effect").rows() == [
+        ("a", "medications[0].agent", "gabapentn", "not used")
+    ]
+    text = frame.with_columns(pl.Series("medications", ['[{"agent": "gabapentn"}]', "[]", None]))
+    assert cohort_evaluate(text, as_of=as_of).errors.select("patient_id", "value").rows() == [("a", "gabapentn")]

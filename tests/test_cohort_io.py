@@ -541,3 +541,51 @@ def test_dates_before_birth_in_a_csv_cohort_are_refused(tmp_path: Path) -> None:
     assert errors.select("row", "value", "effect").rows() == want
     assert all(e.startswith("a date on or after birth_date 19") for e in errors["expected"])
     assert not pl.read_parquet(summary.output).filter(pl.col("row").is_in([28, 1142])).height
+
+
+def test_a_run_lists_and_counts_drug_names_no_rule_recognises(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "c.jsonl"
+    docs = [
+        {"id": "a", "medications": [{"agent": "gabapentn", "dose": "900 mg", "per": "day"}]},
+        {"id": "b", "medications": [{"agent": "metformin"}, {"agent": "metforminn"}]},
+        {"id": "c", "medications": [{"agent": "gabapentin", "dose": "900 mg", "per": "day"}]},
+    ]
+    src.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    out, page = tmp_path / "r.parquet", tmp_path / "s.html"
+    args = ["cohort", str(src), "-o", str(out), "--as-of", "2026-11-30", "--quiet", "--summary", str(page)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "bad rows: 0" in text  # a name not recognised does not stop a run: the patient is evaluated, as by assess
+    assert "medication names not recognised (no rule could check them; not counted as bad rows): 2" in text
+    errors = pl.read_parquet(tmp_path / "r.errors.parquet")
+    assert errors.select("patient_id", "column", "value", "effect").rows() == [
+        ("a", "medications[0].agent", "gabapentn", "not used"),
+        ("b", "medications[1].agent", "metforminn", "not used"),
+    ]
+    meta = pq.read_metadata(tmp_path / "r.errors.parquet").metadata
+    assert meta[b"neuroguide.unrecognised_medications"] == b"2"
+    html = page.read_text()
+    assert "Medication names not recognised" in html and "gabapentn" in html and "did you mean" in html
+    assert "None: every cell was usable." in html
+
+
+def test_a_run_stopped_for_bad_rows_writes_the_errors_table_and_says_where(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "bad.csv"
+    src.write_text("patient_id,hba1c\na,5.0\nb,99\nc,abc\nd,6.0\n")
+    out = tmp_path / "r.parquet"
+    with pytest.raises(BadRowsError) as info:
+        _io.run(src, out, as_of=AS_OF, max_bad_share=0.1)
+    errors_file = tmp_path / "r.errors.parquet"
+    assert str(errors_file) in str(info.value)
+    errors = pl.read_parquet(errors_file)
+    assert errors.select("patient_id", "column", "value").rows() == [("b", "hba1c", "99"), ("c", "hba1c", "abc")]
+    assert not out.exists()  # no results: the run stopped
+    other = tmp_path / "mine.parquet"
+    assert main(["cohort", str(src), "-o", str(out), "--errors", str(other), "--max-bad-share", "0.1"]) == 2
+    message = capsys.readouterr().err
+    assert str(other) in message and "2 of 4 rows bad" in message
+    assert pl.read_parquet(other).height == 2

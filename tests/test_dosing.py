@@ -301,3 +301,21 @@ def test_duloxetine_dpnp_at_crcl_20_is_avoid() -> None:
     v = ng.check_dose("duloxetine", "60 mg", per="day", crcl="20 mL/min")
     assert v.verdict is ng.Verdict.AVOID and not v.ok
     assert "avoid" in v.message and any("renal impairment" in n for n in v.notes)
+
+
+def test_check_dose_uses_a_regimen_in_review_only_when_asked_and_says_its_status() -> None:
+    from neuroguide.dosing import NoRegimenError, dosing_rules
+
+    with pytest.raises(NoRegimenError, match="midodrine-oh"):
+        ng.check_dose("midodrine", "30 mg", per="day", as_of=AS_OF)
+    v = ng.check_dose("midodrine", "30 mg", per="day", as_of=AS_OF, statuses=("approved", "in-review"))
+    assert (v.rule, v.rule_status, v.verdict) == ("midodrine-oh", "in-review", Verdict.WITHIN)
+    assert ng.check_dose("gabapentin", "900 mg", per="day", crcl="70 mL/min", as_of=AS_OF).rule_status == "approved"
+    approved = dosing_rules(as_of=AS_OF)
+    every = dosing_rules(as_of=AS_OF, statuses=["approved", "in-review"])
+    assert set(approved) < set(every) and all(r.status.value == "approved" for _, r in approved)
+    assert {r.status.value for _, r in every} == {"approved", "in-review"}
+    with pytest.raises(ng.InputError, match="statuses"):
+        ng.check_dose("midodrine", "30 mg", per="day", statuses=("verified",))
+    with pytest.raises(ng.InputError, match="statuses"):
+        ng.check_dose("midodrine", "30 mg", per="day", statuses="in-review")

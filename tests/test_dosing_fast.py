@@ -134,11 +134,11 @@ def test_a_verdict_written_field_by_field_is_doseverdicts_own() -> None:
     names = tuple(a.name for a in attrs.fields(DoseVerdict))
     assert names == (
         "verdict", "agent", "given", "expected", "message", "rule", "guideline", "version", "citation",
-        "renal_band", "crcl", "labelled", "notes", "missing", "crcl_basis", "duplicate",
+        "renal_band", "crcl", "labelled", "notes", "missing", "crcl_basis", "duplicate", "rule_status",
     )  # fmt: skip
     assert all(a.validator is None and a.converter is None and a.on_setattr is None for a in attrs.fields(DoseVerdict))
     assert not hasattr(DoseVerdict, "__attrs_post_init__") and not hasattr(DoseVerdict, "__attrs_pre_init__")
-    fields = ("gabapentin", "gabapentin-phn", "drug-dosing", "2026.3", "a citation", True)
+    fields = ("gabapentin", "gabapentin-phn", "drug-dosing", "2026.3", "a citation", True, "approved")
     fast = dosing._verdict(
         Verdict.ABOVE, "400 mg to 1400 mg per day", "m", ("n",), dosing._template(fields), "1800 mg per day", 45.0,
         ">30 to 59",
@@ -160,6 +160,7 @@ def test_a_verdict_written_field_by_field_is_doseverdicts_own() -> None:
         notes=("n",),
         missing=("crcl",),
         crcl_basis="given",
+        rule_status="approved",
     )
     assert fast == slow and repr(fast) == repr(slow) and hash(fast) == hash(slow)
     assert vars(fast) == vars(slow) and list(vars(fast)) == list(vars(slow))

@@ -122,7 +122,7 @@ def test_writing_from_the_decision_is_writing_afresh(
 
 
 def test_a_verdict_with_default_fields_is_doseverdicts_own() -> None:
-    fields = ("vitamin B12", "b12-x", "drug-dosing", "2026.3", "a citation", None)
+    fields = ("vitamin B12", "b12-x", "drug-dosing", "2026.3", "a citation", None, "approved")
     fast = dosing._verdict(Verdict.WITHIN, "e", "m", (), dosing._template(fields), "1000 ug per day", None, None,
                            None, ())  # fmt: skip
     slow = DoseVerdict(
@@ -135,5 +135,6 @@ def test_a_verdict_with_default_fields_is_doseverdicts_own() -> None:
         guideline="drug-dosing",
         version="2026.3",
         citation="a citation",
+        rule_status="approved",
     )
     assert fast == slow and repr(fast) == repr(slow) and list(vars(fast).items()) == list(vars(slow).items())

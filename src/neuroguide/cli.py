@@ -138,7 +138,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         formatter_class=fmt,
         epilog="examples:\n  neuroguide dose cyanocobalamin '1 mg' --per day --route oral --indication malabsorption\n"
         "  neuroguide dose gabapentin '1800 mg' --per day --crcl '45 mL/min'\n"
-        "  neuroguide dose pregabalin '300 mg' --per day --patient examples/t2d-metformin.json",
+        "  neuroguide dose pregabalin '300 mg' --per day --patient examples/t2d-metformin.json\n"
+        "  neuroguide dose midodrine '30 mg' --per day --include-in-review   # a regimen in review, said so",
     )
     d.add_argument("agent")
     d.add_argument("dose", help="amount per period, e.g. '300 mg'")
@@ -150,6 +151,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     d.add_argument("--crcl", help="creatinine clearance, e.g. '45 mL/min'")
     d.add_argument("--patient", help="patient JSON file (creatinine clearance derived from it)")
     d.add_argument("--as-of", type=_date, help="evaluation date (default: today)")
+    d.add_argument("--include-in-review", action="store_true", help="also evaluate rules still in review")
     d.add_argument("--json", action="store_true", help="print JSON")
 
     c = sub.add_parser(
@@ -417,13 +419,16 @@ def _dose(args: argparse.Namespace) -> int:
         crcl=args.crcl,
         patient=patient,
         as_of=args.as_of or _today(),
+        statuses=("approved", "in-review") if args.include_in_review else ("approved",),
     )
     if args.json:
         from ._converter import converter
 
         print(json.dumps(converter.unstructure(verdict), indent=2, ensure_ascii=False))
     else:
-        print(f"{verdict.verdict.value.upper()}: {verdict.message}")
+        # A regimen in review is marked as the assess report marks a rule in review.
+        unverified = "; NOT YET VERIFIED (rule in review)" if verdict.rule_status not in (None, "approved") else ""
+        print(f"{verdict.verdict.value.upper()}{unverified}: {verdict.message}")
         for note in verdict.notes:
             print(f"  note: {note}")
         if verdict.crcl is not None:

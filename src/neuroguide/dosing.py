@@ -132,6 +132,9 @@ class DoseVerdict:
     """The dosing weight behind ``crcl`` (e.g. "actual body weight"), or "given" when CrCl was given."""
     duplicate: tuple[str, ...] = ()
     """Medication entries summed into this dose (duplicate therapy), as written in the record."""
+    rule_status: str | None = None
+    """The status of ``rule`` (``"in-review"``: its source text is not yet verified; only evaluated when asked
+    for, e.g. ``statuses=("approved", "in-review")``); ``None`` without a rule."""
 
     @property
     def ok(self) -> bool:
@@ -146,8 +149,8 @@ class DoseVerdict:
 # these fields and no validator, converter or post-init step this would skip.
 _NEW = object.__new__
 _STORE = object.__setattr__
-# The fields only the rule and its guideline decide: agent, rule, guideline, version, citation, labelled.
-_Fields = tuple[str, str, str, str, str, bool | None]
+# The fields only the rule and its guideline decide: agent, rule, guideline, version, citation, labelled, status.
+_Fields = tuple[str, str, str, str, str, bool | None, str]
 
 
 def _verdict(
@@ -187,8 +190,8 @@ def _verdict(
 def _template(fields: _Fields) -> dict[str, Any]:
     """A verdict's instance dictionary: the rule's fields, every other field at its default.
 
-    The rule's fields are agent, rule, guideline, version, citation and labelled; :func:`_verdict` stores the
-    answer's own fields over the defaults.
+    The rule's fields are agent, rule, guideline, version, citation, labelled and the rule's status;
+    :func:`_verdict` stores the answer's own fields over the defaults.
     """
     return {
         "verdict": Verdict.NOT_COVERED,
@@ -207,6 +210,7 @@ def _template(fields: _Fields) -> dict[str, Any]:
         "missing": (),
         "crcl_basis": None,
         "duplicate": (),
+        "rule_status": fields[6],
     }
 
 
@@ -276,31 +280,64 @@ def _indication_matches(rule: m.DosingRule, indication: str) -> bool:
     return bool(words) and set(words) <= set(re.findall(r"[a-z0-9]+", text))
 
 
+_APPROVED: tuple[m.Status, ...] = (m.Status.APPROVED,)
+"""The default rule statuses (as ``assess``'s): approved rules only."""
+
+
+def _wanted(statuses: Iterable[m.Status | str]) -> frozenset[m.Status] | None:
+    """The rule statuses asked for; ``None`` for approved only (the default, kept on the fast path)."""
+    if statuses is _APPROVED:
+        return None
+    if isinstance(statuses, str | bytes) or not isinstance(statuses, Iterable):
+        raise InputError("statuses", statuses, "a list of rule statuses, e.g. ['approved']")
+    try:
+        found = frozenset(m.Status(s) for s in statuses)
+    except ValueError:
+        raise InputError(
+            "statuses", tuple(statuses), f"rule statuses from {', '.join(s.value for s in m.Status)}"
+        ) from None
+    return None if found == {m.Status.APPROVED} else found
+
+
 def dosing_rules(
-    *, as_of: dt.date | None = None, source: Catalog | None = None
+    *, as_of: dt.date | None = None, source: Catalog | None = None, statuses: Iterable[m.Status | str] = _APPROVED
 ) -> tuple[tuple[m.Guideline, m.DosingRule], ...]:
-    """Every approved dosing rule in the guidelines in effect on ``as_of`` (or the latest), with its guideline.
+    """Every dosing rule of ``statuses`` (approved only by default) in the guidelines in effect on ``as_of``.
 
     Args:
         as_of: choose the guideline versions in effect on this date; ``None`` for the latest released.
         source: a catalog other than the packaged one.
+        statuses: rule statuses to include, as for :func:`neuroguide.assess` (e.g. ``("approved", "in-review")``).
 
     Returns:
         ``(guideline, rule)`` pairs in catalog order.
 
     """
     cat = source if source is not None else catalog()
-    # A catalog does not change once loaded: its dosing rules per date are worked out once.
-    return _memo(_RULES, cat, as_of, lambda: _dosing_rules(cat, as_of))
+    return _rules_of(cat, as_of, _wanted(statuses))
 
 
-def _dosing_rules(cat: Catalog, as_of: dt.date | None) -> tuple[tuple[m.Guideline, m.DosingRule], ...]:
+def _rules_of(
+    cat: Catalog, as_of: dt.date | None, wanted: frozenset[m.Status] | None
+) -> tuple[tuple[m.Guideline, m.DosingRule], ...]:
+    # A catalog does not change once loaded: its dosing rules per date (and statuses) are worked out once.
+    if wanted is None:
+        return _memo(_RULES, cat, as_of, lambda: _dosing_rules(cat, as_of, None))
+    return _memo(_RULES, cat, (as_of, wanted), lambda: _dosing_rules(cat, as_of, wanted))
+
+
+def _dosing_rules(
+    cat: Catalog, as_of: dt.date | None, wanted: frozenset[m.Status] | None
+) -> tuple[tuple[m.Guideline, m.DosingRule], ...]:
     if as_of is not None:
         guidelines = cat.in_effect(as_of)
     else:
         guidelines = [cat.get(gid) for gid in cat.ids() if _has_released(cat, gid)]
     return tuple(
-        (g, r) for g in guidelines for r in g.rules if isinstance(r, m.DosingRule) and r.status is m.Status.APPROVED
+        (g, r)
+        for g in guidelines
+        for r in g.rules
+        if isinstance(r, m.DosingRule) and (r.status is m.Status.APPROVED if wanted is None else r.status in wanted)
     )
 
 
@@ -340,7 +377,7 @@ def _fields(g: m.Guideline, rule: m.DosingRule) -> dict[str, Any]:
 
 
 def _rule_fields(g: m.Guideline, rule: m.DosingRule) -> _Fields:
-    return (rule.agent, rule.id, g.id, g.version, m.short_citation(rule, g), rule.labelled)
+    return (rule.agent, rule.id, g.id, g.version, m.short_citation(rule, g), rule.labelled, rule.status.value)
 
 
 def _naming(rules: _Pairs, agent: str) -> _Pairs:
@@ -711,6 +748,7 @@ def check_dose(
     patient: Patient | None = None,
     as_of: dt.date | None = None,
     source: Catalog | None = None,
+    statuses: Iterable[m.Status | str] = _APPROVED,
 ) -> DoseVerdict:
     """Check a dose of ``agent`` against the cited regimens.
 
@@ -727,13 +765,16 @@ def check_dose(
             weight) and whose ``dialysis`` finding adds the post-hemodialysis supplement note.
         as_of: choose the guideline versions in effect on this date (required with ``patient``).
         source: a catalog other than the packaged one.
+        statuses: rule statuses to check against, as for :func:`neuroguide.assess`; with ``"in-review"`` a
+            regimen whose source text is not yet verified is used too, and its verdict says so
+            (``rule_status``).
 
     Returns:
         The verdict of the best-fitting regimen, with its rule, citation and expected range in the
         caller's units.
 
     Raises:
-        UnknownAgentError: no approved regimen names the agent.
+        UnknownAgentError: no regimen of ``statuses`` names the agent.
         UnitError: the dose's unit is unknown, or it is not an amount (mass or IU) or a rate of one.
         IncompatibleUnitsError: a mass was given without ``per`` (a rate is needed).
         InputError: ``per`` or ``route`` is not recognised, or ``patient`` is given without ``as_of``.
@@ -748,14 +789,15 @@ def check_dose(
         and agent.strip()
     ):  # the common call passes every check: the full check (which names each problem) only otherwise
         _check_arguments(agent, route, indication, crcl, patient, as_of)
-    if patient is None:
+    wanted = None if statuses is _APPROVED else _wanted(statuses)
+    if patient is None and wanted is None:
         # Regimens already selected for this catalog, date, agent, route and indication: each is decided and
         # the chosen one written as below, without looking the regimens up again.
         cat = source if source is not None else catalog()
         hit = _SELECTED.get((id(cat), as_of, agent, route, indication))
         if hit is not None and hit[0] is cat:
             return _selected_verdict(hit[1], hit[2], dose, per, crcl)
-    pairs = _pairs_for(agent, as_of, source)
+    pairs = _pairs_for(agent, as_of, source, wanted)
     amount = _parse_dose(dose, per, _numbers(pairs[0][1]).base)
     facts: Mapping[str, FactValue] = {}
     flags: tuple[Flag, ...] = ()
@@ -774,7 +816,7 @@ def check_dose(
         verdict = _best(
             agent, pairs, amount, route=route, indication=indication, crcl=crcl_value, dialysis=dialysis, basis=basis
         )
-        if patient is None:
+        if patient is None and wanted is None:
             _select(agent, pairs, route, indication, as_of, source)
     else:
         verdict = _decide(
@@ -821,8 +863,10 @@ def _selected_verdict(
     return _chosen(regimens, amount, value, False, "given")
 
 
-def _pairs_for(agent: str, as_of: dt.date | None, source: Catalog | None) -> _Pairs:
-    """The approved regimens naming ``agent`` on ``as_of``.
+def _pairs_for(
+    agent: str, as_of: dt.date | None, source: Catalog | None, wanted: frozenset[m.Status] | None = None
+) -> _Pairs:
+    """The approved regimens (or those of the ``wanted`` statuses) naming ``agent`` on ``as_of``.
 
     Raises:
         NotInEffectError: the agent's regimens are not in effect on ``as_of``.
@@ -831,13 +875,14 @@ def _pairs_for(agent: str, as_of: dt.date | None, source: Catalog | None) -> _Pa
     """
     cat = source if source is not None else catalog()
     # Per catalog, date and spelling (one look-up on the hot path).
-    hit = _FOR.get((id(cat), (as_of, agent)))
+    key: Hashable = (as_of, agent) if wanted is None else (as_of, agent, wanted)
+    hit = _FOR.get((id(cat), key))
     if hit is not None and hit[0] is cat:
         pairs: _Pairs = hit[1]
     else:
-        pairs = _memo(_FOR, cat, (as_of, agent), lambda: _naming(dosing_rules(as_of=as_of, source=cat), agent))
+        pairs = _memo(_FOR, cat, key, lambda: _naming(_rules_of(cat, as_of, wanted), agent))
     if not pairs:
-        raise _no_regimen(agent, as_of, cat)
+        raise _no_regimen(agent, as_of, cat, wanted)
     return pairs
 
 
@@ -863,18 +908,22 @@ class NoRegimenError(UnknownAgentError):
         return (type(self), (self.name, self.known, self.in_review))
 
 
-def _no_regimen(agent: str, as_of: dt.date | None, cat: Catalog) -> Exception:
+def _no_regimen(
+    agent: str, as_of: dt.date | None, cat: Catalog, wanted: frozenset[m.Status] | None = None
+) -> Exception:
     """Why no approved regimen names ``agent``: not in effect on the date, only in review, or not in the tables."""
-    if as_of is not None and any(names_agent(r, agent) for _, r in dosing_rules(source=cat)):
+    if as_of is not None and any(names_agent(r, agent) for _, r in _rules_of(cat, None, wanted)):
         return NotInEffectError(agent, as_of)
     guidelines = cat.in_effect(as_of) if as_of is not None else [cat.get(g) for g in cat.ids() if _has_released(cat, g)]
     in_review = [
         f"{r.id} ({g.id} {g.version})"
         for g in guidelines
         for r in g.rules
-        if isinstance(r, m.DosingRule) and r.status is not m.Status.APPROVED and names_agent(r, agent)
+        if isinstance(r, m.DosingRule)
+        and (r.status is not m.Status.APPROVED if wanted is None else r.status not in wanted)
+        and names_agent(r, agent)
     ]
-    known = {n for _, r in dosing_rules(as_of=as_of, source=cat) for n in (r.agent, *r.synonyms)}
+    known = {n for _, r in _rules_of(cat, as_of, wanted) for n in (r.agent, *r.synonyms)}
     return NoRegimenError(agent, () if in_review else known, in_review)
 
 
@@ -1943,6 +1992,7 @@ def _unusable(rule: m.DosingRule, g: m.Guideline, med: Medication, why: str) -> 
         guideline=g.id,
         version=g.version,
         citation=m.short_citation(rule, g),
+        rule_status=rule.status.value,
     )
 
 

@@ -750,16 +750,25 @@ class _Plan:
         return found
 
 
+def unrecognised_hint(agent: str, known: frozenset[str]) -> str | None:
+    """``None`` when a rule or derived fact recognises ``agent``; else the closest known name as a hint, or ``""``.
+
+    The one test of a drug name both ``assess`` and the cohort apply (``known``: the plan's names).
+    """
+    names = ingredient_keys(agent)
+    if not names.isdisjoint(known):
+        return None
+    close = difflib.get_close_matches(min(names, key=len), sorted(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _unrecognised(patient: Patient, known: frozenset[str]) -> tuple[MissingInput, ...]:
     """Medications no rule or derived fact recognises: said, so a misspelling is not silently ignored."""
     out = []
     for i, med in enumerate(patient.medications):
-        names = ingredient_keys(med.agent)
-        if not names.isdisjoint(known):
+        hint = unrecognised_hint(med.agent, known)
+        if hint is None:
             continue
-        name = min(names, key=len)
-        close = difflib.get_close_matches(name, sorted(known), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
         out.append(
             MissingInput(
                 fact=f"medications[{i}].agent",

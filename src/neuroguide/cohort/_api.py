@@ -25,6 +25,7 @@ from ._engine import (
     make_plan,
     merge_absent_only,
     to_frame,
+    unrecognised,
     with_rule_info,
 )
 from ._errors import BadRowsError
@@ -38,6 +39,7 @@ __all__ = [
     "check_share",
     "evaluate",
     "evaluate_partition",
+    "is_unrecognised",
     "merge_partitions",
     "partition",
     "partition_arrow",
@@ -46,6 +48,8 @@ __all__ = [
     "repeated_ids",
     "spark_ddl",
     "unknown_facts",
+    "unrecognised_count",
+    "unrecognised_rows",
 ]
 
 Table: TypeAlias = pl.DataFrame | pa.Table | pa.RecordBatch
@@ -76,6 +80,11 @@ class CohortResult:
     def bad_rows(self) -> int:
         """Rows with at least one bad cell."""
         return bad_rows(self.errors)
+
+    @property
+    def unrecognised(self) -> int:
+        """Medication entries whose drug name no rule recognises (errors rows, ``not used``)."""
+        return unrecognised_count(self.errors)
 
 
 def evaluate(
@@ -239,6 +248,9 @@ def partition_arrow(
     row numbers. ``slips``: check measurements for unit slips (default: unless the table has a ``row`` column,
     as the documents' wide form has; callers with a wide table say ``True``).
 
+    A medication name no rule recognises is an errors row (``medications[i].agent``, ``not used``), as ``assess``
+    lists it under missing inputs; every row's names are checked, a refused row's too.
+
     A patient id on more than one row refuses every row with it (an errors row each). Rows of this batch are
     compared; ``repeated`` (:func:`repeated_ids` of the whole input, from a run's first pass over its id column)
     adds the ids repeated across batches.
@@ -257,6 +269,9 @@ def partition_arrow(
         prepared = prepared.with_columns(rows.alias(ROW))
         if errors.height:
             errors = errors.with_columns(pl.col(ROW).replace_strict(mapping, return_dtype=pl.Int64))
+    unknown_agents = unrecognised(prepared, plan)  # every row read, refused ones too: all fixed in one pass
+    if unknown_agents.height:
+        errors = pl.concat([errors, unknown_agents])
     prepared, twice = refuse_repeated(prepared, repeated)
     if twice.height:
         errors = pl.concat([errors, twice])
@@ -353,6 +368,21 @@ def bad_rows(errors: pl.DataFrame) -> int:
     if not errors.height:
         return 0
     return int(errors.filter(pl.col("effect") != NOT_USED)[ROW].n_unique())
+
+
+def is_unrecognised() -> pl.Expr:
+    """True for an errors row of a medication name no rule recognises (``medications[i].agent``, ``not used``)."""
+    return (pl.col("effect") == NOT_USED) & pl.col("column").str.contains(r"^medications\[\d+\]\.agent$")
+
+
+def unrecognised_rows(errors: pl.DataFrame) -> pl.DataFrame:
+    """The errors rows of medication names no rule recognises."""
+    return errors.filter(is_unrecognised())
+
+
+def unrecognised_count(errors: pl.DataFrame) -> int:
+    """How many medication entries have a drug name no rule recognises."""
+    return unrecognised_rows(errors).height if errors.height else 0
 
 
 def empty_results() -> pl.DataFrame:

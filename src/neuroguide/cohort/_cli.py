@@ -137,6 +137,11 @@ def _run(args: argparse.Namespace) -> int:
         f"{summary.rows:,} patients -> {summary.results:,} result rows in {summary.seconds:.1f} s "
         f"({rate:,.0f} patients/s); bad rows: {summary.bad_rows:,} (see {summary.errors})"
     )
+    if summary.unrecognised:
+        print(
+            f"medication names not recognised (no rule could check them; not counted as bad rows): "
+            f"{summary.unrecognised:,} (see {summary.errors})"
+        )
     if summary.absent:
         print(f"columns absent (unknown for every patient): {', '.join(summary.absent)}")
     if summary.absent_only:

@@ -35,7 +35,7 @@ from .._bands import band_of
 from .._criteria import compiled, facts_in, threshold
 from .._loading import Catalog, catalog
 from .._vocabulary import vocabulary
-from ..evaluation import _choose, _plan, _statuses
+from ..evaluation import _choose, _plan, _statuses, unrecognised_hint
 from ..exceptions import InputError
 from ..patient import Flag, Patient
 from ..results import RuleOutcome, package_version
@@ -125,6 +125,8 @@ class Plan:
     measured: Mapping[str, str]
     full_derive: bool = False
     """Per-row steps derive their facts with the engine's own ``derive`` (the fact engine has changed)."""
+    agents: frozenset[str] = frozenset()
+    """Every drug name a rule or derived fact recognises (as ``assess``'s plan has them); others are flagged."""
 
     def guidelines(self) -> list[dict[str, Any]]:
         """Guideline id, version, sha256 and pinned flag of every version used (for file metadata)."""
@@ -192,6 +194,7 @@ def make_plan(
         steps=tuple(steps),
         measured=dict(plan.measured),
         full_derive=full,
+        agents=plan.agents,
     )
 
 
@@ -980,6 +983,46 @@ def _per_row(
     typed: dict[Any, Any] = {**RESULT_SCHEMA, "__step": pl.Int64()}
     results = pl.DataFrame(out, schema=text).cast(typed)
     return results, pl.DataFrame(refused, schema=ERRORS_SCHEMA)
+
+
+UNRECOGNISED = "a drug name neuroguide recognises{}; no rule could check it"
+"""``expected`` of an errors row for a medication name no rule recognises (with the closest known name)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _hint(agent: str, known: frozenset[str]) -> str | None:
+    return unrecognised_hint(agent, known)
+
+
+def unrecognised(table: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """An errors row (``not used``) for each medication whose name no rule or derived fact recognises.
+
+    ``assess`` lists such a name under its missing inputs (``medications[i].agent``); a misspelling is never
+    silently read as "takes nothing relevant". Each distinct name is checked once.
+    """
+    if MEDS not in table.columns or not table.height:
+        return empty_errors()
+    names = table[MEDS].explode().struct.field("agent").drop_nulls().unique().to_list()
+    found = {n: h for n in names if n.strip() and (h := _hint(n.strip(), plan.agents)) is not None}
+    if not found:  # the common case: every name is known
+        return empty_errors()
+    flat = (
+        table.lazy()
+        .select(ROW, ID, pl.col(MEDS).list.eval(pl.element().struct.field("agent")).alias("__agent"))
+        .with_columns(pl.int_ranges(pl.col("__agent").list.len()).alias("__i"))
+        .explode("__agent", "__i")
+        .filter(pl.col("__agent").is_in(list(found)))
+        .collect()
+    )
+    hints = pl.col("__agent").replace_strict(list(found), list(found.values()), return_dtype=pl.String)
+    return flat.select(
+        pl.col(ROW),
+        pl.col(ID),
+        pl.format("medications[{}].agent", pl.col("__i")).alias("column"),
+        pl.col("__agent").str.strip_chars().alias("value"),
+        pl.format(UNRECOGNISED.format("{}"), hints).alias("expected"),
+        pl.lit("not used").alias("effect"),
+    ).cast(ERRORS_SCHEMA)  # type: ignore[arg-type]
 
 
 def _flag_row(row: int, patient_id: Any, flag: Flag) -> dict[str, Any]:

@@ -22,17 +22,23 @@ class SchemaError(InputError):
 
 
 class BadRowsError(InputError):
-    """More rows than allowed had impossible values: the run stops with a summary."""
+    """More rows than allowed had impossible values: the run stops with a summary.
 
-    def __init__(self, bad: int, rows: int, limit: float, summary: str) -> None:
-        self.bad, self.rows, self.limit, self.summary = bad, rows, limit, summary
+    ``errors`` is the errors table written before stopping (a file run), where every bad cell is listed.
+    """
+
+    def __init__(self, bad: int, rows: int, limit: float, summary: str, errors: str = "") -> None:
+        self.bad, self.rows, self.limit, self.summary, self.errors = bad, rows, limit, summary, errors
         share = bad / rows if rows else 0.0
+        where = f"; every bad cell is listed in {errors}" if errors else ""
         super().__init__(
-            "rows", f"{bad} of {rows} rows bad ({share:.1%})", f"at most {limit:.1%} bad rows; {summary}".rstrip("; ")
+            "rows",
+            f"{bad} of {rows} rows bad ({share:.1%})",
+            f"at most {limit:.1%} bad rows; {summary}".rstrip("; ") + where,
         )
 
-    def __reduce__(self) -> tuple[type[BadRowsError], tuple[int, int, float, str]]:  # type: ignore[override]
-        return (type(self), (self.bad, self.rows, self.limit, self.summary))
+    def __reduce__(self) -> tuple[type[BadRowsError], tuple[int, int, float, str, str]]:  # type: ignore[override]
+        return (type(self), (self.bad, self.rows, self.limit, self.summary, self.errors))
 
 
 class MissingExtraError(InputError, ImportError):

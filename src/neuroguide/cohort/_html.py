@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
-from ._api import bad_rows
+from ._api import bad_rows, is_unrecognised, unrecognised_count
 from ._io import results_metadata
 
 __all__ = ["summary_html", "write_summary"]
@@ -131,6 +131,11 @@ def _provenance(meta: Mapping[str, str], patients: int, errors: pl.DataFrame | N
             _count(meta.get("neuroguide.bad_rows", str(bad_rows(errors)) if errors is not None else "0")),
         ),
     ]
+    unknown = meta.get(
+        "neuroguide.unrecognised_medications", str(unrecognised_count(errors)) if errors is not None else "0"
+    )
+    if unknown != "0":
+        rows.append(("Medication names not recognised (no rule could check them)", _count(unknown)))
     absent = json.loads(meta.get("neuroguide.absent_columns", "[]"))
     if absent:
         rows.append(("Columns absent (unknown for every patient)", ", ".join(absent)))
@@ -262,6 +267,33 @@ def _absent_rows(found: list[dict[str, Any]]) -> str:
 def _errors_table(errors: pl.DataFrame | None) -> str:
     if errors is None or errors.height == 0:
         return "<h2>Bad cells</h2><p>None: every cell was usable.</p>"
+    names, cells = errors.filter(is_unrecognised()), errors.filter(~is_unrecognised())
+    return _names_table(names) + (_cells_table(cells) if cells.height else _errors_table(None))
+
+
+def _names_table(names: pl.DataFrame) -> str:
+    """Medication names no rule recognises, each with how often it was given and the closest known name."""
+    if not names.height:
+        return ""
+    counts = (
+        names.group_by("value")
+        .agg(pl.len().alias("n"), pl.col("expected").first())
+        .sort(["n", "value"], descending=[True, False])
+    )
+    body = "".join(
+        f"<tr><td>{html.escape(str(r['value']))}</td><td>{int(r['n']):,}</td>"
+        f"<td>{html.escape(str(r['expected']))}</td></tr>"
+        for r in counts.head(20).iter_rows(named=True)
+    )
+    more = f"<p>… and {counts.height - 20:,} other names.</p>" if counts.height > 20 else ""
+    return (
+        "<h2>Medication names not recognised</h2><p>No rule could check these medications (a misspelling, or a "
+        "drug no rule covers); the patients' other results stand. Every entry is listed in the errors table.</p>"
+        f"<table><tr><th>name</th><th>entries</th><th>expected</th></tr>{body}</table>{more}"
+    )
+
+
+def _cells_table(errors: pl.DataFrame) -> str:
     counts = errors.group_by("column").agg(pl.len().alias("n"), pl.col("expected").first()).sort("n", descending=True)
     body = "".join(
         f"<tr><td>{html.escape(str(r['column']))}</td><td>{int(r['n']):,}</td><td>{html.escape(str(r['expected']))}</td></tr>"

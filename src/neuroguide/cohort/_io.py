@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from .. import model as m
 from ..exceptions import InputError
-from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, bad_rows, check_share, undetermined_mode
+from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, bad_rows, check_share, undetermined_mode, unrecognised_count
 from ._dask import WRITE_OPTIONS, TaskTiming, dask_parts, results_schema
 from ._engine import RESULT_SCHEMA, Plan, Undetermined, make_plan, merge_absent_only, metadata, rule_info
 from ._errors import BadRowsError
@@ -180,6 +180,8 @@ class RunSummary:
     ``errors`` (writing the errors table)."""
     tasks: tuple[TaskTiming, ...] = ()
     """Dask: when each partition's task ran, on which worker, and its CPU seconds by step."""
+    unrecognised: int = 0
+    """Medication entries whose drug name no rule recognises (errors rows ``medications[i].agent``, not used)."""
 
     def urgent_absent(self) -> tuple[AbsentOnly, ...]:
         """Red-flag checks the run could not make for some patients (no column for what they need)."""
@@ -219,7 +221,8 @@ def run(
     rule (``RunSummary.absent_only``, the file metadata) instead of written as rows.
 
     Raises:
-        SchemaError: bad columns. BadRowsError: too many bad rows (no output is left behind).
+        SchemaError: bad columns. BadRowsError: too many bad rows (no results are left behind; the errors table of
+            the rows read is written, and the message names it).
 
     """
     start = time.perf_counter()
@@ -283,11 +286,15 @@ def run(
                         progress(state.rows, total)
                 writer.add_key_value_metadata(state.summary())
             timer.lap("evaluate")
+    except BadRowsError as exc:
+        _clear(out)
+        # The rows read so far, every bad cell among them: the table the user fixes the input from.
+        _write_errors(state, err_path, meta)
+        raise BadRowsError(exc.bad, exc.rows, exc.limit, exc.summary, str(err_path)) from None
     except BaseException:
         _clear(out)
         raise
-    errors_frame = pl.concat(state.errors) if state.errors else pl.DataFrame(schema=ERRORS_SCHEMA)
-    write_table(errors_frame.sort(ROW, maintain_order=True), err_path, {**meta, **state.summary()})
+    _write_errors(state, err_path, meta)
     timer.lap("errors")
     return RunSummary(
         rows=state.rows,
@@ -316,9 +323,16 @@ def run(
         ),
         undetermined=mode,
         fallback_rows=state.fallbacks or 0,
+        unrecognised=state.unrecognised,
         phases=dict(phases),
         tasks=tuple(sorted(tasks, key=lambda t: t.index)),
     )
+
+
+def _write_errors(state: _Totals, path: Path, meta: Mapping[str, str]) -> None:
+    """Write the errors table of the rows read, with the run's counts in its metadata."""
+    frame = pl.concat(state.errors) if state.errors else pl.DataFrame(schema=ERRORS_SCHEMA)
+    write_table(frame.sort(ROW, maintain_order=True), path, {**meta, **state.summary()})
 
 
 def _kinds(steps: Iterable[Any]) -> dict[str, int]:
@@ -334,7 +348,7 @@ class _Totals:
     def __init__(self, max_bad_share: float, info: Mapping[tuple[str, str, str], Mapping[str, Any]]) -> None:
         self.limit = max_bad_share
         self.info = info
-        self.rows = self.results = self.bad = 0
+        self.rows = self.results = self.bad = self.unrecognised = 0
         self.errors: list[pl.DataFrame] = []
         self.absent: set[str] = set()
         self.worker_cpu: dict[str, float] = {}
@@ -352,6 +366,7 @@ class _Totals:
         if errors.height:
             self.errors.append(errors)
             self.bad += bad_rows(errors)
+            self.unrecognised += unrecognised_count(errors)
         self.absent |= set(absent)
         if self.rows and self.bad / self.rows > self.limit:
             check_share(pl.concat(self.errors), self.rows, self.limit)
@@ -371,6 +386,7 @@ class _Totals:
         out = {
             "neuroguide.rows": str(self.rows),
             "neuroguide.bad_rows": str(self.bad),
+            "neuroguide.unrecognised_medications": str(self.unrecognised),
             "neuroguide.absent_columns": json.dumps(sorted(self.absent)),
             "neuroguide.absent_only": json.dumps(self.absent_only_rows()),
         }
