@@ -880,8 +880,9 @@ def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhi
 
 
 def _notes_cards(notes: Sequence[fhir.Note], record_id: str, base: str) -> list[dict[str, Any]]:
-    unused = [n for n in notes if not n.assumed]
-    assumed = [n for n in notes if n.assumed]
+    once = list(dict.fromkeys(notes))  # a note given twice (a prefetch key and the bundle) is listed once
+    unused = [n for n in once if not n.assumed]
+    assumed = [n for n in once if n.assumed]
     cards: list[dict[str, Any]] = []
     if unused:
         cards.append(
@@ -913,7 +914,7 @@ def _notes_cards(notes: Sequence[fhir.Note], record_id: str, base: str) -> list[
 def _notes_card(
     notes: Sequence[fhir.Note], key: str, summary: str, intro: str, record_id: str, base: str
 ) -> dict[str, Any]:
-    lines = [f"- {html.escape(str(n), quote=False)}" for n in notes]
+    lines = [f"- {html.escape(n.text, quote=False)}" for n in notes]  # one line each, the resource named once
     return {
         "uuid": _uuid5(key),
         "summary": summary,
