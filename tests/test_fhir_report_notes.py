@@ -234,3 +234,17 @@ def test_a_note_names_its_resource_once() -> None:
     assert kind.text == "1 resource(s): Claim/c1: not read"
     assert code.text == "Observation/o1: http://x|1: no binding"
     assert str(kind) == "Claim: 1 resource(s): Claim/c1: not read"  # str() is unchanged (logs, API users)
+
+
+def test_the_cards_list_the_notes_of_the_assessment_too() -> None:
+    pytest.importorskip("starlette", reason="needs the service extra")
+    from neuroguide.service import cards_for
+
+    reading, result, _ = assessed("patient_partial_unknown_deceased")
+    assert result.notes
+    both = cards_for(result, "rec-1", "http://h", reading.notes)  # given both ways: still once each
+    alone = cards_for(result, "rec-1", "http://h")
+    assert both == alone
+    reader = [c for c in alone if c["source"]["label"] == "neuroguide: FHIR reader"]
+    items = [line[2:] for c in reader for line in c["detail"].splitlines() if line.startswith("- ")]
+    assert sorted(items) == sorted(line_of(n) for n in set(reading.notes))

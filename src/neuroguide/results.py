@@ -433,8 +433,9 @@ class Assessment:
     possible: tuple[PossibleFlag, ...] = ()
     """Red flags raised under some reading of contradicting inputs (none when no input contradicts another)."""
     notes: tuple[Note, ...] = ()
-    """What the reader of the input (a FHIR bundle) did not use, or read with an assumption: not inputs to add, so
-    never in ``missing``; reports show them in a section of their own."""
+    """The FHIR reader's notes on what it did not use, or read with an assumption (empty for a patient given as JSON).
+
+    They are not inputs to add, so never in ``missing``; the text report shows them in a section of their own."""
 
     @property
     def flags(self) -> tuple[Flag, ...]:
