@@ -37,12 +37,15 @@ def test_a_bundle_gives_the_report_of_its_json_example(name: str, capsys: pytest
     assert run(EXAMPLES / f"{name}.json", capsys)[1] == from_fhir
 
 
-def test_unrecognised_resources_are_listed_in_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unrecognised_resources_are_listed_in_their_own_section(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("fhir.resources", reason="needs the fhir extra")
     code, out, _ = run(with_encounter(tmp_path), capsys, "--all-missing")
     assert code == 0
-    missing = out.split("What is missing to decide more")[1]
-    assert "Encounter/visit-1" in missing and "does not read this resource type" in missing
+    missing, notes = out.split("What is missing to decide more")[1].split("From the FHIR data: not used")
+    assert "Encounter/visit-1" not in missing  # not an input to add
+    assert "Encounter/visit-1" in notes and "does not read this resource type" in notes
 
 
 def test_json_output_warns_about_what_was_not_used(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,6 +22,7 @@ import pytest
 
 import neuroguide as ng
 from neuroguide.report import render_text, summary
+from neuroguide.results import NoteKind
 
 pytest.importorskip("fhir.resources", reason="needs the fhir extra")
 
@@ -126,18 +127,22 @@ def test_a_bound_pickles_with_its_comparator() -> None:
 def test_the_undecided_limit_note_cites_the_version_evaluated() -> None:
     got = fhir.assess(DECK / "comparator_b12_straddles_an_edge.json", as_of=AS_OF)
     used = {g.id: g.version for g in got.record.guidelines}["b12-testing"]
-    (note,) = [m.label for m in got.missing if m.fact == "fhir:Observation/p6-b12"]
-    assert f"of b12-testing {used}," in note
-    assert note.startswith("undecided: ")
+    (note,) = [n for n in got.notes if n.resource == "Observation/p6-b12"]
+    assert f"of b12-testing {used}," in note.reason
+    assert note.kind is NoteKind.UNDECIDED
 
 
 def test_the_undecided_limit_is_not_listed_as_not_recognised() -> None:
     got = fhir.assess(DECK / "comparator_b12_straddles_an_edge.json", as_of=AS_OF)
     lines = summary(got)
     assert not any(line.startswith("Not recognised") and "b12-total" in line for line in lines)
-    assert "Result too imprecise to decide a rule: b12-total <200 pg/mL (see what is missing)" in lines
-    missing = render_text(got).split("What is missing to decide more\n")[1]
-    assert "undecided: b12-total <200 pg/mL" in missing
+    assert "Result too imprecise to decide a rule: b12-total <200 pg/mL" in lines
+    text = render_text(got)
+    missing = text.split("What is missing to decide more\n")[1].split("From the FHIR data")[0]
+    assert "b12-total <200" not in missing  # a note on the data, not an input to add
+    notes = text.split("From the FHIR data: not used, or read with an assumption\n")[1]
+    assert "Result too imprecise to decide a rule (1):" in notes
+    assert "b12-total <200 pg/mL" in notes
 
 
 # -- 3. the hemodialysis supplement -------------------------------------------------------------------------------

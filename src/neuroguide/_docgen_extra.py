@@ -540,7 +540,8 @@ API_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "Results and the evaluation record",
         "What `assess` returns. The record serializes to JSON and `replay` re-derives the same result.",
-        ("Assessment", "Recommendation", "MissingInput", "Section", "results.PossibleFlag", "EvaluationRecord",
+        ("Assessment", "Recommendation", "MissingInput", "Section", "results.PossibleFlag", "results.Note",
+         "results.NoteKind", "EvaluationRecord",
          "evaluation.GuidelineRef", "evaluation.RuleTrace", "ReplayReport"),
     ),
     (

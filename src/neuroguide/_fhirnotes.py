@@ -1,57 +1,16 @@
-"""The notes the FHIR reader writes, and the small JSON helpers its parts share."""
+"""The FHIR reader's notes (defined with the results, which carry them) and the JSON helpers its parts share."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
-import attrs
+from .results import Note, NoteKind
 
 __all__ = ["UCUM", "Note", "NoteKind", "as_list", "as_map", "codings", "num_text", "number", "shown"]
 
 UCUM = "http://unitsofmeasure.org"
-
-
-class NoteKind(StrEnum):
-    """Why a datum was not used, or how it was read."""
-
-    UNRECOGNISED = "unrecognised"
-    EXCLUDED = "excluded"
-    UNDECIDED = "undecided"
-    """A recognised result that cannot decide a rule's threshold (a limit with the threshold inside its open side):
-    not used, and the rules that need it say what is missing."""
-    NONCONFORMANT = "nonconformant"
-    CONFLICT = "conflict"
-    ASSUMPTION = "assumption"
-
-    @property
-    def assumed(self) -> bool:
-        """True for a datum that WAS used, read in a stated way; false for one not used or in conflict.
-
-        Assumptions: an unconfirmed diagnosis read as present, no clinical status read as active, a nonconformant
-        resource read leniently.
-        """
-        return self in (NoteKind.ASSUMPTION, NoteKind.NONCONFORMANT)
-
-
-@attrs.frozen(kw_only=True)
-class Note:
-    """One thing the reader could not use, or had to read in a stated way."""
-
-    kind: NoteKind
-    resource: str
-    what: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.resource}: {self.what}: {self.reason}"
-
-    @property
-    def assumed(self) -> bool:
-        """True when the datum was used, read with the stated assumption (see :attr:`NoteKind.assumed`)."""
-        return self.kind.assumed
 
 
 def codings(concept: Any) -> list[Mapping[str, Any]]:

@@ -288,23 +288,36 @@ def _assess(args: argparse.Namespace) -> int:
 
         site = load_site(args.site)
     result = assess(patient, as_of=args.as_of or _today(), pins=pins, statuses=statuses, source=source, site=site)
-    if reading is not None:  # what the FHIR reader could not use is listed under "what is missing"
-        result = attrs.evolve(result, missing=result.missing + reading.missing_inputs())
+    if reading is not None:  # what the FHIR reader did not use, or read with an assumption: its own report section
+        result = attrs.evolve(result, notes=reading.notes)
     if result.record.unlocked:
         print(
             f"neuroguide: WARNING: unlocked guideline files used: {', '.join(result.record.unlocked)}", file=sys.stderr
         )
     if args.json:
         if reading is not None and reading.notes:  # the record holds the patient as read, not the reader's notes
-            print(f"neuroguide: WARNING: {len(reading.notes)} FHIR item(s) not used:", file=sys.stderr)
-            for n in reading.notes:
-                print(f"  - {n}", file=sys.stderr)
+            _warn_notes(reading.notes)
         print(result.record.to_json())
         return EXIT_OK
     note = None if args.as_of else "today; choose another date with --as-of YYYY-MM-DD"
     style = Style.for_terminal(sys.stdout, all_missing=args.all_missing, as_of_note=note)
     print(render_patient(result, style) if args.audience == "patient" else render_text(result, style))
     return EXIT_OK
+
+
+def _warn_notes(notes: Sequence[Any]) -> None:
+    """The FHIR reader's notes on standard error, grouped by kind as in the text report, each once."""
+    from .report import note_groups, note_title
+
+    once = tuple(dict.fromkeys(notes))
+    unused = sum(1 for n in once if not n.assumed)
+    counts = [f"{unused} FHIR item(s) not used"] if unused else []
+    counts += [f"{len(once) - unused} read with an assumption"] if len(once) > unused else []
+    print(f"neuroguide: WARNING: {', '.join(counts)} (these notes are not in the record):", file=sys.stderr)
+    for kind, items in note_groups(once):
+        print(f"  {note_title(kind)} ({len(items)}):", file=sys.stderr)
+        for n in items:
+            print(f"    - {n.text}", file=sys.stderr)
 
 
 def _fhir_reading(args: argparse.Namespace, text: str | None) -> Any:

@@ -4,7 +4,8 @@ Needs the optional extra ``neuroguide[fhir]`` (the ``fhir.resources`` models, us
 FHIR specification). Codes are matched through :mod:`neuroguide.terminology` (verified bindings only); units go
 through the UCUM table there and then through the same unit allow-list as the JSON input. Nothing is dropped
 silently: every resource, code, unit or value the reader cannot use is listed in :attr:`Reading.notes`, and
-:func:`assess` shows those under "what is missing".
+:func:`assess` returns them in ``Assessment.notes``: the text report shows them in a section of their own, apart
+from the inputs that would let more rules decide.
 
 Resources read: Patient (birthDate, gender); Condition (diabetes type and onset; other conditions); Observation
 (latest valid value per fact; ``entered-in-error``, ``cancelled`` and results not yet final are excluded);
@@ -121,7 +122,11 @@ class Reading:
         return tuple(n for n in self.notes if n.assumed)
 
     def missing_inputs(self) -> tuple[MissingInput, ...]:
-        """The notes as "what is missing" items (fact ``fhir:<resource>``), so reports show them."""
+        """The notes as "what is missing" items (fact ``fhir:<resource>``, label ``<kind>: <what>: <reason>``).
+
+        Kept for callers that list them so; :func:`assess` returns the notes in ``Assessment.notes`` instead, since
+        they are not inputs that would let more rules decide.
+        """
         return tuple(
             MissingInput(fact=f"fhir:{n.resource}", label=f"{n.kind.value}: {n.what}: {n.reason}", needed_by=())
             for n in self.notes
@@ -168,14 +173,15 @@ def read(
 
 
 def assess(data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.date, **options: Any) -> Assessment:
-    """Read FHIR data and assess the patient; the reader's notes are added to ``Assessment.missing``.
+    """Read FHIR data and assess the patient; the reader's notes are returned in ``Assessment.notes``.
 
     ``options`` are passed to :func:`neuroguide.assess`. The evaluation record holds the patient as read (so it
-    replays); the notes are in the returned ``missing`` only.
+    replays); the notes are in the returned ``notes`` only, apart from ``missing`` (the inputs that would let more
+    rules decide, as for a patient given as JSON).
     """
     reading = read(data, as_of=as_of)
     result = _assess(reading.patient, as_of=as_of, **options)
-    return attrs.evolve(result, missing=result.missing + reading.missing_inputs())
+    return attrs.evolve(result, notes=reading.notes)
 
 
 # -- input -------------------------------------------------------------------------------------------------------

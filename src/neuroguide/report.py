@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 import attrs
@@ -21,13 +22,18 @@ from .results import (
     SECTION_TITLES,
     Assessment,
     EvaluationRecord,
+    Note,
+    NoteKind,
     Recommendation,
     RecommendationStatus,
     Section,
 )
 
 __all__ = [
+    "NOTE_GROUPS",
     "Style",
+    "note_groups",
+    "note_title",
     "pattern_gaps",
     "render_calc",
     "render_patient",
@@ -196,9 +202,7 @@ def summary(result: Assessment) -> list[str]:
         # The verdict word leads: an action's first sentence can read as reassurance ("... within range. But ...").
         shown = [f"{_state(r)} ({r.reasons[0] if r.reasons else r.title})" for r in doses[:2]]
         lines.append(f"Dose problems: {len(doses)}: " + "; ".join(shown))
-    # the FHIR reader's notes on data it used with a stated assumption are not "not recognised"
-    assumed = [m for m in result.missing if m.fact.startswith("fhir:") and m.label.startswith(ASSUMED_LABELS)]
-    unchecked = [m for m in result.missing if not m.needed_by and m.fact.endswith(".dose") and m not in assumed]
+    unchecked = [m for m in result.missing if not m.needed_by and m.fact.endswith(".dose")]
     if unchecked:
         # a dose no evaluated rule checks (its dosing rule is in review): said beside the dose problems
         lines.append(
@@ -213,30 +217,66 @@ def summary(result: Assessment) -> list[str]:
             + "; ".join(m.label.removeprefix("neurotoxicity of ").replace(" not checked", "", 1) for m in neurotox[:2])
         )
     unchecked += neurotox
-    # a recognised result that cannot decide a threshold (a limit straddling it) is not "not recognised"
-    undecided = [m for m in result.missing if m.fact.startswith("fhir:") and m.label.startswith(UNDECIDED_LABEL)]
-    if undecided:
-        lines.append(
-            "Result too imprecise to decide a rule: "
-            + "; ".join(m.label.removeprefix(UNDECIDED_LABEL).split(": ")[0] for m in undecided[:2])
-            + " (see what is missing)"
-        )
-    unknown = [
-        m for m in result.missing if not m.needed_by and m not in assumed and m not in unchecked and m not in undecided
-    ]
+    unknown = [m for m in result.missing if not m.needed_by and m not in unchecked]
     if unknown:
         lines.append("Not recognised: " + "; ".join(m.label.split(";")[0] for m in unknown[:2]))
-    if assumed:
-        # these WERE used: listing them as "not recognised" would hide that the advice rests on them
-        lines.append("Read with an assumption: " + "; ".join(m.label.split(";")[0] for m in assumed[:2]))
+    if result.notes:
+        lines += _notes_summary(result)
     return lines
 
 
-# How the FHIR reader labels a note about data it used, read with a stated assumption (fhir.NoteKind.assumed);
-# the report cannot import the reader (same layer), and a test keeps the two in step.
-ASSUMED_LABELS = ("assumption: ", "nonconformant: ")
-# How it labels a recognised result it did not use because it cannot decide a threshold (fhir.NoteKind.UNDECIDED).
-UNDECIDED_LABEL = "undecided: "
+NOTE_GROUPS: tuple[tuple[NoteKind, str, str], ...] = (
+    (NoteKind.ASSUMPTION, "Read with an assumption, used in the advice above", "read with an assumption"),
+    (NoteKind.CONFLICT, "In conflict with other data, check the record", "in conflict"),
+    (NoteKind.UNDECIDED, "Result too imprecise to decide a rule", "result too imprecise to decide a rule"),
+    (NoteKind.EXCLUDED, "Not used", "not used"),
+    (NoteKind.UNRECOGNISED, "Not recognised", "not recognised"),
+    (NoteKind.NONCONFORMANT, "Not conformant to FHIR R4, read leniently", "not conformant to FHIR R4"),
+)
+"""The input reader's notes in the report: each kind's group title and the words that count it in the summary, in
+the order shown (what the advice rests on first, then conflicts, then what was left out)."""
+
+
+def note_groups(notes: Sequence[Note]) -> list[tuple[NoteKind, list[Note]]]:
+    """The reader's notes by kind (:data:`NOTE_GROUPS` order), each note once.
+
+    Within a kind: resource types not read first, then by resource, so notes on one resource stand together.
+    """
+    once = sorted(dict.fromkeys(notes), key=lambda n: ("/" in n.resource, n.resource, n.what, n.reason))
+    kinds = [k for k, _, _ in NOTE_GROUPS]
+    kinds += [k for k in NoteKind if k not in kinds]  # a kind without a group is still shown
+    groups = [(kind, [n for n in once if n.kind is kind]) for kind in kinds]
+    return [(kind, items) for kind, items in groups if items]
+
+
+def _note_words(kind: NoteKind) -> tuple[str, str]:
+    return next(((title, short) for k, title, short in NOTE_GROUPS if k is kind), (kind.value, kind.value))
+
+
+def note_title(kind: NoteKind) -> str:
+    """The title of a kind's group of notes (e.g. ``Not recognised``)."""
+    return _note_words(kind)[0]
+
+
+def _notes_summary(result: Assessment) -> list[str]:
+    """What the advice rests on and what conflicts, named; every group counted (listed in its own section)."""
+    lines = []
+    groups = dict(note_groups(result.notes))
+    named = (
+        (NoteKind.ASSUMPTION, "Read with an assumption"),
+        (NoteKind.CONFLICT, "In conflict"),
+        (NoteKind.UNDECIDED, "Result too imprecise to decide a rule"),
+    )
+    for kind, label in named:
+        items = groups.get(kind, [])
+        if items:
+            more = f"; and {len(items) - 2} more" if len(items) > 2 else ""
+            # an undecided result is named by its value alone: why it cannot decide is in the section below
+            shown = [n.what if kind is NoteKind.UNDECIDED else n.text.split(";")[0] for n in items[:2]]
+            lines.append(f"{label}: " + "; ".join(shown) + more)
+    counts = ", ".join(f"{len(items)} {_note_words(kind)[1]}" for kind, items in groups.items())
+    lines.append(f'From the FHIR data: {counts} (see "From the FHIR data" below; not inputs to add)')
+    return lines
 
 
 def _grouped(result: Assessment) -> tuple[dict[Section, list[Recommendation]], dict[int, list[Recommendation]]]:
@@ -311,6 +351,11 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
         lines.append("")
     number += 1
     lines += [_paint(f"{number}. What is missing to decide more", "1", st), *_missing(result, st), ""]
+    if result.notes:
+        number += 1
+        lines += [_paint(f"{number}. From the FHIR data: not used, or read with an assumption", "1", st)]
+        lines += _notes(result, st)
+        lines.append("")
     lines.append("Guideline versions used:")
     for ref in rec.guidelines:
         pin = " (pinned)" if ref.pinned else ""
@@ -390,6 +435,15 @@ def _missing(result: Assessment, st: Style) -> list[str]:
         lines.append(_wrap(f"also needed to rule out an urgent problem: {', '.join(unshown)}", "   ", st.width))
     if rest:
         lines.append(f"   ... and {rest} more input{'s' if rest != 1 else ''} (show all with --all-missing)")
+    return lines
+
+
+def _notes(result: Assessment, st: Style) -> list[str]:
+    """Every note of the input reader once, grouped by kind, each line with the note's own words only."""
+    lines = []
+    for kind, items in note_groups(result.notes):
+        lines.append(f"   {note_title(kind)} ({len(items)}):")
+        lines += [_wrap(f"- {n.text}", "     ", st.width) for n in items]
     return lines
 
 

@@ -33,6 +33,8 @@ __all__ = [
     "EvaluationRecord",
     "GuidelineRef",
     "MissingInput",
+    "Note",
+    "NoteKind",
     "PossibleFlag",
     "Recommendation",
     "RecommendationStatus",
@@ -372,6 +374,51 @@ class PossibleFlag:
         return self.readings == self.of
 
 
+class NoteKind(enum.StrEnum):
+    """Why a datum of the input was not used, or how it was read (the FHIR reader's notes)."""
+
+    UNRECOGNISED = "unrecognised"
+    EXCLUDED = "excluded"
+    UNDECIDED = "undecided"
+    """A recognised result that cannot decide a rule's threshold (a limit with the threshold inside its open side):
+    not used, and the rules that need it say what is missing."""
+    NONCONFORMANT = "nonconformant"
+    CONFLICT = "conflict"
+    ASSUMPTION = "assumption"
+
+    @property
+    def assumed(self) -> bool:
+        """True for a datum that WAS used, read in a stated way; false for one not used or in conflict.
+
+        Assumptions: an unconfirmed diagnosis read as present, no clinical status read as active, a nonconformant
+        resource read leniently.
+        """
+        return self in (NoteKind.ASSUMPTION, NoteKind.NONCONFORMANT)
+
+
+@attrs.frozen(kw_only=True)
+class Note:
+    """One thing the reader of the input could not use, or had to read in a stated way."""
+
+    kind: NoteKind
+    resource: str
+    what: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.resource}: {self.what}: {self.reason}"
+
+    @property
+    def text(self) -> str:
+        """The note on one line, without its kind; the resource is left out when ``what`` already names it."""
+        return f"{self.what}: {self.reason}" if self.resource in self.what else str(self)
+
+    @property
+    def assumed(self) -> bool:
+        """True when the datum was used, read with the stated assumption (see :attr:`NoteKind.assumed`)."""
+        return self.kind.assumed
+
+
 @attrs.frozen(kw_only=True)
 class Assessment:
     """The result of :func:`assess`: recommendations, missing inputs and the record."""
@@ -388,6 +435,10 @@ class Assessment:
     already partly meet (e.g. the reflexes of a patient whose weakness has progressed for 6 weeks)."""
     possible: tuple[PossibleFlag, ...] = ()
     """Red flags raised under some reading of contradicting inputs (none when no input contradicts another)."""
+    notes: tuple[Note, ...] = ()
+    """The FHIR reader's notes on what it did not use, or read with an assumption (empty for a patient given as JSON).
+
+    They are not inputs to add, so never in ``missing``; the text report shows them in a section of their own."""
 
     @property
     def flags(self) -> tuple[Flag, ...]:

@@ -845,6 +845,7 @@ def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhi
     due shares one card per report section. With no red flag found while an urgent or emergency rule could not
     decide, a warning card names the inputs it needs: "no red flag" must not read as reassurance. Values the
     assessment flagged and did not use (findings contradicting each other, placeholder dates, ...) get a warning card.
+    The FHIR reader's notes (``notes``, and those in ``result.notes``) are listed once each on their own cards.
     """
     hashes = {(g.id, g.version): g.sha256 for g in result.record.guidelines}
     cards: list[dict[str, Any]] = []
@@ -873,15 +874,16 @@ def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhi
         cards.append(_flags_card(flagged, record_id, base))
     # Dose problems lead the warnings: a prescription may be signed in this visit.
     cards.sort(key=lambda c: (_RANK[c["indicator"]], not _is_dose_problem(c)))
-    if notes:
+    if notes or result.notes:
         # Data read with an assumption WAS used: it gets its own card, not the "could not be used" one.
-        cards += _notes_cards(notes, record_id, base)
+        cards += _notes_cards([*result.notes, *notes], record_id, base)
     return cards
 
 
 def _notes_cards(notes: Sequence[fhir.Note], record_id: str, base: str) -> list[dict[str, Any]]:
-    unused = [n for n in notes if not n.assumed]
-    assumed = [n for n in notes if n.assumed]
+    once = list(dict.fromkeys(notes))  # a note given twice (a prefetch key and the bundle) is listed once
+    unused = [n for n in once if not n.assumed]
+    assumed = [n for n in once if n.assumed]
     cards: list[dict[str, Any]] = []
     if unused:
         cards.append(
@@ -913,7 +915,7 @@ def _notes_cards(notes: Sequence[fhir.Note], record_id: str, base: str) -> list[
 def _notes_card(
     notes: Sequence[fhir.Note], key: str, summary: str, intro: str, record_id: str, base: str
 ) -> dict[str, Any]:
-    lines = [f"- {html.escape(str(n), quote=False)}" for n in notes]
+    lines = [f"- {html.escape(n.text, quote=False)}" for n in notes]  # one line each, the resource named once
     return {
         "uuid": _uuid5(key),
         "summary": summary,
