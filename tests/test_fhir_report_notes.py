@@ -38,7 +38,14 @@ TITLES = {
     NoteKind.UNRECOGNISED: "Not recognised",
     NoteKind.NONCONFORMANT: "Not conformant",
 }
-ORDER = [NoteKind.ASSUMPTION, NoteKind.CONFLICT, NoteKind.UNDECIDED, NoteKind.EXCLUDED, NoteKind.UNRECOGNISED, NoteKind.NONCONFORMANT]
+ORDER = [
+    NoteKind.ASSUMPTION,
+    NoteKind.CONFLICT,
+    NoteKind.UNDECIDED,
+    NoteKind.EXCLUDED,
+    NoteKind.UNRECOGNISED,
+    NoteKind.NONCONFORMANT,
+]
 
 
 def _readable() -> list[str]:
