@@ -1097,7 +1097,8 @@ def _code_changes(record: EvaluationRecord, again: Assessment | None) -> list[st
             "the emergency first: the same inputs are asked in another order"
         )
     seen = Counter((r.guideline, r.rule) for r in record.recommendations)
-    repeated = sorted(rule for (_, rule), n in seen.items() if n > 1)
+    made = Counter((r.guideline, r.rule) for r in again.recommendations)
+    repeated = sorted(key[1] for key, n in seen.items() if n > 1 and 0 < made[key] < n)
     if repeated:
         out.append(
             f"neuroguide {record.package} gave a medication rule one recommendation per medication entry naming its "

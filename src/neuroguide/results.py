@@ -286,8 +286,11 @@ class EvaluationRecord:
         shape = [
             InputError(f"record.{k}", data[k], what) for k, kind, what in _SHAPES if k in data and not kind(data[k])
         ]
-        if "package" in data and (not isinstance(package, str) or not package.strip()):
-            shape.append(InputError("record.package", package, "the version of neuroguide that wrote the record"))
+        if "package" in data and (not isinstance(package, str) or _release(package) is None):
+            # every release, and an uninstalled tree ('0+unknown'), writes a version that starts with its numbers
+            shape.append(
+                InputError("record.package", package, "the version of neuroguide that wrote the record, e.g. '0.1.0'")
+            )
         statuses = data.get("statuses")
         if isinstance(statuses, list) and not all(s in _STATUS_NAMES for s in statuses):
             shape.append(
