@@ -197,3 +197,21 @@ def test_a_repeated_rule_in_an_old_record_that_is_not_a_medication_rule_is_still
     data["recommendations"].append(dict(data["recommendations"][0]))
     result = audit.replay_record(data)
     assert not result.identical and has(result.causes, "altered or damaged")
+
+
+def test_a_derivation_held_back_for_0_1_0_is_said_with_what_it_would_change() -> None:
+    # CHANGELOG 0.2.0: exertional-nonjoint-leg-symptoms is derived true from claudication or leg fatigue, so a
+    # borderline ABI (0.91-0.99, AHA/ACC 2016) with such symptoms is offered the exercise ABI; 0.1.0 records are
+    # replayed without the derivation (identical), and the replay says what it would change.
+    text, data = load("claudication-exercise-abi-held-back")
+    findings = data["patient"]["findings"]
+    assert findings.get("leg-fatigue") is True or findings.get("claudication") is True
+    assert "exertional-nonjoint-leg-symptoms" not in findings
+    assert 0.91 <= float(data["patient"]["measurements"]["abi"]) <= 0.99
+    assert not rec(data, "exercise-abi")
+    report = ng.replay(ng.EvaluationRecord.from_json(text))
+    assert report.identical
+    newer = [d for d in report.differences if d.kind is K.NEWER_CODE]
+    assert has(newer, "exertional-nonjoint-leg-symptoms = True", "exercise-abi", "new recommendation")
+    result = audit.replay_record(text)
+    assert result.identical and has(result.notes, "exercise-abi")

@@ -987,6 +987,8 @@ def replay_record(
             f"({package_version()}): it was re-evaluated with this version's code; replay it with neuroguide "
             f"{record.package} or later for a verdict on that version"
         )
+    # kept as the record's release made it, but not silent: what this version's newer code would decide
+    notes.extend(str(d) for d in report.differences if d.kind is DifferenceKind.NEWER_CODE)
     # Differences in what the rules decided (recommendations or traces) need a cause; facts alone follow the inputs.
     causes.extend(str(d) for d in report.differences if d.kind is DifferenceKind.SITE_OVERLAY)
     inconsistent = [str(d) for d in report.differences if d.kind is DifferenceKind.RECORD_INCONSISTENT]

@@ -1027,23 +1027,49 @@ def replay(
         raise InputProblemsError(problems) from None
     except InputError as exc:
         raise _refused(record, exc) from None
-    again = _run(
-        patient,
-        facts,
-        record.as_of,
-        chosen,
-        _statuses(record.statuses),
-        explain=record.explained,
-        urgent=record.urgent_unverified,
-        flags=flags,
-        unlocked=cat.unlocked,
-        site=site if record.site is not None else None,
-    )
+
+    def run(facts: dict[str, FactValue]) -> Assessment:
+        return _run(
+            patient,
+            facts,
+            record.as_of,
+            chosen,
+            _statuses(record.statuses),
+            explain=record.explained,
+            urgent=record.urgent_unverified,
+            flags=flags,
+            unlocked=cat.unlocked,
+            site=site if record.site is not None else None,
+        )
+
+    again = run(facts)
     differences.extend(_diff_recommendations(record.recommendations, again.recommendations))
     read = frozenset(f for g, _ in chosen for r in g.rules for _, f in criterion_facts(r, ""))
     differences.extend(_diff_record_parts(record, again.record, read))
+    if made_by_0_1:
+        differences.extend(_held_back(patient, record.as_of, facts, again, run))
     substantive = [d for d in differences if d.kind.substantive]
     return ReplayReport(identical=not substantive, differences=tuple(differences), assessment=again)
+
+
+def _held_back(
+    patient: Patient,
+    as_of: dt.date,
+    facts: dict[str, FactValue],
+    again: Assessment,
+    run: Callable[[dict[str, FactValue]], Assessment],
+) -> list[Difference]:
+    """What the derivations added since 0.1 (left out so a 0.1 record replays as made) would change, said aloud."""
+    full = derive_flagged(patient, as_of)[0]
+    changed = {k: full.get(k) for k in sorted(SINCE_0_2) if full.get(k) != facts.get(k)}
+    if not changed:
+        return []
+    derived = ", ".join(f"{k} = {v!r}" for k, v in changed.items())
+    head = f"this version derives {derived} (since 0.2.0); the replay left it out, as the record's release did"
+    changes = _diff_recommendations(again.recommendations, run(full).recommendations)
+    if not changes:
+        return [Difference(K.NEWER_CODE, f"{head}; with it, the recommendations are the same")]
+    return [Difference(K.NEWER_CODE, f"{head}; with it: {d}") for d in changes]
 
 
 def _refused(record: EvaluationRecord, exc: InputError) -> InputError:

@@ -447,11 +447,14 @@ class DifferenceKind(enum.StrEnum):
     """The record applied a site overlay that was not given to the replay, or whose content differs."""
     RECORD_INCONSISTENT = "record-inconsistent"
     """The record contradicts itself (an entry twice, a rule or version its guideline list does not hold)."""
+    NEWER_CODE = "newer-code"
+    """What this version's code would decide otherwise where the replay keeps the record's release behaviour
+    (a derivation added since): said, but the record still replays as made."""
 
     @property
     def substantive(self) -> bool:
-        """False only for a package-version change, which alone does not make a replay differ."""
-        return self is not DifferenceKind.PACKAGE_VERSION
+        """False for a package-version change and for what newer code would decide: neither makes a replay differ."""
+        return self not in (DifferenceKind.PACKAGE_VERSION, DifferenceKind.NEWER_CODE)
 
     @property
     def about_recommendations(self) -> bool:
