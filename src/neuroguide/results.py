@@ -453,7 +453,7 @@ class DifferenceKind(enum.StrEnum):
 
     @property
     def substantive(self) -> bool:
-        """False for a package-version change and for what newer code would decide: neither makes a replay differ."""
+        """False for a package-version change and for what newer code would decide, as neither makes a replay differ."""
         return self not in (DifferenceKind.PACKAGE_VERSION, DifferenceKind.NEWER_CODE)
 
     @property
