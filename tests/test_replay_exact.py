@@ -17,12 +17,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import neuroguide as ng
+from test_records import CHANGED
 
 RECORDS = Path(__file__).parent / "data" / "records" / "0.1.0"
 AS_OF = dt.date(2026, 11, 23)
+# Records whose replay differs for a change since 0.1.0 are tested in test_records_changes.py.
+SAME = [p for p in sorted(RECORDS.glob("*.json")) if p.stem not in CHANGED["0.1.0"]]
 
 
-@pytest.mark.parametrize("path", sorted(RECORDS.glob("*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SAME, ids=lambda p: p.stem)
 def test_records_written_by_0_1_0_replay_identically(path: Path) -> None:
     report = ng.replay(json.loads(path.read_text(encoding="utf-8")))
     assert report.identical, report.differences

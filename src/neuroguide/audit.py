@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -41,7 +42,8 @@ from ._loading import LOCK_NAME, Catalog, catalog, guideline_files, guideline_ro
 from ._redline import Segment, word_diff
 from .evaluation import EvaluationRecord, replay
 from .exceptions import InputError, UnknownRuleError
-from .results import DifferenceKind, newer_package, package_version
+from .patient import FlagKind
+from .results import Assessment, DifferenceKind, newer_package, package_version
 from .site import Site
 from .units import format_quantity, is_quantity
 
@@ -985,6 +987,8 @@ def replay_record(
             f"({package_version()}): it was re-evaluated with this version's code; replay it with neuroguide "
             f"{record.package} or later for a verdict on that version"
         )
+    # kept as the record's release made it, but not silent: what this version's newer code would decide
+    notes.extend(str(d) for d in report.differences if d.kind is DifferenceKind.NEWER_CODE)
     # Differences in what the rules decided (recommendations or traces) need a cause; facts alone follow the inputs.
     causes.extend(str(d) for d in report.differences if d.kind is DifferenceKind.SITE_OVERLAY)
     inconsistent = [str(d) for d in report.differences if d.kind is DifferenceKind.RECORD_INCONSISTENT]
@@ -996,7 +1000,16 @@ def replay_record(
         )
     # every difference needs a cause: facts and missing inputs too, since the same inputs give the same facts
     rec_differences = [d for d in report.differences if d.kind.substantive]
-    if rec_differences and not causes:
+    explained = bool(causes)  # by the guideline files, the site overlay or the record contradicting itself
+    flagged = _newly_flagged(record, report.assessment) if rec_differences else []
+    if flagged:
+        causes.append(
+            f"this version flags {len(flagged)} input(s) of the record's patient that neuroguide {record.package} "
+            "used, and leaves each out (unknown to every rule, so facts derived from it are unknown too): "
+            + "; ".join(flagged)
+        )
+    causes.extend(_code_changes(record, report.assessment) if rec_differences else ())
+    if rec_differences and not explained:
         if record.package != package_version():
             causes.append(
                 "the guideline files are byte-identical to those recorded; the difference comes from the evaluation "
@@ -1019,6 +1032,82 @@ def replay_record(
         causes=tuple(causes),
         notes=tuple(notes),
     )
+
+
+# Flags about the patient's own inputs (not about the guideline files or a site overlay).
+_INPUT_FLAGS = frozenset(
+    {
+        FlagKind.PROBABLE_UNIT_ERROR,
+        FlagKind.PLACEHOLDER_DATE,
+        FlagKind.CONFLICT,
+        FlagKind.CONTRADICTION,
+        FlagKind.IMPLAUSIBLE,
+    }
+)
+
+
+def _newly_flagged(record: EvaluationRecord, again: Assessment | None) -> list[str]:
+    """Input flags of the replay that the record does not hold: checks added since the record's release."""
+    if again is None or record.package == package_version():
+        return []
+    had = set(record.flags)
+    return [str(f) for f in again.flags if f.kind in _INPUT_FLAGS and f not in had]
+
+
+def _code_changes(record: EvaluationRecord, again: Assessment | None) -> list[str]:
+    """Changes of the evaluation code since 0.1.x (CHANGELOG, 0.2.0) that this record's replay shows."""
+    if again is None or not record.package.startswith("0.1."):
+        return []
+    out: list[str] = []
+    given = record.patient.get("findings")
+    if (
+        record.facts.get("pad") is None
+        and again.record.facts.get("pad") is True
+        and not (isinstance(given, Mapping) and "pad" in given)
+    ):
+        out.append(
+            "since 0.2.0, pad is derived from an ABI <= 0.90 or a TBI <= 0.70 (diagnostic of PAD, AHA/ACC 2016); "
+            f"neuroguide {record.package} read pad only when given, so it was unknown in the record"
+        )
+    now = {(r.guideline, r.rule): r for r in again.recommendations}
+    below = sorted(
+        {
+            r.rule
+            for r in record.recommendations
+            if r.kind == "neurotoxicity"
+            and (n := now.get((r.guideline, r.rule))) is not None
+            and n.action != r.action
+            and "threshold" in n.action
+        }
+    )
+    if below:
+        out.append(
+            "since 0.2.0, a neurotoxic drug whose exposure is below its cited threshold, or not known to be past it, "
+            "no longer gets the past-threshold action: the action says where exposure stands instead "
+            f"(neuroguide {record.package} gave the past-threshold action): {', '.join(below)}"
+        )
+    was_missing, now_missing = [m.fact for m in record.missing], [m.fact for m in again.record.missing]
+    doses = [f for f in now_missing if f.startswith("medications[") and f not in was_missing]
+    if doses:
+        out.append(
+            "since 0.2.0, a dose that was not checked (its only dosing rule not evaluated, e.g. in review) is listed "
+            f"under the missing inputs: {', '.join(doses)}"
+        )
+    if was_missing != now_missing and sorted(was_missing) == sorted(now_missing):
+        out.append(
+            "since 0.2.0, the missing inputs an emergency rule needs are ordered with a finding that alone raises "
+            "the emergency first: the same inputs are asked in another order"
+        )
+    seen = Counter((r.guideline, r.rule) for r in record.recommendations)
+    made = Counter((r.guideline, r.rule) for r in again.recommendations)
+    repeated = sorted(key[1] for key, n in seen.items() if n > 1 and 0 < made[key] < n)
+    if repeated:
+        out.append(
+            f"neuroguide {record.package} gave a medication rule one recommendation per medication entry naming its "
+            "drug; since 0.2.0, entries naming the same drug are summed into one daily dose and checked once "
+            f"(duplicate therapy): {', '.join(repeated)}"
+        )
+    return out
 
 
 def _replayed(ref: Any, current: str | None, locked: str | None, file: str | None) -> ReplayedGuideline:

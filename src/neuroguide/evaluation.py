@@ -41,6 +41,7 @@ from .results import (
     RuleOutcome,
     RuleTrace,
     Section,
+    newer_package,
     package_version,
 )
 
@@ -1053,32 +1054,75 @@ def replay(
         )
     differences.extend(_site_differences(record, site))
     differences.extend(_inconsistencies(record, chosen))
+    made_by_0_1 = record.package.startswith("0.1.")
     try:
         patient = Patient.from_dict(record.patient)
+        facts, flags = derive_flagged(patient, record.as_of, without=SINCE_0_2 if made_by_0_1 else frozenset())
     except InputProblemsError as exc:
-        problems = [InputError(f"record.patient.{p.field}", p.value, p.expected) for p in exc.problems]
+        problems = [_refused(record, p) for p in exc.problems]
         raise InputProblemsError(problems) from None
     except InputError as exc:
-        raise InputError(f"record.patient.{exc.field}", exc.value, exc.expected) from None
-    made_by_0_1 = record.package.startswith("0.1.")
-    facts, flags = derive_flagged(patient, record.as_of, without=SINCE_0_2 if made_by_0_1 else frozenset())
-    again = _run(
-        patient,
-        facts,
-        record.as_of,
-        chosen,
-        _statuses(record.statuses),
-        explain=record.explained,
-        urgent=record.urgent_unverified,
-        flags=flags,
-        unlocked=cat.unlocked,
-        site=site if record.site is not None else None,
-    )
+        raise _refused(record, exc) from None
+
+    def run(facts: dict[str, FactValue]) -> Assessment:
+        return _run(
+            patient,
+            facts,
+            record.as_of,
+            chosen,
+            _statuses(record.statuses),
+            explain=record.explained,
+            urgent=record.urgent_unverified,
+            flags=flags,
+            unlocked=cat.unlocked,
+            site=site if record.site is not None else None,
+        )
+
+    again = run(facts)
     differences.extend(_diff_recommendations(record.recommendations, again.recommendations))
     read = frozenset(f for g, _ in chosen for r in g.rules for _, f in criterion_facts(r, ""))
     differences.extend(_diff_record_parts(record, again.record, read))
+    if made_by_0_1:
+        differences.extend(_held_back(patient, record.as_of, facts, again, run))
     substantive = [d for d in differences if d.kind.substantive]
     return ReplayReport(identical=not substantive, differences=tuple(differences), assessment=again)
+
+
+def _held_back(
+    patient: Patient,
+    as_of: dt.date,
+    facts: dict[str, FactValue],
+    again: Assessment,
+    run: Callable[[dict[str, FactValue]], Assessment],
+) -> list[Difference]:
+    """What the derivations added since 0.1 (left out so a 0.1 record replays as made) would change, said aloud."""
+    full = derive_flagged(patient, as_of)[0]
+    changed = {k: full.get(k) for k in sorted(SINCE_0_2) if full.get(k) != facts.get(k)}
+    if not changed:
+        return []
+    derived = ", ".join(f"{k} = {v!r}" for k, v in changed.items())
+    head = f"this version derives {derived} (since 0.2.0); the replay left it out, as the record's release did"
+    changes = _diff_recommendations(again.recommendations, run(full).recommendations)
+    if not changes:
+        return [Difference(K.NEWER_CODE, f"{head}; with it, the recommendations are the same")]
+    return [Difference(K.NEWER_CODE, f"{head}; with it: {d}") for d in changes]
+
+
+def _refused(record: EvaluationRecord, exc: InputError) -> InputError:
+    """The record's patient refused by this version, named as the record's.
+
+    For an earlier release's record the refusal is said to be this version's (its checks may be stricter), not
+    proof that the record was altered.
+    """
+    expected = exc.expected
+    if record.package != package_version() and not newer_package(record.package):
+        expected += (
+            f" (this version refuses the record's patient; neuroguide {record.package} wrote the record, so it "
+            "accepted this value unless the record was altered: later releases check inputs more strictly. The "
+            f"record's {len(record.recommendations)} recommendation(s) stand as recorded but cannot be re-evaluated "
+            f"here; replay with neuroguide {record.package} to reproduce them)"
+        )
+    return InputError(f"record.patient.{exc.field}", exc.value, expected)
 
 
 def _site_differences(record: EvaluationRecord, site: Site | None) -> list[Difference]:
@@ -1129,6 +1173,13 @@ def _inconsistencies(record: EvaluationRecord, chosen: Sequence[tuple[m.Guidelin
         )
         return out
     recorded_rules = {(g.id, g.version): {r.id for r in g.rules} for g, _ in chosen}
+    # 0.1.x gave a medication rule one recommendation per medication entry naming its drug (duplicate therapy
+    # is summed into one since 0.2.0): a repeat of such a rule in its recommendations is how it was written.
+    per_entry = (
+        {(g.id, r.id) for g, _ in chosen for r in g.rules if isinstance(r, m.DosingRule | m.NeurotoxicityRule)}
+        if record.package.startswith("0.1.")
+        else set()
+    )
     parts: list[tuple[str, Sequence[RuleTrace] | Sequence[Recommendation]]] = [
         ("trace", record.trace),
         ("recommendations", record.recommendations),
@@ -1136,7 +1187,7 @@ def _inconsistencies(record: EvaluationRecord, chosen: Sequence[tuple[m.Guidelin
     for what, entries in parts:
         seen = Counter((e.guideline, e.rule) for e in entries)
         for (gid, rule), n in sorted(seen.items()):
-            if n > 1:
+            if n > 1 and not (what == "recommendations" and (gid, rule) in per_entry):
                 out.append(Difference(K.RECORD_INCONSISTENT, f"rule {rule} ({gid}) appears {n} times in the {what}"))
         for e in entries:
             if (e.guideline, e.version) not in versions:
@@ -1171,9 +1222,10 @@ def _diff_record_parts(
         if name not in before.facts and name not in read:
             continue
         if before.facts.get(name) != after.facts.get(name):
-            out.append(
-                Difference(K.FACT, f"fact {name}: recorded {before.facts.get(name)!r}, now {after.facts.get(name)!r}")
-            )
+            text = f"fact {name}: recorded {before.facts.get(name)!r}, now {after.facts.get(name)!r}"
+            # the input left out now, when the record holds no flag on it (a check added since the record's release)
+            why = [f for f in after.flags if f not in before.flags and name in _flagged_names(f.field)]
+            out.append(Difference(K.FACT, text + "".join(f" (flagged now: {f.kind.value}: {f.message})" for f in why)))
     old = {(t.guideline, t.rule): t for t in before.trace}
     new = {(t.guideline, t.rule): t for t in after.trace}
     for key in sorted(set(old) | set(new)):
@@ -1186,16 +1238,47 @@ def _diff_record_parts(
             changed = "; ".join(f"{f} was {was[f]!r}, now {now.get(f)!r}" for f in was if was[f] != now.get(f))
             out.append(Difference(K.TRACE, f"rule {key[1]} ({key[0]}) trace: {changed}"))
     if before.missing != after.missing:
-        was = ", ".join(m.fact for m in before.missing) or "none"
-        now = ", ".join(m.fact for m in after.missing) or "none"
-        out.append(Difference(K.MISSING_INPUTS, f"missing inputs were [{was}], now [{now}]"))
+        was, now = [m.fact for m in before.missing], [m.fact for m in after.missing]
+        added = ", ".join(f for f in now if f not in was)
+        gone = ", ".join(f for f in was if f not in now)
+        parts = [f"now also missing [{added}]"] if added else []
+        parts += [f"no longer missing [{gone}]"] if gone else []
+        if not parts:
+            now_by = {m.fact: m for m in after.missing}
+            parts = [
+                f"{a.fact}: {f} was {getattr(a, f)!r}, now {getattr(now_by[a.fact], f)!r}"
+                for a in before.missing
+                for f in ("label", "needed_by")
+                if a.fact in now_by and getattr(a, f) != getattr(now_by[a.fact], f)
+            ] or ["the same inputs, asked in another order"]
+        out.append(Difference(K.MISSING_INPUTS, "missing inputs: " + "; ".join(parts)))
     return out
+
+
+def _flagged_names(field: str) -> set[str]:
+    """The fact names a flag's field names ('findings.a and findings.b', 'measurements.crcl', 'birth_date')."""
+    return {part.strip().rpartition(".")[2] for part in field.split(" and ")}
 
 
 def _diff_recommendations(before: Sequence[Recommendation], after: Sequence[Recommendation]) -> list[Difference]:
     out: list[Difference] = []
     old = {(r.rule, r.guideline): r for r in before}
     new = {(r.rule, r.guideline): r for r in after}
+    # A rule given more than once (0.1.x: one per medication entry naming its drug) is compared entry by entry.
+    was, now = Counter((r.rule, r.guideline) for r in before), Counter((r.rule, r.guideline) for r in after)
+    for key in sorted(set(old) & set(new)):
+        if was[key] != now[key]:
+            out.append(
+                Difference(
+                    K.RECOMMENDATION_CHANGED,
+                    f"rule {key[0]} ({key[1]}): recommended {was[key]} time(s) in the record, now {now[key]}",
+                )
+            )
+    if any(n > 1 for n in was.values()):
+        # compare the first recorded entry of a repeated rule, as the current code gives one
+        old = {}
+        for r in before:
+            old.setdefault((r.rule, r.guideline), r)
     for key in sorted(set(old) - set(new)):
         out.append(
             Difference(

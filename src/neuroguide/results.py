@@ -288,8 +288,11 @@ class EvaluationRecord:
         shape = [
             InputError(f"record.{k}", data[k], what) for k, kind, what in _SHAPES if k in data and not kind(data[k])
         ]
-        if "package" in data and (not isinstance(package, str) or not package.strip()):
-            shape.append(InputError("record.package", package, "the version of neuroguide that wrote the record"))
+        if "package" in data and (not isinstance(package, str) or _release(package) is None):
+            # every release, and an uninstalled tree ('0+unknown'), writes a version that starts with its numbers
+            shape.append(
+                InputError("record.package", package, "the version of neuroguide that wrote the record, e.g. '0.1.0'")
+            )
         statuses = data.get("statuses")
         if isinstance(statuses, list) and not all(s in _STATUS_NAMES for s in statuses):
             shape.append(
@@ -495,11 +498,14 @@ class DifferenceKind(enum.StrEnum):
     """The record applied a site overlay that was not given to the replay, or whose content differs."""
     RECORD_INCONSISTENT = "record-inconsistent"
     """The record contradicts itself (an entry twice, a rule or version its guideline list does not hold)."""
+    NEWER_CODE = "newer-code"
+    """What this version's code would decide otherwise where the replay keeps the record's release behaviour
+    (a derivation added since): said, but the record still replays as made."""
 
     @property
     def substantive(self) -> bool:
-        """False only for a package-version change, which alone does not make a replay differ."""
-        return self is not DifferenceKind.PACKAGE_VERSION
+        """False for a package-version change and for what newer code would decide, as neither makes a replay differ."""
+        return self not in (DifferenceKind.PACKAGE_VERSION, DifferenceKind.NEWER_CODE)
 
     @property
     def about_recommendations(self) -> bool:
