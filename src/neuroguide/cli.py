@@ -260,14 +260,18 @@ def _assess(args: argparse.Namespace) -> int:
             raise InputError("stdin", text[:40], "a patient JSON object")
     else:
         try:
-            text = Path(args.file).read_text(encoding="utf-8")
+            text = Path(args.file).read_text(encoding="utf-8").removeprefix("\ufeff")  # as some editors write
         except (OSError, UnicodeDecodeError, ValueError):
             text = None  # Patient.from_json says what is wrong with the file
     reading = _fhir_reading(args, text)
     if reading is not None:
         patient = reading.patient
+    elif text is not None:
+        from ._jsonin import loads
+
+        patient = Patient.from_dict(loads(text, "patient"))  # text, never taken for a path (from_json guesses)
     else:
-        patient = Patient.from_json(text if text is not None else Path(args.file))
+        patient = Patient.from_json(Path(args.file))
     source = None
     if args.root is not None or args.allow_unlocked:
         from ._loading import Catalog, guideline_root
@@ -278,6 +282,8 @@ def _assess(args: argparse.Namespace) -> int:
         gid, sep, version = pin.partition("=")
         if not sep:
             raise InputError("--pin", pin, "ID=VERSION")
+        if pins.get(gid, version) != version:  # two versions of one guideline: which was meant cannot be told
+            raise InputError("--pin", pin, f"one version per guideline ({gid} is also pinned to {pins[gid]})")
         pins[gid] = version
     statuses = ("approved", "in-review") if args.include_in_review else ("approved",)
     site = None
@@ -456,7 +462,10 @@ def _calc(args: argparse.Namespace) -> int:
         key, sep, value = item.partition("=")
         if not sep:
             raise InputError("argument", item, "KEY=VALUE")
-        kwargs[key.replace("-", "_")] = _coerce(value)
+        name = key.replace("-", "_")
+        if name in kwargs:  # one of two values would be dropped silently
+            raise InputError(f"{args.name}.{name}", item, f"each input once ({name} is given twice)")
+        kwargs[name] = _coerce(value)
     _check_inputs(args.name, fn, kwargs)
     result = fn(**kwargs)
     if args.json:

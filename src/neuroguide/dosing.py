@@ -748,6 +748,8 @@ def check_dose(
         and agent.strip()
     ):  # the common call passes every check: the full check (which names each problem) only otherwise
         _check_arguments(agent, route, indication, crcl, patient, as_of)
+    if source is not None and not isinstance(source, Catalog):  # else an AttributeError from deep inside
+        raise InputError("source", type(source).__name__, "a neuroguide Catalog, or None for the installed guidelines")
     if patient is None:
         # Regimens already selected for this catalog, date, agent, route and indication: each is decided and
         # the chosen one written as below, without looking the regimens up again.
