@@ -277,7 +277,7 @@ def _assess(args: argparse.Namespace) -> int:
         from ._loading import Catalog, guideline_root
 
         source = Catalog(args.root or guideline_root(), allow_unlocked=args.allow_unlocked)
-    pins = {}
+    pins: dict[str, str] = {}
     for pin in args.pin:
         gid, sep, version = pin.partition("=")
         if not sep:
