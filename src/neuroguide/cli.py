@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
 
 from . import _dist
@@ -521,18 +522,21 @@ def _calc_usage(name: str, fn: Any) -> str:
     return f"{name}: {doc}\n  inputs: " + " ".join(parts)
 
 
+# A plain decimal number: Python's int() and float() also take "7_0", " 70", other scripts' digits and "nan",
+# which are left as text for the calculator to name.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _coerce(value: str) -> Any:
     low = value.lower()
     if low in ("true", "false"):
         return low == "true"
+    if not _NUMBER.fullmatch(value):
+        return value
     try:
         return int(value)
     except ValueError:
-        pass
-    try:
         return float(value)
-    except ValueError:
-        return value
 
 
 def _validate(args: argparse.Namespace) -> int:
