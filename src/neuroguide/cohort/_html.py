@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
+from ..exceptions import InputError
 from ._api import bad_rows
 from ._io import results_metadata
 
@@ -55,8 +56,6 @@ def write_summary(results: str | Path, output: str | Path, *, errors: str | Path
         table = pl.scan_parquet(str(path / "part-*.parquet")) if path.is_dir() else pl.scan_parquet(path)
         page = summary_html(table, meta=meta, errors=errors_frame)
     except (OSError, ValueError, pl.exceptions.PolarsError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        from ..exceptions import InputError
-
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         raise InputError(
             "results", str(where), f"a results file written by neuroguide cohort (.parquet) ({reason})"
