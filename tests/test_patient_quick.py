@@ -76,7 +76,8 @@ def _same(doc: Any) -> None:
 
 
 def _reference_loads(text: str) -> Any:
-    """JSON reading as 0.1.0 did it: every object remembers its repeated keys."""
+    """JSON reading as 0.1.0 did it: every object remembers its repeated keys (a leading BOM ignored, as since 0.2)."""
+    text = text.removeprefix("\ufeff")
     try:
         data = json.loads(text, object_pairs_hook=_jsonin._object, parse_int=_jsonin._int)
     except json.JSONDecodeError as exc:

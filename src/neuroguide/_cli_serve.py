@@ -10,6 +10,17 @@ from typing import Any
 __all__ = ["add_parser"]
 
 
+def _port(text: str) -> int:
+    """A TCP port number (0: any free port), else a usage error naming the value (not the server's OverflowError)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected a port number from 0 to 65535")
+    return port
+
+
 def add_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     """Register the ``serve`` sub-command."""
     s = sub.add_parser(
@@ -27,7 +38,7 @@ def add_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "  [[service.issuers]] iss and jwks_url (or jwks_file)",
     )
     s.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    s.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    s.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
     s.add_argument("--config", metavar="FILE", help="service configuration (TOML)")
     s.add_argument(
         "--workers",

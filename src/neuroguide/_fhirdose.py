@@ -125,6 +125,24 @@ class DoseReader:
                 f"the most the instruction allows ({most} times) is checked",
             )
             frequency = most
+        days = repeat.get("dayOfWeek")
+        if isinstance(days, list) and days:  # "once a day, on Mondays" is once a week, not once a day
+            self.note(
+                NoteKind.EXCLUDED,
+                ref,
+                f"dose {amount} on {', '.join(map(str, days))}",
+                "a timing limited to days of the week (dayOfWeek) is not read as a daily amount; "
+                "the dose is not checked",
+            )
+            return
+        longest = number(repeat.get("periodMax"))
+        if longest is not None and number(period) is not None and longest > (number(period) or 0):
+            self.note(
+                NoteKind.ASSUMPTION,
+                ref,
+                f"dose {amount}, every {period} to {repeat.get('periodMax')} {unit}",
+                f"the most the instruction allows (every {period} {unit}) is checked",
+            )
         hours = number(period)
         whole = hours is not None and hours > 0 and hours == int(hours) and 24 % int(hours) == 0
         if unit == "h" and whole and hours is not None and isinstance(frequency, int):  # every 8 hours: 3 a day

@@ -531,6 +531,10 @@ class Catalog:
     """
 
     def __init__(self, root: Traversable | Path, *, allow_unlocked: bool = False, cache: bool = False) -> None:
+        if isinstance(root, str):
+            root = Path(root)
+        if not hasattr(root, "is_dir") or not root.is_dir():  # else an OSError or AttributeError from deep inside
+            raise InputError("root", str(root), "a folder of guideline files (<id>/<version>.toml)")
         self.root = root
         self.allow_unlocked = allow_unlocked
         self.cache = cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
 
 from . import _dist
@@ -262,24 +263,30 @@ def _assess(args: argparse.Namespace) -> int:
             raise InputError("stdin", text[:40], "a patient JSON object")
     else:
         try:
-            text = Path(args.file).read_text(encoding="utf-8")
+            text = Path(args.file).read_text(encoding="utf-8").removeprefix("\ufeff")  # as some editors write
         except (OSError, UnicodeDecodeError, ValueError):
             text = None  # Patient.from_json says what is wrong with the file
     reading = _fhir_reading(args, text)
     if reading is not None:
         patient = reading.patient
+    elif text is not None:
+        from ._jsonin import loads
+
+        patient = Patient.from_dict(loads(text, "patient"))  # text, never taken for a path (from_json guesses)
     else:
-        patient = Patient.from_json(text if text is not None else Path(args.file))
+        patient = Patient.from_json(Path(args.file))
     source = None
     if args.root is not None or args.allow_unlocked:
         from ._loading import Catalog, guideline_root
 
         source = Catalog(args.root or guideline_root(), allow_unlocked=args.allow_unlocked)
-    pins = {}
+    pins: dict[str, str] = {}
     for pin in args.pin:
         gid, sep, version = pin.partition("=")
         if not sep:
             raise InputError("--pin", pin, "ID=VERSION")
+        if pins.get(gid, version) != version:  # two versions of one guideline: which was meant cannot be told
+            raise InputError("--pin", pin, f"one version per guideline ({gid} is also pinned to {pins[gid]})")
         pins[gid] = version
     statuses = ("approved", "in-review") if args.include_in_review else ("approved",)
     site = None
@@ -474,7 +481,10 @@ def _calc(args: argparse.Namespace) -> int:
         key, sep, value = item.partition("=")
         if not sep:
             raise InputError("argument", item, "KEY=VALUE")
-        kwargs[key.replace("-", "_")] = _coerce(value)
+        name = key.replace("-", "_")
+        if name in kwargs:  # one of two values would be dropped silently
+            raise InputError(f"{args.name}.{name}", item, f"each input once ({name} is given twice)")
+        kwargs[name] = _coerce(value)
     _check_inputs(args.name, fn, kwargs)
     result = fn(**kwargs)
     if args.json:
@@ -530,18 +540,21 @@ def _calc_usage(name: str, fn: Any) -> str:
     return f"{name}: {doc}\n  inputs: " + " ".join(parts)
 
 
+# A plain decimal number: Python's int() and float() also take "7_0", " 70", other scripts' digits and "nan",
+# which are left as text for the calculator to name.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _coerce(value: str) -> Any:
     low = value.lower()
     if low in ("true", "false"):
         return low == "true"
+    if not _NUMBER.fullmatch(value):
+        return value
     try:
         return int(value)
     except ValueError:
-        pass
-    try:
         return float(value)
-    except ValueError:
-        return value
 
 
 def _validate(args: argparse.Namespace) -> int:

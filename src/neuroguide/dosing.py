@@ -785,10 +785,12 @@ def check_dose(
         and patient is None
         and as_of is None
         and (route is None or type(route) is str)
-        and (indication is None or type(indication) is str)
+        and (indication is None or (type(indication) is str and indication.strip()))
         and agent.strip()
     ):  # the common call passes every check: the full check (which names each problem) only otherwise
         _check_arguments(agent, route, indication, crcl, patient, as_of)
+    if source is not None and not isinstance(source, Catalog):  # else an AttributeError from deep inside
+        raise InputError("source", type(source).__name__, "a neuroguide Catalog, or None for the installed guidelines")
     wanted = None if statuses is _APPROVED else _wanted(statuses)
     if patient is None and wanted is None:
         # Regimens already selected for this catalog, date, agent, route and indication: each is decided and
@@ -1036,6 +1038,8 @@ def _check_arguments(
     for name, value in (("route", route), ("indication", indication)):
         if value is not None and not isinstance(value, str):
             problems.append(InputError(name, value, "a string or None"))
+    if isinstance(indication, str) and not indication.strip():  # else read as no indication at all, unsaid
+        problems.append(InputError("indication", indication, "an indication, e.g. 'malabsorption', or None"))
     if patient is not None and not isinstance(patient, Patient):
         problems.append(InputError("patient", type(patient).__name__, "a neuroguide.Patient (Patient.from_dict(...))"))
     if as_of is not None and (not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime)):

@@ -1024,6 +1024,8 @@ def replay(
     one recorded.
     """
     if not isinstance(record, EvaluationRecord):
+        if not isinstance(record, Mapping):  # else an AttributeError (a JSON text goes to EvaluationRecord.from_json)
+            raise InputError("record", type(record).__name__, "an EvaluationRecord or its dict form")
         record = EvaluationRecord.from_dict(record)
     if source is not None or site is not None:
         _check_options(source, site, None, None)
@@ -1212,7 +1214,7 @@ def _inconsistencies(record: EvaluationRecord, chosen: Sequence[tuple[m.Guidelin
 def _diff_record_parts(
     before: EvaluationRecord, after: EvaluationRecord, read: frozenset[str] = frozenset()
 ) -> list[Difference]:
-    """Differences in the normalized facts, the decision trace and the missing inputs.
+    """Differences in the normalized facts, the decision trace, the flags, the unlocked files and the missing inputs.
 
     A fact the record lacks and no rule of the recorded guideline versions reads is skipped: a later package
     derives it for newer rules, and it cannot have changed anything these versions decide.
@@ -1237,6 +1239,13 @@ def _diff_record_parts(
             was, now = _converter.shared().unstructure(a), _converter.shared().unstructure(b)
             changed = "; ".join(f"{f} was {was[f]!r}, now {now.get(f)!r}" for f in was if was[f] != now.get(f))
             out.append(Difference(K.TRACE, f"rule {key[1]} ({key[0]}) trace: {changed}"))
+    if before.flags != after.flags:  # a flag shown first in the report: removed or added, the record was altered
+        was = "; ".join(str(f) for f in before.flags) or "none"
+        now = "; ".join(str(f) for f in after.flags) or "none"
+        out.append(Difference(K.FACT, f"inputs flagged were [{was}], now [{now}]"))
+    if before.unlocked != after.unlocked:
+        was, now = ", ".join(before.unlocked) or "none", ", ".join(after.unlocked) or "none"
+        out.append(Difference(K.CONTENT_CHANGED, f"guideline files not matching lock.json were [{was}], now [{now}]"))
     if before.missing != after.missing:
         was, now = [m.fact for m in before.missing], [m.fact for m in after.missing]
         added = ", ".join(f for f in now if f not in was)

@@ -196,6 +196,8 @@ def _load(data: Mapping[str, Any] | Sequence[Any] | str | Path, urls: dict[str, 
     if isinstance(data, str):
         # strict: a duplicate key (one value silently dropped), deep nesting or a huge number is a named error
         data = loads(data, "fhir")
+    if data is None:  # inside a prefetch object, null is a key the EHR could not fill; the whole data cannot be
+        raise InputError("fhir", None, "a FHIR resource, a Bundle, or a prefetch object")
     out: list[dict[str, Any]] = []
     _flatten(data, "fhir", out, urls)
     return out
@@ -647,6 +649,17 @@ class _Reader(DoseReader):
                 f"names no resource in the data, so not the patient read (Patient/{self.patient_id})",
             )
             return False
+        if self.patient_id is not None and isinstance(ref, str) and (ref.startswith("#") or target is not None):
+            # a contained resource ("#id") is not the patient read, nor is a Group, Device or Location
+            about = target if target is not None else f"{ref} (a resource contained in {_ref(res)})"
+            if not about.startswith("Patient/"):
+                self.note(
+                    NoteKind.EXCLUDED,
+                    _ref(res),
+                    f"subject {ref}",
+                    f"names {about}, not the patient read (Patient/{self.patient_id})",
+                )
+                return False
         if self.patient_id is None or target is None or not target.startswith("Patient/"):
             return True
         if target == f"Patient/{self.patient_id}":

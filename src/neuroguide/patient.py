@@ -192,11 +192,11 @@ class Patient:
                 (every problem listed).
 
         """
-        if isinstance(source, str) and _looks_like_json(source):
-            text = source
+        if isinstance(source, str) and _looks_like_json(source.removeprefix("\ufeff")):
+            text = source.removeprefix("\ufeff")  # a byte order mark, as some editors write (records too)
         elif isinstance(source, str | Path):
             try:
-                text = Path(source).read_text(encoding="utf-8")
+                text = Path(source).read_text(encoding="utf-8").removeprefix("\ufeff")
             except UnicodeDecodeError as exc:
                 raise InputError("file", str(source), "a UTF-8 encoded JSON file") from exc
             except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
@@ -563,9 +563,15 @@ def _encodable(text: str) -> bool:
 
 
 def _number(field: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError(field, value, "a finite number")
-    return float(value)
+    try:
+        number = float(value)  # an int too large for a float (possible only from Python) overflows
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InputError(field, value, "a finite number")
+    return number
 
 
 def _date(field: str, value: Any) -> dt.date | None:
@@ -606,6 +612,8 @@ def _spec(field: str, name: str, vocab: Mapping[str, FactSpec], kinds: tuple[str
     if spec is not None and not spec.is_input:
         raise InputError(f"{field}.{name}", name, f"an input fact; {name!r} is derived ({spec.derived})")
     if spec is None:
+        if not isinstance(name, str):  # possible only from Python (JSON keys are text); difflib needs a str
+            raise InputError(f"{field}.{name}", name, f"a {'/'.join(kinds)} fact name (a string)")
         close = difflib.get_close_matches(name, [n for n, s in vocab.items() if s.type in kinds], n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise InputError(f"{field}.{name}", name, f"a known {'/'.join(kinds)} fact name{hint}")

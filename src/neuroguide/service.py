@@ -1013,6 +1013,10 @@ def _hook_request(body: Any, service_id: str) -> Mapping[str, Any]:
         if not isinstance(body.get(field), kind):
             what = "a string" if kind is str else "an object"
             raise HookError(400, "bad-request", f"{field} is required ({what})", instance)
+    patient_id = body["context"].get("patientId")
+    if patient_id is not None and not isinstance(patient_id, str):  # else never compared with the prefetch patient
+        got = json.dumps(patient_id)[:80]
+        raise HookError(400, "bad-request", f"context.patientId must be a string (a Patient id), got {got}", instance)
     expected = _SERVICES[service_id]["hook"]
     if body["hook"] != expected:
         message = f"service {service_id} answers hook {expected!r}, not {body['hook']!r}"
@@ -1191,15 +1195,31 @@ class _Hooks:
         if not isinstance(entries, list):  # not silently "no orders": the dose would go unchecked
             got = type(entries).__name__
             raise HookError(400, "bad-request", f"context.draftOrders.entry must be a list, got {got}")
+        resources = []
         for i, entry in enumerate(entries):
             res = entry.get("resource") if isinstance(entry, Mapping) else None
             if not isinstance(res, Mapping):
                 raise HookError(400, "bad-request", f"draftOrders.entry[{i}] has no resource")
-            ref = f"{res.get('resourceType')}/{res.get('id')}"
+            resources.append((f"{res.get('resourceType')}/{res.get('id')}", res))
+        unknown = [s for s in selections or () if s not in {ref for ref, _ in resources}]
+        if unknown:  # else the selected order is silently left unchecked
+            raise HookError(
+                400,
+                "bad-request",
+                f"context.selections names {', '.join(unknown)}, which is not in context.draftOrders",
+            )
+        patient_id = context.get("patientId") or (patient.id if patient is not None else None)
+        for ref, res in resources:
             if selections and ref not in selections:
                 continue
             if res.get("resourceType") != "MedicationRequest":
                 continue  # other orders (labs, imaging) are not for this service
+            subject = _order_subject(res)
+            if patient_id is not None and subject is not None and subject != f"Patient/{patient_id}":
+                # an order for someone else is not checked against this patient's renal function
+                why = f"the order is for {subject}, not the patient in context (Patient/{patient_id}); not checked"
+                notes.append(fhir.Note(kind=fhir.NoteKind.EXCLUDED, resource=ref, what="subject", reason=why))
+                continue
             try:
                 med, med_notes = fhir.draft_medication(res)
             except InputError as exc:
@@ -1238,6 +1258,21 @@ class _Hooks:
             )
         cards.sort(key=lambda c: _RANK[c["indicator"]])
         return _Done(orjson.dumps({"cards": cards}), body["hookInstance"])
+
+
+_SUBJECT = re.compile(r"(?:^|/)(Patient|Group)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
+
+
+def _order_subject(res: Mapping[str, Any]) -> str | None:
+    """The patient, group or contained resource ("#id") a draft order's subject names; None if none or unresolved."""
+    subject = res.get("subject")
+    ref = subject.get("reference") if isinstance(subject, Mapping) else None
+    if not isinstance(ref, str):
+        return None
+    match = _SUBJECT.search(ref)
+    if match:
+        return f"{match.group(1)}/{match.group(2)}"
+    return ref if ref.startswith("#") else None  # a urn:uuid may name the patient's entry: not judged here
 
 
 # The service's own faults: its guidelines missing, altered or unreadable. Never blamed on the EHR's request.

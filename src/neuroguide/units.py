@@ -744,9 +744,10 @@ def parse_quantity(value: object, field: str = "value", dimension: str | Unit | 
             raise UnitError(field, value, "a number followed by a unit, e.g. '350 ug'")
         mag, unit_text = parsed
         _check_magnitude(mag, field, value)
+        unit_of = _unit_of(unit_text, field, value)  # first: "0x384 mg" is a 0 with unit "x384 mg", not an underflow
         if mag == 0 and re.search(r"[1-9]", value.split("e")[0].split("E")[0]):
             raise UnitError(field, value, f"a number between {_TINY:g} and {_HUGE:g} in size (or 0); it underflows")
-        q = _new(mag, _unit_of(unit_text, field, value))
+        q = _new(mag, unit_of)
     elif type(value) is Quantity:
         q = value
     elif isinstance(value, tuple) and len(value) == 2:

@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
+from ..exceptions import InputError
 from ._api import bad_rows, is_unrecognised, unrecognised_count
 from ._io import results_metadata
 
@@ -33,18 +34,33 @@ _BINS = ((1, 30, "1–30"), (31, 90, "31–90"), (91, 180, "91–180"), (181, 36
 
 
 def write_summary(results: str | Path, output: str | Path, *, errors: str | Path | None = None) -> None:
-    """Write the HTML summary of a results file (and its errors file, if any)."""
+    """Write the HTML summary of a results file (and its errors file, if any).
+
+    Raises:
+        InputError: the results (or errors) file is missing, not Parquet, or not a neuroguide results table.
+
+    """
     path = Path(results)
-    meta = results_metadata(path)
     err = Path(errors) if errors is not None else path.with_name(path.name.removesuffix(".parquet") + ".errors.parquet")
-    errors_frame = None
-    if err.is_file():
-        errors_frame = pl.read_parquet(err)
-        # The run's counts (rows, bad rows, absent columns) are in the errors file too (Dask writes no single file).
-        found = pq.read_metadata(err).metadata or {}
-        meta = {**{k.decode(): v.decode() for k, v in found.items()}, **meta}
-    table = pl.scan_parquet(str(path / "part-*.parquet")) if path.is_dir() else pl.scan_parquet(path)
-    Path(output).write_text(summary_html(table, meta=meta, errors=errors_frame), encoding="utf-8")
+    where = path
+    try:  # pyarrow's and polars' own errors become one named error (the file, and what was expected)
+        meta = results_metadata(path)
+        errors_frame = None
+        if err.is_file():
+            where = err
+            errors_frame = pl.read_parquet(err)
+            # The run's counts (rows, bad rows, absent columns) are in the errors file too (Dask writes no single file).
+            found = pq.read_metadata(err).metadata or {}
+            meta = {**{k.decode(): v.decode() for k, v in found.items()}, **meta}
+        where = path
+        table = pl.scan_parquet(str(path / "part-*.parquet")) if path.is_dir() else pl.scan_parquet(path)
+        page = summary_html(table, meta=meta, errors=errors_frame)
+    except (OSError, ValueError, pl.exceptions.PolarsError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise InputError(
+            "results", str(where), f"a results file written by neuroguide cohort (.parquet) ({reason})"
+        ) from None
+    Path(output).write_text(page, encoding="utf-8")
 
 
 def summary_html(

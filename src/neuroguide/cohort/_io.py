@@ -223,8 +223,36 @@ def run(
     Raises:
         SchemaError: bad columns. BadRowsError: too many bad rows (no results are left behind; the errors table of
             the rows read is written, and the message names it).
+        InputError: the input cannot be read as its format (named, with polars' or pyarrow's reason), or the
+            output or errors file would overwrite the input.
 
     """
+    try:  # polars' and pyarrow's errors for a file they cannot read become one named error
+        return _run(source, output, as_of=as_of, engine=engine, scheduler=scheduler, workers=workers,
+                    batch_rows=batch_rows, max_bad_share=max_bad_share, errors=errors, pins=pins,
+                    statuses=statuses, progress=progress, undetermined=undetermined)  # fmt: skip
+    except (pl.exceptions.PolarsError, pa.ArrowException) as exc:
+        detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise InputError("input", str(source), f"a readable {Path(source).suffix} file ({detail})") from None
+
+
+def _run(
+    source: str | Path,
+    output: str | Path,
+    *,
+    as_of: dt.date,
+    engine: Literal["local", "dask"] = "local",
+    scheduler: str | None = None,
+    workers: int = 2,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    max_bad_share: float = DEFAULT_MAX_BAD_SHARE,
+    errors: str | Path | None = None,
+    pins: Mapping[str, str] | None = None,
+    statuses: Iterable[m.Status | str] = (m.Status.APPROVED,),
+    progress: Progress | None = None,
+    undetermined: Undetermined | str = Undetermined.COMPACT,
+) -> RunSummary:
+    """:func:`run` itself (its errors from reading the input not yet named)."""
     start = time.perf_counter()
     phases: Phases = {}
     timer = Timer(phases)
@@ -241,6 +269,11 @@ def run(
     err_path = (
         Path(errors) if errors is not None else out.with_name(out.name.removesuffix(".parquet") + ".errors.parquet")
     )
+    for name, path in (("output", out), ("errors", err_path)):
+        if path.resolve() == src.resolve():  # writing would first delete the input
+            raise InputError(name, str(path), f"a file other than the input {src} (it would be overwritten)")
+        if not path.parent.is_dir():
+            raise InputError(name, str(path), "a file in an existing folder")
     mode = undetermined_mode(undetermined)
     plan = make_plan(as_of, pins=pins, statuses=statuses)
     meta = metadata(plan)
