@@ -600,7 +600,7 @@ _MASK_BITS = 48
 """Bits of a rule's missing-fact mask (an Int64 column)."""
 _BITS = tuple(pl.lit(1 << k, pl.Int64) for k in range(_MASK_BITS))
 _BITS_ZERO = pl.lit(0, pl.Int64)
-"""The mask's literals, made once (building a literal costs more than the rest of a rule's mask expression)."""
+"""The mask's literals, made once rather than for every rule of every partition."""
 
 
 @attrs.frozen
