@@ -917,3 +917,35 @@ def test_drug_names_in_a_wide_table_are_flagged_too() -> None:
     ]
     text = frame.with_columns(pl.Series("medications", ['[{"agent": "gabapentn"}]', "[]", None]))
     assert cohort_evaluate(text, as_of=as_of).errors.select("patient_id", "value").rows() == [("a", "gabapentn")]
+
+
+def test_a_true_false_derivation_is_called_once_per_combination_across_partitions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    as_of = dt.date(2026, 11, 30)
+    frame = pl.DataFrame(
+        {
+            "monofilament-abnormal": [True, True, None, False, None],
+            "vibration-abnormal": [False, False, None, None, True],
+        },
+        schema={"monofilament-abnormal": pl.Boolean(), "vibration-abnormal": pl.Boolean()},
+    )
+    # The engine's derivation per row (as the per-row path calls it) is the reference.
+    expected = [_derive._call("lops", _derive.BY_VALUE["lops"], row, as_of) for row in frame.iter_rows(named=True)]
+    calls: list[Any] = []
+    real = _derive._call
+
+    def counting(name: str, *args: Any) -> Any:
+        calls.append(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(_derive, "_call", counting)
+    monkeypatch.setattr(_derive, "_SEEN", {})
+    assert _derive._by_value(frame, "lops", as_of).to_list() == expected
+    assert len(calls) == 4  # four distinct combinations in five rows
+    assert _derive._by_value(frame.reverse(), "lops", as_of).to_list() == expected[::-1]
+    assert len(calls) == 4  # the next partition: no call for a combination seen before
+    # A changed derivation function is a new key: called afresh, never the old function's values.
+    monkeypatch.setitem(_facts._DERIVATIONS, "lops", lambda patient, when, facts: True)
+    assert _derive._by_value(frame, "lops", as_of).to_list() == [True] * 5
+    assert len(calls) == 8

@@ -612,27 +612,34 @@ def _by_truths(
     codes = frame.select(code.alias("c"))["c"].to_numpy()
     distinct, inverse = np.unique(codes, return_inverse=True)
     truth = (None, False, True)
-    out = [
-        _call_once(name, inputs, tuple((c, truth[v // 3**k % 3]) for k, c in enumerate(present)), as_of)
-        for v in distinct.tolist()
-    ]
+    seen = _values_seen(name, inputs, tuple(present), as_of)
+    out = []
+    for v in distinct.tolist():
+        if v not in seen:
+            seen[v] = _call(name, inputs, {c: truth[v // 3**k % 3] for k, c in enumerate(present)}, as_of)
+        out.append(seen[v])
     return pl.Series(name, out, dtype=dtype).gather(inverse.reshape(-1))
 
 
-def _call_once(name: str, inputs: tuple[str, ...], values: tuple[tuple[str, Any], ...], as_of: dt.date) -> Any:
-    return _remembered(_facts._DERIVATIONS[name], name, inputs, values, as_of)
+_SEEN: dict[tuple[Any, ...], dict[int, Any]] = {}
+"""A derivation's value per combination number, kept across partitions (see :func:`_values_seen`)."""
+_SEEN_KEPT = 1 << 16
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _remembered(
-    fn: Any, name: str, inputs: tuple[str, ...], values: tuple[tuple[str, Any], ...], as_of: dt.date
-) -> Any:
-    """A derivation's value for one combination of true/false/unknown inputs, kept across partitions.
+def _values_seen(name: str, inputs: tuple[str, ...], present: tuple[str, ...], as_of: dt.date) -> dict[int, Any]:
+    """The values of one derivation already computed, by combination number (base 3 over ``present``).
 
     A pure function of them (the derivation function is part of the key, so a changed one is called afresh);
-    at most 3**len(inputs) entries per derivation, bounded overall.
+    looked up by the number, so a combination seen before costs no Python call. Bounded: a table that grows
+    past ``_SEEN_KEPT`` entries, or a key past 64 tables, starts afresh.
     """
-    return _call(name, inputs, dict(values), as_of)
+    key = (_facts._DERIVATIONS[name], name, inputs, present, as_of)
+    held = _SEEN.get(key)
+    if held is None or len(held) > _SEEN_KEPT:
+        if len(_SEEN) >= 64:
+            _SEEN.clear()
+        held = _SEEN[key] = {}
+    return held
 
 
 _DTYPES: dict[str, pl.DataType] = {"boolean": pl.Boolean(), "date": pl.Date(), "category": pl.String()}

@@ -545,11 +545,8 @@ def evaluate_arrow(
         segments[step.index] = [name for _, name in cols.missing]
         n = len(exprs)
         mask = pl.sum_horizontal(
-            [
-                pl.when(cond).then(pl.lit(1 << k, pl.Int64)).otherwise(pl.lit(0, pl.Int64))
-                for k, (cond, _) in enumerate(cols.missing)
-            ]
-            or [pl.lit(0, pl.Int64)]
+            [pl.when(cond).then(_BITS[k]).otherwise(_BITS_ZERO) for k, (cond, _) in enumerate(cols.missing)]
+            or [_BITS_ZERO]
         )
         own = [cols.status.fill_null(_NO_ROW).alias("status"), mask.cast(pl.Int64).alias("mask")]
         bad = [pl.col(BAD + c) for c in sorted(step.reads & bad_columns)]
@@ -604,6 +601,9 @@ def evaluate_arrow(
 
 _MASK_BITS = 48
 """Bits of a rule's missing-fact mask (an Int64 column)."""
+_BITS = tuple(pl.lit(1 << k, pl.Int64) for k in range(_MASK_BITS))
+_BITS_ZERO = pl.lit(0, pl.Int64)
+"""The mask's literals, made once rather than for every rule of every partition."""
 
 
 @attrs.frozen
