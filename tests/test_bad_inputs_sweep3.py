@@ -183,6 +183,47 @@ def test_a_cohort_run_never_deletes_its_input() -> None:
         assert src.read_text(encoding="utf-8") == "patient_id,age\n1,60\n"  # was deleted before the traceback
 
 
+_CSV = "patient_id,age\n1,60\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["c.csv", "-o", "r.parquet", "--summary", "c.csv"],  # the page would replace the input
+        ["c.csv", "-o", "r.parquet", "--summary", "r.parquet"],  # ... or the results
+        ["c.csv", "-o", "r.parquet", "--errors", "r.parquet"],  # the errors table would replace the results
+        ["c.csv", "-o", "r.parquet", "--summary", "r.errors.parquet"],  # ... or the default errors file
+    ],
+)
+def test_a_cohort_run_refuses_outputs_that_name_one_file(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("polars", reason="needs the cohort extra")
+    from neuroguide.cli import main
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "c.csv"
+        src.write_text(_CSV, encoding="utf-8")
+        code = main(["cohort", *(str(Path(tmp) / a) if a.endswith((".csv", ".parquet")) else a for a in argv)])
+        assert code == 2
+        assert "would be overwritten" in capsys.readouterr().err
+        assert sorted(p.name for p in Path(tmp).iterdir()) == ["c.csv"]  # nothing written, before or after the run
+        assert src.read_text(encoding="utf-8") == _CSV
+
+
+def test_a_cohort_summary_never_replaces_the_results(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("polars", reason="needs the cohort extra")
+    from neuroguide.cli import main
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "c.csv", Path(tmp) / "r.parquet"
+        src.write_text(_CSV, encoding="utf-8")
+        assert main(["cohort", str(src), "-o", str(out), "--as-of", "2026-11-30", "--quiet"]) == 0
+        before = out.read_bytes()
+        capsys.readouterr()
+        assert main(["cohort", "summary", str(out), "-o", str(out)]) == 2
+        assert "would be overwritten" in capsys.readouterr().err
+        assert out.read_bytes() == before
+
+
 def test_a_corrupt_parquet_input_is_named() -> None:
     pytest.importorskip("polars", reason="needs the cohort extra")
     from neuroguide.cohort._io import run

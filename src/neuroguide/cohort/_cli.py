@@ -103,8 +103,11 @@ def _run(args: argparse.Namespace) -> int:
     from .. import model as m
     from ._engine import Undetermined
     from ._html import write_summary
-    from ._io import run
+    from ._io import check_paths, errors_path, run
 
+    if args.summary is not None:  # refused before the run, not after it has written the results
+        err = errors_path(args.output, args.errors)
+        check_paths(args.input, (("output", args.output), ("errors", err), ("summary", args.summary)))
     if args.engine == "dask":
         try:
             import dask  # noqa: F401

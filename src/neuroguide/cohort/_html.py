@@ -37,11 +37,16 @@ def write_summary(results: str | Path, output: str | Path, *, errors: str | Path
     """Write the HTML summary of a results file (and its errors file, if any).
 
     Raises:
-        InputError: the results (or errors) file is missing, not Parquet, or not a neuroguide results table.
+        InputError: the results (or errors) file is missing, not Parquet, or not a neuroguide results table; or
+            ``output`` names the results or errors file.
 
     """
     path = Path(results)
     err = Path(errors) if errors is not None else path.with_name(path.name.removesuffix(".parquet") + ".errors.parquet")
+    for name, given in (("results", path), ("errors", err)):
+        if Path(output).resolve() == given.resolve():  # the page would replace the file it summarises
+            expected = f"a file other than the {name} file {given} (it would be overwritten)"
+            raise InputError("output", str(output), expected)
     where = path
     try:  # pyarrow's and polars' own errors become one named error (the file, and what was expected)
         meta = results_metadata(path)

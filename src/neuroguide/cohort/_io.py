@@ -43,6 +43,8 @@ __all__ = [
     "AbsentOnly",
     "Partition",
     "RunSummary",
+    "check_paths",
+    "errors_path",
     "format_of",
     "partitions",
     "read_partition",
@@ -236,6 +238,29 @@ def run(
         raise InputError("input", str(source), f"a readable {Path(source).suffix} file ({detail})") from None
 
 
+def errors_path(output: str | Path, errors: str | Path | None = None) -> Path:
+    """The errors table's file: ``errors`` if given, else ``OUTPUT.errors.parquet`` beside the results."""
+    out = Path(output)
+    return Path(errors) if errors is not None else out.with_name(out.name.removesuffix(".parquet") + ".errors.parquet")
+
+
+def check_paths(source: str | Path, outputs: Iterable[tuple[str, str | Path]]) -> None:
+    """Refuse, before anything is written, an output naming the input or another output, or in no folder.
+
+    Writing a file first truncates it: an output naming the input (or two outputs naming one file) would destroy
+    the input (or the other output) and still end in success.
+    """
+    seen = {Path(source).resolve(): f"the input {source}"}
+    for name, path in outputs:
+        where = Path(path)
+        key = where.resolve()
+        if key in seen:
+            raise InputError(name, str(where), f"a file other than {seen[key]} (it would be overwritten)")
+        if not where.parent.is_dir():
+            raise InputError(name, str(where), "a file in an existing folder")
+        seen[key] = f"the {name} file"
+
+
 def _run(
     source: str | Path,
     output: str | Path,
@@ -266,14 +291,8 @@ def _run(
     kind = format_of(src)
     if engine == "dask" and kind != "parquet":
         raise InputError("engine", "dask", "a Parquet input for the Dask engine (convert the file first)")
-    err_path = (
-        Path(errors) if errors is not None else out.with_name(out.name.removesuffix(".parquet") + ".errors.parquet")
-    )
-    for name, path in (("output", out), ("errors", err_path)):
-        if path.resolve() == src.resolve():  # writing would first delete the input
-            raise InputError(name, str(path), f"a file other than the input {src} (it would be overwritten)")
-        if not path.parent.is_dir():
-            raise InputError(name, str(path), "a file in an existing folder")
+    err_path = errors_path(out, errors)
+    check_paths(src, (("output", out), ("errors", err_path)))
     mode = undetermined_mode(undetermined)
     plan = make_plan(as_of, pins=pins, statuses=statuses)
     meta = metadata(plan)
