@@ -136,7 +136,7 @@ def test_the_undecided_limit_is_not_listed_as_not_recognised() -> None:
     got = fhir.assess(DECK / "comparator_b12_straddles_an_edge.json", as_of=AS_OF)
     lines = summary(got)
     assert not any(line.startswith("Not recognised") and "b12-total" in line for line in lines)
-    assert "Result too imprecise to decide a rule: b12-total <200 pg/mL" in lines
+    assert "Result too imprecise to decide a rule: Observation/p6-b12: b12-total <200 pg/mL" in lines
     text = render_text(got)
     missing = text.split("What is missing to decide more\n")[1].split("From the FHIR data")[0]
     assert "b12-total <200" not in missing  # a note on the data, not an input to add
@@ -218,3 +218,28 @@ def test_the_order_sign_card_shows_the_supplement() -> None:
     verdict = ng.check_dose("gabapentin", "300 mg", per="day", indication="dpn", patient=patient, as_of=AS_OF)
     card = service._dose_card(patient.medications[0], verdict, "http://x", "MedicationRequest/m1")
     assert SUPPLEMENT in card["detail"]
+
+
+def test_drugs_not_checked_are_counted_and_come_after_the_urgent_questions() -> None:
+    # Six drugs whose neurotoxicity entry is in review (or whose dosing rule is): all said, none pushing the urgent
+    # questions (which a red flag needs) out of the shown part of What is missing.
+    with open(Path(__file__).parents[1] / "examples" / "t2d-metformin.json", encoding="utf-8") as fh:
+        doc = json.load(fh)
+    doc["findings"] = {"numbness": True, "tingling": True}
+    start = {"started": "2026-09-01"}
+    doc["medications"] = [
+        {"agent": "linezolid", **start},
+        {"agent": "amiodarone", **start},
+        {"agent": "colchicine", **start},
+        {"agent": "lenalidomide", **start},
+        {"agent": "midodrine", "dose": "10 mg", "per": "day", **start},
+    ]
+    got = ng.assess(ng.Patient.from_dict(doc), as_of=AS_OF)
+    neurotox = [mi for mi in got.missing if mi.label.startswith("neurotoxicity of ")]
+    assert len(neurotox) == 4
+    (line,) = [x for x in summary(got) if x.startswith("Neurotoxicity not checked: ")]
+    assert line.endswith("; and 2 more (see what is missing)")
+    shown = render_text(got).split("What is missing to decide more\n")[1].split("\n\n")[0]
+    first = shown.splitlines()[0]
+    assert "needed to rule out an urgent problem" in first  # an urgent question leads, not a drug note
+    assert got.urgent_missing

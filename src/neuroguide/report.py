@@ -22,6 +22,7 @@ from .results import (
     SECTION_TITLES,
     Assessment,
     EvaluationRecord,
+    MissingInput,
     Note,
     NoteKind,
     Recommendation,
@@ -208,6 +209,7 @@ def summary(result: Assessment) -> list[str]:
         lines.append(
             "Dose not checked: "
             + "; ".join(m.label.removeprefix("dose of ").replace(" not checked", "", 1) for m in unchecked[:2])
+            + _more(unchecked)
         )
     neurotox = [m for m in result.missing if not m.needed_by and m.label.startswith("neurotoxicity of ")]
     if neurotox:
@@ -215,6 +217,7 @@ def summary(result: Assessment) -> list[str]:
         lines.append(
             "Neurotoxicity not checked: "
             + "; ".join(m.label.removeprefix("neurotoxicity of ").replace(" not checked", "", 1) for m in neurotox[:2])
+            + _more(neurotox)
         )
     unchecked += neurotox
     unknown = [m for m in result.missing if not m.needed_by and m not in unchecked]
@@ -271,8 +274,8 @@ def _notes_summary(result: Assessment) -> list[str]:
         items = groups.get(kind, [])
         if items:
             more = f"; and {len(items) - 2} more" if len(items) > 2 else ""
-            # an undecided result is named by its value alone: why it cannot decide is in the section below
-            shown = [n.what if kind is NoteKind.UNDECIDED else n.text.split(";")[0] for n in items[:2]]
+            # each named by what it is about (never cut mid-sentence): the whole note is in the section below
+            shown = [n.what if n.resource in n.what else f"{n.resource}: {n.what}" for n in items[:2]]
             lines.append(f"{label}: " + "; ".join(shown) + more)
     counts = ", ".join(f"{len(items)} {_note_words(kind)[1]}" for kind, items in groups.items())
     lines.append(f'From the FHIR data: {counts} (see "From the FHIR data" below; not inputs to add)')
@@ -400,17 +403,38 @@ def _possible_lines(result: Assessment) -> list[str]:
     return lines
 
 
+def _more(items: Sequence[object]) -> str:
+    """``; and N more`` when a summary line names only the first two of ``items``."""
+    return f"; and {len(items) - 2} more (see what is missing)" if len(items) > 2 else ""
+
+
+def _not_checked(item: MissingInput) -> bool:
+    """A dose or drug no evaluated rule checks (its rule is in review): said, not an input to add."""
+    return (
+        not item.needed_by
+        and item.label.startswith(("dose of ", "neurotoxicity of "))
+        and " not checked (" in item.label
+    )
+
+
 def _missing(result: Assessment, st: Style) -> list[str]:
-    """Unrecognised inputs first, then what urgent rules need, then what most rules need."""
+    """Unrecognised inputs first, then what urgent rules need, then unchecked drugs, then what most rules need."""
     if not result.missing:
         return ["   nothing: every evaluated rule could decide"]
     urgent = {fact: i for i, fact in enumerate(result.urgent_missing)}
     decisive = set(result.urgent_decisive)
     last = len(urgent)
     # Urgent inputs in the assessment's order (decisive findings first, then what an emergency rule needs).
+    # Unrecognised inputs first (the advice may rest on a misread input), then the urgent questions, then doses and
+    # drugs no evaluated rule checks (said in the summary too), then the rest.
     ordered = sorted(
         result.missing,
-        key=lambda m: (bool(m.needed_by), m.fact not in urgent, urgent.get(m.fact, last), -len(m.needed_by), m.fact),
+        key=lambda m: (
+            0 if not m.needed_by and not _not_checked(m) else 1 if m.fact in urgent else 2 if _not_checked(m) else 3,
+            urgent.get(m.fact, last),
+            -len(m.needed_by),
+            m.fact,
+        ),
     )
     shown = ordered if st.all_missing else ordered[:_MISSING_SHOWN]
     lines = []
