@@ -1055,7 +1055,7 @@ def _newly_flagged(record: EvaluationRecord, again: Assessment | None) -> list[s
 
 
 def _code_changes(record: EvaluationRecord, again: Assessment | None) -> list[str]:
-    """Changes of the evaluation code since 0.1.x (CHANGELOG, 0.2.0) that this record's replay shows."""
+    """Changes of the evaluation code since 0.1.x (the 0.2.0 release notes) that this record's replay shows."""
     if again is None or not record.package.startswith("0.1."):
         return []
     out: list[str] = []
