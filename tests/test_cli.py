@@ -146,16 +146,18 @@ def test_dose_include_in_review_checks_an_in_review_regimen_and_says_it_is_not_v
 ) -> None:
     # midodrine's only regimen (midodrine-oh) is in review: without the option the dose is not checked.
     assert main(["dose", "midodrine", "30 mg", "--per", "day", "--as-of", "2026-11-30"]) == 2
-    assert "in review" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "in review" in err and "--include-in-review" in err  # says how to check it anyway
     argv = ["dose", "midodrine", "30 mg", "--per", "day", "--as-of", "2026-11-30", "--include-in-review"]
-    assert main(argv) == 0
+    assert main(argv) == 1  # within the unverified regimen's range: marked, and not a pass
     out = capsys.readouterr().out
     head = out.splitlines()[0]
     assert head.startswith("WITHIN-RANGE; NOT YET VERIFIED (rule in review): ")
     assert "rule midodrine-oh (drug-dosing" in out
+    assert "  unverified: no approved regimen for midodrine; rule midodrine-oh is in review" in out
     assert main([*argv[:2], "90 mg", *argv[3:]]) == 1  # above 30 mg/day: still a finding, marked unverified
     assert capsys.readouterr().out.startswith("ABOVE-RANGE; NOT YET VERIFIED (rule in review): ")
-    assert main([*argv, "--json"]) == 0
+    assert main([*argv, "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["rule_status"] == "in-review"
     # An approved regimen is checked as before and not marked.
     approved = ["dose", "gabapentin", "900 mg", "--per", "day", "--crcl", "70 mL/min", "--as-of", "2026-11-30"]
@@ -163,6 +165,32 @@ def test_dose_include_in_review_checks_an_in_review_regimen_and_says_it_is_not_v
     plain = capsys.readouterr().out
     assert main([*approved, "--include-in-review"]) == 0
     assert capsys.readouterr().out == plain and plain.startswith("WITHIN-RANGE: ")
+
+
+def test_dose_include_in_review_never_turns_an_approved_finding_into_a_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    # The clinician's case: 300 ug/day sublingual is below the approved ASMBS 350-500 ug/day (b12-bariatric-oral);
+    # the in-review seed regimen (250-350 ug/day) must not make it a pass.
+    argv = ["dose", "cyanocobalamin", "300 ug", "--per", "day", "--route", "sublingual", "--as-of", "2026-11-30"]
+    assert main(argv) == 1
+    plain = capsys.readouterr().out
+    assert plain.startswith("BELOW-RANGE: ") and "rule b12-bariatric-oral (drug-dosing" in plain
+    assert main([*argv, "--include-in-review"]) == 1
+    assert capsys.readouterr().out == plain  # the approved verdict, unmarked, as without the option
+    # Within the approved range: a pass either way, unmarked.
+    within = [*argv[:2], "400 ug", *argv[3:]]
+    assert main(within) == 0 and main([*within, "--include-in-review"]) == 0
+    assert "NOT YET VERIFIED" not in capsys.readouterr().out
+
+
+def test_dose_help_states_the_exit_codes_and_what_include_in_review_does(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["dose", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "used only when no approved one names the drug" in text
+    assert (
+        "exit codes: 0 within the range of an approved regimen; 1 not within it, or any verdict from a regimen in"
+        in text
+    )
 
 
 def test_dose_help_offers_include_in_review_as_assess_does(capsys: pytest.CaptureFixture[str]) -> None:

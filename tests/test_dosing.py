@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -301,6 +304,68 @@ def test_duloxetine_dpnp_at_crcl_20_is_avoid() -> None:
     v = ng.check_dose("duloxetine", "60 mg", per="day", crcl="20 mL/min")
     assert v.verdict is ng.Verdict.AVOID and not v.ok
     assert "avoid" in v.message and any("renal impairment" in n for n in v.notes)
+
+
+# The clinician's case (b12-seed-sublingual-daily, 250-350 ug/day, is in review; the approved ASMBS oral regimen is
+# 350-500 ug/day) and its weekly twin, beside every case of the round-8 dose deck.
+_B12_CASES = [
+    {"agent": "cyanocobalamin", "dose": dose, "per": per, "route": route}
+    for dose, per in (("300 ug", "day"), ("250 ug", "day"), ("350 ug", "day"), ("1000 ug", "week"), ("1 mg", "week"))
+    for route in ("sublingual", "oral")
+]
+_ROUND8 = json.loads((Path(__file__).parent / "data" / "doses" / "round8.json").read_text(encoding="utf-8"))
+
+
+def _dose_args(case: dict[str, Any]) -> dict[str, Any]:
+    patient = ng.Patient.from_dict(case["patient"]) if "patient" in case else None
+    as_of = dt.date.fromisoformat(_ROUND8["as_of"])
+    return {
+        "per": case.get("per"),
+        "route": case.get("route"),
+        "indication": case.get("indication"),
+        "crcl": case.get("crcl"),
+        "patient": patient,
+        "as_of": as_of if patient is not None else None,
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, id=c["id"]) for c in _ROUND8["cases"]]
+    + [pytest.param(c, id=f"b12-{c['dose']}-{c['per']}-{c['route']}") for c in _B12_CASES],
+)
+def test_in_review_regimens_never_change_a_verdict_of_approved_ones(case: dict[str, Any]) -> None:
+    """With in-review statuses, check_dose answers exactly as with approved regimens whenever one names the drug."""
+    from neuroguide.dosing import NoRegimenError
+
+    args = _dose_args(case)
+    try:
+        approved: ng.DoseVerdict | Exception = ng.check_dose(case["agent"], case["dose"], **args)
+    except NoRegimenError:
+        pytest.skip("no approved regimen: the in-review one is used (tested below)")
+    except ng.NeuroguideError as exc:
+        approved = exc
+    try:
+        both: ng.DoseVerdict | Exception = ng.check_dose(
+            case["agent"], case["dose"], statuses=("approved", "in-review"), **args
+        )
+    except ng.NeuroguideError as exc:
+        both = exc
+    if isinstance(approved, Exception):
+        assert type(both) is type(approved) and str(both) == str(approved)
+    else:
+        assert isinstance(both, ng.DoseVerdict)
+        assert both.verdict is approved.verdict
+        assert both == approved
+        assert both.rule_status in (None, "approved")
+
+
+def test_the_clinicians_b12_sublingual_case_stays_below_range_with_in_review_rules() -> None:
+    # 300 ug/day is below the approved 350-500 ug/day and inside the in-review seed's 250-350 ug/day.
+    for statuses in (("approved",), ("approved", "in-review")):
+        v = ng.check_dose("cyanocobalamin", "300 ug", per="day", route="sublingual", statuses=statuses)
+        assert (v.verdict, v.rule, v.rule_status) == (Verdict.BELOW, "b12-bariatric-oral", "approved"), statuses
+        assert not v.ok
 
 
 def test_check_dose_uses_a_regimen_in_review_only_when_asked_and_says_its_status() -> None:

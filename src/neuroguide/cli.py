@@ -140,7 +140,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         epilog="examples:\n  neuroguide dose cyanocobalamin '1 mg' --per day --route oral --indication malabsorption\n"
         "  neuroguide dose gabapentin '1800 mg' --per day --crcl '45 mL/min'\n"
         "  neuroguide dose pregabalin '300 mg' --per day --patient examples/t2d-metformin.json\n"
-        "  neuroguide dose midodrine '30 mg' --per day --include-in-review   # a regimen in review, said so",
+        "  neuroguide dose midodrine '30 mg' --per day --include-in-review   # a regimen in review, said so\n"
+        "exit codes: 0 within the range of an approved regimen; 1 not within it, or any verdict from a regimen in"
+        " review (not yet verified); 2 bad input, or no regimen to check against",
     )
     d.add_argument("agent")
     d.add_argument("dose", help="amount per period, e.g. '300 mg'")
@@ -152,7 +154,12 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     d.add_argument("--crcl", help="creatinine clearance, e.g. '45 mL/min'")
     d.add_argument("--patient", help="patient JSON file (creatinine clearance derived from it)")
     d.add_argument("--as-of", type=_date, help="evaluation date (default: today)")
-    d.add_argument("--include-in-review", action="store_true", help="also evaluate rules still in review")
+    d.add_argument(
+        "--include-in-review",
+        action="store_true",
+        help="also evaluate rules still in review: a regimen in review is used only when no approved one names the"
+        " drug, and its verdict (marked NOT YET VERIFIED) exits 1, never 0",
+    )
     d.add_argument("--json", action="store_true", help="print JSON")
 
     c = sub.add_parser(
@@ -426,29 +433,41 @@ def _show(args: argparse.Namespace) -> int:
 def _dose(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .dosing import check_dose
+    from .dosing import NoRegimenError, check_dose
     from .patient import Patient
 
     patient = Patient.from_json(Path(args.patient)) if args.patient else None
-    verdict = check_dose(
-        args.agent,
-        args.dose,
-        per=args.per,
-        route=args.route,
-        indication=args.indication,
-        crcl=args.crcl,
-        patient=patient,
-        as_of=args.as_of or _today(),
-        statuses=("approved", "in-review") if args.include_in_review else ("approved",),
-    )
+    try:
+        verdict = check_dose(
+            args.agent,
+            args.dose,
+            per=args.per,
+            route=args.route,
+            indication=args.indication,
+            crcl=args.crcl,
+            patient=patient,
+            as_of=args.as_of or _today(),
+            statuses=("approved", "in-review") if args.include_in_review else ("approved",),
+        )
+    except NoRegimenError as exc:
+        if not exc.in_review or args.include_in_review:
+            raise
+        print(
+            f"neuroguide: error: {exc}; --include-in-review checks it against the regimen in review "
+            "(marked NOT YET VERIFIED, never a pass)",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    # Only when no approved regimen names the drug is one in review used (check_dose): its verdict is not a pass.
+    unverified = verdict.rule_status not in (None, "approved")
     if args.json:
         from ._converter import converter
 
         print(json.dumps(converter.unstructure(verdict), indent=2, ensure_ascii=False))
     else:
         # A regimen in review is marked as the assess report marks a rule in review.
-        unverified = "; NOT YET VERIFIED (rule in review)" if verdict.rule_status not in (None, "approved") else ""
-        print(f"{verdict.verdict.value.upper()}{unverified}: {verdict.message}")
+        mark = "; NOT YET VERIFIED (rule in review)" if unverified else ""
+        print(f"{verdict.verdict.value.upper()}{mark}: {verdict.message}")
         for note in verdict.notes:
             print(f"  note: {note}")
         if verdict.crcl is not None:
@@ -456,7 +475,12 @@ def _dose(args: argparse.Namespace) -> int:
             print(f"  creatinine clearance used: {verdict.crcl:.1f} mL/min (Cockcroft–Gault, {basis})")
         if verdict.citation:
             print(f"  rule {verdict.rule} ({verdict.guideline} {verdict.version}); {verdict.citation}")
-    return EXIT_OK if verdict.ok else EXIT_FAIL
+        if unverified:
+            print(
+                f"  unverified: no approved regimen for {verdict.agent}; rule {verdict.rule} is in review (its source "
+                "text is not yet verified), so this is not a pass (exit 1)"
+            )
+    return EXIT_OK if verdict.ok and not unverified else EXIT_FAIL
 
 
 def _calc(args: argparse.Namespace) -> int:

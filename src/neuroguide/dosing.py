@@ -765,9 +765,10 @@ def check_dose(
             weight) and whose ``dialysis`` finding adds the post-hemodialysis supplement note.
         as_of: choose the guideline versions in effect on this date (required with ``patient``).
         source: a catalog other than the packaged one.
-        statuses: rule statuses to check against, as for :func:`neuroguide.assess`; with ``"in-review"`` a
-            regimen whose source text is not yet verified is used too, and its verdict says so
-            (``rule_status``).
+        statuses: rule statuses to check against, as for :func:`neuroguide.assess`; with ``"approved"`` and
+            ``"in-review"``, a regimen whose source text is not yet verified is used only when no approved
+            regimen names the agent (the verdict is then as with approved regimens alone), and its verdict says
+            so (``rule_status``).
 
     Returns:
         The verdict of the best-fitting regimen, with its rule, citation and expected range in the
@@ -792,6 +793,10 @@ def check_dose(
     if source is not None and not isinstance(source, Catalog):  # else an AttributeError from deep inside
         raise InputError("source", type(source).__name__, "a neuroguide Catalog, or None for the installed guidelines")
     wanted = None if statuses is _APPROVED else _wanted(statuses)
+    if wanted is not None and m.Status.APPROVED in wanted and _has_approved(agent, as_of, source):
+        # Approved regimens name the agent: they alone decide, as without other statuses and as assess keeps a
+        # drug's approved regimens; an unverified regimen must never turn an approved finding into a pass.
+        wanted = None
     if patient is None and wanted is None:
         # Regimens already selected for this catalog, date, agent, route and indication: each is decided and
         # the chosen one written as below, without looking the regimens up again.
@@ -886,6 +891,15 @@ def _pairs_for(
     if not pairs:
         raise _no_regimen(agent, as_of, cat, wanted)
     return pairs
+
+
+def _has_approved(agent: str, as_of: dt.date | None, source: Catalog | None) -> bool:
+    """Whether an approved regimen names ``agent`` on ``as_of`` (a NotInEffectError is raised as without statuses)."""
+    try:
+        _pairs_for(agent, as_of, source)
+    except NoRegimenError:
+        return False
+    return True
 
 
 class NoRegimenError(UnknownAgentError):
