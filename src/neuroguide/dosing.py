@@ -135,6 +135,9 @@ class DoseVerdict:
     rule_status: str | None = None
     """The status of ``rule`` (``"in-review"``: its source text is not yet verified; only evaluated when asked
     for, e.g. ``statuses=("approved", "in-review")``); ``None`` without a rule."""
+    dialysis_unbanded: bool = False
+    """The patient is on dialysis and CrCl is not known: the renal table's row is not decided, the message names
+    the table's lowest rows to check the dose against, and a CDS card shows a warning."""
 
     @property
     def ok(self) -> bool:
@@ -211,6 +214,7 @@ def _template(fields: _Fields) -> dict[str, Any]:
         "crcl_basis": None,
         "duplicate": (),
         "rule_status": fields[6],
+        "dialysis_unbanded": False,
     }
 
 
@@ -1337,6 +1341,9 @@ def _write(
                 written = _verdict(Verdict.ABOVE, expected, message, tuple(notes), fields, given, crcl, None, None,
                                    ("crcl",))  # fmt: skip
                 return Verdict.ABOVE, 0.0, written
+            if dialysis:
+                written = _dialysis_unbanded(rule, what, per_day, base, amount, notes, fields, given)
+                return Verdict.NOT_COVERED, 0.0, written
             top = renal_band(rule, 300.0)
             top_range = ""
             if top is not None:
@@ -1456,6 +1463,69 @@ def _write(
         Verdict.WITHIN, text, message, tuple(notes), fields, given, crcl, band_label, crcl_basis, missing
     )
     return Verdict.WITHIN, 0.0, written
+
+
+def _lowest_rows(rule: m.DosingRule) -> tuple[m.RenalBand, ...]:
+    """The renal table's lowest rows: the row at CrCl 0 and, if it scales another row, that row first."""
+    bottom = renal_band(rule, 0.0)
+    if bottom is None:
+        return ()
+    numbers = _band_numbers(rule, bottom)
+    if numbers.daily_max is None and "in proportion to creatinine clearance" in bottom.regimen.lower():
+        edge = numbers.upper
+        for ref in rule.renal:
+            ref_numbers = _band_numbers(rule, ref)
+            if edge is not None and ref_numbers.daily_max is not None and _inside(ref, ref_numbers, edge):
+                return ref, bottom
+    return (bottom,)
+
+
+def _dialysis_unbanded(
+    rule: m.DosingRule,
+    what: str,
+    per_day: float,
+    base: str,
+    amount: _Amount,
+    notes: list[str],
+    fields: dict[str, Any],
+    given: str,
+) -> DoseVerdict:
+    """The verdict on dialysis without CrCl: the table's lowest rows named, the dose compared with their numbers.
+
+    The label keys maintenance on dialysis to a CrCl row, and Cockcroft–Gault presumes stable renal function;
+    no rule says which row applies on dialysis, so none is chosen (not-covered, a warning on a CDS card).
+    """
+    rows = _lowest_rows(rule)
+    shown = []
+    tops: list[float] = []
+    for band in rows:
+        n = _band_numbers(rule, band)
+        if n.daily_min is None and n.daily_max is None:
+            shown.append(f"CrCl {band.label}: {band.regimen}")
+        else:
+            shown.append(f"CrCl {band.label}: {_range_text(n.daily_min, n.daily_max, base, amount)}")
+            if n.daily_max is not None:
+                tops.append(n.daily_max)
+    listed = "; ".join(shown) if shown else "none stated"
+    comparison = ""
+    if tops:
+        top = max(tops)
+        if per_day > top * (1 + _EPS):
+            comparison = f" The dose is above {_show(top, base, amount)} per {amount.per}, the most these rows allow."
+        else:
+            comparison = (
+                f" The dose is not above {_show(top, base, amount)} per {amount.per}, the most these rows allow."
+            )
+    expected = f"on dialysis, renal row not known; the table's lowest rows: {listed}"
+    message = (
+        f"{what}: the patient is on dialysis and creatinine clearance is not known, so the renal table's row "
+        f"is not decided (CrCl is not estimated by Cockcroft–Gault on dialysis). Check the dose against the "
+        f"renal table's lowest rows ({listed}).{comparison}"
+    )
+    # CrCl is still what the label keys the row to (a CrCl given picks it): named as missing, as the cohort's
+    # intervals name it, but the message asks for no Cockcroft–Gault inputs.
+    written = _verdict(Verdict.NOT_COVERED, expected, message, tuple(notes), fields, given, None, None, None, ("crcl",))
+    return attrs.evolve(written, dialysis_unbanded=True)
 
 
 def _range_text(low: float | None, high: float | None, base: str, amount: _Amount, native: str | None = None) -> str:
@@ -1617,8 +1687,8 @@ def dose_intervals(
     is ``check_dose(..., crcl=c).verdict`` for every ``c`` from 0 mL/min, and ``.unknown`` is the verdict
     without a CrCl. Nothing else of the verdict depends on CrCl except for a heavy patient (actual weight
     above 130 % of ideal), whose ideal- and adjusted-weight views :meth:`DoseIntervals.verdict_at` takes;
-    dialysis adds only a note. So a population is checked once per distinct prescription and each
-    patient's verdict is looked up by CrCl.
+    dialysis changes only notes and wording, never the verdict. So a population is checked once per distinct
+    prescription and each patient's verdict is looked up by CrCl.
 
     Raises:
         as :func:`check_dose`.

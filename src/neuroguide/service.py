@@ -927,7 +927,8 @@ def _notes_card(
 
 
 def _dose_card(med: Any, verdict: DoseVerdict, base: str, ref: str) -> dict[str, Any]:
-    problem = verdict.verdict not in (Verdict.WITHIN, Verdict.NOT_COVERED)
+    # On dialysis without CrCl no renal row is decided: not a verdict to file as information.
+    problem = verdict.verdict not in (Verdict.WITHIN, Verdict.NOT_COVERED) or verdict.dialysis_unbanded
     summary = f"{verdict.agent} {verdict.given}: {verdict.verdict.value.replace('-', ' ')}"
     if verdict.expected:
         summary += f" (expected {verdict.expected})"

@@ -10,7 +10,7 @@ dosed medication entry of every clean patient is joined to its prescription's in
 * a heavy patient (actual weight above 130 % of ideal, with height, weight, age, creatinine and sex
   known): the ideal- and adjusted-weight views are worked out by ``dosing.weight_alternatives`` for those
   rows only, and the verdict by ``DoseIntervals.verdict_at``;
-* dialysis and the CrCl basis add notes only (not in the results table);
+* dialysis and the CrCl basis change notes and wording only (not in the results table);
 * duplicate therapy (two dosed entries naming one rule): those patients' dosing rules run per row.
 
 The orchestration ``assess`` applies around the dose check (which entries are current, which are dosed,
