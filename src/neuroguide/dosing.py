@@ -136,8 +136,9 @@ class DoseVerdict:
     """The status of ``rule`` (``"in-review"``: its source text is not yet verified; only evaluated when asked
     for, e.g. ``statuses=("approved", "in-review")``); ``None`` without a rule."""
     dialysis_unbanded: bool = False
-    """The patient is on dialysis and CrCl is not known: the renal table's row is not decided, the message names
-    the table's lowest rows to check the dose against, and a CDS card shows a warning."""
+    """True when the patient is on dialysis and CrCl is not known, so the renal table's row is not decided.
+
+    The message then names the table's lowest rows to check the dose against, and a CDS card shows a warning."""
 
     @property
     def ok(self) -> bool:
