@@ -789,36 +789,17 @@ def _unchecked(patient: Patient, plan: _Plan, chosen: Sequence[tuple[m.Guideline
     out = []
     for i, med in enumerate(patient.medications):
         names = ingredient_keys(med.agent)
-        if not any(
-            isinstance(plan.steps[j].rule, m.NeurotoxicityRule) for name in names for j in plan.by_agent.get(name, ())
-        ):
-            entries = [
-                r
-                for g, _ in chosen
-                for r in g.rules
-                if isinstance(r, m.NeurotoxicityRule) and not agent_names(r).isdisjoint(names)
-            ]
-            if entries:
-                which = ", ".join(f"{r.id} {r.status.value}" for r in entries)
-                out.append(
-                    MissingInput(
-                        fact=f"medications[{i}].agent",
-                        label=f"neurotoxicity of {med.agent!r} not checked (entry {which}, not evaluated)",
-                        needed_by=(),
-                    )
+        which = _held(m.NeurotoxicityRule, names, plan, chosen)
+        if which:
+            out.append(
+                MissingInput(
+                    fact=f"medications[{i}].agent",
+                    label=f"neurotoxicity of {med.agent!r} not checked (entry {which}, not evaluated)",
+                    needed_by=(),
                 )
-        if med.dose is None or any(
-            isinstance(plan.steps[j].rule, m.DosingRule) for name in names for j in plan.by_agent.get(name, ())
-        ):
-            continue
-        held = [
-            r
-            for g, _ in chosen
-            for r in g.rules
-            if isinstance(r, m.DosingRule) and not agent_names(r).isdisjoint(names)
-        ]
-        if held:
-            which = ", ".join(f"{r.id} {r.status.value}" for r in held)
+            )
+        which = _held(m.DosingRule, names, plan, chosen) if med.dose is not None else ""
+        if which:
             out.append(
                 MissingInput(
                     fact=f"medications[{i}].dose",
@@ -827,6 +808,19 @@ def _unchecked(patient: Patient, plan: _Plan, chosen: Sequence[tuple[m.Guideline
                 )
             )
     return tuple(out)
+
+
+def _held(
+    kind: type[m.NeurotoxicityRule] | type[m.DosingRule],
+    names: frozenset[str],
+    plan: _Plan,
+    chosen: Sequence[tuple[m.Guideline, bool]],
+) -> str:
+    """Unevaluated rules of ``kind`` naming the drug ("id status"), if no evaluated one names it; else empty."""
+    if any(isinstance(plan.steps[j].rule, kind) for name in names for j in plan.by_agent.get(name, ())):
+        return ""
+    held = (r for g, _ in chosen for r in g.rules if isinstance(r, kind) and not agent_names(r).isdisjoint(names))
+    return ", ".join(f"{r.id} {r.status.value}" for r in held)
 
 
 _PLANS: IdentityCache[_Plan] = IdentityCache(limit=256)

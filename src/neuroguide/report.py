@@ -203,23 +203,13 @@ def summary(result: Assessment) -> list[str]:
         # The verdict word leads: an action's first sentence can read as reassurance ("... within range. But ...").
         shown = [f"{_state(r)} ({r.reasons[0] if r.reasons else r.title})" for r in doses[:2]]
         lines.append(f"Dose problems: {len(doses)}: " + "; ".join(shown))
-    unchecked = [m for m in result.missing if not m.needed_by and m.fact.endswith(".dose")]
-    if unchecked:
-        # a dose no evaluated rule checks (its dosing rule is in review): said beside the dose problems
-        lines.append(
-            "Dose not checked: "
-            + "; ".join(m.label.removeprefix("dose of ").replace(" not checked", "", 1) for m in unchecked[:2])
-            + _more(unchecked)
-        )
-    neurotox = [m for m in result.missing if not m.needed_by and m.label.startswith("neurotoxicity of ")]
-    if neurotox:
-        # a drug the neurotoxicity table lists, whose entry is not evaluated (in review): never passed over
-        lines.append(
-            "Neurotoxicity not checked: "
-            + "; ".join(m.label.removeprefix("neurotoxicity of ").replace(" not checked", "", 1) for m in neurotox[:2])
-            + _more(neurotox)
-        )
-    unchecked += neurotox
+    unchecked = [m for m in result.missing if _not_checked(m)]
+    for prefix, title in _NOT_CHECKED:
+        # a dose or drug no evaluated rule checks (its rule is in review): said beside the dose problems
+        items = [m for m in unchecked if m.label.startswith(prefix)]
+        if items:
+            named = (m.label.removeprefix(prefix).replace(" not checked", "", 1) for m in items[:2])
+            lines.append(f"{title}: " + "; ".join(named) + _more(items))
     unknown = [m for m in result.missing if not m.needed_by and m not in unchecked]
     if unknown:
         lines.append("Not recognised: " + "; ".join(m.label.split(";")[0] for m in unknown[:2]))
@@ -408,13 +398,14 @@ def _more(items: Sequence[object]) -> str:
     return f"; and {len(items) - 2} more (see what is missing)" if len(items) > 2 else ""
 
 
+# How the engine labels a dose or drug no evaluated rule checks (evaluation._unchecked), and the summary's title.
+_NOT_CHECKED = (("dose of ", "Dose not checked"), ("neurotoxicity of ", "Neurotoxicity not checked"))
+
+
 def _not_checked(item: MissingInput) -> bool:
     """A dose or drug no evaluated rule checks (its rule is in review): said, not an input to add."""
-    return (
-        not item.needed_by
-        and item.label.startswith(("dose of ", "neurotoxicity of "))
-        and " not checked (" in item.label
-    )
+    prefixes = tuple(prefix for prefix, _ in _NOT_CHECKED)
+    return not item.needed_by and item.label.startswith(prefixes) and " not checked (" in item.label
 
 
 def _missing(result: Assessment, st: Style) -> list[str]:
