@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from ..exceptions import InputError
 from ._api import bad_rows, is_unrecognised, unrecognised_count
-from ._io import results_metadata
+from ._io import errors_path, results_metadata
 
 __all__ = ["summary_html", "write_summary"]
 
@@ -42,7 +42,7 @@ def write_summary(results: str | Path, output: str | Path, *, errors: str | Path
 
     """
     path = Path(results)
-    err = Path(errors) if errors is not None else path.with_name(path.name.removesuffix(".parquet") + ".errors.parquet")
+    err = errors_path(path, errors)
     for name, given in (("results", path), ("errors", err)):
         if Path(output).resolve() == given.resolve():  # the page would replace the file it summarises
             expected = f"a file other than the {name} file {given} (it would be overwritten)"

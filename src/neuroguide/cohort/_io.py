@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 import attrs
 import polars as pl
@@ -37,6 +38,9 @@ from ._parts import (
 )
 from ._schema import ERRORS_SCHEMA, ID, MEDS, ROW, Resolved, document_of
 from ._synth import synth
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
@@ -196,6 +200,44 @@ def write_table(frame: pl.DataFrame, path: Path, meta: Mapping[str, str]) -> Non
     pq.write_table(table.replace_schema_metadata({k.encode(): v.encode() for k, v in meta.items()}), path)
 
 
+def _named_read_errors(fn: Callable[Concatenate[str | Path, P], R]) -> Callable[Concatenate[str | Path, P], R]:
+    """Wrap ``fn`` so that polars' and pyarrow's errors for an unreadable input become one named error."""
+
+    @functools.wraps(fn)
+    def named(source: str | Path, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(source, *args, **kwargs)
+        except (pl.exceptions.PolarsError, pa.ArrowException) as exc:
+            detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+            raise InputError("input", str(source), f"a readable {Path(source).suffix} file ({detail})") from None
+
+    return named
+
+
+def errors_path(output: str | Path, errors: str | Path | None = None) -> Path:
+    """The errors table's file: ``errors`` if given, else ``OUTPUT.errors.parquet`` beside the results."""
+    out = Path(output)
+    return Path(errors) if errors is not None else out.with_name(out.name.removesuffix(".parquet") + ".errors.parquet")
+
+
+def check_paths(source: str | Path, outputs: Iterable[tuple[str, str | Path]]) -> None:
+    """Refuse, before anything is written, an output naming the input or another output, or in no folder.
+
+    Writing a file first truncates it: an output naming the input (or two outputs naming one file) would destroy
+    the input (or the other output) and still end in success.
+    """
+    seen = {Path(source).resolve(): f"the input {source}"}
+    for name, path in outputs:
+        where = Path(path)
+        key = where.resolve()
+        if key in seen:
+            raise InputError(name, str(where), f"a file other than {seen[key]} (it would be overwritten)")
+        if not where.parent.is_dir():
+            raise InputError(name, str(where), "a file in an existing folder")
+        seen[key] = f"the {name} file"
+
+
+@_named_read_errors
 def run(
     source: str | Path,
     output: str | Path,
@@ -229,55 +271,6 @@ def run(
             output or errors file would overwrite the input.
 
     """
-    try:  # polars' and pyarrow's errors for a file they cannot read become one named error
-        return _run(source, output, as_of=as_of, engine=engine, scheduler=scheduler, workers=workers,
-                    batch_rows=batch_rows, max_bad_share=max_bad_share, errors=errors, pins=pins,
-                    statuses=statuses, progress=progress, undetermined=undetermined)  # fmt: skip
-    except (pl.exceptions.PolarsError, pa.ArrowException) as exc:
-        detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-        raise InputError("input", str(source), f"a readable {Path(source).suffix} file ({detail})") from None
-
-
-def errors_path(output: str | Path, errors: str | Path | None = None) -> Path:
-    """The errors table's file: ``errors`` if given, else ``OUTPUT.errors.parquet`` beside the results."""
-    out = Path(output)
-    return Path(errors) if errors is not None else out.with_name(out.name.removesuffix(".parquet") + ".errors.parquet")
-
-
-def check_paths(source: str | Path, outputs: Iterable[tuple[str, str | Path]]) -> None:
-    """Refuse, before anything is written, an output naming the input or another output, or in no folder.
-
-    Writing a file first truncates it: an output naming the input (or two outputs naming one file) would destroy
-    the input (or the other output) and still end in success.
-    """
-    seen = {Path(source).resolve(): f"the input {source}"}
-    for name, path in outputs:
-        where = Path(path)
-        key = where.resolve()
-        if key in seen:
-            raise InputError(name, str(where), f"a file other than {seen[key]} (it would be overwritten)")
-        if not where.parent.is_dir():
-            raise InputError(name, str(where), "a file in an existing folder")
-        seen[key] = f"the {name} file"
-
-
-def _run(
-    source: str | Path,
-    output: str | Path,
-    *,
-    as_of: dt.date,
-    engine: Literal["local", "dask"] = "local",
-    scheduler: str | None = None,
-    workers: int = 2,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
-    max_bad_share: float = DEFAULT_MAX_BAD_SHARE,
-    errors: str | Path | None = None,
-    pins: Mapping[str, str] | None = None,
-    statuses: Iterable[m.Status | str] = (m.Status.APPROVED,),
-    progress: Progress | None = None,
-    undetermined: Undetermined | str = Undetermined.COMPACT,
-) -> RunSummary:
-    """:func:`run` itself (its errors from reading the input not yet named)."""
     start = time.perf_counter()
     phases: Phases = {}
     timer = Timer(phases)
