@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 
 import neuroguide as ng
 from neuroguide.report import render_text
-from vignette_helpers import fired, red_flags
+from vignette_helpers import check_expect
 
 ROUND8 = Path(__file__).parent / "data" / "vignettes" / "round8"
 NAMES = sorted(p.stem for p in ROUND8.glob("*.json"))
@@ -60,79 +59,10 @@ def test_every_round8_vignette_names_its_sources_and_expectations() -> None:
             assert set(want) <= FIRED_KEYS, (name, rule, set(want) - FIRED_KEYS)
 
 
-def _check_recommendation(rec: Any, want: dict[str, Any], where: str) -> None:
-    if "status" in want:
-        assert rec.status == want["status"], (where, rec.status)
-    if "rule_status" in want:
-        assert rec.rule_status == want["rule_status"], (where, rec.rule_status)
-    for text in want.get("action_contains", ()):
-        assert text.lower() in rec.action.lower(), (where, text, rec.action)
-    for text in want.get("details_or_action_contain", ()):
-        assert text.lower() in " ".join((rec.action, *rec.details)).lower(), (where, text, rec.action, rec.details)
-    for text in want.get("reasons_contain", ()):
-        assert any(text in r for r in rec.reasons), (where, text, rec.reasons)
-    for text in want.get("missing_contain", ()):
-        assert any(text in m for m in rec.missing), (where, text, rec.missing)
-    for key in ("due", "due_by"):
-        if key in want:
-            assert getattr(rec, key) == dt.date.fromisoformat(want[key]), (where, key, getattr(rec, key))
-    if "overdue_days" in want:
-        assert rec.overdue_days == want["overdue_days"], (where, rec.overdue_days)
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_round8_vignette(name: str) -> None:
     expect, result = run(name)
-    shown = red_flags(result)
-    if "red_flags" in expect:
-        wanted = expect["red_flags"]
-        if wanted:
-            assert set(wanted) <= set(shown), shown
-            assert result.recommendations[0].section is ng.Section.RED_FLAGS
-        else:
-            assert shown == [], shown
-    if "first" in expect:
-        assert result.recommendations[0].rule == expect["first"], [r.rule for r in result.recommendations[:3]]
-    if "first_status" in expect:
-        assert result.recommendations[0].status == expect["first_status"], result.recommendations[0]
-    for rule, want in expect.get("fired", {}).items():
-        rec = result.by_rule(rule)
-        assert rec is not None, f"{rule} did not fire"
-        _check_recommendation(rec, want, rule)
-    if "fired_any" in expect:
-        want = dict(expect["fired_any"])
-        rules = want.pop("rules")
-        recs = [r for r in result.recommendations if r.rule in rules]
-        assert recs, f"none of {rules} fired"
-        _check_recommendation(recs[0], want, recs[0].rule)
-    for rule in expect.get("not_fired", ()):
-        assert not fired(result, rule), rule
-    for fact, value in expect.get("facts", {}).items():
-        assert result.record.facts.get(fact) == value, (fact, result.record.facts.get(fact))
-    for fact, (value, tolerance) in expect.get("facts_approx", {}).items():
-        assert result.record.facts[fact] == pytest.approx(value, abs=tolerance), fact
-    if expect.get("urgent_missing_empty"):
-        assert result.urgent_missing == (), result.urgent_missing
-    if "urgent_missing_include" in expect:
-        assert set(expect["urgent_missing_include"]) <= set(result.urgent_missing), result.urgent_missing
-    if expect.get("urgent_missing_first_in_report"):
-        # The questions that could raise an urgent flag lead the report's list of what is missing.
-        text = render_text(result)
-        section = text[text.index("What is missing") : text.index("Guideline versions used")]
-        items = [" ".join(item.split()) for item in section.split("\n   - ")[1:]]
-        tags = [re.findall(r"\[([a-z0-9-]+(?:- [a-z0-9-]+)*)\]", item)[0].replace("- ", "-") for item in items]
-        assert tags and all(tag in result.urgent_missing for tag in tags), tags
-    if expect.get("report_names_every_urgent_question"):
-        # Even when the list is cut short, every question that could rule out an urgent problem is named.
-        text = render_text(result)
-        section = " ".join(text[text.index("What is missing") : text.index("Guideline versions used")].split())
-        for fact in result.urgent_missing:
-            assert fact in section.replace("- ", "-"), fact
-    if "asked_before" in expect:
-        # Questions an emergency rule needs are asked before those only an urgent rule needs.
-        first, then = expect["asked_before"]
-        order = list(result.urgent_missing)
-        assert max(order.index(f) for f in first) < min(order.index(f) for f in then), order
+    check_expect(result, expect)
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if load(n)["expect"].get("red_flags")])
