@@ -201,7 +201,8 @@ def summary(result: Assessment) -> list[str]:
     doses = [r for r in result.recommendations if r.status in DOSE_PROBLEMS]
     if doses:
         # The verdict word leads: an action's first sentence can read as reassurance ("... within range. But ...").
-        shown = [f"{_state(r)} ({r.reasons[0] if r.reasons else r.title})" for r in doses[:2]]
+        # Duplicate therapy is judged on the entries together: name them all, not only the first (within range alone).
+        shown = [f"{_state(r)} ({' and '.join(r.reasons) if r.reasons else r.title})" for r in doses[:2]]
         lines.append(f"Dose problems: {len(doses)}: " + "; ".join(shown))
     unchecked = [m for m in result.missing if _not_checked(m)]
     for prefix, title in _NOT_CHECKED:
