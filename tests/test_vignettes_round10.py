@@ -32,7 +32,7 @@ KEYS = {
     "red_flags", "first", "first_status", "fired", "fired_any", "not_fired", "not_fired_text", "facts", "facts_approx",
     "urgent_missing_include", "urgent_missing_first_in_report", "urgent_missing_empty",
     "report_names_every_urgent_question", "summary_contains", "summary_not_contains", "missing_labels_contain",
-    "error", "missing_facts_include",
+    "error", "missing_facts_include", "no_flags",
 }  # fmt: skip
 FIRED_KEYS = {
     "status", "details_or_action_contain", "action_contains", "missing_contain", "due", "due_by", "overdue_days",
@@ -82,6 +82,9 @@ def test_round10_vignette(name: str) -> None:
     # Asked, not assumed: the fact is in the result's missing inputs (the report may cut its long list short).
     for fact in expect.pop("missing_facts_include", ()):
         assert fact in {m.fact for m in result.missing}, (fact, [m.fact for m in result.missing])
+    if expect.pop("no_flags", False):
+        # The vignette's inputs are consistent: nothing is flagged, so every finding reached the rules.
+        assert not result.flags, result.flags
     check_expect(result, expect)
 
 
