@@ -92,6 +92,8 @@ def assessed(doc: Mapping[str, Any], as_of: dt.date) -> tuple[list[Row], list[tu
 
 
 def _label(kind: str, reasons: Sequence[str]) -> str | None:
+    if kind == "dosing" and reasons:
+        return " and ".join(reasons)  # duplicate therapy: every entry summed
     return reasons[0] if kind in _MEDICATION_KINDS and reasons else None
 
 
@@ -839,6 +841,24 @@ def test_dosing_rules_at_band_edges_give_the_same_answers_as_assess() -> None:
     # Every dosing row is looked up by prescription except duplicate therapy's.
     per_row = set(dosing.filter(pl.col("evaluated") == "per-row")["row"].to_list())
     assert per_row == {len(_EDGE_PATIENTS) + len(_GIVEN_CRCL) + 3}
+
+
+def test_duplicate_therapy_label_names_every_entry() -> None:
+    # NEURONTIN Table 1 is a total daily dose: 900 + 900 mg/day is 1800, above 400-1400 at CrCl 45, although each
+    # entry alone is within it. The row's label named only the first entry (a dose within range on its own).
+    doc = {
+        "id": "two-prescribers",
+        "measurements": {"crcl": "45 mL/min"},
+        "medications": [
+            {"agent": "gabapentin", "dose": "900 mg", "per": "day", "route": "oral"},
+            {"agent": "Neurontin", "dose": "900 mg", "per": "day", "route": "oral"},
+        ],
+    }
+    res = cohort_evaluate([doc], as_of=dt.date(2026, 11, 30))
+    rows = res.results.filter(pl.col("kind") == "dosing").to_dicts()
+    assert [(r["status"], r["label"]) for r in rows] == [
+        ("above-maximum", "gabapentin 900 mg per day and Neurontin 900 mg per day")
+    ]
 
 
 def test_dosing_lookup_is_pinned_to_the_engine_functions() -> None:

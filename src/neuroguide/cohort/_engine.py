@@ -1067,7 +1067,10 @@ def _one(
         return [{**base, "status": "undetermined"}]
     rows = []
     for rec in result.recommendations:
-        label = rec.reasons[0] if rec.reasons and isinstance(rule, m.DosingRule | m.NeurotoxicityRule) else None
+        label = rec.reasons[0] if rec.reasons and isinstance(rule, m.NeurotoxicityRule) else None
+        if rec.reasons and isinstance(rule, m.DosingRule):
+            # Duplicate therapy is judged on its entries together: the label names them all, not only the first.
+            label = " and ".join(rec.reasons)
         if isinstance(rule, m.ClassificationRule):
             label = values.get(rule.id)
         rows.append(
