@@ -121,3 +121,22 @@ def test_microgram_spellings_read_the_same(spelling: str) -> None:
     data["patient"]["medications"][0]["dose"] = spelling
     med = ng.Patient.from_dict(data["patient"]).medications[0]
     assert med.dose is not None and med.dose.to("ug").magnitude == pytest.approx(350)
+
+
+def test_cohort_raises_the_same_red_flags_as_assess() -> None:
+    # A population run must not hide an emergency or urgent rule (in review included) that assess shows.
+    pl = pytest.importorskip("polars")
+    from neuroguide.cohort import evaluate
+
+    names = [n for n in NAMES if "patient" in load(n) and "error" not in load(n)["expect"]]
+    by_date: dict[str, list[str]] = {}
+    for name in names:
+        by_date.setdefault(load(name)["as_of"], []).append(name)
+    for as_of, group in by_date.items():
+        res = evaluate([load(n)["patient"] for n in group], as_of=dt.date.fromisoformat(as_of))
+        rows = res.results.with_columns(pl.col("status").cast(pl.String), pl.col("rule").cast(pl.String))
+        urgent = rows.filter(pl.col("status").is_in(["emergency", "urgent"]))
+        for name in group:
+            want = {(r.rule, str(r.status)) for r in assess(load(name)).section(ng.Section.RED_FLAGS)}
+            got = {(r["rule"], r["status"]) for r in urgent.filter(pl.col("patient_id") == name).to_dicts()}
+            assert got == want, (name, got, want)
