@@ -257,8 +257,6 @@ def _today() -> dt.date:
 def _assess(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import attrs
-
     from .evaluation import assess
     from .exceptions import InputError
     from .patient import Patient
@@ -303,13 +301,13 @@ def _assess(args: argparse.Namespace) -> int:
         site = load_site(args.site)
     result = assess(patient, as_of=args.as_of or _today(), pins=pins, statuses=statuses, source=source, site=site)
     if reading is not None:  # what the FHIR reader did not use, or read with an assumption: its own report section
-        result = attrs.evolve(result, notes=reading.notes)
+        result = result.with_notes(reading.notes)
     if result.record.unlocked:
         print(
             f"neuroguide: WARNING: unlocked guideline files used: {', '.join(result.record.unlocked)}", file=sys.stderr
         )
     if args.json:
-        if reading is not None and reading.notes:  # the record holds the patient as read, not the reader's notes
+        if reading is not None and reading.notes:  # in the record's notes too; said here so a reader sees them
             _warn_notes(reading.notes)
         print(result.record.to_json())
         return EXIT_OK
@@ -327,7 +325,7 @@ def _warn_notes(notes: Sequence[Any]) -> None:
     unused = sum(1 for n in once if not n.assumed)
     counts = [f"{unused} FHIR item(s) not used"] if unused else []
     counts += [f"{len(once) - unused} read with an assumption"] if len(once) > unused else []
-    print(f"neuroguide: WARNING: {', '.join(counts)} (these notes are not in the record):", file=sys.stderr)
+    print(f"neuroguide: WARNING: {', '.join(counts)} (also in the record's notes):", file=sys.stderr)
     for kind, items in note_groups(once):
         print(f"  {note_title(kind)} ({len(items)}):", file=sys.stderr)
         for n in items:

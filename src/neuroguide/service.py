@@ -1159,8 +1159,9 @@ class _Hooks:
             raise
         except NeuroguideError as exc:
             raise HookError(400, "bad-patient-data", str(exc)) from None
+        result = result.with_notes([*notes, *reading.notes])  # in the stored record too, for the auditor
         record_json, record_id = _record_json(result)
-        cards = cards_for(result, record_id, base, [*notes, *reading.notes])
+        cards = cards_for(result, record_id, base)
         record = _pending(record_id, service_id, body["hookInstance"], record_json, cards)
         return _Done(orjson.dumps({"cards": cards}), body["hookInstance"], record)
 
