@@ -175,7 +175,7 @@ def read(
 
 
 def reread(record: EvaluationRecord, data: Mapping[str, Any] | Sequence[Any] | str | Path) -> Reading:
-    """Read the FHIR input of a record again, as it was read (for :func:`neuroguide.audit.replay_record`).
+    """Read the FHIR input of a record again, as it was read (for ``neuroguide.audit.replay_record``).
 
     On the record's date, with the conformance check unless the record's notes say it was skipped.
     """

@@ -264,8 +264,8 @@ class EvaluationRecord:
     site: SiteStamp | None = None
     """The site overlay applied, if any (absent from the JSON when none was, so such records read as before)."""
     notes: tuple[Note, ...] = ()
-    """The FHIR reader's notes on the input: what it left out and why, or read with a stated assumption (0.2.0 on;
-    absent from the JSON when there are none, e.g. for a patient given as JSON, so such records read as before)."""
+    """The FHIR reader's notes on the input (what it left out and why, or read with a stated assumption); 0.2.0 on,
+    absent from the JSON when there are none (a patient given as JSON), so such records read as before."""
 
     # A record without a site overlay or reader notes serializes exactly as before these existed.
     omit_if_default: ClassVar[tuple[str, ...]] = ("site", "notes")
