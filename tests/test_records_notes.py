@@ -75,6 +75,7 @@ def test_replay_shows_the_notes_and_rereads_the_input(tmp_path: Path, capsys: py
     assert main(["audit", "replay", str(path), "--fhir", str(source)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("IDENTICAL") and "not re-checked" not in out
+    assert "read again: the record's patient and its 1 reader note(s)" in out
 
 
 @pytest.mark.parametrize("change", ["removed", "added", "reworded"])

@@ -350,6 +350,8 @@ def _replay(args: argparse.Namespace) -> int:
         )
         for g in result.guidelines:
             print(f"  {g.id} {g.version} sha256 {g.current_sha256} (as recorded)")
+        if reading is not None:
+            print(f"  {args.fhir} read again: the record's patient and its {len(result.reader_notes)} reader note(s)")
     else:
         print(
             f"DIFFERENT: re-evaluating the record of {result.as_of.isoformat()} with {used or 'no guidelines'} "
