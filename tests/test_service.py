@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from neuroguide import cli, fhir, replay
 from neuroguide._actions import action_groups
+from neuroguide.audit import replay_record
 from neuroguide.evaluation import assess
 from neuroguide.patient import Patient
 from neuroguide.results import SECTION_TITLES, EvaluationRecord, Section
@@ -491,6 +492,55 @@ BAD: list[tuple[str, str, Callable[[], dict[str, Any]] | bytes, int, str]] = [
 ]
 
 
+def _without(body: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """The body with context fields removed (None) or replaced."""
+    new = {**body["context"], **context}
+    return {**body, "context": {k: v for k, v in new.items() if v is not None}}
+
+
+# CDS Hooks Library STU1 (hookVersion 1.0): patient-view, order-select and order-sign each REQUIRE context.patientId.
+NO_PATIENT_ID = [
+    ("patient-view", PATIENT_VIEW, lambda: _without(view("t2d-metformin"), patientId=None)),
+    ("order-sign", ORDER_SIGN, lambda: _without(order("order-sign", 1.0), patientId=None)),
+    (
+        "order-select",
+        ORDER_SELECT,
+        lambda: _without(order("order-select", 1.0, selections=["MedicationRequest/draft-1"]), patientId=None),
+    ),
+]
+
+
+@pytest.mark.parametrize(("hook", "path", "payload"), NO_PATIENT_ID, ids=[n[0] for n in NO_PATIENT_ID])
+def test_a_hook_without_context_patient_id_is_refused(
+    server: Server, hook: str, path: str, payload: Callable[[], dict[str, Any]]
+) -> None:
+    sent = payload()
+    assert "patientId" not in sent["context"] and sent["prefetch"]["patient"]["id"]  # the prefetch names one
+    status, _, body = server.call("POST", path, sent)
+    assert (status, body["error"]) == (400, "bad-request")
+    assert "context.patientId is required" in body["message"] and hook in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("context", "named"),
+    [
+        ({"patientId": "someone-else"}, "is not context.patientId 'someone-else'"),
+        ({"patientId": ""}, "context.patientId must be a string (a Patient id, not empty)"),
+        ({"patientId": 7}, "context.patientId must be a string (a Patient id, not empty)"),
+        ({"userId": ["Practitioner/1"]}, "context.userId must be a string"),
+    ],
+)
+def test_a_patient_view_context_that_is_wrong_is_refused(server: Server, context: dict[str, Any], named: str) -> None:
+    status, _, body = server.call("POST", PATIENT_VIEW, _without(view("t2d-metformin"), **context))
+    assert (status, body["error"]) == (400, "bad-request")
+    assert named in body["message"]
+
+
+def test_an_order_for_a_patient_id_other_than_the_prefetch_patient_is_refused(server: Server) -> None:
+    status, _, body = server.call("POST", ORDER_SIGN, _without(order("order-sign", 1.0), patientId="someone-else"))
+    assert (status, body["error"]) == (400, "bad-request") and "is not context.patientId" in body["message"]
+
+
 @pytest.mark.parametrize(("name", "path", "payload", "code", "error"), BAD, ids=[b[0] for b in BAD])
 def test_bad_requests_get_the_prescribed_status(
     server: Server, name: str, path: str, payload: Callable[[], dict[str, Any]] | bytes, code: int, error: str
@@ -544,6 +594,25 @@ def test_evaluation_records_are_stored(server: Server) -> None:
         time.sleep(0.1)
     assert row is not None and json.loads(row[0])["as_of"] == AS_OF.isoformat()
     assert replay(EvaluationRecord.from_json(row[0])).identical  # the stored record is the auditable one
+
+
+def test_the_stored_record_keeps_the_reader_notes(server: Server) -> None:
+    body = view("t2d-metformin")
+    del body["prefetch"]["procedures"]  # not provided by the CDS Client: a note on the notes card
+    cards = server.call("POST", PATIENT_VIEW, body)[2]["cards"]
+    record_id = cards[0]["extension"]["org.neuroguide.audit"]["record"]
+    deadline = time.monotonic() + 30
+    while True:
+        with sqlite3.connect(server.db) as db:
+            row = db.execute("SELECT record FROM evaluations WHERE id = ?", (record_id,)).fetchone()
+        if row is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert row is not None
+    notes = json.loads(row[0])["notes"]
+    assert any(n["resource"] == "prefetch.procedures" and n["kind"] == "excluded" for n in notes)
+    assert any("prefetch.procedures" in json.dumps(c) for c in cards)  # the same note, on a card
+    assert replay_record(row[0]).reader_notes  # shown to the auditor
 
 
 def test_cli_has_a_serve_command(capsys: pytest.CaptureFixture[str]) -> None:

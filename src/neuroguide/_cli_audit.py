@@ -103,10 +103,17 @@ def add_parser(subparsers: Any, formatter_class: type[argparse.HelpFormatter]) -
         help="re-evaluate an evaluation record with its recorded versions",
         formatter_class=formatter_class,
         epilog="examples:\n  neuroguide assess patient.json --json > record.json\n"
-        "  neuroguide audit replay record.json",
+        "  neuroguide audit replay record.json\n"
+        "  neuroguide audit replay record.json --fhir bundle.json   # a record made from FHIR data",
     )
     r.add_argument("record", help="evaluation record JSON (from `neuroguide assess --json`), or - for stdin")
     r.add_argument("--site", type=Path, help="the site overlay the record applied (its sha256 is checked)")
+    r.add_argument(
+        "--fhir",
+        type=Path,
+        metavar="FILE",
+        help="the FHIR input the record was made from: read again, its patient and reader notes are compared",
+    )
     _common(r, json_flag=True)
     r.set_defaults(handler=_replay)
 
@@ -322,7 +329,16 @@ def _replay(args: argparse.Namespace) -> int:
         from .exceptions import InputError  # here: the parsers (and --help) need no attrs
 
         raise InputError("record", args.record, f"a readable UTF-8 evaluation record JSON file ({exc})") from None
-    result = _audit().replay_record(text, source=_catalog(args), site=gov.load_site_arg(args.site, args.root))
+    record: Any = text
+    reading = None
+    if args.fhir is not None:  # read as the record's input was read (its date, its conformance choice)
+        from . import fhir
+        from .evaluation import EvaluationRecord
+
+        record = EvaluationRecord.from_json(text)
+        reading = fhir.reread(record, args.fhir)
+    site = gov.load_site_arg(args.site, args.root)
+    result = _audit().replay_record(record, source=_catalog(args), site=site, reading=reading)
     if args.json:
         _print_json(result)
         return EXIT_OK if result.identical else EXIT_FAIL
@@ -334,6 +350,8 @@ def _replay(args: argparse.Namespace) -> int:
         )
         for g in result.guidelines:
             print(f"  {g.id} {g.version} sha256 {g.current_sha256} (as recorded)")
+        if reading is not None:
+            print(f"  {args.fhir} read again: the record's patient and its {len(result.reader_notes)} reader note(s)")
     else:
         print(
             f"DIFFERENT: re-evaluating the record of {result.as_of.isoformat()} with {used or 'no guidelines'} "
@@ -346,6 +364,10 @@ def _replay(args: argparse.Namespace) -> int:
         print("what differs:")
         for d in result.differences:
             print(_wrap(f"- {d}", "  "))
+    if result.reader_notes:
+        print(f"FHIR reader notes in the record ({len(result.reader_notes)}): what was not used, or read so:")
+        for n in result.reader_notes:
+            print(_wrap(f"- {n}", "  "))
     for note in result.notes:
         print(_wrap(f"note: {note}", ""))
     return EXIT_OK if result.identical else EXIT_FAIL

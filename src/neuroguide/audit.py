@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import attrs
 
@@ -42,8 +42,9 @@ from ._loading import LOCK_NAME, Catalog, catalog, guideline_files, guideline_ro
 from ._redline import Segment, word_diff
 from .evaluation import EvaluationRecord, replay
 from .exceptions import InputError, UnknownRuleError
-from .patient import FlagKind
-from .results import Assessment, DifferenceKind, newer_package, package_version
+from .patient import FlagKind, Patient
+from .results import Assessment, Difference, DifferenceKind, newer_package, package_version
+from .results import Note as ReaderNote
 from .site import Site
 from .units import format_quantity, is_quantity
 
@@ -58,6 +59,7 @@ __all__ = [
     "Note",
     "ReplayAudit",
     "ReplayedGuideline",
+    "Reread",
     "RuleChange",
     "RuleHistory",
     "RuleRedline",
@@ -332,6 +334,19 @@ class ReplayAudit:
     differences: tuple[str, ...]
     causes: tuple[str, ...]
     notes: tuple[str, ...]
+    reader_notes: tuple[str, ...] = ()
+    """The FHIR reader's notes the record holds (``kind: text``): why a value of the input was not used, or how it
+    was read. Compared with a re-reading of the input when the replay is given it."""
+
+
+class Reread(Protocol):
+    """The FHIR input read again for a replay (a :class:`neuroguide.fhir.Reading`)."""
+
+    @property
+    def patient(self) -> Patient: ...
+
+    @property
+    def notes(self) -> tuple[ReaderNote, ...]: ...
 
 
 # -- rendering values -------------------------------------------------------------
@@ -929,7 +944,11 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def replay_record(
-    record: EvaluationRecord | Mapping[str, Any] | str, *, source: Catalog | None = None, site: Site | None = None
+    record: EvaluationRecord | Mapping[str, Any] | str,
+    *,
+    source: Catalog | None = None,
+    site: Site | None = None,
+    reading: Reread | None = None,
 ) -> ReplayAudit:
     """Re-evaluate a record with the guideline versions it names and explain any difference.
 
@@ -938,6 +957,9 @@ def replay_record(
             form, or its JSON text (as printed by ``neuroguide assess --json``).
         source: a catalog other than the packaged one.
         site: the site overlay the record applied (its sha256 must match the record's).
+        reading: the FHIR input the record was made from, read again
+            (:func:`neuroguide.fhir.reread`): its patient must be the record's
+            and its notes the record's ``notes``.
 
     Returns:
         A :class:`ReplayAudit`. ``identical`` is True when the same
@@ -946,7 +968,10 @@ def replay_record(
         release says so there too). Every difference has a cause; a record
         that contradicts itself (an entry twice, a trace or recommendation
         naming a guideline version or rule its guideline list lacks) is
-        different, its cause saying it was altered or damaged.
+        different, its cause saying it was altered or damaged. The record's
+        FHIR reader notes are listed in ``reader_notes``; without ``reading``
+        they are shown, not checked (a record without notes, such as every
+        0.1.0 record, is not different for lacking them).
 
     Raises:
         InputError: the data is not an evaluation record (names the part and
@@ -1022,16 +1047,86 @@ def replay_record(
                 "must give the same result: the record itself was altered after it was made"
             )
     notes.extend(_selection_notes(record, cat))
-    differences = tuple(str(d) for d in report.differences if d.kind.substantive)
+    reader: list[str] = []
+    if reading is None:
+        if record.notes:
+            notes.append(
+                f"the record holds {len(record.notes)} FHIR reader note(s), listed as recorded; they were not "
+                "re-checked: give the replay the FHIR input (--fhir FILE) to read it again and compare"
+            )
+    else:
+        reader_diffs, reader_notes_, reader_cause = _reread_differences(record, reading)
+        reader = [str(d) for d in reader_diffs]
+        notes.extend(reader_notes_)
+        causes.extend(reader_cause)
+    differences = tuple(str(d) for d in report.differences if d.kind.substantive) + tuple(reader)
     return ReplayAudit(
-        identical=report.identical,
+        identical=report.identical and not reader,
         as_of=record.as_of,
         recommendations=len(record.recommendations),
         guidelines=tuple(found),
         differences=differences,
         causes=tuple(causes),
         notes=tuple(notes),
+        reader_notes=tuple(f"{n.kind.value}: {n}" for n in record.notes),
     )
+
+
+def _compared(notes: Iterable[ReaderNote]) -> list[ReaderNote]:
+    # The CDS Hooks service's notes on the request itself (a prefetch key not filled) come from no FHIR reading.
+    return [n for n in dict.fromkeys(notes) if not n.resource.startswith("prefetch.")]
+
+
+def _reread_differences(record: EvaluationRecord, reading: Reread) -> tuple[list[Difference], list[str], list[str]]:
+    """How the FHIR input read again differs from the record: differences, notes and their cause."""
+    diffs: list[Difference] = []
+    notes: list[str] = []
+    patient = dict(reading.patient.plain())
+    if patient != dict(record.patient):
+        keys = sorted(k for k in set(patient) | set(record.patient) if patient.get(k) != record.patient.get(k))
+        diffs.append(
+            Difference(
+                DifferenceKind.PATIENT_READ,
+                f"the patient read from the FHIR input differs from the record's patient in: {', '.join(keys)}",
+            )
+        )
+    if record.package.startswith("0.1."):  # its release kept no reader notes: their absence is no difference
+        notes.append(
+            f"neuroguide {record.package} kept no FHIR reader notes in its records; re-reading the input gives "
+            f"{len(reading.notes)}, not compared"
+        )
+    else:
+        was, now = _compared(record.notes), _compared(reading.notes)
+        diffs += [
+            Difference(DifferenceKind.READER_NOTES, f"reader note in the record, not made now: {n.kind.value}: {n}")
+            for n in was
+            if n not in now
+        ]
+        diffs += [
+            Difference(DifferenceKind.READER_NOTES, f"reader note made now, not in the record: {n.kind.value}: {n}")
+            for n in now
+            if n not in was
+        ]
+    if not diffs:
+        return [], notes, []
+    same = record.package == package_version()
+    if any(d.kind is DifferenceKind.PATIENT_READ for d in diffs):
+        cause = (
+            "the patient read from the FHIR input given is not the record's patient: the input is not the one the "
+            "record was made from, or the record was altered"
+            + ("" if same else f", or the FHIR reader changed since neuroguide {record.package}")
+        )
+    elif same:
+        cause = (
+            "the same FHIR input read by the same version gives the same patient and the same notes, yet the notes "
+            "differ: the record's notes were altered after it was made"
+        )
+    else:
+        cause = (
+            f"the FHIR reader of neuroguide {package_version()} notes the same input otherwise than "
+            f"{record.package} did (the patient read is the same), unless the record's notes were altered"
+        )
+    return diffs, notes, [cause]
 
 
 # Flags about the patient's own inputs (not about the guideline files or a site overlay).

@@ -207,8 +207,62 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
+class _Stdout:
+    """Standard output that outlives a reader who stops early (``neuroguide audit replay r.json | head -1``).
+
+    The first write or flush that meets the closed pipe points the descriptor at /dev/null and drops the rest, so
+    the command still runs to its end and exits with its own verdict (a DIFFERENT replay stays exit 1), and the
+    interpreter's last flush raises no traceback. Every command prints through ``sys.stdout``, so this one wrapper
+    serves them all.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return int(self._stream.write(text))
+            except BrokenPipeError:
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._drop()
+
+    def _drop(self) -> None:
+        self.broken = True
+        import os
+
+        try:  # what is left in the stream's buffer then goes to /dev/null at exit, not to the closed pipe
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # a stream without a descriptor (captured in tests)
+            pass
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno... as the real stream has them
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 failure found, 2 bad input)."""
+    stdout = sys.stdout
+    guard = _Stdout(stdout)
+    sys.stdout = guard  # a file-like wrapper (see _Stdout)
+    try:
+        return _main(argv)
+    finally:
+        guard.flush()  # the last buffered output meets a closed pipe here, inside the guard, not at exit
+        sys.stdout = stdout
+
+
+def _main(argv: Sequence[str] | None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     # A leading --version acts before any command is read: the core parser answers it (and exits, as argparse does).
     command = "assess" if words[:1] == ["--version"] else next((w for w in words if not w.startswith("-")), None)
@@ -227,13 +281,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NeuroguideError as exc:  # pragma: no cover - every subclass is handled above
         print(f"neuroguide: error: {exc}", file=sys.stderr)
         return EXIT_FAIL
-    except BrokenPipeError:
-        # The reader (e.g. `| head`) stopped early: not an error of ours.
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -256,8 +303,6 @@ def _today() -> dt.date:
 
 def _assess(args: argparse.Namespace) -> int:
     from pathlib import Path
-
-    import attrs
 
     from .evaluation import assess
     from .exceptions import InputError
@@ -303,13 +348,13 @@ def _assess(args: argparse.Namespace) -> int:
         site = load_site(args.site)
     result = assess(patient, as_of=args.as_of or _today(), pins=pins, statuses=statuses, source=source, site=site)
     if reading is not None:  # what the FHIR reader did not use, or read with an assumption: its own report section
-        result = attrs.evolve(result, notes=reading.notes)
+        result = result.with_notes(reading.notes)
     if result.record.unlocked:
         print(
             f"neuroguide: WARNING: unlocked guideline files used: {', '.join(result.record.unlocked)}", file=sys.stderr
         )
     if args.json:
-        if reading is not None and reading.notes:  # the record holds the patient as read, not the reader's notes
+        if reading is not None and reading.notes:  # in the record's notes too; said here so a reader sees them
             _warn_notes(reading.notes)
         print(result.record.to_json())
         return EXIT_OK
@@ -327,7 +372,7 @@ def _warn_notes(notes: Sequence[Any]) -> None:
     unused = sum(1 for n in once if not n.assumed)
     counts = [f"{unused} FHIR item(s) not used"] if unused else []
     counts += [f"{len(once) - unused} read with an assumption"] if len(once) > unused else []
-    print(f"neuroguide: WARNING: {', '.join(counts)} (these notes are not in the record):", file=sys.stderr)
+    print(f"neuroguide: WARNING: {', '.join(counts)} (also in the record's notes):", file=sys.stderr)
     for kind, items in note_groups(once):
         print(f"  {note_title(kind)} ({len(items)}):", file=sys.stderr)
         for n in items:

@@ -41,7 +41,7 @@ from ._vocabulary import vocabulary
 from .evaluation import assess as _assess
 from .exceptions import InputError, InputProblemsError, NeuroguideError, install_hint, raise_all
 from .patient import Medication, Patient
-from .results import Assessment, MissingInput
+from .results import Assessment, EvaluationRecord, MissingInput
 from .units import dimension, scale
 
 try:  # the models are optional: ``pip install neuroguide[fhir]``
@@ -62,12 +62,14 @@ __all__ = [
     "assess",
     "draft_medication",
     "read",
+    "reread",
 ]
 
 CUMULATIVE_DOSE_URL = "urn:neuroguide:extension:cumulative-dose"
 """Extension (valueQuantity) on a MedicationStatement giving the total exposure so far, as in the JSON input."""
 
 _RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+_UNCHECKED = "conformance not checked"  # the note saying a reading skipped the check (a re-reading does so too)
 _READ = ("Patient", "Condition", "Observation", "MedicationStatement", "MedicationRequest", "Procedure")
 _OBS_USED = frozenset({"final", "amended", "corrected"})
 _PROC_USED = frozenset({"completed"})
@@ -165,23 +167,31 @@ def read(
         reader.note(
             NoteKind.ASSUMPTION,
             "FHIR data",
-            "conformance not checked",
+            _UNCHECKED,
             "the resources were not checked against the FHIR specification (configured so); read leniently",
         )
     urls: dict[str, str] = {}
     return reader.run(_load(data, urls), urls)
 
 
+def reread(record: EvaluationRecord, data: Mapping[str, Any] | Sequence[Any] | str | Path) -> Reading:
+    """Read the FHIR input of a record again, as it was read (for ``neuroguide.audit.replay_record``).
+
+    On the record's date, with the conformance check unless the record's notes say it was skipped.
+    """
+    skipped = any(n.kind is NoteKind.ASSUMPTION and n.what == _UNCHECKED for n in record.notes)
+    return read(data, as_of=record.as_of, conformance=not skipped)
+
+
 def assess(data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.date, **options: Any) -> Assessment:
     """Read FHIR data and assess the patient; the reader's notes are returned in ``Assessment.notes``.
 
     ``options`` are passed to :func:`neuroguide.assess`. The evaluation record holds the patient as read (so it
-    replays); the notes are in the returned ``notes`` only, apart from ``missing`` (the inputs that would let more
-    rules decide, as for a patient given as JSON).
+    replays) and the notes (so an auditor sees why a value was not used); they are never in ``missing`` (the inputs
+    that would let more rules decide, as for a patient given as JSON).
     """
     reading = read(data, as_of=as_of)
-    result = _assess(reading.patient, as_of=as_of, **options)
-    return attrs.evolve(result, notes=reading.notes)
+    return _assess(reading.patient, as_of=as_of, **options).with_notes(reading.notes)
 
 
 # -- input -------------------------------------------------------------------------------------------------------

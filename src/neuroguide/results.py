@@ -11,7 +11,7 @@ import enum
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import attrs
@@ -263,9 +263,12 @@ class EvaluationRecord:
     """Guideline files that did not match the lock, loaded because an author allowed it; 0.2.0 on."""
     site: SiteStamp | None = None
     """The site overlay applied, if any (absent from the JSON when none was, so such records read as before)."""
+    notes: tuple[Note, ...] = ()
+    """The FHIR reader's notes on the input (what it left out and why, or read with a stated assumption); 0.2.0 on,
+    absent from the JSON when there are none (a patient given as JSON), so such records read as before."""
 
-    # A record without a site overlay serializes exactly as before the overlay existed.
-    omit_if_default: ClassVar[tuple[str, ...]] = ("site",)
+    # A record without a site overlay or reader notes serializes exactly as before these existed.
+    omit_if_default: ClassVar[tuple[str, ...]] = ("site", "notes")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the record as plain JSON-ready data."""
@@ -350,7 +353,7 @@ _SHAPES = (
     *((k, _is_object, "a JSON object") for k in ("patient", "facts")),
     *(
         (k, _is_list, "a JSON list")
-        for k in ("statuses", "guidelines", "trace", "recommendations", "missing", "flags", "unlocked")
+        for k in ("statuses", "guidelines", "trace", "recommendations", "missing", "flags", "unlocked", "notes")
     ),
 )
 _STATUS_NAMES = frozenset(s.value for s in m.Status)
@@ -441,7 +444,13 @@ class Assessment:
     notes: tuple[Note, ...] = ()
     """The FHIR reader's notes on what it did not use, or read with an assumption (empty for a patient given as JSON).
 
-    They are not inputs to add, so never in ``missing``; the text report shows them in a section of their own."""
+    They are not inputs to add, so never in ``missing``; the text report shows them in a section of their own.
+    :meth:`with_notes` keeps them in the record too."""
+
+    def with_notes(self, notes: Iterable[Note]) -> Assessment:
+        """Return this assessment with the reader's notes (each once), in its record too (a replay shows them)."""
+        once = tuple(dict.fromkeys(notes))
+        return attrs.evolve(self, notes=once, record=attrs.evolve(self.record, notes=once))
 
     @property
     def flags(self) -> tuple[Flag, ...]:
@@ -498,6 +507,10 @@ class DifferenceKind(enum.StrEnum):
     """The record applied a site overlay that was not given to the replay, or whose content differs."""
     RECORD_INCONSISTENT = "record-inconsistent"
     """The record contradicts itself (an entry twice, a rule or version its guideline list does not hold)."""
+    READER_NOTES = "reader-notes"
+    """The FHIR reader's notes on the input, re-read, differ from the record's (replayed with the FHIR input)."""
+    PATIENT_READ = "patient-read"
+    """The patient read again from the FHIR input given to the replay is not the record's patient."""
     NEWER_CODE = "newer-code"
     """What this version's code would decide otherwise where the replay keeps the record's release behaviour
     (a derivation added since): said, but the record still replays as made."""

@@ -1014,14 +1014,29 @@ def _hook_request(body: Any, service_id: str) -> Mapping[str, Any]:
         if not isinstance(body.get(field), kind):
             what = "a string" if kind is str else "an object"
             raise HookError(400, "bad-request", f"{field} is required ({what})", instance)
-    patient_id = body["context"].get("patientId")
-    if patient_id is not None and not isinstance(patient_id, str):  # else never compared with the prefetch patient
-        got = json.dumps(patient_id)[:80]
-        raise HookError(400, "bad-request", f"context.patientId must be a string (a Patient id), got {got}", instance)
     expected = _SERVICES[service_id]["hook"]
     if body["hook"] != expected:
         message = f"service {service_id} answers hook {expected!r}, not {body['hook']!r}"
         raise HookError(400, "unsupported-hook", message, instance)
+    context = body["context"]
+    patient_id = context.get("patientId")
+    if patient_id is None:  # every hook served names its patient; the prefetch patient alone could be anyone's
+        raise HookError(
+            400,
+            "bad-request",
+            f"context.patientId is required by the {expected} hook (the FHIR Patient.id of the patient in context; "
+            "CDS Hooks Library, hookVersion 1.0)",
+            instance,
+        )
+    if not isinstance(patient_id, str) or not patient_id:  # else never compared with the prefetch patient
+        got = json.dumps(patient_id)[:80]
+        message = f"context.patientId must be a string (a Patient id, not empty), got {got}"
+        raise HookError(400, "bad-request", message, instance)
+    user_id = context.get("userId")
+    if user_id is not None and not isinstance(user_id, str):
+        got = json.dumps(user_id)[:80]
+        message = f"context.userId must be a string ([ResourceType]/[id], e.g. Practitioner/123), got {got}"
+        raise HookError(400, "bad-request", message, instance)
     prefetch = body.get("prefetch", {})
     if not isinstance(prefetch, Mapping):
         raise HookError(400, "bad-request", "prefetch must be an object of prefetch key -> FHIR resource", instance)
@@ -1159,8 +1174,9 @@ class _Hooks:
             raise
         except NeuroguideError as exc:
             raise HookError(400, "bad-patient-data", str(exc)) from None
+        result = result.with_notes([*notes, *reading.notes])  # in the stored record too, for the auditor
         record_json, record_id = _record_json(result)
-        cards = cards_for(result, record_id, base, [*notes, *reading.notes])
+        cards = cards_for(result, record_id, base)
         record = _pending(record_id, service_id, body["hookInstance"], record_json, cards)
         return _Done(orjson.dumps({"cards": cards}), body["hookInstance"], record)
 
