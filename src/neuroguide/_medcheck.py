@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable, Sequence
 
+import attrs
+
 from . import model as m
 from ._agents import names_agent
 from ._criteria import FactValue
@@ -122,17 +124,18 @@ def evaluate(
             details.append(f"renal band: CrCl {verdict.renal_band} mL/min{basis}")
         details.extend(f"note: {n}" for n in verdict.notes)
         reasons = verdict.duplicate or (f"{med.agent} {verdict.given}",)
-        recs.append(
-            recommendation(
-                rule,
-                g,
-                action=verdict.message,
-                status=S(verdict.verdict.value),
-                reasons=reasons,
-                missing=tuple(verdict.missing),
-                details=tuple(details),
-            )
+        rec = recommendation(
+            rule,
+            g,
+            action=verdict.message,
+            status=S(verdict.verdict.value),
+            reasons=reasons,
+            missing=tuple(verdict.missing),
+            details=tuple(details),
         )
+        if verdict.indication_open:  # the rule's title names its indication, which was not decided
+            rec = attrs.evolve(rec, title=f"{rule.agent.capitalize()}, indication not given: renal dose table")
+        recs.append(rec)
     outcome = RuleOutcome.FIRED if recs else RuleOutcome.NOT_FIRED
     return RuleResult(
         outcome=outcome,

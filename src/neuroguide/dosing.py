@@ -139,6 +139,11 @@ class DoseVerdict:
     """True when the patient is on dialysis and CrCl is not known, so the renal table's row is not decided.
 
     The message then names the table's lowest rows to check the dose against, and a CDS card shows a warning."""
+    indication_open: bool = False
+    """True when the indication did not choose between cited regimens that share one renal table (gabapentin).
+
+    The table is checked and no regimen's own indication, titration target or label status is claimed: ``rule``
+    names the regimen whose copy of the table was used, ``labelled`` is ``None`` and a note says so."""
 
     @property
     def ok(self) -> bool:
@@ -216,6 +221,7 @@ def _template(fields: _Fields) -> dict[str, Any]:
         "duplicate": (),
         "rule_status": fields[6],
         "dialysis_unbanded": False,
+        "indication_open": False,
     }
 
 
@@ -860,7 +866,7 @@ def _select(
     _SELECTED[id(cat), as_of, agent, route, indication] = (
         cat,
         _numbers(pairs[0][1]).base,
-        _regimens(found),  # type: ignore[arg-type]
+        _choosable(found, indication),  # type: ignore[arg-type]
     )
 
 
@@ -1083,7 +1089,50 @@ def _best(
     found = _narrow(agent, pairs, amount.given, route, indication, strict_indication)
     if type(found) is DoseVerdict:
         return found
-    return _chosen(_regimens(found), amount, crcl, dialysis, basis)  # type: ignore[arg-type]
+    return _chosen(_choosable(found, indication), amount, crcl, dialysis, basis)  # type: ignore[arg-type]
+
+
+def _choosable(found: Sequence[tuple[m.Guideline, m.DosingRule]], indication: str | None) -> tuple[_Regimen, ...]:
+    """The regimens to choose among: ``found``'s, or their shared renal table when no indication chose one."""
+    regimens = _regimens(found)
+    if len(regimens) > 1 and _shared_table(regimens):
+        return (_open_regimen(regimens, indication),)
+    return regimens
+
+
+def _shared_table(regimens: Sequence[_Regimen]) -> bool:
+    """True when regimens of several indications share one renal table: the indication was not decided."""
+    first = regimens[0][1]
+    return (
+        bool(first.renal)
+        and len({r[1].indication for r in regimens}) > 1
+        and all(r[1].renal == first.renal for r in regimens)
+    )
+
+
+def _open_regimen(regimens: Sequence[_Regimen], indication: str | None) -> _Regimen:
+    """The shared renal table as one regimen that claims no indication (see ``DoseVerdict.indication_open``).
+
+    The table is the first regimen's; its title, titration target and label status are left out, since they
+    belong to its indication. A note names the cited indications and why none was chosen.
+    """
+    g, rule, numbers, fields = regimens[0]
+    cited = "; ".join(dict.fromkeys(r[1].indication for r in regimens))
+    why = "indication not given" if indication is None else f"indication {indication!r} does not decide"
+    note = (
+        f"{why}: checked against the renal dose table, which is the same in each cited regimen ({cited}); "
+        f"the dose within a row depends on the indication (each regimen's own titration and target), which is "
+        f"not applied. Table from rule {rule.id}."
+    )
+    shared = "renal table shared by the cited regimens, indication not given"
+    open_numbers = attrs.evolve(
+        numbers,
+        target=None,
+        regimen=f"the {shared}",
+        band_regimen={id(b): f"{b.regimen} (CrCl band {b.label}; {shared})" for b in rule.renal},
+        notes=(*numbers.notes, note),
+    )
+    return g, rule, open_numbers, {**fields, "labelled": None, "indication_open": True}
 
 
 def _narrow(
