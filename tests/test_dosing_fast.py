@@ -82,7 +82,7 @@ def test_fast_and_explained_paths_agree_on_each_regimen(
 ) -> None:
     g, rule = pair
     verdict, distance, written = dosing._check(g, rule, _amount(rule, per_day), crcl, dialysis, basis)
-    assert dosing._score(rule, per_day, crcl) == (dosing._RANK[verdict], distance)
+    assert dosing._score(rule, per_day, crcl, dialysis) == (dosing._RANK[verdict], distance)
     assert written.verdict is verdict
     assert written.rule == rule.id and written.crcl == crcl
 
