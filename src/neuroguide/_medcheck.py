@@ -87,13 +87,19 @@ def evaluate(
         for med in taken:
             check = exposure_check(rule, med, patient, facts, as_of)
             missing.extend(check.missing)
+            given: tuple[str, ...] = ()
+            if med.dose is not None and rule.cumulative_threshold is None and rule.duration_threshold is None:
+                # The dose is the only exposure given and the entry has no number to compare it with: shown, not
+                # dropped (no source gives a plausible range for it either).
+                given = (f"dose {format_quantity(med.dose)} per {med.per or 'dose'}: not compared with a number "
+                         "(this entry has no dose threshold)",)  # fmt: skip
             recs.append(
                 recommendation(
                     rule,
                     g,
                     action=_neurotox_action(rule, check.past_threshold),
                     status=S.FLAGGED if check.past_threshold else S.CAUTION,
-                    reasons=(f"takes {med.agent}", *check.reasons),
+                    reasons=(f"takes {med.agent}", *given, *check.reasons),
                     missing=tuple(check.missing),
                     details=(
                         f"class: {rule.drug_class}",

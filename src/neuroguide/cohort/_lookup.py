@@ -47,7 +47,7 @@ _FUNCTIONS = (
     dosing._decide,
     dosing._med_verdict,
 )
-PINNED = "b599491e8d25b831"
+PINNED = "b44b98f27f4d9d8b"
 """sha256 (16 hex digits) of the engine functions whose orchestration :func:`dosing_rows` reproduces."""
 
 _WEIGHT_INPUTS = ("age", "weight", "serum-creatinine", "sex", "height")
