@@ -969,3 +969,20 @@ def test_a_true_false_derivation_is_called_once_per_combination_across_partition
     monkeypatch.setitem(_facts._DERIVATIONS, "lops", lambda patient, when, facts: True)
     assert _derive._by_value(frame, "lops", as_of).to_list() == [True] * 5
     assert len(calls) == 8
+
+
+def test_duloxetine_on_dialysis_gives_the_answer_of_assess() -> None:
+    # Dialysis puts duloxetine in its avoid row whatever the CrCl: not a function of CrCl, so evaluated per row.
+    as_of = dt.date(2026, 11, 30)
+    hd = {"findings": {"dialysis": True}}
+    docs = [
+        {**hd, "medications": [_on("duloxetine", "60 mg")]},
+        {**hd, **_renal(60, 81.0, 1.5), "medications": [_on("duloxetine", "60 mg")]},
+        {**hd, "medications": [_on("gabapentin", "2400 mg")]},
+        {"medications": [_on("duloxetine", "60 mg")]},
+    ]
+    res = cohort_evaluate(docs, as_of=as_of)
+    assert_same(docs, res.results, as_of, res.errors)
+    dosing = res.results.filter(pl.col("rule") == "duloxetine-dpnp").sort("row")
+    assert dosing["status"].to_list() == ["avoid", "avoid", "within-range"]
+    assert dosing["evaluated"].to_list()[:2] == ["per-row", "per-row"]

@@ -119,3 +119,58 @@ def test_without_dialysis_and_crcl_the_check_is_unchanged() -> None:
     assert "give CrCl, or the age, sex, weight and serum creatinine" in v.message
     card = service._dose_card(patient.medications[0], v, "http://x", "MedicationRequest/m1")
     assert card["indicator"] == "info"
+
+
+# -- duloxetine on dialysis ---------------------------------------------------------------------------------------
+# The label's section 8.10 is headed "Severe Renal Impairment" and describes "end-stage renal disease receiving
+# chronic intermittent hemodialysis" (clinical-sources.md §6e: "label §8.10 ESRD"); the label's severe group is
+# CrCl below 30 mL/min, where duloxetine is avoided (§6e, A6). Expected words written from those sources.
+
+
+def _duloxetine(dose: str = "60 mg", **extra: Any) -> ng.Patient:
+    data = json.loads(json.dumps(HD_PATIENT))
+    data["medications"] = [{"agent": "duloxetine", "dose": dose, "per": "day"}]
+    data.update(extra)
+    return ng.Patient.from_dict(data)
+
+
+@pytest.mark.parametrize("dose", ["30 mg", "60 mg", "61 mg"])
+def test_duloxetine_on_dialysis_without_crcl_is_avoid_and_asks_for_no_cockcroft_gault(dose: str) -> None:
+    v = ng.check_dose("duloxetine", dose, per="day", patient=_duloxetine(dose), as_of=AS_OF)
+    assert v.verdict is Verdict.AVOID
+    assert v.missing == ()  # nothing to ask: dialysis decides
+    text = " ".join((v.expected, v.message, *v.notes))
+    assert "give CrCl" not in text and "serum creatinine" not in text and "Cockcroft" not in text
+    assert "on dialysis" in v.message and "8.10" in v.message and "hemodialysis" in v.message
+    assert "avoid" in v.message and "< 30" in v.message
+
+
+@pytest.mark.parametrize("crcl", ["29.9 mL/min", "30 mL/min", "30.1 mL/min", "80 mL/min"])
+def test_duloxetine_on_dialysis_a_crcl_given_does_not_decide(crcl: str) -> None:
+    v = ng.check_dose("duloxetine", "60 mg", per="day", patient=_duloxetine(measurements={"crcl": crcl}), as_of=AS_OF)
+    assert v.verdict is Verdict.AVOID
+    assert "does not decide it on dialysis" in v.message
+
+
+@pytest.mark.parametrize(("crcl", "verdict"), [("29.9 mL/min", Verdict.AVOID), ("30 mL/min", Verdict.WITHIN)])
+def test_duloxetine_not_on_dialysis_keeps_the_crcl_rows(crcl: str, verdict: Verdict) -> None:
+    # "Creatinine clearance 30 to 80 mL/min": no adjustment; below 30 avoid (§6e, MIMS reproduction).
+    patient = _duloxetine(findings={}, measurements={"crcl": crcl})
+    assert ng.check_dose("duloxetine", "60 mg", per="day", patient=patient, as_of=AS_OF).verdict is verdict
+
+
+def test_duloxetine_without_dialysis_or_crcl_still_asks_for_renal_function() -> None:
+    v = ng.check_dose("duloxetine", "60 mg", per="day", patient=_duloxetine(findings={}), as_of=AS_OF)
+    assert v.verdict is Verdict.WITHIN and v.missing == ("crcl",)
+    assert any("give CrCl" in n for n in v.notes)
+
+
+def test_assess_and_the_order_card_say_avoid_for_duloxetine_on_dialysis() -> None:
+    patient = _duloxetine()
+    (rec,) = [r for r in ng.assess(patient, as_of=AS_OF).recommendations if r.rule == "duloxetine-dpnp"]
+    assert rec.status.value == "avoid" and rec.missing == ()
+    assert "serum creatinine" not in " ".join((rec.action, *rec.details))
+    service = pytest.importorskip("neuroguide.service", reason="needs the service extra")
+    v = ng.check_dose("duloxetine", "60 mg", per="day", patient=patient, as_of=AS_OF)
+    card = service._dose_card(patient.medications[0], v, "http://x", "MedicationRequest/m1")
+    assert card["indicator"] != "info" and "give CrCl" not in card["detail"]

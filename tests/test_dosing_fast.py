@@ -82,7 +82,7 @@ def test_fast_and_explained_paths_agree_on_each_regimen(
 ) -> None:
     g, rule = pair
     verdict, distance, written = dosing._check(g, rule, _amount(rule, per_day), crcl, dialysis, basis)
-    assert dosing._score(rule, per_day, crcl) == (dosing._RANK[verdict], distance)
+    assert dosing._score(rule, per_day, crcl, dialysis) == (dosing._RANK[verdict], distance)
     assert written.verdict is verdict
     assert written.rule == rule.id and written.crcl == crcl
 
@@ -123,6 +123,12 @@ def test_check_dose_is_the_best_written_verdict(
         return
     written = [dosing._check(g, r, amount, dosing._crcl_of_text(f"{crcl!r} mL/min") if crcl is not None else None,
                              False, None if crcl is None else "given") for g, r in pairs]  # fmt: skip
+    if len(pairs) > 1 and dosing._shared_table(dosing._regimens(pairs)):
+        # Regimens of several indications sharing one renal table (gabapentin without an indication): the table,
+        # written as one regimen that claims no indication.
+        g, r, n, t = dosing._open_regimen(dosing._regimens(pairs), indication)
+        c = dosing._crcl_of_text(f"{crcl!r} mL/min") if crcl is not None else None
+        written = [dosing._write(g, r, n, t, amount, c, False, None if crcl is None else "given")]
     expected = min(written, key=lambda w: (dosing._RANK[w[0]], w[1]))[2]
     assert got == expected
     assert repr(got) == repr(expected)
@@ -135,7 +141,7 @@ def test_a_verdict_written_field_by_field_is_doseverdicts_own() -> None:
     assert names == (
         "verdict", "agent", "given", "expected", "message", "rule", "guideline", "version", "citation",
         "renal_band", "crcl", "labelled", "notes", "missing", "crcl_basis", "duplicate", "rule_status",
-        "dialysis_unbanded",
+        "dialysis_unbanded", "indication_open",
     )  # fmt: skip
     assert all(a.validator is None and a.converter is None and a.on_setattr is None for a in attrs.fields(DoseVerdict))
     assert not hasattr(DoseVerdict, "__attrs_post_init__") and not hasattr(DoseVerdict, "__attrs_pre_init__")

@@ -265,7 +265,8 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[tuple[NoteKind, str, str]]]] = {
             (C, "MedicationRequest/mr19-prn", "the code says 2 times a day and the repeat 3"),
         ],
     ),
-    # 6 mL of 250 mg/5 mL three times a day: 900 mg a day. 1000 ug (UCUM) a day is read; "mcg" is not UCUM.
+    # 6 mL of 250 mg/5 mL three times a day: 900 mg a day. 1000 ug (UCUM) a day is read; so is 1000 "mcg" (not a
+    # UCUM code, but micrograms as the JSON input reads it), with a note saying how it was read.
     "medication_units_mcg_ml": (
         {
             **_who("p20"),
@@ -277,12 +278,12 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[tuple[NoteKind, str, str]]]] = {
                     "started": "2026-09-01",
                 },
                 {"agent": "vitamin B12", "dose": "1000 ug", "per": "day", "started": "2026-09-01"},
-                {"agent": "vitamin B12", "started": "2026-10-01"},
+                {"agent": "vitamin B12", "dose": "1000 ug", "per": "day", "started": "2026-10-01"},
             ],
         },
         [
             (A, "MedicationRequest/mr20-sol", "read as 300 mg"),
-            (U, "MedicationRequest/mr20-b12-mcg", "'mcg' is not UCUM"),
+            (A, "MedicationRequest/mr20-b12-mcg", "unit 'mcg': read as micrograms (1000 ug)"),
         ],
     ),
     # A dose given only as text is not checked; a completed statement with an end date is a past medication.

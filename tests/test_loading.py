@@ -184,3 +184,65 @@ def test_round_trip_structure_unstructure(tmp_path: Path) -> None:
         again = converter.structure(data, m.Guideline)
         assert again.rules == g.rules
         assert again.sources == g.sources
+
+
+DIALYSIS_ROWS = """
+[[rules]]
+id = "dose-renal"
+kind = "dosing"
+title = "D"
+statement = "D."
+agent = "d"
+indication = "x"
+population = "adults"
+route = "oral"
+dose_min = "60 mg"
+dose_max = "60 mg"
+per = "1 day"
+frequency = "daily"
+plausible_max = "600 mg"
+
+[[rules.renal]]
+label = ">= 30"
+crcl_lower = "30 mL/min"
+daily_min = "60 mg"
+daily_max = "60 mg"
+regimen = "60 mg"
+{first}
+
+[[rules.renal]]
+label = "< 30"
+crcl_upper = "30 mL/min"
+upper_inclusive = false
+avoid = true
+regimen = "avoid"
+{second}
+
+[[rules.citations]]
+source = "src"
+locator = "p. 1"
+quote = "60 mg"
+verification = {{ status = "secondary", via = "test", checked = 2020-01-02 }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "path", "words"),
+    [
+        ('dialysis = "why"', "", "$.rules[1].renal[0].dialysis", "only on a row with avoid = true"),
+        ('avoid = true\ndialysis = "a"', 'dialysis = "b"', "$.rules[1].renal", "at most one row with dialysis"),
+    ],
+)
+def test_a_dialysis_row_is_an_avoid_row_and_only_one(first: str, second: str, path: str, words: str) -> None:
+    bad = GOOD + DIALYSIS_ROWS.format(first=first, second=second)
+    with pytest.raises(ng.GuidelineDataError) as info:
+        _loading.load_file(bad.encode(), "tiny/2020.1.toml")
+    assert any(p.path == path and words in p.message for p in info.value.problems), info.value.problems
+
+
+def test_a_dialysis_avoid_row_loads() -> None:
+    g = _loading.load_file(
+        (GOOD + DIALYSIS_ROWS.format(first="", second='dialysis = "why"')).encode(), "tiny/2020.1.toml"
+    )
+    rule = g.rule("dose-renal")
+    assert isinstance(rule, m.DosingRule) and rule.renal[1].dialysis == "why"

@@ -28,7 +28,7 @@ COVERED = {
     "ada-neuropathy": "2026.2",
     "aha-acc-pad": "2024.2",
     "b12-testing": "2024.3",
-    "drug-dosing": "2026.3",
+    "drug-dosing": "2026.4",
     "drug-neurotoxicity": "2026.3",
     "inflammatory-neuropathy": "2021.1",
     "iwgdf-foot": "2023.2",

@@ -157,7 +157,12 @@ def test_a_renal_verdict_now_says_which_weight_its_crcl_used() -> None:
     # CHANGELOG 0.2.0 (clinical safety): every renal verdict says which weight its CrCl used; the verdict stands.
     data, report, _ = replayed("gabapentin-crcl21-details")
     assert kinds(report) == {K.RECOMMENDATION_CHANGED}
-    assert all("gabapentin-phn" in d and ": details was" in d for d in report.differences if d.kind.substantive)
+    # Since 0.2.0 too: the entry has no indication, so the verdict no longer claims postherpetic neuralgia (its title
+    # and the regimen named in its action change; CHANGELOG, "gabapentin without an indication").
+    changed = [str(d) for d in report.differences if d.kind.substantive]
+    assert all("gabapentin-phn" in d for d in changed)
+    assert {d.split(": ", 1)[1].split(" was ", 1)[0] for d in changed} == {"details", "title", "action"}
+    assert has(changed, "title was 'Gabapentin for postherpetic neuralgia", "now 'Gabapentin, indication not given")
     assert report.assessment is not None
     now = [r for r in report.assessment.recommendations if r.rule == "gabapentin-phn"]
     assert [r.status.value for r in now] == [r["status"] for r in rec(data, "gabapentin-phn")]

@@ -13,11 +13,11 @@ from neuroguide.dosing import Verdict, renal_band, truncate_crcl
 from neuroguide.units import magnitude
 
 GUIDELINE = "drug-dosing"
-VERSION = "2026.3"
+VERSION = "2026.4"
 
 
 def rule(rule_id: str) -> m.DosingRule:
-    """The dosing rule ``rule_id`` of drug-dosing 2026.3 (the version in force)."""
+    """The dosing rule ``rule_id`` of drug-dosing 2026.4 (the version in force)."""
     r = ng.load_guideline(GUIDELINE, version=VERSION).rule(rule_id)
     assert isinstance(r, m.DosingRule)
     return r
@@ -419,6 +419,37 @@ def test_duloxetine_dpnp_avoid_below_crcl_30() -> None:
         assert check("duloxetine", "30 mg", crcl=crcl, **kw).verdict is Verdict.AVOID
     for crcl in ("30 mL/min", "30.01 mL/min", "31 mL/min", "80 mL/min"):
         assert verdicts("duloxetine", ["59 mg", "60 mg", "61 mg"], crcl=crcl, **kw) == [B, W, AM], crcl
+
+
+@pytest.mark.rule("duloxetine-dpnp")
+def test_duloxetine_dpnp_on_dialysis_is_the_severe_row() -> None:
+    """Label 8.10 'Severe Renal Impairment' covers end-stage renal disease on hemodialysis (drug-dosing 2026.4)."""
+    r = rule("duloxetine-dpnp")
+    (quote,) = [c.quote for c in r.citations if c.locator.startswith("8.10")]
+    assert "Severe Renal Impairment" in quote and "chronic intermittent hemodialysis" in quote
+    (row,) = [b for b in r.renal if b.dialysis is not None]
+    assert row.avoid and row.label == "< 30"
+    on_dialysis = ng.Patient.from_dict(
+        {
+            "id": "hd",
+            "findings": {"dialysis": True},
+            "medications": [{"agent": "duloxetine", "dose": "60 mg", "per": "day"}],
+        }
+    )
+    v = check("duloxetine", "60 mg", per="day", patient=on_dialysis, as_of=dt.date(2026, 11, 30))
+    assert (v.verdict, v.renal_band, v.missing) == (Verdict.AVOID, "< 30", ())
+    for crcl in ("29.9 mL/min", "30 mL/min", "30.1 mL/min"):  # the edge and a step either side: dialysis decides
+        given = ng.Patient.from_dict(
+            {
+                "id": "hd",
+                "findings": {"dialysis": True},
+                "measurements": {"crcl": crcl},
+                "medications": [{"agent": "duloxetine", "dose": "60 mg", "per": "day"}],
+            }
+        )
+        assert check("duloxetine", "60 mg", per="day", patient=given, as_of=dt.date(2026, 11, 30)).verdict is (
+            Verdict.AVOID
+        ), crcl
 
 
 @pytest.mark.rule("droxidopa-noh")

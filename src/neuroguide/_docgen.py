@@ -202,6 +202,8 @@ def rule_facts(rule: m.Rule) -> list[str]:
         names.append(rule.fact)
     if isinstance(rule, m.DosingRule) and rule.renal:
         names.append("crcl")
+        if any(b.dialysis is not None for b in rule.renal):
+            names.append("dialysis")
     return list(dict.fromkeys(names))
 
 
@@ -443,6 +445,12 @@ def _logic(rule: m.Rule, vocab: Mapping[str, FactSpec], g: m.Guideline) -> list[
         )
         if rule.renal:
             lines.append("1. With a creatinine clearance, the renal band that contains it sets the daily range.")
+            for band in rule.renal:
+                if band.dialysis is not None:
+                    lines.append(
+                        f"1. On dialysis, whatever the creatinine clearance, the row {esc(band.label)} applies "
+                        f"({esc(band.regimen)}): {esc(band.dialysis)}."
+                    )
     elif isinstance(rule, m.NeurotoxicityRule):
         lines.append(f"1. The rule fires when {esc(rule.agent)} (or a synonym, or RxNorm {esc(rule.rxnorm)}) is taken.")
         if rule.cumulative_threshold is not None:
@@ -452,6 +460,8 @@ def _logic(rule: m.Rule, vocab: Mapping[str, FactSpec], g: m.Guideline) -> list[
             )
         if rule.duration_threshold is not None:
             lines.append(f"1. Therapy longer than {fmt_value(rule.duration_threshold)} is flagged.")
+        if rule.cumulative_threshold is None and rule.duration_threshold is None:
+            lines.append("1. A dose given is named in the caution; it is not compared with a number.")
     else:
         crit = rule.when
         lines.append(f"1. The rule fires when: {esc(plain_criterion(crit, vocab, g))}.")

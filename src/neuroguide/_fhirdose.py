@@ -12,7 +12,11 @@ from typing import Any
 from . import terminology as t
 from ._fhirnotes import UCUM, NoteKind, as_list, as_map, codings, num_text, number, shown
 
-__all__ = ["DoseReader", "strength"]
+__all__ = ["DoseReader", "dose_unit", "strength"]
+
+# The JSON input's spellings of micrograms (units.py accepts each): read here too, so that a FHIR dose and its JSON
+# twin agree. UCUM's own code is 'ug'; 'mcg' and the micro-sign spellings are not UCUM codes but name nothing else.
+MICROGRAM = frozenset({"ug", "mcg", "\u00b5g", "\u03bcg"})
 
 PERIOD = {"d": "day", "wk": "week", "mo": "month"}
 # FHIR R4 value set TimingAbbreviation (http://hl7.org/fhir/ValueSet/timing-abbreviation): the codes of HL7 v3
@@ -25,6 +29,21 @@ TIMING = {
     "QD": 1, "AM": 1, "PM": 1, "BED": 1, "BID": 2, "TID": 3, "QID": 4,
     "Q8H": 3, "Q6H": 4, "Q4H": 6, "Q3H": 8, "Q2H": 12, "Q1H": 24,
 }  # fmt: skip
+
+
+def dose_unit(q: Mapping[str, Any]) -> tuple[str, bool] | None:
+    """A dose Quantity's unit in neuroguide's spelling and whether it was read leniently (not a UCUM code); else None.
+
+    A UCUM code neuroguide accepts is read as such. A microgram spelling of the JSON input (``mcg``, ``\u00b5g``) is
+    read as ``ug`` when it is the code (in the UCUM system or none) or, with no code, the unit shown.
+    """
+    code, system = q.get("code"), q.get("system")
+    if system == UCUM and isinstance(code, str) and (unit := t.ucum_unit(code)) is not None:
+        return unit, False
+    spelled = code if code is not None else q.get("unit")
+    if system in (None, UCUM) and isinstance(spelled, str) and spelled in MICROGRAM:
+        return "ug", True
+    return None
 
 
 def strength(medication: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -46,8 +65,8 @@ class DoseReader:
         if not isinstance(q, Mapping) or number(q.get("value")) is None:
             self.note(NoteKind.EXCLUDED, ref, what, "no numeric value")
             return None
-        unit = t.ucum_unit(str(q.get("code"))) if q.get("system") == UCUM else None
-        if unit is None:
+        found = dose_unit(q)
+        if found is None:
             self.note(
                 NoteKind.UNRECOGNISED,
                 ref,
@@ -55,8 +74,17 @@ class DoseReader:
                 "not a UCUM unit neuroguide accepts",
             )
             return None
+        unit, lenient = found
         value = number(q.get("value"))
         assert value is not None
+        if lenient:
+            spelled = q.get("code") if q.get("code") is not None else q.get("unit")
+            self.note(
+                NoteKind.ASSUMPTION,
+                ref,
+                f"{what} unit {spelled!r}",
+                f"read as micrograms ({num_text(value)} ug): UCUM writes micrograms 'ug'",
+            )
         return f"{num_text(value)} {unit}"
 
     def dose(
@@ -198,7 +226,7 @@ class DoseReader:
         if not isinstance(q, Mapping) or number(q.get("value")) is None:
             self.note(NoteKind.EXCLUDED, ref, "dose", "no numeric value")
             return None
-        if q.get("system") == UCUM and t.ucum_unit(str(q.get("code"))) is not None:
+        if dose_unit(q) is not None:
             return self.ucum_text(ref, q, "dose")
         count = number(q.get("value"))
         assert count is not None
@@ -208,7 +236,8 @@ class DoseReader:
             per, each = as_map(strength.get("denominator")), as_map(strength.get("numerator"))
             same = (per.get("system"), per.get("code")) == (q.get("system"), q.get("code")) and q.get("code")
             size, mass = number(per.get("value")), number(each.get("value"))
-            each_unit = t.ucum_unit(str(each.get("code"))) if each.get("system") == UCUM else None
+            found = dose_unit(each)
+            each_unit = found[0] if found is not None else None
             if same and size and mass is not None and each_unit is not None:
                 amount = f"{num_text(count / size * mass)} {each_unit}"
                 self.note(
@@ -219,12 +248,11 @@ class DoseReader:
                     f"{num_text(size)} {per.get('code')})",
                 )
                 return amount
-        hint = " ('mcg' is not UCUM: UCUM writes micrograms 'ug')" if unit == "mcg" else ""
         self.note(
             NoteKind.UNRECOGNISED,
             ref,
             shown,
-            f"not a UCUM mass or IU unit neuroguide accepts{hint}, and no Medication ingredient strength per that "
+            "not a UCUM mass or IU unit neuroguide accepts, and no Medication ingredient strength per that "
             "unit turns it into one; the dose is not checked",
         )
         return None

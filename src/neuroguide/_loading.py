@@ -391,6 +391,10 @@ def _dose_order(rule: m.DosingRule, at: str) -> Iterator[tuple[str, str]]:
                 yield f"{at}.renal[{i}].{field}", "a positive daily amount"
         if d_lo is not None and d_hi is not None and d_lo > d_hi:
             yield f"{at}.renal[{i}].daily_min", "daily_min is above daily_max"
+        if band.dialysis is not None and not band.avoid:
+            yield f"{at}.renal[{i}].dialysis", "dialysis only on a row with avoid = true (no dose is checked on it)"
+    if sum(band.dialysis is not None for band in rule.renal) > 1:
+        yield f"{at}.renal", "at most one row with dialysis"
 
 
 def _classification_fact(g: m.Guideline, fact: str) -> object | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable, Sequence
 
+import attrs
+
 from . import model as m
 from ._agents import names_agent
 from ._criteria import FactValue
@@ -85,13 +87,19 @@ def evaluate(
         for med in taken:
             check = exposure_check(rule, med, patient, facts, as_of)
             missing.extend(check.missing)
+            given: tuple[str, ...] = ()
+            if med.dose is not None and rule.cumulative_threshold is None and rule.duration_threshold is None:
+                # The dose is the only exposure given and the entry has no number to compare it with: shown, not
+                # dropped (no source gives a plausible range for it either).
+                given = (f"dose {format_quantity(med.dose)} per {med.per or 'dose'}: not compared with a number "
+                         "(this entry has no dose threshold)",)  # fmt: skip
             recs.append(
                 recommendation(
                     rule,
                     g,
                     action=_neurotox_action(rule, check.past_threshold),
                     status=S.FLAGGED if check.past_threshold else S.CAUTION,
-                    reasons=(f"takes {med.agent}", *check.reasons),
+                    reasons=(f"takes {med.agent}", *given, *check.reasons),
                     missing=tuple(check.missing),
                     details=(
                         f"class: {rule.drug_class}",
@@ -122,17 +130,18 @@ def evaluate(
             details.append(f"renal band: CrCl {verdict.renal_band} mL/min{basis}")
         details.extend(f"note: {n}" for n in verdict.notes)
         reasons = verdict.duplicate or (f"{med.agent} {verdict.given}",)
-        recs.append(
-            recommendation(
-                rule,
-                g,
-                action=verdict.message,
-                status=S(verdict.verdict.value),
-                reasons=reasons,
-                missing=tuple(verdict.missing),
-                details=tuple(details),
-            )
+        rec = recommendation(
+            rule,
+            g,
+            action=verdict.message,
+            status=S(verdict.verdict.value),
+            reasons=reasons,
+            missing=tuple(verdict.missing),
+            details=tuple(details),
         )
+        if verdict.indication_open:  # the rule's title names its indication, which was not decided
+            rec = attrs.evolve(rec, title=f"{rule.agent.capitalize()}, indication not given: renal dose table")
+        recs.append(rec)
     outcome = RuleOutcome.FIRED if recs else RuleOutcome.NOT_FIRED
     return RuleResult(
         outcome=outcome,

@@ -72,6 +72,7 @@ __all__ = [
     "NoRegimenError",
     "Verdict",
     "check_dose",
+    "dialysis_decides",
     "dose_intervals",
     "dosing_rules",
     "medication_intervals",
@@ -139,6 +140,11 @@ class DoseVerdict:
     """True when the patient is on dialysis and CrCl is not known, so the renal table's row is not decided.
 
     The message then names the table's lowest rows to check the dose against, and a CDS card shows a warning."""
+    indication_open: bool = False
+    """True when the indication did not choose between cited regimens that share one renal table (gabapentin).
+
+    The table is checked and no regimen's own indication, titration target or label status is claimed: ``rule``
+    names the regimen whose copy of the table was used, ``labelled`` is ``None`` and a note says so."""
 
     @property
     def ok(self) -> bool:
@@ -216,6 +222,7 @@ def _template(fields: _Fields) -> dict[str, Any]:
         "duplicate": (),
         "rule_status": fields[6],
         "dialysis_unbanded": False,
+        "indication_open": False,
     }
 
 
@@ -456,6 +463,7 @@ class _RuleNumbers:
     table_max: float | None  # the most the rule allows at any renal function (mg per day)
     avoid: tuple[m.RenalBand, ...]
     usable: tuple[m.RenalBand, ...]
+    dialysis_band: m.RenalBand | None  # the (avoid) row the source puts a patient on dialysis in, whatever the CrCl
     bands: tuple[_Band, ...]  # in the order of rule.renal
     by_band: Mapping[int, _Band]  # by id() of the band (the rule keeps its bands alive)
     # Worked out once for _score (the fast path) and _check (the explained path).
@@ -536,6 +544,7 @@ def _rule_numbers(rule: m.DosingRule) -> _RuleNumbers:
         table_max=max([*band_maxima, *([maximum] if maximum is not None else [])], default=None),
         avoid=avoid,
         usable=usable,
+        dialysis_band=next((b for b in rule.renal if b.dialysis is not None), None),
         base=base,
         native=unit_symbol(source),
         implausible=implausible,
@@ -860,7 +869,7 @@ def _select(
     _SELECTED[id(cat), as_of, agent, route, indication] = (
         cat,
         _numbers(pairs[0][1]).base,
-        _regimens(found),  # type: ignore[arg-type]
+        _choosable(found, indication),  # type: ignore[arg-type]
     )
 
 
@@ -1083,7 +1092,50 @@ def _best(
     found = _narrow(agent, pairs, amount.given, route, indication, strict_indication)
     if type(found) is DoseVerdict:
         return found
-    return _chosen(_regimens(found), amount, crcl, dialysis, basis)  # type: ignore[arg-type]
+    return _chosen(_choosable(found, indication), amount, crcl, dialysis, basis)  # type: ignore[arg-type]
+
+
+def _choosable(found: Sequence[tuple[m.Guideline, m.DosingRule]], indication: str | None) -> tuple[_Regimen, ...]:
+    """The regimens to choose among: ``found``'s, or their shared renal table when no indication chose one."""
+    regimens = _regimens(found)
+    if len(regimens) > 1 and _shared_table(regimens):
+        return (_open_regimen(regimens, indication),)
+    return regimens
+
+
+def _shared_table(regimens: Sequence[_Regimen]) -> bool:
+    """True when regimens of several indications share one renal table: the indication was not decided."""
+    first = regimens[0][1]
+    return (
+        bool(first.renal)
+        and len({r[1].indication for r in regimens}) > 1
+        and all(r[1].renal == first.renal for r in regimens)
+    )
+
+
+def _open_regimen(regimens: Sequence[_Regimen], indication: str | None) -> _Regimen:
+    """The shared renal table as one regimen that claims no indication (see ``DoseVerdict.indication_open``).
+
+    The table is the first regimen's; its title, titration target and label status are left out, since they
+    belong to its indication. A note names the cited indications and why none was chosen.
+    """
+    g, rule, numbers, fields = regimens[0]
+    cited = "; ".join(dict.fromkeys(r[1].indication for r in regimens))
+    why = "indication not given" if indication is None else f"indication {indication!r} does not decide"
+    note = (
+        f"{why}: checked against the renal dose table, which is the same in each cited regimen ({cited}); "
+        f"the dose within a row depends on the indication (each regimen's own titration and target), which is "
+        f"not applied. Table from rule {rule.id}."
+    )
+    shared = "renal table shared by the cited regimens, indication not given"
+    open_numbers = attrs.evolve(
+        numbers,
+        target=None,
+        regimen=f"the {shared}",
+        band_regimen={id(b): f"{b.regimen} (CrCl band {b.label}; {shared})" for b in rule.renal},
+        notes=(*numbers.notes, note),
+    )
+    return g, rule, open_numbers, {**fields, "labelled": None, "indication_open": True}
 
 
 def _narrow(
@@ -1166,7 +1218,7 @@ def _chosen(
     chosen = regimens[0]
     rank, distance, view = 4, 0.0, None  # above every rank: the first regimen is taken
     for regimen in regimens:
-        r_rank, r_distance, r_view = _decision(regimen[1], regimen[2], per_day, crcl)
+        r_rank, r_distance, r_view = _decision(regimen[1], regimen[2], per_day, crcl, dialysis)
         # The first regimen with the lowest (rank, distance) wins, as min() picks it.
         if r_rank < rank or (r_rank == rank and r_distance < distance):
             chosen, rank, distance, view = regimen, r_rank, r_distance, r_view
@@ -1178,13 +1230,15 @@ def _routed(pairs: _Pairs, wanted: str) -> _Pairs:
     return _memo(_ROUTED, pairs, wanted, lambda: tuple((g, r) for g, r in pairs if _route_matches(r.route, wanted)))
 
 
-def _score(rule: m.DosingRule, per_day: float, crcl: float | None) -> tuple[int, float]:
+def _score(rule: m.DosingRule, per_day: float, crcl: float | None, dialysis: bool = False) -> tuple[int, float]:
     """The rank (:data:`_RANK`) and fold distance of one regimen's verdict, on floats only (see :func:`_decision`)."""
-    rank, distance, _ = _decision(rule, _numbers(rule), per_day, crcl)
+    rank, distance, _ = _decision(rule, _numbers(rule), per_day, crcl, dialysis)
     return rank, distance
 
 
-def _decision(rule: m.DosingRule, n: _RuleNumbers, per_day: float, crcl: float | None) -> tuple[int, float, _View]:
+def _decision(
+    rule: m.DosingRule, n: _RuleNumbers, per_day: float, crcl: float | None, dialysis: bool = False
+) -> tuple[int, float, _View]:
     """The rank (:data:`_RANK`) and fold distance of one regimen's verdict, and the renal view it used.
 
     On floats only: the same decisions as :func:`_write` in the same order, without writing anything (a property
@@ -1193,6 +1247,8 @@ def _decision(rule: m.DosingRule, n: _RuleNumbers, per_day: float, crcl: float |
     """
     cut = n.implausible_cut
     view = _NO_VIEW
+    if dialysis and n.dialysis_band is not None:
+        return -1, 0.0, view  # avoid on dialysis, whatever the CrCl (as _write does)
     if n.renal:
         if crcl is None:
             if n.unknown_limits is not None:
@@ -1314,6 +1370,8 @@ def _write(
     high = numbers.high
     high_is_max = numbers.high_is_max
     band_text = ""
+    if dialysis and numbers.dialysis_band is not None:
+        return Verdict.AVOID, 0.0, _dialysis_avoid(rule, numbers.dialysis_band, what, crcl, basis, notes, fields, given)
     if rule.renal:
         table_max = numbers.table_max
         avoid, usable = numbers.avoid, numbers.usable
@@ -1464,6 +1522,32 @@ def _write(
         Verdict.WITHIN, text, message, tuple(notes), fields, given, crcl, band_label, crcl_basis, missing
     )
     return Verdict.WITHIN, 0.0, written
+
+
+def _dialysis_avoid(
+    rule: m.DosingRule,
+    band: m.RenalBand,
+    what: str,
+    crcl: float | None,
+    basis: str | None,
+    notes: list[str],
+    fields: dict[str, Any],
+    given: str,
+) -> DoseVerdict:
+    """The verdict on dialysis where the source puts dialysis in an avoid row: avoid, whatever the CrCl.
+
+    No Cockcroft–Gault input is asked for; a CrCl that was given is named as not deciding it.
+    """
+    unused = ""
+    if crcl is not None:
+        unused = f" The CrCl of {_crcl_text(rule, crcl)} mL/min does not decide it on dialysis."
+    message = (
+        f"{what}: the patient is on dialysis, and {band.dialysis}, so the renal row {band.label} mL/min applies: "
+        f"{band.regimen}.{unused}"
+    )
+    expected = f"none: avoid on dialysis (renal row {band.label} mL/min)"
+    return _verdict(Verdict.AVOID, expected, message, tuple(notes), fields, given, crcl, band.label,
+                    basis if crcl is not None else None, ())  # fmt: skip
 
 
 def _lowest_rows(rule: m.DosingRule) -> tuple[m.RenalBand, ...]:
@@ -1688,8 +1772,9 @@ def dose_intervals(
     is ``check_dose(..., crcl=c).verdict`` for every ``c`` from 0 mL/min, and ``.unknown`` is the verdict
     without a CrCl. Nothing else of the verdict depends on CrCl except for a heavy patient (actual weight
     above 130 % of ideal), whose ideal- and adjusted-weight views :meth:`DoseIntervals.verdict_at` takes;
-    dialysis changes only notes and wording, never the verdict. So a population is checked once per distinct
-    prescription and each patient's verdict is looked up by CrCl.
+    dialysis changes only notes and wording, except for a regimen whose source puts dialysis in an avoid row
+    (:func:`dialysis_decides`; the verdict is then "avoid" whatever the CrCl). So a population is checked once
+    per distinct prescription and each patient's verdict is looked up by CrCl.
 
     Raises:
         as :func:`check_dose`.
@@ -1703,6 +1788,16 @@ def dose_intervals(
         return _best(agent, pairs, amount, route=route, indication=indication, crcl=c, dialysis=False)
 
     return _memo(_INTERVALS, pairs, (agent, amount, route, indication), lambda: _step_function(outcome, pairs, amount))
+
+
+def dialysis_decides(rule: m.DosingRule, guideline: m.Guideline | None = None) -> bool:
+    """True if being on dialysis can change the verdict of a dose of ``rule``'s agent (not only its wording).
+
+    That is when a regimen of the agent in its guideline puts dialysis in an avoid row (duloxetine): a patient on
+    dialysis is then checked as such, not looked up by CrCl in :func:`medication_intervals`.
+    """
+    g = guideline if guideline is not None else _guideline_of(rule)
+    return any(_numbers(r).dialysis_band is not None for _, r in _siblings(g, rule))
 
 
 def medication_intervals(rule: m.DosingRule, med: Medication, *, guideline: m.Guideline | None = None) -> DoseIntervals:

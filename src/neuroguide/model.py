@@ -390,6 +390,9 @@ class RenalBand:
     supplement: str | None = None
     avoid: bool = False
     """The source says not to use the drug in this band (any dose is reported as "avoid")."""
+    dialysis: str | None = None
+    """Why the source puts a patient on dialysis in this (avoid) row, whatever the CrCl (e.g. the label's section on
+    severe renal impairment covers end-stage renal disease on hemodialysis); ``None``: dialysis does not decide it."""
 
 
 @attrs.frozen(kw_only=True)

@@ -10,7 +10,8 @@ dosed medication entry of every clean patient is joined to its prescription's in
 * a heavy patient (actual weight above 130 % of ideal, with height, weight, age, creatinine and sex
   known): the ideal- and adjusted-weight views are worked out by ``dosing.weight_alternatives`` for those
   rows only, and the verdict by ``DoseIntervals.verdict_at``;
-* dialysis and the CrCl basis change notes and wording only (not in the results table);
+* dialysis and the CrCl basis change notes and wording only (not in the results table), except where the source
+  puts dialysis in an avoid row (``dosing.dialysis_decides``): those patients' dosing rules run per row;
 * duplicate therapy (two dosed entries naming one rule): those patients' dosing rules run per row.
 
 The orchestration ``assess`` applies around the dose check (which entries are current, which are dosed,
@@ -46,7 +47,7 @@ _FUNCTIONS = (
     dosing._decide,
     dosing._med_verdict,
 )
-PINNED = "5eff887a332b6a7b"
+PINNED = "b44b98f27f4d9d8b"
 """sha256 (16 hex digits) of the engine functions whose orchestration :func:`dosing_rows` reproduces."""
 
 _WEIGHT_INPUTS = ("age", "weight", "serum-creatinine", "sex", "height")
@@ -75,7 +76,8 @@ def dosing_rows(
     """The result rows of the dosing ``steps`` for every clean patient, and the rows left to the per-row path.
 
     Returns rows with the results columns plus ``__step`` (the step's index, for ordering), and the
-    input rows with duplicate therapy (their dosing rules are evaluated per row by the caller).
+    input rows with duplicate therapy or on dialysis where dialysis decides the verdict (their dosing rules are
+    evaluated per row by the caller).
     """
     empty = pl.DataFrame(schema={**_OUT_SCHEMA})
     if MEDS not in facts.columns or not steps:
@@ -83,6 +85,7 @@ def dosing_rows(
     bad = [pl.col(c) for c in facts.columns if c.startswith(BAD)]
     clean = ~pl.any_horizontal(bad) if bad else pl.lit(True)
     crcl = pl.col("crcl") if "crcl" in facts.columns else pl.lit(None, dtype=pl.Float64)
+    dialysis = pl.col("dialysis") if "dialysis" in facts.columns else pl.lit(None, dtype=pl.Boolean)
     weights = [pl.col(c) if c in facts.columns else pl.lit(None).alias(c) for c in _WEIGHT_INPUTS]
     on = facts.lazy().filter(clean & (pl.col(MEDS).list.len() > 0))
     entries = (
@@ -90,6 +93,7 @@ def dosing_rows(
             ROW,
             ID,
             crcl.alias("__crcl"),
+            dialysis.alias("__dialysis"),
             *weights,
             pl.col(MEDS),
             pl.int_ranges(pl.col(MEDS).list.len()).alias("__entry"),
@@ -142,6 +146,11 @@ def dosing_rows(
     joined = entries.join(naming, on=rx_cols, how="inner", nulls_equal=True)
     # Duplicate therapy: more than one dosed current entry naming one rule sends the patient per row.
     dup = joined.group_by(ROW, "__step").len().filter(pl.col("len") > 1)[ROW].unique().to_list()
+    # On dialysis, where the source puts dialysis in an avoid row, the verdict is not a function of CrCl: per row.
+    deciding = [s.index for s in steps if dosing.dialysis_decides(s.rule, s.guideline)]
+    if deciding:
+        dialysed = joined.filter((pl.col("__dialysis") == True) & pl.col("__step").is_in(deciding))  # noqa: E712
+        dup = sorted({*dup, *dialysed[ROW].unique().to_list()})
     if dup:
         joined = joined.filter(~pl.col(ROW).is_in(dup))
     schema = {
