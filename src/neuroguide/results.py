@@ -383,8 +383,8 @@ class NoteKind(enum.StrEnum):
     UNRECOGNISED = "unrecognised"
     EXCLUDED = "excluded"
     UNDECIDED = "undecided"
-    """A recognised result that cannot decide a rule's threshold (a limit with the threshold inside its open side):
-    not used, and the rules that need it say what is missing."""
+    """A recognised result given as a limit with a threshold inside it: read as the limit, which decides every other
+    threshold; the comparisons it cannot decide are unknown, and the assessment flags them (``FlagKind.UNDECIDED``)."""
     NONCONFORMANT = "nonconformant"
     CONFLICT = "conflict"
     ASSUMPTION = "assumption"
