@@ -19,7 +19,7 @@ import pytest
 
 import neuroguide as ng
 from neuroguide import model as m
-from neuroguide._criteria import compiled_all, decide, evaluate, explain
+from neuroguide._criteria import Gates, compiled_all, decide, evaluate, explain
 from neuroguide._numeric import Bound, versus
 from neuroguide.report import render_text
 from neuroguide.units import parse_quantity
@@ -114,6 +114,7 @@ def _above(n: int) -> m.Compare:
 def test_every_evaluator_compares_the_interval(criterion: m.Criterion, value: Bound, want: bool | None) -> None:
     facts = {"b12-total": value, "numbness": True}
     gates = compiled_all([(0, criterion)])
+    assert isinstance(gates, Gates)
     by_closures = gates(facts)
     gates.compile()  # the generated function, as a long-running process uses
     by_code = gates(facts)
@@ -150,7 +151,9 @@ def test_an_undecided_comparison_names_no_missing_input() -> None:
         ("<", 200, "==", 150, None),
     ],
 )
-def test_versus_compares_the_open_or_closed_interval(comparator: str, n: int, op: str, t: int, want: bool | None) -> None:
+def test_versus_compares_the_open_or_closed_interval(
+    comparator: str, n: int, op: str, t: int, want: bool | None
+) -> None:
     assert versus(Bound(n, comparator), op, float(t)) is want
 
 
@@ -178,7 +181,10 @@ def test_a_limit_that_decides_everything_is_not_flagged() -> None:
 
 def test_the_report_shows_the_flag() -> None:
     text = render_text(ng.assess(_patient("<200 pg/mL"), as_of=AS_OF))
-    assert "measurements.b12-total = <200 ng/L: known only to be below 200 ng/L" in " ".join(text.split())
+    flat = " ".join(text.split())
+    assert "RESULTS GIVEN AS A LIMIT THAT LEAVE A RULE UNDECIDED" in flat
+    assert "measurements.b12-total = <200 ng/L: known only to be below 200 ng/L" in flat
+    assert "INPUTS FLAGGED AND NOT USED" not in flat  # the limit was used wherever it decides
 
 
 @pytest.mark.parametrize("b12", ["<200 pg/mL", f"<{LOW} ng/L", f">{HIGH - 1} ng/L", "<150 pg/mL"])
@@ -198,8 +204,7 @@ def test_a_record_whose_limit_was_edited_does_not_replay_identically() -> None:
 
 
 def _bundle(comparator: str, value: float) -> dict[str, Any]:
-    data = json.loads((DECK / "comparator_b12_below_all_edges.json").read_text(encoding="utf-8"))
-    data = copy.deepcopy(data)
+    data: dict[str, Any] = copy.deepcopy(json.loads((DECK / "comparator_b12_below_all_edges.json").read_text("utf-8")))
     data["entry"][1]["resource"]["valueQuantity"].update(comparator=comparator, value=value, unit="ng/L", code="ng/L")
     return data
 
@@ -214,7 +219,9 @@ def test_the_json_and_fhir_paths_agree(comparator: str, value: int) -> None:
     pytest.importorskip("fhir.resources", reason="needs the fhir extra")
     from_json = ng.assess(_patient(f"{comparator}{value} ng/L"), as_of=AS_OF)
     from_fhir = fhir.assess(_bundle(comparator, value), as_of=AS_OF)
-    assert [(t.rule, t.outcome) for t in from_fhir.record.trace] == [(t.rule, t.outcome) for t in from_json.record.trace]
+    assert [(t.rule, t.outcome) for t in from_fhir.record.trace] == [
+        (t.rule, t.outcome) for t in from_json.record.trace
+    ]
     assert from_fhir.recommendations == from_json.recommendations
     undecided = [f for f in from_json.record.flags if f.kind is ng.FlagKind.UNDECIDED]
     assert [f for f in from_fhir.record.flags if f.kind is ng.FlagKind.UNDECIDED] == undecided

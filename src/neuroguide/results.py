@@ -394,9 +394,10 @@ class NoteKind(enum.StrEnum):
         """True for a datum that WAS used, read in a stated way; false for one not used or in conflict.
 
         Assumptions: an unconfirmed diagnosis read as present, no clinical status read as active, a nonconformant
-        resource read leniently.
+        resource read leniently, a result given as a limit read as one (``undecided``: used for every threshold
+        it decides).
         """
-        return self in (NoteKind.ASSUMPTION, NoteKind.NONCONFORMANT)
+        return self in (NoteKind.ASSUMPTION, NoteKind.NONCONFORMANT, NoteKind.UNDECIDED)
 
 
 @attrs.frozen(kw_only=True)
