@@ -256,3 +256,13 @@ def test_the_cohort_reports_a_limit_it_cannot_read_as_a_number_and_assesses_the_
     # the limit the engine reads as its number gives assess's band
     p4 = res.results.filter((pl.col("patient_id") == "p4") & (pl.col("rule") == RULE))
     assert p4["label"].to_list() == [CONFIRMED]
+
+
+def test_the_cds_cards_show_the_undecided_limit_apart_from_values_not_used() -> None:
+    pytest.importorskip("starlette", reason="needs the service extra")
+    from neuroguide.service import cards_for
+
+    cards = cards_for(ng.assess(_patient("<200 pg/mL"), as_of=AS_OF), "rec-1", "http://h")
+    (card,) = [c for c in cards if "given as a limit" in c["summary"]]
+    assert card["indicator"] == "warning" and "measurements.b12-total = &lt;200 ng/L" in card["detail"]
+    assert not [c for c in cards if "values were not used" in c["summary"]]

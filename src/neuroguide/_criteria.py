@@ -18,7 +18,7 @@ import attrs
 
 from . import model as m
 from ._cache import IdentityCache
-from ._numeric import BOUNDS, versus
+from ._numeric import BOUNDS, LIMITED, versus
 from ._numeric import shown as shown_number
 from ._vocabulary import vocabulary
 from .units import Quantity, format_quantity, is_quantity, magnitude, parse_quantity
@@ -147,8 +147,15 @@ def _compile_compare(c: m.Compare) -> Decider:
         return member
     target: object = threshold(c.fact, c.value) if is_quantity(c.value) else c.value
     op, symbol = _OPS[c.op], c.op
+    if name not in LIMITED:
 
-    def compare(facts: Facts) -> bool | None:
+        def compare(facts: Facts) -> bool | None:
+            value = facts.get(name)
+            return None if value is None else bool(op(value, target))
+
+        return compare
+
+    def limited(facts: Facts) -> bool | None:
         value = facts.get(name)
         if value is None:
             return None
@@ -156,7 +163,7 @@ def _compile_compare(c: m.Compare) -> Decider:
             return versus(value, symbol, target)  # type: ignore[arg-type]
         return bool(op(value, target))
 
-    return compare
+    return limited
 
 
 # -- deciders as generated code ----------------------------------------------------------
@@ -493,12 +500,15 @@ def _emit(
             if c.op not in _OPS:
                 raise ValueError(c.op)
             target = _const(consts, threshold(c.fact, c.value) if is_quantity(c.value) else c.value)
-            # a limit (a Bound) compares its whole interval with the threshold, and may leave it unknown
-            bounds, vs = _const(consts, BOUNDS), _const(consts, versus)
-            lines.append(
-                f"{pad}{var} = None if {v} is None else {vs}({v}, {c.op!r}, {target}) if type({v}) in {bounds} "
-                f"else bool({v} {c.op} {target})"
-            )
+            if c.fact in LIMITED:
+                # a limit (a Bound) compares its whole interval with the threshold, and may leave it unknown
+                bounds, vs = _const(consts, BOUNDS), _const(consts, versus)
+                lines.append(
+                    f"{pad}{var} = None if {v} is None else {vs}({v}, {c.op!r}, {target}) if type({v}) in {bounds} "
+                    f"else bool({v} {c.op} {target})"
+                )
+            else:
+                lines.append(f"{pad}{var} = None if {v} is None else bool({v} {c.op} {target})")
         return var
     if isinstance(c, m.Not):
         inner = _emit(c.not_, lines, consts, made, depth, hoisted)
@@ -766,7 +776,7 @@ def _explain_compare(c: m.Compare, flip: bool) -> _Explainer:
         op, symbol = _OPS[c.op], c.op
 
         def test(value: Any) -> bool | None:
-            if type(value) in BOUNDS:
+            if type(value) in BOUNDS:  # only a fact in LIMITED may hold one
                 return versus(value, symbol, target)  # type: ignore[arg-type]
             return bool(op(value, target))
 

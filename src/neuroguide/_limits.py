@@ -26,14 +26,12 @@ from . import model as m
 from ._bands import band_of_limit, edge_values
 from ._criteria import threshold
 from ._loading import catalog, compares, criteria_of
-from ._numeric import Bound, clean, round_half_up, versus
+from ._numeric import LIMITED, Bound, clean, round_half_up, versus
 from ._vocabulary import vocabulary
 from .units import format_quantity, is_quantity, magnitude, quantity
 
 __all__ = ["LIMITED", "SIDES", "inside", "split", "straddled"]
 
-LIMITED = frozenset({"b12-total", "b12-active", "hba1c", "fasting-glucose", "random-glucose", "ogtt-2h-glucose"})
-"""Facts a limit may stand for: laboratory results that are only compared with thresholds (no formula uses them)."""
 
 BELOW = frozenset({"<", "<="})
 

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 __all__ = [
     "BOUNDS",
+    "LIMITED",
     "SIGNIFICANT",
     "Bound",
     "ceil_whole",
@@ -54,6 +55,10 @@ _BOUNDS: dict[str, type[Bound]] = {
     c: type(f"Bound{name}", (Bound,), {"__slots__": (), "comparator": c})
     for c, name in (("<", "Below"), ("<=", "AtMost"), (">", "Above"), (">=", "AtLeast"))
 }
+
+LIMITED = frozenset({"b12-total", "b12-active", "hba1c", "fasting-glucose", "random-glucose", "ogtt-2h-glucose"})
+"""Facts a limit (a :class:`Bound`) may stand for: laboratory results only compared with thresholds (no formula uses
+them). Only their comparisons need to test for a Bound."""
 
 BOUNDS = frozenset(_BOUNDS.values())
 """The classes of every :class:`Bound` (``type(v) in BOUNDS`` is the fast test generated code uses)."""

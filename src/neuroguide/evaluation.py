@@ -349,7 +349,8 @@ def _run(
     """
     recs: list[Recommendation] = []
     # limits still in the table (a flagged input is left out), before classification labels are added
-    limits = [(k, v) for k, v in facts.items() if type(v) in BOUNDS]
+    # (a Bound comes only from a limit the patient gives)
+    limits = [(k, v) for k, v in facts.items() if type(v) in BOUNDS] if patient.limits else None
     asking: list[_Decided] = []  # rules that name missing facts, in plan order
     labels: dict[str, str] = {}  # classification labels added to the facts
     if plan is None:
