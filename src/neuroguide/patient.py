@@ -59,8 +59,10 @@ class FlagKind(enum.StrEnum):
     SITE_DECISION_NOT_APPLIED = "site-decision-not-applied"
     """A site decision names a guideline version other than the one used, so it does not apply."""
     UNDECIDED = "undecided"
-    """A result known only as a limit ("<200 ng/L") with a threshold inside it: that comparison is unknown (the rule
-    is undetermined unless its other inputs decide it); the limit is used for every threshold it decides."""
+    """A result known only as a limit ("<200 ng/L") with a threshold inside it.
+
+    That comparison is unknown (its rule undetermined unless its other inputs decide it); the limit is used for
+    every threshold it decides."""
 
 
 @attrs.frozen(kw_only=True)

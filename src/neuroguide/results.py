@@ -383,8 +383,10 @@ class NoteKind(enum.StrEnum):
     UNRECOGNISED = "unrecognised"
     EXCLUDED = "excluded"
     UNDECIDED = "undecided"
-    """A recognised result given as a limit with a threshold inside it: read as the limit, which decides every other
-    threshold; the comparisons it cannot decide are unknown, and the assessment flags them (``FlagKind.UNDECIDED``)."""
+    """A recognised result given as a limit with a threshold inside it, read as the limit.
+
+    The limit decides every other threshold; the comparisons it cannot decide are unknown, and the assessment flags
+    them (``FlagKind.UNDECIDED``)."""
     NONCONFORMANT = "nonconformant"
     CONFLICT = "conflict"
     ASSUMPTION = "assumption"
