@@ -402,13 +402,13 @@ def test_a_b12_result_left_out_as_implausible_does_not_date_a_b12_test() -> None
 
 
 def test_a_b12_result_below_a_limit_dates_a_b12_test() -> None:
-    # "<200 ng/L" is not an exact value and leaves the 180 ng/L band edge undecided (not used, and said so), but a
-    # B12 test was done that day. (A limit below every band edge, "<150 ng/L", is read: tests/test_fhir_round8.py.)
+    # "<200 ng/L" is not an exact value and leaves the 180 ng/L band edge undecided (read as a limit, and said so),
+    # and a B12 test was done that day.
     below = lab("2132-9", 200, "ng/L")
     below["valueQuantity"] = {**below["valueQuantity"], "comparator": "<"}
     assert _b12_test(below) == "2026-11-01"
     reading = fhir.read(bundle(below), as_of=AS_OF)
-    assert "measurements" not in reading.patient.to_dict()
+    assert reading.patient.to_dict()["measurements"] == {"b12-total": "<200 ng/L"}
     assert [n.kind for n in reading.notes] == [fhir.NoteKind.UNDECIDED]
 
 

@@ -113,7 +113,7 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[tuple[NoteKind, str, str]]]] = {
         [(A, "Observation/p5-b12", "known only to be above 2000 pg/mL")],
     ),
     "comparator_b12_straddles_an_edge": (
-        {**_who("p6", "1949-01-20"), "last": {"b12-test": "2026-10-14"}},
+        {**_who("p6", "1949-01-20"), "measurements": {"b12-total": "<200 pg/mL"}, "last": {"b12-test": "2026-10-14"}},
         [(D, "Observation/p6-b12", "band edge 180 ng/L")],
     ),
     # HbA1c ">14 %" is above the 5.7 and 6.5 % edges; fasting glucose "<40 mg/dL" below 100, 125 and 126 mg/dL.
@@ -420,14 +420,15 @@ def test_above_2000_gives_the_decisions_of_any_value_above_it(true_value: str) -
     assert [(r, s, d) for r, s, d in _decisions(got)] == [(r, s, d) for r, s, d in _decisions(expected)]
 
 
-def test_below_200_is_not_read_because_170_and_190_differ() -> None:
-    # the reason the limit is refused: two values it allows fall in different NG239 bands
+def test_below_200_leaves_the_band_undecided_because_170_and_190_differ() -> None:
+    # why the band is unknown: two values the limit allows fall in different NG239 bands
     low = ng.assess(_json_patient("170 ng/L"), as_of=AS_OF).record.facts["b12-total-interpretation"]
     high = ng.assess(_json_patient("190 ng/L"), as_of=AS_OF).record.facts["b12-total-interpretation"]
     assert (low, high) == ("deficiency-confirmed", "indeterminate")
-    assert (
-        "b12-total" not in fhir.read(DECK / "comparator_b12_straddles_an_edge.json", as_of=AS_OF).patient.measurements
-    )
+    got = fhir.assess(DECK / "comparator_b12_straddles_an_edge.json", as_of=AS_OF)
+    assert "b12-total-interpretation" not in got.record.facts
+    (trace,) = [t for t in got.record.trace if t.rule == "b12-total-interpretation"]
+    assert trace.outcome == "undetermined" and "band edge 180 ng/L" in trace.leaves[0]
 
 
 def test_synthea_metformin_counts_as_metformin() -> None:
@@ -461,29 +462,32 @@ def test_bundle_gives_the_same_assessment_as_its_json_twin(name: str) -> None:
 
 
 # Total B12 thresholds, from the sources (not read from the guideline files): NICE NG239 bands "less than 180 ng/L"
-# (deficiency confirmed) and "180 to 350 ng/L" (indeterminate, 350 included), compared after rounding half-up to
-# whole ng/L; and the presentation-pattern comparison "below 179.5 ng/L". A limit is read only when every value it
-# allows falls on the same side of all three.
+# (deficiency confirmed) and "180 to 350 ng/L" (indeterminate, 350 included); and the presentation-pattern
+# comparison "below 179.5 ng/L" (an urgent rule in review, evaluated). A limit is always read; it leaves undecided
+# (note kind undecided) exactly the thresholds lying inside the interval it allows, compared unrounded.
 @pytest.mark.parametrize(
-    ("comparator", "limit", "read"),
+    ("comparator", "limit", "undecided"),
     [
-        ("<", 179, True),  # every value below 179 rounds to 179 or less: below 179.5 and 180
-        ("<", 179.4, True),  # rounds to 179
-        ("<", 179.5, False),  # the limit itself is the presentation-pattern threshold
-        ("<", 180, False),
-        ("<=", 178, True),
-        (">", 350, False),  # 350.3 rounds to 350 (indeterminate), 351 is above
-        (">", 350.4, False),  # rounds to 350
-        (">", 350.5, True),  # rounds to 351: every value above it is above 350
-        (">=", 351, True),
-        (">", 200, False),  # 200 to 350 indeterminate, above 350 not
+        ("<", 179, ()),
+        ("<", 179.4, ()),
+        ("<", 179.5, ()),  # every value below 179.5 is below 179.5 and below 180
+        ("<", 180, ("b12-total < 179.5",)),  # below 180: deficiency confirmed, but 179.7 is not below 179.5
+        ("<=", 178, ()),
+        (">", 350, ()),  # above 350: above the indeterminate range
+        (">", 350.4, ()),
+        (">=", 350, ("band edge 350",)),  # 350 itself is indeterminate
+        (">", 200, ("band edge 350",)),  # 200 to 350 indeterminate, above 350 not
     ],
 )
-def test_a_b12_limit_is_read_only_when_no_threshold_lies_beyond_it(comparator: str, limit: float, read: bool) -> None:
+def test_a_b12_limit_leaves_undecided_only_the_thresholds_inside_it(
+    comparator: str, limit: float, undecided: tuple[str, ...]
+) -> None:
     data = json.loads((DECK / "comparator_b12_below_all_edges.json").read_text(encoding="utf-8"))
     quantity = data["entry"][1]["resource"]["valueQuantity"]
     quantity.update(comparator=comparator, value=limit, unit="ng/L", code="ng/L")
     reading = fhir.read(data, as_of=AS_OF)
-    assert ("b12-total" in reading.patient.measurements) is read
+    assert reading.patient.limits == {"b12-total": comparator}
     ((note,),) = [[n for n in reading.notes if n.resource == "Observation/p4-b12"]]
-    assert note.kind is (A if read else D)
+    assert note.kind is (D if undecided else A)
+    for fragment in undecided:
+        assert fragment in note.reason

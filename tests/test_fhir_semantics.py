@@ -89,10 +89,11 @@ def test_other_result_statuses_are_never_used_and_are_listed(status: str) -> Non
 
 
 def test_a_value_with_a_comparator_is_not_an_exact_result() -> None:
-    # "<6 %" may lie either side of 5.7 %: recognised, but it cannot decide that threshold (undecided, not used)
+    # "<6 %" may lie either side of 5.7 %: read as a limit, which cannot decide that threshold (undecided, said so)
     reading = read(hba1c(6.0, valueQuantity={"value": 6.0, "comparator": "<", "system": UCUM, "code": "%"}))
-    assert "hba1c" not in reading.patient.measurements
-    assert notes(reading, "Observation/o1")[0][0] is NoteKind.UNDECIDED
+    assert reading.patient.limits == {"hba1c": "<"}
+    kind, reason = notes(reading, "Observation/o1")[0][:2]
+    assert kind is NoteKind.UNDECIDED and "5.7" in reason
 
 
 def test_a_unit_given_only_as_text_is_listed_not_guessed() -> None:

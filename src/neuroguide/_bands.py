@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from . import model as m
-from ._numeric import clean, round_half_up
+from ._numeric import Bound, clean, round_half_up, versus
 from .units import format_quantity, is_quantity, magnitude
 
-__all__ = ["band_of", "describe_edges", "edge_values"]
+__all__ = ["band_of", "band_of_limit", "describe_edges", "edge_values"]
 
 
 def band_of(rule: m.ClassificationRule, value: float) -> tuple[m.Band | None, Decimal]:
@@ -22,6 +22,31 @@ def band_of(rule: m.ClassificationRule, value: float) -> tuple[m.Band | None, De
         if _inside(band, shown, rule):
             return band, shown
     return None, shown
+
+
+def band_of_limit(rule: m.ClassificationRule, limit: Bound) -> tuple[m.Band | None, str | None]:
+    """The band every value ``limit`` allows (in the rule's unit) falls in, or the edge it straddles.
+
+    The limit is compared exactly with each band's stated interval, never rounded: "<180" lies wholly in a band
+    "below 180" (a laboratory's limit and the guideline's cut-off state the same number at the same precision).
+    Returns ``(band, None)`` when one band holds the whole interval, ``(None, edge)`` when a band edge lies inside
+    it (the band is unknown), ``(None, None)`` when no band holds any of it.
+    """
+    straddled: str | None = None
+    for band in rule.bands:
+        parts: list[bool | None] = []
+        for edge, op in (
+            (band.lower, ">=" if band.lower_inclusive else ">"),
+            (band.upper, "<=" if band.upper_inclusive else "<"),
+        ):
+            if edge is not None:
+                got = versus(limit, op, float(_bound(edge, rule)))
+                parts.append(got)
+                if got is None and straddled is None:
+                    straddled = _fmt(edge)
+        if all(p is True for p in parts):
+            return band, None
+    return None, straddled
 
 
 def _bound(value: object, rule: m.ClassificationRule) -> Decimal:

@@ -18,6 +18,7 @@ import attrs
 
 from . import model as m
 from ._cache import IdentityCache
+from ._numeric import BOUNDS, LIMITED, versus
 from ._numeric import shown as shown_number
 from ._vocabulary import vocabulary
 from .units import Quantity, format_quantity, is_quantity, magnitude, parse_quantity
@@ -145,13 +146,24 @@ def _compile_compare(c: m.Compare) -> Decider:
 
         return member
     target: object = threshold(c.fact, c.value) if is_quantity(c.value) else c.value
-    op = _OPS[c.op]
+    op, symbol = _OPS[c.op], c.op
+    if name not in LIMITED:
 
-    def compare(facts: Facts) -> bool | None:
+        def compare(facts: Facts) -> bool | None:
+            value = facts.get(name)
+            return None if value is None else bool(op(value, target))
+
+        return compare
+
+    def limited(facts: Facts) -> bool | None:
         value = facts.get(name)
-        return None if value is None else bool(op(value, target))
+        if value is None:
+            return None
+        if type(value) in BOUNDS:  # a limit: its whole interval against the threshold
+            return versus(value, symbol, target)  # type: ignore[arg-type]
+        return bool(op(value, target))
 
-    return compare
+    return limited
 
 
 # -- deciders as generated code ----------------------------------------------------------
@@ -488,7 +500,15 @@ def _emit(
             if c.op not in _OPS:
                 raise ValueError(c.op)
             target = _const(consts, threshold(c.fact, c.value) if is_quantity(c.value) else c.value)
-            lines.append(f"{pad}{var} = None if {v} is None else bool({v} {c.op} {target})")
+            if c.fact in LIMITED:
+                # a limit (a Bound) compares its whole interval with the threshold, and may leave it unknown
+                bounds, vs = _const(consts, BOUNDS), _const(consts, versus)
+                lines.append(
+                    f"{pad}{var} = None if {v} is None else {vs}({v}, {c.op!r}, {target}) if type({v}) in {bounds} "
+                    f"else bool({v} {c.op} {target})"
+                )
+            else:
+                lines.append(f"{pad}{var} = None if {v} is None else bool({v} {c.op} {target})")
         return var
     if isinstance(c, m.Not):
         inner = _emit(c.not_, lines, consts, made, depth, hoisted)
@@ -578,9 +598,21 @@ def _compare(c: m.Compare, facts: Facts, leaves: list[Leaf]) -> bool | None:
         res = value in c.value
     else:
         target: object = threshold(c.fact, c.value) if is_quantity(c.value) else c.value
-        res = bool(_OPS[c.op](value, target))
+        if type(value) in BOUNDS:
+            got = versus(value, c.op, target)  # type: ignore[arg-type]
+            if got is None:
+                text = f"{c.fact} {_shown_fact(c.fact, value)} {c.op} {shown}{STRADDLES}"
+                leaves.append(Leaf(text, None))
+                return None
+            res = got
+        else:
+            res = bool(_OPS[c.op](value, target))
     leaves.append(Leaf(f"{c.fact} {_shown_fact(c.fact, value)} {c.op} {shown}", res))
     return res
+
+
+STRADDLES = ": the limit straddles the threshold (undecided)"
+"""Said of a comparison a limit leaves unknown: the threshold lies inside the interval it allows."""
 
 
 def _shown(value: object) -> str:
@@ -732,18 +764,20 @@ def _explain_compare(c: m.Compare, flip: bool) -> _Explainer:
     spec = vocabulary().get(name)
     unit = spec.unit if spec is not None and spec.unit else None
     tail = f" {c.op} {shown}"
-    test: Callable[[Any], bool]
+    test: Callable[[Any], bool | None]
     if c.op == "in":
         allowed = c.value
         assert isinstance(allowed, tuple)
 
-        def test(value: Any) -> bool:
+        def test(value: Any) -> bool | None:
             return value in allowed
     else:
         target: object = threshold(c.fact, c.value) if is_quantity(c.value) else c.value
-        op = _OPS[c.op]
+        op, symbol = _OPS[c.op], c.op
 
-        def test(value: Any) -> bool:
+        def test(value: Any) -> bool | None:
+            if type(value) in BOUNDS:  # only a fact in LIMITED may hold one
+                return versus(value, symbol, target)  # type: ignore[arg-type]
             return bool(op(value, target))
 
     def compare(facts: Facts, out: list[_Line]) -> bool | None:
@@ -758,6 +792,10 @@ def _explain_compare(c: m.Compare, flip: bool) -> _Explainer:
             text = f"{name} = {number} {unit}{tail}" if unit else f"{name} = {number}{tail}"
         else:
             text = f"{name} = {value}{tail}"
+        if res is None:  # a limit with the threshold inside it: unknown, though nothing is missing
+            text += STRADDLES
+            out.append((None, text, f"UNKNOWN: {text}", None))
+            return None
         shown_res = res is not flip
         out.append((shown_res, text, f"{_WORD[shown_res]}: {text}", None))
         return res

@@ -9,8 +9,9 @@ import attrs
 
 from . import _medcheck
 from . import model as m
-from ._bands import band_of, describe_edges
+from ._bands import band_of, band_of_limit, describe_edges
 from ._criteria import FactValue, decide, explain, facts_in
+from ._numeric import Bound, clean
 from ._numeric import shown as shown_number
 from ._vocabulary import vocabulary
 from .patient import Patient
@@ -248,8 +249,19 @@ def _classification(rule: m.ClassificationRule, g: m.Guideline, facts: dict[str,
         spec = vocabulary()[rule.fact]
         if spec.unit is not None and spec.unit != rule.unit:
             value = magnitude(quantity(value, spec.unit), rule.unit, analyte=rule.analyte)
-    band, rounded = band_of(rule, value)
-    shown = shown_number(given, str(rounded))  # a limit ("<150") is shown as one, never as an exact result
+    if isinstance(given, Bound):
+        # a limit: its whole interval against each band, exactly (never rounded); undecided across an edge
+        band, edge = band_of_limit(rule, Bound(value, given.comparator))
+        rounded = clean(value)
+        shown = shown_number(given, str(rounded))
+        if edge is not None:
+            return RuleResult(
+                outcome=RuleOutcome.UNDETERMINED,
+                leaves=(f"UNKNOWN: {rule.fact} = {shown} {rule.unit}: the limit straddles the band edge {edge}",),
+            )
+    else:
+        band, rounded = band_of(rule, value)
+        shown = shown_number(given, str(rounded))  # a limit ("<150") is shown as one, never as an exact result
     if band is None:
         return RuleResult(outcome=RuleOutcome.NOT_FIRED, leaves=(f"FALSE: {rule.fact} = {shown} fits no band",))
     facts[rule.id] = band.label

@@ -1,13 +1,16 @@
 """What a result given only as below or above a limit ("<150 ng/L", ">14 %") means for the guidelines' thresholds.
 
 A laboratory reports a value outside its measuring range as a limit with a comparator. Such a result is not a
-number, but it can still decide every threshold the guidelines apply to the fact: "<150 ng/L" is below a cut-off of
-180 ng/L whatever the true value is. So a limit is read in place of the value (by the FHIR reader, and in a patient
-document written as "<150 pg/mL") only when no threshold of any guideline version (a comparison in a rule's
-criteria, or a classification band's edge after the rule's own rounding) lies at or inside the open side of the
-limit: then the limit and every value the result allows fall on the same side of every threshold, and each
-decision is the one the true value would give. Otherwise the result leaves a decision unknown and is not read. A
-limit read is a ``Bound``: compared as its number, always shown with its comparator.
+number, but it still decides every threshold lying wholly on one side of it: "<200 ng/L" is not above 350 ng/L
+whatever the true value is, and "<180 ng/L" is below 180. A limit is read (by the FHIR reader, and in a patient
+document written as "<150 pg/mL") as a ``Bound``: each comparison (a rule's criterion, a classification band)
+compares the interval it allows with the threshold exactly, never rounded (see ``_numeric.versus``). Only a
+threshold strictly inside the interval (or on its closed end) is undecided: the comparison is unknown, its rule
+undetermined unless its other inputs decide it, and the assessment flags it (:func:`straddled`).
+
+The cohort engine reads a limit as a plain number (its columns are floats), which gives the decisions of the
+interval only when no threshold lies at or inside the limit's open side (:func:`inside`); other limits are
+reported in its errors table.
 
 Only facts that are compared with thresholds and enter no formula are read this way (a creatinine below a limit
 would otherwise give a creatinine clearance computed from a number that was never measured).
@@ -20,17 +23,15 @@ import functools
 import re
 
 from . import model as m
-from ._bands import edge_values
+from ._bands import band_of_limit, edge_values
 from ._criteria import threshold
 from ._loading import catalog, compares, criteria_of
-from ._numeric import clean, round_half_up
+from ._numeric import LIMITED, Bound, clean, round_half_up, versus
 from ._vocabulary import vocabulary
-from .units import is_quantity, magnitude, quantity
+from .units import format_quantity, is_quantity, magnitude, quantity
 
-__all__ = ["LIMITED", "SIDES", "inside", "split"]
+__all__ = ["LIMITED", "SIDES", "inside", "split", "straddled"]
 
-LIMITED = frozenset({"b12-total", "b12-active", "hba1c", "fasting-glucose", "random-glucose", "ogtt-2h-glucose"})
-"""Facts a limit may stand for: laboratory results that are only compared with thresholds (no formula uses them)."""
 
 BELOW = frozenset({"<", "<="})
 
@@ -70,6 +71,68 @@ def inside(fact: str, comparator: str, limit: float, as_of: dt.date | None = Non
         if (below and edge <= rounded) or (not below and edge >= rounded):
             found.append((version not in current, f"{where}, where the limit is {_text(rounded)} {edge_unit}"))
     return min(found, key=lambda hit: hit[0])[1] if found else None
+
+
+def straddled(
+    fact: str, limit: Bound, guidelines: tuple[m.Guideline, ...], statuses: frozenset[m.Status], urgent: bool
+) -> tuple[str, ...]:
+    """Each threshold of ``guidelines`` the limit leaves undecided, described with its rule and guideline version.
+
+    ``limit`` is in the fact's own unit. Only rules evaluated are looked at: those of ``statuses`` and, with
+    ``urgent``, urgent rules still in review.
+    """
+    key = (fact, limit.comparator, float(limit), tuple(map(id, guidelines)), statuses, urgent)
+    hit = _STRADDLED.get(key)
+    if hit is None or hit[0] != guidelines:  # the guidelines are held with the answer: their ids are not reused
+        if len(_STRADDLED) >= 1024:
+            _STRADDLED.clear()
+        found = _straddled(fact, limit.comparator, float(limit), guidelines, statuses, urgent)
+        hit = _STRADDLED[key] = (guidelines, found)
+    return hit[1]
+
+
+_STRADDLED: dict[tuple[object, ...], tuple[tuple[m.Guideline, ...], tuple[str, ...]]] = {}
+
+
+def _straddled(
+    fact: str,
+    comparator: str,
+    number: float,
+    guidelines: tuple[m.Guideline, ...],
+    statuses: frozenset[m.Status],
+    urgent: bool,
+) -> tuple[str, ...]:
+    limit = Bound(number, comparator)
+    spec = vocabulary()[fact]
+    unit = spec.unit or ""
+    out: list[str] = []
+    for g in guidelines:
+        for rule in g.rules:
+            if rule.status not in statuses and not (urgent and rule.status is m.Status.IN_REVIEW and m.is_urgent(rule)):
+                continue
+            where = f"rule {rule.id} of {g.id} {g.version}"
+            if isinstance(rule, m.ClassificationRule) and rule.fact == fact:
+                value = (
+                    number
+                    if rule.unit == unit
+                    else magnitude(quantity(number, unit), rule.unit, analyte=rule.analyte or spec.analyte)
+                )
+                _, edge = band_of_limit(rule, Bound(value, comparator))
+                if edge is not None:
+                    out.append(f"the band edge {edge} of {where}")
+            for _, criterion in criteria_of(rule):
+                for c in compares(criterion):
+                    if c.fact != fact or c.op == "in":
+                        continue
+                    if is_quantity(c.value):
+                        target, text = threshold(fact, c.value), f"{c.op} {format_quantity(c.value)}"  # type: ignore[arg-type]
+                    elif isinstance(c.value, int | float):
+                        target, text = float(c.value), f"{c.op} {c.value:g}"
+                    else:
+                        continue
+                    if versus(limit, c.op, target) is None:
+                        out.append(f"the threshold {fact} {text} of {where}")
+    return tuple(dict.fromkeys(out))
 
 
 def _text(x: float) -> str:

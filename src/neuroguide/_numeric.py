@@ -12,19 +12,33 @@ import math
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import ClassVar
 
-__all__ = ["SIGNIFICANT", "Bound", "ceil_whole", "clean", "exceeds", "floor_whole", "round_half_up", "shown", "within"]
+__all__ = [
+    "BOUNDS",
+    "LIMITED",
+    "SIGNIFICANT",
+    "Bound",
+    "ceil_whole",
+    "clean",
+    "exceeds",
+    "floor_whole",
+    "round_half_up",
+    "shown",
+    "versus",
+    "within",
+]
 
 SIGNIFICANT = 12
 """Significant digits that carry a float's decimal meaning (binary noise lies beyond them)."""
 
 
 class Bound(float):
-    """A result known only to lie below or above this number ("<150"): compared as the number, shown with it.
+    """A result known only to lie below or above this number ("<150"): an open or half-open interval.
 
-    It is read only when every threshold falls on the same side of the number as of every value it allows
-    (see ``neuroguide._limits``), so each decision is the one the true value would give; the text a reader sees
-    must still say it is a limit, never an exact result (:func:`shown`). Each comparator has its own subclass, so
-    results kept by the values and types of the facts read (whose trace shows the comparator) are kept apart.
+    Every comparison with a threshold or a band edge goes through :func:`versus`, which compares the interval the
+    limit allows (exactly, never rounded) with the threshold: true or false when the whole interval lies on one
+    side, unknown (``None``) when the threshold lies inside it. The text a reader sees must say it is a limit,
+    never an exact result (:func:`shown`). Each comparator has its own subclass, so results kept by the values and
+    types of the facts read (whose trace shows the comparator) are kept apart.
     """
 
     __slots__ = ()
@@ -41,6 +55,43 @@ _BOUNDS: dict[str, type[Bound]] = {
     c: type(f"Bound{name}", (Bound,), {"__slots__": (), "comparator": c})
     for c, name in (("<", "Below"), ("<=", "AtMost"), (">", "Above"), (">=", "AtLeast"))
 }
+
+LIMITED = frozenset({"b12-total", "b12-active", "hba1c", "fasting-glucose", "random-glucose", "ogtt-2h-glucose"})
+"""Facts a limit (a :class:`Bound`) may stand for: laboratory results only compared with thresholds (no formula uses
+them). Only their comparisons need to test for a Bound."""
+
+BOUNDS = frozenset(_BOUNDS.values())
+"""The classes of every :class:`Bound` (``type(v) in BOUNDS`` is the fast test generated code uses)."""
+
+
+def versus(value: Bound, op: str, target: float) -> bool | None:
+    """``value op target`` for every value the limit allows: True, False, or ``None`` when it depends on the value.
+
+    Compared exactly (the limit's number and the threshold read at 12 significant digits, no rounding): "<180"
+    is below 180 whatever the true value, while "<=180" is undecided against "< 180".
+    """
+    x, t = clean(value), clean(target)
+    below = value.comparator in ("<", "<=")
+    closed = value.comparator in ("<=", ">=")
+    if op in ("==", "!="):
+        # the value equals the threshold only if the threshold is in the interval, and even then not surely
+        outside = (t > x or (t == x and not closed)) if below else (t < x or (t == x and not closed))
+        return (op == "!=") if outside else None
+    # Does every allowed value satisfy ``op``, or none? The interval runs to infinity on one side.
+    if op in ("<", "<="):
+        if not below:
+            # values >(=) x: all below t is impossible; none is when x >= t (or x == t and op "<" ...)
+            none = x > t or (x == t and (op == "<" or not closed))
+            return False if none else None
+        every = x < t or (x == t and (op == "<=" or not closed))
+        return True if every else None
+    if op not in (">", ">="):
+        raise ValueError(op)
+    if below:
+        none = x < t or (x == t and (op == ">" or not closed))
+        return False if none else None
+    every = x > t or (x == t and (op == ">=" or not closed))
+    return True if every else None
 
 
 def shown(value: float, text: str) -> str:

@@ -21,8 +21,9 @@ from ._agents import agent_names, ingredient_keys
 from ._cache import IdentityCache
 from ._criteria import FactValue, GateList, Gates, Kept, compiled, compiled_all, decide
 from ._facts import RECOGNISED_AGENTS, SINCE_0_2, derive_flagged
+from ._limits import SIDES, straddled
 from ._loading import Catalog, catalog, criterion_facts
-from ._numeric import Bound
+from ._numeric import BOUNDS, Bound
 from ._readings import readings
 from ._vocabulary import vocabulary
 from .exceptions import InputError, InputProblemsError, UnknownGuidelineError
@@ -347,6 +348,9 @@ def _run(
     ``shown`` is ``facts`` as the record holds them (``_shown_facts``), if already made.
     """
     recs: list[Recommendation] = []
+    # limits still in the table (a flagged input is left out), before classification labels are added
+    # (a Bound comes only from a limit the patient gives)
+    limits = [(k, v) for k, v in facts.items() if type(v) in BOUNDS] if patient.limits else None
     asking: list[_Decided] = []  # rules that name missing facts, in plan order
     labels: dict[str, str] = {}  # classification labels added to the facts
     if plan is None:
@@ -430,6 +434,7 @@ def _run(
         explained=explain,
         urgent_unverified=urgent,
         flags=flags
+        + (_undecided(limits, chosen, statuses, urgent) if limits else ())
         + (tuple(map(_unlocked_flag, unlocked)) if unlocked else ())
         + (site.not_applied({g.id: g.version for g, _ in chosen}) if site is not None else ()),
         unlocked=unlocked,
@@ -643,6 +648,37 @@ def _status_values(statuses: tuple[m.Status, ...]) -> tuple[str, ...]:
 
 
 _STATUS_VALUES: dict[tuple[m.Status, ...], tuple[str, ...]] = {}
+
+
+def _undecided(
+    limits: Sequence[tuple[str, FactValue]],
+    chosen: Sequence[tuple[m.Guideline, bool]],
+    statuses: tuple[m.Status, ...],
+    urgent: bool,
+) -> tuple[Flag, ...]:
+    """A flag for each limit that leaves a threshold of the guidelines used undecided, naming each threshold."""
+    out: list[Flag] = []
+    guidelines = tuple(g for g, _ in chosen)
+    for name, value in limits:
+        assert isinstance(value, Bound)
+        found = straddled(name, value, guidelines, frozenset(statuses), urgent)
+        if not found:
+            continue
+        unit = vocabulary()[name].unit or ""
+        text = f"{value.comparator}{float(value):g} {unit}".strip()
+        side = SIDES[value.comparator][0]
+        out.append(
+            Flag(
+                field=f"measurements.{name}",
+                kind=FlagKind.UNDECIDED,
+                value=text,
+                message=f"known only to be {side} {float(value):g} {unit}, which leaves undecided "
+                + "; ".join(found)
+                + ": each such comparison is unknown (its rule undetermined unless its other inputs decide it); "
+                "every threshold lying wholly on one side of the limit is decided by it",
+            )
+        )
+    return tuple(out)
 
 
 def _unlocked_flag(name: str) -> Flag:

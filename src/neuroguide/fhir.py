@@ -36,10 +36,13 @@ from ._fhirnotes import num_text as _num_text
 from ._fhirnotes import number as _number
 from ._fhirnotes import shown as _shown
 from ._jsonin import loads
-from ._limits import LIMITED, SIDES, inside
+from ._limits import LIMITED, SIDES, straddled
+from ._loading import catalog
+from ._numeric import Bound
 from ._vocabulary import vocabulary
 from .evaluation import assess as _assess
 from .exceptions import InputError, InputProblemsError, NeuroguideError, install_hint, raise_all
+from .model import Guideline, Status
 from .patient import Medication, Patient
 from .results import Assessment, EvaluationRecord, MissingInput
 from .units import dimension, scale
@@ -1202,37 +1205,41 @@ class _Reader(DoseReader):
         return f"{comparator}{text}" if comparator else text
 
     def limit(self, ref: str, fact: str, comparator: str, text: str) -> bool:
-        """Whether a result given only as below or above a limit decides every threshold (see ``_limits``).
+        """Whether a result given only as below or above a limit is read (see ``_limits``), with a note.
 
-        When it does, the limit is read in place of the value, with a note; otherwise the result is not used.
+        A usable limit is always read: it decides each threshold lying wholly on one side of it. When a threshold
+        of a guideline version in effect lies inside it, the note says which (kind ``undecided``); the assessment
+        flags it too, as for a patient document.
         """
         shown = f"{fact} {comparator}{text}"
         if comparator not in SIDES:
             self.note(NoteKind.EXCLUDED, ref, shown, f"comparator {comparator!r} is not a limit (<, <=, >, >=)")
             return False
         try:
-            value = Patient.from_dict({"measurements": {fact: text}}).normalized[fact]
+            value = Patient.from_dict({"measurements": {fact: f"{comparator}{text}"}}).normalized[fact]
         except InputError as exc:
             self.note(NoteKind.EXCLUDED, ref, shown, f"the limit itself is not a usable value: expected {exc.expected}")
             return False
-        side, other = SIDES[comparator]
-        found = inside(fact, comparator, value, self.as_of)
-        if found is not None:
+        assert isinstance(value, Bound)
+        side = SIDES[comparator][0]
+        found = straddled(fact, value, _in_effect(self.as_of), frozenset({Status.APPROVED}), True)
+        if found:
             self.note(
                 NoteKind.UNDECIDED,
                 ref,
                 shown,
-                f"known only to be {side} {text}, which leaves a threshold undecided ({found}): the band it falls in "
-                "is unknown, so the result is not used (a limit is never read as the measured value here)",
+                f"known only to be {side} {text}: read as {comparator}{text} (not a measured value); it leaves "
+                f"undecided {'; '.join(found)}, so each such comparison is unknown; every threshold lying wholly "
+                "on one side of it is decided by it",
             )
-            return False
+            return True
         self.note(
             NoteKind.ASSUMPTION,
             ref,
             shown,
-            f"known only to be {side} {text}; every threshold the guidelines apply to {fact} lies {other} it, so the "
-            f"result falls on the same side of each as {text} does: read as {comparator}{text}, decided as {text} "
-            "would be (not a measured value)",
+            f"known only to be {side} {text}; every threshold the guidelines apply to {fact} lies wholly on one "
+            f"side of it, so each is decided as the true value would decide it: read as {comparator}{text} "
+            "(not a measured value)",
         )
         return True
 
@@ -1618,3 +1625,8 @@ def resources_of(data: Mapping[str, Any] | Sequence[Any]) -> Iterable[dict[str, 
     out: list[dict[str, Any]] = []
     _flatten(data, "fhir", out, None)
     return out
+
+
+def _in_effect(as_of: dt.date | None) -> tuple[Guideline, ...]:
+    """The guideline versions in effect on ``as_of`` (default today): those an assessment then evaluates."""
+    return tuple(catalog().in_effect(as_of or dt.date.today()))

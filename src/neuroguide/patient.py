@@ -16,7 +16,7 @@ import attrs
 
 from ._dates import as_date
 from ._jsonin import loads
-from ._limits import LIMITED, SIDES, inside, split
+from ._limits import LIMITED, SIDES, split
 from ._numeric import Bound
 from ._plausible import check
 from ._vocabulary import FactSpec, vocabulary
@@ -58,11 +58,19 @@ class FlagKind(enum.StrEnum):
     """A guideline file used that does not match the lock (allowed for guideline authors only)."""
     SITE_DECISION_NOT_APPLIED = "site-decision-not-applied"
     """A site decision names a guideline version other than the one used, so it does not apply."""
+    UNDECIDED = "undecided"
+    """A result known only as a limit ("<200 ng/L") with a threshold inside it.
+
+    That comparison is unknown (its rule undetermined unless its other inputs decide it); the limit is used for
+    every threshold it decides."""
 
 
 @attrs.frozen(kw_only=True)
 class Flag:
-    """A visible warning about an input: the value was not used (it is unknown to every rule)."""
+    """A visible warning about an input: the value was not used (it is unknown to every rule).
+
+    An ``undecided`` flag is the exception: the limit is used wherever it decides a threshold.
+    """
 
     field: str
     kind: FlagKind
@@ -658,7 +666,7 @@ def _measurements(
                 q = _quantity(spec, field, rest)
                 value = to_canonical(spec, q, field)
                 _check_range(spec, value, field, raw)
-                _limit_value(name, comparator, {name: value}, raw)
+                _limit_value(name, comparator, {name: value})
                 out[name] = q
                 limits[name] = comparator
                 continue
@@ -702,32 +710,23 @@ def _quantity(spec: FactSpec, field: str, raw: Any) -> Quantity:
 _LIMITED_TEXT = ", ".join(sorted(LIMITED)) + " (as '<150 pg/mL')"
 
 
-def _limit_value(name: str, comparator: str, values: Mapping[str, float], raw: Any = None) -> float:
-    """The number of a measurement known only as a limit, if the limit decides every threshold (see ``_limits``).
+def _limit_value(name: str, comparator: str, values: Mapping[str, float]) -> float:
+    """The number of a measurement known only as a limit (see ``_limits``).
+
+    A limit is read whatever thresholds lie inside it: each comparison it cannot decide is left unknown and the
+    assessment flags it (naming the threshold, its rule and guideline version); every other input is assessed.
 
     Raises:
-        InputError: the fact is not read from a limit, the comparator is not one, or a threshold lies inside the
-            limit's open side (the band the true value falls in is then unknown).
+        InputError: the fact is not read from a limit, or the comparator is not one.
 
     """
-    field = f"measurements.{name}"
     if name not in values:
         raise InputError(f"limits.{name}", comparator, "the comparator of a measurement given")
     if name not in LIMITED:
         raise InputError(f"limits.{name}", comparator, f"a limit only on {_LIMITED_TEXT}")
     if comparator not in SIDES:
         raise InputError(f"limits.{name}", comparator, f"one of {', '.join(SIDES)}")
-    value = values[name]
-    found = inside(name, comparator, value)
-    if found is not None:
-        shown = raw if raw is not None else f"{comparator}{value:g}"
-        raise InputError(
-            field,
-            shown,
-            f"an exact value, or a limit every threshold lies {SIDES[comparator][1]}: this one leaves a threshold "
-            f"undecided ({found})",
-        )
-    return value
+    return values[name]
 
 
 def to_canonical(spec: FactSpec, q: Quantity, field: str) -> float:

@@ -219,6 +219,9 @@ def summary(result: Assessment) -> list[str]:
     return lines
 
 
+_NOT_LEFT_OUT = frozenset({FlagKind.SITE_DECISION_NOT_APPLIED, FlagKind.UNDECIDED})
+"""Flags shown apart from the inputs left out: a site decision not applied, a limit used where it decides."""
+
 NOTE_GROUPS: tuple[tuple[NoteKind, str, str], ...] = (
     (NoteKind.ASSUMPTION, "Read with an assumption, used in the advice above", "read with an assumption"),
     (NoteKind.CONFLICT, "In conflict with other data, check the record", "in conflict"),
@@ -298,12 +301,18 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
     lines += [_paint("Summary", "1", st)]
     lines += [_wrap(line, "  ", st.width) for line in summary(result)]
     lines.append("")
-    inputs = [f for f in rec.flags if f.kind is not FlagKind.SITE_DECISION_NOT_APPLIED]
+    inputs = [f for f in rec.flags if f.kind not in _NOT_LEFT_OUT]
     sites = [f for f in rec.flags if f.kind is FlagKind.SITE_DECISION_NOT_APPLIED]
+    undecided = [f for f in rec.flags if f.kind is FlagKind.UNDECIDED]
     if inputs:
         # First, so a probable unit error or an unlocked guideline file is never missed.
         lines.append("INPUTS FLAGGED AND NOT USED (check them):")
         for flag in inputs:
+            lines.append(_wrap(f"- {flag.field} = {flag.value}: {flag.message}", "   "))
+        lines.append("")
+    if undecided:
+        lines.append("RESULTS GIVEN AS A LIMIT THAT LEAVE A RULE UNDECIDED (an exact value would decide it):")
+        for flag in undecided:
             lines.append(_wrap(f"- {flag.field} = {flag.value}: {flag.message}", "   "))
         lines.append("")
     if sites:

@@ -386,8 +386,10 @@ class NoteKind(enum.StrEnum):
     UNRECOGNISED = "unrecognised"
     EXCLUDED = "excluded"
     UNDECIDED = "undecided"
-    """A recognised result that cannot decide a rule's threshold (a limit with the threshold inside its open side):
-    not used, and the rules that need it say what is missing."""
+    """A recognised result given as a limit with a threshold inside it, read as the limit.
+
+    The limit decides every other threshold; the comparisons it cannot decide are unknown, and the assessment flags
+    them (``FlagKind.UNDECIDED``)."""
     NONCONFORMANT = "nonconformant"
     CONFLICT = "conflict"
     ASSUMPTION = "assumption"
@@ -397,9 +399,10 @@ class NoteKind(enum.StrEnum):
         """True for a datum that WAS used, read in a stated way; false for one not used or in conflict.
 
         Assumptions: an unconfirmed diagnosis read as present, no clinical status read as active, a nonconformant
-        resource read leniently.
+        resource read leniently, a result given as a limit read as one (``undecided``: used for every threshold
+        it decides).
         """
-        return self in (NoteKind.ASSUMPTION, NoteKind.NONCONFORMANT)
+        return self in (NoteKind.ASSUMPTION, NoteKind.NONCONFORMANT, NoteKind.UNDECIDED)
 
 
 @attrs.frozen(kw_only=True)

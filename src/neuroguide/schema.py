@@ -59,8 +59,9 @@ def _measurement(spec: FactSpec) -> dict[str, Any]:
     if spec.name in LIMITED:
         out["pattern"] = _LIMIT_PATTERN
         out["description"] += (
-            " A result beyond the laboratory's limit may be written with its comparator ('<150 pg/mL'); it is "
-            "accepted only when every threshold the guidelines apply lies on the far side of the limit."
+            " A result beyond the laboratory's limit may be written with its comparator ('<150 pg/mL'); it decides "
+            "every threshold lying wholly on one side of it, and the assessment flags each threshold it leaves "
+            "undecided."
         )
     out["x-unit"] = spec.unit
     if spec.analyte:

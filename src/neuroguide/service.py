@@ -626,7 +626,7 @@ def _quiet(rec: Recommendation) -> bool:
 
 _RANK = {"critical": 0, "warning": 1, "info": 2}
 # Flags about the knowledge base, not the patient's values (the input-flags card leaves them out).
-_NOT_INPUTS = frozenset({FlagKind.UNLOCKED, FlagKind.SITE_DECISION_NOT_APPLIED})
+_NOT_INPUTS = frozenset({FlagKind.UNLOCKED, FlagKind.SITE_DECISION_NOT_APPLIED, FlagKind.UNDECIDED})
 _TIMELY = frozenset({RecommendationStatus.OVERDUE, RecommendationStatus.DUE})
 
 
@@ -816,6 +816,25 @@ def _flags_card(flags: Sequence[Flag], record_id: str, base: str) -> dict[str, A
     }
 
 
+def _undecided_card(flags: Sequence[Flag], record_id: str, base: str) -> dict[str, Any]:
+    """A warning naming each result given as a limit that leaves a rule's threshold undecided."""
+    lines = [
+        "**A result given as a limit leaves these thresholds undecided.** It was used for every threshold it "
+        "decides; each comparison named is unknown, so its rule is undecided unless its other inputs decide it. "
+        "An exact value would decide it.",
+        "",
+    ]
+    lines += [f"- {html.escape(f'{f.field} = {f.value}: {f.message}', quote=False)}" for f in flags]
+    return {
+        "uuid": _uuid5(f"neuroguide:{record_id}:undecided"),
+        "summary": f"{len(flags)} result(s) given as a limit leave a rule undecided",
+        "indicator": "warning",
+        "detail": "\n".join(lines),
+        "source": {"label": "neuroguide", "url": f"{base}/cds-services"},
+        "extension": {AUDIT_EXTENSION: {"record": record_id, "rules": []}},
+    }
+
+
 def _possible_card(
     item: PossibleFlag, record_id: str, hashes: Mapping[tuple[str, str], str], base: str
 ) -> dict[str, Any]:
@@ -872,6 +891,9 @@ def cards_for(result: Assessment, record_id: str, base: str, notes: Sequence[fhi
     flagged = [f for f in result.flags if f.kind not in _NOT_INPUTS]
     if flagged:
         cards.append(_flags_card(flagged, record_id, base))
+    undecided = [f for f in result.flags if f.kind is FlagKind.UNDECIDED]
+    if undecided:
+        cards.append(_undecided_card(undecided, record_id, base))
     # Dose problems lead the warnings: a prescription may be signed in this visit.
     cards.sort(key=lambda c: (_RANK[c["indicator"]], not _is_dose_problem(c)))
     if notes or result.notes:

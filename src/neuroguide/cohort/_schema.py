@@ -33,6 +33,7 @@ import polars as pl
 
 from .._agents import key as agent_key
 from .._jsonin import loads
+from .._limits import inside
 from .._plausible import span, unit_slip
 from .._vocabulary import FactSpec, vocabulary
 from ..exceptions import InputError
@@ -738,6 +739,18 @@ def wide_from_documents(docs: Sequence[Mapping[str, Any]], first_row: int = 0) -
         row[ROW] = first_row + i
         if row[ID] is None:
             row[ID] = str(first_row + i)
+        for name, shown, why in _document_limits(patient):
+            row[name] = None
+            errors.append(
+                {
+                    ROW: first_row + i,
+                    ID: row[ID],
+                    "column": f"measurements.{name}",
+                    "value": shown,
+                    "expected": why,
+                    "effect": "not used",
+                }
+            )
         for name, shown, why in _document_slips(patient):
             row[name] = None
             errors.append(
@@ -753,6 +766,29 @@ def wide_from_documents(docs: Sequence[Mapping[str, Any]], first_row: int = 0) -
         rows.append(row)
     schema = {ROW: pl.Int64(), **_wide_schema()}
     return pl.DataFrame(rows, schema=schema), pl.DataFrame(errors, schema=ERRORS_SCHEMA)
+
+
+def _document_limits(patient: Patient) -> list[tuple[str, str, str]]:
+    """Limits the engine cannot read as their number (``assess`` reads them as intervals): name, value, why.
+
+    The engine's columns are floats: a limit is read as its number, which decides every threshold as the
+    interval does only when no threshold (after the rule's rounding) lies at or inside its open side.
+    """
+    found = []
+    for name, comparator in patient.limits.items():
+        edge = inside(name, comparator, float(patient.normalized[name]))
+        if edge is not None:
+            shown = comparator + format_quantity(patient.measurements[name], exact=True)  # type: ignore[arg-type]
+            found.append(
+                (
+                    name,
+                    shown,
+                    "an exact value, or a limit every threshold lies wholly beyond: the cohort engine reads a limit "
+                    f"as its number, and this one has a threshold at or inside it ({edge}); not used here "
+                    "(assess reads it as an interval and flags the rules it leaves undecided)",
+                )
+            )
+    return found
 
 
 _DOC_SLIPS: dict[tuple[str, float, str], str | None] = {}
