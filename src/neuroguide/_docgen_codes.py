@@ -187,8 +187,8 @@ def codes_page() -> Page:
         "as `L` (both metric, so `ml`, `dl` and `ul` are as valid as `mL`, `dL` and `uL`). A code that spells the "
         "litre `l` is therefore read as the code in the table that spells it `L` (`pg/ml` as `pg/mL`, `umol/l` as "
         "`umol/L`); no other letter changes case. Verified in UCUM's own table, `ucum-essence.xml` version 2.2 "
-        '(revision date 2024-06-17), entries `<unit Code="l" CODE="L" isMetric="yes">` and '
-        '`<unit Code="L" CODE="L" isMetric="yes">` (both `liter`, the second defined as 1 `l`), in the '
+        '(revision date 2024-06-17), entries `<unit Code="l" CODE="L" isMetric="yes" class="iso1000">` and '
+        '`<unit Code="L" CODE="L" isMetric="yes" class="iso1000">` (both `liter`, the second defined as 1 `l`), in the '
         "repository ucum-org/ucum at commit d060c6d3dfe3b0deb196c190b8024d95385e0b92.",
         "",
     ]
