@@ -235,7 +235,7 @@ def _order(**dosage: Any) -> dict[str, Any]:
     return {
         "hook": "order-sign",
         "hookInstance": "h-1",
-        "context": {"patientId": "p1", "draftOrders": bundle(draft)},
+        "context": {"userId": "Practitioner/1", "patientId": "p1", "draftOrders": bundle(draft)},
         "prefetch": {"patient": PATIENT},
     }
 
@@ -252,7 +252,14 @@ def _order(**dosage: Any) -> dict[str, Any]:
         (
             "order-sign",
             json.dumps(
-                {**_order(), "context": {"patientId": "p1", "draftOrders": {**bundle(), "entry": "x"}}}
+                {
+                    **_order(),
+                    "context": {
+                        "userId": "Practitioner/1",
+                        "patientId": "p1",
+                        "draftOrders": {**bundle(), "entry": "x"},
+                    },
+                }
             ).encode(),
             400,
             "bad-request",  # was 200 with no cards: the order silently unchecked

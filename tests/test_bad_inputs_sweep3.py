@@ -116,7 +116,7 @@ def test_a_selection_naming_no_draft_order_is_refused(app: Any) -> None:
 @pytest.mark.parametrize("subject", ["Patient/zz", "#x"])
 def test_a_draft_order_for_someone_else_is_not_checked_against_this_patient(app: Any, subject: str) -> None:
     draft = {**request(status="draft"), "subject": {"reference": subject}}
-    body = {**_order(), "context": {"patientId": "p1", "draftOrders": bundle(draft)}}
+    body = {**_order(), "context": {"userId": "Practitioner/1", "patientId": "p1", "draftOrders": bundle(draft)}}
     status, answer = _sign(app, body)
     assert status == 200
     summaries = [c["summary"] for c in answer["cards"]]

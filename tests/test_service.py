@@ -477,14 +477,14 @@ BAD: list[tuple[str, str, Callable[[], dict[str, Any]] | bytes, int, str]] = [
     (
         "draft-orders-not-a-bundle",
         ORDER_SIGN,
-        lambda: {**order("order-sign", 1.0), "context": {"patientId": "t2d-metformin", "draftOrders": []}},
+        lambda: {**order("order-sign", 1.0), "context": {**order("order-sign", 1.0)["context"], "draftOrders": []}},
         400,
         "wrong-resource-type",
     ),
     (
         "draft-orders-missing",
         ORDER_SIGN,
-        lambda: {**order("order-sign", 1.0), "context": {"patientId": "t2d-metformin"}},
+        lambda: {**order("order-sign", 1.0), "context": {"userId": "Practitioner/1", "patientId": "t2d-metformin"}},
         400,
         "bad-request",
     ),
@@ -519,6 +519,43 @@ def test_a_hook_without_context_patient_id_is_refused(
     status, _, body = server.call("POST", path, sent)
     assert (status, body["error"]) == (400, "bad-request")
     assert "context.patientId is required" in body["message"] and hook in body["message"]
+
+
+# The same hooks each REQUIRE context.userId ([ResourceType]/[id] of the current user).
+NO_USER_ID = [
+    ("patient-view", PATIENT_VIEW, lambda: _without(view("t2d-metformin"), userId=None)),
+    ("order-sign", ORDER_SIGN, lambda: _without(order("order-sign", 1.0), userId=None)),
+    (
+        "order-select",
+        ORDER_SELECT,
+        lambda: _without(order("order-select", 1.0, selections=["MedicationRequest/draft-1"]), userId=None),
+    ),
+]
+
+
+@pytest.mark.parametrize(("hook", "path", "payload"), NO_USER_ID, ids=[n[0] for n in NO_USER_ID])
+def test_a_hook_without_context_user_id_is_refused(
+    server: Server, hook: str, path: str, payload: Callable[[], dict[str, Any]]
+) -> None:
+    sent = payload()
+    assert "userId" not in sent["context"] and sent["context"]["patientId"]
+    status, _, body = server.call("POST", path, sent)
+    assert (status, body["error"]) == (400, "bad-request")
+    assert "context.userId is required" in body["message"] and hook in body["message"]
+
+
+@pytest.mark.parametrize(("hook", "path", "payload"), NO_USER_ID, ids=[n[0] for n in NO_USER_ID])
+def test_a_hook_with_an_empty_context_user_id_is_refused(
+    server: Server, hook: str, path: str, payload: Callable[[], dict[str, Any]]
+) -> None:
+    sent = payload()
+    sent["context"]["userId"] = ""
+    status, _, body = server.call("POST", path, sent)
+    assert (status, body["error"]) == (400, "bad-request")
+    assert (
+        'context.userId must be a string ([ResourceType]/[id], e.g. Practitioner/123, not empty), got ""'
+        in (body["message"])
+    )
 
 
 @pytest.mark.parametrize(

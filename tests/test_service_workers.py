@@ -140,7 +140,7 @@ def test_two_workers_share_the_replay_set_and_store_every_record_on_shutdown(tmp
             body = {
                 "hook": "patient-view",
                 "hookInstance": str(uuid.uuid4()),
-                "context": {"patientId": name},
+                "context": {"userId": "Practitioner/1", "patientId": name},
                 "prefetch": _prefetch(name),
             }
             used = token()
@@ -205,7 +205,11 @@ def test_concurrent_requests_to_two_workers_are_all_answered_and_every_record_st
             quantity = entry["resource"].get("valueQuantity")
             if quantity:  # a value a little apart: a chart (and a record) of its own
                 entry["resource"]["valueQuantity"] = {**quantity, "value": quantity["value"] + i * 1e-6}
-        body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()), "context": {"patientId": name}}
+        body = {
+            "hook": "patient-view",
+            "hookInstance": str(uuid.uuid4()),
+            "context": {"userId": "Practitioner/1", "patientId": name},
+        }
         return {**body, "prefetch": prefetch}
 
     with _server(tmp_path) as server:
@@ -248,7 +252,7 @@ def test_a_dead_evaluator_is_replaced_and_the_request_can_be_sent_again(tmp_path
     body = {
         "hook": "patient-view",
         "hookInstance": str(uuid.uuid4()),
-        "context": {"patientId": "t2d-metformin"},
+        "context": {"userId": "Practitioner/1", "patientId": "t2d-metformin"},
         "prefetch": _prefetch("t2d-metformin"),
     }
     with _server(tmp_path, output=False) as server:

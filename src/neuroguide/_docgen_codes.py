@@ -183,6 +183,14 @@ def codes_page() -> Page:
         "was checked against the UCUM Table of Example UCUM Codes for Electronic Messaging, version 1.5 (row given), "
         "and is then read with the same unit allow-list as the JSON input. Any other unit is not recognised.",
         "",
+        "UCUM is case-sensitive (`mg` is the milligram, `Mg` the megagram) but defines the litre twice, as `l` and "
+        "as `L` (both metric, so `ml`, `dl` and `ul` are as valid as `mL`, `dL` and `uL`). A code that spells the "
+        "litre `l` is therefore read as the code in the table that spells it `L` (`pg/ml` as `pg/mL`, `umol/l` as "
+        "`umol/L`); no other letter changes case. Verified in UCUM's own table, `ucum-essence.xml` version 2.2 "
+        '(revision date 2024-06-17), entries `<unit Code="l" CODE="L" isMetric="yes" class="iso1000">` and '
+        '`<unit Code="L" CODE="L" isMetric="yes" class="iso1000">` (both `liter`, the second defined as 1 `l`), in the '
+        "repository ucum-org/ucum at commit d060c6d3dfe3b0deb196c190b8024d95385e0b92.",
+        "",
     ]
     lines += pipe_table(
         ["UCUM code", "Read as", "Row of the UCUM table"],

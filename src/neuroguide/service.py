@@ -1055,9 +1055,17 @@ def _hook_request(body: Any, service_id: str) -> Mapping[str, Any]:
         message = f"context.patientId must be a string (a Patient id, not empty), got {got}"
         raise HookError(400, "bad-request", message, instance)
     user_id = context.get("userId")
-    if user_id is not None and not isinstance(user_id, str):
+    if user_id is None:  # REQUIRED by all three hooks served (CDS Hooks Library, hookVersion 1.0)
+        raise HookError(
+            400,
+            "bad-request",
+            f"context.userId is required by the {expected} hook (the current user as [ResourceType]/[id], "
+            "e.g. Practitioner/123; CDS Hooks Library, hookVersion 1.0)",
+            instance,
+        )
+    if not isinstance(user_id, str) or not user_id:
         got = json.dumps(user_id)[:80]
-        message = f"context.userId must be a string ([ResourceType]/[id], e.g. Practitioner/123), got {got}"
+        message = f"context.userId must be a string ([ResourceType]/[id], e.g. Practitioner/123, not empty), got {got}"
         raise HookError(400, "bad-request", message, instance)
     prefetch = body.get("prefetch", {})
     if not isinstance(prefetch, Mapping):
@@ -1485,7 +1493,7 @@ class _App:
         body = {
             "hook": "patient-view",
             "hookInstance": str(uuid.uuid4()),
-            "context": {"patientId": "demo"},
+            "context": {"userId": "Practitioner/demo", "patientId": "demo"},
             "prefetch": DEMO_PREFETCH,
         }
         done = self.hooks.answer("neuroguide-patient-view", orjson.dumps(body), self.base(request))
@@ -1650,7 +1658,12 @@ DEMO_PREFETCH: dict[str, Any] = {
     "medicationRequests": None,
 }
 _DEMO_REQUEST = orjson.dumps(
-    {"hook": "patient-view", "hookInstance": "warm-up", "context": {"patientId": "demo"}, "prefetch": DEMO_PREFETCH}
+    {
+        "hook": "patient-view",
+        "hookInstance": "warm-up",
+        "context": {"userId": "Practitioner/demo", "patientId": "demo"},
+        "prefetch": DEMO_PREFETCH,
+    }
 )
 
 

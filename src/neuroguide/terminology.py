@@ -486,9 +486,23 @@ def ucum_units() -> Mapping[str, str]:
     return {code: str(entry["unit"]) for code, entry in _raw().get("ucum", {}).items()}
 
 
+# UCUM (case-sensitive) defines the litre twice, as ``l`` and as ``L`` (ucum-essence.xml, both metric), so ``pg/ml`` is
+# the same unit as ``pg/mL``. A unit atom that is exactly a decimal prefix (or none) and ``l`` is a litre: no other
+# UCUM atom has that form, and ``mol``, ``cal``, ``Cel`` and ``Gal`` are whole atoms, not matched here. UCUM is
+# case-sensitive otherwise (``mg`` is milligram, ``Mg`` megagram): no other letter changes case.
+_LITRE_ATOM = re.compile(r"(?<![^./(])(da|[YZEPTGMkhdcmunpfazy]|)l(?![^./()0-9{+-])")
+
+
 def ucum_unit(code: str) -> str | None:
-    """Neuroguide's spelling of a UCUM code, or ``None`` if the code is not accepted."""
-    return ucum_units().get(code)
+    """Neuroguide's spelling of a UCUM code, or ``None`` if the code is not accepted.
+
+    A code that spells the litre ``l`` is read as the accepted code spelling it ``L`` (``umol/l`` as ``umol/L``).
+    """
+    units = ucum_units()
+    found = units.get(code)
+    if found is None and "l" in code:
+        found = units.get(_LITRE_ATOM.sub(r"\1L", code))
+    return found
 
 
 @functools.cache
