@@ -1,0 +1,132 @@
+"""The fourth robustness sweep (2026-12-01): limits, the public API's wrong types, and quantities that are no number.
+
+Each case was wrong before: a ``Patient`` built with a list, a string or a NaN where a mapping, a date or a number
+belongs raised an AttributeError or TypeError from deep inside (or was read: a NaN HbA1c compares false with every
+threshold, an age of "50" was ignored), a ``Quantity`` holding NaN was checked as a dose ("nan mg per day"), a limit
+written with an unread sign ("≤150 pg/mL") was called a unit error and a limit's error quoted the text without its
+comparator. The catalogue (``tests/data/bad_inputs``) holds the cases its format can express.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import neuroguide as ng
+
+AS_OF = dt.date(2026, 11, 23)
+EXAMPLE = Path(__file__).parents[1] / "examples" / "indeterminate-b12.json"
+
+
+def _patient(**measurements: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    data["measurements"].update(measurements)
+    return data
+
+
+# -- Patient built directly -------------------------------------------------------------------------------------
+
+Q = ng.Quantity
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "expected"),
+    [
+        ({"findings": ["tingling"]}, "findings", "a mapping of fact name"),
+        ({"findings": {"tingling": "yes"}}, "findings.tingling", "true or false"),
+        ({"measurements": None}, "measurements", "a mapping of fact name"),
+        ({"measurements": [1, 2]}, "measurements", "a mapping of fact name"),
+        ({"measurements": {"hba1c": float("nan")}}, "measurements.hba1c", "a finite number"),
+        ({"measurements": {"hba1c": 250.0}}, "measurements.hba1c", "a value between"),
+        ({"limits": None, "measurements": {"b12-total": Q(150, "ng/L")}}, "limits", "a mapping of fact name"),
+        ({"limits": ["<"], "measurements": {"b12-total": Q(150, "ng/L")}}, "limits", "a mapping of fact name"),
+        ({"last": {"b12-test": "2026-01-01"}}, "last.b12-test", "a datetime.date"),
+        ({"birth_date": "1960-01-01"}, "birth_date", "a datetime.date"),
+        ({"birth_date": dt.datetime(1960, 1, 1)}, "birth_date", "a datetime.date"),
+        ({"age": "50"}, "age", "a number of years"),
+        ({"age": 500}, "age", "an age in years from 0 to 120"),
+        ({"sex": "x"}, "sex", "'female', 'male'"),
+        ({"diabetes": {"type": "type-2"}}, "diabetes", "a Diabetes"),
+        ({"medications": ("gabapentin",)}, "medications[0]", "a Medication"),
+        ({"medications": (ng.Medication(agent="gabapentin", started="2025-01-01"),)}, "medications[0].started", "date"),  # type: ignore[arg-type]
+        ({"id": 5}, "id", "a string"),
+    ],
+)
+def test_a_patient_field_of_the_wrong_type_is_named(fields: dict[str, Any], field: str, expected: str) -> None:
+    with pytest.raises(ng.InputError) as caught:
+        ng.Patient(**fields)  # was an AttributeError or TypeError from assess, or the value ignored or read
+    assert f"{field}: got " in str(caught.value)
+    assert expected in str(caught.value)
+
+
+def test_a_nan_measurement_is_not_read_as_normal() -> None:
+    with pytest.raises(ng.InputError, match="measurements.hba1c: got nan; expected a finite number"):
+        ng.assess(ng.Patient(measurements={"hba1c": float("nan")}), as_of=AS_OF)
+
+
+def test_a_patient_with_a_list_of_medications_keeps_a_tuple() -> None:
+    p = ng.Patient(medications=[ng.Medication(agent="gabapentin")])  # type: ignore[arg-type]
+    assert p.medications == (ng.Medication(agent="gabapentin"),)
+
+
+def test_a_correct_patient_is_still_accepted() -> None:
+    p = ng.Patient(
+        age=70,
+        sex="female",
+        birth_date=dt.date(1956, 1, 1),
+        findings={"tingling": True},
+        measurements={"b12-total": Q(150, "ng/L"), "hba1c": 5.4},
+        limits={"b12-total": "<"},
+        last={"b12-test": dt.date(2026, 1, 1)},
+        medications=(ng.Medication(agent="gabapentin", started=dt.date(2025, 1, 1)),),
+    )
+    assert p.normalized["b12-total"] == 150.0
+    ng.assess(p, as_of=AS_OF)
+
+
+# -- Quantities that are no number ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_a_dose_quantity_that_is_not_finite_is_refused(value: float) -> None:
+    from neuroguide.units import quantity
+
+    with pytest.raises(ng.UnitError, match="^dose: got .*; expected a quantity with a finite real number"):
+        ng.check_dose("gabapentin", quantity(value, "mg"), per="day")  # nan was "not covered", inf "implausible"
+
+
+@pytest.mark.parametrize("value", ["5", None, True, float("nan"), float("inf")])
+def test_a_quantity_of_something_else_than_a_finite_number_is_refused(value: Any) -> None:
+    with pytest.raises(ng.UnitError, match="^value: got "):
+        ng.Quantity(value, "mg")  # was a quantity of the text '5' (a TypeError later), or of NaN
+
+
+# -- Limits in a patient document ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["≤150 ng/L", "≥1000 ng/L", "＜150 ng/L", "=<150 ng/L", "=150 ng/L", "~150 ng/L"])
+def test_a_limit_with_a_sign_that_is_not_read_is_named_as_such(text: str) -> None:
+    with pytest.raises(ng.UnitError) as caught:
+        ng.Patient.from_dict(_patient(**{"b12-total": text}))
+    assert str(caught.value) == (
+        f"measurements.b12-total: got {text!r}; expected a limit written with <, <=, > or >= (as '<=150 pg/mL'), "
+        "or an exact value"
+    )  # was "expected a number followed by a unit"
+
+
+@pytest.mark.parametrize("text", ["<<150 ng/L", "<", "< ", "<150", "<ng/L", "<150 %", "<150 ng/L extra"])
+def test_a_limit_that_cannot_be_read_is_quoted_whole(text: str) -> None:
+    with pytest.raises(ng.UnitError) as caught:
+        ng.Patient.from_dict(_patient(**{"b12-total": text}))
+    assert f"measurements.b12-total: got {text!r};" in str(caught.value)  # was the text without its comparator
+
+
+@pytest.mark.parametrize(("text", "comparator"), [("<150 ng/L", "<"), ("< 150 ng / L", "<"), (">= 1000 ng/L", ">=")])
+def test_a_limit_with_odd_spacing_is_still_read_as_a_limit(text: str, comparator: str) -> None:
+    p = ng.Patient.from_dict(_patient(**{"b12-total": text}))
+    assert p.limits == {"b12-total": comparator}
+    assert p.to_dict()["measurements"]["b12-total"].startswith(comparator)
