@@ -130,3 +130,31 @@ def test_a_limit_with_odd_spacing_is_still_read_as_a_limit(text: str, comparator
     p = ng.Patient.from_dict(_patient(**{"b12-total": text}))
     assert p.limits == {"b12-total": comparator}
     assert p.to_dict()["measurements"]["b12-total"].startswith(comparator)
+
+
+# -- Rule statuses ------------------------------------------------------------------------------------------------
+
+
+def test_no_status_at_all_is_refused() -> None:
+    p = ng.Patient.from_dict(_patient())
+    with pytest.raises(ng.InputError, match=r"^statuses: got \(\); expected at least one rule status"):
+        ng.assess(p, as_of=AS_OF, statuses=[])  # was an assessment of no rule, every fact "missing"
+    with pytest.raises(ng.InputError, match=r"^statuses: got \(\); expected at least one rule status"):
+        ng.check_dose("gabapentin", "300 mg", per="day", statuses=[])  # was "gabapentin-phn ... in review"
+
+
+def test_an_unknown_status_from_an_iterator_is_shown_whole() -> None:
+    with pytest.raises(ng.InputError, match=r"^statuses: got \('approved', 'nope'\);"):
+        ng.assess(ng.Patient.from_dict(_patient()), as_of=AS_OF, statuses=iter(["approved", "nope"]))
+
+
+@pytest.mark.parametrize("status", ["in-review", "draft", "retired"])
+def test_an_approved_regimen_outside_the_statuses_asked_is_not_called_in_review(status: str) -> None:
+    with pytest.raises(ng.UnknownAgentError) as caught:
+        ng.check_dose("gabapentin", "300 mg", per="day", statuses=[status])
+    text = str(caught.value)
+    assert text.startswith(f"no dosing regimen of the statuses asked ({status}) names 'gabapentin': ")
+    assert "gabapentin-phn (drug-dosing 2026.3), approved" in text
+    assert (
+        "not yet verified" not in text
+    )  # was: the approved regimens "in review (its source text is not yet verified)"
