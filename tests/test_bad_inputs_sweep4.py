@@ -158,3 +158,27 @@ def test_an_approved_regimen_outside_the_statuses_asked_is_not_called_in_review(
     assert (
         "not yet verified" not in text
     )  # was: the approved regimens "in review (its source text is not yet verified)"
+
+
+# -- Cohort ---------------------------------------------------------------------------------------------------------
+
+
+def test_a_text_in_a_cohort_number_column_is_not_called_out_of_range() -> None:
+    pl = pytest.importorskip("polars", reason="needs the cohort extra")
+    from neuroguide import cohort
+
+    table = pl.DataFrame(
+        {
+            "patient_id": ["a", "b", "c", "d", "e"],
+            "b12-total": ["<150", "150 ng/L", "≤150", "nan", "150"],
+            "serum-creatinine[umol/L]": ["80", "80", "80", "80", "<50"],
+        }
+    )
+    errors = cohort.evaluate(table, as_of=AS_OF, max_bad_share=1.0).errors
+    expected = dict(zip(errors["value"].to_list(), errors["expected"].to_list(), strict=True))
+    limit = "; a limit such as '<150' is read only from JSON lines documents"
+    for text in ("<150", "150 ng/L", "≤150"):  # was "a value between 1 and 100000 ng/L"
+        assert expected[text] == f"a plain number in ng/L (a unit goes in the column name, as 'name[unit]'){limit}"
+    assert expected["nan"] == "a finite value between 1 and 100000 ng/L"
+    assert expected["<50"].startswith("a plain number in umol/L (")  # the column's unit; no limit for creatinine
+    assert "limit" not in expected["<50"]
