@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +183,55 @@ def test_a_text_in_a_cohort_number_column_is_not_called_out_of_range() -> None:
     assert expected["nan"] == "a finite value between 1 and 100000 ng/L"
     assert expected["<50"].startswith("a plain number in umol/L (")  # the column's unit; no limit for creatinine
     assert "limit" not in expected["<50"]
+
+
+_CSV = "patient_id,age\n1,60\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-o", "r.parquet", "--errors", "{tmp}"], "errors: got '{tmp}'; expected a file path, not a folder"),
+        (["-o", "{tmp}"], "output: got '{tmp}'; expected a file path, not a folder"),
+        (["-o", "r.parquet", "--summary", "{tmp}"], "summary: got '{tmp}'; expected a file path, not a folder"),
+        (
+            ["-o", "r.csv"],
+            "output: got '{tmp}/r.csv'; expected a .parquet file (the output table is written as Parquet)",
+        ),
+        (["-o", "r.parquet", "--errors", "e.csv"], "errors: got '{tmp}/e.csv'; expected a .parquet file"),
+    ],
+)
+def test_a_cohort_output_that_is_a_folder_or_another_format_is_refused_first(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("polars", reason="needs the cohort extra")
+    from neuroguide.cli import main
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "c.csv").write_text(_CSV, encoding="utf-8")
+        args = [a.replace("{tmp}", tmp) if a == "{tmp}" else str(Path(tmp) / a) if "." in a else a for a in argv]
+        assert main(["cohort", str(Path(tmp) / "c.csv"), *args, "--as-of", "2026-11-30", "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert message.replace("{tmp}", tmp) in err  # a folder was pyarrow's IsADirectoryError after the results
+        assert "Traceback" not in err
+        assert sorted(p.name for p in Path(tmp).iterdir()) == ["c.csv"]  # nothing written
+
+
+def test_a_cohort_summary_of_odd_paths_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    pl = pytest.importorskip("polars", reason="needs the cohort extra")
+    from neuroguide.cli import main
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "c.csv", Path(tmp) / "r.parquet"
+        src.write_text(_CSV, encoding="utf-8")
+        assert main(["cohort", str(src), "-o", str(out), "--as-of", "2026-11-30", "--quiet"]) == 0
+        capsys.readouterr()
+        assert main(["cohort", "summary", str(out), "-o", tmp]) == 2  # was IsADirectoryError
+        assert f"output: got '{tmp}'; expected a file path for the HTML page, not a folder" in capsys.readouterr().err
+        pl.read_parquet(out).drop("rule").write_parquet(Path(tmp) / "x.parquet")
+        assert main(["cohort", "summary", str(Path(tmp) / "x.parquet"), "-o", str(Path(tmp) / "s.html")]) == 2
+        assert "(it has no column 'rule')" in capsys.readouterr().err  # was "(ColumnNotFoundError)"
+        assert main(["cohort", "summary", "/", "-o", str(Path(tmp) / "s.html")]) == 2  # was "has an empty name"
+        err = capsys.readouterr().err
+        assert "results: got '/'" in err
+        assert "Traceback" not in err
