@@ -235,3 +235,67 @@ def test_a_cohort_summary_of_odd_paths_is_named(capsys: pytest.CaptureFixture[st
         err = capsys.readouterr().err
         assert "results: got '/'" in err
         assert "Traceback" not in err
+
+
+# -- CDS Hooks prefetch ---------------------------------------------------------------------------------------------
+
+
+def _patient_view(tmp_path: Path, prefetch: dict[str, Any]) -> str:
+    pytest.importorskip("starlette", reason="needs the service extra")
+    from neuroguide.service import ServiceConfig, create_app
+    from test_bad_inputs_interfaces import _call
+
+    app = create_app(ServiceConfig(database=f"sqlite:///{tmp_path}/s.sqlite", as_of=AS_OF))
+    body = {"hook": "patient-view", "hookInstance": "h1", "context": {"patientId": "p1"}, "prefetch": prefetch}
+    status, answer = _call(app, "/cds-services/neuroguide-patient-view", json.dumps(body).encode())
+    assert status == 200, answer
+    return json.dumps(answer)
+
+
+def _searchset(*resources: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources], **fields}
+
+
+_KEYS = ("conditions", "observations", "procedures", "medicationStatements", "medicationRequests")
+
+
+def test_a_null_prefetch_is_named_as_absent(tmp_path: Path) -> None:
+    from test_bad_inputs_interfaces import PATIENT
+
+    answer = _patient_view(tmp_path, {"patient": PATIENT, **{k: _searchset() for k in _KEYS}, "observations": None})
+    # was no note: null (the client could not fetch it) was read as "no observations"
+    assert "the CDS Client sent it as null; that kind of data is unknown" in answer
+    assert answer.count("prefetch key absent") == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"link": [{"relation": "next", "url": "http://ehr.example/fhir/Observation?page=2"}]}, "has a next page"),
+        ({"total": 50}, "total is 50 matches, but it holds 1"),
+    ],
+)
+def test_a_prefetch_of_one_page_of_many_is_named(tmp_path: Path, fields: dict[str, Any], reason: str) -> None:
+    from test_bad_inputs_interfaces import PATIENT, creatinine
+
+    prefetch = {
+        "patient": PATIENT,
+        **{k: _searchset() for k in _KEYS},
+        "observations": _searchset(creatinine(), **fields),
+    }
+    answer = _patient_view(tmp_path, prefetch)
+    assert "prefetch incomplete" in answer  # was read as the whole record
+    assert reason in answer
+
+
+def test_a_complete_prefetch_has_no_incomplete_note(tmp_path: Path) -> None:
+    from test_bad_inputs_interfaces import PATIENT, creatinine
+
+    prefetch = {
+        "patient": PATIENT,
+        **{k: _searchset() for k in _KEYS},
+        "observations": _searchset(creatinine(), total=1),
+    }
+    answer = _patient_view(tmp_path, prefetch)
+    assert "prefetch incomplete" not in answer
+    assert "prefetch key absent" not in answer
