@@ -23,6 +23,14 @@ AS_OF = dt.date(2026, 11, 23)
 EXAMPLE = Path(__file__).parents[1] / "examples" / "indeterminate-b12.json"
 
 
+@pytest.fixture
+def fhir() -> Any:
+    pytest.importorskip("fhir.resources", reason="needs the fhir extra")
+    from neuroguide import fhir
+
+    return fhir
+
+
 def _patient(**measurements: Any) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     data["measurements"].update(measurements)
@@ -284,7 +292,7 @@ def test_a_prefetch_of_one_page_of_many_is_named(tmp_path: Path, fields: dict[st
         "observations": _searchset(creatinine(), **fields),
     }
     answer = _patient_view(tmp_path, prefetch)
-    assert "prefetch incomplete" in answer  # was read as the whole record
+    assert "Bundle incomplete" in answer  # was read as the whole record
     assert reason in answer
 
 
@@ -297,5 +305,17 @@ def test_a_complete_prefetch_has_no_incomplete_note(tmp_path: Path) -> None:
         "observations": _searchset(creatinine(), total=1),
     }
     answer = _patient_view(tmp_path, prefetch)
-    assert "prefetch incomplete" not in answer
+    assert "Bundle incomplete" not in answer
     assert "prefetch key absent" not in answer
+
+
+def test_fhir_read_names_a_searchset_of_one_page_of_many(fhir: Any) -> None:
+    from test_bad_inputs_interfaces import PATIENT, creatinine
+
+    data = _searchset(PATIENT, creatinine(), link=[{"relation": "next", "url": "http://ehr.example/fhir/p2"}])
+    notes = [(n.kind.value, n.what, n.reason) for n in fhir.read(data, as_of=AS_OF).notes]
+    assert (
+        "excluded",
+        "Bundle incomplete",
+        "the searchset Bundle has a next page (link relation 'next'); further pages are not fetched",
+    ) in notes  # was no note: one page read as the whole record

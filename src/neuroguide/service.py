@@ -1076,15 +1076,6 @@ def _prefetched(body: Mapping[str, Any], required: bool) -> tuple[dict[str, Any]
                 "wrong-resource-type",
                 f"prefetch {key!r} must be a searchset Bundle, got {value.get('resourceType')!r}",
             )
-        elif key != "patient" and (more := _more_pages(value)) is not None:
-            notes.append(
-                fhir.Note(
-                    kind=fhir.NoteKind.EXCLUDED,
-                    resource=f"prefetch.{key}",
-                    what="prefetch incomplete",
-                    reason=f"{more}; this service does not fetch further pages, so what they hold is unknown",
-                )
-            )
     for key in _PATIENT_PREFETCH:
         if key not in prefetch and key != "patient":
             given = "sent it as null" if key in (body.get("prefetch") or {}) else "did not provide it"
@@ -1097,24 +1088,6 @@ def _prefetched(body: Mapping[str, Any], required: bool) -> tuple[dict[str, Any]
                 )
             )
     return prefetch, notes
-
-
-def _more_pages(bundle: Mapping[str, Any]) -> str | None:
-    """Why a searchset Bundle holds only part of its matches (a next page, or a total above its entries), or None."""
-    links = bundle.get("link")
-    if isinstance(links, list) and any(isinstance(k, Mapping) and k.get("relation") == "next" for k in links):
-        return "the searchset Bundle has a next page (link relation 'next')"
-    total, entries = bundle.get("total"), bundle.get("entry")
-    matches = [
-        e
-        for e in (entries if isinstance(entries, list) else [])
-        if not (
-            isinstance(e, Mapping) and isinstance(e.get("search"), Mapping) and e["search"].get("mode") == "include"
-        )
-    ]
-    if isinstance(total, int) and not isinstance(total, bool) and total > len(matches):
-        return f"the searchset Bundle's total is {total} matches, but it holds {len(matches)}"
-    return None
 
 
 _URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
