@@ -319,3 +319,39 @@ def test_fhir_read_names_a_searchset_of_one_page_of_many(fhir: Any) -> None:
         "Bundle incomplete",
         "the searchset Bundle has a next page (link relation 'next'); further pages are not fetched",
     ) in notes  # was no note: one page read as the whole record
+
+
+# -- Records: edited by hand ----------------------------------------------------------------------------------------
+
+
+def _record() -> dict[str, Any]:
+    data: dict[str, Any] = ng.assess(ng.Patient.from_dict(_patient()), as_of=AS_OF).record.to_dict()
+    return data
+
+
+@pytest.mark.parametrize("value", ["abc", "", {"a": 1}, [5]])
+def test_a_record_list_of_texts_given_as_something_else_is_refused(value: Any) -> None:
+    record = _record()
+    record["trace"][0]["leaves"] = value  # "abc" was read as ("a", "b", "c"), "" and {} as no leaves, 5 as "5"
+    with pytest.raises(ng.InputError, match=r"^record\.trace\[0\]\.leaves: got .*; expected a list of texts"):
+        ng.replay(record)
+
+
+@pytest.mark.parametrize("value", [[], {}])
+def test_a_record_status_that_is_no_text_is_named(value: Any) -> None:
+    record = _record()
+    record["statuses"] = [value]
+    with pytest.raises(ng.InputError, match=r"^record\.statuses: got "):
+        ng.replay(record)  # was a TypeError (unhashable type)
+
+
+@pytest.mark.parametrize("value", [[], {}])
+def test_a_status_that_is_no_text_is_named(value: Any) -> None:
+    with pytest.raises(ng.InputError, match=r"^statuses: got "):
+        ng.assess(ng.Patient.from_dict(_patient()), as_of=AS_OF, statuses=[value])  # was a TypeError
+    with pytest.raises(ng.InputError, match=r"^statuses: got "):
+        ng.check_dose("gabapentin", "300 mg", per="day", statuses=[value])
+
+
+def test_an_unedited_record_still_replays_identical() -> None:
+    assert ng.replay(_record()).identical

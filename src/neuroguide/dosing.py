@@ -300,7 +300,7 @@ def _wanted(statuses: Iterable[m.Status | str]) -> frozenset[m.Status] | None:
         raise InputError("statuses", given, "at least one rule status, e.g. ['approved']")
     try:
         found = frozenset(m.Status(s) for s in given)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: an unhashable value ([]) is looked up in the enum's table
         raise InputError("statuses", given, f"rule statuses from {', '.join(s.value for s in m.Status)}") from None
     return None if found == {m.Status.APPROVED} else found
 

@@ -290,7 +290,7 @@ def _statuses(statuses: Iterable[m.Status | str]) -> tuple[m.Status, ...]:
         raise InputError("statuses", given, "at least one rule status, e.g. ['approved']")
     try:
         return tuple(m.Status(s) for s in given)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: an unhashable value ([]) is looked up in the enum's table
         raise InputError("statuses", given, f"rule statuses from {', '.join(s.value for s in m.Status)}") from None
 
 
