@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import neuroguide as ng
 
@@ -355,3 +358,31 @@ def test_a_status_that_is_no_text_is_named(value: Any) -> None:
 
 def test_an_unedited_record_still_replays_identical() -> None:
     assert ng.replay(_record()).identical
+
+
+# -- Property: any text given for a limited measurement ------------------------------------------------------------
+
+_SIGNS = st.sampled_from(["<", "<=", ">", ">=", "≤", "≥", "=", "<<", "", " <", "< ", "~"])
+_NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr), st.integers(-10, 10**6).map(str), st.just("")
+)
+_UNITS = st.sampled_from(["ng/L", "pg/mL", "pmol/L", "ng / L", "%", "mg", "degC", "", "ng/L extra", "mmol/mol"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(sign=_SIGNS, number=_NUMBERS, unit=_UNITS, spaces=st.sampled_from(["", " ", "  ", "\u00a0"]))
+def test_any_limit_text_is_read_whole_or_refused_naming_it(sign: str, number: str, unit: str, spaces: str) -> None:
+    text = f"{sign}{spaces}{number} {unit}"
+    refused: ng.InputError | None = None
+    try:
+        p = ng.Patient.from_dict({"measurements": {"b12-total": text}})
+    except ng.InputError as exc:
+        refused = exc
+    if refused is not None:
+        assert str(refused).startswith(f"measurements.b12-total: got {text!r}; expected ")  # the text as written
+        return
+    value = p.normalized["b12-total"]
+    assert math.isfinite(value)
+    comparator = p.limits.get("b12-total")
+    assert comparator == (sign.strip() or None)  # a limit is kept as a limit, an exact value as exact
+    assert p.to_dict()["measurements"]["b12-total"].startswith(comparator or "")
