@@ -386,3 +386,21 @@ def test_any_limit_text_is_read_whole_or_refused_naming_it(sign: str, number: st
     comparator = p.limits.get("b12-total")
     assert comparator == (sign.strip() or None)  # a limit is kept as a limit, an exact value as exact
     assert p.to_dict()["measurements"]["b12-total"].startswith(comparator or "")
+
+
+@pytest.mark.parametrize("comparator", [5, "ad", "≤", "="])
+def test_a_fhir_comparator_that_is_no_limit_is_shown_apart_from_the_value(fhir: Any, comparator: Any) -> None:
+    from test_bad_inputs_interfaces import PATIENT, bundle, creatinine
+
+    res = creatinine(code={"coding": [{"system": "http://loinc.org", "code": "2132-9"}]})
+    res["valueQuantity"] = {
+        "value": 150,
+        "system": "http://unitsofmeasure.org",
+        "code": "ng/L",
+        "comparator": comparator,
+    }
+    reading = fhir.read(bundle(PATIENT, res), as_of=AS_OF)
+    assert "b12-total" not in reading.patient.measurements
+    notes = [(n.what, n.reason) for n in reading.notes if n.kind.value == "excluded"]
+    # was "b12-total 5150 ng/L": the comparator 5 read as part of the number
+    assert ("b12-total 150 ng/L", f"comparator {str(comparator)!r} is not a limit (<, <=, >, >=)") in notes

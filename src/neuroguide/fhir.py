@@ -1235,7 +1235,10 @@ class _Reader(DoseReader):
         """
         shown = f"{fact} {comparator}{text}"
         if comparator not in SIDES:
-            self.note(NoteKind.EXCLUDED, ref, shown, f"comparator {comparator!r} is not a limit (<, <=, >, >=)")
+            # the value apart from the comparator: "5" before "150 ng/L" would read as a value of 5150 ng/L
+            self.note(
+                NoteKind.EXCLUDED, ref, f"{fact} {text}", f"comparator {comparator!r} is not a limit (<, <=, >, >=)"
+            )
             return False
         try:
             value = Patient.from_dict({"measurements": {fact: text}}).normalized[fact]
