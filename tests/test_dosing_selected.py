@@ -115,12 +115,14 @@ def test_writing_from_the_decision_is_writing_afresh(
     base = dosing._numbers(rule).base
     amount = dosing._Amount(per_day, base, "day", f"{per_day!r} {base} per day")
     n = dosing._numbers(rule)
-    rank, distance, view = dosing._decision(rule, n, per_day, crcl)
+    rank, distance, view = dosing._decision(rule, n, per_day, crcl, dialysis)
     once = dosing._write(g, rule, n, dosing._fields(g, rule), amount, crcl, dialysis, "given", view)
     afresh = dosing._check(g, rule, amount, crcl, dialysis, "given")
     assert once == afresh and repr(once[2]) == repr(afresh[2])
     assert (rank, distance) == (dosing._RANK[once[0]], once[1])
-    if crcl is not None and rule.renal:
+    if dialysis and n.dialysis_band is not None:  # avoid on dialysis: no band is looked up
+        assert view == (None, None) and once[0] is Verdict.AVOID
+    elif crcl is not None and rule.renal:
         band = dosing.renal_band(rule, crcl)
         assert view == (band, None if band is None else dosing._band_limits(rule, band, crcl))
 

@@ -196,8 +196,16 @@ def _structure_bool(value: object, _: object) -> bool:
     return value
 
 
+def _structure_texts(value: object, _: object) -> tuple[str, ...]:
+    # cattrs would read the text "abc" as ("a", "b", "c"), an object as its keys and 5 as "5": only a list of texts.
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"got {value!r}; expected a list of texts")
+    return tuple(value)
+
+
 def _configure(c: cattrs.Converter) -> None:
     c.register_structure_hook(bool, _structure_bool)
+    c.register_structure_hook_func(lambda t: t == tuple[str, ...], _structure_texts)
     c.register_structure_hook(dt.date, _structure_date)
     c.register_unstructure_hook(dt.date, lambda d: d.isoformat())
     c.register_structure_hook(m.Period, lambda v, _: parse_period(v))

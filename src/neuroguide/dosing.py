@@ -302,12 +302,13 @@ def _wanted(statuses: Iterable[m.Status | str]) -> frozenset[m.Status] | None:
         return None
     if isinstance(statuses, str | bytes) or not isinstance(statuses, Iterable):
         raise InputError("statuses", statuses, "a list of rule statuses, e.g. ['approved']")
+    given = tuple(statuses)  # once: an iterator shown in the error would be half used up
+    if not given:  # no regimen could be checked against
+        raise InputError("statuses", given, "at least one rule status, e.g. ['approved']")
     try:
-        found = frozenset(m.Status(s) for s in statuses)
-    except ValueError:
-        raise InputError(
-            "statuses", tuple(statuses), f"rule statuses from {', '.join(s.value for s in m.Status)}"
-        ) from None
+        found = frozenset(m.Status(s) for s in given)
+    except (ValueError, TypeError):  # TypeError: an unhashable value ([]) is looked up in the enum's table
+        raise InputError("statuses", given, f"rule statuses from {', '.join(s.value for s in m.Status)}") from None
     return None if found == {m.Status.APPROVED} else found
 
 
@@ -923,10 +924,18 @@ class NoRegimenError(UnknownAgentError):
     names the tables cover and the message names the agents. The dose is not checked either way.
     """
 
-    def __init__(self, name: str, known: Iterable[str] = (), in_review: Iterable[str] = ()) -> None:
+    def __init__(
+        self, name: str, known: Iterable[str] = (), in_review: Iterable[str] = (), asked: Iterable[str] = ()
+    ) -> None:
         super().__init__(name, known)
         self.in_review = tuple(in_review)
-        if self.in_review:
+        self.asked = tuple(asked)
+        if self.asked:
+            self.args = (
+                f"no dosing regimen of the statuses asked ({', '.join(self.asked)}) names {name!r}: "
+                f"{'; '.join(self.in_review)} (each with its status), so the dose is not checked",
+            )
+        elif self.in_review:
             self.args = (
                 f"no approved dosing regimen for {name!r}: {', '.join(self.in_review)} in review (its source text is "
                 "not yet verified), so the dose is not checked",
@@ -934,8 +943,10 @@ class NoRegimenError(UnknownAgentError):
         else:
             self.args = (f"{self.args[0]} (not in the dose tables); the dose is not checked",)
 
-    def __reduce__(self) -> tuple[type[NoRegimenError], tuple[str, tuple[str, ...], tuple[str, ...]]]:  # type: ignore[override]
-        return (type(self), (self.name, self.known, self.in_review))
+    def __reduce__(  # type: ignore[override]
+        self,
+    ) -> tuple[type[NoRegimenError], tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+        return (type(self), (self.name, self.known, self.in_review, self.asked))
 
 
 def _no_regimen(
@@ -945,8 +956,8 @@ def _no_regimen(
     if as_of is not None and any(names_agent(r, agent) for _, r in _rules_of(cat, None, wanted)):
         return NotInEffectError(agent, as_of)
     guidelines = cat.in_effect(as_of) if as_of is not None else [cat.get(g) for g in cat.ids() if _has_released(cat, g)]
-    in_review = [
-        f"{r.id} ({g.id} {g.version})"
+    others = [
+        (r.status, f"{r.id} ({g.id} {g.version})")
         for g in guidelines
         for r in g.rules
         if isinstance(r, m.DosingRule)
@@ -954,6 +965,12 @@ def _no_regimen(
         and names_agent(r, agent)
     ]
     known = {n for _, r in _rules_of(cat, as_of, wanted) for n in (r.agent, *r.synonyms)}
+    if wanted is not None and any(status is not m.Status.IN_REVIEW for status, _ in others):
+        # Regimens of statuses not asked for (an approved one when only in-review was asked): named with their
+        # status, never called "in review"
+        asked = tuple(sorted(s.value for s in wanted))
+        return NoRegimenError(agent, (), [f"{text}, {status.value}" for status, text in others], asked)
+    in_review = [text for _, text in others]
     return NoRegimenError(agent, () if in_review else known, in_review)
 
 

@@ -286,12 +286,13 @@ def _check_options(source: Any, site: Any, pins: Any, guidelines: Any) -> tuple[
 def _statuses(statuses: Iterable[m.Status | str]) -> tuple[m.Status, ...]:
     if isinstance(statuses, str | bytes) or not isinstance(statuses, Iterable):
         raise InputError("statuses", statuses, "a list of rule statuses, e.g. ['approved']")
+    given = tuple(statuses)  # once: an iterator shown in the error would be half used up
+    if not given:  # no rule would be evaluated: an assessment that says nothing, silently
+        raise InputError("statuses", given, "at least one rule status, e.g. ['approved']")
     try:
-        return tuple(m.Status(s) for s in statuses)
-    except ValueError:
-        raise InputError(
-            "statuses", tuple(statuses), f"rule statuses from {', '.join(s.value for s in m.Status)}"
-        ) from None
+        return tuple(m.Status(s) for s in given)
+    except (ValueError, TypeError):  # TypeError: an unhashable value ([]) is looked up in the enum's table
+        raise InputError("statuses", given, f"rule statuses from {', '.join(s.value for s in m.Status)}") from None
 
 
 _CHOICES: IdentityCache[list[tuple[m.Guideline, bool]]] = IdentityCache(limit=256)

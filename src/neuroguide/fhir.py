@@ -174,7 +174,11 @@ def read(
             "the resources were not checked against the FHIR specification (configured so); read leniently",
         )
     urls: dict[str, str] = {}
-    return reader.run(_load(data, urls), urls)
+    partial: list[tuple[str, str]] = []
+    resources = _load(data, urls, partial)
+    for where, why in partial:  # only the first page of a search: what the others hold is unknown, never "none"
+        reader.note(NoteKind.EXCLUDED, where, "Bundle incomplete", f"{why}; further pages are not fetched")
+    return reader.run(resources, urls)
 
 
 def reread(record: EvaluationRecord, data: Mapping[str, Any] | Sequence[Any] | str | Path) -> Reading:
@@ -200,7 +204,11 @@ def assess(data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.da
 # -- input -------------------------------------------------------------------------------------------------------
 
 
-def _load(data: Mapping[str, Any] | Sequence[Any] | str | Path, urls: dict[str, str]) -> list[dict[str, Any]]:
+def _load(
+    data: Mapping[str, Any] | Sequence[Any] | str | Path,
+    urls: dict[str, str],
+    partial: list[tuple[str, str]] | None = None,
+) -> list[dict[str, Any]]:
     if isinstance(data, Path) or (isinstance(data, str) and not data.lstrip().startswith(("{", "["))):
         try:
             data = Path(data).read_text(encoding="utf-8")
@@ -212,24 +220,33 @@ def _load(data: Mapping[str, Any] | Sequence[Any] | str | Path, urls: dict[str, 
     if data is None:  # inside a prefetch object, null is a key the EHR could not fill; the whole data cannot be
         raise InputError("fhir", None, "a FHIR resource, a Bundle, or a prefetch object")
     out: list[dict[str, Any]] = []
-    _flatten(data, "fhir", out, urls)
+    _flatten(data, "fhir", out, urls, partial)
     return out
 
 
-def _flatten(item: Any, where: str, out: list[dict[str, Any]], urls: dict[str, str] | None = None) -> None:
-    """Collect the resources; ``urls`` maps each Bundle entry's ``fullUrl`` to its resource ("Type/id")."""
+def _flatten(
+    item: Any,
+    where: str,
+    out: list[dict[str, Any]],
+    urls: dict[str, str] | None = None,
+    partial: list[tuple[str, str]] | None = None,
+) -> None:
+    """Collect the resources; ``urls`` maps each Bundle entry's ``fullUrl`` to its resource ("Type/id").
+
+    ``partial`` collects each Bundle holding only part of its search's matches (where, and why).
+    """
     if item is None:
         return  # a prefetch key the EHR could not fill
     if isinstance(item, list | tuple):
         for i, x in enumerate(item):
-            _flatten(x, f"{where}[{i}]", out, urls)
+            _flatten(x, f"{where}[{i}]", out, urls, partial)
         return
     if not isinstance(item, Mapping):
         raise InputError(where, item, "a FHIR resource, a Bundle, or a prefetch object")
     kind = item.get("resourceType")
     if kind is None:  # a CDS Hooks prefetch: key -> resource, Bundle or null
         for key, value in item.items():
-            _flatten(value, f"{where}.{key}", out, urls)
+            _flatten(value, f"{where}.{key}", out, urls, partial)
         return
     if not isinstance(kind, str):
         raise InputError(f"{where}.resourceType", kind, "a FHIR resource type name")
@@ -237,6 +254,8 @@ def _flatten(item: Any, where: str, out: list[dict[str, Any]], urls: dict[str, s
         entries = item.get("entry", [])
         if not isinstance(entries, list):
             raise InputError(f"{where}.entry", entries, "a list of Bundle entries")
+        if partial is not None and (more := more_pages(item)) is not None:
+            partial.append((where, more))
         for i, entry in enumerate(entries):
             if not isinstance(entry, Mapping):
                 raise InputError(f"{where}.entry[{i}]", entry, "a Bundle entry object")
@@ -246,9 +265,27 @@ def _flatten(item: Any, where: str, out: list[dict[str, Any]], urls: dict[str, s
                 # references inside a Bundle may name an entry by its fullUrl (urn:uuid:... in a transaction)
                 resource = _named(resource, full)
                 urls[full] = _ref(resource)
-            _flatten(resource, f"{where}.entry[{i}].resource", out, urls)
+            _flatten(resource, f"{where}.entry[{i}].resource", out, urls, partial)
         return
     out.append(dict(item))
+
+
+def more_pages(bundle: Mapping[str, Any]) -> str | None:
+    """Why a searchset Bundle holds only part of its matches (a next page, or a total above its entries), or None."""
+    links = bundle.get("link")
+    if isinstance(links, list) and any(isinstance(k, Mapping) and k.get("relation") == "next" for k in links):
+        return "the searchset Bundle has a next page (link relation 'next')"
+    total, entries = bundle.get("total"), bundle.get("entry")
+    matches = [
+        e
+        for e in (entries if isinstance(entries, list) else [])
+        if not (
+            isinstance(e, Mapping) and isinstance(e.get("search"), Mapping) and e["search"].get("mode") == "include"
+        )
+    ]
+    if isinstance(total, int) and not isinstance(total, bool) and total > len(matches):
+        return f"the searchset Bundle's total is {total} matches, but it holds {len(matches)}"
+    return None
 
 
 def _named(resource: Mapping[str, Any], full: str) -> Mapping[str, Any]:
@@ -1213,7 +1250,10 @@ class _Reader(DoseReader):
         """
         shown = f"{fact} {comparator}{text}"
         if comparator not in SIDES:
-            self.note(NoteKind.EXCLUDED, ref, shown, f"comparator {comparator!r} is not a limit (<, <=, >, >=)")
+            # the value apart from the comparator: "5" before "150 ng/L" would read as a value of 5150 ng/L
+            self.note(
+                NoteKind.EXCLUDED, ref, f"{fact} {text}", f"comparator {comparator!r} is not a limit (<, <=, >, >=)"
+            )
             return False
         try:
             value = Patient.from_dict({"measurements": {fact: f"{comparator}{text}"}}).normalized[fact]

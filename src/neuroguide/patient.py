@@ -149,18 +149,23 @@ class Patient:
     def __attrs_post_init__(self) -> None:
         # Convert every measurement to its canonical unit once, here at the
         # boundary, so evaluation runs on floats.
+        _check_fields(self)
         vocab = vocabulary()
         values: dict[str, float] = {}
         for name, value in self.measurements.items():
             spec = vocab.get(name)
+            field = f"measurements.{name}"
             if spec is None or spec.type not in ("quantity", "number"):
-                raise InputError(f"measurements.{name}", name, "a known quantity or number fact name")
+                raise InputError(field, name, "a known quantity or number fact name")
             if isinstance(value, int | float) and not isinstance(value, bool):
                 values[name] = float(value)
             elif is_quantity(value):
-                values[name] = to_canonical(spec, value, f"measurements.{name}")  # type: ignore[arg-type]
+                values[name] = to_canonical(spec, parse_quantity(value, field), field)
             else:
-                raise InputError(f"measurements.{name}", value, "a pint quantity or a number")
+                raise InputError(field, value, "a pint quantity or a number")
+            if not math.isfinite(values[name]):  # a NaN compares false with every threshold: read as normal
+                raise InputError(field, value, "a finite number")
+            _check_range(spec, values[name], field, value)
         for name, comparator in self.limits.items():
             # compared as its number, shown with its comparator (never as an exact result)
             values[name] = Bound(_limit_value(name, comparator, values), comparator)
@@ -262,6 +267,62 @@ class Patient:
             if med.stopped is not None:
                 found[f"medications[{i}].stopped"] = med.stopped
         return found
+
+
+def _check_fields(p: Patient) -> None:
+    """Refuse a field of the wrong type given to the constructor (``from_dict`` names its own problems first)."""
+    problems: list[InputError] = []
+
+    def need(ok: bool, field: str, value: object, expected: str) -> None:
+        if not ok:
+            problems.append(InputError(field, value, expected))
+
+    def is_date(x: object) -> bool:
+        return isinstance(x, dt.date) and not isinstance(x, dt.datetime)
+
+    need(p.id is None or isinstance(p.id, str), "id", p.id, "a string or None")
+    need(p.birth_date is None or is_date(p.birth_date), "birth_date", p.birth_date, "a datetime.date or None")
+    age = p.age
+    if age is not None:
+        if not isinstance(age, int | float) or isinstance(age, bool):
+            need(False, "age", age, "a number of years or None")
+        elif not (math.isfinite(age) and 0 <= age <= 120):
+            need(False, "age", age, "an age in years from 0 to 120")
+    need(p.sex in (None, "female", "male"), "sex", p.sex, "'female', 'male' or None")
+    need(p.diabetes is None or isinstance(p.diabetes, Diabetes), "diabetes", p.diabetes, "a Diabetes or None")
+    for name, kind, expected in (
+        ("findings", bool, "true or false"),
+        ("measurements", object, ""),
+        ("last", dt.date, "a datetime.date"),
+        ("limits", str, "a comparator string"),
+    ):
+        value = getattr(p, name)
+        if not isinstance(value, Mapping):
+            need(False, name, value, f"a mapping of fact name -> {expected or 'quantity or number'}")
+            continue
+        for key, item in value.items():
+            need(isinstance(key, str), name, key, "fact names as strings")
+            ok = is_date(item) if kind is dt.date else isinstance(item, kind)
+            need(ok, f"{name}.{key}", item, expected)
+    meds: object = p.medications  # annotated a tuple; a caller may pass anything
+    if not isinstance(meds, tuple | list):
+        need(False, "medications", meds, "a tuple of Medication")
+    else:
+        for i, med in enumerate(meds):
+            need(isinstance(med, Medication), f"medications[{i}]", med, "a Medication")
+            if isinstance(med, Medication):
+                need(
+                    isinstance(med.agent, str) and bool(med.agent.strip()),
+                    f"medications[{i}].agent",
+                    med.agent,
+                    "a drug name",
+                )
+                for key in ("started", "stopped"):
+                    when = getattr(med, key)
+                    need(when is None or is_date(when), f"medications[{i}].{key}", when, "a datetime.date or None")
+        if isinstance(meds, list):
+            object.__setattr__(p, "medications", tuple(meds))  # as annotated: the record and caches read a tuple
+    raise_all(problems)
 
 
 def _looks_like_json(text: str) -> bool:
@@ -659,11 +720,16 @@ def _measurements(
             if raw is None:
                 continue
             limit = split(raw) if isinstance(raw, str) else None
+            if limit is None and isinstance(raw, str) and raw.strip()[:1] in _OTHER_COMPARATORS:
+                raise UnitError(field, raw, "a limit written with <, <=, > or >= (as '<=150 pg/mL'), or an exact value")
             if limit is not None:
                 comparator, rest = limit
                 if name not in LIMITED:
                     raise InputError(field, raw, f"an exact value; only {_LIMITED_TEXT} may be given as a limit")
-                q = _quantity(spec, field, rest)
+                try:
+                    q = _quantity(spec, field, rest)
+                except InputError as exc:  # the message quotes what was written, comparator and all
+                    raise type(exc)(field, raw, exc.expected) from exc
                 value = to_canonical(spec, q, field)
                 _check_range(spec, value, field, raw)
                 _limit_value(name, comparator, {name: value})
@@ -706,6 +772,9 @@ def _quantity(spec: FactSpec, field: str, raw: Any) -> Quantity:
         raise type(exc)(field, raw, f"a quantity convertible to {what}") from exc
     return q
 
+
+_OTHER_COMPARATORS = frozenset("≤≥＜＞≦≧⩽⩾=~≈")
+"""Signs a limit may be written with that are not read (only FHIR's <, <=, > and >= are): named, never a unit error."""
 
 _LIMITED_TEXT = ", ".join(sorted(LIMITED)) + " (as '<150 pg/mL')"
 

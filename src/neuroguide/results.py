@@ -297,7 +297,7 @@ class EvaluationRecord:
                 InputError("record.package", package, "the version of neuroguide that wrote the record, e.g. '0.1.0'")
             )
         statuses = data.get("statuses")
-        if isinstance(statuses, list) and not all(s in _STATUS_NAMES for s in statuses):
+        if isinstance(statuses, list) and not all(isinstance(s, str) and s in _STATUS_NAMES for s in statuses):
             shape.append(
                 InputError("record.statuses", statuses, f"rule statuses from {', '.join(sorted(_STATUS_NAMES))}")
             )

@@ -1111,9 +1111,11 @@ def _prefetched(body: Mapping[str, Any], required: bool) -> tuple[dict[str, Any]
                     reason="the CDS Client sent an OperationOutcome instead of data",
                 )
             )
-        elif value is not None and not isinstance(value, Mapping):
+        elif value is None:
+            prefetch.pop(key)  # CDS Hooks: a client that cannot fulfil a prefetch omits the key or sends null
+        elif not isinstance(value, Mapping):
             raise HookError(400, "wrong-resource-type", f"prefetch {key!r} must be a FHIR resource, Bundle or null")
-        elif key != "patient" and isinstance(value, Mapping) and value.get("resourceType") != "Bundle":
+        elif key != "patient" and value.get("resourceType") != "Bundle":
             raise HookError(
                 400,
                 "wrong-resource-type",
@@ -1121,12 +1123,13 @@ def _prefetched(body: Mapping[str, Any], required: bool) -> tuple[dict[str, Any]
             )
     for key in _PATIENT_PREFETCH:
         if key not in prefetch and key != "patient":
+            given = "sent it as null" if key in (body.get("prefetch") or {}) else "did not provide it"
             notes.append(
                 fhir.Note(
                     kind=fhir.NoteKind.EXCLUDED,
                     resource=f"prefetch.{key}",
                     what="prefetch key absent",
-                    reason="the CDS Client did not provide it; that kind of data is unknown",
+                    reason=f"the CDS Client {given}; that kind of data is unknown",
                 )
             )
     return prefetch, notes

@@ -559,7 +559,9 @@ class Quantity(metaclass=_QuantityMeta):
         if unit is None:
             q = parse_quantity(value, "value")
         else:
-            q = quantity(value, unit)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise UnitError("value", value, "a real number (int or float) with the unit given apart")
+            q = quantity(_check_magnitude(value, "value", value), unit)
         self._m, self._u, self._q = q._m, q._u, q._q
 
     @property
@@ -750,6 +752,8 @@ def parse_quantity(value: object, field: str = "value", dimension: str | Unit | 
         q = _new(mag, unit_of)
     elif type(value) is Quantity:
         q = value
+        if not isinstance(q._m, int | float) or isinstance(q._m, bool) or not math.isfinite(q._m):
+            raise UnitError(field, value, "a quantity with a finite real number")  # nan mg was checked as a dose
     elif isinstance(value, tuple) and len(value) == 2:
         mag, unit = value
         if not isinstance(mag, int | float) or isinstance(mag, bool) or not isinstance(unit, str):

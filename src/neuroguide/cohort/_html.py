@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,12 @@ def write_summary(results: str | Path, output: str | Path, *, errors: str | Path
 
     """
     path = Path(results)
+    if not path.name:  # ".": a Dask results folder named by its path; its errors file is named from it
+        path = path.resolve()
+        if not path.name:
+            raise InputError("results", str(results), "a results file or folder written by neuroguide cohort")
+    if str(output).strip() == "" or Path(output).is_dir():  # else an IsADirectoryError once the page is made
+        raise InputError("output", str(output), "a file path for the HTML page, not a folder")
     err = errors_path(path, errors)
     for name, given in (("results", path), ("errors", err)):
         if Path(output).resolve() == given.resolve():  # the page would replace the file it summarises
@@ -62,6 +69,9 @@ def write_summary(results: str | Path, output: str | Path, *, errors: str | Path
         page = summary_html(table, meta=meta, errors=errors_frame)
     except (OSError, ValueError, pl.exceptions.PolarsError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         reason = getattr(exc, "strerror", None) or type(exc).__name__
+        if isinstance(exc, pl.exceptions.ColumnNotFoundError):  # name the column the table lacks
+            found = re.search(r'column "([^"]{1,80})"', str(exc))
+            reason = f"it has no column {found.group(1)!r}" if found else type(exc).__name__
         raise InputError(
             "results", str(where), f"a results file written by neuroguide cohort (.parquet) ({reason})"
         ) from None

@@ -220,6 +220,9 @@ def errors_path(output: str | Path, errors: str | Path | None = None) -> Path:
     return Path(errors) if errors is not None else out.with_name(out.name.removesuffix(".parquet") + ".errors.parquet")
 
 
+_NOT_PARQUET = frozenset({".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".arrow", ".ipc", ".feather", ".html"})
+
+
 def check_paths(source: str | Path, outputs: Iterable[tuple[str, str | Path]]) -> None:
     """Refuse, before anything is written, an output naming the input or another output, or in no folder.
 
@@ -230,10 +233,15 @@ def check_paths(source: str | Path, outputs: Iterable[tuple[str, str | Path]]) -
     for name, path in outputs:
         where = Path(path)
         key = where.resolve()
+        if str(path).strip() == "" or where.is_dir():  # else pyarrow's IsADirectoryError after the results are written
+            raise InputError(name, str(path), "a file path, not a folder")
         if key in seen:
             raise InputError(name, str(where), f"a file other than {seen[key]} (it would be overwritten)")
         if not where.parent.is_dir():
             raise InputError(name, str(where), "a file in an existing folder")
+        if name != "summary" and where.suffix.lower() in _NOT_PARQUET:
+            # the table is Parquet whatever the name: a results.csv holding Parquet misleads whoever opens it
+            raise InputError(name, str(path), f"a .parquet file (the {name} table is written as Parquet)")
         seen[key] = f"the {name} file"
 
 

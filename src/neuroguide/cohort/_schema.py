@@ -33,7 +33,7 @@ import polars as pl
 
 from .._agents import key as agent_key
 from .._jsonin import loads
-from .._limits import inside
+from .._limits import LIMITED, inside
 from .._plausible import span, unit_slip
 from .._vocabulary import FactSpec, vocabulary
 from ..exceptions import InputError
@@ -416,11 +416,19 @@ def _booleans(raw: pl.Series) -> tuple[pl.Series, pl.Series | None, str]:
     return truth, bad, expected
 
 
-def _floats(raw: pl.Series, r: Resolved) -> tuple[pl.Series, pl.Series | None, str]:
+def _floats(raw: pl.Series, r: Resolved) -> tuple[pl.Series, pl.Series | None, pl.Series | str]:
     spec = r.spec
     unit = f" {spec.unit}" if spec.unit else ""
     values = raw.cast(pl.Float64, strict=False) if raw.dtype != pl.Float64 else raw
     unparsed = raw.is_not_null() & values.is_null()
+    if unparsed.any():
+        # A text ("<150", "150 ng/L", "≤5") is no value out of range: say what a cell must hold instead
+        converted, bad, expected = _floats(values, r)
+        where = f" in {r.unit or spec.unit}" if (r.unit or spec.unit) else ""
+        limit = "; a limit such as '<150' is read only from JSON lines documents" if spec.name in LIMITED else ""
+        text = f"a plain number{where} (a unit goes in the column name, as 'name[unit]'){limit}"
+        assert isinstance(bad, pl.Series) and isinstance(expected, str)
+        return converted, unparsed | bad, pl.Series([text] * len(raw), dtype=pl.String).set(~unparsed, expected)
     if r.ifcc:
         values = _map_unique(values, lambda x: float(hba1c_ifcc_to_ngsp(x)))
     elif r.factor != 1.0:
@@ -428,7 +436,7 @@ def _floats(raw: pl.Series, r: Resolved) -> tuple[pl.Series, pl.Series | None, s
     bad = unparsed | ~values.is_finite().fill_null(True)
     if spec.low is not None and spec.high is not None:
         bad = bad | ((values < spec.low) | (values > spec.high)).fill_null(False)
-        expected = f"a value between {spec.low:g} and {spec.high:g}{unit}"
+        expected = f"a finite value between {spec.low:g} and {spec.high:g}{unit}"  # NaN is no value in range
     else:
         expected = f"a finite number{unit}"
     return values.set(bad, None), bad, expected
