@@ -35,7 +35,7 @@ from .._bands import band_of
 from .._criteria import compiled, facts_in, threshold
 from .._loading import Catalog, catalog
 from .._vocabulary import vocabulary
-from ..evaluation import _choose, _plan, _statuses, unrecognised_hint
+from ..evaluation import _choose, _plan, _statuses, held_rules, unrecognised_hint
 from ..exceptions import InputError
 from ..patient import Flag, Patient
 from ..results import RuleOutcome, package_version
@@ -46,6 +46,7 @@ from ._schema import BAD, ERRORS_SCHEMA, ID, MEDS, RESULT_SCHEMA, ROW, columns, 
 __all__ = [
     "ABSENT_ONLY_SCHEMA",
     "COUNTS_SCHEMA",
+    "NOT_CHECKED",
     "PER_ROW_KINDS",
     "RESULT_SCHEMA",
     "Plan",
@@ -596,6 +597,9 @@ def evaluate_arrow(
         if len(meds) > 1:
             merged = merged.sort(ROW, "__step", maintain_order=True)
         pieces.append(merged.drop("__step"))
+    held = not_checked(facts, plan)
+    if held.height:
+        pieces.append(held)
     return _assemble(pieces, (base, wide), refusals, notes, plan, segments, drop)
 
 
@@ -899,7 +903,8 @@ def _all_per_row(table: pl.DataFrame, plan: Plan, drop: _Drop) -> tuple[pa.Table
     steps = [attrs.evolve(s, columnar=False, lookup=False) for s in plan.steps]
     flags: list[dict[str, Any]] = []
     res, refused = _per_row(table, plan, steps, table, full=True, flags=flags)
-    return _assemble([res.drop("__step")], None, [refused], [pl.DataFrame(flags, schema=ERRORS_SCHEMA)], plan, {}, drop)
+    pieces = [res.drop("__step"), not_checked(table, plan)]
+    return _assemble(pieces, None, [refused], [pl.DataFrame(flags, schema=ERRORS_SCHEMA)], plan, {}, drop)
 
 
 def _per_row(
@@ -983,6 +988,74 @@ def _per_row(
     typed: dict[Any, Any] = {**RESULT_SCHEMA, "__step": pl.Int64()}
     results = pl.DataFrame(out, schema=text).cast(typed)
     return results, pl.DataFrame(refused, schema=ERRORS_SCHEMA)
+
+
+NOT_CHECKED = "not-checked"
+"""``status`` of a results row for a drug taken whose only rule of a kind (its neurotoxicity entry, its dosing
+rule) is not evaluated, e.g. still in review: ``assess`` lists it as "not checked" under what is missing."""
+
+
+def not_checked(table: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """A results row (``status`` :data:`NOT_CHECKED`) per medication entry and rule not evaluated that names it.
+
+    ``assess``'s test (``evaluation.held_rules``): a drug whose neurotoxicity, or whose dose (an entry with a
+    dose), no rule of the plan checks although a rule of the chosen guidelines not evaluated names it. Every
+    entry counts, as in ``assess`` (stopped ones too); the row names the held rule, its status and, in
+    ``label``, the drug as written. A row with a bad medications cell has none (the list is not read).
+    Each distinct drug name is looked up once; rows in input order, then entry, then neurotoxicity before dose.
+    """
+    typed: dict[Any, Any] = dict(RESULT_SCHEMA)
+    if MEDS not in table.columns or not table.height:
+        return pl.DataFrame(schema=typed)
+    found: dict[str, tuple[tuple[m.Guideline, m.Rule], ...]] = {}
+    dosed: dict[str, tuple[tuple[m.Guideline, m.Rule], ...]] = {}
+    for agent in table[MEDS].explode().struct.field("agent").drop_nulls().unique().to_list():
+        name = agent.strip()
+        if not name:
+            continue
+        names = _agents.ingredient_keys(name)
+        evaluated = [s.rule for s in plan.steps if s.agents is not None and not s.agents.isdisjoint(names)]
+        neuro = held_rules(m.NeurotoxicityRule, names, evaluated, plan.chosen)
+        dose = held_rules(m.DosingRule, names, evaluated, plan.chosen)
+        if neuro or dose:
+            found[agent], dosed[agent] = neuro, dose
+    if not found:  # the common case
+        return pl.DataFrame(schema=typed)
+    bad = BAD + MEDS
+    rows = (
+        table.lazy()
+        .filter(~pl.col(bad).fill_null(False) if bad in table.columns else pl.lit(True))
+        .select(
+            ROW,
+            ID,
+            pl.col(MEDS).list.eval(pl.element().struct.field("agent")).alias("__agent"),
+            pl.col(MEDS).list.eval(pl.element().struct.field("dose").is_not_null()).alias("__dosed"),
+        )
+        .explode("__agent", "__dosed")
+        .filter(pl.col("__agent").is_in(list(found)))
+        .collect()
+    )
+    out: list[dict[str, Any]] = []
+    for row, patient_id, agent, with_dose in rows.iter_rows():
+        for g, r in (*found[agent], *(dosed[agent] if with_dose else ())):
+            out.append(
+                {
+                    ROW: row,
+                    ID: patient_id,
+                    "guideline": g.id,
+                    "version": g.version,
+                    "rule": r.id,
+                    "kind": str(r.kind),
+                    "rule_status": str(r.status),
+                    "status": NOT_CHECKED,
+                    "missing": [],
+                    "label": agent.strip(),
+                    "evaluated": "columnar",
+                }
+            )
+    text = {k: (pl.String() if v == pl.Categorical() else v) for k, v in RESULT_SCHEMA.items()}
+    text["missing"] = pl.List(pl.String())
+    return pl.DataFrame(out, schema=text).cast(typed)
 
 
 UNRECOGNISED = "a drug name neuroguide recognises{}; no rule could check it"
