@@ -1001,7 +1001,7 @@ def not_checked(table: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     ``assess``'s test (``evaluation.held_rules``): a drug whose neurotoxicity, or whose dose (an entry with a
     dose), no rule of the plan checks although a rule of the chosen guidelines not evaluated names it. Every
     entry counts, as in ``assess`` (stopped ones too); the row names the held rule, its status and, in
-    ``label``, the drug as written. A row with a bad medications cell has none (the list is not read).
+    ``label``, the drug as written. A row with a bad cell has none, as for the medication rules.
     Each distinct drug name is looked up once; rows in input order, then entry, then neurotoxicity before dose.
     """
     typed: dict[Any, Any] = dict(RESULT_SCHEMA)
@@ -1021,10 +1021,11 @@ def not_checked(table: pl.DataFrame, plan: Plan) -> pl.DataFrame:
             found[agent], dosed[agent] = neuro, dose
     if not found:  # the common case
         return pl.DataFrame(schema=typed)
-    bad = BAD + MEDS
+    # As for the medication rules: a row with a bad cell has none (``assess`` refuses such a patient).
+    bad = [pl.col(c) for c in table.columns if c.startswith(BAD)]
     rows = (
         table.lazy()
-        .filter(~pl.col(bad).fill_null(False) if bad in table.columns else pl.lit(True))
+        .filter(~pl.any_horizontal(bad).fill_null(False) if bad else pl.lit(True))
         .select(
             ROW,
             ID,
