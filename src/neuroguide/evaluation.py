@@ -827,7 +827,7 @@ def held_rules(
     evaluated: Iterable[m.Rule],
     chosen: Sequence[tuple[m.Guideline, bool]],
 ) -> tuple[tuple[m.Guideline, m.Rule], ...]:
-    """The rules of ``kind`` in ``chosen`` naming the drug ``names``, when none of the ``evaluated`` ones is of ``kind``.
+    """The rules of ``kind`` in ``chosen`` naming the drug (``names``) if none of the ``evaluated`` is of ``kind``.
 
     The one test of "not checked" ``assess`` and the cohort apply: ``evaluated`` are the rules a plan evaluates
     that name the drug.

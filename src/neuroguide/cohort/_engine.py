@@ -47,6 +47,7 @@ __all__ = [
     "ABSENT_ONLY_SCHEMA",
     "COUNTS_SCHEMA",
     "NOT_CHECKED",
+    "NOT_CHECKED_SCHEMA",
     "PER_ROW_KINDS",
     "RESULT_SCHEMA",
     "Plan",
@@ -1057,6 +1058,52 @@ def not_checked(table: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     text = {k: (pl.String() if v == pl.Categorical() else v) for k, v in RESULT_SCHEMA.items()}
     text["missing"] = pl.List(pl.String())
     return pl.DataFrame(out, schema=text).cast(typed)
+
+
+NOT_CHECKED_SCHEMA: dict[str, pl.DataType] = {
+    "guideline": pl.String(),
+    "version": pl.String(),
+    "rule": pl.String(),
+    "kind": pl.String(),
+    "status": pl.String(),
+    "patients": pl.Int64(),
+    "entries": pl.Int64(),
+}
+"""Per rule not evaluated: the patients and medication entries whose drug it alone names (rows ``not-checked``);
+``status`` is the rule's (``in-review``)."""
+
+
+def not_checked_counts(results: pa.Table | pl.DataFrame) -> pl.DataFrame:
+    """The ``not-checked`` rows of a results table counted per rule (:data:`NOT_CHECKED_SCHEMA`)."""
+    frame = results if isinstance(results, pl.DataFrame) else to_frame(results.select(["status"]))
+    mask = frame["status"].cast(pl.String) == NOT_CHECKED
+    if not mask.any():
+        return pl.DataFrame(schema=NOT_CHECKED_SCHEMA)
+    held = (
+        results.filter(mask)
+        if isinstance(results, pl.DataFrame)
+        else to_frame(results.filter(pa.array(mask.to_arrow())))
+    )
+    return merge_not_checked(
+        [
+            held.group_by("guideline", "version", "rule", "kind", "rule_status")
+            .agg(pl.col(ROW).n_unique().alias("patients"), pl.len().alias("entries"))
+            .rename({"rule_status": "status"})
+            .cast(pl.String, strict=False)
+            .cast(NOT_CHECKED_SCHEMA)  # type: ignore[arg-type]
+        ]
+    )
+
+
+def merge_not_checked(frames: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """Not-checked counts of several partitions as one table (patients are in one partition each: summed)."""
+    joined = pl.concat([pl.DataFrame(schema=NOT_CHECKED_SCHEMA), *(f.select(list(NOT_CHECKED_SCHEMA)) for f in frames)])
+    return (
+        joined.group_by("guideline", "version", "rule", "kind", "status")
+        .agg(pl.col("patients").sum(), pl.col("entries").sum())
+        .sort("guideline", "version", "rule")
+        .cast(NOT_CHECKED_SCHEMA)  # type: ignore[arg-type]
+    )
 
 
 UNRECOGNISED = "a drug name neuroguide recognises{}; no rule could check it"
