@@ -427,7 +427,7 @@ _HELD = {"linezolid": "neurotox-linezolid", "amiodarone": "neurotox-amiodarone",
 
 def test_drugs_whose_only_rule_is_in_review_are_rows_not_checked_as_assess_lists_them() -> None:
     as_of = dt.date(2026, 11, 30)
-    docs = [
+    docs: list[dict[str, Any]] = [
         {"id": "a", "medications": [{"agent": " Linezolid "}, {"agent": "amiodarone", "stopped": "2020-01-01"}]},
         {"id": "b", "medications": [{"agent": "gabapentin", "dose": "900 mg", "per": "day"}]},
         {"id": "c", "medications": [{"agent": "colchicine", "dose": "1 mg", "per": "day"}]},
