@@ -571,10 +571,7 @@ def evaluate_arrow(
             last.append(done)
         else:
             pieces.append([done])
-    # The row column keeps the frame's height when every expression is a literal (no column read).
-    # One select per rule (status, mask and dates share the rule's sub-expressions); one select over every
-    # rule costs more than these together (its plan is optimised as a whole).
-    wide = [facts.lazy().select(pl.col(ROW), *e).collect() for e in exprs]
+    wide = _collect(facts, exprs)
     base = facts.select(ROW, ID)
     per_row = plan.per_row()
     lookups = [s for s in plan.steps if s.lookup]
@@ -602,6 +599,33 @@ def evaluate_arrow(
     if held.height:
         pieces.append(held)
     return _assemble(pieces, (base, wide), refusals, notes, plan, segments, drop)
+
+
+_RULES_PER_SELECT = 8
+"""Columnar rules collected together: a select per rule pays Polars' per-query cost some 490 times a partition, one
+select over every rule costs more still (its plan is optimised as a whole); groups of 8 cost least (CPU seconds of
+a 10^5 run, docs/performance.md). Results are the same for any group size."""
+
+
+def _collect(facts: pl.DataFrame, exprs: Sequence[list[pl.Expr]]) -> list[pl.DataFrame]:
+    """Each rule's columns (``exprs[n]``, with the row) as its own frame, collected a few rules per select.
+
+    Within a select the rule's columns are suffixed by its place in the group, then split off under their own names.
+    The row column keeps the frame's height when every expression is a literal (no column read).
+    """
+    wide: list[pl.DataFrame] = []
+    for first in range(0, len(exprs), _RULES_PER_SELECT):
+        group = exprs[first : first + _RULES_PER_SELECT]
+        named = [[x.meta.output_name() for x in e] for e in group]
+        frame = (
+            facts.lazy()
+            .select(pl.col(ROW), *[x.name.suffix(f"#{j}") for j, e in enumerate(group) for x in e])
+            .collect()
+        )
+        wide.extend(
+            frame.select(pl.col(ROW), *[pl.col(f"{n}#{j}").alias(n) for n in names]) for j, names in enumerate(named)
+        )
+    return wide
 
 
 _MASK_BITS = 48
