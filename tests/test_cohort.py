@@ -53,20 +53,38 @@ def expected(doc: Mapping[str, Any], as_of: dt.date) -> list[Row]:
 
 
 _NOT_RECOGNISED = re.compile(r"medication (?P<agent>'.*') is not recognised(?P<hint>.*); no rule could check it")
+# What assess lists as not checked (a drug whose only neurotoxicity entry or dosing rule is not evaluated).
+_NOT_CHECKED = re.compile(
+    r"(?:neurotoxicity|dose) of (?P<agent>'.*') not checked \((?:entry|dosing rule) (?P<which>.+), not evaluated\)"
+)
 
 
-def assessed(doc: Mapping[str, Any], as_of: dt.date) -> tuple[list[Row], list[tuple[str, str, str]]]:
-    """:func:`expected`, and the medication names ``assess`` lists as not recognised: (field, name, hint)."""
-    a = assess(doc, as_of=as_of)
+def assessed(
+    doc: Mapping[str, Any], as_of: dt.date, statuses: Sequence[str] = ("approved",)
+) -> tuple[list[Row], list[tuple[str, str, str]]]:
+    """:func:`expected`, and the medication names ``assess`` lists as not recognised: (field, name, hint).
+
+    A drug ``assess`` lists as not checked is a row per rule named (status ``not-checked``, the drug as label).
+    """
+    a = assess(doc, as_of=as_of, statuses=statuses)
     unknown = []
+    out: list[Row] = []
+    held = {r.id: (g.id, g.version, r) for g in _chosen(a) for r in g.rules}
     for item in a.missing:
         hit = _NOT_RECOGNISED.fullmatch(item.label)
         if hit is not None:
             unknown.append((item.fact, ast.literal_eval(hit["agent"]), hit["hint"]))
+        unchecked = _NOT_CHECKED.fullmatch(item.label)
+        if unchecked is not None:
+            for which in unchecked["which"].split(", "):
+                rule_id, status = which.split(" ")
+                gid, version, rule = held[rule_id]
+                assert str(rule.status) == status
+                info = (gid, version, str(rule.kind), status)
+                out.append((rule_id, "not-checked", None, None, None, (), ast.literal_eval(unchecked["agent"]), info))
     recs: dict[tuple[str, str], list[Any]] = {}
     for r in a.recommendations:
         recs.setdefault((r.guideline, r.rule), []).append(r)
-    out: list[Row] = []
     for t in a.record.trace:
         found = recs.get((t.guideline, t.rule), [])
         if t.outcome is RuleOutcome.NOT_FIRED and not found:
@@ -89,6 +107,11 @@ def assessed(doc: Mapping[str, Any], as_of: dt.date) -> tuple[list[Row], list[tu
         else:
             out.append((t.rule, "undetermined", None, None, None, tuple(t.missing), None, info))
     return sorted(out, key=repr), sorted(unknown)
+
+
+def _chosen(a: Any) -> list[m.Guideline]:
+    """The guideline versions an assessment used."""
+    return [catalog().get(g.id, version=g.version) for g in a.record.guidelines]
 
 
 def _label(kind: str, reasons: Sequence[str]) -> str | None:
@@ -129,6 +152,7 @@ def assert_same(
     errors: Any = None,
     unknown: frozenset[str] = frozenset(),
     counts: Any = None,
+    statuses: Sequence[str] = ("approved",),
 ) -> None:
     """The cohort's rows are ``assess``'s results, patient by patient and rule by rule.
 
@@ -144,7 +168,7 @@ def assert_same(
     flagged = _unrecognised_of(errors)
     for i, doc in enumerate(docs):
         try:
-            want, names = assessed(doc, as_of)
+            want, names = assessed(doc, as_of, statuses)
         except InputError:
             # assess refuses the patient: the cohort reports it and gives it no results.
             assert i in refused, f"patient {i}: refused by assess, not reported by the cohort"
@@ -286,6 +310,11 @@ _AGENTS = [
     "thiamine",
     "midodrine",
     "aspirin",
+    # neurotoxicity entries still in review: assess lists them as not checked (evaluated with in-review rules)
+    "linezolid",
+    "amiodarone",
+    "Colchicine",
+    "lenalidomide",
     "gabapentn",  # misspelt: assess lists it as not recognised, and so must the cohort
     "metforminn",
     " Neurontn ",
@@ -380,6 +409,80 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
 def test_generated_patients_give_the_same_answers_as_assess(docs: list[dict[str, Any]], as_of: dt.date) -> None:
     res = cohort_evaluate(docs, as_of=as_of, max_bad_share=1.0)
     assert_same(docs, res.results, as_of, res.errors)
+
+
+_IN_REVIEW = ("approved", "in-review")
+
+
+@settings(max_examples=int(os.environ.get("NEUROGUIDE_COHORT_EXAMPLES", "12")), deadline=None)
+@given(docs=st.lists(patients(), min_size=1, max_size=25))
+def test_generated_patients_with_rules_in_review_give_the_same_answers_as_assess(docs: list[dict[str, Any]]) -> None:
+    as_of = dt.date(2026, 11, 30)
+    res = cohort_evaluate(docs, as_of=as_of, max_bad_share=1.0, statuses=_IN_REVIEW)
+    assert_same(docs, res.results, as_of, res.errors, statuses=_IN_REVIEW)
+
+
+# -- drugs not checked: the only rule naming them is not evaluated (in review) ---------------------------------
+
+_HELD = {"linezolid": "neurotox-linezolid", "amiodarone": "neurotox-amiodarone", "colchicine": "neurotox-colchicine"}
+
+
+def test_drugs_whose_only_rule_is_in_review_are_rows_not_checked_as_assess_lists_them() -> None:
+    as_of = dt.date(2026, 11, 30)
+    docs: list[dict[str, Any]] = [
+        {"id": "a", "medications": [{"agent": " Linezolid "}, {"agent": "amiodarone", "stopped": "2020-01-01"}]},
+        {"id": "b", "medications": [{"agent": "gabapentin", "dose": "900 mg", "per": "day"}]},
+        {"id": "c", "medications": [{"agent": "colchicine", "dose": "1 mg", "per": "day"}]},
+        {  # diagnosed before birth: refused, no rows
+            "id": "d",
+            "birth_date": "1960-01-01",
+            "diabetes": {"type": "type-2", "diagnosed": "1950-01-01"},
+            "medications": [{"agent": "linezolid"}],
+        },
+    ]
+    res = cohort_evaluate(docs, as_of=as_of, max_bad_share=1.0)
+    held = res.results.filter(pl.col("status") == "not-checked")
+    assert held.select("patient_id", "rule", "label", "kind", "rule_status").rows() == [
+        ("a", "neurotox-linezolid", "Linezolid", "neurotoxicity", "in-review"),
+        ("a", "neurotox-amiodarone", "amiodarone", "neurotoxicity", "in-review"),
+        ("c", "neurotox-colchicine", "colchicine", "neurotoxicity", "in-review"),
+    ]
+    assert set(held["rule"].to_list()) <= set(_HELD.values())
+    assert res.not_checked.select("rule", "patients", "entries").rows() == [
+        ("neurotox-amiodarone", 1, 1),
+        ("neurotox-colchicine", 1, 1),
+        ("neurotox-linezolid", 1, 1),
+    ]
+    assert_same(docs, res.results, as_of, res.errors)
+    # With the rules in review evaluated, the drugs are checked: no row says otherwise.
+    every = cohort_evaluate(docs, as_of=as_of, max_bad_share=1.0, statuses=_IN_REVIEW)
+    assert every.results.filter(pl.col("status") == "not-checked").height == 0
+    assert set(every.results.filter(pl.col("patient_id") == "a")["rule"].to_list()) >= {
+        "neurotox-linezolid",
+        "neurotox-amiodarone",
+    }
+    assert_same(docs, every.results, as_of, every.errors, statuses=_IN_REVIEW)
+    assert every.not_checked.height == 0
+
+
+def test_the_synthetic_cohort_has_drugs_not_checked_and_in_review_checks_them() -> None:
+    as_of = dt.date(2026, 11, 30)
+    frame, docs = _synthetic_docs(1500, 4, as_of)
+    res = cohort_evaluate(frame, as_of=as_of)
+    assert set(res.not_checked["rule"].to_list()) >= {"neurotox-amiodarone", "neurotox-colchicine"}
+    held = res.results.filter(pl.col("status") == "not-checked")
+    picked = [docs[i] for i in held["row"].unique().to_list()[:40]]
+    assert_same(picked, _renumbered(res.results, held), as_of, unknown=unknown_facts(frame.columns))
+    every = cohort_evaluate(frame, as_of=as_of, statuses=_IN_REVIEW)
+    assert every.results.filter(pl.col("status") == "not-checked").height == 0
+
+
+def _renumbered(results: Any, held: Any) -> Any:
+    """The results of the first 40 patients with a drug not checked, numbered 0.. in that order."""
+    rows = held["row"].unique().to_list()[:40]
+    mapping = {r: i for i, r in enumerate(rows)}
+    part = results.filter(pl.col("row").is_in(rows))
+    return part.with_columns(pl.col("row").replace_strict(mapping, return_dtype=pl.Int64))
 
 
 # -- contradicting findings: flagged and left out, the patient evaluated (as assess does) ------------------

@@ -146,6 +146,49 @@ def test_cli_synth_run_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture
     assert pl.read_parquet(every).height > pl.read_parquet(out).height
 
 
+def test_cli_counts_drugs_not_checked_and_include_in_review_checks_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cohort = tmp_path / "c.parquet"
+    assert main(["cohort", "synth", "4000", "-o", str(cohort), "--as-of", "2026-11-30", "--seed", "3"]) == 0
+    out, html = tmp_path / "r.parquet", tmp_path / "s.html"
+    args = ["cohort", str(cohort), "-o", str(out), "--as-of", "2026-11-30", "--quiet", "--batch-rows", "1500"]
+    assert main([*args, "--summary", str(html)]) == 0
+    text = capsys.readouterr().out
+    rows = pl.read_parquet(out).filter(pl.col("status") == "not-checked")
+    # Counted from the rows themselves (over three partitions), per rule.
+    want = {
+        r["rule"]: (r["patients"], r["entries"])
+        for r in rows.group_by("rule")
+        .agg(pl.col("row").n_unique().alias("patients"), pl.len().alias("entries"))
+        .iter_rows(named=True)
+    }
+    assert {"neurotox-amiodarone", "neurotox-colchicine"} <= set(want)
+    entries, patients = rows.height, rows["row"].n_unique()
+    assert "drugs not checked (their only rule is not evaluated; rows with status not-checked, " in text
+    assert f"{entries:,} entries of {patients:,} patients" in text
+    for rule, (n, e) in want.items():
+        assert f"  {rule} (neurotoxicity, in-review): {n:,} patients, {e:,} entries" in text
+    meta = {k.decode(): v.decode() for k, v in (pq.read_metadata(out).metadata or {}).items()}
+    held = json.loads(meta["neuroguide.not_checked"])
+    assert {r["rule"]: (r["patients"], r["entries"]) for r in held} == want
+    assert all(r["status"] == "in-review" and r["kind"] == "neurotoxicity" for r in held)
+    page = html.read_text()
+    assert "<h2>Drugs not checked</h2>" in page and "neurotox-amiodarone" in page
+    assert f"{entries:,} entries of {patients:,} patients" in page
+    # With the rules in review evaluated, nothing is left unchecked: no rows, no count, no line, no table.
+    again, page2 = tmp_path / "again.parquet", tmp_path / "again.html"
+    assert (
+        main(["cohort", str(cohort), "-o", str(again), "--as-of", "2026-11-30", "--quiet", "--include-in-review"]) == 0
+    )
+    assert "drugs not checked" not in capsys.readouterr().out
+    assert pl.read_parquet(again).filter(pl.col("status") == "not-checked").height == 0
+    meta = {k.decode(): v.decode() for k, v in (pq.read_metadata(again).metadata or {}).items()}
+    assert json.loads(meta["neuroguide.not_checked"]) == []
+    assert main(["cohort", "summary", str(again), "-o", str(page2)]) == 0
+    assert "Drugs not checked" not in page2.read_text()
+
+
 def test_cli_reports_bad_input_with_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "c.csv"
     src.write_text("patient_id,numbnes\na,true\n")

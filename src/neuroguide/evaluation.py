@@ -854,10 +854,26 @@ def _held(
     chosen: Sequence[tuple[m.Guideline, bool]],
 ) -> str:
     """Unevaluated rules of ``kind`` naming the drug ("id status"), if no evaluated one names it; else empty."""
-    if any(isinstance(plan.steps[j].rule, kind) for name in names for j in plan.by_agent.get(name, ())):
-        return ""
-    held = (r for g, _ in chosen for r in g.rules if isinstance(r, kind) and not agent_names(r).isdisjoint(names))
-    return ", ".join(f"{r.id} {r.status.value}" for r in held)
+    evaluated = (plan.steps[j].rule for name in names for j in plan.by_agent.get(name, ()))
+    return ", ".join(f"{r.id} {r.status.value}" for _, r in held_rules(kind, names, evaluated, chosen))
+
+
+def held_rules(
+    kind: type[m.NeurotoxicityRule] | type[m.DosingRule],
+    names: frozenset[str],
+    evaluated: Iterable[m.Rule],
+    chosen: Sequence[tuple[m.Guideline, bool]],
+) -> tuple[tuple[m.Guideline, m.Rule], ...]:
+    """The rules of ``kind`` in ``chosen`` naming the drug (``names``) if none of the ``evaluated`` is of ``kind``.
+
+    The one test of "not checked" ``assess`` and the cohort apply: ``evaluated`` are the rules a plan evaluates
+    that name the drug.
+    """
+    if any(isinstance(r, kind) for r in evaluated):
+        return ()
+    return tuple(
+        (g, r) for g, _ in chosen for r in g.rules if isinstance(r, kind) and not agent_names(r).isdisjoint(names)
+    )
 
 
 _PLANS: IdentityCache[_Plan] = IdentityCache(limit=256)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ABSENT_ONLY_SCHEMA",
     "ERRORS_SCHEMA",
+    "NOT_CHECKED_SCHEMA",
     "RESULT_SCHEMA",
     "CohortResult",
     "Plan",
@@ -122,7 +123,7 @@ def __getattr__(name: str) -> Any:
         from ._api import CohortResult
 
         return CohortResult
-    if name in ("Undetermined", "Plan", "RESULT_SCHEMA", "ERRORS_SCHEMA", "ABSENT_ONLY_SCHEMA"):
+    if name in ("Undetermined", "Plan", "RESULT_SCHEMA", "ERRORS_SCHEMA", "ABSENT_ONLY_SCHEMA", "NOT_CHECKED_SCHEMA"):
         from . import _engine
 
         # The public counts carry the rule info (``_engine.ABSENT_ONLY_SCHEMA`` is the engine's own, without).

@@ -24,6 +24,7 @@ from ._engine import (
     evaluate_arrow,
     make_plan,
     merge_absent_only,
+    not_checked_counts,
     to_frame,
     unrecognised,
     with_rule_info,
@@ -85,6 +86,14 @@ class CohortResult:
     def unrecognised(self) -> int:
         """Medication entries whose drug name no rule recognises (errors rows, ``not used``)."""
         return unrecognised_count(self.errors)
+
+    @property
+    def not_checked(self) -> pl.DataFrame:
+        """Per rule not evaluated (e.g. in review) that alone names a drug taken: patients and entries not checked.
+
+        The results rows with ``status`` ``not-checked``, counted (``NOT_CHECKED_SCHEMA``).
+        """
+        return not_checked_counts(self.results)
 
 
 def evaluate(

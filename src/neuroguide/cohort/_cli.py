@@ -145,6 +145,15 @@ def _run(args: argparse.Namespace) -> int:
             f"medication names not recognised (no rule could check them; not counted as bad rows): "
             f"{summary.unrecognised:,} (see {summary.errors})"
         )
+    if summary.not_checked:
+        entries = sum(h.entries for h in summary.not_checked)
+        patients = sum(h.patients for h in summary.not_checked)
+        print(
+            f"drugs not checked (their only rule is not evaluated; rows with status not-checked, "
+            f"--include-in-review evaluates them): {entries:,} entries of {patients:,} patients"
+        )
+        for h in summary.not_checked:
+            print(f"  {h.rule} ({h.kind}, {h.status}): {h.patients:,} patients, {h.entries:,} entries")
     if summary.absent:
         print(f"columns absent (unknown for every patient): {', '.join(summary.absent)}")
     if summary.absent_only:

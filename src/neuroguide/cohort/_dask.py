@@ -24,7 +24,16 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from .. import model as m
-from ._engine import ABSENT_ONLY_SCHEMA, RESULT_SCHEMA, Plan, Undetermined, make_plan, metadata
+from ._engine import (
+    ABSENT_ONLY_SCHEMA,
+    NOT_CHECKED_SCHEMA,
+    RESULT_SCHEMA,
+    Plan,
+    Undetermined,
+    make_plan,
+    metadata,
+    not_checked_counts,
+)
 from ._errors import WorkerMismatchError
 from ._parts import Partition, Phases, Timer, evaluate_batch, partitions, read_partition
 
@@ -75,6 +84,8 @@ class PartResult:
     timing: TaskTiming
     absent_only: pl.DataFrame = attrs.field(factory=lambda: pl.DataFrame(schema=ABSENT_ONLY_SCHEMA))
     """Per rule, the patients undetermined only because of absent columns (see ``evaluate_partition``)."""
+    not_checked: pl.DataFrame = attrs.field(factory=lambda: pl.DataFrame(schema=NOT_CHECKED_SCHEMA))
+    """Per rule not evaluated, the patients and entries whose drug only it names (rows ``not-checked``)."""
 
 
 def part_path(directory: Path, index: int) -> Path:
@@ -137,7 +148,8 @@ def evaluate_parquet_partition(
     worker = _worker_address()
     end = time.process_time()
     timing = TaskTiming(part.index, worker, started, time.time(), end - start, end, clock.laps())
-    return PartResult(part.index, frame.height, results.num_rows, errors, absent, timing, only)
+    held = not_checked_counts(results)
+    return PartResult(part.index, frame.height, results.num_rows, errors, absent, timing, only, held)
 
 
 # What a worker must share with the client for the client's provenance to be true of the worker's results.

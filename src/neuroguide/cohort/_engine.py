@@ -35,7 +35,7 @@ from .._bands import band_of
 from .._criteria import compiled, facts_in, threshold
 from .._loading import Catalog, catalog
 from .._vocabulary import vocabulary
-from ..evaluation import _choose, _plan, _statuses, unrecognised_hint
+from ..evaluation import _choose, _plan, _statuses, held_rules, unrecognised_hint
 from ..exceptions import InputError
 from ..patient import Flag, Patient
 from ..results import RuleOutcome, package_version
@@ -46,6 +46,8 @@ from ._schema import BAD, ERRORS_SCHEMA, ID, MEDS, RESULT_SCHEMA, ROW, columns, 
 __all__ = [
     "ABSENT_ONLY_SCHEMA",
     "COUNTS_SCHEMA",
+    "NOT_CHECKED",
+    "NOT_CHECKED_SCHEMA",
     "PER_ROW_KINDS",
     "RESULT_SCHEMA",
     "Plan",
@@ -569,10 +571,7 @@ def evaluate_arrow(
             last.append(done)
         else:
             pieces.append([done])
-    # The row column keeps the frame's height when every expression is a literal (no column read).
-    # One select per rule (status, mask and dates share the rule's sub-expressions); one select over every
-    # rule costs more than these together (its plan is optimised as a whole).
-    wide = [facts.lazy().select(pl.col(ROW), *e).collect() for e in exprs]
+    wide = _collect(facts, exprs)
     base = facts.select(ROW, ID)
     per_row = plan.per_row()
     lookups = [s for s in plan.steps if s.lookup]
@@ -596,7 +595,37 @@ def evaluate_arrow(
         if len(meds) > 1:
             merged = merged.sort(ROW, "__step", maintain_order=True)
         pieces.append(merged.drop("__step"))
+    held = not_checked(facts, plan)
+    if held.height:
+        pieces.append(held)
     return _assemble(pieces, (base, wide), refusals, notes, plan, segments, drop)
+
+
+_RULES_PER_SELECT = 8
+"""Columnar rules collected together: a select per rule pays Polars' per-query cost some 490 times a partition, one
+select over every rule costs more still (its plan is optimised as a whole); groups of 8 cost least (CPU seconds of
+a 10^5 run, docs/performance.md). Results are the same for any group size."""
+
+
+def _collect(facts: pl.DataFrame, exprs: Sequence[list[pl.Expr]]) -> list[pl.DataFrame]:
+    """Each rule's columns (``exprs[n]``, with the row) as its own frame, collected a few rules per select.
+
+    Within a select the rule's columns are suffixed by its place in the group, then split off under their own names.
+    The row column keeps the frame's height when every expression is a literal (no column read).
+    """
+    wide: list[pl.DataFrame] = []
+    for first in range(0, len(exprs), _RULES_PER_SELECT):
+        group = exprs[first : first + _RULES_PER_SELECT]
+        named = [[x.meta.output_name() for x in e] for e in group]
+        frame = (
+            facts.lazy()
+            .select(pl.col(ROW), *[x.name.suffix(f"#{j}") for j, e in enumerate(group) for x in e])
+            .collect()
+        )
+        wide.extend(
+            frame.select(pl.col(ROW), *[pl.col(f"{n}#{j}").alias(n) for n in names]) for j, names in enumerate(named)
+        )
+    return wide
 
 
 _MASK_BITS = 48
@@ -899,7 +928,8 @@ def _all_per_row(table: pl.DataFrame, plan: Plan, drop: _Drop) -> tuple[pa.Table
     steps = [attrs.evolve(s, columnar=False, lookup=False) for s in plan.steps]
     flags: list[dict[str, Any]] = []
     res, refused = _per_row(table, plan, steps, table, full=True, flags=flags)
-    return _assemble([res.drop("__step")], None, [refused], [pl.DataFrame(flags, schema=ERRORS_SCHEMA)], plan, {}, drop)
+    pieces = [res.drop("__step"), not_checked(table, plan)]
+    return _assemble(pieces, None, [refused], [pl.DataFrame(flags, schema=ERRORS_SCHEMA)], plan, {}, drop)
 
 
 def _per_row(
@@ -983,6 +1013,121 @@ def _per_row(
     typed: dict[Any, Any] = {**RESULT_SCHEMA, "__step": pl.Int64()}
     results = pl.DataFrame(out, schema=text).cast(typed)
     return results, pl.DataFrame(refused, schema=ERRORS_SCHEMA)
+
+
+NOT_CHECKED = "not-checked"
+"""``status`` of a results row for a drug taken whose only rule of a kind (its neurotoxicity entry, its dosing
+rule) is not evaluated, e.g. still in review: ``assess`` lists it as "not checked" under what is missing."""
+
+
+def not_checked(table: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """A results row (``status`` :data:`NOT_CHECKED`) per medication entry and rule not evaluated that names it.
+
+    ``assess``'s test (``evaluation.held_rules``): a drug whose neurotoxicity, or whose dose (an entry with a
+    dose), no rule of the plan checks although a rule of the chosen guidelines not evaluated names it. Every
+    entry counts, as in ``assess`` (stopped ones too); the row names the held rule, its status and, in
+    ``label``, the drug as written. A row with a bad cell has none, as for the medication rules.
+    Each distinct drug name is looked up once; rows in input order, then entry, then neurotoxicity before dose.
+    """
+    typed: dict[Any, Any] = dict(RESULT_SCHEMA)
+    if MEDS not in table.columns or not table.height:
+        return pl.DataFrame(schema=typed)
+    found: dict[str, tuple[tuple[m.Guideline, m.Rule], ...]] = {}
+    dosed: dict[str, tuple[tuple[m.Guideline, m.Rule], ...]] = {}
+    for agent in table[MEDS].explode().struct.field("agent").drop_nulls().unique().to_list():
+        name = agent.strip()
+        if not name:
+            continue
+        names = _agents.ingredient_keys(name)
+        evaluated = [s.rule for s in plan.steps if s.agents is not None and not s.agents.isdisjoint(names)]
+        neuro = held_rules(m.NeurotoxicityRule, names, evaluated, plan.chosen)
+        dose = held_rules(m.DosingRule, names, evaluated, plan.chosen)
+        if neuro or dose:
+            found[agent], dosed[agent] = neuro, dose
+    if not found:  # the common case
+        return pl.DataFrame(schema=typed)
+    # As for the medication rules: a row with a bad cell has none (``assess`` refuses such a patient).
+    bad = [pl.col(c) for c in table.columns if c.startswith(BAD)]
+    rows = (
+        table.lazy()
+        .filter(~pl.any_horizontal(bad).fill_null(False) if bad else pl.lit(True))
+        .select(
+            ROW,
+            ID,
+            pl.col(MEDS).list.eval(pl.element().struct.field("agent")).alias("__agent"),
+            pl.col(MEDS).list.eval(pl.element().struct.field("dose").is_not_null()).alias("__dosed"),
+        )
+        .explode("__agent", "__dosed")
+        .filter(pl.col("__agent").is_in(list(found)))
+        .collect()
+    )
+    out: list[dict[str, Any]] = []
+    for row, patient_id, agent, with_dose in rows.iter_rows():
+        for g, r in (*found[agent], *(dosed[agent] if with_dose else ())):
+            out.append(
+                {
+                    ROW: row,
+                    ID: patient_id,
+                    "guideline": g.id,
+                    "version": g.version,
+                    "rule": r.id,
+                    "kind": str(r.kind),
+                    "rule_status": str(r.status),
+                    "status": NOT_CHECKED,
+                    "missing": [],
+                    "label": agent.strip(),
+                    "evaluated": "columnar",
+                }
+            )
+    text = {k: (pl.String() if v == pl.Categorical() else v) for k, v in RESULT_SCHEMA.items()}
+    text["missing"] = pl.List(pl.String())
+    return pl.DataFrame(out, schema=text).cast(typed)
+
+
+NOT_CHECKED_SCHEMA: dict[str, pl.DataType] = {
+    "guideline": pl.String(),
+    "version": pl.String(),
+    "rule": pl.String(),
+    "kind": pl.String(),
+    "status": pl.String(),
+    "patients": pl.Int64(),
+    "entries": pl.Int64(),
+}
+"""Per rule not evaluated: the patients and medication entries whose drug it alone names (rows ``not-checked``);
+``status`` is the rule's (``in-review``)."""
+
+
+def not_checked_counts(results: pa.Table | pl.DataFrame) -> pl.DataFrame:
+    """The ``not-checked`` rows of a results table counted per rule (:data:`NOT_CHECKED_SCHEMA`)."""
+    frame = results if isinstance(results, pl.DataFrame) else to_frame(results.select(["status"]))
+    mask = frame["status"].cast(pl.String) == NOT_CHECKED
+    if not mask.any():
+        return pl.DataFrame(schema=NOT_CHECKED_SCHEMA)
+    held = (
+        results.filter(mask)
+        if isinstance(results, pl.DataFrame)
+        else to_frame(results.filter(pa.array(mask.to_arrow())))
+    )
+    return merge_not_checked(
+        [
+            held.group_by("guideline", "version", "rule", "kind", "rule_status")
+            .agg(pl.col(ROW).n_unique().alias("patients"), pl.len().alias("entries"))
+            .rename({"rule_status": "status"})
+            .cast(pl.String, strict=False)
+            .cast(NOT_CHECKED_SCHEMA)  # type: ignore[arg-type]
+        ]
+    )
+
+
+def merge_not_checked(frames: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """Not-checked counts of several partitions as one table (patients are in one partition each: summed)."""
+    joined = pl.concat([pl.DataFrame(schema=NOT_CHECKED_SCHEMA), *(f.select(list(NOT_CHECKED_SCHEMA)) for f in frames)])
+    return (
+        joined.group_by("guideline", "version", "rule", "kind", "status")
+        .agg(pl.col("patients").sum(), pl.col("entries").sum())
+        .sort("guideline", "version", "rule")
+        .cast(NOT_CHECKED_SCHEMA)  # type: ignore[arg-type]
+    )
 
 
 UNRECOGNISED = "a drug name neuroguide recognises{}; no rule could check it"

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from ..exceptions import InputError
 from ._api import bad_rows, is_unrecognised, unrecognised_count
+from ._engine import NOT_CHECKED, not_checked_counts
 from ._io import errors_path, results_metadata
 
 __all__ = ["summary_html", "write_summary"]
@@ -29,6 +30,7 @@ _STATUS_COLOURS = {
     "flagged": "#ad1457",
     "caution": "#8d6e63",
     "undetermined": "#9e9e9e",
+    "not-checked": "#4e342e",
 }
 _OTHER = "#546e7a"
 _BINS = ((1, 30, "1–30"), (31, 90, "31–90"), (91, 180, "91–180"), (181, 365, "181–365"), (366, 730, "366–730"))
@@ -105,10 +107,15 @@ def summary_html(
         .head(15)
         .collect()
     )
+    held = not_checked_counts(
+        lf.filter(pl.col("status").cast(pl.String) == NOT_CHECKED)
+        .select("row", "guideline", "version", "rule", "kind", "rule_status", "status")
+        .collect()
+    )
     parts = [
         _head(),
         "<h1>neuroguide cohort summary</h1>",
-        _provenance(meta, patients, errors),
+        _provenance(meta, patients, errors, held),
         "<h2>Results by rule and status</h2>",
         _legend(),
         _stacked_bars(by_rule),
@@ -121,6 +128,7 @@ def summary_html(
         "<h2>Facts most often missing</h2>",
         "<p>How often each fact was needed by a rule but not recorded (one count per patient and rule).</p>",
         _bars([(str(r["missing"]), int(r["n"]), "#757575") for r in missing.iter_rows(named=True)], unit="times"),
+        _not_checked(held),
         _absent_only(meta),
         _errors_table(errors),
         "</body></html>",
@@ -150,7 +158,7 @@ def _count(text: str) -> str:
     return f"{int(text):,}" if text.isdigit() else text
 
 
-def _provenance(meta: Mapping[str, str], patients: int, errors: pl.DataFrame | None) -> str:
+def _provenance(meta: Mapping[str, str], patients: int, errors: pl.DataFrame | None, held: pl.DataFrame) -> str:
     rows = [
         ("Evaluation date", meta.get("neuroguide.as_of", "?")),
         ("neuroguide version", meta.get("neuroguide.package", "?")),
@@ -167,6 +175,13 @@ def _provenance(meta: Mapping[str, str], patients: int, errors: pl.DataFrame | N
     )
     if unknown != "0":
         rows.append(("Medication names not recognised (no rule could check them)", _count(unknown)))
+    if held.height:
+        rows.append(
+            (
+                "Drugs not checked (their only rule is not evaluated)",
+                f"{held['entries'].sum():,} entries of {held['patients'].sum():,} patients",
+            )
+        )
     absent = json.loads(meta.get("neuroguide.absent_columns", "[]"))
     if absent:
         rows.append(("Columns absent (unknown for every patient)", ", ".join(absent)))
@@ -250,6 +265,26 @@ def _bars(items: Sequence[tuple[str, int, str]], *, unit: str) -> str:
         out.append(f"<text x='{label_w + w + 4:.1f}' y='{y + 15}'>{n:,}</text>")
     out.append("</svg>")
     return "".join(out)
+
+
+def _not_checked(held: pl.DataFrame) -> str:
+    """Drugs whose neurotoxicity or dose was not checked: the only rule naming them is not evaluated (in review)."""
+    if not held.height:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(r['guideline'])}</td><td>{html.escape(r['rule'])}</td>"
+        f"<td>{html.escape(r['kind'])}</td><td>{html.escape(r['status'])}</td>"
+        f"<td>{int(r['patients']):,}</td><td>{int(r['entries']):,}</td></tr>"
+        for r in held.iter_rows(named=True)
+    )
+    return (
+        "<h2>Drugs not checked</h2>"
+        "<p>Patients take these drugs, but the only rule naming them was not evaluated (its status is not among "
+        "those the run evaluated): their neurotoxicity or dose was not checked. They are rows of the results "
+        "table with status <code>not-checked</code>; <code>--include-in-review</code> evaluates these rules.</p>"
+        "<table><tr><th>guideline</th><th>rule</th><th>kind</th><th>status</th><th>patients</th>"
+        f"<th>medication entries</th></tr>{rows}</table>"
+    )
 
 
 def _absent_only(meta: Mapping[str, str]) -> str:

@@ -21,7 +21,17 @@ from .. import model as m
 from ..exceptions import InputError
 from ._api import DEFAULT_MAX_BAD_SHARE, arrow_units, bad_rows, check_share, undetermined_mode, unrecognised_count
 from ._dask import WRITE_OPTIONS, TaskTiming, dask_parts, results_schema
-from ._engine import RESULT_SCHEMA, Plan, Undetermined, make_plan, merge_absent_only, metadata, rule_info
+from ._engine import (
+    RESULT_SCHEMA,
+    Plan,
+    Undetermined,
+    make_plan,
+    merge_absent_only,
+    merge_not_checked,
+    metadata,
+    not_checked_counts,
+    rule_info,
+)
 from ._errors import BadRowsError
 from ._jsonl import evaluate_lines
 from ._parts import (
@@ -45,6 +55,7 @@ R = TypeVar("R")
 __all__ = [
     "DEFAULT_BATCH_ROWS",
     "AbsentOnly",
+    "NotChecked",
     "Partition",
     "RunSummary",
     "check_paths",
@@ -156,6 +167,21 @@ class AbsentOnly:
 
 
 @attrs.frozen
+class NotChecked:
+    """A rule not evaluated (e.g. in review) that alone names a drug ``patients`` patients take (``entries``)."""
+
+    guideline: str
+    version: str
+    rule: str
+    kind: str
+    """``neurotoxicity`` or ``dosing``."""
+    status: str
+    """The rule's status (``in-review``)."""
+    patients: int
+    entries: int
+
+
+@attrs.frozen
 class RunSummary:
     """What a run read, wrote and left out."""
 
@@ -188,6 +214,9 @@ class RunSummary:
     """Dask: when each partition's task ran, on which worker, and its CPU seconds by step."""
     unrecognised: int = 0
     """Medication entries whose drug name no rule recognises (errors rows ``medications[i].agent``, not used)."""
+    not_checked: tuple[NotChecked, ...] = ()
+    """Drugs whose neurotoxicity or dose no evaluated rule checks, per rule not evaluated that names them (results
+    rows with status ``not-checked``; ``--include-in-review`` evaluates those rules)."""
 
     def urgent_absent(self) -> tuple[AbsentOnly, ...]:
         """Red-flag checks the run could not make for some patients (no column for what they need)."""
@@ -322,7 +351,7 @@ def run(
                 phases=phases,
                 repeated=repeated,
             ):
-                state.add(part.results, part.errors, part.absent, part.rows, part.absent_only)
+                state.add(part.results, part.errors, part.absent, part.rows, part.absent_only, part.not_checked)
                 worker = part.timing.worker
                 state.worker_cpu[worker] = state.worker_cpu.get(worker, 0.0) + part.timing.cpu_s
                 tasks.append(part.timing)
@@ -334,7 +363,7 @@ def run(
             with pq.ParquetWriter(out, results_schema(meta), **WRITE_OPTIONS) as writer:
                 for res, errs, missing_cols, only, n in _local(src, kind, plan, batch_rows, mode, state, repeated):
                     writer.write_table(res)
-                    state.add(res.num_rows, errs, missing_cols, n, only)
+                    state.add(res.num_rows, errs, missing_cols, n, only, not_checked_counts(res))
                     if progress is not None:
                         progress(state.rows, total)
                 writer.add_key_value_metadata(state.summary())
@@ -377,6 +406,7 @@ def run(
         undetermined=mode,
         fallback_rows=state.fallbacks or 0,
         unrecognised=state.unrecognised,
+        not_checked=tuple(NotChecked(**r) for r in state.not_checked().iter_rows(named=True)),
         phases=dict(phases),
         tasks=tuple(sorted(tasks, key=lambda t: t.index)),
     )
@@ -408,12 +438,21 @@ class _Totals:
         self.only: list[pl.DataFrame] = []
         self.fallbacks: int | None = None
         """JSON lines: rows the columnar reader left to the per-document parser."""
+        self.held: list[pl.DataFrame] = []
 
     def add(
-        self, results: int, errors: pl.DataFrame, absent: Iterable[str], rows: int, only: pl.DataFrame | None = None
+        self,
+        results: int,
+        errors: pl.DataFrame,
+        absent: Iterable[str],
+        rows: int,
+        only: pl.DataFrame | None = None,
+        held: pl.DataFrame | None = None,
     ) -> None:
         self.rows += rows
         self.results += results
+        if held is not None and held.height:
+            self.held = [merge_not_checked([*self.held, held])]
         if only is not None and only.height:
             self.only = [merge_absent_only([*self.only, only])]
         if errors.height:
@@ -435,6 +474,10 @@ class _Totals:
             for r in self.absent_only().iter_rows(named=True)
         ]
 
+    def not_checked(self) -> pl.DataFrame:
+        """Per rule not evaluated that alone names a drug taken: patients and entries, over every partition."""
+        return merge_not_checked(self.held)
+
     def summary(self) -> dict[str, str]:
         out = {
             "neuroguide.rows": str(self.rows),
@@ -442,6 +485,7 @@ class _Totals:
             "neuroguide.unrecognised_medications": str(self.unrecognised),
             "neuroguide.absent_columns": json.dumps(sorted(self.absent)),
             "neuroguide.absent_only": json.dumps(self.absent_only_rows()),
+            "neuroguide.not_checked": json.dumps(self.not_checked().to_dicts()),
         }
         if self.fallbacks is not None:
             out["neuroguide.per_document_rows"] = str(self.fallbacks)

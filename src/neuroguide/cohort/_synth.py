@@ -14,7 +14,8 @@ population (the numbers below are this generator's assumptions, documented in ``
   fasting glucose (1 mg/dL);
 * last examinations within the past 0-30 months for most people with diabetes;
 * medications: metformin for 70 % of type 2; gabapentin 3 %, pregabalin 2 %, duloxetine 2 %,
-  vitamin B12 4 %, thiamine 1 %, oxaliplatin 0.3 % (with a cumulative dose), at usual daily doses.
+  vitamin B12 4 %, thiamine 1 %, oxaliplatin 0.3 % (with a cumulative dose), amiodarone 0.5 %, colchicine 0.5 %,
+  linezolid 0.1 %, lenalidomide 0.1 %, at usual daily doses.
 """
 
 from __future__ import annotations
@@ -90,6 +91,12 @@ _MEDS: tuple[tuple[str, float, tuple[str, ...], tuple[str, ...]], ...] = (
     ("vitamin B12", 0.04, ("1000 ug", "250 ug", "2000 ug"), ()),
     ("thiamine", 0.01, ("100 mg", "300 mg"), ()),
     ("oxaliplatin", 0.003, (), ("510 mg/m2", "850 mg/m2", "1020 mg/m2")),
+    # Last, so the entries above stay as they were for a seed. Their neurotoxicity entries are in review:
+    # a run without --include-in-review reports them as not checked.
+    ("amiodarone", 0.005, ("200 mg",), ()),
+    ("colchicine", 0.005, ("0.5 mg", "1 mg"), ()),
+    ("linezolid", 0.001, ("1200 mg",), ()),
+    ("lenalidomide", 0.001, ("10 mg", "25 mg"), ()),
 )
 
 
