@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
@@ -102,6 +103,32 @@ def test_the_cached_catalog_equals_a_fresh_load_object_by_object(root: Path) -> 
             assert converter.unstructure(old) == converter.unstructure(new)
             for rule in old.rules:
                 assert new.rule(rule.id) == rule
+
+
+def test_a_stored_catalog_keeps_each_text_once(root: Path, cache_dir: Path) -> None:
+    # Versions of a guideline repeat most of their prose; the entry stores each distinct text once.
+    fresh = _loading.Catalog(root)
+    texts = [
+        value
+        for g in fresh.all()
+        for rule in g.rules
+        for value in (getattr(rule, a.name) for a in attrs.fields(type(rule)))
+        if isinstance(value, str)
+    ]
+    assert len(texts) > len(set(texts))  # the packaged versions do repeat texts: the check below can fail
+    cached = _warm(root)
+    shared = {}
+    for g in cached.all():
+        for rule in g.rules:
+            for a in attrs.fields(type(rule)):
+                value = getattr(rule, a.name)
+                if isinstance(value, str):
+                    assert shared.setdefault(value, value) is value, (g.id, g.version, rule.id, a.name)
+    (entry,) = _entries(cache_dir)
+    buffer = io.BytesIO()  # the same catalog with pickle's own reduction of model objects
+    reducer = _loading._Reducer()
+    _diskcache._Pickler(buffer, lambda obj: reducer(obj) if is_quantity(obj) else NotImplemented).dump(fresh.all())
+    assert entry.stat().st_size < len(buffer.getvalue()) * 0.75
 
 
 def test_every_rule_kind_and_nested_part_is_in_the_comparison(root: Path) -> None:
@@ -285,7 +312,7 @@ def test_a_payload_of_other_guidelines_is_not_used(root: Path, cache_dir: Path) 
     catalog = _warm(root)
     (entry,) = _entries(cache_dir)
     key = entry.read_bytes()[len(_diskcache.FORMAT) :].split(b"\n", 1)[0].decode()
-    assert _diskcache.store("catalog", key, catalog.all()[1:], _loading._reduce)
+    assert _diskcache.store("catalog", key, catalog.all()[1:], _loading._Reducer())
     assert not _loading.Catalog(root, cache=True).from_cache
 
 
@@ -393,8 +420,21 @@ def test_assess_loads_neither_audit_nor_interfaces_it_does_not_use(cache_dir: Pa
         "neuroguide._docgen_md",
         "neuroguide._docgen_codes",
         "neuroguide.calculators",
+        # Not for this patient (metformin only): the dose and neurotoxicity checks load with a drug they cover,
+        # the plain-language summary with --audience patient.
+        "neuroguide.dosing",
+        "neuroguide.neurotox",
+        "neuroguide.plain",
+        "neuroguide._patient_text",
     }
     assert loaded & unused == set()
+
+
+def test_the_checks_and_the_summary_load_when_used(cache_dir: Path) -> None:
+    neurotoxic = _modules_after("assess", "examples/oxaliplatin.json", "--as-of", "2026-11-23", "--audience", "patient")
+    assert {"neuroguide.neurotox", "neuroguide.plain", "neuroguide._patient_text"} <= neurotoxic
+    dosed = _modules_after("assess", "examples/bariatric-b12-mg.json", "--as-of", "2026-11-23")
+    assert "neuroguide.dosing" in dosed
 
 
 def test_a_warm_assess_loads_neither_cattrs_nor_pint(cache_dir: Path) -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 import tomllib
 from collections.abc import Mapping
-from importlib import resources
 
 import attrs
 
+from . import _dist
 from .exceptions import InputError
 from .results import Assessment, Recommendation, Section
 
@@ -55,7 +55,7 @@ def same_action() -> Mapping[str, SameAction]:
         InputError: a group lacks a field, or a rule is listed in two groups.
 
     """
-    text = (resources.files("neuroguide") / "_data" / "actions.toml").read_text(encoding="utf-8")
+    text = (_dist.package_files() / "_data" / "actions.toml").read_text(encoding="utf-8")
     by_rule: dict[str, SameAction] = {}
     for i, raw in enumerate(tomllib.loads(text).get("actions", [])):
         try:

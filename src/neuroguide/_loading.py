@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copyreg
 import datetime as dt
 import functools
 import hashlib
@@ -12,10 +13,8 @@ import re
 import threading
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
-from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -25,6 +24,9 @@ from ._criteria import facts_in
 from ._vocabulary import source_hashes, vocabulary
 from .exceptions import GuidelineDataError, InputError, IntegrityError, Problem, UnitError, UnknownGuidelineError
 from .units import Quantity, convert, format_quantity, is_quantity, parse_quantity, parse_unit
+
+if TYPE_CHECKING:  # importlib.resources (with tempfile) is not imported at run time: see _dist.package_files
+    from importlib.resources.abc import Traversable
 
 __all__ = [
     "GUIDELINES_ENV",
@@ -59,7 +61,7 @@ def guideline_root() -> Traversable:
         UnknownGuidelineError: neither is there.
 
     """
-    packaged = resources.files("neuroguide") / "guidelines"
+    packaged = _dist.package_files() / "guidelines"
     if packaged.is_dir():
         return packaged
     named = os.environ.get(GUIDELINES_ENV)
@@ -589,7 +591,7 @@ class Catalog:
         if problems:
             raise GuidelineDataError(problems)
         if key is not None:
-            _diskcache.store(_KIND, key, loaded, _reduce)
+            _diskcache.store(_KIND, key, loaded, _Reducer())
 
     def _cache_key(self, hashes: Mapping[str, str]) -> str:
         """Key of this folder's validated contents: the lock, every file, and the vocabulary they were checked with."""
@@ -743,15 +745,37 @@ _KIND = "catalog"
 
 @functools.lru_cache(maxsize=1024)
 def _quantity(text: str) -> Quantity:
-    """Rebuild a quantity stored in the cache (written exactly by :func:`_reduce`; equal ones are shared)."""
+    """Rebuild a quantity stored in the cache (written exactly by :class:`_Reducer`; equal ones are shared)."""
     return parse_quantity(text, "cached quantity")
 
 
-def _reduce(obj: object) -> Any:
-    # Quantities are stored as their exact text: a pint object pickles with its registry's internals.
-    if is_quantity(obj):
-        return _quantity, (format_quantity(obj, exact=True),)  # type: ignore[arg-type]
-    return NotImplemented
+class _Reducer:
+    """Pickle reductions for a stored catalog: quantities as their exact text, and each distinct text once.
+
+    Every version of a guideline is a whole snapshot, so most of its prose repeats the version before; pickle
+    stores an object once but equal strings from different files are different objects. A model object is
+    reduced as pickle would (its class and ``__getstate__``), with each string swapped for the first equal one
+    seen: the entry is half the size, and reading it back (every start-up) is quicker.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+
+    def __call__(self, obj: object) -> Any:
+        # Quantities are stored as their exact text: a pint object pickles with its registry's internals.
+        if is_quantity(obj):
+            return _quantity, (format_quantity(obj, exact=True),)  # type: ignore[arg-type]
+        if attrs.has(type(obj)):
+            state = {name: self._once(value) for name, value in obj.__getstate__().items()}  # type: ignore[attr-defined]
+            return copyreg.__newobj__, (type(obj),), state  # type: ignore[attr-defined]
+        return NotImplemented
+
+    def _once(self, value: object) -> object:
+        if type(value) is str:
+            return self._texts.setdefault(value, value)
+        if type(value) is tuple:
+            return tuple(map(self._once, value))
+        return value
 
 
 def _allowed() -> dict[tuple[str, str], object]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import functools
 import tomllib
 from collections.abc import Callable, Mapping
-from importlib import resources
 
 import attrs
 
+from . import _dist
 from ._numeric import within
 from .exceptions import InputError
 
@@ -52,7 +52,7 @@ class Span:
 @functools.cache
 def spans() -> Mapping[str, Span]:
     """Every span, read once."""
-    raw = tomllib.loads((resources.files("neuroguide") / "_data" / "plausible.toml").read_text(encoding="utf-8"))
+    raw = tomllib.loads((_dist.package_files() / "_data" / "plausible.toml").read_text(encoding="utf-8"))
     return {
         name: Span(
             name=name,

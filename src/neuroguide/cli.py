@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import re
 import sys
@@ -31,6 +32,35 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, wrapping to the width ``shutil.get_terminal_size`` gives, found without ``shutil``.
+
+    argparse makes a formatter for every argument it adds, and its own asks ``shutil`` for the width: importing
+    ``shutil`` (and the compression modules it loads) is a cost of every start-up, not only of ``--help``.
+    """
+
+    def __init__(
+        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
+    ) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+def _columns() -> int:
+    """``COLUMNS`` if set, else the width of the terminal on standard output, else 80 (as ``shutil`` decides)."""
+    import os
+
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 class _Version(argparse.Action):
     """``--version``: the installed version, read only when asked for (no package module is imported)."""
 
@@ -53,7 +83,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     """The command-line parser; for one of the core commands, without the other modules' commands."""
     from pathlib import Path
 
-    fmt = argparse.RawDescriptionHelpFormatter
+    fmt = _Help
     p = _Parser(
         prog="neuroguide",
         description="Cited, versioned guidance for numbness and tingling in the legs.",
@@ -214,6 +244,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "assess" if words[:1] == ["--version"] else next((w for w in words if not w.startswith("-")), None)
     parser = _parser(command)
     args = parser.parse_args(words)
+    # A core command is one bounded run whose allocations are mostly modules, classes and the catalog, all alive
+    # until it ends: the cyclic collector would walk them again and again for nothing (about a twentieth of a
+    # warm `assess`). The long-running commands (cohort, serve) keep it.
+    pause = args.command in _CORE and gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        return _run(args)
+    finally:
+        if pause:
+            gc.enable()
+
+
+def _run(args: argparse.Namespace) -> int:
     from .exceptions import GuidelineDataError, InputError, IntegrityError, NeuroguideError
 
     try:
