@@ -117,7 +117,7 @@ def test_a_stored_catalog_keeps_each_text_once(root: Path, cache_dir: Path) -> N
     ]
     assert len(texts) > len(set(texts))  # the packaged versions do repeat texts: the check below can fail
     cached = _warm(root)
-    shared = {}
+    shared: dict[str, str] = {}
     for g in cached.all():
         for rule in g.rules:
             for a in attrs.fields(type(rule)):
