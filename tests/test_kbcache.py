@@ -21,7 +21,8 @@ import attrs
 import pytest
 
 import neuroguide as ng
-from neuroguide import _diskcache, _dist, _loading, _patient_text, _vocabulary
+from neuroguide import _diskcache, _dist, _loading, _patient_text, _plausible, _vocabulary
+from neuroguide._actions import same_action
 from neuroguide._converter import converter
 from neuroguide.cli import main
 from neuroguide.units import is_quantity
@@ -149,6 +150,30 @@ def test_the_cached_vocabulary_equals_a_fresh_build(cache_dir: Path) -> None:
     fresh = _vocabulary._build()
     _same(cached, fresh, "vocabulary")
     _same(first, fresh, "vocabulary")
+
+
+@pytest.mark.parametrize(
+    ("table", "kind", "name"),
+    [(_plausible.spans, "plausible", "plausible.toml"), (same_action, "actions", "actions.toml")],
+)
+def test_the_cached_tables_equal_a_fresh_read(cache_dir: Path, table: Any, kind: str, name: str) -> None:
+    table.cache_clear()
+    try:
+        first = dict(table())
+        (entry,) = _entries(cache_dir, kind)
+        table.cache_clear()
+        cached = dict(table())
+        stored = entry.read_bytes()
+        entry.write_bytes(stored[:-1] + b"\0")  # damaged: not used, read afresh and stored again
+        table.cache_clear()
+        again = dict(table())
+        assert entry.read_bytes() == stored
+    finally:
+        table.cache_clear()
+    fresh = sys.modules[table.__module__]._read((_dist.package_files() / "_data" / name).read_bytes())
+    assert fresh  # the table has entries: the comparisons can fail
+    for found in (first, cached, again):
+        _same(found, fresh, kind)
 
 
 def test_the_cached_patient_texts_equal_a_fresh_load(
@@ -381,7 +406,7 @@ try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-shown = ("neuroguide", "attr", "cattrs", "pint")
+shown = ("neuroguide", "attr", "cattrs", "pint", "tomllib")
 print(" ".join(sorted(m for m in sys.modules if m.startswith(shown))), file=sys.stderr)
 """
 
@@ -438,13 +463,14 @@ def test_the_checks_and_the_summary_load_when_used(cache_dir: Path) -> None:
 
 
 def test_a_warm_assess_loads_neither_cattrs_nor_pint(cache_dir: Path) -> None:
-    """From the cache, with no record written: no converter, no unit registry (each costs start-up time)."""
+    """From the cache, with no record written: no converter, no unit registry, no TOML parser (each costs start-up
+    time)."""
     argv = ("assess", "examples/t2d-metformin.json", "--as-of", "2026-11-23")
     cold = _modules_after(*argv)  # parses and validates the guideline files, then fills the cache
     assert "cattrs" in cold
     warm = _modules_after(*argv)
     assert "neuroguide.evaluation" in warm
-    assert {m for m in warm if m.split(".")[0] in ("cattrs", "pint")} == set()
+    assert {m for m in warm if m.split(".")[0] in ("cattrs", "pint", "tomllib")} == set()
 
 
 def test_version_loads_no_package_module() -> None:

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import threading
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,6 +105,8 @@ def load_file(data: bytes, name: str) -> m.Guideline:
         raise GuidelineDataError(
             [Problem(name, "$", f"not valid UTF-8 text ({exc.reason} at byte {exc.start})")]
         ) from None
+    import tomllib  # here: a start-up served from the knowledge-base cache parses no TOML
+
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

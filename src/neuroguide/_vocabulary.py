@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import tomllib
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -96,6 +95,8 @@ def vocabulary() -> Mapping[str, FactSpec]:
 
 
 def _build() -> dict[str, FactSpec]:
+    import tomllib  # here: a start-up served from the knowledge-base cache parses no TOML
+
     specs: dict[str, FactSpec] = {}
     problems: list[Problem] = []
     for name_of_file, raw_bytes in _sources():
