@@ -43,8 +43,19 @@ __all__ = [
 ]
 
 LOCK_NAME = "lock.json"
-_VERSION = re.compile(r"^\d{4}\.\d+$")
-_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+# Patterns are compiled on first use: a start-up that reads no such text does not pay for them.
+@functools.cache
+def _version() -> re.Pattern[str]:
+    return re.compile(r"^\d{4}\.\d+$")
+
+
+@functools.cache
+def _id() -> re.Pattern[str]:
+    return re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
 _RELEASED = (m.Status.APPROVED, m.Status.RETIRED)
 
 
@@ -199,9 +210,9 @@ def _validate(g: m.Guideline, name: str) -> list[Problem]:
     expected = f"{g.id}/{g.version}.toml"
     if name != expected and "/" in name:
         bad("$.id", f"file {name!r} must be named {expected!r} (folder = id, file = version)")
-    if not _ID.match(g.id):
+    if not _id().match(g.id):
         bad("$.id", f"{g.id!r} is not a lower-case, hyphenated id")
-    if not _VERSION.match(g.version):
+    if not _version().match(g.version):
         bad("$.version", f"{g.version!r} is not of the form YYYY.N")
     source_ids = {s.id for s in g.sources}
     vocab = vocabulary()
@@ -212,7 +223,7 @@ def _validate(g: m.Guideline, name: str) -> list[Problem]:
         if rule.id in seen:
             bad(f"{at}.id", f"duplicate rule id {rule.id!r}")
         seen.add(rule.id)
-        if not _ID.match(rule.id):
+        if not _id().match(rule.id):
             bad(f"{at}.id", f"{rule.id!r} is not a lower-case, hyphenated id")
         if not rule.citations:
             bad(f"{at}.citations", "missing citation: a rule needs at least one")

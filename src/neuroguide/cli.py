@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import gc
 import json
 import re
@@ -610,14 +611,17 @@ def _calc_usage(name: str, fn: Any) -> str:
 
 # A plain decimal number: Python's int() and float() also take "7_0", " 70", other scripts' digits and "nan",
 # which are left as text for the calculator to name.
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# Patterns are compiled on first use: a start-up that reads no such text does not pay for them.
+@functools.cache
+def _number() -> re.Pattern[str]:
+    return re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _coerce(value: str) -> Any:
     low = value.lower()
     if low in ("true", "false"):
         return low == "true"
-    if not _NUMBER.fullmatch(value):
+    if not _number().fullmatch(value):
         return value
     try:
         return int(value)
