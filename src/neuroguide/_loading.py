@@ -569,14 +569,15 @@ class Catalog:
 
     def _load(self) -> None:
         problems: list[Problem] = []
+        data = {name: entry.read_bytes() for name, entry in self._files()}
+        hashes = {name: hashlib.sha256(b).hexdigest() for name, b in data.items()}
+        self._check_installed(hashes)
         try:
             self._lock = read_lock(self.root)
         except IntegrityError:
             if not self.allow_unlocked:
                 raise
             self._lock = {}
-        data = {name: entry.read_bytes() for name, entry in self._files()}
-        hashes = {name: hashlib.sha256(b).hexdigest() for name, b in data.items()}
         # The hash is checked before the file is parsed: a tampered file is never read as guidance.
         mismatches = _mismatches(self._lock, hashes)
         if mismatches and not self.allow_unlocked:
@@ -604,6 +605,9 @@ class Catalog:
             raise GuidelineDataError(problems)
         if key is not None:
             _diskcache.store(_KIND, key, loaded, _Reducer())
+
+    def _check_installed(self, hashes: Mapping[str, str]) -> None:
+        """Nothing here; the packaged catalog also checks the files against the wheel's record."""
 
     def _cache_key(self, hashes: Mapping[str, str]) -> str:
         """Key of this folder's validated contents: the lock, every file, and the vocabulary they were checked with."""
@@ -684,6 +688,16 @@ class Catalog:
         return [g for gid in self.ids() for g in self.versions(gid)]
 
 
+class _Packaged(Catalog):
+    """The packaged catalog: its files are checked against the installer's record first, then the lock."""
+
+    def _check_installed(self, hashes: Mapping[str, str]) -> None:
+        # The same bytes as the lock check and the cache key: each file is read and hashed once.
+        mismatches = _installed_mismatches(self.root, hashes)
+        if mismatches:
+            raise IntegrityError(mismatches)
+
+
 ALLOW_UNLOCKED_ENV = "NEUROGUIDE_ALLOW_UNLOCKED"
 _catalog: Catalog | None = None
 _catalog_lock = threading.Lock()
@@ -714,11 +728,7 @@ def _build_catalog() -> Catalog:
         if _catalog is None:
             allow = os.environ.get(ALLOW_UNLOCKED_ENV, "") not in ("", "0")
             root = guideline_root()
-            if not allow:
-                mismatches = _installed_mismatches(root)
-                if mismatches:
-                    raise IntegrityError(mismatches)
-            _catalog = Catalog(root, allow_unlocked=allow, cache=True)
+            _catalog = Catalog(root, allow_unlocked=True, cache=True) if allow else _Packaged(root, cache=True)
         return _catalog
 
 
@@ -732,18 +742,25 @@ def _mismatches(lock: Mapping[str, str], actual: Mapping[str, str]) -> list[tupl
     return out
 
 
-def _installed_mismatches(root: Traversable) -> list[tuple[str, str, str]]:
+def _installed_mismatches(
+    root: Traversable | Path, hashes: Mapping[str, str] | None = None
+) -> list[tuple[str, str, str]]:
     """Compare the packaged guideline files and lock with the hashes the wheel installer recorded.
 
+    ``hashes`` are the hex SHA-256 of files already read (by name under ``root``); the others are read here.
     Nothing to compare from a source checkout or an editable install (no such record).
     """
     recorded = _dist.recorded_hashes("neuroguide/guidelines/")
+    known = hashes or {}
     out: list[tuple[str, str, str]] = []
     for name, (mode, value) in sorted(recorded.items()):
         if mode != "sha256":
             continue
-        entry = root.joinpath(*name.split("/"))
-        digest = hashlib.sha256(entry.read_bytes()).digest() if entry.is_file() else b""
+        if name in known:
+            digest = bytes.fromhex(known[name])
+        else:
+            entry = root.joinpath(*name.split("/"))
+            digest = hashlib.sha256(entry.read_bytes()).digest() if entry.is_file() else b""
         actual = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
         if actual != value:
             out.append((name, f"{value} (wheel record, base64)", actual or "(file missing)"))
