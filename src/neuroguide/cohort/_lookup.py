@@ -46,7 +46,7 @@ _FUNCTIONS = (
     dosing._decide,
     dosing._med_verdict,
 )
-PINNED = "5eff887a332b6a7b"
+PINNED = "30632a1116ebcf7b"
 """sha256 (16 hex digits) of the engine functions whose orchestration :func:`dosing_rows` reproduces."""
 
 _WEIGHT_INPUTS = ("age", "weight", "serum-creatinine", "sex", "height")
