@@ -199,3 +199,43 @@ def test_dose_help_offers_include_in_review_as_assess_does(capsys: pytest.Captur
             main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert "--include-in-review also evaluate rules still in review" in text, command
+
+
+def test_help_wraps_to_the_width_shutil_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from neuroguide import cli
+
+    for columns in ("57", "0", "wide"):
+        monkeypatch.setenv("COLUMNS", columns)
+        assert cli._columns() == shutil.get_terminal_size().columns
+    monkeypatch.delenv("COLUMNS")
+    assert cli._columns() == shutil.get_terminal_size().columns
+    monkeypatch.setenv("COLUMNS", "57")
+    import argparse
+
+    assert cli._Help("neuroguide")._width == argparse.RawDescriptionHelpFormatter("neuroguide")._width == 55
+
+
+def test_a_core_command_runs_without_the_cyclic_collector_and_restores_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from neuroguide import cli
+
+    seen: list[bool] = []
+
+    def dispatch(args: object) -> int:
+        seen.append(gc.isenabled())
+        return 0
+
+    monkeypatch.setattr(cli, "_dispatch", dispatch)
+    assert gc.isenabled()
+    assert cli.main(["assess", "examples/t2d-metformin.json"]) == 0
+    assert seen == [False]
+    assert gc.isenabled()
+    gc.disable()  # a caller that turned it off keeps it off
+    try:
+        cli.main(["assess", "examples/t2d-metformin.json"])
+    finally:
+        assert not gc.isenabled()
+        gc.enable()

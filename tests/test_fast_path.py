@@ -76,6 +76,25 @@ def test_compiled_explanations_match_the_reference_evaluation(case: tuple[m.Crit
     assert got.missing == reference.missing
 
 
+@settings(max_examples=200, deadline=None)
+@given(_criterion_and_facts())
+def test_decide_gives_the_reference_result_through_closures_and_generated_code(
+    case: tuple[m.Criterion, dict[str, Any]],
+) -> None:
+    """``decide`` starts on closures and switches to the generated function at its ``COMPILE_AFTER``-th call."""
+    c, facts = case
+    expected = _criteria.evaluate(c, facts).result
+    _criteria._DECIDING.clear()
+    seen = [_criteria.decide(c, facts)]
+    ((_, first),) = _criteria._DECIDING.values()
+    assert first is not _criteria.compiled(c)  # closures: nothing generated for a criterion decided once
+    seen += [_criteria.decide(c, facts) for _ in range(_criteria.COMPILE_AFTER)]
+    assert all(found is expected for found in seen)
+    ((calls, decider),) = _criteria._DECIDING.values()
+    assert calls == _criteria.COMPILE_AFTER + 1
+    assert decider is _criteria.compiled(c)  # the generated function (or its fall-back), shared with the plans
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_a_gate_list_decides_alike_through_closures_and_compiled(data: st.DataObject) -> None:

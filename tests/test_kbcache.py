@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
@@ -20,7 +21,8 @@ import attrs
 import pytest
 
 import neuroguide as ng
-from neuroguide import _diskcache, _dist, _loading, _patient_text, _vocabulary
+from neuroguide import _diskcache, _dist, _loading, _patient_text, _plausible, _vocabulary
+from neuroguide._actions import same_action
 from neuroguide._converter import converter
 from neuroguide.cli import main
 from neuroguide.units import is_quantity
@@ -104,6 +106,32 @@ def test_the_cached_catalog_equals_a_fresh_load_object_by_object(root: Path) -> 
                 assert new.rule(rule.id) == rule
 
 
+def test_a_stored_catalog_keeps_each_text_once(root: Path, cache_dir: Path) -> None:
+    # Versions of a guideline repeat most of their prose; the entry stores each distinct text once.
+    fresh = _loading.Catalog(root)
+    texts = [
+        value
+        for g in fresh.all()
+        for rule in g.rules
+        for value in (getattr(rule, a.name) for a in attrs.fields(type(rule)))
+        if isinstance(value, str)
+    ]
+    assert len(texts) > len(set(texts))  # the packaged versions do repeat texts: the check below can fail
+    cached = _warm(root)
+    shared: dict[str, str] = {}
+    for g in cached.all():
+        for rule in g.rules:
+            for a in attrs.fields(type(rule)):
+                value = getattr(rule, a.name)
+                if isinstance(value, str):
+                    assert shared.setdefault(value, value) is value, (g.id, g.version, rule.id, a.name)
+    (entry,) = _entries(cache_dir)
+    buffer = io.BytesIO()  # the same catalog with pickle's own reduction of model objects
+    reducer = _loading._Reducer()
+    _diskcache._Pickler(buffer, lambda obj: reducer(obj) if is_quantity(obj) else NotImplemented).dump(fresh.all())
+    assert entry.stat().st_size < len(buffer.getvalue()) * 0.75
+
+
 def test_every_rule_kind_and_nested_part_is_in_the_comparison(root: Path) -> None:
     # The object-by-object comparison above reaches every kind of rule, band, renal band and quantity.
     kinds = {rule.kind for g in _warm(root).all() for rule in g.rules}
@@ -122,6 +150,30 @@ def test_the_cached_vocabulary_equals_a_fresh_build(cache_dir: Path) -> None:
     fresh = _vocabulary._build()
     _same(cached, fresh, "vocabulary")
     _same(first, fresh, "vocabulary")
+
+
+@pytest.mark.parametrize(
+    ("table", "kind", "name"),
+    [(_plausible.spans, "plausible", "plausible.toml"), (same_action, "actions", "actions.toml")],
+)
+def test_the_cached_tables_equal_a_fresh_read(cache_dir: Path, table: Any, kind: str, name: str) -> None:
+    table.cache_clear()
+    try:
+        first = dict(table())
+        (entry,) = _entries(cache_dir, kind)
+        table.cache_clear()
+        cached = dict(table())
+        stored = entry.read_bytes()
+        entry.write_bytes(stored[:-1] + b"\0")  # damaged: not used, read afresh and stored again
+        table.cache_clear()
+        again = dict(table())
+        assert entry.read_bytes() == stored
+    finally:
+        table.cache_clear()
+    fresh = sys.modules[table.__module__]._read((_dist.package_files() / "_data" / name).read_bytes())
+    assert fresh  # the table has entries: the comparisons can fail
+    for found in (first, cached, again):
+        _same(found, fresh, kind)
 
 
 def test_the_cached_patient_texts_equal_a_fresh_load(
@@ -285,7 +337,7 @@ def test_a_payload_of_other_guidelines_is_not_used(root: Path, cache_dir: Path) 
     catalog = _warm(root)
     (entry,) = _entries(cache_dir)
     key = entry.read_bytes()[len(_diskcache.FORMAT) :].split(b"\n", 1)[0].decode()
-    assert _diskcache.store("catalog", key, catalog.all()[1:], _loading._reduce)
+    assert _diskcache.store("catalog", key, catalog.all()[1:], _loading._Reducer())
     assert not _loading.Catalog(root, cache=True).from_cache
 
 
@@ -354,7 +406,7 @@ try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-shown = ("neuroguide", "attr", "cattrs", "pint")
+shown = ("neuroguide", "attr", "cattrs", "pint", "tomllib")
 print(" ".join(sorted(m for m in sys.modules if m.startswith(shown))), file=sys.stderr)
 """
 
@@ -393,18 +445,32 @@ def test_assess_loads_neither_audit_nor_interfaces_it_does_not_use(cache_dir: Pa
         "neuroguide._docgen_md",
         "neuroguide._docgen_codes",
         "neuroguide.calculators",
+        # Not for this patient (metformin only): the dose and neurotoxicity checks load with a drug they cover,
+        # the plain-language summary with --audience patient.
+        "neuroguide.dosing",
+        "neuroguide.neurotox",
+        "neuroguide.plain",
+        "neuroguide._patient_text",
     }
     assert loaded & unused == set()
 
 
+def test_the_checks_and_the_summary_load_when_used(cache_dir: Path) -> None:
+    neurotoxic = _modules_after("assess", "examples/oxaliplatin.json", "--as-of", "2026-11-23", "--audience", "patient")
+    assert {"neuroguide.neurotox", "neuroguide.plain", "neuroguide._patient_text"} <= neurotoxic
+    dosed = _modules_after("assess", "examples/bariatric-b12-mg.json", "--as-of", "2026-11-23")
+    assert "neuroguide.dosing" in dosed
+
+
 def test_a_warm_assess_loads_neither_cattrs_nor_pint(cache_dir: Path) -> None:
-    """From the cache, with no record written: no converter, no unit registry (each costs start-up time)."""
+    """From the cache, with no record written: no converter, no unit registry, no TOML parser (each costs start-up
+    time)."""
     argv = ("assess", "examples/t2d-metformin.json", "--as-of", "2026-11-23")
     cold = _modules_after(*argv)  # parses and validates the guideline files, then fills the cache
     assert "cattrs" in cold
     warm = _modules_after(*argv)
     assert "neuroguide.evaluation" in warm
-    assert {m for m in warm if m.split(".")[0] in ("cattrs", "pint")} == set()
+    assert {m for m in warm if m.split(".")[0] in ("cattrs", "pint", "tomllib")} == set()
 
 
 def test_version_loads_no_package_module() -> None:

@@ -203,3 +203,22 @@ def test_installed_wheel_record_catches_a_file_rehashed_into_the_lock(monkeypatc
     monkeypatch.setattr(_dist, "recorded_hashes", lambda prefix: recorded)
     (row,) = _loading._installed_mismatches(_loading.guideline_root())
     assert row[0] == "thiamine/2012.1.toml"
+
+
+def test_the_packaged_catalog_checks_the_record_with_the_bytes_it_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The packaged catalog hashes each file once, for the installer's record, the lock and the cache key alike."""
+    root = _loading.guideline_root()
+
+    def b64(data: bytes) -> str:
+        import base64
+
+        return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+    recorded = {name: ("sha256", b64(entry.read_bytes())) for name, entry in _loading.guideline_files(root)}
+    recorded["lock.json"] = ("sha256", b64((root / "lock.json").read_bytes()))
+    monkeypatch.setattr(_dist, "recorded_hashes", lambda prefix: dict(recorded))
+    assert _loading._Packaged(root).ids() == _loading.Catalog(root).ids()  # every recorded hash matches
+    for name in ("thiamine/2012.1.toml", "lock.json"):  # a guideline file (hashed once) and the lock (read here)
+        monkeypatch.setattr(_dist, "recorded_hashes", lambda prefix, name=name: {**recorded, name: ("sha256", "x")})
+        with pytest.raises(ng.IntegrityError, match=name.replace(".", r"\.")):
+            _loading._Packaged(root)

@@ -312,7 +312,7 @@ def _memoise_parsing(root: Path) -> None:
     """
     from neuroguide import _loading
 
-    _loading._installed_mismatches = lambda root: []
+    _loading._installed_mismatches = lambda root, hashes=None: []
 
     parse = _loading.load_file
     memo: dict[tuple[bytes, str], Any] = {}

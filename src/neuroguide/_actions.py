@@ -9,12 +9,12 @@ the same (ignoring case and spacing). The evaluation record keeps each rule; gro
 from __future__ import annotations
 
 import functools
-import tomllib
+import hashlib
 from collections.abc import Mapping
-from importlib import resources
 
 import attrs
 
+from . import _diskcache, _dist
 from .exceptions import InputError
 from .results import Assessment, Recommendation, Section
 
@@ -55,9 +55,21 @@ def same_action() -> Mapping[str, SameAction]:
         InputError: a group lacks a field, or a rule is listed in two groups.
 
     """
-    text = (resources.files("neuroguide") / "_data" / "actions.toml").read_text(encoding="utf-8")
+    data = (_dist.package_files() / "_data" / "actions.toml").read_bytes()
+    return _diskcache.through(
+        "actions",
+        [("actions.toml", hashlib.sha256(data).hexdigest())],
+        {(SameAction.__module__, SameAction.__qualname__): SameAction},
+        lambda: _read(data),
+        lambda found: isinstance(found, dict) and all(isinstance(v, SameAction) for v in found.values()),
+    )
+
+
+def _read(data: bytes) -> dict[str, SameAction]:
+    import tomllib  # here: read from the knowledge-base cache, the table needs no TOML parser
+
     by_rule: dict[str, SameAction] = {}
-    for i, raw in enumerate(tomllib.loads(text).get("actions", [])):
+    for i, raw in enumerate(tomllib.loads(data.decode("utf-8")).get("actions", [])):
         try:
             group = SameAction(
                 key=str(raw["key"]), label=str(raw["label"]), rules=tuple(raw["rules"]), why=str(raw["why"])

@@ -53,15 +53,22 @@ _SHARED: list[cattrs.Converter] = []
 _SHARED_LOCK = threading.Lock()
 
 
-_PERIOD = re.compile(r"^\s*(-?\d+)\s*(year|month|week|day)s?\s*$")
-_QUANTITY_LIKE = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\S")
+# Patterns are compiled on first use: a start-up that reads no such text does not pay for them.
+@functools.cache
+def _period() -> re.Pattern[str]:
+    return re.compile(r"^\s*(-?\d+)\s*(year|month|week|day)s?\s*$")
+
+
+@functools.cache
+def _quantity_like() -> re.Pattern[str]:
+    return re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\S")
 
 
 def parse_period(value: object, field: str = "period") -> m.Period:
     """Parse ``"5 years"`` / ``"12 month"`` into a :class:`~neuroguide.model.Period`."""
     if isinstance(value, m.Period):
         return value
-    match = _PERIOD.match(value) if isinstance(value, str) else None
+    match = _period().match(value) if isinstance(value, str) else None
     if match is None:
         raise ValueError(f"{field}: got {value!r}; expected a period such as '5 years', '12 months', '4 weeks'")
     unit = typing.cast('typing.Literal["year", "month", "week", "day"]', match.group(2))
@@ -126,7 +133,7 @@ def structure_criterion(value: object, _: object = None) -> m.Criterion:
             raise ValueError("value: got a boolean; name a boolean fact (or use 'not') instead of comparing it")
         elif isinstance(raw, int | float):
             cmp_value = float(raw)
-        elif isinstance(raw, str) and _QUANTITY_LIKE.match(raw):
+        elif isinstance(raw, str) and _quantity_like().match(raw):
             cmp_value = parse_quantity(raw, "value")
         elif isinstance(raw, str):
             cmp_value = raw

@@ -74,10 +74,21 @@ def facts_in(c: m.Criterion) -> Iterator[str]:
 def decide(c: m.Criterion, facts: Facts) -> bool | None:
     """Return only the three-valued result of ``c`` (fast: no leaves are built).
 
-    The criterion is compiled once into nested closures; ``evaluate`` is used
-    afterwards, only for rules that fire or cannot be decided, to explain why.
+    The criterion is compiled once into nested closures, and into generated code (:func:`compiled`) once it has
+    been decided ``COMPILE_AFTER`` times: generating costs as much as a few dozen calls through closures, and most
+    criteria decided here are decided a few times per process (a plan's urgent findings, the report's "would
+    decide" findings). ``evaluate`` is used afterwards, only for rules that fire or cannot be decided, to explain
+    why.
     """
-    return compiled(c)(facts)
+    entry = _DECIDING.get((c,), None, lambda: [0, _compile(c)])
+    entry[0] += 1
+    if entry[0] == COMPILE_AFTER:
+        entry[1] = compiled(c)
+    decider: Decider = entry[1]
+    return decider(facts)
+
+
+_DECIDING: IdentityCache[list[Any]] = IdentityCache(limit=4096)  # [calls, decider] per criterion
 
 
 def compiled(c: m.Criterion) -> Decider:

@@ -30,7 +30,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from . import _dist
 
@@ -45,6 +45,7 @@ __all__ = [
     "package_version",
     "path_of",
     "store",
+    "through",
 ]
 
 CACHE_ENV = "NEUROGUIDE_CACHE"
@@ -56,6 +57,7 @@ _PROTOCOL = 5
 _STALE_SECONDS = 30 * 24 * 3600
 
 Reducer = Callable[[object], Any]
+T = TypeVar("T")
 
 
 def enabled() -> bool:
@@ -178,6 +180,25 @@ def load(kind: str, key: str, allowed: Mapping[tuple[str, str], object]) -> obje
     finally:
         if collecting:
             gc.enable()
+    return value
+
+
+def through(
+    kind: str,
+    parts: Iterable[tuple[str, str]],
+    allowed: Mapping[tuple[str, str], object],
+    build: Callable[[], T],
+    valid: Callable[[object], bool],
+) -> T:
+    """The stored value of ``kind`` for ``parts`` if trusted and ``valid``, else ``build()`` (then stored)."""
+    key = key_of(kind, parts) if enabled() else None
+    if key is not None:
+        found = load(kind, key, allowed)
+        if found is not None and valid(found):
+            return cast(T, found)
+    value = build()
+    if key is not None:
+        store(kind, key, value)
     return value
 
 

@@ -11,10 +11,32 @@ from __future__ import annotations
 import functools
 import os
 
-__all__ = ["recorded_hashes", "version"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+__all__ = ["package_files", "recorded_hashes", "version"]
 
 _PACKAGE = os.path.dirname(os.path.realpath(__file__))
 _UNKNOWN = "0+unknown"
+
+
+def package_files() -> Traversable:
+    """The package's folder, as ``importlib.resources.files("neuroguide")`` gives it.
+
+    Installed as files (a wheel, an editable install) that is the folder of this module, a
+    :class:`pathlib.Path`; found here without ``importlib.resources``, whose import (with ``tempfile``
+    and, on first use, ``zipfile``) costs every start-up more than half a bare interpreter. Any other
+    loader (a zip archive) is asked through ``importlib.resources``.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    if os.path.isfile(os.path.join(here, "__init__.py")):
+        from pathlib import Path
+
+        return Path(here)
+    from importlib import resources  # pragma: no cover - not a layout the package is tested in
+
+    return resources.files("neuroguide")  # pragma: no cover
 
 
 @functools.cache

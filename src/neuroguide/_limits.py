@@ -43,12 +43,16 @@ SIDES = {
 }
 """Each comparator (FHIR's codes): where the true value lies, and where every threshold must lie."""
 
-_LIMIT_TEXT = re.compile(r"^\s*(<=|>=|<|>)\s*(.*)$", re.DOTALL)
+
+# Patterns are compiled on first use: a start-up that reads no such text does not pay for them.
+@functools.cache
+def _limit_text() -> re.Pattern[str]:
+    return re.compile(r"^\s*(<=|>=|<|>)\s*(.*)$", re.DOTALL)
 
 
 def split(text: str) -> tuple[str, str] | None:
     """(comparator, the rest) of a text written as a limit ("<150 pg/mL"); ``None`` for any other text."""
-    found = _LIMIT_TEXT.match(text)
+    found = _limit_text().match(text)
     return (found.group(1), found.group(2)) if found else None
 
 

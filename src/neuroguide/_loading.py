@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copyreg
 import datetime as dt
 import functools
 import hashlib
@@ -10,12 +11,9 @@ import json
 import os
 import re
 import threading
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
-from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -25,6 +23,9 @@ from ._criteria import facts_in
 from ._vocabulary import source_hashes, vocabulary
 from .exceptions import GuidelineDataError, InputError, IntegrityError, Problem, UnitError, UnknownGuidelineError
 from .units import Quantity, convert, format_quantity, is_quantity, parse_quantity, parse_unit
+
+if TYPE_CHECKING:  # importlib.resources (with tempfile) is not imported at run time: see _dist.package_files
+    from importlib.resources.abc import Traversable
 
 __all__ = [
     "GUIDELINES_ENV",
@@ -42,8 +43,19 @@ __all__ = [
 ]
 
 LOCK_NAME = "lock.json"
-_VERSION = re.compile(r"^\d{4}\.\d+$")
-_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+# Patterns are compiled on first use: a start-up that reads no such text does not pay for them.
+@functools.cache
+def _version() -> re.Pattern[str]:
+    return re.compile(r"^\d{4}\.\d+$")
+
+
+@functools.cache
+def _id() -> re.Pattern[str]:
+    return re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
 _RELEASED = (m.Status.APPROVED, m.Status.RETIRED)
 
 
@@ -59,7 +71,7 @@ def guideline_root() -> Traversable:
         UnknownGuidelineError: neither is there.
 
     """
-    packaged = resources.files("neuroguide") / "guidelines"
+    packaged = _dist.package_files() / "guidelines"
     if packaged.is_dir():
         return packaged
     named = os.environ.get(GUIDELINES_ENV)
@@ -104,6 +116,8 @@ def load_file(data: bytes, name: str) -> m.Guideline:
         raise GuidelineDataError(
             [Problem(name, "$", f"not valid UTF-8 text ({exc.reason} at byte {exc.start})")]
         ) from None
+    import tomllib  # here: a start-up served from the knowledge-base cache parses no TOML
+
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -196,9 +210,9 @@ def _validate(g: m.Guideline, name: str) -> list[Problem]:
     expected = f"{g.id}/{g.version}.toml"
     if name != expected and "/" in name:
         bad("$.id", f"file {name!r} must be named {expected!r} (folder = id, file = version)")
-    if not _ID.match(g.id):
+    if not _id().match(g.id):
         bad("$.id", f"{g.id!r} is not a lower-case, hyphenated id")
-    if not _VERSION.match(g.version):
+    if not _version().match(g.version):
         bad("$.version", f"{g.version!r} is not of the form YYYY.N")
     source_ids = {s.id for s in g.sources}
     vocab = vocabulary()
@@ -209,7 +223,7 @@ def _validate(g: m.Guideline, name: str) -> list[Problem]:
         if rule.id in seen:
             bad(f"{at}.id", f"duplicate rule id {rule.id!r}")
         seen.add(rule.id)
-        if not _ID.match(rule.id):
+        if not _id().match(rule.id):
             bad(f"{at}.id", f"{rule.id!r} is not a lower-case, hyphenated id")
         if not rule.citations:
             bad(f"{at}.citations", "missing citation: a rule needs at least one")
@@ -559,14 +573,15 @@ class Catalog:
 
     def _load(self) -> None:
         problems: list[Problem] = []
+        data = {name: entry.read_bytes() for name, entry in self._files()}
+        hashes = {name: hashlib.sha256(b).hexdigest() for name, b in data.items()}
+        self._check_installed(hashes)
         try:
             self._lock = read_lock(self.root)
         except IntegrityError:
             if not self.allow_unlocked:
                 raise
             self._lock = {}
-        data = {name: entry.read_bytes() for name, entry in self._files()}
-        hashes = {name: hashlib.sha256(b).hexdigest() for name, b in data.items()}
         # The hash is checked before the file is parsed: a tampered file is never read as guidance.
         mismatches = _mismatches(self._lock, hashes)
         if mismatches and not self.allow_unlocked:
@@ -593,7 +608,10 @@ class Catalog:
         if problems:
             raise GuidelineDataError(problems)
         if key is not None:
-            _diskcache.store(_KIND, key, loaded, _reduce)
+            _diskcache.store(_KIND, key, loaded, _Reducer())
+
+    def _check_installed(self, hashes: Mapping[str, str]) -> None:
+        """Nothing here; the packaged catalog also checks the files against the wheel's record."""
 
     def _cache_key(self, hashes: Mapping[str, str]) -> str:
         """Key of this folder's validated contents: the lock, every file, and the vocabulary they were checked with."""
@@ -674,6 +692,16 @@ class Catalog:
         return [g for gid in self.ids() for g in self.versions(gid)]
 
 
+class _Packaged(Catalog):
+    """The packaged catalog: its files are checked against the installer's record first, then the lock."""
+
+    def _check_installed(self, hashes: Mapping[str, str]) -> None:
+        # The same bytes as the lock check and the cache key: each file is read and hashed once.
+        mismatches = _installed_mismatches(self.root, hashes)
+        if mismatches:
+            raise IntegrityError(mismatches)
+
+
 ALLOW_UNLOCKED_ENV = "NEUROGUIDE_ALLOW_UNLOCKED"
 _catalog: Catalog | None = None
 _catalog_lock = threading.Lock()
@@ -704,11 +732,7 @@ def _build_catalog() -> Catalog:
         if _catalog is None:
             allow = os.environ.get(ALLOW_UNLOCKED_ENV, "") not in ("", "0")
             root = guideline_root()
-            if not allow:
-                mismatches = _installed_mismatches(root)
-                if mismatches:
-                    raise IntegrityError(mismatches)
-            _catalog = Catalog(root, allow_unlocked=allow, cache=True)
+            _catalog = Catalog(root, allow_unlocked=True, cache=True) if allow else _Packaged(root, cache=True)
         return _catalog
 
 
@@ -722,18 +746,25 @@ def _mismatches(lock: Mapping[str, str], actual: Mapping[str, str]) -> list[tupl
     return out
 
 
-def _installed_mismatches(root: Traversable) -> list[tuple[str, str, str]]:
+def _installed_mismatches(
+    root: Traversable | Path, hashes: Mapping[str, str] | None = None
+) -> list[tuple[str, str, str]]:
     """Compare the packaged guideline files and lock with the hashes the wheel installer recorded.
 
+    ``hashes`` are the hex SHA-256 of files already read (by name under ``root``); the others are read here.
     Nothing to compare from a source checkout or an editable install (no such record).
     """
     recorded = _dist.recorded_hashes("neuroguide/guidelines/")
+    known = hashes or {}
     out: list[tuple[str, str, str]] = []
     for name, (mode, value) in sorted(recorded.items()):
         if mode != "sha256":
             continue
-        entry = root.joinpath(*name.split("/"))
-        digest = hashlib.sha256(entry.read_bytes()).digest() if entry.is_file() else b""
+        if name in known:
+            digest = bytes.fromhex(known[name])
+        else:
+            entry = root.joinpath(*name.split("/"))
+            digest = hashlib.sha256(entry.read_bytes()).digest() if entry.is_file() else b""
         actual = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
         if actual != value:
             out.append((name, f"{value} (wheel record, base64)", actual or "(file missing)"))
@@ -747,15 +778,37 @@ _KIND = "catalog"
 
 @functools.lru_cache(maxsize=1024)
 def _quantity(text: str) -> Quantity:
-    """Rebuild a quantity stored in the cache (written exactly by :func:`_reduce`; equal ones are shared)."""
+    """Rebuild a quantity stored in the cache (written exactly by :class:`_Reducer`; equal ones are shared)."""
     return parse_quantity(text, "cached quantity")
 
 
-def _reduce(obj: object) -> Any:
-    # Quantities are stored as their exact text: a pint object pickles with its registry's internals.
-    if is_quantity(obj):
-        return _quantity, (format_quantity(obj, exact=True),)  # type: ignore[arg-type]
-    return NotImplemented
+class _Reducer:
+    """Pickle reductions for a stored catalog: quantities as their exact text, and each distinct text once.
+
+    Every version of a guideline is a whole snapshot, so most of its prose repeats the version before; pickle
+    stores an object once but equal strings from different files are different objects. A model object is
+    reduced as pickle would (its class and ``__getstate__``), with each string swapped for the first equal one
+    seen: the entry is half the size, and reading it back (every start-up) is quicker.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+
+    def __call__(self, obj: object) -> Any:
+        # Quantities are stored as their exact text: a pint object pickles with its registry's internals.
+        if is_quantity(obj):
+            return _quantity, (format_quantity(obj, exact=True),)  # type: ignore[arg-type]
+        if attrs.has(type(obj)):
+            state = {name: self._once(value) for name, value in obj.__getstate__().items()}  # type: ignore[attr-defined]
+            return copyreg.__newobj__, (type(obj),), state  # type: ignore[attr-defined]
+        return NotImplemented
+
+    def _once(self, value: object) -> object:
+        if type(value) is str:
+            return self._texts.setdefault(value, value)
+        if type(value) is tuple:
+            return tuple(map(self._once, value))
+        return value
 
 
 def _allowed() -> dict[tuple[str, str], object]:

@@ -10,8 +10,6 @@ import attrs
 from . import model as m
 from ._agents import names_agent
 from ._criteria import FactValue
-from .dosing import medication_verdicts
-from .neurotox import exposure_check
 from .patient import Medication, Patient
 from .results import NOT_FIRED, RuleOutcome, RuleResult, recommendation
 from .results import RecommendationStatus as S
@@ -82,6 +80,9 @@ def evaluate(
     if not taken:
         return NOT_FIRED
     if isinstance(rule, m.NeurotoxicityRule):
+        # Imported here, as dosing below: an assessment of a patient who takes none of the drugs never loads them.
+        from .neurotox import exposure_check
+
         recs = []
         missing: list[str] = []
         for med in taken:
@@ -115,6 +116,8 @@ def evaluate(
             missing=tuple(dict.fromkeys(missing)),
             recommendations=tuple(recs),
         )
+    from .dosing import medication_verdicts
+
     current = [med for med in taken if med.active_on(as_of)]
     recs = []
     dose_missing: list[str] = []

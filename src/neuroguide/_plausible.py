@@ -7,12 +7,12 @@ check against it, so a range is stated once.
 from __future__ import annotations
 
 import functools
-import tomllib
+import hashlib
 from collections.abc import Callable, Mapping
-from importlib import resources
 
 import attrs
 
+from . import _diskcache, _dist
 from ._numeric import within
 from .exceptions import InputError
 
@@ -51,8 +51,21 @@ class Span:
 
 @functools.cache
 def spans() -> Mapping[str, Span]:
-    """Every span, read once."""
-    raw = tomllib.loads((resources.files("neuroguide") / "_data" / "plausible.toml").read_text(encoding="utf-8"))
+    """Every span, read once (from the knowledge-base cache after the first start: no TOML parser is loaded)."""
+    data = (_dist.package_files() / "_data" / "plausible.toml").read_bytes()
+    return _diskcache.through(
+        "plausible",
+        [("plausible.toml", hashlib.sha256(data).hexdigest())],
+        {(c.__module__, c.__qualname__): c for c in (Span, Likely)},
+        lambda: _read(data),
+        lambda found: isinstance(found, dict) and all(isinstance(v, Span) and v.name == k for k, v in found.items()),
+    )
+
+
+def _read(data: bytes) -> dict[str, Span]:
+    import tomllib  # here: a start-up served from the knowledge-base cache parses no TOML
+
+    raw = tomllib.loads(data.decode("utf-8"))
     return {
         name: Span(
             name=name,

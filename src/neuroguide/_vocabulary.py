@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import tomllib
 from collections.abc import Mapping
-from importlib import resources
 from typing import Any, Literal
 
 import attrs
 
-from . import _diskcache
+from . import _diskcache, _dist
 from ._plausible import span
 from .exceptions import GuidelineDataError, Problem
 from .units import Quantity, magnitude, parse_quantity, quantity
@@ -65,7 +63,7 @@ _ALSO_INPUT = frozenset(
 
 def _sources() -> list[tuple[str, bytes]]:
     """The vocabulary files and the plausibility table they point at, as ``(name, bytes)``."""
-    data = resources.files("neuroguide") / "_data"
+    data = _dist.package_files() / "_data"
     facts = sorted((e for e in (data / "facts").iterdir() if e.name.endswith(".toml")), key=lambda e: e.name)
     return [
         *((f"facts/{e.name}", e.read_bytes()) for e in facts),
@@ -97,6 +95,8 @@ def vocabulary() -> Mapping[str, FactSpec]:
 
 
 def _build() -> dict[str, FactSpec]:
+    import tomllib  # here: a start-up served from the knowledge-base cache parses no TOML
+
     specs: dict[str, FactSpec] = {}
     problems: list[Problem] = []
     for name_of_file, raw_bytes in _sources():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
+import gc
 import json
 import re
 import sys
@@ -31,6 +33,35 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, wrapping to the width ``shutil.get_terminal_size`` gives, found without ``shutil``.
+
+    argparse makes a formatter for every argument it adds, and its own asks ``shutil`` for the width: importing
+    ``shutil`` (and the compression modules it loads) is a cost of every start-up, not only of ``--help``.
+    """
+
+    def __init__(
+        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
+    ) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+def _columns() -> int:
+    """``COLUMNS`` if set, else the width of the terminal on standard output, else 80 (as ``shutil`` decides)."""
+    import os
+
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 class _Version(argparse.Action):
     """``--version``: the installed version, read only when asked for (no package module is imported)."""
 
@@ -53,7 +84,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     """The command-line parser; for one of the core commands, without the other modules' commands."""
     from pathlib import Path
 
-    fmt = argparse.RawDescriptionHelpFormatter
+    fmt = _Help
     p = _Parser(
         prog="neuroguide",
         description="Cited, versioned guidance for numbness and tingling in the legs.",
@@ -268,6 +299,20 @@ def _main(argv: Sequence[str] | None) -> int:
     command = "assess" if words[:1] == ["--version"] else next((w for w in words if not w.startswith("-")), None)
     parser = _parser(command)
     args = parser.parse_args(words)
+    # A core command is one bounded run whose allocations are mostly modules, classes and the catalog, all alive
+    # until it ends: the cyclic collector would walk them again and again for nothing (about a twentieth of a
+    # warm `assess`). The long-running commands (cohort, serve) keep it.
+    pause = args.command in _CORE and gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        return _run(args)
+    finally:
+        if pause:
+            gc.enable()
+
+
+def _run(args: argparse.Namespace) -> int:
     from .exceptions import GuidelineDataError, InputError, IntegrityError, NeuroguideError
 
     try:
@@ -611,14 +656,17 @@ def _calc_usage(name: str, fn: Any) -> str:
 
 # A plain decimal number: Python's int() and float() also take "7_0", " 70", other scripts' digits and "nan",
 # which are left as text for the calculator to name.
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# Patterns are compiled on first use: a start-up that reads no such text does not pay for them.
+@functools.cache
+def _number() -> re.Pattern[str]:
+    return re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _coerce(value: str) -> Any:
     low = value.lower()
     if low in ("true", "false"):
         return low == "true"
-    if not _NUMBER.fullmatch(value):
+    if not _number().fullmatch(value):
         return value
     try:
         return int(value)

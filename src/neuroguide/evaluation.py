@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-import difflib
 import functools
 import operator
 import re
@@ -796,6 +795,8 @@ def unrecognised_hint(agent: str, known: frozenset[str]) -> str | None:
     names = ingredient_keys(agent)
     if not names.isdisjoint(known):
         return None
+    import difflib  # here: loaded only to suggest a name for one not known
+
     close = difflib.get_close_matches(min(names, key=len), sorted(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

@@ -21,7 +21,6 @@ it resembles, so callers can catch either::
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -179,6 +178,8 @@ class NotFoundError(NeuroguideError, LookupError):
     def __init__(self, name: str, known: Iterable[str] = ()) -> None:
         self.name = name
         self.known = tuple(sorted(set(known)))
+        import difflib  # here: loaded only to suggest a name for one not known
+
         close = difflib.get_close_matches(name.lower(), [k.lower() for k in self.known], n=3)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         super().__init__(f"unknown {self.what} {name!r}{hint}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import difflib
 import enum
 import math
 import re
@@ -555,6 +554,8 @@ def _parse_checked(data: Any) -> Patient:
     found = _Problems()
     found.found.extend(_bad_text(data, ""))
     for key in sorted(set(data) - set(_TOP), key=str):
+        import difflib  # here: loaded only to suggest a name for one not known
+
         close = difflib.get_close_matches(str(key), _TOP, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         found.found.append(InputError(str(key), data[key], f"one of the patient fields {', '.join(_TOP)}{hint}"))
@@ -683,6 +684,8 @@ def _spec(field: str, name: str, vocab: Mapping[str, FactSpec], kinds: tuple[str
     if spec is None:
         if not isinstance(name, str):  # possible only from Python (JSON keys are text); difflib needs a str
             raise InputError(f"{field}.{name}", name, f"a {'/'.join(kinds)} fact name (a string)")
+        import difflib  # here: loaded only to suggest a name for one not known
+
         close = difflib.get_close_matches(name, [n for n, s in vocab.items() if s.type in kinds], n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise InputError(f"{field}.{name}", name, f"a known {'/'.join(kinds)} fact name{hint}")

@@ -16,7 +16,6 @@ from ._loading import catalog
 from ._vocabulary import vocabulary
 from .formulas import CalcResult
 from .patient import FlagKind
-from .plain import plain_language
 from .results import (
     DOSE_PROBLEMS,
     SECTION_TITLES,
@@ -499,6 +498,8 @@ def render_patient(result: Assessment, style: Style | None = None) -> str:
         ),
         "",
     ]
+    from .plain import plain_language  # here: the clinician report, the command line's default, does not load it
+
     items = plain_language(result)
     for section in Section:
         mine = [i for i in items if i.section is section]

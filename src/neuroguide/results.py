@@ -228,12 +228,15 @@ def _expectation(msg: str) -> str:
     return msg.split("; expected ", 1)[1] if "; expected " in msg else f"a valid value ({msg})"
 
 
-_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+# Patterns are compiled on first use: a start-up that reads no such text does not pay for them.
+@functools.cache
+def _step() -> re.Pattern[str]:
+    return re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
 
 def _value_at(data: Any, path: str) -> Any:
     """The value at a problem's path (``record.trace[0].outcome``), or ``"(missing)"``."""
-    for name, index in _STEP.findall(path.removeprefix("record")):
+    for name, index in _step().findall(path.removeprefix("record")):
         try:
             data = data[name] if name else data[int(index)]
         except (KeyError, IndexError, TypeError):

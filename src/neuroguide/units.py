@@ -86,18 +86,46 @@ _ALLOWED = frozenset(
     }
 )  # fmt: skip
 
-_TOKEN = re.compile(r"[A-Za-zµμ%_]+\d?")
+
+# Patterns are compiled on first use: a start-up that reads no such text does not pay for them.
+@functools.cache
+def _token() -> re.Pattern[str]:
+    return re.compile(r"[A-Za-zµμ%_]+\d?")
+
+
 # ASCII digits only, as in the published JSON Schema's pattern (ECMA-262 \d is ASCII).
 _NUMBER = re.compile(r"^\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*(.*?)\s*$")
-_SQUARE = re.compile(r"\b(c?m)2\b")
+
+
+@functools.cache
+def _square() -> re.Pattern[str]:
+    return re.compile(r"\b(c?m)2\b")
+
+
 # The unit grammar accepted before pint sees the text: symbols, '*', '/', integer
 # powers ('**2', '^-1', 'm2'), parentheses and a literal 1 ('1/min'). Everything
 # else (stray punctuation, implicit products, fractional or huge powers) is
 # refused here, because pint's parser either crashes on it or reads it loosely.
-_UNIT_CHARS = re.compile(r"[A-Za-zµμ%_0-9 \t/*^()\-]+")
-_POWER = re.compile(r"(\*\*|\^)\s*(-?\d+)(?![\d.])")
-_IMPLICIT = re.compile(r"[^\s/*^(]\s+[^\s/*^)]")
-_BAD_OPS = re.compile(r"^\s*[/*^)]|[/*^(]\s*$|[/*^]\s*[/*^)]|\(\s*\)|\(\s*[/*^]")
+@functools.cache
+def _unit_chars() -> re.Pattern[str]:
+    return re.compile(r"[A-Za-zµμ%_0-9 \t/*^()\-]+")
+
+
+@functools.cache
+def _power() -> re.Pattern[str]:
+    return re.compile(r"(\*\*|\^)\s*(-?\d+)(?![\d.])")
+
+
+@functools.cache
+def _implicit() -> re.Pattern[str]:
+    return re.compile(r"[^\s/*^(]\s+[^\s/*^)]")
+
+
+@functools.cache
+def _bad_ops() -> re.Pattern[str]:
+    return re.compile(r"^\s*[/*^)]|[/*^(]\s*$|[/*^]\s*[/*^)]|\(\s*\)|\(\s*[/*^]")
+
+
 _MAX_UNIT_TEXT = 40
 _MAX_POWER = 4
 # Magnitudes outside this span are not clinical values; refusing them keeps
@@ -292,8 +320,8 @@ def _grammar_problem(text: str) -> str | None:
     """Return why ``text`` is not in the accepted unit grammar, or None."""
     if len(text) > _MAX_UNIT_TEXT:
         return f"a unit of at most {_MAX_UNIT_TEXT} characters"
-    if not _UNIT_CHARS.fullmatch(text):
-        bad = next(c for c in text if not _UNIT_CHARS.fullmatch(c))
+    if not _unit_chars().fullmatch(text):
+        bad = next(c for c in text if not _unit_chars().fullmatch(c))
         return f"a unit made of symbols, '/', '*', powers and parentheses; {bad!r} is not accepted"
     depth = 0
     for c in text:
@@ -302,16 +330,16 @@ def _grammar_problem(text: str) -> str | None:
             return "a unit with balanced parentheses, at most 3 deep"
     if depth:
         return "a unit with balanced parentheses"
-    for match in _POWER.finditer(text):
+    for match in _power().finditer(text):
         power = int(match.group(2))
         if power == 0 or abs(power) > _MAX_POWER:
             return f"a power from -{_MAX_POWER} to {_MAX_POWER} (not 0); got {match.group(0)!r}"
-    rest = _POWER.sub("", text)
-    if _BAD_OPS.search(rest.replace("**", "^")):
+    rest = _power().sub("", text)
+    if _bad_ops().search(rest.replace("**", "^")):
         return "a unit with an operand on each side of every '/', '*' and power"
-    if _IMPLICIT.search(rest):
+    if _implicit().search(rest):
         return "operators between unit symbols (write 'mg/dL' or 'mg*kg', not 'mg kg')"
-    stripped = _TOKEN.sub("", rest)
+    stripped = _token().sub("", rest)
     if "-" in stripped:
         return "a unit without '-' (only a power may be negative, as in 'min^-1')"
     if re.search(r"\d", re.sub(r"(?<![\d.])1(?![\d.])", "", stripped)):
@@ -339,7 +367,7 @@ def _check_text(text: str, field: str) -> str:
     cleaned = text.strip()
     if not cleaned:
         raise UnknownUnitError(field, text, "a unit such as 'mg', 'ug/day' or 'mg/dL'")
-    for match in _TOKEN.finditer(cleaned):
+    for match in _token().finditer(cleaned):
         token = match.group(0)
         if token not in _ALLOWED and token.rstrip("s") not in _ALLOWED:
             raise UnknownUnitError(
@@ -357,7 +385,7 @@ def _check_text(text: str, field: str) -> str:
 @functools.cache
 def _parse_unit(text: str, field: str) -> Unit:
     cleaned = _check_text(text, field)
-    expr = _SQUARE.sub(r"\1**2", cleaned).replace("^", "**")
+    expr = _square().sub(r"\1**2", cleaned).replace("^", "**")
     import pint
 
     try:
@@ -799,8 +827,14 @@ def _unit_of(text: str, field: str, whole: object) -> _UnitInfo:
         raise type(exc)(field, whole, exc.expected) from None
 
 
-_YEAR = re.compile(r"(?<![A-Za-z])a(?![A-Za-z])")
-_LITRE = re.compile(r"(?<![A-Za-z])([munpfdc]?)l(?![A-Za-z])")
+@functools.cache
+def _year() -> re.Pattern[str]:
+    return re.compile(r"(?<![A-Za-z])a(?![A-Za-z])")
+
+
+@functools.cache
+def _litre() -> re.Pattern[str]:
+    return re.compile(r"(?<![A-Za-z])([munpfdc]?)l(?![A-Za-z])")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -815,8 +849,8 @@ def _split_cached(text: str) -> tuple[float, str] | None:
 def _symbol(unit: Unit) -> str:
     # ASCII micro, and the clinical capital L for litre (mg/dL, not mg/dl).
     text = f"{unit:~}".replace("µ", "u").replace(" ", "")
-    text = _YEAR.sub("year", text)  # pint abbreviates year as "a" (annum), which reads badly
-    return _LITRE.sub(r"\1L", text)
+    text = _year().sub("year", text)  # pint abbreviates year as "a" (annum), which reads badly
+    return _litre().sub(r"\1L", text)
 
 
 def format_quantity(q: Quantity, places: int | None = None, *, exact: bool = False) -> str:

@@ -47,7 +47,7 @@ _FUNCTIONS = (
     dosing._decide,
     dosing._med_verdict,
 )
-PINNED = "b44b98f27f4d9d8b"
+PINNED = "b6a1b1ae9c02ca42"
 """sha256 (16 hex digits) of the engine functions whose orchestration :func:`dosing_rows` reproduces."""
 
 _WEIGHT_INPUTS = ("age", "weight", "serum-creatinine", "sex", "height")
