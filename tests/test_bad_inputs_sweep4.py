@@ -166,7 +166,7 @@ def test_an_approved_regimen_outside_the_statuses_asked_is_not_called_in_review(
         ng.check_dose("gabapentin", "300 mg", per="day", statuses=[status])
     text = str(caught.value)
     assert text.startswith(f"no dosing regimen of the statuses asked ({status}) names 'gabapentin': ")
-    assert "gabapentin-phn (drug-dosing 2026.3), approved" in text
+    assert "gabapentin-phn (drug-dosing 2026.4), approved" in text
     assert (
         "not yet verified" not in text
     )  # was: the approved regimens "in review (its source text is not yet verified)"
@@ -257,7 +257,12 @@ def _patient_view(tmp_path: Path, prefetch: dict[str, Any]) -> str:
     from test_bad_inputs_interfaces import _call
 
     app = create_app(ServiceConfig(database=f"sqlite:///{tmp_path}/s.sqlite", as_of=AS_OF))
-    body = {"hook": "patient-view", "hookInstance": "h1", "context": {"patientId": "p1"}, "prefetch": prefetch}
+    body = {
+        "hook": "patient-view",
+        "hookInstance": "h1",
+        "context": {"patientId": "p1", "userId": "Practitioner/1"},
+        "prefetch": prefetch,
+    }
     status, answer = _call(app, "/cds-services/neuroguide-patient-view", json.dumps(body).encode())
     assert status == 200, answer
     return json.dumps(answer)
