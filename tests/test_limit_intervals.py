@@ -168,7 +168,7 @@ def test_a_straddling_limit_leaves_the_rest_assessed() -> None:
     flags = {r.rule for r in exact.recommendations if r.section is ng.Section.RED_FLAGS}
     assert flags and flags <= {r.rule for r in got.recommendations}
     (flag,) = [f for f in got.record.flags if f.kind is ng.FlagKind.UNDECIDED]
-    assert flag.field == "measurements.b12-total" and flag.value == "<200 ng/L"
+    assert flag.field == "measurements.b12-total" and flag.value == "<200 pg/mL"  # as entered
     version = {g.id: g.version for g in got.record.guidelines}["b12-testing"]
     assert f"the band edge {LOW} ng/L of rule {RULE} of b12-testing {version}" in flag.message
 
@@ -183,7 +183,7 @@ def test_the_report_shows_the_flag() -> None:
     text = render_text(ng.assess(_patient("<200 pg/mL"), as_of=AS_OF))
     flat = " ".join(text.split())
     assert "RESULTS GIVEN AS A LIMIT THAT LEAVE A RULE UNDECIDED" in flat
-    assert "measurements.b12-total = <200 ng/L: known only to be below 200 ng/L" in flat
+    assert "measurements.b12-total = <200 pg/mL: known only to be below 200 pg/mL" in flat
     assert "INPUTS FLAGGED AND NOT USED" not in flat  # the limit was used wherever it decides
 
 
@@ -264,5 +264,42 @@ def test_the_cds_cards_show_the_undecided_limit_apart_from_values_not_used() -> 
 
     cards = cards_for(ng.assess(_patient("<200 pg/mL"), as_of=AS_OF), "rec-1", "http://h")
     (card,) = [c for c in cards if "given as a limit" in c["summary"]]
-    assert card["indicator"] == "warning" and "measurements.b12-total = &lt;200 ng/L" in card["detail"]
+    assert card["indicator"] == "warning" and "measurements.b12-total = &lt;200 pg/mL" in card["detail"]
     assert not [c for c in cards if "values were not used" in c["summary"]]
+
+
+# -- 6. clinician review: the limit as entered, and the urgency of what it leaves undecided -----------------------
+
+# NG239's confirmed band in pmol/L (the source's own figure): below 133 pmol/L.
+PMOL = 133
+
+
+def test_a_limit_in_another_unit_is_quoted_as_entered() -> None:
+    got = ng.assess(_patient(f"<{PMOL} pmol/L"), as_of=AS_OF)
+    (flag,) = [f for f in got.record.flags if f.kind is ng.FlagKind.UNDECIDED]
+    assert flag.value == f"<{PMOL} pmol/L"
+    assert flag.message.startswith(f"known only to be below {PMOL} pmol/L (= <180.")  # converted only as explained
+    flat = " ".join(render_text(got).split())
+    assert f"measurements.b12-total = <{PMOL} pmol/L: known only to be below {PMOL} pmol/L" in flat
+    assert "b12-total = <180." not in flat  # regression: was shown as "<180.264 ng/L"
+
+
+def test_a_limit_in_the_rules_unit_is_not_converted() -> None:
+    (flag,) = [f for f in ng.assess(_patient("<200 ng/L"), as_of=AS_OF).record.flags if f.kind is ng.FlagKind.UNDECIDED]
+    assert flag.value == "<200 ng/L" and "(= " not in flag.message
+
+
+def test_the_undecided_section_and_card_name_an_urgent_rule_in_review() -> None:
+    cord = {"findings": {"sensory-level": True, "numbness": True}}
+    got = ng.assess(_patient("<200 pg/mL", **cord), as_of=AS_OF)
+    (flag,) = [f for f in got.record.flags if f.kind is ng.FlagKind.UNDECIDED]
+    # b12-myelopathy is an urgent referral still in review (presentation-pattern); b12-testing's band is neither
+    assert "rule b12-myelopathy (URGENT; not yet verified: rule in review) of presentation-pattern" in flag.message
+    assert f"of rule {RULE} of b12-testing" in flag.message
+    flat = " ".join(render_text(got).split())
+    assert "b12-myelopathy (URGENT; not yet verified: rule in review)" in flat
+    pytest.importorskip("starlette", reason="needs the service extra")
+    from neuroguide.service import cards_for
+
+    (card,) = [c for c in cards_for(got, "rec-2", "http://h") if "given as a limit" in c["summary"]]
+    assert "b12-myelopathy (URGENT; not yet verified: rule in review)" in " ".join(card["detail"].split())
