@@ -303,3 +303,40 @@ def test_the_undecided_section_and_card_name_an_urgent_rule_in_review() -> None:
 
     (card,) = [c for c in cards_for(got, "rec-2", "http://h") if "given as a limit" in c["summary"]]
     assert "b12-myelopathy (URGENT; not yet verified: rule in review)" in " ".join(card["detail"].split())
+
+
+def test_a_straddling_limit_is_shown_with_the_bands_it_leaves_possible() -> None:
+    cord = {"findings": {"sensory-level": True, "numbness": True}}
+    got = ng.assess(_patient("<200 pg/mL", **cord), as_of=AS_OF)
+    text = render_text(got)
+    flat = " ".join(text.split())
+    results = flat.split("Results interpreted", 1)[1].split("What is missing", 1)[0]
+    # NG239: 200 ng/L (= pg/mL) lies in the indeterminate band, and below it lies confirmed deficiency
+    assert f"<200 pg/mL: {CONFIRMED} or {INDETERMINATE}; neither is excluded" in results
+    assert ABOVE not in results  # above 350 is excluded by the limit
+    assert f"rule {RULE}: undecided by the limit" in results
+    # regression: the B12 result was listed as if no result had been given, and not as urgent
+    missing = " ".join(render_text(got, ng_style(all_missing=True)).split()).split("What is missing", 1)[1]
+    want = "An exact value of serum total vitamin B12 (given only as <200 pg/mL) [b12-total] (needed to rule out"
+    assert want in missing
+    assert "b12-myelopathy" in missing.split("[b12-total]", 1)[1].split(" - ", 1)[0]
+    assert "(an exact value; given only as <200 pg/mL)" in flat  # the cut-short list names it too
+
+
+def test_a_limit_that_leaves_no_urgent_rule_undecided_is_not_urgent() -> None:
+    no_cord = {"findings": {"brisk-reflexes": False, "extensor-plantar": False, "sensory-level": False}}
+    got = ng.assess(_patient("<200 pg/mL", **no_cord), as_of=AS_OF)  # b12-myelopathy decided: no cord signs
+    missing = " ".join(render_text(got, ng_style(all_missing=True)).split()).split("What is missing", 1)[1]
+    line = missing.split("(given only as <200 pg/mL) [b12-total]", 1)[1].split(" - ", 1)[0]
+    assert "urgent" not in line.split(":", 1)[0]
+
+
+def test_an_exact_value_shows_no_limit_line() -> None:
+    flat = " ".join(render_text(ng.assess(_patient("190 pg/mL"), as_of=AS_OF)).split())
+    assert "Result given as a limit" not in flat and "given only as" not in flat
+
+
+def ng_style(*, all_missing: bool) -> Any:
+    from neuroguide.report import Style
+
+    return Style(all_missing=all_missing)

@@ -44,7 +44,7 @@ from .results import (
     newer_package,
     package_version,
 )
-from .units import format_quantity, is_quantity
+from .units import format_quantity
 
 # A site overlay is only ever passed in (by the caller who loaded it): the type is enough here, and importing
 # the overlay reader (TOML, hashing, cattrs hooks) would cost every start-up that uses none.
@@ -692,7 +692,7 @@ def _undecided(
 def _as_entered(patient: Patient, name: str) -> str | None:
     """The number and unit of a limit as the patient data gave it, or None (not kept: a number without a unit)."""
     given = patient.measurements.get(name)
-    return format_quantity(given) if given is not None and is_quantity(given) else None
+    return None if given is None or isinstance(given, int | float) else format_quantity(given)
 
 
 def _unlocked_flag(name: str) -> Flag:
