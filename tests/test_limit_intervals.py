@@ -389,3 +389,12 @@ def test_a_limit_in_nices_own_words_fires_the_cord_rule(fact: str, value: str) -
     fired, label = _myelopathy(fact, value)
     assert label == CONFIRMED
     assert fired
+
+
+def test_a_deciding_limit_in_another_unit_heads_its_result_as_entered() -> None:
+    # 100 pmol/L lies wholly below NG239's 133 pmol/L (180 ng/L): deficiency confirmed, quoted as entered
+    got = ng.assess(_patient("<100 pmol/L"), as_of=AS_OF)
+    assert got.record.facts[RULE] == CONFIRMED
+    flat = " ".join(render_text(got).split())
+    assert "Result: Serum total vitamin B12 <100 pmol/L." in flat
+    assert "Result: Serum total vitamin B12 <135" not in flat  # regression: the converted number led the result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 import attrs
@@ -128,15 +128,26 @@ def _state(rec: Recommendation) -> str:
     return _WORDS.get(rec.status, rec.status.replace("-", " "))
 
 
-def _headline(rec: Recommendation) -> str:
-    """The action; for a result, led by the patient's own value (the action states the band)."""
+def _headline(rec: Recommendation, entered: Mapping[str, str] | None = None) -> str:
+    """The action; for a result, led by the patient's own value (the action states the band).
+
+    A result given as a limit is quoted as entered ("<100 pmol/L"); the reasons keep the number compared.
+    """
     if rec.status != "result" or not rec.details:
         return rec.action
     fact, _, value = rec.details[0].partition(" ")
     spec = vocabulary().get(fact)
     if spec is None or not value:
         return rec.action
-    return f"{spec.label} {value}. {rec.action}"
+    return f"{spec.label} {(entered or {}).get(fact, value)}. {rec.action}"
+
+
+def _entered_limits(result: Assessment) -> dict[str, str]:
+    """The results the patient data gave as a limit, as entered ("<133 pmol/L"), by fact."""
+    given = result.record.patient.get("measurements", {})
+    return {
+        k: v for k, v in given.items() if isinstance(v, str) and v.startswith(("<", ">")) and k in result.record.facts
+    }
 
 
 def never_recorded(rec: Recommendation) -> bool:
@@ -326,6 +337,7 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
     gaps = pattern_gaps(result)
     shown, absorbed = _grouped(result)
     limited = _limited_results(result)
+    entered = _entered_limits(result)
     for section in Section:
         items = shown.get(section, [])
         extra = limited if section is Section.RESULTS else []
@@ -337,7 +349,7 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
             lines += [_wrap(text, "   " if text.startswith("- ") else "     ", st.width) for text in gaps]
         lines += [_wrap(text, "   " if text.startswith("- ") else "     ", st.width) for text in extra]
         for item in items:
-            head = _wrap(f"- {_status(item)}: {_headline(item)}", "   ", st.width)
+            head = _wrap(f"- {_status(item)}: {_headline(item, entered)}", "   ", st.width)
             lines.append(_paint(head, _color_of(item), st) if _color_of(item) != "0" else head)
             if item.reasons:
                 lines.append(_wrap("because: " + "; ".join(item.reasons), "     ", st.width))
