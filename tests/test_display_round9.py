@@ -45,7 +45,7 @@ def test_a_fhir_limit_is_shown_with_its_comparator_in_the_report() -> None:
     got = fhir.assess(DECK / "comparator_b12_below_all_edges.json", as_of=AS_OF)
     text = render_text(got)
     (line,) = [x for x in text.splitlines() if "Result: Serum total vitamin B12" in x]
-    assert "Serum total vitamin B12 <150 ng/L." in line
+    assert "Serum total vitamin B12 <150 pg/mL." in line  # as the laboratory gave it
     assert "B12 150 ng/L" not in text and "= 150 ng/L" not in text
 
 
@@ -104,7 +104,7 @@ def test_a_limit_that_cannot_decide_a_band_is_read_and_flagged() -> None:
     patient = ng.Patient.from_dict({"measurements": {"b12-total": "<200 pg/mL"}})
     assert patient.limits == {"b12-total": "<"}
     (flag,) = [f for f in ng.assess(patient, as_of=AS_OF).record.flags if f.kind is ng.FlagKind.UNDECIDED]
-    assert flag.field == "measurements.b12-total" and flag.value == "<200 ng/L"
+    assert flag.field == "measurements.b12-total" and flag.value == "<200 pg/mL"  # as entered
     assert "band edge 180 ng/L of rule b12-total-interpretation of b12-testing" in flag.message
 
 

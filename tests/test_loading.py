@@ -246,3 +246,52 @@ def test_a_dialysis_avoid_row_loads() -> None:
     )
     rule = g.rule("dose-renal")
     assert isinstance(rule, m.DosingRule) and rule.renal[1].dialysis == "why"
+
+
+CLASSES = """
+id = "classes"
+title = "Classifies a result"
+version = "2020.1"
+effective = 2020-01-01
+status = "approved"
+summary = "For tests."
+[sources.src]
+authors = ["A. Author"]
+title = "A source"
+journal = "J Test"
+year = 2020
+[[rules]]
+id = "b12-band"
+kind = "classification"
+title = "Band"
+statement = "Below 180 ng/L is low."
+fact = "b12-total"
+unit = "ng/L"
+places = 0
+bands = [
+  { label = "low", upper = "180 ng/L", upper_inclusive = false, action = "Low." },
+  { label = "not-low", lower = "180 ng/L", action = "Not low." },
+]
+[[rules.citations]]
+source = "src"
+locator = "p. 1"
+quote = "low"
+verification = { status = "secondary", via = "test", checked = 2020-01-02 }
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ng.GuidelineDataError,
+    reason="a criterion may name only its own guideline's classifications: another guideline's label is refused "
+    "as an unknown fact (needed for presentation-pattern's b12-myelopathy to read b12-testing's band)",
+)
+def test_a_rule_may_test_the_label_of_another_guidelines_classification(tmp_path: Path) -> None:
+    uses = GOOD.replace('when = "claudication"', 'when = { fact = "b12-band", op = "==", value = "low" }')
+    for gid, text in (("classes", CLASSES), ("tiny", uses)):
+        (tmp_path / gid).mkdir()
+        (tmp_path / gid / "2020.1.toml").write_text(text, encoding="utf-8")
+    cat = _loading.Catalog(tmp_path, allow_unlocked=True)
+    for value, fires in (("179 ng/L", True), ("180 ng/L", False), ("<180 ng/L", True)):
+        got = ng.assess({"measurements": {"b12-total": value}}, as_of=dt.date(2021, 1, 1), source=cat)
+        assert any(r.rule == "tiny-referral" for r in got.recommendations) is fires, value

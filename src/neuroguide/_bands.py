@@ -8,7 +8,7 @@ from . import model as m
 from ._numeric import Bound, clean, round_half_up, versus
 from .units import format_quantity, is_quantity, magnitude
 
-__all__ = ["band_of", "band_of_limit", "describe_edges", "edge_values"]
+__all__ = ["band_of", "band_of_limit", "describe_edges", "edge_values", "possible_bands"]
 
 
 def band_of(rule: m.ClassificationRule, value: float) -> tuple[m.Band | None, Decimal]:
@@ -47,6 +47,23 @@ def band_of_limit(rule: m.ClassificationRule, limit: Bound) -> tuple[m.Band | No
         if all(p is True for p in parts):
             return band, None
     return None, straddled
+
+
+def possible_bands(rule: m.ClassificationRule, limit: Bound) -> tuple[m.Band, ...]:
+    """The bands holding some value ``limit`` allows (in the rule's unit), in the rule's order.
+
+    A band is excluded only when one of its edges lies wholly on the wrong side of the limit's interval, compared
+    exactly as :func:`band_of_limit` does.
+    """
+    out: list[m.Band] = []
+    for band in rule.bands:
+        edges = (
+            (band.lower, ">=" if band.lower_inclusive else ">"),
+            (band.upper, "<=" if band.upper_inclusive else "<"),
+        )
+        if all(versus(limit, op, float(_bound(edge, rule))) is not False for edge, op in edges if edge is not None):
+            out.append(band)
+    return tuple(out)
 
 
 def _bound(value: object, rule: m.ClassificationRule) -> Decimal:

@@ -95,6 +95,15 @@ def straddled(
     return hit[1]
 
 
+def _urgency(rule: m.Rule) -> str:
+    """How urgent an undecided rule is, and whether it is still in review, in the report's words."""
+    if not m.is_urgent(rule):
+        return ""
+    how = rule.urgency.value if isinstance(rule, m.ReferralRule) else "red flag"
+    verified = "; not yet verified: rule in review" if rule.status is m.Status.IN_REVIEW else ""
+    return f" ({how.upper()}{verified})"
+
+
 _STRADDLED: dict[tuple[object, ...], tuple[tuple[m.Guideline, ...], tuple[str, ...]]] = {}
 
 
@@ -114,7 +123,7 @@ def _straddled(
         for rule in g.rules:
             if rule.status not in statuses and not (urgent and rule.status is m.Status.IN_REVIEW and m.is_urgent(rule)):
                 continue
-            where = f"rule {rule.id} of {g.id} {g.version}"
+            where = f"rule {rule.id}{_urgency(rule)} of {g.id} {g.version}"
             if isinstance(rule, m.ClassificationRule) and rule.fact == fact:
                 value = (
                     number

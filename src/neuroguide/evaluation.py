@@ -44,6 +44,7 @@ from .results import (
     newer_package,
     package_version,
 )
+from .units import format_quantity
 
 # A site overlay is only ever passed in (by the caller who loaded it): the type is enough here, and importing
 # the overlay reader (TOML, hashing, cattrs hooks) would cost every start-up that uses none.
@@ -434,7 +435,7 @@ def _run(
         explained=explain,
         urgent_unverified=urgent,
         flags=flags
-        + (_undecided(limits, chosen, statuses, urgent) if limits else ())
+        + (_undecided(limits, chosen, statuses, urgent, patient) if limits else ())
         + (tuple(map(_unlocked_flag, unlocked)) if unlocked else ())
         + (site.not_applied({g.id: g.version for g, _ in chosen}) if site is not None else ()),
         unlocked=unlocked,
@@ -655,8 +656,13 @@ def _undecided(
     chosen: Sequence[tuple[m.Guideline, bool]],
     statuses: tuple[m.Status, ...],
     urgent: bool,
+    patient: Patient,
 ) -> tuple[Flag, ...]:
-    """A flag for each limit that leaves a threshold of the guidelines used undecided, naming each threshold."""
+    """A flag for each limit that leaves a threshold of the guidelines used undecided, naming each threshold.
+
+    The limit is quoted as entered ("<133 pmol/L", not its conversion); the converted number appears only where
+    the comparison with a threshold in another unit is explained.
+    """
     out: list[Flag] = []
     guidelines = tuple(g for g, _ in chosen)
     for name, value in limits:
@@ -665,20 +671,28 @@ def _undecided(
         if not found:
             continue
         unit = vocabulary()[name].unit or ""
-        text = f"{value.comparator}{float(value):g} {unit}".strip()
+        canonical = f"{float(value):g} {unit}".strip()
+        given = _as_entered(patient, name) or canonical
         side = SIDES[value.comparator][0]
+        converted = "" if given == canonical else f" (= {value.comparator}{canonical}, the unit its rules compare in)"
         out.append(
             Flag(
                 field=f"measurements.{name}",
                 kind=FlagKind.UNDECIDED,
-                value=text,
-                message=f"known only to be {side} {float(value):g} {unit}, which leaves undecided "
+                value=f"{value.comparator}{given}",
+                message=f"known only to be {side} {given}{converted}, which leaves undecided "
                 + "; ".join(found)
                 + ": each such comparison is unknown (its rule undetermined unless its other inputs decide it); "
                 "every threshold lying wholly on one side of the limit is decided by it",
             )
         )
     return tuple(out)
+
+
+def _as_entered(patient: Patient, name: str) -> str | None:
+    """The number and unit of a limit as the patient data gave it, or None (not kept: a number without a unit)."""
+    given = patient.measurements.get(name)
+    return None if given is None or isinstance(given, int | float) else format_quantity(given)
 
 
 def _unlocked_flag(name: str) -> Flag:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 import attrs
 
 from . import model as m
 from ._actions import action_groups
+from ._bands import possible_bands
 from ._criteria import decide
-from ._loading import catalog
+from ._loading import catalog, criterion_facts
+from ._numeric import Bound
 from ._vocabulary import vocabulary
 from .formulas import CalcResult
-from .patient import FlagKind
+from .patient import Flag, FlagKind
 from .results import (
     DOSE_PROBLEMS,
     SECTION_TITLES,
@@ -28,6 +30,7 @@ from .results import (
     RecommendationStatus,
     Section,
 )
+from .units import is_quantity, magnitude, parse_quantity, quantity
 
 __all__ = [
     "NOTE_GROUPS",
@@ -125,15 +128,26 @@ def _state(rec: Recommendation) -> str:
     return _WORDS.get(rec.status, rec.status.replace("-", " "))
 
 
-def _headline(rec: Recommendation) -> str:
-    """The action; for a result, led by the patient's own value (the action states the band)."""
+def _headline(rec: Recommendation, entered: Mapping[str, str] | None = None) -> str:
+    """The action; for a result, led by the patient's own value (the action states the band).
+
+    A result given as a limit is quoted as entered ("<100 pmol/L"); the reasons keep the number compared.
+    """
     if rec.status != "result" or not rec.details:
         return rec.action
     fact, _, value = rec.details[0].partition(" ")
     spec = vocabulary().get(fact)
     if spec is None or not value:
         return rec.action
-    return f"{spec.label} {value}. {rec.action}"
+    return f"{spec.label} {(entered or {}).get(fact, value)}. {rec.action}"
+
+
+def _entered_limits(result: Assessment) -> dict[str, str]:
+    """The results the patient data gave as a limit, as entered ("<133 pmol/L"), by fact."""
+    given = result.record.patient.get("measurements", {})
+    return {
+        k: v for k, v in given.items() if isinstance(v, str) and v.startswith(("<", ">")) and k in result.record.facts
+    }
 
 
 def never_recorded(rec: Recommendation) -> bool:
@@ -322,16 +336,20 @@ def render_text(result: Assessment, style: Style | None = None) -> str:
     number = 0
     gaps = pattern_gaps(result)
     shown, absorbed = _grouped(result)
+    limited = _limited_results(result)
+    entered = _entered_limits(result)
     for section in Section:
         items = shown.get(section, [])
-        if not items and not (section is Section.CATEGORIES and gaps):
+        extra = limited if section is Section.RESULTS else []
+        if not items and not extra and not (section is Section.CATEGORIES and gaps):
             continue
         number += 1
         lines.append(_paint(f"{number}. {SECTION_TITLES[section]}", "1", st))
         if section is Section.CATEGORIES:
             lines += [_wrap(text, "   " if text.startswith("- ") else "     ", st.width) for text in gaps]
+        lines += [_wrap(text, "   " if text.startswith("- ") else "     ", st.width) for text in extra]
         for item in items:
-            head = _wrap(f"- {_status(item)}: {_headline(item)}", "   ", st.width)
+            head = _wrap(f"- {_status(item)}: {_headline(item, entered)}", "   ", st.width)
             lines.append(_paint(head, _color_of(item), st) if _color_of(item) != "0" else head)
             if item.reasons:
                 lines.append(_wrap("because: " + "; ".join(item.reasons), "     ", st.width))
@@ -419,16 +437,23 @@ def _not_checked(item: MissingInput) -> bool:
 
 def _missing(result: Assessment, st: Style) -> list[str]:
     """Unrecognised inputs first, then what urgent rules need, then unchecked drugs, then what most rules need."""
-    if not result.missing:
+    missing = _with_limits(result)
+    if not missing:
         return ["   nothing: every evaluated rule could decide"]
     urgent = {fact: i for i, fact in enumerate(result.urgent_missing)}
     decisive = set(result.urgent_decisive)
+    limits = _limit_flags(result)
+    # a limit that leaves an urgent rule undecided is needed to rule out an urgent problem, like a missing finding
+    deciding = {fact: _urgent_undecided(result, fact) for fact in limits}
+    for fact, rules in deciding.items():
+        if rules and fact not in urgent:
+            urgent[fact] = len(urgent)
     last = len(urgent)
     # Urgent inputs in the assessment's order (decisive findings first, then what an emergency rule needs).
     # Unrecognised inputs first (the advice may rest on a misread input), then the urgent questions, then doses and
     # drugs no evaluated rule checks (said in the summary too), then the rest.
     ordered = sorted(
-        result.missing,
+        missing,
         key=lambda m: (
             0 if not m.needed_by and not _not_checked(m) else 1 if m.fact in urgent else 2 if _not_checked(m) else 3,
             urgent.get(m.fact, last),
@@ -449,16 +474,93 @@ def _missing(result: Assessment, st: Style) -> list[str]:
             if miss.fact in urgent
             else ""
         )
-        lines.append(
-            _wrap(f"- {miss.label} [{miss.fact}]{tag}: needed by {', '.join(miss.needed_by)}", "   ", st.width)
-        )
+        label = miss.label
+        if miss.fact in limits:
+            label = f"An exact value of {label[:1].lower()}{label[1:]} (given only as {limits[miss.fact].value})"
+        needed = dict.fromkeys([*miss.needed_by, *deciding.get(miss.fact, ())])
+        lines.append(_wrap(f"- {label} [{miss.fact}]{tag}: needed by {', '.join(needed)}", "   ", st.width))
     rest = len(ordered) - len(shown)
-    unshown = [miss.fact for miss in ordered[len(shown) :] if miss.fact in urgent]
+    unshown = [
+        f"{miss.fact} (an exact value; given only as {limits[miss.fact].value})" if miss.fact in limits else miss.fact
+        for miss in ordered[len(shown) :]
+        if miss.fact in urgent
+    ]
     if unshown:
         # Every question that could rule out an urgent problem is named, even when the list is cut short.
         lines.append(_wrap(f"also needed to rule out an urgent problem: {', '.join(unshown)}", "   ", st.width))
     if rest:
         lines.append(f"   ... and {rest} more input{'s' if rest != 1 else ''} (show all with --all-missing)")
+    return lines
+
+
+def _limit_flags(result: Assessment) -> dict[str, Flag]:
+    """The limits that leave a rule undecided, by fact."""
+    return {f.field.removeprefix("measurements."): f for f in result.record.flags if f.kind is FlagKind.UNDECIDED}
+
+
+def _limit_of(flag: Flag) -> tuple[str, str]:
+    """The comparator and the quantity text of a limit as entered ("<200 pg/mL" -> "<", "200 pg/mL")."""
+    comparator = next(c for c in ("<=", ">=", "<", ">") if flag.value.startswith(c))
+    return comparator, flag.value[len(comparator) :].strip()
+
+
+def _in_unit(fact: str, text: str, rule: m.ClassificationRule) -> float:
+    spec = vocabulary()[fact]
+    q = parse_quantity(text) if is_quantity(text) or " " in text else quantity(float(text), spec.unit or "")
+    return magnitude(q, rule.unit, analyte=rule.analyte or spec.analyte)
+
+
+def _undetermined(result: Assessment) -> set[str]:
+    return {t.rule for t in result.record.trace if t.outcome == "undetermined"}
+
+
+def _urgent_undecided(result: Assessment, fact: str) -> tuple[str, ...]:
+    """The urgent rules the limit on ``fact`` leaves undetermined (directly or through its classification)."""
+    rules = _rules_of(result.record)
+    classes = {r.id for r in rules.values() if isinstance(r, m.ClassificationRule) and r.fact == fact}
+    open_ = _undetermined(result)
+    return tuple(
+        rid
+        for rid, rule in rules.items()
+        if rid in open_ and m.is_urgent(rule) and any(f == fact or f in classes for _, f in criterion_facts(rule, ""))
+    )
+
+
+def _with_limits(result: Assessment) -> list[MissingInput]:
+    """The missing inputs, with an entry for a limit that leaves an urgent rule undecided but is not listed."""
+    out = list(result.missing)
+    listed = {miss.fact for miss in out}
+    for fact in _limit_flags(result):
+        rules = _urgent_undecided(result, fact)
+        if rules and fact not in listed:
+            spec = vocabulary().get(fact)
+            out.append(MissingInput(fact=fact, label=spec.label if spec else fact, needed_by=rules))
+    return out
+
+
+def _limited_results(result: Assessment) -> list[str]:
+    """Each classification a limit leaves undecided, with the bands the limit leaves possible (none excluded)."""
+    lines: list[str] = []
+    open_ = _undetermined(result)
+    rules = _rules_of(result.record)
+    vocab = vocabulary()
+    for fact, flag in _limit_flags(result).items():
+        comparator, text = _limit_of(flag)
+        for rule in rules.values():
+            if not isinstance(rule, m.ClassificationRule) or rule.fact != fact or rule.id not in open_:
+                continue
+            bands = possible_bands(rule, Bound(_in_unit(fact, text, rule), comparator))
+            if not bands:
+                continue
+            name = vocab[fact].label if fact in vocab else fact
+            labels = " or ".join(b.label for b in bands)
+            none = "neither is" if len(bands) == 2 else "none is"
+            lines.append(
+                f"- Result given as a limit: {name} {flag.value}: {labels}; {none} excluded "
+                "(an exact value would decide)."
+            )
+            lines += [f"possible: {b.label}: {b.action}" for b in bands if b.action]
+            lines.append(f"rule {rule.id}: undecided by the limit")
     return lines
 
 
