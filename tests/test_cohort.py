@@ -1089,3 +1089,33 @@ def test_duloxetine_on_dialysis_gives_the_answer_of_assess() -> None:
     dosing = res.results.filter(pl.col("rule") == "duloxetine-dpnp").sort("row")
     assert dosing["status"].to_list() == ["avoid", "avoid", "within-range"]
     assert dosing["evaluated"].to_list()[:2] == ["per-row", "per-row"]
+
+
+def test_dialysis_with_a_creatinine_gives_the_answer_of_assess() -> None:
+    # On dialysis Cockcroft-Gault is not applied (it presumes stable renal function): the columns derive no CrCl
+    # from a creatinine there, as assess does; a CrCl given directly is still used. 40 y, 90 kg, 3 mg/dL gives
+    # (140 - 40) x 90 / (72 x 3) = 41.7 mL/min off dialysis (gabapentin ">30 to 59": 1200 mg/day within range).
+    as_of = dt.date(2026, 11, 30)
+    reviewer = _renal(40, 90.0, 3.0)
+    given = _renal(40, 90.0, 3.0, crcl="20 mL/min")
+    hd = {"findings": {"dialysis": True, "end-stage-renal-disease": True}}
+    off = {"findings": {"dialysis": False}}
+    gaba, dulox = [_on("gabapentin", "1200 mg")], [_on("duloxetine", "60 mg")]
+    docs = [
+        {**reviewer, **hd, "medications": gaba},  # not banded: not-covered, CrCl missing
+        {**reviewer, **off, "medications": gaba},  # within range at 41.7: no row
+        {**reviewer, "medications": gaba},  # dialysis not recorded: as off
+        {**given, **hd, "medications": gaba},  # given 20 on dialysis: used, above 200-700
+        {**given, **off, "medications": gaba},  # given 20 against 41.7 off dialysis: conflict, not-covered
+        {**reviewer, **hd, "medications": dulox},  # avoid on dialysis
+        {**given, **hd, "medications": dulox},  # avoid on dialysis, the given CrCl does not decide
+        {**reviewer, **off, "medications": dulox},  # 41.7: within range, no row
+        {**_renal(40, 150.0, 3.0, crcl="20 mL/min"), "measurements": {"weight": "150 kg", "height": "170 cm",
+         "serum-creatinine": "3 mg/dL", "crcl": "20 mL/min"}, **hd, "medications": gaba},  # heavy, on dialysis
+    ]  # fmt: skip
+    res = cohort_evaluate(docs, as_of=as_of)
+    assert_same(docs, res.results, as_of, res.errors)
+    dosing = res.results.filter(pl.col("kind") == "dosing").sort("row")
+    got = dict(zip(dosing["row"].to_list(), dosing["status"].to_list(), strict=True))
+    assert got == {0: "not-covered", 3: "above-maximum", 4: "not-covered", 5: "avoid", 6: "avoid", 8: "above-maximum"}
+    assert dosing.filter(pl.col("row") == 0)["missing"].to_list()[0] != []

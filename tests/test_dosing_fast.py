@@ -141,7 +141,7 @@ def test_a_verdict_written_field_by_field_is_doseverdicts_own() -> None:
     assert names == (
         "verdict", "agent", "given", "expected", "message", "rule", "guideline", "version", "citation",
         "renal_band", "crcl", "labelled", "notes", "missing", "crcl_basis", "duplicate", "rule_status",
-        "dialysis_unbanded", "indication_open",
+        "dialysis_unbanded", "dialysis_row", "indication_open",
     )  # fmt: skip
     assert all(a.validator is None and a.converter is None and a.on_setattr is None for a in attrs.fields(DoseVerdict))
     assert not hasattr(DoseVerdict, "__attrs_post_init__") and not hasattr(DoseVerdict, "__attrs_pre_init__")

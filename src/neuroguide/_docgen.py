@@ -445,6 +445,11 @@ def _logic(rule: m.Rule, vocab: Mapping[str, FactSpec], g: m.Guideline) -> list[
         )
         if rule.renal:
             lines.append("1. With a creatinine clearance, the renal band that contains it sets the daily range.")
+            if all(band.dialysis is None for band in rule.renal):
+                lines.append(
+                    "1. On dialysis no creatinine clearance is estimated from a serum creatinine (Cockcroft–Gault "
+                    "presumes stable renal function); only one given directly sets the row."
+                )
             for band in rule.renal:
                 if band.dialysis is not None:
                     lines.append(

@@ -572,9 +572,13 @@ def _polyneuropathy(patient: Patient, as_of: dt.date, facts: dict[str, FactValue
 
 @_derivation("crcl")
 def _crcl(patient: Patient, as_of: dt.date, facts: dict[str, FactValue]) -> float | None:
-    # Cockcroft-Gault with actual body weight, adults only (the equation's derivation population).
+    # Cockcroft-Gault with actual body weight, adults only (the equation's derivation population). Not on
+    # dialysis: the equation presumes stable renal function, which a dialysed patient's creatinine does not
+    # reflect (a CrCl given directly is still used; the dose check says why none was estimated).
     age, weight, scr, sex = (facts.get(k) for k in ("age", "weight", "serum-creatinine", "sex"))
     if not (isinstance(age, float) and isinstance(weight, float) and isinstance(scr, float)) or sex is None:
+        return None
+    if facts.get("dialysis") is True:
         return None
     if age < 18:
         return None

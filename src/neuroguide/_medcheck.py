@@ -92,8 +92,8 @@ def evaluate(
             if med.dose is not None and rule.cumulative_threshold is None and rule.duration_threshold is None:
                 # The dose is the only exposure given and the entry has no number to compare it with: shown, not
                 # dropped (no source gives a plausible range for it either).
-                given = (f"dose {format_quantity(med.dose)} per {med.per or 'dose'}: not compared with a number "
-                         "(this entry has no dose threshold)",)  # fmt: skip
+                given = (f"dose {format_quantity(med.dose)} per {med.per or 'dose'}: not compared automatically: "
+                         "this entry encodes no dose threshold; read the caution's figures",)  # fmt: skip
             recs.append(
                 recommendation(
                     rule,
@@ -128,7 +128,10 @@ def evaluate(
             continue
         dose_missing.extend(verdict.missing)
         details = [f"expected: {verdict.expected}"]
-        if verdict.renal_band:
+        if verdict.renal_band and verdict.dialysis_row:
+            # chosen by dialysis, not by a CrCl (which may be far above the row's edge)
+            details.append(f"renal band: on dialysis: the CrCl {verdict.renal_band} mL/min row")
+        elif verdict.renal_band:
             basis = f" (CrCl from {verdict.crcl_basis})" if verdict.crcl_basis not in (None, "given") else ""
             details.append(f"renal band: CrCl {verdict.renal_band} mL/min{basis}")
         details.extend(f"note: {n}" for n in verdict.notes)

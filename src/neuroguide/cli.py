@@ -560,7 +560,9 @@ def _dose(args: argparse.Namespace) -> int:
         print(f"{verdict.verdict.value.upper()}{mark}: {verdict.message}")
         for note in verdict.notes:
             print(f"  note: {note}")
-        if verdict.crcl is not None:
+        if verdict.crcl is not None and verdict.dialysis_row:
+            print(f"  creatinine clearance given: {verdict.crcl:.1f} mL/min (not used: on dialysis the row is decided)")
+        elif verdict.crcl is not None:
             basis = "as given" if verdict.crcl_basis in (None, "given") else f"from {verdict.crcl_basis}"
             print(f"  creatinine clearance used: {verdict.crcl:.1f} mL/min (Cockcroft–Gault, {basis})")
         if verdict.citation:

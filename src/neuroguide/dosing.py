@@ -139,7 +139,12 @@ class DoseVerdict:
     dialysis_unbanded: bool = False
     """True when the patient is on dialysis and CrCl is not known, so the renal table's row is not decided.
 
-    The message then names the table's lowest rows to check the dose against, and a CDS card shows a warning."""
+    The message then names the table's lowest rows to check the dose against, and a CDS card shows a warning.
+    On dialysis a serum creatinine does not make CrCl known: Cockcroft–Gault presumes stable renal function,
+    so neuroguide does not estimate CrCl from it (only a CrCl given directly is used)."""
+    dialysis_row: bool = False
+    """True when ``renal_band`` was chosen because the patient is on dialysis (the source puts dialysis in that
+    avoid row, duloxetine), not by a creatinine clearance."""
     indication_open: bool = False
     """True when the indication did not choose between cited regimens that share one renal table (gabapentin).
 
@@ -222,6 +227,7 @@ def _template(fields: _Fields) -> dict[str, Any]:
         "duplicate": (),
         "rule_status": fields[6],
         "dialysis_unbanded": False,
+        "dialysis_row": False,
         "indication_open": False,
     }
 
@@ -995,11 +1001,16 @@ def _crcl_inputs(facts: Mapping[str, FactValue]) -> tuple[float, float, float, b
 
 
 def _crcl_basis(facts: Mapping[str, FactValue]) -> str | None:
-    """How the fact table's CrCl was obtained: from actual body weight (derived), or given directly."""
+    """How the fact table's CrCl was obtained: from actual body weight (derived), or given directly.
+
+    On dialysis CrCl is never derived (``_facts._crcl``), so a CrCl there was given; without one, a serum
+    creatinine that Cockcroft–Gault was not applied to gives :data:`CG_NOT_ON_DIALYSIS` (the verdict says why).
+    """
     crcl, inputs = facts.get("crcl"), _crcl_inputs(facts)
+    dialysis = facts.get("dialysis") is True
     if not isinstance(crcl, float):
-        return None
-    if inputs is not None and math.isclose(crcl_from_floats(*inputs), crcl, rel_tol=1e-12):
+        return CG_NOT_ON_DIALYSIS if dialysis and isinstance(facts.get("serum-creatinine"), float) else None
+    if not dialysis and inputs is not None and math.isclose(crcl_from_floats(*inputs), crcl, rel_tol=1e-12):
         return "actual body weight"
     return "given"
 
@@ -1353,6 +1364,14 @@ def _check(
 # What a dose check asks for when renal function is not known: CrCl, or the inputs neuroguide computes it from
 # (the derived ``crcl`` fact). Every verdict that lacks CrCl asks in these words.
 _RENAL_ASK = "give CrCl, or the age, sex, weight and serum creatinine it is computed from (Cockcroft–Gault)"
+#: The CrCl basis (``DoseVerdict`` verdicts' ``basis`` argument, never a verdict's ``crcl_basis``) when the patient
+#: is on dialysis and a serum creatinine was given: Cockcroft–Gault was not applied to it.
+CG_NOT_ON_DIALYSIS = "serum creatinine given, Cockcroft–Gault not applied on dialysis"
+# Why, in the verdicts' words (the gabapentin label endorses the equation only with stable renal function).
+_CG_WHY = (
+    "a serum creatinine was given, but CrCl is not estimated from it by Cockcroft–Gault on dialysis "
+    "(the equation presumes stable renal function)"
+)
 
 
 def _write(
@@ -1388,7 +1407,8 @@ def _write(
     high_is_max = numbers.high_is_max
     band_text = ""
     if dialysis and numbers.dialysis_band is not None:
-        return Verdict.AVOID, 0.0, _dialysis_avoid(rule, numbers.dialysis_band, what, crcl, basis, notes, fields, given)
+        written = _dialysis_avoid(rule, numbers.dialysis_band, what, crcl, basis, notes, fields, given)
+        return Verdict.AVOID, 0.0, written
     if rule.renal:
         table_max = numbers.table_max
         avoid, usable = numbers.avoid, numbers.usable
@@ -1418,7 +1438,9 @@ def _write(
                                    ("crcl",))  # fmt: skip
                 return Verdict.ABOVE, 0.0, written
             if dialysis:
-                written = _dialysis_unbanded(rule, what, per_day, base, amount, notes, fields, given)
+                written = _dialysis_unbanded(
+                    rule, what, per_day, base, amount, notes, fields, given, basis == CG_NOT_ON_DIALYSIS
+                )
                 return Verdict.NOT_COVERED, 0.0, written
             top = renal_band(rule, 300.0)
             top_range = ""
@@ -1460,6 +1482,12 @@ def _write(
             high_is_max = True  # a label's renal row is a total daily dose range: its top is a maximum
             if dialysis and band.supplement:
                 notes.append(band.supplement)
+            if dialysis:
+                notes.append(
+                    f"CrCl {crcl:.1f} mL/min was given for a patient on dialysis and chooses the renal row (the label "
+                    "keys maintenance on dialysis to an estimate of CrCl); neuroguide does not estimate it by "
+                    "Cockcroft–Gault on dialysis, so check how it was estimated"
+                )
             if low is None and high is None:
                 # No number for this band, but nothing allows more than the most the source allows at any
                 # renal function: a dose above that is flagged, not waved through as "not covered".
@@ -1553,18 +1581,21 @@ def _dialysis_avoid(
 ) -> DoseVerdict:
     """The verdict on dialysis where the source puts dialysis in an avoid row: avoid, whatever the CrCl.
 
-    No Cockcroft–Gault input is asked for; a CrCl that was given is named as not deciding it.
+    No Cockcroft–Gault input is asked for; a CrCl that was given (or a serum creatinine) is named as not deciding it.
     """
     unused = ""
     if crcl is not None:
-        unused = f" The CrCl of {_crcl_text(rule, crcl)} mL/min does not decide it on dialysis."
+        unused = f" The CrCl of {_crcl_text(rule, crcl)} mL/min, given for a patient on dialysis, does not decide it."
+    elif basis == CG_NOT_ON_DIALYSIS:
+        unused = f" No CrCl decides it: {_CG_WHY}."
     message = (
         f"{what}: the patient is on dialysis, and {band.dialysis}, so the renal row {band.label} mL/min applies: "
         f"{band.regimen}.{unused}"
     )
     expected = f"none: avoid on dialysis (renal row {band.label} mL/min)"
-    return _verdict(Verdict.AVOID, expected, message, tuple(notes), fields, given, crcl, band.label,
-                    basis if crcl is not None else None, ())  # fmt: skip
+    written = _verdict(Verdict.AVOID, expected, message, tuple(notes), fields, given, crcl, band.label,
+                       basis if crcl is not None else None, ())  # fmt: skip
+    return attrs.evolve(written, dialysis_row=True)
 
 
 def _lowest_rows(rule: m.DosingRule) -> tuple[m.RenalBand, ...]:
@@ -1591,8 +1622,11 @@ def _dialysis_unbanded(
     notes: list[str],
     fields: dict[str, Any],
     given: str,
+    creatinine: bool = False,
 ) -> DoseVerdict:
     """The verdict on dialysis without CrCl: the table's lowest rows named, the dose compared with their numbers.
+
+    ``creatinine``: a serum creatinine was given, and the message says why no CrCl was estimated from it.
 
     The label keys maintenance on dialysis to a CrCl row, and Cockcroft–Gault presumes stable renal function;
     no rule says which row applies on dialysis, so none is chosen (not-covered, a warning on a CDS card).
@@ -1619,9 +1653,13 @@ def _dialysis_unbanded(
                 f" The dose is not above {_show(top, base, amount)} per {amount.per}, the most these rows allow."
             )
     expected = f"on dialysis, renal row not known; the table's lowest rows: {listed}"
+    why = (
+        f": {_CG_WHY}. So the renal table's row is not decided"
+        if creatinine
+        else ", so the renal table's row is not decided (CrCl is not estimated by Cockcroft–Gault on dialysis)"
+    )
     message = (
-        f"{what}: the patient is on dialysis and creatinine clearance is not known, so the renal table's row "
-        f"is not decided (CrCl is not estimated by Cockcroft–Gault on dialysis). Check the dose against the "
+        f"{what}: the patient is on dialysis and creatinine clearance is not known{why}. Check the dose against the "
         f"renal table's lowest rows ({listed}).{comparison}"
     )
     # CrCl is still what the label keys the row to (a CrCl given picks it): named as missing, as the cohort's

@@ -128,7 +128,7 @@ PINNED: dict[str, str] = {
     "on-midodrine": "bee994610fea1f84",
     "on-droxidopa": "9de4247510323d29",
     "two-gabapentinoids": "a324690ca091a5a9",
-    "crcl": "aa3a566c06accf71",
+    "crcl": "6eb67a39fbb249b0",
     "(checks)": "edb80e457ef5b814",
 }
 """sha256 (first 16 hex digits) of the engine functions each pinned fact reproduces, as last checked."""
@@ -719,6 +719,7 @@ def derive_columns(facts: pl.DataFrame, as_of: dt.date, state: Derivations) -> t
         facts = facts.with_columns(med_exprs["__metformin_start"].alias("__metformin_start"))
     first = col("__metformin_start")
     female = col("sex") == "female"
+    dialysed = (col("dialysis") == True).fill_null(False) if "dialysis" in facts.columns else pl.lit(False)  # noqa: E712
     pinned: dict[str, Callable[[], pl.Expr]] = {
         "age": lambda: completed_years(born, as_of).cast(pl.Float64),
         "diabetes": lambda: has,
@@ -731,7 +732,7 @@ def derive_columns(facts: pl.DataFrame, as_of: dt.date, state: Derivations) -> t
         "on-midodrine": lambda: med_exprs["on-midodrine"],
         "on-droxidopa": lambda: med_exprs["on-droxidopa"],
         "two-gabapentinoids": lambda: med_exprs["two-gabapentinoids"],
-        "crcl": lambda: _crcl(col("age"), col("weight"), col("serum-creatinine"), female),
+        "crcl": lambda: _crcl(col("age"), col("weight"), col("serum-creatinine"), female, dialysed),
     }
     for name in _facts._DERIVATIONS:
         if name in state.stale:
@@ -776,8 +777,12 @@ def derive_columns(facts: pl.DataFrame, as_of: dt.date, state: Derivations) -> t
     return facts, _collect(flags)
 
 
-def _crcl(age: pl.Expr, weight: pl.Expr, scr: pl.Expr, female: pl.Expr) -> pl.Expr:
-    """``_facts._crcl`` with ``crcl_from_floats``: the same operations in the same order (bit-identical floats)."""
+def _crcl(age: pl.Expr, weight: pl.Expr, scr: pl.Expr, female: pl.Expr, dialysed: pl.Expr) -> pl.Expr:
+    """``_facts._crcl`` with ``crcl_from_floats``: the same operations in the same order (bit-identical floats).
+
+    Not on dialysis (``dialysed``: the patient's ``dialysis`` is true), where Cockcroft–Gault is not applied.
+    """
     value = (140.0 - age) * weight / (72.0 * scr)
     known = age.is_not_null() & weight.is_not_null() & scr.is_not_null() & female.is_not_null() & (age >= 18)
+    known = known & ~dialysed
     return pl.when(known).then(pl.when(female).then(value * 0.85).otherwise(value))

@@ -47,7 +47,7 @@ _FUNCTIONS = (
     dosing._decide,
     dosing._med_verdict,
 )
-PINNED = "b6a1b1ae9c02ca42"
+PINNED = "f6e045c133faeb4e"
 """sha256 (16 hex digits) of the engine functions whose orchestration :func:`dosing_rows` reproduces."""
 
 _WEIGHT_INPUTS = ("age", "weight", "serum-creatinine", "sex", "height")
@@ -228,8 +228,9 @@ def _weight_views(found: pl.DataFrame, kept: Mapping[int, dosing.DoseIntervals])
     if not maybe.height:
         return found.drop("__at")
     changed: list[int] = []
-    for r in maybe.select("__at", "__id", "__crcl", *_WEIGHT_INPUTS).iter_rows(named=True):
-        values = {k: r[k] for k in _WEIGHT_INPUTS} | {"crcl": r["__crcl"]}
+    for r in maybe.select("__at", "__id", "__crcl", "__dialysis", *_WEIGHT_INPUTS).iter_rows(named=True):
+        # dialysis too: there a CrCl is always given (never derived), so no weight view applies
+        values = {k: r[k] for k in _WEIGHT_INPUTS} | {"crcl": r["__crcl"], "dialysis": r["__dialysis"]}
         alternatives = dosing.weight_alternatives(values)
         if alternatives and kept[r["__id"]].verdict_at(r["__crcl"], alternatives) is dosing.Verdict.WEIGHT_DEPENDENT:
             changed.append(r["__at"])
