@@ -201,7 +201,7 @@ def _derive(patient: Patient, as_of: dt.date) -> tuple[dict[str, FactValue], tup
 def _shown_facts(facts: Mapping[str, FactValue]) -> dict[str, Any]:
     """The facts as the record holds them: sorted by name, dates as ISO text, a limit as text ("<200 ng/L")."""
     return {
-        k: (v.isoformat() if isinstance(v, dt.date) else limit_text(k, v) if type(v) in BOUNDS else v)
+        k: (v.isoformat() if isinstance(v, dt.date) else limit_text(k, v) if isinstance(v, Bound) else v)
         for k, v in sorted(facts.items())
     }
 
