@@ -23,6 +23,7 @@ from .exceptions import InputError, InputProblemsError, UnitError, raise_all
 from .model import Period
 from .units import (
     Quantity,
+    _check_magnitude,
     dimension,
     dimension_of,
     format_quantity,
@@ -153,10 +154,11 @@ class Patient:
         names = _names(vocab)
         # unknown names are refused as from_dict refuses them (a typo never silently dropped); membership
         # tests on frozensets keep this cheap, the message with its hint is built only for a refusal
-        problems = [_unknown("findings", n, vocab, ("boolean",)) for n in self.findings if n not in names.findings] + [
-            _unknown_last(n, vocab) for n in self.last if f"last-{n}" not in names.last
-        ]
-        raise_all(problems)
+        if not (names.findings.issuperset(self.findings) and names.assessed.issuperset(self.last)):
+            raise_all(
+                [_unknown("findings", n, vocab, ("boolean",)) for n in self.findings if n not in names.findings]
+                + [_unknown_last(n, vocab) for n in self.last if n not in names.assessed]
+            )
         values: dict[str, float] = {}
         for name, value in self.measurements.items():
             spec = names.measured.get(name)
@@ -165,9 +167,10 @@ class Patient:
                 raise _unknown("measurements", name, vocab, ("quantity", "number"))
             if isinstance(value, int | float) and not isinstance(value, bool):
                 values[name] = float(value)
-                if spec.unit is not None and math.isfinite(values[name]):
-                    # read in the canonical unit and written with it (to_dict): checked as that text is read
-                    parse_quantity(f"{values[name]!r} {spec.unit}", field)
+                if spec.unit is not None:
+                    # read in the canonical unit and written with it (to_dict): its size checked as that text is
+                    # read, so the record can be read again
+                    _check_magnitude(values[name], field, value)
             elif is_quantity(value):
                 values[name] = to_canonical(spec, parse_quantity(value, field), field)
             else:
@@ -424,7 +427,7 @@ def _parse_patient(data: Any) -> Patient:
 class _Names:
     """The vocabulary's input names by kind, for the quick reading (worked out once per vocabulary)."""
 
-    __slots__ = ("cumulative_dims", "dose_dims", "findings", "last", "measured", "vocab")
+    __slots__ = ("assessed", "cumulative_dims", "dose_dims", "findings", "last", "measured", "vocab")
 
     def __init__(self, vocab: Mapping[str, FactSpec]) -> None:
         self.vocab = vocab
@@ -432,6 +435,7 @@ class _Names:
         self.findings = frozenset(s.name for s in inputs if s.type == "boolean")
         self.measured = {s.name: s for s in inputs if s.type in ("quantity", "number")}
         self.last = frozenset(n for n in vocab if n.startswith("last-"))
+        self.assessed = frozenset(n[5:] for n in self.last)  # the keys of ``last``
         self.dose_dims = (dimension("mg"), dimension("IU"))
         self.cumulative_dims = (dimension("mg"), dimension("mg/m2"))
 
