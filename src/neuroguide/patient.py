@@ -127,8 +127,10 @@ class Patient:
     """Everything ``assess`` may use about one person.
 
     Findings, measurements and last-assessment dates are keyed by fact names
-    from the vocabulary (see the docs' input reference). Anything not given
-    is unknown, never assumed normal. ``limits`` names the measurements known
+    from the vocabulary (see the docs' input reference); an unknown name is refused
+    as :meth:`from_dict` refuses it. A measurement is a quantity, or a bare number
+    in the fact's canonical unit (written with that unit by :meth:`to_dict` and
+    the record). Anything not given is unknown, never assumed normal. ``limits`` names the measurements known
     only as below or above a laboratory's limit, with the comparator
     (``{"b12-total": "<"}`` for "<150 pg/mL"); see ``measurements`` in the input reference.
     """
