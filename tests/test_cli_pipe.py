@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,3 +94,71 @@ def test_a_cohort_run_finishes_its_work_when_the_reader_closes_early(tmp_path: P
     done = closed_early("cohort", str(cohort), "-o", str(results), "--as-of", AS_OF, "--summary", str(html))
     assert done.returncode == 0 and b"Traceback" not in done.stderr
     assert results.stat().st_size > 0 and html.stat().st_size > 0  # ran to its end after the pipe broke
+
+
+# -- standard error: a reader gone, or the descriptor closed at start -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def noted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A FHIR bundle with one result not used (a preliminary status): `assess --json` warns on standard error."""
+    bundle = json.loads((ROOT / "examples" / "fhir" / "t2d-metformin.json").read_text(encoding="utf-8"))
+    entry = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation")
+    extra = json.loads(json.dumps(entry))
+    extra["resource"]["id"] = "prelim"
+    extra["resource"]["status"] = "preliminary"
+    if "fullUrl" in extra:
+        extra["fullUrl"] += "-prelim"
+    bundle["entry"].append(extra)
+    path = tmp_path_factory.mktemp("stderr") / "noted.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    return path
+
+
+def stderr_gone(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """Run with standard error a pipe whose reader has already gone (``2>&1 >out.json | true``)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(neuroguide(*args), stdout=subprocess.PIPE, stderr=write, check=False, timeout=300)
+    finally:
+        os.close(write)
+
+
+def stderr_closed(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """Run with descriptor 2 closed before the interpreter starts (``2>&-``)."""
+    shell = ["sh", "-c", 'exec "$@" 2>&-', "sh", *neuroguide(*args)]
+    return subprocess.run(shell, stdout=subprocess.PIPE, check=False, timeout=300)
+
+
+def test_the_warning_made_noted_writes_to_stderr(noted: Path) -> None:
+    done = subprocess.run(
+        neuroguide("assess", str(noted), "--as-of", AS_OF, "--json"), capture_output=True, check=False, timeout=300
+    )
+    assert done.returncode == 0
+    assert b"WARNING" in done.stderr  # else the tests below would test nothing
+
+
+@pytest.mark.parametrize("run", [stderr_gone, stderr_closed])
+def test_record_written_when_stderr_is_unusable(noted: Path, run: Any) -> None:
+    done = run("assess", str(noted), "--as-of", AS_OF, "--json")
+    assert done.returncode == 0  # was 1, with nothing written, when the reader of standard error had gone
+    record = json.loads(done.stdout)
+    assert record["notes"]  # the warning's content is in the record
+    replayed = subprocess.run(
+        neuroguide("audit", "replay", "-"), input=done.stdout, capture_output=True, check=False, timeout=300
+    )
+    assert replayed.returncode == 0, replayed.stdout
+
+
+@pytest.mark.parametrize("run", [stderr_gone, stderr_closed])
+def test_bad_input_exits_2_when_stderr_is_unusable(tmp_path: Path, run: Any) -> None:
+    done = run("assess", str(tmp_path / "missing.json"))
+    assert done.returncode == 2
+    assert done.stdout == b""  # the error is never moved to standard output
+
+
+@pytest.mark.parametrize("run", [stderr_gone, stderr_closed])
+def test_different_replay_exits_1_when_stderr_is_unusable(records: tuple[Path, Path], run: Any) -> None:
+    assert run("audit", "replay", str(records[1])).returncode == 1
+    assert run("audit", "replay", str(records[0])).returncode == 0

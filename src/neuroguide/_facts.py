@@ -21,7 +21,7 @@ from .formulas import crcl_from_floats
 from .formulas._iwgdf import IWGDF_FACTS, possible_categories
 from .model import Period
 from .patient import Flag, FlagKind, Patient
-from .units import Quantity, format_quantity, in_kind, is_quantity, round_half_up
+from .units import Quantity, format_quantity, in_kind, is_quantity, parse_quantity, round_half_up
 
 __all__ = [
     "PLACEHOLDER_DATES",
@@ -343,9 +343,15 @@ def _unit_slips(patient: Patient, facts: dict[str, FactValue]) -> list[Flag]:
     flags: list[Flag] = []
     for name, value in patient.measurements.items():
         spec = vocab.get(name)
-        if spec is None or spec.plausible is None or not is_quantity(value):
+        if spec is None or spec.plausible is None:
             continue
-        q = typing.cast("Quantity", value)
+        if is_quantity(value):
+            q = typing.cast("Quantity", value)
+        elif spec.unit is not None:
+            # a bare number (possible only from Python) is in the canonical unit: as likely a slip as one labelled so
+            q = parse_quantity(f"{float(value)!r} {spec.unit}")
+        else:
+            continue
         why = unit_slip(spec.plausible, functools.partial(in_kind, q))
         if why is not None:
             facts.pop(name, None)

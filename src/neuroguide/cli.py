@@ -239,17 +239,18 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 class _Stdout:
-    """Standard output that outlives a reader who stops early (``neuroguide audit replay r.json | head -1``).
+    """Standard output (or error) that outlives a reader who stops early (``neuroguide audit replay r.json | head -1``).
 
     The first write or flush that meets the closed pipe points the descriptor at /dev/null and drops the rest, so
     the command still runs to its end and exits with its own verdict (a DIFFERENT replay stays exit 1), and the
-    interpreter's last flush raises no traceback. Every command prints through ``sys.stdout``, so this one wrapper
-    serves them all.
+    interpreter's last flush raises no traceback. Every command prints through ``sys.stdout`` and ``sys.stderr``,
+    so one wrapper on each serves them all. A stream Python could not open (its descriptor closed at start:
+    ``2>&-``) is ``None``; its text is dropped, never printed to the other stream.
     """
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
-        self.broken = False
+        self.broken = stream is None
 
     def write(self, text: str) -> int:
         if not self.broken:
@@ -277,20 +278,44 @@ class _Stdout:
         except (OSError, ValueError, AttributeError):  # a stream without a descriptor (captured in tests)
             pass
 
+    def isatty(self) -> bool:
+        return self._stream is not None and bool(self._stream.isatty())
+
     def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno... as the real stream has them
         return getattr(self._stream, name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 failure found, 2 bad input)."""
-    stdout = sys.stdout
-    guard = _Stdout(stdout)
-    sys.stdout = guard  # a file-like wrapper (see _Stdout)
+    stdout, stderr = sys.stdout, sys.stderr
+    if stdout is None or stderr is None:
+        _hold_closed_descriptors()
+    out, err = _Stdout(stdout), _Stdout(stderr)
+    sys.stdout, sys.stderr = out, err  # file-like wrappers (see _Stdout)
     try:
         return _main(argv)
     finally:
-        guard.flush()  # the last buffered output meets a closed pipe here, inside the guard, not at exit
-        sys.stdout = stdout
+        out.flush()  # the last buffered output meets a closed pipe here, inside the guard, not at exit
+        err.flush()
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _hold_closed_descriptors() -> None:
+    """Point a standard descriptor closed at start (``2>&-``) at /dev/null.
+
+    Otherwise the next file opened (a record written with ``--output``) would get descriptor 1 or 2, and whatever
+    writes there at the C level would land in that file.
+    """
+    import os
+
+    for fd in (1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            held = os.open(os.devnull, os.O_WRONLY)
+            if held != fd:  # a lower descriptor was closed too and took it: put it where it belongs
+                os.dup2(held, fd)
+                os.close(held)
 
 
 def _main(argv: Sequence[str] | None) -> int:

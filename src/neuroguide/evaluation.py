@@ -22,7 +22,7 @@ from ._criteria import FactValue, GateList, Gates, Kept, compiled, compiled_all,
 from ._facts import RECOGNISED_AGENTS, SINCE_0_2, derive_flagged
 from ._limits import SIDES, straddled
 from ._loading import Catalog, catalog, criterion_facts
-from ._numeric import BOUNDS, Bound
+from ._numeric import BOUNDS, Bound, clean
 from ._readings import readings
 from ._vocabulary import vocabulary
 from .exceptions import InputError, InputProblemsError, UnknownGuidelineError
@@ -200,12 +200,48 @@ def _derive(patient: Patient, as_of: dt.date) -> tuple[dict[str, FactValue], tup
 
 
 def _shown_facts(facts: Mapping[str, FactValue]) -> dict[str, Any]:
-    """The facts as the record holds them: sorted by name, dates as ISO text."""
-    # a limit read (a Bound) is its number here, as JSON holds it; the patient and the trace show its comparator
+    """The facts as the record holds them: sorted by name, dates as ISO text, a limit as text ("<200 ng/L")."""
     return {
-        k: (v.isoformat() if isinstance(v, dt.date) else float(v) if isinstance(v, Bound) else v)
+        k: (v.isoformat() if isinstance(v, dt.date) else limit_text(k, v) if isinstance(v, Bound) else v)
         for k, v in sorted(facts.items())
     }
+
+
+def limit_text(name: str, value: Bound) -> str:
+    """A limit read (a :class:`Bound`) as the record's facts show it: its comparator, number and canonical unit.
+
+    The number is written at 12 significant digits (the binary noise of a unit conversion left out: "<200 pg/mL"
+    is "<200 ng/L", not 199.99999999999997), so it is never read as an exact result.
+    """
+    number = format(clean(value).normalize(), "f")
+    unit = vocabulary()[name].unit
+    return f"{value.comparator}{number}" + (f" {unit}" if unit else "")
+
+
+_LIMIT_TEXT = re.compile(r"^(<=|>=|<|>)([-+0-9.eE]+)(?: |$)")
+
+
+def fact_of_record(value: Any) -> Any:
+    """A fact as a record holds it, with a limit's text read back as its :class:`Bound` (canonical unit)."""
+    if type(value) is str:
+        found = _LIMIT_TEXT.match(value)
+        if found is not None:
+            return Bound(float(found[2]), found[1])
+    return value
+
+
+def _same_fact(before: Any, after: Any) -> bool:
+    """Whether a recorded fact equals the fact now.
+
+    A record made before limits were written as text holds the limit's number alone: it matches the same limit
+    now (the comparator is in the record's patient).
+    """
+    if before == after:
+        return True
+    if isinstance(before, int | float) and not isinstance(before, bool) and type(after) is str:
+        now = fact_of_record(after)
+        return type(now) in BOUNDS and clean(before) == clean(now)
+    return False
 
 
 _DEFAULT_STATUSES = (m.Status.APPROVED,)
@@ -1285,7 +1321,7 @@ def _diff_record_parts(
     for name in sorted(set(before.facts) | set(after.facts)):
         if name not in before.facts and name not in read:
             continue
-        if before.facts.get(name) != after.facts.get(name):
+        if not _same_fact(before.facts.get(name), after.facts.get(name)):
             text = f"fact {name}: recorded {before.facts.get(name)!r}, now {after.facts.get(name)!r}"
             # the input left out now, when the record holds no flag on it (a check added since the record's release)
             why = [f for f in after.flags if f not in before.flags and name in _flagged_names(f.field)]

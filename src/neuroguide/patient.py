@@ -23,6 +23,7 @@ from .exceptions import InputError, InputProblemsError, UnitError, raise_all
 from .model import Period
 from .units import (
     Quantity,
+    _check_magnitude,
     dimension,
     dimension_of,
     format_quantity,
@@ -126,8 +127,10 @@ class Patient:
     """Everything ``assess`` may use about one person.
 
     Findings, measurements and last-assessment dates are keyed by fact names
-    from the vocabulary (see the docs' input reference). Anything not given
-    is unknown, never assumed normal. ``limits`` names the measurements known
+    from the vocabulary (see the docs' input reference); an unknown name is refused
+    as :meth:`from_dict` refuses it. A measurement is a quantity, or a bare number
+    in the fact's canonical unit (written with that unit by :meth:`to_dict` and
+    the record). Anything not given is unknown, never assumed normal. ``limits`` names the measurements known
     only as below or above a laboratory's limit, with the comparator
     (``{"b12-total": "<"}`` for "<150 pg/mL"); see ``measurements`` in the input reference.
     """
@@ -150,20 +153,34 @@ class Patient:
         # boundary, so evaluation runs on floats.
         _check_fields(self)
         vocab = vocabulary()
+        names = _names(vocab)
+        # unknown names are refused as from_dict refuses them (a typo never silently dropped); membership
+        # tests on frozensets keep this cheap, the message with its hint is built only for a refusal
+        if not (names.findings.issuperset(self.findings) and names.assessed.issuperset(self.last)):
+            raise_all(
+                [_unknown("findings", n, vocab, ("boolean",)) for n in self.findings if n not in names.findings]
+                + [_unknown_last(n, vocab) for n in self.last if n not in names.assessed]
+            )
         values: dict[str, float] = {}
         for name, value in self.measurements.items():
-            spec = vocab.get(name)
+            spec = names.measured.get(name)
             field = f"measurements.{name}"
-            if spec is None or spec.type not in ("quantity", "number"):
-                raise InputError(field, name, "a known quantity or number fact name")
+            if spec is None:
+                raise _unknown("measurements", name, vocab, ("quantity", "number"))
             if isinstance(value, int | float) and not isinstance(value, bool):
                 values[name] = float(value)
+                if spec.unit is not None:
+                    # read in the canonical unit and written with it (to_dict): its size checked as that text is
+                    # read, so the record can be read again
+                    _check_magnitude(values[name], field, value)
             elif is_quantity(value):
                 values[name] = to_canonical(spec, parse_quantity(value, field), field)
             else:
                 raise InputError(field, value, "a pint quantity or a number")
             if not math.isfinite(values[name]):  # a NaN compares false with every threshold: read as normal
                 raise InputError(field, value, "a finite number")
+            if spec.integer and not values[name].is_integer():
+                raise InputError(field, value, f"a whole number from {spec.low:g} to {spec.high:g}")
             _check_range(spec, values[name], field, value)
         for name, comparator in self.limits.items():
             # compared as its number, shown with its comparator (never as an exact result)
@@ -235,8 +252,7 @@ class Patient:
             out["findings"] = dict(self.findings)
         if self.measurements:
             out["measurements"] = {
-                k: (v if isinstance(v, float) else self.limits.get(k, "") + format_quantity(v, exact=True))
-                for k, v in self.measurements.items()
+                k: _measurement_text(k, v, self.limits.get(k, "")) for k, v in self.measurements.items()
             }
         if self.last:
             out["last"] = {k: v.isoformat() for k, v in self.last.items()}
@@ -266,6 +282,41 @@ class Patient:
             if med.stopped is not None:
                 found[f"medications[{i}].stopped"] = med.stopped
         return found
+
+
+def _measurement_text(name: str, value: Quantity | float, comparator: str) -> Quantity | float | str:
+    """A measurement as the plain data holds it: a quantity as text with its unit, a number fact as a number.
+
+    A bare number given to the constructor for a quantity fact is read in the fact's canonical unit, so it is
+    written with that unit (the plain data, and so the record, must say which unit it is in to be read again).
+    """
+    if is_quantity(value):
+        return comparator + format_quantity(value, exact=True)  # type: ignore[arg-type]
+    unit = vocabulary()[name].unit
+    if unit is None:
+        return value
+    return f"{comparator}{float(value)!r} {unit}"
+
+
+def _unknown(field: str, name: object, vocab: Mapping[str, FactSpec], kinds: tuple[str, ...]) -> InputError:
+    """The error :func:`_spec` raises for a name that is not an input fact of these kinds."""
+    try:
+        _spec(field, name, vocab, kinds)  # type: ignore[arg-type]
+    except InputError as exc:
+        return exc
+    raise AssertionError(name)  # pragma: no cover - called only for a name that is not one
+
+
+def _unknown_last(name: object, vocab: Mapping[str, FactSpec]) -> InputError:
+    """The error for a last-assessment name that is not one (as :func:`_last` gives it)."""
+    known = sorted(n[5:] for n in vocab if n.startswith("last-"))
+    hint = ""
+    if isinstance(name, str):
+        import difflib  # here: loaded only to suggest a name for one not known
+
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return InputError(f"last.{name}", name, f"one of {', '.join(known)}{hint}")
 
 
 def _check_fields(p: Patient) -> None:
@@ -378,7 +429,7 @@ def _parse_patient(data: Any) -> Patient:
 class _Names:
     """The vocabulary's input names by kind, for the quick reading (worked out once per vocabulary)."""
 
-    __slots__ = ("cumulative_dims", "dose_dims", "findings", "last", "measured", "vocab")
+    __slots__ = ("assessed", "cumulative_dims", "dose_dims", "findings", "last", "measured", "vocab")
 
     def __init__(self, vocab: Mapping[str, FactSpec]) -> None:
         self.vocab = vocab
@@ -386,6 +437,7 @@ class _Names:
         self.findings = frozenset(s.name for s in inputs if s.type == "boolean")
         self.measured = {s.name: s for s in inputs if s.type in ("quantity", "number")}
         self.last = frozenset(n for n in vocab if n.startswith("last-"))
+        self.assessed = frozenset(n[5:] for n in self.last)  # the keys of ``last``
         self.dose_dims = (dimension("mg"), dimension("IU"))
         self.cumulative_dims = (dimension("mg"), dimension("mg/m2"))
 
@@ -821,10 +873,8 @@ def _last(value: Any, vocab: Mapping[str, FactSpec], found: _Problems) -> dict[s
     out: dict[str, dt.date] = {}
     for name, raw in value.items():
         with found.guard():
-            fact = f"last-{name}"
-            if fact not in vocab:
-                known = sorted(n[5:] for n in vocab if n.startswith("last-"))
-                raise InputError(f"last.{name}", name, f"one of {', '.join(known)}")
+            if f"last-{name}" not in vocab:
+                raise _unknown_last(name, vocab)
             date = _date(f"last.{name}", raw)
             if date is not None:
                 out[name] = date

@@ -16,6 +16,7 @@ from ._criteria import decide
 from ._loading import catalog, criterion_facts
 from ._numeric import Bound
 from ._vocabulary import vocabulary
+from .evaluation import fact_of_record
 from .formulas import CalcResult
 from .patient import Flag, FlagKind
 from .results import (
@@ -685,7 +686,7 @@ def pattern_gaps(result: Assessment) -> list[str]:
     not decide, naming the missing findings that would decide it on their own. Empty when a pattern fired,
     when no leg symptom is recorded, or when no pattern rule was evaluated.
     """
-    facts = dict(result.record.facts)
+    facts = {k: fact_of_record(v) for k, v in result.record.facts.items()}  # a limit compared as one
     if any(r.status is RecommendationStatus.PATTERN for r in result.recommendations):
         return []
     if not any(facts.get(name) is True for name in _LEG_SYMPTOMS):
