@@ -44,7 +44,7 @@ from .results import (
     newer_package,
     package_version,
 )
-from .units import format_quantity
+from .units import Quantity, format_quantity
 
 # A site overlay is only ever passed in (by the caller who loaded it): the type is enough here, and importing
 # the overlay reader (TOML, hashing, cattrs hooks) would cost every start-up that uses none.
@@ -726,9 +726,18 @@ def _undecided(
 
 
 def _as_entered(patient: Patient, name: str) -> str | None:
-    """The number and unit of a limit as the patient data gave it, or None (not kept: a number without a unit)."""
+    """The number and unit of a limit as the patient data gave it, or None.
+
+    A bare number (the constructor's) is in the fact's canonical unit, which the record writes with it: quoted as
+    that quantity, so a replay of the record, which reads that text, quotes it alike.
+    """
     given = patient.measurements.get(name)
-    return None if given is None or isinstance(given, int | float) else format_quantity(given)
+    if given is None:
+        return None
+    if isinstance(given, int | float):
+        unit = vocabulary()[name].unit
+        return None if unit is None else format_quantity(Quantity(float(given), unit))
+    return format_quantity(given)
 
 
 def _unlocked_flag(name: str) -> Flag:
