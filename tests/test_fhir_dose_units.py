@@ -109,3 +109,72 @@ def test_mcg_in_another_code_system_is_not_read() -> None:
     reading = fhir.read(_bundle({"system": "http://example.org/units", "code": "mcg"}), as_of=AS_OF)
     assert "dose" not in reading.patient.to_dict()["medications"][0]
     assert any(n.kind is NoteKind.UNRECOGNISED and "mcg" in n.what for n in reading.notes)
+
+
+# Grams per unit, written out here (not read from units.py): two spellings name the same amount when these agree.
+GRAMS = {"g": 1.0, "mg": 1e-3, "ug": 1e-6, "mcg": 1e-6, "\u00b5g": 1e-6}
+PAIRS = [(code, unit) for code in GRAMS for unit in GRAMS if code != unit]
+
+
+def _coded(code: str, unit: str) -> dict[str, Any]:
+    # 'ug', 'mg' and 'g' are UCUM codes; 'mcg' and the micro sign are read as a code only without another system.
+    return {"system": UCUM, "code": code, "unit": unit} if code in ("ug", "mg", "g") else {"code": code, "unit": unit}
+
+
+@pytest.mark.parametrize(("code", "unit"), PAIRS)
+def test_a_dose_whose_shown_unit_names_another_amount_than_its_code_is_a_conflict(code: str, unit: str) -> None:
+    reading = fhir.read(_bundle(_coded(code, unit)), as_of=AS_OF)
+    med = reading.patient.to_dict()["medications"][0]
+    conflicts = [n for n in reading.notes if n.kind is NoteKind.CONFLICT]
+    if GRAMS[code] == GRAMS[unit]:  # the same amount spelled twice: read, never a conflict
+        assert conflicts == [], reading.notes
+        assert med["dose"] == "1000 ug"
+        return
+    assert "dose" not in med, med  # not checked: 1000 of which?
+    assert len(conflicts) == 1, reading.notes
+    note = conflicts[0]
+    assert note.resource == "MedicationRequest/mr-b12"
+    assert repr(unit) in note.what and repr(code) in note.what
+    assert f"1000 {unit}" in note.reason and "not checked" in note.reason
+    assert [n for n in reading.notes if n.kind is NoteKind.ASSUMPTION] == []  # no spelling note beside it
+
+
+def _pregabalin(dose: str | None) -> ng.Patient:
+    med = {"agent": "pregabalin", "started": "2026-09-01"} | ({"dose": dose, "per": "day"} if dose else {})
+    return ng.Patient.from_dict({"id": "pu", "birth_date": "1958-04-12", "sex": "female", "medications": [med]})
+
+
+@pytest.mark.parametrize(("code", "unit"), [p for p in PAIRS if GRAMS[p[0]] != GRAMS[p[1]]])
+def test_a_conflicting_dose_is_not_checked_by_assess(code: str, unit: str) -> None:
+    # Pregabalin (RxNorm 187832) is dose-checked: 1000 of either unit changes the result, an unchecked dose does not.
+    bundle = _bundle(_coded(code, unit))
+    drug = bundle["entry"][1]["resource"]["medicationCodeableConcept"]["coding"][0]
+    drug.update(code="187832", display="pregabalin")
+    found = fhir.assess(bundle, as_of=AS_OF).recommendations
+    assert found == ng.assess(_pregabalin(None), as_of=AS_OF).recommendations
+    for either in (code, unit):
+        assert found != ng.assess(_pregabalin(f"1000 {either}"), as_of=AS_OF).recommendations
+
+
+@pytest.mark.parametrize(("code", "shown", "json"), [("mg", "mg", "1000 mg"), ("ug", "mcg", "1000 mcg"),
+                                                     ("ug", "\u00b5g", "1000 ug"), ("g", "g", "1000 g")])  # fmt: skip
+def test_a_dose_whose_units_agree_reads_as_its_json_twin(code: str, shown: str, json: str) -> None:
+    twin = ng.Patient.from_dict(
+        {
+            "id": "pu",
+            "birth_date": "1958-04-12",
+            "sex": "female",
+            "medications": [{"agent": "vitamin B12", "dose": json, "per": "day", "started": "2026-09-01"}],
+        }
+    )
+    bundle = _bundle({"system": UCUM, "code": code, "unit": shown})
+    reading = fhir.read(bundle, as_of=AS_OF)
+    assert reading.notes == ()
+    assert reading.patient.to_dict()["medications"] == twin.to_dict()["medications"]
+    assert fhir.assess(bundle, as_of=AS_OF).recommendations == ng.assess(twin, as_of=AS_OF).recommendations
+
+
+def test_a_shown_unit_that_is_display_text_is_not_compared() -> None:
+    reading = fhir.read(_bundle({"system": UCUM, "code": "mg", "unit": "milligram"}), as_of=AS_OF)
+    assert reading.notes == ()
+    assert reading.patient.to_dict()["medications"][0]["dose"] == "1000 mg"

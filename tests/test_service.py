@@ -558,6 +558,39 @@ def test_a_hook_with_an_empty_context_user_id_is_refused(
     )
 
 
+# patient-view: userId "Must be in the format [ResourceType]/[id]" (CDS Hooks Library STU1 patient-view, v1.0.1).
+BAD_USERS = ["  ", "abc", "Practitioner/", "/123", "Practitioner 123", "practitioner/1", "Practitioner/1/_history/2",
+             "Practitioner/a b", "Practitioner/" + "x" * 65]  # fmt: skip
+
+
+@pytest.mark.parametrize("user", BAD_USERS)
+def test_a_patient_view_user_id_not_shaped_resource_type_slash_id_is_refused(server: Server, user: str) -> None:
+    status, _, body = server.call("POST", PATIENT_VIEW, _without(view("t2d-metformin"), userId=user))
+    assert (status, body["error"]) == (400, "bad-request")
+    assert "context.userId must be in the format [ResourceType]/[id]" in body["message"]
+    assert (
+        json.dumps(user) in body["message"]
+        and "Practitioner, PractitionerRole, Patient or RelatedPerson" in (body["message"])
+    )
+
+
+@pytest.mark.parametrize("user", ["Practitioner/abc", "PractitionerRole/123", "Patient/t2d-metformin",
+                                  "RelatedPerson/rp.1", "Practitioner/" + "x" * 64, "Device/7"])  # fmt: skip
+def test_a_patient_view_user_id_of_the_spec_form_is_answered(server: Server, user: str) -> None:
+    # Device is not among the types the hook "expects", but the spec does not require them: answered.
+    status, _, body = server.call("POST", PATIENT_VIEW, _without(view("t2d-metformin"), userId=user))
+    assert status == 200 and "cards" in body
+
+
+@pytest.mark.parametrize(("path", "payload"), [(ORDER_SIGN, lambda: order("order-sign", 1.0))])
+def test_an_order_hook_user_id_is_not_held_to_the_patient_view_format(
+    server: Server, path: str, payload: Callable[[], dict[str, Any]]
+) -> None:
+    # The published order-sign hook (STU1) gives userId no format rule: "abc" is answered.
+    status, _, body = server.call("POST", path, _without(payload(), userId="abc"))
+    assert status == 200 and "cards" in body
+
+
 @pytest.mark.parametrize(
     ("context", "named"),
     [

@@ -104,7 +104,8 @@ def add_parser(subparsers: Any, formatter_class: type[argparse.HelpFormatter]) -
         formatter_class=formatter_class,
         epilog="examples:\n  neuroguide assess patient.json --json > record.json\n"
         "  neuroguide audit replay record.json\n"
-        "  neuroguide audit replay record.json --fhir bundle.json   # a record made from FHIR data",
+        "  neuroguide audit replay record.json --fhir bundle.json   # a record made from FHIR data\n"
+        "  neuroguide audit replay svc_rec.json --fhir request.json # a CDS Hooks record: the whole request",
     )
     r.add_argument("record", help="evaluation record JSON (from `neuroguide assess --json`), or - for stdin")
     r.add_argument("--site", type=Path, help="the site overlay the record applied (its sha256 is checked)")
@@ -112,7 +113,8 @@ def add_parser(subparsers: Any, formatter_class: type[argparse.HelpFormatter]) -
         "--fhir",
         type=Path,
         metavar="FILE",
-        help="the FHIR input the record was made from: read again, its patient and reader notes are compared",
+        help="the FHIR input the record was made from (for a CDS Hooks record, the request or its prefetch): "
+        "read again, its patient and reader notes are compared",
     )
     _common(r, json_flag=True)
     r.set_defaults(handler=_replay)

@@ -11,6 +11,8 @@ from typing import Any
 
 from . import terminology as t
 from ._fhirnotes import UCUM, NoteKind, as_list, as_map, codings, num_text, number, shown
+from .exceptions import InputError
+from .units import dimension, scale
 
 __all__ = ["DoseReader", "dose_unit", "strength"]
 
@@ -46,6 +48,28 @@ def dose_unit(q: Mapping[str, Any]) -> tuple[str, bool] | None:
     return None
 
 
+def shown_clash(q: Mapping[str, Any], unit: str) -> str | None:
+    """The unit a dose Quantity shows when it names another amount than its code (read as ``unit``); else None.
+
+    A dose coded ``mg`` but shown as ``ug`` is 1000-fold wrong one way or the other, so unlike an Observation's value
+    (read by its code, noted) such a dose is not read. A shown unit that is not a unit neuroguide reads (free text
+    such as "micrograms") is display text and is not compared; ``mcg`` and ``\u00b5g`` shown under ``ug`` agree.
+    """
+    text = q.get("unit")
+    if q.get("code") is None or not isinstance(text, str) or not text.strip():
+        return None
+    spelled = t.ucum_unit(text.strip()) or ("ug" if text.strip() in MICROGRAM else text.strip())
+    try:
+        kind = dimension(spelled)
+    except InputError:
+        return None  # display text, not a unit neuroguide reads
+    try:
+        same = spelled == unit or (kind == dimension(unit) and scale(spelled, unit) == 1.0)
+    except InputError:
+        same = False
+    return None if same else text
+
+
 def strength(medication: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     """The strength (a Ratio) of a Medication's one active ingredient, or ``None`` (none, or several)."""
     found = [as_map(i).get("strength") for i in as_list((medication or {}).get("ingredient"))]
@@ -77,6 +101,17 @@ class DoseReader:
         unit, lenient = found
         value = number(q.get("value"))
         assert value is not None
+        clash = shown_clash(q, unit)
+        if clash is not None:  # mg shown over a ug code: a 1000-fold doubt, not resolved by trusting either
+            self.note(
+                NoteKind.CONFLICT,
+                ref,
+                f"{what} {num_text(value)} unit {clash!r}, code {q.get('code')!r}",
+                f"the unit shown and the code name different amounts ({num_text(value)} {clash.strip()} and "
+                f"{num_text(value)} {unit}): which one the {what} is in is unknown; "
+                + ("the dose is not checked" if what == "dose" else "not read"),
+            )
+            return None
         if lenient:
             spelled = q.get("code") if q.get("code") is not None else q.get("unit")
             self.note(

@@ -58,6 +58,7 @@ else:
 
 __all__ = [
     "CUMULATIVE_DOSE_URL",
+    "PATIENT_PREFETCH",
     "FhirExtraMissingError",
     "Note",
     "NoteKind",
@@ -138,6 +139,18 @@ class Reading:
         )
 
 
+# The CDS Hooks service's prefetch templates (key -> FHIR query). Here, not in the service, so that an auditor
+# re-reading a stored request (``reread``) reads exactly the keys the service read, without the service extra.
+PATIENT_PREFETCH: Mapping[str, str] = {
+    "patient": "Patient/{{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}",
+    "procedures": "Procedure?patient={{context.patientId}}",
+    "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
+}
+
+
 def read(
     data: Mapping[str, Any] | Sequence[Any] | str | Path,
     *,
@@ -185,9 +198,45 @@ def reread(record: EvaluationRecord, data: Mapping[str, Any] | Sequence[Any] | s
     """Read the FHIR input of a record again, as it was read (for ``neuroguide.audit.replay_record``).
 
     On the record's date, with the conformance check unless the record's notes say it was skipped.
+
+    A whole CDS Hooks request body (``hook``, ``context``, ``prefetch``), as the service received it, is read as the
+    service read it: its ``prefetch`` keys the service requests, without a failed fetch (an OperationOutcome); its
+    ``context.patientId`` must be the record's patient id.
+
+    Raises:
+        InputError: the data is not FHIR JSON nor a CDS Hooks request with a prefetch object, or the request's
+            ``context.patientId`` is not the record's patient.
+
     """
     skipped = any(n.kind is NoteKind.ASSUMPTION and n.what == _UNCHECKED for n in record.notes)
-    return read(data, as_of=record.as_of, conformance=not skipped)
+    parsed = _parsed(data)
+    if isinstance(parsed, Mapping) and "resourceType" not in parsed and isinstance(parsed.get("hook"), str):
+        parsed = _hook_prefetch(parsed, record.patient.get("id"))
+    return read(parsed, as_of=record.as_of, conformance=not skipped)
+
+
+def _hook_prefetch(request: Mapping[str, Any], patient_id: Any) -> dict[str, Any]:
+    """The prefetch data of a CDS Hooks request, as the service reads it (see :func:`reread`)."""
+    prefetch = request.get("prefetch")
+    if not isinstance(prefetch, Mapping):
+        raise InputError(
+            "fhir.prefetch",
+            prefetch,
+            f"the prefetch object of the CDS Hooks {request['hook']!r} request (key -> FHIR resource, Bundle or null); "
+            "the request holds no FHIR data otherwise",
+        )
+    context = request.get("context")
+    given = context.get("patientId") if isinstance(context, Mapping) else None
+    if isinstance(patient_id, str) and given is not None and given != patient_id:
+        raise InputError(
+            "fhir.context.patientId", given, f"the record's patient id {patient_id!r} (a request for another patient)"
+        )
+    return {
+        key: value
+        for key, value in prefetch.items()
+        if key in PATIENT_PREFETCH
+        and not (isinstance(value, Mapping) and value.get("resourceType") == "OperationOutcome")
+    }
 
 
 def assess(data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.date, **options: Any) -> Assessment:
@@ -204,11 +253,8 @@ def assess(data: Mapping[str, Any] | Sequence[Any] | str | Path, *, as_of: dt.da
 # -- input -------------------------------------------------------------------------------------------------------
 
 
-def _load(
-    data: Mapping[str, Any] | Sequence[Any] | str | Path,
-    urls: dict[str, str],
-    partial: list[tuple[str, str]] | None = None,
-) -> list[dict[str, Any]]:
+def _parsed(data: Mapping[str, Any] | Sequence[Any] | str | Path) -> Any:
+    """The data as parsed JSON: a path (or a text not starting as JSON does) is read as a file."""
     if isinstance(data, Path) or (isinstance(data, str) and not data.lstrip().startswith(("{", "["))):
         try:
             data = Path(data).read_text(encoding="utf-8")
@@ -216,7 +262,23 @@ def _load(
             raise InputError("file", str(data), f"a readable UTF-8 JSON file ({exc})") from None
     if isinstance(data, str):
         # strict: a duplicate key (one value silently dropped), deep nesting or a huge number is a named error
-        data = loads(data, "fhir")
+        return loads(data, "fhir")
+    return data
+
+
+def _load(
+    data: Mapping[str, Any] | Sequence[Any] | str | Path,
+    urls: dict[str, str],
+    partial: list[tuple[str, str]] | None = None,
+) -> list[dict[str, Any]]:
+    data = _parsed(data)
+    if isinstance(data, Mapping) and "resourceType" not in data and isinstance(data.get("hook"), str):
+        raise InputError(  # else its context and hookInstance are taken for prefetch keys
+            "fhir.hook",
+            data["hook"],
+            "a FHIR resource, a Bundle, or a prefetch object; this is a whole CDS Hooks request: pass its `prefetch` "
+            "object (`neuroguide audit replay --fhir` accepts the whole request)",
+        )
     if data is None:  # inside a prefetch object, null is a key the EHR could not fill; the whole data cannot be
         raise InputError("fhir", None, "a FHIR resource, a Bundle, or a prefetch object")
     out: list[dict[str, Any]] = []

@@ -106,14 +106,7 @@ _DOSE_PROBLEMS = DOSE_PROBLEMS | {RecommendationStatus.FLAGGED}
 # each item: considerations, routine care and work-up. Red flags, results, referrals, medication verdicts and
 # treatment (what to give and what not to give) keep their own cards, as does anything due or overdue.
 _FOLDED = frozenset({Section.CATEGORIES, Section.SCHEDULE, Section.WORKUP})
-_PATIENT_PREFETCH = {
-    "patient": "Patient/{{context.patientId}}",
-    "conditions": "Condition?patient={{context.patientId}}",
-    "observations": "Observation?patient={{context.patientId}}",
-    "procedures": "Procedure?patient={{context.patientId}}",
-    "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
-    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
-}
+_PATIENT_PREFETCH = fhir.PATIENT_PREFETCH  # shared with fhir.reread, which reads a stored request as here
 _SERVICES: dict[str, dict[str, Any]] = {
     "neuroguide-patient-view": {
         "hook": "patient-view",
@@ -1067,10 +1060,25 @@ def _hook_request(body: Any, service_id: str) -> Mapping[str, Any]:
         got = json.dumps(user_id)[:80]
         message = f"context.userId must be a string ([ResourceType]/[id], e.g. Practitioner/123, not empty), got {got}"
         raise HookError(400, "bad-request", message, instance)
+    if expected == "patient-view" and not _USER_ID.fullmatch(user_id):
+        got = json.dumps(user_id)[:80]
+        message = (
+            f"context.userId must be in the format [ResourceType]/[id] (a FHIR resource type, '/', a FHIR id of "
+            "letters, digits, '-' and '.', e.g. Practitioner/123; for patient-view the user is expected to be a "
+            f"Practitioner, PractitionerRole, Patient or RelatedPerson), got {got}"
+        )
+        raise HookError(400, "bad-request", message, instance)
     prefetch = body.get("prefetch", {})
     if not isinstance(prefetch, Mapping):
         raise HookError(400, "bad-request", "prefetch must be an object of prefetch key -> FHIR resource", instance)
     return body
+
+
+# patient-view's userId "Must be in the format [ResourceType]/[id]" (CDS Hooks Library STU1, hookVersion 1.0): a
+# resource type name, then a FHIR id (R4 datatype id: [A-Za-z0-9\-\.]{1,64}). The published order-select and
+# order-sign pages give no such rule for userId, so they are not held to it. The user's resource type is only
+# "expected" (Practitioner, PractitionerRole, Patient or RelatedPerson), not required, so another type is accepted.
+_USER_ID = re.compile(r"[A-Z][A-Za-z]*/[A-Za-z0-9\-.]{1,64}")
 
 
 def _prefetched(body: Mapping[str, Any], required: bool) -> tuple[dict[str, Any], list[fhir.Note]]:
