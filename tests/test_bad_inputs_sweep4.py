@@ -188,7 +188,7 @@ def test_a_text_in_a_cohort_number_column_is_not_called_out_of_range() -> None:
     )
     errors = cohort.evaluate(table, as_of=AS_OF, max_bad_share=1.0).errors
     expected = dict(zip(errors["value"].to_list(), errors["expected"].to_list(), strict=True))
-    limit = "; a limit such as '<150' is read only from JSON lines documents"
+    limit = "; a limit such as '<150' is read only from patient documents (JSON lines)"
     for text in ("<150", "150 ng/L", "≤150"):  # was "a value between 1 and 100000 ng/L"
         assert expected[text] == f"a plain number in ng/L (a unit goes in the column name, as 'name[unit]'){limit}"
     assert expected["nan"] == "a finite value between 1 and 100000 ng/L"

@@ -72,6 +72,16 @@ _ODD: list[Any] = [
     "97 µmol/L",
     "300 pg/mL",
     "300 ng/L",
+    # results given as a limit: read as the number, or not used, as for a document
+    "<200 pg/mL",
+    "<150 pg/mL",
+    "<180 ng/L",
+    ">350 ng/L",
+    "<=150 pmol/L",
+    ">=14 %",
+    "<5 %",
+    ">20 mmol/L",
+    "<0.3 mg/dL",
     "0.9",
     "NaN mg/dL",
     "inf kg",
@@ -289,6 +299,25 @@ def test_unit_slips_are_flagged_not_used_as_for_a_document() -> None:
     assert assert_same_as_documents([json.dumps(doc), json.dumps(_good(1))]) == 0
     got = _jsonl.wide_from_lines([json.dumps(doc)])
     assert got.errors.select("column", "effect").rows() == [("measurements.hba1c", "not used")]
+
+
+_LIMITS = [f"{c}{v}" for c in ("<", "<=", ">", ">=") for v in ("150 pg/mL", "180 ng/L", "350 ng/L", "150 pmol/L")]
+_LIMITS += ["<5 %", ">14 %", "<=48 mmol/mol", ">20 mmol/L", "<3 mmol/L", "<0.3 mg/dL", ">60 kg", "<1"]
+
+
+def test_every_measurement_given_as_a_limit_is_read_as_for_a_document() -> None:
+    """Each limit in each measurement: used, not used (an errors row) or refused, exactly as per document."""
+    texts = [json.dumps(_good(0))]
+    for name in _MEASURES:
+        for limit in _LIMITS:
+            doc = _good(len(texts))
+            doc["measurements"] = doc["measurements"] | {name: limit}
+            texts.append(json.dumps(doc))
+    assert_same_as_documents(texts)
+    got = _jsonl.wide_from_lines(texts)
+    limits = got.errors.filter(pl.col("expected").str.contains("reads a limit as its number"))
+    assert set(limits["column"].to_list()) >= {"measurements.b12-total"}
+    assert set(limits["effect"].to_list()) == {"not used"}
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -14,6 +14,10 @@ read by the per-document path (``Patient.from_dict``) instead, for that row only
 * any value fails a check (an unknown unit, an implausible value, a bad date or medication): the
   document is then refused, or accepted, exactly as ``Patient.from_dict`` decides, with its message.
 
+A measurement given as a limit (``"<150 pg/mL"``), or one far likelier in another unit than labelled, is
+left out of its row with a ``not used`` errors row, as ``wide_from_documents`` leaves it out (a limit only
+when the engine cannot read it as its number).
+
 Every such row is counted (``fallbacks``) and the result is the same table ``wide_from_documents``
 builds from the same documents.
 """
@@ -45,6 +49,7 @@ from ._schema import (
     MED_TYPE,
     MEDS,
     ROW,
+    _document_limits,
     _document_slips,
     _wide_schema,
     wide_from_documents,
@@ -235,10 +240,10 @@ def _columns(flat: pl.DataFrame, first_row: int) -> tuple[pl.DataFrame, pl.DataF
         raw = col(f"measurements.{name}", pl.String() if kind_of == "quantity" else pl.Float64())
         if raw.null_count() == height:
             continue
-        value, bad, slip = _measurement(name, raw)
+        value, bad, reasons = _measurement(name, raw)
         suspect |= bad
-        if slip is not None:
-            flagged = slip.is_not_null()
+        for reason in reasons:
+            flagged = reason.is_not_null()
             value = value.set(flagged, None)
             errors.append(
                 pl.DataFrame(
@@ -246,8 +251,8 @@ def _columns(flat: pl.DataFrame, first_row: int) -> tuple[pl.DataFrame, pl.DataF
                         ROW: out[ROW],
                         ID: out[ID],
                         "column": pl.Series([f"measurements.{name}"] * height, dtype=pl.String),
-                        "value": slip.struct.field("shown"),
-                        "expected": slip.struct.field("why"),
+                        "value": reason.struct.field("shown"),
+                        "expected": reason.struct.field("why"),
                         "effect": pl.Series(["not used"] * height, dtype=pl.String),
                     }
                 ).filter(flagged)
@@ -294,35 +299,44 @@ def _bad_age(age: pl.Series) -> pl.Series:
 
 
 @functools.lru_cache(maxsize=65536)
-def _measured(name: str, raw: str | float) -> tuple[float, tuple[str, str] | None] | None:
-    """A measurement as the parser reads it: canonical value and unit slip (shown, why), or None if refused."""
+def _measured(name: str, raw: str | float) -> tuple[float, tuple[tuple[str, str], ...]] | None:
+    """A measurement as the parser reads it: canonical value and why it is not used (shown, why), or None if refused.
+
+    The reasons are those ``wide_from_documents`` gives, in its order: a limit the engine cannot read as its
+    number, then a unit slip.
+    """
     try:
         patient = Patient.from_dict({"measurements": {name: raw}})
     except InputError:
         return None
-    slips = _document_slips(patient)
-    slip = (slips[0][1], f"a value in its unit ({slips[0][2]}; not used, check the unit)") if slips else None
-    return patient.normalized[name], slip
+    issues = [(shown, why) for _, shown, why in _document_limits(patient)]
+    issues += [(s, f"a value in its unit ({w}; not used, check the unit)") for _, s, w in _document_slips(patient)]
+    return patient.normalized[name], tuple(issues)
 
 
-def _measurement(name: str, raw: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series | None]:
-    """Canonical values, refused flags and unit slips of one measurement column, once per distinct value."""
+def _measurement(name: str, raw: pl.Series) -> tuple[pl.Series, pl.Series, list[pl.Series]]:
+    """Canonical values, refused flags and reasons not to use them of one measurement column, once per distinct value.
+
+    Each reason column holds (shown, why) or null; the first holds a value's first reason, the second its second.
+    """
     found = {v: _measured(name, v) for v in raw.drop_nulls().unique().to_list()}
     good = {v: r for v, r in found.items() if r is not None}
     value = raw.replace_strict(list(good), [r[0] for r in good.values()], default=None, return_dtype=pl.Float64)
     bad_keys = [v for v, r in found.items() if r is None]
     bad = raw.is_in(bad_keys).fill_null(False) if bad_keys else pl.Series([False] * len(raw))
-    slipped = {v: r[1] for v, r in good.items() if r[1] is not None}
-    if not slipped:
-        return value, bad, None
     kind = pl.Struct({"shown": pl.String(), "why": pl.String()})
-    slip = raw.replace_strict(
-        list(slipped),
-        pl.Series([{"shown": s, "why": w} for s, w in slipped.values()], dtype=kind),
-        default=None,
-        return_dtype=kind,
-    )
-    return value, bad, slip
+    reasons = []
+    for k in range(max((len(r[1]) for r in good.values()), default=0)):
+        picked = {v: r[1][k] for v, r in good.items() if len(r[1]) > k}
+        reasons.append(
+            raw.replace_strict(
+                list(picked),
+                pl.Series([{"shown": s, "why": w} for s, w in picked.values()], dtype=kind),
+                default=None,
+                return_dtype=kind,
+            )
+        )
+    return value, bad, reasons
 
 
 @functools.lru_cache(maxsize=16384)

@@ -425,7 +425,9 @@ def _floats(raw: pl.Series, r: Resolved) -> tuple[pl.Series, pl.Series | None, p
         # A text ("<150", "150 ng/L", "≤5") is no value out of range: say what a cell must hold instead
         converted, bad, expected = _floats(values, r)
         where = f" in {r.unit or spec.unit}" if (r.unit or spec.unit) else ""
-        limit = "; a limit such as '<150' is read only from JSON lines documents" if spec.name in LIMITED else ""
+        limit = ""
+        if spec.name in LIMITED:
+            limit = "; a limit such as '<150' is read only from patient documents (JSON lines)"
         text = f"a plain number{where} (a unit goes in the column name, as 'name[unit]'){limit}"
         assert isinstance(bad, pl.Series) and isinstance(expected, str)
         return converted, unparsed | bad, pl.Series([text] * len(raw), dtype=pl.String).set(~unparsed, expected)
