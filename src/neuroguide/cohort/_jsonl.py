@@ -49,8 +49,7 @@ from ._schema import (
     MED_TYPE,
     MEDS,
     ROW,
-    _document_limits,
-    _document_slips,
+    _document_unused,
     _wide_schema,
     wide_from_documents,
 )
@@ -309,9 +308,7 @@ def _measured(name: str, raw: str | float) -> tuple[float, tuple[tuple[str, str]
         patient = Patient.from_dict({"measurements": {name: raw}})
     except InputError:
         return None
-    issues = [(shown, why) for _, shown, why in _document_limits(patient)]
-    issues += [(s, f"a value in its unit ({w}; not used, check the unit)") for _, s, w in _document_slips(patient)]
-    return patient.normalized[name], tuple(issues)
+    return patient.normalized[name], tuple((shown, why) for _, shown, why in _document_unused(patient))
 
 
 def _measurement(name: str, raw: pl.Series) -> tuple[pl.Series, pl.Series, list[pl.Series]]:

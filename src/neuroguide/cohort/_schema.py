@@ -749,7 +749,7 @@ def wide_from_documents(docs: Sequence[Mapping[str, Any]], first_row: int = 0) -
         row[ROW] = first_row + i
         if row[ID] is None:
             row[ID] = str(first_row + i)
-        for name, shown, why in _document_limits(patient):
+        for name, shown, expected in _document_unused(patient):
             row[name] = None
             errors.append(
                 {
@@ -757,25 +757,23 @@ def wide_from_documents(docs: Sequence[Mapping[str, Any]], first_row: int = 0) -
                     ID: row[ID],
                     "column": f"measurements.{name}",
                     "value": shown,
-                    "expected": why,
-                    "effect": "not used",
-                }
-            )
-        for name, shown, why in _document_slips(patient):
-            row[name] = None
-            errors.append(
-                {
-                    ROW: first_row + i,
-                    ID: row[ID],
-                    "column": f"measurements.{name}",
-                    "value": shown,
-                    "expected": f"a value in its unit ({why}; not used, check the unit)",
+                    "expected": expected,
                     "effect": "not used",
                 }
             )
         rows.append(row)
     schema = {ROW: pl.Int64(), **_wide_schema()}
     return pl.DataFrame(rows, schema=schema), pl.DataFrame(errors, schema=ERRORS_SCHEMA)
+
+
+def _document_unused(patient: Patient) -> list[tuple[str, str, str]]:
+    """A document's measurements the engine does not use, in the errors table's words: name, value, expected.
+
+    Limits it cannot read as their number first, then unit slips (the order of the errors rows of every path).
+    """
+    found = _document_limits(patient)
+    found += [(n, s, f"a value in its unit ({w}; not used, check the unit)") for n, s, w in _document_slips(patient)]
+    return found
 
 
 def _document_limits(patient: Patient) -> list[tuple[str, str, str]]:
