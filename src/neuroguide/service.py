@@ -793,34 +793,39 @@ def _unchecked_card(result: Assessment, record_id: str, base: str) -> dict[str, 
 
 def _flags_card(flags: Sequence[Flag], record_id: str, base: str) -> dict[str, Any]:
     """A warning naming the patient's values left out (contradicting findings, placeholder dates, unit slips, ...)."""
-    lines = [
+    return _warning_card(
+        flags,
+        record_id,
+        base,
+        "flags",
         "**Check and correct these values.** They were not used: each is unknown to every rule, and a rule that "
         "needs one is undecided and names it among the missing inputs.",
-        "",
-    ]
-    lines += [f"- {html.escape(f'{f.field} = {f.value}: {f.message}', quote=False)}" for f in flags]
-    return {
-        "uuid": _uuid5(f"neuroguide:{record_id}:flags"),
-        "summary": f"{len(flags)} input problem(s) flagged: the values were not used",
-        "indicator": "warning",
-        "detail": "\n".join(lines),
-        "source": {"label": "neuroguide", "url": f"{base}/cds-services"},
-        "extension": {AUDIT_EXTENSION: {"record": record_id, "rules": []}},
-    }
+        f"{len(flags)} input problem(s) flagged: the values were not used",
+    )
 
 
 def _undecided_card(flags: Sequence[Flag], record_id: str, base: str) -> dict[str, Any]:
     """A warning naming each result given as a limit that leaves a rule's threshold undecided."""
-    lines = [
+    return _warning_card(
+        flags,
+        record_id,
+        base,
+        "undecided",
         "**A result given as a limit leaves these thresholds undecided.** It was used for every threshold it "
         "decides; each comparison named is unknown, so its rule is undecided unless its other inputs decide it. "
         "An exact value would decide it.",
-        "",
-    ]
-    lines += [f"- {html.escape(f'{f.field} = {f.value}: {f.message}', quote=False)}" for f in flags]
+        f"{len(flags)} result(s) given as a limit leave a rule undecided",
+    )
+
+
+def _warning_card(
+    flags: Sequence[Flag], record_id: str, base: str, key: str, heading: str, summary: str
+) -> dict[str, Any]:
+    """A warning card listing flags under a heading; ``key`` makes its uuid stable per record."""
+    lines = [heading, "", *(f"- {html.escape(f'{f.field} = {f.value}: {f.message}', quote=False)}" for f in flags)]
     return {
-        "uuid": _uuid5(f"neuroguide:{record_id}:undecided"),
-        "summary": f"{len(flags)} result(s) given as a limit leave a rule undecided",
+        "uuid": _uuid5(f"neuroguide:{record_id}:{key}"),
+        "summary": summary,
         "indicator": "warning",
         "detail": "\n".join(lines),
         "source": {"label": "neuroguide", "url": f"{base}/cds-services"},
